@@ -1,0 +1,66 @@
+"""Alembic environment: the URL comes from SafetyDesk's settings (or -x url=...)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import pool
+
+from safety.config import load_settings
+from safety.db.base import Base
+from safety.db.session import get_engine, import_all_models, normalise_url
+
+import_all_models()
+target_metadata = Base.metadata
+
+config = context.config
+
+
+def _default_url() -> str:
+    settings = load_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return settings.effective_database_url
+
+url = (
+    context.get_x_argument(as_dictionary=True).get("url")
+    or config.get_main_option("sqlalchemy.url")
+    or _default_url()
+)
+url = normalise_url(url)
+
+
+def run_offline() -> None:
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
+                      render_as_batch=url.startswith("sqlite"))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    connectable = config.attributes.get("connection")
+    if connectable is None:
+        engine = get_engine(url) if not url.startswith("sqlite") else None
+        if engine is None:
+            from sqlalchemy import create_engine
+
+            engine = create_engine(url, poolclass=pool.NullPool)
+        with engine.connect() as connection:
+            _run(connection)
+    else:
+        _run(connectable)
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

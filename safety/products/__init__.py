@@ -1,0 +1,1 @@
+"""Products, studies and reference safety information: the registry the rules consult."""

@@ -1,0 +1,1 @@
+"""Regulatory rules: validity, seriousness, expectedness, causality and reporting obligations."""

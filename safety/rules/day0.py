@@ -1,0 +1,133 @@
+"""Day 0 and the other clock anchors of a case version.
+
+Regulators count calendar days from the date on which the organisation (anyone in it, including
+contractors) first held the information. A date needs a time zone: a report received at 23:30 in
+New York is already the next day in London. We keep the instant in UTC together with the zone the
+organisation documented (``SAFETY_TIMEZONE``) and derive the calendar date, so a later change of
+zone never rewrites a stored instant, and every explanation can say which zone was used.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from safety.cases.values import PartialDate
+
+DEFAULT_ZONE = "UTC"
+
+
+class AnchorKind(StrEnum):
+    """The moments a rule's clock may start from."""
+
+    FIRST_RECEIPT = "first_receipt"
+    SIGNIFICANT_FOLLOWUP = "significant_followup"
+    SPONSOR_DETERMINATION = "sponsor_determination"
+    FATAL_LT_AWARENESS = "fatal_lt_awareness"
+
+
+ANCHOR_LABELS = {
+    AnchorKind.FIRST_RECEIPT: "organisation first received a valid case",
+    AnchorKind.SIGNIFICANT_FOLLOWUP: "significant follow-up information received",
+    AnchorKind.SPONSOR_DETERMINATION: "sponsor determined the case qualifies",
+    AnchorKind.FATAL_LT_AWARENESS: "organisation became aware of a fatal/life-threatening outcome",
+}
+
+
+class Day0Error(ValueError):
+    """An anchor cannot be turned into a calendar date; the message names the anchor."""
+
+
+def org_zone(name: str | None = None) -> ZoneInfo:
+    """The organisation's documented zone: ``name``, else ``SAFETY_TIMEZONE``, else UTC."""
+    key = name or os.environ.get("SAFETY_TIMEZONE") or DEFAULT_ZONE
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Day0Error(f"SAFETY_TIMEZONE: unknown time zone {key!r}") from exc
+
+
+def local_date(instant: datetime, zone: ZoneInfo) -> date:
+    """The calendar date of a UTC instant in ``zone``."""
+    if instant.tzinfo is None:
+        raise Day0Error("anchor instant is naive; anchors must be timezone-aware")
+    return instant.astimezone(zone).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """One clock anchor: the UTC instant (when known), the zone, and the derived date.
+
+    ``instant`` is ``None`` when the source only gave a calendar date (E2B C.1.4 is often a bare
+    date); then ``day`` is that date as reported and no zone conversion is possible or needed.
+    """
+
+    kind: AnchorKind
+    day: date
+    instant: datetime | None = None
+    zone: str = DEFAULT_ZONE
+
+    @classmethod
+    def at(cls, kind: AnchorKind, instant: datetime, zone: ZoneInfo | str) -> Anchor:
+        tz = zone if isinstance(zone, ZoneInfo) else org_zone(zone)
+        if instant.tzinfo is None:
+            raise Day0Error(f"{kind.value}: naive datetime; give a timezone-aware instant")
+        utc = instant.astimezone(UTC)
+        return cls(kind=kind, day=local_date(utc, tz), instant=utc, zone=tz.key)
+
+    @classmethod
+    def from_partial(
+        cls, kind: AnchorKind, value: PartialDate, zone: ZoneInfo | str
+    ) -> Anchor:
+        """Anchor from a case date; a date without a day cannot start a clock."""
+        tz = zone if isinstance(zone, ZoneInfo) else org_zone(zone)
+        dt = value.to_datetime()
+        if dt is not None:
+            return cls.at(kind, dt, tz)
+        d = value.to_date()
+        if d is None:
+            raise Day0Error(
+                f"{kind.value}: {value.isoformat()!r} has no day; day 0 needs a full date"
+            )
+        return cls(kind=kind, day=d, instant=None, zone=tz.key)
+
+    def describe(self) -> str:
+        """``2026-02-27 (organisation first received a valid case, Europe/London)``."""
+        label = ANCHOR_LABELS[self.kind]
+        if self.instant is None:
+            return f"{self.day.isoformat()} ({label}, date as reported)"
+        when = self.instant.strftime("%Y-%m-%dT%H:%MZ")
+        return f"{self.day.isoformat()} ({label}, {when} in {self.zone})"
+
+
+@dataclass(frozen=True, slots=True)
+class Anchors:
+    """Every anchor a rule may need for one case version; ``None`` when not (yet) reached."""
+
+    first_receipt: Anchor
+    significant_followup: Anchor | None = None
+    sponsor_determination: Anchor | None = None
+    fatal_lt_awareness: Anchor | None = None
+
+    def get(self, kind: AnchorKind) -> Anchor | None:
+        return getattr(self, kind.value)
+
+    def shifted(self, days: int) -> Anchors:
+        """The same anchors moved by ``days`` (used by property tests and what-if tools)."""
+        from datetime import timedelta
+
+        def mv(a: Anchor | None) -> Anchor | None:
+            if a is None:
+                return None
+            inst = a.instant + timedelta(days=days) if a.instant else None
+            return Anchor(a.kind, a.day + timedelta(days=days), inst, a.zone)
+
+        first = mv(self.first_receipt)
+        assert first is not None
+        return Anchors(
+            first, mv(self.significant_followup), mv(self.sponsor_determination),
+            mv(self.fatal_lt_awareness),
+        )

@@ -1,0 +1,93 @@
+"""Blocking keys: short strings two duplicates very probably share and unrelated cases rarely do.
+
+Each key is a conjunction of a few normalised facts, so one key alone is selective enough for an
+index lookup at millions of cases; several keys with different conjunctions make sure that noise
+in one fact (a shifted onset, an age instead of a birth date, a brand instead of a generic) still
+leaves a shared key. Facts are widened where reports legitimately disagree: onset near a month
+boundary also yields the neighbouring month, an age yields the two birth years it allows, initials
+ignore order and middle letters.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from safety.cases.values import PartialDate
+from safety.dedup.profile import Profile
+
+MAX_TERM_KEY = 24  # verbatim fall-backs are cut so keys stay short
+
+
+def _months(onset: PartialDate | None) -> set[str]:
+    if onset is None or onset.month is None:
+        return set()
+    first = onset.earliest()
+    months = {f"{first.year:04d}{first.month:02d}"}
+    if onset.day is not None:
+        for shift in (-4, 4):
+            d = first + timedelta(days=shift)
+            months.add(f"{d.year:04d}{d.month:02d}")
+    return months
+
+
+def _age_bands(p: Profile) -> set[str]:
+    age = p.age_estimate()
+    if age is None:
+        return set()
+    return {f"{int(max(a, 0)) // 5}" for a in (age - 1.0, age + 1.0)}
+
+
+def _birth_years(p: Profile) -> set[str]:
+    rng = p.birth_year_range()
+    return {str(y) for y in range(rng[0], rng[1] + 1)} if rng else set()
+
+
+def _initials(p: Profile) -> str | None:
+    if not p.initials:
+        return None
+    ends = {p.initials[0], p.initials[-1]}
+    return "".join(sorted(ends))
+
+
+def _term(key: str) -> str:
+    return key[:MAX_TERM_KEY]
+
+
+def blocking_keys(p: Profile) -> set[str]:
+    """The blocking keys of a profile (see module docstring for why these conjunctions)."""
+    keys: set[str] = set()
+    drugs = {_term(d) for d in p.drugs}
+    events = {_term(e) for e in p.events}
+    months = _months(p.onset)
+    years = _birth_years(p)
+    ini = _initials(p)
+    sex = p.sex or "-"
+    country = p.country or "-"
+    for d in drugs:
+        for e in events:
+            for m in months:
+                keys.add(f"dem|{d}|{e}|{m}")
+            if p.country or p.sex:
+                keys.add(f"dec|{d}|{e}|{country}|{sex}")
+        for y in years:
+            keys.add(f"dby|{d}|{y}")
+        if p.onset is not None and p.onset.is_full_date:
+            keys.add(f"dod|{d}|{p.onset.isoformat()}")
+    if ini:
+        for y in years:
+            keys.add(f"iby|{ini}|{y}")
+    if p.country and p.sex:
+        for band in _age_bands(p):
+            for m in months:
+                keys.add(f"cam|{country}|{sex}|{band}|{m}")
+    if p.literature:
+        keys.add(f"lit|{p.literature}")
+    if p.study and p.subject:
+        keys.add(f"sub|{p.study}|{p.subject}")
+    if p.record:
+        keys.add(f"rec|{p.record}")
+    return keys
+
+
+def onset_day(p: Profile) -> date | None:
+    return p.onset.earliest() if p.onset is not None and p.onset.is_full_date else None

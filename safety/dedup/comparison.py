@@ -1,0 +1,264 @@
+"""Field comparisons: what two profiles say about each field, as one discrete outcome per field.
+
+Each comparator returns an outcome name from a small fixed list, or ``None`` when either side is
+missing or too partial to compare. ``None`` carries no evidence: a missing birth date is not a
+different birth date. The outcomes are deliberately coarse so that their likelihoods can be
+estimated from labelled pairs (see ``scoring``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from rapidfuzz import fuzz
+
+from safety.cases.values import PartialDate
+from safety.dedup.profile import Profile
+
+FUZZY_SAME = 90.0
+FUZZY_SIMILAR = 80.0
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The outcome for one field, with the two values shown to the physician."""
+
+    field: str
+    a: str | None
+    b: str | None
+    outcome: str | None
+
+
+def _fmt(v: object) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, frozenset | set | tuple | list):
+        return ", ".join(sorted(str(x) for x in v)) or None
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _initials(a: Profile, b: Profile) -> str | None:
+    x, y = a.initials, b.initials
+    if not x or not y:
+        return None
+    if x == y:
+        return "exact"
+    if len(x) == 1 or len(y) == 1:
+        return "one_shared" if x[0] == y[0] else "none_shared"
+    ends_x, ends_y = (x[0], x[-1]), (y[0], y[-1])
+    if sorted(x) == sorted(y) or ends_x == ends_y[::-1]:
+        return "reordered"
+    if ends_x == ends_y:
+        return "middle"
+    shared = len(set(x) & set(y))
+    if shared == 0:
+        return "none_shared"
+    return "one_shared"
+
+
+def _days(a: date, b: date) -> int:
+    return abs((a - b).days)
+
+
+def _birth(a: Profile, b: Profile) -> str | None:
+    if a.birth is not None and b.birth is not None:
+        x, y = a.birth, b.birth
+        if x.is_full_date and y.is_full_date:
+            dx, dy = x.earliest(), y.earliest()
+            if dx == dy:
+                return "date_exact"
+            transposed = x.year == y.year and x.month == y.day and x.day == y.month
+            if transposed or _days(dx, dy) <= 31:
+                return "date_close"
+        if x.earliest() <= y.latest() and y.earliest() <= x.latest():
+            return "year_match"
+        return "year_near" if abs(x.year - y.year) <= 1 else "mismatch"
+    ax, ay = a.age_estimate(), b.age_estimate()
+    if ax is None or ay is None:
+        return None
+    diff = abs(ax - ay)
+    if diff < 1.0:
+        return "age_match"
+    if diff <= 2.0:
+        return "age_near"
+    return "mismatch"
+
+
+def _sex(a: Profile, b: Profile) -> str | None:
+    if a.sex is None or b.sex is None:
+        return None
+    return "match" if a.sex == b.sex else "mismatch"
+
+
+def _weight(a: Profile, b: Profile) -> str | None:
+    if a.weight is None or b.weight is None:
+        return None
+    diff = abs(a.weight - b.weight)
+    if diff <= 0.5:
+        return "exact"
+    if diff <= max(3.0, 0.05 * max(a.weight, b.weight)):
+        return "close"
+    return "mismatch"
+
+
+def _country(a: Profile, b: Profile) -> str | None:
+    if a.country is None or b.country is None:
+        return None
+    return "match" if a.country == b.country else "mismatch"
+
+
+def _range_gap(x: PartialDate, y: PartialDate) -> int:
+    """Days between the two date ranges; 0 when they overlap."""
+    if x.earliest() <= y.latest() and y.earliest() <= x.latest():
+        return 0
+    if x.latest() < y.earliest():
+        return (y.earliest() - x.latest()).days
+    return (x.earliest() - y.latest()).days
+
+
+def _onset(a: Profile, b: Profile) -> str | None:
+    x, y = a.onset, b.onset
+    if x is None or y is None:
+        return None
+    if x.is_full_date and y.is_full_date:
+        d = _days(x.earliest(), y.earliest())
+        if d == 0:
+            return "exact"
+        if d <= 3:
+            return "close"
+        return "near" if d <= 31 else "mismatch"
+    if x.precision == "year" and y.precision == "year" and x.year == y.year:
+        return None  # same year says almost nothing, and nothing against
+    gap = _range_gap(x, y)
+    if gap == 0:
+        return "compatible"
+    return "near" if gap <= 31 else "mismatch"
+
+
+def _dates(a: Profile, b: Profile) -> str | None:
+    if not a.dates or not b.dates:
+        return None
+    shared = len(a.dates & b.dates)
+    if shared >= 2:
+        return "many_shared"
+    return "one_shared" if shared == 1 else "none_shared"
+
+
+def _best_ratio(xs: tuple[str, ...], ys: tuple[str, ...]) -> float:
+    best = 0.0
+    for x in xs:
+        for y in ys:
+            best = max(best, fuzz.ratio(x, y), fuzz.token_set_ratio(x, y))
+            if best >= 100.0:
+                return best
+    return best
+
+
+def _set_outcome(
+    xs: frozenset[str], ys: frozenset[str], tx: tuple[str, ...], ty: tuple[str, ...]
+) -> str | None:
+    if not xs or not ys:
+        return None
+    if xs == ys:
+        return "same"
+    if xs & ys:
+        return "overlap"
+    return "similar" if _best_ratio(tx, ty) >= FUZZY_SIMILAR else "disjoint"
+
+
+def _events(a: Profile, b: Profile) -> str | None:
+    return _set_outcome(a.events, b.events, a.event_text, b.event_text)
+
+
+def _drugs(a: Profile, b: Profile) -> str | None:
+    return _set_outcome(a.drugs, b.drugs, a.drug_text, b.drug_text)
+
+
+def _reporter(a: Profile, b: Profile) -> str | None:
+    if a.reporter and b.reporter:
+        if a.reporter == b.reporter or fuzz.token_sort_ratio(a.reporter, b.reporter) >= FUZZY_SAME:
+            return "same"
+        return "different"
+    if a.qualification and b.qualification:
+        return "qualification_same" if a.qualification == b.qualification else "qualification_diff"
+    return None
+
+
+def _study(a: Profile, b: Profile) -> str | None:
+    if a.study is None or b.study is None:
+        return None
+    return "same" if a.study == b.study else "different"
+
+
+def _subject(a: Profile, b: Profile) -> str | None:
+    if a.subject is None or b.subject is None:
+        return None
+    if a.study is not None and b.study is not None and a.study != b.study:
+        return None  # subject numbers are only unique within a study
+    return "same" if a.subject == b.subject else "different"
+
+
+def _record(a: Profile, b: Profile) -> str | None:
+    if a.record is None or b.record is None:
+        return None
+    return "same" if a.record == b.record else "different"
+
+
+def _literature(a: Profile, b: Profile) -> str | None:
+    if a.literature is None or b.literature is None:
+        return None
+    if a.literature == b.literature:
+        return "same"
+    if a.literature_text and b.literature_text:
+        if fuzz.token_set_ratio(a.literature_text, b.literature_text) >= FUZZY_SAME:
+            return "same"
+    return "different"
+
+
+Comparator = Callable[[Profile, Profile], str | None]
+
+# field -> (comparator, outcomes it can return, attribute(s) shown in the explanation)
+FIELDS: dict[str, tuple[Comparator, tuple[str, ...], tuple[str, ...]]] = {
+    "initials": (_initials, ("exact", "reordered", "middle", "one_shared", "none_shared"),
+                 ("initials",)),
+    "birth": (_birth, ("date_exact", "date_close", "year_match", "year_near", "age_match",
+                       "age_near", "mismatch"), ("birth", "age")),
+    "sex": (_sex, ("match", "mismatch"), ("sex",)),
+    "weight": (_weight, ("exact", "close", "mismatch"), ("weight",)),
+    "country": (_country, ("match", "mismatch"), ("country",)),
+    "onset": (_onset, ("exact", "close", "near", "compatible", "mismatch"), ("onset",)),
+    "dates": (_dates, ("many_shared", "one_shared", "none_shared"), ("dates",)),
+    "events": (_events, ("same", "overlap", "similar", "disjoint"), ("events", "event_text")),
+    "drugs": (_drugs, ("same", "overlap", "similar", "disjoint"), ("drugs", "drug_text")),
+    "reporter": (_reporter, ("same", "different", "qualification_same", "qualification_diff"),
+                 ("reporter", "qualification")),
+    "study": (_study, ("same", "different"), ("study",)),
+    "subject": (_subject, ("same", "different"), ("subject",)),
+    "record": (_record, ("same", "different"), ("record",)),
+    "literature": (_literature, ("same", "different"), ("literature_text",)),
+}
+
+
+def _shown(p: Profile, attrs: tuple[str, ...]) -> str | None:
+    for attr in attrs:
+        v = _fmt(getattr(p, attr))
+        if v is not None:
+            return v
+    return None
+
+
+def compare(a: Profile, b: Profile) -> list[Comparison]:
+    """One comparison per field, in a fixed order."""
+    return [
+        Comparison(name, _shown(a, attrs), _shown(b, attrs), fn(a, b))
+        for name, (fn, _, attrs) in FIELDS.items()
+    ]
+
+
+def outcomes(a: Profile, b: Profile) -> dict[str, str | None]:
+    """The outcome per field without the displayed values (the fast path for batch scoring)."""
+    return {name: fn(a, b) for name, (fn, _, _) in FIELDS.items()}

@@ -1,0 +1,189 @@
+"""Duplicate scoring: Fellegi–Sunter likelihood ratios with a third hypothesis.
+
+Classic Fellegi–Sunter weighs each field outcome by log2(m/u): m the probability of the outcome
+when the two reports are the same case, u when they are not. Summed over fields that mistakes a
+*second event in the same patient* for a duplicate, because every patient field agrees. We
+therefore weigh three hypotheses for a pair of reports:
+
+- ``duplicate``      the same patient and the same event episode (one case reported twice),
+- ``other_patient``  different patients (twins, other subjects of one study, one literature series),
+- ``new_event``      the same patient, but a different episode (a new case, not a duplicate).
+
+Each field outcome has a likelihood under each hypothesis (m, u and v), estimated from labelled
+pairs with additive smoothing; fields are assumed conditionally independent, as in
+Fellegi–Sunter. The posterior of ``duplicate`` is the score. A missing outcome multiplies every
+hypothesis by the same factor, so missing data is evidence of nothing. The per-field explanation
+gives the classic weight log2(m/u) and the weight against a new event, log2(m/v).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from safety.dedup.comparison import FIELDS, compare, outcomes
+from safety.dedup.profile import Profile
+
+CLASSES = ("duplicate", "other_patient", "new_event")
+SMOOTHING = 0.5
+
+
+class ModelError(ValueError):
+    """A weights document that does not describe a usable model."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldEvidence:
+    """One line of the explanation a physician sees."""
+
+    field: str
+    a: str | None
+    b: str | None
+    outcome: str | None
+    weight: float  # log2(m/u): evidence for the same case against another patient
+    weight_new_event: float  # log2(m/v): against a second event in the same patient
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "field": self.field, "a": self.a, "b": self.b, "outcome": self.outcome,
+            "weight": round(self.weight, 2), "weight_new_event": round(self.weight_new_event, 2),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    probability: float
+    evidence: tuple[FieldEvidence, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "probability": round(self.probability, 4),
+            "explanation": [e.to_json() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """Log2 likelihoods per field outcome and class, class priors, and the decision threshold."""
+
+    log_prior: tuple[float, float, float]
+    log_lik: Mapping[str, Mapping[str, tuple[float, float, float]]]
+    threshold: float
+    provenance: str = ""
+
+    def log_scores(self, found: Mapping[str, str | None]) -> list[float]:
+        s = list(self.log_prior)
+        for name, outcome in found.items():
+            if outcome is None:
+                continue
+            lik = self.log_lik[name][outcome]
+            s[0] += lik[0]
+            s[1] += lik[1]
+            s[2] += lik[2]
+        return s
+
+    def probability(self, found: Mapping[str, str | None]) -> float:
+        s = self.log_scores(found)
+        top = max(s)
+        w = [2.0 ** (x - top) for x in s]
+        return w[0] / sum(w)
+
+    def score_fast(self, a: Profile, b: Profile) -> float:
+        return self.probability(outcomes(a, b))
+
+    def score(self, a: Profile, b: Profile) -> Score:
+        evidence: list[FieldEvidence] = []
+        found: dict[str, str | None] = {}
+        for c in compare(a, b):
+            found[c.field] = c.outcome
+            if c.outcome is None:
+                evidence.append(FieldEvidence(c.field, c.a, c.b, None, 0.0, 0.0))
+                continue
+            m, u, v = self.log_lik[c.field][c.outcome]
+            evidence.append(FieldEvidence(c.field, c.a, c.b, c.outcome, m - u, m - v))
+        return Score(self.probability(found), tuple(evidence))
+
+    # --- persistence --------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "provenance": self.provenance,
+            "classes": list(CLASSES),
+            "threshold": self.threshold,
+            "log2_prior": [round(x, 4) for x in self.log_prior],
+            "log2_likelihood": {
+                f: {o: [round(x, 4) for x in v] for o, v in levels.items()}
+                for f, levels in self.log_lik.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Model:
+        if list(data.get("classes", [])) != list(CLASSES):
+            raise ModelError(f"weights: classes must be {list(CLASSES)}")
+        lik: dict[str, dict[str, tuple[float, float, float]]] = {}
+        for name, (_, levels, _) in FIELDS.items():
+            given = data.get("log2_likelihood", {}).get(name)
+            if given is None:
+                raise ModelError(f"weights: field {name!r} missing from log2_likelihood")
+            missing = [lv for lv in levels if lv not in given]
+            if missing:
+                raise ModelError(f"weights: field {name!r} lacks outcomes {missing}")
+            lik[name] = {lv: tuple(given[lv]) for lv in levels}  # type: ignore[misc]
+        prior = tuple(data["log2_prior"])
+        if len(prior) != 3:
+            raise ModelError("weights: log2_prior needs one value per class")
+        return cls(prior, lik, float(data["threshold"]), str(data.get("provenance", "")))  # type: ignore[arg-type]
+
+    def with_threshold(self, threshold: float) -> Model:
+        return Model(self.log_prior, self.log_lik, threshold, self.provenance)
+
+
+WEIGHTS_FILE = "weights.json"
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """The calibrated model shipped with the package (or one from ``path``)."""
+    if path is None:
+        text = resources.files("safety.dedup").joinpath(WEIGHTS_FILE).read_text()
+    else:
+        text = Path(path).read_text()
+    return Model.from_json(json.loads(text))
+
+
+def calibrate(
+    labelled: Iterable[tuple[Mapping[str, str | None], str]],
+    threshold: float = 0.5,
+    provenance: str = "",
+) -> Model:
+    """Estimate m, u and v from labelled comparison outcomes (label: one of ``CLASSES``)."""
+    counts = {f: {lv: [0.0, 0.0, 0.0] for lv in levels} for f, (_, levels, _) in FIELDS.items()}
+    seen = {f: [0.0, 0.0, 0.0] for f in FIELDS}
+    class_n = [0.0, 0.0, 0.0]
+    for found, label in labelled:
+        k = CLASSES.index(label)
+        class_n[k] += 1
+        for name, outcome in found.items():
+            if outcome is None:
+                continue
+            counts[name][outcome][k] += 1
+            seen[name][k] += 1
+    if min(class_n) == 0:
+        raise ModelError(f"calibration needs pairs of every class, got {dict(zip(CLASSES, class_n, strict=True))}")
+    total = sum(class_n)
+    log_prior = tuple(math.log2(n / total) for n in class_n)
+    log_lik: dict[str, dict[str, tuple[float, float, float]]] = {}
+    for name, levels in counts.items():
+        n_levels = len(levels)
+        log_lik[name] = {
+            lv: tuple(  # type: ignore[misc]
+                math.log2((c[k] + SMOOTHING) / (seen[name][k] + SMOOTHING * n_levels))
+                for k in range(3)
+            )
+            for lv, c in levels.items()
+        }
+    return Model(log_prior, log_lik, threshold, provenance)  # type: ignore[arg-type]

@@ -1,0 +1,436 @@
+"""The obligations engine: which reports a case version owes, to whom, by when, and why.
+
+For each regime the engine finds the rules a case qualifies under (any event × suspect pair
+meeting the rule's conditions), keeps the earliest clock (one ICSR per destination covers the
+case), adds completion reports that follow it, and then reconciles with the obligations of the
+previous version:
+
+- significant follow-up information starts a new clock (follow-up report, or an initial report
+  if the case only now qualifies);
+- non-significant information starts none: open obligations are carried unchanged;
+- an upgrade to a shorter clock (e.g. now fatal) yields the shorter report, superseding an open
+  longer one;
+- a downgrade, an invalid or a nullified case never silently drops anything: open obligations
+  come back as ``not_required`` with the reason, submitted ones produce an amendment or
+  nullification recommendation.
+
+Every obligation carries a physician-readable explanation: rule, citation, anchor and
+arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from enum import StrEnum
+
+from safety.rules.causality import Policy
+from safety.rules.day0 import ANCHOR_LABELS, Anchor, AnchorKind
+from safety.rules.facts import CaseFacts, EventFacts, FollowUp, PairFacts, Source, SuspectFacts
+from safety.rules.regime import Regime, Rule, load_regimes
+
+
+class ObligationStatus(StrEnum):
+    OPEN = "open"
+    AWAITING_UNBLINDING = "awaiting_unblinding"
+    SUBMITTED = "submitted"
+    SUPERSEDED = "superseded"
+    NOT_REQUIRED = "not_required"
+
+
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    case_id: str
+    version: int
+    destination: str
+    regime: str
+    rule_id: str
+    report_type: str
+    day0: date
+    due: date
+    days: int
+    status: ObligationStatus
+    citation: str
+    anchor: AnchorKind
+    explanation: str
+    basis: tuple[str, ...] = ()
+    group: str = "initial"
+    submitted_on: date | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "case_id": self.case_id, "version": self.version,
+            "destination": self.destination, "regime": self.regime, "rule": self.rule_id,
+            "report_type": self.report_type, "day0": self.day0.isoformat(),
+            "due": self.due.isoformat(), "days": self.days, "status": self.status.value,
+            "citation": self.citation, "anchor": self.anchor.value,
+            "explanation": self.explanation, "basis": list(self.basis), "group": self.group,
+        }
+
+
+class RecommendationKind(StrEnum):
+    AMENDMENT = "amendment"
+    NULLIFICATION = "nullification"
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    kind: RecommendationKind
+    destination: str
+    regime: str
+    rule_id: str
+    reason: str
+    citation: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind.value, "destination": self.destination,
+                "regime": self.regime, "rule": self.rule_id, "reason": self.reason,
+                "citation": self.citation}
+
+
+@dataclass(slots=True)
+class Evaluation:
+    case_id: str
+    version: int
+    obligations: list[Obligation] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def active(self) -> list[Obligation]:
+        return [o for o in self.obligations
+                if o.status in (ObligationStatus.OPEN, ObligationStatus.AWAITING_UNBLINDING)]
+
+
+# --- matching -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    rule: Rule
+    basis: tuple[str, ...]
+    blinded_only: bool
+
+
+def _in_scope(regime: Regime, facts: CaseFacts, s: SuspectFacts) -> bool:
+    if facts.source not in regime.sources:
+        return False
+    if regime.scope == "clinical_trial":
+        if regime.jurisdiction not in s.investigational_in:
+            return False
+        if regime.require_study_in_jurisdiction:
+            return facts.study is not None and regime.jurisdiction in facts.study.jurisdictions
+        return True
+    return facts.source is not Source.CLINICAL_TRIAL and regime.jurisdiction in s.authorised_in
+
+
+def _policy(regime: Regime, facts: CaseFacts) -> Policy:
+    if facts.source in (Source.SPONTANEOUS, Source.LITERATURE):
+        return Policy.IMPLIED
+    return regime.causality
+
+
+def _pair_reason(
+    rule: Rule, regime: Regime, facts: CaseFacts, e: EventFacts, s: SuspectFacts, p: PairFacts
+) -> str | None:
+    """Why the pair meets ``rule`` (``None`` when it does not)."""
+    w = rule.when
+    parts = []
+    if w.serious is not None:
+        if e.serious != w.serious:
+            return None
+        parts.append(f"serious ({', '.join(e.criteria)})" if e.serious else "non-serious")
+    if w.fatal_or_lt is not None:
+        if e.fatal_or_lt != w.fatal_or_lt:
+            return None
+        if e.fatal_or_lt:
+            parts.append("fatal" if e.fatal else "life-threatening")
+    if w.occurrence != "any":
+        domestic = e.country is None or e.country in regime.region
+        if domestic != (w.occurrence == "domestic"):
+            return None
+        where = e.country or "unknown country, treated as domestic"
+        parts.append(f"occurred {'in' if domestic else 'outside'} {regime.jurisdiction} ({where})")
+    if w.unexpected is not None:
+        ref = regime.rsi_reference
+        exp = p.expected.get(ref)
+        expected = exp.expected if exp else False
+        if expected == w.unexpected:
+            return None
+        rsi = exp.rsi if exp else f"no {ref} RSI recorded"
+        parts.append(f"{'expected' if expected else 'unexpected'} vs {rsi}")
+    if w.related is not None:
+        related, why = p.causality.decide(_policy(regime, facts))
+        if related != w.related:
+            return None
+        parts.append(why)
+    pt = f" (PT {e.pt_code})" if e.pt_code else ""
+    return f"event '{e.term}'{pt} × {s.name}: " + "; ".join(parts)
+
+
+def matches(regime: Regime, facts: CaseFacts, notes: list[str] | None = None) -> list[Match]:
+    """The initial rules of ``regime`` the case qualifies under, with their basis."""
+    events = {e.id: e for e in facts.events}
+    suspects = {s.drug_id: s for s in facts.suspects}
+    in_scope = {d: _in_scope(regime, facts, s) for d, s in suspects.items()}
+    out = []
+    for rule in regime.rules:
+        if rule.kind != "initial":
+            continue
+        basis, blinded_basis, placebo = [], [], []
+        for p in facts.pairs:
+            s = suspects[p.drug_id]
+            if s.placebo:
+                placebo.append(p)
+                continue
+            if not in_scope[p.drug_id]:
+                continue
+            reason = _pair_reason(rule, regime, facts, events[p.event_id], s, p)
+            if reason is None:
+                continue
+            (blinded_basis if s.blinded else basis).append(reason)
+        if basis or blinded_basis:
+            out.append(Match(rule, tuple(basis or blinded_basis), blinded_only=not basis))
+        elif placebo and notes is not None and regime.scope == "clinical_trial":
+            notes.append(f"{regime.id}/{rule.id}: subject received placebo after unblinding; "
+                         "placebo is not a SUSAR (no report)")
+    return out
+
+
+# --- clocks and explanations --------------------------------------------------------------
+
+
+def _anchor(facts: CaseFacts, wanted: Iterable[AnchorKind]) -> tuple[Anchor, list[str]]:
+    """First available anchor of ``wanted``, falling back to first receipt (noted)."""
+    notes = []
+    for kind in wanted:
+        a = facts.anchors.get(kind)
+        if a is not None:
+            return a, notes
+        notes.append(f"{ANCHOR_LABELS[kind]}: not recorded")
+    notes.append("clock started at first receipt (earliest possible day 0)")
+    return facts.anchors.first_receipt, notes
+
+
+def explain_clock(
+    due: date, anchor: Anchor, days: int, citation: str, base: str | None = None
+) -> str:
+    zone = "date as reported" if anchor.instant is None else anchor.zone
+    start = base or f"day 0 {anchor.day.isoformat()} ({ANCHOR_LABELS[anchor.kind]}, {zone})"
+    return f"Due {due.isoformat()} = {start} + {days} calendar days, {citation}"
+
+
+def _obligation(
+    facts: CaseFacts, regime: Regime, rule: Rule, match: Match, anchor_kinds: Sequence[AnchorKind],
+    report_type: str, citation: str, days: int, prefix: str = "",
+) -> Obligation:
+    anchor, anchor_notes = _anchor(facts, anchor_kinds)
+    due = anchor.day + timedelta(days=days)
+    lines = [explain_clock(due, anchor, days, citation)]
+    if prefix:
+        lines.append(prefix)
+    lines.append(f"Rule {regime.id}/{rule.id}: {rule.summary}".rstrip(": "))
+    lines.extend(f"Basis: {b}" for b in match.basis)
+    lines.extend(f"Anchor: {n}" for n in anchor_notes)
+    status = ObligationStatus.OPEN
+    if match.blinded_only:
+        status = ObligationStatus.AWAITING_UNBLINDING
+        lines.append("Blinded: break the blind for this subject before reporting; if the "
+                     "subject received placebo the case is not a SUSAR. The clock is running.")
+    return Obligation(
+        case_id=facts.case_id, version=facts.version, destination=regime.destination,
+        regime=regime.id, rule_id=rule.id, report_type=report_type, day0=anchor.day, due=due,
+        days=days, status=status, citation=citation, anchor=anchor.kind,
+        explanation="\n".join(lines), basis=match.basis,
+    )
+
+
+def _completions(facts: CaseFacts, regime: Regime, first: Obligation) -> list[Obligation]:
+    out = []
+    for rule in regime.rules:
+        if rule.kind != "completion" or first.rule_id not in rule.follows:
+            continue
+        start = first.submitted_on or first.due
+        due = start + timedelta(days=rule.days)
+        what = "initial report submitted" if first.submitted_on else "initial report due"
+        text = explain_clock(due, facts.anchors.first_receipt, rule.days, rule.citation,
+                             base=f"{what} {start.isoformat()} ({first.rule_id}: day 0 "
+                                  f"{first.day0.isoformat()} + {first.days})")
+        if not first.submitted_on:
+            text += (f"\nIf the initial report is submitted earlier, the completed report is "
+                     f"due {rule.days} days after that submission.")
+        text += f"\nRule {regime.id}/{rule.id}: {rule.summary}".rstrip(": ")
+        out.append(replace(
+            first, rule_id=rule.id, report_type=rule.report_type, due=due, days=rule.days,
+            citation=rule.citation, explanation=text, group="completion", submitted_on=None,
+        ))
+    return out
+
+
+# --- the engine ---------------------------------------------------------------------------
+
+
+def _initial_anchors(rule: Rule, facts: CaseFacts, newly: bool) -> list[AnchorKind]:
+    if newly and rule.anchor is AnchorKind.FIRST_RECEIPT:
+        return [AnchorKind.SIGNIFICANT_FOLLOWUP]
+    return [rule.anchor]
+
+
+def _best(
+    facts: CaseFacts, regime: Regime, found: list[Match], newly: bool
+) -> tuple[Obligation, list[str]] | None:
+    """The earliest-due initial obligation; the others are noted as covered by it."""
+    candidates = [
+        _obligation(facts, regime, m.rule, m, _initial_anchors(m.rule, facts, newly),
+                    m.rule.report_type, m.rule.citation, m.rule.days,
+                    "Case became reportable with significant follow-up information." if newly
+                    else "")
+        for m in found
+    ]
+    if not candidates:
+        return None
+    candidates.sort(key=lambda o: (o.due, o.days))
+    best = candidates[0]
+    covered = [f"{regime.id}/{o.rule_id} (due {o.due.isoformat()}) also met; covered by the "
+               f"earlier {best.rule_id} report" for o in candidates[1:]]
+    return best, covered
+
+
+def _withdrawn(prev: Obligation, facts: CaseFacts, reason: str) -> Obligation:
+    return replace(
+        prev, version=facts.version, status=ObligationStatus.NOT_REQUIRED,
+        explanation=f"{prev.explanation}\nVersion {facts.version}: no longer required — {reason}."
+                    " Confirm before closing; nothing was submitted.",
+    )
+
+
+def _downgrade_reason(facts: CaseFacts) -> tuple[RecommendationKind, str]:
+    if facts.nullified:
+        return RecommendationKind.NULLIFICATION, "case nullified (C.1.11.1 = 1)"
+    if not facts.valid:
+        return (RecommendationKind.NULLIFICATION,
+                "case no longer valid: missing " + ", ".join(facts.invalid_reasons))
+    return (RecommendationKind.AMENDMENT,
+            "case no longer meets the reporting criteria (downgraded seriousness, "
+            "expectedness or causality); submit an amendment with the reason")
+
+
+def evaluate_regime(
+    facts: CaseFacts, regime: Regime, previous: Sequence[Obligation], ev: Evaluation
+) -> None:
+    prev = [p for p in previous if p.regime == regime.id]
+    prev_initial = [p for p in prev if p.group == "initial"
+                    and p.status not in (ObligationStatus.NOT_REQUIRED,
+                                         ObligationStatus.SUPERSEDED)]
+    if not facts.valid or facts.nullified:
+        kind, reason = _downgrade_reason(facts)
+        _retire(facts, regime, prev, kind, reason, ev)
+        return
+    found = matches(regime, facts, ev.notes)
+    followup = facts.followup
+
+    if followup is FollowUp.NON_SIGNIFICANT and prev:
+        ev.notes.append(f"{regime.id}: non-significant follow-up — no new clock; "
+                        "open obligations unchanged")
+        ev.obligations.extend(p for p in prev if p.status is not ObligationStatus.SUBMITTED)
+        return
+
+    newly = followup is FollowUp.SIGNIFICANT and not prev_initial
+    if followup is FollowUp.INITIAL or not prev_initial:
+        picked = _best(facts, regime, found, newly)
+        if picked:
+            ob, covered = picked
+            ev.obligations.append(ob)
+            ev.obligations.extend(_completions(facts, regime, ob))
+            ev.notes.extend(covered)
+        return
+
+    # Significant follow-up of a case that already owed this destination a report.
+    if not found:
+        kind, reason = _downgrade_reason(facts)
+        _retire(facts, regime, prev, kind, reason, ev)
+        return
+    submitted = [p for p in prev_initial if p.status is ObligationStatus.SUBMITTED]
+    open_prev = [p for p in prev_initial if p.status is not ObligationStatus.SUBMITTED]
+    prev_days = min(p.days for p in prev_initial)
+    shorter = [m for m in found if m.rule.days < prev_days]
+    if shorter:
+        m = min(shorter, key=lambda x: x.rule.days)
+        rule = m.rule
+        anchors = [a for a in (rule.upgrade_anchor, AnchorKind.FATAL_LT_AWARENESS,
+                               AnchorKind.SIGNIFICANT_FOLLOWUP) if a is not None]
+        citation = rule.upgrade_citation or rule.citation
+        ob = _obligation(facts, regime, rule, m, anchors, f"{rule.report_type} (upgrade)",
+                         citation, rule.days,
+                         "Upgrade: follow-up made the case qualify for a shorter clock.")
+        ev.obligations.append(ob)
+        ev.obligations.extend(_completions(facts, regime, ob))
+        for p in open_prev:
+            if p.due > ob.due:
+                ev.obligations.append(replace(
+                    p, version=facts.version, status=ObligationStatus.SUPERSEDED,
+                    explanation=f"{p.explanation}\nSuperseded in version {facts.version} by "
+                                f"{ob.rule_id} due {ob.due.isoformat()} (shorter clock).",
+                ))
+            else:
+                ev.obligations.append(p)
+        return
+    ev.obligations.extend(p for p in prev if p.status is not ObligationStatus.SUBMITTED
+                          and p.status is not ObligationStatus.NOT_REQUIRED)
+    if submitted:
+        best = min(found, key=lambda x: x.rule.days)
+        fu = regime.followup
+        days = fu.days if fu.days is not None else best.rule.days
+        ev.obligations.append(_obligation(
+            facts, regime, best.rule, best, [fu.anchor], fu.report_type, fu.citation, days,
+            f"Follow-up of the submitted {submitted[0].rule_id} report "
+            f"({submitted[0].report_type}).",
+        ))
+    else:
+        ev.notes.append(f"{regime.id}: initial report not yet submitted; include the new "
+                        "information in it (clock unchanged)")
+
+
+def _retire(
+    facts: CaseFacts, regime: Regime, prev: Sequence[Obligation], kind: RecommendationKind,
+    reason: str, ev: Evaluation,
+) -> None:
+    for p in prev:
+        if p.status is ObligationStatus.SUBMITTED:
+            ev.recommendations.append(Recommendation(
+                kind, p.destination, p.regime, p.rule_id,
+                f"{p.report_type} submitted {p.submitted_on or ''}: {reason}".replace(" :", ":"),
+                p.citation,
+            ))
+        elif p.status in (ObligationStatus.OPEN, ObligationStatus.AWAITING_UNBLINDING):
+            ev.obligations.append(_withdrawn(p, facts, reason))
+
+
+def evaluate(
+    facts: CaseFacts,
+    regimes: Sequence[Regime] | None = None,
+    previous: Sequence[Obligation] = (),
+) -> Evaluation:
+    """Obligations of one case version across ``regimes`` (default: all shipped regimes).
+
+    ``previous`` are the obligations of the preceding version with their current status
+    (``submitted`` with ``submitted_on`` when sent).
+    """
+    ev = Evaluation(facts.case_id, facts.version)
+    if not facts.valid:
+        ev.notes.append("case not valid: missing " + ", ".join(facts.invalid_reasons))
+    for regime in regimes if regimes is not None else load_regimes():
+        evaluate_regime(facts, regime, previous, ev)
+    ev.obligations.sort(key=lambda o: (o.due, o.destination, o.rule_id))
+    return ev
+
+
+def monitor_status(ob: Obligation, today: date, soon_days: int = 3) -> str:
+    """``overdue`` / ``due_soon`` / ``open`` for the due-date monitor (others pass through)."""
+    if ob.status not in (ObligationStatus.OPEN, ObligationStatus.AWAITING_UNBLINDING):
+        return ob.status.value
+    if today > ob.due:
+        return "overdue"
+    if (ob.due - today).days <= soon_days:
+        return "due_soon"
+    return ob.status.value

@@ -28,6 +28,7 @@ class Settings:
     redis_url: str | None = None
     secret_key: str | None = None
     timezone: str = "UTC"
+    org_code: str = "SAFETYDESK"
     max_body_bytes: int = 5 * 1024 * 1024
     queue_name: str = "safety"
     sweep_interval_seconds: int = 30

@@ -162,6 +162,7 @@ class CaseVersion(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     stages: Mapped[Any] = mapped_column(JSONDoc, default=dict)
+    pipeline: Mapped[str] = mapped_column(String(20), default="pending", index=True)
 
     case: Mapped[Case] = relationship(back_populates="versions")
 
@@ -185,6 +186,15 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class Counter(Base):
+    """Named counters for human-readable numbers (case numbers), portable across databases."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+
+
 class ImmutableRowError(RuntimeError):
     """An attempt to change a row (or a column) that the audit rules make immutable."""
 
@@ -195,7 +205,7 @@ def _guard_immutables(session: Session, flush_context: Any, instances: Any) -> N
         if isinstance(obj, AuditEvent | CaseVersion) and session.is_modified(obj):
             changed = _changed_columns(obj)
             if isinstance(obj, CaseVersion):
-                changed -= {"stages"}
+                changed -= {"stages", "pipeline"}
             if changed:
                 raise ImmutableRowError(f"{type(obj).__name__} is immutable: {sorted(changed)}")
         if isinstance(obj, Report):

@@ -1,0 +1,1 @@
+"""The HTTP API (flask-smorest): OpenAPI generated from the marshmallow schemas."""

@@ -1,0 +1,143 @@
+"""``/api/v1/reports``: submit a report, follow its processing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from flask import current_app, g, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields
+
+from safety.api.auth import require_client
+from safety.db.models import Report
+from safety.intake.schemas import SAEFormSchema
+from safety.intake.store import IdempotencyConflict, Incoming, store_report
+from safety.pipeline.queue import enqueue_report
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
+                description="Submit adverse event reports and follow their processing.")
+
+
+class AcceptedSchema(Schema):
+    report_id = fields.String(required=True)
+    status = fields.String(required=True)
+    status_url = fields.String(required=True)
+
+
+class FindingSchema(Schema):
+    code = fields.String()
+    criterion = fields.String()
+    message = fields.String()
+
+
+class ReportStatusSchema(Schema):
+    report_id = fields.String()
+    channel = fields.String()
+    sender_case_id = fields.String(allow_none=True)
+    received_at = fields.DateTime()
+    status = fields.String(metadata={"description": "received, processed, held or failed"})
+    findings = fields.List(fields.Nested(FindingSchema))
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    processed_at = fields.DateTime(allow_none=True)
+    case_id = fields.String(allow_none=True)
+    case_version_id = fields.String(allow_none=True)
+    case_url = fields.String(allow_none=True)
+
+
+def report_status(report: Report) -> dict[str, Any]:
+    return {
+        "report_id": str(report.id),
+        "channel": report.channel,
+        "sender_case_id": report.sender_case_id,
+        "received_at": report.received_at,
+        "status": report.status,
+        "findings": report.findings or [],
+        "attempts": report.attempts,
+        "last_error": report.last_error,
+        "processed_at": report.processed_at,
+        "case_id": str(report.case_id) if report.case_id else None,
+        "case_version_id": str(report.case_version_id) if report.case_version_id else None,
+        "case_url": url_for("cases.CaseItem", case_id=report.case_id) if report.case_id else None,
+    }
+
+
+@blp.route("")
+class Reports(MethodView):
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": "SAEForm"}},
+        },
+        parameters=[{
+            "in": "header", "name": "Idempotency-Key", "required": False,
+            "schema": {"type": "string", "maxLength": 200},
+            "description": "Retrying with the same key returns the first answer.",
+        }],
+    )
+    @blp.response(202, AcceptedSchema)
+    @blp.alt_response(401, description="Unknown or revoked token")
+    @blp.alt_response(409, description="Idempotency-Key reused with a different body")
+    @blp.alt_response(413, description="Body over the size limit")
+    @blp.alt_response(415, description="Unsupported content type")
+    @blp.alt_response(422, description="Invalid form: every bad field is named")
+    def post(self) -> Any:
+        """Submit an SAE form. Answered only after the report is stored."""
+        principal = require_client()
+        raw = request.get_data(cache=True)
+        mimetype = request.mimetype
+        if mimetype != "application/json":
+            abort(415, message=f"Content-Type {mimetype or '(none)'} is not supported; "
+                               "send application/json.")
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            abort(400, message=f"Body is not valid JSON: {exc}")
+        try:
+            form = SAEFormSchema().load(body)
+        except ValidationError as err:
+            abort(422, errors={"json": err.messages})
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not (0 < len(key) <= 200):
+            abort(422, errors={"headers": {"Idempotency-Key": ["Must be 1 to 200 characters."]}})
+        if principal.role == "site" and principal.site_id is None:
+            abort(403, message="This client is not attached to a site.")
+        incoming = Incoming(
+            channel="site_form",
+            content_type=request.content_type or mimetype,
+            raw=raw,
+            payload=body,
+            sender=f"site:{principal.site_id}" if principal.role == "site"
+            else f"client:{principal.client_id}",
+            sender_case_id=form["sae_id"],
+            site_id=principal.site_id,
+            idempotency_key=key,
+        )
+        try:
+            report, created = store_report(g.db, incoming, g.api_client, principal.actor)
+        except IdempotencyConflict as exc:
+            abort(409, message=str(exc))
+        if created or report.status == "received":
+            enqueue_report(current_app.config["SAFETY"], report.id)
+        status_url = url_for("reports.ReportItem", report_id=report.id)
+        return (
+            {"report_id": str(report.id), "status": report.status, "status_url": status_url},
+            202,
+            {"Location": status_url},
+        )
+
+
+@blp.route("/<uuid:report_id>")
+class ReportItem(MethodView):
+    @blp.response(200, ReportStatusSchema)
+    @blp.alt_response(404, description="No such report for this client")
+    def get(self, report_id: uuid.UUID) -> Any:
+        """A report's processing status, findings and the case it became."""
+        principal = require_client()
+        report = g.db.get(Report, report_id)
+        if report is None or not principal.can_see_site(report.site_id):
+            abort(404, message="No such report.")
+        return report_status(report)

@@ -1,0 +1,66 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g
+from flask_smorest import Api
+
+from safety.config import Settings, load_settings, secret_key_for
+from safety.db.session import get_sessionmaker
+from safety.logging import configure_logging
+
+
+def create_app(overrides: dict[str, Any] | None = None,
+               settings: Settings | None = None) -> Flask:
+    """Build the app from ``SAFETY_*`` settings; ``overrides`` replace individual settings
+    (tests use it to point at their database and Redis)."""
+    settings = (settings or load_settings()).with_overrides(overrides)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    configure_logging(settings.log_level)
+
+    app = Flask(__name__, instance_path=str(settings.home))
+    app.config.update(
+        SAFETY=settings,
+        SECRET_KEY=secret_key_for(settings),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        TESTING=settings.testing,
+        API_TITLE="SafetyDesk API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    maker = get_sessionmaker(settings.effective_database_url)
+
+    @app.before_request
+    def _open_session() -> None:
+        g.db = maker()
+
+    @app.teardown_request
+    def _close_session(exc: BaseException | None) -> None:
+        db = g.pop("db", None)
+        if db is not None:
+            if exc is None:
+                db.commit()
+            else:
+                db.rollback()
+            db.close()
+
+    from safety.api import cases, health, reports
+    from safety.intake.schemas import SAEFormSchema
+
+    api = Api(app)
+    api.spec.components.schema("SAEForm", schema=SAEFormSchema)
+    api.register_blueprint(reports.blp)
+    api.register_blueprint(cases.blp)
+    app.register_blueprint(health.bp)
+    return app

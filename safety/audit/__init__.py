@@ -1,0 +1,54 @@
+"""The audit trail: every change to a report or case, attributable and time-stamped.
+
+21 CFR 11.10(e) and EU GMP Annex 11 §9 ask for secure, computer-generated, time-stamped audit
+trails that record who changed what, from what to what, and why, without obscuring the previous
+value. Rows are append-only (guarded in the ORM and, on PostgreSQL, by a trigger).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from safety.db.models import AuditEvent
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: Any,
+    changes: list[dict[str, Any]] | None = None,
+    reason: str | None = None,
+    case_id: uuid.UUID | None = None,
+) -> AuditEvent:
+    """Add an audit event in the caller's transaction, so it commits with the change itself."""
+    entity_type = getattr(entity, "__tablename__", type(entity).__name__)
+    if case_id is None and entity_type == "cases":
+        case_id = entity.id
+    if case_id is None:
+        case_id = getattr(entity, "case_id", None)
+    event = AuditEvent(
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity.id),
+        case_id=case_id,
+        changes=_jsonable(changes or []),
+        reason=reason,
+    )
+    session.add(event)
+    return event
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,21 @@
+"""Case identifiers.
+
+The worldwide unique case identification number (E2B(R3) C.1.8.1) has the form
+``<country>-<organisation>-<local case number>`` (ICH E2B(R3) IG, section 3.3.2, C.1.8.1:
+"country code of the primary source, regulator or company name, unique case number").
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def case_number(year: int, seq: int) -> str:
+    """The human-facing case number used in the queue (``SD-2026-000042``)."""
+    return f"SD-{year}-{seq:06d}"
+
+
+def worldwide_case_id(country: str, org_code: str, year: int, seq: int) -> str:
+    country = country.upper() if re.fullmatch(r"[A-Za-z]{2}", country or "") else "XX"
+    org = re.sub(r"[^A-Z0-9]", "", org_code.upper()) or "SAFETYDESK"
+    return f"{country}-{org}-{year}{seq:06d}"

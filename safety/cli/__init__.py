@@ -1,0 +1,355 @@
+"""The ``safety`` command: serve, worker, scheduler, db, site, import, demo, and the feature
+areas' commands. A thin shell: every command calls the same functions the API and jobs use."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+
+from safety.config import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+@click.group()
+@click.version_option(package_name="safetydesk")
+def main() -> None:
+    """SafetyDesk: adverse event intake, processing, review and E2B(R3) submission."""
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from safety.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.effective_database_url, revision)
+    click.echo(f"database at {revision}: {_redact(settings.effective_database_url)}")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    from safety.db.migrate import check
+
+    check(_settings().effective_database_url)
+    click.echo("models and migrations agree")
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+# --- sites and clients --------------------------------------------------------------------
+
+
+@main.group()
+def site() -> None:
+    """Clinical sites and their API tokens."""
+
+
+@site.command("add")
+@click.argument("name")
+@click.option("--country", help="ISO 3166 alpha-2 country of the site.")
+@click.option("--organisation", default="Sponsor", show_default=True)
+def site_add(name: str, country: str | None, organisation: str) -> None:
+    """Create site NAME (or reuse it) and print a new API token for it, once."""
+    from safety.db.session import session_scope
+    from safety.sites import get_or_create_site, issue_token
+
+    settings = _settings()
+    _ensure_db(settings)
+    with session_scope(settings.effective_database_url) as session:
+        s, created = get_or_create_site(session, name, country.upper() if country else None,
+                                        organisation)
+        token = issue_token(session, f"{name} token", "site", s)
+        site_id = s.id
+    click.echo(json.dumps({"site_id": site_id, "site": name, "created": created,
+                           "token": token}))
+    click.echo("Store this token now: it is not shown again.", err=True)
+
+
+@main.group()
+def client() -> None:
+    """API clients of the safety team (see every case)."""
+
+
+@client.command("add")
+@click.argument("name")
+def client_add(name: str) -> None:
+    """Create a safety-team API client and print its token, once."""
+    from safety.db.session import session_scope
+    from safety.sites import issue_token
+
+    settings = _settings()
+    _ensure_db(settings)
+    with session_scope(settings.effective_database_url) as session:
+        token = issue_token(session, name, "safety", None)
+    click.echo(json.dumps({"client": name, "role": "safety", "token": token}))
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
+@click.option("--with-scheduler/--no-scheduler", default=True, show_default=True,
+              help="Also run rq's scheduler for delayed retries.")
+def worker(burst: bool, with_scheduler: bool) -> None:
+    """Run a worker that processes reports and case stages."""
+    from rq import Worker
+
+    from safety.logging import configure_logging
+    from safety.pipeline.context import set_settings
+    from safety.pipeline.queue import get_queue
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    _ensure_db(settings)
+    set_settings(settings)
+    queue = get_queue(settings)
+    Worker([queue], connection=queue.connection).work(
+        burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the periodic jobs (the sweep that requeues stored but unprocessed reports)."""
+    from safety.pipeline.periodic import run_cron
+
+    run_cron(_settings())
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--web-workers", default=2, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="Load the demo reports if the database is empty.")
+def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
+    """Run the web app, a worker and the scheduler together; Ctrl-C stops all three."""
+    from safety.pipeline.redis_conn import redis_url, shutdown_embedded
+
+    settings = _settings()
+    _ensure_db(settings)
+    env = dict(os.environ)
+    env["SAFETY_HOME"] = str(settings.home)
+    env["SAFETY_REDIS_URL"] = redis_url(settings)  # children join the embedded Redis
+    exe = [sys.executable, "-m", "safety.cli"]
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+                          "--workers", str(web_workers), "--access-logfile", "-",
+                          "--graceful-timeout", "5", "safety.app:create_app()"], env=env),
+        subprocess.Popen([*exe, "worker"], env=env),
+        subprocess.Popen([*exe, "scheduler"], env=env),
+    ]
+    click.echo(f"SafetyDesk on http://{host}:{port}  (API docs: /api/v1/docs; Ctrl-C stops)")
+    if demo:
+        n = _load_demo_if_empty(settings.with_overrides({"redis_url": env["SAFETY_REDIS_URL"]}))
+        click.echo(f"demo: {n} reports submitted" if n else "demo: database already has data")
+    stopping = False
+
+    def _stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping and all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutdown_embedded()
+        click.echo("stopped")
+
+
+# --- data in ----------------------------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--site", "site_name", default="Imported reports", show_default=True,
+              help="The site the reports come from (created if missing).")
+@click.option("--wait", is_flag=True, help="Wait until every report is processed.")
+@click.option("--timeout", default=120, show_default=True, help="Seconds --wait waits.")
+def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) -> None:
+    """Import SAE forms (JSON: one form or a list of forms per file).
+
+    Prints one JSON line per report: its id, the file, and its status.
+    """
+    from marshmallow import ValidationError
+
+    from safety.intake.schemas import SAEFormSchema
+
+    settings = _settings()
+    _ensure_db(settings)
+    forms: list[tuple[str, dict[str, Any]]] = []
+    failed = False
+    for path in paths:
+        if path.lower().endswith(".xml"):
+            _import_xml(settings, Path(path))
+            continue
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            click.echo(json.dumps({"file": path, "error": f"not readable JSON: {exc}"}))
+            failed = True
+            continue
+        for i, form in enumerate(data if isinstance(data, list) else [data]):
+            try:
+                SAEFormSchema().load(form)
+            except ValidationError as err:
+                click.echo(json.dumps({"file": path, "index": i, "error": "invalid form",
+                                       "errors": err.messages}))
+                failed = True
+                continue
+            forms.append((path, form))
+    ids = _submit_forms(settings, site_name, forms)
+    for (path, _), rid in zip(forms, ids, strict=True):
+        click.echo(json.dumps({"report_id": str(rid), "file": path, "status": "received"}))
+    if wait and ids:
+        for rid, status in _wait_processed(settings, ids, timeout):
+            click.echo(json.dumps({"report_id": str(rid), "status": status}))
+    if failed:
+        sys.exit(1)
+
+
+def _import_xml(settings: Settings, path: Path) -> None:
+    raise click.ClickException(
+        f"{path}: E2B(R3) XML import is not available in this version (issue 5)."
+    )
+
+
+@main.command()
+@click.option("--count", default=36, show_default=True)
+@click.option("--seed", default=2026, show_default=True)
+@click.option("--wait", is_flag=True, help="Wait until every report is processed.")
+def demo(count: int, seed: int, wait: bool) -> None:
+    """Load realistic demo SAE reports made by the seeded generator."""
+    from safety.demo.generator import generate_forms
+
+    settings = _settings()
+    _ensure_db(settings)
+    forms = generate_forms(count, seed)
+    ids = _submit_forms(settings, None, [("demo", f) for f in forms])
+    click.echo(json.dumps({"submitted": len(ids)}))
+    if wait:
+        statuses = _wait_processed(settings, ids, 120)
+        counts: dict[str, int] = {}
+        for _, st in statuses:
+            counts[st] = counts.get(st, 0) + 1
+        click.echo(json.dumps({"statuses": counts}))
+
+
+def _load_demo_if_empty(settings: Settings) -> int:
+    from sqlalchemy import func, select
+
+    from safety.db.models import Report
+    from safety.db.session import session_scope
+    from safety.demo.generator import generate_forms
+
+    with session_scope(settings.effective_database_url) as session:
+        if session.execute(select(func.count(Report.id))).scalar_one():
+            return 0
+    forms = generate_forms()
+    return len(_submit_forms(settings, None, [("demo", f) for f in forms]))
+
+
+def _submit_forms(settings: Settings, site_name: str | None,
+                  forms: list[tuple[str, dict[str, Any]]]) -> list[uuid.UUID]:
+    """Store each form exactly as the API would, then enqueue it after the commit."""
+    from safety.db.session import session_scope
+    from safety.intake.store import Incoming, store_report
+    from safety.pipeline.queue import enqueue_report
+    from safety.sites import get_or_create_site
+
+    ids: list[uuid.UUID] = []
+    for _, form in forms:
+        raw = json.dumps(form, ensure_ascii=False).encode()
+        with session_scope(settings.effective_database_url) as session:
+            site_info = form.get("site") or {}
+            name = site_name or f"Site {site_info.get('number', 'demo')}"
+            s, _ = get_or_create_site(session, name, site_info.get("country"))
+            report, _ = store_report(session, Incoming(
+                channel="site_form", content_type="application/json", raw=raw, payload=form,
+                sender=f"site:{s.id}", sender_case_id=form["sae_id"], site_id=s.id,
+            ), None, actor="cli:import")
+            ids.append(report.id)
+    for rid in ids:
+        enqueue_report(settings, rid)
+    return ids
+
+
+def _wait_processed(settings: Settings, ids: list[uuid.UUID], timeout: float
+                    ) -> list[tuple[uuid.UUID, str]]:
+    from sqlalchemy import select
+
+    from safety.db.models import Report
+    from safety.db.session import session_scope
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(settings.effective_database_url) as session:
+            rows = dict(session.execute(
+                select(Report.id, Report.status).where(Report.id.in_(ids))
+            ).all())
+        if all(rows.get(i) in ("processed", "held", "failed") for i in ids):
+            return [(i, rows[i]) for i in ids]
+        if time.monotonic() > deadline:
+            return [(i, rows.get(i, "missing")) for i in ids]
+        time.sleep(0.5)
+
+
+def _ensure_db(settings: Settings) -> None:
+    """The embedded SQLite database migrates itself; PostgreSQL is migrated explicitly."""
+    if settings.database_url is None:
+        from safety.db.migrate import upgrade
+
+        upgrade(settings.effective_database_url)
+
+
+def register_feature_commands() -> None:
+    """Attach the feature areas' command groups (coding, rules, e2b, dedup, ...)."""
+
+
+register_feature_commands()
+
+if __name__ == "__main__":
+    main()

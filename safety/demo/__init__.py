@@ -1,0 +1,1 @@
+"""Realistic demo data, generated from a seed (no fixture files)."""

@@ -1,0 +1,26 @@
+"""How each intake channel's stored payload becomes case data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from safety.cases.codec import case_from_json
+from safety.cases.model import CaseVersionData
+from safety.intake.sae_form import form_to_case
+from safety.intake.schemas import SAEFormSchema
+
+CHANNELS = ("site_form", "e2b", "literature", "spontaneous")
+
+
+class UnknownChannel(ValueError):
+    pass
+
+
+def payload_to_case(channel: str, payload: Any) -> CaseVersionData:
+    """Site forms are re-validated with the contract they were accepted under; E2B messages
+    were parsed at intake and stored as case JSON next to their raw XML."""
+    if channel == "site_form":
+        return form_to_case(SAEFormSchema().load(payload))
+    if channel in ("e2b", "literature", "spontaneous"):
+        return case_from_json(payload["case"])
+    raise UnknownChannel(f"unknown report channel {channel!r}")

@@ -1,0 +1,305 @@
+"""The SAE form contract: what a clinical site sends, validated field by field.
+
+This schema is the single contract for the JSON API, the web form and ``safety import``. It
+checks *shape* (types, code values, dates, cross-references), not medical completeness: a form
+that lacks a minimum criterion of a valid case is still accepted and stored, then held by the
+pipeline with its findings, because the regulatory clock may already be running for it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
+
+from safety.cases.values import NullFlavor, PartialDate, PartialDateError
+
+# Null flavours a site may give for a patient or reporter field it could not fill
+# (E2B(R3) IG 3.3.4: MSK for privacy, ASKU asked but unknown, NASK not asked, UNK unknown).
+SITE_NULL_FLAVOURS = ("MSK", "ASKU", "NASK", "UNK")
+
+SEX = {"male": "1", "female": "2"}
+OUTCOMES = {  # E.i.7
+    "recovered": "1",
+    "recovering": "2",
+    "not_recovered": "3",
+    "recovered_with_sequelae": "4",
+    "fatal": "5",
+    "unknown": "0",
+}
+QUALIFICATIONS = {  # C.2.r.4
+    "physician": "1",
+    "pharmacist": "2",
+    "other_health_professional": "3",
+    "lawyer": "4",
+    "consumer": "5",
+}
+ACTIONS_TAKEN = {  # G.k.8
+    "withdrawn": "1",
+    "dose_reduced": "2",
+    "dose_increased": "3",
+    "dose_not_changed": "4",
+    "unknown": "0",
+    "not_applicable": "9",
+}
+ROLES = {"suspect": "1", "concomitant": "2", "interacting": "3", "not_administered": "4"}
+SERIOUSNESS = (
+    "death",
+    "life_threatening",
+    "hospitalisation",
+    "disability",
+    "congenital_anomaly",
+    "other_medically_important",
+    "required_intervention",
+)
+CAUSALITY = (
+    "related",
+    "not_related",
+    "certain",
+    "probable",
+    "possible",
+    "unlikely",
+    "conditional",
+    "unassessable",
+)
+AGE_UNITS = {"years": "a", "months": "mo", "weeks": "wk", "days": "d", "hours": "h"}
+
+
+class PartialDateField(fields.Field):
+    """An ISO date of any precision (``2024``, ``2024-03``, ``2024-03-15``, with time)."""
+
+    default_error_messages = {
+        "invalid": "Not a date: use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM.",
+        "future": "Date is in the future.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> PartialDate:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        try:
+            pd = PartialDate.parse_iso(value)
+        except PartialDateError as exc:
+            raise ValidationError(str(exc)) from exc
+        # A day of slack: the reporter's local date may be ahead of UTC.
+        if pd.earliest() > (datetime.now(UTC) + timedelta(days=1)).date():
+            raise self.make_error("future")
+        return pd
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else str(value)
+
+
+class Flavoured(fields.Field):
+    """A value, or ``{"nullFlavor": "ASKU"}`` when the site could not give it."""
+
+    def __init__(self, inner: fields.Field, allowed: tuple[str, ...] = SITE_NULL_FLAVOURS,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inner = inner
+        self.allowed = allowed
+        self.metadata.setdefault(
+            "description",
+            f"A value, or {{\"nullFlavor\": one of {', '.join(allowed)}}} when not available.",
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"nullFlavor"}:
+            if value["nullFlavor"] not in self.allowed:
+                raise ValidationError(
+                    f"nullFlavor must be one of {', '.join(self.allowed)}."
+                )
+            return NullFlavor(value["nullFlavor"])
+        return self.inner.deserialize(value, attr, data, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, NullFlavor):
+            return {"nullFlavor": value.value}
+        return self.inner._serialize(value, attr, obj, **kwargs)
+
+
+def _choice(options: Any, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.OneOf(list(options)), **kwargs)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class StudySchema(StrictSchema):
+    protocol_number = fields.String(required=True, validate=validate.Length(1, 100))
+    name = fields.String(validate=validate.Length(max=2000))
+    registration_number = fields.String(validate=validate.Length(max=50))
+    registration_country = fields.String(validate=validate.Length(equal=2))
+    ind_number = fields.String(validate=validate.Length(max=50))
+
+
+class SiteInfoSchema(StrictSchema):
+    number = fields.String(validate=validate.Length(1, 50))
+    country = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166 alpha-2"))
+
+
+class AgeSchema(StrictSchema):
+    value = fields.Float(required=True, validate=validate.Range(0, 150))
+    unit = _choice(AGE_UNITS, required=True)
+
+
+class SubjectSchema(StrictSchema):
+    id = fields.String(validate=validate.Length(1, 50))
+    initials = Flavoured(fields.String(validate=validate.Length(1, 60)))
+    sex = Flavoured(_choice(SEX))
+    birth_date = Flavoured(PartialDateField())
+    age = fields.Nested(AgeSchema)
+    weight_kg = fields.Float(validate=validate.Range(min=0, max=700, min_inclusive=False))
+    height_cm = fields.Float(validate=validate.Range(min=0, max=300, min_inclusive=False))
+
+
+class ReporterSchema(StrictSchema):
+    title = fields.String(validate=validate.Length(max=50))
+    given_name = Flavoured(fields.String(validate=validate.Length(1, 60)))
+    family_name = Flavoured(fields.String(validate=validate.Length(1, 60)))
+    qualification = _choice(QUALIFICATIONS)
+    organisation = fields.String(validate=validate.Length(max=60))
+    country = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166 alpha-2"))
+    telephone = fields.String(validate=validate.Length(max=33))
+    email = fields.Email()
+
+
+class CausalitySchema(StrictSchema):
+    drug = fields.String(
+        required=True,
+        metadata={"description": "The drug's `ref` (or its name) in this form's `drugs`."},
+    )
+    assessment = _choice(CAUSALITY, required=True)
+    method = fields.String(load_default="Investigator judgement",
+                           validate=validate.Length(max=60))
+
+
+class EventSchema(StrictSchema):
+    verbatim = fields.String(required=True, validate=validate.Length(1, 250))
+    onset_date = PartialDateField()
+    stop_date = PartialDateField()
+    outcome = _choice(OUTCOMES)
+    serious = fields.Boolean()
+    seriousness = fields.List(_choice(SERIOUSNESS))
+    ctcae_grade = fields.Integer(validate=validate.Range(1, 5))
+    causality = fields.List(fields.Nested(CausalitySchema))
+
+    @validates_schema
+    def _dates_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        onset, stop = data.get("onset_date"), data.get("stop_date")
+        if onset and stop and stop.latest() < onset.earliest():
+            raise ValidationError("Stop date is before onset date.", "stop_date")
+        if data.get("serious") is True and not data.get("seriousness"):
+            raise ValidationError(
+                "A serious event needs at least one seriousness criterion.", "seriousness"
+            )
+
+
+class DoseSchema(StrictSchema):
+    value = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    unit = fields.String(required=True, validate=validate.Length(1, 20))
+
+
+class DrugSchema(StrictSchema):
+    ref = fields.String(validate=validate.Length(1, 50))
+    name = fields.String(required=True, validate=validate.Length(1, 250))
+    role = _choice(ROLES, load_default="suspect")
+    investigational = fields.Boolean()
+    dose = fields.Nested(DoseSchema)
+    frequency = fields.String(validate=validate.Length(max=100))
+    route = fields.String(validate=validate.Length(max=60))
+    start_date = PartialDateField()
+    stop_date = PartialDateField()
+    batch = fields.String(validate=validate.Length(max=35))
+    action_taken = _choice(ACTIONS_TAKEN)
+    indication = fields.String(validate=validate.Length(max=250))
+
+
+class LabTestSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 250))
+    date = PartialDateField()
+    value = fields.Float()
+    unit = fields.String(validate=validate.Length(max=50))
+    result_text = fields.String(validate=validate.Length(max=2000))
+    normal_low = fields.String(validate=validate.Length(max=50))
+    normal_high = fields.String(validate=validate.Length(max=50))
+
+
+class HistorySchema(StrictSchema):
+    condition = fields.String(required=True, validate=validate.Length(1, 250))
+    start_date = PartialDateField()
+    end_date = PartialDateField()
+    continuing = fields.Boolean()
+    comments = fields.String(validate=validate.Length(max=2000))
+
+
+class DeathSchema(StrictSchema):
+    date = PartialDateField()
+    cause = fields.String(validate=validate.Length(max=250))
+    autopsy = fields.Boolean()
+
+
+class SAEFormSchema(StrictSchema):
+    """A serious adverse event form from a clinical site (initial or follow-up)."""
+
+    sae_id = fields.String(
+        required=True,
+        validate=validate.Length(1, 100),
+        metadata={"description": "The site's own reference for this SAE; follow-ups repeat it."},
+    )
+    report_type = _choice(("initial", "followup"), load_default="initial")
+    awareness_date = PartialDateField(
+        required=True,
+        metadata={"description": "When the site first knew of the event (day 0 evidence)."},
+    )
+    study = fields.Nested(StudySchema, required=True)
+    site = fields.Nested(SiteInfoSchema)
+    subject = fields.Nested(SubjectSchema, load_default=dict)
+    reporter = fields.Nested(ReporterSchema, load_default=dict)
+    events = fields.List(fields.Nested(EventSchema), load_default=list,
+                         validate=validate.Length(max=200))
+    drugs = fields.List(fields.Nested(DrugSchema), load_default=list,
+                        validate=validate.Length(max=200))
+    lab_tests = fields.List(fields.Nested(LabTestSchema), load_default=list)
+    medical_history = fields.List(fields.Nested(HistorySchema), load_default=list)
+    death = fields.Nested(DeathSchema)
+    narrative = fields.String(validate=validate.Length(max=100_000))
+
+    @validates_schema
+    def _cross_references(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, Any] = {}
+        refs: dict[str, int] = {}
+        for i, drug in enumerate(data.get("drugs", [])):
+            ref = drug.get("ref") or drug["name"]
+            if ref in refs:
+                errors.setdefault("drugs", {})[i] = {
+                    "ref": [f"Duplicate drug reference {ref!r}; give each drug a unique ref."]
+                }
+            refs[ref] = i
+        for i, event in enumerate(data.get("events", [])):
+            for j, c in enumerate(event.get("causality", [])):
+                if c["drug"] not in refs:
+                    errors.setdefault("events", {}).setdefault(i, {}).setdefault(
+                        "causality", {}
+                    )[j] = {"drug": [f"No drug with ref or name {c['drug']!r} in this form."]}
+        if errors:
+            raise ValidationError(errors)
+
+
+class ReportAcceptedSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    report_id = fields.String()
+    status = fields.String()
+    status_url = fields.String()

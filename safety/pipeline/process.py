@@ -1,0 +1,181 @@
+"""Intake processing: a stored report becomes a new case or a new version of its case.
+
+Run inside one database transaction per report. Idempotent: a report that is already
+processed or held is left alone, so a job that runs twice (a retry after a lost ack, the sweep
+racing a worker) never makes two cases.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from safety.audit import record
+from safety.cases.codec import case_from_json, case_to_json
+from safety.cases.identifiers import case_number, worldwide_case_id
+from safety.cases.model import CaseVersionData
+from safety.cases.values import PartialDate
+from safety.config import Settings
+from safety.db.models import Case, CaseVersion, Counter, Report
+from safety.intake.channels import payload_to_case
+from safety.intake.validity import minimum_criteria
+from safety.pipeline.stages import first_stage
+
+DONE = frozenset({"processed", "held"})
+
+
+class WaitForEarlierReport(RuntimeError):
+    """An earlier report of the same sender case is not processed yet: retry later, so that
+    versions follow the order in which reports were received."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    case_id: uuid.UUID | None = None
+    case_version_id: uuid.UUID | None = None
+    created_case: bool = False
+
+
+def process_report(session: Session, report_id: uuid.UUID, settings: Settings) -> Outcome:
+    report = session.execute(
+        select(Report).where(Report.id == report_id).with_for_update()
+    ).scalar_one()
+    if report.status in DONE:
+        return Outcome(report.status, report.case_id, report.case_version_id)
+
+    data = payload_to_case(report.channel, report.payload)
+    findings = minimum_criteria(data)
+    if findings:
+        report.status = "held"
+        report.findings = [f.as_dict() for f in findings]
+        report.processed_at = _now()
+        record(session, actor="system:intake", action="report.held", entity=report,
+               changes=[{"field": "status", "from": "received", "to": "held"}],
+               reason="; ".join(f.message for f in findings))
+        return Outcome("held")
+
+    if report.sender_case_id and _earlier_pending(session, report):
+        raise WaitForEarlierReport(str(report.id))
+
+    case = None
+    if report.sender_case_id:
+        case = session.execute(
+            select(Case)
+            .where(Case.sender == report.sender, Case.sender_case_id == report.sender_case_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+
+    received_day = _local_date(report.received_at, settings)
+    created = case is None
+    if case is None:
+        number = _next_number(session, "case")
+        country = _country(data)
+        case = Case(
+            id=uuid.uuid4(),
+            case_number=case_number(received_day.year, number),
+            worldwide_case_id=worldwide_case_id(country, settings.org_code,
+                                                received_day.year, number),
+            sender=report.sender,
+            sender_case_id=report.sender_case_id or f"report:{report.id}",
+            site_id=report.site_id,
+            state="triage",
+            current_version=1,
+        )
+        session.add(case)
+        session.flush()
+        version, kind = 1, "initial"
+        first_received = PartialDate.from_date(received_day)
+    else:
+        version, kind = case.current_version + 1, "followup"
+        case.current_version = version
+        first = session.execute(
+            select(CaseVersion.data).where(CaseVersion.case_id == case.id,
+                                           CaseVersion.version == 1)
+        ).scalar_one()
+        first_received = case_from_json(first).admin.first_received
+
+    _fill_admin(data, case, first_received, PartialDate.from_date(received_day))
+    cv = CaseVersion(
+        id=uuid.uuid4(), case_id=case.id, version=version, kind=kind, report_id=report.id,
+        data=case_to_json(data), received_at=report.received_at, stages={},
+        pipeline="pending" if first_stage() else "done",
+    )
+    session.add(cv)
+    case.serious = data.is_serious()
+    session.flush()
+
+    report.status = "processed"
+    report.findings = []
+    report.case_id = case.id
+    report.case_version_id = cv.id
+    report.processed_at = _now()
+    if created:
+        record(session, actor="system:intake", action="case.created", entity=case,
+               changes=[{"field": "state", "from": None, "to": case.state}],
+               reason=f"initial report {report.id}")
+    else:
+        record(session, actor="system:intake", action="case.version_added", entity=case,
+               changes=[{"field": "current_version", "from": version - 1, "to": version}],
+               reason=f"follow-up report {report.id}")
+    record(session, actor="system:intake", action="report.processed", entity=report,
+           case_id=case.id,
+           changes=[{"field": "status", "from": "received", "to": "processed"}])
+    return Outcome("processed", case.id, cv.id, created)
+
+
+def _fill_admin(data: CaseVersionData, case: Case, first: object, latest: PartialDate) -> None:
+    """C.1: the case's identifiers and dates as this organisation sends them."""
+    admin = data.admin
+    admin.sender_safety_report_id = case.worldwide_case_id
+    admin.worldwide_case_id = case.worldwide_case_id
+    admin.first_received = first if isinstance(first, PartialDate) else latest
+    admin.most_recent_received = latest
+    admin.first_sender = admin.first_sender or "2"  # C.1.8.2: 2 = other (not a regulator)
+
+
+def _earlier_pending(session: Session, report: Report) -> bool:
+    return session.execute(
+        select(Report.id).where(
+            Report.sender == report.sender,
+            Report.sender_case_id == report.sender_case_id,
+            Report.received_at < report.received_at,
+            Report.status.not_in(DONE | {"failed"}),
+        ).limit(1)
+    ).first() is not None
+
+
+def _next_number(session: Session, name: str) -> int:
+    result = session.execute(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one_or_none()
+    if result is None:
+        session.add(Counter(name=name, value=1))
+        session.flush()
+        return 1
+    return int(result)
+
+
+def _country(data: CaseVersionData) -> str:
+    for r in data.reactions:
+        if isinstance(r.country, str) and r.country:
+            return r.country
+    for rep in data.reporters:
+        if isinstance(rep.country, str) and rep.country:
+            return rep.country
+    return "XX"
+
+
+def _local_date(instant: datetime, settings: Settings):  # type: ignore[no-untyped-def]
+    return instant.astimezone(settings.zone).date()
+
+
+def _now() -> datetime:
+    from safety.db.base import utcnow
+
+    return utcnow()

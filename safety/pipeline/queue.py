@@ -1,0 +1,78 @@
+"""Enqueueing with deterministic job ids, retries with backoff, and nothing before the commit.
+
+Job ids name the work (``report-<uuid>``, ``stage-coding-<uuid>``), so enqueueing the same work
+twice (a retried request, the sweep, a second worker) refers to one job, and the jobs
+themselves are idempotent besides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+
+from safety.config import Settings
+from safety.pipeline.redis_conn import get_redis
+
+log = logging.getLogger(__name__)
+
+# Backoff in seconds between attempts: transient failures (a database restart, a lock
+# timeout) get a few minutes to clear before the report is marked failed.
+BACKOFF = [5, 30, 120, 600, 1800]
+PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def report_job_id(report_id: object) -> str:
+    return f"report-{report_id}"
+
+
+def stage_job_id(stage: str, case_version_id: object) -> str:
+    return f"stage-{stage}-{case_version_id}"
+
+
+def get_queue(settings: Settings, connection: Redis | None = None) -> Queue:
+    return Queue(settings.queue_name, connection=connection or get_redis(settings))
+
+
+def job_pending(queue: Queue, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=queue.connection)
+    except Exception:  # noqa: BLE001 - rq raises NoSuchJobError or a deserialisation error
+        return False
+    return job.get_status(refresh=False) in PENDING
+
+
+def enqueue_unique(
+    settings: Settings, func: Callable[..., Any] | str, job_id: str, *args: Any,
+    queue: Queue | None = None,
+) -> bool:
+    """Enqueue unless the same job is already waiting or running; False if Redis is down."""
+    try:
+        q = queue or get_queue(settings)
+        if job_pending(q, job_id):
+            return True
+        retries = settings.job_retries
+        q.enqueue(
+            func, *args, job_id=job_id,
+            retry=Retry(max=retries, interval=BACKOFF[:retries]) if retries else None,
+            result_ttl=3600, failure_ttl=7 * 24 * 3600, job_timeout=600,
+        )
+        return True
+    except RedisError as exc:
+        log.warning("could not enqueue %s: %s (the sweep will retry)", job_id, exc)
+        return False
+
+
+def enqueue_report(settings: Settings, report_id: object) -> bool:
+    return enqueue_unique(settings, "safety.pipeline.jobs.process_report", report_job_id(report_id),
+                          str(report_id))
+
+
+def enqueue_stage(settings: Settings, stage: str, case_version_id: object) -> bool:
+    return enqueue_unique(settings, "safety.pipeline.jobs.run_stage",
+                          stage_job_id(stage, case_version_id), stage, str(case_version_id))

@@ -1,0 +1,51 @@
+"""Sites and API clients: creating them and issuing their tokens (shown once)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safety.audit import record
+from safety.db.models import ApiClient, Organisation, Site
+from safety.tokens import hash_token, new_token
+
+DEFAULT_ORGANISATION = "Sponsor"
+
+
+def get_or_create_site(session: Session, name: str, country: str | None = None,
+                       organisation: str = DEFAULT_ORGANISATION) -> tuple[Site, bool]:
+    org = session.execute(
+        select(Organisation).where(Organisation.name == organisation)
+    ).scalar_one_or_none()
+    if org is None:
+        org = Organisation(name=organisation)
+        session.add(org)
+        session.flush()
+    site = session.execute(
+        select(Site).where(Site.organisation_id == org.id, Site.name == name)
+    ).scalar_one_or_none()
+    if site is not None:
+        return site, False
+    site = Site(organisation_id=org.id, name=name, country=country)
+    session.add(site)
+    session.flush()
+    record(session, actor="cli", action="site.created", entity=site,
+           changes=[{"field": "name", "from": None, "to": name}])
+    return site, True
+
+
+def issue_token(session: Session, name: str, role: str, site: Site | None,
+                actor: str = "cli") -> str:
+    """Create an API client and return its token; only the hash is kept."""
+    if role not in ("site", "safety"):
+        raise ValueError("role must be 'site' or 'safety'")
+    if role == "site" and site is None:
+        raise ValueError("a site client needs a site")
+    token = new_token()
+    client = ApiClient(name=name, role=role, site_id=site.id if site else None,
+                       token_hash=hash_token(token), token_prefix=token[:12])
+    session.add(client)
+    session.flush()
+    record(session, actor=actor, action="api_client.created", entity=client,
+           changes=[{"field": "role", "from": None, "to": role}])
+    return token

@@ -1,0 +1,259 @@
+"""The autocoder: a verbatim in, the chosen concept with its roll-up and suggestions out.
+
+It auto-codes only when a physician would not have chosen differently: an exact or synonym
+match that names one PT, or a fuzzy match above a calibrated score with a clear margin over
+the best match to a *different* PT. Everything else goes to review with ranked candidates.
+Thresholds are data (``dictionaries/curation/autocoder_thresholds.json``), calibrated by
+``scripts/evaluate_coding.py``; non-current LLTs are never indexed, so never chosen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from safety.cases.model import CodedTerm
+from safety.coding.index import Entry, MatchIndex
+from safety.coding.normalise import Rules, drug_key, event_keys, is_non_event, rules_for
+from safety.coding.paths import curation_dir
+from safety.coding.terminology import SUBSTANCE, Terminology
+
+CANDIDATES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """``fuzzy_auto``: minimum fuzzy score; ``margin``: lead over the runner-up PT;
+    ``min_length``: shortest normalised text a fuzzy match may auto-code."""
+
+    fuzzy_auto: float = 92.0
+    margin: float = 6.0
+    min_length: int = 5
+
+    @classmethod
+    def load(cls, kind: str, path: Path | None = None) -> Thresholds:
+        path = path or curation_dir() / "autocoder_thresholds.json"
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))[kind]
+        return cls(float(data["fuzzy_auto"]), float(data["margin"]), int(data["min_length"]))
+
+
+@dataclass(slots=True)
+class Candidate:
+    code: str
+    term: str
+    score: float
+
+
+@dataclass(slots=True)
+class CodingResult:
+    verbatim: str
+    code: str | None = None
+    term: str | None = None
+    level: str | None = None
+    pt_code: str | None = None
+    pt_term: str | None = None
+    soc_code: str | None = None
+    soc_term: str | None = None
+    score: float | None = None
+    method: str = "none"  # exact, synonym, fuzzy, none, non_event
+    auto: bool = False
+    candidates: list[Candidate] = field(default_factory=list)
+    family: str | None = None
+    version: str | None = None
+    moiety_code: str | None = None
+    moiety_term: str | None = None
+
+    def to_line(self) -> dict[str, object]:
+        """The CLI's JSON-lines shape (fixed; other tools parse it)."""
+        return {
+            "verbatim": self.verbatim,
+            "code": self.code,
+            "term": self.term,
+            "level": self.level,
+            "pt_code": self.pt_code,
+            "pt_term": self.pt_term,
+            "soc_code": self.soc_code,
+            "score": self.score,
+            "method": self.method,
+            "auto": self.auto,
+            "candidates": [asdict(c) for c in self.candidates],
+        }
+
+    def to_coded_term(self) -> CodedTerm:
+        return CodedTerm(
+            verbatim=self.verbatim, code=self.code, term=self.term, level=self.level,
+            family=self.family, version=self.version, pt_code=self.pt_code,
+            pt_term=self.pt_term, soc_code=self.soc_code, soc_term=self.soc_term,
+            method=self.method, score=self.score, auto=self.auto,
+        )
+
+
+class Autocoder:
+    """Codes verbatims against one terminology release (events or drugs)."""
+
+    def __init__(
+        self,
+        terms: Terminology,
+        kind: str,
+        thresholds: Thresholds | None = None,
+        rules: Rules | None = None,
+    ) -> None:
+        if kind not in ("events", "drugs"):
+            raise ValueError(f"kind must be 'events' or 'drugs', not {kind!r}")
+        self.terms = terms
+        self.kind = kind
+        self.level = "LLT" if kind == "events" else SUBSTANCE
+        self.rules = rules or rules_for()
+        self.thresholds = thresholds or Thresholds.load(kind)
+        self.index = MatchIndex(self._keyed(self._entries()))
+        self._group: dict[str, str] = {}
+
+    def _entries(self) -> Iterable[Entry]:
+        current = {c.code for c in self.terms.at_level(self.level) if c.current}
+        for code in current:
+            concept = self.terms.get(self.level, code)
+            if concept is not None:
+                yield Entry(concept.name, code, "name", True)
+        for syn in self.terms.synonyms:
+            if syn.level == self.level and syn.code in current:
+                yield Entry(syn.text, syn.code, syn.origin, syn.auto)
+
+    def _keyed(self, entries: Iterable[Entry]) -> Iterable[tuple[str, str, Entry]]:
+        for entry in entries:
+            full, core = self._keys(entry.text)
+            yield full, core, entry
+
+    def _keys(self, text: str) -> tuple[str, str]:
+        if self.kind == "events":
+            keys = event_keys(text, self.rules)
+            return keys.full, keys.core
+        key = drug_key(text, self.rules)
+        return key, key
+
+    def group_of(self, code: str) -> str:
+        """What two candidates must differ in to count as different answers: the PT for
+        events, the active moiety for drugs."""
+        cached = self._group.get(code)
+        if cached is not None:
+            return cached
+        if self.kind == "events":
+            pt = self.terms.rollup(code, "LLT").pt
+            group = pt.code if pt else code
+        else:
+            moiety = self.terms.moiety_of(code)
+            group = moiety.code if moiety else code
+        self._group[code] = group
+        return group
+
+    def code(self, verbatim: str) -> CodingResult:
+        result = CodingResult(
+            verbatim=verbatim,
+            family=self.terms.release.family,
+            version=self.terms.release.version,
+        )
+        full, core = self._keys(verbatim)
+        if self.kind == "events" and is_non_event(event_keys(verbatim, self.rules), self.rules):
+            result.method = "non_event"
+            return result
+        if not full:
+            return result
+        hits = self.index.exact(full, core)
+        if hits:
+            chosen = self._pick(hits, verbatim)
+            groups = {self.group_of(h.code) for h in hits}
+            result.method = "exact" if chosen.origin == "name" else "synonym"
+            result.score = 100.0
+            result.auto = len(groups) == 1 and all(h.auto for h in hits)
+            self._fill(result, chosen.code)
+            ranked = [(chosen.code, 100.0)] + [(h.code, 100.0) for h in hits]
+            ranked += self._fuzzy_codes(core, exclude={h.code for h in hits})
+            result.candidates = self._candidates(ranked)
+            return result
+        ranked = self._fuzzy_codes(core)
+        result.candidates = self._candidates(ranked)
+        if not ranked:
+            return result
+        best_code, best_score = ranked[0]
+        best_group = self.group_of(best_code)
+        runner_up = next((s for c, s in ranked[1:] if self.group_of(c) != best_group), 0.0)
+        result.method = "fuzzy"
+        result.score = round(best_score, 1)
+        self._fill(result, best_code)
+        best_entries = self._entries_for_key_code(ranked[0])
+        t = self.thresholds
+        result.auto = (
+            best_score >= t.fuzzy_auto
+            and best_score - runner_up >= t.margin
+            and len(core) >= t.min_length
+            and all(e.auto for e in best_entries)
+        )
+        return result
+
+    def _pick(self, hits: list[Entry], verbatim: str) -> Entry:
+        """Among equal hits, the LLT spelled as the reporter wrote it, then the PT's own LLT."""
+        text = " ".join(verbatim.lower().split())
+
+        def rank(e: Entry) -> tuple[int, int, int, str]:
+            concept = self.terms.get(self.level, e.code)
+            same_text = concept is not None and concept.name.lower() == text
+            return (
+                0 if same_text else 1,
+                0 if e.origin == "name" else 1,
+                0 if self.group_of(e.code) == e.code else 1,
+                e.code,
+            )
+
+        return min(hits, key=rank)
+
+    def _fuzzy_codes(self, core: str, exclude: set[str] | None = None) -> list[tuple[str, float]]:
+        exclude = exclude or set()
+        out: list[tuple[str, float]] = []
+        seen: set[str] = set(exclude)
+        self._last_entries: dict[str, list[Entry]] = {}
+        for key, score in self.index.fuzzy(core, limit=12):
+            for entry in self.index.core[key]:
+                self._last_entries.setdefault(entry.code, []).append(entry)
+                if entry.code not in seen:
+                    seen.add(entry.code)
+                    out.append((entry.code, score))
+        return out
+
+    def _entries_for_key_code(self, ranked_first: tuple[str, float]) -> list[Entry]:
+        return self._last_entries.get(ranked_first[0], [])
+
+    def _candidates(self, ranked: list[tuple[str, float]]) -> list[Candidate]:
+        out: list[Candidate] = []
+        groups: set[str] = set()
+        for code, score in ranked:
+            group = self.group_of(code)
+            if group in groups:
+                continue
+            groups.add(group)
+            concept = self.terms.get(self.level, code)
+            out.append(Candidate(code, concept.name if concept else code, round(score, 1)))
+            if len(out) == CANDIDATES:
+                break
+        return out
+
+    def _fill(self, result: CodingResult, code: str) -> None:
+        concept = self.terms.get(self.level, code)
+        result.code = code
+        result.term = concept.name if concept else None
+        result.level = self.level
+        if self.kind == "events":
+            up = self.terms.rollup(code, "LLT")
+            if up.pt:
+                result.pt_code, result.pt_term = up.pt.code, up.pt.name
+            if up.soc:
+                result.soc_code, result.soc_term = up.soc.code, up.soc.name
+        else:
+            moiety = self.terms.moiety_of(code)
+            if moiety:
+                result.moiety_code, result.moiety_term = moiety.code, moiety.name
+
+    def code_many(self, verbatims: Iterable[str]) -> list[CodingResult]:
+        return [self.code(v) for v in verbatims]

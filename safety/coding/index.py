@@ -1,0 +1,122 @@
+"""The prebuilt lookup index: exact keys, and fuzzy search that stays fast at MedDRA size.
+
+Scoring every one of 80,000 LLT names per verbatim is too slow, so fuzzy search first finds
+candidate names through their words: each query word is matched to dictionary words within a
+small edit distance (a deletion neighbourhood, as in SymSpell), the names containing those
+words are gathered, and only they are scored with rapidfuzz.
+
+The scorers are ``ratio`` and ``token_sort_ratio`` (normalised Indel similarity of the whole
+strings, the latter after sorting words). Both penalise length difference, so a name merely
+contained in a longer verbatim scores low: "glandular fever" vs "fever" is 50, not 100 as
+``partial_ratio``/``token_set_ratio``/``WRatio`` would give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+MAX_CANDIDATES = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One text that leads to a concept: its dictionary name or a synonym."""
+
+    text: str
+    code: str
+    origin: str  # "name", "dictionary" (synonym from the source), "team"
+    auto: bool
+
+
+def _deletes(word: str, depth: int) -> set[str]:
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        nxt = set()
+        for w in frontier:
+            if len(w) <= 1:
+                continue
+            for i in range(len(w)):
+                nxt.add(w[:i] + w[i + 1 :])
+        out |= nxt
+        frontier = nxt
+    return out
+
+
+def _query_depth(word: str) -> int:
+    if len(word) <= 3:
+        return 0
+    return 1 if len(word) <= 5 else 2
+
+
+class MatchIndex:
+    def __init__(self, keyed: Iterable[tuple[str, str, Entry]]) -> None:
+        """``keyed`` yields (full key, core key, entry) for every text to index."""
+        self.full: dict[str, list[Entry]] = {}
+        self.core: dict[str, list[Entry]] = {}
+        for full, core, entry in keyed:
+            if not full:
+                continue
+            self.full.setdefault(full, []).append(entry)
+            self.core.setdefault(core, []).append(entry)
+        self.keys: list[str] = list(self.core)
+        postings: dict[str, list[int]] = {}
+        for i, key in enumerate(self.keys):
+            for word in set(key.split()):
+                postings.setdefault(word, []).append(i)
+        self.postings = postings
+        neighbours: dict[str, list[str]] = {}
+        for word in postings:
+            for variant in _deletes(word, 1 if len(word) > 3 else 0):
+                neighbours.setdefault(variant, []).append(word)
+        self.neighbours = neighbours
+
+    def exact(self, full: str, core: str) -> list[Entry]:
+        return self.full.get(full) or self.core.get(core) or []
+
+    def similar_words(self, word: str) -> set[str]:
+        found: set[str] = set()
+        for variant in _deletes(word, _query_depth(word)):
+            hit = self.neighbours.get(variant)
+            if hit:
+                found.update(hit)
+        return found
+
+    def candidates(self, query: str) -> list[int]:
+        words = query.split()
+        groups: list[set[int]] = []
+        probes = [*words, "".join(words)] if len(words) > 1 else words
+        for word in probes:
+            ids: set[int] = set()
+            for similar in self.similar_words(word):
+                ids.update(self.postings[similar])
+            if ids:
+                groups.append(ids)
+        if not groups:
+            return []
+        groups.sort(key=len)
+        chosen: set[int] = set(groups[0])
+        for group in groups[1:]:
+            if len(chosen) + len(group) > MAX_CANDIDATES:
+                break
+            chosen |= group
+        return list(chosen)
+
+    def fuzzy(self, query: str, limit: int = 10) -> list[tuple[str, float]]:
+        """Best keys for ``query`` with a 0-100 score, best first."""
+        ids = self.candidates(query)
+        if not ids:
+            return []
+        choices = [self.keys[i] for i in ids]
+        rough = process.extract(
+            query, choices, scorer=fuzz.token_sort_ratio, limit=limit * 3, score_cutoff=40
+        )
+        rough += process.extract(query, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=40)
+        best: dict[str, float] = {}
+        for key, _, _ in rough:
+            if key not in best:
+                best[key] = max(fuzz.ratio(query, key), fuzz.token_sort_ratio(query, key))
+        return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]

@@ -434,3 +434,31 @@ def monitor_status(ob: Obligation, today: date, soon_days: int = 3) -> str:
     if (ob.due - today).days <= soon_days:
         return "due_soon"
     return ob.status.value
+
+
+def obligation_from_json(data: dict[str, object], where: str = "obligation") -> Obligation:
+    """Inverse of :meth:`Obligation.to_json` (``submitted_on`` optional), for ``previous``."""
+    def s(key: str) -> str:
+        v = data.get(key)
+        if not isinstance(v, str):
+            raise ValueError(f"{where}.{key}: expected a string")
+        return v
+
+    try:
+        sub = data.get("submitted_on")
+        days = data.get("days")
+        return Obligation(
+            case_id=str(data.get("case_id", "")), version=int(str(data.get("version", 0))),
+            destination=s("destination"), regime=s("regime"), rule_id=s("rule"),
+            report_type=s("report_type"), day0=date.fromisoformat(s("day0")),
+            due=date.fromisoformat(s("due")),
+            days=days if isinstance(days, int) else 0,
+            status=ObligationStatus(s("status")), citation=s("citation"),
+            anchor=AnchorKind(str(data.get("anchor", "first_receipt"))),
+            explanation=str(data.get("explanation", "")),
+            basis=tuple(str(b) for b in data.get("basis", ()) or ()),  # type: ignore[union-attr]
+            group=str(data.get("group", "initial")),
+            submitted_on=date.fromisoformat(sub) if isinstance(sub, str) else None,
+        )
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from exc

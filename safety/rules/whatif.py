@@ -1,0 +1,113 @@
+"""What-if input: a case JSON plus the facts around it, evaluated without storing anything.
+
+``safety rules evaluate CASE.json`` accepts either the plain case JSON produced by
+:func:`safety.cases.codec.case_to_json`, or that JSON wrapped with the facts the case model does
+not hold::
+
+    {
+      "case": { ... case_to_json(...) ... },
+      "case_id": "SD-2026-0001",            # default "what-if"
+      "version": 2,                         # default 1
+      "timezone": "Europe/London",          # default $SAFETY_TIMEZONE, else UTC
+      "anchors": {                          # ISO instants (with offset) or dates
+        "first_receipt": "2026-02-27T09:15:00Z",      # default: case admin.first_received
+        "significant_followup": "2026-03-02T16:00:00-05:00",
+        "sponsor_determination": "2026-02-28",
+        "fatal_lt_awareness": "2026-03-02"
+      },
+      "followup": "initial" | "significant" | "non_significant",   # default "initial"
+      "unblinded_arm": "placebo" | "<product id>" | null,
+      "registry": {"products": [...], "studies": [...]},  # as registry_to_json
+      "rsi": [{"product_id", "reference", "version", "effective_from", "expected_pts"}],
+      "ime": ["<PT code>", ...], "dme": ["<PT code>", ...],
+      "previous": [ <obligation JSON with "status" and optional "submitted_on"> ]
+    }
+
+A plain case JSON is recognised by the absence of a top-level ``"case"`` key; with it, the
+registry and RSI come from the ``--registry``/``--rsi`` files given to the command (if any).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from safety.cases.codec import case_from_json
+from safety.cases.model import CaseVersionData
+from safety.cases.values import PartialDate, PartialDateError
+from safety.products.registry import Registry, product_from_dict, study_from_dict
+from safety.products.rsi import RsiLibrary, rsi_from_dict
+from safety.rules.day0 import Anchor, AnchorKind, Anchors, Day0Error, org_zone
+from safety.rules.facts import CaseFacts, FollowUp, build_facts
+from safety.rules.obligations import Obligation, obligation_from_json
+from safety.rules.seriousness import MedicallyImportantLists
+
+
+class WhatIfError(ValueError):
+    """The what-if JSON is malformed; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    case: CaseVersionData
+    facts: CaseFacts
+    previous: tuple[Obligation, ...]
+
+
+def anchors_from_case(
+    case: CaseVersionData, zone: str | None = None, given: dict[str, str] | None = None
+) -> Anchors:
+    """Anchors from explicit values, falling back to C.1.4 for first receipt."""
+    tz = org_zone(zone)
+    given = dict(given or {})
+    if "first_receipt" not in given:
+        fr = case.admin.first_received
+        if not isinstance(fr, PartialDate):
+            raise WhatIfError("anchors.first_receipt: not given and case admin.first_received "
+                              "(C.1.4) is absent")
+        given["first_receipt"] = fr.isoformat()
+    out: dict[str, Anchor] = {}
+    for key, value in given.items():
+        try:
+            kind = AnchorKind(key)
+        except ValueError:
+            raise WhatIfError(f"anchors.{key}: unknown anchor") from None
+        try:
+            out[key] = Anchor.from_partial(kind, PartialDate.parse_iso(value), tz)
+        except (PartialDateError, Day0Error) as exc:
+            raise WhatIfError(f"anchors.{key}: {exc}") from exc
+    return Anchors(**out)  # type: ignore[arg-type]
+
+
+def load_whatif(
+    data: dict[str, Any], registry: Registry | None = None, rsi: RsiLibrary | None = None
+) -> WhatIf:
+    if not isinstance(data, dict):
+        raise WhatIfError("top level: expected a JSON object")
+    wrapped = "case" in data
+    case = case_from_json(data["case"] if wrapped else data)
+    extra = data if wrapped else {}
+    reg = registry or Registry()
+    for i, p in enumerate(extra.get("registry", {}).get("products", ())):
+        reg.add_product(product_from_dict(p, f"registry.products[{i}]"))
+    for i, s in enumerate(extra.get("registry", {}).get("studies", ())):
+        reg.add_study(study_from_dict(s, f"registry.studies[{i}]"))
+    lib = rsi or RsiLibrary()
+    for i, v in enumerate(extra.get("rsi", ())):
+        lib.add(rsi_from_dict(v, f"rsi[{i}]"))
+    try:
+        followup = FollowUp(extra.get("followup", "initial"))
+    except ValueError:
+        raise WhatIfError(f"followup: {extra.get('followup')!r} is not one of "
+                          f"{[f.value for f in FollowUp]}") from None
+    anchors = anchors_from_case(case, extra.get("timezone"), extra.get("anchors"))
+    lists = MedicallyImportantLists(frozenset(extra.get("ime", ())),
+                                    frozenset(extra.get("dme", ())))
+    facts = build_facts(
+        case, case_id=str(extra.get("case_id", "what-if")), version=int(extra.get("version", 1)),
+        anchors=anchors, registry=reg, rsi=lib, lists=lists, followup=followup,
+        unblinded_arm=extra.get("unblinded_arm"),
+    )
+    previous = tuple(obligation_from_json(o, f"previous[{i}]")
+                     for i, o in enumerate(extra.get("previous", ())))
+    return WhatIf(case, facts, previous)

@@ -1,0 +1,55 @@
+"""Day 0: instant + organisation zone → calendar date."""
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from safety.cases.values import PartialDate
+from safety.rules.day0 import Anchor, AnchorKind, Day0Error, org_zone
+
+NEW_YORK = timezone(timedelta(hours=-5))
+
+
+def test_2330_new_york_is_next_day_when_org_zone_is_utc():
+    instant = datetime(2026, 2, 27, 23, 30, tzinfo=NEW_YORK)
+    a = Anchor.at(AnchorKind.FIRST_RECEIPT, instant, "UTC")
+    assert a.day == date(2026, 2, 28)
+    assert a.instant == datetime(2026, 2, 28, 4, 30, tzinfo=UTC)
+    assert "UTC" in a.describe()
+
+
+def test_2330_new_york_stays_same_day_in_new_york_zone():
+    instant = datetime(2026, 2, 27, 23, 30, tzinfo=NEW_YORK)
+    assert Anchor.at(AnchorKind.FIRST_RECEIPT, instant, "America/New_York").day == date(2026, 2, 27)
+
+
+def test_london_summer_time_moves_late_utc_evening_to_next_day():
+    instant = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)
+    assert Anchor.at(AnchorKind.FIRST_RECEIPT, instant, "Europe/London").day == date(2026, 7, 2)
+    winter = datetime(2026, 1, 1, 23, 30, tzinfo=UTC)
+    assert Anchor.at(AnchorKind.FIRST_RECEIPT, winter, "Europe/London").day == date(2026, 1, 1)
+
+
+def test_partial_date_with_offset_converted_and_bare_date_kept():
+    p = PartialDate.parse_iso("2026-02-27T23:30-05:00")
+    assert Anchor.from_partial(AnchorKind.FIRST_RECEIPT, p, "UTC").day == date(2026, 2, 28)
+    bare = Anchor.from_partial(AnchorKind.FIRST_RECEIPT, PartialDate(2026, 2, 27), "Asia/Tokyo")
+    assert bare.day == date(2026, 2, 27) and bare.instant is None
+
+
+def test_month_only_date_cannot_be_day0():
+    with pytest.raises(Day0Error, match="first_receipt.*no day"):
+        Anchor.from_partial(AnchorKind.FIRST_RECEIPT, PartialDate(2026, 2), "UTC")
+
+
+def test_naive_instant_rejected():
+    with pytest.raises(Day0Error, match="naive"):
+        Anchor.at(AnchorKind.FIRST_RECEIPT, datetime(2026, 1, 1), "UTC")
+
+
+def test_org_zone_from_environment(monkeypatch):
+    monkeypatch.setenv("SAFETY_TIMEZONE", "Europe/Paris")
+    assert org_zone().key == "Europe/Paris"
+    monkeypatch.setenv("SAFETY_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(Day0Error, match="SAFETY_TIMEZONE"):
+        org_zone()

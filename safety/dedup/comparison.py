@@ -37,8 +37,15 @@ def _fmt(v: object) -> str | None:
     if isinstance(v, frozenset | set | tuple | list):
         return ", ".join(sorted(str(x) for x in v)) or None
     if isinstance(v, float):
-        return f"{v:g}"
+        return f"{v:.3g}"
     return str(v)
+
+
+def _readings(initials: str) -> set[tuple[str, str]]:
+    """Possible (given, family) initial pairs: "JMS" is J…S, or S-first "SJM" is J…S too."""
+    if len(initials) == 1:
+        return {(initials, "")}
+    return {(initials[0], initials[-1]), (initials[1], initials[0])}
 
 
 def _initials(a: Profile, b: Profile) -> str | None:
@@ -47,17 +54,14 @@ def _initials(a: Profile, b: Profile) -> str | None:
         return None
     if x == y:
         return "exact"
-    if len(x) == 1 or len(y) == 1:
-        return "one_shared" if x[0] == y[0] else "none_shared"
-    ends_x, ends_y = (x[0], x[-1]), (y[0], y[-1])
-    if sorted(x) == sorted(y) or ends_x == ends_y[::-1]:
-        return "reordered"
-    if ends_x == ends_y:
+    rx, ry = _readings(x), _readings(y)
+    if (x[0], x[-1]) == (y[0], y[-1]):
         return "middle"
-    shared = len(set(x) & set(y))
-    if shared == 0:
-        return "none_shared"
-    return "one_shared"
+    if rx & ry:
+        return "reordered"
+    if any(gx != gy and fx == fy and fx for gx, fx in rx for gy, fy in ry):
+        return "given_differs"  # the twins' and siblings' pattern: same family initial
+    return "none_shared" if not set(x) & set(y) else "other"
 
 
 def _days(a: date, b: date) -> int:
@@ -98,9 +102,10 @@ def _weight(a: Profile, b: Profile) -> str | None:
     if a.weight is None or b.weight is None:
         return None
     diff = abs(a.weight - b.weight)
-    if diff <= 0.5:
+    heavier = max(a.weight, b.weight)
+    if diff <= min(0.5, 0.01 * heavier):
         return "exact"
-    if diff <= max(3.0, 0.05 * max(a.weight, b.weight)):
+    if diff <= 0.05 * heavier:
         return "close"
     return "mismatch"
 
@@ -223,7 +228,8 @@ Comparator = Callable[[Profile, Profile], str | None]
 
 # field -> (comparator, outcomes it can return, attribute(s) shown in the explanation)
 FIELDS: dict[str, tuple[Comparator, tuple[str, ...], tuple[str, ...]]] = {
-    "initials": (_initials, ("exact", "reordered", "middle", "one_shared", "none_shared"),
+    "initials": (_initials, ("exact", "reordered", "middle", "given_differs", "other",
+                           "none_shared"),
                  ("initials",)),
     "birth": (_birth, ("date_exact", "date_close", "year_match", "year_near", "age_match",
                        "age_near", "mismatch"), ("birth", "age")),

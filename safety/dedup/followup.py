@@ -97,6 +97,15 @@ def identity(case: CaseVersionData) -> Identity:
     return Identity(sender=sender, own=frozenset(own), cited=frozenset(cited))
 
 
+def _global(value: str) -> bool:
+    """Whether an id looks worldwide-unique (``FR-ACME-2024-000123``), not a bare serial.
+
+    Only such ids may match across kinds (a worldwide id against a sender's case id), because
+    senders reuse serials like ``2024-0128`` and a bare serial names no case on its own.
+    """
+    return len(value) >= 8 and any(c.isalpha() for c in value) and any(c.isdigit() for c in value)
+
+
 def _rule(incoming: Identity, existing: Identity) -> tuple[str, str] | None:
     """The strongest rule linking the two identities, with the key that matched."""
     inc_sid = {k for k in incoming.own if k.startswith("sid:")}
@@ -104,18 +113,16 @@ def _rule(incoming: Identity, existing: Identity) -> tuple[str, str] | None:
     if shared := inc_sid & ex_sid:
         return "sender_case_id", min(shared)
     inc_wid = {k[4:] for k in incoming.own if k.startswith("wid:")}
-    ex_ids = {k[4:] for k in existing.own if k.startswith(("wid:", "rid:"))}
     ex_wid = {k[4:] for k in existing.own if k.startswith("wid:")}
-    inc_ids = {k[4:] for k in incoming.own if k.startswith(("wid:", "rid:"))}
-    if shared := (inc_wid & ex_ids) | (ex_wid & inc_ids):
+    inc_rid = {k[4:] for k in incoming.own if k.startswith("rid:") and _global(k[4:])}
+    ex_rid = {k[4:] for k in existing.own if k.startswith("rid:") and _global(k[4:])}
+    if shared := (inc_wid & (ex_wid | ex_rid)) | (ex_wid & inc_rid):
         return "worldwide_case_id", f"wid:{min(shared)}"
     if shared := (incoming.cited & ex_sid) | (existing.cited & inc_sid):
         return "other_case_id", min(shared)
     inc_lid = {k[4:] for k in incoming.cited if k.startswith("lid:")}
     ex_lid = {k[4:] for k in existing.cited if k.startswith("lid:")}
-    ex_rid = {k[4:] for k in existing.own if k.startswith(("rid:", "wid:"))}
-    inc_rid = {k[4:] for k in incoming.own if k.startswith(("rid:", "wid:"))}
-    if shared := (inc_lid & ex_rid) | (ex_lid & inc_rid):
+    if shared := (inc_lid & (ex_rid | ex_wid)) | (ex_lid & (inc_rid | inc_wid)):
         return "linked_report_id", f"lid:{min(shared)}"
     return None
 

@@ -318,7 +318,7 @@ class StreamGenerator:
             else:
                 patient.age_at_onset = Quantity(float(int(age)), "a")
         if keep(0.55):
-            patient.weight_kg = round(p.weight + (rng.uniform(-1, 1) if rng.random() < 0.3 else 0), 1)
+            patient.weight_kg = round(p.weight * (1 + (rng.uniform(-0.015, 0.015) if rng.random() < 0.3 else 0)), 1)
         if p.record and channel in ("site", "physician") and keep(0.6):
             patient.hospital_record_number = p.record
         study = None
@@ -466,19 +466,27 @@ class StreamGenerator:
     def _emit(self, tc: TrueCase, channel: str, sender: str, received: date, *,
               detail: float = 1.0, followups: int | None = None, worldwide: bool = False,
               cites: tuple[str, str, str] | None = None,
-              cited_lineage: str | None = None) -> tuple[str, str, str]:
-        """Emit one lineage (an initial report and its follow-ups); returns (sender, id, root)."""
+              cited_lineage: str | None = None) -> tuple[str, str, str, str]:
+        """Emit one lineage (an initial report and its follow-ups).
+
+        Returns sender, sender's case id, the first report's id, and the worldwide case id a
+        forwarding regulator would carry.
+        """
         rng = self.rng
         rid = self._next_id(sender, tc.patient.country, received.year)
         wid = cites[2] if (worldwide and cites) else None
-        other = [OtherCaseId(source=cites[0], case_id=cites[1])] if (cites and not wid) else None
+        if wid is None and channel == "partner":
+            prefix = "".join(w[0] for w in sender.split()).upper()
+            wid = rid if rid[:2].isalpha() else f"{tc.patient.country}-{prefix}-{rid}"
+        other = [OtherCaseId(source=cites[0], case_id=cites[1])] if (
+            cites and not (worldwide and cites)) else None
         root = self._uid("R")
         case = self.render(tc, channel, sender, rid, detail=detail, worldwide=wid, cites=other)
         lineage = f"{sender}|{rid}"
         expected_dup = None
         expected_link = None
         kind = "initial"
-        if cites and wid:
+        if cites and worldwide:
             expected_link, kind = cited_lineage, "followup"
         elif cites:
             expected_dup = cited_lineage
@@ -493,7 +501,7 @@ class StreamGenerator:
                 self._uid("R"), fcase, tc.cid, tc.patient.pid, lineage, "followup", tc.tag,
                 expected_link or root, None, received + timedelta(days=7 * (k + 1)),
             ))
-        return sender, rid, root
+        return sender, rid, root, wid or rid
 
     def _channel(self, exclude: str | None = None) -> tuple[str, str]:
         rng = self.rng
@@ -523,10 +531,10 @@ class StreamGenerator:
             when = received + timedelta(days=rng.randrange(1, 90))
             r = rng.random()
             if r < 0.1 and sender2 != first[0]:
-                self._emit(tc, "regulator", sender2, when, cites=(first[0], first[1], first[1]),
+                self._emit(tc, "regulator", sender2, when, cites=(first[0], first[1], first[3]),
                            worldwide=True, cited_lineage=first[2], followups=0)
             elif r < 0.2 and sender2 != first[0]:
-                self._emit(tc, ch2, sender2, when, cites=(first[0], first[1], first[1]),
+                self._emit(tc, ch2, sender2, when, cites=(first[0], first[1], first[3]),
                            cited_lineage=first[2], followups=0)
             else:
                 self._emit(tc, ch2, sender2, when, detail=0.7 if ch2 == "consumer" else 1.0)

@@ -18,6 +18,7 @@ from safety.rules.facts import (
 )
 
 ALL = frozenset({"US", "EU", "UK", "CA"})
+DEFAULT_STUDY = StudyFacts("PROT-1", ALL)
 
 
 def d(s: str) -> date:
@@ -65,7 +66,7 @@ def facts(
     suspects: tuple[SuspectFacts, ...] | None = None,
     pairs: tuple[PairFacts, ...] | None = None,
     source: Source = Source.CLINICAL_TRIAL,
-    study: StudyFacts | None = StudyFacts("PROT-1", ALL),
+    study: StudyFacts | None = DEFAULT_STUDY,
     anchors_: Anchors | None = None,
     followup: FollowUp = FollowUp.INITIAL,
     version: int = 1,

@@ -38,7 +38,7 @@ def test_partial_date_with_offset_converted_and_bare_date_kept():
 
 
 def test_month_only_date_cannot_be_day0():
-    with pytest.raises(Day0Error, match="first_receipt.*no day"):
+    with pytest.raises(Day0Error, match=r"first_receipt.*no day"):
         Anchor.from_partial(AnchorKind.FIRST_RECEIPT, PartialDate(2026, 2), "UTC")
 
 

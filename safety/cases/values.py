@@ -122,7 +122,8 @@ class PartialDate:
             s += f"-{self.day:02d}"
         if self.hour is not None:
             s += f"T{self.hour:02d}"
-            s += f":{self.minute:02d}" if self.minute is not None else ":00"
+            if self.minute is not None:
+                s += f":{self.minute:02d}"
             if self.second is not None:
                 s += f":{self.second:02d}"
             if self.tz_offset_minutes is not None:

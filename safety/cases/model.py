@@ -201,6 +201,8 @@ class PastDrug:
     end: Date = None  # D.8.r.5
     indication: CodedTerm = field(default_factory=CodedTerm)  # D.8.r.6
     reaction: CodedTerm = field(default_factory=CodedTerm)  # D.8.r.7
+    mpid_version: str | None = None  # D.8.r.2a (MPID version date/number)
+    mpid_system: str | None = None  # code system OID of D.8.r.2b (e.g. NDC 2.16.840.1.113883.6.69)
 
 
 @dataclass(slots=True)
@@ -363,6 +365,8 @@ class Dosage:
     route_termid: str | None = None  # G.k.4.r.10.2a/b
     parent_route: Text = None  # G.k.4.r.11.1
     parent_route_termid: str | None = None  # G.k.4.r.11.2a/b
+    route_termid_version: str | None = None  # G.k.4.r.10.2a
+    route_termid_system: str | None = None  # code system OID of G.k.4.r.10.2b
 
 
 @dataclass(slots=True)
@@ -383,6 +387,27 @@ class DrugReaction:
     end_interval: Quantity | None = None  # G.k.9.i.3.2
     assessments: list[Assessment] = field(default_factory=list)  # G.k.9.i.2.r
     recurrence: str | NullFlavor | None = None  # G.k.9.i.4: 1 yes-yes, 2 yes-no, 3 yes-unk, 4 no
+
+
+@dataclass(slots=True)
+class FdaDevice:
+    """FDA.G.k.12.r: a device constituent part of a combination product (FDA regional)."""
+
+    malfunction: bool | None = None  # FDA.G.k.12.r.1
+    follow_up_types: list[str] = field(default_factory=list)  # FDA.G.k.12.r.2.r
+    problem_codes: list[str] = field(default_factory=list)  # FDA.G.k.12.r.3.r
+    brand_name: Text = None  # FDA.G.k.12.r.4
+    common_name: Text = None  # FDA.G.k.12.r.5
+    product_code: str | None = None  # FDA.G.k.12.r.6
+    manufacturer_name: str | None = None  # FDA.G.k.12.r.7.1a
+    manufacturer_street: str | None = None  # FDA.G.k.12.r.7.1b
+    manufacturer_city: str | None = None  # FDA.G.k.12.r.7.1c
+    manufacturer_state: str | None = None  # FDA.G.k.12.r.7.1d
+    manufacturer_country: str | None = None  # FDA.G.k.12.r.7.1e
+    usage: str | None = None  # FDA.G.k.12.r.8
+    lot_number: str | None = None  # FDA.G.k.12.r.9
+    operator: str | None = None  # FDA.G.k.12.r.10
+    remedial_actions: list[str] = field(default_factory=list)  # FDA.G.k.12.r.11.r
 
 
 @dataclass(slots=True)
@@ -410,6 +435,10 @@ class Drug:
     additional_info_codes: list[str] = field(default_factory=list)  # G.k.10.r
     additional_info: Text = None  # G.k.11
     fda_additional_info_codes: list[str] = field(default_factory=list)  # FDA.G.k.10a
+    mpid_version: str | None = None  # G.k.2.1.1a (MPID version date/number)
+    mpid_system: str | None = None  # code system OID of G.k.2.1.1b (e.g. NDC 2.16.840.1.113883.6.69)
+    fda_other_role: str | None = None  # FDA.G.k.1.a: 1 similar device
+    fda_devices: list[FdaDevice] = field(default_factory=list)  # FDA.G.k.12.r
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,276 @@
+"""Conformance checking of E2B(R3) messages against the regulators' element tables.
+
+Checks, per profile (``ich``, ``fda-postmarket``, ``fda-premarket``, ``ema``):
+mandatory elements, allowed values and code systems, allowed null flavours, maximum lengths,
+HL7 date format, minimum date precision and dates in the future (all from
+``schemas/reference``), empty elements where a null flavour is due, the element nesting/order
+seen in the official instances (``schemas/e2b-structure.json``), and the receiver routing of
+the profile. When ``SAFETY_E2B_XSD_DIR`` points at an official ICH schema package the XSD is
+applied too. Every finding names the data element number (when the position maps to one),
+the XPath and the rule broken.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from lxml import etree
+
+from safety.cases.values import PartialDateError
+from safety.e2b.hl7 import HL7, XSI_TYPE, E2BError, destinations, is_hl7_ts, parse_ts, parse_xml
+from safety.e2b.rules import PROFILES, ElementRule, element_rules
+from safety.e2b.structure import structure
+
+_STRUCTURAL = {"classCode", "moodCode", "typeCode", "determinerCode", XSI_TYPE}
+_OBSERVATION_OID = "2.16.840.1.113883.3.989.2.1.1.19"
+_FDA_RECEIVERS = {"fda-postmarket": "ZZFDA", "fda-premarket": "ZZFDA_PREMKT"}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One way a message breaks a rule. ``severity`` is ``error`` (rejection) or ``warning``."""
+
+    element: str  # data element number, e.g. "E.i.7", or "-" when the position has none
+    xpath: str
+    rule: str  # required, code, code-system, null-flavour, length, date-format, ...
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.severity.upper()} {self.element} [{self.rule}] {self.message} at {self.xpath}"
+
+
+class ProfileError(ValueError):
+    """An unknown conformance profile name."""
+
+
+def _path(e: etree._Element) -> str:
+    """XPath of an element with local names and 1-based positions among same-named siblings."""
+    steps = []
+    node: etree._Element | None = e
+    while node is not None:
+        parent = node.getparent()
+        name = etree.QName(node).localname
+        if parent is None:
+            steps.append(name)
+        else:
+            same = [c for c in parent if c.tag == node.tag]
+            steps.append(f"{name}[{same.index(node) + 1}]" if len(same) > 1 else name)
+        node = parent
+    return "/" + "/".join(reversed(steps))
+
+
+def _required(rule: ElementRule, profile: str) -> bool:
+    return rule.conformance.get(profile, "").lower() in ("required", "mandatory")
+
+
+def _value(node: etree._Element, leaf: str) -> str | None:
+    if leaf.startswith("@"):
+        return node.get(leaf[1:])
+    if leaf == "text()":
+        return node.text if node.text and node.text.strip() else None
+    return None
+
+
+def _is_empty(node: etree._Element) -> bool:
+    if any(k not in _STRUCTURAL for k in node.attrib):
+        return False
+    if node.text and node.text.strip():
+        return False
+    return not any(isinstance(c.tag, str) for c in node)
+
+
+def check(data: bytes, profile: str = "ich", *, now: datetime | None = None) -> list[Finding]:
+    """All findings for an E2B(R3) batch; an empty list means conformant."""
+    try:
+        root = parse_xml(data)
+    except E2BError as exc:
+        return [Finding("-", exc.where, "well-formed", exc.reason)]
+    return check_tree(root, profile, now=now)
+
+
+def check_tree(root: etree._Element, profile: str = "ich", *,
+               now: datetime | None = None) -> list[Finding]:
+    if profile not in PROFILES:
+        raise ProfileError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+    now = now or datetime.now(UTC)
+    findings: list[Finding] = []
+    if etree.QName(root).localname != "MCCI_IN200100UV01":
+        return [Finding("N.1", "/" + etree.QName(root).localname, "structure",
+                        "root element must be MCCI_IN200100UV01")]
+    messages = root.findall(f"{{{HL7}}}PORR_IN049016UV")
+    if not messages:
+        findings.append(Finding("N.2.r", "/MCCI_IN200100UV01", "required",
+                                "the batch holds no PORR_IN049016UV message"))
+    mapped: dict[etree._Element, str] = {}
+    for rule in element_rules():
+        if not rule.checked:
+            continue
+        contexts = [root] if rule.batch_level else messages
+        for ctx in contexts:
+            _apply(rule, ctx, profile, now, findings, mapped)
+    for el in root.iter():
+        if isinstance(el.tag, str) and el in mapped and _is_empty(el):
+            findings.append(Finding(mapped[el], _path(el), "empty",
+                                    "empty element: send a value or a nullFlavor"))
+    findings.extend(_structure(root))
+    findings.extend(_routing(root, profile))
+    findings.extend(xsd_findings(root))
+    return findings
+
+
+def _apply(rule: ElementRule, ctx: etree._Element, profile: str, now: datetime,
+           findings: list[Finding], mapped: dict[etree._Element, str]) -> None:
+    contexts = [ctx]
+    for group in rule.groups[:-1]:
+        contexts = [n for c in contexts for n in group(c)]
+    last = rule.groups[-1]
+    required = _required(rule, profile)
+    for c in contexts:
+        nodes = [n for n in last(c) if isinstance(n, etree._Element)]
+        for n in nodes:
+            mapped.setdefault(n, rule.number)
+        if required and not nodes:
+            findings.append(Finding(rule.number, f"{_path(c)}/{last.path}", "required",
+                                    f"{rule.name} is required ({profile})"))
+            continue
+        for n in nodes:
+            _check_node(rule, n, required, profile, now, findings)
+
+
+def _check_node(rule: ElementRule, n: etree._Element, required: bool, profile: str,
+                now: datetime, findings: list[Finding]) -> None:
+    where = _path(n)
+    nf = n.get("nullFlavor")
+    if nf is not None:
+        if nf not in rule.null_flavors:
+            allowed = ", ".join(sorted(rule.null_flavors)) or "none"
+            findings.append(Finding(rule.number, where, "null-flavour",
+                                    f"nullFlavor {nf} not allowed for {rule.name} "
+                                    f"(allowed: {allowed})"))
+        return
+    v = _value(n, rule.leaf)
+    if v is None:
+        if required and rule.leaf and not _is_empty(n):
+            findings.append(Finding(rule.number, where, "required",
+                                    f"{rule.name} has no value ({rule.leaf})"))
+        return
+    if rule.max_length is not None and len(v) > rule.max_length:
+        findings.append(Finding(rule.number, where, "length",
+                                f"{len(v)} characters exceed the maximum {rule.max_length}"))
+    if rule.leaf == "@code" and rule.allowed_codes and v not in rule.allowed_codes:
+        findings.append(Finding(rule.number, where, "code",
+                                f"{v!r} is not an allowed value for {rule.name} "
+                                f"({', '.join(sorted(rule.allowed_codes))})"))
+    systems = rule.code_systems if profile.startswith("fda") else (
+        rule.ich_code_systems or rule.code_systems)
+    if rule.leaf == "@code" and systems - {_OBSERVATION_OID}:
+        cs = n.get("codeSystem")
+        if cs is not None and cs not in systems:
+            findings.append(Finding(rule.number, where, "code-system",
+                                    f"codeSystem {cs} is not one of {', '.join(sorted(systems))}"))
+    if rule.data_type.lower() == "boolean" and rule.leaf == "@value" and v not in ("true",
+                                                                                  "false"):
+        findings.append(Finding(rule.number, where, "boolean", f"{v!r} is not true/false"))
+    if rule.is_date and rule.leaf == "@value":
+        _check_date(rule, v, n, where, now, findings)
+
+
+def _check_date(rule: ElementRule, v: str, n: etree._Element, where: str, now: datetime,
+                findings: list[Finding]) -> None:
+    if not is_hl7_ts(v):
+        findings.append(Finding(rule.number, where, "date-format",
+                                f"{v!r} is not an HL7 date/time CCYY[MM[DD[hh[mm[ss]]]]][+ZZzz]"))
+        return
+    digits = len(v.split("+")[0].split("-")[0].split(".")[0])
+    need = rule.min_precision
+    if need is not None and digits < need:
+        findings.append(Finding(rule.number, where, "date-precision",
+                                f"{v!r} is less precise than the {need} digits required"))
+    try:
+        d = parse_ts(v, n)
+    except E2BError as exc:
+        findings.append(Finding(rule.number, where, "date-format", exc.reason))
+        return
+    except PartialDateError as exc:
+        findings.append(Finding(rule.number, where, "date-format", str(exc)))
+        return
+    dt = d.to_datetime()
+    future = (dt is not None and dt > now + timedelta(minutes=5)) or (
+        dt is None and d.earliest() > (now + timedelta(hours=14)).date())
+    if future:
+        findings.append(Finding(rule.number, where, "future-date", f"{v!r} is in the future"))
+
+
+def _structure(root: etree._Element) -> list[Finding]:
+    table = structure()
+    out: list[Finding] = []
+
+    def walk(e: etree._Element, path: str) -> None:
+        entry = table.get(path)
+        kids = [c for c in e if isinstance(c.tag, str)]
+        if entry is None:
+            return
+        allowed, before = entry
+        seen: list[str] = []
+        for c in kids:
+            t = etree.QName(c).localname
+            if t not in allowed:
+                out.append(Finding("-", _path(c), "structure",
+                                   f"<{t}> is not allowed inside <{etree.QName(e).localname}>"))
+                continue
+            for s in seen:
+                if (t, s) in before and (s, t) not in before:
+                    out.append(Finding("-", _path(c), "order",
+                                       f"<{t}> must come before <{s}>"))
+                    break
+            if t not in seen:
+                seen.append(t)
+            walk(c, f"{path}/{t}")
+
+    walk(root, etree.QName(root).localname)
+    return out
+
+
+def _routing(root: etree._Element, profile: str) -> list[Finding]:
+    out = []
+    rcv = root.find(f"{{{HL7}}}receiver/{{{HL7}}}device/{{{HL7}}}id")
+    value = rcv.get("extension") if rcv is not None else None
+    where = "/MCCI_IN200100UV01/receiver/device/id/@extension"
+    expected: set[str] = set()
+    if profile in _FDA_RECEIVERS:
+        expected = {_FDA_RECEIVERS[profile]}
+    elif profile == "ema":
+        expected = {d["batch_receiver"] for d in destinations().values() if d["profile"] == "ema"}
+    if expected and value not in expected:
+        out.append(Finding("N.1.4", where, "routing",
+                           f"batch receiver {value!r} does not route to {profile} "
+                           f"(expected {' or '.join(sorted(expected))})"))
+    return out
+
+
+@cache
+def _schema(xsd_dir: str, root_name: str) -> etree.XMLSchema:
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+    path = Path(xsd_dir) / "multicacheschemas" / f"{root_name}.xsd"
+    return etree.XMLSchema(etree.parse(str(path), parser))
+
+
+def xsd_findings(root: etree._Element) -> list[Finding]:
+    """XSD validation when ``SAFETY_E2B_XSD_DIR`` names an official ICH schema package."""
+    xsd_dir = os.environ.get("SAFETY_E2B_XSD_DIR")
+    if not xsd_dir:
+        return []
+    name = etree.QName(root).localname
+    try:
+        schema = _schema(xsd_dir, name)
+    except (OSError, etree.XMLSchemaParseError) as exc:
+        return [Finding("-", "/" + name, "xsd", f"cannot load {name}.xsd from {xsd_dir}: {exc}")]
+    if schema.validate(root):
+        return []
+    return [Finding("-", err.path or f"line {err.line}", "xsd", err.message)
+            for err in schema.error_log]

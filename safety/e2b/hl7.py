@@ -1,0 +1,118 @@
+"""HL7 v3 plumbing shared by the E2B(R3) reader, writer, checker and ACK modules.
+
+Partners' files are untrusted: parsing never loads a DTD, never expands entities, never touches
+the network and refuses oversized input, so a hostile file can neither exfiltrate local files
+(XXE) nor exhaust memory (billion laughs).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lxml import etree
+
+from safety.cases.values import NullFlavor, PartialDate, PartialDateError
+
+HL7 = "urn:hl7-org:v3"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+NS = {"h": HL7, "xsi": XSI}
+XSI_TYPE = f"{{{XSI}}}type"
+MAX_BYTES = 50 * 1024 * 1024
+
+_TS_RE = re.compile(r"^\d{4}(\d{2}){0,5}(\.\d+)?([+-]\d{4})?$")
+
+
+class E2BError(ValueError):
+    """A file that cannot be read as E2B(R3); ``where`` locates the problem (element or line)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+@cache
+def oids() -> dict[str, Any]:
+    """The OID/code tables (data file with its source cited inside)."""
+    text = resources.files("safety.e2b").joinpath("data/oids.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def destinations() -> dict[str, dict[str, str]]:
+    text = resources.files("safety.e2b").joinpath("data/destinations.json").read_text("utf-8")
+    return {k: v for k, v in json.loads(text).items() if not k.startswith("_")}
+
+
+def oid(kind: str, name: str) -> str:
+    return oids()[kind][name]
+
+
+def q(tag: str) -> str:
+    return f"{{{HL7}}}{tag}"
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+        huge_tree=False, remove_comments=True, remove_pis=True,
+    )
+
+
+def parse_xml(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
+    """Parse untrusted XML bytes; raises :class:`E2BError` with the line of a syntax error."""
+    if len(data) > max_bytes:
+        raise E2BError("file", f"{len(data)} bytes exceeds the limit of {max_bytes} bytes")
+    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
+        raise E2BError("file", "DOCTYPE/ENTITY declarations are not allowed in E2B messages")
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise E2BError(f"line {exc.lineno}", f"malformed XML: {exc.msg}") from None
+    return root
+
+
+def null_flavor(el: etree._Element | None) -> NullFlavor | None:
+    if el is None:
+        return None
+    nf = el.get("nullFlavor")
+    if nf is None:
+        return None
+    try:
+        return NullFlavor(nf)
+    except ValueError:
+        raise E2BError(path_of(el), f"unknown nullFlavor {nf!r}") from None
+
+
+def path_of(el: etree._Element) -> str:
+    """A readable XPath of an element (no namespace prefixes)."""
+    return re.sub(r"\{[^}]*\}", "", el.getroottree().getpath(el))
+
+
+def parse_ts(value: str, el: etree._Element | None = None) -> PartialDate:
+    """An HL7 TS value to a PartialDate of the same precision."""
+    try:
+        return PartialDate.parse_hl7(value)
+    except PartialDateError as exc:
+        where = path_of(el) if el is not None else "date"
+        raise E2BError(where, str(exc)) from None
+
+
+def is_hl7_ts(value: str) -> bool:
+    return bool(_TS_RE.match(value))
+
+
+def now_ts() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
+
+
+def fmt_number(v: float) -> str:
+    """Numbers as E2B shows them: no trailing ``.0`` on integral values."""
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)

@@ -1,0 +1,86 @@
+"""Element nesting and order of E2B(R3) messages, derived from the official instances.
+
+The ICH XSD set is not available to us, so the structural check uses what the official FDA
+example instances (and the ICH-style instance) show: which child elements each element may hold
+and in which relative order siblings appear. Nesting is widened with every path named by the
+element XPaths of the FDA/MFDS tables (elements the examples happen not to carry). The derived
+table is a data file (``schemas/e2b-structure.json``) regenerated with
+``python -m safety.e2b.structure``; a test proves it matches its sources.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from lxml import etree
+
+from safety.e2b.hl7 import parse_xml
+from safety.e2b.rules import _normalise, _split_steps, element_rules, schemas_dir
+
+STRUCTURE_FILE = "e2b-structure.json"
+
+
+def _tag(e: etree._Element) -> str:
+    return etree.QName(e).localname
+
+
+def derive(instances: Iterable[bytes]) -> dict[str, dict[str, list]]:
+    children: dict[str, set[str]] = {}
+    before: dict[str, set[tuple[str, str]]] = {}
+
+    def walk(e: etree._Element, path: str) -> None:
+        kids = [c for c in e if isinstance(c.tag, str)]
+        children.setdefault(path, set()).update(_tag(c) for c in kids)
+        seen: list[str] = []
+        for c in kids:
+            t = _tag(c)
+            for s in seen:
+                if s != t:
+                    before.setdefault(path, set()).add((s, t))
+            if t not in seen:
+                seen.append(t)
+            walk(c, f"{path}/{t}")
+
+    for data in instances:
+        root = parse_xml(data)
+        walk(root, _tag(root))
+    for rule in element_rules():
+        steps = [re.sub(r"\[.*\]$", "", s.split("[", 1)[0]) for s in
+                 _split_steps(_normalise(rule.xpath))]
+        steps = [s for s in steps if s and not s.startswith("@") and s != "text()"]
+        if not steps or steps[0] != "MCCI_IN200100UV01":
+            continue
+        for i in range(1, len(steps)):
+            children.setdefault("/".join(steps[:i]), set()).add(steps[i])
+    out: dict[str, dict[str, list]] = {}
+    for path in sorted(children):
+        pairs = before.get(path, set())
+        ordered = sorted(p for p in pairs if (p[1], p[0]) not in pairs)
+        out[path] = {"children": sorted(children[path]), "before": [list(p) for p in ordered]}
+    return out
+
+
+@cache
+def structure() -> dict[str, tuple[frozenset[str], frozenset[tuple[str, str]]]]:
+    data = json.loads((schemas_dir() / STRUCTURE_FILE).read_text("utf-8"))
+    return {k: (frozenset(v["children"]), frozenset(tuple(p) for p in v["before"]))
+            for k, v in data.items() if not k.startswith("_")}
+
+
+def main(argv: list[str]) -> int:
+    files = [Path(a) for a in argv]
+    table: dict = {"_source": "derived by safety.e2b.structure from: "
+                   + ", ".join(sorted(p.name for p in files))
+                   + " and the element XPaths of schemas/reference/*.csv"}
+    table.update(derive(p.read_bytes() for p in sorted(files)))
+    (schemas_dir() / STRUCTURE_FILE).write_text(json.dumps(table, indent=1) + "\n", "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

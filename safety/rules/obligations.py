@@ -231,6 +231,7 @@ def _obligation(
         lines.append(prefix)
     lines.append(f"Rule {regime.id}/{rule.id}: {rule.summary}".rstrip(": "))
     lines.extend(f"Basis: {b}" for b in match.basis)
+    lines.append(f"Day 0: {anchor.describe()}")
     lines.extend(f"Anchor: {n}" for n in anchor_notes)
     status = ObligationStatus.OPEN
     if match.blinded_only:
@@ -419,6 +420,11 @@ def evaluate(
     ev = Evaluation(facts.case_id, facts.version)
     if not facts.valid:
         ev.notes.append("case not valid: missing " + ", ".join(facts.invalid_reasons))
+    for e in facts.events:
+        lists = [n for n, on in (("IME", e.ime), ("DME", e.dme)) if on]
+        if lists and "other_medically_important" not in e.criteria:
+            ev.notes.append(f"event '{e.term}' (PT {e.pt_code}) is on the {'/'.join(lists)} "
+                            "list: physician to consider 'other medically important'")
     for regime in regimes if regimes is not None else load_regimes():
         evaluate_regime(facts, regime, previous, ev)
     ev.obligations.sort(key=lambda o: (o.due, o.destination, o.rule_id))

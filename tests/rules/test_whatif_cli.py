@@ -1,0 +1,104 @@
+"""End to end: case JSON (plain or wrapped) → facts → obligations, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from safety.cases.codec import case_from_json, case_to_json
+from safety.rules.cli import rules
+from safety.rules.whatif import WhatIfError, load_whatif
+
+DEMO = Path(__file__).parents[2] / "safety" / "rules" / "examples" / "demo_case.json"
+
+
+def _demo() -> dict:
+    return json.loads(DEMO.read_text())
+
+
+def _run(tmp_path, data, *args):
+    p = tmp_path / "case.json"
+    p.write_text(json.dumps(data))
+    return CliRunner().invoke(rules, [*args, str(p)])
+
+
+def test_evaluate_json_lists_obligations_with_required_keys(tmp_path):
+    res = _run(tmp_path, _demo(), "evaluate", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert {o["regime"] for o in out} == {"eu-ctr", "uk-ct", "hc-ct"}
+    for o in out:
+        assert {"destination", "regime", "report_type", "day0", "due", "rule",
+                "citation"} <= set(o)
+        # received 2026-02-27 23:30 New York = 2026-02-28 04:30 UTC = 2026-02-28 in London
+        assert o["day0"] == "2026-02-28" and o["due"] == "2026-03-15"
+
+
+def test_sponsor_upgrade_adds_fda_with_determination_anchor(tmp_path):
+    data = _demo()
+    drug = data["case"]["drugs"][0]
+    drug["reactions"][0]["assessments"][1]["result"] = "Possible"
+    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    fda = next(o for o in out if o["regime"] == "fda-ind")
+    assert (fda["rule"], fda["day0"], fda["due"]) == ("fda-ind-15day", "2026-03-02", "2026-03-17")
+
+
+def test_new_york_zone_keeps_the_calendar_day(tmp_path):
+    data = _demo() | {"timezone": "America/New_York"}
+    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    assert {o["day0"] for o in out} == {"2026-02-27"}
+
+
+def test_explain_prints_arithmetic_and_ime_note(tmp_path):
+    res = _run(tmp_path, _demo(), "explain")
+    assert res.exit_code == 0, res.output
+    assert ("Due 2026-03-15 = day 0 2026-02-28 (organisation first received a valid case, "
+            "Europe/London) + 15 calendar days, Regulation (EU) No 536/2014 Art. 42(2)(b)"
+            in res.output)
+    assert "IME" in res.output and "sponsor may not downgrade" in res.output
+
+
+def test_blinded_study_then_unblinded_to_placebo(tmp_path):
+    data = _demo()
+    data["registry"]["studies"][0]["blinded"] = True
+    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    assert out and {o["status"] for o in out} == {"awaiting_unblinding"}
+    data["unblinded_arm"] = "placebo"
+    assert json.loads(_run(tmp_path, data, "evaluate", "--json").output) == []
+    data["unblinded_arm"] = "SDX-101"
+    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    assert out and {o["status"] for o in out} == {"open"}
+
+
+def test_plain_case_json_uses_c14_and_has_no_registry(tmp_path):
+    res = _run(tmp_path, _demo()["case"], "evaluate", "--json")
+    assert res.exit_code == 0 and json.loads(res.output) == []
+
+
+def test_previous_obligations_drive_followup(tmp_path):
+    data = _demo()
+    first = json.loads(_run(tmp_path, data, "explain", "--json").output)["obligations"]
+    prev = [o | {"status": "submitted", "submitted_on": "2026-03-05"} for o in first]
+    data["case"]["reactions"][0]["outcome"] = "5"
+    data |= {"version": 2, "followup": "significant", "previous": prev,
+             "anchors": {"significant_followup": "2026-03-10", "fatal_lt_awareness": "2026-03-10"}}
+    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    eu = {(o["rule"], o["due"]) for o in out if o["regime"] == "eu-ctr"}
+    assert ("eu-ctr-susar-7", "2026-03-17") in eu
+
+
+def test_round_trip_and_errors_name_the_key():
+    case = case_from_json(_demo()["case"])
+    assert case_to_json(case) == _demo()["case"]
+    with pytest.raises(WhatIfError, match="followup"):
+        load_whatif(_demo() | {"followup": "maybe"})
+    with pytest.raises(WhatIfError, match=r"anchors\.first_receipt"):
+        load_whatif(_demo() | {"anchors": {"first_receipt": "2026-02"}})
+
+
+def test_cli_reports_bad_input_as_click_error(tmp_path):
+    res = _run(tmp_path, {"case": {"admin": {"report_type": 2}}}, "evaluate", "--json")
+    assert res.exit_code != 0 and "report_type" in res.output

@@ -169,7 +169,7 @@ def build_events(
 def link_spelling_variants(
     concepts: dict[str, EventConcept], rules: Rules
 ) -> tuple[list[dict[str, str]], list[dict[str, object]]]:
-    """Codes whose labels normalise to the same key are one PT and its (US-spelled) LLTs.
+    """Codes whose labels normalise to the same words are one PT and its LLTs.
 
     MedDRA keeps "Anemia" as an LLT (the CTCAE code) under the PT "Anaemia" (the OAE code).
     The PT is the code from the source that carries PT codes (OAE), then CTCAE 5.0, then 4.03;
@@ -177,7 +177,7 @@ def link_spelling_variants(
     """
     by_key: dict[str, set[str]] = defaultdict(set)
     for c in concepts.values():
-        by_key[event_keys(c.term, rules).full].add(c.code)
+        by_key[" ".join(sorted(event_keys(c.term, rules).full.split()))].add(c.code)
     linked: list[dict[str, str]] = []
     ambiguous: list[dict[str, object]] = []
     for key, codes in sorted(by_key.items()):

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rapidfuzz import fuzz
+
 from safety.cases.model import CodedTerm
 from safety.coding.index import Entry, MatchIndex
 from safety.coding.normalise import Rules, drug_key, event_keys, is_non_event, rules_for
@@ -26,11 +28,13 @@ CANDIDATES = 5
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """``fuzzy_auto``: minimum fuzzy score; ``margin``: lead over the runner-up PT;
-    ``min_length``: shortest normalised text a fuzzy match may auto-code."""
+    ``min_length``: shortest normalised text a fuzzy match may auto-code; ``suggest_min``:
+    below it the best fuzzy match is only a candidate, not the chosen code."""
 
     fuzzy_auto: float = 92.0
     margin: float = 6.0
     min_length: int = 5
+    suggest_min: float = 70.0
 
     @classmethod
     def load(cls, kind: str, path: Path | None = None) -> Thresholds:
@@ -38,7 +42,10 @@ class Thresholds:
         if not path.is_file():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))[kind]
-        return cls(float(data["fuzzy_auto"]), float(data["margin"]), int(data["min_length"]))
+        return cls(
+            float(data["fuzzy_auto"]), float(data["margin"]), int(data["min_length"]),
+            float(data["suggest_min"]),
+        )
 
 
 @dataclass(slots=True)
@@ -90,6 +97,24 @@ class CodingResult:
             pt_term=self.pt_term, soc_code=self.soc_code, soc_term=self.soc_term,
             method=self.method, score=self.score, auto=self.auto,
         )
+
+
+WORD_AGREEMENT = 75.0
+
+
+def words_agree(query: str, key: str) -> bool:
+    """Every word on each side has a close counterpart on the other.
+
+    Whole-string similarity lets one shared long word carry a match ("rectal bleeding" vs
+    "coital bleeding" scores 87); a misspelling changes letters, not whole words, so a fuzzy
+    match is auto-coded only when no word has been swapped for a different one.
+    """
+    q, k = query.split(), key.split()
+    if not q or not k:
+        return False
+    return all(max(fuzz.ratio(a, b) for b in k) >= WORD_AGREEMENT for a in q) and all(
+        max(fuzz.ratio(b, a) for a in q) >= WORD_AGREEMENT for b in k
+    )
 
 
 class Autocoder:
@@ -178,6 +203,8 @@ class Autocoder:
         if not ranked:
             return result
         best_code, best_score = ranked[0]
+        if best_score < self.thresholds.suggest_min:
+            return result
         best_group = self.group_of(best_code)
         runner_up = next((s for c, s in ranked[1:] if self.group_of(c) != best_group), 0.0)
         result.method = "fuzzy"
@@ -190,6 +217,7 @@ class Autocoder:
             and best_score - runner_up >= t.margin
             and len(core) >= t.min_length
             and all(e.auto for e in best_entries)
+            and words_agree(core, self._last_keys.get(best_code, ""))
         )
         return result
 
@@ -214,9 +242,11 @@ class Autocoder:
         out: list[tuple[str, float]] = []
         seen: set[str] = set(exclude)
         self._last_entries: dict[str, list[Entry]] = {}
+        self._last_keys: dict[str, str] = {}
         for key, score in self.index.fuzzy(core, limit=12):
             for entry in self.index.core[key]:
                 self._last_entries.setdefault(entry.code, []).append(entry)
+                self._last_keys.setdefault(entry.code, key)
                 if entry.code not in seen:
                     seen.add(entry.code)
                     out.append((entry.code, score))

@@ -1,0 +1,107 @@
+"""``safety code events|drugs`` and ``safety dictionary load|list``.
+
+``code`` reads one verbatim per line on stdin and writes one JSON object per line (shape in
+``CodingResult.to_line``); it needs no database and codes against the bundled dictionary,
+or against a dictionary directory given with ``--dictionary``. ``dictionary`` stores releases
+in the database (``safety.coding.store``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from safety.coding.autocoder import Autocoder
+from safety.coding.bundled import bundled_autocoder
+from safety.coding.loading import load_path
+from safety.coding.terminology import TerminologyError
+
+
+@click.group("code")
+def code_group() -> None:
+    """Code verbatims (stdin, one per line) to JSON lines on stdout."""
+
+
+def _run(kind: str, dictionary: Path | None) -> None:
+    if dictionary is None:
+        coder = bundled_autocoder(kind)
+    else:
+        loaded = load_path(dictionary)
+        wanted = "LLT" if kind == "events" else "substance"
+        terms = next((t for t in loaded if any(True for _ in t.at_level(wanted))), None)
+        if terms is None:
+            raise click.UsageError(f"{dictionary} holds no {kind} dictionary")
+        coder = Autocoder(terms, kind)
+    out = sys.stdout
+    for line in click.get_text_stream("stdin"):
+        verbatim = line.rstrip("\r\n")
+        if not verbatim.strip():
+            continue
+        out.write(json.dumps(coder.code(verbatim).to_line(), ensure_ascii=False) + "\n")
+
+
+_dictionary_option = click.option(
+    "--dictionary",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Dictionary directory (MedAscii, column-mapped drugs, or open). Default: bundled.",
+)
+
+
+@code_group.command("events")
+@_dictionary_option
+def code_events(dictionary: Path | None) -> None:
+    """Code adverse event verbatims to LLT with PT and primary SOC."""
+    _run("events", dictionary)
+
+
+@code_group.command("drugs")
+@_dictionary_option
+def code_drugs(dictionary: Path | None) -> None:
+    """Code drug verbatims to substance (UNII) and active moiety."""
+    _run("drugs", dictionary)
+
+
+@click.group("dictionary")
+def dictionary_group() -> None:
+    """Load and list terminology releases stored in the database."""
+
+
+@dictionary_group.command("load")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--activate/--no-activate", default=True, help="Make it the active release.")
+@click.option("--list-name", default=None, help="Name of a PT list CSV (default: file stem).")
+def dictionary_load(path: Path, activate: bool, list_name: str | None) -> None:
+    """Load PATH: a MedAscii folder, a column-mapped drug folder, the open dictionary folder,
+    or an IME/DME CSV (attached to the active MedDRA release)."""
+    from safety.coding import store
+
+    try:
+        with store.session_scope() as session:
+            for message in store.load_into(session, path, activate=activate, list_name=list_name):
+                click.echo(message)
+    except TerminologyError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@dictionary_group.command("list")
+def dictionary_list() -> None:
+    """Releases stored, the active one per family marked with '*'."""
+    from safety.coding import store
+
+    with store.session_scope() as session:
+        for row in store.list_releases(session):
+            mark = "*" if row.active else " "
+            click.echo(
+                f"{mark} {row.family} {row.version} {row.language} "
+                f"{row.checksum[:12]} concepts={row.concept_count} loaded={row.loaded_at:%Y-%m-%d}"
+            )
+
+
+def register(cli_group: click.Group) -> None:
+    """Add ``code`` and ``dictionary`` to the ``safety`` console script."""
+    cli_group.add_command(code_group)
+    cli_group.add_command(dictionary_group)

@@ -15,13 +15,13 @@ from enum import StrEnum
 
 from safety.cases.model import CaseVersionData, Drug
 from safety.cases.values import NullFlavor
+from safety.intake.validity import minimum_criteria
 from safety.products.registry import JurisdictionStatus, Registry, Status
 from safety.products.rsi import RsiLibrary
 from safety.rules.causality import PairCausality
 from safety.rules.day0 import Anchors
 from safety.rules.expectedness import Expectedness, assess
 from safety.rules.seriousness import MedicallyImportantLists, event_seriousness
-from safety.rules.validity import check_validity
 
 PLACEBO = "placebo"
 
@@ -193,7 +193,7 @@ def build_facts(
     ``unblinded_arm`` is what the subject actually received once the sponsor broke the blind:
     ``"placebo"`` or a registry product id; ``None`` while the blind holds.
     """
-    validity = check_validity(case)
+    findings = minimum_criteria(case)
     fallback_country = primary_source_country(case)
     events = []
     for r in case.reactions:
@@ -248,7 +248,7 @@ def build_facts(
     facts = CaseFacts(
         case_id=case_id, version=version, anchors=anchors, source=_source(case),
         events=tuple(events), suspects=tuple(suspects), pairs=(),
-        valid=validity.valid, invalid_reasons=validity.missing,
+        valid=not findings, invalid_reasons=tuple(f.criterion for f in findings),
         nullified=case.admin.nullification_code == "1",
         followup=followup, study=study, unblinded_arm=unblinded_arm,
     )

@@ -1,12 +1,9 @@
-"""Seriousness per event, IME/DME flags, and minimum validity."""
+"""Seriousness per event and IME/DME flags (validity itself is safety.intake.validity)."""
 
 from safety.cases.model import (
     CaseVersionData,
     CodedTerm,
-    Drug,
-    Patient,
     Reaction,
-    Reporter,
     Seriousness,
 )
 from safety.cases.values import NullFlavor
@@ -16,7 +13,6 @@ from safety.rules.seriousness import (
     case_seriousness,
     event_seriousness,
 )
-from safety.rules.validity import check_validity
 
 
 def test_criteria_and_fatal_outcome_counts_as_death():
@@ -47,15 +43,3 @@ def test_case_level_is_any_event():
     case = CaseVersionData(reactions=[Reaction(), Reaction(seriousness=Seriousness(
         disability=True))])
     assert case_is_serious(case_seriousness(case))
-
-
-def test_validity_names_what_is_missing():
-    v = check_validity(CaseVersionData())
-    assert not v.valid and len(v.missing) == 4
-    ok = CaseVersionData(reporters=[Reporter(qualification="1")], patient=Patient(initials="JD"),
-                         drugs=[Drug(role="1")], reactions=[Reaction()])
-    assert check_validity(ok).valid
-    masked = CaseVersionData(reporters=[Reporter(given_name=NullFlavor.MSK)],
-                             patient=Patient(initials="JD"), drugs=[Drug()],
-                             reactions=[Reaction()])
-    assert check_validity(masked).missing == ("identifiable reporter (C.2.r)",)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from safety.cases.codec import case_to_json
 from safety.dedup.comparison import outcomes
 from safety.dedup.evaluation.generator import LabelledReport, generate_stream
 from safety.dedup.scan import assign_versions, candidate_pairs, scan
@@ -169,12 +170,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--train-cases", type=int, default=6000)
     parser.add_argument("--test-cases", type=int, default=6000)
     parser.add_argument("--write-weights", action="store_true")
+    parser.add_argument("--export-test", type=Path,
+                        help="also write the test stream as JSON lines ({id, case, truth})")
     args = parser.parse_args(argv)
     model = train(generate_stream(TRAIN_SEED, args.train_cases))
     if args.write_weights:
         WEIGHTS_PATH.write_text(json.dumps(model.to_json(), indent=1) + "\n")
-    report = evaluate(generate_stream(TEST_SEED, args.test_cases), model)
-    print(json.dumps(report, indent=2))
+    test = generate_stream(TEST_SEED, args.test_cases)
+    if args.export_test:
+        export_jsonl(test, args.export_test)
+    print(json.dumps(evaluate(test, model), indent=2))
+
+
+def export_jsonl(stream: Sequence[LabelledReport], path: Path) -> None:
+    """The stream in the form ``safety dedup scan --input`` reads, with the truth alongside."""
+    with path.open("w", encoding="utf-8") as fh:
+        for r in stream:
+            truth = {"true_case": r.true_case, "patient": r.patient, "kind": r.kind, "tag": r.tag}
+            fh.write(json.dumps({"id": r.report_id, "case": case_to_json(r.case),
+                                 "truth": truth}) + "\n")
 
 
 if __name__ == "__main__":

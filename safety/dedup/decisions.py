@@ -1,0 +1,140 @@
+"""Physician decisions on suspected duplicates: confirm (link under a master) or reject.
+
+Nothing is merged silently: a suspected pair stays a suggestion until a physician decides.
+Confirming links the cases under one *master*, the most complete case, because the master is
+the case that will be followed up and submitted. Cases of the group that were already submitted
+must be nullified (C.1.11.1 = 1) and the master's next version cites their ids in C.1.9.1.r so
+the receiver can connect them. Rejecting remembers the pair so it is never offered again, in
+either order.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+from safety.cases.model import CaseVersionData, OtherCaseId
+from safety.cases.values import NullFlavor, PartialDate
+
+Pair = tuple[str, str]
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be applied (unknown case, a case paired with itself)."""
+
+
+def pair(a: str, b: str) -> Pair:
+    """The order-free key of a decision about two cases."""
+    if a == b:
+        raise DecisionError(f"case {a!r} cannot be a duplicate of itself")
+    return (a, b) if a < b else (b, a)
+
+
+def _present(v: object) -> bool:
+    return v is not None and not isinstance(v, NullFlavor) and v != "" and v != []
+
+
+def completeness(case: CaseVersionData) -> int:
+    """How much a physician would have to re-enter if this case were dropped (higher = keep).
+
+    Counts the facts that matter for assessment and submission; full dates count more than
+    partial ones because they cannot be recovered from a partial one.
+    """
+    p = case.patient
+    score = 0
+    for v in (p.initials, p.sex, p.weight_kg, p.height_cm, p.medical_history_text,
+              p.investigation_number, case.narrative.narrative):
+        score += _present(v)
+    if isinstance(p.birth_date, PartialDate):
+        score += 2 if p.birth_date.is_full_date else 1
+    elif p.age_at_onset is not None:
+        score += 1
+    score += len(p.medical_history) + len(case.tests) + len(case.reporters)
+    for r in case.reactions:
+        score += 1 + (r.coding is not None) + _present(r.outcome)
+        if isinstance(r.start, PartialDate):
+            score += 2 if r.start.is_full_date else 1
+    for d in case.drugs:
+        score += 1 + (d.coding is not None) + len(d.dosages) + len(d.indications)
+    return score
+
+
+def choose_master(cases: Mapping[str, CaseVersionData]) -> str:
+    """The most complete case; ties go to the case received first, then the smaller id."""
+    if not cases:
+        raise DecisionError("no cases to choose a master from")
+
+    def received(case: CaseVersionData) -> tuple[int, str]:
+        d = case.admin.first_received
+        return (0, d.isoformat()) if isinstance(d, PartialDate) else (1, "")
+
+    return min(cases, key=lambda cid: (-completeness(cases[cid]), received(cases[cid]), cid))
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What confirming a duplicate group entails."""
+
+    master: str
+    duplicates: tuple[str, ...]
+    nullify: tuple[str, ...]  # duplicates already submitted: send a nullification for each
+    citations: tuple[OtherCaseId, ...]  # to add to the master's next version (C.1.9.1.r)
+
+
+def confirm(
+    cases: Mapping[str, CaseVersionData], submitted: Collection[str] = ()
+) -> Confirmation:
+    """Confirm that all ``cases`` (id -> current version) are one case."""
+    if len(cases) < 2:
+        raise DecisionError("confirming duplicates needs at least two cases")
+    master = choose_master(cases)
+    dups = tuple(sorted(c for c in cases if c != master))
+    citations: list[OtherCaseId] = []
+    for cid in dups:
+        c = cases[cid]
+        case_id = c.admin.sender_safety_report_id
+        if _present(case_id):
+            citations.append(OtherCaseId(source=c.sender.organisation, case_id=case_id))
+    return Confirmation(
+        master=master,
+        duplicates=dups,
+        nullify=tuple(c for c in dups if c in submitted),
+        citations=tuple(citations),
+    )
+
+
+def cite_duplicates(master: CaseVersionData, confirmation: Confirmation) -> CaseVersionData:
+    """The master's next version: the duplicates' ids cited in C.1.9.1.r (no duplicates)."""
+    out = copy.deepcopy(master)
+    have = {(o.source, o.case_id) for o in out.admin.other_case_ids}
+    for c in confirmation.citations:
+        if (c.source, c.case_id) not in have:
+            out.admin.other_case_ids.append(OtherCaseId(source=c.source, case_id=c.case_id))
+            have.add((c.source, c.case_id))
+    if out.admin.other_case_ids:
+        out.admin.other_case_ids_exist = True
+    return out
+
+
+def reject(rejected: frozenset[Pair], a: str, b: str) -> frozenset[Pair]:
+    """The remembered rejections after rejecting ``a`` ~ ``b``."""
+    return rejected | {pair(a, b)}
+
+
+def rejected_for(case_id: str, rejected: Iterable[Pair]) -> set[str]:
+    """Case ids never to offer again as duplicates of ``case_id``."""
+    out: set[str] = set()
+    for a, b in rejected:
+        if a == case_id:
+            out.add(b)
+        elif b == case_id:
+            out.add(a)
+    return out
+
+
+def offerable(case_id: str, candidates: Iterable[str], rejected: Iterable[Pair],
+              linked: Iterable[str] = ()) -> list[str]:
+    """Candidates still worth offering: not rejected with this case, not already linked."""
+    blocked = rejected_for(case_id, rejected) | set(linked) | {case_id}
+    return [c for c in candidates if c not in blocked]

@@ -1,0 +1,193 @@
+"""Persistence of deduplication indexes and decisions (SQLAlchemy).
+
+Retrieval is always an index lookup: blocking keys and identifiers are rows keyed by
+``(key, case_id)``, so "cases sharing any of these keys" is a range scan of the primary key per
+key, never a scan of the cases. The profile row lets a candidate be scored without decoding its
+case version. Rows describe each case's *current* version and are replaced when a new version
+is indexed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, String, Uuid, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from safety.cases.model import CaseVersionData
+from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
+from safety.dedup.blocking import blocking_keys
+from safety.dedup.decisions import Pair, pair
+from safety.dedup.followup import Identity, identity
+from safety.dedup.matching import MAX_CANDIDATES, MatchResult, match_report
+from safety.dedup.profile import Profile, build_profile
+from safety.dedup.scoring import Model
+
+KEY_LENGTH = 120
+
+
+class DedupProfile(Base):
+    """The comparison profile and identifiers of a case's current version."""
+
+    __tablename__ = "dedup_profiles"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_version_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    profile: Mapped[Any] = mapped_column(JSONDoc)
+    identity: Mapped[Any] = mapped_column(JSONDoc)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DedupBlockKey(Base):
+    """One blocking key of one case (primary key ``(key, case_id)`` is the lookup index)."""
+
+    __tablename__ = "dedup_block_keys"
+
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+    __table_args__ = (Index("ix_dedup_block_keys_case_id", "case_id"),)
+
+
+class DedupIdentifier(Base):
+    """One identifier a case is known under or cites (``sid:``, ``rid:``, ``wid:``, ``lid:``)."""
+
+    __tablename__ = "dedup_identifiers"
+
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH + 100), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+    __table_args__ = (Index("ix_dedup_identifiers_case_id", "case_id"),)
+
+
+class DedupDecision(Base):
+    """A physician's decision on a pair (``case_a`` < ``case_b``): confirmed or rejected."""
+
+    __tablename__ = "dedup_decisions"
+
+    case_a: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_b: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    decision: Mapped[str] = mapped_column(String(20))  # confirmed | rejected
+    master_case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_dedup_decisions_case_b", "case_b"),)
+
+
+TABLES = [DedupProfile.__table__, DedupBlockKey.__table__, DedupIdentifier.__table__,
+          DedupDecision.__table__]
+
+
+def _uuid(value: str | uuid.UUID) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def index_case(
+    session: Session, case_id: str | uuid.UUID, case: CaseVersionData,
+    case_version_id: str | uuid.UUID | None = None,
+) -> None:
+    """Store (or replace) the profile, blocking keys and identifiers of a case version."""
+    cid = _uuid(case_id)
+    profile = build_profile(case)
+    ident = identity(case)
+    old = session.get(DedupProfile, cid)
+    if old is not None:
+        merged = Identity.from_json(old.identity)
+        ident = Identity(sender=merged.sender or ident.sender, own=merged.own | ident.own,
+                         cited=merged.cited | ident.cited)
+    session.execute(delete(DedupBlockKey).where(DedupBlockKey.case_id == cid))
+    session.execute(delete(DedupIdentifier).where(DedupIdentifier.case_id == cid))
+    session.merge(DedupProfile(
+        case_id=cid, case_version_id=_uuid(case_version_id) if case_version_id else None,
+        profile=profile.to_json(), identity=ident.to_json(), indexed_at=utcnow(),
+    ))
+    session.add_all(DedupBlockKey(key=k[:KEY_LENGTH], case_id=cid) for k in blocking_keys(profile))
+    session.add_all(DedupIdentifier(key=k, case_id=cid) for k in ident.keys())
+    session.flush()
+
+
+def id_lookup(session: Session):  # type: ignore[no-untyped-def]
+    """The identifier lookup ``match_report`` needs, over the database."""
+
+    def lookup(keys: frozenset[str]) -> list[tuple[str, Identity]]:
+        if not keys:
+            return []
+        ids = select(DedupIdentifier.case_id).where(DedupIdentifier.key.in_(sorted(keys)))
+        rows = session.execute(
+            select(DedupProfile.case_id, DedupProfile.identity).where(DedupProfile.case_id.in_(ids))
+        )
+        return [(str(cid), Identity.from_json(doc)) for cid, doc in rows]
+
+    return lookup
+
+
+def candidate_ids(session: Session, keys: Iterable[str], limit: int = MAX_CANDIDATES) -> list[str]:
+    """Cases sharing blocking keys, most shared keys first (an index lookup per key)."""
+    keys = sorted({k[:KEY_LENGTH] for k in keys})
+    if not keys:
+        return []
+    shared = func.count().label("shared")
+    rows = session.execute(
+        select(DedupBlockKey.case_id, shared)
+        .where(DedupBlockKey.key.in_(keys))
+        .group_by(DedupBlockKey.case_id)
+        .order_by(shared.desc(), DedupBlockKey.case_id)
+        .limit(limit)
+    )
+    return [str(cid) for cid, _ in rows]
+
+
+def key_lookup(session: Session, limit: int = MAX_CANDIDATES):  # type: ignore[no-untyped-def]
+    """The blocking-key lookup ``match_report`` needs, over the database."""
+
+    def lookup(keys: frozenset[str]) -> list[tuple[str, Profile]]:
+        ids = candidate_ids(session, keys, limit)
+        if not ids:
+            return []
+        rows = session.execute(
+            select(DedupProfile.case_id, DedupProfile.profile)
+            .where(DedupProfile.case_id.in_([uuid.UUID(i) for i in ids]))
+        )
+        return [(str(cid), Profile.from_json(doc)) for cid, doc in rows]
+
+    return lookup
+
+
+def rejected_with(session: Session, case_id: str | uuid.UUID) -> set[str]:
+    """Cases a physician rejected as duplicates of ``case_id``."""
+    cid = _uuid(case_id)
+    rows = session.execute(
+        select(DedupDecision.case_a, DedupDecision.case_b).where(
+            DedupDecision.decision == "rejected",
+            (DedupDecision.case_a == cid) | (DedupDecision.case_b == cid),
+        )
+    )
+    return {str(b if a == cid else a) for a, b in rows}
+
+
+def record_decision(
+    session: Session, a: str, b: str, decision: str, decided_by: str, master: str | None = None
+) -> Pair:
+    """Remember a decision on a pair (replacing an earlier one on the same pair)."""
+    if decision not in ("confirmed", "rejected"):
+        raise ValueError(f"decision: {decision!r} is neither 'confirmed' nor 'rejected'")
+    x, y = pair(str(a), str(b))
+    session.merge(DedupDecision(case_a=_uuid(x), case_b=_uuid(y), decision=decision,
+                                master_case_id=_uuid(master) if master else None,
+                                decided_by=decided_by, decided_at=utcnow()))
+    session.flush()
+    return (x, y)
+
+
+def match_stored(
+    session: Session, case: CaseVersionData, model: Model, case_id: str | None = None,
+    limit: int = 20,
+) -> MatchResult:
+    """``match_report`` against the database, minus pairs already rejected."""
+    rejected = rejected_with(session, case_id) if case_id else set()
+    return match_report(case, id_lookup=id_lookup(session), key_lookup=key_lookup(session),
+                        model=model, self_id=case_id, rejected=rejected, limit=limit)

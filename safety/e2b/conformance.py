@@ -12,6 +12,7 @@ the XPath and the rule broken.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from lxml import etree
 
 from safety.cases.values import PartialDateError
 from safety.e2b.hl7 import HL7, XSI_TYPE, E2BError, destinations, is_hl7_ts, parse_ts, parse_xml
-from safety.e2b.rules import PROFILES, ElementRule, element_rules
+from safety.e2b.rules import PROFILES, ElementRule, element_rules, schemas_dir
 from safety.e2b.structure import structure
 
 _STRUCTURAL = {"classCode", "moodCode", "typeCode", "determinerCode", XSI_TYPE}
@@ -107,31 +108,50 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
         findings.append(Finding("N.2.r", "/MCCI_IN200100UV01", "required",
                                 "the batch holds no PORR_IN049016UV message"))
     mapped: dict[etree._Element, str] = {}
+    cache: dict[tuple[etree._Element, str], list[etree._Element]] = {}
     for rule in element_rules():
         if not rule.checked:
             continue
         contexts = [root] if rule.batch_level else messages
         for ctx in contexts:
-            _apply(rule, ctx, profile, now, findings, mapped)
+            _apply(rule, ctx, profile, now, findings, mapped, cache)
     for el in root.iter():
         if isinstance(el.tag, str) and el in mapped and _is_empty(el):
             findings.append(Finding(mapped[el], _path(el), "empty",
                                     "empty element: send a value or a nullFlavor"))
+    by_number = {r.number: r for r in element_rules() if r.checked}
+    for msg in messages:
+        findings.extend(_conditional(root, msg, profile, by_number, cache))
     findings.extend(_structure(root))
     findings.extend(_routing(root, profile))
     findings.extend(xsd_findings(root))
     return findings
 
 
+def _select(ctx: etree._Element, chain: list[tuple[str, etree.XPath]],
+            cache: dict[tuple[etree._Element, str], list[etree._Element]]
+            ) -> list[etree._Element]:
+    """Nodes a group of steps selects from ``ctx``, reusing shared prefixes."""
+    nodes = [ctx]
+    for key, step in chain:
+        hit = cache.get((ctx, key))
+        if hit is None:
+            hit = [n for c in nodes for n in step(c) if isinstance(n, etree._Element)]
+            cache[(ctx, key)] = hit
+        nodes = hit
+    return nodes
+
+
 def _apply(rule: ElementRule, ctx: etree._Element, profile: str, now: datetime,
-           findings: list[Finding], mapped: dict[etree._Element, str]) -> None:
+           findings: list[Finding], mapped: dict[etree._Element, str],
+           cache: dict[tuple[etree._Element, str], list[etree._Element]]) -> None:
     contexts = [ctx]
-    for group in rule.groups[:-1]:
-        contexts = [n for c in contexts for n in group(c)]
+    for chain in rule.step_chains[:-1]:
+        contexts = [n for c in contexts for n in _select(c, chain, cache)]
     last = rule.groups[-1]
     required = _required(rule, profile)
     for c in contexts:
-        nodes = [n for n in last(c) if isinstance(n, etree._Element)]
+        nodes = _select(c, rule.step_chains[-1], cache)
         for n in nodes:
             mapped.setdefault(n, rule.number)
         if required and not nodes:
@@ -144,26 +164,25 @@ def _apply(rule: ElementRule, ctx: etree._Element, profile: str, now: datetime,
 
 def _check_node(rule: ElementRule, n: etree._Element, required: bool, profile: str,
                 now: datetime, findings: list[Finding]) -> None:
-    where = _path(n)
     nf = n.get("nullFlavor")
     if nf is not None:
         if nf not in rule.null_flavors:
             allowed = ", ".join(sorted(rule.null_flavors)) or "none"
-            findings.append(Finding(rule.number, where, "null-flavour",
+            findings.append(Finding(rule.number, _path(n), "null-flavour",
                                     f"nullFlavor {nf} not allowed for {rule.name} "
                                     f"(allowed: {allowed})"))
         return
     v = _value(n, rule.leaf)
     if v is None:
         if required and rule.leaf and not _is_empty(n):
-            findings.append(Finding(rule.number, where, "required",
+            findings.append(Finding(rule.number, _path(n), "required",
                                     f"{rule.name} has no value ({rule.leaf})"))
         return
     if rule.max_length is not None and len(v) > rule.max_length:
-        findings.append(Finding(rule.number, where, "length",
+        findings.append(Finding(rule.number, _path(n), "length",
                                 f"{len(v)} characters exceed the maximum {rule.max_length}"))
     if rule.leaf == "@code" and rule.allowed_codes and v not in rule.allowed_codes:
-        findings.append(Finding(rule.number, where, "code",
+        findings.append(Finding(rule.number, _path(n), "code",
                                 f"{v!r} is not an allowed value for {rule.name} "
                                 f"({', '.join(sorted(rule.allowed_codes))})"))
     systems = rule.code_systems if profile.startswith("fda") else (
@@ -171,39 +190,96 @@ def _check_node(rule: ElementRule, n: etree._Element, required: bool, profile: s
     if rule.leaf == "@code" and systems - {_OBSERVATION_OID}:
         cs = n.get("codeSystem")
         if cs is not None and cs not in systems:
-            findings.append(Finding(rule.number, where, "code-system",
+            findings.append(Finding(rule.number, _path(n), "code-system",
                                     f"codeSystem {cs} is not one of {', '.join(sorted(systems))}"))
     if rule.data_type.lower() == "boolean" and rule.leaf == "@value" and v not in ("true",
                                                                                   "false"):
-        findings.append(Finding(rule.number, where, "boolean", f"{v!r} is not true/false"))
+        findings.append(Finding(rule.number, _path(n), "boolean", f"{v!r} is not true/false"))
     if rule.is_date and rule.leaf == "@value":
-        _check_date(rule, v, n, where, now, findings)
+        _check_date(rule, v, n, now, findings)
 
 
-def _check_date(rule: ElementRule, v: str, n: etree._Element, where: str, now: datetime,
+def _check_date(rule: ElementRule, v: str, n: etree._Element, now: datetime,
                 findings: list[Finding]) -> None:
     if not is_hl7_ts(v):
-        findings.append(Finding(rule.number, where, "date-format",
+        findings.append(Finding(rule.number, _path(n), "date-format",
                                 f"{v!r} is not an HL7 date/time CCYY[MM[DD[hh[mm[ss]]]]][+ZZzz]"))
         return
     digits = len(v.split("+")[0].split("-")[0].split(".")[0])
     need = rule.min_precision
     if need is not None and digits < need:
-        findings.append(Finding(rule.number, where, "date-precision",
+        findings.append(Finding(rule.number, _path(n), "date-precision",
                                 f"{v!r} is less precise than the {need} digits required"))
     try:
         d = parse_ts(v, n)
     except E2BError as exc:
-        findings.append(Finding(rule.number, where, "date-format", exc.reason))
+        findings.append(Finding(rule.number, _path(n), "date-format", exc.reason))
         return
     except PartialDateError as exc:
-        findings.append(Finding(rule.number, where, "date-format", str(exc)))
+        findings.append(Finding(rule.number, _path(n), "date-format", str(exc)))
         return
     dt = d.to_datetime()
     future = (dt is not None and dt > now + timedelta(minutes=5)) or (
         dt is None and d.earliest() > (now + timedelta(hours=14)).date())
     if future:
-        findings.append(Finding(rule.number, where, "future-date", f"{v!r} is in the future"))
+        findings.append(Finding(rule.number, _path(n), "future-date", f"{v!r} is in the future"))
+
+
+@cache
+def _conditional_rules() -> tuple[dict, ...]:
+    data = json.loads((schemas_dir() / "e2b-conditional-rules.json").read_text("utf-8"))
+    return tuple(data["rules"])
+
+
+def _values(number: str, root: etree._Element, msg: etree._Element,
+            by_number: dict[str, ElementRule],
+            cache: dict[tuple[etree._Element, str], list[etree._Element]]) -> list[str]:
+    rule = by_number.get(number)
+    if rule is None:
+        raise ProfileError(f"conditional rule names {number}, which has no checkable XPath")
+    nodes = [root if rule.batch_level else msg]
+    for chain in rule.step_chains:
+        nodes = [n for c in nodes for n in _select(c, chain, cache)]
+    out = []
+    for n in nodes:
+        v = _value(n, rule.leaf) if rule.leaf else "present"
+        if v is not None:
+            out.append(v.strip())
+    return out
+
+
+def _conditional(root: etree._Element, msg: etree._Element, profile: str,
+                 by_number: dict[str, ElementRule],
+                 cache: dict[tuple[etree._Element, str], list[etree._Element]]
+                 ) -> list[Finding]:
+    out = []
+    where = _path(msg)
+    for rule in _conditional_rules():
+        if profile not in rule["profiles"]:
+            continue
+        applies = True
+        for number, expected in rule["when"].items():
+            vals = _values(number, root, msg, by_number, cache)
+            if not vals or ("present" not in expected and not set(vals) & set(expected)):
+                applies = False
+                break
+        if not applies:
+            continue
+        broken = None
+        if "require" in rule and not _values(rule["require"], root, msg, by_number, cache):
+            broken = rule["require"]
+        if "forbid" in rule and _values(rule["forbid"], root, msg, by_number, cache):
+            broken = rule["forbid"]
+        for number, allowed in rule.get("allowed", {}).items():
+            if not set(_values(number, root, msg, by_number, cache)) <= set(allowed):
+                broken = number
+        for number, value in rule.get("at_least_one", {}).items():
+            if value not in _values(number, root, msg, by_number, cache):
+                broken = number
+        if broken is not None:
+            out.append(Finding(broken, where, f"conditional:{rule['id']}", rule["message"],
+                               rule.get("severity", "error")))
+    return out
 
 
 def _structure(root: etree._Element) -> list[Finding]:

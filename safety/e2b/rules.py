@@ -51,6 +51,9 @@ class ElementRule:
     business_rule: str
     xpath: str
     groups: list[etree.XPath] = field(default_factory=list)
+    # per group: (prefix key, compiled single step) pairs, so shared path prefixes are
+    # evaluated once per context node by the checker
+    step_chains: list[list[tuple[str, etree.XPath]]] = field(default_factory=list)
     leaf: str = ""  # the final step: "@code", "@value", "text()" ...
     checked: bool = False
     batch_level: bool = False  # N.1.x: evaluated on the batch root, not per message
@@ -154,6 +157,7 @@ def _compile(rule: ElementRule) -> None:
         rule.problem = f"XPath does not compile: {exc}"
         return
     rule.groups = compiled
+    rule.step_chains = [_chain(g) for g in groups]
     rule.leaf = leaf
     rule.checked = True
 
@@ -247,3 +251,15 @@ def _ich_code_systems() -> dict[str, frozenset[str]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
     return {r[2].strip(): _oids(r[19]) for r in rows[2:] if len(r) > 19}
+
+
+@cache
+def _step(expr: str) -> etree.XPath:
+    return etree.XPath(expr, namespaces=NS)
+
+
+def _chain(steps: list[str]) -> list[tuple[str, etree.XPath]]:
+    out = []
+    for i, step in enumerate(steps):
+        out.append(("/".join(steps[: i + 1]), _step(_prefix(step))))
+    return out

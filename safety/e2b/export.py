@@ -1,0 +1,35 @@
+"""The export entry point: a case version to an E2B(R3) batch plus its conformance findings.
+
+The checker always runs on exactly the bytes produced; a result with error findings is not
+ready to send (``ready`` is False), whatever the caller does with the bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from safety.cases.model import CaseVersionData
+from safety.e2b.conformance import Finding, check
+from safety.e2b.writer import ExportHeader, write_batch
+
+
+@dataclass(slots=True)
+class ExportResult:
+    xml: bytes
+    profile: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        """Conformant: no error findings (warnings do not block sending)."""
+        return not any(f.severity == "error" for f in self.findings)
+
+
+def export_cases(cases: list[CaseVersionData], header: ExportHeader) -> ExportResult:
+    xml = write_batch(cases, header)
+    return ExportResult(xml, header.profile, check(xml, header.profile))
+
+
+def export_case(case: CaseVersionData, header: ExportHeader) -> ExportResult:
+    """One case version as a one-message batch for ``header.destination``, checked."""
+    return export_cases([case], header)

@@ -1,0 +1,117 @@
+"""Persistence of the registry (products, statuses, studies) and of RSI versions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
+from safety.products.registry import JurisdictionStatus, Product, Registry, Status, Study
+from safety.products.rsi import RsiLibrary, RsiVersion
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    substances: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    aliases: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    statuses: Mapped[list[ProductStatusRow]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="ProductStatusRow.id"
+    )
+
+
+class ProductStatusRow(Base):
+    """Status of a product in one jurisdiction with its IND/CTA or MA numbers."""
+
+    __tablename__ = "product_statuses"
+    __table_args__ = (UniqueConstraint("product_id", "jurisdiction", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    jurisdiction: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))
+    numbers: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+
+    product: Mapped[ProductRow] = relationship(back_populates="statuses")
+
+
+class StudyRow(Base):
+    __tablename__ = "studies"
+
+    protocol: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    jurisdictions: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    ind_numbers: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    products: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    blinded: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RsiVersionRow(Base):
+    """One RSI version (IB or a country's label) with the PT codes it lists as expected."""
+
+    __tablename__ = "rsi_versions"
+    __table_args__ = (UniqueConstraint("product_id", "reference", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(30))
+    version: Mapped[str] = mapped_column(String(50))
+    effective_from: Mapped[date] = mapped_column(Date)
+    document: Mapped[str] = mapped_column(Text, default="")
+    expected_pts: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def save_registry(session: Session, reg: Registry) -> None:
+    """Insert or replace every product and study of ``reg`` (CSV/JSON import)."""
+    for p in reg.products.values():
+        row = session.get(ProductRow, p.id) or ProductRow(id=p.id)
+        row.name, row.substances, row.aliases = p.name, list(p.substances), list(p.aliases)
+        row.statuses = [ProductStatusRow(jurisdiction=s.jurisdiction, status=s.status.value,
+                                         numbers=list(s.numbers)) for s in p.statuses]
+        session.add(row)
+    for s in reg.studies.values():
+        srow = session.get(StudyRow, s.protocol) or StudyRow(protocol=s.protocol)
+        srow.title, srow.jurisdictions = s.title, list(s.jurisdictions)
+        srow.ind_numbers, srow.products = list(s.ind_numbers), list(s.products)
+        srow.blinded = s.blinded
+        session.add(srow)
+
+
+def load_registry(session: Session) -> Registry:
+    reg = Registry()
+    for row in session.scalars(select(ProductRow)):
+        reg.add_product(Product(
+            id=row.id, name=row.name, substances=tuple(row.substances or ()),
+            aliases=tuple(row.aliases or ()),
+            statuses=tuple(JurisdictionStatus(s.jurisdiction, Status(s.status),
+                                              tuple(s.numbers or ())) for s in row.statuses),
+        ))
+    for srow in session.scalars(select(StudyRow)):
+        reg.add_study(Study(srow.protocol, tuple(srow.jurisdictions or ()),
+                            tuple(srow.ind_numbers or ()), tuple(srow.products or ()),
+                            srow.blinded, srow.title))
+    return reg
+
+
+def save_rsi_version(session: Session, v: RsiVersion) -> RsiVersionRow:
+    row = RsiVersionRow(product_id=v.product_id, reference=v.reference, version=v.version,
+                        effective_from=v.effective_from, document=v.document,
+                        expected_pts=sorted(v.expected_pts))
+    session.add(row)
+    return row
+
+
+def load_rsi(session: Session) -> RsiLibrary:
+    lib = RsiLibrary()
+    for row in session.scalars(select(RsiVersionRow)):
+        lib.add(RsiVersion(row.product_id, row.reference, row.version, row.effective_from,
+                           frozenset(row.expected_pts or ()), row.document))
+    return lib

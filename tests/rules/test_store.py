@@ -1,0 +1,77 @@
+"""Stores round-trip through SQLite in memory (no database server needed)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+from _factory import anchors, event, facts
+
+import safety.db.models  # noqa: F401  (cases/case_versions for the foreign keys)
+from safety.db.base import Base
+from safety.products.registry import JurisdictionStatus, Product, Registry, Status, Study
+from safety.products.rsi import RsiVersion
+from safety.products.store import load_registry, load_rsi, save_registry, save_rsi_version
+from safety.rules.facts import FollowUp
+from safety.rules.obligations import ObligationStatus, evaluate
+from safety.rules.store import (
+    list_obligations,
+    mark_submitted,
+    previous_obligations,
+    refresh_alerts,
+    save_evaluation,
+)
+
+sqlalchemy = pytest.importorskip("sqlalchemy")
+
+
+@pytest.fixture
+def session():
+    from sqlalchemy.orm import Session
+    engine = sqlalchemy.create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        yield s
+
+
+def test_registry_and_rsi_round_trip(session):
+    reg = Registry()
+    reg.add_product(Product("P1", "Zelvorin", ("zelvoritinib",), (
+        JurisdictionStatus("US", Status.INVESTIGATIONAL, ("IND 1",)),
+        JurisdictionStatus("EU", Status.AUTHORISED, ("EU/1/26/1",)))))
+    reg.add_study(Study("PROT-1", ("US",), ("IND 1",), ("P1",), True, "t"))
+    save_registry(session, reg)
+    v = RsiVersion("P1", "IB", "7", date(2026, 1, 1), frozenset({"100", "200"}), "IB ed. 7")
+    save_rsi_version(session, v)
+    session.commit()
+    again = load_registry(session)
+    assert again.products == reg.products and again.studies == reg.studies
+    assert load_rsi(session).in_force("P1", "IB", date(2026, 2, 1)) == v
+
+
+def test_obligations_saved_listed_submitted_and_fed_back(session):
+    case_id, v1_id, v2_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    f1 = facts(anchors_=anchors("2026-02-27"))
+    ev1 = evaluate(f1)
+    save_evaluation(session, case_id, v1_id, f1, ev1)
+    session.commit()
+    rows = list_obligations(session, due_before=date(2026, 12, 31), statuses=["open"])
+    assert [r.due for r in rows] == sorted(r.due for r in rows)
+    assert len(rows) == len(ev1.obligations)
+    assert refresh_alerts(session, date(2026, 3, 13)) == len(rows)
+    assert {r.alert for r in rows} == {"due_soon"}
+    for r in rows:
+        mark_submitted(session, r.id, date(2026, 3, 10))
+    session.commit()
+    prev = previous_obligations(session, case_id)
+    assert {p.status for p in prev} == {ObligationStatus.SUBMITTED}
+    f2 = facts(events=(event(fatal=True),), version=2, followup=FollowUp.SIGNIFICANT,
+               anchors_=anchors("2026-02-27", significant_followup="2026-03-20",
+                                fatal_lt_awareness="2026-03-20"))
+    ev2 = evaluate(f2, previous=prev)
+    save_evaluation(session, case_id, v2_id, f2, ev2)
+    session.commit()
+    latest = previous_obligations(session, case_id)
+    assert latest and {o.version for o in latest} == {2}
+    assert any(o.rule_id == "eu-ctr-susar-7" and o.due == date(2026, 3, 27) for o in latest)

@@ -65,6 +65,19 @@ def _path(e: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
+def _plain(rule: ElementRule) -> str:
+    """The last XPath group of a rule without predicates, for messages about absent elements."""
+    out, depth = "", 0
+    for ch in rule.step_chains[-1][-1][0]:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif depth == 0:
+            out += ch
+    return out
+
+
 def _required(rule: ElementRule, profile: str) -> bool:
     return rule.conformance.get(profile, "").lower() in ("required", "mandatory")
 
@@ -148,14 +161,13 @@ def _apply(rule: ElementRule, ctx: etree._Element, profile: str, now: datetime,
     contexts = [ctx]
     for chain in rule.step_chains[:-1]:
         contexts = [n for c in contexts for n in _select(c, chain, cache)]
-    last = rule.groups[-1]
     required = _required(rule, profile)
     for c in contexts:
         nodes = _select(c, rule.step_chains[-1], cache)
         for n in nodes:
             mapped.setdefault(n, rule.number)
         if required and not nodes:
-            findings.append(Finding(rule.number, f"{_path(c)}/{last.path}", "required",
+            findings.append(Finding(rule.number, f"{_path(c)}/{_plain(rule)}", "required",
                                     f"{rule.name} is required ({profile})"))
             continue
         for n in nodes:

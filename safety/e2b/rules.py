@@ -246,6 +246,11 @@ def _overrides() -> dict[str, dict[str, str]]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
+def structure_supplement() -> list[str]:
+    path = schemas_dir() / "e2b-xpath-overrides.json"
+    return json.loads(path.read_text("utf-8")).get("_structure_supplement", {}).get("paths", [])
+
+
 def _ich_code_systems() -> dict[str, frozenset[str]]:
     path = schemas_dir() / "reference" / "ich-core-data-elements-and-business-rules.csv"
     with path.open(encoding="utf-8-sig", newline="") as fh:

@@ -20,9 +20,12 @@ from pathlib import Path
 from lxml import etree
 
 from safety.e2b.hl7 import parse_xml
-from safety.e2b.rules import _normalise, _split_steps, element_rules, schemas_dir
+from safety.e2b.rules import (
+    _normalise, _split_steps, element_rules, schemas_dir, structure_supplement,
+)
 
 STRUCTURE_FILE = "e2b-structure.json"
+_PREDICATE = re.compile(r"\[((?:[A-Za-z_][\w.-]*)(?:/[A-Za-z_][\w.-]*)*)")
 
 
 def _tag(e: etree._Element) -> str:
@@ -49,14 +52,25 @@ def derive(instances: Iterable[bytes]) -> dict[str, dict[str, list]]:
     for data in instances:
         root = parse_xml(data)
         walk(root, _tag(root))
-    for rule in element_rules():
-        steps = [re.sub(r"\[.*\]$", "", s.split("[", 1)[0]) for s in
-                 _split_steps(_normalise(rule.xpath))]
-        steps = [s for s in steps if s and not s.startswith("@") and s != "text()"]
-        if not steps or steps[0] != "MCCI_IN200100UV01":
-            continue
+    def add(steps: list[str]) -> None:
         for i in range(1, len(steps)):
             children.setdefault("/".join(steps[:i]), set()).add(steps[i])
+
+    for rule in element_rules():
+        raw = _split_steps(_normalise(rule.xpath))
+        steps = [s.split("[", 1)[0].strip() for s in raw]
+        keep = [i for i, s in enumerate(steps) if s and not s.startswith("@") and s != "text()"
+                and not s.startswith("substring")]
+        if not keep or steps[keep[0]] != "MCCI_IN200100UV01":
+            continue
+        names = [steps[i] for i in keep]
+        add(names)
+        for pos, i in enumerate(keep):
+            for pred in _PREDICATE.findall(raw[i]):
+                inner = [p for p in pred.split("/") if p and not p.startswith("@")]
+                add(names[: pos + 1] + inner)
+    for line in structure_supplement():
+        add(line.split("/"))
     out: dict[str, dict[str, list]] = {}
     for path in sorted(children):
         pairs = before.get(path, set())

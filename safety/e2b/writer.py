@@ -544,15 +544,15 @@ def _patient(role: etree._Element, p: Patient, study: Study | None, fda: bool) -
     code_el(pl, "administrativeGenderCode", p.sex, _cs("sex"))
     ts_el(pl, "birthTime", p.birth_date)
     if p.death is not None and p.death.date is not None:
-        el(pl, "deceasedInd", value="true")
         ts_el(pl, "deceasedTime", p.death.date)
-    for root_name, v in (("gp_record", p.gp_record_number),
-                         ("specialist_record", p.specialist_record_number),
-                         ("hospital_record", p.hospital_record_number),
-                         ("investigation", p.investigation_number)):
+    for kind, root_name, v in (("1", "gp_record", p.gp_record_number),
+                               ("2", "specialist_record", p.specialist_record_number),
+                               ("3", "hospital_record", p.hospital_record_number),
+                               ("4", "investigation", p.investigation_number)):
         if v is not None:
             ident = el(pl, "asIdentifiedEntity", classCode="IDENT")
             id_el(ident, oid("id", root_name), v)
+            el(ident, "code", code=kind, codeSystem=_cs("record_kind"))
     if p.parent is not None:
         _parent(pl, p.parent)
     if study is not None:

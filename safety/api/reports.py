@@ -17,6 +17,10 @@ from safety.intake.schemas import SAEFormSchema
 from safety.intake.store import IdempotencyConflict, Incoming, store_report
 from safety.pipeline.queue import enqueue_report
 
+# One instance for the process: building a nested marshmallow schema costs more than
+# validating a form with it, and load() keeps no state between calls.
+SAE_FORM = SAEFormSchema()
+
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
                 description="Submit adverse event reports and follow their processing.")
 
@@ -97,7 +101,7 @@ class Reports(MethodView):
         except (ValueError, UnicodeDecodeError) as exc:
             abort(400, message=f"Body is not valid JSON: {exc}")
         try:
-            form = SAEFormSchema().load(body)
+            form = SAE_FORM.load(body)
         except ValidationError as err:
             abort(422, errors={"json": err.messages})
         key = request.headers.get("Idempotency-Key")
@@ -120,7 +124,9 @@ class Reports(MethodView):
             report, created = store_report(g.db, incoming, g.api_client, principal.actor)
         except IdempotencyConflict as exc:
             abort(409, message=str(exc))
-        if created or report.status == "received":
+        if created:
+            enqueue_report(current_app.config["SAFETY"], report.id, fresh=True)
+        elif report.status == "received":
             enqueue_report(current_app.config["SAFETY"], report.id)
         status_url = url_for("reports.ReportItem", report_id=report.id)
         return (

@@ -49,12 +49,15 @@ def job_pending(queue: Queue, job_id: str) -> bool:
 
 def enqueue_unique(
     settings: Settings, func: Callable[..., Any] | str, job_id: str, *args: Any,
-    queue: Queue | None = None,
+    queue: Queue | None = None, fresh: bool = False,
 ) -> bool:
-    """Enqueue unless the same job is already waiting or running; False if Redis is down."""
+    """Enqueue unless the same job is already waiting or running; False if Redis is down.
+
+    ``fresh`` skips the look-up for work that cannot have a job yet (a report just stored).
+    """
     try:
         q = queue or get_queue(settings)
-        if job_pending(q, job_id):
+        if not fresh and job_pending(q, job_id):
             return True
         retries = settings.job_retries
         q.enqueue(
@@ -68,9 +71,9 @@ def enqueue_unique(
         return False
 
 
-def enqueue_report(settings: Settings, report_id: object) -> bool:
-    return enqueue_unique(settings, "safety.pipeline.jobs.process_report", report_job_id(report_id),
-                          str(report_id))
+def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -> bool:
+    return enqueue_unique(settings, "safety.pipeline.jobs.process_report",
+                          report_job_id(report_id), str(report_id), fresh=fresh)
 
 
 def enqueue_stage(settings: Settings, stage: str, case_version_id: object) -> bool:

@@ -436,7 +436,7 @@ class Drug:
     additional_info: Text = None  # G.k.11
     fda_additional_info_codes: list[str] = field(default_factory=list)  # FDA.G.k.10a
     mpid_version: str | None = None  # G.k.2.1.1a (MPID version date/number)
-    mpid_system: str | None = None  # code system OID of G.k.2.1.1b (e.g. NDC 2.16.840.1.113883.6.69)
+    mpid_system: str | None = None  # code system OID of G.k.2.1.1b (NDC 2.16.840.1.113883.6.69)
     fda_other_role: str | None = None  # FDA.G.k.1.a: 1 similar device
     fda_devices: list[FdaDevice] = field(default_factory=list)  # FDA.G.k.12.r
 

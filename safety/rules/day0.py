@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -94,6 +94,11 @@ class Anchor:
             )
         return cls(kind=kind, day=d, instant=None, zone=tz.key)
 
+    def shifted(self, days: int) -> Anchor:
+        delta = timedelta(days=days)
+        inst = self.instant + delta if self.instant else None
+        return Anchor(self.kind, self.day + delta, inst, self.zone)
+
     def describe(self) -> str:
         """``2026-02-27 (organisation first received a valid case, Europe/London)``."""
         label = ANCHOR_LABELS[self.kind]
@@ -117,17 +122,8 @@ class Anchors:
 
     def shifted(self, days: int) -> Anchors:
         """The same anchors moved by ``days`` (used by property tests and what-if tools)."""
-        from datetime import timedelta
-
-        def mv(a: Anchor | None) -> Anchor | None:
-            if a is None:
-                return None
-            inst = a.instant + timedelta(days=days) if a.instant else None
-            return Anchor(a.kind, a.day + timedelta(days=days), inst, a.zone)
-
-        first = mv(self.first_receipt)
-        assert first is not None
         return Anchors(
-            first, mv(self.significant_followup), mv(self.sponsor_determination),
-            mv(self.fatal_lt_awareness),
+            self.first_receipt.shifted(days),
+            *(a.shifted(days) if a else None for a in (
+                self.significant_followup, self.sponsor_determination, self.fatal_lt_awareness)),
         )

@@ -97,6 +97,14 @@ class Evaluation:
     recommendations: list[Recommendation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "case_id": self.case_id, "version": self.version,
+            "obligations": [o.to_json() for o in self.obligations],
+            "recommendations": [r.to_json() for r in self.recommendations],
+            "notes": list(self.notes),
+        }
+
     def active(self) -> list[Obligation]:
         return [o for o in self.obligations
                 if o.status in (ObligationStatus.OPEN, ObligationStatus.AWAITING_UNBLINDING)]

@@ -8,12 +8,12 @@ important" criterion, which stays a medical judgement.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from safety.cases.model import CaseVersionData, Reaction, Seriousness
+from safety.coding.medical_lists import read_pt_list
 
 CRITERIA = (
     "death",
@@ -56,17 +56,14 @@ class MedicallyImportantLists:
 
     @classmethod
     def load(cls, ime: Path | None = None, dme: Path | None = None) -> MedicallyImportantLists:
-        """Read lists as CSV with a ``pt_code`` column (other columns ignored)."""
-        return cls(_read_codes(ime) if ime else frozenset(),
-                   _read_codes(dme) if dme else frozenset())
+        """Read the EMA lists exported to CSV (see :mod:`safety.coding.medical_lists`)."""
+        return cls(frozenset(read_pt_list(ime)) if ime else frozenset(),
+                   frozenset(read_pt_list(dme)) if dme else frozenset())
 
-
-def _read_codes(path: Path) -> frozenset[str]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None or "pt_code" not in reader.fieldnames:
-            raise ValueError(f"{path}: IME/DME list needs a 'pt_code' column")
-        return frozenset(row["pt_code"].strip() for row in reader if row["pt_code"].strip())
+    @classmethod
+    def from_memberships(cls, memberships: Mapping[str, Iterable[str]]) -> MedicallyImportantLists:
+        """From a loaded terminology's ``memberships`` (lists attached by the coding area)."""
+        return cls(frozenset(memberships.get("IME", ())), frozenset(memberships.get("DME", ())))
 
 
 def met_criteria(s: Seriousness) -> tuple[str, ...]:

@@ -20,7 +20,13 @@ not hold::
       "registry": {"products": [...], "studies": [...]},  # as registry_to_json
       "rsi": [{"product_id", "reference", "version", "effective_from", "expected_pts"}],
       "ime": ["<PT code>", ...], "dme": ["<PT code>", ...],
-      "previous": [ <obligation JSON with "status" and optional "submitted_on"> ]
+      "previous": [ <obligation JSON with "status" and optional "submitted_on"> ],
+      "assessments": [                      # extra causality assessments (G.k.9.i.2.r)
+        {"reaction_id": "...", "drug_id": "...", "source": "Sponsor",
+         "method": "WHO-UMC", "result": "Possible"},
+        {"reaction_id": "...", "drug_id": "...", "source": "Investigator",
+         "naranjo": ["yes", "yes", "unknown", ...10 answers]}
+      ]
     }
 
 A plain case JSON is recognised by the absence of a top-level ``"case"`` key; with it, the
@@ -33,10 +39,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from safety.cases.codec import case_from_json
-from safety.cases.model import CaseVersionData
+from safety.cases.model import Assessment, CaseVersionData, DrugReaction
 from safety.cases.values import PartialDate, PartialDateError
 from safety.products.registry import Registry, product_from_dict, study_from_dict
 from safety.products.rsi import RsiLibrary, rsi_from_dict
+from safety.rules.causality import CausalityError, naranjo_assessment
 from safety.rules.day0 import Anchor, AnchorKind, Anchors, Day0Error, org_zone
 from safety.rules.facts import CaseFacts, FollowUp, build_facts
 from safety.rules.obligations import Obligation, obligation_from_json
@@ -79,6 +86,29 @@ def anchors_from_case(
     return Anchors(**out)  # type: ignore[arg-type]
 
 
+def _add_assessment(case: CaseVersionData, a: dict[str, Any], where: str) -> None:
+    drug = next((d for d in case.drugs if d.id == a.get("drug_id")), None)
+    if drug is None:
+        raise WhatIfError(f"{where}.drug_id: no drug {a.get('drug_id')!r} in the case")
+    if case.reaction(str(a.get("reaction_id"))) is None:
+        raise WhatIfError(f"{where}.reaction_id: no reaction {a.get('reaction_id')!r}")
+    source = str(a.get("source") or "")
+    if not source:
+        raise WhatIfError(f"{where}.source: required (e.g. Investigator, Sponsor)")
+    if "naranjo" in a:
+        try:
+            assessment = naranjo_assessment(source, list(a["naranjo"]))
+        except CausalityError as exc:
+            raise WhatIfError(f"{where}.naranjo: {exc}") from exc
+    else:
+        assessment = Assessment(source=source, method=a.get("method"), result=a.get("result"))
+    link = next((x for x in drug.reactions if x.reaction_id == a["reaction_id"]), None)
+    if link is None:
+        link = DrugReaction(reaction_id=a["reaction_id"])
+        drug.reactions.append(link)
+    link.assessments.append(assessment)
+
+
 def load_whatif(
     data: dict[str, Any], registry: Registry | None = None, rsi: RsiLibrary | None = None
 ) -> WhatIf:
@@ -100,6 +130,8 @@ def load_whatif(
     except ValueError:
         raise WhatIfError(f"followup: {extra.get('followup')!r} is not one of "
                           f"{[f.value for f in FollowUp]}") from None
+    for i, a in enumerate(extra.get("assessments", ())):
+        _add_assessment(case, a, f"assessments[{i}]")
     anchors = anchors_from_case(case, extra.get("timezone"), extra.get("anchors"))
     lists = MedicallyImportantLists(frozenset(extra.get("ime", ())),
                                     frozenset(extra.get("dme", ())))

@@ -102,3 +102,23 @@ def test_round_trip_and_errors_name_the_key():
 def test_cli_reports_bad_input_as_click_error(tmp_path):
     res = _run(tmp_path, {"case": {"admin": {"report_type": 2}}}, "evaluate", "--json")
     assert res.exit_code != 0 and "report_type" in res.output
+
+
+def test_naranjo_questionnaire_in_wrapper_upgrades_sponsor_view(tmp_path):
+    data = _demo()
+    # sponsor said "Unlikely"; a sponsor Naranjo questionnaire scoring 6 (probable) is added
+    data["assessments"] = [{"reaction_id": "r-1", "drug_id": "d-1", "source": "Sponsor",
+                            "naranjo": ["yes", "yes", "yes", "unknown", "no", "unknown",
+                                        "unknown", "unknown", "unknown", "unknown"]}]
+    res = _run(tmp_path, data, "explain")
+    assert "Naranjo 6 (probable)" in res.output
+    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    assert "fda-ind" in {o["regime"] for o in out}
+
+
+def test_bad_naranjo_answers_named(tmp_path):
+    data = _demo()
+    data["assessments"] = [{"reaction_id": "r-1", "drug_id": "d-1", "source": "Sponsor",
+                            "naranjo": ["yes"]}]
+    res = _run(tmp_path, data, "evaluate", "--json")
+    assert res.exit_code != 0 and "assessments[0].naranjo" in res.output

@@ -42,7 +42,8 @@ class Finding:
     severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.severity.upper()} {self.element} [{self.rule}] {self.message} at {self.xpath}"
+        head = f"{self.severity.upper()} {self.element} [{self.rule}]"
+        return f"{head} {self.message} at {self.xpath}"
 
 
 class ProfileError(ValueError):

@@ -13,10 +13,32 @@ from dataclasses import dataclass
 from lxml import etree
 
 from safety.cases.model import (
-    Admin, Assessment, CaseVersionData, CodedTerm, Death, Document, Dosage, Drug,
-    DrugReaction, FdaDevice, MedicalHistory, Narrative, OtherCaseId, Parent, PastDrug, Patient,
-    Quantity, Reaction, Reporter, Sender, Seriousness, Study, StudyRegistration, Substance,
-    Summary, TestResult,
+    Admin,
+    Assessment,
+    CaseVersionData,
+    CodedTerm,
+    Death,
+    Document,
+    Dosage,
+    Drug,
+    DrugReaction,
+    FdaDevice,
+    MedicalHistory,
+    Narrative,
+    OtherCaseId,
+    Parent,
+    PastDrug,
+    Patient,
+    Quantity,
+    Reaction,
+    Reporter,
+    Sender,
+    Seriousness,
+    Study,
+    StudyRegistration,
+    Substance,
+    Summary,
+    TestResult,
 )
 from safety.cases.values import NullFlavor, PartialDate
 from safety.e2b.hl7 import NS, XSI_TYPE, E2BError, null_flavor, oid, parse_ts, parse_xml, path_of
@@ -143,7 +165,8 @@ def meddra(el: etree._Element | None, verbatim: etree._Element | None = None) ->
         if nf is None and el.get("code"):
             term.code = el.get("code")
             term.version = el.get("codeSystemVersion")
-            term.family = "MedDRA" if el.get("codeSystem") == _cs("meddra") else el.get("codeSystem")
+            cs = el.get("codeSystem")
+            term.family = "MedDRA" if cs == _cs("meddra") else cs
             term.level = "LLT"
             term.method = "e2b"
         elif nf is not None:

@@ -8,9 +8,25 @@ not show (death, tests, past drugs, medical history, dosage regimen, causality).
 from __future__ import annotations
 
 from safety.cases.model import (
-    Admin, Assessment, CaseVersionData, CodedTerm, Death, Dosage, Drug, DrugReaction,
-    MedicalHistory, Narrative, PastDrug, Patient, Quantity, Reaction, Reporter, Sender,
-    Seriousness, Substance, TestResult,
+    Admin,
+    Assessment,
+    CaseVersionData,
+    CodedTerm,
+    Death,
+    Dosage,
+    Drug,
+    DrugReaction,
+    MedicalHistory,
+    Narrative,
+    PastDrug,
+    Patient,
+    Quantity,
+    Reaction,
+    Reporter,
+    Sender,
+    Seriousness,
+    Substance,
+    TestResult,
 )
 from safety.cases.values import NullFlavor, PartialDate
 
@@ -64,7 +80,8 @@ def sample_case() -> CaseVersionData:
             sender_safety_report_id="US-SAFETYDESK-000123",
             creation_date=PartialDate(2026, 11, 20, 9, 30, 0, 0),
             report_type="1",
-            first_received=PartialDate(2026, 10, 10), most_recent_received=PartialDate(2026, 10, 10),
+            first_received=PartialDate(2026, 10, 10),
+            most_recent_received=PartialDate(2026, 10, 10),
             additional_documents=False, fulfils_expedited=True,
             worldwide_case_id="US-SAFETYDESK-000123", first_sender="2",
             other_case_ids_exist=NullFlavor.NI,
@@ -76,7 +93,8 @@ def sample_case() -> CaseVersionData:
                             qualification="1", primary_for_regulatory=True,
                             email="ana.lopez@example.org")],
         sender=Sender(type="1", organisation="SafetyDesk Pharma", department="Pharmacovigilance",
-                      title="Mr", given_name="Sam", fax="6175550198", family_name="Reed", street="2 Safety Way",
+                      title="Mr", given_name="Sam", fax="6175550198", family_name="Reed",
+                      street="2 Safety Way",
                       city="Boston", state="MA", postcode="02110", country="US",
                       telephone="6175550199", email="pv@example.com"),
         patient=Patient(

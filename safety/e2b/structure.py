@@ -21,7 +21,11 @@ from lxml import etree
 
 from safety.e2b.hl7 import parse_xml
 from safety.e2b.rules import (
-    _normalise, _split_steps, element_rules, schemas_dir, structure_supplement,
+    _normalise,
+    _split_steps,
+    element_rules,
+    schemas_dir,
+    structure_supplement,
 )
 
 STRUCTURE_FILE = "e2b-structure.json"

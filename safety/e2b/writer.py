@@ -16,8 +16,22 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from safety.cases.model import (
-    CaseVersionData, CodedTerm, Document, Dosage, Drug, FdaDevice, MedicalHistory, Parent,
-    PastDrug, Patient, Quantity, Reaction, Reporter, Sender, Study, TestResult,
+    CaseVersionData,
+    CodedTerm,
+    Document,
+    Dosage,
+    Drug,
+    FdaDevice,
+    MedicalHistory,
+    Parent,
+    PastDrug,
+    Patient,
+    Quantity,
+    Reaction,
+    Reporter,
+    Sender,
+    Study,
+    TestResult,
 )
 from safety.cases.values import NullFlavor, PartialDate
 from safety.e2b.hl7 import HL7, XSI, XSI_TYPE, destinations, fmt_number, oid, oids, q
@@ -644,11 +658,11 @@ def _past_drugs(role: etree._Element, drugs: list[PastDrug]) -> None:
                 c.set("codeSystemVersion", d.mpid_version)
         text_el(kp, "name", d.name)
         if d.indication.code or d.indication.verbatim is not None:
-            value_meddra(observation(sa, "outboundRelationship2", _oc("indication"), rel_type="RSON"),
-                         d.indication)
+            o = observation(sa, "outboundRelationship2", _oc("indication"), rel_type="RSON")
+            value_meddra(o, d.indication)
         if d.reaction.code or d.reaction.verbatim is not None:
-            value_meddra(observation(sa, "outboundRelationship2", _oc("reaction"), rel_type="CAUS"),
-                         d.reaction)
+            o = observation(sa, "outboundRelationship2", _oc("reaction"), rel_type="CAUS")
+            value_meddra(o, d.reaction)
 
 
 def _parent(pl: etree._Element, par: Parent) -> None:

@@ -22,7 +22,16 @@ from pathlib import Path
 from lxml import etree
 
 from safety.cases.values import PartialDateError
-from safety.e2b.hl7 import HL7, XSI_TYPE, E2BError, destinations, is_hl7_ts, parse_ts, parse_xml
+from safety.e2b.hl7 import (
+    HL7,
+    XSI_TYPE,
+    E2BError,
+    destinations,
+    is_hl7_ts,
+    parse_ts,
+    parse_xml,
+    path_of,
+)
 from safety.e2b.rules import PROFILES, ElementRule, element_rules, schemas_dir
 from safety.e2b.structure import structure
 
@@ -48,22 +57,6 @@ class Finding:
 
 class ProfileError(ValueError):
     """An unknown conformance profile name."""
-
-
-def _path(e: etree._Element) -> str:
-    """XPath of an element with local names and 1-based positions among same-named siblings."""
-    steps = []
-    node: etree._Element | None = e
-    while node is not None:
-        parent = node.getparent()
-        name = etree.QName(node).localname
-        if parent is None:
-            steps.append(name)
-        else:
-            same = [c for c in parent if c.tag == node.tag]
-            steps.append(f"{name}[{same.index(node) + 1}]" if len(same) > 1 else name)
-        node = parent
-    return "/" + "/".join(reversed(steps))
 
 
 def _plain(rule: ElementRule) -> str:
@@ -131,7 +124,7 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
             _apply(rule, ctx, profile, now, findings, mapped, cache)
     for el in root.iter():
         if isinstance(el.tag, str) and el in mapped and _is_empty(el):
-            findings.append(Finding(mapped[el], _path(el), "empty",
+            findings.append(Finding(mapped[el], path_of(el), "empty",
                                     "empty element: send a value or a nullFlavor"))
     by_number = {r.number: r for r in element_rules() if r.checked}
     for msg in messages:
@@ -168,7 +161,7 @@ def _apply(rule: ElementRule, ctx: etree._Element, profile: str, now: datetime,
         for n in nodes:
             mapped.setdefault(n, rule.number)
         if required and not nodes:
-            findings.append(Finding(rule.number, f"{_path(c)}/{_plain(rule)}", "required",
+            findings.append(Finding(rule.number, f"{path_of(c)}/{_plain(rule)}", "required",
                                     f"{rule.name} is required ({profile})"))
             continue
         for n in nodes:
@@ -181,21 +174,21 @@ def _check_node(rule: ElementRule, n: etree._Element, required: bool, profile: s
     if nf is not None:
         if nf not in rule.null_flavors:
             allowed = ", ".join(sorted(rule.null_flavors)) or "none"
-            findings.append(Finding(rule.number, _path(n), "null-flavour",
+            findings.append(Finding(rule.number, path_of(n), "null-flavour",
                                     f"nullFlavor {nf} not allowed for {rule.name} "
                                     f"(allowed: {allowed})"))
         return
     v = _value(n, rule.leaf)
     if v is None:
         if required and rule.leaf and not _is_empty(n):
-            findings.append(Finding(rule.number, _path(n), "required",
+            findings.append(Finding(rule.number, path_of(n), "required",
                                     f"{rule.name} has no value ({rule.leaf})"))
         return
     if rule.max_length is not None and len(v) > rule.max_length:
-        findings.append(Finding(rule.number, _path(n), "length",
+        findings.append(Finding(rule.number, path_of(n), "length",
                                 f"{len(v)} characters exceed the maximum {rule.max_length}"))
     if rule.leaf == "@code" and rule.allowed_codes and v not in rule.allowed_codes:
-        findings.append(Finding(rule.number, _path(n), "code",
+        findings.append(Finding(rule.number, path_of(n), "code",
                                 f"{v!r} is not an allowed value for {rule.name} "
                                 f"({', '.join(sorted(rule.allowed_codes))})"))
     systems = rule.code_systems if profile.startswith("fda") else (
@@ -203,11 +196,11 @@ def _check_node(rule: ElementRule, n: etree._Element, required: bool, profile: s
     if rule.leaf == "@code" and systems - {_OBSERVATION_OID}:
         cs = n.get("codeSystem")
         if cs is not None and cs not in systems:
-            findings.append(Finding(rule.number, _path(n), "code-system",
+            findings.append(Finding(rule.number, path_of(n), "code-system",
                                     f"codeSystem {cs} is not one of {', '.join(sorted(systems))}"))
     if rule.data_type.lower() == "boolean" and rule.leaf == "@value" and v not in ("true",
                                                                                   "false"):
-        findings.append(Finding(rule.number, _path(n), "boolean", f"{v!r} is not true/false"))
+        findings.append(Finding(rule.number, path_of(n), "boolean", f"{v!r} is not true/false"))
     if rule.is_date and rule.leaf == "@value":
         _check_date(rule, v, n, now, findings)
 
@@ -215,27 +208,27 @@ def _check_node(rule: ElementRule, n: etree._Element, required: bool, profile: s
 def _check_date(rule: ElementRule, v: str, n: etree._Element, now: datetime,
                 findings: list[Finding]) -> None:
     if not is_hl7_ts(v):
-        findings.append(Finding(rule.number, _path(n), "date-format",
+        findings.append(Finding(rule.number, path_of(n), "date-format",
                                 f"{v!r} is not an HL7 date/time CCYY[MM[DD[hh[mm[ss]]]]][+ZZzz]"))
         return
     digits = len(v.split("+")[0].split("-")[0].split(".")[0])
     need = rule.min_precision
     if need is not None and digits < need:
-        findings.append(Finding(rule.number, _path(n), "date-precision",
+        findings.append(Finding(rule.number, path_of(n), "date-precision",
                                 f"{v!r} is less precise than the {need} digits required"))
     try:
         d = parse_ts(v, n)
     except E2BError as exc:
-        findings.append(Finding(rule.number, _path(n), "date-format", exc.reason))
+        findings.append(Finding(rule.number, path_of(n), "date-format", exc.reason))
         return
     except PartialDateError as exc:
-        findings.append(Finding(rule.number, _path(n), "date-format", str(exc)))
+        findings.append(Finding(rule.number, path_of(n), "date-format", str(exc)))
         return
     dt = d.to_datetime()
     future = (dt is not None and dt > now + timedelta(minutes=5)) or (
         dt is None and d.earliest() > (now + timedelta(hours=14)).date())
     if future:
-        findings.append(Finding(rule.number, _path(n), "future-date", f"{v!r} is in the future"))
+        findings.append(Finding(rule.number, path_of(n), "future-date", f"{v!r} is in the future"))
 
 
 @cache
@@ -266,7 +259,7 @@ def _conditional(root: etree._Element, msg: etree._Element, profile: str,
                  cache: dict[tuple[etree._Element, str], list[etree._Element]]
                  ) -> list[Finding]:
     out = []
-    where = _path(msg)
+    where = path_of(msg)
     for rule in _conditional_rules():
         if profile not in rule["profiles"]:
             continue
@@ -309,12 +302,12 @@ def _structure(root: etree._Element) -> list[Finding]:
         for c in kids:
             t = etree.QName(c).localname
             if t not in allowed:
-                out.append(Finding("-", _path(c), "structure",
+                out.append(Finding("-", path_of(c), "structure",
                                    f"<{t}> is not allowed inside <{etree.QName(e).localname}>"))
                 continue
             for s in seen:
                 if (t, s) in before and (s, t) not in before:
-                    out.append(Finding("-", _path(c), "order",
+                    out.append(Finding("-", path_of(c), "order",
                                        f"<{t}> must come before <{s}>"))
                     break
             if t not in seen:

@@ -89,9 +89,20 @@ def null_flavor(el: etree._Element | None) -> NullFlavor | None:
         raise E2BError(path_of(el), f"unknown nullFlavor {nf!r}") from None
 
 
-def path_of(el: etree._Element) -> str:
-    """A readable XPath of an element (no namespace prefixes)."""
-    return re.sub(r"\{[^}]*\}", "", el.getroottree().getpath(el))
+def path_of(e: etree._Element) -> str:
+    """XPath of an element with local names and 1-based positions among same-named siblings."""
+    steps = []
+    node: etree._Element | None = e
+    while node is not None:
+        parent = node.getparent()
+        name = etree.QName(node).localname
+        if parent is None:
+            steps.append(name)
+        else:
+            same = [c for c in parent if c.tag == node.tag]
+            steps.append(f"{name}[{same.index(node) + 1}]" if len(same) > 1 else name)
+        node = parent
+    return "/" + "/".join(reversed(steps))
 
 
 def parse_ts(value: str, el: etree._Element | None = None) -> PartialDate:

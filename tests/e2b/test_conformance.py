@@ -186,7 +186,9 @@ SMALL_XSD = """<?xml version="1.0"?>
            elementFormDefault="qualified">
   <xs:element name="MCCI_IN200100UV01">
     <xs:complexType>
-      <xs:sequence><xs:any processContents="skip" minOccurs="0" maxOccurs="unbounded"/></xs:sequence>
+      <xs:sequence>
+        <xs:any processContents="skip" minOccurs="0" maxOccurs="unbounded"/>
+      </xs:sequence>
       <xs:attribute name="ITSVersion" type="xs:string" fixed="{version}"/>
     </xs:complexType>
   </xs:element>

@@ -14,6 +14,7 @@ from safety.e2b.canonical import batch_values, difference
 from safety.e2b.conformance import check
 from safety.e2b.reader import read_batch
 from safety.e2b.writer import ExportHeader, write_batch
+
 from .examples import EXAMPLES, PROFILE_DESTINATION, example
 
 DOSAGE_COUNTRY = ("/substanceAdministration/outboundRelationship2/substanceAdministration"

@@ -1,0 +1,73 @@
+"""Follow-up, amendment and nullification semantics (C.1.5, C.1.8.1, C.1.11)."""
+
+from __future__ import annotations
+
+import pytest
+
+from safety.cases.values import PartialDate
+from safety.e2b.export import export_case
+from safety.e2b.lifecycle import LifecycleError, ReportKind, is_final, prepare
+from safety.e2b.reader import read_batch
+from safety.e2b.sample import sample_case
+from safety.e2b.writer import ExportHeader
+
+
+def initial():
+    return prepare(None, sample_case(), ReportKind.INITIAL)
+
+
+def test_follow_up_keeps_worldwide_id_and_moves_c15() -> None:
+    first = initial()
+    update = sample_case()
+    update.admin.worldwide_case_id = None
+    fu = prepare(first, update, ReportKind.FOLLOW_UP, most_recent=PartialDate(2026, 11, 2))
+    assert fu.admin.worldwide_case_id == first.admin.worldwide_case_id
+    assert fu.admin.most_recent_received == PartialDate(2026, 11, 2)
+    assert fu.admin.nullification_code is None
+    xml = export_case(fu, ExportHeader(sender_id="SD", destination="ema")).xml
+    back = read_batch(xml)[0].case
+    assert back.admin.most_recent_received == PartialDate(2026, 11, 2)
+
+
+def test_follow_up_must_bring_a_later_date_and_the_same_id() -> None:
+    first = initial()
+    with pytest.raises(LifecycleError, match=r"C\.1\.5"):
+        prepare(first, sample_case(), ReportKind.FOLLOW_UP,
+                most_recent=first.admin.most_recent_received)
+    other = sample_case()
+    other.admin.worldwide_case_id = "US-OTHER-1"
+    with pytest.raises(LifecycleError, match=r"C\.1\.8\.1"):
+        prepare(first, other, ReportKind.FOLLOW_UP, most_recent=PartialDate(2026, 12, 1))
+
+
+def test_amendment_keeps_c15_and_needs_reason() -> None:
+    first = initial()
+    changed = sample_case()
+    changed.admin.most_recent_received = PartialDate(2026, 11, 30)
+    with pytest.raises(LifecycleError, match=r"C\.1\.11\.2"):
+        prepare(first, changed, ReportKind.AMENDMENT)
+    am = prepare(first, changed, ReportKind.AMENDMENT, reason="corrected dose unit")
+    assert am.admin.most_recent_received == first.admin.most_recent_received
+    assert am.admin.nullification_code == "2"
+    result = export_case(am, ExportHeader(sender_id="SD", destination="ema"))
+    assert result.ready
+
+
+def test_nullification_needs_reason_and_is_final() -> None:
+    first = initial()
+    with pytest.raises(LifecycleError, match=r"C\.1\.11\.2"):
+        prepare(first, sample_case(), ReportKind.NULLIFICATION, reason="  ")
+    null = prepare(first, sample_case(), ReportKind.NULLIFICATION, reason="duplicate of US-X-9")
+    assert is_final(null) and null.admin.nullification_reason == "duplicate of US-X-9"
+    assert export_case(null, ExportHeader(sender_id="SD", destination="ema")).ready
+    for kind in (ReportKind.FOLLOW_UP, ReportKind.AMENDMENT, ReportKind.NULLIFICATION):
+        with pytest.raises(LifecycleError, match="nullified"):
+            prepare(null, sample_case(), kind, most_recent=PartialDate(2027, 1, 1),
+                    reason="again")
+
+
+def test_initial_cannot_follow_and_others_need_previous() -> None:
+    with pytest.raises(LifecycleError):
+        prepare(initial(), sample_case(), ReportKind.INITIAL)
+    with pytest.raises(LifecycleError):
+        prepare(None, sample_case(), ReportKind.FOLLOW_UP, most_recent=PartialDate(2027))

@@ -1,0 +1,75 @@
+"""Import is safe on hostile input and its errors name the problem."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from safety.e2b.hl7 import NS, E2BError, parse_xml
+from safety.e2b.reader import read_batch
+
+from .examples import example
+
+
+def test_entities_and_doctype_are_refused(tmp_path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    xxe = (f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]>'
+           '<MCCI_IN200100UV01 xmlns="urn:hl7-org:v3"><id extension="&x;"/></MCCI_IN200100UV01>')
+    with pytest.raises(E2BError, match="DOCTYPE/ENTITY"):
+        read_batch(xxe.encode())
+    laughs = ('<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+              '<MCCI_IN200100UV01 xmlns="urn:hl7-org:v3">&b;</MCCI_IN200100UV01>')
+    with pytest.raises(E2BError):
+        read_batch(laughs.encode())
+
+
+def test_size_limit() -> None:
+    with pytest.raises(E2BError, match="exceeds the limit"):
+        parse_xml(b"<a/>" + b" " * 100, max_bytes=50)
+
+
+def test_malformed_xml_names_the_line() -> None:
+    with pytest.raises(E2BError) as err:
+        read_batch(b'<MCCI_IN200100UV01 xmlns="urn:hl7-org:v3">\n<id>\n</MCCI_IN200100UV01>')
+    assert err.value.where.startswith("line ")
+
+
+def test_wrong_root_and_empty_batch() -> None:
+    with pytest.raises(E2BError, match="MCCI_IN200100UV01"):
+        read_batch(example("FDA_R3ack-positive.xml"))
+    with pytest.raises(E2BError, match="no PORR_IN049016UV"):
+        read_batch(b'<MCCI_IN200100UV01 xmlns="urn:hl7-org:v3"/>')
+
+
+def test_dangling_reaction_reference_is_an_error() -> None:
+    root = etree.fromstring(example("FAERS2022Scenario1.xml"))
+    ref = root.find(".//h:adverseEffectReference/h:id", NS)
+    ref.set("root", "00000000-0000-0000-0000-000000000000")
+    with pytest.raises(E2BError, match="adverseEffectReference") as err:
+        read_batch(etree.tostring(root))
+    assert "causalityAssessment" in err.value.where
+
+
+def test_bad_date_and_bad_boolean_name_the_element() -> None:
+    data = example("FAERS2022Scenario1.xml").replace(b'<birthTime value="20010615"/>',
+                                                     b'<birthTime value="2001-06-15"/>')
+    with pytest.raises(E2BError) as err:
+        read_batch(data)
+    assert "birthTime" in err.value.where
+    data = example("FAERS2022Scenario1.xml").replace(b'value="false"', b'value="nope"', 1)
+    with pytest.raises(E2BError, match="true or false"):
+        read_batch(data)
+
+
+def test_unknown_null_flavour_is_an_error() -> None:
+    data = example("FAERS2022Scenario1.xml").replace(b'nullFlavor="NI"', b'nullFlavor="XX"', 1)
+    with pytest.raises(E2BError, match="unknown nullFlavor"):
+        read_batch(data)
+
+
+def test_header_values() -> None:
+    h = read_batch(example("FAERS2022Scenario3.xml"))[0].header
+    assert (h.batch_receiver, h.message_receiver, h.message_sender) == (
+        "ZZFDA_PREMKT", "CDER_IND", "4567AB89012")
+    assert h.batch_created is not None and h.batch_created.precision == "second"

@@ -36,7 +36,7 @@ def _run(kind: str, dictionary: Path | None) -> None:
             raise click.UsageError(f"{dictionary} holds no {kind} dictionary")
         coder = Autocoder(terms, kind)
     out = sys.stdout
-    for line in click.get_text_stream("stdin"):
+    for line in sys.stdin:
         verbatim = line.rstrip("\r\n")
         if not verbatim.strip():
             continue

@@ -19,6 +19,7 @@ from pathlib import Path
 from safety.coding.paths import curation_dir
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[/+][a-z0-9]+)*")
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "ð": "d"})
 _DOSE = re.compile(
     r"\b\d+(?:[.,]\d+)?\s*(?:mg|mcg|ug|µg|g|gm|kg|ml|l|iu|units?|meq|mmol|%|mg/ml|mg/kg|mcg/h)\b"
     r"|\b\d+(?:[.,]\d+)?\s*(?:x|/)\s*\d+\b|\b\d+(?:[.,]\d+)?\b"
@@ -62,7 +63,7 @@ class Rules:
         expanded = {k: " ".join(rules.fold_tokens(v)) for k, v in abbreviations.items()}
         object.__setattr__(rules, "abbreviations", expanded)
         non_events = frozenset(
-            " ".join(rules.fold_tokens(t)) for t in _word_list(directory / "non_events.txt")
+            event_keys(t, rules).full for t in _word_list(directory / "non_events.txt")
         )
         object.__setattr__(rules, "non_events", non_events)
         return rules
@@ -71,6 +72,7 @@ class Rules:
         """Lower-case, accent-free, punctuation-free tokens in US spelling."""
         text = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+        text = text.translate(_LIGATURES)
         text = text.replace("&", " and ").replace("’", "'").replace("'s", "")
         tokens = _TOKEN.findall(text)
         return [self.us_spelling(t) for t in tokens]
@@ -136,7 +138,7 @@ def drug_key(text: str, rules: Rules | None = None) -> str:
     """
     rules = rules or rules_for()
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().translate(_LIGATURES)
     text = re.sub(r"\(.*?\)", " ", text) if not text.startswith("(") else text
     text = _DOSE.sub(" ", text)
     tokens = [

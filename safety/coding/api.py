@@ -1,0 +1,106 @@
+"""``/api/v1/terminology``: ranked coding suggestions for the review screen.
+
+Suggestions come from the active release of the family in the database (MedDRA when a
+licensee loaded it, otherwise the open dictionary) or, when none is stored, from the bundled
+open dictionary. The built index is kept per release for the life of the process.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from safety.api.auth import require_client
+from safety.coding import store
+from safety.coding.autocoder import Autocoder, CodingResult
+from safety.coding.bundled import bundled_autocoder
+from safety.coding.open_dictionary import DRUGS_FAMILY, EVENTS_FAMILY
+
+blp = Blueprint(
+    "terminology", __name__, url_prefix="/api/v1/terminology",
+    description="Dictionary search and coding suggestions.",
+)
+
+FAMILIES = {"events": ("MedDRA", EVENTS_FAMILY), "drugs": ("WHODrug", DRUGS_FAMILY)}
+_coders: dict[uuid.UUID, Autocoder] = {}
+_lock = threading.Lock()
+
+
+class SearchArgs(Schema):
+    q = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    limit = fields.Integer(load_default=5, validate=validate.Range(1, 5))
+
+
+class CandidateSchema(Schema):
+    code = fields.String()
+    term = fields.String()
+    score = fields.Float()
+
+
+class SuggestionSchema(Schema):
+    verbatim = fields.String()
+    code = fields.String(allow_none=True)
+    term = fields.String(allow_none=True)
+    level = fields.String(allow_none=True)
+    pt_code = fields.String(allow_none=True)
+    pt_term = fields.String(allow_none=True)
+    soc_code = fields.String(allow_none=True)
+    soc_term = fields.String(allow_none=True)
+    moiety_code = fields.String(allow_none=True)
+    moiety_term = fields.String(allow_none=True)
+    score = fields.Float(allow_none=True)
+    method = fields.String()
+    auto = fields.Boolean()
+    family = fields.String(allow_none=True)
+    version = fields.String(allow_none=True)
+    candidates = fields.List(fields.Nested(CandidateSchema))
+
+
+def coder_for(kind: str) -> Autocoder:
+    for family in FAMILIES[kind]:
+        release = store.active_release(g.db, family)
+        if release is None:
+            continue
+        with _lock:
+            coder = _coders.get(release.id)
+            if coder is None:
+                coder = Autocoder(store.read(g.db, release.id), kind)
+                _coders[release.id] = coder
+        return coder
+    return bundled_autocoder(kind)
+
+
+def _suggest(kind: str, args: dict[str, Any]) -> dict[str, Any]:
+    require_client()
+    result: CodingResult = coder_for(kind).code(args["q"])
+    body = result.to_line()
+    body.update(
+        soc_term=result.soc_term, moiety_code=result.moiety_code,
+        moiety_term=result.moiety_term, family=result.family, version=result.version,
+    )
+    body["candidates"] = body["candidates"][: args["limit"]]
+    return body
+
+
+@blp.route("/events")
+class EventSearch(MethodView):
+    @blp.arguments(SearchArgs, location="query")
+    @blp.response(200, SuggestionSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Chosen LLT (with PT and primary SOC), whether it may be auto-coded, and candidates."""
+        return _suggest("events", args)
+
+
+@blp.route("/drugs")
+class DrugSearch(MethodView):
+    @blp.arguments(SearchArgs, location="query")
+    @blp.response(200, SuggestionSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Chosen substance (UNII) with its active moiety, and candidates."""
+        return _suggest("drugs", args)

@@ -1,0 +1,68 @@
+"""The coding pipeline stage's pure step: code every uncoded term of one case version.
+
+Codes reaction verbatims, drug names, indications and medical-history conditions. A term a
+person already decided (method ``manual`` or ``e2b``, or ``confirmed_by`` set) is left alone;
+the verbatim is never changed. The caller stores the returned version and queues the terms
+listed in ``review`` for the physician.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from safety.cases.model import CaseVersionData, CodedTerm
+from safety.coding.autocoder import Autocoder
+
+KEPT_METHODS = ("manual", "e2b")
+
+
+@dataclass(slots=True)
+class CaseCoding:
+    data: CaseVersionData
+    coded: int = 0
+    review: list[str] = field(default_factory=list)  # JSON-ish paths of terms for review
+
+
+def _decided(term: CodedTerm | None) -> bool:
+    return term is not None and (term.method in KEPT_METHODS or bool(term.confirmed_by))
+
+
+def _code(coder: Autocoder, text: object, path: str, out: CaseCoding) -> CodedTerm | None:
+    if not isinstance(text, str) or not text.strip():
+        return None
+    term = coder.code(text).to_coded_term()
+    out.coded += 1
+    if not term.auto:
+        out.review.append(path)
+    return term
+
+
+def code_case(data: CaseVersionData, events: Autocoder, drugs: Autocoder) -> CaseCoding:
+    """A coded copy of ``data`` (the input is not modified)."""
+    out = CaseCoding(copy.deepcopy(data))
+    case = out.data
+    for i, reaction in enumerate(case.reactions):
+        if not _decided(reaction.coding):
+            text = reaction.translation if isinstance(reaction.translation, str) else None
+            coded = _code(events, text or reaction.verbatim, f"reactions[{i}]", out)
+            if coded is not None:
+                coded.verbatim = reaction.verbatim
+                reaction.coding = coded
+    for i, drug in enumerate(case.drugs):
+        if not _decided(drug.coding):
+            coded = _code(drugs, drug.name, f"drugs[{i}]", out)
+            if coded is not None:
+                drug.coding = coded
+        for j, indication in enumerate(drug.indications):
+            if not _decided(indication) and indication.code is None:
+                coded = _code(events, indication.verbatim, f"drugs[{i}].indications[{j}]", out)
+                if coded is not None:
+                    drug.indications[j] = coded
+    for i, history in enumerate(case.patient.medical_history):
+        term = history.condition
+        if not _decided(term) and term.code is None:
+            coded = _code(events, term.verbatim, f"patient.medical_history[{i}]", out)
+            if coded is not None:
+                history.condition = coded
+    return out

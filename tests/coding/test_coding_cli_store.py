@@ -1,0 +1,156 @@
+"""CLI (click CliRunner) and release persistence on a throwaway SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from safety.cases.model import CodedTerm
+from safety.coding import store
+from safety.coding.autocoder import Autocoder, Thresholds
+from safety.coding.cli import register
+from safety.coding.meddra_ascii import load_meddra_ascii
+from safety.coding.recode import recode, release_diff
+from safety.db.base import Base
+
+FIXTURES = Path(__file__).parent / "fixtures"
+KEYS = ["verbatim", "code", "term", "level", "pt_code", "pt_term", "soc_code", "score",
+        "method", "auto", "candidates"]
+
+
+@pytest.fixture()
+def cli() -> click.Group:
+    @click.group()
+    def root() -> None:
+        pass
+
+    register(root)
+    return root
+
+
+def test_code_events_reads_lines_and_writes_json_lines(cli):
+    result = CliRunner().invoke(cli, ["code", "events"], input="threw up blood\n\nfelt off\n")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in result.output.splitlines()]
+    assert [list(x) for x in lines] == [KEYS, KEYS]
+    assert lines[0]["pt_code"] == "10018830" and lines[0]["auto"] is True
+    assert lines[1]["verbatim"] == "felt off" and lines[1]["auto"] is False
+
+
+def test_code_drugs_gives_unii_and_substance(cli):
+    result = CliRunner().invoke(cli, ["code", "drugs"], input="Tylenol 500mg tab\n")
+    line = json.loads(result.output)
+    assert (line["code"], line["term"], line["level"]) == ("362O9ITL9D", "ACETAMINOPHEN",
+                                                           "substance")
+    assert line["pt_code"] is None and line["soc_code"] is None
+
+
+def test_code_events_against_a_meddra_folder(cli):
+    result = CliRunner().invoke(
+        cli, ["code", "events", "--dictionary", str(FIXTURES / "MedAscii")],
+        input="Head hurting\n",
+    )
+    line = json.loads(result.output)
+    assert (line["code"], line["pt_code"], line["soc_code"]) == ("95000001", "94000001",
+                                                                 "91000001")
+
+
+@pytest.fixture()
+def db_url(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'coding.db'}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine, tables=store.TABLES)
+    engine.dispose()
+    monkeypatch.setenv("SAFETY_DATABASE_URL", url)
+    monkeypatch.setenv("SAFETY_HOME", str(tmp_path))
+    return url
+
+
+def test_dictionary_load_and_list(cli, db_url):
+    runner = CliRunner()
+    loaded = runner.invoke(cli, ["dictionary", "load", str(FIXTURES / "MedAscii")])
+    assert loaded.exit_code == 0, loaded.output
+    assert "MedDRA 99.0 (active)" in loaded.output
+    ime = runner.invoke(cli, ["dictionary", "load", str(FIXTURES / "ime.csv")])
+    assert "IME: 1 PTs attached to MedDRA 99.0" in ime.output
+    listed = runner.invoke(cli, ["dictionary", "list"])
+    assert listed.output.startswith("* MedDRA 99.0 English")
+
+
+def test_dictionary_load_rejects_unknown_folder(cli, db_url, tmp_path):
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    result = CliRunner().invoke(cli, ["dictionary", "load", str(empty)])
+    assert result.exit_code != 0 and "not a MedAscii folder" in result.output
+
+
+def test_release_round_trips_and_one_is_active_per_family(db_url):
+    engine = create_engine(db_url)
+    terms = load_meddra_ascii(FIXTURES / "MedAscii")
+    with Session(engine) as session:
+        first = store.save(session, terms)
+        again = store.save(session, terms)
+        assert first == again
+        second_terms = load_meddra_ascii(FIXTURES / "MedAscii")
+        second_terms.release = type(terms.release)("MedDRA", "99.1", "English", "other")
+        second = store.save(session, second_terms)
+        session.commit()
+        assert store.active_release(session, "MedDRA").id == second
+        store.set_active(session, first)
+        assert store.active_release(session, "MedDRA").id == first
+        back = store.read(session, first)
+    assert back.counts() == terms.counts()
+    assert back.rollup("95000004").soc.code == "91000001"
+    assert back.get("LLT", "95000002").current is False
+    assert back.memberships == terms.memberships
+
+
+def test_team_synonym_must_target_an_existing_concept(db_url):
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        store.save(session, load_meddra_ascii(FIXTURES / "MedAscii"))
+        row = store.add_team_synonym(session, "MedDRA", "skull ache", "95000001", "LLT",
+                                     "dr.x", "confirmed on case 1")
+        assert row.origin == "team"
+        with pytest.raises(ValueError, match="LLT 99999999 does not exist"):
+            store.add_team_synonym(session, "MedDRA", "x", "99999999", "LLT", "dr.x", "r")
+
+
+def test_recode_reports_retired_and_moved_terms(tmp_path):
+    import shutil
+
+    old = load_meddra_ascii(FIXTURES / "MedAscii")
+    folder = tmp_path / "MedAscii"
+    shutil.copytree(FIXTURES / "MedAscii", folder)
+    llt = (folder / "llt.asc").read_text()
+    retired = "95000001$Head hurting$94000001$$$$$$$"
+    llt = llt.replace(retired + "Y$", retired + "N$")
+    moved = "95000004$Headache from vessel spasm$"
+    llt = llt.replace(moved + "94000003$", moved + "94000001$")
+    (folder / "llt.asc").write_text(llt)
+    (folder / "meddra_release.asc").write_text("99.1$English$$\n")
+    new = load_meddra_ascii(folder)
+    assert new.release.version == "99.1"
+    diff = release_diff(old, new)
+    assert diff.retired == ["95000001"]
+    assert diff.moved == [("95000004", "94000003", "94000001")]
+
+    coder_old = Autocoder(old, "events", Thresholds())
+    coded = [coder_old.code(v).to_coded_term() for v in
+             ("head hurting", "headache from vessel spasm", "queasiness")]
+    changes = recode(coded, new, Autocoder(new, "events", Thresholds()))
+    by_verbatim = {c.verbatim: c for c in changes}
+    assert set(by_verbatim) == {"head hurting", "headache from vessel spasm"}
+    assert by_verbatim["head hurting"].reason == "retired"
+    assert by_verbatim["head hurting"].new.code != "95000001"
+    moved = by_verbatim["headache from vessel spasm"]
+    assert (moved.reason, moved.old.pt_code, moved.new.pt_code) == ("moved", "94000003",
+                                                                    "94000001")
+    assert moved.new.verbatim == "headache from vessel spasm"
+    assert isinstance(moved.old, CodedTerm) and moved.new.version == "99.1"

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
 from rq import Queue, SimpleWorker
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from safety.app import create_app
 from safety.config import Settings
@@ -51,8 +51,9 @@ def base_settings(home: Path) -> Settings:
 def _truncate(settings: Settings) -> None:
     import_all_models()
     url = settings.effective_database_url
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with get_engine(url).begin() as conn:
+        existing = set(inspect(conn).get_table_names()) - {"alembic_version"}
+        tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in existing]
         if url.startswith("postgresql"):
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:

@@ -38,12 +38,13 @@ def require_client() -> Principal:
         abort(401, message="Authorization: Bearer <token> header required.",
               headers={"WWW-Authenticate": 'Bearer realm="safetydesk"'})
     client = g.db.execute(
-        select(ApiClient).where(ApiClient.token_hash == hash_token(token.strip()))
-    ).scalar_one_or_none()
+        select(ApiClient.id, ApiClient.name, ApiClient.role, ApiClient.site_id,
+               ApiClient.revoked_at)
+        .where(ApiClient.token_hash == hash_token(token.strip()))
+    ).one_or_none()
     if client is None or client.revoked_at is not None:
         abort(401, message="Unknown or revoked token.",
               headers={"WWW-Authenticate": 'Bearer realm="safetydesk", error="invalid_token"'})
     principal = Principal(client.id, client.name, client.role, client.site_id)
     g.principal = principal
-    g.api_client = client
     return principal

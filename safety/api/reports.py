@@ -121,7 +121,7 @@ class Reports(MethodView):
             idempotency_key=key,
         )
         try:
-            report, created = store_report(g.db, incoming, g.api_client, principal.actor)
+            report, created = store_report(g.db, incoming, principal.client_id, principal.actor)
         except IdempotencyConflict as exc:
             abort(409, message=str(exc))
         if created:

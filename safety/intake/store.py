@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safety.audit import record
-from safety.db.models import ApiClient, Report
+from safety.db.base import utcnow
+from safety.db.models import Report
 
 
 class IdempotencyConflict(ValueError):
@@ -30,7 +32,7 @@ class Incoming:
     idempotency_key: str | None = None
 
 
-def store_report(session: Session, incoming: Incoming, client: ApiClient | None,
+def store_report(session: Session, incoming: Incoming, client_id: int | None,
                  actor: str) -> tuple[Report, bool]:
     """Insert and commit the report; return it and whether it is new.
 
@@ -38,12 +40,13 @@ def store_report(session: Session, incoming: Incoming, client: ApiClient | None,
     concurrent retries race on the unique constraint; the loser returns the winner's row.
     """
     digest = hashlib.sha256(incoming.raw).hexdigest()
-    client_id = client.id if client else None
     if incoming.idempotency_key and client_id is not None:
         existing = _by_key(session, client_id, incoming.idempotency_key)
         if existing is not None:
             return _same_or_conflict(existing, digest), False
     report = Report(
+        id=uuid.uuid4(),
+        received_at=utcnow(),
         channel=incoming.channel,
         content_type=incoming.content_type,
         raw=incoming.raw,
@@ -59,7 +62,6 @@ def store_report(session: Session, incoming: Incoming, client: ApiClient | None,
     )
     session.add(report)
     try:
-        session.flush()
         record(session, actor=actor, action="report.received", entity=report,
                changes=[{"field": "status", "from": None, "to": "received"}])
         session.commit()

@@ -1,0 +1,41 @@
+"""What was received and what was recorded cannot be rewritten."""
+
+from __future__ import annotations
+
+import pytest
+from factories.forms import sae_form
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from safety.db.models import AuditEvent, CaseVersion, ImmutableRowError, Report
+from safety.db.session import get_engine, session_scope
+
+
+def _processed(client, sites, worker):  # type: ignore[no-untyped-def]
+    token = sites.token()
+    client.post("/api/v1/reports", json=sae_form(), headers=sites.headers(token))
+    worker()
+
+
+def test_report_payload_and_case_version_data_are_immutable(client, sites, worker, settings):
+    _processed(client, sites, worker)
+    url = settings.effective_database_url
+    with pytest.raises(ImmutableRowError), session_scope(url) as s:
+        s.execute(select(Report)).scalar_one().payload = {"sae_id": "rewritten"}
+    with pytest.raises(ImmutableRowError), session_scope(url) as s:
+        s.execute(select(CaseVersion)).scalar_one().data = {}
+    with pytest.raises(ImmutableRowError), session_scope(url) as s:
+        s.delete(s.execute(select(AuditEvent).limit(1)).scalar_one())
+    with session_scope(url) as s:  # processing status may still move
+        s.execute(select(Report)).scalar_one().attempts += 0
+
+
+def test_database_refuses_audit_rewrites_on_postgresql(client, sites, worker, settings):
+    url = settings.effective_database_url
+    if not url.startswith("postgresql"):
+        pytest.skip("the trigger exists on PostgreSQL only; the ORM guard covers SQLite")
+    _processed(client, sites, worker)
+    with pytest.raises(DBAPIError, match="append-only"), get_engine(url).begin() as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'someone else'"))
+    with pytest.raises(DBAPIError, match="append-only"), get_engine(url).begin() as conn:
+        conn.execute(text("DELETE FROM audit_events"))

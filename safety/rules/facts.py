@@ -115,10 +115,16 @@ class CaseFacts:
         return self.anchors.first_receipt.day
 
     def event(self, event_id: str) -> EventFacts:
-        return next(e for e in self.events if e.id == event_id)
+        for e in self.events:
+            if e.id == event_id:
+                return e
+        raise KeyError(f"case {self.case_id} v{self.version}: no event {event_id!r}")
 
     def suspect(self, drug_id: str) -> SuspectFacts:
-        return next(s for s in self.suspects if s.drug_id == drug_id)
+        for s in self.suspects:
+            if s.drug_id == drug_id:
+                return s
+        raise KeyError(f"case {self.case_id} v{self.version}: no suspect drug {drug_id!r}")
 
     def with_expectedness(self, lib: RsiLibrary, product_ids: set[str] | None = None) -> CaseFacts:
         """The same facts with expectedness recomputed from ``lib`` (optionally some products)."""

@@ -47,7 +47,7 @@ class ObligationRow(Base):
     regime: Mapped[str] = mapped_column(String(50))
     rule_id: Mapped[str] = mapped_column(String(80))
     report_type: Mapped[str] = mapped_column(String(200))
-    grp: Mapped[str] = mapped_column("group", String(20), default="initial")
+    grp: Mapped[str] = mapped_column("report_group", String(20), default="initial")
     day0: Mapped[date] = mapped_column(Date)
     due: Mapped[date] = mapped_column(Date, index=True)
     days: Mapped[int] = mapped_column(Integer)

@@ -78,6 +78,11 @@ def evaluate_case_version(
     probe = _facts(case, case_id, version, prev_anchors, registry, rsi, lists,
                    FollowUp.INITIAL, unblinded_arm)
     kind = followup or classify_followup(old, probe)
+    became_valid = probe.valid and not old.valid
+    if became_valid:
+        # Day 0 is when the minimum information was first held (GVP VI.B.7): this receipt.
+        first = Anchor.at(AnchorKind.FIRST_RECEIPT, received_at, tz)
+        kind = FollowUp.INITIAL
     fatal_at = fatal_lt_awareness_at
     if fatal_at is None and any(e.fatal_or_lt for e in probe.events) and not any(
             e.fatal_or_lt for e in old.events):
@@ -91,6 +96,9 @@ def evaluate_case_version(
     facts = _facts(case, case_id, version, anchors, registry, rsi, lists, kind, unblinded_arm)
     ev = evaluate(facts, regimes, previous_obligations)
     reasons = significance_changes(old, probe)
-    ev.notes.insert(0, f"follow-up classified {kind.value}"
-                    + (f": {', '.join(reasons)}" if reasons else ""))
+    if became_valid:
+        ev.notes.insert(0, "case became valid with this version: day 0 is its receipt")
+    else:
+        ev.notes.insert(0, f"follow-up classified {kind.value}"
+                        + (f": {', '.join(reasons)}" if reasons else ""))
     return facts, ev

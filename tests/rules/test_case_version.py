@@ -66,3 +66,18 @@ def test_identical_followup_is_non_significant():
     assert facts.followup is FollowUp.NON_SIGNIFICANT
     assert [(o.rule_id, o.due) for o in ev2.obligations] == [
         (o.rule_id, o.due) for o in ev1.obligations]
+
+
+def test_case_becoming_valid_on_followup_takes_day0_from_that_receipt():
+    case, reg, lib = _setup()
+    invalid = copy.deepcopy(case)
+    invalid.patient = type(case.patient)()
+    _, ev1 = evaluate_case_version(invalid, case_id="C", version=1, first_received_at=T1,
+                                   received_at=T1, registry=reg, rsi=lib, zone="UTC")
+    assert ev1.obligations == []
+    facts, ev2 = evaluate_case_version(
+        case, case_id="C", version=2, first_received_at=T1, received_at=T2, registry=reg,
+        rsi=lib, previous_case=invalid, previous_obligations=ev1.obligations, zone="UTC")
+    assert facts.anchors.first_receipt.day.isoformat() == "2026-03-10"
+    assert {o.day0.isoformat() for o in ev2.obligations} == {"2026-03-10"}
+    assert "became valid" in ev2.notes[0]

@@ -32,7 +32,7 @@ from safety.e2b.hl7 import (
     parse_xml,
     path_of,
 )
-from safety.e2b.rules import PROFILES, ElementRule, element_rules, schemas_dir
+from safety.e2b.rules import PROFILES, ElementRule, Selector, element_rules, schemas_dir
 from safety.e2b.structure import structure
 
 _STRUCTURAL = {"classCode", "moodCode", "typeCode", "determinerCode", XSI_TYPE}
@@ -62,7 +62,7 @@ class ProfileError(ValueError):
 def _plain(rule: ElementRule) -> str:
     """The last XPath group of a rule without predicates, for messages about absent elements."""
     out, depth = "", 0
-    for ch in rule.step_chains[-1][-1][0]:
+    for ch in "/".join(key for key, _ in rule.step_chains[-1]):
         if ch == "[":
             depth += 1
         elif ch == "]":
@@ -135,17 +135,22 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
     return findings
 
 
-def _select(ctx: etree._Element, chain: list[tuple[str, etree.XPath]],
+def _select(ctx: etree._Element, chain: list[tuple[str, Selector]],
             cache: dict[tuple[etree._Element, str], list[etree._Element]]
             ) -> list[etree._Element]:
-    """Nodes a group of steps selects from ``ctx``, reusing shared prefixes."""
+    """Nodes a group of steps selects from ``ctx``; each (node, step) is evaluated once."""
     nodes = [ctx]
     for key, step in chain:
-        hit = cache.get((ctx, key))
-        if hit is None:
-            hit = [n for c in nodes for n in step(c) if isinstance(n, etree._Element)]
-            cache[(ctx, key)] = hit
-        nodes = hit
+        out: list[etree._Element] = []
+        for c in nodes:
+            hit = cache.get((c, key))
+            if hit is None:
+                hit = step(c)
+                cache[(c, key)] = hit
+            out.extend(hit)
+        if not out:
+            return out
+        nodes = out
     return nodes
 
 

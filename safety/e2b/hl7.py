@@ -53,6 +53,16 @@ def oid(kind: str, name: str) -> str:
     return oids()[kind][name]
 
 
+@cache
+def clark(path: str) -> str:
+    """``h:a/h:b`` as ``{urn:hl7-org:v3}a/{urn:hl7-org:v3}b``.
+
+    lxml caches compiled ElementPath expressions only when no namespace map is passed, so
+    Clark notation makes repeated ``find`` calls several times faster.
+    """
+    return path.replace("h:", f"{{{HL7}}}")
+
+
 def q(tag: str) -> str:
     return f"{{{HL7}}}{tag}"
 

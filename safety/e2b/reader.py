@@ -41,7 +41,17 @@ from safety.cases.model import (
     TestResult,
 )
 from safety.cases.values import NullFlavor, PartialDate
-from safety.e2b.hl7 import NS, XSI_TYPE, E2BError, null_flavor, oid, parse_ts, parse_xml, path_of
+from safety.e2b.hl7 import (
+    NS,
+    XSI_TYPE,
+    E2BError,
+    clark,
+    null_flavor,
+    oid,
+    parse_ts,
+    parse_xml,
+    path_of,
+)
 
 Date = PartialDate | NullFlavor | None
 
@@ -78,13 +88,13 @@ def _obs(name: str) -> str:
 def f(el: etree._Element | None, path: str) -> etree._Element | None:
     if el is None:
         return None
-    return el.find(path, NS)
+    return el.find(clark(path))
 
 
 def fa(el: etree._Element | None, path: str) -> list[etree._Element]:
     if el is None:
         return []
-    return el.findall(path, NS)
+    return el.findall(clark(path))
 
 
 def text(el: etree._Element | None) -> str | NullFlavor | None:

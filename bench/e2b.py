@@ -1,0 +1,70 @@
+"""E2B(R3) throughput per core: export + conformance check, and import.
+
+Run: .venv/bin/python bench/e2b.py [--seconds 2]
+Prints the median messages/s over several rounds for a typical case (safety.e2b.sample) and
+for the largest example instance, and the ratio to the 200 msg/s export+check target.
+Single process, single thread: the figures are per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from safety.e2b.conformance import check
+from safety.e2b.export import export_case
+from safety.e2b.reader import read_batch
+from safety.e2b.sample import sample_case
+from safety.e2b.writer import ExportHeader, write_batch
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "tests" / "e2b" / "data"
+TARGET = 200.0
+
+
+def rate(fn: Callable[[], object], seconds: float, rounds: int = 5) -> float:
+    fn()
+    results = []
+    for _ in range(rounds):
+        n, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds / rounds:
+            fn()
+            n += 1
+        results.append(n / elapsed)
+    return statistics.median(results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    largest = max((p for p in EXAMPLES.glob("*.xml") if "ack" not in p.name),
+                  key=lambda p: p.stat().st_size)
+    imported = read_batch(largest.read_bytes())[0]
+    receiver = imported.header.batch_receiver
+    dest = {"ZZFDA": "fda-postmarket", "ZZFDA_PREMKT": "fda-premarket"}.get(receiver or "", "ich")
+    cases = {
+        "typical (sample case, FDA post-market)": (sample_case(), "fda-postmarket", None),
+        f"largest example ({largest.name}, {largest.stat().st_size // 1024} KiB)":
+            (imported.case, dest, imported.header.message_receiver),
+    }
+    print(f"{'case':58} {'export+check':>13} {'write':>9} {'check':>9} {'import':>9}  ratio")
+    for label, (case, destination, msg_rcv) in cases.items():
+        header = ExportHeader(sender_id="BENCH", destination=destination,
+                              batch_receiver=receiver if msg_rcv else None,
+                              message_receiver=msg_rcv)
+        xml = write_batch([case], header)
+        assert export_case(case, header).ready, "benchmark case must be conformant"
+        both = rate(lambda c=case, h=header: export_case(c, h), args.seconds)
+        write = rate(lambda c=case, h=header: write_batch([c], h), args.seconds)
+        chk = rate(lambda x=xml, p=header.profile: check(x, p), args.seconds)
+        imp = rate(lambda x=xml: read_batch(x), args.seconds)
+        print(f"{label:58} {both:13.0f} {write:9.0f} {chk:9.0f} {imp:9.0f}  "
+              f"{both / TARGET:.2f}x of {TARGET:.0f}/s")
+    print("messages/s per core, median of 5 rounds")
+
+
+if __name__ == "__main__":
+    main()

@@ -267,6 +267,7 @@ def demo(count: int, seed: int, wait: bool) -> None:
 
     settings = _settings()
     _ensure_db(settings)
+    _load_demo_registry(settings)
     forms = generate_forms(count, seed)
     ids = _submit_forms(settings, None, [("demo", f) for f in forms])
     click.echo(json.dumps({"submitted": len(ids)}))
@@ -288,8 +289,30 @@ def _load_demo_if_empty(settings: Settings) -> int:
     with session_scope(settings.effective_database_url) as session:
         if session.execute(select(func.count(Report.id))).scalar_one():
             return 0
+    _load_demo_registry(settings)
     forms = generate_forms()
     return len(_submit_forms(settings, None, [("demo", f) for f in forms]))
+
+
+def _load_demo_registry(settings: Settings) -> None:
+    """The demo studies' products, studies and RSI, so demo cases get real obligations."""
+    from sqlalchemy import select
+
+    from safety.db.session import session_scope
+    from safety.products.registry import load_registry_json
+    from safety.products.rsi import load_rsi_json
+    from safety.products.store import RsiVersionRow, save_registry, save_rsi_version
+
+    demo_dir = Path(__file__).resolve().parents[1] / "demo"
+    registry = load_registry_json(demo_dir / "registry.json")
+    rsi = load_rsi_json(demo_dir / "rsi.json")
+    with session_scope(settings.effective_database_url) as session:
+        save_registry(session, registry)
+        have = set(session.execute(select(RsiVersionRow.product_id, RsiVersionRow.reference,
+                                          RsiVersionRow.version)).tuples())
+        for version in rsi.versions():
+            if (version.product_id, version.reference, version.version) not in have:
+                save_rsi_version(session, version)
 
 
 def _submit_forms(settings: Settings, site_name: str | None,
@@ -345,8 +368,52 @@ def _ensure_db(settings: Settings) -> None:
         upgrade(settings.effective_database_url)
 
 
+@main.command()
+@click.argument("case")
+@click.option("--json", "as_json", is_flag=True, help="Print the obligations as JSON.")
+def obligations(case: str, as_json: bool) -> None:
+    """The reporting obligations of CASE (case id, case number or worldwide case id)."""
+    from safety.db.session import session_scope
+    from safety.rules.api import latest_obligations, obligation_json
+
+    settings = _settings()
+    with session_scope(settings.effective_database_url) as session:
+        found = _find_case(session, case)
+        rows = [obligation_json(r, found.case_number)
+                for r in latest_obligations(session, found.id)]
+    if as_json:
+        click.echo(json.dumps(rows, default=str, indent=2))
+        return
+    if not rows:
+        click.echo(f"{found.case_number}: no obligations")
+    for r in rows:
+        click.echo(f"{r['due']}  {r['destination']:4s} {r['report_type']:24s} {r['status']}")
+        click.echo("    " + r["explanation"].replace("\n", "\n    "))
+
+
+def _find_case(session: Any, ref: str) -> Any:
+    from sqlalchemy import or_, select
+
+    from safety.db.models import Case
+
+    conditions = [Case.case_number == ref, Case.worldwide_case_id == ref]
+    try:
+        conditions.append(Case.id == uuid.UUID(ref))
+    except ValueError:
+        pass
+    found = session.scalar(select(Case).where(or_(*conditions)))
+    if found is None:
+        raise click.ClickException(f"no case {ref!r}")
+    return found
+
+
 def register_feature_commands() -> None:
-    """Attach the feature areas' command groups (coding, rules, e2b, dedup, ...)."""
+    """Attach the feature areas' command groups."""
+    from safety.products.cli import products
+    from safety.rules.cli import rules
+
+    for group in (rules, products):
+        main.add_command(group)
 
 
 register_feature_commands()

@@ -8,9 +8,10 @@ from safety.config import Settings
 from safety.logging import configure_logging
 from safety.pipeline import jobs
 from safety.pipeline.redis_conn import get_redis
+from safety.rules.jobs import refresh_due_alerts
 
 # (function, seconds between runs or None to use the settings' sweep interval)
-PERIODIC = [(jobs.sweep, None)]
+PERIODIC = [(jobs.sweep, None), (refresh_due_alerts, 900)]
 
 
 def build_scheduler(settings: Settings) -> CronScheduler:

@@ -25,7 +25,9 @@ class Stage:
         return getattr(importlib.import_module(module), func)
 
 
-STAGES: tuple[Stage, ...] = ()
+STAGES: tuple[Stage, ...] = (
+    Stage("rules", "safety.rules.jobs:evaluate_stage"),
+)
 
 
 def first_stage() -> Stage | None:

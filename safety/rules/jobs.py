@@ -1,0 +1,63 @@
+"""The rules stage of the pipeline: derive and store the obligations of one case version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safety.cases.codec import case_from_json
+from safety.config import Settings
+from safety.db.models import CaseVersion
+from safety.products.store import load_registry, load_rsi
+from safety.rules.case_version import evaluate_case_version
+from safety.rules.store import ObligationRow, previous_obligations, save_evaluation
+
+
+def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
+    """Idempotent: a version already evaluated keeps its obligations."""
+    done = session.scalar(select(ObligationRow.id).where(
+        ObligationRow.case_version_id == cv.id).limit(1))
+    if done is not None:
+        return {"obligations": "already evaluated"}
+    versions = {v.version: v for v in session.scalars(
+        select(CaseVersion).where(CaseVersion.case_id == cv.case_id,
+                                  CaseVersion.version <= cv.version))}
+    first = versions[1]
+    previous = versions.get(cv.version - 1)
+    facts, ev = evaluate_case_version(
+        case_from_json(cv.data),
+        case_id=str(cv.case_id),
+        version=cv.version,
+        first_received_at=first.received_at,
+        received_at=cv.received_at,
+        registry=load_registry(session),
+        rsi=load_rsi(session),
+        previous_case=case_from_json(previous.data) if previous else None,
+        previous_obligations=previous_obligations(session, cv.case_id) if previous else (),
+        previous_first_received_at=first.received_at if previous else None,
+        zone=settings.timezone,
+    )
+    save_evaluation(session, cv.case_id, cv.id, facts, ev)
+    earliest = min((o.due for o in ev.active()), default=None)
+    return {
+        "obligations": len(ev.obligations),
+        "open": len(ev.active()),
+        "earliest_due": earliest.isoformat() if earliest else None,
+        "recommendations": len(ev.recommendations),
+    }
+
+
+def refresh_due_alerts() -> dict[str, int]:
+    """Periodic job: mark open obligations due soon or overdue (in the organisation's zone)."""
+    from datetime import datetime
+
+    from safety.db.session import session_scope
+    from safety.pipeline.context import current_settings
+    from safety.rules.store import refresh_alerts
+
+    settings = current_settings()
+    today = datetime.now(settings.zone).date()
+    with session_scope(settings.effective_database_url) as session:
+        return {"changed": refresh_alerts(session, today)}

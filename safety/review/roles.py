@@ -1,0 +1,70 @@
+"""User roles and what each may do.
+
+Separation of duties is the point: a site submitter sees only its own site's reports; case
+processors move cases through intake and data entry; only a safety physician reviews medically
+and signs; an administrator manages accounts but does not sign (a signature must mean a
+medical judgement, 21 CFR 11.50(a)(3)).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SITE_SUBMITTER = "site_submitter"
+    CASE_PROCESSOR = "case_processor"
+    SAFETY_PHYSICIAN = "safety_physician"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    SUBMIT_REPORTS = "submit_reports"  # site portal
+    VIEW_CASES = "view_cases"  # queue, case pages, dashboard (every site)
+    WORK_CASES = "work_cases"  # assign, processing transitions
+    MEDICAL_REVIEW = "medical_review"  # medical transitions
+    SIGN = "sign"  # electronic signature of approval
+    MANAGE_USERS = "manage_users"
+
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.SITE_SUBMITTER: frozenset({Permission.SUBMIT_REPORTS}),
+    Role.CASE_PROCESSOR: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES}),
+    Role.SAFETY_PHYSICIAN: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES,
+                                      Permission.MEDICAL_REVIEW, Permission.SIGN}),
+    Role.ADMIN: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES,
+                           Permission.MANAGE_USERS}),
+}
+
+LABELS: dict[Role, str] = {
+    Role.SITE_SUBMITTER: "Site submitter",
+    Role.CASE_PROCESSOR: "Case processor",
+    Role.SAFETY_PHYSICIAN: "Safety physician",
+    Role.ADMIN: "Administrator",
+}
+
+
+class RoleError(ValueError):
+    """A role name or a role/site combination that cannot be used."""
+
+
+def parse_role(name: str) -> Role:
+    try:
+        return Role(name)
+    except ValueError:
+        raise RoleError(
+            f"unknown role {name!r}; use one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def check_site_scope(role: Role, site_id: int | None) -> None:
+    """A site submitter must belong to exactly one site; the safety team to none, so that no
+    one's view of the data depends on a forgotten site attachment."""
+    if role is Role.SITE_SUBMITTER and site_id is None:
+        raise RoleError("a site_submitter needs a site (--site NAME)")
+    if role is not Role.SITE_SUBMITTER and site_id is not None:
+        raise RoleError(f"a {role.value} sees every site; do not attach a site")
+
+
+def can(role: Role | str, permission: Permission) -> bool:
+    return permission in PERMISSIONS[Role(role)]

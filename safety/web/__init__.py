@@ -1,0 +1,54 @@
+"""The browser workspace: the safety team's queue, case pages, workflow and signatures, the
+site portal, a dashboard and account administration. Server-rendered Jinja with htmx as a
+progressive enhancement; every page works without JavaScript.
+
+Call :func:`register_web` from ``create_app`` after the per-request database session hook.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+
+from safety.review.roles import LABELS, Role
+from safety.review.workflow import STATE_LABELS, State
+
+
+def register_web(app: Flask) -> None:
+    from safety.web import admin, cases, dashboard, login, portal
+    from safety.web.security import init_security
+
+    if "web_login" in app.blueprints:
+        return
+    init_security(app)
+    for module in (login, cases, portal, dashboard, admin):
+        app.register_blueprint(module.bp)
+    app.jinja_env.filters["state_label"] = _state_label
+    app.jinja_env.filters["local"] = _local
+    app.jinja_env.filters["role_label"] = lambda r: LABELS.get(Role(r), r)
+    app.jinja_env.globals["HTMX"] = "htmx-2.0.11.min.js"
+    app.after_request(_headers)
+
+
+def _state_label(state: str) -> str:
+    try:
+        return STATE_LABELS[State(state)]
+    except ValueError:
+        return state
+
+
+def _local(value: datetime | None) -> str:
+    """A UTC instant as the organisation's local time, with the zone named."""
+    if value is None:
+        return ""
+    zone = current_app.config["SAFETY"].zone
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _headers(response: Any) -> Any:
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

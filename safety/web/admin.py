@@ -1,0 +1,59 @@
+"""Account administration in the browser (the same operations as ``safety user``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from safety.db.models import Site
+from safety.review.roles import LABELS, Permission, Role, RoleError
+from safety.web.security import require, user
+from safety.web.store import User, UserError, create_user, list_users, set_locked
+
+bp = Blueprint("web_admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/users")
+@require(Permission.MANAGE_USERS)
+def users() -> Any:
+    sites = list(g.db.execute(select(Site).order_by(Site.name)).scalars())
+    return render_template("web/admin_users.html", users=list_users(g.db), sites=sites,
+                           roles=list(Role), role_labels=LABELS, errors=None)
+
+
+@bp.post("/users")
+@require(Permission.MANAGE_USERS)
+def add_user() -> Any:
+    me = user()
+    site_id = request.form.get("site_id") or None
+    try:
+        new = create_user(g.db, email=request.form.get("email", ""),
+                          role=request.form.get("role", ""),
+                          password=request.form.get("password", ""),
+                          printed_name=request.form.get("printed_name", ""),
+                          site_id=int(site_id) if site_id else None, actor=me.actor)
+    except (UserError, RoleError) as exc:
+        g.db.rollback()
+        sites = list(g.db.execute(select(Site).order_by(Site.name)).scalars())
+        return render_template("web/admin_users.html", users=list_users(g.db), sites=sites,
+                               roles=list(Role), role_labels=LABELS, errors=str(exc)), 422
+    flash(f"User {new.email} created.")
+    return redirect(url_for("web_admin.users"), code=303)
+
+
+@bp.post("/users/<int:user_id>/lock")
+@require(Permission.MANAGE_USERS)
+def lock(user_id: int) -> Any:
+    target = g.db.get(User, user_id) or abort(404)
+    me = user()
+    locked = request.form.get("locked") == "1"
+    if target.id == me.id and locked:
+        flash("You cannot lock your own account.", "error")
+        return redirect(url_for("web_admin.users"), code=303)
+    set_locked(g.db, target, locked, actor=me.actor, now=datetime.now(UTC),
+               reason=request.form.get("reason") or None)
+    flash(f"{target.email} {'locked' if locked else 'unlocked'}.")
+    return redirect(url_for("web_admin.users"), code=303)

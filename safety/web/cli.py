@@ -1,0 +1,117 @@
+"""``safety user``: web accounts from the command line (the first admin is made here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from safety.config import ConfigError, load_settings
+from safety.db.session import session_scope
+from safety.review.roles import Role, RoleError
+from safety.web.store import (
+    UserError,
+    create_user,
+    get_user_by_email,
+    list_users,
+    set_locked,
+    set_password,
+    site_by_name,
+)
+
+
+def _url() -> str:
+    try:
+        return load_settings().effective_database_url
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@click.group("user")
+def user() -> None:
+    """Web users: site submitters, case processors, safety physicians, admins."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--site", "site_name", help="The site of a site_submitter.")
+@click.option("--name", "printed_name", help="Printed name (shown on signatures).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+def user_add(email: str, role: str, site_name: str | None, printed_name: str | None,
+             password_stdin: bool) -> None:
+    """Create a user; the password is prompted for (or read from stdin)."""
+    password = _password(password_stdin)
+    try:
+        with session_scope(_url()) as session:
+            site_id = site_by_name(session, site_name).id if site_name else None
+            new = create_user(session, email=email, role=role, password=password,
+                              printed_name=printed_name or email.split("@")[0],
+                              site_id=site_id, actor="cli")
+            click.echo(json.dumps({"id": new.id, "email": new.email, "role": new.role,
+                                   "site_id": new.site_id}))
+    except (UserError, RoleError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@user.command("list")
+def user_list() -> None:
+    """One JSON line per user."""
+    with session_scope(_url()) as session:
+        for u in list_users(session):
+            click.echo(json.dumps({
+                "id": u.id, "email": u.email, "printed_name": u.printed_name, "role": u.role,
+                "site": u.site.name if u.site else None, "locked": u.locked,
+                "failed_logins": u.failed_logins,
+                "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+            }))
+
+
+def _set_lock(email: str, locked: bool, reason: str | None) -> None:
+    with session_scope(_url()) as session:
+        target = get_user_by_email(session, email)
+        if target is None:
+            raise click.UsageError(f"no user with email {email!r}")
+        set_locked(session, target, locked, actor="cli", now=datetime.now(UTC), reason=reason)
+        click.echo(f"{target.email} {'locked' if locked else 'unlocked'}")
+
+
+@user.command("lock")
+@click.argument("email")
+@click.option("--reason", help="Why (kept in the audit trail).")
+def user_lock(email: str, reason: str | None) -> None:
+    """Lock an account (it can no longer log in or sign)."""
+    _set_lock(email, True, reason)
+
+
+@user.command("unlock")
+@click.argument("email")
+@click.option("--reason", help="Why (kept in the audit trail).")
+def user_unlock(email: str, reason: str | None) -> None:
+    """Unlock an account and reset its failed-login count."""
+    _set_lock(email, False, reason)
+
+
+@user.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+def user_password(email: str, password_stdin: bool) -> None:
+    """Set a new password."""
+    password = _password(password_stdin)
+    try:
+        with session_scope(_url()) as session:
+            target = get_user_by_email(session, email)
+            if target is None:
+                raise click.UsageError(f"no user with email {email!r}")
+            set_password(session, target, password, actor="cli", now=datetime.now(UTC))
+    except UserError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"password set for {email}")

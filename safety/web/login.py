@@ -1,0 +1,84 @@
+"""Log in and out. The home page sends each role to where its work is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_login import UserMixin, current_user, login_user, logout_user
+
+from safety.audit import record
+from safety.review.roles import Role
+from safety.web.store import User, authenticate
+
+bp = Blueprint("web_login", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/web")
+
+
+class SessionUser(UserMixin):
+    """Flask-Login's view of a user row."""
+
+    def __init__(self, row: User) -> None:
+        self.row = row
+
+    def get_id(self) -> str:
+        return str(self.row.id)
+
+
+def home_for(role: str) -> str:
+    if role == Role.SITE_SUBMITTER:
+        return url_for("web_portal.index")
+    if role == Role.ADMIN:
+        return url_for("web_admin.users")
+    return url_for("web_cases.queue")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths, so a crafted link cannot bounce a user elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.get("/")
+def index() -> Any:
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user.row.role))
+    return redirect(url_for("web_login.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        email = request.form.get("email", "")
+        result = authenticate(g.db, email, request.form.get("password", ""),
+                              now=datetime.now(UTC))
+        if result.user is not None:
+            session.clear()  # a fresh session id on login: no fixation
+            login_user(SessionUser(result.user))
+            session["last_seen"] = datetime.now(UTC).timestamp()
+            target = _safe_next(request.args.get("next"))
+            # A site submitter's "next" must stay in the portal.
+            if target and result.user.role == Role.SITE_SUBMITTER \
+                    and not target.startswith("/portal"):
+                target = None
+            return redirect(target or home_for(result.user.role))
+        error = result.error
+    return render_template("web/login.html", error=error), 200 if error is None else 401
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    if current_user.is_authenticated:
+        row = current_user.row
+        record(g.db, actor=row.actor, action="user.logout", entity=row)
+    logout_user()
+    session.clear()
+    flash("Logged out.")
+    return redirect(url_for("web_login.login"))

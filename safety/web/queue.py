@@ -1,0 +1,179 @@
+"""The review queue: which case to work next, and why it is where it is.
+
+Order: the earliest open reporting obligation due date first (what a regulator will hold us
+to); cases without one follow, serious before non-serious, oldest receipt first. Due dates come
+from a *due source*, a function ``(session, case_ids) -> {case_id: date}``; the default reads
+the rules area's ``obligations`` table, and another source can be passed in (or set as
+``app.config["SAFETY_DUE_SOURCE"]``). No due date is ever invented: a case without an open
+obligation shows none.
+
+Product and study live in the case JSON, so those filters run in Python over the open
+cases' current versions; state, assignee and seriousness are filtered in SQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from safety.db.models import Case, CaseVersion, Site
+from safety.web.store import CaseAssignment, User
+
+DueSource = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, date]]
+
+OPEN_OBLIGATION_STATUSES = ("open", "awaiting_unblinding")
+
+
+def obligation_due_dates(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
+    """Earliest due date of each case's open obligations (``safety.rules.store``)."""
+    from safety.rules.store import ObligationRow
+
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(ObligationRow.case_id, func.min(ObligationRow.due))
+        .where(ObligationRow.case_id.in_(case_ids),
+               ObligationRow.status.in_(OPEN_OBLIGATION_STATUSES))
+        .group_by(ObligationRow.case_id)
+    )
+    return {case_id: due for case_id, due in rows if due is not None}
+
+
+def no_due_dates(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
+    return {}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    states: tuple[str, ...] = ()
+    product: str | None = None
+    study: str | None = None
+    serious: bool | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    overdue: bool = False
+    due_within_days: int | None = None
+    site_id: int | None = None
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    case_id: uuid.UUID
+    case_number: str
+    sender_case_id: str
+    state: str
+    serious: bool | None
+    version: int
+    received_at: datetime
+    age_days: int
+    due: date | None
+    due_in_days: int | None
+    products: tuple[str, ...]
+    study: str | None
+    site: str | None
+    assignee: str | None
+    assignee_id: int | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.due_in_days is not None and self.due_in_days < 0
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    products: list[str] = field(default_factory=list)
+    studies: list[str] = field(default_factory=list)
+    has_due_dates: bool = False
+
+
+def suspect_products(data: dict[str, Any]) -> tuple[str, ...]:
+    names: list[str] = []
+    for drug in data.get("drugs") or []:
+        if drug.get("role", "1") in ("1", "3") and isinstance(drug.get("name"), str):
+            if drug["name"] not in names:
+                names.append(drug["name"])
+    return tuple(names)
+
+
+def study_of(data: dict[str, Any]) -> str | None:
+    study = data.get("study") or {}
+    value = study.get("sponsor_study_number") or study.get("name")
+    return value if isinstance(value, str) else None
+
+
+def queue_rows(session: Session, filters: QueueFilters, *, today: date,
+               due_source: DueSource = obligation_due_dates) -> QueuePage:
+    """The queue under ``filters``, most urgent first; ``today`` in the organisation's zone."""
+    first = (
+        select(CaseVersion.case_id, func.min(CaseVersion.received_at).label("received_at"))
+        .group_by(CaseVersion.case_id).subquery()
+    )
+    stmt = (
+        select(Case, CaseVersion.data, first.c.received_at, Site.name, User)
+        .join(CaseVersion, and_(CaseVersion.case_id == Case.id,
+                                CaseVersion.version == Case.current_version))
+        .join(first, first.c.case_id == Case.id)
+        .outerjoin(Site, Site.id == Case.site_id)
+        .outerjoin(CaseAssignment, CaseAssignment.case_id == Case.id)
+        .outerjoin(User, User.id == CaseAssignment.user_id)
+    )
+    if filters.states:
+        stmt = stmt.where(Case.state.in_(filters.states))
+    if filters.serious is not None:
+        stmt = stmt.where(Case.serious.is_(filters.serious))
+    if filters.assignee_id is not None:
+        stmt = stmt.where(CaseAssignment.user_id == filters.assignee_id)
+    if filters.unassigned:
+        stmt = stmt.where(CaseAssignment.user_id.is_(None))
+    if filters.site_id is not None:
+        stmt = stmt.where(Case.site_id == filters.site_id)
+    found = session.execute(stmt).all()
+
+    dues = due_source(session, [r[0].id for r in found])
+    page = QueuePage(rows=[], has_due_dates=bool(dues))
+    products: set[str] = set()
+    studies: set[str] = set()
+    for case, data, received_at, site_name, user in found:
+        data = data or {}
+        prods, study = suspect_products(data), study_of(data)
+        products.update(prods)
+        if study:
+            studies.add(study)
+        due = dues.get(case.id)
+        row = QueueRow(
+            case_id=case.id, case_number=case.case_number, sender_case_id=case.sender_case_id,
+            state=case.state, serious=case.serious, version=case.current_version,
+            received_at=received_at, age_days=(today - received_at.date()).days,
+            due=due, due_in_days=(due - today).days if due else None,
+            products=prods, study=study, site=site_name,
+            assignee=user.printed_name if user else None,
+            assignee_id=user.id if user else None,
+        )
+        if _keep(row, filters):
+            page.rows.append(row)
+    page.rows.sort(key=urgency)
+    page.products, page.studies = sorted(products, key=str.lower), sorted(studies)
+    return page
+
+
+def urgency(row: QueueRow) -> tuple[Any, ...]:
+    return (row.due is None, row.due or date.max, row.serious is not True, row.received_at,
+            row.case_number)
+
+
+def _keep(row: QueueRow, f: QueueFilters) -> bool:
+    if f.product and f.product.lower() not in (p.lower() for p in row.products):
+        return False
+    if f.study and row.study != f.study:
+        return False
+    if f.overdue and not row.overdue:
+        return False
+    return not (f.due_within_days is not None
+                and (row.due_in_days is None or row.due_in_days > f.due_within_days))

@@ -1,0 +1,103 @@
+"""Sessions, CSRF and permissions for the HTML pages.
+
+- Flask-Login keeps the user id in the signed session cookie; the user row is read on every
+  request, so a lock or role change takes effect at once.
+- Idle timeout: a session unused for ``SAFETY_WEB_IDLE_MINUTES`` (default 15) ends; an
+  absolute lifetime (``PERMANENT_SESSION_LIFETIME``, 8 h) caps any session.
+- CSRF: Flask-WTF checks a token on every state-changing request to the web blueprints. The
+  bearer-token JSON API is exempt: it has no ambient credential a browser could replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+
+from safety.review.roles import Permission, Role, can
+from safety.web.store import User
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+WEB_BLUEPRINTS = frozenset({"web_login", "web_cases", "web_portal", "web_dashboard",
+                            "web_admin"})
+
+
+def init_security(app: Flask) -> None:
+    app.config.setdefault("SAFETY_WEB_IDLE_MINUTES", 15)
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Checked per request for the web blueprints only (see _csrf_and_idle below).
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session bounds the token's life
+    login_manager.init_app(app)
+    login_manager.login_view = "web_login.login"
+    login_manager.login_message = "Please log in."
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    app.before_request(_csrf_and_idle)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> Any:
+    from safety.web.login import SessionUser
+
+    user = g.db.get(User, int(user_id))
+    if user is None or user.locked or not user.active:
+        return None
+    return SessionUser(user)
+
+
+def _csrf_and_idle() -> Any:
+    if request.blueprint not in WEB_BLUEPRINTS:
+        return None
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+    if "_user_id" in session:
+        now = datetime.now(UTC).timestamp()
+        last = session.get("last_seen")
+        idle = float(current_app_config("SAFETY_WEB_IDLE_MINUTES")) * 60
+        if last is not None and now - float(last) > idle:
+            logout_user()
+            session.clear()
+            flash("Your session timed out after inactivity. Please log in again.")
+            return redirect(url_for("web_login.login", next=request.full_path))
+        session["last_seen"] = now
+        session.permanent = True
+    return None
+
+
+def current_app_config(key: str) -> Any:
+    from flask import current_app
+
+    return current_app.config[key]
+
+
+def user() -> User:
+    """The logged-in user's row (call only behind :func:`require`)."""
+    return current_user.row  # type: ignore[no-any-return]
+
+
+def require(permission: Permission) -> Callable[[F], F]:
+    """Log in first; then 403 for a role without ``permission``. Site submitters get 404 for
+    everything outside their portal, so a guessed URL reveals nothing."""
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            role = Role(current_user.row.role)
+            if not can(role, permission):
+                abort(404 if role is Role.SITE_SUBMITTER else 403)
+            return view(*args, **kwargs)
+        return wrapped  # type: ignore[return-value]
+    return decorate

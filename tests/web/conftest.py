@@ -102,9 +102,10 @@ def browser(app: Flask) -> Callable[[], Browser]:
 @pytest.fixture()
 def make_case(client: FlaskClient, sites: Any, worker: Any, settings: Settings) -> Any:
     """Submit forms through the API as a site and process them; return the case id."""
-    def make(site: str = "Site 101", **overrides: Any) -> str:
-        token = sites.token(site, "GB")
-        response = client.post("/api/v1/reports", json=sae_form(**overrides),
+    def make(site_name: str = "Site 101", form: dict[str, Any] | None = None,
+             **overrides: Any) -> str:
+        token = sites.token(site_name, "GB")
+        response = client.post("/api/v1/reports", json=form or sae_form(**overrides),
                                headers=sites.headers(token))
         assert response.status_code == 202, response.json
         worker()

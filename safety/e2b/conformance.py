@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -33,7 +33,7 @@ from safety.e2b.hl7 import (
     path_of,
 )
 from safety.e2b.rules import PROFILES, ElementRule, Selector, element_rules, schemas_dir
-from safety.e2b.structure import structure
+from safety.e2b.structure import StructureNode, structure_tree
 
 _STRUCTURAL = {"classCode", "moodCode", "typeCode", "determinerCode", XSI_TYPE}
 _OBSERVATION_OID = "2.16.840.1.113883.3.989.2.1.1.19"
@@ -116,12 +116,15 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
                                 "the batch holds no PORR_IN049016UV message"))
     mapped: dict[etree._Element, str] = {}
     cache: dict[tuple[etree._Element, str], list[etree._Element]] = {}
+    batch_trie, message_trie = _tries()
+    walks = [_walk(batch_trie, root)] + [_walk(message_trie, m) for m in messages]
     for rule in element_rules():
         if not rule.checked:
             continue
-        contexts = [root] if rule.batch_level else messages
-        for ctx in contexts:
-            _apply(rule, ctx, profile, now, findings, mapped, cache)
+        for contexts, found in walks:
+            for ctx in contexts.get(id(rule), ()):
+                _apply(rule, ctx, found.get((id(rule), ctx), []), profile, now, findings,
+                       mapped)
     for el in root.iter():
         if isinstance(el.tag, str) and el in mapped and _is_empty(el):
             findings.append(Finding(mapped[el], path_of(el), "empty",
@@ -154,23 +157,67 @@ def _select(ctx: etree._Element, chain: list[tuple[str, Selector]],
     return nodes
 
 
-def _apply(rule: ElementRule, ctx: etree._Element, profile: str, now: datetime,
-           findings: list[Finding], mapped: dict[etree._Element, str],
-           cache: dict[tuple[etree._Element, str], list[etree._Element]]) -> None:
-    contexts = [ctx]
-    for chain in rule.step_chains[:-1]:
-        contexts = [n for c in contexts for n in _select(c, chain, cache)]
+def _apply(rule: ElementRule, ctx: etree._Element, nodes: list[etree._Element], profile: str,
+           now: datetime, findings: list[Finding], mapped: dict[etree._Element, str]) -> None:
     required = _required(rule, profile)
-    for c in contexts:
-        nodes = _select(c, rule.step_chains[-1], cache)
-        for n in nodes:
-            mapped.setdefault(n, rule.number)
-        if required and not nodes:
-            findings.append(Finding(rule.number, f"{path_of(c)}/{_plain(rule)}", "required",
-                                    f"{rule.name} is required ({profile})"))
+    for n in nodes:
+        mapped.setdefault(n, rule.number)
+    if required and not nodes:
+        findings.append(Finding(rule.number, f"{path_of(ctx)}/{_plain(rule)}", "required",
+                                f"{rule.name} is required ({profile})"))
+        return
+    for n in nodes:
+        _check_node(rule, n, required, profile, now, findings)
+
+
+@dataclass(slots=True)
+class _Trie:
+    """All rules' XPaths merged by common steps, so a message is walked once for all rules."""
+
+    selector: Selector | None = None
+    children: dict[str, _Trie] = field(default_factory=dict)
+    contexts: list[ElementRule] = field(default_factory=list)  # rules whose repeat ends here
+    terminals: list[tuple[ElementRule, int]] = field(default_factory=list)  # (rule, ctx depth)
+
+
+@cache
+def _tries() -> tuple[_Trie, _Trie]:
+    batch, message = _Trie(), _Trie()
+    for rule in element_rules():
+        if not rule.checked:
             continue
-        for n in nodes:
-            _check_node(rule, n, required, profile, now, findings)
+        node = batch if rule.batch_level else message
+        depth = sum(len(g) for g in rule.step_chains[:-1])
+        if depth == 0:
+            node.contexts.append(rule)
+        steps = [s for g in rule.step_chains for s in g]
+        for i, (key, selector) in enumerate(steps, start=1):
+            node = node.children.setdefault(key, _Trie(selector))
+            if i == depth:
+                node.contexts.append(rule)
+        node.terminals.append((rule, depth))
+    return batch, message
+
+
+def _walk(trie: _Trie, start: etree._Element) -> tuple[dict, dict]:
+    """Contexts per rule and the nodes each context yields, in one depth-first walk."""
+    contexts: dict[int, list[etree._Element]] = {}
+    found: dict[tuple[int, etree._Element], list[etree._Element]] = {}
+    chain = [start]
+
+    def visit(node: _Trie, el: etree._Element) -> None:
+        for rule in node.contexts:
+            contexts.setdefault(id(rule), []).append(el)
+        for rule, depth in node.terminals:
+            found.setdefault((id(rule), chain[depth]), []).append(el)
+        for child in node.children.values():
+            for r in child.selector(el):  # type: ignore[misc]
+                chain.append(r)
+                visit(child, r)
+                chain.pop()
+
+    visit(trie, start)
+    return contexts, found
 
 
 def _check_node(rule: ElementRule, n: etree._Element, required: bool, profile: str,
@@ -293,34 +340,45 @@ def _conditional(root: etree._Element, msg: etree._Element, profile: str,
     return out
 
 
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
 def _structure(root: etree._Element) -> list[Finding]:
-    table = structure()
     out: list[Finding] = []
 
-    def walk(e: etree._Element, path: str) -> None:
-        entry = table.get(path)
-        kids = [c for c in e if isinstance(c.tag, str)]
-        if entry is None:
-            return
-        allowed, before = entry
-        seen: list[str] = []
-        for c in kids:
-            t = etree.QName(c).localname
-            if t not in allowed:
-                out.append(Finding("-", path_of(c), "structure",
-                                   f"<{t}> is not allowed inside <{etree.QName(e).localname}>"))
+    def walk(e: etree._Element, node: StructureNode) -> None:
+        for c in e:
+            child = node.children.get(c.tag)
+            if child is None:
+                if isinstance(c.tag, str):
+                    out.append(Finding("-", path_of(c), "structure",
+                                       f"<{_local(c.tag)}> is not allowed inside "
+                                       f"<{_local(e.tag)}>"))
                 continue
-            for s in seen:
-                if (t, s) in before and (s, t) not in before:
-                    out.append(Finding("-", path_of(c), "order",
-                                       f"<{t}> must come before <{s}>"))
-                    break
-            if t not in seen:
-                seen.append(t)
-            walk(c, f"{path}/{t}")
+            walk(c, child)
+        if node.before and len(e) > 1:
+            _order(e, node, out)
 
-    walk(root, etree.QName(root).localname)
+    top = structure_tree().get(root.tag)
+    if top is not None:
+        walk(root, top)
     return out
+
+
+def _order(e: etree._Element, node: StructureNode, out: list[Finding]) -> None:
+    seen: list[str] = []
+    for c in e:
+        t = c.tag
+        if not isinstance(t, str):
+            continue
+        for s in seen:
+            if (t, s) in node.before and (s, t) not in node.before:
+                out.append(Finding("-", path_of(c), "order",
+                                   f"<{_local(t)}> must come before <{_local(s)}>"))
+                break
+        if t not in seen:
+            seen.append(t)
 
 
 def _routing(root: etree._Element, profile: str) -> list[Finding]:

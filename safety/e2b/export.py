@@ -1,7 +1,8 @@
 """The export entry point: a case version to an E2B(R3) batch plus its conformance findings.
 
-The checker always runs on exactly the bytes produced; a result with error findings is not
-ready to send (``ready`` is False), whatever the caller does with the bytes.
+The checker always runs on the element tree that is serialised into the returned bytes (so the
+file is not parsed a second time); a result with error findings is not ready to send
+(``ready`` is False), whatever the caller does with the bytes.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from safety.cases.model import CaseVersionData
-from safety.e2b.conformance import Finding, check
-from safety.e2b.writer import ExportHeader, write_batch
+from safety.e2b.conformance import Finding, check_tree
+from safety.e2b.writer import ExportHeader, build_batch, serialise
 
 
 @dataclass(slots=True)
@@ -26,8 +27,8 @@ class ExportResult:
 
 
 def export_cases(cases: list[CaseVersionData], header: ExportHeader) -> ExportResult:
-    xml = write_batch(cases, header)
-    return ExportResult(xml, header.profile, check(xml, header.profile))
+    root = build_batch(cases, header)
+    return ExportResult(serialise(root), header.profile, check_tree(root, header.profile))
 
 
 def export_case(case: CaseVersionData, header: ExportHeader) -> ExportResult:

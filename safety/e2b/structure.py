@@ -14,12 +14,13 @@ import json
 import re
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from lxml import etree
 
-from safety.e2b.hl7 import parse_xml
+from safety.e2b.hl7 import HL7, parse_xml
 from safety.e2b.rules import (
     _normalise,
     _split_steps,
@@ -83,11 +84,30 @@ def derive(instances: Iterable[bytes]) -> dict[str, dict[str, list]]:
     return out
 
 
+@dataclass(slots=True)
+class StructureNode:
+    """Allowed children and sibling order pairs (Clark names) at one element path."""
+
+    children: dict[str, StructureNode] = field(default_factory=dict)
+    before: frozenset[tuple[str, str]] = frozenset()
+
+
 @cache
-def structure() -> dict[str, tuple[frozenset[str], frozenset[tuple[str, str]]]]:
+def structure_tree() -> dict[str, StructureNode]:
+    """The structure table as a tree keyed by Clark names (``{urn:hl7-org:v3}id``)."""
     data = json.loads((schemas_dir() / STRUCTURE_FILE).read_text("utf-8"))
-    return {k: (frozenset(v["children"]), frozenset(tuple(p) for p in v["before"]))
-            for k, v in data.items() if not k.startswith("_")}
+    roots: dict[str, StructureNode] = {}
+    for path, entry in sorted(data.items()):
+        if path.startswith("_"):
+            continue
+        steps = [f"{{{HL7}}}{s}" for s in path.split("/")]
+        node = roots.setdefault(steps[0], StructureNode())
+        for step in steps[1:]:
+            node = node.children.setdefault(step, StructureNode())
+        node.before = frozenset((f"{{{HL7}}}{a}", f"{{{HL7}}}{b}") for a, b in entry["before"])
+        for child in entry["children"]:
+            node.children.setdefault(f"{{{HL7}}}{child}", StructureNode())
+    return roots
 
 
 def main(argv: list[str]) -> int:

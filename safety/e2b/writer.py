@@ -208,6 +208,15 @@ def _set(v: object) -> bool:
 # --- batch and message wrapper --------------------------------------------------------------
 def write_batch(cases: list[CaseVersionData], header: ExportHeader) -> bytes:
     """The E2B(R3) batch for the given case versions (one message each)."""
+    return serialise(build_batch(cases, header))
+
+
+def serialise(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def build_batch(cases: list[CaseVersionData], header: ExportHeader) -> etree._Element:
+    """The batch as an element tree (what :func:`write_batch` serialises)."""
     if header.destination not in destinations():
         raise WriteError(f"unknown destination {header.destination!r}; "
                          f"known: {', '.join(sorted(destinations()))}")
@@ -233,7 +242,7 @@ def write_batch(cases: list[CaseVersionData], header: ExportHeader) -> bytes:
     snd = el(el(root, "sender", typeCode="SND"), "device", classCode="DEV",
              determinerCode="INSTANCE")
     el(snd, "id", extension=header.sender_id, root=oid("id", "batch_sender"))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return root
 
 
 def _hl7(name: str) -> str:

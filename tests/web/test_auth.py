@@ -1,0 +1,122 @@
+"""Login, lockout, session timeout, CSRF and the open-redirect guard."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from web.conftest import PASSWORD, csrf_token
+
+from safety.db.models import AuditEvent
+from safety.db.session import session_scope
+from safety.web.store import MAX_FAILED_LOGINS, User
+
+
+def _user(settings, email: str) -> User:
+    with session_scope(settings.effective_database_url) as s:
+        return s.execute(select(User).where(User.email == email)).scalar_one()
+
+
+def test_login_sends_each_role_home(users, browser):
+    users.add("doc@example.org", "safety_physician")
+    users.add("site@example.org", "site_submitter", site="Site 101")
+    users.add("admin@example.org", "admin")
+    assert browser().login("doc@example.org").headers["Location"] == "/queue"
+    assert browser().login("site@example.org").headers["Location"] == "/portal"
+    assert browser().login("admin@example.org").headers["Location"] == "/admin/users"
+    assert browser().login("DOC@Example.org ").status_code == 302  # case and space tolerant
+
+
+def test_wrong_password_and_unknown_user_look_the_same(users, browser):
+    users.add("doc@example.org", "safety_physician")
+    a = browser().login("doc@example.org", "not the password")
+    b = browser().login("nobody@example.org", "not the password")
+    assert a.status_code == b.status_code == 401
+    assert "Unknown email or wrong password." in a.text and "Unknown email or wrong" in b.text
+
+
+def test_lockout_after_failed_logins_until_unlocked(settings, users, browser):
+    users.add("doc@example.org", "safety_physician")
+    for _ in range(MAX_FAILED_LOGINS):
+        browser().login("doc@example.org", "wrong wrong wrong")
+    assert _user(settings, "doc@example.org").locked
+    r = browser().login("doc@example.org", PASSWORD)
+    assert r.status_code == 401 and "locked" in r.text
+    users.add("admin@example.org", "admin")
+    admin = browser()
+    admin.login("admin@example.org")
+    admin.get("/admin/users")
+    uid = _user(settings, "doc@example.org").id
+    admin.post(f"/admin/users/{uid}/lock", data={"locked": "0", "reason": "verified by phone"})
+    assert not _user(settings, "doc@example.org").locked
+    assert browser().login("doc@example.org").status_code == 302
+    with session_scope(settings.effective_database_url) as s:
+        actions = [e.action for e in s.execute(select(AuditEvent).where(
+            AuditEvent.entity_type == "users")).scalars()]
+    assert actions.count("user.login_failed") == MAX_FAILED_LOGINS
+    assert "user.login_refused" in actions and "user.unlocked" in actions
+
+
+def test_a_good_login_resets_the_failure_count(settings, users, browser):
+    users.add("doc@example.org", "safety_physician")
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        browser().login("doc@example.org", "wrong wrong wrong")
+    browser().login("doc@example.org")
+    assert _user(settings, "doc@example.org").failed_logins == 0
+
+
+def test_idle_session_times_out(app, users, browser):
+    users.add("doc@example.org", "safety_physician")
+    b = browser()
+    b.login("doc@example.org")
+    assert b.get("/queue").status_code == 200
+    with b.client.session_transaction() as sess:
+        sess["last_seen"] = sess["last_seen"] - app.config["SAFETY_WEB_IDLE_MINUTES"] * 60 - 1
+    r = b.get("/queue")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")
+    assert b.get("/queue").status_code == 302  # logged out for good
+
+
+def test_every_form_post_needs_the_csrf_token(users, browser, make_case):
+    case_id = make_case()
+    users.add("doc@example.org", "safety_physician")
+    b = browser()
+    page = b.client.get("/login")
+    assert b.client.post("/login", data={"email": "doc@example.org",
+                                         "password": PASSWORD}).status_code == 400
+    b.client.post("/login", data={"email": "doc@example.org", "password": PASSWORD,
+                                  "csrf_token": csrf_token(page.text)})
+    for url, data in ((f"/cases/{case_id}/assign", {}),
+                      (f"/cases/{case_id}/transition", {"transition": "start_data_entry"}),
+                      (f"/cases/{case_id}/sign", {"password": PASSWORD}),
+                      ("/logout", {})):
+        assert b.client.post(url, data=data).status_code == 400, url
+        assert b.client.post(url, data={**data, "csrf_token": "forged"}).status_code == 400
+
+
+def test_the_json_api_is_not_subject_to_csrf(client, sites):
+    from factories.forms import sae_form
+
+    token = sites.token()
+    r = client.post("/api/v1/reports", json=sae_form(), headers=sites.headers(token))
+    assert r.status_code == 202
+
+
+def test_login_never_redirects_off_site(users, browser):
+    users.add("doc@example.org", "safety_physician")
+    b = browser()
+    page = b.client.get("/login")
+    for target, expected in (("https://evil.example/x", "/queue"), ("//evil.example", "/queue"),
+                             ("/dashboard", "/dashboard")):
+        r = b.client.post(f"/login?next={target}", data={
+            "email": "doc@example.org", "password": PASSWORD,
+            "csrf_token": csrf_token(page.text)})
+        assert r.headers["Location"] == expected
+        page = b.client.get("/login")
+
+
+def test_logout_ends_the_session(users, browser):
+    users.add("doc@example.org", "safety_physician")
+    b = browser()
+    b.login("doc@example.org")
+    b.get("/queue")
+    assert b.post("/logout").status_code == 302
+    assert b.client.get("/queue").status_code == 302

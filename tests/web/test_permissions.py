@@ -1,0 +1,112 @@
+"""Every web route against every role; a site user never reaches another site's data."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from safety.db.models import Report
+from safety.db.session import session_scope
+
+ROLES = ("anonymous", "site_submitter", "case_processor", "safety_physician", "admin")
+STAFF_GET = ("/queue", "/cases/{case}", "/cases/{case}/versions/1/source", "/dashboard")
+STAFF_POST = ("/cases/{case}/assign", "/cases/{case}/transition")
+
+
+def _expected(role: str, url: str, method: str) -> int:
+    if role == "anonymous":
+        return 302
+    site = role == "site_submitter"
+    if url.startswith("/portal"):
+        if not site:
+            return 403
+        if "{other_report}" in url:
+            return 404
+        return 200 if method == "GET" else 422
+    if url.startswith("/admin"):
+        return 404 if site else (200 if role == "admin" else 403)
+    if url.endswith("/sign"):
+        return 404 if site else (303 if role == "safety_physician" else 403)
+    if site:
+        return 404
+    return 200 if method == "GET" else 303
+
+
+ROUTES = ([("GET", u) for u in STAFF_GET] + [("POST", u) for u in STAFF_POST]
+          + [("POST", "/cases/{case}/sign"), ("GET", "/admin/users"),
+             ("GET", "/portal"), ("GET", "/portal/new"), ("POST", "/portal/new"),
+             ("GET", "/portal/reports/{own_report}"), ("GET", "/portal/reports/{other_report}")])
+
+
+@pytest.fixture()
+def world(settings, users, make_case):
+    own_case = make_case("Site A", sae_id="A-1")
+    other_case = make_case("Site B", sae_id="B-1")
+    users.add("site-a@example.org", "site_submitter", site="Site A")
+    users.add("proc@example.org", "case_processor")
+    users.add("doc@example.org", "safety_physician")
+    users.add("admin@example.org", "admin")
+    with session_scope(settings.effective_database_url) as s:
+        reports = {r.sender_case_id: str(r.id) for r in s.execute(select(Report)).scalars()}
+    return {"case": other_case, "own_case": own_case, "own_report": reports["A-1"],
+            "other_report": reports["B-1"]}
+
+
+EMAILS = {"site_submitter": "site-a@example.org", "case_processor": "proc@example.org",
+          "safety_physician": "doc@example.org", "admin": "admin@example.org"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_matrix(role, world, browser):
+    b = browser()
+    if role != "anonymous":
+        assert b.login(EMAILS[role]).status_code == 302
+    b.get("/login")
+    for method, pattern in ROUTES:
+        url = pattern.format(**world)
+        r = b.get(url) if method == "GET" else b.post(url)
+        assert r.status_code == _expected(role, pattern, method), (role, method, url,
+                                                                   r.status_code)
+        if role == "anonymous":
+            assert r.headers["Location"].startswith("/login")
+
+
+def test_site_user_cannot_reach_any_case_even_its_own(world, browser):
+    b = browser()
+    b.login("site-a@example.org")
+    for case in (world["own_case"], world["case"]):
+        assert b.get(f"/cases/{case}").status_code == 404
+        assert b.get(f"/cases/{case}/versions/1/source").status_code == 404
+    page = b.get("/portal").text
+    assert "A-1" in page and "B-1" not in page
+
+
+def test_a_web_session_is_no_key_to_the_api(world, browser, client, sites):
+    b = browser()
+    b.login("site-a@example.org")
+    assert b.get(f"/api/v1/cases/{world['case']}").status_code == 401
+    assert b.get(f"/api/v1/reports/{world['other_report']}").status_code == 401
+    assert b.get("/api/v1/cases").status_code == 401
+    token_a = sites.token("Site A", "GB")
+    assert client.get(f"/api/v1/cases/{world['case']}",
+                      headers=sites.headers(token_a)).status_code == 404
+    listed = client.get("/api/v1/cases", headers=sites.headers(token_a)).json["items"]
+    assert [c["sender_case_id"] for c in listed] == ["A-1"]
+
+
+def test_admin_pages_create_users_with_scope_rules(world, browser, settings):
+    b = browser()
+    b.login("admin@example.org")
+    b.get("/admin/users")
+    r = b.post("/admin/users", data={"email": "new@example.org", "role": "site_submitter",
+                                     "printed_name": "New Person",
+                                     "password": "long enough password"})
+    assert r.status_code == 422 and "needs a site" in r.text
+    r = b.post("/admin/users", data={"email": "new@example.org", "role": "case_processor",
+                                     "printed_name": "New Person", "password": "short"})
+    assert r.status_code == 422 and "at least 12" in r.text
+    r = b.post("/admin/users", data={"email": "new@example.org", "role": "case_processor",
+                                     "printed_name": "New Person",
+                                     "password": "long enough password"})
+    assert r.status_code == 303
+    assert browser().login("new@example.org", "long enough password").status_code == 302

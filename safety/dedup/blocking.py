@@ -16,6 +16,16 @@ from safety.cases.values import PartialDate
 from safety.dedup.profile import Profile
 
 MAX_TERM_KEY = 24  # verbatim fall-backs are cut so keys stay short
+# Keys specific enough that sharing one of them alone makes a pair worth scoring; pairs that
+# share only broader keys must share at least two.
+STRONG_KINDS = frozenset({"dod", "dic", "iby", "lit", "sub", "rec"})
+
+
+MIN_SHARED = 2  # evidence a pair needs from shared keys: a strong key counts 2, others 1
+
+
+def is_strong(key: str) -> bool:
+    return key[:3] in STRONG_KINDS
 
 
 def _months(onset: PartialDate | None) -> set[str]:
@@ -72,7 +82,7 @@ def blocking_keys(p: Profile) -> set[str]:
             if p.country or p.sex:
                 keys.add(f"dec|{d}|{e}|{country}|{sex}")
         for y in years:
-            keys.add(f"dby|{d}|{y}")
+            keys.add(f"dby|{d}|{y}|{country}")
         if p.onset is not None and p.onset.is_full_date:
             keys.add(f"dod|{d}|{p.onset.isoformat()}")
         for ini in readings:

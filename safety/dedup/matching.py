@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safety.cases.model import CaseVersionData
-from safety.dedup.blocking import blocking_keys
+from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
 from safety.dedup.followup import IdIndex, Identity, IdLink, identity, link, lookup_keys
 from safety.dedup.profile import Profile, build_profile
 from safety.dedup.scoring import Model, Score
 
 IdLookup = Callable[[frozenset[str]], Iterable[tuple[str, Identity]]]
 KeyLookup = Callable[[frozenset[str]], Iterable[tuple[str, Profile]]]
-MAX_CANDIDATES = 200
+MAX_CANDIDATES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +84,16 @@ def match_report(
     for lk in links:
         result.candidates.append(Candidate(lk.case_id, lk.score, True, rule=lk.rule))
         seen.add(lk.case_id)
-    scored: list[Candidate] = []
+    quick: list[tuple[float, str, Profile]] = []
     for case_id, other in key_lookup(keys):
         if case_id in excluded or case_id in seen:
             continue
-        s = model.score(profile, other)
-        scored.append(Candidate(case_id, s.probability, s.probability >= model.threshold,
-                                explanation=s))
-    scored.sort(key=lambda c: (-c.score, c.case_id))
-    result.candidates.extend(scored[: max(limit - len(result.candidates), 0)])
+        quick.append((model.score_fast(profile, other), case_id, other))
+    quick.sort(key=lambda t: (-t[0], t[1]))
+    for _, case_id, other in quick[: max(limit - len(result.candidates), 0)]:
+        s = model.score(profile, other)  # the same probability, now with its explanation
+        result.candidates.append(Candidate(case_id, s.probability,
+                                           s.probability >= model.threshold, explanation=s))
     return result
 
 
@@ -126,7 +127,9 @@ class MemoryIndex:
     def key_lookup(self, keys: frozenset[str]) -> list[tuple[str, Profile]]:
         shared: dict[str, int] = defaultdict(int)
         for key in keys:
+            weight = MIN_SHARED if is_strong(key) else 1
             for cid in self._by_key.get(key, ()):
-                shared[cid] += 1
-        ranked = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
+                shared[cid] += weight
+        ranked = sorted(((c, n) for c, n in shared.items() if n >= MIN_SHARED),
+                        key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
         return [(cid, self.profiles[cid]) for cid, _ in ranked]

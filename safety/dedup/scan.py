@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from safety.cases.model import CaseVersionData
-from safety.dedup.blocking import blocking_keys
+from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
 from safety.dedup.followup import IdIndex, identity
 from safety.dedup.profile import Profile, build_profile
 from safety.dedup.scoring import Model
@@ -90,17 +90,18 @@ def candidate_pairs(
     for i, p in enumerate(profiles):
         for key in blocking_keys(p):
             buckets[key].append(i)
-    pairs: set[tuple[int, int]] = set()
+    shared: dict[tuple[int, int], int] = defaultdict(int)
     skipped = 0
-    for members in buckets.values():
+    for key, members in buckets.items():
         if len(members) > max_bucket:
             skipped += 1
             continue
+        weight = MIN_SHARED if is_strong(key) else 1
         for x in range(len(members)):
             a = members[x]
             for b in members[x + 1:]:
-                pairs.add((a, b) if a < b else (b, a))
-    return pairs, skipped
+                shared[(a, b) if a < b else (b, a)] += weight
+    return {p for p, n in shared.items() if n >= MIN_SHARED}, skipped
 
 
 def complete_link(n: int, scores: dict[tuple[int, int], float], threshold: float) -> list[list[int]]:

@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Uuid, delete, func, select
+from sqlalchemy import Index, String, Uuid, case, delete, func, literal, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.cases.model import CaseVersionData
 from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
-from safety.dedup.blocking import blocking_keys
+from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
 from safety.dedup.decisions import Pair, pair
 from safety.dedup.followup import Identity, identity
 from safety.dedup.matching import MAX_CANDIDATES, MatchResult, match_report
@@ -38,7 +38,8 @@ class DedupProfile(Base):
     case_version_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     profile: Mapped[Any] = mapped_column(JSONDoc)
     identity: Mapped[Any] = mapped_column(JSONDoc)
-    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow,
+                                                 server_default=func.now())
 
 
 class DedupBlockKey(Base):
@@ -126,15 +127,21 @@ def id_lookup(session: Session):  # type: ignore[no-untyped-def]
 
 
 def candidate_ids(session: Session, keys: Iterable[str], limit: int = MAX_CANDIDATES) -> list[str]:
-    """Cases sharing blocking keys, most shared keys first (an index lookup per key)."""
+    """Cases sharing enough blocking keys, most first (an index lookup per key).
+
+    The same rule as the batch scan: one strong key, or at least two broad ones.
+    """
     keys = sorted({k[:KEY_LENGTH] for k in keys})
     if not keys:
         return []
-    shared = func.count().label("shared")
+    strong = [k for k in keys if is_strong(k)]
+    weight = case((DedupBlockKey.key.in_(strong), MIN_SHARED), else_=1) if strong else literal(1)
+    shared = func.sum(weight).label("shared")
     rows = session.execute(
         select(DedupBlockKey.case_id, shared)
         .where(DedupBlockKey.key.in_(keys))
         .group_by(DedupBlockKey.case_id)
+        .having(shared >= MIN_SHARED)
         .order_by(shared.desc(), DedupBlockKey.case_id)
         .limit(limit)
     )

@@ -633,7 +633,11 @@ class StreamGenerator:
     def generate(self, n_cases: int) -> list[LabelledReport]:
         """About ``n_cases`` true cases, mixed across scenarios, ordered by receipt date."""
         rng = self.rng
-        while len({r.true_case for r in self.reports}) < n_cases:
+        true_cases: set[str] = set()
+        done = 0
+        while len(true_cases) < n_cases:
+            true_cases.update(r.true_case for r in self.reports[done:])
+            done = len(self.reports)
             r = rng.random()
             if r < 0.62:
                 self.spontaneous()

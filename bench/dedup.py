@@ -1,0 +1,213 @@
+"""Benchmark: duplicate candidate retrieval + scoring at 1,000,000 cases, and a batch scan.
+
+    .venv/bin/python bench/dedup.py [--cases 1000000] [--queries 1000] [--scan-cases 100000]
+
+1. Generates cases with the evaluation generator (several seeds in parallel), bulk-loads their
+   profiles, blocking keys and identifiers into PostgreSQL with COPY, in a schema of its own
+   (dropped at the end unless --keep).
+2. Matches held-back incoming reports (some are duplicates or follow-ups of loaded cases) with
+   ``safety.dedup.store.match_stored``: identifier lookup, blocking-key lookup, profile fetch and
+   scoring of every candidate, as the pipeline stage does. Prints p50/p95/max.
+3. Runs the in-memory batch scan (``safety.dedup.scan.scan``) over a stream of about
+   --scan-cases cases and prints its duration.
+
+The generator's vocabulary is small (20 substances, 22 events, 12 countries), so blocking
+buckets at 1M cases are larger than with a real product/MedDRA spread: a pessimistic setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from safety.dedup.blocking import blocking_keys
+from safety.dedup.evaluation.generator import LabelledReport, generate_stream
+from safety.dedup.followup import identity
+from safety.dedup.profile import build_profile
+from safety.dedup.scan import scan
+from safety.dedup.scoring import load_model
+from safety.dedup.store import KEY_LENGTH, TABLES, candidate_ids, match_stored
+
+CHUNK_CASES = 20000
+QUERY_SEED = 424242
+
+
+def _case_uuid(chunk: int, n: int) -> str:
+    return str(uuid.UUID(int=(chunk + 1) * 10**9 + n))
+
+
+def _rows(chunk: int, reports: list[LabelledReport]) -> tuple[list[tuple[str, str, str]], str, str]:
+    """Profile rows, and tab-separated key and identifier rows (keys contain no tab/backslash)."""
+    profiles: list[tuple[str, str, str]] = []
+    keys: list[str] = []
+    idents: list[str] = []
+    for n, r in enumerate(reports):
+        if r.kind == "followup":
+            continue
+        cid = _case_uuid(chunk, n)
+        profile = build_profile(r.case)
+        ident = identity(r.case)
+        profiles.append((cid, json.dumps(profile.to_json()), json.dumps(ident.to_json())))
+        keys.extend(f"{k[:KEY_LENGTH]}\t{cid}\n" for k in blocking_keys(profile))
+        idents.extend(f"{k}\t{cid}\n" for k in ident.keys())
+    return profiles, "".join(keys), "".join(idents)
+
+
+def _chunk(args: tuple[int, int]) -> tuple[list[tuple[str, str, str]], str, str]:
+    chunk, n_cases = args
+    return _rows(chunk, generate_stream(1000 + chunk, n_cases))
+
+
+def _copy_all(dsn: str, schema: str, jobs: Iterator[tuple[list[tuple[str, str, str]], str, str]],
+              ) -> tuple[int, int, int]:
+    import psycopg
+
+    n_prof = n_keys = n_ids = 0
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+        for profiles, keys, idents in jobs:
+            with cur.copy(f"COPY {schema}.dedup_profiles (case_id, profile, identity) FROM STDIN") as cp:
+                for row in profiles:
+                    cp.write_row(row)
+            with cur.copy(f"COPY {schema}.dedup_block_keys (key, case_id) FROM STDIN") as cp:
+                cp.write(keys)
+            with cur.copy(f"COPY {schema}.dedup_identifiers (key, case_id) FROM STDIN") as cp:
+                cp.write(idents)
+            n_prof += len(profiles)
+            n_keys += keys.count("\n")
+            n_ids += idents.count("\n")
+            print(f"  loaded {n_prof:,} cases, {n_keys:,} keys", flush=True)
+    return n_prof, n_keys, n_ids
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--scan-cases", type=int, default=100_000)
+    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--schema", default="dedup_bench")
+    parser.add_argument("--workers", type=int, default=max(1, multiprocessing.cpu_count()))
+    parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument("--skip-load", action="store_true", help="reuse a kept schema")
+    parser.add_argument("--skip-db", action="store_true", help="only the batch scan")
+    args = parser.parse_args()
+    model = load_model()
+    results: dict[str, Any] = {}
+
+    if not args.skip_db:
+        engine = create_engine(args.dsn.replace("postgresql://", "postgresql+psycopg://"))
+        engine = engine.execution_options(schema_translate_map={None: args.schema})
+        query_stream = generate_stream(QUERY_SEED, args.queries * 2)
+        # Incoming reports: later reports of the query stream; the earlier ones are loaded.
+        split = len(query_stream) - args.queries
+        loaded, incoming = query_stream[:split], query_stream[split:]
+        if not args.skip_load:
+            with engine.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {args.schema} CASCADE"))
+                conn.execute(text(f"CREATE SCHEMA {args.schema}"))
+                for table in TABLES:
+                    table.create(conn)
+                for table, cons, idx in (("dedup_block_keys", "pk_dedup_block_keys",
+                                          "ix_dedup_block_keys_case_id"),
+                                         ("dedup_identifiers", "pk_dedup_identifiers",
+                                          "ix_dedup_identifiers_case_id")):
+                    conn.execute(text(f"ALTER TABLE {args.schema}.{table} DROP CONSTRAINT {cons}"))
+                    conn.execute(text(f"DROP INDEX {args.schema}.{idx}"))
+            n_chunks = max(1, (args.cases - len(loaded)) // CHUNK_CASES)
+            started = time.perf_counter()
+            with multiprocessing.Pool(args.workers) as pool:
+                jobs = pool.imap_unordered(_chunk, [(i, CHUNK_CASES) for i in range(n_chunks)])
+                counts = _copy_all(args.dsn, args.schema, _chain(_rows(10_000, loaded), jobs))
+            load_s = time.perf_counter() - started
+            started = time.perf_counter()
+            with engine.begin() as conn:
+                for table, cons, idx in (("dedup_block_keys", "pk_dedup_block_keys",
+                                          "ix_dedup_block_keys_case_id"),
+                                         ("dedup_identifiers", "pk_dedup_identifiers",
+                                          "ix_dedup_identifiers_case_id")):
+                    conn.execute(text(f"ALTER TABLE {args.schema}.{table} "
+                                      f"ADD CONSTRAINT {cons} PRIMARY KEY (key, case_id)"))
+                    conn.execute(text(f"CREATE INDEX {idx} ON {args.schema}.{table} (case_id)"))
+                conn.execute(text(f"ANALYZE {args.schema}.dedup_block_keys"))
+                conn.execute(text(f"ANALYZE {args.schema}.dedup_identifiers"))
+                conn.execute(text(f"ANALYZE {args.schema}.dedup_profiles"))
+            index_s = time.perf_counter() - started
+            results["load"] = {"cases": counts[0], "block_keys": counts[1],
+                               "identifiers": counts[2], "generate_and_copy_s": round(load_s, 1),
+                               "index_build_s": round(index_s, 1)}
+            print(json.dumps(results["load"]), flush=True)
+
+        latencies: list[float] = []
+        n_candidates: list[int] = []
+        retrieved: list[int] = []
+        sql_ms: list[float] = []
+        followups = suspected = 0
+        with Session(engine) as session:
+            for r in incoming[:50]:  # warm the cache and the connection
+                match_stored(session, r.case, model)
+            for r in incoming:
+                t0 = time.perf_counter()
+                res = match_stored(session, r.case, model)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                n_candidates.append(len(res.candidates))
+                t0 = time.perf_counter()
+                retrieved.append(len(candidate_ids(session, res.keys)))
+                sql_ms.append((time.perf_counter() - t0) * 1000)
+                followups += res.followup is not None
+                suspected += any(c.suspected for c in res.candidates)
+            n_db = session.execute(
+                text(f"SELECT count(*) FROM {args.schema}.dedup_profiles")).scalar_one()
+        results["match"] = {
+            "cases_in_db": n_db, "queries": len(latencies),
+            "p50_ms": round(statistics.median(latencies), 2),
+            "p95_ms": round(_pct(latencies, 0.95), 2), "max_ms": round(max(latencies), 2),
+            "mean_candidates_returned": round(statistics.mean(n_candidates), 1),
+            "mean_candidates_scored": round(statistics.mean(retrieved), 1),
+            "key_query_only_p50_ms": round(statistics.median(sql_ms), 2),
+            "key_query_only_p95_ms": round(_pct(sql_ms, 0.95), 2),
+            "followups_linked": followups, "with_suspected_duplicate": suspected,
+        }
+        print(json.dumps(results["match"]), flush=True)
+        if not args.keep:
+            with engine.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {args.schema} CASCADE"))
+        engine.dispose()
+
+    if args.scan_cases:
+        started = time.perf_counter()
+        stream = generate_stream(99, int(args.scan_cases * 0.72))
+        gen_s = time.perf_counter() - started
+        started = time.perf_counter()
+        result = scan(((r.report_id, r.case) for r in stream), model)
+        scan_s = time.perf_counter() - started
+        results["scan"] = {
+            "reports": len(stream), "cases": len(result.cases),
+            "candidate_pairs": len(result.scored),
+            "links": len(result.links), "generate_s": round(gen_s, 1),
+            "scan_s": round(scan_s, 1),
+        }
+        print(json.dumps(results["scan"]), flush=True)
+    print(json.dumps(results, indent=2))
+
+
+def _chain(first: Any, rest: Any) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+if __name__ == "__main__":
+    main()

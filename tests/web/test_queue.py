@@ -1,0 +1,118 @@
+"""Queue order, filters, counts and assignment."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from factories.forms import sae_form
+from sqlalchemy import update
+
+from safety.db.models import Case, CaseVersion
+from safety.db.session import session_scope
+from safety.web.queue import QueueFilters, no_due_dates, queue_rows
+
+
+def _non_serious(**kw):
+    form = sae_form(**kw)
+    form["events"][0].update(serious=False, seriousness=[])
+    return form
+
+
+def _age(settings, case_id: str, days: int) -> None:
+    with session_scope(settings.effective_database_url) as s:
+        s.execute(update(CaseVersion).where(CaseVersion.case_id == uuid.UUID(case_id))
+                  .values(received_at=datetime.now(UTC) - timedelta(days=days)))
+
+
+def test_without_due_dates_serious_first_then_oldest(settings, make_case):
+    young_serious = make_case(sae_id="S-young")
+    old_serious = make_case(sae_id="S-old")
+    old_minor = make_case(form=_non_serious(sae_id="N-old"))
+    _age(settings, old_serious, 10)
+    _age(settings, old_minor, 20)
+    _age(settings, young_serious, 1)
+    with session_scope(settings.effective_database_url) as s:
+        page = queue_rows(s, QueueFilters(), today=date.today(), due_source=no_due_dates)
+    assert [r.sender_case_id for r in page.rows] == ["S-old", "S-young", "N-old"]
+    assert not page.has_due_dates and all(r.due is None for r in page.rows)
+    assert page.rows[0].age_days == 10
+
+
+def test_a_due_source_orders_by_earliest_due_date(settings, make_case):
+    a, b, c = (make_case(sae_id=x) for x in ("A", "B", "C"))
+    today = date(2026, 11, 20)
+    dues = {uuid.UUID(b): date(2026, 11, 18), uuid.UUID(c): date(2026, 11, 25)}
+
+    def source(session, ids):
+        return {i: dues[i] for i in ids if i in dues}
+
+    with session_scope(settings.effective_database_url) as s:
+        page = queue_rows(s, QueueFilters(), today=today, due_source=source)
+        assert [r.sender_case_id for r in page.rows] == ["B", "C", "A"]
+        assert [r.due_in_days for r in page.rows] == [-2, 5, None]
+        assert page.rows[0].overdue and page.has_due_dates
+        overdue = queue_rows(s, QueueFilters(overdue=True), today=today, due_source=source)
+        assert [r.sender_case_id for r in overdue.rows] == ["B"]
+        soon = queue_rows(s, QueueFilters(due_within_days=5), today=today, due_source=source)
+        assert [r.sender_case_id for r in soon.rows] == ["B", "C"]
+
+
+def test_obligations_table_is_the_default_due_source(settings, make_case):
+    from safety.rules.store import ObligationRow
+
+    case_id = make_case()
+    with session_scope(settings.effective_database_url) as s:
+        cv = s.query(CaseVersion).filter_by(case_id=uuid.UUID(case_id)).one()
+        s.query(ObligationRow).delete()
+        for due, status in ((date(2026, 12, 1), "open"), (date(2026, 11, 1), "submitted")):
+            s.add(ObligationRow(case_id=cv.case_id, case_version_id=cv.id, version=1,
+                                destination="EU", regime="EU-CT", rule_id="r", report_type="t",
+                                day0=date(2026, 10, 1), due=due, days=15, status=status,
+                                citation="c", anchor="a", explanation="e", basis=[]))
+    with session_scope(settings.effective_database_url) as s:
+        page = queue_rows(s, QueueFilters(), today=date(2026, 11, 26))
+    assert page.rows[0].due == date(2026, 12, 1) and page.rows[0].due_in_days == 5
+
+
+def test_filters_by_product_study_state_and_seriousness(settings, make_case):
+    make_case(sae_id="P1")
+    other = sae_form(sae_id="P2", study={"protocol_number": "CAR-7"})
+    other["drugs"][0]["name"] = "nivolumab"
+    other_id = make_case(form=other)
+    with session_scope(settings.effective_database_url) as s:
+        s.execute(update(Case).where(Case.id == uuid.UUID(other_id)).values(state="data_entry"))
+
+    def ids(**kw):
+        with session_scope(settings.effective_database_url) as s:
+            page = queue_rows(s, QueueFilters(**kw), today=date.today(), due_source=no_due_dates)
+            return [r.sender_case_id for r in page.rows], page
+
+    assert ids(product="NIVOLUMAB")[0] == ["P2"]
+    assert ids(study="ONC-301")[0] == ["P1"]
+    assert ids(states=("data_entry",))[0] == ["P2"]
+    assert ids(serious=False)[0] == []
+    found, page = ids()
+    assert sorted(found) == ["P1", "P2"]
+    assert page.products == ["nivolumab", "pembrolizumab"] and page.studies == ["CAR-7", "ONC-301"]
+
+
+def test_queue_page_counts_assign_to_me_and_mine_filter(settings, users, browser, make_case):
+    a = make_case(sae_id="A")
+    make_case(sae_id="B")
+    users.add("proc@example.org", "case_processor", name="Pat Processor")
+    b = browser()
+    b.login("proc@example.org")
+    page = b.get("/queue").text
+    assert 'data-state="triage">2<' in page and "Assign to me" in page
+    assert "No open reporting obligations are stored yet" in page or "earliest open" in page
+    r = b.post(f"/cases/{a}/assign", data={"next": "/queue?mine=1"})
+    assert r.headers["Location"] == "/queue?mine=1"
+    mine = b.get("/queue?mine=1").text
+    assert "Pat Processor" in mine and ">A<" not in mine  # rows show case numbers
+    assert mine.count('<tr data-case=') == 1
+    assert b.get("/queue?unassigned=1").text.count('<tr data-case=') == 1
+    assert b.get("/queue?state=closed").text.count('<tr data-case=') == 0
+    htmx = b.get("/queue?serious=yes", headers={"HX-Request": "true",
+                                                "HX-Target": "queue-table"})
+    assert htmx.text.lstrip().startswith('<div id="queue-table">')

@@ -1,0 +1,96 @@
+"""The site portal: the browser form goes through the API's contract and pipeline."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+
+from safety.db.models import Case, Report
+from safety.db.session import session_scope
+from safety.web.portal import flatten_errors, form_to_json
+
+GOOD = {
+    "sae_id": "WEB-1", "awareness_date": "2026-11-02", "study.protocol_number": "ONC-301",
+    "subject.id": "101-009", "subject.initials": "KL", "subject.sex": "male",
+    "subject.weight_kg": "71.5",
+    "reporter.given_name": "Ruth", "reporter.family_name": "Okafor",
+    "reporter.qualification": "physician",
+    "events.0.verbatim": "pneumonitis", "events.0.onset_date": "2026-10-28",
+    "events.0.serious": "true", "events.0.seriousness": "hospitalisation",
+    "events.0.ctcae_grade": "3", "events.0.causality_drug": "pembrolizumab",
+    "events.0.causality_assessment": "probable",
+    "drugs.0.name": "pembrolizumab", "drugs.0.role": "suspect", "drugs.0.dose.value": "200",
+    "drugs.0.dose.unit": "mg", "drugs.0.investigational": "true",
+}
+
+
+def _count(settings, model) -> int:
+    with session_scope(settings.effective_database_url) as s:
+        return s.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_form_fields_become_the_api_json():
+    body = form_to_json(MultiDict({**GOOD, "events.1.verbatim": "", "drugs.2.name": ""}))
+    assert body["subject"] == {"id": "101-009", "initials": "KL", "sex": "male",
+                               "weight_kg": 71.5}
+    assert body["events"] == [{
+        "verbatim": "pneumonitis", "onset_date": "2026-10-28", "serious": True,
+        "seriousness": ["hospitalisation"], "ctcae_grade": 3,
+        "causality": [{"drug": "pembrolizumab", "assessment": "probable"}]}]
+    assert body["drugs"] == [{"name": "pembrolizumab", "role": "suspect",
+                              "dose": {"value": 200.0, "unit": "mg"}, "investigational": True}]
+
+
+def test_nested_errors_become_field_names():
+    assert flatten_errors({"events": {0: {"verbatim": ["Missing"]}}, "sae_id": ["Bad"]}) == {
+        "events.0.verbatim": ["Missing"], "sae_id": ["Bad"]}
+
+
+def test_site_user_submits_and_follows_a_report(settings, users, browser, worker):
+    users.add("site@example.org", "site_submitter", site="Site 101")
+    b = browser()
+    b.login("site@example.org")
+    b.get("/portal/new")
+    r = b.post("/portal/new", data=GOOD)
+    assert r.status_code == 303, r.text
+    page = b.get(r.headers["Location"]).text
+    assert "received" in page and "pneumonitis" in page
+    worker()
+    assert "processed" in b.get(r.headers["Location"]).text
+    with session_scope(settings.effective_database_url) as s:
+        report = s.execute(select(Report)).scalar_one()
+        case = s.execute(select(Case)).scalar_one()
+    assert report.channel == "site_form" and report.sender == f"site:{report.site_id}"
+    assert report.payload["sae_id"] == "WEB-1" and case.sender_case_id == "WEB-1"
+    assert "WEB-1" in b.get("/portal").text
+
+
+def test_invalid_form_is_shown_again_with_inline_errors_and_nothing_stored(
+        settings, users, browser):
+    users.add("site@example.org", "site_submitter", site="Site 101")
+    b = browser()
+    b.login("site@example.org")
+    b.get("/portal/new")
+    bad = {**GOOD, "awareness_date": "2026-13-40", "events.0.seriousness": "",
+           "drugs.0.dose.value": "lots", "subject.sex": "robot"}
+    r = b.post("/portal/new", data=bad)
+    assert r.status_code == 422
+    for name in ("awareness_date", "events.0.seriousness", "drugs.0.dose.value",
+                 "subject.sex"):
+        assert f'data-error-for="{name}"' in r.text, name
+    assert 'value="pneumonitis"' in r.text  # what the user typed is kept
+    # cross-field checks run once every field is well-formed (marshmallow's order)
+    r = b.post("/portal/new", data={**GOOD, "events.0.causality_drug": "aspirin"})
+    assert r.status_code == 422
+    assert 'data-error-for="events.0.causality_drug"' in r.text
+    assert "No drug with ref or name &#39;aspirin&#39;" in r.text
+    assert _count(settings, Report) == 0
+
+
+def test_portal_lists_only_the_users_own_site(settings, users, browser, make_case):
+    make_case("Site B", sae_id="B-secret")
+    users.add("site@example.org", "site_submitter", site="Site A")
+    b = browser()
+    b.login("site@example.org")
+    assert "B-secret" not in b.get("/portal").text
+    assert "No reports yet" in b.get("/portal").text

@@ -115,7 +115,6 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
         findings.append(Finding("N.2.r", "/MCCI_IN200100UV01", "required",
                                 "the batch holds no PORR_IN049016UV message"))
     mapped: dict[etree._Element, str] = {}
-    cache: dict[tuple[etree._Element, str], list[etree._Element]] = {}
     batch_trie, message_trie = _tries()
     walks = [_walk(batch_trie, root)] + [_walk(message_trie, m) for m in messages]
     for rule in element_rules():
@@ -125,36 +124,18 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
             for ctx in contexts.get(id(rule), ()):
                 _apply(rule, ctx, found.get((id(rule), ctx), []), profile, now, findings,
                        mapped)
-    for el in root.iter():
-        if isinstance(el.tag, str) and el in mapped and _is_empty(el):
-            findings.append(Finding(mapped[el], path_of(el), "empty",
+    for el, number in mapped.items():
+        if _is_empty(el):
+            findings.append(Finding(number, path_of(el), "empty",
                                     "empty element: send a value or a nullFlavor"))
     by_number = {r.number: r for r in element_rules() if r.checked}
-    for msg in messages:
-        findings.extend(_conditional(root, msg, profile, by_number, cache))
+    for i, msg in enumerate(messages, start=1):
+        lookup = _Lookup(by_number, walks[0], walks[i])
+        findings.extend(_conditional(msg, profile, lookup))
     findings.extend(_structure(root))
     findings.extend(_routing(root, profile))
     findings.extend(xsd_findings(root))
     return findings
-
-
-def _select(ctx: etree._Element, chain: list[tuple[str, Selector]],
-            cache: dict[tuple[etree._Element, str], list[etree._Element]]
-            ) -> list[etree._Element]:
-    """Nodes a group of steps selects from ``ctx``; each (node, step) is evaluated once."""
-    nodes = [ctx]
-    for key, step in chain:
-        out: list[etree._Element] = []
-        for c in nodes:
-            hit = cache.get((c, key))
-            if hit is None:
-                hit = step(c)
-                cache[(c, key)] = hit
-            out.extend(hit)
-        if not out:
-            return out
-        nodes = out
-    return nodes
 
 
 def _apply(rule: ElementRule, ctx: etree._Element, nodes: list[etree._Element], profile: str,
@@ -289,27 +270,29 @@ def _conditional_rules() -> tuple[dict, ...]:
     return tuple(data["rules"])
 
 
-def _values(number: str, root: etree._Element, msg: etree._Element,
-            by_number: dict[str, ElementRule],
-            cache: dict[tuple[etree._Element, str], list[etree._Element]]) -> list[str]:
-    rule = by_number.get(number)
-    if rule is None:
-        raise ProfileError(f"conditional rule names {number}, which has no checkable XPath")
-    nodes = [root if rule.batch_level else msg]
-    for chain in rule.step_chains:
-        nodes = [n for c in nodes for n in _select(c, chain, cache)]
-    out = []
-    for n in nodes:
-        v = _value(n, rule.leaf) if rule.leaf else "present"
-        if v is not None:
-            out.append(v.strip())
-    return out
+@dataclass(slots=True)
+class _Lookup:
+    """Values of an element number in one message, read from the rule walks already done."""
+
+    by_number: dict[str, ElementRule]
+    batch: tuple[dict, dict]
+    message: tuple[dict, dict]
+
+    def __call__(self, number: str) -> list[str]:
+        rule = self.by_number.get(number)
+        if rule is None:
+            raise ProfileError(f"conditional rule names {number}, which has no checkable XPath")
+        contexts, found = self.batch if rule.batch_level else self.message
+        out = []
+        for ctx in contexts.get(id(rule), ()):
+            for n in found.get((id(rule), ctx), ()):
+                v = _value(n, rule.leaf) if rule.leaf else "present"
+                if v is not None:
+                    out.append(v.strip())
+        return out
 
 
-def _conditional(root: etree._Element, msg: etree._Element, profile: str,
-                 by_number: dict[str, ElementRule],
-                 cache: dict[tuple[etree._Element, str], list[etree._Element]]
-                 ) -> list[Finding]:
+def _conditional(msg: etree._Element, profile: str, values: _Lookup) -> list[Finding]:
     out = []
     where = path_of(msg)
     for rule in _conditional_rules():
@@ -317,22 +300,22 @@ def _conditional(root: etree._Element, msg: etree._Element, profile: str,
             continue
         applies = True
         for number, expected in rule["when"].items():
-            vals = _values(number, root, msg, by_number, cache)
+            vals = values(number)
             if not vals or ("present" not in expected and not set(vals) & set(expected)):
                 applies = False
                 break
         if not applies:
             continue
         broken = None
-        if "require" in rule and not _values(rule["require"], root, msg, by_number, cache):
+        if "require" in rule and not values(rule["require"]):
             broken = rule["require"]
-        if "forbid" in rule and _values(rule["forbid"], root, msg, by_number, cache):
+        if "forbid" in rule and values(rule["forbid"]):
             broken = rule["forbid"]
         for number, allowed in rule.get("allowed", {}).items():
-            if not set(_values(number, root, msg, by_number, cache)) <= set(allowed):
+            if not set(values(number)) <= set(allowed):
                 broken = number
         for number, value in rule.get("at_least_one", {}).items():
-            if value not in _values(number, root, msg, by_number, cache):
+            if value not in values(number):
                 broken = number
         if broken is not None:
             out.append(Finding(broken, where, f"conditional:{rule['id']}", rule["message"],

@@ -79,11 +79,14 @@ def _oc(name: str) -> str:
     return oid("observation_codes", name)
 
 
+_TAGS: dict[str, str] = {}
+
+
 def el(parent: etree._Element, tag: str, **attrs: str) -> etree._Element:
-    e = etree.SubElement(parent, q(tag))
-    for k, v in attrs.items():
-        e.set(k, v)
-    return e
+    name = _TAGS.get(tag)
+    if name is None:
+        name = _TAGS[tag] = q(tag)
+    return etree.SubElement(parent, name, attrs)
 
 
 def _nf_or(e: etree._Element, v: object) -> bool:

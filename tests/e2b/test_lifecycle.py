@@ -71,3 +71,20 @@ def test_initial_cannot_follow_and_others_need_previous() -> None:
         prepare(initial(), sample_case(), ReportKind.INITIAL)
     with pytest.raises(LifecycleError):
         prepare(None, sample_case(), ReportKind.FOLLOW_UP, most_recent=PartialDate(2027))
+
+
+def test_routing_by_region_and_obligation() -> None:
+    from safety.e2b.reader import read_batch as rb
+    from safety.e2b.routing import RoutingError, destination
+
+    from .examples import example
+
+    assert destination("fda", sample_case()) == "fda-postmarket"
+    assert destination("ema", sample_case()) == "ema"
+    ind = rb(example("FAERS2022Scenario3.xml"))[0].case
+    babe = rb(example("FAERS2022Scenario5-1.xml"))[0].case
+    assert destination("fda", ind) == "fda-premarket"
+    assert destination("fda", babe) == "fda-premarket-babe"
+    assert destination("ema", ind) == "ema-ct"
+    with pytest.raises(RoutingError):
+        destination("pmda", ind)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from web.conftest import PASSWORD, csrf_token
 
 from safety.db.models import AuditEvent
 from safety.db.session import session_scope
 from safety.web.store import MAX_FAILED_LOGINS, User
+from web.conftest import PASSWORD, csrf_token
 
 
 def _user(settings, email: str) -> User:

@@ -6,19 +6,19 @@ import uuid
 
 from factories.forms import sae_form
 from sqlalchemy import select
-from web.conftest import PASSWORD, case_state
 
 from safety.db.models import AuditEvent
 from safety.db.session import session_scope
 from safety.review.signing import APPROVAL_MEANING
 from safety.web.store import Signature
+from web.conftest import PASSWORD, case_state
 
 STEPS = [("start_data_entry", "data_entry"), ("send_to_medical_review", "medical_review"),
          ("medical_review_done", "approval")]
 
 
 def _advance(b, case_id: str) -> None:
-    for name, state in STEPS:
+    for name, _state in STEPS:
         r = b.post(f"/cases/{case_id}/transition", data={"transition": name,
                                                           "reason": f"step {name}"})
         assert r.status_code == 303, r.text

@@ -40,7 +40,7 @@ def test_without_due_dates_serious_first_then_oldest(settings, make_case):
 
 
 def test_a_due_source_orders_by_earliest_due_date(settings, make_case):
-    a, b, c = (make_case(sae_id=x) for x in ("A", "B", "C"))
+    _a, b, c = (make_case(sae_id=x) for x in ("A", "B", "C"))
     today = date(2026, 11, 20)
     dues = {uuid.UUID(b): date(2026, 11, 18), uuid.UUID(c): date(2026, 11, 25)}
 

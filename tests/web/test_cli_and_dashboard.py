@@ -1,0 +1,61 @@
+"""``safety user`` commands and the dashboard."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from safety.db.session import session_scope
+from safety.sites import get_or_create_site
+from safety.web.cli import user
+
+
+def _run(settings, *args, input=None):
+    env = {"SAFETY_HOME": str(settings.home),
+           "SAFETY_DATABASE_URL": settings.effective_database_url}
+    return CliRunner().invoke(user, list(args), input=input, env=env)
+
+
+def test_user_add_list_lock_unlock(settings, browser):
+    with session_scope(settings.effective_database_url) as s:
+        get_or_create_site(s, "Site 101", "GB")
+    r = _run(settings, "add", "Doc@Example.org", "--role", "safety_physician", "--name",
+             "Dr Ada Lovelace", "--password-stdin", input="a long password!\n")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["email"] == "doc@example.org"
+    r = _run(settings, "add", "site@example.org", "--role", "site_submitter", "--site",
+             "Site 101", "--password", input="a long password!\na long password!\n")
+    assert r.exit_code == 2  # no such option: the password is never a command-line argument
+    r = _run(settings, "add", "site@example.org", "--role", "site_submitter", "--site",
+             "Site 101", input="a long password!\na long password!\n")
+    assert r.exit_code == 0, r.output
+    r = _run(settings, "add", "x@example.org", "--role", "site_submitter", "--site", "Nope",
+             "--password-stdin", input="a long password!\n")
+    assert r.exit_code == 2 and "no site named 'Nope'" in r.output
+    r = _run(settings, "add", "doc@example.org", "--role", "admin", "--password-stdin",
+             input="a long password!\n")
+    assert r.exit_code == 2 and "already exists" in r.output
+    listed = [json.loads(line) for line in _run(settings, "list").output.splitlines()]
+    assert [(u["email"], u["role"], u["site"]) for u in listed] == [
+        ("doc@example.org", "safety_physician", None),
+        ("site@example.org", "site_submitter", "Site 101")]
+    assert _run(settings, "lock", "doc@example.org", "--reason", "left").exit_code == 0
+    assert browser().login("doc@example.org", "a long password!").status_code == 401
+    assert _run(settings, "unlock", "doc@example.org").exit_code == 0
+    assert browser().login("doc@example.org", "a long password!").status_code == 302
+    assert _run(settings, "lock", "ghost@example.org").exit_code == 2
+
+
+def test_dashboard_plots_received_per_week_and_queue_age(users, browser, make_case):
+    make_case(sae_id="A")
+    make_case(sae_id="B")
+    users.add("proc@example.org", "case_processor")
+    b = browser()
+    b.login("proc@example.org")
+    page = b.get("/dashboard").text
+    assert page.count("<svg") >= 2
+    assert "Cases received per week" in page and "Open cases by age" in page
+    # both cases arrived this week and are 0 days old: the last weekly bar and the first
+    # age bucket say 2
+    assert "0-2 d: 2" in page

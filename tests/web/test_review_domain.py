@@ -1,0 +1,151 @@
+"""The pure review domain: state machine, roles, diffs, signature binding, charts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from safety.review import diff, signing
+from safety.review.roles import Role, RoleError, check_site_scope, parse_role
+from safety.review.workflow import (
+    BY_NAME,
+    OPEN_STATES,
+    TRANSITIONS,
+    ReviewFacts,
+    State,
+    TransitionError,
+    options,
+    plan,
+)
+from safety.web.charts import bar_chart
+
+facts_strategy = st.builds(
+    ReviewFacts,
+    state=st.sampled_from([s.value for s in State]),
+    current_version=st.integers(1, 5),
+    signed_version=st.none() | st.integers(1, 5),
+    unconfirmed_coding=st.none() | st.integers(0, 3),
+    open_duplicates=st.none() | st.integers(0, 3),
+    conformance_errors=st.none() | st.integers(0, 3),
+    reactions=st.none() | st.integers(0, 3),
+)
+
+
+@given(facts_strategy, st.sampled_from(list(Role)), st.sampled_from(sorted(BY_NAME)),
+       st.none() | st.text(max_size=5))
+def test_plan_only_ever_allows_a_declared_edge(facts, role, name, reason):
+    try:
+        change = plan(facts, role, name, reason, via_signature=True)
+    except TransitionError as exc:
+        assert str(exc)  # every refusal says why
+        return
+    t = BY_NAME[name]
+    assert State(change.from_state) in t.sources and change.to_state == t.target.value
+    assert not (t.reason_required and not (reason or "").strip())
+    assert change.from_state not in ("closed", "nullified") or name == "reopen"
+    if name == "approve":
+        assert role is Role.SAFETY_PHYSICIAN and facts.has_valid_signature
+
+
+@given(facts_strategy)
+def test_nullified_is_terminal_and_site_users_never_move_cases(facts):
+    for role in Role:
+        for opt in options(facts, role):
+            assert State(facts.state) is not State.NULLIFIED
+            assert role is not Role.SITE_SUBMITTER, opt
+
+
+def test_guards_block_with_specific_reasons_and_unknowns_block_nothing():
+    base = ReviewFacts(state="approval", current_version=2, signed_version=1)
+    with pytest.raises(TransitionError, match="binds to version 1 but the case is now version 2"):
+        plan(base, Role.SAFETY_PHYSICIAN, "approve", None, via_signature=True)
+    ok = ReviewFacts(state="approval", current_version=2, signed_version=2)
+    assert plan(ok, Role.SAFETY_PHYSICIAN, "approve", None, via_signature=True).to_state == \
+        "submission"
+    blocked = ReviewFacts(state="approval", current_version=2, signed_version=2,
+                          unconfirmed_coding=2, conformance_errors=1)
+    with pytest.raises(TransitionError, match=r"2 coded term.*1 conformance error"):
+        plan(blocked, Role.SAFETY_PHYSICIAN, "approve", None, via_signature=True)
+    with pytest.raises(TransitionError, match="no adverse event"):
+        plan(ReviewFacts(state="data_entry", current_version=1, reactions=0),
+             Role.CASE_PROCESSOR, "send_to_medical_review", None)
+
+
+def test_every_state_is_reachable_from_intake():
+    seen, todo = {State.INTAKE}, [State.INTAKE]
+    while todo:
+        s = todo.pop()
+        for t in TRANSITIONS:
+            if s in t.sources and t.target not in seen:
+                seen.add(t.target)
+                todo.append(t.target)
+    assert seen == set(State)
+    assert State.CLOSED not in OPEN_STATES
+
+
+def test_roles_and_site_scope():
+    assert parse_role("admin") is Role.ADMIN
+    with pytest.raises(RoleError, match="unknown role 'doctor'"):
+        parse_role("doctor")
+    with pytest.raises(RoleError, match="needs a site"):
+        check_site_scope(Role.SITE_SUBMITTER, None)
+    with pytest.raises(RoleError, match="do not attach a site"):
+        check_site_scope(Role.SAFETY_PHYSICIAN, 3)
+
+
+def test_diff_labels_code_values_and_ignores_ids():
+    a = {"patient": {"sex": "2"}, "reactions": [{"id": "x", "verbatim": "rash"}],
+         "drugs": [{"id": "d1", "name": "aspirin", "role": "1"}]}
+    b = {"patient": {"sex": "1", "weight_kg": 70.0},
+         "reactions": [{"id": "y", "verbatim": "rash", "outcome": "5"}],
+         "drugs": [{"id": "d2", "name": "aspirin", "role": "2"}]}
+    got = {(c.label, c.before, c.after, c.kind) for c in diff.changes(a, b)}
+    assert got == {
+        ("Patient › Sex", "female (2)", "male (1)", "changed"),
+        ("Patient › Weight (kg)", None, "70", "added"),
+        ("Event 1 (rash) › Outcome", None, "fatal (5)", "added"),
+        ("Drug 1 (aspirin) › Role", "suspect (1)", "concomitant (2)", "changed"),
+    }
+    assert diff.changes(a, a) == []
+    assert diff.display("initials", {"nullFlavor": "MSK"}) == "(null flavour MSK)"
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+                    lambda c: st.lists(c, max_size=3)
+                    | st.dictionaries(st.text(max_size=3), c, max_size=3), max_leaves=12))
+def test_diff_of_anything_with_itself_is_empty(doc):
+    assert diff.changes({"x": doc}, {"x": doc}) == []
+
+
+def _manifest(**kw):
+    base = dict(case_id="c", case_number="2026-1", version=1,
+                data_sha256=signing.content_hash({"a": 1}), message_sha256=None, signer_id=1,
+                signer_email="d@x", printed_name="Dr D", meaning=signing.APPROVAL_MEANING,
+                signed_at_utc=datetime(2026, 7, 1, 12, 0, tzinfo=UTC), local_zone="Europe/Paris")
+    base.update(kw)
+    return signing.Manifest(**base)
+
+
+def test_signature_binds_version_content_and_manifest():
+    m = _manifest()
+    assert m.signed_at_local.isoformat() == "2026-07-01T14:00:00+02:00"
+    h = signing.content_hash({"a": 1})
+    assert signing.content_hash({"a": 1}) == signing.content_hash(dict([("a", 1)]))
+    ok = signing.status(1, h, m.sha256(), m, 1, h)
+    assert ok.valid
+    assert not signing.status(1, h, m.sha256(), m, 2, h).valid
+    assert "content has changed" in signing.status(1, h, m.sha256(), m, 1, "0" * 64).reason
+    tampered = _manifest(printed_name="Someone Else")
+    assert "manifest hash" in signing.status(1, h, m.sha256(), tampered, 1, h).reason
+    assert signing.local_zone("Mars/Olympus", "UTC") == "UTC"
+    assert signing.local_zone("Asia/Tokyo", "UTC") == "Asia/Tokyo"
+
+
+def test_bar_chart_escapes_and_scales():
+    svg = bar_chart([("<b>", 2), ("ok", 4)], title="T & U")
+    assert svg.startswith("<svg") and "&lt;b&gt;" in svg and "T &amp; U" in svg
+    assert 'height="150.0"' in svg  # the tallest bar fills the plot
+    assert "no data yet" in bar_chart([], title="empty")

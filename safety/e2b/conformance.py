@@ -314,8 +314,9 @@ def _conditional(msg: etree._Element, profile: str, values: _Lookup) -> list[Fin
         for number, allowed in rule.get("allowed", {}).items():
             if not set(values(number)) <= set(allowed):
                 broken = number
-        for number, value in rule.get("at_least_one", {}).items():
-            if value not in values(number):
+        for number, wanted in rule.get("at_least_one", {}).items():
+            wanted = [wanted] if isinstance(wanted, str) else wanted
+            if not set(values(number)) & set(wanted):
                 broken = number
         if broken is not None:
             out.append(Finding(broken, where, f"conditional:{rule['id']}", rule["message"],

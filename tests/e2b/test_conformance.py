@@ -213,3 +213,15 @@ def test_xsd_is_applied_when_configured(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("SAFETY_E2B_XSD_DIR", str(tmp_path / "nowhere"))
     assert [f.rule for f in check(data, "fda-postmarket")] == ["xsd"]
     assert conformance.xsd_findings is not None
+
+
+def test_case_without_reactions_or_suspect_drug_fails() -> None:
+    case = sample_case()
+    case.reactions = []
+    for d in case.drugs:
+        d.reactions = []
+        d.role = "2"
+    result = export_case(case, ExportHeader(sender_id="SD", destination="ema"))
+    assert ("E.i.2.1b", "conditional:ICH-E.i") in rules_of(result.findings)
+    assert ("G.k.1", "conditional:ICH-G.k") in rules_of(result.findings)
+    assert not result.ready

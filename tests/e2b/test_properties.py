@@ -96,3 +96,35 @@ def test_hl7_ts_check_agrees_with_parser(s: str) -> None:
     if is_hl7_ts(s):
         digits = s.split("+")[0].split("-")[0].split(".")[0]
         assert len(digits) in (4, 6, 8, 10, 12, 14)
+
+
+@SETTINGS
+@given(partial_dates())
+def test_precision_rule_follows_the_table(d: PartialDate) -> None:
+    from datetime import UTC, datetime
+
+    from safety.e2b.conformance import check
+    from safety.e2b.export import export_case
+
+    case = sample_case()
+    case.admin.first_received = d  # C.1.4: at least CCYYMMDD, not in the future
+    findings = export_case(case, HEADER).findings
+    rules = {(f.element, f.rule) for f in findings}
+    assert (("C.1.4", "date-precision") in rules) == (d.day is None)
+    assert ("C.1.4", "future-date") not in rules
+    xml = export_case(case, HEADER).xml
+    past = check(xml, "ema", now=datetime(d.year - 1, 1, 1, tzinfo=UTC))
+    assert ("C.1.4", "future-date") in {(f.element, f.rule) for f in past}
+
+
+def test_two_cases_in_one_batch() -> None:
+    from safety.e2b.export import export_cases
+
+    a, b = sample_case(), sample_case()
+    b.admin.sender_safety_report_id = b.admin.worldwide_case_id = "US-SAFETYDESK-000124"
+    result = export_cases([a, b], ExportHeader(sender_id="SD", destination="ema",
+                                               message_ids=["m-1", "m-2"]))
+    assert result.ready
+    back = read_batch(result.xml)
+    assert [m.header.message_id for m in back] == ["m-1", "m-2"]
+    assert back[1].case.admin.worldwide_case_id == "US-SAFETYDESK-000124"

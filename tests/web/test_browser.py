@@ -1,0 +1,184 @@
+"""Browser tests: Playwright driving the system's Chromium against a live server.
+
+Chromium comes from Debian (``apt-get install -y chromium``), never ``playwright install``.
+The tests skip cleanly when it or the playwright package is missing. Screenshots of each step
+are kept under ``tests/artifacts/web/`` (git-ignored) for the CI to publish.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from web.conftest import PASSWORD
+from werkzeug.serving import make_server
+
+from safety.db.models import AuditEvent, Case
+from safety.db.session import session_scope
+from safety.review.signing import APPROVAL_MEANING
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-dev-shm-usage", "--disable-extensions", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install "
+                                                     "chromium)"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture()
+def live_server(app: Any) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture()
+def page(request: pytest.FixtureRequest) -> Iterator[Any]:
+    shots = ARTIFACTS / request.node.name
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(timezone_id="Europe/Berlin", locale="en-GB",
+                                      viewport={"width": 1400, "height": 1000})
+        pg = context.new_page()
+        pg.set_default_timeout(15_000)
+        counter = iter(range(1, 100))
+        pg.shot = lambda name: pg.screenshot(  # type: ignore[attr-defined]
+            path=str(shots / f"{next(counter):02d}-{name}.png"), full_page=True)
+        try:
+            yield pg
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.fixture()
+def demo_data(settings: Any, worker: Any) -> int:
+    """What ``safety serve --demo`` loads: the demo registry/RSI and the seeded SAE forms."""
+    from safety.cli import _load_demo_registry, _submit_forms
+    from safety.demo.generator import generate_forms
+
+    _load_demo_registry(settings)
+    forms = generate_forms(12)
+    _submit_forms(settings, None, [("demo", f) for f in forms])
+    worker()
+    return len(forms)
+
+
+def _login(page: Any, base: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def _transition(page: Any, label: str, reason: str) -> None:
+    form = page.locator("form.transition", has=page.get_by_role("button", name=label))
+    form.locator("input[name=reason]").fill(reason)
+    form.get_by_role("button", name=label).click()
+    page.wait_for_load_state()
+
+
+def test_physician_works_the_most_urgent_case_to_a_signed_approval(
+        settings, users, demo_data, live_server, page):
+    users.add("doc@example.org", "safety_physician", name="Dr Ada Lovelace")
+    _login(page, live_server, "doc@example.org")
+    page.wait_for_url(f"{live_server}/queue")
+    rows = page.locator("#queue-table tbody tr[data-case]")
+    assert rows.count() >= 1
+    page.shot("queue")
+
+    first = rows.first
+    number = first.get_attribute("data-case")
+    first.get_by_role("link").click()
+    page.wait_for_url("**/cases/*")
+    case_id = uuid.UUID(page.url.rsplit("/", 1)[1])
+    assert page.locator("h1").inner_text().startswith(number)
+    assert page.locator("#case-state").inner_text() == "Triage"
+    page.shot("case-opened")
+
+    page.get_by_role("button", name="Assign to me").click()
+    assert page.locator("#assignee").inner_text() == "Dr Ada Lovelace"
+    _transition(page, "Triage done: to data entry", "triaged: valid serious case")
+    assert page.locator("#case-state").inner_text() == "Data entry / coding"
+    _transition(page, "Data entry done: to medical review", "data entry checked")
+    assert page.locator("#case-state").inner_text() == "Medical review"
+    _transition(page, "Medical review done: to approval", "causality and seriousness agreed")
+    assert page.locator("#case-state").inner_text() == "Approval"
+    page.shot("ready-to-sign")
+
+    sign = page.locator("#sign-form")
+    assert sign.locator("input[name=tz]").input_value() == "Europe/Berlin"
+    sign.locator("input[name=meaning]").check()
+    sign.locator("input[name=password]").fill(PASSWORD)
+    sign.get_by_role("button", name="Sign and approve for submission").click()
+    page.wait_for_load_state()
+    assert page.locator("#case-state").inner_text() == "Submission"
+    signature = page.locator("#signatures tr.signature").first
+    assert "VALID" in signature.inner_text()
+    assert "Dr Ada Lovelace" in signature.inner_text()
+    assert APPROVAL_MEANING in signature.inner_text()
+    assert "Europe/Berlin" in signature.inner_text()
+    audit = page.locator("#audit").inner_text()
+    for text in ("case.assigned", "case.start_data_entry", "triage → data_entry",
+                 "case.medical_review_done", "causality and seriousness agreed",
+                 "case.signed", "case.approve", "approval → submission"):
+        assert text in audit, text
+    page.shot("signed")
+
+    with session_scope(settings.effective_database_url) as s:
+        assert s.get(Case, case_id).state == "submission"
+        actors = {e.actor for e in s.execute(select(AuditEvent).where(
+            AuditEvent.case_id == case_id, AuditEvent.action.like("case.%"),
+            AuditEvent.action != "case.created")).scalars()}
+    assert actors == {"user:1:doc@example.org"}
+
+
+def test_site_user_submits_a_form_fixes_an_error_and_sees_only_their_reports(
+        settings, users, live_server, page, make_case):
+    make_case("Site 202", sae_id="OTHER-SITE-1")
+    users.add("site@example.org", "site_submitter", site="Site 101")
+    _login(page, live_server, "site@example.org")
+    page.wait_for_url(f"{live_server}/portal")
+    assert "OTHER-SITE-1" not in page.content()
+    page.get_by_role("link", name="Submit a new SAE form").click()
+    page.fill("input[name=sae_id]", "BROWSER-1")
+    page.fill("input[name=awareness_date]", "2026-11-31")
+    page.fill("input[name='study.protocol_number']", "ONC-301")
+    page.fill("input[name='subject.initials']", "AB")
+    page.fill("input[name='reporter.family_name']", "Okafor")
+    page.fill("input[name='events.0.verbatim']", "pneumonitis")
+    page.check("input[name='events.0.serious']")
+    page.select_option("select[name='events.0.seriousness']", ["hospitalisation"])
+    page.fill("input[name='drugs.0.name']", "pembrolizumab")
+    page.get_by_role("button", name="Submit report").click()
+    error = page.locator("[data-error-for=awareness_date]")
+    assert error.count() == 1
+    page.shot("form-error")
+    assert page.input_value("input[name='events.0.verbatim']") == "pneumonitis"
+    page.fill("input[name=awareness_date]", "2026-11-02")
+    page.get_by_role("button", name="Submit report").click()
+    page.wait_for_url("**/portal/reports/*")
+    assert page.locator("#report-status").inner_text() == "received"
+    page.shot("submitted")
+    page.goto(f"{live_server}/cases/{make_case('Site 202', sae_id='OTHER-SITE-2')}")
+    assert "Not Found" in page.content()
+    page.goto(f"{live_server}/portal")
+    assert "BROWSER-1" in page.content() and "OTHER-SITE" not in page.content()

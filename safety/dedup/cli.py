@@ -63,6 +63,9 @@ def _candidates_from_file(path: Path, report_id: str, model: Model) -> MatchResu
     for c in cases:
         if c is not own:
             index.add(c.case_id, by_id[c.reports[-1]])
+    position = own.reports.index(report_id)
+    if position > 0:  # a follow-up: its case as it stood before this report arrived
+        index.add(own.case_id, by_id[own.reports[position - 1]])
     return match_report(by_id[report_id], id_lookup=index.id_lookup, key_lookup=index.key_lookup,
                         model=model)
 

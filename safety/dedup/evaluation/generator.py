@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import string
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -255,6 +256,10 @@ class StreamGenerator:
         return TrueCase(self._uid("C"), patient, onset, events or self._events(), drugs, start,
                         extra, reporter, study, literature, tag)
 
+    def _entity_id(self) -> str:
+        """Reaction and drug ids drawn from the seeded generator, so streams are reproducible."""
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
     def _next_id(self, sender: str, country: str, year: int) -> str:
         n = self._sender_counters.get(sender, 0) + 1
         self._sender_counters[sender] = n
@@ -365,7 +370,7 @@ class StreamGenerator:
                                        level="LLT", family="MedDRA", pt_code=pt_code,
                                        pt_term=pt_term)
             reactions.append(Reaction(
-                verbatim=verbatim, coding=coding, start=onset if i == 0 else (
+                id=self._entity_id(), verbatim=verbatim, coding=coding, start=onset if i == 0 else (
                     PartialDate.from_date(tc.onset + timedelta(days=rng.randrange(0, 4)))
                     if onset is not None and onset.is_full_date and rng.random() < 0.5 else onset),
                 country=p.country if keep(0.8) else None,
@@ -383,12 +388,12 @@ class StreamGenerator:
                 coding = CodedTerm(verbatim=name, code=code, term=generic, level="substance",
                                    family="SafetyDesk-open")
             dosage = Dosage(start=PartialDate.from_date(tc.drug_start)) if keep(0.4) else None
-            drugs.append(Drug(role="1", name=name, coding=coding,
+            drugs.append(Drug(id=self._entity_id(), role="1", name=name, coding=coding,
                               dosages=[dosage] if dosage else []))
         if rng.random() < 0.3:
             k = rng.randrange(len(SUBSTANCES))
             if k not in tc.drugs:
-                drugs.append(Drug(role="2", name=SUBSTANCES[k][1]))
+                drugs.append(Drug(id=self._entity_id(), role="2", name=SUBSTANCES[k][1]))
 
         reporters: list[Reporter] = []
         given, family, qual = tc.reporter

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+from _dedup_cases import make_case
+from hypothesis import given
+from hypothesis import strategies as st
+
+from safety.dedup.decisions import (
+    DecisionError,
+    choose_master,
+    cite_duplicates,
+    completeness,
+    confirm,
+    offerable,
+    pair,
+    reject,
+    rejected_for,
+)
+
+
+def test_master_is_the_most_complete_case() -> None:
+    thin = make_case(report_id="A-1", birth=None, weight=None, initials=None)
+    rich = make_case(report_id="B-1", sender="Borealis")
+    assert completeness(rich) > completeness(thin)
+    assert choose_master({"thin": thin, "rich": rich}) == "rich"
+
+
+def test_confirm_nullifies_submitted_duplicates_and_cites_them_in_the_master() -> None:
+    rich = make_case(report_id="FR-ACME-2024-000001")
+    thin = make_case(sender="Borealis", report_id="B-77", birth=None, weight=None)
+    c = confirm({"m": rich, "d": thin}, submitted={"d"})
+    assert (c.master, c.duplicates, c.nullify) == ("m", ("d",), ("d",))
+    followup = cite_duplicates(rich, c)
+    cited = [(o.source, o.case_id) for o in followup.admin.other_case_ids]
+    assert cited == [("Borealis", "B-77")] and followup.admin.other_case_ids_exist is True
+    assert rich.admin.other_case_ids == []  # the stored version is not modified
+    assert cite_duplicates(followup, c).admin.other_case_ids == followup.admin.other_case_ids
+
+
+def test_confirm_needs_two_cases() -> None:
+    with pytest.raises(DecisionError, match="at least two"):
+        confirm({"a": make_case()})
+
+
+def test_rejected_pair_is_never_offered_again_in_either_order() -> None:
+    rejected = reject(frozenset(), "b", "a")
+    assert offerable("a", ["b", "c"], rejected) == ["c"]
+    assert offerable("b", ["a", "c"], rejected) == ["c"]
+    assert offerable("c", ["a", "b"], rejected) == ["a", "b"]
+
+
+def test_a_case_is_not_its_own_duplicate() -> None:
+    with pytest.raises(DecisionError, match="itself"):
+        pair("a", "a")
+
+
+_ids = st.sampled_from(list("abcdef"))
+
+
+@given(st.lists(st.tuples(_ids, _ids).filter(lambda p: p[0] != p[1]), max_size=10), _ids)
+def test_rejections_are_symmetric(pairs: list[tuple[str, str]], who: str) -> None:
+    rejected: frozenset[tuple[str, str]] = frozenset()
+    for a, b in pairs:
+        rejected = reject(rejected, a, b)
+    expected = {b for a, b in pairs if a == who} | {a for a, b in pairs if b == who}
+    assert rejected_for(who, rejected) == expected
+    assert set(offerable(who, list("abcdef"), rejected)) == set("abcdef") - expected - {who}

@@ -1,0 +1,78 @@
+"""The database shell over SQLite in memory (no server needed); PostgreSQL runs in bench/."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from _dedup_cases import make_case
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from safety.dedup.scoring import load_model
+from safety.dedup.store import (
+    TABLES,
+    DedupBlockKey,
+    candidate_ids,
+    index_case,
+    match_stored,
+    record_decision,
+    rejected_with,
+)
+
+MODEL = load_model()
+C1, C2, C3 = (str(uuid.UUID(int=i)) for i in (1, 2, 3))
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    engine = create_engine("sqlite://")
+    for table in TABLES:
+        table.create(engine)
+    with Session(engine) as s:
+        yield s
+
+
+def test_followup_found_by_identifier(session: Session) -> None:
+    index_case(session, C1, make_case())
+    res = match_stored(session, make_case(weight=70.0), MODEL)
+    assert res.followup is not None and res.followup.case_id == C1
+
+
+def test_duplicate_candidate_retrieved_by_keys_and_scored(session: Session) -> None:
+    index_case(session, C1, make_case())
+    index_case(session, C2, make_case(report_id="FR-ACME-2024-000002", initials="KL",
+                                      birth="1950-01-01", sex="1", events=["rash"],
+                                      drugs=["ibuprofen"], onset="2023-01-01"))
+    incoming = make_case(sender="Borealis", report_id="B-1", initials="SJ", drugs=["coumadin"])
+    res = match_stored(session, incoming, MODEL)
+    assert [c.case_id for c in res.candidates] == [C1]
+    assert res.candidates[0].suspected
+
+
+def test_rejected_pair_is_not_offered_again(session: Session) -> None:
+    index_case(session, C1, make_case())
+    index_case(session, C2, make_case(sender="Borealis", report_id="B-1", initials="SJ"))
+    before = match_stored(session, make_case(sender="Borealis", report_id="B-1"), MODEL,
+                          case_id=C2)
+    assert [c.case_id for c in before.candidates] == [C1]
+    record_decision(session, C2, C1, "rejected", decided_by="dr.who")
+    assert rejected_with(session, C1) == {C2}
+    after = match_stored(session, make_case(sender="Borealis", report_id="B-1"), MODEL,
+                         case_id=C2)
+    assert after.candidates == []
+
+
+def test_new_version_replaces_keys(session: Session) -> None:
+    index_case(session, C3, make_case(events=["rash"], drugs=["ibuprofen"]))
+    index_case(session, C3, make_case())
+    keys = session.scalars(select(DedupBlockKey.key).where(
+        DedupBlockKey.case_id == uuid.UUID(C3))).all()
+    assert keys and not any("SUB005" in k for k in keys)
+    assert candidate_ids(session, keys) == [C3]
+
+
+def test_unknown_decision_is_refused(session: Session) -> None:
+    with pytest.raises(ValueError, match="neither"):
+        record_decision(session, C1, C2, "maybe", decided_by="dr.who")

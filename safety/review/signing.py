@@ -86,9 +86,12 @@ class SignatureStatus:
 
 
 def status(signed_version: int, signed_data_sha256: str, stored_manifest_sha256: str,
-           manifest: Manifest, current_version: int,
-           current_data_sha256: str) -> SignatureStatus:
-    """Whether a stored signature still holds for the case as it is now, and why not."""
+           manifest: Manifest, current_version: int, current_data_sha256: str,
+           current_message_sha256: str | None = None) -> SignatureStatus:
+    """Whether a stored signature still holds for the case as it is now, and why not.
+
+    A message hash is compared only when the signature bound one: before the E2B area stores
+    messages, signatures bind the case content alone."""
     if manifest.sha256() != stored_manifest_sha256:
         return SignatureStatus(False, "the signature record does not match its manifest hash")
     if current_version != signed_version:
@@ -97,4 +100,6 @@ def status(signed_version: int, signed_data_sha256: str, stored_manifest_sha256:
                    f"{current_version}")
     if current_data_sha256 != signed_data_sha256:
         return SignatureStatus(False, "the signed version's content has changed since signing")
+    if manifest.message_sha256 is not None and current_message_sha256 != manifest.message_sha256:
+        return SignatureStatus(False, "the E2B message differs from the one signed")
     return SignatureStatus(True, f"valid for version {signed_version}")

@@ -57,6 +57,7 @@ class ReviewFacts:
     open_duplicates: int | None = None
     conformance_errors: int | None = None
     reactions: int | None = None
+    open_obligations: int | None = None
 
     @property
     def has_valid_signature(self) -> bool:
@@ -87,6 +88,12 @@ def message_conformant(f: ReviewFacts) -> str | None:
 def has_events(f: ReviewFacts) -> str | None:
     if f.reactions == 0:
         return "the case has no adverse event to review"
+    return None
+
+
+def obligations_submitted(f: ReviewFacts) -> str | None:
+    if f.open_obligations:
+        return f"{f.open_obligations} reporting obligation(s) are still open"
     return None
 
 
@@ -141,7 +148,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("return_to_medical_review", "Return to medical review", {State.APPROVAL, State.SUBMISSION},
        State.MEDICAL_REVIEW, Permission.MEDICAL_REVIEW, reason_required=True),
     _t("close", "Submitted: close the case", {State.SUBMISSION}, State.CLOSED,
-       Permission.WORK_CASES),
+       Permission.WORK_CASES, guards=(obligations_submitted,)),
     _t("reopen", "Reopen (follow-up or correction)", {State.CLOSED}, State.DATA_ENTRY,
        Permission.WORK_CASES, reason_required=True),
     _t("nullify", "Nullify the case", set(OPEN_STATES), State.NULLIFIED,

@@ -14,12 +14,16 @@ from flask import Flask, current_app
 
 from safety.review.roles import LABELS, Role
 from safety.review.workflow import STATE_LABELS, State
+from safety.web.sources import DEFAULT_SOURCES, ReviewSources
 
 
-def register_web(app: Flask) -> None:
+def register_web(app: Flask, sources: ReviewSources | None = None) -> None:
+    """Add the web pages to ``app``; ``sources`` plugs in other areas' results (see
+    :mod:`safety.web.sources`). Idempotent."""
     from safety.web import admin, cases, dashboard, login, portal
     from safety.web.security import init_security
 
+    app.extensions["safety_review_sources"] = sources or DEFAULT_SOURCES
     if "web_login" in app.blueprints:
         return
     init_security(app)

@@ -31,14 +31,16 @@ from safety.review.workflow import (
     options,
     plan,
 )
-from safety.web.queue import QueueFilters, obligation_due_dates, queue_rows
+from safety.web.queue import QueueFilters, queue_rows
 from safety.web.sections import loaded_sections
 from safety.web.security import require, user
+from safety.web.sources import DEFAULT_SOURCES, ReviewSources
 from safety.web.store import (
     apply_change,
     assign,
     assignee_of,
     current_version,
+    message_sha256,
     review_facts,
     sign,
     signature_status,
@@ -49,6 +51,10 @@ from safety.web.store import (
 )
 
 bp = Blueprint("web_cases", __name__)
+
+
+def sources() -> ReviewSources:
+    return current_app.extensions.get("safety_review_sources", DEFAULT_SOURCES)
 
 
 def today() -> Any:
@@ -74,8 +80,7 @@ def _filters(args: Any, me: int) -> QueueFilters:
 def queue() -> Any:
     me = user()
     filters = _filters(request.args, me.id)
-    source = current_app.config.get("SAFETY_DUE_SOURCE", obligation_due_dates)
-    page = queue_rows(g.db, filters, today=today(), due_source=source)
+    page = queue_rows(g.db, filters, today=today(), due_source=sources().due_dates)
     ctx = {"page": page, "filters": filters, "counts": state_counts(g.db), "args": request.args,
            "states": list(State), "state_labels": STATE_LABELS,
            "can_work": can(me.role, Permission.WORK_CASES)}
@@ -113,7 +118,8 @@ def case_page(case_id: uuid.UUID) -> Any:
     me = user()
     vs = versions(g.db, case.id)
     current = vs[-1]
-    facts = review_facts(g.db, case, current)
+    facts = review_facts(g.db, case, current, sources())
+    message = message_sha256(g.db, case, current, sources())
     reports = {r.id: r for r in g.db.execute(
         select(Report).where(Report.id.in_([v.report_id for v in vs]))).scalars()}
     history = []
@@ -123,7 +129,8 @@ def case_page(case_id: uuid.UUID) -> Any:
             "version": v, "report": report, "source": _source_text(report),
             "changes": diff.changes(vs[i - 1].data, v.data) if i else [],
         })
-    sigs = [(s, signature_status(case, current, s)) for s in signatures(g.db, case.id)]
+    sigs = [(s, signature_status(case, current, s, message))
+            for s in signatures(g.db, case.id)]
     report_ids = [str(r) for r in reports]
     audit = list(g.db.execute(
         select(AuditEvent).where(or_(
@@ -177,7 +184,7 @@ def _causality(data: dict[str, Any]) -> list[dict[str, Any]]:
 def transition(case_id: uuid.UUID) -> Any:
     case = _case_or_404(case_id)
     me = user()
-    facts = review_facts(g.db, case, current_version(g.db, case))
+    facts = review_facts(g.db, case, current_version(g.db, case), sources())
     try:
         change = plan(facts, me.role, request.form.get("transition", ""),
                       request.form.get("reason"))
@@ -211,7 +218,12 @@ def sign_case(case_id: uuid.UUID) -> Any:
               (" and the account is now locked." if me.locked else "."), "error")
         return back
     current = current_version(g.db, case)
-    facts = review_facts(g.db, case, current)
+    facts = review_facts(g.db, case, current, sources())
+    message = message_sha256(g.db, case, current, sources())
+    if sources().message is not None and message is None:
+        flash(f"Not signed: no E2B message is stored for version {current.version} yet; "
+              "a signature binds the message too.", "error")
+        return back
     try:
         change = plan(dataclasses.replace(facts, signed_version=current.version), me.role,
                       "approve", request.form.get("reason"), via_signature=True)
@@ -219,7 +231,8 @@ def sign_case(case_id: uuid.UUID) -> Any:
         flash(f"Not signed: {exc}.", "error")
         return back
     zone = signing.local_zone(request.form.get("tz"), current_app.config["SAFETY"].timezone)
-    sig = sign(g.db, case, current, me, meaning=signing.APPROVAL_MEANING, now=now, zone=zone)
+    sig = sign(g.db, case, current, me, meaning=signing.APPROVAL_MEANING, now=now, zone=zone,
+               message_sha256=message)
     apply_change(g.db, case, change, actor=me.actor)
     flash(f"Signed by {sig.printed_name} at {sig.signed_at:%Y-%m-%d %H:%M:%S} UTC: "
           f"{sig.meaning} (version {sig.version}).")

@@ -3,8 +3,8 @@
 Order: the earliest open reporting obligation due date first (what a regulator will hold us
 to); cases without one follow, serious before non-serious, oldest receipt first. Due dates come
 from a *due source*, a function ``(session, case_ids) -> {case_id: date}``; the default reads
-the rules area's ``obligations`` table, and another source can be passed in (or set as
-``app.config["SAFETY_DUE_SOURCE"]``). No due date is ever invented: a case without an open
+the rules area's ``obligations`` table, and another can be plugged in through
+``safety.web.sources.ReviewSources``. No due date is ever invented: a case without an open
 obligation shows none.
 
 Product and study live in the case JSON, so those filters run in Python over the open
@@ -14,7 +14,6 @@ cases' current versions; state, assignee and seriousness are filtered in SQL.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -23,30 +22,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from safety.db.models import Case, CaseVersion, Site
+from safety.web.sources import DueSource, obligation_due_dates
 from safety.web.store import CaseAssignment, User
-
-DueSource = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, date]]
-
-OPEN_OBLIGATION_STATUSES = ("open", "awaiting_unblinding")
-
-
-def obligation_due_dates(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
-    """Earliest due date of each case's open obligations (``safety.rules.store``)."""
-    from safety.rules.store import ObligationRow
-
-    if not case_ids:
-        return {}
-    rows = session.execute(
-        select(ObligationRow.case_id, func.min(ObligationRow.due))
-        .where(ObligationRow.case_id.in_(case_ids),
-               ObligationRow.status.in_(OPEN_OBLIGATION_STATUSES))
-        .group_by(ObligationRow.case_id)
-    )
-    return {case_id: due for case_id, due in rows if due is not None}
-
-
-def no_due_dates(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
-    return {}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ transitions and signatures. Signatures, like audit events, are never updated or 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ from safety.db.models import Case, CaseVersion, ImmutableRowError, Site
 from safety.review import signing
 from safety.review.roles import Role, check_site_scope, parse_role
 from safety.review.workflow import Change, ReviewFacts
+from safety.web.sources import DEFAULT_SOURCES, ReviewSources
 
 MAX_FAILED_LOGINS = 5
 MIN_PASSWORD_LENGTH = 12
@@ -322,6 +324,7 @@ def current_version(session: Session, case: Case) -> CaseVersion:
 def sign(session: Session, case: Case, version: CaseVersion, user: User, *,
          meaning: str, now: datetime, zone: str,
          message_sha256: str | None = None) -> Signature:
+    now = now.replace(microsecond=0)  # the signed instant as shown; equal in every database
     manifest = signing.Manifest(
         case_id=str(case.id), case_number=case.case_number, version=version.version,
         data_sha256=signing.content_hash(version.data), message_sha256=message_sha256,
@@ -356,24 +359,39 @@ def signatures(session: Session, case_id: uuid.UUID) -> list[Signature]:
     ).scalars())
 
 
-def signature_status(case: Case, current: CaseVersion,
-                     sig: Signature) -> signing.SignatureStatus:
+def message_sha256(session: Session, case: Case, current: CaseVersion,
+                   sources: ReviewSources) -> str | None:
+    if sources.message is None:
+        return None
+    message = sources.message(session, case, current)
+    return None if message is None else hashlib.sha256(message).hexdigest()
+
+
+def signature_status(case: Case, current: CaseVersion, sig: Signature,
+                     current_message_sha256: str | None = None) -> signing.SignatureStatus:
     return signing.status(sig.version, sig.data_sha256, sig.manifest_sha256,
                           sig.manifest(case.case_number), case.current_version,
-                          signing.content_hash(current.data))
+                          signing.content_hash(current.data), current_message_sha256)
 
 
-def review_facts(session: Session, case: Case, current: CaseVersion) -> ReviewFacts:
-    """What the workflow guards may know today. Coding, duplicate and conformance counts are
-    ``None`` until their areas store results the queue can read."""
+def review_facts(session: Session, case: Case, current: CaseVersion,
+                 sources: ReviewSources = DEFAULT_SOURCES) -> ReviewFacts:
+    """What the workflow guards may know today; a count no area provides yet is ``None``."""
     signed = None
+    message = message_sha256(session, case, current, sources)
     for sig in reversed(signatures(session, case.id)):
-        if signature_status(case, current, sig).valid:
+        if signature_status(case, current, sig, message).valid:
             signed = sig.version
             break
     reactions = len((current.data or {}).get("reactions") or [])
-    return ReviewFacts(state=case.state, current_version=case.current_version,
-                       signed_version=signed, reactions=reactions)
+    return ReviewFacts(
+        state=case.state, current_version=case.current_version, signed_version=signed,
+        reactions=reactions,
+        unconfirmed_coding=sources.count("unconfirmed_coding", session, case, current),
+        open_duplicates=sources.count("open_duplicates", session, case, current),
+        conformance_errors=sources.count("conformance_errors", session, case, current),
+        open_obligations=sources.count("open_obligations", session, case, current),
+    )
 
 
 def state_counts(session: Session) -> dict[str, int]:

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from web.conftest import PASSWORD
 from werkzeug.serving import make_server
 
 from safety.db.models import AuditEvent, Case
 from safety.db.session import session_scope
 from safety.review.signing import APPROVAL_MEANING
+from web.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"

@@ -74,7 +74,8 @@ def _copy_all(dsn: str, schema: str, jobs: Iterator[tuple[list[tuple[str, str, s
     n_prof = n_keys = n_ids = 0
     with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
         for profiles, keys, idents in jobs:
-            with cur.copy(f"COPY {schema}.dedup_profiles (case_id, profile, identity) FROM STDIN") as cp:
+            sql = f"COPY {schema}.dedup_profiles (case_id, profile, identity) FROM STDIN"
+            with cur.copy(sql) as cp:
                 for row in profiles:
                     cp.write_row(row)
             with cur.copy(f"COPY {schema}.dedup_block_keys (key, case_id) FROM STDIN") as cp:
@@ -90,7 +91,7 @@ def _copy_all(dsn: str, schema: str, jobs: Iterator[tuple[list[tuple[str, str, s
 
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def main() -> None:

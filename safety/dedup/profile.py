@@ -61,7 +61,7 @@ def norm_text(value: object) -> str | None:
 
 
 def norm_id(value: object) -> str | None:
-    """Identifiers compare without case, spaces, dashes, dots or slashes (``001-0023`` ≡ ``0010023``)."""
+    """Identifiers compare without case, spaces or punctuation (``001-0023`` ≡ ``0010023``)."""
     text = norm_text(value)
     return text.replace(" ", "").upper() if text else None
 

@@ -104,7 +104,9 @@ def candidate_pairs(
     return {p for p, n in shared.items() if n >= MIN_SHARED}, skipped
 
 
-def complete_link(n: int, scores: dict[tuple[int, int], float], threshold: float) -> list[list[int]]:
+def complete_link(
+    n: int, scores: dict[tuple[int, int], float], threshold: float
+) -> list[list[int]]:
     """Clusters where every member pair scores at least ``threshold`` (greedy, best pair first)."""
     cluster_of = list(range(n))
     members: dict[int, list[int]] = {i: [i] for i in range(n)}

@@ -173,7 +173,8 @@ def calibrate(
             counts[name][outcome][k] += 1
             seen[name][k] += 1
     if min(class_n) == 0:
-        raise ModelError(f"calibration needs pairs of every class, got {dict(zip(CLASSES, class_n, strict=True))}")
+        got = dict(zip(CLASSES, class_n, strict=True))
+        raise ModelError(f"calibration needs pairs of every class, got {got}")
     total = sum(class_n)
     log_prior = tuple(math.log2(n / total) for n in class_n)
     log_lik: dict[str, dict[str, tuple[float, float, float]]] = {}

@@ -67,60 +67,160 @@ SUBSTANCES: list[tuple[str, str, list[str]]] = [
 # (PT code, PT term, [(LLT code, LLT term)], consumer wording, frequency weight)
 EVENTS: list[tuple[str, str, list[tuple[str, str]], str, float]] = [
     ("PT001", "Nausea", [("LLT0011", "Feeling sick"), ("LLT0012", "Queasy")], "felt sick", 10),
-    ("PT002", "Headache", [("LLT0021", "Cephalgia"), ("LLT0022", "Head pain")],
-     "bad headache", 9),
+    ("PT002", "Headache", [("LLT0021", "Cephalgia"), ("LLT0022", "Head pain")], "bad headache", 9),
     ("PT003", "Rash", [("LLT0031", "Skin rash"), ("LLT0032", "Eruption")], "red spots", 8),
-    ("PT004", "Diarrhoea", [("LLT0041", "Diarrhea"), ("LLT0042", "Loose stools")],
-     "runny tummy", 8),
-    ("PT005", "Fatigue", [("LLT0051", "Tiredness"), ("LLT0052", "Exhaustion")],
-     "always tired", 7),
-    ("PT006", "Dizziness", [("LLT0061", "Giddiness"), ("LLT0062", "Light-headedness")],
-     "head spinning", 7),
+    (
+        "PT004",
+        "Diarrhoea",
+        [("LLT0041", "Diarrhea"), ("LLT0042", "Loose stools")],
+        "runny tummy",
+        8,
+    ),
+    ("PT005", "Fatigue", [("LLT0051", "Tiredness"), ("LLT0052", "Exhaustion")], "always tired", 7),
+    (
+        "PT006",
+        "Dizziness",
+        [("LLT0061", "Giddiness"), ("LLT0062", "Light-headedness")],
+        "head spinning",
+        7,
+    ),
     ("PT007", "Vomiting", [("LLT0071", "Emesis"), ("LLT0072", "Throwing up")], "threw up", 6),
     ("PT008", "Pruritus", [("LLT0081", "Itching"), ("LLT0082", "Itchy skin")], "itchy", 5),
-    ("PT009", "Hepatotoxicity", [("LLT0091", "Liver toxicity"), ("LLT0092", "Drug-induced liver injury")],
-     "liver problem", 3),
-    ("PT010", "Anaphylactic reaction", [("LLT0101", "Anaphylaxis"), ("LLT0102", "Anaphylactic shock")],
-     "severe allergy", 2),
-    ("PT011", "Pneumonitis", [("LLT0111", "Interstitial pneumonitis"), ("LLT0112", "Lung inflammation")],
-     "lung inflammation", 2),
-    ("PT012", "Gastrointestinal haemorrhage", [("LLT0121", "GI bleeding"), ("LLT0122", "Gastrointestinal bleeding")],
-     "bleeding from the gut", 2),
-    ("PT013", "Acute kidney injury", [("LLT0131", "Acute renal failure"), ("LLT0132", "AKI")],
-     "kidney failure", 2),
-    ("PT014", "Stevens-Johnson syndrome", [("LLT0141", "SJS"), ("LLT0142", "Stevens Johnson syndrome")],
-     "skin peeling", 1),
-    ("PT015", "Hypoglycaemia", [("LLT0151", "Hypoglycemia"), ("LLT0152", "Low blood sugar")],
-     "low sugar", 3),
-    ("PT016", "Myalgia", [("LLT0161", "Muscle pain"), ("LLT0162", "Muscle ache")],
-     "aching muscles", 4),
-    ("PT017", "Pancreatitis", [("LLT0171", "Acute pancreatitis"), ("LLT0172", "Inflamed pancreas")],
-     "pancreas inflammation", 1),
-    ("PT018", "Colitis", [("LLT0181", "Immune-mediated colitis"), ("LLT0182", "Bowel inflammation")],
-     "bowel inflammation", 2),
-    ("PT019", "Neonatal jaundice", [("LLT0191", "Jaundice neonatal"), ("LLT0192", "Newborn jaundice")],
-     "baby turned yellow", 0),
-    ("PT020", "Respiratory distress", [("LLT0201", "Breathing difficulty"), ("LLT0202", "Respiratory distress syndrome")],
-     "trouble breathing", 0),
-    ("PT021", "Thrombocytopenia", [("LLT0211", "Low platelets"), ("LLT0212", "Platelet count decreased")],
-     "low platelets", 2),
-    ("PT022", "Angioedema", [("LLT0221", "Swelling face"), ("LLT0222", "Angioneurotic oedema")],
-     "swollen face", 2),
+    (
+        "PT009",
+        "Hepatotoxicity",
+        [("LLT0091", "Liver toxicity"), ("LLT0092", "Drug-induced liver injury")],
+        "liver problem",
+        3,
+    ),
+    (
+        "PT010",
+        "Anaphylactic reaction",
+        [("LLT0101", "Anaphylaxis"), ("LLT0102", "Anaphylactic shock")],
+        "severe allergy",
+        2,
+    ),
+    (
+        "PT011",
+        "Pneumonitis",
+        [("LLT0111", "Interstitial pneumonitis"), ("LLT0112", "Lung inflammation")],
+        "lung inflammation",
+        2,
+    ),
+    (
+        "PT012",
+        "Gastrointestinal haemorrhage",
+        [("LLT0121", "GI bleeding"), ("LLT0122", "Gastrointestinal bleeding")],
+        "bleeding from the gut",
+        2,
+    ),
+    (
+        "PT013",
+        "Acute kidney injury",
+        [("LLT0131", "Acute renal failure"), ("LLT0132", "AKI")],
+        "kidney failure",
+        2,
+    ),
+    (
+        "PT014",
+        "Stevens-Johnson syndrome",
+        [("LLT0141", "SJS"), ("LLT0142", "Stevens Johnson syndrome")],
+        "skin peeling",
+        1,
+    ),
+    (
+        "PT015",
+        "Hypoglycaemia",
+        [("LLT0151", "Hypoglycemia"), ("LLT0152", "Low blood sugar")],
+        "low sugar",
+        3,
+    ),
+    (
+        "PT016",
+        "Myalgia",
+        [("LLT0161", "Muscle pain"), ("LLT0162", "Muscle ache")],
+        "aching muscles",
+        4,
+    ),
+    (
+        "PT017",
+        "Pancreatitis",
+        [("LLT0171", "Acute pancreatitis"), ("LLT0172", "Inflamed pancreas")],
+        "pancreas inflammation",
+        1,
+    ),
+    (
+        "PT018",
+        "Colitis",
+        [("LLT0181", "Immune-mediated colitis"), ("LLT0182", "Bowel inflammation")],
+        "bowel inflammation",
+        2,
+    ),
+    (
+        "PT019",
+        "Neonatal jaundice",
+        [("LLT0191", "Jaundice neonatal"), ("LLT0192", "Newborn jaundice")],
+        "baby turned yellow",
+        0,
+    ),
+    (
+        "PT020",
+        "Respiratory distress",
+        [("LLT0201", "Breathing difficulty"), ("LLT0202", "Respiratory distress syndrome")],
+        "trouble breathing",
+        0,
+    ),
+    (
+        "PT021",
+        "Thrombocytopenia",
+        [("LLT0211", "Low platelets"), ("LLT0212", "Platelet count decreased")],
+        "low platelets",
+        2,
+    ),
+    (
+        "PT022",
+        "Angioedema",
+        [("LLT0221", "Swelling face"), ("LLT0222", "Angioneurotic oedema")],
+        "swollen face",
+        2,
+    ),
 ]
-COUNTRIES = [("FR", 14), ("DE", 14), ("GB", 12), ("US", 18), ("ES", 8), ("IT", 9), ("NL", 5),
-             ("BE", 4), ("SE", 3), ("PL", 5), ("JP", 5), ("CA", 3)]
-GIVEN = ("Anna Marie Jean Paul Luc Sofia Emma Hugo Lena Noah Mia Omar Ines Tom Eva Karl Nina "
-         "Ivan Rosa Ben Clara David Elif Felix Greta Hana Igor Julia Kenji Laura Marc Nora "
-         "Oscar Petra Quentin Rita Sven Tara Ugo Vera Walter Yara Zoe").split()
-FAMILY = ("Martin Bernard Dubois Muller Schmidt Smith Jones Garcia Rossi Bianchi Jansen "
-          "Peeters Nilsson Kowalski Tanaka Brown Taylor Wilson Moreau Laurent Fischer Weber "
-          "Lopez Romano Visser Andersson Nowak Sato Davies Evans Thomas Roux Fontaine Becker "
-          "Wagner Sanchez Ricci Bakker Larsson Wojcik Suzuki Walker White Harris").split()
+COUNTRIES = [
+    ("FR", 14),
+    ("DE", 14),
+    ("GB", 12),
+    ("US", 18),
+    ("ES", 8),
+    ("IT", 9),
+    ("NL", 5),
+    ("BE", 4),
+    ("SE", 3),
+    ("PL", 5),
+    ("JP", 5),
+    ("CA", 3),
+]
+GIVEN = (
+    "Anna Marie Jean Paul Luc Sofia Emma Hugo Lena Noah Mia Omar Ines Tom Eva Karl Nina "
+    "Ivan Rosa Ben Clara David Elif Felix Greta Hana Igor Julia Kenji Laura Marc Nora "
+    "Oscar Petra Quentin Rita Sven Tara Ugo Vera Walter Yara Zoe"
+).split()
+FAMILY = (
+    "Martin Bernard Dubois Muller Schmidt Smith Jones Garcia Rossi Bianchi Jansen "
+    "Peeters Nilsson Kowalski Tanaka Brown Taylor Wilson Moreau Laurent Fischer Weber "
+    "Lopez Romano Visser Andersson Nowak Sato Davies Evans Thomas Roux Fontaine Becker "
+    "Wagner Sanchez Ricci Bakker Larsson Wojcik Suzuki Walker White Harris"
+).split()
 COMPANY_SENDERS = ["Acme Pharma", "Borealis Therapeutics", "Cygnus Bio"]
 SIMPLE_NUMBERING = ["Delta Health", "Orion Clinic Network"]  # reuse "YYYY-NNNN" ids
 REGULATORS = {"FR": "ANSM", "DE": "BfArM", "GB": "MHRA", "US": "FDA"}
-JOURNALS = ["Drug Saf", "Br J Clin Pharmacol", "Eur J Clin Pharmacol", "Pharmacoepidemiol Drug Saf",
-            "J Clin Oncol", "Lancet"]
+JOURNALS = [
+    "Drug Saf",
+    "Br J Clin Pharmacol",
+    "Eur J Clin Pharmacol",
+    "Pharmacoepidemiol Drug Saf",
+    "J Clin Oncol",
+    "Lancet",
+]
 OWN_SENDER = "SafetyDesk intake"
 
 
@@ -178,10 +278,10 @@ def _typo(rng: random.Random, text: str) -> str:
     i = rng.randrange(1, len(text) - 1)
     op = rng.random()
     if op < 0.35:
-        return text[:i] + text[i + 1:]
+        return text[:i] + text[i + 1 :]
     if op < 0.7:
-        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
-    return text[:i] + rng.choice(string.ascii_lowercase) + text[i + 1:]
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    return text[:i] + rng.choice(string.ascii_lowercase) + text[i + 1 :]
 
 
 def _fmt_date(rng: random.Random, d: date) -> str:
@@ -213,8 +313,14 @@ class StreamGenerator:
         self._n += 1
         return f"{prefix}{self.seed}-{self._n}"
 
-    def _patient(self, *, birth: date | None = None, family: str | None = None,
-                 country: str | None = None, infant: bool = False) -> TruePatient:
+    def _patient(
+        self,
+        *,
+        birth: date | None = None,
+        family: str | None = None,
+        country: str | None = None,
+        infant: bool = False,
+    ) -> TruePatient:
         rng = self.rng
         if birth is None:
             birth = date(1930, 1, 1) + timedelta(days=rng.randrange(0, 365 * 75))
@@ -243,18 +349,37 @@ class StreamGenerator:
                 out.append(e)
         return out
 
-    def _case(self, patient: TruePatient, *, onset: date | None = None, events: list[int] | None = None,
-              drugs: list[int] | None = None, reporter: tuple[str, str, str] | None = None,
-              study: tuple[str, str, str] | None = None, literature: str | None = None,
-              tag: str = "plain") -> TrueCase:
+    def _case(
+        self,
+        patient: TruePatient,
+        *,
+        onset: date | None = None,
+        events: list[int] | None = None,
+        drugs: list[int] | None = None,
+        reporter: tuple[str, str, str] | None = None,
+        study: tuple[str, str, str] | None = None,
+        literature: str | None = None,
+        tag: str = "plain",
+    ) -> TrueCase:
         rng = self.rng
         onset = onset or date(2022, 1, 1) + timedelta(days=rng.randrange(0, 365 * 3))
         drugs = drugs or rng.sample(range(len(SUBSTANCES)), rng.choice([1, 1, 1, 2]))
         start = onset - timedelta(days=rng.randrange(1, 120))
         extra = [onset + timedelta(days=rng.randrange(1, 20)) for _ in range(rng.randrange(0, 3))]
         reporter = reporter or (rng.choice(GIVEN), rng.choice(FAMILY), rng.choice("1123"))
-        return TrueCase(self._uid("C"), patient, onset, events or self._events(), drugs, start,
-                        extra, reporter, study, literature, tag)
+        return TrueCase(
+            self._uid("C"),
+            patient,
+            onset,
+            events or self._events(),
+            drugs,
+            start,
+            extra,
+            reporter,
+            study,
+            literature,
+            tag,
+        )
 
     def _entity_id(self) -> str:
         """Reaction and drug ids drawn from the seeded generator, so streams are reproducible."""
@@ -286,9 +411,18 @@ class StreamGenerator:
             return ".".join(letters) + "."
         return " ".join(letters).lower()
 
-    def render(self, tc: TrueCase, channel: str, sender: str, report_id: str, *,
-               detail: float = 1.0, worldwide: str | None = None,
-               cites: list[OtherCaseId] | None = None, follow_up: int = 0) -> CaseVersionData:
+    def render(
+        self,
+        tc: TrueCase,
+        channel: str,
+        sender: str,
+        report_id: str,
+        *,
+        detail: float = 1.0,
+        worldwide: str | None = None,
+        cites: list[OtherCaseId] | None = None,
+        follow_up: int = 0,
+    ) -> CaseVersionData:
         """One report of ``tc`` as ``channel`` would send it; ``detail`` < 1 drops facts."""
         rng = self.rng
         p = tc.patient
@@ -323,7 +457,9 @@ class StreamGenerator:
             else:
                 patient.age_at_onset = Quantity(float(int(age)), "a")
         if keep(0.55):
-            patient.weight_kg = round(p.weight * (1 + (rng.uniform(-0.015, 0.015) if rng.random() < 0.3 else 0)), 1)
+            patient.weight_kg = round(
+                p.weight * (1 + (rng.uniform(-0.015, 0.015) if rng.random() < 0.3 else 0)), 1
+            )
         if p.record and channel in ("site", "physician") and keep(0.6):
             patient.hospital_record_number = p.record
         study = None
@@ -331,13 +467,18 @@ class StreamGenerator:
             number, subject, _ = tc.study
             subj = subject if rng.random() < 0.7 else subject.replace("-", "")
             patient.investigation_number = subj
-            study = Study(sponsor_study_number=number, study_type="1",
-                          registrations=[StudyRegistration(number=number)])
+            study = Study(
+                sponsor_study_number=number,
+                study_type="1",
+                registrations=[StudyRegistration(number=number)],
+            )
 
         onset: PartialDate | None = PartialDate.from_date(tc.onset)
         r = rng.random()
         if r < 0.12:
-            onset = PartialDate.from_date(tc.onset + timedelta(days=rng.choice([-3, -2, -1, 1, 2, 3])))
+            onset = PartialDate.from_date(
+                tc.onset + timedelta(days=rng.choice([-3, -2, -1, 1, 2, 3]))
+            )
         elif r < 0.27 or (lay and r < 0.5):
             onset = PartialDate(tc.onset.year, tc.onset.month)
         elif r < 0.31:
@@ -363,19 +504,41 @@ class StreamGenerator:
             if rng.random() < 0.85:
                 llt_code, llt_term = rng.choice(llts)
                 if rng.random() < 0.3:
-                    coding = CodedTerm(verbatim=verbatim, code=pt_code, term=pt_term, level="PT",
-                                       family="MedDRA", pt_code=pt_code, pt_term=pt_term)
+                    coding = CodedTerm(
+                        verbatim=verbatim,
+                        code=pt_code,
+                        term=pt_term,
+                        level="PT",
+                        family="MedDRA",
+                        pt_code=pt_code,
+                        pt_term=pt_term,
+                    )
                 else:
-                    coding = CodedTerm(verbatim=verbatim, code=llt_code, term=llt_term,
-                                       level="LLT", family="MedDRA", pt_code=pt_code,
-                                       pt_term=pt_term)
-            reactions.append(Reaction(
-                id=self._entity_id(), verbatim=verbatim, coding=coding, start=onset if i == 0 else (
-                    PartialDate.from_date(tc.onset + timedelta(days=rng.randrange(0, 4)))
-                    if onset is not None and onset.is_full_date and rng.random() < 0.5 else onset),
-                country=p.country if keep(0.8) else None,
-                outcome=rng.choice("0123") if follow_up else None,
-            ))
+                    coding = CodedTerm(
+                        verbatim=verbatim,
+                        code=llt_code,
+                        term=llt_term,
+                        level="LLT",
+                        family="MedDRA",
+                        pt_code=pt_code,
+                        pt_term=pt_term,
+                    )
+            reactions.append(
+                Reaction(
+                    id=self._entity_id(),
+                    verbatim=verbatim,
+                    coding=coding,
+                    start=onset
+                    if i == 0
+                    else (
+                        PartialDate.from_date(tc.onset + timedelta(days=rng.randrange(0, 4)))
+                        if onset is not None and onset.is_full_date and rng.random() < 0.5
+                        else onset
+                    ),
+                    country=p.country if keep(0.8) else None,
+                    outcome=rng.choice("0123") if follow_up else None,
+                )
+            )
 
         drugs = []
         for k in tc.drugs:
@@ -385,11 +548,23 @@ class StreamGenerator:
                 name = _typo(rng, name)
             coding = None
             if rng.random() < 0.85:
-                coding = CodedTerm(verbatim=name, code=code, term=generic, level="substance",
-                                   family="SafetyDesk-open")
+                coding = CodedTerm(
+                    verbatim=name,
+                    code=code,
+                    term=generic,
+                    level="substance",
+                    family="SafetyDesk-open",
+                )
             dosage = Dosage(start=PartialDate.from_date(tc.drug_start)) if keep(0.4) else None
-            drugs.append(Drug(id=self._entity_id(), role="1", name=name, coding=coding,
-                              dosages=[dosage] if dosage else []))
+            drugs.append(
+                Drug(
+                    id=self._entity_id(),
+                    role="1",
+                    name=name,
+                    coding=coding,
+                    dosages=[dosage] if dosage else [],
+                )
+            )
         if rng.random() < 0.3:
             k = rng.randrange(len(SUBSTANCES))
             if k not in tc.drugs:
@@ -398,19 +573,33 @@ class StreamGenerator:
         reporters: list[Reporter] = []
         given, family, qual = tc.reporter
         if channel == "consumer":
-            reporters.append(Reporter(qualification="5", country=p.country,
-                                      family_name=p.family if rng.random() < 0.3 else None))
+            reporters.append(
+                Reporter(
+                    qualification="5",
+                    country=p.country,
+                    family_name=p.family if rng.random() < 0.3 else None,
+                )
+            )
         elif channel == "literature":
             author = tc.literature.split()[0] if tc.literature else None
             reporters.append(Reporter(family_name=author, qualification="1", country=p.country))
         else:
             g = given if rng.random() < 0.6 else given[0] + "."
-            reporters.append(Reporter(given_name=g, family_name=family if rng.random() > 0.05
-                                      else _typo(rng, family), qualification=qual,
-                                      country=p.country, primary_for_regulatory=True))
+            reporters.append(
+                Reporter(
+                    given_name=g,
+                    family_name=family if rng.random() > 0.05 else _typo(rng, family),
+                    qualification=qual,
+                    country=p.country,
+                    primary_for_regulatory=True,
+                )
+            )
 
-        literature = [Document(reference=self._cite(tc.literature))] if (
-            tc.literature and channel == "literature") else []
+        literature = (
+            [Document(reference=self._cite(tc.literature))]
+            if (tc.literature and channel == "literature")
+            else []
+        )
         narrative = self._narrative(tc, lay, detail)
         admin = Admin(
             sender_safety_report_id=report_id,
@@ -419,9 +608,15 @@ class StreamGenerator:
             other_case_ids=cites or [],
         )
         return CaseVersionData(
-            admin=admin, reporters=reporters, sender=Sender(organisation=sender),
-            literature=literature, study=study, patient=patient, reactions=reactions,
-            drugs=drugs, narrative=Narrative(narrative=narrative),
+            admin=admin,
+            reporters=reporters,
+            sender=Sender(organisation=sender),
+            literature=literature,
+            study=study,
+            patient=patient,
+            reactions=reactions,
+            drugs=drugs,
+            narrative=Narrative(narrative=narrative),
         )
 
     def _cite(self, ref: str | None) -> str | None:
@@ -445,33 +640,54 @@ class StreamGenerator:
         event = e[3] if lay else rng.choice([e[1], *(t for _, t in e[2])]).lower()
         parts = []
         if rng.random() < 0.7 * detail:
-            parts.append(rng.choice([
-                f"{subject} started {drug_name} on {_fmt_date(rng, tc.drug_start)}.",
-                f"Treatment with {drug_name} began {_fmt_date(rng, tc.drug_start)}.",
-            ]))
+            parts.append(
+                rng.choice(
+                    [
+                        f"{subject} started {drug_name} on {_fmt_date(rng, tc.drug_start)}.",
+                        f"Treatment with {drug_name} began {_fmt_date(rng, tc.drug_start)}.",
+                    ]
+                )
+            )
         else:
             parts.append(f"{subject} was treated with {drug_name}.")
-        parts.append(rng.choice([
-            f"On {_fmt_date(rng, tc.onset)} {event} occurred.",
-            f"{event.capitalize()} developed on {_fmt_date(rng, tc.onset)}.",
-            f"{event.capitalize()} was reported.",
-        ]))
+        parts.append(
+            rng.choice(
+                [
+                    f"On {_fmt_date(rng, tc.onset)} {event} occurred.",
+                    f"{event.capitalize()} developed on {_fmt_date(rng, tc.onset)}.",
+                    f"{event.capitalize()} was reported.",
+                ]
+            )
+        )
         for d in tc.extra_dates:
             if rng.random() < 0.6 * detail:
-                parts.append(rng.choice([
-                    f"Admitted to hospital on {_fmt_date(rng, d)}.",
-                    f"Laboratory tests were done on {_fmt_date(rng, d)}.",
-                    f"Seen again on {_fmt_date(rng, d)}.",
-                ]))
+                parts.append(
+                    rng.choice(
+                        [
+                            f"Admitted to hospital on {_fmt_date(rng, d)}.",
+                            f"Laboratory tests were done on {_fmt_date(rng, d)}.",
+                            f"Seen again on {_fmt_date(rng, d)}.",
+                        ]
+                    )
+                )
         if tc.tag == "twin":
             parts.append("One of twins born at term.")
         return " ".join(parts)
 
     # --- scenarios -------------------------------------------------------------------------
-    def _emit(self, tc: TrueCase, channel: str, sender: str, received: date, *,
-              detail: float = 1.0, followups: int | None = None, worldwide: bool = False,
-              cites: tuple[str, str, str] | None = None,
-              cited_lineage: str | None = None) -> tuple[str, str, str, str]:
+    def _emit(
+        self,
+        tc: TrueCase,
+        channel: str,
+        sender: str,
+        received: date,
+        *,
+        detail: float = 1.0,
+        followups: int | None = None,
+        worldwide: bool = False,
+        cites: tuple[str, str, str] | None = None,
+        cited_lineage: str | None = None,
+    ) -> tuple[str, str, str, str]:
         """Emit one lineage (an initial report and its follow-ups).
 
         Returns sender, sender's case id, the first report's id, and the worldwide case id a
@@ -483,8 +699,11 @@ class StreamGenerator:
         if wid is None and channel == "partner":
             prefix = "".join(w[0] for w in sender.split()).upper()
             wid = rid if rid[:2].isalpha() else f"{tc.patient.country}-{prefix}-{rid}"
-        other = [OtherCaseId(source=cites[0], case_id=cites[1])] if (
-            cites and not (worldwide and cites)) else None
+        other = (
+            [OtherCaseId(source=cites[0], case_id=cites[1])]
+            if (cites and not (worldwide and cites))
+            else None
+        )
         root = self._uid("R")
         case = self.render(tc, channel, sender, rid, detail=detail, worldwide=wid, cites=other)
         lineage = f"{sender}|{rid}"
@@ -495,17 +714,51 @@ class StreamGenerator:
             expected_link, kind = cited_lineage, "followup"
         elif cites:
             expected_dup = cited_lineage
-        self.reports.append(LabelledReport(root, case, tc.cid, tc.patient.pid, lineage, kind,
-                                           tc.tag, expected_link, expected_dup, received))
+        self.reports.append(
+            LabelledReport(
+                root,
+                case,
+                tc.cid,
+                tc.patient.pid,
+                lineage,
+                kind,
+                tc.tag,
+                expected_link,
+                expected_dup,
+                received,
+            )
+        )
         n = followups if followups is not None else rng.choices([0, 1, 2], weights=[7, 2, 1])[0]
         for k in range(n):
-            fid = rid if rng.random() < 0.7 else rng.choice([rid.lower(), f" {rid} ", rid.replace("-", " ")])
-            fcase = self.render(tc, channel, sender, fid, detail=min(1.0, detail + 0.2),
-                                worldwide=wid, cites=other, follow_up=k + 1)
-            self.reports.append(LabelledReport(
-                self._uid("R"), fcase, tc.cid, tc.patient.pid, lineage, "followup", tc.tag,
-                expected_link or root, None, received + timedelta(days=7 * (k + 1)),
-            ))
+            fid = (
+                rid
+                if rng.random() < 0.7
+                else rng.choice([rid.lower(), f" {rid} ", rid.replace("-", " ")])
+            )
+            fcase = self.render(
+                tc,
+                channel,
+                sender,
+                fid,
+                detail=min(1.0, detail + 0.2),
+                worldwide=wid,
+                cites=other,
+                follow_up=k + 1,
+            )
+            self.reports.append(
+                LabelledReport(
+                    self._uid("R"),
+                    fcase,
+                    tc.cid,
+                    tc.patient.pid,
+                    lineage,
+                    "followup",
+                    tc.tag,
+                    expected_link or root,
+                    None,
+                    received + timedelta(days=7 * (k + 1)),
+                )
+            )
         return sender, rid, root, wid or rid
 
     def _channel(self, exclude: str | None = None) -> tuple[str, str]:
@@ -536,11 +789,26 @@ class StreamGenerator:
             when = received + timedelta(days=rng.randrange(1, 90))
             r = rng.random()
             if r < 0.1 and sender2 != first[0]:
-                self._emit(tc, "regulator", sender2, when, cites=(first[0], first[1], first[3]),
-                           worldwide=True, cited_lineage=first[2], followups=0)
+                self._emit(
+                    tc,
+                    "regulator",
+                    sender2,
+                    when,
+                    cites=(first[0], first[1], first[3]),
+                    worldwide=True,
+                    cited_lineage=first[2],
+                    followups=0,
+                )
             elif r < 0.2 and sender2 != first[0]:
-                self._emit(tc, ch2, sender2, when, cites=(first[0], first[1], first[3]),
-                           cited_lineage=first[2], followups=0)
+                self._emit(
+                    tc,
+                    ch2,
+                    sender2,
+                    when,
+                    cites=(first[0], first[1], first[3]),
+                    cited_lineage=first[2],
+                    followups=0,
+                )
             else:
                 self._emit(tc, ch2, sender2, when, detail=0.7 if ch2 == "consumer" else 1.0)
 
@@ -560,8 +828,15 @@ class StreamGenerator:
         if second_event:
             later = tc.onset + timedelta(days=rng.randrange(10, 200))
             ev = [e for e in self._events(1) if e not in tc.events] or [(tc.events[0] + 1) % 18]
-            tc2 = self._case(p, onset=later, events=ev, drugs=drug, reporter=site,
-                             study=tc.study, tag="same_subject_new_event")
+            tc2 = self._case(
+                p,
+                onset=later,
+                events=ev,
+                drugs=drug,
+                reporter=site,
+                study=tc.study,
+                tag="same_subject_new_event",
+            )
             r2 = self._received(tc2)
             self._emit(tc2, "site", OWN_SENDER, r2)
             if rng.random() < 0.4:
@@ -580,9 +855,15 @@ class StreamGenerator:
         for _ in range(rng.randrange(6, 16)):
             p = self._patient(country=country)
             subject = f"{centre:03d}-{rng.randrange(1, 999):04d}"
-            tc = self._case(p, onset=start + timedelta(days=rng.randrange(0, 60)), events=event,
-                            drugs=drug, reporter=site, study=(number, subject, site[1]),
-                            tag="study_common")
+            tc = self._case(
+                p,
+                onset=start + timedelta(days=rng.randrange(0, 60)),
+                events=event,
+                drugs=drug,
+                reporter=site,
+                study=(number, subject, site[1]),
+                tag="study_common",
+            )
             received = self._received(tc)
             self._emit(tc, "site", OWN_SENDER, received)
             if rng.random() < 0.2:
@@ -602,8 +883,14 @@ class StreamGenerator:
         while second.given[0] == first.given[0]:
             second.given = rng.choice(GIVEN)
         for p in (first, second):
-            tc = self._case(p, onset=onset + timedelta(days=rng.choice([0, 0, 1])), events=event,
-                            drugs=drug, reporter=reporter, tag="twin")
+            tc = self._case(
+                p,
+                onset=onset + timedelta(days=rng.choice([0, 0, 1])),
+                events=event,
+                drugs=drug,
+                reporter=reporter,
+                tag="twin",
+            )
             ch = rng.choice(["physician", "partner"])
             sender = OWN_SENDER if ch == "physician" else rng.choice(COMPANY_SENDERS)
             received = self._received(tc)
@@ -614,26 +901,45 @@ class StreamGenerator:
 
     def literature_series(self) -> None:
         rng = self.rng
-        authors = [f"{rng.choice(FAMILY)} {rng.choice(string.ascii_uppercase)}" for _ in range(rng.randrange(1, 5))]
+        authors = [
+            f"{rng.choice(FAMILY)} {rng.choice(string.ascii_uppercase)}"
+            for _ in range(rng.randrange(1, 5))
+        ]
         drug = [rng.randrange(len(SUBSTANCES))]
         event = [rng.randrange(len(EVENTS) - 4)]
         year = rng.choice([2022, 2023, 2024])
-        title = (f"{EVENTS[event[0]][1]} associated with {SUBSTANCES[drug[0]][1]}: "
-                 f"a series of {rng.randrange(3, 9)} cases")
-        ref = (f"{', '.join(authors)}. {title}. {rng.choice(JOURNALS)}. {year};"
-               f"{rng.randrange(1, 60)}({rng.randrange(1, 12)}):{rng.randrange(1, 900)}-{rng.randrange(900, 999)}.")
+        title = (
+            f"{EVENTS[event[0]][1]} associated with {SUBSTANCES[drug[0]][1]}: "
+            f"a series of {rng.randrange(3, 9)} cases"
+        )
+        ref = (
+            f"{', '.join(authors)}. {title}. {rng.choice(JOURNALS)}. {year};"
+            f"{rng.randrange(1, 60)}({rng.randrange(1, 12)}):"
+            f"{rng.randrange(1, 900)}-{rng.randrange(900, 999)}."
+        )
         country = _pick(rng, COUNTRIES)
         for _ in range(rng.randrange(3, 7)):
             p = self._patient(country=country)
-            tc = self._case(p, onset=date(year - 1, 1, 1) + timedelta(days=rng.randrange(0, 700)),
-                            events=event, drugs=drug, literature=ref, tag="series")
+            tc = self._case(
+                p,
+                onset=date(year - 1, 1, 1) + timedelta(days=rng.randrange(0, 700)),
+                events=event,
+                drugs=drug,
+                literature=ref,
+                tag="series",
+            )
             received = date(year, 6, 1) + timedelta(days=rng.randrange(0, 150))
             if rng.random() < 0.25:
                 ch, sender = self._channel()
                 self._emit(tc, ch, sender, tc.onset + timedelta(days=20))
             for sender in rng.sample([OWN_SENDER, *COMPANY_SENDERS], rng.choice([1, 1, 2])):
-                self._emit(tc, "literature", sender, received + timedelta(days=rng.randrange(0, 20)),
-                           followups=0)
+                self._emit(
+                    tc,
+                    "literature",
+                    sender,
+                    received + timedelta(days=rng.randrange(0, 20)),
+                    followups=0,
+                )
 
     def generate(self, n_cases: int) -> list[LabelledReport]:
         """About ``n_cases`` true cases, mixed across scenarios, ordered by receipt date."""

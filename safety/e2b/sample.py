@@ -13,11 +13,14 @@ from safety.cases.model import (
     CaseVersionData,
     CodedTerm,
     Death,
+    Document,
     Dosage,
     Drug,
     DrugReaction,
     MedicalHistory,
     Narrative,
+    OtherCaseId,
+    Parent,
     PastDrug,
     Patient,
     Quantity,
@@ -25,7 +28,10 @@ from safety.cases.model import (
     Reporter,
     Sender,
     Seriousness,
+    Study,
+    StudyRegistration,
     Substance,
+    Summary,
     TestResult,
 )
 from safety.cases.values import NullFlavor, PartialDate
@@ -134,3 +140,52 @@ def sample_fatal_case() -> CaseVersionData:
                                reported_causes=[CodedTerm(code="10018276", version="27.1")],
                                autopsy_done=False)
     return case
+
+
+def sample_full_case() -> CaseVersionData:
+    """The fatal sample from a clinical trial, with every optional section filled in."""
+    c = sample_fatal_case()
+    a = c.admin
+    a.report_type = "2"
+    a.documents = [Document(title="Discharge summary")]
+    a.additional_documents = True
+    a.other_case_ids_exist = True
+    a.other_case_ids = [OtherCaseId(source="Partner Pharma", case_id="PP-123")]
+    a.linked_report_ids = ["US-SAFETYDESK-000100"]
+    c.literature = [Document(reference="Smith J, et al. Warfarin and amiodarone. Lancet. "
+                                       "2026;1:1-2.")]
+    c.narrative.summaries = [Summary(text="Resumen del caso", language="es")]
+    c.patient.gp_record_number = "GP-1"
+    c.patient.investigation_number = "SUBJ-7"
+    c.patient.death.autopsy_done = True  # type: ignore[union-attr]
+    c.patient.death.autopsy_causes = [CodedTerm(code="10018276", version="27.1")]  # type: ignore[union-attr]
+    c.patient.parent = Parent(
+        identification="Mother", birth_date=PartialDate(1980, 1, 2), age=Quantity(45, "a"),
+        weight_kg=60, height_cm=165, sex="2",
+        medical_history=[MedicalHistory(condition=CodedTerm(code="10012601", version="27.1"),
+                                        start=PartialDate(2010), comments="type 2")],
+        medical_history_text="none else",
+        past_drugs=[PastDrug(name="Metformin", start=PartialDate(2010))],
+    )
+    c.study = Study(registrations=[StudyRegistration(number="EU-CT-2025-0001", country="DE")],
+                    name="TRIAL-1", sponsor_study_number="SP-1", study_type="1")
+    c.tests += [
+        TestResult(date=PartialDate(2026, 10, 3), name="Platelets",
+                   coding=CodedTerm(code="10035528", version="27.1"), value=100,
+                   value_qualifier="<", unit="10*9/L", result_code="3",
+                   more_info_available=True),
+        TestResult(date=PartialDate(2026, 10, 4), name="Chest X-ray",
+                   coding=CodedTerm(code="10008496", version="27.1"),
+                   result_text="no infiltrates"),
+    ]
+    d = c.drugs[0]
+    d.investigational = False
+    d.cumulative_dose = Quantity(150, "mg")
+    d.additional_info = "taken with food"
+    d.additional_info_codes = ["1"]
+    d.reactions[0].start_interval = Quantity(31, "d")
+    d.reactions[0].recurrence = "4"
+    d.dosages[0].parent_route = "oral"
+    d.dosages[0].duration = Quantity(33, "d")
+    c.reactions[0].duration = Quantity(7, "d")
+    return c

@@ -30,11 +30,46 @@ from safety.e2b.rules import (
 )
 
 STRUCTURE_FILE = "e2b-structure.json"
-_PREDICATE = re.compile(r"\[((?:[A-Za-z_][\w.-]*)(?:/[A-Za-z_][\w.-]*)*)")
 
 
 def _tag(e: etree._Element) -> str:
     return etree.QName(e).localname
+
+
+def _brackets(step: str) -> list[str]:
+    """Top-level predicate contents of one step (``a[x][y[z]]`` → ``["x", "y[z]"]``)."""
+    out, depth, cur = [], 0, ""
+    for ch in step:
+        if ch == "[":
+            depth += 1
+            if depth == 1:
+                cur = ""
+                continue
+        elif ch == "]":
+            depth -= 1
+            if depth == 0:
+                out.append(cur)
+                continue
+        if depth >= 1:
+            cur += ch
+    return out
+
+
+def _predicate_paths(step: str, base: list[str]) -> list[list[str]]:
+    """Element paths named inside a step's predicates (``[observation/code[@code='1']]``)."""
+    out = []
+    for pred in _brackets(step):
+        if not re.match(r"[A-Za-z_]", pred.strip()):
+            continue
+        path = list(base)
+        for sub in _split_steps(pred.strip()):
+            name = re.match(r"[A-Za-z_][\w.-]*", sub.strip())
+            if name is None:
+                break
+            path = [*path, name.group(0)]
+            out.append(path)
+            out.extend(_predicate_paths(sub, path))
+    return out
 
 
 def derive(instances: Iterable[bytes]) -> dict[str, dict[str, list]]:
@@ -71,9 +106,8 @@ def derive(instances: Iterable[bytes]) -> dict[str, dict[str, list]]:
         names = [steps[i] for i in keep]
         add(names)
         for pos, i in enumerate(keep):
-            for pred in _PREDICATE.findall(raw[i]):
-                inner = [p for p in pred.split("/") if p and not p.startswith("@")]
-                add(names[: pos + 1] + inner)
+            for path in _predicate_paths(raw[i], names[: pos + 1]):
+                add(path)
     for line in structure_supplement():
         add(line.split("/"))
     out: dict[str, dict[str, list]] = {}

@@ -118,3 +118,35 @@ def test_device_block_is_read() -> None:
     assert devices[0].problem_codes == ["4001", "3003"]
     assert devices[0].lot_number == "4577BN2-product-2-device1"
     assert case.drugs[1].fda_other_role == "1"
+
+
+@pytest.mark.parametrize("destination", ["ema-ct", "ich"])
+def test_full_case_round_trips_and_is_conformant(destination: str) -> None:
+    from safety.cases.codec import case_to_json
+    from safety.e2b.export import export_case
+    from safety.e2b.sample import sample_full_case
+
+    header = ExportHeader(sender_id="SD", destination=destination)
+    first = export_case(sample_full_case(), header)
+    assert first.findings == []
+    back = read_batch(first.xml)[0].case
+    second = export_case(back, header)
+    assert difference(batch_values(first.xml)[0], batch_values(second.xml)[0]) == ([], [])
+
+    def strip(term: object) -> object:
+        """Drop coding metadata the import adds and FDA-only fields ICH/EMA do not carry."""
+        if isinstance(term, dict):
+            return {k: strip(v) for k, v in term.items()
+                    if k not in ("family", "level", "method") and not k.startswith("fda_")}
+        if isinstance(term, list):
+            return [strip(v) for v in term]
+        return float(term) if isinstance(term, int) and not isinstance(term, bool) else term
+
+    original = strip(case_to_json(sample_full_case()))
+    imported = strip(case_to_json(back))
+    original["reporters"][0].pop("email")  # FDA.C.2.r.2.8: regional, not sent to ICH/EMA
+    for section in ("admin", "literature", "study", "tests", "drugs", "narrative", "reporters",
+                    "sender"):
+        assert imported.get(section) == original.get(section), section
+    for key in ("parent", "death", "medical_history", "past_drugs", "birth_date"):
+        assert imported["patient"].get(key) == original["patient"].get(key), key

@@ -29,6 +29,7 @@ from safety.dedup.scoring import CLASSES, Model, calibrate
 
 TRAIN_SEED = 20261124
 TEST_SEED = 7
+HARD_TAGS = {"twin", "series", "study_common", "same_subject_new_event"}
 WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "weights.json"
 
 
@@ -131,6 +132,17 @@ def evaluate(stream: Sequence[LabelledReport], model: Model) -> dict[str, Any]:
         _label(truth, *sorted(p)) + ":" + "/".join(sorted({truth.tag[x] for x in p}))
         for p in pred - true_pairs
     )
+    lookalikes = Counter(
+        _label(truth, roots[a], roots[b]) + ":" + "/".join(sorted({truth.tag[roots[a]],
+                                                                   truth.tag[roots[b]]}))
+        for a, b in result.scored
+        if truth.true_case[roots[a]] != truth.true_case[roots[b]]
+        and {truth.tag[roots[a]], truth.tag[roots[b]]} & HARD_TAGS
+    )
+    hard_cases = {
+        kind: {"candidate_pairs": n, "wrongly_flagged": fp_by_kind.get(kind, 0)}
+        for kind, n in lookalikes.most_common()
+    }
     fn_by_tag = Counter("/".join(sorted({truth.tag[x] for x in p})) for p in true_pairs - pred)
     curve = []
     for t in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99):
@@ -159,6 +171,7 @@ def evaluate(stream: Sequence[LabelledReport], model: Model) -> dict[str, Any]:
             "initial_reports_wrongly_linked": init_false,
         },
         "false_positives_by_kind": dict(fp_by_kind.most_common()),
+        "hard_lookalikes_among_candidates": hard_cases,
         "false_negatives_by_tag": dict(fn_by_tag.most_common()),
         "pairwise_curve_before_clustering": curve,
         "scan_seconds": round(elapsed, 2),

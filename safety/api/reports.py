@@ -25,10 +25,18 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
                 description="Submit adverse event reports and follow their processing.")
 
 
+class AcceptedMessageSchema(Schema):
+    report_id = fields.String(required=True)
+    message_id = fields.String(allow_none=True)
+    status_url = fields.String(required=True)
+
+
 class AcceptedSchema(Schema):
     report_id = fields.String(required=True)
     status = fields.String(required=True)
     status_url = fields.String(required=True)
+    reports = fields.List(fields.Nested(AcceptedMessageSchema),
+                          metadata={"description": "E2B batches: one report per message."})
 
 
 class FindingSchema(Schema):
@@ -74,7 +82,12 @@ class Reports(MethodView):
     @blp.doc(
         requestBody={
             "required": True,
-            "content": {"application/json": {"schema": "SAEForm"}},
+            "content": {
+                "application/json": {"schema": "SAEForm"},
+                "application/xml": {"schema": {
+                    "type": "string",
+                    "description": "An ICH E2B(R3) ICSR batch (MCCI_IN200100UV01)."}},
+            },
         },
         parameters=[{
             "in": "header", "name": "Idempotency-Key", "required": False,
@@ -89,13 +102,16 @@ class Reports(MethodView):
     @blp.alt_response(415, description="Unsupported content type")
     @blp.alt_response(422, description="Invalid form: every bad field is named")
     def post(self) -> Any:
-        """Submit an SAE form. Answered only after the report is stored."""
+        """Submit an SAE form (JSON) or an E2B(R3) batch (XML). Answered only after the
+        report(s) are stored."""
         principal = require_client()
         raw = request.get_data(cache=True)
         mimetype = request.mimetype
+        if mimetype in ("application/xml", "text/xml", "application/hl7-v3+xml"):
+            return _post_e2b(principal, raw)
         if mimetype != "application/json":
             abort(415, message=f"Content-Type {mimetype or '(none)'} is not supported; "
-                               "send application/json.")
+                               "send application/json or application/xml.")
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -134,6 +150,45 @@ class Reports(MethodView):
             202,
             {"Location": status_url},
         )
+
+
+def _post_e2b(principal: Any, raw: bytes) -> Any:
+    from safety.e2b.hl7 import E2BError
+    from safety.intake.e2b_batch import split_batch
+
+    try:
+        messages = split_batch(raw)
+    except E2BError as exc:
+        abort(400, message=f"Not a readable E2B(R3) batch: {exc}",
+              errors={"xml": {exc.where: [exc.reason]}})
+    key = request.headers.get("Idempotency-Key")
+    settings = current_app.config["SAFETY"]
+    accepted = []
+    for m in messages:
+        incoming = Incoming(
+            channel="e2b", content_type=request.content_type or "application/xml", raw=raw,
+            payload=m.payload, sender=m.sender, sender_case_id=m.sender_case_id,
+            site_id=principal.site_id,
+            idempotency_key=f"{key}#{m.index}" if key else None,
+        )
+        try:
+            report, created = store_report(g.db, incoming, principal.client_id, principal.actor)
+        except IdempotencyConflict as exc:
+            abort(409, message=str(exc))
+        accepted.append((report, created, m.message_id))
+    for report, created, _ in accepted:
+        if created or report.status == "received":
+            enqueue_report(settings, report.id, fresh=created)
+    items = [{"report_id": str(r.id), "message_id": mid,
+              "status_url": url_for("reports.ReportItem", report_id=r.id)}
+             for r, _, mid in accepted]
+    first = items[0]
+    return (
+        {"report_id": first["report_id"], "status": accepted[0][0].status,
+         "status_url": first["status_url"], "reports": items},
+        202,
+        {"Location": first["status_url"]},
+    )
 
 
 @blp.route("/<uuid:report_id>")

@@ -221,10 +221,13 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
     settings = _settings()
     _ensure_db(settings)
     forms: list[tuple[str, dict[str, Any]]] = []
+    xml_ids: list[uuid.UUID] = []
     failed = False
     for path in paths:
         if path.lower().endswith(".xml"):
-            _import_xml(settings, Path(path))
+            got = _import_xml(settings, Path(path))
+            failed |= got is None
+            xml_ids.extend(got or [])
             continue
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -244,17 +247,41 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
     ids = _submit_forms(settings, site_name, forms)
     for (path, _), rid in zip(forms, ids, strict=True):
         click.echo(json.dumps({"report_id": str(rid), "file": path, "status": "received"}))
-    if wait and ids:
-        for rid, status in _wait_processed(settings, ids, timeout):
+    if wait and (ids or xml_ids):
+        for rid, status in _wait_processed(settings, ids + xml_ids, timeout):
             click.echo(json.dumps({"report_id": str(rid), "status": status}))
     if failed:
         sys.exit(1)
 
 
-def _import_xml(settings: Settings, path: Path) -> None:
-    raise click.ClickException(
-        f"{path}: E2B(R3) XML import is not available in this version (issue 5)."
-    )
+def _import_xml(settings: Settings, path: Path) -> list[uuid.UUID] | None:
+    """Each ICSR message of an E2B(R3) batch becomes a report, as through the API."""
+    from safety.db.session import session_scope
+    from safety.e2b.hl7 import E2BError
+    from safety.intake.e2b_batch import split_batch
+    from safety.intake.store import Incoming, store_report
+    from safety.pipeline.queue import enqueue_report
+
+    raw = path.read_bytes()
+    try:
+        messages = split_batch(raw)
+    except E2BError as exc:
+        click.echo(json.dumps({"file": str(path),
+                               "error": f"not a readable E2B(R3) batch: {exc}"}))
+        return None
+    ids = []
+    with session_scope(settings.effective_database_url) as session:
+        for m in messages:
+            report, _ = store_report(session, Incoming(
+                channel="e2b", content_type="application/xml", raw=raw, payload=m.payload,
+                sender=m.sender, sender_case_id=m.sender_case_id, site_id=None,
+            ), None, actor="cli:import")
+            ids.append((report.id, m.message_id))
+    for rid, mid in ids:
+        enqueue_report(settings, rid, fresh=True)
+        click.echo(json.dumps({"report_id": str(rid), "file": str(path), "message_id": mid,
+                               "status": "received"}))
+    return [rid for rid, _ in ids]
 
 
 @main.command()

@@ -18,7 +18,7 @@ from safety.audit import record
 from safety.cases.codec import case_from_json, case_to_json
 from safety.cases.identifiers import case_number, worldwide_case_id
 from safety.cases.model import CaseVersionData
-from safety.cases.values import PartialDate
+from safety.cases.values import NullFlavor, PartialDate
 from safety.config import Settings
 from safety.db.models import Case, CaseVersion, Counter, Report
 from safety.intake.channels import payload_to_case
@@ -69,17 +69,23 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings) -
             .where(Case.sender == report.sender, Case.sender_case_id == report.sender_case_id)
             .with_for_update()
         ).scalar_one_or_none()
+    incoming_wwid = _text(data.admin.worldwide_case_id)
+    if case is None and incoming_wwid:
+        # C.1.8.1 is the case's identity worldwide: the same id from another sender is the
+        # same case (a retransmission or a partner's follow-up), never a new one.
+        case = session.execute(
+            select(Case).where(Case.worldwide_case_id == incoming_wwid).with_for_update()
+        ).scalar_one_or_none()
 
     received_day = _local_date(report.received_at, settings)
     created = case is None
     if case is None:
         number = _next_number(session, "case")
-        country = _country(data)
+        own_id = worldwide_case_id(_country(data), settings.org_code, received_day.year, number)
         case = Case(
             id=uuid.uuid4(),
             case_number=case_number(received_day.year, number),
-            worldwide_case_id=worldwide_case_id(country, settings.org_code,
-                                                received_day.year, number),
+            worldwide_case_id=incoming_wwid or own_id,
             sender=report.sender,
             sender_case_id=report.sender_case_id or f"report:{report.id}",
             site_id=report.site_id,
@@ -89,17 +95,18 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings) -
         session.add(case)
         session.flush()
         version, kind = 1, "initial"
-        first_received = PartialDate.from_date(received_day)
+        first_received: object = PartialDate.from_date(received_day)
     else:
         version, kind = case.current_version + 1, "followup"
         case.current_version = version
-        first = session.execute(
+        first = case_from_json(session.execute(
             select(CaseVersion.data).where(CaseVersion.case_id == case.id,
                                            CaseVersion.version == 1)
-        ).scalar_one()
-        first_received = case_from_json(first).admin.first_received
+        ).scalar_one()).admin
+        first_received = first.first_received
+        own_id = _text(first.sender_safety_report_id) or case.worldwide_case_id
 
-    _fill_admin(data, case, first_received, PartialDate.from_date(received_day))
+    _fill_admin(data, case, own_id, first_received, PartialDate.from_date(received_day))
     cv = CaseVersion(
         id=uuid.uuid4(), case_id=case.id, version=version, kind=kind, report_id=report.id,
         data=case_to_json(data), received_at=report.received_at, stages={},
@@ -128,14 +135,22 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings) -
     return Outcome("processed", case.id, cv.id, created)
 
 
-def _fill_admin(data: CaseVersionData, case: Case, first: object, latest: PartialDate) -> None:
-    """C.1: the case's identifiers and dates as this organisation sends them."""
+def _fill_admin(data: CaseVersionData, case: Case, own_id: str, first: object,
+                latest: PartialDate) -> None:
+    """C.1 as this organisation will send it: our own report id (C.1.1), the case's worldwide
+    id (C.1.8.1, kept from the first sender when the case came from a partner), the date we
+    first received it (C.1.4) and the date of this information (C.1.5)."""
     admin = data.admin
-    admin.sender_safety_report_id = case.worldwide_case_id
+    admin.sender_safety_report_id = own_id
     admin.worldwide_case_id = case.worldwide_case_id
     admin.first_received = first if isinstance(first, PartialDate) else latest
     admin.most_recent_received = latest
     admin.first_sender = admin.first_sender or "2"  # C.1.8.2: 2 = other (not a regulator)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and not isinstance(value, NullFlavor) and value \
+        else None
 
 
 def _earlier_pending(session: Session, report: Report) -> bool:

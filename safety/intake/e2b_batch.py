@@ -1,0 +1,53 @@
+"""E2B(R3) batches from partners: each ICSR message in a batch becomes one report.
+
+The partner's identifiers are kept as they came: the sender is the message sender (N.2.r.2),
+the sender's case id is C.1.1, and the worldwide unique case id C.1.8.1 travels inside the
+case data so follow-ups and duplicates can be linked by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from safety.cases.codec import case_to_json
+from safety.cases.values import NullFlavor
+from safety.e2b.reader import MessageHeader, read_batch
+
+
+@dataclass(frozen=True)
+class E2BMessage:
+    index: int
+    message_id: str | None
+    sender: str
+    sender_case_id: str | None
+    payload: dict[str, Any]
+
+
+def _header_json(h: MessageHeader) -> dict[str, Any]:
+    return {
+        "batch_id": h.batch_id, "batch_sender": h.batch_sender,
+        "batch_receiver": h.batch_receiver,
+        "batch_created": h.batch_created.isoformat() if h.batch_created else None,
+        "message_id": h.message_id, "message_sender": h.message_sender,
+        "message_receiver": h.message_receiver,
+        "message_created": h.message_created.isoformat() if h.message_created else None,
+        "processing_mode": h.processing_mode,
+    }
+
+
+def split_batch(data: bytes) -> list[E2BMessage]:
+    """Parse a batch safely (see ``safety.e2b.hl7.parse_xml``); raises ``E2BError``."""
+    out = []
+    for i, msg in enumerate(read_batch(data)):
+        h = msg.header
+        c11 = msg.case.admin.sender_safety_report_id
+        out.append(E2BMessage(
+            index=i,
+            message_id=h.message_id,
+            sender=f"e2b:{h.message_sender or h.batch_sender or 'unknown'}",
+            sender_case_id=c11 if isinstance(c11, str) and not isinstance(c11, NullFlavor)
+            else None,
+            payload={"header": _header_json(h), "index": i, "case": case_to_json(msg.case)},
+        ))
+    return out

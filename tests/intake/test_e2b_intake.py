@@ -1,0 +1,90 @@
+"""Partners' E2B(R3) batches go through the same intake and pipeline as site forms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+DATA = Path(__file__).resolve().parents[1] / "e2b" / "data"
+
+
+def _post_xml(client, sites, token, body: bytes):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/reports", data=body,
+                       headers=sites.headers(token, **{"Content-Type": "application/xml"}))
+
+
+def test_fda_example_becomes_a_case_with_its_worldwide_id(client, sites, worker):
+    token = sites.token("Partner", "US", role="safety")
+    body = (DATA / "FAERS2022Scenario1.xml").read_bytes()
+    r = _post_xml(client, sites, token, body)
+    assert r.status_code == 202, r.json
+    assert len(r.json["reports"]) == 1
+    worker()
+    rep = client.get(r.json["status_url"], headers=sites.headers(token)).json
+    assert rep["status"] == "processed", rep
+    assert rep["channel"] == "e2b"
+    case = client.get(rep["case_url"], headers=sites.headers(token)).json
+    from safety.e2b.reader import read_batch
+
+    original = read_batch(body)[0].case
+    assert case["worldwide_case_id"] == original.admin.worldwide_case_id
+    assert len(case["data"]["reactions"]) == len(original.reactions)
+    assert len(case["data"]["drugs"]) == len(original.drugs)
+
+
+def test_same_message_again_is_a_follow_up_not_a_second_case(client, sites, worker):
+    token = sites.token("Partner", "US", role="safety")
+    body = (DATA / "FAERS2022Scenario3.xml").read_bytes()
+    first = _post_xml(client, sites, token, body).json
+    worker()
+    second = _post_xml(client, sites, token, body).json
+    worker()
+    a = client.get(first["status_url"], headers=sites.headers(token)).json
+    b = client.get(second["status_url"], headers=sites.headers(token)).json
+    assert a["case_id"] == b["case_id"]
+    case = client.get(b["case_url"], headers=sites.headers(token)).json
+    assert case["current_version"] == 2
+
+
+def test_malformed_and_hostile_xml_is_refused_with_the_reason(client, sites, settings):
+    token = sites.token("Partner", "US", role="safety")
+    r = _post_xml(client, sites, token, b"<MCCI_IN200100UV01><unclosed></MCCI_IN200100UV01>")
+    assert r.status_code == 400
+    assert "line 1" in r.json["message"]
+    evil = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+            b"<MCCI_IN200100UV01 xmlns='urn:hl7-org:v3'>&e;</MCCI_IN200100UV01>")
+    r = _post_xml(client, sites, token, evil)
+    assert r.status_code == 400
+    assert "DOCTYPE" in r.json["message"]
+    r = _post_xml(client, sites, token, b"<other/>")
+    assert r.status_code == 400
+    from sqlalchemy import func, select
+
+    from safety.db.models import Report
+    from safety.db.session import session_scope
+
+    with session_scope(settings.effective_database_url) as s:
+        assert s.execute(select(func.count(Report.id))).scalar_one() == 0
+
+
+def test_cli_imports_an_e2b_file(settings, monkeypatch, worker):
+    from safety.cli import main
+
+    monkeypatch.setenv("SAFETY_HOME", str(settings.home))
+    if settings.database_url:
+        monkeypatch.setenv("SAFETY_DATABASE_URL", settings.database_url)
+    if settings.redis_url:
+        monkeypatch.setenv("SAFETY_REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("SAFETY_QUEUE_NAME", settings.queue_name)
+    res = CliRunner().invoke(main, ["import", str(DATA / "FAERS2022Scenario8.xml")])
+    assert res.exit_code == 0, res.output
+    line = json.loads(res.output.strip().splitlines()[0])
+    assert line["report_id"] and line["message_id"]
+    worker()
+    from safety.db.models import Report
+    from safety.db.session import session_scope
+
+    with session_scope(settings.effective_database_url) as s:
+        assert s.get(Report, __import__("uuid").UUID(line["report_id"])).status == "processed"

@@ -32,7 +32,14 @@ from safety.e2b.hl7 import (
     parse_xml,
     path_of,
 )
-from safety.e2b.rules import PROFILES, ElementRule, Selector, element_rules, schemas_dir
+from safety.e2b.rules import (
+    PROFILES,
+    ElementRule,
+    Selector,
+    _step,
+    element_rules,
+    schemas_dir,
+)
 from safety.e2b.structure import StructureNode, structure_tree
 
 _STRUCTURAL = {"classCode", "moodCode", "typeCode", "determinerCode", XSI_TYPE}
@@ -159,6 +166,7 @@ class _Trie:
     children: dict[str, _Trie] = field(default_factory=dict)
     contexts: list[ElementRule] = field(default_factory=list)  # rules whose repeat ends here
     terminals: list[tuple[ElementRule, int]] = field(default_factory=list)  # (rule, ctx depth)
+    depth: int = 0  # number of steps from the start element
 
 
 @cache
@@ -173,18 +181,34 @@ def _tries() -> tuple[_Trie, _Trie]:
             node.contexts.append(rule)
         steps = [s for g in rule.step_chains for s in g]
         for i, (key, selector) in enumerate(steps, start=1):
-            node = node.children.setdefault(key, _Trie(selector))
+            node = node.children.setdefault(key, _Trie(selector, depth=i))
             if i == depth:
                 node.contexts.append(rule)
         node.terminals.append((rule, depth))
+    _compress(batch)
+    _compress(message)
     return batch, message
+
+
+def _compress(node: _Trie) -> None:
+    """Merge runs of steps that neither branch nor end a rule into one XPath call."""
+    for key, child in list(node.children.items()):
+        path, cur = key, child
+        while len(cur.children) == 1 and not cur.contexts and not cur.terminals:
+            ((k2, nxt),) = cur.children.items()
+            path, cur = f"{path}/{k2}", nxt
+        if cur is not child:
+            del node.children[key]
+            cur = node.children[path] = _Trie(_step(path), cur.children, cur.contexts,
+                                              cur.terminals, cur.depth)
+        _compress(cur)
 
 
 def _walk(trie: _Trie, start: etree._Element) -> tuple[dict, dict]:
     """Contexts per rule and the nodes each context yields, in one depth-first walk."""
     contexts: dict[int, list[etree._Element]] = {}
     found: dict[tuple[int, etree._Element], list[etree._Element]] = {}
-    chain = [start]
+    chain: dict[int, etree._Element] = {0: start}
 
     def visit(node: _Trie, el: etree._Element) -> None:
         for rule in node.contexts:
@@ -193,9 +217,8 @@ def _walk(trie: _Trie, start: etree._Element) -> tuple[dict, dict]:
             found.setdefault((id(rule), chain[depth]), []).append(el)
         for child in node.children.values():
             for r in child.selector(el):  # type: ignore[misc]
-                chain.append(r)
+                chain[child.depth] = r
                 visit(child, r)
-                chain.pop()
 
     visit(trie, start)
     return contexts, found

@@ -89,8 +89,11 @@ def queue() -> Any:
     return render_template("web/queue.html", **ctx)
 
 
-def _case_or_404(case_id: uuid.UUID) -> Case:
-    case = g.db.get(Case, case_id)
+def _case_or_404(case_id: uuid.UUID, *, lock: bool = False) -> Case:
+    """The case; ``lock`` holds its row until commit so two people changing the same case
+    serialise (PostgreSQL ``FOR UPDATE``; SQLite serialises writers anyway)."""
+    stmt = select(Case).where(Case.id == case_id)
+    case = g.db.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
     if case is None:
         abort(404)
     return case
@@ -99,7 +102,7 @@ def _case_or_404(case_id: uuid.UUID) -> Case:
 @bp.post("/cases/<uuid:case_id>/assign")
 @require(Permission.WORK_CASES)
 def assign_to_me(case_id: uuid.UUID) -> Any:
-    case = _case_or_404(case_id)
+    case = _case_or_404(case_id, lock=True)
     me = user()
     assign(g.db, case, me, actor=me.actor)
     flash(f"{case.case_number} is assigned to you.")
@@ -182,7 +185,7 @@ def _causality(data: dict[str, Any]) -> list[dict[str, Any]]:
 @bp.post("/cases/<uuid:case_id>/transition")
 @require(Permission.WORK_CASES)
 def transition(case_id: uuid.UUID) -> Any:
-    case = _case_or_404(case_id)
+    case = _case_or_404(case_id, lock=True)
     me = user()
     facts = review_facts(g.db, case, current_version(g.db, case), sources())
     try:
@@ -201,7 +204,7 @@ def transition(case_id: uuid.UUID) -> Any:
 @require(Permission.SIGN)
 def sign_case(case_id: uuid.UUID) -> Any:
     """Approve for submission with an electronic signature bound to the version on screen."""
-    case = _case_or_404(case_id)
+    case = _case_or_404(case_id, lock=True)
     me = user()
     back = redirect(url_for("web_cases.case_page", case_id=case.id), code=303)
     seen = request.form.get("version", "")

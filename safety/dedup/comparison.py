@@ -144,10 +144,26 @@ def _onset(a: Profile, b: Profile) -> str | None:
     return "near" if gap <= 31 else "mismatch"
 
 
+def _with_onset(p: Profile) -> frozenset[str]:
+    if p.onset is not None and p.onset.is_full_date:
+        return p.dates | {p.onset.earliest().isoformat()}
+    return p.dates
+
+
 def _dates(a: Profile, b: Profile) -> str | None:
-    if not a.dates or not b.dates:
+    """Other dates shared, counting a date one side gives as onset and the other only quotes.
+
+    Onset against onset is the onset field's business and is not counted twice.
+    """
+    if not a.dates and not b.dates:
         return None
-    shared = len(a.dates & b.dates)
+    da, db = _with_onset(a), _with_onset(b)
+    if not da or not db or (da == db and not a.dates):
+        return None
+    common = da & db
+    if a.onset is not None and a.onset == b.onset and a.onset.is_full_date:
+        common -= {a.onset.earliest().isoformat()}
+    shared = len(common)
     if shared >= 2:
         return "many_shared"
     return "one_shared" if shared == 1 else "none_shared"
@@ -172,7 +188,10 @@ def _set_outcome(
         return "same"
     if xs & ys:
         return "overlap"
-    return "similar" if _best_ratio(tx, ty) >= FUZZY_SIMILAR else "disjoint"
+    if _best_ratio(tx, ty) >= FUZZY_SIMILAR:
+        return "similar"
+    uncoded = any(k.startswith("v:") for k in xs | ys)
+    return "uncoded_differs" if uncoded else "disjoint"
 
 
 def _events(a: Profile, b: Profile) -> str | None:
@@ -238,8 +257,10 @@ FIELDS: dict[str, tuple[Comparator, tuple[str, ...], tuple[str, ...]]] = {
     "country": (_country, ("match", "mismatch"), ("country",)),
     "onset": (_onset, ("exact", "close", "near", "compatible", "mismatch"), ("onset",)),
     "dates": (_dates, ("many_shared", "one_shared", "none_shared"), ("dates",)),
-    "events": (_events, ("same", "overlap", "similar", "disjoint"), ("events", "event_text")),
-    "drugs": (_drugs, ("same", "overlap", "similar", "disjoint"), ("drugs", "drug_text")),
+    "events": (_events, ("same", "overlap", "similar", "uncoded_differs", "disjoint"),
+               ("events", "event_text")),
+    "drugs": (_drugs, ("same", "overlap", "similar", "uncoded_differs", "disjoint"),
+              ("drugs", "drug_text")),
     "reporter": (_reporter, ("same", "different", "qualification_same", "qualification_diff"),
                  ("reporter", "qualification")),
     "study": (_study, ("same", "different"), ("study",)),

@@ -80,7 +80,7 @@ def _plain(rule: ElementRule) -> str:
 
 
 def _required(rule: ElementRule, profile: str) -> bool:
-    return rule.conformance.get(profile, "").lower() in ("required", "mandatory")
+    return profile in rule.required_in
 
 
 def _value(node: etree._Element, leaf: str) -> str | None:
@@ -254,7 +254,7 @@ def _check_node(rule: ElementRule, n: etree._Element, required: bool, profile: s
         if cs is not None and cs not in systems:
             findings.append(Finding(rule.number, path_of(n), "code-system",
                                     f"codeSystem {cs} is not one of {', '.join(sorted(systems))}"))
-    if rule.data_type.lower() == "boolean" and rule.leaf == "@value" and v not in ("true",
+    if rule.is_boolean and rule.leaf == "@value" and v not in ("true",
                                                                                   "false"):
         findings.append(Finding(rule.number, path_of(n), "boolean", f"{v!r} is not true/false"))
     if rule.is_date and rule.leaf == "@value":

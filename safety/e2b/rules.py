@@ -52,29 +52,31 @@ class ElementRule:
     business_rule: str
     xpath: str
     groups: list[etree.XPath] = field(default_factory=list)
-    # per group: (step text, selector) pairs; the checker memoises each (node, step) so that
-    # rules sharing a path walk it once
+    # per group: (step text, selector) pairs; the checker merges all rules' steps into one
+    # trie so that a message is walked once
     step_chains: list[list[tuple[str, Selector]]] = field(default_factory=list)
     leaf: str = ""  # the final step: "@code", "@value", "text()" ...
     checked: bool = False
     batch_level: bool = False  # N.1.x: evaluated on the batch root, not per message
     problem: str = ""
+    is_date: bool = False
+    is_boolean: bool = False
+    min_precision: int | None = None  # HL7 date digits the business rule asks for at least
+    required_in: frozenset[str] = frozenset()  # profiles where the element is mandatory
 
-    @property
-    def is_date(self) -> bool:
-        return self.data_type.lower().startswith("date")
-
-    @property
-    def min_precision(self) -> int | None:
-        """Minimum number of HL7 date digits the business rule asks for."""
+    def __post_init__(self) -> None:
+        kind = self.data_type.lower()
+        self.is_date = kind.startswith("date")
+        self.is_boolean = kind == "boolean"
         rule = self.business_rule.lower()
         if "to the second" in rule:
-            return 14
-        if "ccyymmdd" in rule or "precision required is the day" in rule:
-            return 8
-        if "ccyy" in rule:
-            return 4
-        return None
+            self.min_precision = 14
+        elif "ccyymmdd" in rule or "precision required is the day" in rule:
+            self.min_precision = 8
+        elif "ccyy" in rule:
+            self.min_precision = 4
+        self.required_in = frozenset(p for p, c in self.conformance.items()
+                                     if c.lower() in ("required", "mandatory"))
 
 
 def _prefix(expr: str) -> str:

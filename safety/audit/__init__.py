@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from safety.db.base import utcnow
 from safety.db.models import AuditEvent
 
 
@@ -31,17 +32,22 @@ def record(
         case_id = entity.id
     if case_id is None:
         case_id = getattr(entity, "case_id", None)
-    event = AuditEvent(
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity.id),
-        case_id=case_id,
-        changes=_jsonable(changes or []),
-        reason=reason,
-    )
+    event = AuditEvent(**audit_values(actor=actor, action=action, entity_type=entity_type,
+                                      entity_id=entity.id, changes=changes, reason=reason,
+                                      case_id=case_id))
     session.add(event)
     return event
+
+
+def audit_values(*, actor: str, action: str, entity_type: str, entity_id: Any,
+                 changes: list[dict[str, Any]] | None = None, reason: str | None = None,
+                 case_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The column values of one audit row, for callers that insert without the ORM."""
+    return {
+        "at": utcnow(), "actor": actor, "action": action, "entity_type": entity_type,
+        "entity_id": str(entity_id), "case_id": case_id,
+        "changes": _jsonable(changes or []), "reason": reason,
+    }
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,7 +10,7 @@ ignore order and middle letters.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from safety.cases.values import PartialDate
 from safety.dedup.profile import Profile
@@ -104,7 +104,3 @@ def blocking_keys(p: Profile) -> set[str]:
     if p.record:
         keys.add(f"rec|{p.record}")
     return keys
-
-
-def onset_day(p: Profile) -> date | None:
-    return p.onset.earliest() if p.onset is not None and p.onset.is_full_date else None

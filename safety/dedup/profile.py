@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from safety.cases.model import CaseVersionData, CodedTerm, Drug, Quantity
-from safety.cases.values import NullFlavor, PartialDate, PartialDateError
+from safety.cases.values import NullFlavor, PartialDate
 
 _YEARS_PER_UNIT = {
     "a": 1.0, "yr": 1.0, "year": 1.0, "dec": 10.0, "mo": 1 / 12, "wk": 7 / 365.25,
@@ -334,12 +334,3 @@ def build_profile(case: CaseVersionData) -> Profile:
         literature_text=norm_text(lit),
         sender=norm_text(case.sender.organisation),
     )
-
-
-def parse_date_or_none(text: str | None) -> PartialDate | None:
-    if not text:
-        return None
-    try:
-        return PartialDate.parse_iso(text)
-    except PartialDateError:
-        return None

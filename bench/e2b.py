@@ -27,7 +27,7 @@ TARGET = 200.0
 
 
 def rate(fn: Callable[[], object], seconds: float, rounds: int = 5) -> float:
-    """Median calls per CPU-second of this process (per core, robust to other load)."""
+    """Median calls per CPU-second of this process (per core)."""
     fn()
     results = []
     for _ in range(rounds):
@@ -36,7 +36,11 @@ def rate(fn: Callable[[], object], seconds: float, rounds: int = 5) -> float:
             fn()
             n += 1
         results.append(n / elapsed)
+    BEST[fn] = max(results)
     return statistics.median(results)
+
+
+BEST: dict[Callable[[], object], float] = {}
 
 
 def main() -> None:
@@ -53,19 +57,21 @@ def main() -> None:
         f"largest example ({largest.name}, {largest.stat().st_size // 1024} KiB)":
             (imported.case, dest, imported.header.message_receiver),
     }
-    print(f"{'case':58} {'export+check':>13} {'write':>9} {'check':>9} {'import':>9}  ratio")
+    print(f"{'case':58} {'export+check':>13} {'(best)':>7} {'write':>7} {'check':>7} "
+          f"{'import':>7}  ratio")
     for label, (case, destination, msg_rcv) in cases.items():
         header = ExportHeader(sender_id="BENCH", destination=destination,
                               batch_receiver=receiver if msg_rcv else None,
                               message_receiver=msg_rcv)
         xml = write_batch([case], header)
         assert export_case(case, header).ready, "benchmark case must be conformant"
-        both = rate(lambda c=case, h=header: export_case(c, h), args.seconds)
+        export_and_check = lambda c=case, h=header: export_case(c, h)  # noqa: E731
+        both = rate(export_and_check, args.seconds)
         write = rate(lambda c=case, h=header: write_batch([c], h), args.seconds)
         chk = rate(lambda x=xml, p=header.profile: check(x, p), args.seconds)
         imp = rate(lambda x=xml: read_batch(x), args.seconds)
-        print(f"{label:58} {both:13.0f} {write:9.0f} {chk:9.0f} {imp:9.0f}  "
-              f"{both / TARGET:.2f}x of {TARGET:.0f}/s")
+        print(f"{label:58} {both:13.0f} {BEST[export_and_check]:7.0f} {write:7.0f} {chk:7.0f} "
+              f"{imp:7.0f}  {both / TARGET:.2f}x of {TARGET:.0f}/s")
     print("messages per CPU-second (one core), median of 5 rounds; "
           f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 

@@ -150,3 +150,11 @@ def test_full_case_round_trips_and_is_conformant(destination: str) -> None:
         assert imported.get(section) == original.get(section), section
     for key in ("parent", "death", "medical_history", "past_drugs", "birth_date"):
         assert imported["patient"].get(key) == original["patient"].get(key), key
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_imported_cases_survive_the_json_codec(name: str) -> None:
+    from safety.cases.codec import case_from_json, case_to_json
+
+    for m in read_batch(example(name)):
+        assert case_from_json(case_to_json(m.case)) == m.case

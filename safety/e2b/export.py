@@ -7,7 +7,8 @@ file is not parsed a second time); a result with error findings is not ready to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 
 from safety.cases.model import CaseVersionData
 from safety.e2b.conformance import Finding, check_tree
@@ -19,6 +20,10 @@ class ExportResult:
     xml: bytes
     profile: str
     findings: list[Finding] = field(default_factory=list)
+    batch_id: str = ""  # N.1.2
+    message_ids: list[str] = field(default_factory=list)  # N.2.r.1, one per case, in order
+    batch_receiver: str = ""  # N.1.4
+    message_receiver: str = ""  # N.2.r.3
 
     @property
     def ready(self) -> bool:
@@ -27,8 +32,14 @@ class ExportResult:
 
 
 def export_cases(cases: list[CaseVersionData], header: ExportHeader) -> ExportResult:
+    """Several case versions in one batch; the ids a submission tracker needs are returned."""
+    ids = list(header.message_ids or [])
+    ids += [str(uuid.uuid4()) for _ in range(len(cases) - len(ids))]
+    header = replace(header, batch_id=header.batch_id or str(uuid.uuid4()), message_ids=ids)
     root = build_batch(cases, header)
-    return ExportResult(serialise(root), header.profile, check_tree(root, header.profile))
+    batch_receiver, message_receiver = header.receivers()
+    return ExportResult(serialise(root), header.profile, check_tree(root, header.profile),
+                        header.batch_id or "", ids, batch_receiver, message_receiver)
 
 
 def export_case(case: CaseVersionData, header: ExportHeader) -> ExportResult:

@@ -88,3 +88,10 @@ def test_routing_by_region_and_obligation() -> None:
     assert destination("ema", ind) == "ema-ct"
     with pytest.raises(RoutingError):
         destination("pmda", ind)
+
+
+def test_export_result_carries_the_ids_for_tracking() -> None:
+    result = export_case(sample_case(), ExportHeader(sender_id="SD", destination="fda-postmarket"))
+    back = read_batch(result.xml)[0].header
+    assert back.batch_id == result.batch_id and back.message_id == result.message_ids[0]
+    assert (result.batch_receiver, result.message_receiver) == ("ZZFDA", "CDER")

@@ -155,12 +155,9 @@ def _dates(a: Profile, b: Profile) -> str | None:
 
     Onset against onset is the onset field's business and is not counted twice.
     """
-    if not a.dates and not b.dates:
+    if not a.dates or not b.dates:
         return None
-    da, db = _with_onset(a), _with_onset(b)
-    if not da or not db or (da == db and not a.dates):
-        return None
-    common = da & db
+    common = _with_onset(a) & _with_onset(b)
     if a.onset is not None and a.onset == b.onset and a.onset.is_full_date:
         common -= {a.onset.earliest().isoformat()}
     shared = len(common)

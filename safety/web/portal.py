@@ -175,10 +175,12 @@ def new_report() -> Any:
     incoming = Incoming(channel="site_form", content_type="application/json", raw=raw,
                         payload=body, sender=f"site:{me.site_id}",
                         sender_case_id=form["sae_id"], site_id=me.site_id)
-    report, _ = store_report(g.db, incoming, None, me.actor)
-    enqueue_report(current_app.config["SAFETY"], report.id, fresh=True)
-    flash(f"Report {form['sae_id']} received at {report.received_at:%Y-%m-%d %H:%M} UTC.")
-    return redirect(url_for("web_portal.report", report_id=report.id), code=303)
+    stored, _ = store_report(g.db, incoming, None, me.actor)
+    enqueue_report(current_app.config["SAFETY"], stored.id, fresh=True)
+    received_at = g.db.execute(
+        select(Report.received_at).where(Report.id == stored.id)).scalar_one()
+    flash(f"Report {form['sae_id']} received at {received_at:%Y-%m-%d %H:%M:%S} UTC.")
+    return redirect(url_for("web_portal.report", report_id=stored.id), code=303)
 
 
 @bp.get("/reports/<uuid:report_id>")

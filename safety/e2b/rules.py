@@ -12,6 +12,7 @@ that a report can say exactly what was not verified.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -226,6 +227,11 @@ def element_rules() -> tuple[ElementRule, ...]:
             rule.xpath = fallback[number]
             _compile(rule)
         rules.append(rule)
+        for alternative in override.get("also", []):
+            twin = dataclasses.replace(rule, xpath=alternative, groups=[], step_chains=[],
+                                       checked=False)
+            _compile(twin)
+            rules.append(twin)
     return tuple(rules)
 
 

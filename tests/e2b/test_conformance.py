@@ -225,3 +225,23 @@ def test_case_without_reactions_or_suspect_drug_fails() -> None:
     assert ("E.i.2.1b", "conditional:ICH-E.i") in rules_of(result.findings)
     assert ("G.k.1", "conditional:ICH-G.k") in rules_of(result.findings)
     assert not result.ready
+
+
+def test_dosage_dates_are_checked_in_both_interval_forms() -> None:
+    case = sample_case()
+    case.drugs[1].dosages[0].start = None
+    case.drugs[1].dosages[0].end = None
+    xml = export_case(case, ExportHeader(sender_id="SD", destination="ema")).xml
+    root = etree.fromstring(xml)
+    eff = root.findall(f"{ROLE}/h:subjectOf2/h:organizer/h:component/h:substanceAdministration"
+                       "/h:outboundRelationship2/h:substanceAdministration/h:effectiveTime", NS)
+    assert {e.get("{http://www.w3.org/2001/XMLSchema-instance}type") for e in eff} == {"SXPR_TS"}
+
+    def iso_start(root: etree._Element) -> None:
+        for e in root.iter("{urn:hl7-org:v3}low"):
+            if e.getparent().get("{http://www.w3.org/2001/XMLSchema-instance}type") == "IVL_TS" \
+                    and e.getparent().getparent().tag.endswith("substanceAdministration"):
+                e.set("value", "2025-01")
+
+    rules = rules_of(check(broken(iso_start, fda=False), "ema"))
+    assert ("G.k.4.r.4", "date-format") in rules

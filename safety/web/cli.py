@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from datetime import UTC, datetime
 
 import click
 
 from safety.config import ConfigError, load_settings
+from safety.db.models import Site
 from safety.db.session import session_scope
 from safety.review.roles import Role, RoleError
 from safety.web.store import (
@@ -115,3 +117,35 @@ def user_password(email: str, password_stdin: bool) -> None:
     except UserError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"password set for {email}")
+
+
+DEMO_STAFF = (
+    ("physician@demo.example", "safety_physician", "Dr Demo Physician"),
+    ("processor@demo.example", "case_processor", "Demo Processor"),
+    ("admin@demo.example", "admin", "Demo Administrator"),
+)
+
+
+def _demo_email(site_name: str) -> str:
+    return "".join(ch for ch in site_name.lower() if ch.isalnum()) + "@demo.example"
+
+
+@user.command("demo")
+def user_demo() -> None:
+    """Demo accounts (one per staff role, one site submitter per site) with random passwords,
+    printed once as JSON lines. Existing accounts are left alone."""
+    from sqlalchemy import select
+
+    with session_scope(_url()) as session:
+        wanted: list[tuple[str, str, str, int | None]] = [
+            (email, role, name, None) for email, role, name in DEMO_STAFF]
+        for site in session.execute(select(Site).order_by(Site.name)).scalars():
+            wanted.append((_demo_email(site.name), Role.SITE_SUBMITTER.value,
+                           f"{site.name} staff", site.id))
+        for email, role, name, site_id in wanted:
+            if get_user_by_email(session, email) is not None:
+                continue
+            password = secrets.token_urlsafe(12)
+            create_user(session, email=email, role=role, password=password, printed_name=name,
+                        site_id=site_id, actor="cli:demo")
+            click.echo(json.dumps({"email": email, "role": role, "password": password}))

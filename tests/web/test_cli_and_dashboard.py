@@ -59,3 +59,18 @@ def test_dashboard_plots_received_per_week_and_queue_age(users, browser, make_ca
     # both cases arrived this week and are 0 days old: the last weekly bar and the first
     # age bucket say 2
     assert "0-2 d: 2" in page
+
+
+def test_user_demo_makes_one_account_per_role_and_site_once(settings, browser):
+    with session_scope(settings.effective_database_url) as s:
+        get_or_create_site(s, "Site 101", "GB")
+    r = _run(settings, "demo")
+    assert r.exit_code == 0, r.output
+    made = [json.loads(line) for line in r.output.splitlines()]
+    assert sorted(m["role"] for m in made) == ["admin", "case_processor", "safety_physician",
+                                               "site_submitter"]
+    site_user = next(m for m in made if m["role"] == "site_submitter")
+    assert site_user["email"] == "site101@demo.example"
+    assert browser().login(site_user["email"], site_user["password"]).headers[
+        "Location"] == "/portal"
+    assert _run(settings, "demo").output == ""  # existing accounts are left alone

@@ -9,8 +9,6 @@ from safety.db.models import Report
 from safety.db.session import session_scope
 
 ROLES = ("anonymous", "site_submitter", "case_processor", "safety_physician", "admin")
-STAFF_GET = ("/queue", "/cases/{case}", "/cases/{case}/versions/1/source", "/dashboard")
-STAFF_POST = ("/cases/{case}/assign", "/cases/{case}/transition")
 
 
 def _expected(role: str, url: str, method: str) -> int:
@@ -24,7 +22,11 @@ def _expected(role: str, url: str, method: str) -> int:
             return 404
         return 200 if method == "GET" else 422
     if url.startswith("/admin"):
-        return 404 if site else (200 if role == "admin" else 403)
+        if site:
+            return 404
+        if role != "admin":
+            return 403
+        return {"GET": 200, "POST": 422 if url == "/admin/users" else 303}[method]
     if url.endswith("/sign"):
         return 404 if site else (303 if role == "safety_physician" else 403)
     if site:
@@ -32,10 +34,31 @@ def _expected(role: str, url: str, method: str) -> int:
     return 200 if method == "GET" else 303
 
 
-ROUTES = ([("GET", u) for u in STAFF_GET] + [("POST", u) for u in STAFF_POST]
-          + [("POST", "/cases/{case}/sign"), ("GET", "/admin/users"),
-             ("GET", "/portal"), ("GET", "/portal/new"), ("POST", "/portal/new"),
-             ("GET", "/portal/reports/{own_report}"), ("GET", "/portal/reports/{other_report}")])
+# (method, url pattern, endpoint): every web endpoint but login/logout/home and static files,
+# which test_auth covers; test_every_web_endpoint_is_in_the_matrix keeps this list complete.
+ROUTES = [
+    ("GET", "/queue", "web_cases.queue"),
+    ("GET", "/cases/{case}", "web_cases.case_page"),
+    ("GET", "/cases/{case}/versions/1/source", "web_cases.source"),
+    ("GET", "/dashboard", "web_dashboard.dashboard"),
+    ("POST", "/cases/{case}/assign", "web_cases.assign_to_me"),
+    ("POST", "/cases/{case}/transition", "web_cases.transition"),
+    ("POST", "/cases/{case}/sign", "web_cases.sign_case"),
+    ("GET", "/admin/users", "web_admin.users"),
+    ("POST", "/admin/users", "web_admin.add_user"),
+    ("POST", "/admin/users/{proc_user}/lock", "web_admin.lock"),
+    ("GET", "/portal", "web_portal.index"),
+    ("GET", "/portal/new", "web_portal.new_report"),
+    ("POST", "/portal/new", "web_portal.new_report"),
+    ("GET", "/portal/reports/{own_report}", "web_portal.report"),
+    ("GET", "/portal/reports/{other_report}", "web_portal.report"),
+]
+OUTSIDE_MATRIX = {"web_login.index", "web_login.login", "web_login.logout", "web_login.static"}
+
+
+def test_every_web_endpoint_is_in_the_matrix(app):
+    endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("web_")}
+    assert endpoints - OUTSIDE_MATRIX == {e for _, _, e in ROUTES}
 
 
 @pytest.fixture()
@@ -43,13 +66,13 @@ def world(settings, users, make_case):
     own_case = make_case("Site A", sae_id="A-1")
     other_case = make_case("Site B", sae_id="B-1")
     users.add("site-a@example.org", "site_submitter", site="Site A")
-    users.add("proc@example.org", "case_processor")
+    proc = users.add("proc@example.org", "case_processor")
     users.add("doc@example.org", "safety_physician")
     users.add("admin@example.org", "admin")
     with session_scope(settings.effective_database_url) as s:
         reports = {r.sender_case_id: str(r.id) for r in s.execute(select(Report)).scalars()}
     return {"case": other_case, "own_case": own_case, "own_report": reports["A-1"],
-            "other_report": reports["B-1"]}
+            "other_report": reports["B-1"], "proc_user": proc}
 
 
 EMAILS = {"site_submitter": "site-a@example.org", "case_processor": "proc@example.org",
@@ -62,9 +85,9 @@ def test_route_matrix(role, world, browser):
     if role != "anonymous":
         assert b.login(EMAILS[role]).status_code == 302
     b.get("/login")
-    for method, pattern in ROUTES:
+    for method, pattern, _ in ROUTES:
         url = pattern.format(**world)
-        r = b.get(url) if method == "GET" else b.post(url)
+        r = b.get(url) if method == "GET" else b.post(url, data={"locked": "0"})
         assert r.status_code == _expected(role, pattern, method), (role, method, url,
                                                                    r.status_code)
         if role == "anonymous":

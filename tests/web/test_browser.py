@@ -7,6 +7,7 @@ are kept under ``tests/artifacts/web/`` (git-ignored) for the CI to publish.
 
 from __future__ import annotations
 
+import copy
 import shutil
 import threading
 import uuid
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from safety.db.models import AuditEvent, Case
+from safety.db.models import AuditEvent, Case, Report
 from safety.db.session import session_scope
 from safety.review.signing import APPROVAL_MEANING
 from web.conftest import PASSWORD
@@ -97,7 +98,7 @@ def _transition(page: Any, label: str, reason: str) -> None:
 
 
 def test_physician_works_the_most_urgent_case_to_a_signed_approval(
-        settings, users, demo_data, live_server, page):
+        settings, users, demo_data, live_server, page, worker):
     users.add("doc@example.org", "safety_physician", name="Dr Ada Lovelace")
     _login(page, live_server, "doc@example.org")
     page.wait_for_url(f"{live_server}/queue")
@@ -148,7 +149,28 @@ def test_physician_works_the_most_urgent_case_to_a_signed_approval(
         actors = {e.actor for e in s.execute(select(AuditEvent).where(
             AuditEvent.case_id == case_id, AuditEvent.action.like("case.%"),
             AuditEvent.action != "case.created")).scalars()}
+        latest = s.execute(select(Report).where(Report.case_id == case_id)
+                           .order_by(Report.received_at.desc())).scalars().first()
+        follow_up = copy.deepcopy(latest.payload)
+        signed = s.get(Case, case_id).current_version
     assert actors == {"user:1:doc@example.org"}
+
+    # A follow-up arrives: version 2 supersedes what was signed, visibly.
+    from safety.cli import _submit_forms
+
+    follow_up["report_type"] = "followup"
+    follow_up["narrative"] = "Follow-up: event resolved after treatment."
+    _submit_forms(settings, None, [("demo", follow_up)])
+    worker()
+    page.reload()
+    assert page.locator("#case-version").inner_text() == str(signed + 1)
+    signature = page.locator("#signatures tr.signature").first
+    assert "INVALIDATED" in signature.inner_text()
+    assert (f"signed version {signed}; the case is now version {signed + 1}"
+            in signature.inner_text())
+    diff = page.locator(f"#version-{signed + 1} table.diff").inner_text()
+    assert "Narrative" in diff and "Follow-up: event resolved after treatment." in diff
+    page.shot("follow-up-invalidates-signature")
 
 
 def test_site_user_submits_a_form_fixes_an_error_and_sees_only_their_reports(

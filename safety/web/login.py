@@ -62,7 +62,7 @@ def login() -> Any:
         if result.user is not None:
             session.clear()  # a fresh session id on login: no fixation
             login_user(SessionUser(result.user))
-            session["last_seen"] = datetime.now(UTC).timestamp()
+            session["last_seen"] = session["login_at"] = datetime.now(UTC).timestamp()
             target = _safe_next(request.args.get("next"))
             # A site submitter's "next" must stay in the portal.
             if target and result.user.role == Role.SITE_SUBMITTER \

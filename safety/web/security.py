@@ -2,8 +2,8 @@
 
 - Flask-Login keeps the user id in the signed session cookie; the user row is read on every
   request, so a lock or role change takes effect at once.
-- Idle timeout: a session unused for ``SAFETY_WEB_IDLE_MINUTES`` (default 15) ends; an
-  absolute lifetime (``PERMANENT_SESSION_LIFETIME``, 8 h) caps any session.
+- Idle timeout: a session unused for ``SAFETY_WEB_IDLE_MINUTES`` (default 15) ends, and no
+  session outlives ``SAFETY_WEB_MAX_SESSION_HOURS`` (default 8) from its login.
 - CSRF: Flask-WTF checks a token on every state-changing request to the web blueprints. The
   bearer-token JSON API is exempt: it has no ambient credential a browser could replay.
 """
@@ -33,7 +33,9 @@ WEB_BLUEPRINTS = frozenset({"web_login", "web_cases", "web_portal", "web_dashboa
 
 def init_security(app: Flask) -> None:
     app.config.setdefault("SAFETY_WEB_IDLE_MINUTES", 15)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
+    app.config.setdefault("SAFETY_WEB_MAX_SESSION_HOURS", 8)
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME",
+                          timedelta(hours=app.config["SAFETY_WEB_MAX_SESSION_HOURS"]))
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     # Checked per request for the web blueprints only (see _csrf_and_idle below).
@@ -65,11 +67,18 @@ def _csrf_and_idle() -> Any:
     if "_user_id" in session:
         now = datetime.now(UTC).timestamp()
         last = session.get("last_seen")
+        started = session.get("login_at")
         idle = float(current_app_config("SAFETY_WEB_IDLE_MINUTES")) * 60
-        if last is not None and now - float(last) > idle:
+        longest = float(current_app_config("SAFETY_WEB_MAX_SESSION_HOURS")) * 3600
+        expired = None
+        if last is None or now - float(last) > idle:
+            expired = "Your session timed out after inactivity."
+        elif started is None or now - float(started) > longest:
+            expired = "Your session reached its maximum length."
+        if expired:
             logout_user()
             session.clear()
-            flash("Your session timed out after inactivity. Please log in again.")
+            flash(f"{expired} Please log in again.")
             return redirect(url_for("web_login.login", next=request.full_path))
         session["last_seen"] = now
         session.permanent = True

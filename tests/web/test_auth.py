@@ -75,6 +75,17 @@ def test_idle_session_times_out(app, users, browser):
     assert b.get("/queue").status_code == 302  # logged out for good
 
 
+def test_no_session_outlives_its_maximum_length(app, users, browser):
+    users.add("doc@example.org", "safety_physician")
+    b = browser()
+    b.login("doc@example.org")
+    with b.client.session_transaction() as sess:
+        sess["login_at"] = sess["login_at"] - app.config["SAFETY_WEB_MAX_SESSION_HOURS"] * 3600 - 1
+    r = b.get("/queue")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")
+    assert "maximum length" in b.get(r.headers["Location"]).text
+
+
 def test_every_form_post_needs_the_csrf_token(users, browser, make_case):
     case_id = make_case()
     users.add("doc@example.org", "safety_physician")

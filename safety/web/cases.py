@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import (
@@ -57,7 +57,7 @@ def sources() -> ReviewSources:
     return current_app.extensions.get("safety_review_sources", DEFAULT_SOURCES)
 
 
-def today() -> Any:
+def today() -> date:
     return datetime.now(current_app.config["SAFETY"].zone).date()
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -68,8 +68,8 @@ def _csrf_and_idle() -> Any:
         now = datetime.now(UTC).timestamp()
         last = session.get("last_seen")
         started = session.get("login_at")
-        idle = float(current_app_config("SAFETY_WEB_IDLE_MINUTES")) * 60
-        longest = float(current_app_config("SAFETY_WEB_MAX_SESSION_HOURS")) * 3600
+        idle = float(current_app.config["SAFETY_WEB_IDLE_MINUTES"]) * 60
+        longest = float(current_app.config["SAFETY_WEB_MAX_SESSION_HOURS"]) * 3600
         expired = None
         if last is None or now - float(last) > idle:
             expired = "Your session timed out after inactivity."
@@ -83,12 +83,6 @@ def _csrf_and_idle() -> Any:
         session["last_seen"] = now
         session.permanent = True
     return None
-
-
-def current_app_config(key: str) -> Any:
-    from flask import current_app
-
-    return current_app.config[key]
 
 
 def user() -> User:

@@ -31,7 +31,7 @@ from safety.audit import record
 from safety.db.base import Base, UTCDateTime, utcnow
 from safety.db.models import Case, CaseVersion, ImmutableRowError, Site
 from safety.review import signing
-from safety.review.roles import Role, check_site_scope, parse_role
+from safety.review.roles import check_site_scope, parse_role
 from safety.review.workflow import Change, ReviewFacts
 from safety.web.sources import DEFAULT_SOURCES, ReviewSources
 
@@ -397,7 +397,3 @@ def review_facts(session: Session, case: Case, current: CaseVersion,
 def state_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(Case.state, func.count()).group_by(Case.state))
     return {state: n for state, n in rows}
-
-
-def role_of(user: User) -> Role:
-    return Role(user.role)

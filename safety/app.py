@@ -58,11 +58,13 @@ def create_app(overrides: dict[str, Any] | None = None,
     from safety.api import cases, health, reports
     from safety.intake.schemas import SAEFormSchema
     from safety.rules import api as rules_api
+    from safety.submissions import api as submissions_api
 
     api = Api(app)
     api.spec.components.schema("SAEForm", schema=SAEFormSchema)
     api.register_blueprint(reports.blp)
     api.register_blueprint(cases.blp)
     api.register_blueprint(rules_api.blp)
+    api.register_blueprint(submissions_api.blp)
     app.register_blueprint(health.bp)
     return app

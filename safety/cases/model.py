@@ -254,8 +254,8 @@ class Patient:
     past_drugs: list[PastDrug] = field(default_factory=list)  # D.8.r
     death: Death | None = None  # D.9
     parent: Parent | None = None  # D.10
-    fda_race: list[str] = field(default_factory=list)  # FDA.D.11.r
-    fda_ethnicity: str | None = None  # FDA.D.12
+    fda_race: list[str | NullFlavor] = field(default_factory=list)  # FDA.D.11.r
+    fda_ethnicity: str | NullFlavor | None = None  # FDA.D.12
 
 
 # ---------------------------------------------------------------------------------------------

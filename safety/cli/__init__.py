@@ -331,6 +331,9 @@ def _load_demo_registry(settings: Settings) -> None:
     from safety.products.store import RsiVersionRow, save_registry, save_rsi_version
 
     demo_dir = Path(__file__).resolve().parents[1] / "demo"
+    sender = settings.home / "sender.json"
+    if not sender.exists():  # a demo organisation, only where none is configured
+        sender.write_text((demo_dir / "sender.json").read_text(encoding="utf-8"))
     registry = load_registry_json(demo_dir / "registry.json")
     rsi = load_rsi_json(demo_dir / "rsi.json")
     with session_scope(settings.effective_database_url) as session:
@@ -436,10 +439,12 @@ def _find_case(session: Any, ref: str) -> Any:
 
 def register_feature_commands() -> None:
     """Attach the feature areas' command groups."""
+    from safety.e2b.cli import e2b_group
     from safety.products.cli import products
     from safety.rules.cli import rules
+    from safety.submissions.cli import ack_group, export_group, submissions_group
 
-    for group in (rules, products):
+    for group in (rules, products, e2b_group, export_group, submissions_group, ack_group):
         main.add_command(group)
 
 

@@ -130,7 +130,8 @@ def _initial(rng: random.Random, n: int, today: date) -> dict[str, Any]:
         "weight_kg": round(rng.uniform(48, 115), 1),
     }
     if rng.random() < 0.6:
-        subject["birth_date"] = f"{birth_year}"
+        born = date(birth_year, rng.randint(1, 12), rng.randint(1, 28))
+        subject["birth_date"] = _d(born)
     else:
         subject["age"] = {"value": today.year - birth_year, "unit": "years"}
     reporter: dict[str, Any] = {

@@ -15,7 +15,6 @@ from safety.audit import audit_values
 from safety.db.base import utcnow
 from safety.db.models import AuditEvent, Report
 
-
 # Built once: statements with bound parameters are compiled once and cached.
 _INSERT_REPORT = insert(Report.__table__)
 _INSERT_AUDIT = insert(AuditEvent.__table__)

@@ -27,6 +27,7 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("rules", "safety.rules.jobs:evaluate_stage"),
+    Stage("submissions", "safety.submissions.store:draft_stage"),
 )
 
 

@@ -1,0 +1,112 @@
+"""Submissions and acknowledgements through the API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response, g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields
+from sqlalchemy import select
+
+from safety.api.auth import require_client
+from safety.api.cases import get_visible_case
+from safety.submissions.store import Submission, apply_ack, submission_json
+
+blp = Blueprint("submissions", __name__, url_prefix="/api/v1",
+                description="E2B(R3) messages per regulator, and regulators' ACKs.")
+
+
+class FindingSchema(Schema):
+    element = fields.String()
+    xpath = fields.String()
+    rule = fields.String()
+    message = fields.String()
+    severity = fields.String()
+
+
+class SubmissionSchema(Schema):
+    id = fields.String()
+    case_id = fields.String()
+    case_version_id = fields.String()
+    obligation_id = fields.String(allow_none=True)
+    destination = fields.String()
+    e2b_destination = fields.String(allow_none=True)
+    profile = fields.String()
+    due = fields.Date(allow_none=True)
+    batch_id = fields.String(allow_none=True)
+    message_id = fields.String(allow_none=True)
+    receiver = fields.String(allow_none=True)
+    state = fields.String()
+    findings = fields.List(fields.Nested(FindingSchema))
+    notes = fields.List(fields.String())
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+    acked_at = fields.DateTime(allow_none=True)
+    ack_code = fields.String(allow_none=True)
+    ack_text = fields.String(allow_none=True)
+
+
+def _visible_submission(submission_id: uuid.UUID) -> Submission:
+    sub = g.db.get(Submission, submission_id)
+    if sub is None:
+        abort(404, message="No such submission.")
+    get_visible_case(sub.case_id)  # 404 unless the client may see the case
+    return sub
+
+
+@blp.route("/cases/<uuid:case_id>/submissions")
+class CaseSubmissions(MethodView):
+    @blp.response(200, SubmissionSchema(many=True))
+    def get(self, case_id: uuid.UUID) -> Any:
+        """Every message drafted or sent for this case, newest version first."""
+        case = get_visible_case(case_id)
+        rows = g.db.scalars(select(Submission).where(Submission.case_id == case.id)
+                            .order_by(Submission.created_at.desc()))
+        return [submission_json(s) for s in rows]
+
+
+@blp.route("/submissions/<uuid:submission_id>")
+class SubmissionItem(MethodView):
+    @blp.response(200, SubmissionSchema)
+    def get(self, submission_id: uuid.UUID) -> Any:
+        """One submission with its conformance findings and acknowledgement."""
+        return submission_json(_visible_submission(submission_id))
+
+
+@blp.route("/submissions/<uuid:submission_id>/xml")
+class SubmissionXml(MethodView):
+    @blp.response(200, description="The E2B(R3) batch as it is (or will be) sent.")
+    @blp.alt_response(404, description="No such submission, or no message for it")
+    def get(self, submission_id: uuid.UUID) -> Any:
+        """The message itself, for the gateway or for reading."""
+        sub = _visible_submission(submission_id)
+        if not sub.xml:
+            abort(404, message="This submission has no message (see its findings).")
+        return Response(sub.xml, mimetype="application/xml",
+                        headers={"Content-Disposition": f'inline; filename="{sub.batch_id}.xml"'})
+
+
+@blp.route("/acks")
+class Acks(MethodView):
+    @blp.doc(requestBody={"required": True, "content": {"application/xml": {"schema": {
+        "type": "string", "description": "An E2B(R3) acknowledgement (MCCI_IN200101UV01)."}}}})
+    @blp.response(200, SubmissionSchema(many=True))
+    def post(self) -> Any:
+        """Read a regulator's ACK and move the submissions it answers."""
+        from safety.e2b.ack import read_ack
+        from safety.e2b.hl7 import E2BError
+
+        principal = require_client()
+        if principal.role != "safety":
+            abort(403, message="Only the safety team's clients may post acknowledgements.")
+        try:
+            ack = read_ack(request.get_data(cache=True))
+        except E2BError as exc:
+            abort(400, message=f"Not a readable E2B(R3) acknowledgement: {exc}")
+        changed = apply_ack(g.db, ack, principal.actor)
+        if not changed:
+            abort(404, message=f"No submission for batch {ack.target_batch_id!r}.")
+        return [submission_json(s) for s in changed]

@@ -1,0 +1,123 @@
+"""``safety export e2b``, ``safety submissions ...`` and ``safety ack import``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from safety.config import load_settings
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export cases."""
+
+
+@export_group.command("e2b")
+@click.argument("case_ref")
+@click.option("--destination", type=click.Choice(["fda", "ema", "mhra", "hc"]), default="fda",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the XML here (default: standard output).")
+def export_e2b(case_ref: str, destination: str, output: Path | None) -> None:
+    """Export the current version of CASE_REF as an E2B(R3) batch, checked for conformance.
+
+    Findings go to standard error; the exit status is 1 when the message is not conformant.
+    """
+    from sqlalchemy import select
+
+    from safety.cli import _find_case
+    from safety.db.models import CaseVersion
+    from safety.db.session import session_scope
+    from safety.submissions.store import build_message
+
+    settings = load_settings()
+    with session_scope(settings.effective_database_url) as session:
+        case = _find_case(session, case_ref)
+        cv = session.scalar(select(CaseVersion).where(
+            CaseVersion.case_id == case.id, CaseVersion.version == case.current_version))
+        cols = build_message(cv, case, destination, 15, settings)
+    for note in cols["notes"]:
+        click.echo(f"note: {note}", err=True)
+    for f in cols["findings"]:
+        click.echo(f"{f['severity'].upper()} {f['element']} [{f['rule']}] {f['message']} "
+                   f"at {f['xpath']}", err=True)
+    if cols["xml"]:
+        if output:
+            output.write_bytes(cols["xml"])
+        else:
+            sys.stdout.buffer.write(cols["xml"])
+    if cols["state"] != "draft":
+        sys.exit(1)
+
+
+@click.group("submissions")
+def submissions_group() -> None:
+    """E2B messages per regulator: list them, hand the ready ones to the gateway."""
+
+
+@submissions_group.command("list")
+@click.option("--state", type=click.Choice(
+    ["draft", "invalid", "ready", "sent", "acknowledged", "rejected"]))
+def list_cmd(state: str | None) -> None:
+    """One JSON line per submission."""
+    from sqlalchemy import select
+
+    from safety.db.session import session_scope
+    from safety.submissions.store import Submission, submission_json
+
+    settings = load_settings()
+    with session_scope(settings.effective_database_url) as session:
+        stmt = select(Submission).order_by(Submission.due)
+        if state:
+            stmt = stmt.where(Submission.state == state)
+        for sub in session.scalars(stmt):
+            row = submission_json(sub)
+            row["findings"] = len(row["findings"])
+            click.echo(json.dumps(row, default=str))
+
+
+@submissions_group.command("export")
+@click.option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path))
+def export_outbox_cmd(outbox: Path) -> None:
+    """Write every ready message to OUTBOX (for the gateway) and mark it sent."""
+    from safety.db.session import session_scope
+    from safety.submissions.store import export_outbox
+
+    settings = load_settings()
+    with session_scope(settings.effective_database_url) as session:
+        paths = export_outbox(session, outbox, actor="cli:outbox")
+    for p in paths:
+        click.echo(json.dumps({"file": str(p), "state": "sent"}))
+
+
+@click.group("ack")
+def ack_group() -> None:
+    """Regulators' acknowledgements."""
+
+
+@ack_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def ack_import(path: Path) -> None:
+    """Read an ACK (MCCI_IN200101UV01) and move the submissions it answers."""
+    from safety.db.session import session_scope
+    from safety.e2b.ack import read_ack
+    from safety.e2b.hl7 import E2BError
+    from safety.submissions.store import apply_ack
+
+    try:
+        ack = read_ack(path.read_bytes())
+    except E2BError as exc:
+        raise click.ClickException(f"{path}: not a readable acknowledgement: {exc}") from exc
+    settings = load_settings()
+    with session_scope(settings.effective_database_url) as session:
+        changed = apply_ack(session, ack, actor="cli:ack")
+        out = [{"submission_id": str(s.id), "batch_id": s.batch_id, "state": s.state,
+                "ack_code": s.ack_code, "reason": s.ack_text} for s in changed]
+    if not out:
+        raise click.ClickException(f"no submission for batch {ack.target_batch_id!r}")
+    for row in out:
+        click.echo(json.dumps(row))

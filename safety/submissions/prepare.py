@@ -1,0 +1,69 @@
+"""Turn a case version into the case an E2B message is written from, for one obligation.
+
+The case version is what was reported; a transmission adds what only the sender knows at
+sending time: the creation date (C.1.2), whether this report fulfils the local expedited
+criteria (C.1.7, FDA.C.1.7.1), our sender block (C.3), and explicit answers where the regulator
+wants an answer rather than silence (C.1.6.1, C.1.9.1, FDA.C.1.12; NASK for the FDA race,
+ethnicity and reporter e-mail that a trial SAE form does not ask). Nothing reported is changed
+except a birth date too imprecise to send (D.2.1 must be a full date), which is left out and
+said so.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from safety.cases.model import CaseVersionData
+from safety.cases.values import NullFlavor, PartialDate
+from safety.submissions.sender import SenderProfile
+
+# FDA.C.1.7.1 Local Criteria Report Type (FDA Core and Regional Data Elements, C54588):
+# 1 = 15-Day, 2 = Non-Expedited AE, 6 = 7-Day.
+FDA_LOCAL_CRITERIA = {15: "1", 7: "6"}
+
+
+@dataclass
+class Prepared:
+    case: CaseVersionData
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(data: CaseVersionData, *, region: str, days: int | None,
+            sender: SenderProfile | None, now: datetime) -> Prepared:
+    case = copy.deepcopy(data)
+    notes: list[str] = []
+    a = case.admin
+    a.creation_date = PartialDate.from_datetime(now)
+    if a.additional_documents is None:
+        a.additional_documents = bool(a.documents)
+    expedited = days is not None and days <= 15
+    a.fulfils_expedited = expedited
+    if a.other_case_ids_exist is None:
+        a.other_case_ids_exist = bool(a.other_case_ids)
+    if sender is not None:
+        case.sender = sender.to_sender()
+    else:
+        notes.append("no sender profile (SAFETY_HOME/sender.json): C.3 is empty")
+    p = case.patient
+    if isinstance(p.birth_date, PartialDate) and not p.birth_date.is_full_date:
+        notes.append(f"D.2.1 birth date {p.birth_date} is not a full date and is not sent"
+                     " (E2B requires CCYYMMDD); age at onset (D.2.2) carries the age")
+        p.birth_date = None
+    for r in case.reactions:
+        if r.outcome is None:
+            r.outcome = "0"  # E.i.7: 0 = unknown; the site did not give one
+    if region == "fda":
+        if a.fda_local_criteria_report_type is None:
+            a.fda_local_criteria_report_type = FDA_LOCAL_CRITERIA.get(days or 0, "2")
+        if a.fda_combination_product is None:
+            a.fda_combination_product = False
+        if not p.fda_race:
+            p.fda_race = [NullFlavor.NASK]
+        if p.fda_ethnicity is None:
+            p.fda_ethnicity = NullFlavor.NASK
+        for rep in case.reporters:
+            if rep.email is None:
+                rep.email = NullFlavor.NASK
+    return Prepared(case, notes)

@@ -34,7 +34,7 @@ from safety.review.workflow import (
 from safety.web.queue import QueueFilters, queue_rows
 from safety.web.sections import loaded_sections
 from safety.web.security import require, user
-from safety.web.sources import DEFAULT_SOURCES, ReviewSources
+from safety.web.sources import DEFAULT_SOURCES, QUEUE_FLAGS, ReviewSources
 from safety.web.store import (
     apply_change,
     assign,
@@ -72,6 +72,7 @@ def _filters(args: Any, me: int) -> QueueFilters:
         serious=serious, assignee_id=me if args.get("mine") == "1" else None,
         unassigned=args.get("unassigned") == "1", overdue=args.get("overdue") == "1",
         due_within_days=int(within) if within.isdigit() else None,
+        flag=args.get("flag") if args.get("flag") in QUEUE_FLAGS else None,
     )
 
 
@@ -80,8 +81,10 @@ def _filters(args: Any, me: int) -> QueueFilters:
 def queue() -> Any:
     me = user()
     filters = _filters(request.args, me.id)
-    page = queue_rows(g.db, filters, today=today(), due_source=sources().due_dates)
-    ctx = {"page": page, "filters": filters, "counts": state_counts(g.db), "args": request.args,
+    page = queue_rows(g.db, filters, today=today(), due_source=sources().due_dates,
+                      flag_source=sources().flags)
+    ctx = {"flag_labels": QUEUE_FLAGS if sources().flags else {},
+           "page": page, "filters": filters, "counts": state_counts(g.db), "args": request.args,
            "states": list(State), "state_labels": STATE_LABELS,
            "can_work": can(me.role, Permission.WORK_CASES)}
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "queue-table":

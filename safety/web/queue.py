@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from safety.db.models import Case, CaseVersion, Site
-from safety.web.sources import DueSource, obligation_due_dates
+from safety.web.sources import DueSource, FlagSource, obligation_due_dates
 from safety.web.store import CaseAssignment, User
 
 
@@ -37,6 +37,7 @@ class QueueFilters:
     overdue: bool = False
     due_within_days: int | None = None
     site_id: int | None = None
+    flag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class QueueRow:
     site: str | None
     assignee: str | None
     assignee_id: int | None
+    flags: tuple[str, ...] = ()
 
     @property
     def overdue(self) -> bool:
@@ -86,7 +88,8 @@ def study_of(data: dict[str, Any]) -> str | None:
 
 
 def queue_rows(session: Session, filters: QueueFilters, *, today: date,
-               due_source: DueSource = obligation_due_dates) -> QueuePage:
+               due_source: DueSource = obligation_due_dates,
+               flag_source: FlagSource | None = None) -> QueuePage:
     """The queue under ``filters``, most urgent first; ``today`` in the organisation's zone."""
     first = (
         select(CaseVersion.case_id, func.min(CaseVersion.received_at).label("received_at"))
@@ -113,7 +116,9 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date,
         stmt = stmt.where(Case.site_id == filters.site_id)
     found = session.execute(stmt).all()
 
-    dues = due_source(session, [r[0].id for r in found])
+    ids = [r[0].id for r in found]
+    dues = due_source(session, ids)
+    flags = flag_source(session, ids) if flag_source else {}
     page = QueuePage(rows=[], has_due_dates=bool(dues))
     products: set[str] = set()
     studies: set[str] = set()
@@ -132,6 +137,7 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date,
             products=prods, study=study, site=site_name,
             assignee=user.printed_name if user else None,
             assignee_id=user.id if user else None,
+            flags=tuple(sorted(flags.get(case.id, ()))),
         )
         if _keep(row, filters):
             page.rows.append(row)
@@ -151,6 +157,8 @@ def _keep(row: QueueRow, f: QueueFilters) -> bool:
     if f.study and row.study != f.study:
         return False
     if f.overdue and not row.overdue:
+        return False
+    if f.flag and f.flag not in row.flags:
         return False
     return not (f.due_within_days is not None
                 and (row.due_in_days is None or row.due_in_days > f.due_within_days))

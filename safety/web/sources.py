@@ -12,6 +12,7 @@ nothing and the pages do not show. Pass a :class:`ReviewSources` to
 - ``message``: the stored E2B message of a case version (bytes). Its SHA-256 is bound into
   the signature, and a different message later invalidates the signature.
 - ``unconfirmed_coding``, ``open_duplicates``, ``conformance_errors``: counts for the guards.
+- ``flags``: per case, which of :data:`QUEUE_FLAGS` apply (queue filters and badges).
 """
 
 from __future__ import annotations
@@ -28,9 +29,16 @@ from safety.db.models import Case, CaseVersion
 
 DueSource = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, date]]
 CountSource = Callable[[Session, Case, CaseVersion], int | None]
+FlagSource = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, set[str]]]
 MessageSource = Callable[[Session, Case, CaseVersion], bytes | None]
 
 OPEN_OBLIGATION_STATUSES = ("open", "awaiting_unblinding")
+
+QUEUE_FLAGS: dict[str, str] = {
+    "coding_review": "Needs coding review",
+    "suspected_duplicate": "Suspected duplicate",
+    "rejected_by_regulator": "Rejected by regulator",
+}
 
 
 def obligation_due_dates(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
@@ -70,6 +78,7 @@ class ReviewSources:
     unconfirmed_coding: CountSource | None = None
     open_duplicates: CountSource | None = None
     conformance_errors: CountSource | None = None
+    flags: FlagSource | None = None
 
     def count(self, name: str, session: Session, case: Case,
               version: CaseVersion) -> int | None:

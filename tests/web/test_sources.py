@@ -90,3 +90,25 @@ def test_open_obligations_block_closing(settings, users, browser, make_case):
     assert "Reporting obligations" in page and "SUSAR" in page  # the rules section renders
     dash = b.get("/dashboard").text
     assert "100.0 %" in dash and "1 of 1 submitted" in dash
+
+
+def test_flag_source_adds_queue_filters_and_badges(app, settings, users, browser, make_case):
+    dup = make_case(sae_id="DUP")
+    make_case(sae_id="PLAIN")
+    register_web(app, ReviewSources(
+        flags=lambda s, ids: {i: {"suspected_duplicate"} for i in ids if str(i) == dup}))
+    users.add("proc@example.org", "case_processor")
+    b = browser()
+    b.login("proc@example.org")
+    page = b.get("/queue").text
+    assert 'name="flag"' in page and 'data-flag="suspected_duplicate"' in page
+    only = b.get("/queue?flag=suspected_duplicate").text
+    assert only.count("<tr data-case=") == 1 and "DUP" in only and "PLAIN" not in only
+
+
+def test_without_a_flag_source_there_is_no_flag_filter(users, browser, make_case):
+    make_case()
+    users.add("proc@example.org", "case_processor")
+    b = browser()
+    b.login("proc@example.org")
+    assert 'name="flag"' not in b.get("/queue").text

@@ -19,7 +19,7 @@ blp = Blueprint("submissions", __name__, url_prefix="/api/v1",
                 description="E2B(R3) messages per regulator, and regulators' ACKs.")
 
 
-class FindingSchema(Schema):
+class ConformanceFindingSchema(Schema):
     element = fields.String()
     xpath = fields.String()
     rule = fields.String()
@@ -40,7 +40,7 @@ class SubmissionSchema(Schema):
     message_id = fields.String(allow_none=True)
     receiver = fields.String(allow_none=True)
     state = fields.String()
-    findings = fields.List(fields.Nested(FindingSchema))
+    findings = fields.List(fields.Nested(ConformanceFindingSchema))
     notes = fields.List(fields.String())
     created_at = fields.DateTime()
     sent_at = fields.DateTime(allow_none=True)

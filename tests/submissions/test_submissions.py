@@ -1,0 +1,139 @@
+"""From a case version to the regulator and back: drafts, outbox, acknowledgements."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from safety.db.models import AuditEvent, Case, CaseVersion
+from safety.db.session import session_scope
+from safety.e2b.ack import read_ack, write_ack
+from safety.e2b.conformance import check
+from safety.e2b.reader import read_batch
+from safety.submissions.store import (
+    Submission,
+    apply_ack,
+    approve_for_sending,
+    build_message,
+    export_outbox,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "e2b" / "data"
+
+
+def _imported_case(client, sites, worker, name="FAERS2022Scenario1.xml"):  # type: ignore[no-untyped-def]
+    token = sites.token("Partner", "US", role="safety")
+    r = client.post("/api/v1/reports", data=(DATA / name).read_bytes(),
+                    headers=sites.headers(token, **{"Content-Type": "application/xml"}))
+    worker()
+    rep = client.get(r.json["status_url"], headers=sites.headers(token)).json
+    return token, uuid.UUID(rep["case_id"])
+
+
+def _draft(settings, case_id, region="fda", days=15):  # type: ignore[no-untyped-def]
+    with session_scope(settings.effective_database_url) as s:
+        case = s.get(Case, case_id)
+        cv = s.scalar(select(CaseVersion).where(CaseVersion.case_id == case_id))
+        cols = build_message(cv, case, region, days, settings)
+        sub = Submission(case_id=case_id, case_version_id=cv.id, destination="FDA", **cols)
+        s.add(sub)
+        s.flush()
+        return sub.id, cols
+
+
+def test_imported_fda_case_re_exports_as_a_conformant_draft(client, sites, worker, settings):
+    _, case_id = _imported_case(client, sites, worker)
+    _, cols = _draft(settings, case_id)
+    errors = [f for f in cols["findings"] if f["severity"] == "error"]
+    assert errors == [], errors
+    assert cols["state"] == "draft"
+    assert [f for f in check(cols["xml"], cols["profile"]) if f.severity == "error"] == []
+    msg = read_batch(cols["xml"])[0]
+    assert msg.header.message_receiver == cols["receiver"]
+    # C.1.8.1 travels unchanged; C.1.1 is ours now
+    with session_scope(settings.effective_database_url) as s:
+        case = s.get(Case, case_id)
+        assert msg.case.admin.worldwide_case_id == case.worldwide_case_id
+
+
+def test_unknown_gateway_is_never_ready(client, sites, worker, settings):
+    _, case_id = _imported_case(client, sites, worker)
+    _, cols = _draft(settings, case_id, region="mhra")
+    assert cols["state"] == "invalid" and cols["xml"] is None
+    assert cols["findings"][0]["element"] == "N.2.r.3"
+
+
+def test_outbox_and_negative_then_positive_ack(client, sites, worker, settings, tmp_path):
+    token, case_id = _imported_case(client, sites, worker)
+    sub_id, cols = _draft(settings, case_id)
+    url = settings.effective_database_url
+    with session_scope(url) as s:
+        cv_id = s.get(Submission, sub_id).case_version_id
+        assert approve_for_sending(s, cv_id, actor="user:physician") == 1
+    with session_scope(url) as s:
+        paths = export_outbox(s, tmp_path / "outbox", actor="test")
+    assert [p.name for p in paths] == [f"{cols['batch_id']}.xml"]
+    assert paths[0].read_bytes() == cols["xml"]
+    with session_scope(url) as s:
+        assert s.get(Submission, sub_id).state == "sent"
+
+    received = read_batch(cols["xml"])
+    nack = write_ack(received, our_id="ZZFDA", verdicts={cols["message_id"]: "CR"},
+                     reasons={cols["message_id"]: "R0010: invalid MedDRA code"})
+    with session_scope(url) as s:
+        changed = apply_ack(s, read_ack(nack), actor="test")
+        assert [c.state for c in changed] == ["rejected"]
+    got = client.get(f"/api/v1/submissions/{sub_id}", headers=sites.headers(token)).json
+    assert got["state"] == "rejected" and "R0010" in (got["ack_text"] or "")
+
+    ok = write_ack(received, our_id="ZZFDA")
+    r = client.post("/api/v1/acks", data=ok,
+                    headers=sites.headers(token, **{"Content-Type": "application/xml"}))
+    assert r.status_code == 200, r.json
+    assert r.json[0]["state"] == "acknowledged"
+    xml = client.get(f"/api/v1/submissions/{sub_id}/xml", headers=sites.headers(token))
+    assert xml.status_code == 200 and xml.data == cols["xml"]
+    with session_scope(url) as s:
+        actions = s.scalars(select(AuditEvent.action).where(
+            AuditEvent.entity_id == str(sub_id)).order_by(AuditEvent.id)).all()
+    assert actions == ["submission.ready", "submission.sent", "submission.rejected",
+                       "submission.acknowledged"]
+
+
+def test_fda_positive_ack_example_acknowledges_its_submission(client, sites, worker, settings):
+    _, case_id = _imported_case(client, sites, worker)
+    sub_id, _ = _draft(settings, case_id)
+    ack = read_ack((DATA / "FDA_R3ack-positive.xml").read_bytes())
+    with session_scope(settings.effective_database_url) as s:
+        sub = s.get(Submission, sub_id)
+        sub.batch_id = ack.target_batch_id
+        sub.message_id = (ack.messages[0].target_message_id or "").split(" ")[0]
+        sub.state = "sent"
+    with session_scope(settings.effective_database_url) as s:
+        assert [c.state for c in apply_ack(s, ack, actor="test")] == ["acknowledged"]
+
+
+def test_cli_export_names_failing_elements(client, sites, worker, settings, monkeypatch, tmp_path):
+    from factories.forms import sae_form
+
+    from safety.cli import main
+
+    token = sites.token()
+    client.post("/api/v1/reports", json=sae_form(), headers=sites.headers(token))
+    worker()
+    for var, val in (("SAFETY_HOME", str(settings.home)),
+                     ("SAFETY_DATABASE_URL", settings.database_url),
+                     ("SAFETY_REDIS_URL", settings.redis_url)):
+        if val:
+            monkeypatch.setenv(var, val)
+    with session_scope(settings.effective_database_url) as s:
+        number = s.scalar(select(Case.case_number))
+    out = tmp_path / "case.xml"
+    res = CliRunner().invoke(main, ["export", "e2b", number, "--destination", "ema",
+                                    "-o", str(out)])
+    assert res.exit_code == 1  # the site's verbatim is not MedDRA-coded yet
+    assert "E.i.2.1b" in res.output
+    assert out.read_bytes().startswith(b"<?xml")

@@ -22,7 +22,13 @@ from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
 from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
 from safety.dedup.decisions import Pair, pair
 from safety.dedup.followup import Identity, identity
-from safety.dedup.matching import MAX_CANDIDATES, MatchResult, match_report
+from safety.dedup.matching import (
+    MAX_CANDIDATES,
+    IdLookup,
+    KeyLookup,
+    MatchResult,
+    match_report,
+)
 from safety.dedup.profile import Profile, build_profile
 from safety.dedup.scoring import Model
 
@@ -111,7 +117,7 @@ def index_case(
     session.flush()
 
 
-def id_lookup(session: Session):  # type: ignore[no-untyped-def]
+def id_lookup(session: Session) -> IdLookup:
     """The identifier lookup ``match_report`` needs, over the database."""
 
     def lookup(keys: frozenset[str]) -> list[tuple[str, Identity]]:
@@ -148,7 +154,7 @@ def candidate_ids(session: Session, keys: Iterable[str], limit: int = MAX_CANDID
     return [str(cid) for cid, _ in rows]
 
 
-def key_lookup(session: Session, limit: int = MAX_CANDIDATES):  # type: ignore[no-untyped-def]
+def key_lookup(session: Session, limit: int = MAX_CANDIDATES) -> KeyLookup:
     """The blocking-key lookup ``match_report`` needs, over the database."""
 
     def lookup(keys: frozenset[str]) -> list[tuple[str, Profile]]:

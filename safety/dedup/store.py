@@ -170,16 +170,23 @@ def key_lookup(session: Session, limit: int = MAX_CANDIDATES) -> KeyLookup:
     return lookup
 
 
-def rejected_with(session: Session, case_id: str | uuid.UUID) -> set[str]:
-    """Cases a physician rejected as duplicates of ``case_id``."""
+def decided_with(
+    session: Session, case_id: str | uuid.UUID, decisions: tuple[str, ...] = ("rejected",)
+) -> set[str]:
+    """Cases a physician already decided about together with ``case_id``."""
     cid = _uuid(case_id)
     rows = session.execute(
         select(DedupDecision.case_a, DedupDecision.case_b).where(
-            DedupDecision.decision == "rejected",
+            DedupDecision.decision.in_(decisions),
             (DedupDecision.case_a == cid) | (DedupDecision.case_b == cid),
         )
     )
     return {str(b if a == cid else a) for a, b in rows}
+
+
+def rejected_with(session: Session, case_id: str | uuid.UUID) -> set[str]:
+    """Cases a physician rejected as duplicates of ``case_id``."""
+    return decided_with(session, case_id, ("rejected",))
 
 
 def record_decision(
@@ -200,7 +207,10 @@ def match_stored(
     session: Session, case: CaseVersionData, model: Model, case_id: str | None = None,
     limit: int = 20,
 ) -> MatchResult:
-    """``match_report`` against the database, minus pairs already rejected."""
-    rejected = rejected_with(session, case_id) if case_id else set()
+    """``match_report`` against the database, minus pairs a physician already decided.
+
+    Rejected pairs are never offered again; confirmed ones are already linked.
+    """
+    rejected = decided_with(session, case_id, ("rejected", "confirmed")) if case_id else set()
     return match_report(case, id_lookup=id_lookup(session), key_lookup=key_lookup(session),
                         model=model, self_id=case_id, rejected=rejected, limit=limit)

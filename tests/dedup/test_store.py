@@ -76,3 +76,13 @@ def test_new_version_replaces_keys(session: Session) -> None:
 def test_unknown_decision_is_refused(session: Session) -> None:
     with pytest.raises(ValueError, match="neither"):
         record_decision(session, C1, C2, "maybe", decided_by="dr.who")
+
+
+def test_confirmed_pair_is_not_offered_again_either(session: Session) -> None:
+    index_case(session, C1, make_case())
+    index_case(session, C2, make_case(sender="Borealis", report_id="B-1", initials="SJ"))
+    record_decision(session, C1, C2, "confirmed", decided_by="dr.who", master=C1)
+    after = match_stored(session, make_case(sender="Borealis", report_id="B-1"), MODEL,
+                         case_id=C2)
+    assert after.candidates == []
+    assert rejected_with(session, C1) == set()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 from _dedup_cases import make_case
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
@@ -68,6 +68,7 @@ def test_literature_key_ignores_author_truncation_and_spacing() -> None:
 _initials = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=2, max_size=3)
 
 
+@settings(deadline=None)
 @given(_initials, st.integers(1930, 2020), st.sampled_from(["1", "2", None]),
        st.sampled_from(["FR", "DE", None]))
 def test_keys_are_short_deterministic_and_order_free(ini: str, year: int, sex: str | None,

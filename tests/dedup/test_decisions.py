@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from _dedup_cases import make_case
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safety.dedup.decisions import (
@@ -57,6 +57,7 @@ def test_a_case_is_not_its_own_duplicate() -> None:
 _ids = st.sampled_from(list("abcdef"))
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(_ids, _ids).filter(lambda p: p[0] != p[1]), max_size=10), _ids)
 def test_rejections_are_symmetric(pairs: list[tuple[str, str]], who: str) -> None:
     rejected: frozenset[tuple[str, str]] = frozenset()

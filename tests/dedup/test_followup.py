@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from _dedup_cases import make_case
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safety.dedup.followup import IdIndex, followup_of, identity, link
@@ -81,6 +81,7 @@ def test_unrelated_reports_do_not_link() -> None:
 _ids = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=3, max_size=12)
 
 
+@settings(deadline=None)
 @given(_ids, st.sampled_from([str.lower, str.upper, lambda s: f"  {s} ",
                               lambda s: "-".join(s)]))
 def test_followup_survives_id_formatting(case_id: str, fmt: object) -> None:
@@ -90,6 +91,7 @@ def test_followup_survives_id_formatting(case_id: str, fmt: object) -> None:
     assert links and links[0].case_id == "c1" and links[0].relation == "followup"
 
 
+@settings(deadline=None)
 @given(_ids, _ids)
 def test_different_sender_ids_never_link_by_sender_rule(a: str, b: str) -> None:
     index = _index(c1=make_case(report_id=a))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from _dedup_cases import make_case
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safety.cases.codec import case_to_json
@@ -44,6 +44,7 @@ def test_complete_link_does_not_chain_look_alikes() -> None:
     assert complete_link(3, scores, 0.5) == [[0, 1, 2]]
 
 
+@settings(deadline=None)
 @given(st.dictionaries(st.tuples(st.integers(0, 7), st.integers(0, 7))
                        .filter(lambda p: p[0] < p[1]).map(tuple), st.floats(0, 1), max_size=20),
        st.floats(0.05, 0.95))

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 from _dedup_cases import make_case
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safety.dedup.comparison import FIELDS, compare
@@ -88,6 +88,7 @@ _FIELD_ATTRS = {
 }
 
 
+@settings(deadline=None)
 @given(st.sampled_from(sorted(_FIELD_ATTRS)), st.booleans())
 def test_missing_value_is_evidence_of_nothing(field: str, drop_left: bool) -> None:
     """Dropping a field on one side gives that field weight 0 (no penalty)."""

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.cases.codec import case_from_json
+from safety.cases.store import working_data
 from safety.config import Settings
 from safety.db.models import CaseVersion
 from safety.products.store import load_registry, load_rsi
@@ -27,14 +27,14 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
     first = versions[1]
     previous = versions.get(cv.version - 1)
     facts, ev = evaluate_case_version(
-        case_from_json(cv.data),
+        working_data(session, cv),
         case_id=str(cv.case_id),
         version=cv.version,
         first_received_at=first.received_at,
         received_at=cv.received_at,
         registry=load_registry(session),
         rsi=load_rsi(session),
-        previous_case=case_from_json(previous.data) if previous else None,
+        previous_case=working_data(session, previous) if previous else None,
         previous_obligations=previous_obligations(session, cv.case_id) if previous else (),
         previous_first_received_at=first.received_at if previous else None,
         zone=settings.timezone,

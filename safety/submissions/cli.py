@@ -39,7 +39,7 @@ def export_e2b(case_ref: str, destination: str, output: Path | None) -> None:
         case = _find_case(session, case_ref)
         cv = session.scalar(select(CaseVersion).where(
             CaseVersion.case_id == case.id, CaseVersion.version == case.current_version))
-        cols = build_message(cv, case, destination, 15, settings)
+        cols = build_message(session, cv, case, destination, 15, settings)
     for note in cols["notes"]:
         click.echo(f"note: {note}", err=True)
     for f in cols["findings"]:

@@ -18,7 +18,7 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, Uu
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit import record
-from safety.cases.codec import case_from_json
+from safety.cases.store import working_data
 from safety.config import Settings
 from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
 from safety.db.models import Case, CaseVersion
@@ -62,11 +62,11 @@ class Submission(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
-def build_message(cv: CaseVersion, case: Case, region: str, days: int | None,
+def build_message(session: Session, cv: CaseVersion, case: Case, region: str, days: int | None,
                   settings: Settings, now: datetime | None = None) -> dict[str, Any]:
     """Export and check one message; returns the columns of a submission (not stored)."""
     now = now or utcnow()
-    data = case_from_json(cv.data)
+    data = working_data(session, cv)
     key = e2b_key(region, data)
     prepared = prepare(data, region=region, days=days, now=now,
                        sender=load_sender_profile(settings.home / "sender.json"))
@@ -107,7 +107,7 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
     for dest, ob in owed.items():
         if dest in existing:
             continue
-        cols = build_message(cv, case, region_for(dest), ob.days, settings)
+        cols = build_message(session, cv, case, region_for(dest), ob.days, settings)
         session.add(Submission(case_id=cv.case_id, case_version_id=cv.id, obligation_id=ob.id,
                                destination=dest, due=ob.due, **cols))
         made[cols["state"]] += 1

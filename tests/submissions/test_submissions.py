@@ -37,7 +37,7 @@ def _draft(settings, case_id, region="fda", days=15):  # type: ignore[no-untyped
     with session_scope(settings.effective_database_url) as s:
         case = s.get(Case, case_id)
         cv = s.scalar(select(CaseVersion).where(CaseVersion.case_id == case_id))
-        cols = build_message(cv, case, region, days, settings)
+        cols = build_message(s, cv, case, region, days, settings)
         sub = Submission(case_id=case_id, case_version_id=cv.id, destination="FDA", **cols)
         s.add(sub)
         s.flush()

@@ -1,0 +1,59 @@
+"""The working view of a case version: the snapshot as received plus what people and workers
+concluded about it (coding first of all).
+
+A case version's ``data`` is what the reports said and is never rewritten. Coding adds codes
+to its terms; a physician may later confirm or change one. Each such step appends a revision
+of the *coded view* here; the latest revision is what rules, duplicate search and E2B export
+read. Nothing is overwritten, so every coding decision stays visible with who made it and when.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from safety.cases.codec import case_from_json, case_to_json
+from safety.cases.model import CaseVersionData
+from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
+from safety.db.models import CaseVersion
+
+
+class CodedView(Base):
+    __tablename__ = "case_coded_views"
+    __table_args__ = (UniqueConstraint("case_version_id", "revision"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    case_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_versions.id"),
+                                                       index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    data: Mapped[Any] = mapped_column(JSONDoc)
+    review: Mapped[Any] = mapped_column(JSONDoc, default=list)  # paths awaiting a person
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def latest_view(session: Session, case_version_id: uuid.UUID) -> CodedView | None:
+    return session.scalar(select(CodedView).where(CodedView.case_version_id == case_version_id)
+                          .order_by(CodedView.revision.desc()).limit(1))
+
+
+def working_data(session: Session, cv: CaseVersion) -> CaseVersionData:
+    """The case as the workers and reviewers see it: the latest coded view, else the
+    snapshot."""
+    view = latest_view(session, cv.id)
+    return case_from_json(view.data if view is not None else cv.data)
+
+
+def add_view(session: Session, cv: CaseVersion, data: CaseVersionData, review: list[str],
+             actor: str, reason: str | None = None) -> CodedView:
+    current = latest_view(session, cv.id)
+    view = CodedView(case_version_id=cv.id, revision=(current.revision + 1) if current else 1,
+                     data=case_to_json(data), review=list(review), actor=actor, reason=reason)
+    session.add(view)
+    session.flush()
+    return view

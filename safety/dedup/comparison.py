@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from safety.cases.values import PartialDate
 from safety.dedup.profile import Profile
@@ -145,8 +145,8 @@ def _onset(a: Profile, b: Profile) -> str | None:
 
 
 def _with_onset(p: Profile) -> frozenset[str]:
-    if p.onset is not None and p.onset.is_full_date:
-        return p.dates | {p.onset.earliest().isoformat()}
+    if p.onset is not None and p.onset.day is not None:
+        return p.dates | {f"{p.onset.year:04d}-{p.onset.month:02d}-{p.onset.day:02d}"}
     return p.dates
 
 
@@ -158,22 +158,25 @@ def _dates(a: Profile, b: Profile) -> str | None:
     if not a.dates or not b.dates:
         return None
     common = _with_onset(a) & _with_onset(b)
-    if a.onset is not None and a.onset == b.onset and a.onset.is_full_date:
-        common -= {a.onset.earliest().isoformat()}
+    if a.onset is not None and a.onset.day is not None and a.onset == b.onset:
+        common = common - _with_onset(a).difference(a.dates)
     shared = len(common)
     if shared >= 2:
         return "many_shared"
     return "one_shared" if shared == 1 else "none_shared"
 
 
-def _best_ratio(xs: tuple[str, ...], ys: tuple[str, ...]) -> float:
-    best = 0.0
-    for x in xs:
-        for y in ys:
-            best = max(best, fuzz.ratio(x, y), fuzz.token_set_ratio(x, y))
-            if best >= 100.0:
-                return best
-    return best
+def _any_similar(xs: tuple[str, ...], ys: tuple[str, ...], cutoff: float) -> bool:
+    """Whether some pair of terms is at least ``cutoff`` similar (token-set ratio).
+
+    Token-set ratio tolerates reordered words and, through its full-string comparison, typos.
+    """
+    if not ys:
+        return False
+    return any(
+        process.extractOne(x, ys, scorer=fuzz.token_set_ratio, score_cutoff=cutoff) is not None
+        for x in xs
+    )
 
 
 def _set_outcome(
@@ -185,7 +188,7 @@ def _set_outcome(
         return "same"
     if xs & ys:
         return "overlap"
-    if _best_ratio(tx, ty) >= FUZZY_SIMILAR:
+    if _any_similar(tx, ty, FUZZY_SIMILAR):
         return "similar"
     uncoded = any(k.startswith("v:") for k in xs | ys)
     return "uncoded_differs" if uncoded else "disjoint"

@@ -162,6 +162,11 @@ def main() -> None:
 
         latencies: list[float] = []
         kinds: list[bool] = []
+        stored_by_true_case: dict[str, set[str]] = {}
+        for n, r in enumerate(loaded):
+            if r.kind != "followup":
+                stored_by_true_case.setdefault(r.true_case, set()).add(_case_uuid(10_000, n))
+        fu_right = dup_expected = dup_found = flagged_total = flagged_right = 0
         n_candidates: list[int] = []
         retrieved: list[int] = []
         sql_ms: list[float] = []
@@ -180,6 +185,16 @@ def main() -> None:
                 sql_ms.append((time.perf_counter() - t0) * 1000)
                 followups += res.followup is not None
                 suspected += any(c.suspected for c in res.candidates)
+                # Accuracy at scale against the truth of the loaded query-stream cases.
+                expected = stored_by_true_case.get(r.true_case, set())
+                if r.kind == "followup":
+                    fu_right += res.followup is not None and res.followup.case_id in expected
+                    continue
+                flagged = {c.case_id for c in res.candidates if c.suspected}
+                dup_expected += len(expected)
+                dup_found += len(flagged & expected)
+                flagged_total += len(flagged)
+                flagged_right += len(flagged & expected)
             n_db = session.execute(
                 text(f"SELECT count(*) FROM {args.schema}.dedup_profiles")).scalar_one()
         new_ms = [t for t, fu in zip(latencies, kinds, strict=True) if not fu]
@@ -199,6 +214,11 @@ def main() -> None:
             "key_query_only_p50_ms": round(statistics.median(sql_ms), 2),
             "key_query_only_p95_ms": round(_pct(sql_ms, 0.95), 2),
             "followups_linked": followups, "with_suspected_duplicate": suspected,
+            "followups_linked_to_the_right_case": fu_right,
+            "duplicates_in_db_of_new_reports": dup_expected,
+            "of_which_flagged": dup_found,
+            "flagged_candidates": flagged_total,
+            "flagged_that_are_true_duplicates": flagged_right,
         }
         print(json.dumps(results["match"]), flush=True)
         if not args.keep:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, aliased
 
 from safety.db.models import Case, CaseVersion, Site
 from safety.web.sources import DueSource, FlagSource, obligation_due_dates
@@ -72,17 +72,19 @@ class QueuePage:
     has_due_dates: bool = False
 
 
-def suspect_products(data: dict[str, Any]) -> tuple[str, ...]:
+def suspect_products(drugs: Any) -> tuple[str, ...]:
+    """Suspect and interacting drugs (G.k.1 = 1 or 3) by reported name, in form order."""
     names: list[str] = []
-    for drug in data.get("drugs") or []:
+    for drug in drugs if isinstance(drugs, list) else []:
         if drug.get("role", "1") in ("1", "3") and isinstance(drug.get("name"), str):
             if drug["name"] not in names:
                 names.append(drug["name"])
     return tuple(names)
 
 
-def study_of(data: dict[str, Any]) -> str | None:
-    study = data.get("study") or {}
+def study_of(study: Any) -> str | None:
+    if not isinstance(study, dict):
+        return None
     value = study.get("sponsor_study_number") or study.get("name")
     return value if isinstance(value, str) else None
 
@@ -91,15 +93,17 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date,
                due_source: DueSource = obligation_due_dates,
                flag_source: FlagSource | None = None) -> QueuePage:
     """The queue under ``filters``, most urgent first; ``today`` in the organisation's zone."""
-    first = (
-        select(CaseVersion.case_id, func.min(CaseVersion.received_at).label("received_at"))
-        .group_by(CaseVersion.case_id).subquery()
-    )
+    # Versions follow receipt order (docs/architecture.md), so version 1 is the first receipt.
+    first = aliased(CaseVersion)
+    # Columns, not entities, and only the two JSON subdocuments the queue shows: loading
+    # whole case documents and ORM objects dominated the time (bench/web_queue.py).
     stmt = (
-        select(Case, CaseVersion.data, first.c.received_at, Site.name, User)
+        select(Case.id, Case.case_number, Case.sender_case_id, Case.state, Case.serious,
+               Case.current_version, CaseVersion.data["drugs"], CaseVersion.data["study"],
+               first.received_at, Site.name, User.id, User.printed_name)
         .join(CaseVersion, and_(CaseVersion.case_id == Case.id,
                                 CaseVersion.version == Case.current_version))
-        .join(first, first.c.case_id == Case.id)
+        .join(first, and_(first.case_id == Case.id, first.version == 1))
         .outerjoin(Site, Site.id == Case.site_id)
         .outerjoin(CaseAssignment, CaseAssignment.case_id == Case.id)
         .outerjoin(User, User.id == CaseAssignment.user_id)
@@ -116,28 +120,27 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date,
         stmt = stmt.where(Case.site_id == filters.site_id)
     found = session.execute(stmt).all()
 
-    ids = [r[0].id for r in found]
+    ids = [r[0] for r in found]
     dues = due_source(session, ids)
     flags = flag_source(session, ids) if flag_source else {}
     page = QueuePage(rows=[], has_due_dates=bool(dues))
     products: set[str] = set()
     studies: set[str] = set()
-    for case, data, received_at, site_name, user in found:
-        data = data or {}
-        prods, study = suspect_products(data), study_of(data)
+    for (case_id, number, sender_case_id, state, serious, version, drugs, study_doc,
+         received_at, site_name, user_id, user_name) in found:
+        prods, study = suspect_products(drugs), study_of(study_doc)
         products.update(prods)
         if study:
             studies.add(study)
-        due = dues.get(case.id)
+        due = dues.get(case_id)
         row = QueueRow(
-            case_id=case.id, case_number=case.case_number, sender_case_id=case.sender_case_id,
-            state=case.state, serious=case.serious, version=case.current_version,
+            case_id=case_id, case_number=number, sender_case_id=sender_case_id,
+            state=state, serious=serious, version=version,
             received_at=received_at, age_days=(today - received_at.date()).days,
             due=due, due_in_days=(due - today).days if due else None,
             products=prods, study=study, site=site_name,
-            assignee=user.printed_name if user else None,
-            assignee_id=user.id if user else None,
-            flags=tuple(sorted(flags.get(case.id, ()))),
+            assignee=user_name, assignee_id=user_id,
+            flags=tuple(sorted(flags.get(case_id, ()))),
         )
         if _keep(row, filters):
             page.rows.append(row)

@@ -47,13 +47,16 @@ def obligation_due_dates(session: Session, case_ids: list[uuid.UUID]) -> dict[uu
 
     if not case_ids:
         return {}
-    rows = session.execute(
-        select(ObligationRow.case_id, func.min(ObligationRow.due))
-        .where(ObligationRow.case_id.in_(case_ids),
-               ObligationRow.status.in_(OPEN_OBLIGATION_STATUSES))
-        .group_by(ObligationRow.case_id)
-    )
-    return {case_id: due for case_id, due in rows if due is not None}
+    stmt = (select(ObligationRow.case_id, func.min(ObligationRow.due))
+            .where(ObligationRow.status.in_(OPEN_OBLIGATION_STATUSES))
+            .group_by(ObligationRow.case_id))
+    if len(case_ids) <= 500:
+        stmt = stmt.where(ObligationRow.case_id.in_(case_ids))
+    # A whole queue's ids would exceed bound-parameter limits: read every open obligation
+    # (they belong to open cases anyway) and keep the ones asked for.
+    wanted = set(case_ids)
+    return {case_id: due for case_id, due in session.execute(stmt)
+            if due is not None and case_id in wanted}
 
 
 def no_due_dates(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:

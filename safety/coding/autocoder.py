@@ -117,6 +117,13 @@ def words_agree(query: str, key: str) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Exact:
+    ordered: list[tuple[str, str]]  # (code, origin)
+    by_name: dict[str, tuple[str, str]]
+    auto: bool
+
+
 class Autocoder:
     """Codes verbatims against one terminology release (events or drugs)."""
 
@@ -136,6 +143,8 @@ class Autocoder:
         self.thresholds = thresholds or Thresholds.load(kind)
         self.index = MatchIndex(self._keyed(self._entries()))
         self._group: dict[str, str] = {}
+        self._exact: dict[int, tuple[list[Entry], _Exact]] = {}
+        self._filled: dict[str, tuple[str | None, ...]] = {}
 
     def _entries(self) -> Iterable[Entry]:
         current = {c.code for c in self.terms.at_level(self.level) if c.current}
@@ -180,22 +189,29 @@ class Autocoder:
             family=self.terms.release.family,
             version=self.terms.release.version,
         )
-        full, core = self._keys(verbatim)
-        if self.kind == "events" and is_non_event(event_keys(verbatim, self.rules), self.rules):
-            result.method = "non_event"
-            return result
+        if self.kind == "events":
+            keys = event_keys(verbatim, self.rules)
+            if is_non_event(keys, self.rules):
+                result.method = "non_event"
+                return result
+            full, core = keys.full, keys.core
+        else:
+            full = core = drug_key(verbatim, self.rules)
         if not full:
             return result
         hits = self.index.exact(full, core)
         if hits:
-            chosen = self._pick(hits, verbatim)
-            groups = {self.group_of(h.code) for h in hits}
-            result.method = "exact" if chosen.origin == "name" else "synonym"
+            exact = self._resolve(hits)
+            text = " ".join(verbatim.lower().split())
+            code, origin = exact.by_name.get(text) or exact.ordered[0]
+            result.method = "exact" if origin == "name" else "synonym"
             result.score = 100.0
-            result.auto = len(groups) == 1 and all(h.auto for h in hits)
-            self._fill(result, chosen.code)
-            ranked = [(chosen.code, 100.0)] + [(h.code, 100.0) for h in hits]
-            ranked += self._fuzzy_codes(core, exclude={h.code for h in hits})
+            result.auto = exact.auto
+            self._fill(result, code)
+            ranked = [(code, 100.0)] + [(c, 100.0) for c, _ in exact.ordered]
+            if not result.auto:
+                # Only a term going to review needs look-alike suggestions.
+                ranked += self._fuzzy_codes(core, exclude={c for c, _ in exact.ordered})
             result.candidates = self._candidates(ranked)
             return result
         ranked = self._fuzzy_codes(core)
@@ -221,21 +237,37 @@ class Autocoder:
         )
         return result
 
-    def _pick(self, hits: list[Entry], verbatim: str) -> Entry:
-        """Among equal hits, the LLT spelled as the reporter wrote it, then the PT's own LLT."""
-        text = " ".join(verbatim.lower().split())
+    def _resolve(self, hits: list[Entry]) -> _Exact:
+        """What an exact key means, computed once per key: its codes in preference order
+        (dictionary name before synonym, the PT's own LLT first), and whether it is safe to
+        auto-code (one PT/moiety, no suggestion-only rows)."""
+        cached = self._exact.get(id(hits))
+        if cached is not None and cached[0] is hits:
+            return cached[1]
 
-        def rank(e: Entry) -> tuple[int, int, int, str]:
-            concept = self.terms.get(self.level, e.code)
-            same_text = concept is not None and concept.name.lower() == text
+        def rank(e: Entry) -> tuple[int, int, str]:
             return (
-                0 if same_text else 1,
                 0 if e.origin == "name" else 1,
                 0 if self.group_of(e.code) == e.code else 1,
                 e.code,
             )
 
-        return min(hits, key=rank)
+        ordered: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for e in sorted(hits, key=rank):
+            if e.code not in seen:
+                seen.add(e.code)
+                ordered.append((e.code, e.origin))
+        by_name: dict[str, tuple[str, str]] = {}
+        for code, origin in ordered:
+            concept = self.terms.get(self.level, code)
+            if concept is not None and origin == "name":
+                # The LLT spelled exactly as the reporter wrote it wins ("Anemia" vs "Anaemia").
+                by_name.setdefault(" ".join(concept.name.lower().split()), (code, origin))
+        groups = {self.group_of(c) for c, _ in ordered}
+        resolved = _Exact(ordered, by_name, len(groups) == 1 and all(e.auto for e in hits))
+        self._exact[id(hits)] = (hits, resolved)
+        return resolved
 
     def _fuzzy_codes(self, core: str, exclude: set[str] | None = None) -> list[tuple[str, float]]:
         exclude = exclude or set()
@@ -270,20 +302,28 @@ class Autocoder:
         return out
 
     def _fill(self, result: CodingResult, code: str) -> None:
-        concept = self.terms.get(self.level, code)
-        result.code = code
-        result.term = concept.name if concept else None
-        result.level = self.level
-        if self.kind == "events":
-            up = self.terms.rollup(code, "LLT")
-            if up.pt:
-                result.pt_code, result.pt_term = up.pt.code, up.pt.name
-            if up.soc:
-                result.soc_code, result.soc_term = up.soc.code, up.soc.name
-        else:
-            moiety = self.terms.moiety_of(code)
-            if moiety:
-                result.moiety_code, result.moiety_term = moiety.code, moiety.name
+        filled = self._filled.get(code)
+        if filled is None:
+            concept = self.terms.get(self.level, code)
+            term = concept.name if concept else None
+            if self.kind == "events":
+                up = self.terms.rollup(code, "LLT")
+                filled = (
+                    term,
+                    up.pt.code if up.pt else None, up.pt.name if up.pt else None,
+                    up.soc.code if up.soc else None, up.soc.name if up.soc else None,
+                    None, None,
+                )
+            else:
+                moiety = self.terms.moiety_of(code)
+                filled = (
+                    term, None, None, None, None,
+                    moiety.code if moiety else None, moiety.name if moiety else None,
+                )
+            self._filled[code] = filled
+        result.code, result.level = code, self.level
+        (result.term, result.pt_code, result.pt_term, result.soc_code, result.soc_term,
+         result.moiety_code, result.moiety_term) = filled
 
     def code_many(self, verbatims: Iterable[str]) -> list[CodingResult]:
         return [self.code(v) for v in verbatims]

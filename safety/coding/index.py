@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-MAX_CANDIDATES = 3000
+MAX_CANDIDATES = 1500
+SIMILAR_MEMO = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ def _deletes(word: str, depth: int) -> set[str]:
 
 
 def _query_depth(word: str) -> int:
+    """Deletions tried on the query word when one deletion found nothing."""
     if len(word) <= 3:
         return 0
     return 1 if len(word) <= 5 else 2
@@ -73,25 +75,49 @@ class MatchIndex:
             for variant in _deletes(word, 1 if len(word) > 3 else 0):
                 neighbours.setdefault(variant, []).append(word)
         self.neighbours = neighbours
+        # Verbatim words repeat a great deal ("pain", "rash"); their neighbours are memoised.
+        self._similar: dict[tuple[str, bool], set[str]] = {}
+
+    def clear_memo(self) -> None:
+        self._similar.clear()
 
     def exact(self, full: str, core: str) -> list[Entry]:
         return self.full.get(full) or self.core.get(core) or []
 
-    def similar_words(self, word: str) -> set[str]:
+    def similar_words(self, word: str, deep: bool = True) -> set[str]:
+        """Dictionary words within a few edits of ``word``.
+
+        One deletion on each side already covers one insertion, deletion, substitution or
+        transposition; two deletions on the query side are tried only when that finds nothing,
+        which keeps the common one-typo case cheap.
+        """
+        memo_key = (word, deep)
+        known = self._similar.get(memo_key)
+        if known is not None:
+            return known
         found: set[str] = set()
-        for variant in _deletes(word, _query_depth(word)):
-            hit = self.neighbours.get(variant)
-            if hit:
-                found.update(hit)
+        max_depth = _query_depth(word) if deep else min(_query_depth(word), 1)
+        for depth in range(min(max_depth, 1), max_depth + 1):
+            for variant in _deletes(word, depth):
+                hit = self.neighbours.get(variant)
+                if hit:
+                    found.update(hit)
+            if found:
+                break
+        if len(self._similar) >= SIMILAR_MEMO:
+            self._similar.clear()
+        self._similar[memo_key] = found
         return found
 
     def candidates(self, query: str) -> list[int]:
         words = query.split()
         groups: list[set[int]] = []
-        probes = [*words, "".join(words)] if len(words) > 1 else words
-        for word in probes:
+        probes = [(w, True) for w in words]
+        if len(words) > 1:
+            probes.append(("".join(words), False))
+        for word, deep in probes:
             ids: set[int] = set()
-            for similar in self.similar_words(word):
+            for similar in self.similar_words(word, deep):
                 ids.update(self.postings[similar])
             if ids:
                 groups.append(ids)
@@ -106,17 +132,20 @@ class MatchIndex:
         return list(chosen)
 
     def fuzzy(self, query: str, limit: int = 10) -> list[tuple[str, float]]:
-        """Best keys for ``query`` with a 0-100 score, best first."""
+        """Best keys for ``query`` with a 0-100 score, best first.
+
+        One C-level pass with ``token_sort_ratio`` shortlists; the shortlist is rescored with
+        the better of ``ratio`` and ``token_sort_ratio``.
+        """
         ids = self.candidates(query)
         if not ids:
             return []
-        choices = [self.keys[i] for i in ids]
+        keys = self.keys
+        choices = [keys[i] for i in ids]
         rough = process.extract(
             query, choices, scorer=fuzz.token_sort_ratio, limit=limit * 3, score_cutoff=40
         )
-        rough += process.extract(query, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=40)
-        best: dict[str, float] = {}
-        for key, _, _ in rough:
-            if key not in best:
-                best[key] = max(fuzz.ratio(query, key), fuzz.token_sort_ratio(query, key))
+        best = {
+            key: max(score, fuzz.ratio(query, key)) for key, score, _ in rough
+        }
         return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]

@@ -70,12 +70,16 @@ class Rules:
 
     def fold_tokens(self, text: str) -> list[str]:
         """Lower-case, accent-free, punctuation-free tokens in US spelling."""
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-        text = text.translate(_LIGATURES)
-        text = text.replace("&", " and ").replace("’", "'").replace("'s", "")
-        tokens = _TOKEN.findall(text)
-        return [self.us_spelling(t) for t in tokens]
+        if not text.isascii():
+            text = unicodedata.normalize("NFKD", text)
+            text = "".join(c for c in text if not unicodedata.combining(c))
+            text = text.lower().translate(_LIGATURES)
+        else:
+            text = text.lower()
+        if "&" in text or "'" in text or "’" in text:
+            text = text.replace("&", " and ").replace("’", "'").replace("'s", "")
+        # UK forms never span a word boundary, so one pass over the text equals one per word.
+        return _TOKEN.findall(self.us_spelling(text))
 
     def us_spelling(self, token: str) -> str:
         if self.spelling_pattern is None:

@@ -406,7 +406,9 @@ def _telecom(ent: etree._Element, scheme: str, v: Val) -> None:
     if v is None:
         return
     if isinstance(v, NullFlavor):
-        el(ent, "telecom", nullFlavor=v.value)
+        # FDA.C.2.r.2.8 business rule: a null-flavoured telecom keeps its scheme prefix in
+        # @value, so the receiver can tell an e-mail from a telephone number.
+        el(ent, "telecom", nullFlavor=v.value, value=scheme)
     else:
         el(ent, "telecom", value=f"{scheme}{v}")
 

@@ -26,6 +26,7 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
+    Stage("coding", "safety.coding.jobs:code_stage"),
     Stage("rules", "safety.rules.jobs:evaluate_stage"),
     Stage("submissions", "safety.submissions.store:draft_stage"),
 )

@@ -15,9 +15,14 @@ import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from safety.cases.model import CaseVersionData
+from safety.cases.model import CaseVersionData, CodedTerm
 from safety.cases.values import NullFlavor, PartialDate
 from safety.submissions.sender import SenderProfile
+
+# MedDRA release of the codes in the bundled open dictionary: NCI CTCAE v5.0 carries MedDRA
+# v20.1 LLT codes (dictionaries-src/ctcae_v5.csv, column meddra_version; dictionaries/README.md).
+# E.i.2.1a wants the MedDRA version, not our dictionary build's version.
+MEDDRA_VERSION_OF_FAMILY = {"SafetyDesk-open": "20.1", "MedDRA": None}
 
 # FDA.C.1.7.1 Local Criteria Report Type (FDA Core and Regional Data Elements, C54588):
 # 1 = 15-Day, 2 = Non-Expedited AE, 6 = 7-Day.
@@ -54,16 +59,29 @@ def prepare(data: CaseVersionData, *, region: str, days: int | None,
     for r in case.reactions:
         if r.outcome is None:
             r.outcome = "0"  # E.i.7: 0 = unknown; the site did not give one
+    for term in _meddra_terms(case):
+        version = MEDDRA_VERSION_OF_FAMILY.get(term.family or "")
+        if version:
+            term.version = version
     if region == "fda":
         if a.fda_local_criteria_report_type is None:
             a.fda_local_criteria_report_type = FDA_LOCAL_CRITERIA.get(days or 0, "2")
         if a.fda_combination_product is None:
             a.fda_combination_product = False
+        # FDA.D.11.r.1 / FDA.D.12: "appropriate nullFlavor must be used if not reportable";
+        # the FDA table allows MSK, NA, OTH, UNK here (not NASK).
         if not p.fda_race:
-            p.fda_race = [NullFlavor.NASK]
+            p.fda_race = [NullFlavor.UNK]
         if p.fda_ethnicity is None:
-            p.fda_ethnicity = NullFlavor.NASK
+            p.fda_ethnicity = NullFlavor.UNK
         for rep in case.reporters:
             if rep.email is None:
                 rep.email = NullFlavor.NASK
     return Prepared(case, notes)
+
+
+def _meddra_terms(case: CaseVersionData) -> list[CodedTerm]:
+    terms = [r.coding for r in case.reactions if r.coding is not None]
+    terms += [h.condition for h in case.patient.medical_history]
+    terms += [i for d in case.drugs for i in d.indications]
+    return terms

@@ -116,9 +116,13 @@ def test_fda_positive_ack_example_acknowledges_its_submission(client, sites, wor
         assert [c.state for c in apply_ack(s, ack, actor="test")] == ["acknowledged"]
 
 
-def test_cli_export_names_failing_elements(client, sites, worker, settings, monkeypatch, tmp_path):
+def test_site_case_is_coded_and_exports_for_fda_and_ema(client, sites, worker, settings,
+                                                         monkeypatch, tmp_path):
+    """A site form goes through coding, so its message passes the checker for the FDA and
+    the EMA; a regulator with no known gateway fails naming the element."""
     from factories.forms import sae_form
 
+    from safety.cases.store import working_data
     from safety.cli import main
 
     token = sites.token()
@@ -129,11 +133,25 @@ def test_cli_export_names_failing_elements(client, sites, worker, settings, monk
                      ("SAFETY_REDIS_URL", settings.redis_url)):
         if val:
             monkeypatch.setenv(var, val)
+    (settings.home / "sender.json").write_text(
+        (Path(__file__).resolve().parents[2] / "safety/demo/sender.json").read_text())
     with session_scope(settings.effective_database_url) as s:
         number = s.scalar(select(Case.case_number))
-    out = tmp_path / "case.xml"
-    res = CliRunner().invoke(main, ["export", "e2b", number, "--destination", "ema",
-                                    "-o", str(out)])
-    assert res.exit_code == 1  # the site's verbatim is not MedDRA-coded yet
-    assert "E.i.2.1b" in res.output
-    assert out.read_bytes().startswith(b"<?xml")
+        cv = s.scalar(select(CaseVersion))
+        coded = working_data(s, cv)
+        assert cv.data["reactions"][0].get("coding") is None  # the snapshot is untouched
+    assert coded.reactions[0].coding.pt_term == "Febrile neutropenia"
+    assert coded.reactions[0].coding.verbatim == "febrile neutropenia"
+    from safety.e2b.cli import infer_profile
+
+    for dest in ("fda", "ema"):
+        out = tmp_path / f"{dest}.xml"
+        res = CliRunner().invoke(main, ["export", "e2b", number, "--destination", dest,
+                                        "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        xml = out.read_bytes()
+        assert infer_profile(xml).startswith(dest)
+        assert [f for f in check(xml, infer_profile(xml)) if f.severity == "error"] == []
+    res = CliRunner().invoke(main, ["export", "e2b", number, "--destination", "mhra"])
+    assert res.exit_code == 1
+    assert "N.2.r.3" in res.output

@@ -20,6 +20,7 @@ from rapidfuzz import fuzz, process
 
 MAX_CANDIDATES = 1500
 SIMILAR_MEMO = 50_000
+LONG_WORD = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +89,8 @@ class MatchIndex:
         """Dictionary words within a few edits of ``word``.
 
         One deletion on each side already covers one insertion, deletion, substitution or
-        transposition; two deletions on the query side are tried only when that finds nothing,
-        which keeps the common one-typo case cheap.
+        transposition; for short words two deletions on the query side are tried only when
+        that finds nothing, which keeps the common case cheap.
         """
         memo_key = (word, deep)
         known = self._similar.get(memo_key)
@@ -97,7 +98,9 @@ class MatchIndex:
             return known
         found: set[str] = set()
         max_depth = _query_depth(word) if deep else min(_query_depth(word), 1)
-        for depth in range(min(max_depth, 1), max_depth + 1):
+        # Long words (where two slips are common) go straight to the full depth.
+        first = max_depth if len(word) >= LONG_WORD else min(max_depth, 1)
+        for depth in range(first, max_depth + 1):
             for variant in _deletes(word, depth):
                 hit = self.neighbours.get(variant)
                 if hit:

@@ -20,6 +20,8 @@ from safety.coding.paths import curation_dir
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[/+][a-z0-9]+)*")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "ð": "d"})
+_PARENTHESES = re.compile(r"\(.*?\)")
+_WORD = re.compile(r"[a-z0-9]+")
 _DOSE = re.compile(
     r"\b\d+(?:[.,]\d+)?\s*(?:mg|mcg|ug|µg|g|gm|kg|ml|l|iu|units?|meq|mmol|%|mg/ml|mg/kg|mcg/h)\b"
     r"|\b\d+(?:[.,]\d+)?\s*(?:x|/)\s*\d+\b|\b\d+(?:[.,]\d+)?\b"
@@ -141,13 +143,16 @@ def drug_key(text: str, rules: Rules | None = None) -> str:
     decides the UNII (the active moiety is reached through the substance's parent link).
     """
     rules = rules or rules_for()
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower().translate(_LIGATURES)
-    text = re.sub(r"\(.*?\)", " ", text) if not text.startswith("(") else text
-    text = _DOSE.sub(" ", text)
-    tokens = [
-        rules.us_spelling(t)
-        for t in re.findall(r"[a-z0-9]+", text)
-        if t not in rules.drug_form_words
-    ]
-    return " ".join(tokens)
+    if text.isascii():
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+        text = text.lower().translate(_LIGATURES)
+    if "(" in text and not text.startswith("("):
+        text = _PARENTHESES.sub(" ", text)
+    if any(c.isdigit() for c in text):
+        text = _DOSE.sub(" ", text)
+    forms = rules.drug_form_words
+    words = _WORD.findall(rules.us_spelling(text))
+    return " ".join(t for t in words if t not in forms)

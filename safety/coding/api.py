@@ -1,14 +1,12 @@
 """``/api/v1/terminology``: ranked coding suggestions for the review screen.
 
-Suggestions come from the active release of the family in the database (MedDRA when a
+Suggestions come from the active release in the database (MedDRA or WHODrug when a
 licensee loaded it, otherwise the open dictionary) or, when none is stored, from the bundled
 open dictionary. The built index is kept per release for the life of the process.
 """
 
 from __future__ import annotations
 
-import threading
-import uuid
 from typing import Any
 
 from flask import g
@@ -19,17 +17,12 @@ from marshmallow import Schema, fields, validate
 from safety.api.auth import require_client
 from safety.coding import store
 from safety.coding.autocoder import Autocoder, CodingResult
-from safety.coding.bundled import bundled_autocoder
-from safety.coding.open_dictionary import DRUGS_FAMILY, EVENTS_FAMILY
 
 blp = Blueprint(
     "terminology", __name__, url_prefix="/api/v1/terminology",
     description="Dictionary search and coding suggestions.",
 )
 
-FAMILIES = {"events": ("MedDRA", EVENTS_FAMILY), "drugs": ("WHODrug", DRUGS_FAMILY)}
-_coders: dict[uuid.UUID, Autocoder] = {}
-_lock = threading.Lock()
 
 
 class SearchArgs(Schema):
@@ -63,17 +56,7 @@ class SuggestionSchema(Schema):
 
 
 def coder_for(kind: str) -> Autocoder:
-    for family in FAMILIES[kind]:
-        release = store.active_release(g.db, family)
-        if release is None:
-            continue
-        with _lock:
-            coder = _coders.get(release.id)
-            if coder is None:
-                coder = Autocoder(store.read(g.db, release.id), kind)
-                _coders[release.id] = coder
-        return coder
-    return bundled_autocoder(kind)
+    return store.active_autocoder(g.db, kind)
 
 
 def _suggest(kind: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ synonyms, list memberships, MedDRA primary paths — and read back into the same
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,8 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from safety.coding.autocoder import Autocoder
+from safety.coding.bundled import bundled_autocoder
 from safety.coding.loading import detect, load_path
 from safety.coding.medical_lists import read_pt_list
+from safety.coding.open_dictionary import DRUGS_FAMILY, EVENTS_FAMILY
 from safety.coding.terminology import (
     Concept,
     Release,
@@ -286,6 +290,29 @@ def read(session: Session, release_id: uuid.UUID) -> Terminology:
     ).scalars():
         terms.memberships.setdefault(m.list_name, set()).add(m.code)
     return terms
+
+
+_coders: dict[uuid.UUID, Autocoder] = {}
+_coders_lock = threading.Lock()
+EVENT_FAMILIES = ("MedDRA", EVENTS_FAMILY)
+DRUG_FAMILIES = ("WHODrug", DRUGS_FAMILY)
+
+
+def active_autocoder(session: Session, kind: str) -> Autocoder:
+    """The autocoder for the active release (MedDRA/WHODrug first, then the stored open
+    dictionary), else the bundled dictionary. Indexes are built once per release and process.
+    """
+    for family in EVENT_FAMILIES if kind == "events" else DRUG_FAMILIES:
+        release = active_release(session, family)
+        if release is None:
+            continue
+        with _coders_lock:
+            coder = _coders.get(release.id)
+            if coder is None:
+                coder = Autocoder(read(session, release.id), kind)
+                _coders[release.id] = coder
+        return coder
+    return bundled_autocoder(kind)
 
 
 def attach_pt_list(session: Session, path: Path, list_name: str | None = None) -> list[str]:

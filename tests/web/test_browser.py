@@ -204,3 +204,24 @@ def test_site_user_submits_a_form_fixes_an_error_and_sees_only_their_reports(
     assert "Not Found" in page.content()
     page.goto(f"{live_server}/portal")
     assert "BROWSER-1" in page.content() and "OTHER-SITE" not in page.content()
+
+
+def test_queue_filters_refresh_the_table_in_place(settings, users, demo_data, live_server,
+                                                  page):
+    users.add("proc@example.org", "case_processor")
+    _login(page, live_server, "proc@example.org")
+    page.wait_for_url(f"{live_server}/queue")
+    rows = page.locator("#queue-table tbody tr[data-case]")
+    total = rows.count()
+    products = page.locator("select[name=product] option").all_inner_texts()[1:]
+    assert products
+    product = products[0]
+    page.evaluate("window.__not_reloaded = true")
+    page.select_option("select[name=product]", product)  # htmx: hx-trigger="change"
+    page.wait_for_url("**/queue?*product=*")
+    page.wait_for_function("document.querySelectorAll('#queue-table tbody tr[data-case]')"
+                           f".length < {total} || {total} == 1")
+    assert page.evaluate("window.__not_reloaded === true")  # swapped in place, no reload
+    for text in rows.all_inner_texts():
+        assert product in text
+    page.shot("filtered")

@@ -388,6 +388,9 @@ class StreamGenerator:
     def _next_id(self, sender: str, country: str, year: int) -> str:
         n = self._sender_counters.get(sender, 0) + 1
         self._sender_counters[sender] = n
+        # Streams of different seeds stand for different periods of one database: a sender
+        # never reuses its own case numbers across them.
+        n += self.seed * 100_000
         if sender in SIMPLE_NUMBERING:
             return f"{year}-{n:04d}"
         prefix = "".join(w[0] for w in sender.split()).upper()

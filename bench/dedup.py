@@ -35,6 +35,7 @@ from safety.dedup.followup import identity
 from safety.dedup.profile import build_profile
 from safety.dedup.scan import scan
 from safety.dedup.scoring import load_model
+from safety.dedup.matching import MAX_CANDIDATES
 from safety.dedup.store import KEY_LENGTH, TABLES, candidate_ids, match_stored
 
 CHUNK_CASES = 20000
@@ -103,6 +104,9 @@ def main() -> None:
     parser.add_argument("--schema", default="dedup_bench")
     parser.add_argument("--workers", type=int, default=max(1, multiprocessing.cpu_count()))
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument("--retrieve", type=int, default=MAX_CANDIDATES,
+                        help="candidates scored per report")
+    parser.add_argument("--limit", type=int, default=20, help="candidates explained per report")
     parser.add_argument("--skip-load", action="store_true", help="reuse a kept schema")
     parser.add_argument("--skip-db", action="store_true", help="only the batch scan")
     args = parser.parse_args()
@@ -173,15 +177,15 @@ def main() -> None:
         followups = suspected = 0
         with Session(engine) as session:
             for r in incoming[:50]:  # warm the cache and the connection
-                match_stored(session, r.case, model)
+                match_stored(session, r.case, model, limit=args.limit, retrieve=args.retrieve)
             for r in incoming:
                 t0 = time.perf_counter()
-                res = match_stored(session, r.case, model)
+                res = match_stored(session, r.case, model, limit=args.limit, retrieve=args.retrieve)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 kinds.append(r.kind == "followup")
                 n_candidates.append(len(res.candidates))
                 t0 = time.perf_counter()
-                retrieved.append(len(candidate_ids(session, res.keys)))
+                retrieved.append(len(candidate_ids(session, res.keys, args.retrieve)))
                 sql_ms.append((time.perf_counter() - t0) * 1000)
                 followups += res.followup is not None
                 suspected += any(c.suspected for c in res.candidates)

@@ -205,12 +205,16 @@ def record_decision(
 
 def match_stored(
     session: Session, case: CaseVersionData, model: Model, case_id: str | None = None,
-    limit: int = 20,
+    limit: int = 20, retrieve: int = MAX_CANDIDATES,
 ) -> MatchResult:
     """``match_report`` against the database, minus pairs a physician already decided.
+
+    ``retrieve`` candidates (best by shared blocking keys) are scored; the best ``limit`` are
+    returned with their explanation.
 
     Rejected pairs are never offered again; confirmed ones are already linked.
     """
     rejected = decided_with(session, case_id, ("rejected", "confirmed")) if case_id else set()
-    return match_report(case, id_lookup=id_lookup(session), key_lookup=key_lookup(session),
-                        model=model, self_id=case_id, rejected=rejected, limit=limit)
+    return match_report(case, id_lookup=id_lookup(session),
+                        key_lookup=key_lookup(session, retrieve), model=model, self_id=case_id,
+                        rejected=rejected, limit=limit)

@@ -99,8 +99,7 @@ def obligations_submitted(f: ReviewFacts) -> str | None:
 
 def signed_current_version(f: ReviewFacts) -> str | None:
     if f.signed_version is None:
-        return (f"version {f.current_version} has no valid electronic signature; "
-                "approve with your signature")
+        return f"version {f.current_version} has no valid electronic signature"
     if f.signed_version != f.current_version:
         return (f"the signature binds to version {f.signed_version} but the case is now "
                 f"version {f.current_version}; sign again")
@@ -148,7 +147,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("return_to_medical_review", "Return to medical review", {State.APPROVAL, State.SUBMISSION},
        State.MEDICAL_REVIEW, Permission.MEDICAL_REVIEW, reason_required=True),
     _t("close", "Submitted: close the case", {State.SUBMISSION}, State.CLOSED,
-       Permission.WORK_CASES, guards=(obligations_submitted,)),
+       Permission.WORK_CASES, guards=(signed_current_version, obligations_submitted)),
     _t("reopen", "Reopen (follow-up or correction)", {State.CLOSED}, State.DATA_ENTRY,
        Permission.WORK_CASES, reason_required=True),
     _t("nullify", "Nullify the case", set(OPEN_STATES), State.NULLIFIED,

@@ -87,6 +87,12 @@ def test_a_follow_up_invalidates_the_signature_visibly(settings, users, browser,
     # the diff shows the follow-up's change side by side, in words
     assert "Event 1 (febrile neutropenia) › Outcome" in page
     assert "recovering (2)" in page and "recovered (1)" in page
+    # what was approved is no longer the case: it cannot be closed, only re-reviewed
+    r = b.post(f"/cases/{case_id}/transition", data={"transition": "close"})
+    assert "version 2 has no valid electronic signature" in b.get(r.headers["Location"]).text
+    b.post(f"/cases/{case_id}/transition", data={"transition": "return_to_medical_review",
+                                                  "reason": "follow-up v2: outcome changed"})
+    assert case_state(settings, case_id) == "medical_review"
 
 
 def test_signing_needs_the_password_the_meaning_and_the_version_seen(

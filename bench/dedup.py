@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session
 from safety.dedup.blocking import blocking_keys
 from safety.dedup.evaluation.generator import LabelledReport, generate_stream
 from safety.dedup.followup import identity
+from safety.dedup.matching import MAX_CANDIDATES
 from safety.dedup.profile import build_profile
 from safety.dedup.scan import scan
 from safety.dedup.scoring import load_model
-from safety.dedup.matching import MAX_CANDIDATES
 from safety.dedup.store import KEY_LENGTH, TABLES, candidate_ids, match_stored
 
 CHUNK_CASES = 20000
@@ -180,7 +180,8 @@ def main() -> None:
                 match_stored(session, r.case, model, limit=args.limit, retrieve=args.retrieve)
             for r in incoming:
                 t0 = time.perf_counter()
-                res = match_stored(session, r.case, model, limit=args.limit, retrieve=args.retrieve)
+                res = match_stored(session, r.case, model, limit=args.limit,
+                                   retrieve=args.retrieve)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 kinds.append(r.kind == "followup")
                 n_candidates.append(len(res.candidates))

@@ -55,6 +55,10 @@ class SuggestionSchema(Schema):
     candidates = fields.List(fields.Nested(CandidateSchema))
 
 
+# Families searched in order for each kind (the coding stage, safety.coding.jobs, uses this).
+FAMILIES = {"events": store.EVENT_FAMILIES, "drugs": store.DRUG_FAMILIES}
+
+
 def coder_for(kind: str) -> Autocoder:
     return store.active_autocoder(g.db, kind)
 

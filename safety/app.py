@@ -56,6 +56,8 @@ def create_app(overrides: dict[str, Any] | None = None,
             db.close()
 
     from safety.api import cases, health, reports
+    from safety.coding import api as coding_api
+    from safety.coding import review_api as coding_review_api
     from safety.intake.schemas import SAEFormSchema
     from safety.rules import api as rules_api
     from safety.submissions import api as submissions_api
@@ -66,5 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None,
     api.register_blueprint(cases.blp)
     api.register_blueprint(rules_api.blp)
     api.register_blueprint(submissions_api.blp)
+    api.register_blueprint(coding_api.blp)
+    api.register_blueprint(coding_review_api.blp)
     app.register_blueprint(health.bp)
     return app

@@ -446,6 +446,9 @@ def register_feature_commands() -> None:
 
     for group in (rules, products, e2b_group, export_group, submissions_group, ack_group):
         main.add_command(group)
+    from safety.coding.cli import register as register_coding
+
+    register_coding(main)
 
 
 register_feature_commands()

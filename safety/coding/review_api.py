@@ -1,0 +1,68 @@
+"""``PUT /api/v1/cases/{id}/events/{reaction_id}/coding``: a physician's coding decision."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from safety.api.auth import require_client
+from safety.api.cases import get_visible_case
+from safety.coding.service import CodingDecisionFailed, decide_event_coding
+
+blp = Blueprint("coding_review", __name__, url_prefix="/api/v1/cases",
+                description="Coding decisions on a case's events.")
+
+
+class DecisionSchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$",
+                                                                 error="an 8-digit code"))
+    reason = fields.String(required=True, validate=validate.Length(1, 2000))
+    add_synonym = fields.Boolean(load_default=False, metadata={
+        "description": "Also teach the autocoder this verbatim → code (team synonym)."})
+
+
+class CodedTermSchema(Schema):
+    verbatim = fields.String(allow_none=True)
+    code = fields.String()
+    term = fields.String()
+    level = fields.String()
+    pt_code = fields.String(allow_none=True)
+    pt_term = fields.String(allow_none=True)
+    soc_code = fields.String(allow_none=True)
+    family = fields.String()
+    version = fields.String()
+    method = fields.String()
+    confirmed_by = fields.String()
+
+
+@blp.route("/<uuid:case_id>/events/<reaction_id>/coding")
+class EventCoding(MethodView):
+    @blp.arguments(DecisionSchema)
+    @blp.response(200, CodedTermSchema)
+    @blp.alt_response(403, description="Only the safety team codes")
+    @blp.alt_response(404, description="No such case or event")
+    @blp.alt_response(422, description="Unknown or non-current code")
+    def put(self, args: dict[str, Any], case_id: uuid.UUID, reaction_id: str) -> Any:
+        """Set the code of one event of the case's current version (audited)."""
+        from safety.db.models import CaseVersion
+
+        principal = require_client()
+        if principal.role != "safety":
+            abort(403, message="Only the safety team may code events.")
+        case = get_visible_case(case_id)
+        cv = g.db.scalar(select(CaseVersion).where(
+            CaseVersion.case_id == case.id, CaseVersion.version == case.current_version))
+        try:
+            term = decide_event_coding(g.db, cv, reaction_id, args["code"], principal.actor,
+                                       args["reason"], args["add_synonym"])
+        except LookupError as exc:
+            abort(404, message=str(exc))
+        except CodingDecisionFailed as exc:
+            abort(422, errors={"json": {"code": [str(exc)]}})
+        return term

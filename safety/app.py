@@ -71,4 +71,9 @@ def create_app(overrides: dict[str, Any] | None = None,
     api.register_blueprint(coding_api.blp)
     api.register_blueprint(coding_review_api.blp)
     app.register_blueprint(health.bp)
+
+    from safety.web import register_web
+    from safety.web.wiring import SOURCES
+
+    register_web(app, SOURCES)
     return app

@@ -175,6 +175,8 @@ def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
     if demo:
         n = _load_demo_if_empty(settings.with_overrides({"redis_url": env["SAFETY_REDIS_URL"]}))
         click.echo(f"demo: {n} reports submitted" if n else "demo: database already has data")
+        if n:  # demo accounts, passwords printed once
+            subprocess.run([*exe, "user", "demo"], env=env, check=False)
     stopping = False
 
     def _stop(*_: Any) -> None:
@@ -338,8 +340,8 @@ def _load_demo_registry(settings: Settings) -> None:
     rsi = load_rsi_json(demo_dir / "rsi.json")
     with session_scope(settings.effective_database_url) as session:
         save_registry(session, registry)
-        have = set(session.execute(select(RsiVersionRow.product_id, RsiVersionRow.reference,
-                                          RsiVersionRow.version)).tuples())
+        have = {tuple(r) for r in session.execute(select(RsiVersionRow.product_id, RsiVersionRow.reference,
+                                          RsiVersionRow.version)).all()}
         for version in rsi.versions():
             if (version.product_id, version.reference, version.version) not in have:
                 save_rsi_version(session, version)
@@ -447,8 +449,10 @@ def register_feature_commands() -> None:
     for group in (rules, products, e2b_group, export_group, submissions_group, ack_group):
         main.add_command(group)
     from safety.coding.cli import register as register_coding
+    from safety.web.cli import user
 
     register_coding(main)
+    main.add_command(user)
 
 
 register_feature_commands()

@@ -240,6 +240,8 @@ def sign_case(case_id: uuid.UUID) -> Any:
     sig = sign(g.db, case, current, me, meaning=signing.APPROVAL_MEANING, now=now, zone=zone,
                message_sha256=message)
     apply_change(g.db, case, change, actor=me.actor)
+    if sources().on_approved is not None:
+        sources().on_approved(g.db, case, current, me.actor)
     flash(f"Signed by {sig.printed_name} at {sig.signed_at:%Y-%m-%d %H:%M:%S} UTC: "
           f"{sig.meaning} (version {sig.version}).")
     return back

@@ -13,6 +13,7 @@ nothing and the pages do not show. Pass a :class:`ReviewSources` to
   the signature, and a different message later invalidates the signature.
 - ``unconfirmed_coding``, ``open_duplicates``, ``conformance_errors``: counts for the guards.
 - ``flags``: per case, which of :data:`QUEUE_FLAGS` apply (queue filters and badges).
+- ``on_approved``: called in the signing transaction once a version is approved.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ DueSource = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, date]]
 CountSource = Callable[[Session, Case, CaseVersion], int | None]
 FlagSource = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, set[str]]]
 MessageSource = Callable[[Session, Case, CaseVersion], bytes | None]
+ApprovalHook = Callable[[Session, Case, CaseVersion, str], None]
 
 OPEN_OBLIGATION_STATUSES = ("open", "awaiting_unblinding")
 
@@ -82,6 +84,7 @@ class ReviewSources:
     open_duplicates: CountSource | None = None
     conformance_errors: CountSource | None = None
     flags: FlagSource | None = None
+    on_approved: ApprovalHook | None = None  # e.g. put the signed messages in the outbox
 
     def count(self, name: str, session: Session, case: Case,
               version: CaseVersion) -> int | None:

@@ -1,0 +1,75 @@
+"""The review workspace's sources, wired to what the pipeline stores.
+
+Coding: terms the autocoder left for review in the latest coded view. Submissions: the drafted
+E2B messages of the version (their bytes are bound into the signature; their conformance
+errors block approval; approval puts them in the outbox). Regulators' rejections flag the case.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safety.cases.store import latest_view
+from safety.db.models import Case, CaseVersion
+from safety.submissions.store import Submission, approve_for_sending
+from safety.web.sources import ReviewSources
+
+
+def unconfirmed_coding(session: Session, case: Case, version: CaseVersion) -> int | None:
+    view = latest_view(session, version.id)
+    return None if view is None else len(view.review or [])
+
+
+def _messages(session: Session, version: CaseVersion) -> list[Submission]:
+    return list(session.scalars(select(Submission).where(
+        Submission.case_version_id == version.id, Submission.xml.is_not(None))
+        .order_by(Submission.destination)))
+
+
+def message(session: Session, case: Case, version: CaseVersion) -> bytes | None:
+    subs = _messages(session, version)
+    return b"".join(s.xml or b"" for s in subs) if subs else None
+
+
+def conformance_errors(session: Session, case: Case, version: CaseVersion) -> int | None:
+    subs = _messages(session, version)
+    if not subs:
+        return None
+    return sum(1 for s in subs for f in (s.findings or []) if f.get("severity") == "error")
+
+
+def flags(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+    out: dict[uuid.UUID, set[str]] = {}
+    if not case_ids:
+        return out
+    wanted = set(case_ids)
+    for cid in session.scalars(select(Submission.case_id).where(
+            Submission.state == "rejected").distinct()):
+        if cid in wanted:
+            out.setdefault(cid, set()).add("rejected_by_regulator")
+    stmt = select(CaseVersion.case_id, CaseVersion.id).join(
+        Case, (Case.id == CaseVersion.case_id) & (Case.current_version == CaseVersion.version))
+    if len(case_ids) <= 500:
+        stmt = stmt.where(Case.id.in_(case_ids))
+    for cid, cv_id in session.execute(stmt):
+        if cid in wanted:
+            view = latest_view(session, cv_id)
+            if view is not None and view.review:
+                out.setdefault(cid, set()).add("coding_review")
+    return out
+
+
+def on_approved(session: Session, case: Case, version: CaseVersion, actor: str) -> None:
+    approve_for_sending(session, version.id, actor)
+
+
+SOURCES = ReviewSources(
+    message=message,
+    unconfirmed_coding=unconfirmed_coding,
+    conformance_errors=conformance_errors,
+    flags=flags,
+    on_approved=on_approved,
+)

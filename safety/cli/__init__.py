@@ -340,8 +340,8 @@ def _load_demo_registry(settings: Settings) -> None:
     rsi = load_rsi_json(demo_dir / "rsi.json")
     with session_scope(settings.effective_database_url) as session:
         save_registry(session, registry)
-        have = {tuple(r) for r in session.execute(select(RsiVersionRow.product_id, RsiVersionRow.reference,
-                                          RsiVersionRow.version)).all()}
+        have = {tuple(r) for r in session.execute(select(
+            RsiVersionRow.product_id, RsiVersionRow.reference, RsiVersionRow.version))}
         for version in rsi.versions():
             if (version.product_id, version.reference, version.version) not in have:
                 save_rsi_version(session, version)

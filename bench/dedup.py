@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--retrieve", type=int, default=MAX_CANDIDATES,
                         help="candidates scored per report")
     parser.add_argument("--limit", type=int, default=20, help="candidates explained per report")
+    parser.add_argument("--dump", help="write each query's flagged candidates (JSON lines)")
     parser.add_argument("--skip-load", action="store_true", help="reuse a kept schema")
     parser.add_argument("--skip-db", action="store_true", help="only the batch scan")
     args = parser.parse_args()
@@ -167,9 +168,13 @@ def main() -> None:
         latencies: list[float] = []
         kinds: list[bool] = []
         stored_by_true_case: dict[str, set[str]] = {}
+        stored_id: dict[str, str] = {}
         for n, r in enumerate(loaded):
             if r.kind != "followup":
                 stored_by_true_case.setdefault(r.true_case, set()).add(_case_uuid(10_000, n))
+                stored_id[r.report_id] = _case_uuid(10_000, n)
+        fu_with_case = 0
+        dump = open(args.dump, "w") if args.dump else None
         fu_right = dup_expected = dup_found = flagged_total = flagged_right = 0
         n_candidates: list[int] = []
         retrieved: list[int] = []
@@ -192,8 +197,15 @@ def main() -> None:
                 suspected += any(c.suspected for c in res.candidates)
                 # Accuracy at scale against the truth of the loaded query-stream cases.
                 expected = stored_by_true_case.get(r.true_case, set())
+                if dump is not None:
+                    dump.write(json.dumps({"report": r.report_id, "kind": r.kind, "tag": r.tag,
+                                           "expected": sorted(expected),
+                                           "candidates": [c.to_json() for c in res.candidates
+                                                          if c.suspected]}) + "\n")
                 if r.kind == "followup":
-                    fu_right += res.followup is not None and res.followup.case_id in expected
+                    target = stored_id.get(r.expected_link or "")
+                    fu_with_case += target is not None
+                    fu_right += res.followup is not None and res.followup.case_id == target
                     continue
                 flagged = {c.case_id for c in res.candidates if c.suspected}
                 dup_expected += len(expected)
@@ -219,6 +231,7 @@ def main() -> None:
             "key_query_only_p50_ms": round(statistics.median(sql_ms), 2),
             "key_query_only_p95_ms": round(_pct(sql_ms, 0.95), 2),
             "followups_linked": followups, "with_suspected_duplicate": suspected,
+            "followups_whose_case_is_in_db": fu_with_case,
             "followups_linked_to_the_right_case": fu_right,
             "duplicates_in_db_of_new_reports": dup_expected,
             "of_which_flagged": dup_found,

@@ -84,14 +84,12 @@ def match_report(
     for lk in links:
         result.candidates.append(Candidate(lk.case_id, lk.score, True, rule=lk.rule))
         seen.add(lk.case_id)
-    quick: list[tuple[float, str, Profile]] = []
-    for case_id, other in key_lookup(keys):
-        if case_id in excluded or case_id in seen:
-            continue
-        quick.append((model.score_fast(profile, other), case_id, other))
+    retrieved = [(cid, p) for cid, p in key_lookup(keys) if cid not in excluded and cid not in seen]
+    quick = [(model.score_fast(profile, other, len(retrieved)), case_id, other)
+             for case_id, other in retrieved]
     quick.sort(key=lambda t: (-t[0], t[1]))
     for _, case_id, other in quick[: max(limit - len(result.candidates), 0)]:
-        s = model.score(profile, other)  # the same probability, now with its explanation
+        s = model.score(profile, other, len(retrieved))  # same probability, with explanation
         result.candidates.append(Candidate(case_id, s.probability,
                                            s.probability >= model.threshold, explanation=s))
     return result

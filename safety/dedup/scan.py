@@ -136,7 +136,8 @@ def scan(
     cases, links = assign_versions(reports)
     profiles = [c.profile for c in cases]
     pairs, skipped = candidate_pairs(profiles)
-    scored = {(a, b): model.score_fast(profiles[a], profiles[b]) for a, b in pairs}
+    per_case = 2 * len(pairs) / max(len(cases), 1)
+    scored = {(a, b): model.score_fast(profiles[a], profiles[b], per_case) for a, b in pairs}
     id_dups = {(lk.report_a, lk.report_b) for lk in links if lk.relation == "duplicate"}
     for cluster in complete_link(len(cases), scored, t):
         cluster.sort()

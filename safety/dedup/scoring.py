@@ -75,9 +75,18 @@ class Model:
     log_lik: Mapping[str, Mapping[str, tuple[float, float, float]]]
     threshold: float
     provenance: str = ""
+    candidates_per_case: float = 0.0  # candidates a case was compared with in calibration
 
-    def log_scores(self, found: Mapping[str, str | None]) -> list[float]:
+    def log_scores(
+        self, found: Mapping[str, str | None], candidates: float | None = None
+    ) -> list[float]:
         s = list(self.log_prior)
+        if candidates and self.candidates_per_case and candidates > self.candidates_per_case:
+            # A case has about as many duplicates whatever the number of candidates looked at,
+            # so each candidate's prior of being one shrinks as more candidates are compared.
+            shift = math.log2(self.candidates_per_case / candidates)
+            s[0] += shift
+            s[2] += shift
         for name, outcome in found.items():
             if outcome is None:
                 continue
@@ -87,16 +96,19 @@ class Model:
             s[2] += lik[2]
         return s
 
-    def probability(self, found: Mapping[str, str | None]) -> float:
-        s = self.log_scores(found)
+    def probability(
+        self, found: Mapping[str, str | None], candidates: float | None = None
+    ) -> float:
+        """Posterior of *duplicate*; ``candidates`` = how many cases this one was compared with."""
+        s = self.log_scores(found, candidates)
         top = max(s)
         w = [2.0 ** (x - top) for x in s]
         return w[0] / sum(w)
 
-    def score_fast(self, a: Profile, b: Profile) -> float:
-        return self.probability(outcomes(a, b))
+    def score_fast(self, a: Profile, b: Profile, candidates: float | None = None) -> float:
+        return self.probability(outcomes(a, b), candidates)
 
-    def score(self, a: Profile, b: Profile) -> Score:
+    def score(self, a: Profile, b: Profile, candidates: float | None = None) -> Score:
         evidence: list[FieldEvidence] = []
         found: dict[str, str | None] = {}
         for c in compare(a, b):
@@ -106,7 +118,7 @@ class Model:
                 continue
             m, u, v = self.log_lik[c.field][c.outcome]
             evidence.append(FieldEvidence(c.field, c.a, c.b, c.outcome, m - u, m - v))
-        return Score(self.probability(found), tuple(evidence))
+        return Score(self.probability(found, candidates), tuple(evidence))
 
     # --- persistence --------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +126,7 @@ class Model:
             "provenance": self.provenance,
             "classes": list(CLASSES),
             "threshold": self.threshold,
+            "candidates_per_case": round(self.candidates_per_case, 4),
             "log2_prior": [round(x, 4) for x in self.log_prior],
             "log2_likelihood": {
                 f: {o: [round(x, 4) for x in v] for o, v in levels.items()}
@@ -137,10 +150,15 @@ class Model:
         prior = tuple(data["log2_prior"])
         if len(prior) != 3:
             raise ModelError("weights: log2_prior needs one value per class")
-        return cls(prior, lik, float(data["threshold"]), str(data.get("provenance", "")))  # type: ignore[arg-type]
+        return cls(prior, lik, float(data["threshold"]),  # type: ignore[arg-type]
+                   str(data.get("provenance", "")), float(data.get("candidates_per_case", 0.0)))
 
     def with_threshold(self, threshold: float) -> Model:
-        return Model(self.log_prior, self.log_lik, threshold, self.provenance)
+        return Model(self.log_prior, self.log_lik, threshold, self.provenance,
+                     self.candidates_per_case)
+
+    def with_candidates_per_case(self, value: float) -> Model:
+        return Model(self.log_prior, self.log_lik, self.threshold, self.provenance, value)
 
 
 WEIGHTS_FILE = "weights.json"

@@ -71,7 +71,8 @@ def train(stream: Sequence[LabelledReport]) -> Model:
         f"{len(stream)} reports, {len(pairs)} candidate pairs "
         + ", ".join(f"{k} {counts[k]}" for k in CLASSES)
     )
-    model = calibrate(labelled, provenance=provenance)
+    model = calibrate(labelled, provenance=provenance).with_candidates_per_case(
+        2 * len(pairs) / max(len(cases), 1))
     scored = sorted(((model.probability(f), lab == "duplicate") for f, lab in labelled),
                     reverse=True)
     total_pos = sum(1 for _, pos in scored if pos)

@@ -90,6 +90,10 @@ def blocking_keys(p: Profile) -> set[str]:
         if p.country and p.sex:
             for band in bands:
                 keys.add(f"das|{d}|{band}|{sex}|{country}")
+    if p.country and p.sex:
+        for e in events:
+            for band in bands:
+                keys.add(f"eas|{e}|{band}|{sex}|{country}")
     for ini in readings:
         for y in years:
             keys.add(f"iby|{ini}|{y}")

@@ -453,6 +453,9 @@ def register_feature_commands() -> None:
 
     register_coding(main)
     main.add_command(user)
+    from safety.dedup.db_cli import dedup
+
+    main.add_command(dedup)
 
 
 register_feature_commands()

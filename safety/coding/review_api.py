@@ -19,7 +19,7 @@ blp = Blueprint("coding_review", __name__, url_prefix="/api/v1/cases",
                 description="Coding decisions on a case's events.")
 
 
-class DecisionSchema(Schema):
+class CodingDecisionSchema(Schema):
     code = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$",
                                                                  error="an 8-digit code"))
     reason = fields.String(required=True, validate=validate.Length(1, 2000))
@@ -43,7 +43,7 @@ class CodedTermSchema(Schema):
 
 @blp.route("/<uuid:case_id>/events/<reaction_id>/coding")
 class EventCoding(MethodView):
-    @blp.arguments(DecisionSchema)
+    @blp.arguments(CodingDecisionSchema)
     @blp.response(200, CodedTermSchema)
     @blp.alt_response(403, description="Only the safety team codes")
     @blp.alt_response(404, description="No such case or event")

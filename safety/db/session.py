@@ -68,5 +68,5 @@ def import_all_models() -> None:
 
     importlib.import_module("safety.db.models")
     for mod in pkgutil.walk_packages(safety.__path__, "safety."):
-        if mod.name.endswith(".store"):
+        if mod.name.endswith(".store") or mod.name.endswith("_store"):
             importlib.import_module(mod.name)

@@ -33,7 +33,7 @@ class DuplicateSchema(Schema):
     explanation = fields.List(fields.Dict())
 
 
-class DecisionSchema(Schema):
+class DuplicateDecisionSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("confirm", "reject")))
     reason = fields.String(required=True, validate=validate.Length(1, 2000))
 
@@ -71,7 +71,7 @@ class Duplicates(MethodView):
 
 @blp.route("/<uuid:case_id>/duplicates/<uuid:other_id>")
 class DuplicateDecision(MethodView):
-    @blp.arguments(DecisionSchema)
+    @blp.arguments(DuplicateDecisionSchema)
     @blp.response(200, DecisionResultSchema)
     def post(self, args: dict[str, Any], case_id: uuid.UUID, other_id: uuid.UUID) -> Any:
         """Confirm (link under the more complete case) or reject (never offered again)."""

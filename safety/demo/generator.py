@@ -88,6 +88,9 @@ def generate_forms(count: int = 36, seed: int = 2026, today: date | None = None
         if initials and rng.random() < 0.22:
             forms.append(_follow_up(rng, rng.choice(initials), today))
             continue
+        if len(initials) > 3 and rng.random() < 0.08:
+            forms.append(_resent(rng, rng.choice(initials), len(initials) + 100))
+            continue
         n += 1
         form = _initial(rng, n, today)
         initials.append(form)
@@ -165,6 +168,22 @@ def _initial(rng: random.Random, n: int, today: date) -> dict[str, Any]:
     }
     if not reporter:
         form.pop("reporter")
+    return form
+
+
+def _resent(rng: random.Random, initial: dict[str, Any], n: int) -> dict[str, Any]:
+    """The same event sent again under a new SAE number (a different coordinator, a form
+    re-typed from the paper copy): a duplicate the safety team must catch, not a new case."""
+    form = {k: v for k, v in initial.items()}
+    form["sae_id"] = initial["sae_id"].rsplit("SAE", 1)[0] + f"SAE{n:03d}"
+    event = dict(initial["events"][0])
+    onset = date.fromisoformat(event["onset_date"])
+    event["onset_date"] = _d(onset + timedelta(days=rng.choice([0, 1])))
+    event["verbatim"] = event["verbatim"].capitalize() + " (resubmitted)"
+    form["events"] = [event]
+    form["narrative"] = "Re-entered from the site's paper SAE form. " + initial["narrative"]
+    form.setdefault("reporter", {"given_name": "Study", "family_name": "Coordinator",
+                                 "qualification": "other_health_professional"})
     return form
 
 

@@ -27,6 +27,7 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("coding", "safety.coding.jobs:code_stage"),
+    Stage("dedup", "safety.dedup.jobs:screen_stage"),
     Stage("rules", "safety.rules.jobs:evaluate_stage"),
     Stage("submissions", "safety.submissions.store:draft_stage"),
 )

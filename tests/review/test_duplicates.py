@@ -1,0 +1,64 @@
+"""Suspected duplicates: found by the pipeline, explained, decided by a physician (audited),
+and a decided pair is not offered again."""
+
+from __future__ import annotations
+
+from factories.forms import sae_form
+from sqlalchemy import select
+
+from safety.db.models import AuditEvent
+from safety.db.session import session_scope
+
+
+def _two_reports_of_one_event(client, sites, worker):  # type: ignore[no-untyped-def]
+    site = sites.token()
+    first = sae_form()
+    again = sae_form(sae_id="ONC-301-101-SAE077",
+                     narrative="Re-entered from paper. " + first["narrative"])
+    again["events"][0]["verbatim"] = "Febrile neutropenia"
+    ids = []
+    for form in (first, again):
+        r = client.post("/api/v1/reports", json=form, headers=sites.headers(site)).json
+        worker()
+        ids.append(r["status_url"])
+    safety = sites.token("Safety team", role="safety")
+    cases = [client.get(u, headers=sites.headers(safety)).json["case_id"] for u in ids]
+    return safety, site, cases
+
+
+def test_duplicate_is_suspected_explained_and_rejection_is_remembered(client, sites, worker,
+                                                                      settings):
+    safety, site, (a, b) = _two_reports_of_one_event(client, sites, worker)
+    assert a != b  # different SAE ids: never merged silently
+    got = client.get(f"/api/v1/cases/{b}/duplicates", headers=sites.headers(safety)).json
+    assert [c["candidate_case_id"] for c in got] == [a]
+    assert got[0]["suspected"] is True and got[0]["score"] > 0.9
+    fields = {e["field"] for e in got[0]["explanation"]}
+    assert {"sex", "birth"} & fields or len(fields) >= 3
+    # a site client is not shown other cases as candidates
+    assert client.get(f"/api/v1/cases/{b}/duplicates", headers=sites.headers(site)).json == []
+
+    r = client.post(f"/api/v1/cases/{b}/duplicates/{a}",
+                    json={"decision": "reject", "reason": "different admissions"},
+                    headers=sites.headers(safety))
+    assert r.status_code == 200 and r.json["master_case_id"] is None
+    assert client.get(f"/api/v1/cases/{b}/duplicates", headers=sites.headers(safety)).json == []
+    with session_scope(settings.effective_database_url) as s:
+        ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "duplicate.rejected")).all()
+    assert len(ev) == 2 and all(e.reason == "different admissions" for e in ev)
+
+
+def test_confirm_links_under_the_more_complete_case(client, sites, worker, settings):
+    safety, site, (a, b) = _two_reports_of_one_event(client, sites, worker)
+    assert client.post(f"/api/v1/cases/{b}/duplicates/{a}",
+                       json={"decision": "confirm", "reason": "same event"},
+                       headers=sites.headers(site)).status_code == 403
+    r = client.post(f"/api/v1/cases/{b}/duplicates/{a}",
+                    json={"decision": "confirm", "reason": "same event, re-sent"},
+                    headers=sites.headers(safety))
+    assert r.status_code == 200, r.json
+    assert {r.json["master_case_id"], r.json["duplicate_case_id"]} == {a, b}
+    assert client.get(f"/api/v1/cases/{b}/duplicates", headers=sites.headers(safety)).json == []
+    bad = client.post(f"/api/v1/cases/{b}/duplicates/{a}", json={"decision": "maybe"},
+                      headers=sites.headers(safety))
+    assert bad.status_code == 422 and {"decision", "reason"} <= set(bad.json["errors"]["json"])

@@ -46,6 +46,12 @@ def flags(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[st
     if not case_ids:
         return out
     wanted = set(case_ids)
+    from safety.dedup.candidates_store import DedupCandidate
+
+    for cid in session.scalars(select(DedupCandidate.case_id).where(
+            DedupCandidate.suspected.is_(True)).distinct()):
+        if cid in wanted and open_duplicates(session, session.get(Case, cid), None):  # type: ignore[arg-type]
+            out.setdefault(cid, set()).add("suspected_duplicate")
     for cid in session.scalars(select(Submission.case_id).where(
             Submission.state == "rejected").distinct()):
         if cid in wanted:
@@ -62,6 +68,14 @@ def flags(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[st
     return out
 
 
+def open_duplicates(session: Session, case: Case, version: CaseVersion) -> int | None:
+    from safety.dedup.candidates_store import open_candidates
+    from safety.dedup.store import decided_with
+
+    decided = decided_with(session, case.id, ("rejected", "confirmed"))
+    return len(open_candidates(session, case.id, decided, suspected_only=True))
+
+
 def on_approved(session: Session, case: Case, version: CaseVersion, actor: str) -> None:
     approve_for_sending(session, version.id, actor)
 
@@ -70,6 +84,7 @@ SOURCES = ReviewSources(
     message=message,
     unconfirmed_coding=unconfirmed_coding,
     conformance_errors=conformance_errors,
+    open_duplicates=open_duplicates,
     flags=flags,
     on_approved=on_approved,
 )

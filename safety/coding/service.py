@@ -51,4 +51,8 @@ def decide_event_coding(session: Session, cv: CaseVersion, reaction_id: str, cod
                case_id=cv.case_id,
                changes=[{"field": "synonym", "from": None,
                          "to": f"{reaction.verbatim} -> {term.code}"}], reason=reason)
+    from safety.pipeline.context import current_settings
+    from safety.submissions.store import redraft
+
+    redraft(session, cv, current_settings())
     return asdict(term)

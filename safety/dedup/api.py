@@ -9,16 +9,13 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
-from safety.audit import record
-from safety.cases.store import working_data
-from safety.db.models import Case, CaseVersion
-from safety.dedup.candidates_store import open_candidates
-from safety.dedup.decisions import choose_master
-from safety.dedup.store import decided_with, record_decision
+from safety.db.models import Case
+from safety.dedup.candidates_store import open_candidates, other_case
+from safety.dedup.service import decide_duplicate
+from safety.dedup.store import decided_with
 
 blp = Blueprint("duplicates", __name__, url_prefix="/api/v1/cases",
                 description="Suspected duplicates, with a per-field explanation.")
@@ -44,11 +41,6 @@ class DecisionResultSchema(Schema):
     duplicate_case_id = fields.String(allow_none=True)
 
 
-def _current(case: Case) -> CaseVersion:
-    return g.db.scalar(select(CaseVersion).where(CaseVersion.case_id == case.id,
-                                                 CaseVersion.version == case.current_version))
-
-
 @blp.route("/<uuid:case_id>/duplicates")
 class Duplicates(MethodView):
     @blp.response(200, DuplicateSchema(many=True))
@@ -61,8 +53,8 @@ class Duplicates(MethodView):
         decided = decided_with(g.db, case.id, ("rejected", "confirmed"))
         out = []
         for c in open_candidates(g.db, case.id, decided):
-            other = g.db.get(Case, c.candidate_case_id)
-            out.append({"candidate_case_id": str(c.candidate_case_id),
+            other = g.db.get(Case, other_case(c, case.id))
+            out.append({"candidate_case_id": str(other_case(c, case.id)),
                         "candidate_case_number": other.case_number if other else None,
                         "score": c.score, "suspected": c.suspected, "rule": c.rule,
                         "explanation": c.explanation})
@@ -82,22 +74,7 @@ class DuplicateDecision(MethodView):
         other = g.db.get(Case, other_id)
         if other is None or other.id == case.id:
             abort(404, message="No such other case.")
-        master = None
-        if args["decision"] == "confirm":
-            data = {str(c.id): working_data(g.db, _current(c)) for c in (case, other)}
-            master = choose_master(data)
-        record_decision(g.db, str(case.id), str(other.id),
-                        "confirmed" if master else "rejected", principal.actor, master)
-        duplicate = None
-        if master:
-            duplicate = str(other.id) if master == str(case.id) else str(case.id)
-        for c in (case, other):
-            record(g.db, actor=principal.actor, action=f"duplicate.{args['decision']}ed",
-                   entity=c, reason=args["reason"],
-                   changes=[{"field": "duplicate_of",
-                             "from": None,
-                             "to": (master if duplicate == str(c.id) else None)
-                             if master else f"not a duplicate of "
-                             f"{(other if c is case else case).case_number}"}])
-        return {"decision": args["decision"], "master_case_id": master,
-                "duplicate_case_id": duplicate}
+        result = decide_duplicate(g.db, case, other, args["decision"], principal.actor,
+                                  args["reason"])
+        return {"decision": result.decision, "master_case_id": result.master_case_id,
+                "duplicate_case_id": result.duplicate_case_id}

@@ -46,14 +46,30 @@ def save_candidates(session: Session, case_id: uuid.UUID, case_version_id: uuid.
 
 def open_candidates(session: Session, case_id: uuid.UUID, decided: set[str],
                     suspected_only: bool = False) -> list[DedupCandidate]:
-    """The latest version's candidates of a case that no physician has decided on yet."""
+    """Undecided candidate pairs involving this case, highest score first.
+
+    A pair is found when the later of its two cases is screened, so it is stored on that case;
+    the earlier case shows it too (with ``case_id`` and ``candidate_case_id`` read from its
+    side), or the physician working the earlier case would never see it.
+    """
     latest = session.scalar(select(DedupCandidate.case_version_id)
                             .where(DedupCandidate.case_id == case_id)
                             .order_by(DedupCandidate.created_at.desc()).limit(1))
-    if latest is None:
-        return []
-    stmt = select(DedupCandidate).where(DedupCandidate.case_version_id == latest)
-    if suspected_only:
-        stmt = stmt.where(DedupCandidate.suspected.is_(True))
-    return [r for r in session.scalars(stmt.order_by(DedupCandidate.score.desc()))
-            if str(r.candidate_case_id) not in decided]
+    rows: list[DedupCandidate] = []
+    if latest is not None:
+        rows += session.scalars(select(DedupCandidate).where(
+            DedupCandidate.case_version_id == latest))
+    rows += session.scalars(select(DedupCandidate).where(
+        DedupCandidate.candidate_case_id == case_id, DedupCandidate.suspected.is_(True)))
+    best: dict[uuid.UUID, DedupCandidate] = {}
+    for r in rows:
+        other = r.candidate_case_id if r.case_id == case_id else r.case_id
+        if str(other) in decided or (suspected_only and not r.suspected):
+            continue
+        if other not in best or r.score > best[other].score:
+            best[other] = r
+    return sorted(best.values(), key=lambda r: -r.score)
+
+
+def other_case(row: DedupCandidate, case_id: uuid.UUID) -> uuid.UUID:
+    return row.candidate_case_id if row.case_id == case_id else row.case_id

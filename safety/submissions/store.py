@@ -114,6 +114,17 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
     return made
 
 
+def redraft(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
+    """Draft again after the case changed under its messages (a coding decision): unsent
+    drafts are replaced, so what is signed and sent is what the physician saw."""
+    stale = session.scalars(select(Submission).where(
+        Submission.case_version_id == cv.id, Submission.state.in_(("draft", "invalid"))))
+    for sub in stale:
+        session.delete(sub)
+    session.flush()
+    return draft_stage(session, cv, settings)
+
+
 def approve_for_sending(session: Session, case_version_id: uuid.UUID, actor: str) -> int:
     """After the medical approval and signature: conformant drafts go to the outbox."""
     n = 0

@@ -20,14 +20,15 @@ from safety.web.sources import DEFAULT_SOURCES, ReviewSources
 def register_web(app: Flask, sources: ReviewSources | None = None) -> None:
     """Add the web pages to ``app``; ``sources`` plugs in other areas' results (see
     :mod:`safety.web.sources`). Idempotent."""
-    from safety.web import admin, cases, dashboard, login, portal
+    from safety.web import admin, cases, dashboard, login, portal, review_actions
     from safety.web.security import init_security
 
-    app.extensions["safety_review_sources"] = sources or DEFAULT_SOURCES
+    if sources is not None or "safety_review_sources" not in app.extensions:
+        app.extensions["safety_review_sources"] = sources or DEFAULT_SOURCES
     if "web_login" in app.blueprints:
         return
     init_security(app)
-    for module in (login, cases, portal, dashboard, admin):
+    for module in (login, cases, portal, dashboard, admin, review_actions):
         app.register_blueprint(module.bp)
     app.jinja_env.filters["state_label"] = _state_label
     app.jinja_env.filters["local"] = _local

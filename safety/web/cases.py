@@ -92,6 +92,14 @@ def queue() -> Any:
     return render_template("web/queue.html", **ctx)
 
 
+def _working(version: CaseVersion) -> dict[str, Any]:
+    """The version as reviewed: with its coding (the as-received snapshot is shown apart)."""
+    from safety.cases.store import latest_view
+
+    view = latest_view(g.db, version.id)
+    return (view.data if view is not None else version.data) or {}
+
+
 def _case_or_404(case_id: uuid.UUID, *, lock: bool = False) -> Case:
     """The case; ``lock`` holds its row until commit so two people changing the same case
     serialise (PostgreSQL ``FOR UPDATE``; SQLite serialises writers anyway)."""
@@ -146,13 +154,13 @@ def case_page(case_id: uuid.UUID) -> Any:
     ).scalars())
     site = g.db.get(Site, case.site_id) if case.site_id else None
     return render_template(
-        "web/case.html", case=case, current=current, data=current.data or {},
+        "web/case.html", case=case, current=current, data=_working(current),
         history=history, facts=facts, options=options(facts, me.role), signatures=sigs,
         audit=audit, site=site, assignee=assignee_of(g.db, case.id),
         state_labels=STATE_LABELS, sections=loaded_sections(g.db, case, current),
         can_sign=can(me.role, Permission.SIGN), can_work=can(me.role, Permission.WORK_CASES),
         meaning=signing.APPROVAL_MEANING, org_zone=current_app.config["SAFETY"].timezone,
-        display=diff.display, causality=_causality(current.data or {}),
+        display=diff.display, causality=_causality(_working(current)),
     )
 
 

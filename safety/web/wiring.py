@@ -19,8 +19,13 @@ from safety.web.sources import ReviewSources
 
 
 def unconfirmed_coding(session: Session, case: Case, version: CaseVersion) -> int | None:
+    """Events the autocoder was not sure of. Event codes drive expectedness, the IME list and
+    E2B E.i.2.1, so they must be confirmed; drug, indication and history codes are offered
+    as suggestions and do not hold the case."""
     view = latest_view(session, version.id)
-    return None if view is None else len(view.review or [])
+    if view is None:
+        return None
+    return sum(1 for p in (view.review or []) if p.startswith("reactions["))
 
 
 def _messages(session: Session, version: CaseVersion) -> list[Submission]:
@@ -30,8 +35,15 @@ def _messages(session: Session, version: CaseVersion) -> list[Submission]:
 
 
 def message(session: Session, case: Case, version: CaseVersion) -> bytes | None:
+    """The version's messages, bound into the signature. A version that owes no regulator a
+    report has none to bind (empty); one whose messages all failed the checker cannot be
+    signed (None)."""
     subs = _messages(session, version)
-    return b"".join(s.xml or b"" for s in subs) if subs else None
+    if subs:
+        return b"".join(s.xml or b"" for s in subs)
+    owed = session.scalar(select(Submission.id).where(Submission.case_version_id == version.id)
+                          .limit(1))
+    return None if owed is not None else b""
 
 
 def conformance_errors(session: Session, case: Case, version: CaseVersion) -> int | None:
@@ -48,9 +60,10 @@ def flags(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[st
     wanted = set(case_ids)
     from safety.dedup.candidates_store import DedupCandidate
 
-    for cid in session.scalars(select(DedupCandidate.case_id).where(
-            DedupCandidate.suspected.is_(True)).distinct()):
-        if cid in wanted and open_duplicates(session, session.get(Case, cid), None):  # type: ignore[arg-type]
+    pairs = session.execute(select(DedupCandidate.case_id, DedupCandidate.candidate_case_id)
+                            .where(DedupCandidate.suspected.is_(True))).all()
+    for cid in {c for pair in pairs for c in pair} & wanted:
+        if open_duplicates(session, session.get(Case, cid), None):  # type: ignore[arg-type]
             out.setdefault(cid, set()).add("suspected_duplicate")
     for cid in session.scalars(select(Submission.case_id).where(
             Submission.state == "rejected").distinct()):

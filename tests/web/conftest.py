@@ -41,7 +41,7 @@ def app(settings: Settings) -> Flask:
     from safety.app import create_app
 
     app = create_app(settings=settings)
-    register_web(app)
+    register_web(app)  # a second call keeps what create_app plugged in
     return app
 
 

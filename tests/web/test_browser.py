@@ -119,6 +119,37 @@ def test_physician_works_the_most_urgent_case_to_a_signed_approval(
     assert page.locator("#assignee").inner_text() == "Dr Ada Lovelace"
     _transition(page, "Triage done: to data entry", "triaged: valid serious case")
     assert page.locator("#case-state").inner_text() == "Data entry / coding"
+
+    # Coding: confirm the autocoder's code (or its first suggestion) for the first event.
+    form = page.locator("#section-coding form.coding-form").first
+    code = form.locator("input[name=code]")
+    if not code.input_value():
+        code.fill(form.locator("datalist option").first.get_attribute("value") or "")
+    chosen = code.input_value()
+    form.locator("input[name=reason]").fill("verbatim checked against the narrative")
+    form.get_by_role("button", name="Confirm coding").click()
+    page.wait_for_load_state()
+    coding = page.locator("#section-coding").inner_text()
+    assert chosen in coding and "confirmed by user:" in coding
+    page.shot("coding-confirmed")
+
+    # The site sends the same SAE again under another number: a suspected duplicate.
+    from safety.cli import _submit_forms
+
+    with session_scope(settings.effective_database_url) as s:
+        again = copy.deepcopy(s.execute(select(Report).where(Report.case_id == case_id)
+                                        .order_by(Report.received_at)).scalars().first().payload)
+    again["sae_id"] = again["sae_id"] + "-RESENT"
+    _submit_forms(settings, None, [("demo", again)])
+    worker()
+    page.reload()
+    candidate = page.locator("#section-suspected .candidate").first
+    assert "suspected duplicate" in candidate.inner_text()
+    candidate.locator("input[name=reason]").fill("same patient, same admission, re-sent")
+    candidate.get_by_role("button", name="Confirm duplicate").click()
+    page.wait_for_load_state()
+    assert "Confirmed duplicate" in page.locator("body").inner_text()
+    page.shot("duplicate-confirmed")
     _transition(page, "Data entry done: to medical review", "data entry checked")
     assert page.locator("#case-state").inner_text() == "Medical review"
     _transition(page, "Medical review done: to approval", "causality and seriousness agreed")
@@ -137,8 +168,17 @@ def test_physician_works_the_most_urgent_case_to_a_signed_approval(
     assert "Dr Ada Lovelace" in signature.inner_text()
     assert APPROVAL_MEANING in signature.inner_text()
     assert "Europe/Berlin" in signature.inner_text()
+    submissions = page.locator("#submissions-table tr.submission[data-state=ready]")
+    assert submissions.count() >= 1, page.locator("#section-submissions").inner_text()
+    outbox = settings.home / "outbox"
+    from safety.submissions.store import export_outbox
+
+    with session_scope(settings.effective_database_url) as s:
+        written = export_outbox(s, outbox, actor="gateway")
+    assert written and all(p.read_bytes().startswith(b"<?xml") for p in written)
     audit = page.locator("#audit").inner_text()
-    for text in ("case.assigned", "case.start_data_entry", "triage → data_entry",
+    for text in ("coding.decided", "duplicate.confirmed",
+                 "case.assigned", "case.start_data_entry", "triage → data_entry",
                  "case.medical_review_done", "causality and seriousness agreed",
                  "case.signed", "case.approve", "approval → submission"):
         assert text in audit, text

@@ -44,6 +44,8 @@ ROUTES = [
     ("POST", "/cases/{case}/assign", "web_cases.assign_to_me"),
     ("POST", "/cases/{case}/transition", "web_cases.transition"),
     ("POST", "/cases/{case}/sign", "web_cases.sign_case"),
+    ("POST", "/cases/{case}/events/none/coding", "web_review.code_event"),
+    ("POST", "/cases/{case}/duplicates/{case}", "web_review.decide"),
     ("GET", "/admin/users", "web_admin.users"),
     ("POST", "/admin/users", "web_admin.add_user"),
     ("POST", "/admin/users/{proc_user}/lock", "web_admin.lock"),
@@ -53,7 +55,9 @@ ROUTES = [
     ("GET", "/portal/reports/{own_report}", "web_portal.report"),
     ("GET", "/portal/reports/{other_report}", "web_portal.report"),
 ]
-OUTSIDE_MATRIX = {"web_login.index", "web_login.login", "web_login.logout", "web_login.static"}
+# web_review.message_xml needs a stored message: tests/review/test_review_pages.py covers it.
+OUTSIDE_MATRIX = {"web_login.index", "web_login.login", "web_login.logout", "web_login.static",
+                  "web_review.message_xml"}
 
 
 def test_every_web_endpoint_is_in_the_matrix(app):

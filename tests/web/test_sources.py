@@ -106,8 +106,9 @@ def test_flag_source_adds_queue_filters_and_badges(app, settings, users, browser
     assert only.count("<tr data-case=") == 1 and "DUP" in only and "PLAIN" not in only
 
 
-def test_without_a_flag_source_there_is_no_flag_filter(users, browser, make_case):
+def test_without_a_flag_source_there_is_no_flag_filter(app, users, browser, make_case):
     make_case()
+    register_web(app, ReviewSources())
     users.add("proc@example.org", "case_processor")
     b = browser()
     b.login("proc@example.org")

@@ -60,6 +60,7 @@ def create_app(overrides: dict[str, Any] | None = None,
     from safety.coding import review_api as coding_review_api
     from safety.dedup import api as dedup_api
     from safety.intake.schemas import SAEFormSchema
+    from safety.products import api as products_api
     from safety.rules import api as rules_api
     from safety.submissions import api as submissions_api
 
@@ -72,6 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None,
     api.register_blueprint(coding_api.blp)
     api.register_blueprint(coding_review_api.blp)
     api.register_blueprint(dedup_api.blp)
+    api.register_blueprint(products_api.blp)
     app.register_blueprint(health.bp)
 
     from safety.web import register_web

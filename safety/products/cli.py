@@ -54,11 +54,18 @@ def import_rsi_cmd(path: Path) -> None:
         lib = load_rsi_csv(path) if path.suffix.lower() == ".csv" else load_rsi_json(path)
     except RsiError as exc:
         raise click.ClickException(str(exc)) from exc
+    from safety.config import load_settings
+    from safety.products.rsi_service import add_rsi_version
+
     versions = lib.versions()
+    changes: list[dict] = []
     with store.session_scope() as session:
         for v in versions:
-            store.save_rsi_version(session, v)
-    click.echo(f"imported {len(versions)} RSI version(s)")
+            changes += add_rsi_version(session, v, load_settings(), actor="cli:import-rsi")
+    for c in changes:
+        click.echo(json.dumps(c, default=str))
+    click.echo(f"imported {len(versions)} RSI version(s); {len(changes)} obligation change(s) "
+               "for open cases", err=True)
 
 
 @products.command("list")

@@ -10,9 +10,36 @@ from sqlalchemy.orm import Session
 from safety.cases.store import working_data
 from safety.config import Settings
 from safety.db.models import CaseVersion
+from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.case_version import evaluate_case_version
+from safety.rules.facts import CaseFacts
+from safety.rules.obligations import Evaluation
 from safety.rules.store import ObligationRow, previous_obligations, save_evaluation
+
+
+def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
+                     rsi: RsiLibrary | None = None) -> tuple[CaseFacts, Evaluation]:
+    """Facts and obligations of a stored version against the registry and RSI in the database
+    (or ``rsi`` given, for what-if comparisons)."""
+    versions = {v.version: v for v in session.scalars(
+        select(CaseVersion).where(CaseVersion.case_id == cv.case_id,
+                                  CaseVersion.version <= cv.version))}
+    first = versions[1]
+    previous = versions.get(cv.version - 1)
+    return evaluate_case_version(
+        working_data(session, cv),
+        case_id=str(cv.case_id),
+        version=cv.version,
+        first_received_at=first.received_at,
+        received_at=cv.received_at,
+        registry=load_registry(session),
+        rsi=rsi if rsi is not None else load_rsi(session),
+        previous_case=working_data(session, previous) if previous else None,
+        previous_obligations=previous_obligations(session, cv.case_id) if previous else (),
+        previous_first_received_at=first.received_at if previous else None,
+        zone=settings.timezone,
+    )
 
 
 def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
@@ -21,24 +48,7 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
         ObligationRow.case_version_id == cv.id).limit(1))
     if done is not None:
         return {"obligations": "already evaluated"}
-    versions = {v.version: v for v in session.scalars(
-        select(CaseVersion).where(CaseVersion.case_id == cv.case_id,
-                                  CaseVersion.version <= cv.version))}
-    first = versions[1]
-    previous = versions.get(cv.version - 1)
-    facts, ev = evaluate_case_version(
-        working_data(session, cv),
-        case_id=str(cv.case_id),
-        version=cv.version,
-        first_received_at=first.received_at,
-        received_at=cv.received_at,
-        registry=load_registry(session),
-        rsi=load_rsi(session),
-        previous_case=working_data(session, previous) if previous else None,
-        previous_obligations=previous_obligations(session, cv.case_id) if previous else (),
-        previous_first_received_at=first.received_at if previous else None,
-        zone=settings.timezone,
-    )
+    facts, ev = evaluate_version(session, cv, settings)
     save_evaluation(session, cv.case_id, cv.id, facts, ev)
     earliest = min((o.due for o in ev.active()), default=None)
     return {

@@ -1,0 +1,73 @@
+"""A processed case shows its obligations with explanations (API, CLI); an RSI change through
+the API re-evaluates open cases and says which obligations appear or disappear."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from factories.forms import sae_form
+
+DEMO = Path(__file__).resolve().parents[2] / "safety" / "demo"
+
+
+def _setup(client, sites):  # type: ignore[no-untyped-def]
+    safety = sites.token("Safety team", role="safety")
+    r = client.post("/api/v1/products", json=json.loads((DEMO / "registry.json").read_text()),
+                    headers=sites.headers(safety))
+    assert r.status_code == 200, r.json
+    ib = {"product_id": "PEMBRO", "reference": "IB", "version": "12",
+          "effective_from": "2026-01-01", "expected_pts": ["10035742"]}
+    r = client.post("/api/v1/products/rsi", json=ib, headers=sites.headers(safety))
+    assert r.status_code == 201 and r.json == {"changes": []}
+    return safety
+
+
+def test_case_obligations_with_explanations_and_rsi_change(client, sites, worker, settings,
+                                                            monkeypatch):
+    safety = _setup(client, sites)
+    site = sites.token("Site 101", "GB")
+    form = sae_form()
+    form["study"]["ind_number"] = "145678"
+    rep = client.post("/api/v1/reports", json=form, headers=sites.headers(site)).json
+    worker()
+    case_id = client.get(rep["status_url"], headers=sites.headers(site)).json["case_id"]
+    got = client.get(f"/api/v1/cases/{case_id}/obligations", headers=sites.headers(safety)).json
+    by_dest = {o["destination"]: o for o in got["obligations"]}
+    assert {"FDA", "MHRA"} <= set(by_dest)
+    fda = by_dest["FDA"]
+    assert fda["report_type"].startswith("IND") or "IND" in fda["report_type"]
+    assert fda["citation"].startswith("21 CFR 312.32")
+    assert fda["explanation"].startswith(f"Due {fda['due']} = day 0 {fda['day0']}")
+    listing = client.get("/api/v1/obligations?status=open", headers=sites.headers(safety)).json
+    assert {o["id"] for o in listing} >= {o["id"] for o in got["obligations"]}
+
+    for var, val in (("SAFETY_HOME", str(settings.home)),
+                     ("SAFETY_DATABASE_URL", settings.database_url),
+                     ("SAFETY_REDIS_URL", settings.redis_url)):
+        if val:
+            monkeypatch.setenv(var, val)
+    from safety.cli import main
+
+    res = CliRunner().invoke(main, ["obligations", case_id, "--json"])
+    assert res.exit_code == 0, res.output
+    assert {o["destination"] for o in json.loads(res.output)} == set(by_dest)
+
+    # IB v13 lists febrile neutropenia as expected: the SUSAR reports are no longer owed.
+    ib13 = {"product_id": "PEMBRO", "reference": "IB", "version": "13",
+            "effective_from": "2026-02-01", "expected_pts": ["10035742", "10016288"]}
+    r = client.post("/api/v1/products/rsi", json=ib13, headers=sites.headers(safety))
+    assert r.status_code == 201, r.json
+    gone = [c for c in r.json["changes"] if c["change"] == "disappears"]
+    assert gone and all(c["case_id"] == case_id for c in gone)
+    assert {c["obligation"]["destination"] for c in gone} >= {"FDA"}
+
+
+def test_products_are_the_safety_teams(client, sites):
+    site = sites.token()
+    assert client.get("/api/v1/products", headers=sites.headers(site)).status_code == 403
+    safety = sites.token("Safety team", role="safety")
+    bad = client.post("/api/v1/products/rsi", json={"product_id": "X"},
+                      headers=sites.headers(safety))
+    assert bad.status_code == 422 and "missing" in bad.json["errors"]["json"]["rsi"][0]

@@ -136,6 +136,9 @@ def worker(burst: bool, with_scheduler: bool) -> None:
     configure_logging(settings.log_level)
     _ensure_db(settings)
     set_settings(settings)
+    from safety.pipeline.warm import warm_caches
+
+    warm_caches(settings)
     queue = get_queue(settings)
     Worker([queue], connection=queue.connection).work(
         burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from factories.env import use_settings_env
 
 DATA = Path(__file__).resolve().parents[1] / "e2b" / "data"
 
@@ -72,12 +73,7 @@ def test_malformed_and_hostile_xml_is_refused_with_the_reason(client, sites, set
 def test_cli_imports_an_e2b_file(settings, monkeypatch, worker):
     from safety.cli import main
 
-    monkeypatch.setenv("SAFETY_HOME", str(settings.home))
-    if settings.database_url:
-        monkeypatch.setenv("SAFETY_DATABASE_URL", settings.database_url)
-    if settings.redis_url:
-        monkeypatch.setenv("SAFETY_REDIS_URL", settings.redis_url)
-    monkeypatch.setenv("SAFETY_QUEUE_NAME", settings.queue_name)
+    use_settings_env(monkeypatch, settings)
     res = CliRunner().invoke(main, ["import", str(DATA / "FAERS2022Scenario8.xml")])
     assert res.exit_code == 0, res.output
     line = json.loads(res.output.strip().splitlines()[0])

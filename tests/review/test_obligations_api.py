@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from factories.env import use_settings_env
 from factories.forms import sae_form
 
 DEMO = Path(__file__).resolve().parents[2] / "safety" / "demo"
@@ -43,11 +44,7 @@ def test_case_obligations_with_explanations_and_rsi_change(client, sites, worker
     listing = client.get("/api/v1/obligations?status=open", headers=sites.headers(safety)).json
     assert {o["id"] for o in listing} >= {o["id"] for o in got["obligations"]}
 
-    for var, val in (("SAFETY_HOME", str(settings.home)),
-                     ("SAFETY_DATABASE_URL", settings.database_url),
-                     ("SAFETY_REDIS_URL", settings.redis_url)):
-        if val:
-            monkeypatch.setenv(var, val)
+    use_settings_env(monkeypatch, settings)
     from safety.cli import main
 
     res = CliRunner().invoke(main, ["obligations", case_id, "--json"])

@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 from click.testing import CliRunner
+from factories.env import use_settings_env
 from sqlalchemy import select
 
 from safety.db.models import AuditEvent, Case, CaseVersion
@@ -128,11 +129,7 @@ def test_site_case_is_coded_and_exports_for_fda_and_ema(client, sites, worker, s
     token = sites.token()
     client.post("/api/v1/reports", json=sae_form(), headers=sites.headers(token))
     worker()
-    for var, val in (("SAFETY_HOME", str(settings.home)),
-                     ("SAFETY_DATABASE_URL", settings.database_url),
-                     ("SAFETY_REDIS_URL", settings.redis_url)):
-        if val:
-            monkeypatch.setenv(var, val)
+    use_settings_env(monkeypatch, settings)
     (settings.home / "sender.json").write_text(
         (Path(__file__).resolve().parents[2] / "safety/demo/sender.json").read_text())
     with session_scope(settings.effective_database_url) as s:

@@ -167,6 +167,7 @@ class _Trie:
     contexts: list[ElementRule] = field(default_factory=list)  # rules whose repeat ends here
     terminals: list[tuple[ElementRule, int]] = field(default_factory=list)  # (rule, ctx depth)
     depth: int = 0  # number of steps from the start element
+    tag: str | None = None  # Clark name of the first step's element, for a cheap pre-check
 
 
 @cache
@@ -181,13 +182,20 @@ def _tries() -> tuple[_Trie, _Trie]:
             node.contexts.append(rule)
         steps = [s for g in rule.step_chains for s in g]
         for i, (key, selector) in enumerate(steps, start=1):
-            node = node.children.setdefault(key, _Trie(selector, depth=i))
+            node = node.children.setdefault(key, _Trie(selector, depth=i, tag=_first_tag(key)))
             if i == depth:
                 node.contexts.append(rule)
         node.terminals.append((rule, depth))
     _compress(batch)
     _compress(message)
     return batch, message
+
+
+def _first_tag(key: str) -> str | None:
+    name = key.split("/", 1)[0].split("[", 1)[0]
+    if not name or not name.replace("_", "").isalnum():
+        return None
+    return f"{{{HL7}}}{name.split(':')[-1]}"
 
 
 def _compress(node: _Trie) -> None:
@@ -200,7 +208,7 @@ def _compress(node: _Trie) -> None:
         if cur is not child:
             del node.children[key]
             cur = node.children[path] = _Trie(_step(path), cur.children, cur.contexts,
-                                              cur.terminals, cur.depth)
+                                              cur.terminals, cur.depth, _first_tag(path))
         _compress(cur)
 
 
@@ -215,7 +223,14 @@ def _walk(trie: _Trie, start: etree._Element) -> tuple[dict, dict]:
             contexts.setdefault(id(rule), []).append(el)
         for rule, depth in node.terminals:
             found.setdefault((id(rule), chain[depth]), []).append(el)
+        if not node.children:
+            return
+        # Every step starts with a child element: skip the XPath call when no child of that
+        # name exists (most rules' elements are absent from any one message).
+        present = {c.tag for c in el}
         for child in node.children.values():
+            if child.tag is not None and child.tag not in present:
+                continue
             for r in child.selector(el):  # type: ignore[misc]
                 chain[child.depth] = r
                 visit(child, r)

@@ -451,9 +451,12 @@ def register_feature_commands() -> None:
 
     for group in (rules, products, e2b_group, export_group, submissions_group, ack_group):
         main.add_command(group)
+    from safety.coding.cli import dictionary_group
     from safety.coding.cli import register as register_coding
+    from safety.coding.recode_cli import recode_cmd
     from safety.web.cli import user
 
+    dictionary_group.add_command(recode_cmd)
     register_coding(main)
     main.add_command(user)
     from safety.dedup.db_cli import dedup

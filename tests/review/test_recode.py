@@ -1,0 +1,71 @@
+"""A new MedDRA release retires an LLT an open case uses: the recode job reports it and,
+applied, recodes from the verbatim with an audit event."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+from factories.env import use_settings_env
+from factories.forms import sae_form
+from sqlalchemy import select
+
+from safety.cases.store import CodedView
+from safety.coding import store
+from safety.coding.meddra_ascii import load_meddra_ascii
+from safety.db.models import AuditEvent
+from safety.db.session import session_scope
+
+FIXTURES = Path(__file__).resolve().parents[1] / "coding" / "fixtures" / "MedAscii"
+
+
+def _release_retiring_head_hurting(tmp_path: Path) -> Path:
+    folder = tmp_path / "MedAscii"
+    shutil.copytree(FIXTURES, folder)
+    llt = (folder / "llt.asc").read_text()
+    retired = "95000001$Head hurting$94000001$$$$$$$"
+    (folder / "llt.asc").write_text(llt.replace(retired + "Y$", retired + "N$"))
+    (folder / "meddra_release.asc").write_text("99.1$English$$\n")
+    return folder
+
+
+def test_recode_reports_then_applies(client, sites, worker, settings, monkeypatch, tmp_path):
+    url = settings.effective_database_url
+    with session_scope(url) as s:
+        store.save(s, load_meddra_ascii(FIXTURES))  # MedDRA (fixture) becomes active
+    form = sae_form()
+    form["events"][0]["verbatim"] = "head hurting"
+    site = sites.token()
+    client.post("/api/v1/reports", json=form, headers=sites.headers(site))
+    worker()
+    with session_scope(url) as s:
+        coding = s.scalars(select(CodedView)).one().data["reactions"][0]["coding"]
+    assert coding["code"] == "95000001" and coding["family"] == "MedDRA"
+
+    with session_scope(url) as s:
+        store.save(s, load_meddra_ascii(_release_retiring_head_hurting(tmp_path)))
+    use_settings_env(monkeypatch, settings)
+    from safety.cli import main
+
+    report = CliRunner().invoke(main, ["dictionary", "recode"])
+    assert report.exit_code == 0, report.output
+    rows = [json.loads(x) for x in report.output.splitlines() if x.startswith("{")]
+    assert [(r["verbatim"], r["old_code"], r["reason"]) for r in rows] == [
+        ("head hurting", "95000001", "retired")]
+    with session_scope(url) as s:
+        assert len(s.scalars(select(CodedView)).all()) == 1  # reporting changes nothing
+
+    applied = CliRunner().invoke(main, ["dictionary", "recode", "--apply"])
+    assert applied.exit_code == 0, applied.output
+    with session_scope(url) as s:
+        views = s.scalars(select(CodedView).order_by(CodedView.revision)).all()
+        ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "coding.recoded")).one()
+    new = views[-1].data["reactions"][0]["coding"]
+    assert new.get("code") != "95000001" and new["verbatim"] == "head hurting"
+    if not (new.get("auto") and new.get("code")):
+        assert "reactions[0]" in views[-1].review  # left for the physician, with candidates
+    assert ev.changes[0]["from"].startswith("95000001")
+    again = CliRunner().invoke(main, ["dictionary", "recode"])
+    assert [x for x in again.output.splitlines() if x.startswith("{")] == []

@@ -19,7 +19,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.cases.codec import case_from_json, case_to_json
 from safety.cases.model import CaseVersionData
 from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
-from safety.db.models import CaseVersion
+from safety.db.models import Case, CaseVersion
+
+# Workflow states in which a case no longer changes (no re-evaluation, no recoding).
+CLOSED_STATES = ("closed", "nullified")
 
 
 class CodedView(Base):
@@ -35,6 +38,22 @@ class CodedView(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def current_version(session: Session, case: Case) -> CaseVersion:
+    return session.execute(
+        select(CaseVersion).where(CaseVersion.case_id == case.id,
+                                  CaseVersion.version == case.current_version)
+    ).scalar_one()
+
+
+def open_current_versions(session: Session) -> list[tuple[Case, CaseVersion]]:
+    """Every open case with its current version, in case-number order."""
+    rows = session.execute(
+        select(Case, CaseVersion).join(CaseVersion, (CaseVersion.case_id == Case.id)
+                                       & (CaseVersion.version == Case.current_version))
+        .where(Case.state.not_in(CLOSED_STATES)).order_by(Case.case_number))
+    return [(case, cv) for case, cv in rows]
 
 
 def latest_view(session: Session, case_version_id: uuid.UUID) -> CodedView | None:

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.audit import record
-from safety.cases.store import add_view, latest_view, working_data
+from safety.cases.store import add_view, latest_view, open_current_versions, working_data
 from safety.coding.recode import recode
 from safety.coding.store import active_autocoder
 from safety.config import Settings
-from safety.db.models import Case, CaseVersion
-
-CLOSED_STATES = ("closed", "nullified")
 
 
 def recode_open_cases(session: Session, settings: Settings, actor: str,
@@ -29,11 +25,7 @@ def recode_open_cases(session: Session, settings: Settings, actor: str,
     coder = active_autocoder(session, "events")
     release = coder.terms.release
     rows: list[dict[str, Any]] = []
-    open_versions = session.execute(
-        select(Case, CaseVersion).join(CaseVersion, (CaseVersion.case_id == Case.id)
-                                       & (CaseVersion.version == Case.current_version))
-        .where(Case.state.not_in(CLOSED_STATES)).order_by(Case.case_number)).all()
-    for case, cv in open_versions:
+    for case, cv in open_current_versions(session):
         data = working_data(session, cv)
         stale = [r for r in data.reactions if r.coding is not None
                  and r.coding.family == release.family and r.coding.version != release.version]

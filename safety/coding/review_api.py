@@ -9,10 +9,10 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
+from safety.cases.store import current_version
 from safety.coding.service import CodingDecisionFailed, decide_event_coding
 
 blp = Blueprint("coding_review", __name__, url_prefix="/api/v1/cases",
@@ -50,14 +50,11 @@ class EventCoding(MethodView):
     @blp.alt_response(422, description="Unknown or non-current code")
     def put(self, args: dict[str, Any], case_id: uuid.UUID, reaction_id: str) -> Any:
         """Set the code of one event of the case's current version (audited)."""
-        from safety.db.models import CaseVersion
-
         principal = require_client()
         if principal.role != "safety":
             abort(403, message="Only the safety team may code events.")
         case = get_visible_case(case_id)
-        cv = g.db.scalar(select(CaseVersion).where(
-            CaseVersion.case_id == case.id, CaseVersion.version == case.current_version))
+        cv = current_version(g.db, case)
         try:
             term = decide_event_coding(g.db, cv, reaction_id, args["code"], principal.actor,
                                        args["reason"], args["add_synonym"])

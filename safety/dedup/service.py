@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.audit import record
-from safety.cases.store import working_data
-from safety.db.models import Case, CaseVersion
+from safety.cases.store import current_version, working_data
+from safety.db.models import Case
 from safety.dedup.decisions import choose_master
 from safety.dedup.store import record_decision
 
@@ -21,11 +20,6 @@ class DuplicateDecision:
     duplicate_case_id: str | None
 
 
-def _current(session: Session, case: Case) -> CaseVersion:
-    return session.scalar(select(CaseVersion).where(CaseVersion.case_id == case.id,
-                                                    CaseVersion.version == case.current_version))
-
-
 def decide_duplicate(session: Session, case: Case, other: Case, decision: str, actor: str,
                      reason: str) -> DuplicateDecision:
     """Confirm (linked under the more complete case) or reject (never offered again); both
@@ -34,7 +28,7 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
         raise ValueError(f"decision must be confirm or reject, not {decision!r}")
     master = None
     if decision == "confirm":
-        master = choose_master({str(c.id): working_data(session, _current(session, c))
+        master = choose_master({str(c.id): working_data(session, current_version(session, c))
                                 for c in (case, other)})
     record_decision(session, str(case.id), str(other.id),
                     "confirmed" if master else "rejected", actor, master)

@@ -10,28 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.audit import record
+from safety.cases.store import open_current_versions
 from safety.config import Settings
-from safety.db.models import Case, CaseVersion
 from safety.products.rsi import RsiVersion
 from safety.products.store import load_rsi, save_rsi_version
 from safety.rules.jobs import evaluate_version
 from safety.rules.rsi_change import rsi_change
-
-CLOSED_STATES = ("closed", "nullified")
 
 
 def add_rsi_version(session: Session, new: RsiVersion, settings: Settings,
                     actor: str) -> list[dict[str, Any]]:
     old_lib = load_rsi(session)
     old = old_lib.in_force(new.product_id, new.reference, new.effective_from)
-    open_cases = session.execute(
-        select(Case, CaseVersion).join(CaseVersion, (CaseVersion.case_id == Case.id)
-                                       & (CaseVersion.version == Case.current_version))
-        .where(Case.state.not_in(CLOSED_STATES))).all()
+    open_cases = open_current_versions(session)
     facts = [evaluate_version(session, cv, settings, rsi=old_lib)[0] for _, cv in open_cases]
     changes = [c.to_json() for c in rsi_change(facts, old_lib, old, new)]
     row = save_rsi_version(session, new)

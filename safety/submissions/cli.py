@@ -27,18 +27,15 @@ def export_e2b(case_ref: str, destination: str, output: Path | None) -> None:
 
     Findings go to standard error; the exit status is 1 when the message is not conformant.
     """
-    from sqlalchemy import select
-
+    from safety.cases.store import current_version
     from safety.cli import _find_case
-    from safety.db.models import CaseVersion
     from safety.db.session import session_scope
     from safety.submissions.store import build_message
 
     settings = load_settings()
     with session_scope(settings.effective_database_url) as session:
         case = _find_case(session, case_ref)
-        cv = session.scalar(select(CaseVersion).where(
-            CaseVersion.case_id == case.id, CaseVersion.version == case.current_version))
+        cv = current_version(session, case)
         cols = build_message(session, cv, case, destination, 15, settings)
     for note in cols["notes"]:
         click.echo(f"note: {note}", err=True)

@@ -21,6 +21,7 @@ from flask import (
 )
 from sqlalchemy import or_, select
 
+from safety.cases.store import current_version
 from safety.db.models import AuditEvent, Case, CaseVersion, Report, Site
 from safety.review import diff, signing
 from safety.review.roles import Permission, can
@@ -39,7 +40,6 @@ from safety.web.store import (
     apply_change,
     assign,
     assignee_of,
-    current_version,
     message_sha256,
     review_facts,
     sign,

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.cases.store import latest_view, working_data
+from safety.cases.store import current_version, latest_view, working_data
 from safety.coding.service import CodingDecisionFailed, decide_event_coding
 from safety.coding.store import active_autocoder
 from safety.db.models import Case, CaseVersion
@@ -23,11 +23,6 @@ from safety.web.sections import CaseSection, register_case_section
 from safety.web.security import require, user
 
 bp = Blueprint("web_review", __name__)
-
-
-def _current(session: Session, case: Case) -> CaseVersion:
-    return session.scalar(select(CaseVersion).where(CaseVersion.case_id == case.id,
-                                                    CaseVersion.version == case.current_version))
 
 
 def _coding(session: Session, case: Case, version: CaseVersion) -> Any:
@@ -98,7 +93,7 @@ def code_event(case_id: uuid.UUID, reaction_id: str) -> Any:
         flash("Coding not changed: give the code and a reason.", "error")
         return _back(case, "section-coding")
     try:
-        term = decide_event_coding(g.db, _current(g.db, case), reaction_id, code,
+        term = decide_event_coding(g.db, current_version(g.db, case), reaction_id, code,
                                    user().actor, reason)
     except (LookupError, CodingDecisionFailed) as exc:
         flash(f"Coding not changed: {exc}", "error")

@@ -314,13 +314,6 @@ def versions(session: Session, case_id: uuid.UUID) -> list[CaseVersion]:
     ).scalars())
 
 
-def current_version(session: Session, case: Case) -> CaseVersion:
-    return session.execute(
-        select(CaseVersion).where(CaseVersion.case_id == case.id,
-                                  CaseVersion.version == case.current_version)
-    ).scalar_one()
-
-
 def sign(session: Session, case: Case, version: CaseVersion, user: User, *,
          meaning: str, now: datetime, zone: str,
          message_sha256: str | None = None) -> Signature:

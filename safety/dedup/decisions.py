@@ -3,9 +3,10 @@
 Nothing is merged silently: a suspected pair stays a suggestion until a physician decides.
 Confirming links the cases under one *master*, the most complete case, because the master is
 the case that will be followed up and submitted. Cases of the group that were already submitted
-must be nullified (C.1.11.1 = 1) and the master's next version cites their ids in C.1.9.1.r so
-the receiver can connect them. Rejecting remembers the pair so it is never offered again, in
-either order.
+must be nullified (C.1.11.1 = 1) and the master's next version cites their ids so the receiver
+can connect them: the sender's report id in C.1.9.1.r (other case identifiers in previous
+transmissions) and the worldwide case id in C.1.10.r (reports linked to this one). Rejecting
+remembers the pair so it is never offered again, in either order.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Confirmation:
     duplicates: tuple[str, ...]
     nullify: tuple[str, ...]  # duplicates already submitted: send a nullification for each
     citations: tuple[OtherCaseId, ...]  # to add to the master's next version (C.1.9.1.r)
+    linked: tuple[str, ...] = ()  # the duplicates' worldwide case ids (C.1.10.r)
 
 
 def confirm(
@@ -90,22 +92,39 @@ def confirm(
         raise DecisionError("confirming duplicates needs at least two cases")
     master = choose_master(cases)
     dups = tuple(sorted(c for c in cases if c != master))
-    citations: list[OtherCaseId] = []
-    for cid in dups:
-        c = cases[cid]
-        case_id = c.admin.sender_safety_report_id
-        if _present(case_id):
-            citations.append(OtherCaseId(source=c.sender.organisation, case_id=case_id))
     return Confirmation(
         master=master,
         duplicates=dups,
         nullify=tuple(c for c in dups if c in submitted),
-        citations=tuple(citations),
+        citations=citations([cases[c] for c in dups]),
+        linked=linked_ids([cases[c] for c in dups]),
     )
 
 
+def citations(duplicates: Iterable[CaseVersionData]) -> tuple[OtherCaseId, ...]:
+    """C.1.9.1.r entries naming each duplicate by its sender's report id (C.1.1)."""
+    out: list[OtherCaseId] = []
+    for c in duplicates:
+        case_id = c.admin.sender_safety_report_id
+        if _present(case_id):
+            out.append(OtherCaseId(source=c.sender.organisation, case_id=case_id))
+    return tuple(out)
+
+
+def linked_ids(duplicates: Iterable[CaseVersionData]) -> tuple[str, ...]:
+    """C.1.10.r entries: the duplicates' worldwide case ids (C.1.8.1), as the receiver knows
+    them from their transmissions."""
+    out: list[str] = []
+    for c in duplicates:
+        wid = c.admin.worldwide_case_id
+        if _present(wid) and isinstance(wid, str) and wid not in out:
+            out.append(wid)
+    return tuple(out)
+
+
 def cite_duplicates(master: CaseVersionData, confirmation: Confirmation) -> CaseVersionData:
-    """The master's next version: the duplicates' ids cited in C.1.9.1.r (no duplicates)."""
+    """The master's next version: the duplicates' ids cited in C.1.9.1.r and C.1.10.r, each
+    once (citing again changes nothing)."""
     out = copy.deepcopy(master)
     have = {(o.source, o.case_id) for o in out.admin.other_case_ids}
     for c in confirmation.citations:
@@ -114,6 +133,10 @@ def cite_duplicates(master: CaseVersionData, confirmation: Confirmation) -> Case
             have.add((c.source, c.case_id))
     if out.admin.other_case_ids:
         out.admin.other_case_ids_exist = True
+    own = out.admin.worldwide_case_id
+    for wid in confirmation.linked:
+        if wid != own and wid not in out.admin.linked_report_ids:
+            out.admin.linked_report_ids.append(wid)
     return out
 
 

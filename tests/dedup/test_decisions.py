@@ -66,3 +66,14 @@ def test_rejections_are_symmetric(pairs: list[tuple[str, str]], who: str) -> Non
     expected = {b for a, b in pairs if a == who} | {a for a, b in pairs if b == who}
     assert rejected_for(who, rejected) == expected
     assert set(offerable(who, list("abcdef"), rejected)) == set("abcdef") - expected - {who}
+
+
+def test_confirm_links_the_duplicates_worldwide_ids_in_c110() -> None:
+    rich = make_case(report_id="FR-ACME-2024-000001")
+    thin = make_case(sender="Borealis", report_id="B-77", birth=None, weight=None)
+    thin.admin.worldwide_case_id = "GB-BOREALIS-77"
+    c = confirm({"m": rich, "d": thin})
+    assert c.linked == ("GB-BOREALIS-77",) and c.nullify == ()
+    once = cite_duplicates(rich, c)
+    assert once.admin.linked_report_ids == ["GB-BOREALIS-77"]
+    assert cite_duplicates(once, c).admin.linked_report_ids == ["GB-BOREALIS-77"]

@@ -12,7 +12,6 @@ the XPath and the rule broken.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from pathlib import Path
 from lxml import etree
 
 from safety.cases.values import PartialDateError
+from safety.e2b.conditional import evaluate
 from safety.e2b.hl7 import (
     HL7,
     XSI_TYPE,
@@ -38,7 +38,6 @@ from safety.e2b.rules import (
     Selector,
     _step,
     element_rules,
-    schemas_dir,
 )
 from safety.e2b.structure import StructureNode, structure_tree
 
@@ -135,10 +134,9 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
         if _is_empty(el):
             findings.append(Finding(number, path_of(el), "empty",
                                     "empty element: send a value or a nullFlavor"))
-    by_number = {r.number: r for r in element_rules() if r.checked}
     for i, msg in enumerate(messages, start=1):
-        lookup = _Lookup(by_number, walks[0], walks[i])
-        findings.extend(_conditional(msg, profile, lookup))
+        nodes = _Nodes(walks[0], walks[i])
+        findings.extend(Finding(*f) for f in evaluate(msg, profile, nodes, path_of))
     findings.extend(_structure(root))
     findings.extend(_routing(root, profile))
     findings.extend(xsd_findings(root))
@@ -303,63 +301,29 @@ def _check_date(rule: ElementRule, v: str, n: etree._Element, now: datetime,
 
 
 @cache
-def _conditional_rules() -> tuple[dict, ...]:
-    data = json.loads((schemas_dir() / "e2b-conditional-rules.json").read_text("utf-8"))
-    return tuple(data["rules"])
+def _by_number() -> dict[str, tuple[ElementRule, ...]]:
+    out: dict[str, list[ElementRule]] = {}
+    for r in element_rules():
+        if r.checked:
+            out.setdefault(r.number, []).append(r)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 @dataclass(slots=True)
-class _Lookup:
-    """Values of an element number in one message, read from the rule walks already done."""
+class _Nodes:
+    """An element number's nodes in one message (or its batch header) with the element rule
+    that found each, read from the rule walks already done; for the conditional rules."""
 
-    by_number: dict[str, ElementRule]
     batch: tuple[dict, dict]
     message: tuple[dict, dict]
 
-    def __call__(self, number: str) -> list[str]:
-        rule = self.by_number.get(number)
-        if rule is None:
-            raise ProfileError(f"conditional rule names {number}, which has no checkable XPath")
-        contexts, found = self.batch if rule.batch_level else self.message
-        out = []
-        for ctx in contexts.get(id(rule), ()):
-            for n in found.get((id(rule), ctx), ()):
-                v = _value(n, rule.leaf) if rule.leaf else "present"
-                if v is not None:
-                    out.append(v.strip())
+    def __call__(self, number: str) -> list[tuple[etree._Element, ElementRule]]:
+        out: list[tuple[etree._Element, ElementRule]] = []
+        for rule in _by_number().get(number, ()):
+            contexts, found = self.batch if rule.batch_level else self.message
+            for ctx in contexts.get(id(rule), ()):
+                out.extend((n, rule) for n in found.get((id(rule), ctx), ()))
         return out
-
-
-def _conditional(msg: etree._Element, profile: str, values: _Lookup) -> list[Finding]:
-    out = []
-    where = path_of(msg)
-    for rule in _conditional_rules():
-        if profile not in rule["profiles"]:
-            continue
-        applies = True
-        for number, expected in rule["when"].items():
-            vals = values(number)
-            if not vals or ("present" not in expected and not set(vals) & set(expected)):
-                applies = False
-                break
-        if not applies:
-            continue
-        broken = None
-        if "require" in rule and not values(rule["require"]):
-            broken = rule["require"]
-        if "forbid" in rule and values(rule["forbid"]):
-            broken = rule["forbid"]
-        for number, allowed in rule.get("allowed", {}).items():
-            if not set(values(number)) <= set(allowed):
-                broken = number
-        for number, wanted in rule.get("at_least_one", {}).items():
-            wanted = [wanted] if isinstance(wanted, str) else wanted
-            if not set(values(number)) & set(wanted):
-                broken = number
-        if broken is not None:
-            out.append(Finding(broken, where, f"conditional:{rule['id']}", rule["message"],
-                               rule.get("severity", "error")))
-    return out
 
 
 def _local(tag: str) -> str:

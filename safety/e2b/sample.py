@@ -137,7 +137,8 @@ def sample_fatal_case() -> CaseVersionData:
     case.reactions[0].seriousness.death = True
     case.reactions[0].outcome = "5"
     case.patient.death = Death(date=PartialDate(2026, 10, 9),
-                               reported_causes=[CodedTerm(code="10018276", version="27.1")],
+                               reported_causes=[CodedTerm(verbatim="bleeding from the gums",
+                                                          code="10018276", version="27.1")],
                                autopsy_done=False)
     return case
 
@@ -158,7 +159,8 @@ def sample_full_case() -> CaseVersionData:
     c.patient.gp_record_number = "GP-1"
     c.patient.investigation_number = "SUBJ-7"
     c.patient.death.autopsy_done = True  # type: ignore[union-attr]
-    c.patient.death.autopsy_causes = [CodedTerm(code="10018276", version="27.1")]  # type: ignore[union-attr]
+    c.patient.death.autopsy_causes = [  # type: ignore[union-attr]
+        CodedTerm(verbatim="bleeding from the gums", code="10018276", version="27.1")]
     c.patient.parent = Parent(
         identification="Mother", birth_date=PartialDate(1980, 1, 2), age=Quantity(45, "a"),
         weight_kg=60, height_cm=165, sex="2",

@@ -34,6 +34,8 @@ class Settings:
     sweep_interval_seconds: int = 30
     sweep_grace_seconds: int = 10
     job_retries: int = 5
+    # How long a web process trusts a token it has checked; a revocation takes effect within it.
+    token_cache_seconds: int = 10
     log_level: str = "INFO"
     testing: bool = False
 

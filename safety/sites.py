@@ -49,3 +49,41 @@ def issue_token(session: Session, name: str, role: str, site: Site | None,
     record(session, actor=actor, action="api_client.created", entity=client,
            changes=[{"field": "role", "from": None, "to": role}])
     return token
+
+
+class UnknownClient(LookupError):
+    """No API client, or more than one, answers to the name or id given."""
+
+
+def list_clients(session: Session) -> list[ApiClient]:
+    return list(session.execute(select(ApiClient).order_by(ApiClient.id)).scalars())
+
+
+def revoke_client(session: Session, ref: str, actor: str = "cli") -> ApiClient:
+    """Revoke the client with this id, token prefix or (unique) name; revoking twice is a no-op.
+
+    The row stays: reports keep pointing at the client that sent them.
+    """
+    from safety.db.base import utcnow
+
+    stmt = select(ApiClient)
+    if ref.isdigit():
+        stmt = stmt.where(ApiClient.id == int(ref))
+    elif ref.startswith("sdk_"):
+        stmt = stmt.where(ApiClient.token_prefix == ref[:12])
+    else:
+        stmt = stmt.where(ApiClient.name == ref)
+    found = list(session.execute(stmt).scalars())
+    if not found:
+        raise UnknownClient(f"no API client with id, token prefix or name {ref!r}")
+    if len(found) > 1:
+        ids = ", ".join(str(c.id) for c in found)
+        raise UnknownClient(f"{len(found)} API clients are named {ref!r} (ids {ids}); "
+                            "give the id")
+    client = found[0]
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+        record(session, actor=actor, action="api_client.revoked", entity=client,
+               changes=[{"field": "revoked_at", "from": None,
+                         "to": client.revoked_at.isoformat()}])
+    return client

@@ -23,6 +23,7 @@ from safety.db.migrate import upgrade
 from safety.db.session import get_engine, import_all_models, session_scope
 from safety.pipeline.context import set_settings
 from safety.pipeline.redis_conn import get_redis
+from safety.pipeline.relay import flush_all
 from safety.sites import get_or_create_site, issue_token
 
 TEST_DB = os.environ.get("SAFETY_TEST_DATABASE_URL")
@@ -66,6 +67,7 @@ def _truncate(settings: Settings) -> None:
 
 @pytest.fixture()
 def settings(base_settings: Settings) -> Iterator[Settings]:
+    flush_all()  # an earlier test's reports still on their way to Redis
     _truncate(base_settings)
     get_redis(base_settings).flushdb()
     set_settings(base_settings)

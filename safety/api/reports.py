@@ -10,12 +10,15 @@ from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
+from sqlalchemy import Engine
 
 from safety.api.auth import require_client
 from safety.db.models import Report
+from safety.db.session import get_engine
 from safety.intake.schemas import SAEFormSchema
-from safety.intake.store import IdempotencyConflict, Incoming, store_report
+from safety.intake.store import IdempotencyConflict, Incoming, receive_report
 from safety.pipeline.queue import enqueue_report
+from safety.pipeline.relay import relay_for
 
 # One instance for the process: building a nested marshmallow schema costs more than
 # validating a form with it, and load() keeps no state between calls.
@@ -75,6 +78,10 @@ def report_status(report: Report) -> dict[str, Any]:
         "case_version_id": str(report.case_version_id) if report.case_version_id else None,
         "case_url": url_for("cases.CaseItem", case_id=report.case_id) if report.case_id else None,
     }
+
+
+def _engine() -> Engine:
+    return get_engine(current_app.config["SAFETY"].effective_database_url)
 
 
 @blp.route("")
@@ -137,11 +144,12 @@ class Reports(MethodView):
             idempotency_key=key,
         )
         try:
-            report, created = store_report(g.db, incoming, principal.client_id, principal.actor)
+            report, created = receive_report(_engine(), incoming, principal.client_id,
+                                             principal.actor)
         except IdempotencyConflict as exc:
             abort(409, message=str(exc))
         if created:
-            enqueue_report(current_app.config["SAFETY"], report.id, fresh=True)
+            relay_for(current_app.config["SAFETY"]).submit(report.id)
         elif report.status == "received":
             enqueue_report(current_app.config["SAFETY"], report.id)
         status_url = url_for("reports.ReportItem", report_id=report.id)
@@ -172,13 +180,16 @@ def _post_e2b(principal: Any, raw: bytes) -> Any:
             idempotency_key=f"{key}#{m.index}" if key else None,
         )
         try:
-            report, created = store_report(g.db, incoming, principal.client_id, principal.actor)
+            report, created = receive_report(_engine(), incoming, principal.client_id,
+                                             principal.actor)
         except IdempotencyConflict as exc:
             abort(409, message=str(exc))
         accepted.append((report, created, m.message_id))
     for report, created, _ in accepted:
-        if created or report.status == "received":
-            enqueue_report(settings, report.id, fresh=created)
+        if created:
+            relay_for(settings).submit(report.id)
+        elif report.status == "received":
+            enqueue_report(settings, report.id)
     items = [{"report_id": str(r.id), "message_id": mid,
               "status_url": url_for("reports.ReportItem", report_id=r.id)}
              for r, _, mid in accepted]

@@ -117,6 +117,42 @@ def client_add(name: str) -> None:
     click.echo(json.dumps({"client": name, "role": "safety", "token": token}))
 
 
+
+@client.command("list")
+def client_list() -> None:
+    """One JSON line per API client (never the token: only its first characters)."""
+    from safety.db.session import session_scope
+    from safety.sites import list_clients
+
+    settings = _settings()
+    _ensure_db(settings)
+    with session_scope(settings.effective_database_url) as session:
+        for c in list_clients(session):
+            click.echo(json.dumps({
+                "id": c.id, "client": c.name, "role": c.role, "site_id": c.site_id,
+                "token_prefix": c.token_prefix,
+                "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None}))
+
+
+@client.command("revoke")
+@click.argument("ref")
+def client_revoke(ref: str) -> None:
+    """Revoke a client's token, by id, token prefix or name (site tokens too)."""
+    from safety.db.session import session_scope
+    from safety.sites import UnknownClient, revoke_client
+
+    settings = _settings()
+    _ensure_db(settings)
+    try:
+        with session_scope(settings.effective_database_url) as session:
+            c = revoke_client(session, ref)
+            out = {"id": c.id, "client": c.name, "revoked_at": c.revoked_at.isoformat()}
+    except UnknownClient as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(out))
+    click.echo(f"Web processes stop accepting it within {settings.token_cache_seconds} s.",
+               err=True)
+
 # --- processes ----------------------------------------------------------------------------
 
 

@@ -59,16 +59,35 @@ def enqueue_unique(
         q = queue or get_queue(settings)
         if not fresh and job_pending(q, job_id):
             return True
-        retries = settings.job_retries
         q.enqueue(
-            func, *args, job_id=job_id,
-            retry=Retry(max=retries, interval=BACKOFF[:retries]) if retries else None,
+            func, *args, job_id=job_id, retry=_retry(settings),
             result_ttl=3600, failure_ttl=7 * 24 * 3600, job_timeout=600,
         )
         return True
     except RedisError as exc:
         log.warning("could not enqueue %s: %s (the sweep will retry)", job_id, exc)
         return False
+
+
+def _retry(settings: Settings) -> Retry | None:
+    retries = settings.job_retries
+    return Retry(max=retries, interval=BACKOFF[:retries]) if retries else None
+
+
+def enqueue_reports(settings: Settings, report_ids: list[str]) -> None:
+    """Enqueue ``process_report`` for reports just stored, in one Redis round trip.
+
+    For fresh reports only (no job can exist yet); raises RedisError for the caller to log.
+    """
+    q = get_queue(settings)
+    retry = _retry(settings)
+    datas = [Queue.prepare_data("safety.pipeline.jobs.process_report", (rid,),
+                                job_id=report_job_id(rid), retry=retry, result_ttl=3600,
+                                failure_ttl=7 * 24 * 3600, timeout=600)
+             for rid in report_ids]
+    with q.connection.pipeline() as pipe:
+        q.enqueue_many(datas, pipeline=pipe)
+        pipe.execute()
 
 
 def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -> bool:

@@ -142,6 +142,9 @@ def test_sweep_does_not_double_enqueue(client, sites, settings, redis, worker):
     _post(client, sites, token, sae_form())
     from rq import Queue
 
+    from safety.pipeline.relay import flush_all
+
+    assert flush_all()
     q = Queue(settings.queue_name, connection=redis)
     assert q.count == 1
     jobs.sweep()

@@ -19,6 +19,7 @@ from safety.db.models import Case, CaseVersion, Report
 from safety.db.session import session_scope
 from safety.pipeline import jobs
 from safety.pipeline.context import set_settings
+from safety.pipeline.relay import flush_all
 
 
 def _free_port() -> int:
@@ -85,6 +86,7 @@ def test_report_survives_redis_outage(settings, sites, own_redis):
     with session_scope(local.effective_database_url) as s:
         assert s.execute(select(Report.status)).scalar_one() == "received"
 
+    assert flush_all()  # the relay tried while Redis was down, and left it to the sweep
     own_redis.start()  # an empty Redis: the job was never enqueued
     assert jobs.sweep()["reports"] == 1
     assert jobs.sweep()["reports"] == 0  # already pending: not enqueued twice

@@ -40,7 +40,14 @@ from functools import cache
 
 from lxml import etree
 
-from safety.e2b.rules import PROFILES, ElementRule, element_rules, schemas_dir
+from safety.e2b.rules import (
+    PROFILES,
+    ElementRule,
+    Selector,
+    _step,
+    element_rules,
+    schemas_dir,
+)
 
 RULES_FILE = "e2b-conditional-rules.json"
 SEVERITIES = ("error", "warning")
@@ -52,6 +59,7 @@ _KEYWORDS = {"and", "or", "not", "every", "any", "of", "present", "absent", "has
 _NOISE = re.compile(r"\[\d+\]|\[@(?:classCode|moodCode|determinerCode)=['\"][^'\"]*['\"]\]")
 
 
+_POSITION = re.compile(r"\[\d+\]")
 _TYPE_CODE = re.compile(r"\[@typeCode='[^']*'\]")
 
 
@@ -270,6 +278,21 @@ def guards(expr: Expr) -> set[str]:
     return set()
 
 
+def triggers(expr: Expr) -> frozenset[str] | None:
+    """Elements of which at least one must be present where ``expr`` holds (None: unknown)."""
+    if isinstance(expr, Test):
+        if expr.check == "absent" or expr.every:
+            return None
+        return frozenset({expr.subject.element})
+    if isinstance(expr, And):
+        found = [t for t in map(triggers, expr.operands) if t is not None]
+        return min(found, key=len) if found else None
+    if isinstance(expr, Or):
+        parts = [triggers(e) for e in expr.operands]
+        return None if any(p is None for p in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
+    return None
+
+
 # --- evaluation --------------------------------------------------------------------------
 
 
@@ -296,26 +319,76 @@ def _occurrence(node: etree._Element, rule: ElementRule) -> _Occurrence:
     return _Occurrence(node, rule, v or None, node.get("nullFlavor"))
 
 
+@cache
+def _shape() -> tuple[frozenset[str], frozenset[str]]:
+    """Numbers read by more than one XPath (their nodes may repeat) and numbers some rule
+    reads an attribute of (their nodes count even without a value or a nullFlavor)."""
+    counts: dict[str, int] = {}
+    for r in element_rules():
+        if r.checked:
+            counts[r.number] = counts.get(r.number, 0) + 1
+    attributes: set[str] = set()
+    for rule in conditional_rules():
+        for expr in (rule.when, rule.then):
+            if expr is not None:
+                attributes |= _attribute_subjects(expr)
+    return frozenset(n for n, c in counts.items() if c > 1), frozenset(attributes)
+
+
+def _attribute_subjects(expr: Expr) -> set[str]:
+    if isinstance(expr, Test):
+        return {expr.subject.element} if expr.subject.attribute else set()
+    if isinstance(expr, Not):
+        return _attribute_subjects(expr.operand)
+    return set().union(*(_attribute_subjects(e) for e in expr.operands))
+
+
 class _Message:
     """Occurrences of each element number in one message, read once and shared by the rules."""
 
-    __slots__ = ("cache", "nodes")
+    __slots__ = ("cache", "groups", "msg", "nodes", "repeats")
 
-    def __init__(self, nodes: Nodes) -> None:
+    def __init__(self, msg: etree._Element, nodes: Nodes) -> None:
+        self.msg = msg
         self.nodes = nodes
         self.cache: dict[str, list[_Occurrence]] = {}
+        self.groups: dict[tuple[str, str], dict[etree._Element, list[_Occurrence]]] = {}
+        self.repeats: dict[str, list[etree._Element]] = {}
 
     def __call__(self, number: str) -> list[_Occurrence]:
+        """The element's occurrences that carry a value or a nullFlavor (all its nodes when a
+        rule reads one of its attributes)."""
         out = self.cache.get(number)
         if out is None:
-            seen: set[etree._Element] = set()
-            out = []
-            for node, rule in self.nodes(number):
-                if node not in seen:
-                    seen.add(node)
-                    out.append(_occurrence(node, rule))
+            pairs = self.nodes(number)
+            if not pairs:
+                out = self.cache[number] = []
+                return out
+            twinned, attributes = _shape()
+            if number in twinned:
+                pairs = list({id(n): (n, r) for n, r in reversed(pairs)}.values())[::-1]
+            out = [_occurrence(n, r) for n, r in pairs]
+            if number not in attributes:
+                out = [o for o in out if o.value is not None or o.null is not None]
             self.cache[number] = out
         return out
+
+    def all_repeats(self, per: Scope) -> list[etree._Element]:
+        found = self.repeats.get(per.name)
+        if found is None:
+            found = self.repeats[per.name] = per.find(self.msg)  # type: ignore[assignment]
+        return found
+
+    def by_repeat(self, per: Scope, number: str) -> dict[etree._Element, list[_Occurrence]]:
+        """The element's occurrences grouped by the repeat of ``per`` they sit in."""
+        key = (per.name, number)
+        grouped = self.groups.get(key)
+        if grouped is None:
+            grouped = {}
+            for o in self(number):
+                grouped.setdefault(per.instance(o), []).append(o)
+            self.groups[key] = grouped
+        return grouped
 
 
 Occurrences = Callable[[str], list[_Occurrence]]
@@ -350,6 +423,10 @@ def _compile_test(t: Test) -> Predicate:
             return o.node.get(attr) is not None
         return o.value is not None or o.null is not None
 
+    if t.check in ("present", "absent") and attr is None:
+        if t.check == "present":
+            return lambda occ: bool(occ(number))
+        return lambda occ: not occ(number)
     if t.check == "present":
         return lambda occ: any(present(o) for o in occ(number))
     if t.check == "absent":
@@ -420,6 +497,7 @@ class Scope:
     name: str
     depth: int  # steps from the message element to the repeat element
     climb: dict[int, int]  # id(element rule) -> levels from its node up to the repeat element
+    find: Selector  # the repeat elements, from the message element
 
     def instance(self, o: _Occurrence) -> etree._Element:
         el = o.node
@@ -445,7 +523,12 @@ def scope(name: str) -> Scope:
         depth += 1
     if depth == 0:
         raise RuleError(f"'per' {name}: its elements share no repeating element")
-    return Scope(name, depth, {id(r): len(p) - depth for r, p in zip(members, paths, strict=True)})
+    # the most specific spelling of each shared step, without positions so that every
+    # repeat is found
+    raw = [[key for g in r.step_chains for key, _ in g] for r in members]
+    shared = [_POSITION.sub("", max((p[i] for p in raw), key=len)) for i in range(depth)]
+    return Scope(name, depth, {id(r): len(p) - depth for r, p in zip(members, paths, strict=True)},
+                 _step("/".join(shared)))
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -463,6 +546,10 @@ class ConditionalRule:
     then: Expr
     per: Scope | None = None
     guard: tuple[str, ...] = ()
+    scoped: frozenset[str] = frozenset()  # elements read from the repeat, not the message
+    # the part of 'when' that does not depend on the repeat, tested once per message
+    test_outside: Predicate | None = None
+    discover: tuple[str, ...] | None = None  # visit the repeats holding these (else all)
     test_when: Predicate = field(default=lambda occ: True)
     test_then: Predicate = field(default=lambda occ: True)
 
@@ -493,12 +580,24 @@ def build(entry: dict) -> ConditionalRule:
     unknown = sorted(named - _readable())
     if unknown:
         raise RuleError(f"rule {rid}: no checkable XPath for {', '.join(unknown)}")
+    rule.guard = tuple(sorted(guards(when))) if when else ()
     if "per" in entry:
         try:
             rule.per = scope(entry["per"])
         except RuleError as exc:
             raise RuleError(f"rule {rid}: {exc}") from exc
-    rule.guard = tuple(sorted(guards(when))) if when else ()
+        members = _member_numbers(rule.per.name)
+        rule.scoped = frozenset(named & members)
+        # a repeat can only break the rule where 'when' holds, so when 'when' needs some of
+        # the repeat's own elements, only the repeats holding one of them are visited
+        needed = triggers(when) if when else None
+        if isinstance(when, And):
+            outside = [e for e in when.operands if not elements_of(e) & members]
+            if outside:
+                rule.test_outside = compile_expr(And(tuple(outside)))
+        elif when is not None and not elements_of(when) & members:
+            rule.test_outside = compile_expr(when)
+        rule.discover = tuple(sorted(needed)) if needed and needed <= members else None
     rule.test_when = compile_expr(when) if when else rule.test_when
     rule.test_then = compile_expr(then)
     return rule
@@ -525,38 +624,46 @@ def evaluate(msg: etree._Element, profile: str, nodes: Nodes,
     ``nodes(number)`` gives the element's nodes in this message (or the batch header) with
     the element rule that found each; ``where`` renders a node's XPath for the report.
     """
-    occ = _Message(nodes)
+    occ = _Message(msg, nodes)
     out: list[Result] = []
     for rule in _for_profile(profile):
-        if any(not occ(g) for g in rule.guard):
-            continue
-        if rule.per is None:
-            if rule.test_when(occ) and not rule.test_then(occ):
-                out.append((rule.element, where(msg), f"conditional:{rule.id}", rule.message,
-                            rule.severity))
-            continue
-        for instance, local in _instances(rule.per, occ):
-            if rule.test_when(local) and not rule.test_then(local):
-                out.append((rule.element, where(instance), f"conditional:{rule.id}",
-                            rule.message, rule.severity))
+        for g in rule.guard:
+            if not occ(g):
+                break
+        else:
+            _apply(rule, msg, occ, where, out)
     return out
 
 
-def _instances(per: Scope, occ: _Message) -> list[tuple[etree._Element, Occurrences]]:
-    """Each repeat element of ``per`` found in the message, with a lookup limited to it."""
-    grouped: dict[etree._Element, dict[str, list[_Occurrence]]] = {}
-    members = _member_numbers(per.name)
-    for number in members:
-        for o in occ(number):
-            grouped.setdefault(per.instance(o), {}).setdefault(number, []).append(o)
-    out = []
-    for instance, local in grouped.items():
-        def lookup(number: str, local: dict = local) -> list[_Occurrence]:
-            if number in members:
-                return local.get(number, [])
+def _apply(rule: ConditionalRule, msg: etree._Element, occ: _Message,
+           where: Callable[[etree._Element], str], out: list[Result]) -> None:
+    per = rule.per
+    if per is None:
+        if rule.test_when(occ) and not rule.test_then(occ):
+            out.append((rule.element, where(msg), f"conditional:{rule.id}", rule.message,
+                        rule.severity))
+        return
+    if rule.test_outside is not None and not rule.test_outside(occ):
+        return
+    instances: Iterable[etree._Element]
+    if rule.discover is None:
+        instances = occ.all_repeats(per)
+    elif len(rule.discover) == 1:
+        instances = occ.by_repeat(per, rule.discover[0])
+    else:
+        instances = {}
+        for number in rule.discover:
+            instances.update(dict.fromkeys(occ.by_repeat(per, number)))
+    scoped = rule.scoped
+    for instance in instances:
+        def local(number: str, instance: etree._Element = instance) -> list[_Occurrence]:
+            if number in scoped:
+                return occ.by_repeat(per, number).get(instance, [])  # type: ignore[arg-type]
             return occ(number)
-        out.append((instance, lookup))
-    return out
+
+        if rule.test_when(local) and not rule.test_then(local):
+            out.append((rule.element, where(instance), f"conditional:{rule.id}",
+                        rule.message, rule.severity))
 
 
 @cache

@@ -4,7 +4,8 @@ The case version is what was reported; a transmission adds what only the sender 
 sending time: the creation date (C.1.2), whether this report fulfils the local expedited
 criteria (C.1.7, FDA.C.1.7.1), our sender block (C.3), and explicit answers where the regulator
 wants an answer rather than silence (C.1.6.1, C.1.9.1, FDA.C.1.12; NASK for the FDA race,
-ethnicity and reporter e-mail that a trial SAE form does not ask). Nothing reported is changed
+ethnicity and reporter e-mail that a trial SAE form does not ask, "no other IND" for FDA
+cross-reported INDs). Nothing reported is changed
 except a birth date too imprecise to send (D.2.1 must be a full date), which is left out and
 said so.
 """
@@ -77,6 +78,12 @@ def prepare(data: CaseVersionData, *, region: str, days: int | None,
         for rep in case.reporters:
             if rep.email is None:
                 rep.email = NullFlavor.NASK
+        # FDA.C.5.6.r: "If IND Number where AE Occurred (FDA.C.5.5a) is populated, then IND
+        # number of cross reported IND is required. Use nullFlavor=NA if there are no other
+        # cross reported IND" (FDA rejection rule R0026).
+        study = case.study
+        if study is not None and study.fda_ind_number and not study.fda_cross_reported_inds:
+            study.fda_cross_reported_inds = [NullFlavor.NA]
     return Prepared(case, notes)
 
 

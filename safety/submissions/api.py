@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from safety.api.auth import require_client
+from safety.api.auth import Principal, require_client
 from safety.api.cases import get_visible_case
-from safety.submissions.store import Submission, apply_ack, submission_json
+from safety.submissions.service import LifecycleRequestError, nullify_case, request_amendment
+from safety.submissions.store import Submission, apply_ack, submission_view
 
 blp = Blueprint("submissions", __name__, url_prefix="/api/v1",
                 description="E2B(R3) messages per regulator, and regulators' ACKs.")
@@ -35,6 +36,10 @@ class SubmissionSchema(Schema):
     destination = fields.String()
     e2b_destination = fields.String(allow_none=True)
     profile = fields.String()
+    kind = fields.String(metadata={"description": "initial, follow-up, amendment or "
+                                                  "nullification (C.1.11.1)"})
+    reason = fields.String(allow_none=True, metadata={
+        "description": "C.1.11.2: why the report is amended or nullified"})
     due = fields.Date(allow_none=True)
     batch_id = fields.String(allow_none=True)
     message_id = fields.String(allow_none=True)
@@ -47,6 +52,28 @@ class SubmissionSchema(Schema):
     acked_at = fields.DateTime(allow_none=True)
     ack_code = fields.String(allow_none=True)
     ack_text = fields.String(allow_none=True)
+
+
+class LifecycleReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, 2000), metadata={
+        "description": "C.1.11.2: the specific reason the regulator will read"})
+
+
+class NullificationSchema(Schema):
+    case_number = fields.String()
+    state = fields.String()
+    messages = fields.List(fields.Nested(SubmissionSchema),
+                           metadata={"description": "one nullification per regulator holding "
+                                                    "the case"})
+    withdrawn = fields.List(fields.Nested(SubmissionSchema),
+                            metadata={"description": "messages never sent, now withdrawn"})
+
+
+def _safety_team() -> Principal:
+    principal = require_client()
+    if principal.role != "safety":
+        abort(403, message="Only the safety team's clients may amend or nullify reports.")
+    return principal
 
 
 def _visible_submission(submission_id: uuid.UUID) -> Submission:
@@ -65,7 +92,7 @@ class CaseSubmissions(MethodView):
         case = get_visible_case(case_id)
         rows = g.db.scalars(select(Submission).where(Submission.case_id == case.id)
                             .order_by(Submission.created_at.desc()))
-        return [submission_json(s) for s in rows]
+        return [submission_view(g.db, s) for s in rows]
 
 
 @blp.route("/submissions/<uuid:submission_id>")
@@ -73,7 +100,7 @@ class SubmissionItem(MethodView):
     @blp.response(200, SubmissionSchema)
     def get(self, submission_id: uuid.UUID) -> Any:
         """One submission with its conformance findings and acknowledgement."""
-        return submission_json(_visible_submission(submission_id))
+        return submission_view(g.db, _visible_submission(submission_id))
 
 
 @blp.route("/submissions/<uuid:submission_id>/xml")
@@ -109,4 +136,45 @@ class Acks(MethodView):
         changed = apply_ack(g.db, ack, principal.actor)
         if not changed:
             abort(404, message=f"No submission for batch {ack.target_batch_id!r}.")
-        return [submission_json(s) for s in changed]
+        return [submission_view(g.db, s) for s in changed]
+
+
+@blp.route("/submissions/<uuid:submission_id>/amendment")
+class SubmissionAmendment(MethodView):
+    @blp.arguments(LifecycleReasonSchema)
+    @blp.response(201, SubmissionSchema)
+    @blp.alt_response(409, description="Not transmitted, not the latest, or the case is "
+                                       "nullified")
+    def post(self, args: dict[str, Any], submission_id: uuid.UUID) -> Any:
+        """Amend a transmitted message: a correction without new information (C.1.11.1 = 2,
+        C.1.5 unchanged). Drafted on the same version; it goes out once that version is
+        approved with an electronic signature."""
+        principal = _safety_team()
+        sub = _visible_submission(submission_id)
+        try:
+            amendment = request_amendment(g.db, sub, args["reason"], principal.actor,
+                                          current_app.config["SAFETY"])
+        except LifecycleRequestError as exc:
+            abort(exc.status, message=str(exc))
+        return submission_view(g.db, amendment)
+
+
+@blp.route("/cases/<uuid:case_id>/nullification")
+class CaseNullification(MethodView):
+    @blp.arguments(LifecycleReasonSchema)
+    @blp.response(200, NullificationSchema)
+    @blp.alt_response(409, description="The case's state does not allow nullification")
+    def post(self, args: dict[str, Any], case_id: uuid.UUID) -> Any:
+        """Nullify the case (final): a nullification (C.1.11.1 = 1, with the reason) for every
+        regulator holding it, in the outbox when conformant; unsent messages are withdrawn.
+        Asking again drafts nothing new."""
+        principal = _safety_team()
+        case = get_visible_case(case_id)
+        try:
+            done = nullify_case(g.db, case, args["reason"], principal.actor,
+                                current_app.config["SAFETY"])
+        except LifecycleRequestError as exc:
+            abort(exc.status, message=str(exc))
+        return {"case_number": done.case_number, "state": case.state,
+                "messages": [submission_view(g.db, s) for s in done.messages],
+                "withdrawn": [submission_view(g.db, s) for s in done.withdrawn]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from pathlib import Path
 
 import click
@@ -58,13 +59,13 @@ def submissions_group() -> None:
 
 @submissions_group.command("list")
 @click.option("--state", type=click.Choice(
-    ["draft", "invalid", "ready", "sent", "acknowledged", "rejected"]))
+    ["draft", "invalid", "ready", "sent", "acknowledged", "rejected", "withdrawn"]))
 def list_cmd(state: str | None) -> None:
     """One JSON line per submission."""
     from sqlalchemy import select
 
     from safety.db.session import session_scope
-    from safety.submissions.store import Submission, submission_json
+    from safety.submissions.store import Submission, submission_view
 
     settings = load_settings()
     with session_scope(settings.effective_database_url) as session:
@@ -72,7 +73,7 @@ def list_cmd(state: str | None) -> None:
         if state:
             stmt = stmt.where(Submission.state == state)
         for sub in session.scalars(stmt):
-            row = submission_json(sub)
+            row = submission_view(session, sub)
             row["findings"] = len(row["findings"])
             click.echo(json.dumps(row, default=str))
 
@@ -89,6 +90,67 @@ def export_outbox_cmd(outbox: Path) -> None:
         paths = export_outbox(session, outbox, actor="cli:outbox")
     for p in paths:
         click.echo(json.dumps({"file": str(p), "state": "sent"}))
+
+
+def _reason_option(what: str):  # type: ignore[no-untyped-def]
+    return click.option("--reason", required=True,
+                        help=f"C.1.11.2: the specific reason for the {what}, as the regulator "
+                             "will read it.")
+
+
+@submissions_group.command("amend")
+@click.argument("submission_id", type=click.UUID)
+@_reason_option("amendment")
+@click.option("--actor", default="cli:submissions", show_default=True,
+              help="Who asks (recorded in the audit trail).")
+def amend_cmd(submission_id: uuid.UUID, reason: str, actor: str) -> None:
+    """Amend a transmitted message (correction without new information: C.1.11.1 = 2, C.1.5
+    unchanged). The amendment goes out once its version is approved with a signature."""
+    from safety.db.session import session_scope
+    from safety.submissions.service import LifecycleRequestError, request_amendment
+    from safety.submissions.store import Submission, submission_view
+
+    settings = load_settings()
+    with session_scope(settings.effective_database_url) as session:
+        sub = session.get(Submission, submission_id)
+        if sub is None:
+            raise click.ClickException(f"no submission {submission_id}")
+        try:
+            amendment = request_amendment(session, sub, reason, actor, settings)
+        except LifecycleRequestError as exc:
+            raise click.ClickException(str(exc)) from exc
+        row = submission_view(session, amendment)
+    row["findings"] = len(row["findings"])
+    click.echo(json.dumps(row, default=str))
+
+
+@submissions_group.command("nullify")
+@click.argument("case_ref")
+@_reason_option("nullification")
+@click.option("--actor", default="cli:submissions", show_default=True,
+              help="Who decides (recorded in the audit trail).")
+def nullify_cmd(case_ref: str, reason: str, actor: str) -> None:
+    """Nullify CASE_REF for good: a nullification (C.1.11.1 = 1) to every regulator holding it,
+    in the outbox when conformant; messages never sent are withdrawn."""
+    from safety.cli import _find_case
+    from safety.db.session import session_scope
+    from safety.submissions.service import LifecycleRequestError, nullify_case
+    from safety.submissions.store import submission_view
+
+    settings = load_settings()
+    with session_scope(settings.effective_database_url) as session:
+        case = _find_case(session, case_ref)
+        try:
+            done = nullify_case(session, case, reason, actor, settings)
+        except LifecycleRequestError as exc:
+            raise click.ClickException(str(exc)) from exc
+        rows = [submission_view(session, s) for s in done.messages]
+        gone = [str(s.id) for s in done.withdrawn]
+    for row in rows:
+        row["findings"] = len(row["findings"])
+        click.echo(json.dumps(row, default=str))
+    click.echo(json.dumps({"case": done.case_number, "state": "nullified",
+                           "nullifications": len(rows), "withdrawn": gone}), err=True)
 
 
 @click.group("ack")

@@ -2,12 +2,22 @@
 
 States: ``draft`` (conformant, waiting for medical approval), ``invalid`` (the conformance
 checker found errors: never sent), ``ready`` (approved and signed: in the outbox), ``sent``,
-``acknowledged`` (CA/AA) and ``rejected`` (CR/AR, with the regulator's reason; the obligation
-is open again and its clock keeps running).
+``acknowledged`` (CA/AA), ``rejected`` (CR/AR, with the regulator's reason; the obligation
+is open again and its clock keeps running) and ``withdrawn`` (never sent: the case was
+nullified before it left).
+
+Lifecycle (ICH E2B(R3) C.1.5, C.1.8.1, C.1.11; ``safety.e2b.lifecycle``): a message to a
+regulator that already holds a transmission of the case (``sent`` or ``acknowledged``) is
+derived from the last one transmitted, as the regulator has it (the stored XML read back): a
+follow-up keeps C.1.8.1 and moves C.1.5 on, an amendment keeps C.1.5 and says why in C.1.11.2, a
+nullification ends the case. A submission's kind is in its message (C.1.11.1) and its
+timeline, so no column records it.
 """
 
 from __future__ import annotations
 
+import copy
+import re
 import uuid
 from dataclasses import asdict
 from datetime import date, datetime
@@ -18,18 +28,26 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, Uu
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit import record
-from safety.cases.store import working_data
+from safety.cases.model import CaseVersionData
+from safety.cases.store import current_version, working_data
+from safety.cases.values import PartialDate
 from safety.config import Settings
 from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
 from safety.db.models import Case, CaseVersion
 from safety.e2b.ack import BatchAck
 from safety.e2b.export import export_case
+from safety.e2b.lifecycle import AMENDED, NULLIFIED, LifecycleError, ReportKind
+from safety.e2b.lifecycle import prepare as lifecycle_prepare
+from safety.e2b.reader import read_batch
 from safety.e2b.writer import ExportHeader
 from safety.submissions.prepare import prepare
 from safety.submissions.routing import e2b_key, region_for
 from safety.submissions.sender import load_sender_profile
 
-STATES = ("draft", "invalid", "ready", "sent", "acknowledged", "rejected")
+STATES = ("draft", "invalid", "ready", "sent", "acknowledged", "rejected", "withdrawn")
+TRANSMITTED = ("sent", "acknowledged")  # the regulator holds it
+UNSENT = ("draft", "invalid", "ready")
+NULLIFIED_CASE = "nullified"  # the workflow state after which nothing is drafted
 
 
 class Submission(Base):
@@ -63,37 +81,174 @@ class Submission(Base):
 
 
 def build_message(session: Session, cv: CaseVersion, case: Case, region: str, days: int | None,
-                  settings: Settings, now: datetime | None = None) -> dict[str, Any]:
-    """Export and check one message; returns the columns of a submission (not stored)."""
+                  settings: Settings, now: datetime | None = None, *,
+                  previous: Submission | None = None, kind: ReportKind | None = None,
+                  reason: str | None = None) -> dict[str, Any]:
+    """Export and check one message; returns the columns of a submission (not stored).
+
+    ``previous`` is the last submission transmitted to this regulator: the message is then a
+    follow-up (default), an amendment or a nullification of it, derived with
+    ``safety.e2b.lifecycle``; without it the message is an initial report.
+    """
     now = now or utcnow()
-    data = working_data(session, cv)
+    kind = kind or (ReportKind.FOLLOW_UP if previous is not None else ReportKind.INITIAL)
+    sender = load_sender_profile(settings.home / "sender.json")
+    notes: list[str] = []
+    before = transmitted_case(previous) if previous is not None else None
+    if kind is ReportKind.NULLIFICATION and before is not None:
+        # What the regulator holds, withdrawn: nothing new is sent with a nullification.
+        data = copy.deepcopy(before)
+        data.admin.creation_date = PartialDate.from_datetime(now)
+    else:
+        source = working_data(session, cv)
+        source = _with_duplicate_citations(session, case, source, sender, notes)
+        prepared = prepare(source, region=region, days=days, now=now, sender=sender)
+        data = prepared.case
+        notes = prepared.notes + notes
     key = e2b_key(region, data)
-    prepared = prepare(data, region=region, days=days, now=now,
-                       sender=load_sender_profile(settings.home / "sender.json"))
     if key is None:
         return {"e2b_destination": None, "profile": "ich", "xml": None, "state": "invalid",
                 "findings": [{"element": "N.2.r.3", "xpath": "-", "rule": "receiver",
                               "message": f"no E2B gateway identifiers known for {region}; "
                                          "configure the receiver before sending",
                               "severity": "error"}],
-                "notes": prepared.notes}
-    result = export_case(prepared.case, ExportHeader(sender_id=settings.org_code,
-                                                     destination=key, created=now))
+                "notes": notes}
+    try:
+        data = _lifecycle(cv, data, before, kind, reason, settings, notes)
+    except LifecycleError as exc:
+        return {"e2b_destination": key, "profile": "ich", "xml": None, "state": "invalid",
+                "findings": [lifecycle_finding(exc)], "notes": notes}
+    if previous is not None:
+        notes.append(f"{kind} of batch {previous.batch_id} (message {previous.message_id}, "
+                     f"{previous.state} {previous.sent_at:%Y-%m-%d %H:%M} UTC)"
+                     if previous.sent_at else f"{kind} of batch {previous.batch_id}")
+    result = export_case(data, ExportHeader(sender_id=settings.org_code,
+                                            destination=key, created=now))
     errors = [f for f in result.findings if f.severity == "error"]
     return {
         "e2b_destination": key, "profile": result.profile, "xml": result.xml,
         "batch_id": result.batch_id, "message_id": result.message_ids[0],
         "receiver": result.message_receiver,
         "findings": [asdict(f) for f in result.findings],
-        "notes": prepared.notes,
+        "notes": notes,
         "state": "draft" if not errors else "invalid",
     }
 
 
+def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData | None,
+               kind: ReportKind, reason: str | None, settings: Settings,
+               notes: list[str]) -> CaseVersionData:
+    """C.1.5, C.1.8.1 and C.1.11 as the kind requires (``safety.e2b.lifecycle``)."""
+    if kind is not ReportKind.FOLLOW_UP or before is None:
+        return lifecycle_prepare(before, data, kind, reason=reason)
+    new = data.admin.most_recent_received
+    old = before.admin.most_recent_received
+    if (isinstance(new, PartialDate) and isinstance(old, PartialDate)
+            and new.to_date() is not None and new.to_date() == old.to_date()
+            and new.hour is None and old.hour is None):
+        # Two pieces of information on one day: C.1.5 must still move on, so it carries the
+        # time this version was received (local time with its offset; E2B allows seconds).
+        new = PartialDate.from_datetime(cv.received_at.astimezone(settings.zone))
+        notes.append(f"C.1.5: follow-up received the same day as the transmitted version "
+                     f"({old}); sent with its time of receipt {new}")
+    out = lifecycle_prepare(before, data, kind, most_recent=new if isinstance(new, PartialDate)
+                            else None)
+    notes.append(f"C.1.8.1 {out.admin.worldwide_case_id} kept; C.1.5 {old} -> "
+                 f"{out.admin.most_recent_received}")
+    return out
+
+
+def lifecycle_finding(exc: LifecycleError) -> dict[str, str]:
+    """A lifecycle error as a conformance finding naming its element (C.1.x)."""
+    found = re.match(r"(C\.[0-9.]+)", str(exc))
+    return {"element": found.group(1) if found else "C.1.11.1", "xpath": "-",
+            "rule": "lifecycle", "message": str(exc), "severity": "error"}
+
+
+def transmitted_case(sub: Submission) -> CaseVersionData:
+    """The case as the regulator holds it: the transmitted message read back."""
+    if not sub.xml:
+        raise LifecycleError(f"C.1.11: submission {sub.id} has no message to derive from")
+    return read_batch(sub.xml)[0].case
+
+
+def last_transmitted(session: Session, case_id: uuid.UUID, destination: str
+                     ) -> Submission | None:
+    """The last message this regulator holds for the case (sent or acknowledged)."""
+    return session.scalar(select(Submission).where(
+        Submission.case_id == case_id, Submission.destination == destination,
+        Submission.state.in_(TRANSMITTED), Submission.xml.is_not(None))
+        .order_by(Submission.sent_at.desc(), Submission.created_at.desc()).limit(1))
+
+
+def message_lifecycle(sub: Submission) -> tuple[str | None, str | None]:
+    """C.1.11.1 and C.1.11.2 of a stored message (None, None when it has none)."""
+    if not sub.xml:
+        return None, None
+    admin = read_batch(sub.xml)[0].case.admin
+    reason = admin.nullification_reason
+    return admin.nullification_code, reason if isinstance(reason, str) else None
+
+
+def report_kind(session: Session, sub: Submission) -> str:
+    """initial, follow-up, amendment or nullification, as the regulator will read it."""
+    code, _ = message_lifecycle(sub)
+    if code == NULLIFIED:
+        return ReportKind.NULLIFICATION.value
+    if code == AMENDED:
+        return ReportKind.AMENDMENT.value
+    earlier = session.scalar(select(Submission.id).where(
+        Submission.case_id == sub.case_id, Submission.destination == sub.destination,
+        Submission.id != sub.id, Submission.state.in_(TRANSMITTED),
+        Submission.sent_at.is_not(None),
+        Submission.sent_at <= (sub.sent_at or utcnow())).limit(1))
+    return (ReportKind.FOLLOW_UP if earlier is not None else ReportKind.INITIAL).value
+
+
+def _with_duplicate_citations(session: Session, case: Case, data: CaseVersionData,
+                              sender: Any, notes: list[str]) -> CaseVersionData:
+    """A master case cites the duplicates a physician confirmed under it (C.1.9.1.r with
+    their report ids, C.1.10.r with their worldwide ids), as they were transmitted when they
+    were, so the receiver can connect them to the nullified reports."""
+    from safety.dedup.decisions import Confirmation, citations, cite_duplicates, linked_ids
+    from safety.dedup.store import DedupDecision
+
+    rows = session.execute(select(DedupDecision.case_a, DedupDecision.case_b).where(
+        DedupDecision.decision == "confirmed", DedupDecision.master_case_id == case.id)).all()
+    dups: list[CaseVersionData] = []
+    for a, b in rows:
+        other = session.get(Case, b if a == case.id else a)
+        if other is None:
+            continue
+        sent = session.scalar(select(Submission).where(
+            Submission.case_id == other.id, Submission.xml.is_not(None),
+            Submission.state.in_(TRANSMITTED))
+            .order_by(Submission.sent_at.desc()).limit(1))
+        dup = transmitted_case(sent) if sent is not None else working_data(
+            session, current_version(session, other))
+        if not dup.sender.organisation and sender is not None:
+            dup.sender = sender.to_sender()  # C.1.1 ids are ours: we assigned them
+        dups.append(dup)
+    if not dups:
+        return data
+    confirmation = Confirmation(master=str(case.id), duplicates=(), nullify=(),
+                                citations=citations(dups), linked=linked_ids(dups))
+    notes.append("cites confirmed duplicate(s) " + ", ".join(confirmation.linked)
+                 + " (C.1.9.1.r, C.1.10.r)")
+    return cite_duplicates(data, confirmation)
+
+
 def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
-    """Pipeline stage: draft a message for each regulator this version owes a report to."""
+    """Pipeline stage: draft a message for each regulator this version owes a report to; to a
+    regulator that already holds the case it is a follow-up of what it holds. A nullified
+    case gets nothing more (C.1.11.1 = 1 is final)."""
     from safety.rules.store import ObligationRow
 
+    case = session.get(Case, cv.case_id)
+    made: dict[str, Any] = {"draft": 0, "invalid": 0}
+    if case.state == NULLIFIED_CASE:
+        made["nullified"] = True
+        return made
     existing = set(session.scalars(select(Submission.destination).where(
         Submission.case_version_id == cv.id)))
     owed: dict[str, ObligationRow] = {}
@@ -102,12 +257,12 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
             ObligationRow.status.in_(("open", "awaiting_unblinding")))
             .order_by(ObligationRow.due)):
         owed.setdefault(ob.destination, ob)
-    case = session.get(Case, cv.case_id)
-    made = {"draft": 0, "invalid": 0}
     for dest, ob in owed.items():
         if dest in existing:
             continue
-        cols = build_message(session, cv, case, region_for(dest), ob.days, settings)
+        previous = last_transmitted(session, cv.case_id, dest)
+        cols = build_message(session, cv, case, region_for(dest), ob.days, settings,
+                             previous=previous)
         session.add(Submission(case_id=cv.case_id, case_version_id=cv.id, obligation_id=ob.id,
                                destination=dest, due=ob.due, **cols))
         made[cols["state"]] += 1
@@ -116,13 +271,36 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
 
 def redraft(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
     """Draft again after the case changed under its messages (a coding decision): unsent
-    drafts are replaced, so what is signed and sent is what the physician saw."""
-    stale = session.scalars(select(Submission).where(
-        Submission.case_version_id == cv.id, Submission.state.in_(("draft", "invalid"))))
+    drafts are replaced, so what is signed and sent is what the physician saw. An amendment is
+    rebuilt in place with its reason (no obligation owes it, so the stage would not draft it
+    again)."""
+    stale = list(session.scalars(select(Submission).where(
+        Submission.case_version_id == cv.id, Submission.state.in_(("draft", "invalid")))))
+    case = session.get(Case, cv.case_id)
     for sub in stale:
-        session.delete(sub)
+        code, reason = message_lifecycle(sub)
+        if code == NULLIFIED:
+            continue  # what the regulator holds, not this version: nullifying again retries
+        previous = last_transmitted(session, sub.case_id, sub.destination)
+        if (code == AMENDED and previous is not None and reason
+                and case.state != NULLIFIED_CASE):
+            cols = build_message(session, cv, case, region_for(sub.destination),
+                                 obligation_days(session, previous), settings,
+                                 previous=previous, kind=ReportKind.AMENDMENT, reason=reason)
+            for name, value in cols.items():
+                setattr(sub, name, value)
+        else:
+            session.delete(sub)
     session.flush()
     return draft_stage(session, cv, settings)
+
+
+def obligation_days(session: Session, sub: Submission) -> int | None:
+    """The reporting clock of the obligation a submission answered (FDA.C.1.7.1, C.1.7)."""
+    from safety.rules.store import ObligationRow
+
+    ob = session.get(ObligationRow, sub.obligation_id) if sub.obligation_id else None
+    return ob.days if ob is not None else None
 
 
 def approve_for_sending(session: Session, case_version_id: uuid.UUID, actor: str) -> int:
@@ -201,3 +379,12 @@ def submission_json(sub: Submission) -> dict[str, Any]:
         "created_at": sub.created_at, "sent_at": sub.sent_at, "acked_at": sub.acked_at,
         "ack_code": sub.ack_code, "ack_text": sub.ack_text,
     }
+
+
+def submission_view(session: Session, sub: Submission) -> dict[str, Any]:
+    """``submission_json`` with the report kind and, for amendments and nullifications, the
+    reason the regulator will read (C.1.11.2)."""
+    out = submission_json(sub)
+    out["kind"] = report_kind(session, sub)
+    out["reason"] = message_lifecycle(sub)[1]
+    return out

@@ -206,6 +206,8 @@ def transition(case_id: uuid.UUID) -> Any:
         flash(f"Not done: {exc}.", "error")
         return redirect(url_for("web_cases.case_page", case_id=case.id), code=303)
     apply_change(g.db, case, change, actor=me.actor)
+    if sources().on_transition is not None:
+        sources().on_transition(g.db, case, change, me.actor)
     flash(f"{case.case_number}: {STATE_LABELS[State(change.from_state)]} → "
           f"{STATE_LABELS[State(change.to_state)]}.")
     return redirect(url_for("web_cases.case_page", case_id=case.id), code=303)

@@ -14,6 +14,8 @@ nothing and the pages do not show. Pass a :class:`ReviewSources` to
 - ``unconfirmed_coding``, ``open_duplicates``, ``conformance_errors``: counts for the guards.
 - ``flags``: per case, which of :data:`QUEUE_FLAGS` apply (queue filters and badges).
 - ``on_approved``: called in the signing transaction once a version is approved.
+- ``on_transition``: called in the transaction of any other workflow transition once it is
+  applied (nullifying a case drafts its nullifications).
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safety.db.models import Case, CaseVersion
+from safety.review.workflow import Change
 
 DueSource = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, date]]
 CountSource = Callable[[Session, Case, CaseVersion], int | None]
 FlagSource = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, set[str]]]
 MessageSource = Callable[[Session, Case, CaseVersion], bytes | None]
 ApprovalHook = Callable[[Session, Case, CaseVersion, str], None]
+TransitionHook = Callable[[Session, Case, Change, str], None]
 
 OPEN_OBLIGATION_STATUSES = ("open", "awaiting_unblinding")
 
@@ -85,6 +89,7 @@ class ReviewSources:
     conformance_errors: CountSource | None = None
     flags: FlagSource | None = None
     on_approved: ApprovalHook | None = None  # e.g. put the signed messages in the outbox
+    on_transition: TransitionHook | None = None  # e.g. nullification messages
 
     def count(self, name: str, session: Session, case: Case,
               version: CaseVersion) -> int | None:

@@ -2,7 +2,8 @@
 
 Coding: terms the autocoder left for review in the latest coded view. Submissions: the drafted
 E2B messages of the version (their bytes are bound into the signature; their conformance
-errors block approval; approval puts them in the outbox). Regulators' rejections flag the case.
+errors block approval; approval puts them in the outbox); nullifying a case drafts its
+nullifications. Regulators' rejections flag the case.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from safety.cases.store import latest_view
 from safety.db.models import Case, CaseVersion
+from safety.review.workflow import Change
 from safety.submissions.store import Submission, approve_for_sending
 from safety.web.sources import ReviewSources
 
@@ -93,6 +95,15 @@ def on_approved(session: Session, case: Case, version: CaseVersion, actor: str) 
     approve_for_sending(session, version.id, actor)
 
 
+def on_transition(session: Session, case: Case, change: Change, actor: str) -> None:
+    """Nullifying a case tells every regulator holding it (C.1.11.1 = 1 with the reason)."""
+    if change.transition == "nullify":
+        from safety.pipeline.context import current_settings
+        from safety.submissions.service import draft_nullifications
+
+        draft_nullifications(session, case, change.reason or "", actor, current_settings())
+
+
 SOURCES = ReviewSources(
     message=message,
     unconfirmed_coding=unconfirmed_coding,
@@ -100,4 +111,5 @@ SOURCES = ReviewSources(
     open_duplicates=open_duplicates,
     flags=flags,
     on_approved=on_approved,
+    on_transition=on_transition,
 )

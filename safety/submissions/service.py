@@ -1,0 +1,193 @@
+"""Amendments and nullifications of what a regulator already holds (API, CLI and web share it).
+
+ICH E2B(R3) C.1.11: an amendment (C.1.11.1 = 2) corrects a transmitted report without new
+information, so C.1.5 stays as transmitted; a nullification (C.1.11.1 = 1) withdraws the case
+for good. Both need a specific reason (C.1.11.2), which the regulator reads.
+
+An amendment is drafted on the version it corrects and goes out like any other message of that
+version: once the version is approved with an electronic signature (the signature binds the
+version's messages, so the earlier one no longer matches). A nullification is decided by the
+person nullifying (a medical reviewer, with the reason); a nullified case cannot be signed any
+more, so a conformant nullification goes straight to the outbox and a non-conformant one never
+does. Messages not yet sent when a case is nullified are withdrawn: the regulator never held
+them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safety.audit import record
+from safety.config import Settings
+from safety.db.models import Case, CaseVersion
+from safety.e2b.lifecycle import AMENDED, NULLIFIED, ReportKind
+from safety.review.workflow import BY_NAME, State
+from safety.submissions.routing import region_for
+from safety.submissions.store import (
+    NULLIFIED_CASE,
+    TRANSMITTED,
+    UNSENT,
+    Submission,
+    build_message,
+    last_transmitted,
+    message_lifecycle,
+    obligation_days,
+)
+
+
+class LifecycleRequestError(ValueError):
+    """A lifecycle request that cannot be done now; ``status`` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Nullification:
+    case_number: str
+    state_from: str
+    messages: list[Submission]
+    withdrawn: list[Submission]
+
+
+def _reason(reason: str | None, what: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise LifecycleRequestError(f"C.1.11.2: {what} needs a specific reason", status=422)
+    return text
+
+
+def request_amendment(session: Session, sub: Submission, reason: str | None, actor: str,
+                      settings: Settings) -> Submission:
+    """Draft an amendment of a transmitted message: the corrected version without new
+    information (C.1.5 as transmitted, C.1.11.1 = 2, C.1.11.2 = reason). Asking again before it
+    is sent replaces the draft, so there is one amendment per version and regulator."""
+    reason = _reason(reason, "an amendment")
+    case = session.get(Case, sub.case_id)
+    if case.state == NULLIFIED_CASE:
+        raise LifecycleRequestError(
+            f"C.1.11.1: case {case.case_number} is nullified; nothing may follow it")
+    if sub.state not in TRANSMITTED:
+        raise LifecycleRequestError(
+            f"submission {sub.id} is {sub.state}: only a message the regulator holds (sent or "
+            "acknowledged) can be amended")
+    latest = last_transmitted(session, sub.case_id, sub.destination)
+    if latest is None or latest.id != sub.id:
+        raise LifecycleRequestError(
+            f"{sub.destination} holds a later message for case {case.case_number} (batch "
+            f"{latest.batch_id if latest else '?'}): amend that one")
+    cv = session.get(CaseVersion, sub.case_version_id)
+    if cv.version != case.current_version:
+        raise LifecycleRequestError(
+            f"version {cv.version} is not the current version {case.current_version} of case "
+            f"{case.case_number}: version {case.current_version} brings new information and "
+            f"goes to {sub.destination} as a follow-up")
+    pending = [s for s in session.scalars(select(Submission).where(
+        Submission.case_version_id == cv.id, Submission.destination == sub.destination,
+        Submission.state.in_(UNSENT)))]
+    if any(s.state == "ready" for s in pending):
+        raise LifecycleRequestError(
+            f"a message of version {cv.version} for {sub.destination} is approved and waiting "
+            "in the outbox; send it first")
+    cols = build_message(session, cv, case, region_for(sub.destination),
+                         obligation_days(session, sub), settings, previous=sub,
+                         kind=ReportKind.AMENDMENT, reason=reason)
+    cols["notes"] = [*cols["notes"], f"goes out once version {cv.version} is approved with an "
+                     "electronic signature"]
+    replaced = next((s for s in pending if message_lifecycle(s)[0] == AMENDED), None)
+    if replaced is not None:
+        before = replaced.state
+        for name, value in cols.items():
+            setattr(replaced, name, value)
+        target = replaced
+        changes = [{"field": "state", "from": before, "to": target.state},
+                   {"field": "C.1.11.2", "from": None, "to": reason}]
+    else:
+        target = Submission(case_id=case.id, case_version_id=cv.id, obligation_id=None,
+                            destination=sub.destination, due=None, **cols)
+        session.add(target)
+        session.flush()
+        changes = [{"field": "state", "from": None, "to": target.state},
+                   {"field": "C.1.11.1", "from": None, "to": AMENDED}]
+    record(session, actor=actor, action="submission.amendment_drafted", entity=target,
+           changes=[*changes, {"field": "amends", "from": None, "to": sub.batch_id}],
+           reason=reason)
+    return target
+
+
+def nullify_case(session: Session, case: Case, reason: str | None, actor: str,
+                 settings: Settings, *, from_closed: bool = False) -> Nullification:
+    """Nullify a case (workflow action ``nullify``) and draft its nullification for every
+    regulator that holds it. ``from_closed`` also allows a closed case (a confirmed duplicate
+    that was submitted and closed); the workflow otherwise nullifies open cases only."""
+    reason = _reason(reason, f"nullifying case {case.case_number}")
+    before = case.state
+    if before != NULLIFIED_CASE:
+        allowed = {s.value for s in BY_NAME["nullify"].sources}
+        if from_closed:
+            allowed.add(State.CLOSED.value)
+        if before not in allowed:
+            raise LifecycleRequestError(
+                f"case {case.case_number} is {before}: 'Nullify the case' is not possible from "
+                "that state (reopen it first)")
+        case.state = NULLIFIED_CASE
+        record(session, actor=actor, action="case.nullify", entity=case,
+               changes=[{"field": "state", "from": before, "to": NULLIFIED_CASE}],
+               reason=reason)
+    withdrawn, messages = draft_nullifications(session, case, reason, actor, settings)
+    return Nullification(case.case_number, before, messages, withdrawn)
+
+
+def draft_nullifications(session: Session, case: Case, reason: str, actor: str,
+                         settings: Settings) -> tuple[list[Submission], list[Submission]]:
+    """For a nullified case: withdraw what was never sent and draft one nullification per
+    regulator holding the case, derived from what it holds. Idempotent: a regulator that
+    already has a nullification drafted, ready or sent gets no second one."""
+    subs = list(session.scalars(select(Submission).where(Submission.case_id == case.id)
+                                .order_by(Submission.created_at)))
+    nullifications = {s.id for s in subs if message_lifecycle(s)[0] == NULLIFIED}
+    withdrawn = []
+    for s in subs:
+        if s.state in UNSENT and s.id not in nullifications:
+            before, s.state = s.state, "withdrawn"
+            record(session, actor=actor, action="submission.withdrawn", entity=s,
+                   changes=[{"field": "state", "from": before, "to": "withdrawn"}],
+                   reason=f"case nullified before sending: {reason}")
+            withdrawn.append(s)
+    messages = []
+    for dest in sorted({s.destination for s in subs if s.state in TRANSMITTED}):
+        done = [s for s in subs if s.id in nullifications and s.destination == dest]
+        if any(s.state in ("draft", "ready", *TRANSMITTED) for s in done):
+            continue
+        previous = last_transmitted(session, case.id, dest)
+        if previous is None:
+            continue
+        cv = session.get(CaseVersion, previous.case_version_id)
+        cols = build_message(session, cv, case, region_for(dest),
+                             obligation_days(session, previous), settings, previous=previous,
+                             kind=ReportKind.NULLIFICATION, reason=reason)
+        retry = next((s for s in done if s.state == "invalid"), None)
+        if retry is not None:
+            for name, value in cols.items():
+                setattr(retry, name, value)
+            sub = retry
+        else:
+            sub = Submission(case_id=case.id, case_version_id=cv.id, obligation_id=None,
+                             destination=dest, due=None, **cols)
+            session.add(sub)
+            session.flush()
+        record(session, actor=actor, action="submission.nullification_drafted", entity=sub,
+               changes=[{"field": "C.1.11.1", "from": None, "to": NULLIFIED},
+                        {"field": "nullifies", "from": None, "to": previous.batch_id}],
+               reason=reason)
+        if sub.state == "draft":
+            sub.state = "ready"
+            record(session, actor=actor, action="submission.ready", entity=sub,
+                   changes=[{"field": "state", "from": "draft", "to": "ready"}],
+                   reason=f"nullification decided by {actor}: {reason}")
+        messages.append(sub)
+    return withdrawn, messages

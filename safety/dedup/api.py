@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -39,6 +39,8 @@ class DecisionResultSchema(Schema):
     decision = fields.String()
     master_case_id = fields.String(allow_none=True)
     duplicate_case_id = fields.String(allow_none=True)
+    nullification_ids = fields.List(fields.String(), metadata={
+        "description": "submissions nullifying the duplicate at the regulators holding it"})
 
 
 @blp.route("/<uuid:case_id>/duplicates")
@@ -75,6 +77,7 @@ class DuplicateDecision(MethodView):
         if other is None or other.id == case.id:
             abort(404, message="No such other case.")
         result = decide_duplicate(g.db, case, other, args["decision"], principal.actor,
-                                  args["reason"])
+                                  args["reason"], current_app.config["SAFETY"])
         return {"decision": result.decision, "master_case_id": result.master_case_id,
-                "duplicate_case_id": result.duplicate_case_id}
+                "duplicate_case_id": result.duplicate_case_id,
+                "nullification_ids": list(result.nullification_ids)}

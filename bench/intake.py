@@ -58,17 +58,53 @@ def _worker(kind: str, port: int, token: str, seconds: float, threads: int,
         with lock:
             results.extend(local)
 
+    cpu0 = time.process_time()
     ts = [threading.Thread(target=run) for _ in range(threads)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
-    out.put(results)
+    out.put((results, time.process_time() - cpu0))
+
+
+def _proc_cpu() -> dict[str, float]:
+    """CPU seconds used so far by each process, by command name and parent: the machine's
+    CPU per request, by component, is what stays comparable on a busy shared machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[f"{d}:{fields[1]}:{comm}"] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _by_component(before: dict[str, float], after: dict[str, float],
+                  server_pid: int) -> dict[str, float]:
+    parts = {"web (gunicorn)": 0.0, "postgres": 0.0, "redis": 0.0}
+    for key, cpu in after.items():
+        pid, ppid, comm = key.split(":", 2)
+        used = cpu - before.get(key, 0.0)
+        if int(pid) == server_pid or int(ppid) == server_pid:
+            parts["web (gunicorn)"] += used
+        elif comm.startswith("postgres"):
+            parts["postgres"] += used
+        elif comm.startswith("redis-server"):
+            parts["redis"] += used
+    return parts
 
 
 def load(kind: str, port: int, token: str, clients: int, seconds: float,
-         procs: int) -> dict[str, float]:
+         procs: int, server_pid: int = 0) -> dict[str, float]:
     q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    cpu_before = _proc_cpu()
     per = max(1, clients // procs)
     ps = [mp.Process(target=_worker, args=(kind, port, token, seconds, per, q))
           for _ in range(procs)]
@@ -76,11 +112,16 @@ def load(kind: str, port: int, token: str, clients: int, seconds: float,
     for p in ps:
         p.start()
     results: list[tuple[int, float]] = []
+    load_cpu = 0.0
     for _ in ps:
-        results.extend(q.get())
+        got, cpu = q.get()
+        results.extend(got)
+        load_cpu += cpu
     for p in ps:
         p.join()
     elapsed = time.monotonic() - t0
+    parts = _by_component(cpu_before, _proc_cpu(), server_pid)
+    parts["load generator"] = load_cpu
     ok = [lat for st, lat in results if st in (200, 202)]
     lat = sorted(ok)
     return {
@@ -90,6 +131,7 @@ def load(kind: str, port: int, token: str, clients: int, seconds: float,
         "per_second": len(ok) / elapsed,
         "p50_ms": 1000 * statistics.median(lat) if lat else float("nan"),
         "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))] if lat else float("nan"),
+        "cpu_ms": {k: 1000 * v / max(1, len(results)) for k, v in parts.items()},
     }
 
 
@@ -147,8 +189,10 @@ def main() -> None:
                 time.sleep(0.1)
         load("ping", args.port, token, 4, 1.0, 1)  # warm-up
         load("report", args.port, token, 4, 1.0, 1)
-        ping = load("ping", args.port, token, args.clients, args.seconds, args.load_procs)
-        intake = load("report", args.port, token, args.clients, args.seconds, args.load_procs)
+        ping = load("ping", args.port, token, args.clients, args.seconds, args.load_procs,
+                    server.pid)
+        intake = load("report", args.port, token, args.clients, args.seconds, args.load_procs,
+                      server.pid)
     finally:
         server.terminate()
         server.wait(10)
@@ -169,6 +213,10 @@ def main() -> None:
     for name, r in (("GET /ping (trivial)", ping), ("POST /api/v1/reports", intake)):
         print(f"{name:24s} {r['per_second']:8.1f} req/s  p50 {r['p50_ms']:6.1f} ms  "
               f"p99 {r['p99_ms']:6.1f} ms  errors {int(r['errors'])}")
+    print("CPU ms per request, by component (comparable on a busy machine):")
+    for name, r in (("GET /ping", ping), ("POST /api/v1/reports", intake)):
+        parts = "  ".join(f"{k} {v:.3f}" for k, v in r["cpu_ms"].items())
+        print(f"  {name:22s} {parts}  total {sum(r['cpu_ms'].values()):.3f}")
     print(f"intake / trivial throughput ratio: {intake['per_second'] / ping['per_second']:.2f}")
     print(f"reports stored: {stored} (accepted in the measured and warm-up phases); "
           f"jobs waiting in Redis: {queued}")

@@ -227,6 +227,19 @@ def read_batch(data: bytes) -> list[ImportedMessage]:
     return [_read_message(m, batch) for m in messages]
 
 
+def read_admin(data: bytes) -> Admin:
+    """Section C.1 of a batch's first message only (report ids, dates, C.1.11): what a
+    submission list needs, at a fraction of reading the whole case."""
+    root = parse_xml(data)
+    msg = f(root, "h:PORR_IN049016UV")
+    cap = f(msg, "h:controlActProcess")
+    inv = f(cap, "h:subject/h:investigationEvent")
+    if inv is None:
+        raise E2BError("/MCCI_IN200100UV01", "no PORR_IN049016UV message with an "
+                       "investigationEvent in the batch")
+    return _admin(cap, inv)
+
+
 def _read_message(msg: etree._Element, batch: MessageHeader) -> ImportedMessage:
     header = MessageHeader(
         batch.batch_id, batch.batch_sender, batch.batch_receiver, batch.batch_created,

@@ -38,7 +38,7 @@ from safety.e2b.ack import BatchAck
 from safety.e2b.export import export_case
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, LifecycleError, ReportKind
 from safety.e2b.lifecycle import prepare as lifecycle_prepare
-from safety.e2b.reader import read_batch
+from safety.e2b.reader import read_admin, read_batch
 from safety.e2b.writer import ExportHeader
 from safety.submissions.prepare import prepare
 from safety.submissions.routing import e2b_key, region_for
@@ -185,7 +185,7 @@ def message_lifecycle(sub: Submission) -> tuple[str | None, str | None]:
     """C.1.11.1 and C.1.11.2 of a stored message (None, None when it has none)."""
     if not sub.xml:
         return None, None
-    admin = read_batch(sub.xml)[0].case.admin
+    admin = read_admin(sub.xml)
     reason = admin.nullification_reason
     return admin.nullification_code, reason if isinstance(reason, str) else None
 

@@ -77,7 +77,7 @@ class Subject:
 
 
 @dataclass(frozen=True, slots=True)
-class Test:
+class Atom:
     subject: Subject
     check: str  # present, absent, has-value, in, null, matches
     values: tuple[str, ...] = ()
@@ -100,7 +100,7 @@ class Or:
     operands: tuple[Expr, ...]
 
 
-Expr = Test | Not | And | Or
+Expr = Atom | Not | And | Or
 
 
 def tokenize(text: str) -> list[str]:
@@ -196,19 +196,19 @@ class _Parser:
             raise self.fail("a data element number")
         return tok
 
-    def check(self, subject: Subject, every: bool) -> Test:
+    def check(self, subject: Subject, every: bool) -> Atom:
         start = self.i
         tok = self.take()
         if tok in ("present", "absent"):
             if every:
                 raise RuleError(f"'every' cannot go with {tok!r} in {self.text!r}")
-            result = Test(subject, tok)
+            result = Atom(subject, tok)
         elif tok == "has":
             self.take("value")
-            result = Test(subject, "has-value", every=every)
+            result = Atom(subject, "has-value", every=every)
         elif tok in ("=", "in", "null"):
             values, of = self.values()
-            result = Test(subject, "null" if tok == "null" else "in", values, of, every)
+            result = Atom(subject, "null" if tok == "null" else "in", values, of, every)
         elif tok == "matches":
             pattern = self.take()
             if not pattern.startswith("'"):
@@ -218,7 +218,7 @@ class _Parser:
                 re.compile(regex)
             except re.error as exc:
                 raise RuleError(f"bad pattern {regex!r} in {self.text!r}: {exc}") from exc
-            result = Test(subject, "matches", (regex,), every=every)
+            result = Atom(subject, "matches", (regex,), every=every)
         else:
             self.i = start
             raise self.fail("present, absent, has value, =, in, null or matches")
@@ -259,7 +259,7 @@ def parse(text: str) -> Expr:
 
 
 def elements_of(expr: Expr) -> set[str]:
-    if isinstance(expr, Test):
+    if isinstance(expr, Atom):
         return {expr.subject.element} | ({expr.values_of} if expr.values_of else set())
     if isinstance(expr, Not):
         return elements_of(expr.operand)
@@ -268,7 +268,7 @@ def elements_of(expr: Expr) -> set[str]:
 
 def guards(expr: Expr) -> set[str]:
     """Elements that must occur somewhere in the message for ``expr`` to hold."""
-    if isinstance(expr, Test):
+    if isinstance(expr, Atom):
         return set() if expr.check == "absent" or expr.every else {expr.subject.element}
     if isinstance(expr, And):
         return set().union(*(guards(e) for e in expr.operands))
@@ -280,7 +280,7 @@ def guards(expr: Expr) -> set[str]:
 
 def triggers(expr: Expr) -> frozenset[str] | None:
     """Elements of which at least one must be present where ``expr`` holds (None: unknown)."""
-    if isinstance(expr, Test):
+    if isinstance(expr, Atom):
         if expr.check == "absent" or expr.every:
             return None
         return frozenset({expr.subject.element})
@@ -320,27 +320,13 @@ def _occurrence(node: etree._Element, rule: ElementRule) -> _Occurrence:
 
 
 @cache
-def _shape() -> tuple[frozenset[str], frozenset[str]]:
-    """Numbers read by more than one XPath (their nodes may repeat) and numbers some rule
-    reads an attribute of (their nodes count even without a value or a nullFlavor)."""
+def _twinned() -> frozenset[str]:
+    """Numbers read by more than one XPath: their nodes may come twice."""
     counts: dict[str, int] = {}
     for r in element_rules():
         if r.checked:
             counts[r.number] = counts.get(r.number, 0) + 1
-    attributes: set[str] = set()
-    for rule in conditional_rules():
-        for expr in (rule.when, rule.then):
-            if expr is not None:
-                attributes |= _attribute_subjects(expr)
-    return frozenset(n for n, c in counts.items() if c > 1), frozenset(attributes)
-
-
-def _attribute_subjects(expr: Expr) -> set[str]:
-    if isinstance(expr, Test):
-        return {expr.subject.element} if expr.subject.attribute else set()
-    if isinstance(expr, Not):
-        return _attribute_subjects(expr.operand)
-    return set().union(*(_attribute_subjects(e) for e in expr.operands))
+    return frozenset(n for n, c in counts.items() if c > 1)
 
 
 class _Message:
@@ -355,22 +341,22 @@ class _Message:
         self.groups: dict[tuple[str, str], dict[etree._Element, list[_Occurrence]]] = {}
         self.repeats: dict[str, list[etree._Element]] = {}
 
-    def __call__(self, number: str) -> list[_Occurrence]:
-        """The element's occurrences that carry a value or a nullFlavor (all its nodes when a
-        rule reads one of its attributes)."""
-        out = self.cache.get(number)
+    def __call__(self, key: str) -> list[_Occurrence]:
+        """The element's occurrences that carry a value or a nullFlavor; with the key
+        ``NUMBER@`` all its nodes (for the tests of one of their attributes)."""
+        out = self.cache.get(key)
         if out is None:
+            number = key.removesuffix("@")
             pairs = self.nodes(number)
             if not pairs:
-                out = self.cache[number] = []
+                out = self.cache[key] = []
                 return out
-            twinned, attributes = _shape()
-            if number in twinned:
+            if number in _twinned():
                 pairs = list({id(n): (n, r) for n, r in reversed(pairs)}.values())[::-1]
             out = [_occurrence(n, r) for n, r in pairs]
-            if number not in attributes:
+            if key == number:
                 out = [o for o in out if o.value is not None or o.null is not None]
-            self.cache[number] = out
+            self.cache[key] = out
         return out
 
     def all_repeats(self, per: Scope) -> list[etree._Element]:
@@ -415,8 +401,9 @@ def compile_expr(expr: Expr) -> Predicate:
     return _compile_test(expr)
 
 
-def _compile_test(t: Test) -> Predicate:
-    number, attr = t.subject.element, t.subject.attribute
+def _compile_test(t: Atom) -> Predicate:
+    attr = t.subject.attribute
+    number = t.subject.element + ("@" if attr else "")  # the lookup key, see _Message
 
     def present(o: _Occurrence) -> bool:
         if attr is not None:
@@ -657,7 +644,7 @@ def _apply(rule: ConditionalRule, msg: etree._Element, occ: _Message,
     scoped = rule.scoped
     for instance in instances:
         def local(number: str, instance: etree._Element = instance) -> list[_Occurrence]:
-            if number in scoped:
+            if number.removesuffix("@") in scoped:
                 return occ.by_repeat(per, number).get(instance, [])  # type: ignore[arg-type]
             return occ(number)
 

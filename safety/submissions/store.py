@@ -145,9 +145,9 @@ def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData |
     old = before.admin.most_recent_received
     if (isinstance(new, PartialDate) and isinstance(old, PartialDate)
             and new.to_date() is not None and new.to_date() == old.to_date()
-            and new.hour is None and old.hour is None):
-        # Two pieces of information on one day: C.1.5 must still move on, so it carries the
-        # time this version was received (local time with its offset; E2B allows seconds).
+            and new.hour is None):
+        # Information received the day the regulator's version was: C.1.5 must still move on,
+        # so it carries the time this version was received (local time with its offset).
         new = PartialDate.from_datetime(cv.received_at.astimezone(settings.zone))
         notes.append(f"C.1.5: follow-up received the same day as the transmitted version "
                      f"({old}); sent with its time of receipt {new}")
@@ -178,7 +178,8 @@ def last_transmitted(session: Session, case_id: uuid.UUID, destination: str
     return session.scalar(select(Submission).where(
         Submission.case_id == case_id, Submission.destination == destination,
         Submission.state.in_(TRANSMITTED), Submission.xml.is_not(None))
-        .order_by(Submission.sent_at.desc(), Submission.created_at.desc()).limit(1))
+        .order_by(Submission.sent_at.desc().nulls_last(), Submission.created_at.desc())
+        .limit(1))
 
 
 def message_lifecycle(sub: Submission) -> tuple[str | None, str | None]:
@@ -223,7 +224,7 @@ def _with_duplicate_citations(session: Session, case: Case, data: CaseVersionDat
         sent = session.scalar(select(Submission).where(
             Submission.case_id == other.id, Submission.xml.is_not(None),
             Submission.state.in_(TRANSMITTED))
-            .order_by(Submission.sent_at.desc()).limit(1))
+            .order_by(Submission.sent_at.desc().nulls_last()).limit(1))
         dup = transmitted_case(sent) if sent is not None else working_data(
             session, current_version(session, other))
         if not dup.sender.organisation and sender is not None:

@@ -172,6 +172,22 @@ def test_follow_up_after_a_sent_submission_keeps_c181_and_moves_c15(
     files = desk.export()
     assert len(files) == len([s for s in again if s["state"] == "draft"]) >= 1
     assert {f.admin.worldwide_case_id for f in files.values()} == {b.worldwide_case_id}
+    second = next(f for f in files.values() if f.admin.most_recent_received.hour is not None)
+
+    # A third version the same day moves C.1.5 on again, past the second's time.
+    third = sae_form(report_type="followup")
+    third["events"][0].update(outcome="fatal", seriousness=["hospitalisation", "death"])
+    third["events"].append({"verbatim": "sepsis", "onset_date": "2026-11-01", "serious": True,
+                            "seriousness": ["death"], "outcome": "fatal",
+                            "causality": [{"drug": "IMP", "assessment": "related"}]})
+    desk.report(**{k: v for k, v in third.items() if k != "study"})
+    v3 = [s for s in desk.submissions(case_id) if s["destination"] == EMA
+          and s["state"] == "draft"]
+    assert [s["kind"] for s in v3] == ["follow-up"], v3
+    latest = desk.message(v3[0]["id"])[1].admin
+    assert latest.most_recent_received.to_datetime() > \
+        second.admin.most_recent_received.to_datetime()
+    assert latest.worldwide_case_id == b.worldwide_case_id
 
 
 def test_amendment_keeps_c15_and_says_why(client, sites, worker, settings, monkeypatch,

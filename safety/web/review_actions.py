@@ -18,7 +18,7 @@ from safety.dedup.candidates_store import open_candidates, other_case
 from safety.dedup.service import decide_duplicate
 from safety.dedup.store import decided_with
 from safety.review.roles import Permission
-from safety.submissions.store import Submission
+from safety.submissions.store import Submission, submission_view
 from safety.web.sections import CaseSection, register_case_section
 from safety.web.security import require, user
 
@@ -59,9 +59,10 @@ def _suspected(session: Session, case: Case, version: CaseVersion) -> Any:
 
 
 def _submissions(session: Session, case: Case, version: CaseVersion) -> Any:
-    return list(session.scalars(select(Submission).where(Submission.case_id == case.id)
-                                .order_by(Submission.created_at.desc(),
-                                          Submission.destination)))
+    """Each message with its kind (initial, follow-up, amendment, nullification) and reason."""
+    subs = session.scalars(select(Submission).where(Submission.case_id == case.id)
+                           .order_by(Submission.created_at.desc(), Submission.destination))
+    return [{**submission_view(session, s), "xml": bool(s.xml)} for s in subs]
 
 
 register_case_section(CaseSection("coding", "Coding", "web/sections/coding.html", _coding,

@@ -52,6 +52,9 @@ def test_nullify_on_the_case_page_drafts_the_nullifications(
     assert len(nullified) == len(sent)
     assert {(s["state"], s["reason"]) for s in nullified} == {("ready", reason)}
     assert {s["state"] for s in subs if s["kind"] != "nullification"} <= {"sent", "withdrawn"}
+    page = b.get(f"/cases/{case_id}").text
+    assert page.count('data-state="ready" data-kind="nullification"') == len(sent)
+    assert f"nullification · {reason}" in page
     with session_scope(settings.effective_database_url) as s:
         files = export_outbox(s, tmp_path / "outbox2", "gateway")
     assert [read_batch(f.read_bytes())[0].case.admin.nullification_code for f in files] == \

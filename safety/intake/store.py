@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safety.audit import audit_values
 from safety.db.base import utcnow
 from safety.db.models import AuditEvent, Report
+from safety.db.session import get_engine, get_intake_engine, normalise_url
 
 # Built once: statements with bound parameters are compiled once and cached.
 _INSERT_REPORT = insert(Report.__table__)
@@ -109,50 +110,61 @@ def store_report(session: Session, incoming: Incoming, client_id: int | None,
     return StoredReport(report_id, "received"), True
 
 
-def receive_report(engine: Engine, incoming: Incoming, client_id: int | None,
+def receive_report(url: str, incoming: Incoming, client_id: int | None,
                    actor: str) -> tuple[StoredReport, bool]:
     """``store_report`` in a transaction of its own, for the intake API.
 
     Same contract: committed before it returns, idempotent by key, the race on the key
-    resolved to the first report. On PostgreSQL it bypasses the ORM (see ``_PG_INSERT``).
+    resolved to the first report. On PostgreSQL it is one autocommitted statement sent by the
+    driver directly (see ``_PG_INSERT``) on a connection that is not pinged first: a connection
+    found broken (the database restarted since it was pooled) is replaced and the write tried
+    once more.
     """
-    if engine.dialect.name != "postgresql":
-        with Session(engine) as session:
+    if not normalise_url(url).startswith("postgresql"):
+        with Session(get_engine(url)) as session:
             return store_report(session, incoming, client_id, actor)
+    import psycopg
+
+    engine = get_intake_engine(url)
+    for attempt in (1, 2):
+        conn = engine.raw_connection()
+        try:
+            return _pg_receive(conn.driver_connection, incoming, client_id, actor)
+        except psycopg.OperationalError:
+            if attempt == 2 or not conn.driver_connection.broken:
+                raise
+            conn.invalidate()
+        finally:
+            conn.close()
+    raise AssertionError("unreachable")
+
+
+def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
+                actor: str) -> tuple[StoredReport, bool]:
     from psycopg.errors import UniqueViolation
 
     digest = hashlib.sha256(incoming.raw).hexdigest()
     keyed = incoming.idempotency_key is not None and client_id is not None
-    conn = engine.raw_connection()
+    if keyed:
+        existing = pg.execute(_PG_BY_KEY, (client_id, incoming.idempotency_key)).fetchone()
+        if existing is not None:
+            return _same_or_conflict(_Row(*existing), digest), False
+    report_id = uuid.uuid4()
     try:
-        pg = conn.driver_connection
+        pg.execute(_PG_INSERT, {
+            "id": report_id, "at": utcnow(), "channel": incoming.channel,
+            "content_type": incoming.content_type, "raw": incoming.raw,
+            "payload": Jsonb(incoming.payload), "sha": digest, "sender": incoming.sender,
+            "sender_case_id": incoming.sender_case_id, "site_id": incoming.site_id,
+            "client_id": client_id, "key": incoming.idempotency_key, "actor": actor,
+            "changes": Jsonb(_RECEIVED)})
+    except UniqueViolation:
         if keyed:
             existing = pg.execute(_PG_BY_KEY, (client_id, incoming.idempotency_key)).fetchone()
             if existing is not None:
-                pg.rollback()
                 return _same_or_conflict(_Row(*existing), digest), False
-        report_id = uuid.uuid4()
-        try:
-            pg.execute(_PG_INSERT, {
-                "id": report_id, "at": utcnow(), "channel": incoming.channel,
-                "content_type": incoming.content_type, "raw": incoming.raw,
-                "payload": Jsonb(incoming.payload), "sha": digest, "sender": incoming.sender,
-                "sender_case_id": incoming.sender_case_id, "site_id": incoming.site_id,
-                "client_id": client_id, "key": incoming.idempotency_key, "actor": actor,
-                "changes": Jsonb(_RECEIVED)})
-            pg.commit()
-        except UniqueViolation:
-            pg.rollback()
-            if keyed:
-                existing = pg.execute(_PG_BY_KEY,
-                                      (client_id, incoming.idempotency_key)).fetchone()
-                pg.rollback()
-                if existing is not None:
-                    return _same_or_conflict(_Row(*existing), digest), False
-            raise
-        return StoredReport(report_id, "received"), True
-    finally:
-        conn.close()  # back to the pool, which rolls back anything left open
+        raise
+    return StoredReport(report_id, "received"), True
 
 
 @dataclass(frozen=True)

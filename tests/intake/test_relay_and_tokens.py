@@ -123,3 +123,28 @@ def test_revoke_unknown_client_is_a_clear_error(settings, monkeypatch):
     out = CliRunner().invoke(main, ["client", "revoke", "no-such-client"])
     assert out.exit_code == 1
     assert "no API client" in out.output
+
+
+def test_intake_replaces_a_connection_the_database_dropped(client, sites, settings):
+    """The intake writes skip the pool's pre-ping; a pooled connection killed by a database
+    restart is found broken on use, replaced, and the report stored once."""
+    import psycopg
+    import pytest
+    from sqlalchemy import func, select
+
+    from safety.db.models import Report
+    from safety.db.session import normalise_url, session_scope
+
+    url = settings.effective_database_url
+    if not normalise_url(url).startswith("postgresql"):
+        pytest.skip("PostgreSQL connection handling")
+    token = sites.token()
+    _post(client, sites, token)
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()
+    assert killed and killed[0] >= 1
+    _post(client, sites, token)
+    with session_scope(url) as s:
+        assert s.execute(select(func.count(Report.id))).scalar_one() == 2

@@ -26,18 +26,37 @@ def export_group() -> None:
 def export_e2b(case_ref: str, destination: str, output: Path | None) -> None:
     """Export the current version of CASE_REF as an E2B(R3) batch, checked for conformance.
 
-    Findings go to standard error; the exit status is 1 when the message is not conformant.
+    When the regulator holds an earlier version, the export is the follow-up of the last one
+    transmitted (C.1.8.1 kept, C.1.5 moved on). Findings go to standard error; the exit status
+    is 1 when the message is not conformant or the case is nullified.
     """
+    from sqlalchemy import select
+
     from safety.cases.store import current_version
     from safety.cli import _find_case
     from safety.db.session import session_scope
-    from safety.submissions.store import build_message
+    from safety.submissions.routing import REGION_OF
+    from safety.submissions.store import (
+        NULLIFIED_CASE,
+        TRANSMITTED,
+        Submission,
+        build_message,
+    )
 
     settings = load_settings()
     with session_scope(settings.effective_database_url) as session:
         case = _find_case(session, case_ref)
+        if case.state == NULLIFIED_CASE:
+            raise click.ClickException(
+                f"case {case.case_number} is nullified: nothing may follow its nullification "
+                "(C.1.11.1 = 1); its messages are in 'safety submissions list'")
         cv = current_version(session, case)
-        cols = build_message(session, cv, case, destination, 15, settings)
+        previous = session.scalar(select(Submission).where(
+            Submission.case_id == case.id, Submission.case_version_id != cv.id,
+            Submission.state.in_(TRANSMITTED), Submission.xml.is_not(None),
+            Submission.destination.in_([k for k, v in REGION_OF.items() if v == destination]))
+            .order_by(Submission.sent_at.desc().nulls_last()).limit(1))
+        cols = build_message(session, cv, case, destination, 15, settings, previous=previous)
     for note in cols["notes"]:
         click.echo(f"note: {note}", err=True)
     for f in cols["findings"]:

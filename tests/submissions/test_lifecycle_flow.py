@@ -157,6 +157,15 @@ def test_follow_up_after_a_sent_submission_keeps_c181_and_moves_c15(
     assert a.nullification_code is None
     assert [r.outcome for r in now.reactions] == ["5"]  # the new information: fatal
 
+    from safety.cli import main
+
+    number = desk.case(case_id)["case_number"]
+    res = CliRunner().invoke(main, ["export", "e2b", number, "--destination", "ema"])
+    assert res.exit_code == 0, res.output
+    exported = read_batch(res.stdout_bytes)[0].case.admin
+    assert exported.worldwide_case_id == b.worldwide_case_id
+    assert exported.most_recent_received == a.most_recent_received
+
     # Re-drafting (a coding decision does it) replaces the draft, still as a follow-up.
     with session_scope(settings.effective_database_url) as s:
         cv = s.get(CaseVersion, uuid.UUID(fu["case_version_id"]))
@@ -276,6 +285,8 @@ def test_nullification_needs_a_reason_is_conformant_and_final(
     assert r.status_code == 200 and r.json["messages"] == [] and r.json["state"] == "nullified"
     r = desk.post(f"/api/v1/submissions/{first[EMA]['id']}/amendment", {"reason": "late"})
     assert r.status_code == 409 and "nullified" in r.json["message"]
+    res = CliRunner().invoke(main, ["export", "e2b", number, "--destination", "ema"])
+    assert res.exit_code == 1 and "nullified" in res.output
     before = len(desk.submissions(case_id))
     desk.follow_up()
     assert desk.case(case_id)["current_version"] == 2

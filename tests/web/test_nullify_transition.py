@@ -59,3 +59,52 @@ def test_nullify_on_the_case_page_drafts_the_nullifications(
         files = export_outbox(s, tmp_path / "outbox2", "gateway")
     assert [read_batch(f.read_bytes())[0].case.admin.nullification_code for f in files] == \
         ["1"] * len(sent)
+
+
+def test_an_amendment_goes_out_once_its_version_is_signed_again(
+        client, sites, settings, users, browser, make_case, tmp_path):
+    from web.test_case_flow import _advance, _sign
+
+    (settings.home / "sender.json").write_text((DEMO / "sender.json").read_text())
+    safety = sites.headers(sites.token("Safety team", role="safety"))
+    client.post("/api/v1/products", json=json.loads((DEMO / "registry.json").read_text()),
+                headers=safety)
+    r = client.post("/api/v1/products/rsi", headers=safety, json={
+        "product_id": "SEMA", "reference": "IB", "version": "3",
+        "effective_from": "2026-01-01", "expected_pts": []})
+    assert r.status_code == 201, r.json
+    # An EU-only study: its SUSAR is owed to the EMA alone.
+    form = sae_form(study={"protocol_number": "DIAB-112", "name": "semaglutide OLE"})
+    form["drugs"][0].update(name="semaglutide")
+    case_id = make_case(form=form)
+    users.add("doc@example.org", "safety_physician")
+    b = browser()
+    b.login("doc@example.org")
+    b.get("/queue")
+    _advance(b, case_id)
+    r = _sign(b, case_id)
+    assert case_state(settings, case_id) == "submission", b.get(r.headers["Location"]).text
+    with session_scope(settings.effective_database_url) as s:
+        sent = export_outbox(s, tmp_path / "outbox", "gateway")
+    assert sent
+    subs = client.get(f"/api/v1/cases/{case_id}/submissions", headers=safety).json
+    target = next(s for s in subs if s["state"] == "sent")
+    r = client.post(f"/api/v1/submissions/{target['id']}/amendment", headers=safety,
+                    json={"reason": "Causality transcribed wrongly"})
+    assert r.status_code == 201 and r.json["state"] == "draft", r.json
+    page = b.get(f"/cases/{case_id}").text
+    assert "the E2B message differs from the one signed" in page
+    assert 'data-state="draft" data-kind="amendment"' in page
+
+    b.post(f"/cases/{case_id}/transition", data={"transition": "return_to_medical_review",
+                                                  "reason": "amendment to sign"})
+    b.post(f"/cases/{case_id}/transition", data={"transition": "medical_review_done"})
+    assert case_state(settings, case_id) == "approval"
+    _sign(b, case_id)
+    assert case_state(settings, case_id) == "submission"
+    with session_scope(settings.effective_database_url) as s:
+        files = export_outbox(s, tmp_path / "outbox", "gateway")
+    assert [f.stem for f in files] == [r.json["batch_id"]]
+    admin = read_batch(files[0].read_bytes())[0].case.admin
+    assert (admin.nullification_code, admin.nullification_reason) == \
+        ("2", "Causality transcribed wrongly")

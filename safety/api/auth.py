@@ -87,7 +87,8 @@ def require_client() -> Principal:
         abort(401, message="Authorization: Bearer <token> header required.",
               headers={"WWW-Authenticate": 'Bearer realm="safetydesk"'})
     token_hash = hash_token(token.strip())
-    ttl = current_app.config["SAFETY"].token_cache_seconds
+    settings = current_app.config.get("SAFETY")  # absent in a bare app a blueprint test builds
+    ttl = settings.token_cache_seconds if settings is not None else 0
     tokens = _token_cache()
     principal = tokens.get(token_hash) if ttl > 0 else None
     if principal is None:

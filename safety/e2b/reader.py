@@ -479,11 +479,11 @@ def _patient(role: etree._Element | None) -> Patient:
     p.last_menstrual_period = ts(obs_value(role, "h:subjectOf2", _obs("last_menstrual_period")))
     ncit = _cs("ncit")
     for o in by_code(subj, "h:observation", oid("ncit_codes", "race"), ncit):
-        c = attr(f(o, "h:value"), "code")
+        c = code_or_nf(f(o, "h:value"))  # null-flavoured too: FDA requires the element
         if c:
             p.fda_race.append(c)
     eth = obs_value(role, "h:subjectOf2", oid("ncit_codes", "ethnicity"), ncit)
-    p.fda_ethnicity = attr(eth, "code")
+    p.fda_ethnicity = code_or_nf(eth)
     p.medical_history, p.medical_history_text, p.concomitant_therapies = _history(role)
     p.past_drugs = [_past_drug(s) for s in _organizer_items(role, "past_drugs",
                                                              "h:substanceAdministration")]

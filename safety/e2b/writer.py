@@ -10,7 +10,7 @@ Regional content (FDA.*) is only written for FDA profiles; the destination picks
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -612,7 +612,10 @@ def _patient(role: etree._Element, p: Patient, study: Study | None, fda: bool) -
             for cause in p.death.autopsy_causes:
                 value_meddra(observation(o, "outboundRelationship2", _oc("autopsy_cause")),
                              cause)
-    _history(role, p.medical_history, p.medical_history_text, p.concomitant_therapies)
+    # ICH IG D.7.2: medical history unknown to the sender -> nullFlavor UNK (FDA R0035)
+    unknown = not p.medical_history and p.medical_history_text is None
+    _history(role, p.medical_history, NullFlavor.UNK if unknown else p.medical_history_text,
+             p.concomitant_therapies)
     _past_drugs(role, p.past_drugs)
 
 
@@ -734,8 +737,14 @@ def _reaction(role: etree._Element, r: Reaction, fda: bool) -> None:
         ts_el(eff, "low", r.start)
         ts_el(eff, "high", r.end)
         pq_el(eff, "width", r.duration)
-    v = value_meddra(o, r.coding)
-    if r.verbatim is not None:
+    # one originalText: the reporter's words (E.i.1.1a), not also the coder's copy of them
+    v = value_meddra(o, replace(r.coding, verbatim=None) if r.coding is not None else None)
+    translation = r.translation
+    if r.verbatim is not None and not r.verbatim_language and translation is None:
+        # E.i.1.1a needs its language (E.i.1.1b; FDA R0058): words in an unknown language
+        # go as the primary source's words for the receiver (E.i.1.2), as the FDA examples do
+        translation = r.verbatim
+    elif r.verbatim is not None:
         ot = text_el(v, "originalText", r.verbatim)
         if ot is not None and r.verbatim_language:
             ot.set("language", r.verbatim_language)
@@ -744,8 +753,8 @@ def _reaction(role: etree._Element, r: Reaction, fda: bool) -> None:
                 "locatedPlace", classCode="COUNTRY", determinerCode="INSTANCE")
         code_el(lp, "code", r.country, _cs("country"))
     rel = "outboundRelationship2"
-    if r.translation is not None:
-        value_text(observation(o, rel, _oc("reaction_translation")), r.translation)
+    if translation is not None:
+        value_text(observation(o, rel, _oc("reaction_translation")), translation)
     if r.highlighted is not None:
         value_ce(observation(o, rel, _oc("highlighted")), r.highlighted, _cs("highlighted"))
     s = r.seriousness

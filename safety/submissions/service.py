@@ -68,6 +68,8 @@ def request_amendment(session: Session, sub: Submission, reason: str | None, act
     is sent replaces the draft, so there is one amendment per version and regulator."""
     reason = _reason(reason, "an amendment")
     case = session.get(Case, sub.case_id)
+    session.flush()
+    session.refresh(case, with_for_update=True)  # one lifecycle change of a case at a time
     if case.state == NULLIFIED_CASE:
         raise LifecycleRequestError(
             f"C.1.11.1: case {case.case_number} is nullified; nothing may follow it")
@@ -125,6 +127,8 @@ def nullify_case(session: Session, case: Case, reason: str | None, actor: str,
     regulator that holds it. ``from_closed`` also allows a closed case (a confirmed duplicate
     that was submitted and closed); the workflow otherwise nullifies open cases only."""
     reason = _reason(reason, f"nullifying case {case.case_number}")
+    session.flush()
+    session.refresh(case, with_for_update=True)  # one lifecycle change of a case at a time
     before = case.state
     if before != NULLIFIED_CASE:
         allowed = {s.value for s in BY_NAME["nullify"].sources}

@@ -246,6 +246,8 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
     from safety.rules.store import ObligationRow
 
     case = session.get(Case, cv.case_id)
+    session.flush()
+    session.refresh(case, with_for_update=True)  # a nullification commits before or after
     made: dict[str, Any] = {"draft": 0, "invalid": 0}
     if case.state == NULLIFIED_CASE:
         made["nullified"] = True

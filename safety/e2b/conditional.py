@@ -37,6 +37,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -299,24 +300,26 @@ def triggers(expr: Expr) -> frozenset[str] | None:
 Nodes = Callable[[str], list[tuple[etree._Element, ElementRule]]]
 
 
-@dataclass(slots=True)
-class _Occurrence:
+class _Occurrence(NamedTuple):
     node: etree._Element
     rule: ElementRule
     value: str | None
     null: str | None
 
 
+_new = tuple.__new__  # builds an _Occurrence without the Python-level __new__ (hot path)
+
+
 def _occurrence(node: etree._Element, rule: ElementRule) -> _Occurrence:
     leaf = rule.leaf
-    if leaf.startswith("@"):
+    if leaf[:1] == "@":
         v = node.get(leaf[1:])
     elif leaf == "text()":
         v = node.text
     else:
         v = "present"
     v = v.strip() if v else None
-    return _Occurrence(node, rule, v or None, node.get("nullFlavor"))
+    return _new(_Occurrence, (node, rule, v or None, node.get("nullFlavor")))
 
 
 @cache
@@ -355,7 +358,7 @@ class _Message:
                 pairs = list({id(n): (n, r) for n, r in reversed(pairs)}.values())[::-1]
             out = [_occurrence(n, r) for n, r in pairs]
             if key == number:
-                out = [o for o in out if o.value is not None or o.null is not None]
+                out = [o for o in out if o[2] is not None or o[3] is not None]
             self.cache[key] = out
         return out
 
@@ -536,6 +539,8 @@ class ConditionalRule:
     scoped: frozenset[str] = frozenset()  # elements read from the repeat, not the message
     # the part of 'when' that does not depend on the repeat, tested once per message
     test_outside: Predicate | None = None
+    # "per R: when A present then B present", the commonest form, evaluated as set difference
+    pair: tuple[str, str] | None = None
     discover: tuple[str, ...] | None = None  # visit the repeats holding these (else all)
     test_when: Predicate = field(default=lambda occ: True)
     test_then: Predicate = field(default=lambda occ: True)
@@ -587,7 +592,14 @@ def build(entry: dict) -> ConditionalRule:
         rule.discover = tuple(sorted(needed)) if needed and needed <= members else None
     rule.test_when = compile_expr(when) if when else rule.test_when
     rule.test_then = compile_expr(then)
+    if rule.per is not None and _plain_presence(when) and _plain_presence(then) and \
+            {when.subject.element, then.subject.element} <= rule.scoped:  # type: ignore[union-attr]
+        rule.pair = (when.subject.element, then.subject.element)  # type: ignore[union-attr]
     return rule
+
+
+def _plain_presence(e: Expr | None) -> bool:
+    return isinstance(e, Atom) and e.check == "present" and e.subject.attribute is None
 
 
 @cache
@@ -613,13 +625,26 @@ def evaluate(msg: etree._Element, profile: str, nodes: Nodes,
     """
     occ = _Message(msg, nodes)
     out: list[Result] = []
-    for rule in _for_profile(profile):
-        for g in rule.guard:
-            if not occ(g):
-                break
-        else:
-            _apply(rule, msg, occ, where, out)
+    for first, rules in _plan(profile):
+        if first is not None and not occ(first):
+            continue
+        for rule in rules:
+            for g in rule.guard[1:]:
+                if not occ(g):
+                    break
+            else:
+                _apply(rule, msg, occ, where, out)
     return out
+
+
+@cache
+def _plan(profile: str) -> tuple[tuple[str | None, tuple[ConditionalRule, ...]], ...]:
+    """The profile's rules grouped by their first guard element, so that an absent element
+    skips all its rules with one lookup."""
+    groups: dict[str | None, list[ConditionalRule]] = {}
+    for rule in _for_profile(profile):
+        groups.setdefault(rule.guard[0] if rule.guard else None, []).append(rule)
+    return tuple((first, tuple(rules)) for first, rules in groups.items())
 
 
 def _apply(rule: ConditionalRule, msg: etree._Element, occ: _Message,
@@ -629,6 +654,13 @@ def _apply(rule: ConditionalRule, msg: etree._Element, occ: _Message,
         if rule.test_when(occ) and not rule.test_then(occ):
             out.append((rule.element, where(msg), f"conditional:{rule.id}", rule.message,
                         rule.severity))
+        return
+    if rule.pair is not None:
+        having = occ.by_repeat(per, rule.pair[1])
+        for instance in occ.by_repeat(per, rule.pair[0]):
+            if instance not in having:
+                out.append((rule.element, where(instance), f"conditional:{rule.id}",
+                            rule.message, rule.severity))
         return
     if rule.test_outside is not None and not rule.test_outside(occ):
         return

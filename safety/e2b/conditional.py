@@ -51,6 +51,7 @@ from safety.e2b.rules import (
 )
 
 RULES_FILE = "e2b-conditional-rules.json"
+_SECTION_MIN = 6  # 'any of' lists this long are first tested with one XPath (see _section)
 SEVERITIES = ("error", "warning")
 ELEMENT = re.compile(r"(?:FDA\.)?[A-Z][0-9]?(?:\.[A-Za-z0-9]+)+")
 _TOKEN = re.compile(r"\s*(?:('(?:[^'\\]|\\.)*')|([=(),@])|([A-Za-z0-9_.\-]+))")
@@ -503,22 +504,44 @@ def scope(name: str) -> Scope:
         raise RuleError(f"'per': no checkable data element starts with {name}")
     if any(r.batch_level for r in members):
         raise RuleError(f"'per': {name} is part of the batch header, which does not repeat")
+    depth, paths, raw = _shared_steps(members, f"'per' {name}")
+    # the most specific spelling of each shared step, without positions so that every
+    # repeat is found
+    shared = [_POSITION.sub("", max((p[i] for p in raw), key=len)) for i in range(depth)]
+    return Scope(name, depth, {id(r): len(p) - depth for r, p in zip(members, paths, strict=True)},
+                 _step("/".join(shared)))
+
+
+def _shared_steps(members: list[ElementRule], label: str
+                  ) -> tuple[int, list[list[str]], list[list[str]]]:
+    """How many leading XPath steps the members share, with their normalised and raw steps."""
     paths = [_steps(r) for r in members]
     for r, steps in zip(members, paths, strict=True):
         bad = [s for s in steps if not re.fullmatch(r"[A-Za-z_][\w-]*(?:\[.*\])?", s)]
         if bad:
-            raise RuleError(f"'per' {name}: step {bad[0]!r} of {r.number} is not one level")
+            raise RuleError(f"{label}: step {bad[0]!r} of {r.number} is not one level")
     depth = 0
     while all(len(p) > depth for p in paths) and _same_step({p[depth] for p in paths}):
         depth += 1
     if depth == 0:
-        raise RuleError(f"'per' {name}: its elements share no repeating element")
-    # the most specific spelling of each shared step, without positions so that every
-    # repeat is found
-    raw = [[key for g in r.step_chains for key, _ in g] for r in members]
-    shared = [_POSITION.sub("", max((p[i] for p in raw), key=len)) for i in range(depth)]
-    return Scope(name, depth, {id(r): len(p) - depth for r, p in zip(members, paths, strict=True)},
-                 _step("/".join(shared)))
+        raise RuleError(f"{label}: its elements share no repeating element")
+    return depth, paths, [[key for g in r.step_chains for key, _ in g] for r in members]
+
+
+@cache
+def _section(numbers: frozenset[str]) -> Selector | None:
+    """An XPath finding the element all these elements sit in (None when there is none): when
+    it finds nothing in a message, none of them is there, which costs one call, not one
+    lookup per element. The least specific spelling of each step keeps it a superset."""
+    members = [r for r in element_rules() if r.checked and r.number in numbers]
+    if not members or any(r.batch_level for r in members):
+        return None
+    try:
+        depth, _, raw = _shared_steps(members, "section")
+    except RuleError:
+        return None
+    shared = [_POSITION.sub("", min((p[i] for p in raw), key=len)) for i in range(depth)]
+    return _step("/".join(shared))
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -539,6 +562,8 @@ class ConditionalRule:
     scoped: frozenset[str] = frozenset()  # elements read from the repeat, not the message
     # the part of 'when' that does not depend on the repeat, tested once per message
     test_outside: Predicate | None = None
+    # for "when any of (many elements) present": the element they all sit in, looked up first
+    section: Selector | None = None
     # "per R: when A present then B present", the commonest form, evaluated as set difference
     pair: tuple[str, str] | None = None
     discover: tuple[str, ...] | None = None  # visit the repeats holding these (else all)
@@ -590,6 +615,9 @@ def build(entry: dict) -> ConditionalRule:
         elif when is not None and not elements_of(when) & members:
             rule.test_outside = compile_expr(when)
         rule.discover = tuple(sorted(needed)) if needed and needed <= members else None
+    if isinstance(when, Or) and len(when.operands) >= _SECTION_MIN and all(
+            _plain_presence(e) for e in when.operands):
+        rule.section = _section(frozenset(e.subject.element for e in when.operands))  # type: ignore[union-attr]
     rule.test_when = compile_expr(when) if when else rule.test_when
     rule.test_then = compile_expr(then)
     if rule.per is not None and _plain_presence(when) and _plain_presence(then) and \
@@ -633,7 +661,8 @@ def evaluate(msg: etree._Element, profile: str, nodes: Nodes,
                 if not occ(g):
                     break
             else:
-                _apply(rule, msg, occ, where, out)
+                if rule.section is None or rule.section(msg):
+                    _apply(rule, msg, occ, where, out)
     return out
 
 

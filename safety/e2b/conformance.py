@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from safety.cases.values import PartialDateError
 from safety.e2b.conditional import evaluate
 from safety.e2b.hl7 import (
     HL7,
+    NS,
     XSI_TYPE,
     E2BError,
     destinations,
@@ -36,6 +37,7 @@ from safety.e2b.rules import (
     PROFILES,
     ElementRule,
     Selector,
+    _prefix,
     _step,
     element_rules,
 )
@@ -82,17 +84,10 @@ def _required(rule: ElementRule, profile: str) -> bool:
     return profile in rule.required_in
 
 
-def _value(node: etree._Element, leaf: str) -> str | None:
-    if leaf.startswith("@"):
-        return node.get(leaf[1:])
-    if leaf == "text()":
-        return node.text if node.text and node.text.strip() else None
-    return None
-
-
 def _is_empty(node: etree._Element) -> bool:
-    if any(k not in _STRUCTURAL for k in node.attrib):
-        return False
+    for k in node.keys():
+        if k not in _STRUCTURAL:
+            return False
     if node.text and node.text.strip():
         return False
     return not any(isinstance(c.tag, str) for c in node)
@@ -123,13 +118,22 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
     mapped: dict[etree._Element, str] = {}
     batch_trie, message_trie = _tries()
     walks = [_walk(batch_trie, root)] + [_walk(message_trie, m) for m in messages]
-    for rule in element_rules():
-        if not rule.checked:
-            continue
+    limits = _Limits(now + timedelta(minutes=5), (now + timedelta(hours=14)).date())
+    for checks in _checks(profile):
+        rid = checks.rid
         for contexts, found in walks:
-            for ctx in contexts.get(id(rule), ()):
-                _apply(rule, ctx, found.get((id(rule), ctx), []), profile, now, findings,
-                       mapped)
+            for ctx in contexts.get(rid, ()):
+                nodes = found.get((rid, ctx), ())
+                for n in nodes:
+                    mapped.setdefault(n, checks.number)
+                if not nodes:
+                    if checks.required:
+                        findings.append(Finding(checks.number, f"{path_of(ctx)}/{checks.plain}",
+                                                "required", f"{checks.name} is required "
+                                                f"({profile})"))
+                    continue
+                for n in nodes:
+                    _check_node(checks, n, limits, findings)
     for el, number in mapped.items():
         if _is_empty(el):
             findings.append(Finding(number, path_of(el), "empty",
@@ -143,17 +147,50 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
     return findings
 
 
-def _apply(rule: ElementRule, ctx: etree._Element, nodes: list[etree._Element], profile: str,
-           now: datetime, findings: list[Finding], mapped: dict[etree._Element, str]) -> None:
-    required = _required(rule, profile)
-    for n in nodes:
-        mapped.setdefault(n, rule.number)
-    if required and not nodes:
-        findings.append(Finding(rule.number, f"{path_of(ctx)}/{_plain(rule)}", "required",
-                                f"{rule.name} is required ({profile})"))
-        return
-    for n in nodes:
-        _check_node(rule, n, required, profile, now, findings)
+@dataclass(frozen=True, slots=True)
+class _Checks:
+    """What the checker tests on one element rule's nodes under one profile, worked out once
+    per profile instead of per node."""
+
+    rule: ElementRule
+    rid: int  # id(rule), the key of the walks' tables
+    number: str
+    name: str
+    plain: str  # the rule's last XPath group without predicates
+    required: bool
+    leaf: str
+    attribute: str | None  # the leaf's attribute name when the leaf is ``@name``
+    max_length: int | None
+    codes: frozenset[str] | None  # allowed @code values, when the table lists them
+    systems: frozenset[str] | None  # allowed codeSystems of a @code, when checked
+    boolean: bool
+    date: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """Where the future starts for dates with a time and for dates without one."""
+
+    moment: datetime
+    day: date
+
+
+@cache
+def _checks(profile: str) -> tuple[_Checks, ...]:
+    out = []
+    fda = profile.startswith("fda")
+    for rule in element_rules():
+        if not rule.checked:
+            continue
+        leaf = rule.leaf
+        systems = rule.code_systems if fda else (rule.ich_code_systems or rule.code_systems)
+        out.append(_Checks(
+            rule, id(rule), rule.number, rule.name, _plain(rule), _required(rule, profile), leaf,
+            leaf[1:] if leaf.startswith("@") else None, rule.max_length,
+            rule.allowed_codes if leaf == "@code" and rule.allowed_codes else None,
+            systems if leaf == "@code" and systems - {_OBSERVATION_OID} else None,
+            rule.is_boolean and leaf == "@value", rule.is_date and leaf == "@value"))
+    return tuple(out)
 
 
 @dataclass(slots=True)
@@ -186,7 +223,19 @@ def _tries() -> tuple[_Trie, _Trie]:
         node.terminals.append((rule, depth))
     _compress(batch)
     _compress(message)
+    _lean(batch)
+    _lean(message)
     return batch, message
+
+
+def _lean(node: _Trie) -> None:
+    """Recompile the steps without lxml's per-call extras (EXSLT regular expression functions
+    registered on every evaluation, string results tied to their nodes): the walk needs
+    elements only."""
+    for key, child in node.children.items():
+        child.selector = etree.XPath(_prefix(key), namespaces=NS, regexp=False,
+                                     smart_strings=False)
+        _lean(child)
 
 
 def _first_tag(key: str) -> str | None:
@@ -237,44 +286,48 @@ def _walk(trie: _Trie, start: etree._Element) -> tuple[dict, dict]:
     return contexts, found
 
 
-def _check_node(rule: ElementRule, n: etree._Element, required: bool, profile: str,
-                now: datetime, findings: list[Finding]) -> None:
+def _check_node(c: _Checks, n: etree._Element, limits: _Limits,
+                findings: list[Finding]) -> None:
+    rule = c.rule
     nf = n.get("nullFlavor")
     if nf is not None:
         if nf not in rule.null_flavors:
             allowed = ", ".join(sorted(rule.null_flavors)) or "none"
-            findings.append(Finding(rule.number, path_of(n), "null-flavour",
-                                    f"nullFlavor {nf} not allowed for {rule.name} "
+            findings.append(Finding(c.number, path_of(n), "null-flavour",
+                                    f"nullFlavor {nf} not allowed for {c.name} "
                                     f"(allowed: {allowed})"))
         return
-    v = _value(n, rule.leaf)
+    if c.attribute is not None:
+        v = n.get(c.attribute)
+    elif c.leaf == "text()":
+        v = n.text if n.text and n.text.strip() else None
+    else:
+        v = None
     if v is None:
-        if required and rule.leaf and not _is_empty(n):
-            findings.append(Finding(rule.number, path_of(n), "required",
-                                    f"{rule.name} has no value ({rule.leaf})"))
+        if c.required and c.leaf and not _is_empty(n):
+            findings.append(Finding(c.number, path_of(n), "required",
+                                    f"{c.name} has no value ({c.leaf})"))
         return
-    if rule.max_length is not None and len(v) > rule.max_length:
-        findings.append(Finding(rule.number, path_of(n), "length",
-                                f"{len(v)} characters exceed the maximum {rule.max_length}"))
-    if rule.leaf == "@code" and rule.allowed_codes and v not in rule.allowed_codes:
-        findings.append(Finding(rule.number, path_of(n), "code",
-                                f"{v!r} is not an allowed value for {rule.name} "
-                                f"({', '.join(sorted(rule.allowed_codes))})"))
-    systems = rule.code_systems if profile.startswith("fda") else (
-        rule.ich_code_systems or rule.code_systems)
-    if rule.leaf == "@code" and systems - {_OBSERVATION_OID}:
+    if c.max_length is not None and len(v) > c.max_length:
+        findings.append(Finding(c.number, path_of(n), "length",
+                                f"{len(v)} characters exceed the maximum {c.max_length}"))
+    if c.codes is not None and v not in c.codes:
+        findings.append(Finding(c.number, path_of(n), "code",
+                                f"{v!r} is not an allowed value for {c.name} "
+                                f"({', '.join(sorted(c.codes))})"))
+    if c.systems is not None:
         cs = n.get("codeSystem")
-        if cs is not None and cs not in systems:
-            findings.append(Finding(rule.number, path_of(n), "code-system",
-                                    f"codeSystem {cs} is not one of {', '.join(sorted(systems))}"))
-    if rule.is_boolean and rule.leaf == "@value" and v not in ("true",
-                                                                                  "false"):
-        findings.append(Finding(rule.number, path_of(n), "boolean", f"{v!r} is not true/false"))
-    if rule.is_date and rule.leaf == "@value":
-        _check_date(rule, v, n, now, findings)
+        if cs is not None and cs not in c.systems:
+            findings.append(Finding(c.number, path_of(n), "code-system",
+                                    f"codeSystem {cs} is not one of "
+                                    f"{', '.join(sorted(c.systems))}"))
+    if c.boolean and v not in ("true", "false"):
+        findings.append(Finding(c.number, path_of(n), "boolean", f"{v!r} is not true/false"))
+    if c.date:
+        _check_date(rule, v, n, limits, findings)
 
 
-def _check_date(rule: ElementRule, v: str, n: etree._Element, now: datetime,
+def _check_date(rule: ElementRule, v: str, n: etree._Element, limits: _Limits,
                 findings: list[Finding]) -> None:
     if not is_hl7_ts(v):
         findings.append(Finding(rule.number, path_of(n), "date-format",
@@ -294,8 +347,8 @@ def _check_date(rule: ElementRule, v: str, n: etree._Element, now: datetime,
         findings.append(Finding(rule.number, path_of(n), "date-format", str(exc)))
         return
     dt = d.to_datetime()
-    future = (dt is not None and dt > now + timedelta(minutes=5)) or (
-        dt is None and d.earliest() > (now + timedelta(hours=14)).date())
+    future = (dt is not None and dt > limits.moment) or (
+        dt is None and d.earliest() > limits.day)
     if future:
         findings.append(Finding(rule.number, path_of(n), "future-date", f"{v!r} is in the future"))
 
@@ -331,40 +384,57 @@ def _local(tag: str) -> str:
 
 
 def _structure(root: etree._Element) -> list[Finding]:
+    """Children not allowed where they are, then for each parent (after its subtree's findings)
+    siblings out of order."""
     out: list[Finding] = []
-
-    def walk(e: etree._Element, node: StructureNode) -> None:
-        for c in e:
-            child = node.children.get(c.tag)
-            if child is None:
-                if isinstance(c.tag, str):
-                    out.append(Finding("-", path_of(c), "structure",
-                                       f"<{_local(c.tag)}> is not allowed inside "
-                                       f"<{_local(e.tag)}>"))
-                continue
-            walk(c, child)
-        if node.before and len(e) > 1:
-            _order(e, node, out)
-
-    top = structure_tree().get(root.tag)
+    top = _compact_structure().get(root.tag)
     if top is not None:
-        walk(root, top)
+        _structure_walk(root, top[0], top[1], out)
     return out
 
 
-def _order(e: etree._Element, node: StructureNode, out: list[Finding]) -> None:
+# children by Clark name, and for each child name the names it must come before
+_Compact = tuple[dict[str, "_Compact"], dict[str, frozenset[str]]]
+
+
+@cache
+def _compact_structure() -> dict[str, _Compact]:
+    def compact(node: StructureNode) -> _Compact:
+        must: dict[str, set[str]] = {}
+        for t, s in node.before:
+            if (s, t) not in node.before:
+                must.setdefault(t, set()).add(s)
+        return ({tag: compact(c) for tag, c in node.children.items()},
+                {t: frozenset(v) for t, v in must.items()})
+
+    return {tag: compact(node) for tag, node in structure_tree().items()}
+
+
+def _structure_walk(e: etree._Element, kids: dict[str, _Compact],
+                    must: dict[str, frozenset[str]], out: list[Finding]) -> None:
+    """One pass over the children for both checks; leaves are not recursed into."""
+    ordered = bool(must) and len(e) > 1
     seen: list[str] = []
+    late: list[Finding] = []
     for c in e:
         t = c.tag
-        if not isinstance(t, str):
-            continue
-        for s in seen:
-            if (t, s) in node.before and (s, t) not in node.before:
-                out.append(Finding("-", path_of(c), "order",
-                                   f"<{_local(t)}> must come before <{_local(s)}>"))
-                break
-        if t not in seen:
-            seen.append(t)
+        sub = kids.get(t)  # type: ignore[call-overload]
+        if sub is None:
+            if not isinstance(t, str):
+                continue
+            out.append(Finding("-", path_of(c), "structure",
+                               f"<{_local(t)}> is not allowed inside <{_local(e.tag)}>"))
+        elif len(c):
+            _structure_walk(c, sub[0], sub[1], out)
+        if ordered:
+            after = must.get(t)
+            if after is not None and not after.isdisjoint(seen):
+                first = next(s for s in seen if s in after)
+                late.append(Finding("-", path_of(c), "order",
+                                    f"<{_local(t)}> must come before <{_local(first)}>"))
+            if t not in seen:
+                seen.append(t)
+    out.extend(late)
 
 
 def _routing(root: etree._Element, profile: str) -> list[Finding]:

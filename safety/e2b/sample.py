@@ -40,7 +40,7 @@ from safety.cases.values import NullFlavor, PartialDate
 def sample_case() -> CaseVersionData:
     r1 = Reaction(
         id="0b6f3c1e-2a51-4d0b-9c39-3f8a1d2e4c50",
-        verbatim="bleeding from the gums", verbatim_language="en",
+        verbatim="bleeding from the gums", verbatim_language="eng",
         coding=CodedTerm(code="10018276", version="27.1", family="MedDRA", level="LLT"),
         highlighted="3",
         seriousness=Seriousness(hospitalisation=True, other_medically_important=True),
@@ -49,7 +49,7 @@ def sample_case() -> CaseVersionData:
     )
     r2 = Reaction(
         id="7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6",
-        verbatim="very tired", verbatim_language="en",
+        verbatim="very tired", verbatim_language="eng",
         coding=CodedTerm(code="10016256", version="27.1", family="MedDRA", level="LLT"),
         seriousness=Seriousness(), start=PartialDate(2026, 10), outcome="3", country="US",
     )

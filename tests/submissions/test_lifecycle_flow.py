@@ -5,6 +5,7 @@ C.1.11)."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -183,7 +184,10 @@ def test_follow_up_after_a_sent_submission_keeps_c181_and_moves_c15(
     assert {f.admin.worldwide_case_id for f in files.values()} == {b.worldwide_case_id}
     second = next(f for f in files.values() if f.admin.most_recent_received.hour is not None)
 
-    # A third version the same day moves C.1.5 on again, past the second's time.
+    # A third version the same day moves C.1.5 on again, past the second's time. C.1.5 is
+    # sent to the second, so the test lets one pass (two follow-ups of one case within the same
+    # second would be refused by the lifecycle check, with its finding on C.1.5).
+    time.sleep(1.1)
     third = sae_form(report_type="followup")
     third["events"][0].update(outcome="fatal", seriousness=["hospitalisation", "death"])
     third["events"].append({"verbatim": "sepsis", "onset_date": "2026-11-01", "serious": True,

@@ -13,6 +13,7 @@ the XPath and the rule broken.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -25,6 +26,7 @@ from safety.e2b.conditional import evaluate
 from safety.e2b.hl7 import (
     HL7,
     NS,
+    XSI,
     XSI_TYPE,
     E2BError,
     destinations,
@@ -38,10 +40,11 @@ from safety.e2b.rules import (
     ElementRule,
     Selector,
     _prefix,
+    _split_steps,
     _step,
     element_rules,
 )
-from safety.e2b.structure import StructureNode, structure_tree
+from safety.e2b.structure import StructureNode, _brackets, structure_tree
 
 _STRUCTURAL = {"classCode", "moodCode", "typeCode", "determinerCode", XSI_TYPE}
 _OBSERVATION_OID = "2.16.840.1.113883.3.989.2.1.1.19"
@@ -203,6 +206,7 @@ class _Trie:
     terminals: list[tuple[ElementRule, int]] = field(default_factory=list)  # (rule, ctx depth)
     depth: int = 0  # number of steps from the start element
     tag: str | None = None  # Clark name of the first step's element, for a cheap pre-check
+    keyed: _Keyed | None = None  # set when siblings share an index (see _Keyed)
 
 
 @cache
@@ -225,6 +229,8 @@ def _tries() -> tuple[_Trie, _Trie]:
     _compress(message)
     _lean(batch)
     _lean(message)
+    _key_siblings(batch)
+    _key_siblings(message)
     return batch, message
 
 
@@ -233,8 +239,7 @@ def _lean(node: _Trie) -> None:
     registered on every evaluation, string results tied to their nodes): the walk needs
     elements only."""
     for key, child in node.children.items():
-        child.selector = etree.XPath(_prefix(key), namespaces=NS, regexp=False,
-                                     smart_strings=False)
+        child.selector = _xpath(key)
         _lean(child)
 
 
@@ -259,6 +264,146 @@ def _compress(node: _Trie) -> None:
         _compress(cur)
 
 
+_NAME_STEP = re.compile(r"[A-Za-z_][\w.-]*")
+_ATTR_EQ = re.compile(
+    r"""@([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*=\s*(?:'([^']*)'|"([^"]*)")""")
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    """A step such as ``outboundRelationship2[@typeCode='PERT'][observation/code[@code='24']
+    [@codeSystem='...']][1]/observation/value`` answered from an index shared by its siblings.
+
+    Up to a dozen sibling steps differ only in the code they look for below the same children;
+    as separate XPaths each one tests every such child again. Here one XPath (``index_path``,
+    the key test's path from the parent) finds the key nodes once; they are grouped by their
+    attribute values (``names``) under the child that holds them, and each sibling takes its
+    children from that index, then applies its other predicates in their order (attribute
+    equalities and positions only; the key test comes before any position, so applying it
+    first selects the same children) and evaluates the rest of its path from each of them.
+    """
+
+    index_key: str  # which siblings share an index
+    index_path: Selector
+    climb: int  # steps from a key node up to the child that holds it
+    names: tuple[str, ...]  # attributes of a key node that make the index key
+    values: tuple[str, ...]  # this sibling's key
+    predicates: tuple[int | tuple[str, str], ...]  # the step's other predicates, in order
+    rest: Selector | None  # the path after the first step
+
+    def index(self, el: etree._Element) -> dict[tuple[str | None, ...], list[etree._Element]]:
+        out: dict[tuple[str | None, ...], list[etree._Element]] = {}
+        for n in self.index_path(el):  # type: ignore[union-attr]
+            holder = n
+            for _ in range(self.climb):
+                holder = holder.getparent()
+            key = tuple(n.get(a) for a in self.names)
+            hits = out.get(key)
+            if hits is None:
+                out[key] = [holder]
+            elif hits[-1] is not holder:
+                hits.append(holder)
+        return out
+
+    def select(self, index: dict[tuple[str | None, ...], list[etree._Element]]
+               ) -> list[etree._Element]:
+        chosen = index.get(self.values, [])
+        for p in self.predicates:
+            if not chosen:
+                return chosen
+            if isinstance(p, int):
+                chosen = chosen[p - 1:p]
+            else:
+                chosen = [c for c in chosen if c.get(p[0]) == p[1]]
+        if self.rest is None:
+            return chosen
+        return [r for c in chosen for r in self.rest(c)]  # type: ignore[misc]
+
+
+def _attr_name(name: str) -> str | None:
+    if ":" not in name:
+        return name
+    prefix, local = name.split(":", 1)
+    return f"{{{XSI}}}{local}" if prefix == "xsi" else None
+
+
+def _attr_eq(pred: str) -> tuple[str, str] | None:
+    m = _ATTR_EQ.fullmatch(pred.strip())
+    if m is None:
+        return None
+    name = _attr_name(m.group(1))
+    return None if name is None else (name, m.group(2) if m.group(2) is not None else m.group(3))
+
+
+def _plain_step(step: str) -> tuple[str, list[str]] | None:
+    """A step's element name and top-level predicates, if it is exactly ``name[..][..]``."""
+    m = _NAME_STEP.match(step)
+    if m is None:
+        return None
+    preds = _brackets(step)
+    if step != m.group(0) + "".join(f"[{p}]" for p in preds):
+        return None
+    return m.group(0), preds
+
+
+def _keyed(key: str) -> tuple[str, int, tuple[str, ...], tuple[str, ...],
+                               tuple[int | tuple[str, str], ...], str] | None:
+    """(index path, climb, names, values, other predicates, rest) when ``key`` has that form."""
+    steps = _split_steps(key)
+    first = _plain_step(steps[0])
+    if first is None:
+        return None
+    name, preds = first
+    others: list[int | tuple[str, str]] = []
+    found = None
+    for pred in preds:
+        if pred.strip().isdigit():
+            if found is None:
+                return None  # a position before the key test: positions need all children
+            others.append(int(pred.strip()))
+            continue
+        eq = _attr_eq(pred)
+        if eq is not None:
+            others.append(eq)
+            continue
+        if found is not None:
+            return None
+        path = _split_steps(pred.strip())
+        plain = [_plain_step(s) for s in path]
+        last = plain[-1]
+        if any(p is None for p in plain) or last is None:
+            return None
+        tests = [_attr_eq(p) for p in last[1]]
+        if any(t is None for t in tests):
+            return None
+        pairs = [t for t in tests if t is not None]
+        index_path = "/".join([name, *path[:-1], last[0]])
+        found = (index_path, len(path), tuple(a for a, _ in pairs), tuple(v for _, v in pairs))
+    if found is None or not found[2]:
+        return None
+    return (*found, tuple(others), "/".join(steps[1:]))
+
+
+def _key_siblings(node: _Trie) -> None:
+    """Give siblings that share a key test's path an index (only when two or more do)."""
+    forms = {key: _keyed(key) for key in node.children}
+    shared: dict[tuple[str, tuple[str, ...]], int] = {}
+    for form in forms.values():
+        if form is not None:
+            shared[(form[0], form[2])] = shared.get((form[0], form[2]), 0) + 1
+    for key, child in node.children.items():
+        form = forms[key]
+        if form is not None and shared[(form[0], form[2])] > 1:
+            index_path, climb, names, values, others, rest = form
+            child.keyed = _Keyed(f"{index_path}|{'|'.join(names)}", _xpath(index_path), climb,
+                                 names, values, others, _xpath(rest) if rest else None)
+        _key_siblings(child)
+
+
+def _xpath(expr: str) -> Selector:
+    return etree.XPath(_prefix(expr), namespaces=NS, regexp=False, smart_strings=False)
+
+
 def _walk(trie: _Trie, start: etree._Element) -> tuple[dict, dict]:
     """Contexts per rule and the nodes each context yields, in one depth-first walk."""
     contexts: dict[int, list[etree._Element]] = {}
@@ -275,10 +420,19 @@ def _walk(trie: _Trie, start: etree._Element) -> tuple[dict, dict]:
         # Every step starts with a child element: skip the XPath call when no child of that
         # name exists (most rules' elements are absent from any one message).
         present = {c.tag for c in el}
+        indexes: dict[str, dict[tuple[str | None, ...], list[etree._Element]]] = {}
         for child in node.children.values():
             if child.tag is not None and child.tag not in present:
                 continue
-            for r in child.selector(el):  # type: ignore[misc]
+            keyed = child.keyed
+            if keyed is None:
+                result = child.selector(el)  # type: ignore[misc]
+            else:
+                index = indexes.get(keyed.index_key)
+                if index is None:
+                    index = indexes[keyed.index_key] = keyed.index(el)
+                result = keyed.select(index)
+            for r in result:
                 chain[child.depth] = r
                 visit(child, r)
 

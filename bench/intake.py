@@ -50,7 +50,8 @@ def _worker(kind: str, port: int, token: str, seconds: float, threads: int,
             else:
                 body = template.replace("@@ID@@", f"BENCH-{uuid.uuid4().hex}")
                 t0 = time.perf_counter()
-                conn.request("POST", "/api/v1/reports", body=body, headers=headers)
+                path = "/bench/validate" if kind == "floor" else "/api/v1/reports"
+                conn.request("POST", path, body=body, headers=headers)
             resp = conn.getresponse()
             resp.read()
             local.append((resp.status, time.perf_counter() - t0))
@@ -146,6 +147,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--load-procs", type=int, default=2)
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure POST /bench/validate: authenticate and validate only, "
+                         "store nothing (the ceiling of any intake storage design)")
     args = ap.parse_args()
 
     import psycopg
@@ -177,7 +181,9 @@ def main() -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{args.port}",
          "-w", str(args.web_workers), "-k", "gthread", "--threads", str(args.threads),
-         "--log-level", "warning", "safety.app:create_app()"], env=env, cwd=ROOT)
+         "--log-level", "warning",
+         "bench.floor_app:create_floor_app()" if args.floor else "safety.app:create_app()"],
+        env=env, cwd=ROOT)
     try:
         for _ in range(100):
             try:
@@ -193,6 +199,8 @@ def main() -> None:
                     server.pid)
         intake = load("report", args.port, token, args.clients, args.seconds, args.load_procs,
                       server.pid)
+        floor = (load("floor", args.port, token, args.clients, args.seconds, args.load_procs,
+                      server.pid) if args.floor else None)
     finally:
         server.terminate()
         server.wait(10)
@@ -210,14 +218,20 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; gunicorn gthread {args.web_workers}x"
           f"{args.threads}; {args.clients} clients in {args.load_procs} processes; "
           f"{args.seconds:.0f} s per phase")
-    for name, r in (("GET /ping (trivial)", ping), ("POST /api/v1/reports", intake)):
+    rows = [("GET /ping (trivial)", ping), ("POST /api/v1/reports", intake)]
+    if floor is not None:
+        rows.append(("POST /bench/validate", floor))
+    for name, r in rows:
         print(f"{name:24s} {r['per_second']:8.1f} req/s  p50 {r['p50_ms']:6.1f} ms  "
               f"p99 {r['p99_ms']:6.1f} ms  errors {int(r['errors'])}")
     print("CPU ms per request, by component (comparable on a busy machine):")
-    for name, r in (("GET /ping", ping), ("POST /api/v1/reports", intake)):
+    for name, r in rows:
         parts = "  ".join(f"{k} {v:.3f}" for k, v in r["cpu_ms"].items())
         print(f"  {name:22s} {parts}  total {sum(r['cpu_ms'].values()):.3f}")
     print(f"intake / trivial throughput ratio: {intake['per_second'] / ping['per_second']:.2f}")
+    if floor is not None:
+        print(f"validate-only / trivial throughput ratio: "
+              f"{floor['per_second'] / ping['per_second']:.2f} (no storage design can beat it)")
     print(f"reports stored: {stored} (accepted in the measured and warm-up phases); "
           f"jobs waiting in Redis: {queued}")
 

@@ -77,6 +77,11 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings) -
             select(Case).where(Case.worldwide_case_id == incoming_wwid).with_for_update()
         ).scalar_one_or_none()
 
+    if case is not None:
+        same = _identical_earlier_report(session, case.id, report)
+        if same is not None:
+            return _resent(session, report, case, same)
+
     received_day = _local_date(report.received_at, settings)
     created = case is None
     if case is None:
@@ -133,6 +138,42 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings) -
            case_id=case.id,
            changes=[{"field": "status", "from": "received", "to": "processed"}])
     return Outcome("processed", case.id, cv.id, created)
+
+
+def _identical_earlier_report(session: Session, case_id: uuid.UUID,
+                              report: Report) -> Report | None:
+    """An earlier report of this case with the very same content: a double-clicked form, a
+    client retrying without an Idempotency-Key, a partner sending a message again. It carries
+    no new information, so it must not become a follow-up version (which would restart no
+    clock but would send regulators a follow-up that says nothing new)."""
+    candidates = session.execute(
+        select(Report).where(Report.case_id == case_id, Report.id != report.id,
+                             Report.status == "processed",
+                             Report.payload_sha256 == report.payload_sha256)
+        .order_by(Report.received_at)
+    ).scalars()
+    # The digest is of the body as received; an E2B batch's messages share one body, so the
+    # payloads themselves decide.
+    return next((r for r in candidates if r.payload == report.payload), None)
+
+
+def _resent(session: Session, report: Report, case: Case, same: Report) -> Outcome:
+    version = session.execute(
+        select(CaseVersion.version).where(CaseVersion.id == same.case_version_id)
+    ).scalar_one()
+    report.status = "processed"
+    report.findings = [{
+        "code": "identical_resend", "criterion": "",
+        "message": f"identical to report {same.id}, already version {version} of case "
+                   f"{case.case_number}: no new version"}]
+    report.case_id = case.id
+    report.case_version_id = same.case_version_id
+    report.processed_at = _now()
+    record(session, actor="system:intake", action="report.processed", entity=report,
+           case_id=case.id,
+           changes=[{"field": "status", "from": "received", "to": "processed"}],
+           reason=f"identical re-send of report {same.id} (version {version})")
+    return Outcome("processed", case.id, same.case_version_id)
 
 
 def _fill_admin(data: CaseVersionData, case: Case, own_id: str, first: object,

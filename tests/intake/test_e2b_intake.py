@@ -35,7 +35,7 @@ def test_fda_example_becomes_a_case_with_its_worldwide_id(client, sites, worker)
     assert len(case["data"]["drugs"]) == len(original.drugs)
 
 
-def test_same_message_again_is_a_follow_up_not_a_second_case(client, sites, worker):
+def test_same_message_again_is_the_same_case_and_no_new_version(client, sites, worker):
     token = sites.token("Partner", "US", role="safety")
     body = (DATA / "FAERS2022Scenario3.xml").read_bytes()
     first = _post_xml(client, sites, token, body).json
@@ -45,8 +45,9 @@ def test_same_message_again_is_a_follow_up_not_a_second_case(client, sites, work
     a = client.get(first["status_url"], headers=sites.headers(token)).json
     b = client.get(second["status_url"], headers=sites.headers(token)).json
     assert a["case_id"] == b["case_id"]
+    assert [f["code"] for f in b["findings"]] == ["identical_resend"]
     case = client.get(b["case_url"], headers=sites.headers(token)).json
-    assert case["current_version"] == 2
+    assert case["current_version"] == 1
 
 
 def test_malformed_and_hostile_xml_is_refused_with_the_reason(client, sites, settings):

@@ -154,3 +154,30 @@ def test_sweep_does_not_double_enqueue(client, sites, settings, redis, worker):
     with session_scope(settings.effective_database_url) as s:
         assert s.execute(select(func.count(Case.id))).scalar_one() == 1
         assert s.execute(select(Report.status)).scalar_one() == "processed"
+
+
+def test_identical_resend_does_not_become_a_follow_up(client, sites, settings, worker):
+    """A double-clicked form or a retry without Idempotency-Key: one case, one version."""
+    token = sites.token()
+    form = sae_form(sae_id=f"SAE-{uuid.uuid4().hex[:8]}")
+    first = _post(client, sites, token, form)
+    again = _post(client, sites, token, form)
+    assert first != again
+    worker()
+    r1 = client.get(f"/api/v1/reports/{first}", headers=sites.headers(token)).json
+    r2 = client.get(f"/api/v1/reports/{again}", headers=sites.headers(token)).json
+    assert r2["status"] == "processed"
+    assert (r2["case_id"], r2["case_version_id"]) == (r1["case_id"], r1["case_version_id"])
+    assert [f["code"] for f in r2["findings"]] == ["identical_resend"]
+    assert first in r2["findings"][0]["message"]
+    case = client.get(r1["case_url"], headers=sites.headers(token)).json
+    assert case["current_version"] == 1
+    # A real follow-up (new information) still becomes version 2.
+    form["narrative"] = (form.get("narrative") or "") + " Patient recovered on day 9."
+    _post(client, sites, token, form)
+    worker()
+    assert client.get(r1["case_url"], headers=sites.headers(token)).json["current_version"] == 2
+    with session_scope(settings.effective_database_url) as s:
+        reasons = s.execute(select(AuditEvent.reason).where(
+            AuditEvent.entity_id == again, AuditEvent.action == "report.processed")).scalars()
+        assert any("identical re-send" in (r or "") for r in reasons)

@@ -169,3 +169,24 @@ def refresh_alerts(session: Session, today: date, soon_days: int = 3) -> int:
             row.alert = alert
             changed += 1
     return changed
+
+
+def close_for_nullified_case(session: Session, case_id: uuid.UUID, reason: str,
+                             actor: str) -> list[ObligationRow]:
+    """A nullified case owes no further reports: its open obligations become ``not_required``
+    (the nullification messages to regulators that hold it are drafted by submissions), so the
+    due-date monitor and the queue stop counting them. Submitted ones are history and stay."""
+    from safety.audit import record
+
+    open_states = (ObligationStatus.OPEN.value, ObligationStatus.AWAITING_UNBLINDING.value)
+    rows = list(session.scalars(select(ObligationRow).where(
+        ObligationRow.case_id == case_id, ObligationRow.status.in_(open_states))))
+    for row in rows:
+        before = row.status
+        row.status, row.alert = ObligationStatus.NOT_REQUIRED.value, None
+        row.explanation = f"{row.explanation}\nNot required: case nullified ({reason})."
+        record(session, actor=actor, action="obligation.not_required", entity=row,
+               case_id=case_id,
+               changes=[{"field": "status", "from": before, "to": row.status}],
+               reason=f"case nullified: {reason}")
+    return rows

@@ -25,6 +25,7 @@ from safety.config import Settings
 from safety.db.models import Case, CaseVersion
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, ReportKind
 from safety.review.workflow import BY_NAME, State
+from safety.rules.store import close_for_nullified_case
 from safety.submissions.routing import region_for
 from safety.submissions.store import (
     NULLIFIED_CASE,
@@ -142,6 +143,7 @@ def nullify_case(session: Session, case: Case, reason: str | None, actor: str,
         record(session, actor=actor, action="case.nullify", entity=case,
                changes=[{"field": "state", "from": before, "to": NULLIFIED_CASE}],
                reason=reason)
+    close_for_nullified_case(session, case.id, reason, actor)
     withdrawn, messages = draft_nullifications(session, case, reason, actor, settings)
     return Nullification(case.case_number, before, messages, withdrawn)
 

@@ -264,6 +264,9 @@ def test_nullification_needs_a_reason_is_conformant_and_final(
     res = CliRunner().invoke(main, ["submissions", "nullify", number, "--reason", ""])
     assert res.exit_code == 1 and "C.1.11.2" in res.output
     assert desk.case(case_id)["state"] != "nullified"
+    owed = desk.get(f"/api/v1/cases/{case_id}/obligations").json["obligations"]
+    still_open = [o["destination"] for o in owed if o["status"] == "open"]
+    assert still_open  # e.g. the MHRA's, whose message could not be made conformant
 
     reason = "Reported in error: the subject was never enrolled"
     res = CliRunner().invoke(main, ["submissions", "nullify", number, "--reason", reason])
@@ -276,6 +279,9 @@ def test_nullification_needs_a_reason_is_conformant_and_final(
     states = {s["destination"]: s["state"] for s in desk.submissions(case_id)
               if s["kind"] != "nullification"}
     assert states == {d: "sent" if d in _sent(first) else "withdrawn" for d in OWED}
+    owed = desk.get(f"/api/v1/cases/{case_id}/obligations").json["obligations"]
+    assert not [o for o in owed if o["status"] in ("open", "awaiting_unblinding")]
+    assert {o["status"] for o in owed if o["destination"] in still_open} == {"not_required"}
 
     files = desk.export()  # conformance-checked in export()
     assert len(files) == len(_sent(first))

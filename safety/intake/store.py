@@ -38,6 +38,7 @@ SELECT %(at)s, %(actor)s, 'report.received', 'reports', r.id::text, %(changes)s 
 """
 _PG_BY_KEY = ("SELECT id, status, payload_sha256 FROM reports "
               "WHERE api_client_id = %s AND idempotency_key = %s")
+_PG_BY_ID = "SELECT id, status, payload_sha256 FROM reports WHERE id = %s"
 _RECEIVED = [{"field": "status", "from": None, "to": "received"}]
 
 
@@ -126,10 +127,13 @@ def receive_report(url: str, incoming: Incoming, client_id: int | None,
     import psycopg
 
     engine = get_intake_engine(url)
+    # One id for both attempts: a connection can break after the statement committed (the
+    # reply lost), and the retry must then find that row rather than store a second report.
+    report_id = uuid.uuid4()
     for attempt in (1, 2):
         conn = engine.raw_connection()
         try:
-            return _pg_receive(conn.driver_connection, incoming, client_id, actor)
+            return _pg_receive(conn.driver_connection, incoming, client_id, actor, report_id)
         except psycopg.OperationalError:
             if attempt == 2 or not conn.driver_connection.broken:
                 raise
@@ -140,7 +144,7 @@ def receive_report(url: str, incoming: Incoming, client_id: int | None,
 
 
 def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
-                actor: str) -> tuple[StoredReport, bool]:
+                actor: str, report_id: uuid.UUID) -> tuple[StoredReport, bool]:
     from psycopg.errors import UniqueViolation
 
     digest = hashlib.sha256(incoming.raw).hexdigest()
@@ -148,8 +152,7 @@ def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
     if keyed:
         existing = pg.execute(_PG_BY_KEY, (client_id, incoming.idempotency_key)).fetchone()
         if existing is not None:
-            return _same_or_conflict(_Row(*existing), digest), False
-    report_id = uuid.uuid4()
+            return _same_or_conflict(_Row(*existing), digest), existing[0] == report_id
     try:
         pg.execute(_PG_INSERT, {
             "id": report_id, "at": utcnow(), "channel": incoming.channel,
@@ -162,7 +165,10 @@ def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
         if keyed:
             existing = pg.execute(_PG_BY_KEY, (client_id, incoming.idempotency_key)).fetchone()
             if existing is not None:
-                return _same_or_conflict(_Row(*existing), digest), False
+                return _same_or_conflict(_Row(*existing), digest), existing[0] == report_id
+        mine = pg.execute(_PG_BY_ID, (report_id,)).fetchone()
+        if mine is not None and mine[2] == digest:  # our first attempt committed
+            return StoredReport(mine[0], mine[1]), True
         raise
     return StoredReport(report_id, "received"), True
 

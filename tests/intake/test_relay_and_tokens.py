@@ -148,3 +148,39 @@ def test_intake_replaces_a_connection_the_database_dropped(client, sites, settin
     _post(client, sites, token)
     with session_scope(url) as s:
         assert s.execute(select(func.count(Report.id))).scalar_one() == 2
+
+
+def test_intake_retry_after_a_lost_reply_stores_the_report_once(client, sites, settings,
+                                                                monkeypatch):
+    """The write committed but the connection died before its reply: the retry on a fresh
+    connection must not store the report a second time (no Idempotency-Key to catch it)."""
+    import psycopg
+    import pytest
+    from sqlalchemy import func, select
+
+    from safety.db.models import Report
+    from safety.db.session import normalise_url, session_scope
+    from safety.intake import store
+
+    url = settings.effective_database_url
+    if not normalise_url(url).startswith("postgresql"):
+        pytest.skip("PostgreSQL connection handling")
+    real = store._pg_receive
+    calls = []
+
+    def reply_lost(pg, *args):  # type: ignore[no-untyped-def]
+        out = real(pg, *args)
+        calls.append(out)
+        if len(calls) == 1:
+            pid = pg.info.backend_pid
+            with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            pg.execute("SELECT 1")  # the connection is found broken after the commit
+        return out
+
+    monkeypatch.setattr(store, "_pg_receive", reply_lost)
+    rid = _post(client, sites, sites.token())
+    assert len(calls) == 2
+    with session_scope(url) as s:
+        assert s.execute(select(func.count(Report.id))).scalar_one() == 1
+        assert str(s.execute(select(Report.id)).scalar_one()) == rid

@@ -145,16 +145,21 @@ def _identical_earlier_report(session: Session, case_id: uuid.UUID,
     """An earlier report of this case with the very same content: a double-clicked form, a
     client retrying without an Idempotency-Key, a partner sending a message again. It carries
     no new information, so it must not become a follow-up version (which would restart no
-    clock but would send regulators a follow-up that says nothing new)."""
-    candidates = session.execute(
+    clock but would send regulators a follow-up that says nothing new). Only the sender's
+    latest report counts: content going back to an earlier one after a change is a correction.
+    """
+    latest = session.execute(
         select(Report).where(Report.case_id == case_id, Report.id != report.id,
-                             Report.status == "processed",
-                             Report.payload_sha256 == report.payload_sha256)
-        .order_by(Report.received_at)
-    ).scalars()
+                             Report.sender == report.sender, Report.status == "processed",
+                             Report.received_at <= report.received_at)
+        .order_by(Report.received_at.desc()).limit(1)
+    ).scalar_one_or_none()
     # The digest is of the body as received; an E2B batch's messages share one body, so the
     # payloads themselves decide.
-    return next((r for r in candidates if r.payload == report.payload), None)
+    if (latest is None or latest.payload_sha256 != report.payload_sha256
+            or latest.payload != report.payload):
+        return None
+    return latest
 
 
 def _resent(session: Session, report: Report, case: Case, same: Report) -> Outcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from factories.forms import sae_form
@@ -181,3 +182,29 @@ def test_identical_resend_does_not_become_a_follow_up(client, sites, settings, w
         reasons = s.execute(select(AuditEvent.reason).where(
             AuditEvent.entity_id == again, AuditEvent.action == "report.processed")).scalars()
         assert any("identical re-send" in (r or "") for r in reasons)
+
+
+def test_content_going_back_to_an_earlier_report_is_a_follow_up(client, sites, settings,
+                                                               worker):
+    """A sender whose latest report changed something and who then sends its earlier content
+    again is correcting the case: only a copy of its latest report is a re-send."""
+    token = sites.token()
+    form = sae_form(sae_id=f"SAE-{uuid.uuid4().hex[:8]}")
+    original = dict(form)
+    first = _post(client, sites, token, original)
+    worker()
+    form["narrative"] = (form.get("narrative") or "") + " Patient died on day 9."
+    _post(client, sites, token, form)
+    worker()
+    back = _post(client, sites, token, original)  # the death was entered on the wrong SAE
+    worker()
+    r1 = client.get(f"/api/v1/reports/{first}", headers=sites.headers(token)).json
+    r3 = client.get(f"/api/v1/reports/{back}", headers=sites.headers(token)).json
+    assert r3["findings"] == []
+    case = client.get(r1["case_url"], headers=sites.headers(token)).json
+    assert case["current_version"] == 3
+    with session_scope(settings.effective_database_url) as s:
+        texts = [json.dumps(d) for d in s.execute(
+            select(CaseVersion.data).where(CaseVersion.case_id == r1["case_id"])
+            .order_by(CaseVersion.version)).scalars()]
+    assert ["died" in t for t in texts] == [False, True, False]

@@ -143,8 +143,9 @@ def nullify_case(session: Session, case: Case, reason: str | None, actor: str,
         record(session, actor=actor, action="case.nullify", entity=case,
                changes=[{"field": "state", "from": before, "to": NULLIFIED_CASE}],
                reason=reason)
-    close_for_nullified_case(session, case.id, reason, actor)
+    # Submissions first (their row locks), then obligations: the order the outbox export takes
     withdrawn, messages = draft_nullifications(session, case, reason, actor, settings)
+    close_for_nullified_case(session, case.id, reason, actor)
     return Nullification(case.case_number, before, messages, withdrawn)
 
 
@@ -153,8 +154,11 @@ def draft_nullifications(session: Session, case: Case, reason: str, actor: str,
     """For a nullified case: withdraw what was never sent and draft one nullification per
     regulator holding the case, derived from what it holds. Idempotent: a regulator that
     already has a nullification drafted, ready or sent gets no second one."""
+    # Locked and read afresh: a message the outbox export is sending is found sent (the
+    # regulator holds it), not withdrawn behind the export's back.
     subs = list(session.scalars(select(Submission).where(Submission.case_id == case.id)
-                                .order_by(Submission.created_at)))
+                                .order_by(Submission.created_at).with_for_update()
+                                .execution_options(populate_existing=True)))
     nullifications = {s.id for s in subs if message_lifecycle(s)[0] == NULLIFIED}
     withdrawn = []
     for s in subs:

@@ -325,8 +325,9 @@ def export_outbox(session: Session, outbox: Path, actor: str) -> list[Path]:
 
     outbox.mkdir(parents=True, exist_ok=True)
     written = []
+    # Locked: a message withdrawn by a nullification committed meanwhile is not written.
     for sub in session.scalars(select(Submission).where(Submission.state == "ready")
-                               .order_by(Submission.due)):
+                               .order_by(Submission.due).with_for_update()):
         path = outbox / f"{sub.batch_id}.xml"
         tmp = path.with_suffix(".xml.part")
         tmp.write_bytes(sub.xml or b"")

@@ -138,6 +138,9 @@ def receive_report(url: str, incoming: Incoming, client_id: int | None,
             if attempt == 2 or not conn.driver_connection.broken:
                 raise
             conn.invalidate()
+            # A restart breaks every pooled connection: start the pool afresh, or the retry
+            # takes the next dead one (connections in use elsewhere are not affected).
+            engine.dispose()
         finally:
             conn.close()
     raise AssertionError("unreachable")

@@ -184,3 +184,27 @@ def test_intake_retry_after_a_lost_reply_stores_the_report_once(client, sites, s
     with session_scope(url) as s:
         assert s.execute(select(func.count(Report.id))).scalar_one() == 1
         assert str(s.execute(select(Report.id)).scalar_one()) == rid
+
+
+def test_intake_after_a_database_restart_with_several_pooled_connections(client, sites,
+                                                                         settings):
+    """A restart kills every pooled connection, not just one: the retry must not take the
+    next dead one from the pool."""
+    import psycopg
+    import pytest
+
+    from safety.db.session import get_intake_engine, normalise_url
+
+    url = settings.effective_database_url
+    if not normalise_url(url).startswith("postgresql"):
+        pytest.skip("PostgreSQL connection handling")
+    token = sites.token()
+    _post(client, sites, token)
+    engine = get_intake_engine(url)
+    held = [engine.raw_connection() for _ in range(3)]  # busy moments leave several pooled
+    for c in held:
+        c.close()
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as admin:
+        admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    _post(client, sites, token)

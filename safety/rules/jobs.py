@@ -9,13 +9,19 @@ from sqlalchemy.orm import Session
 
 from safety.cases.store import working_data
 from safety.config import Settings
-from safety.db.models import CaseVersion
+from safety.db.models import Case, CaseVersion
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
+from safety.review.workflow import State
 from safety.rules.case_version import evaluate_case_version
 from safety.rules.facts import CaseFacts
 from safety.rules.obligations import Evaluation
-from safety.rules.store import ObligationRow, previous_obligations, save_evaluation
+from safety.rules.store import (
+    ObligationRow,
+    close_for_nullified_case,
+    previous_obligations,
+    save_evaluation,
+)
 
 
 def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
@@ -48,8 +54,15 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
         ObligationRow.case_version_id == cv.id).limit(1))
     if done is not None:
         return {"obligations": "already evaluated"}
+    case = session.get(Case, cv.case_id)
+    session.flush()
+    session.refresh(case, with_for_update=True)  # a nullification commits before or after
     facts, ev = evaluate_version(session, cv, settings)
     save_evaluation(session, cv.case_id, cv.id, facts, ev)
+    if case.state == State.NULLIFIED:  # nothing is drafted after it: nothing is owed
+        session.flush()
+        close_for_nullified_case(session, cv.case_id,
+                                 f"before version {cv.version} was evaluated", "system:rules")
     earliest = min((o.due for o in ev.active()), default=None)
     return {
         "obligations": len(ev.obligations),

@@ -38,7 +38,8 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
     if decision == "confirm":
         submitted = set(map(str, session.scalars(select(Submission.case_id).where(
             Submission.case_id.in_((case.id, other.id)),
-            Submission.state.in_(TRANSMITTED)).distinct())))
+            # "ready" too: approved and in the outbox, it would otherwise still be sent
+            Submission.state.in_((*TRANSMITTED, "ready"))).distinct())))
         confirmation = confirm({str(c.id): working_data(session, current_version(session, c))
                                 for c in (case, other)}, submitted)
         master, to_nullify = confirmation.master, confirmation.nullify

@@ -1,0 +1,32 @@
+"""Confirming a duplicate whose messages are approved and waiting in the outbox."""
+
+from __future__ import annotations
+
+from factories.forms import sae_form
+
+from .test_lifecycle_flow import _desk
+
+
+def test_confirmed_duplicate_waiting_in_the_outbox_is_not_sent(
+        client, sites, worker, settings, monkeypatch, tmp_path):
+    """The duplicate was approved and signed but the export has not run yet: once it is
+    confirmed a duplicate (and the master cites it), the regulator must not receive it as a
+    case of its own with no nullification to follow."""
+    desk = _desk(client, sites, worker, settings, monkeypatch, tmp_path)
+    master_id = desk.report()
+    again = sae_form(sae_id="ONC-301-101-SAE077")
+    again["narrative"] = "Re-entered from paper. " + again["narrative"]
+    again["events"][0]["verbatim"] = "Febrile neutropenia"
+    del again["events"][0]["outcome"]  # less complete: the first report is the master
+    dup_id = desk.report(**again)
+    desk.approve(dup_id)
+    assert "ready" in {s["state"] for s in desk.submissions(dup_id)}
+
+    r = desk.post(f"/api/v1/cases/{dup_id}/duplicates/{master_id}",
+                  {"decision": "confirm", "reason": "same SAE entered twice"})
+    assert r.status_code == 200, r.json
+    assert r.json["duplicate_case_id"] == dup_id
+    files = desk.export()
+    dup = desk.case(dup_id)
+    assert dup["worldwide_case_id"] not in {c.admin.worldwide_case_id for c in files.values()}
+    assert "ready" not in {s["state"] for s in desk.submissions(dup_id)}

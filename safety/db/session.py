@@ -40,8 +40,10 @@ def get_intake_engine(url: str) -> Engine:
     statement is its own transaction, so no second round trip to commit) and no pre-ping (the
     caller retries once on a connection found broken). Both halve the round trips of the
     hottest write of the service."""
-    return create_engine(normalise_url(url), pool_pre_ping=False, pool_size=10,
-                         max_overflow=20, isolation_level="AUTOCOMMIT")
+    # Small: one connection per request thread at most (gunicorn's threads), on top of the
+    # main pool, within PostgreSQL's default 100 connections for several web processes.
+    return create_engine(normalise_url(url), pool_pre_ping=False, pool_size=4,
+                         max_overflow=4, isolation_level="AUTOCOMMIT")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -271,7 +271,10 @@ def elements_of(expr: Expr) -> set[str]:
 def guards(expr: Expr) -> set[str]:
     """Elements that must occur somewhere in the message for ``expr`` to hold."""
     if isinstance(expr, Atom):
-        return set() if expr.check == "absent" or expr.every else {expr.subject.element}
+        # An attribute test reads nodes the value look-up skips (no value, no nullFlavor).
+        if expr.check == "absent" or expr.every or expr.subject.attribute:
+            return set()
+        return {expr.subject.element}
     if isinstance(expr, And):
         return set().union(*(guards(e) for e in expr.operands))
     if isinstance(expr, Or):
@@ -283,7 +286,7 @@ def guards(expr: Expr) -> set[str]:
 def triggers(expr: Expr) -> frozenset[str] | None:
     """Elements of which at least one must be present where ``expr`` holds (None: unknown)."""
     if isinstance(expr, Atom):
-        if expr.check == "absent" or expr.every:
+        if expr.check == "absent" or expr.every or expr.subject.attribute:
             return None
         return frozenset({expr.subject.element})
     if isinstance(expr, And):

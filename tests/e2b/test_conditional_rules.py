@@ -287,15 +287,16 @@ def test_compiled_predicates_mean_what_the_grammar_says(expr: Expr, world: dict)
 @SETTINGS
 @given(exprs, worlds)
 def test_guards_are_only_skipped_when_the_predicate_cannot_hold(expr: Expr, world: dict) -> None:
-    """A rule is skipped when a guard element is absent: then 'when' must be false."""
+    """A rule is skipped when a guard element is absent: then 'when' must be false. The guard
+    look-up sees only occurrences with a value or a nullFlavor, so an attribute test (which
+    also reads occurrences with neither) must never be a guard."""
     holds = compile_expr(expr)(_lookup(world))
     present = {n for n, occs in world.items() if any(v is not None or nf is not None
                                                      for v, nf, _ in occs)}
-    attribute_only = {n for n, occs in world.items() if any(r for _, _, r in occs)}
     if holds:
-        assert conditional.guards(expr) <= present | attribute_only
+        assert conditional.guards(expr) <= present
         trig = conditional.triggers(expr)
-        assert trig is None or trig & (present | attribute_only)
+        assert trig is None or trig & present
 
 
 # --- hand-broken messages ----------------------------------------------------------------
@@ -493,3 +494,13 @@ def test_any_of_rule_names_the_missing_parent_sex() -> None:
 
     found = named(conditional_findings(mutate(_full(), no_parent_sex), "fda-postmarket"))
     assert ("D.10.6", "R0051") in found
+
+
+def test_attribute_tests_never_guard_a_rule() -> None:
+    """`X@attr` reads occurrences with neither value nor nullFlavor, which the guard look-up
+    skips: such an element must not be required up front."""
+    expr = conditional.parse("C.1.6.1.r.2@representation = B64 and C.1.3 = 1")
+    assert conditional.guards(expr) == {"C.1.3"}
+    assert conditional.triggers(expr) == frozenset({"C.1.3"})
+    only_attr = conditional.parse("C.1.6.1.r.2@representation = B64")
+    assert conditional.guards(only_attr) == set() and conditional.triggers(only_attr) is None

@@ -62,7 +62,9 @@ def completeness(case: CaseVersionData) -> int:
 
 
 def choose_master(cases: Mapping[str, CaseVersionData]) -> str:
-    """The most complete case; ties go to the case received first, then the smaller id."""
+    """The most complete case; ties go to the case received first (C.1.4), then to the one
+    the caller lists first: callers list cases in order of receipt, so that two copies of the
+    same report received the same day keep the one already being worked as the master."""
     if not cases:
         raise DecisionError("no cases to choose a master from")
 
@@ -70,7 +72,7 @@ def choose_master(cases: Mapping[str, CaseVersionData]) -> str:
         d = case.admin.first_received
         return (0, d.isoformat()) if isinstance(d, PartialDate) else (1, "")
 
-    return min(cases, key=lambda cid: (-completeness(cases[cid]), received(cases[cid]), cid))
+    return min(cases, key=lambda cid: (-completeness(cases[cid]), received(cases[cid])))
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,8 +40,9 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
             Submission.case_id.in_((case.id, other.id)),
             # "ready" too: approved and in the outbox, it would otherwise still be sent
             Submission.state.in_((*TRANSMITTED, "ready"))).distinct())))
+        in_receipt_order = sorted((case, other), key=lambda c: (c.created_at, c.case_number))
         confirmation = confirm({str(c.id): working_data(session, current_version(session, c))
-                                for c in (case, other)}, submitted)
+                                for c in in_receipt_order}, submitted)
         master, to_nullify = confirmation.master, confirmation.nullify
     record_decision(session, str(case.id), str(other.id),
                     "confirmed" if master else "rejected", actor, master)
@@ -57,7 +58,7 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
     if master is None:
         return DuplicateDecision(decision, None, None)
     from safety.pipeline.context import current_settings
-    from safety.submissions.service import nullify_case
+    from safety.submissions.service import close_as_duplicate, nullify_case
 
     settings = settings or current_settings()
     master_case = case if master == str(case.id) else other
@@ -68,6 +69,9 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
                             f"({master_case.case_number}): {reason}", actor, settings,
                             from_closed=True)
         nullified += [str(s.id) for s in done.messages]
+    dup_case = other if master == str(case.id) else case
+    if str(dup_case.id) not in to_nullify:
+        close_as_duplicate(session, dup_case, master_case, reason, actor)
     session.flush()
     redraft(session, current_version(session, master_case), settings)  # unsent drafts cite it
     return DuplicateDecision(decision, master, duplicate, tuple(nullified))

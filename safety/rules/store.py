@@ -176,6 +176,13 @@ def close_for_nullified_case(session: Session, case_id: uuid.UUID, reason: str,
     """A nullified case owes no further reports: its open obligations become ``not_required``
     (the nullification messages to regulators that hold it are drafted by submissions), so the
     due-date monitor and the queue stop counting them. Submitted ones are history and stay."""
+    return close_open_obligations(session, case_id, f"case nullified ({reason})", actor)
+
+
+def close_open_obligations(session: Session, case_id: uuid.UUID, cause: str,
+                           actor: str) -> list[ObligationRow]:
+    """Open obligations of a case that will send nothing more become ``not_required``, with
+    ``cause`` in their explanation and audit events."""
     from safety.audit import record
 
     open_states = (ObligationStatus.OPEN.value, ObligationStatus.AWAITING_UNBLINDING.value)
@@ -184,9 +191,9 @@ def close_for_nullified_case(session: Session, case_id: uuid.UUID, reason: str,
     for row in rows:
         before = row.status
         row.status, row.alert = ObligationStatus.NOT_REQUIRED.value, None
-        row.explanation = f"{row.explanation}\nNot required: case nullified ({reason})."
+        row.explanation = f"{row.explanation}\nNot required: {cause}."
         record(session, actor=actor, action="obligation.not_required", entity=row,
                case_id=case_id,
                changes=[{"field": "status", "from": before, "to": row.status}],
-               reason=f"case nullified: {reason}")
+               reason=cause)
     return rows

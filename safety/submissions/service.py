@@ -25,7 +25,7 @@ from safety.config import Settings
 from safety.db.models import Case, CaseVersion
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, ReportKind
 from safety.review.workflow import BY_NAME, State
-from safety.rules.store import close_for_nullified_case
+from safety.rules.store import close_for_nullified_case, close_open_obligations
 from safety.submissions.routing import region_for
 from safety.submissions.store import (
     NULLIFIED_CASE,
@@ -147,6 +147,31 @@ def nullify_case(session: Session, case: Case, reason: str | None, actor: str,
     withdrawn, messages = draft_nullifications(session, case, reason, actor, settings)
     close_for_nullified_case(session, case.id, reason, actor)
     return Nullification(case.case_number, before, messages, withdrawn)
+
+
+def close_as_duplicate(session: Session, dup: Case, master: Case, reason: str,
+                       actor: str) -> list[Submission]:
+    """A confirmed duplicate that no regulator holds sends nothing: what it says is reported
+    under the master (which cites it). Its unsent messages are withdrawn, its open obligations
+    closed and the case closed, so nobody approves and sends it later as a case of its own."""
+    cause = (f"duplicate of {master.worldwide_case_id} ({master.case_number}), reported under "
+             f"that case: {reason}")
+    session.flush()
+    session.refresh(dup, with_for_update=True)
+    withdrawn = list(session.scalars(
+        select(Submission).where(Submission.case_id == dup.id, Submission.state.in_(UNSENT))
+        .with_for_update().execution_options(populate_existing=True)))
+    for s in withdrawn:
+        before, s.state = s.state, "withdrawn"
+        record(session, actor=actor, action="submission.withdrawn", entity=s,
+               changes=[{"field": "state", "from": before, "to": "withdrawn"}], reason=cause)
+    close_open_obligations(session, dup.id, cause, actor)
+    if dup.state not in (State.CLOSED.value, NULLIFIED_CASE):
+        before = dup.state
+        dup.state = State.CLOSED.value
+        record(session, actor=actor, action="case.closed_as_duplicate", entity=dup,
+               changes=[{"field": "state", "from": before, "to": dup.state}], reason=cause)
+    return withdrawn
 
 
 def draft_nullifications(session: Session, case: Case, reason: str, actor: str,

@@ -77,3 +77,12 @@ def test_confirm_links_the_duplicates_worldwide_ids_in_c110() -> None:
     once = cite_duplicates(rich, c)
     assert once.admin.linked_report_ids == ["GB-BOREALIS-77"]
     assert cite_duplicates(once, c).admin.linked_report_ids == ["GB-BOREALIS-77"]
+
+
+def test_equally_complete_copies_keep_the_first_listed_as_master() -> None:
+    """Callers list cases in receipt order: the copy received first (already being worked)
+    stays the master, whatever the ids."""
+    a = make_case(report_id="A-1")
+    b = make_case(report_id="A-1")
+    assert choose_master({"zzz-first": a, "aaa-second": b}) == "zzz-first"
+    assert choose_master({"aaa-first": b, "zzz-second": a}) == "aaa-first"

@@ -77,6 +77,21 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings) -
             select(Case).where(Case.worldwide_case_id == incoming_wwid).with_for_update()
         ).scalar_one_or_none()
 
+    if case is not None and case.state == "nullified":
+        # Nullification is final (E2B(R3) C.1.11.1): new information on the case is for a
+        # person to judge (a new case? a mistaken nullification?), not a silent version.
+        report.status = "held"
+        report.findings = [{
+            "code": "case_nullified", "criterion": "",
+            "message": f"case {case.case_number} was nullified; a report on it is held for "
+                       "review, not added as a version"}]
+        report.case_id = case.id
+        report.processed_at = _now()
+        record(session, actor="system:intake", action="report.held", entity=report,
+               case_id=case.id,
+               changes=[{"field": "status", "from": "received", "to": "held"}],
+               reason=f"case {case.case_number} is nullified")
+        return Outcome("held", case.id)
     if case is not None:
         same = _identical_earlier_report(session, case.id, report)
         if same is not None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
+from factories.forms import sae_form
 
 from .test_lifecycle_flow import _desk, _sent_initial
 
 
-def test_follow_up_of_a_nullified_case_owes_no_report(client, sites, worker, settings,
-                                                      monkeypatch, tmp_path):
-    """Nothing is drafted after a nullification, so an obligation left open by a later version
-    would only ever become overdue in the due-date monitor and the queue."""
+def test_follow_up_of_a_nullified_case_is_held_and_owes_no_report(
+        client, sites, worker, settings, monkeypatch, tmp_path):
+    """Nullification is final: a later report on the case is held for a person to judge, with
+    the reason, and no version (hence no obligation that could only become overdue) appears."""
     from safety.cli import main
 
     desk = _desk(client, sites, worker, settings, monkeypatch, tmp_path)
@@ -19,9 +20,15 @@ def test_follow_up_of_a_nullified_case_owes_no_report(client, sites, worker, set
     res = CliRunner().invoke(main, ["submissions", "nullify", number, "--reason",
                                     "Reported in error: the subject was never enrolled"])
     assert res.exit_code == 0, res.output
-    desk.follow_up()
-    assert desk.case(case_id)["current_version"] == 2
+    form = sae_form(report_type="followup")
+    form["events"][0].update(outcome="fatal", seriousness=["hospitalisation", "death"])
+    r = desk.post("/api/v1/reports", form, token=desk.site)
+    assert r.status_code == 202, r.json
+    desk.worker()
+    status = desk.get(r.json["status_url"]).json
+    assert status["status"] == "held" and status["case_id"] == case_id
+    assert [f["code"] for f in status["findings"]] == ["case_nullified"]
+    assert number in status["findings"][0]["message"]
+    assert desk.case(case_id)["current_version"] == 1
     owed = desk.get(f"/api/v1/cases/{case_id}/obligations").json["obligations"]
-    later = [o for o in owed if o["version"] == 2]
-    assert later  # the follow-up was evaluated
-    assert {o["status"] for o in later} <= {"not_required", "superseded"}
+    assert not [o for o in owed if o["status"] in ("open", "awaiting_unblinding")]

@@ -298,8 +298,8 @@ def test_nullification_needs_a_reason_is_conformant_and_final(
     res = CliRunner().invoke(main, ["export", "e2b", number, "--destination", "ema"])
     assert res.exit_code == 1 and "nullified" in res.output
     before = len(desk.submissions(case_id))
-    desk.follow_up()
-    assert desk.case(case_id)["current_version"] == 2
+    desk.follow_up()  # held (case_nullified): no version, nothing drafted
+    assert desk.case(case_id)["current_version"] == 1
     assert len(desk.submissions(case_id)) == before
     with session_scope(settings.effective_database_url) as s:
         ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "case.nullify")).one()

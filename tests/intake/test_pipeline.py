@@ -205,6 +205,6 @@ def test_content_going_back_to_an_earlier_report_is_a_follow_up(client, sites, s
     assert case["current_version"] == 3
     with session_scope(settings.effective_database_url) as s:
         texts = [json.dumps(d) for d in s.execute(
-            select(CaseVersion.data).where(CaseVersion.case_id == r1["case_id"])
+            select(CaseVersion.data).where(CaseVersion.case_id == uuid.UUID(r1["case_id"]))
             .order_by(CaseVersion.version)).scalars()]
     assert ["died" in t for t in texts] == [False, True, False]

@@ -26,6 +26,10 @@ from safety.intake.validity import minimum_criteria
 from safety.pipeline.stages import first_stage
 
 DONE = frozenset({"processed", "held"})
+# A closed case drops out of the working queue, so a follow-up reopens it (the workflow's own
+# "reopen" target). An open case that was signed stays where it is: its page shows the
+# signature invalidated and the guards refuse to close it until it is reviewed again.
+REOPENED_BY_FOLLOW_UP = frozenset({"closed"})
 
 
 class WaitForEarlierReport(RuntimeError):
@@ -149,6 +153,11 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings) -
         record(session, actor="system:intake", action="case.version_added", entity=case,
                changes=[{"field": "current_version", "from": version - 1, "to": version}],
                reason=f"follow-up report {report.id}")
+        if case.state in REOPENED_BY_FOLLOW_UP:
+            before, case.state = case.state, "data_entry"
+            record(session, actor="system:intake", action="case.reopened", entity=case,
+                   changes=[{"field": "state", "from": before, "to": case.state}],
+                   reason=f"follow-up report {report.id} (version {version}) needs review")
     record(session, actor="system:intake", action="report.processed", entity=report,
            case_id=case.id,
            changes=[{"field": "status", "from": "received", "to": "processed"}])

@@ -208,3 +208,29 @@ def test_content_going_back_to_an_earlier_report_is_a_follow_up(client, sites, s
             select(CaseVersion.data).where(CaseVersion.case_id == uuid.UUID(r1["case_id"]))
             .order_by(CaseVersion.version)).scalars()]
     assert ["died" in t for t in texts] == [False, True, False]
+
+
+def test_follow_up_of_a_closed_case_reopens_it(client, sites, settings, worker):
+    """A closed case is out of the working queue: a follow-up must not sit there unseen. An
+    open case stays in its state (a signed one shows its signature invalidated)."""
+    token = sites.token()
+    form = sae_form(sae_id=f"SAE-{uuid.uuid4().hex[:8]}")
+    rid = _post(client, sites, token, form)
+    worker()
+    case_id = client.get(f"/api/v1/reports/{rid}", headers=sites.headers(token)).json["case_id"]
+    for state in ("closed", "submission", "medical_review"):
+        with session_scope(settings.effective_database_url) as s:
+            s.get(Case, uuid.UUID(case_id)).state = state
+        form["narrative"] = (form.get("narrative") or "") + f" Update while {state}."
+        _post(client, sites, token, form)
+        worker()
+        with session_scope(settings.effective_database_url) as s:
+            now = s.get(Case, uuid.UUID(case_id)).state
+            reopened = s.execute(select(AuditEvent.reason).where(
+                AuditEvent.action == "case.reopened",
+                AuditEvent.case_id == uuid.UUID(case_id))).scalars().all()
+        if state != "closed":
+            assert now == state  # still being worked, or signed and visibly invalidated
+        else:
+            assert now == "data_entry"
+            assert "needs review" in reopened[-1]

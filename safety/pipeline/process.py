@@ -55,13 +55,8 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings) -
     data = payload_to_case(report.channel, report.payload)
     findings = minimum_criteria(data)
     if findings:
-        report.status = "held"
-        report.findings = [f.as_dict() for f in findings]
-        report.processed_at = _now()
-        record(session, actor="system:intake", action="report.held", entity=report,
-               changes=[{"field": "status", "from": "received", "to": "held"}],
-               reason="; ".join(f.message for f in findings))
-        return Outcome("held")
+        return _conclude(session, report, "held", [f.as_dict() for f in findings],
+                         "; ".join(f.message for f in findings))
 
     if report.sender_case_id and _earlier_pending(session, report):
         raise WaitForEarlierReport(str(report.id))
@@ -84,18 +79,11 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings) -
     if case is not None and case.state == "nullified":
         # Nullification is final (E2B(R3) C.1.11.1): new information on the case is for a
         # person to judge (a new case? a mistaken nullification?), not a silent version.
-        report.status = "held"
-        report.findings = [{
+        return _conclude(session, report, "held", [{
             "code": "case_nullified", "criterion": "",
             "message": f"case {case.case_number} was nullified; a report on it is held for "
-                       "review, not added as a version"}]
-        report.case_id = case.id
-        report.processed_at = _now()
-        record(session, actor="system:intake", action="report.held", entity=report,
-               case_id=case.id,
-               changes=[{"field": "status", "from": "received", "to": "held"}],
-               reason=f"case {case.case_number} is nullified")
-        return Outcome("held", case.id)
+                       "review, not added as a version"}],
+            f"case {case.case_number} is nullified", case_id=case.id)
     if case is not None:
         same = _identical_earlier_report(session, case.id, report)
         if same is not None:
@@ -190,19 +178,26 @@ def _resent(session: Session, report: Report, case: Case, same: Report) -> Outco
     version = session.execute(
         select(CaseVersion.version).where(CaseVersion.id == same.case_version_id)
     ).scalar_one()
-    report.status = "processed"
-    report.findings = [{
+    return _conclude(session, report, "processed", [{
         "code": "identical_resend", "criterion": "",
         "message": f"identical to report {same.id}, already version {version} of case "
-                   f"{case.case_number}: no new version"}]
-    report.case_id = case.id
-    report.case_version_id = same.case_version_id
+                   f"{case.case_number}: no new version"}],
+        f"identical re-send of report {same.id} (version {version})",
+        case_id=case.id, case_version_id=same.case_version_id)
+
+
+def _conclude(session: Session, report: Report, status: str, findings: list[dict[str, str]],
+              reason: str, case_id: uuid.UUID | None = None,
+              case_version_id: uuid.UUID | None = None) -> Outcome:
+    """End a report's processing without a new version (held, or joined to an existing one)."""
+    report.status = status
+    report.findings = findings
+    report.case_id, report.case_version_id = case_id, case_version_id
     report.processed_at = _now()
-    record(session, actor="system:intake", action="report.processed", entity=report,
-           case_id=case.id,
-           changes=[{"field": "status", "from": "received", "to": "processed"}],
-           reason=f"identical re-send of report {same.id} (version {version})")
-    return Outcome("processed", case.id, same.case_version_id)
+    record(session, actor="system:intake", action=f"report.{status}", entity=report,
+           case_id=case_id, changes=[{"field": "status", "from": "received", "to": status}],
+           reason=reason)
+    return Outcome(status, case_id, case_version_id)
 
 
 def _fill_admin(data: CaseVersionData, case: Case, own_id: str, first: object,

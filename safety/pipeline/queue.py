@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 # Backoff in seconds between attempts: transient failures (a database restart, a lock
 # timeout) get a few minutes to clear before the report is marked failed.
 BACKOFF = [5, 30, 120, 600, 1800]
+RESULT_TTL = 3600
+FAILURE_TTL = 7 * 24 * 3600  # a failed job stays inspectable for a week
+JOB_TIMEOUT = 600
+PROCESS_REPORT = "safety.pipeline.jobs.process_report"
 PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
@@ -59,10 +63,8 @@ def enqueue_unique(
         q = queue or get_queue(settings)
         if not fresh and job_pending(q, job_id):
             return True
-        q.enqueue(
-            func, *args, job_id=job_id, retry=_retry(settings),
-            result_ttl=3600, failure_ttl=7 * 24 * 3600, job_timeout=600,
-        )
+        q.enqueue(func, *args, job_id=job_id, retry=_retry(settings), result_ttl=RESULT_TTL,
+                  failure_ttl=FAILURE_TTL, job_timeout=JOB_TIMEOUT)
         return True
     except RedisError as exc:
         log.warning("could not enqueue %s: %s (the sweep will retry)", job_id, exc)
@@ -81,9 +83,9 @@ def enqueue_reports(settings: Settings, report_ids: list[str]) -> None:
     """
     q = get_queue(settings)
     retry = _retry(settings)
-    datas = [Queue.prepare_data("safety.pipeline.jobs.process_report", (rid,),
-                                job_id=report_job_id(rid), retry=retry, result_ttl=3600,
-                                failure_ttl=7 * 24 * 3600, timeout=600)
+    datas = [Queue.prepare_data(PROCESS_REPORT, (rid,), job_id=report_job_id(rid), retry=retry,
+                                result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+                                timeout=JOB_TIMEOUT)
              for rid in report_ids]
     with q.connection.pipeline() as pipe:
         q.enqueue_many(datas, pipeline=pipe)
@@ -91,7 +93,7 @@ def enqueue_reports(settings: Settings, report_ids: list[str]) -> None:
 
 
 def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -> bool:
-    return enqueue_unique(settings, "safety.pipeline.jobs.process_report",
+    return enqueue_unique(settings, PROCESS_REPORT,
                           report_job_id(report_id), str(report_id), fresh=fresh)
 
 

@@ -15,6 +15,7 @@ them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -158,13 +159,9 @@ def close_as_duplicate(session: Session, dup: Case, master: Case, reason: str,
              f"that case: {reason}")
     session.flush()
     session.refresh(dup, with_for_update=True)
-    withdrawn = list(session.scalars(
+    withdrawn = _withdraw(session, session.scalars(
         select(Submission).where(Submission.case_id == dup.id, Submission.state.in_(UNSENT))
-        .with_for_update().execution_options(populate_existing=True)))
-    for s in withdrawn:
-        before, s.state = s.state, "withdrawn"
-        record(session, actor=actor, action="submission.withdrawn", entity=s,
-               changes=[{"field": "state", "from": before, "to": "withdrawn"}], reason=cause)
+        .with_for_update().execution_options(populate_existing=True)), actor, cause)
     close_open_obligations(session, dup.id, cause, actor)
     if dup.state not in (State.CLOSED.value, NULLIFIED_CASE):
         before = dup.state
@@ -172,6 +169,18 @@ def close_as_duplicate(session: Session, dup: Case, master: Case, reason: str,
         record(session, actor=actor, action="case.closed_as_duplicate", entity=dup,
                changes=[{"field": "state", "from": before, "to": dup.state}], reason=cause)
     return withdrawn
+
+
+def _withdraw(session: Session, subs: Iterable[Submission], actor: str,
+              reason: str) -> list[Submission]:
+    """Unsent messages that must never go out, kept (state ``withdrawn``) for the record."""
+    done = []
+    for s in subs:
+        before, s.state = s.state, "withdrawn"
+        record(session, actor=actor, action="submission.withdrawn", entity=s,
+               changes=[{"field": "state", "from": before, "to": "withdrawn"}], reason=reason)
+        done.append(s)
+    return done
 
 
 def draft_nullifications(session: Session, case: Case, reason: str, actor: str,
@@ -185,14 +194,9 @@ def draft_nullifications(session: Session, case: Case, reason: str, actor: str,
                                 .order_by(Submission.created_at).with_for_update()
                                 .execution_options(populate_existing=True)))
     nullifications = {s.id for s in subs if message_lifecycle(s)[0] == NULLIFIED}
-    withdrawn = []
-    for s in subs:
-        if s.state in UNSENT and s.id not in nullifications:
-            before, s.state = s.state, "withdrawn"
-            record(session, actor=actor, action="submission.withdrawn", entity=s,
-                   changes=[{"field": "state", "from": before, "to": "withdrawn"}],
-                   reason=f"case nullified before sending: {reason}")
-            withdrawn.append(s)
+    withdrawn = _withdraw(
+        session, [s for s in subs if s.state in UNSENT and s.id not in nullifications], actor,
+        f"case nullified before sending: {reason}")
     messages = []
     for dest in sorted({s.destination for s in subs if s.state in TRANSMITTED}):
         done = [s for s in subs if s.id in nullifications and s.destination == dest]

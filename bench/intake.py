@@ -168,7 +168,7 @@ def main() -> None:
     from safety.config import load_settings
     from safety.db.migrate import upgrade
     from safety.db.session import session_scope
-    from safety.sites import get_or_create_site, issue_token
+    from safety.accounts.clients import get_or_create_site, issue_token
 
     settings = load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)

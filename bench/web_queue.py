@@ -1,4 +1,4 @@
-"""Benchmark of the review queue query (``safety.web.queue.queue_rows``).
+"""Benchmark of the review queue query (``safety.review.queue.queue_rows``).
 
 The queue loads every case in the selected states with its current version's JSON (product and
 study filters run in Python), then sorts by urgency. This measures how that scales with the
@@ -30,7 +30,7 @@ from safety.db.session import get_engine, get_sessionmaker, import_all_models
 from safety.demo.generator import generate_forms
 from safety.intake.channels import payload_to_case
 from safety.rules.store import ObligationRow
-from safety.web.queue import QueueFilters, queue_rows
+from safety.review.queue import QueueFilters, queue_rows
 from safety.web.sources import no_due_dates, obligation_due_dates
 
 

@@ -22,9 +22,9 @@ from safety.db.base import Base
 from safety.db.migrate import upgrade
 from safety.db.session import get_engine, import_all_models, session_scope
 from safety.pipeline.context import set_settings
-from safety.pipeline.redis_conn import get_redis
-from safety.pipeline.relay import flush_all
-from safety.sites import get_or_create_site, issue_token
+from safety.queue.connection import get_redis
+from safety.queue.relay import flush_all
+from safety.accounts.clients import get_or_create_site, issue_token
 
 TEST_DB = os.environ.get("SAFETY_TEST_DATABASE_URL")
 TEST_REDIS = os.environ.get("SAFETY_TEST_REDIS_URL")

@@ -17,7 +17,7 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from safety.db.models import ApiClient
-from safety.tokens import hash_token
+from safety.accounts.tokens import hash_token
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,9 @@ class TokenCache:
 
 def _token_cache() -> TokenCache:
     """The app's cache (one per app, so apps with different settings do not share one)."""
-    cache = current_app.extensions.get("safety.tokens")
+    cache = current_app.extensions.get("safety.accounts.tokens")
     if cache is None:
-        cache = current_app.extensions.setdefault("safety.tokens", TokenCache())
+        cache = current_app.extensions.setdefault("safety.accounts.tokens", TokenCache())
     return cache  # type: ignore[no-any-return]
 
 

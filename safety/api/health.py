@@ -9,7 +9,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from safety.pipeline.redis_conn import get_redis
+from safety.queue.connection import get_redis
 
 bp = Blueprint("health", __name__)
 

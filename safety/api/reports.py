@@ -15,8 +15,8 @@ from safety.api.auth import require_client
 from safety.db.models import Report
 from safety.intake.schemas import SAEFormSchema
 from safety.intake.store import IdempotencyConflict, Incoming, receive_report
-from safety.pipeline.queue import enqueue_report
-from safety.pipeline.relay import relay_for
+from safety.queue.enqueue import enqueue_report
+from safety.queue.relay import relay_for
 
 # One instance for the process: building a nested marshmallow schema costs more than
 # validating a form with it, and load() keeps no state between calls.

@@ -84,7 +84,7 @@ def site() -> None:
 def site_add(name: str, country: str | None, organisation: str) -> None:
     """Create site NAME (or reuse it) and print a new API token for it, once."""
     from safety.db.session import session_scope
-    from safety.sites import get_or_create_site, issue_token
+    from safety.accounts.clients import get_or_create_site, issue_token
 
     settings = _settings()
     _ensure_db(settings)
@@ -108,7 +108,7 @@ def client() -> None:
 def client_add(name: str) -> None:
     """Create a safety-team API client and print its token, once."""
     from safety.db.session import session_scope
-    from safety.sites import issue_token
+    from safety.accounts.clients import issue_token
 
     settings = _settings()
     _ensure_db(settings)
@@ -122,7 +122,7 @@ def client_add(name: str) -> None:
 def client_list() -> None:
     """One JSON line per API client (never the token: only its first characters)."""
     from safety.db.session import session_scope
-    from safety.sites import list_clients
+    from safety.accounts.clients import list_clients
 
     settings = _settings()
     _ensure_db(settings)
@@ -139,7 +139,7 @@ def client_list() -> None:
 def client_revoke(ref: str) -> None:
     """Revoke a client's token, by id, token prefix or name (site tokens too)."""
     from safety.db.session import session_scope
-    from safety.sites import UnknownClient, revoke_client
+    from safety.accounts.clients import UnknownClient, revoke_client
 
     settings = _settings()
     _ensure_db(settings)
@@ -166,7 +166,7 @@ def worker(burst: bool, with_scheduler: bool) -> None:
 
     from safety.logging import configure_logging
     from safety.pipeline.context import set_settings
-    from safety.pipeline.queue import get_queue
+    from safety.queue.enqueue import get_queue
 
     settings = _settings()
     configure_logging(settings.log_level)
@@ -183,7 +183,7 @@ def worker(burst: bool, with_scheduler: bool) -> None:
 @main.command()
 def scheduler() -> None:
     """Run the periodic jobs (the sweep that requeues stored but unprocessed reports)."""
-    from safety.pipeline.periodic import run_cron
+    from safety.pipeline.scheduler import run_cron
 
     run_cron(_settings())
 
@@ -195,7 +195,7 @@ def scheduler() -> None:
 @click.option("--demo", is_flag=True, help="Load the demo reports if the database is empty.")
 def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
     """Run the web app, a worker and the scheduler together; Ctrl-C stops all three."""
-    from safety.pipeline.redis_conn import redis_url, shutdown_embedded
+    from safety.queue.connection import redis_url, shutdown_embedded
 
     settings = _settings()
     _ensure_db(settings)
@@ -301,7 +301,7 @@ def _import_xml(settings: Settings, path: Path) -> list[uuid.UUID] | None:
     from safety.e2b.hl7 import E2BError
     from safety.intake.e2b_batch import split_batch
     from safety.intake.store import Incoming, store_report
-    from safety.pipeline.queue import enqueue_report
+    from safety.queue.enqueue import enqueue_report
 
     raw = path.read_bytes()
     try:
@@ -391,8 +391,8 @@ def _submit_forms(settings: Settings, site_name: str | None,
     """Store each form exactly as the API would, then enqueue it after the commit."""
     from safety.db.session import session_scope
     from safety.intake.store import Incoming, store_report
-    from safety.pipeline.queue import enqueue_report
-    from safety.sites import get_or_create_site
+    from safety.queue.enqueue import enqueue_report
+    from safety.accounts.clients import get_or_create_site
 
     ids: list[uuid.UUID] = []
     for _, form in forms:
@@ -445,7 +445,7 @@ def _ensure_db(settings: Settings) -> None:
 def obligations(case: str, as_json: bool) -> None:
     """The reporting obligations of CASE (case id, case number or worldwide case id)."""
     from safety.db.session import session_scope
-    from safety.rules.api import latest_obligations, obligation_json
+    from safety.api.obligations import latest_obligations, obligation_json
 
     settings = _settings()
     with session_scope(settings.effective_database_url) as session:
@@ -480,22 +480,22 @@ def _find_case(session: Any, ref: str) -> Any:
 
 def register_feature_commands() -> None:
     """Attach the feature areas' command groups."""
-    from safety.e2b.cli import e2b_group
-    from safety.products.cli import products
-    from safety.rules.cli import rules
-    from safety.submissions.cli import ack_group, export_group, submissions_group
+    from safety.cli.e2b import e2b_group
+    from safety.cli.products import products
+    from safety.cli.rules import rules
+    from safety.cli.submissions import ack_group, export_group, submissions_group
 
     for group in (rules, products, e2b_group, export_group, submissions_group, ack_group):
         main.add_command(group)
-    from safety.coding.cli import dictionary_group
-    from safety.coding.cli import register as register_coding
-    from safety.coding.recode_cli import recode_cmd
-    from safety.web.cli import user
+    from safety.cli.coding import dictionary_group
+    from safety.cli.coding import register as register_coding
+    from safety.cli.recode import recode_cmd
+    from safety.cli.users import user
 
     dictionary_group.add_command(recode_cmd)
     register_coding(main)
     main.add_command(user)
-    from safety.dedup.db_cli import dedup
+    from safety.cli.dedup_db import dedup
 
     main.add_command(dedup)
 

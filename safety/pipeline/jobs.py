@@ -16,8 +16,8 @@ from safety.db.models import CaseVersion, Report
 from safety.db.session import session_scope
 from safety.pipeline import stages as stage_chain
 from safety.pipeline.context import current_settings
-from safety.pipeline.process import process_report as process
-from safety.pipeline.queue import (
+from safety.intake.processing import process_report as process
+from safety.queue.enqueue import (
     enqueue_report,
     enqueue_stage,
     get_queue,

@@ -26,9 +26,9 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("coding", "safety.coding.jobs:code_stage"),
-    Stage("dedup", "safety.dedup.jobs:screen_stage"),
-    Stage("rules", "safety.rules.jobs:evaluate_stage"),
+    Stage("coding", "safety.coding.service:code_stage"),
+    Stage("dedup", "safety.dedup.service:screen_stage"),
+    Stage("rules", "safety.rules.evaluation:evaluate_stage"),
     Stage("submissions", "safety.submissions.store:draft_stage"),
 )
 

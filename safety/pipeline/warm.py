@@ -16,7 +16,7 @@ from safety.db.session import get_engine, session_scope
 
 def warm_caches(settings: Settings) -> None:
     from safety.coding.store import active_autocoder
-    from safety.dedup.jobs import model
+    from safety.dedup.service import model
 
     with session_scope(settings.effective_database_url) as session:
         active_autocoder(session, "events")

@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from safety.review.roles import LABELS, Role
-from safety.review.workflow import STATE_LABELS, State
+from safety.accounts.roles import LABELS, Role
+from safety.cases.workflow import STATE_LABELS, State
 from safety.web.sources import DEFAULT_SOURCES, ReviewSources
 
 

@@ -24,15 +24,15 @@ from sqlalchemy import or_, select
 from safety.cases.store import current_version
 from safety.db.models import AuditEvent, Case, CaseVersion, Report, Site
 from safety.review import diff, signing
-from safety.review.roles import Permission, can
-from safety.review.workflow import (
+from safety.accounts.roles import Permission, can
+from safety.cases.workflow import (
     STATE_LABELS,
     State,
     TransitionError,
     options,
     plan,
 )
-from safety.web.queue import QueueFilters, queue_rows
+from safety.review.queue import QueueFilters, queue_rows
 from safety.web.sections import loaded_sections
 from safety.web.security import require, user
 from safety.web.sources import DEFAULT_SOURCES, QUEUE_FLAGS, ReviewSources

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safety.db.models import Case, CaseVersion
-from safety.review.roles import Permission
-from safety.review.workflow import OPEN_STATES
+from safety.accounts.roles import Permission
+from safety.cases.workflow import OPEN_STATES
 from safety.web.charts import bar_chart
 from safety.web.security import require
 

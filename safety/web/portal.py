@@ -39,8 +39,8 @@ from safety.intake.schemas import (
     SAEFormSchema,
 )
 from safety.intake.store import Incoming, store_report
-from safety.pipeline.queue import enqueue_report
-from safety.review.roles import Permission
+from safety.queue.enqueue import enqueue_report
+from safety.accounts.roles import Permission
 from safety.web.security import require, user
 
 bp = Blueprint("web_portal", __name__, url_prefix="/portal")

@@ -19,7 +19,7 @@ from flask import Flask, abort, current_app, flash, g, redirect, request, sessio
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from safety.review.roles import Permission, Role, can
+from safety.accounts.roles import Permission, Role, can
 from safety.web.store import User
 
 login_manager = LoginManager()

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safety.db.models import Case, CaseVersion
-from safety.review.workflow import Change
+from safety.cases.workflow import Change
 
 DueSource = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, date]]
 CountSource = Callable[[Session, Case, CaseVersion], int | None]

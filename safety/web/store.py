@@ -31,8 +31,8 @@ from safety.audit import record
 from safety.db.base import Base, UTCDateTime, utcnow
 from safety.db.models import Case, CaseVersion, ImmutableRowError, Site
 from safety.review import signing
-from safety.review.roles import check_site_scope, parse_role
-from safety.review.workflow import Change, ReviewFacts
+from safety.accounts.roles import check_site_scope, parse_role
+from safety.cases.workflow import Change, ReviewFacts
 from safety.web.sources import DEFAULT_SOURCES, ReviewSources
 
 MAX_FAILED_LOGINS = 5

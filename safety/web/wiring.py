@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from safety.cases.store import latest_view
 from safety.db.models import Case, CaseVersion
-from safety.review.workflow import Change
+from safety.cases.workflow import Change
 from safety.submissions.store import Submission, approve_for_sending
 from safety.web.sources import ReviewSources
 
@@ -99,7 +99,7 @@ def on_transition(session: Session, case: Case, change: Change, actor: str) -> N
     """Nullifying a case tells every regulator holding it (C.1.11.1 = 1 with the reason)."""
     if change.transition == "nullify":
         from safety.pipeline.context import current_settings
-        from safety.submissions.service import draft_nullifications
+        from safety.submissions.requests import draft_nullifications
 
         draft_nullifications(session, case, change.reason or "", actor, current_settings())
 

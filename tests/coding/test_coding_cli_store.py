@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from safety.cases.model import CodedTerm
 from safety.coding import store
 from safety.coding.autocoder import Autocoder, Thresholds
-from safety.coding.cli import register
+from safety.cli.coding import register
 from safety.coding.meddra_ascii import load_meddra_ascii
 from safety.coding.recode import recode, release_diff
 from safety.db.base import Base

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safety.cases.codec import case_to_json
-from safety.dedup.cli import make_group
+from safety.cli.dedup import make_group
 from safety.dedup.matching import MemoryIndex, match_report
 from safety.dedup.scan import complete_link, scan
 from safety.dedup.scoring import load_model

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from safety.e2b.cli import e2b_group, infer_profile
+from safety.cli.e2b import e2b_group, infer_profile
 
 from .examples import DATA, EXAMPLES, example
 

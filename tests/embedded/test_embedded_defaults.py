@@ -13,7 +13,7 @@ from safety.app import create_app
 from safety.cli import main
 from safety.config import load_settings
 from safety.pipeline.context import set_settings
-from safety.pipeline.redis_conn import shutdown_embedded
+from safety.queue.connection import shutdown_embedded
 
 pytestmark = pytest.mark.embedded
 

@@ -7,8 +7,8 @@ from rq import Queue, SimpleWorker
 
 from safety.config import Settings
 from safety.pipeline.context import set_settings
-from safety.pipeline.redis_conn import redis_url
-from safety.pipeline.relay import flush_all
+from safety.queue.connection import redis_url
+from safety.queue.relay import flush_all
 
 
 def run_worker(settings: Settings) -> int:

@@ -87,7 +87,7 @@ def test_auth_missing_unknown_and_revoked(client, sites, settings):
     token = sites.token()
     from safety.db.base import utcnow
     from safety.db.models import ApiClient
-    from safety.tokens import hash_token
+    from safety.accounts.tokens import hash_token
 
     with session_scope(settings.effective_database_url) as s:
         c = s.execute(select(ApiClient).where(ApiClient.token_hash == hash_token(token))

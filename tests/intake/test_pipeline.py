@@ -70,7 +70,7 @@ def test_follow_up_received_before_its_initial_is_processed_waits(client, sites,
     rid2 = _post(client, sites, token, sae_form(report_type="followup", narrative="more"))
     import pytest
 
-    from safety.pipeline.process import WaitForEarlierReport
+    from safety.intake.processing import WaitForEarlierReport
 
     with pytest.raises(WaitForEarlierReport):
         jobs.process_report(rid2)
@@ -143,7 +143,7 @@ def test_sweep_does_not_double_enqueue(client, sites, settings, redis, worker):
     _post(client, sites, token, sae_form())
     from rq import Queue
 
-    from safety.pipeline.relay import flush_all
+    from safety.queue.relay import flush_all
 
     assert flush_all()
     q = Queue(settings.queue_name, connection=redis)

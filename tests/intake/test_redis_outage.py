@@ -19,7 +19,7 @@ from safety.db.models import Case, CaseVersion, Report
 from safety.db.session import session_scope
 from safety.pipeline import jobs
 from safety.pipeline.context import set_settings
-from safety.pipeline.relay import flush_all
+from safety.queue.relay import flush_all
 
 
 def _free_port() -> int:

@@ -15,8 +15,9 @@ from rq.job import Job
 from safety.api.auth import Principal, TokenCache
 from safety.app import create_app
 from safety.cli import main
-from safety.pipeline import jobs, relay
-from safety.pipeline.queue import report_job_id
+from safety.pipeline import jobs
+from safety.queue import relay
+from safety.queue.enqueue import report_job_id
 
 
 def _post(client, sites, token):  # type: ignore[no-untyped-def]
@@ -109,7 +110,7 @@ def test_revoked_token_is_refused_after_the_cache_period(sites, settings, monkey
     # Within the cache period the web process still trusts what it checked.
     assert cached.post("/api/v1/reports", json=sae_form(),
                        headers=sites.headers(token)).status_code == 202
-    cached_app.extensions["safety.tokens"].clear()  # what the passing of token_cache_seconds does
+    cached_app.extensions["safety.accounts.tokens"].clear()  # what the passing of token_cache_seconds does
     assert cached.post("/api/v1/reports", json=sae_form(),
                        headers=sites.headers(token)).status_code == 401
     listed = runner.invoke(main, ["client", "list"])

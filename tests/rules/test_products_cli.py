@@ -10,7 +10,7 @@ import safety.db.models
 import safety.products.store  # noqa: F401
 from safety.db.base import Base
 from safety.db.session import get_engine
-from safety.products.cli import products
+from safety.cli.products import products
 
 
 def test_import_and_list(tmp_path, monkeypatch):

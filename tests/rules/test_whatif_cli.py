@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from safety.cases.codec import case_from_json, case_to_json
-from safety.rules.cli import rules
+from safety.cli.rules import rules
 from safety.rules.whatif import WhatIfError, load_whatif
 
 DEMO = Path(__file__).parents[2] / "safety" / "rules" / "examples" / "demo_case.json"

@@ -106,7 +106,7 @@ class Desk:
 
 
 def _profile(xml: bytes) -> str:
-    from safety.e2b.cli import infer_profile
+    from safety.cli.e2b import infer_profile
 
     return infer_profile(xml)
 

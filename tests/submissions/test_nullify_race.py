@@ -21,7 +21,7 @@ def test_nullifying_while_the_export_sends_a_message_still_nullifies_it(
     """The export wrote the EMA's file and is committing 'sent' when the case is nullified:
     the EMA holds the case, so the nullification must reach it, and the message must not be
     recorded as withdrawn."""
-    from safety.submissions.service import nullify_case
+    from safety.submissions.requests import nullify_case
 
     url = settings.effective_database_url
     if not normalise_url(url).startswith("postgresql"):

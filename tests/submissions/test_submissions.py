@@ -139,7 +139,7 @@ def test_site_case_is_coded_and_exports_for_fda_and_ema(client, sites, worker, s
         assert cv.data["reactions"][0].get("coding") is None  # the snapshot is untouched
     assert coded.reactions[0].coding.pt_term == "Febrile neutropenia"
     assert coded.reactions[0].coding.verbatim == "febrile neutropenia"
-    from safety.e2b.cli import infer_profile
+    from safety.cli.e2b import infer_profile
 
     for dest in ("fda", "ema"):
         out = tmp_path / f"{dest}.xml"

@@ -7,8 +7,8 @@ import json
 from click.testing import CliRunner
 
 from safety.db.session import session_scope
-from safety.sites import get_or_create_site
-from safety.web.cli import user
+from safety.accounts.clients import get_or_create_site
+from safety.cli.users import user
 
 
 def _run(settings, *args, input=None):

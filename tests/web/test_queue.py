@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from safety.db.models import Case, CaseVersion
 from safety.db.session import session_scope
-from safety.web.queue import QueueFilters, queue_rows
+from safety.review.queue import QueueFilters, queue_rows
 from safety.web.sources import no_due_dates
 
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from safety.review import diff, signing
-from safety.review.roles import Role, RoleError, check_site_scope, parse_role
-from safety.review.workflow import (
+from safety.accounts.roles import Role, RoleError, check_site_scope, parse_role
+from safety.cases.workflow import (
     BY_NAME,
     OPEN_STATES,
     TRANSITIONS,

@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
 from safety.cases.store import current_version
-from safety.coding.service import CodingDecisionFailed, decide_event_coding
+from safety.review.coding import CodingDecisionFailed, decide_event_coding
 
 blp = Blueprint("coding_review", __name__, url_prefix="/api/v1/cases",
                 description="Coding decisions on a case's events.")

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from safety.audit import record
 from safety.db.models import ApiClient, Organisation, Site
-from safety.tokens import hash_token, new_token
+from safety.accounts.tokens import hash_token, new_token
 
 DEFAULT_ORGANISATION = "Sponsor"
 

@@ -17,7 +17,7 @@ from safety.cases.store import open_current_versions
 from safety.config import Settings
 from safety.products.rsi import RsiVersion
 from safety.products.store import load_rsi, save_rsi_version
-from safety.rules.jobs import evaluate_version
+from safety.rules.evaluation import evaluate_version
 from safety.rules.rsi_change import rsi_change
 
 

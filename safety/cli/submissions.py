@@ -126,7 +126,7 @@ def amend_cmd(submission_id: uuid.UUID, reason: str, actor: str) -> None:
     """Amend a transmitted message (correction without new information: C.1.11.1 = 2, C.1.5
     unchanged). The amendment goes out once its version is approved with a signature."""
     from safety.db.session import session_scope
-    from safety.submissions.service import LifecycleRequestError, request_amendment
+    from safety.submissions.requests import LifecycleRequestError, request_amendment
     from safety.submissions.store import Submission, submission_view
 
     settings = load_settings()
@@ -153,7 +153,7 @@ def nullify_cmd(case_ref: str, reason: str, actor: str) -> None:
     in the outbox when conformant; messages never sent are withdrawn."""
     from safety.cli import _find_case
     from safety.db.session import session_scope
-    from safety.submissions.service import LifecycleRequestError, nullify_case
+    from safety.submissions.requests import LifecycleRequestError, nullify_case
     from safety.submissions.store import submission_view
 
     settings = load_settings()

@@ -55,7 +55,7 @@ def import_rsi_cmd(path: Path) -> None:
     except RsiError as exc:
         raise click.ClickException(str(exc)) from exc
     from safety.config import load_settings
-    from safety.products.rsi_service import add_rsi_version
+    from safety.rules.rsi_update import add_rsi_version
 
     versions = lib.versions()
     changes: list[dict] = []

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from safety.api.auth import Principal, require_client
 from safety.api.cases import get_visible_case
-from safety.submissions.service import LifecycleRequestError, nullify_case, request_amendment
+from safety.submissions.requests import LifecycleRequestError, nullify_case, request_amendment
 from safety.submissions.store import Submission, apply_ack, submission_view
 
 blp = Blueprint("submissions", __name__, url_prefix="/api/v1",

@@ -12,7 +12,7 @@ import click
 from safety.config import ConfigError, load_settings
 from safety.db.models import Site
 from safety.db.session import session_scope
-from safety.review.roles import Role, RoleError
+from safety.accounts.roles import Role, RoleError
 from safety.web.store import (
     UserError,
     create_user,

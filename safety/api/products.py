@@ -72,7 +72,7 @@ class Rsi(MethodView):
     @blp.response(201, description="The obligations that appear or disappear for open cases.")
     def post(self) -> Any:
         """Add an RSI version; open cases are re-evaluated and the changes reported."""
-        from safety.products.rsi_service import add_rsi_version
+        from safety.rules.rsi_update import add_rsi_version
 
         principal = _safety_only()
         body = request.get_json(silent=True)

@@ -7,8 +7,8 @@ from rq.cron import CronScheduler
 from safety.config import Settings
 from safety.logging import configure_logging
 from safety.pipeline import jobs
-from safety.pipeline.redis_conn import get_redis
-from safety.rules.jobs import refresh_due_alerts
+from safety.queue.connection import get_redis
+from safety.rules.evaluation import refresh_due_alerts
 
 # (function, seconds between runs or None to use the settings' sweep interval)
 PERIODIC = [(jobs.sweep, None), (refresh_due_alerts, 900)]

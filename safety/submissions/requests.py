@@ -25,7 +25,7 @@ from safety.audit import record
 from safety.config import Settings
 from safety.db.models import Case, CaseVersion
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, ReportKind
-from safety.review.workflow import BY_NAME, State
+from safety.cases.workflow import BY_NAME, State
 from safety.rules.store import close_for_nullified_case, close_open_obligations
 from safety.submissions.routing import region_for
 from safety.submissions.store import (

@@ -17,7 +17,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
 from safety.config import Settings
-from safety.pipeline.redis_conn import get_redis
+from safety.queue.connection import get_redis
 
 log = logging.getLogger(__name__)
 

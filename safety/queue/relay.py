@@ -22,7 +22,7 @@ from collections import deque
 from redis.exceptions import RedisError
 
 from safety.config import Settings
-from safety.pipeline.queue import enqueue_reports
+from safety.queue.enqueue import enqueue_reports
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from safety.config import Settings
 from safety.db.models import Case, CaseVersion
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
-from safety.review.workflow import State
+from safety.cases.workflow import State
 from safety.rules.case_version import evaluate_case_version
 from safety.rules.facts import CaseFacts
 from safety.rules.obligations import Evaluation

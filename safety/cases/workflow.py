@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from safety.review.roles import Permission, Role, can
+from safety.accounts.roles import Permission, Role, can
 
 
 class State(StrEnum):

@@ -55,7 +55,7 @@ class SuggestionSchema(Schema):
     candidates = fields.List(fields.Nested(CandidateSchema))
 
 
-# Families searched in order for each kind (the coding stage, safety.coding.jobs, uses this).
+# Families searched in order for each kind (the coding stage, safety.coding.service, uses this).
 FAMILIES = {"events": store.EVENT_FAMILIES, "drugs": store.DRUG_FAMILIES}
 
 

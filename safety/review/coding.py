@@ -1,0 +1,58 @@
+"""Recording a coding decision: a new coded-view revision, an audit event, and optionally a
+team synonym, all in the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from safety.audit import record
+from safety.cases.store import add_view, latest_view, working_data
+from safety.coding import store
+from safety.coding.decision import CodingDecisionError, manual_term
+from safety.db.models import CaseVersion
+
+
+class CodingDecisionFailed(ValueError):
+    pass
+
+
+def decide_event_coding(session: Session, cv: CaseVersion, reaction_id: str, code: str,
+                        actor: str, reason: str, add_synonym: bool = False) -> dict[str, Any]:
+    data = working_data(session, cv)
+    reaction = data.reaction(reaction_id)
+    if reaction is None:
+        raise LookupError(f"no event {reaction_id} in version {cv.version}")
+    coder = store.active_autocoder(session, "events")
+    try:
+        term = manual_term(coder.terms, reaction.verbatim, code, actor)
+    except CodingDecisionError as exc:
+        raise CodingDecisionFailed(str(exc)) from exc
+    before = reaction.coding
+    reaction.coding = term
+    view = latest_view(session, cv.id)
+    path = f"reactions[{data.reactions.index(reaction)}]"
+    review = [p for p in (view.review if view else []) if p != path]
+    add_view(session, cv, data, review, actor=actor, reason=reason)
+    record(session, actor=actor, action="coding.decided", entity=cv, case_id=cv.case_id,
+           changes=[{"field": f"{path}.coding",
+                     "from": f"{before.code} {before.term}" if before and before.code else None,
+                     "to": f"{term.code} {term.term}"}],
+           reason=reason)
+    if add_synonym and isinstance(reaction.verbatim, str):
+        try:
+            store.add_team_synonym(session, term.family or "", reaction.verbatim, term.code or "",
+                                   term.level or "LLT", actor, reason)
+        except store.TerminologyError as exc:
+            raise CodingDecisionFailed(f"decision kept out: {exc}") from exc
+        record(session, actor=actor, action="coding.synonym_added", entity=cv,
+               case_id=cv.case_id,
+               changes=[{"field": "synonym", "from": None,
+                         "to": f"{reaction.verbatim} -> {term.code}"}], reason=reason)
+    from safety.pipeline.context import current_settings
+    from safety.submissions.store import redraft
+
+    redraft(session, cv, current_settings())
+    return asdict(term)

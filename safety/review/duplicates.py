@@ -1,0 +1,77 @@
+"""Recording a physician's duplicate decision (API and web share it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safety.audit import record
+from safety.cases.store import current_version, working_data
+from safety.config import Settings
+from safety.db.models import Case
+from safety.dedup.decisions import confirm
+from safety.dedup.store import record_decision
+
+
+@dataclass(frozen=True)
+class DuplicateDecision:
+    decision: str  # confirm | reject
+    master_case_id: str | None
+    duplicate_case_id: str | None
+    nullification_ids: tuple[str, ...] = ()  # submissions nullifying a submitted duplicate
+
+
+def decide_duplicate(session: Session, case: Case, other: Case, decision: str, actor: str,
+                     reason: str, settings: Settings | None = None) -> DuplicateDecision:
+    """Confirm (linked under the more complete case) or reject (never offered again); both
+    cases get an audit event with the reason. Confirming nullifies a duplicate the regulators
+    already hold (one nullification per regulator, C.1.11.2 naming the master) and the
+    master's next message cites it (``safety.submissions.store``)."""
+    from safety.submissions.store import TRANSMITTED, Submission, redraft
+
+    if decision not in ("confirm", "reject"):
+        raise ValueError(f"decision must be confirm or reject, not {decision!r}")
+    master = None
+    to_nullify: tuple[str, ...] = ()
+    if decision == "confirm":
+        submitted = set(map(str, session.scalars(select(Submission.case_id).where(
+            Submission.case_id.in_((case.id, other.id)),
+            # "ready" too: approved and in the outbox, it would otherwise still be sent
+            Submission.state.in_((*TRANSMITTED, "ready"))).distinct())))
+        in_receipt_order = sorted((case, other), key=lambda c: (c.created_at, c.case_number))
+        confirmation = confirm({str(c.id): working_data(session, current_version(session, c))
+                                for c in in_receipt_order}, submitted)
+        master, to_nullify = confirmation.master, confirmation.nullify
+    record_decision(session, str(case.id), str(other.id),
+                    "confirmed" if master else "rejected", actor, master)
+    duplicate = (str(other.id) if master == str(case.id) else str(case.id)) if master else None
+    for c, o in ((case, other), (other, case)):
+        if master:
+            change = {"field": "duplicate_of", "from": None,
+                      "to": master if duplicate == str(c.id) else None}
+        else:
+            change = {"field": "not_duplicate_of", "from": None, "to": o.case_number}
+        record(session, actor=actor, action=f"duplicate.{decision}ed", entity=c,
+               changes=[change], reason=reason)
+    if master is None:
+        return DuplicateDecision(decision, None, None)
+    from safety.pipeline.context import current_settings
+    from safety.submissions.requests import close_as_duplicate, nullify_case
+
+    settings = settings or current_settings()
+    master_case = case if master == str(case.id) else other
+    nullified: list[str] = []
+    for cid in to_nullify:
+        dup = case if cid == str(case.id) else other
+        done = nullify_case(session, dup, f"duplicate of {master_case.worldwide_case_id} "
+                            f"({master_case.case_number}): {reason}", actor, settings,
+                            from_closed=True)
+        nullified += [str(s.id) for s in done.messages]
+    dup_case = other if master == str(case.id) else case
+    if str(dup_case.id) not in to_nullify:
+        close_as_duplicate(session, dup_case, master_case, reason, actor)
+    session.flush()
+    redraft(session, current_version(session, master_case), settings)  # unsent drafts cite it
+    return DuplicateDecision(decision, master, duplicate, tuple(nullified))

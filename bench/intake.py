@@ -165,10 +165,10 @@ def main() -> None:
     os.environ.update(env)
     from redis import Redis
 
+    from safety.accounts.clients import get_or_create_site, issue_token
     from safety.config import load_settings
     from safety.db.migrate import upgrade
     from safety.db.session import session_scope
-    from safety.accounts.clients import get_or_create_site, issue_token
 
     settings = load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)

@@ -56,13 +56,13 @@ def create_app(overrides: dict[str, Any] | None = None,
             db.close()
 
     from safety.api import cases, health, reports
-    from safety.api import terminology as coding_api
     from safety.api import coding as coding_review_api
     from safety.api import duplicates as dedup_api
-    from safety.intake.schemas import SAEFormSchema
-    from safety.api import products as products_api
     from safety.api import obligations as rules_api
+    from safety.api import products as products_api
     from safety.api import submissions as submissions_api
+    from safety.api import terminology as coding_api
+    from safety.intake.schemas import SAEFormSchema
 
     api = Api(app)
     api.spec.components.schema("SAEForm", schema=SAEFormSchema)

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from sqlalchemy import inspect, text
 
+from safety.accounts.clients import get_or_create_site, issue_token
 from safety.app import create_app
 from safety.config import Settings
 from safety.db.base import Base
@@ -24,7 +25,6 @@ from safety.db.session import get_engine, import_all_models, session_scope
 from safety.pipeline.context import set_settings
 from safety.queue.connection import get_redis
 from safety.queue.relay import flush_all
-from safety.accounts.clients import get_or_create_site, issue_token
 
 TEST_DB = os.environ.get("SAFETY_TEST_DATABASE_URL")
 TEST_REDIS = os.environ.get("SAFETY_TEST_REDIS_URL")

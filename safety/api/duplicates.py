@@ -14,8 +14,8 @@ from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
 from safety.db.models import Case
 from safety.dedup.candidates_store import open_candidates, other_case
-from safety.review.duplicates import decide_duplicate
 from safety.dedup.store import decided_with
+from safety.review.duplicates import decide_duplicate
 
 blp = Blueprint("duplicates", __name__, url_prefix="/api/v1/cases",
                 description="Suspected duplicates, with a per-field explanation.")

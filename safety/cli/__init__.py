@@ -83,8 +83,8 @@ def site() -> None:
 @click.option("--organisation", default="Sponsor", show_default=True)
 def site_add(name: str, country: str | None, organisation: str) -> None:
     """Create site NAME (or reuse it) and print a new API token for it, once."""
-    from safety.db.session import session_scope
     from safety.accounts.clients import get_or_create_site, issue_token
+    from safety.db.session import session_scope
 
     settings = _settings()
     _ensure_db(settings)
@@ -107,8 +107,8 @@ def client() -> None:
 @click.argument("name")
 def client_add(name: str) -> None:
     """Create a safety-team API client and print its token, once."""
-    from safety.db.session import session_scope
     from safety.accounts.clients import issue_token
+    from safety.db.session import session_scope
 
     settings = _settings()
     _ensure_db(settings)
@@ -121,8 +121,8 @@ def client_add(name: str) -> None:
 @client.command("list")
 def client_list() -> None:
     """One JSON line per API client (never the token: only its first characters)."""
-    from safety.db.session import session_scope
     from safety.accounts.clients import list_clients
+    from safety.db.session import session_scope
 
     settings = _settings()
     _ensure_db(settings)
@@ -138,8 +138,8 @@ def client_list() -> None:
 @click.argument("ref")
 def client_revoke(ref: str) -> None:
     """Revoke a client's token, by id, token prefix or name (site tokens too)."""
-    from safety.db.session import session_scope
     from safety.accounts.clients import UnknownClient, revoke_client
+    from safety.db.session import session_scope
 
     settings = _settings()
     _ensure_db(settings)
@@ -389,10 +389,10 @@ def _load_demo_registry(settings: Settings) -> None:
 def _submit_forms(settings: Settings, site_name: str | None,
                   forms: list[tuple[str, dict[str, Any]]]) -> list[uuid.UUID]:
     """Store each form exactly as the API would, then enqueue it after the commit."""
+    from safety.accounts.clients import get_or_create_site
     from safety.db.session import session_scope
     from safety.intake.store import Incoming, store_report
     from safety.queue.enqueue import enqueue_report
-    from safety.accounts.clients import get_or_create_site
 
     ids: list[uuid.UUID] = []
     for _, form in forms:
@@ -444,8 +444,8 @@ def _ensure_db(settings: Settings) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the obligations as JSON.")
 def obligations(case: str, as_json: bool) -> None:
     """The reporting obligations of CASE (case id, case number or worldwide case id)."""
-    from safety.db.session import session_scope
     from safety.api.obligations import latest_obligations, obligation_json
+    from safety.db.session import session_scope
 
     settings = _settings()
     with session_scope(settings.effective_database_url) as session:

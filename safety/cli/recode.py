@@ -13,8 +13,8 @@ from safety.config import load_settings
 @click.option("--apply", is_flag=True, help="Apply the changes (audited); default reports only.")
 def recode_cmd(apply: bool) -> None:
     """One JSON line per changed term: case, verbatim, old and new code, and why."""
-    from safety.review.recoding import recode_open_cases
     from safety.db.session import session_scope
+    from safety.review.recoding import recode_open_cases
 
     settings = load_settings()
     with session_scope(settings.effective_database_url) as session:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import click
 
+from safety.accounts.roles import Role, RoleError
 from safety.config import ConfigError, load_settings
 from safety.db.models import Site
 from safety.db.session import session_scope
-from safety.accounts.roles import Role, RoleError
 from safety.web.store import (
     UserError,
     create_user,

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from safety.db.base import utcnow
 from safety.db.models import CaseVersion, Report
 from safety.db.session import session_scope
+from safety.intake.processing import process_report as process
 from safety.pipeline import stages as stage_chain
 from safety.pipeline.context import current_settings
-from safety.intake.processing import process_report as process
 from safety.queue.enqueue import (
     enqueue_report,
     enqueue_stage,

@@ -22,10 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.audit import record
+from safety.cases.workflow import BY_NAME, State
 from safety.config import Settings
 from safety.db.models import Case, CaseVersion
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, ReportKind
-from safety.cases.workflow import BY_NAME, State
 from safety.rules.store import close_for_nullified_case, close_open_obligations
 from safety.submissions.routing import region_for
 from safety.submissions.store import (

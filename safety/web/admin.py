@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from safety.db.models import Site
 from safety.accounts.roles import LABELS, Permission, Role, RoleError
+from safety.db.models import Site
 from safety.web.security import require, user
 from safety.web.store import User, UserError, create_user, list_users, set_locked
 

@@ -21,10 +21,8 @@ from flask import (
 )
 from sqlalchemy import or_, select
 
-from safety.cases.store import current_version
-from safety.db.models import AuditEvent, Case, CaseVersion, Report, Site
-from safety.review import diff, signing
 from safety.accounts.roles import Permission, can
+from safety.cases.store import current_version
 from safety.cases.workflow import (
     STATE_LABELS,
     State,
@@ -32,6 +30,8 @@ from safety.cases.workflow import (
     options,
     plan,
 )
+from safety.db.models import AuditEvent, Case, CaseVersion, Report, Site
+from safety.review import diff, signing
 from safety.review.queue import QueueFilters, queue_rows
 from safety.web.sections import loaded_sections
 from safety.web.security import require, user

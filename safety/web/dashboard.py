@@ -11,9 +11,9 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from safety.db.models import Case, CaseVersion
 from safety.accounts.roles import Permission
 from safety.cases.workflow import OPEN_STATES
+from safety.db.models import Case, CaseVersion
 from safety.web.charts import bar_chart
 from safety.web.security import require
 

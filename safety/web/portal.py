@@ -27,6 +27,7 @@ from flask import (
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from safety.accounts.roles import Permission
 from safety.db.models import Report
 from safety.intake.schemas import (
     ACTIONS_TAKEN,
@@ -40,7 +41,6 @@ from safety.intake.schemas import (
 )
 from safety.intake.store import Incoming, store_report
 from safety.queue.enqueue import enqueue_report
-from safety.accounts.roles import Permission
 from safety.web.security import require, user
 
 bp = Blueprint("web_portal", __name__, url_prefix="/portal")

@@ -10,14 +10,14 @@ from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safety.accounts.roles import Permission
 from safety.cases.store import current_version, latest_view, working_data
-from safety.review.coding import CodingDecisionFailed, decide_event_coding
 from safety.coding.store import active_autocoder
 from safety.db.models import Case, CaseVersion
 from safety.dedup.candidates_store import open_candidates, other_case
-from safety.review.duplicates import decide_duplicate
 from safety.dedup.store import decided_with
-from safety.accounts.roles import Permission
+from safety.review.coding import CodingDecisionFailed, decide_event_coding
+from safety.review.duplicates import decide_duplicate
 from safety.submissions.store import Submission, submission_view
 from safety.web.sections import CaseSection, register_case_section
 from safety.web.security import require, user

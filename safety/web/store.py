@@ -27,12 +27,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from safety.accounts.roles import check_site_scope, parse_role
 from safety.audit import record
+from safety.cases.workflow import Change, ReviewFacts
 from safety.db.base import Base, UTCDateTime, utcnow
 from safety.db.models import Case, CaseVersion, ImmutableRowError, Site
 from safety.review import signing
-from safety.accounts.roles import check_site_scope, parse_role
-from safety.cases.workflow import Change, ReviewFacts
 from safety.web.sources import DEFAULT_SOURCES, ReviewSources
 
 MAX_FAILED_LOGINS = 5

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.cases.store import latest_view
-from safety.db.models import Case, CaseVersion
 from safety.cases.workflow import Change
+from safety.db.models import Case, CaseVersion
 from safety.submissions.store import Submission, approve_for_sending
 from safety.web.sources import ReviewSources
 

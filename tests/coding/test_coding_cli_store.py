@@ -12,9 +12,9 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from safety.cases.model import CodedTerm
+from safety.cli.coding import register
 from safety.coding import store
 from safety.coding.autocoder import Autocoder, Thresholds
-from safety.cli.coding import register
 from safety.coding.meddra_ascii import load_meddra_ascii
 from safety.coding.recode import recode, release_diff
 from safety.db.base import Base

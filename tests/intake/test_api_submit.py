@@ -85,9 +85,9 @@ def test_auth_missing_unknown_and_revoked(client, sites, settings):
     assert r.status_code == 401
     assert "WWW-Authenticate" in r.headers
     token = sites.token()
+    from safety.accounts.tokens import hash_token
     from safety.db.base import utcnow
     from safety.db.models import ApiClient
-    from safety.accounts.tokens import hash_token
 
     with session_scope(settings.effective_database_url) as s:
         c = s.execute(select(ApiClient).where(ApiClient.token_hash == hash_token(token))

@@ -110,7 +110,8 @@ def test_revoked_token_is_refused_after_the_cache_period(sites, settings, monkey
     # Within the cache period the web process still trusts what it checked.
     assert cached.post("/api/v1/reports", json=sae_form(),
                        headers=sites.headers(token)).status_code == 202
-    cached_app.extensions["safety.accounts.tokens"].clear()  # what the passing of token_cache_seconds does
+    # what the passing of token_cache_seconds does
+    cached_app.extensions["safety.accounts.tokens"].clear()
     assert cached.post("/api/v1/reports", json=sae_form(),
                        headers=sites.headers(token)).status_code == 401
     listed = runner.invoke(main, ["client", "list"])

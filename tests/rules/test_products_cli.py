@@ -8,9 +8,9 @@ from click.testing import CliRunner
 
 import safety.db.models
 import safety.products.store  # noqa: F401
+from safety.cli.products import products
 from safety.db.base import Base
 from safety.db.session import get_engine
-from safety.cli.products import products
 
 
 def test_import_and_list(tmp_path, monkeypatch):

@@ -6,9 +6,9 @@ import json
 
 from click.testing import CliRunner
 
-from safety.db.session import session_scope
 from safety.accounts.clients import get_or_create_site
 from safety.cli.users import user
+from safety.db.session import session_scope
 
 
 def _run(settings, *args, input=None):

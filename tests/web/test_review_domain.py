@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safety.review import diff, signing
 from safety.accounts.roles import Role, RoleError, check_site_scope, parse_role
 from safety.cases.workflow import (
     BY_NAME,
@@ -20,6 +19,7 @@ from safety.cases.workflow import (
     options,
     plan,
 )
+from safety.review import diff, signing
 from safety.web.charts import bar_chart
 
 facts_strategy = st.builds(

@@ -207,7 +207,7 @@ def main() -> None:
 
     from sqlalchemy import func, select
 
-    from safety.db.models import Report
+    from safety.intake.store import Report
 
     with session_scope(settings.effective_database_url) as s:
         stored = s.execute(select(func.count(Report.id))).scalar_one()

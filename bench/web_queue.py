@@ -24,11 +24,12 @@ from pathlib import Path
 from sqlalchemy import delete
 
 from safety.cases.codec import case_to_json
+from safety.cases.store import Case, CaseVersion
 from safety.db.base import Base
-from safety.db.models import Case, CaseVersion, Report
 from safety.db.session import get_engine, get_sessionmaker, import_all_models
 from safety.demo.generator import generate_forms
 from safety.intake.channels import payload_to_case
+from safety.intake.store import Report
 from safety.review.queue import QueueFilters, queue_rows
 from safety.rules.store import ObligationRow
 from safety.web.sources import no_due_dates, obligation_due_dates

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safety.accounts.store import ApiClient, Organisation, Site
 from safety.accounts.tokens import hash_token, new_token
-from safety.audit import record
-from safety.db.models import ApiClient, Organisation, Site
+from safety.audit.store import record
 
 DEFAULT_ORGANISATION = "Sponsor"
 

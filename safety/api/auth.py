@@ -16,8 +16,8 @@ from flask import current_app, g, request
 from flask_smorest import abort
 from sqlalchemy import select
 
+from safety.accounts.store import ApiClient
 from safety.accounts.tokens import hash_token
-from safety.db.models import ApiClient
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
 from safety.api.auth import Principal, require_client
-from safety.db.models import Case, CaseVersion
+from safety.cases.store import Case, CaseVersion
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases",
                 description="Cases and their versions.")

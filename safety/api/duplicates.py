@@ -12,9 +12,8 @@ from marshmallow import Schema, fields, validate
 
 from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
-from safety.db.models import Case
-from safety.dedup.candidates_store import open_candidates, other_case
-from safety.dedup.store import decided_with
+from safety.cases.store import Case
+from safety.dedup.store import decided_with, open_candidates, other_case
 from safety.review.duplicates import decide_duplicate
 
 blp = Blueprint("duplicates", __name__, url_prefix="/api/v1/cases",

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
-from safety.db.models import Case
+from safety.cases.store import Case
 from safety.rules.store import ObligationRow, RecommendationRow
 
 blp = Blueprint("obligations", __name__, url_prefix="/api/v1",

@@ -46,7 +46,7 @@ class Registry(MethodView):
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             abort(400, message="Body must be a JSON object {products, studies}.")
-        from safety.audit import record
+        from safety.audit.store import record
         from safety.products.registry import Registry as Reg
 
         reg = Reg()

@@ -12,9 +12,8 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
 from safety.api.auth import require_client
-from safety.db.models import Report
 from safety.intake.schemas import SAEFormSchema
-from safety.intake.store import IdempotencyConflict, Incoming, receive_report
+from safety.intake.store import IdempotencyConflict, Incoming, Report, receive_report
 from safety.queue.enqueue import enqueue_report
 from safety.queue.relay import relay_for
 

@@ -13,13 +13,82 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from safety.cases.codec import case_from_json, case_to_json
 from safety.cases.model import CaseVersionData
 from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
-from safety.db.models import Case, CaseVersion
+
+
+class Case(Base):
+    """A case: one patient's adverse experience, across all reports that describe it."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("sender", "sender_case_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    case_number: Mapped[str] = mapped_column(String(40), unique=True)
+    worldwide_case_id: Mapped[str] = mapped_column(String(100), unique=True)
+    sender: Mapped[str] = mapped_column(String(200))
+    sender_case_id: Mapped[str] = mapped_column(String(200))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    state: Mapped[str] = mapped_column(String(30), default="triage")
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    serious: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    versions: Mapped[list[CaseVersion]] = relationship(
+        back_populates="case", order_by="CaseVersion.version"
+    )
+
+
+class CaseVersion(Base):
+    """An immutable snapshot of the case after one initial or follow-up report.
+
+    ``data`` is the JSON form of :class:`safety.cases.model.CaseVersionData`. Worker stages
+    (coding, dedup, rules) record their progress in ``stages`` and their results in their own
+    tables, so the snapshot itself is never rewritten.
+    """
+
+    __tablename__ = "case_versions"
+    __updatable__ = frozenset({"stages", "pipeline"})
+    __keep_rows__ = True
+    __table_args__ = (UniqueConstraint("case_id", "version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # initial | followup
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"))
+    data: Mapped[Any] = mapped_column(JSONDoc)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stages: Mapped[Any] = mapped_column(JSONDoc, default=dict)
+    pipeline: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+
+    case: Mapped[Case] = relationship(back_populates="versions")
+
+
+class Counter(Base):
+    """Named counters for human-readable numbers (case numbers), portable across databases."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+
 
 # Workflow states in which a case no longer changes (no re-evaluation, no recoding).
 CLOSED_STATES = ("closed", "nullified")

@@ -350,9 +350,9 @@ def demo(count: int, seed: int, wait: bool) -> None:
 def _load_demo_if_empty(settings: Settings) -> int:
     from sqlalchemy import func, select
 
-    from safety.db.models import Report
     from safety.db.session import session_scope
     from safety.demo.generator import generate_forms
+    from safety.intake.store import Report
 
     with session_scope(settings.effective_database_url) as session:
         if session.execute(select(func.count(Report.id))).scalar_one():
@@ -415,8 +415,8 @@ def _wait_processed(settings: Settings, ids: list[uuid.UUID], timeout: float
                     ) -> list[tuple[uuid.UUID, str]]:
     from sqlalchemy import select
 
-    from safety.db.models import Report
     from safety.db.session import session_scope
+    from safety.intake.store import Report
 
     deadline = time.monotonic() + timeout
     while True:
@@ -465,7 +465,7 @@ def obligations(case: str, as_json: bool) -> None:
 def _find_case(session: Any, ref: str) -> Any:
     from sqlalchemy import or_, select
 
-    from safety.db.models import Case
+    from safety.cases.store import Case
 
     conditions = [Case.case_number == ref, Case.worldwide_case_id == ref]
     try:

@@ -9,14 +9,14 @@ import click
 from sqlalchemy import select
 
 from safety.cases.model import CaseVersionData
-from safety.cases.store import working_data
+from safety.cases.store import CaseVersion, working_data
 from safety.cli.dedup import make_group
 from safety.config import load_settings
-from safety.db.models import CaseVersion, Report
 from safety.db.session import session_scope
 from safety.dedup.matching import MatchResult
 from safety.dedup.scoring import Model
 from safety.dedup.store import match_stored
+from safety.intake.store import Report
 
 
 def _reports() -> Iterator[tuple[str, CaseVersionData]]:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import click
 
 from safety.accounts.roles import Role, RoleError
+from safety.accounts.store import Site
 from safety.config import ConfigError, load_settings
-from safety.db.models import Site
 from safety.db.session import session_scope
 from safety.web.store import (
     UserError,

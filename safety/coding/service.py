@@ -12,12 +12,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from safety.cases.codec import case_from_json
-from safety.cases.store import add_view, latest_view
+from safety.cases.store import CaseVersion, add_view, latest_view
 from safety.coding.autocoder import Autocoder
 from safety.coding.case_coding import code_case
 from safety.coding.store import active_autocoder
 from safety.config import Settings
-from safety.db.models import CaseVersion
 
 
 def _name(coder: Autocoder) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -48,7 +48,36 @@ JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
+    """Every table. A table that is part of the record says so with two class attributes,
+    checked at every flush (and, on PostgreSQL, by triggers for the audit trail):
+
+    - ``__updatable__``: the only columns that may change once a row is written (``None``:
+      any column; an empty set: the row is immutable);
+    - ``__keep_rows__``: rows are never deleted (audit events, reports, signatures, users).
+    """
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    __updatable__: ClassVar[frozenset[str] | None] = None
+    __keep_rows__: ClassVar[bool] = False
+
+
+class ImmutableRowError(RuntimeError):
+    """An attempt to change a row (or a column) that the audit rules make immutable."""
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_the_record(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in session.dirty:
+        updatable = getattr(type(obj), "__updatable__", None)
+        if updatable is None or not session.is_modified(obj):
+            continue
+        changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()} - updatable
+        if changed:
+            what = "is immutable" if not updatable else "columns are immutable"
+            raise ImmutableRowError(f"{type(obj).__name__} {what}: {sorted(changed)}")
+    for obj in session.deleted:
+        if getattr(type(obj), "__keep_rows__", False):
+            raise ImmutableRowError(f"{type(obj).__name__} rows are never deleted")
 
 
 def utcnow() -> datetime:

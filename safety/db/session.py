@@ -78,7 +78,6 @@ def import_all_models() -> None:
     """Import every table module so that ``Base.metadata`` is complete (for Alembic)."""
     import safety
 
-    importlib.import_module("safety.db.models")
     for mod in pkgutil.walk_packages(safety.__path__, "safety."):
-        if mod.name.endswith(".store") or mod.name.endswith("_store"):
+        if mod.name.endswith(".store"):
             importlib.import_module(mod.name)

@@ -7,12 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from safety.cases.store import working_data
+from safety.cases.store import CaseVersion, working_data
 from safety.config import Settings
-from safety.db.models import CaseVersion
-from safety.dedup.candidates_store import save_candidates
 from safety.dedup.scoring import Model, load_model
-from safety.dedup.store import index_case, match_stored
+from safety.dedup.store import index_case, match_stored, save_candidates
 
 
 @cache

@@ -14,14 +14,15 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from safety.audit import record
+from safety.audit.store import record
 from safety.cases.codec import case_from_json, case_to_json
 from safety.cases.identifiers import case_number, worldwide_case_id
 from safety.cases.model import CaseVersionData
+from safety.cases.store import Case, CaseVersion, Counter
 from safety.cases.values import NullFlavor, PartialDate
 from safety.config import Settings
-from safety.db.models import Case, CaseVersion, Counter, Report
 from safety.intake.channels import payload_to_case
+from safety.intake.store import Report
 from safety.intake.validity import minimum_criteria
 from safety.pipeline.stages import first_stage
 

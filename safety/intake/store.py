@@ -5,17 +5,73 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import insert, select
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from safety.audit import audit_values
-from safety.db.base import utcnow
-from safety.db.models import AuditEvent, Report
+from safety.audit.store import AuditEvent, audit_values
+from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
 from safety.db.session import get_engine, get_intake_engine, normalise_url
+
+
+class Report(Base):
+    """A submission exactly as received. Immutable once stored, except its processing status.
+
+    The regulatory clock can start at ``received_at``, so the row is committed before the API
+    answers; processing happens later and only fills in the status columns.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        UniqueConstraint("api_client_id", "idempotency_key"),
+        Index("ix_reports_status_received", "status", "received_at"),
+        Index("ix_reports_sender_case", "sender", "sender_case_id"),
+    )
+
+    # What was received never changes; only the processing columns do.
+    __updatable__ = frozenset({"status", "findings", "attempts", "last_error", "enqueued_at",
+                               "processed_at", "case_id", "case_version_id"})
+    __keep_rows__ = True
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    channel: Mapped[str] = mapped_column(String(20))  # site_form | e2b | literature | spontaneous
+    content_type: Mapped[str] = mapped_column(String(100))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    payload: Mapped[Any] = mapped_column(JSONDoc)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(200))
+    sender_case_id: Mapped[str | None] = mapped_column(String(200))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    api_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    findings: Mapped[Any] = mapped_column(JSONDoc, default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("case_versions.id", use_alter=True)
+    )
+
 
 # Built once: statements with bound parameters are compiled once and cached.
 _INSERT_REPORT = insert(Report.__table__)

@@ -11,10 +11,11 @@ from typing import Any
 from rq import get_current_job
 from sqlalchemy import select
 
+from safety.cases.store import CaseVersion
 from safety.db.base import utcnow
-from safety.db.models import CaseVersion, Report
 from safety.db.session import session_scope
 from safety.intake.processing import process_report as process
+from safety.intake.store import Report
 from safety.pipeline import stages as stage_chain
 from safety.pipeline.context import current_settings
 from safety.queue.enqueue import (

@@ -8,11 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from safety.audit import record
-from safety.cases.store import add_view, latest_view, working_data
+from safety.audit.store import record
+from safety.cases.store import CaseVersion, add_view, latest_view, working_data
 from safety.coding import store
 from safety.coding.decision import CodingDecisionError, manual_term
-from safety.db.models import CaseVersion
 
 
 class CodingDecisionFailed(ValueError):

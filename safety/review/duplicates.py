@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.audit import record
-from safety.cases.store import current_version, working_data
+from safety.audit.store import record
+from safety.cases.store import Case, current_version, working_data
 from safety.config import Settings
-from safety.db.models import Case
 from safety.dedup.decisions import confirm
 from safety.dedup.store import record_decision
 

@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
-from safety.db.models import Case, CaseVersion, Site
+from safety.accounts.store import Site
+from safety.cases.store import Case, CaseVersion
 from safety.web.sources import DueSource, FlagSource, obligation_due_dates
 from safety.web.store import CaseAssignment, User
 

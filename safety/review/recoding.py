@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from safety.audit import record
+from safety.audit.store import record
 from safety.cases.store import add_view, latest_view, open_current_versions, working_data
 from safety.coding.recode import recode
 from safety.coding.store import active_autocoder

@@ -7,10 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.cases.store import working_data
+from safety.cases.store import Case, CaseVersion, working_data
 from safety.cases.workflow import State
 from safety.config import Settings
-from safety.db.models import Case, CaseVersion
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.case_version import evaluate_case_version

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from safety.audit import record
+from safety.audit.store import record
 from safety.cases.store import open_current_versions
 from safety.config import Settings
 from safety.products.rsi import RsiVersion

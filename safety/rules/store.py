@@ -183,7 +183,7 @@ def close_open_obligations(session: Session, case_id: uuid.UUID, cause: str,
                            actor: str) -> list[ObligationRow]:
     """Open obligations of a case that will send nothing more become ``not_required``, with
     ``cause`` in their explanation and audit events."""
-    from safety.audit import record
+    from safety.audit.store import record
 
     open_states = (ObligationStatus.OPEN.value, ObligationStatus.AWAITING_UNBLINDING.value)
     rows = list(session.scalars(select(ObligationRow).where(

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.audit import record
+from safety.audit.store import record
+from safety.cases.store import Case, CaseVersion
 from safety.cases.workflow import BY_NAME, State
 from safety.config import Settings
-from safety.db.models import Case, CaseVersion
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, ReportKind
 from safety.rules.store import close_for_nullified_case, close_open_obligations
 from safety.submissions.routing import region_for

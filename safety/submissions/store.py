@@ -27,13 +27,12 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from safety.audit import record
+from safety.audit.store import record
 from safety.cases.model import CaseVersionData
-from safety.cases.store import current_version, working_data
+from safety.cases.store import Case, CaseVersion, current_version, working_data
 from safety.cases.values import PartialDate
 from safety.config import Settings
 from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
-from safety.db.models import Case, CaseVersion
 from safety.e2b.ack import BatchAck
 from safety.e2b.export import export_case
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, LifecycleError, ReportKind

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import select
 
 from safety.accounts.roles import LABELS, Permission, Role, RoleError
-from safety.db.models import Site
+from safety.accounts.store import Site
 from safety.web.security import require, user
 from safety.web.store import User, UserError, create_user, list_users, set_locked
 

@@ -22,7 +22,9 @@ from flask import (
 from sqlalchemy import or_, select
 
 from safety.accounts.roles import Permission, can
-from safety.cases.store import current_version
+from safety.accounts.store import Site
+from safety.audit.store import AuditEvent
+from safety.cases.store import Case, CaseVersion, current_version
 from safety.cases.workflow import (
     STATE_LABELS,
     State,
@@ -30,7 +32,7 @@ from safety.cases.workflow import (
     options,
     plan,
 )
-from safety.db.models import AuditEvent, Case, CaseVersion, Report, Site
+from safety.intake.store import Report
 from safety.review import diff, signing
 from safety.review.queue import QueueFilters, queue_rows
 from safety.web.sections import loaded_sections

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safety.accounts.roles import Permission
+from safety.cases.store import Case, CaseVersion
 from safety.cases.workflow import OPEN_STATES
-from safety.db.models import Case, CaseVersion
 from safety.web.charts import bar_chart
 from safety.web.security import require
 

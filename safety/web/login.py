@@ -10,7 +10,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from safety.accounts.roles import Role
-from safety.audit import record
+from safety.audit.store import record
 from safety.web.store import User, authenticate
 
 bp = Blueprint("web_login", __name__, template_folder="templates", static_folder="static",

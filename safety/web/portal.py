@@ -28,7 +28,6 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from safety.accounts.roles import Permission
-from safety.db.models import Report
 from safety.intake.schemas import (
     ACTIONS_TAKEN,
     CAUSALITY,
@@ -39,7 +38,7 @@ from safety.intake.schemas import (
     SEX,
     SAEFormSchema,
 )
-from safety.intake.store import Incoming, store_report
+from safety.intake.store import Incoming, Report, store_report
 from safety.queue.enqueue import enqueue_report
 from safety.web.security import require, user
 

@@ -11,11 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.accounts.roles import Permission
-from safety.cases.store import current_version, latest_view, working_data
+from safety.cases.store import Case, CaseVersion, current_version, latest_view, working_data
 from safety.coding.store import active_autocoder
-from safety.db.models import Case, CaseVersion
-from safety.dedup.candidates_store import open_candidates, other_case
-from safety.dedup.store import decided_with
+from safety.dedup.store import decided_with, open_candidates, other_case
 from safety.review.coding import CodingDecisionFailed, decide_event_coding
 from safety.review.duplicates import decide_duplicate
 from safety.submissions.store import Submission, submission_view

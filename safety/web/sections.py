@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from safety.db.models import Case, CaseVersion
+from safety.cases.store import Case, CaseVersion
 
 Loader = Callable[[Session, Case, CaseVersion], Any]
 

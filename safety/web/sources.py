@@ -28,8 +28,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from safety.cases.store import Case, CaseVersion
 from safety.cases.workflow import Change
-from safety.db.models import Case, CaseVersion
 
 DueSource = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, date]]
 CountSource = Callable[[Session, Case, CaseVersion], int | None]

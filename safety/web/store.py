@@ -28,10 +28,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from safety.accounts.roles import check_site_scope, parse_role
-from safety.audit import record
+from safety.accounts.store import Site
+from safety.audit.store import record
+from safety.cases.store import Case, CaseVersion
 from safety.cases.workflow import Change, ReviewFacts
-from safety.db.base import Base, UTCDateTime, utcnow
-from safety.db.models import Case, CaseVersion, ImmutableRowError, Site
+from safety.db.base import Base, ImmutableRowError, UTCDateTime, utcnow
 from safety.review import signing
 from safety.web.sources import DEFAULT_SOURCES, ReviewSources
 

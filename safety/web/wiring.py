@@ -13,9 +13,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.cases.store import latest_view
+from safety.cases.store import Case, CaseVersion, latest_view
 from safety.cases.workflow import Change
-from safety.db.models import Case, CaseVersion
 from safety.submissions.store import Submission, approve_for_sending
 from safety.web.sources import ReviewSources
 
@@ -60,7 +59,7 @@ def flags(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[st
     if not case_ids:
         return out
     wanted = set(case_ids)
-    from safety.dedup.candidates_store import DedupCandidate
+    from safety.dedup.store import DedupCandidate
 
     pairs = session.execute(select(DedupCandidate.case_id, DedupCandidate.candidate_case_id)
                             .where(DedupCandidate.suspected.is_(True))).all()
@@ -84,8 +83,7 @@ def flags(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[st
 
 
 def open_duplicates(session: Session, case: Case, version: CaseVersion) -> int | None:
-    from safety.dedup.candidates_store import open_candidates
-    from safety.dedup.store import decided_with
+    from safety.dedup.store import decided_with, open_candidates
 
     decided = decided_with(session, case.id, ("rejected", "confirmed"))
     return len(open_candidates(session, case.id, decided, suspected_only=True))

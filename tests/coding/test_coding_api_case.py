@@ -10,6 +10,7 @@ from flask_smorest import Api
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from safety.accounts.store import ApiClient, Site
 from safety.accounts.tokens import hash_token
 from safety.api.terminology import blp
 from safety.cases.model import CaseVersionData, CodedTerm, Drug, MedicalHistory, Reaction
@@ -17,7 +18,6 @@ from safety.coding import store
 from safety.coding.case_coding import code_case
 from safety.coding.meddra_ascii import load_meddra_ascii
 from safety.db.base import Base
-from safety.db.models import ApiClient, Site
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "coding-test-token"

@@ -7,8 +7,9 @@ import json
 from factories.forms import sae_form
 from sqlalchemy import func, select
 
-from safety.db.models import AuditEvent, Report
+from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
+from safety.intake.store import Report
 
 
 def _count_reports(settings) -> int:  # type: ignore[no-untyped-def]
@@ -85,9 +86,9 @@ def test_auth_missing_unknown_and_revoked(client, sites, settings):
     assert r.status_code == 401
     assert "WWW-Authenticate" in r.headers
     token = sites.token()
+    from safety.accounts.store import ApiClient
     from safety.accounts.tokens import hash_token
     from safety.db.base import utcnow
-    from safety.db.models import ApiClient
 
     with session_scope(settings.effective_database_url) as s:
         c = s.execute(select(ApiClient).where(ApiClient.token_hash == hash_token(token))
@@ -100,7 +101,7 @@ def test_auth_missing_unknown_and_revoked(client, sites, settings):
 
 def test_token_is_not_stored_in_clear(sites, settings):
     token = sites.token()
-    from safety.db.models import ApiClient
+    from safety.accounts.store import ApiClient
 
     with session_scope(settings.effective_database_url) as s:
         rows = s.execute(select(ApiClient.token_hash, ApiClient.token_prefix)).all()

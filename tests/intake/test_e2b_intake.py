@@ -64,8 +64,8 @@ def test_malformed_and_hostile_xml_is_refused_with_the_reason(client, sites, set
     assert r.status_code == 400
     from sqlalchemy import func, select
 
-    from safety.db.models import Report
     from safety.db.session import session_scope
+    from safety.intake.store import Report
 
     with session_scope(settings.effective_database_url) as s:
         assert s.execute(select(func.count(Report.id))).scalar_one() == 0
@@ -80,8 +80,8 @@ def test_cli_imports_an_e2b_file(settings, monkeypatch, worker):
     line = json.loads(res.output.strip().splitlines()[0])
     assert line["report_id"] and line["message_id"]
     worker()
-    from safety.db.models import Report
     from safety.db.session import session_scope
+    from safety.intake.store import Report
 
     with session_scope(settings.effective_database_url) as s:
         assert s.get(Report, __import__("uuid").UUID(line["report_id"])).status == "processed"

@@ -7,8 +7,11 @@ from factories.forms import sae_form
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from safety.db.models import AuditEvent, CaseVersion, ImmutableRowError, Report
+from safety.audit.store import AuditEvent
+from safety.cases.store import CaseVersion
+from safety.db.base import ImmutableRowError
 from safety.db.session import get_engine, session_scope
+from safety.intake.store import Report
 
 
 def _processed(client, sites, worker):  # type: ignore[no-untyped-def]

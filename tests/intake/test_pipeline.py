@@ -8,8 +8,10 @@ import uuid
 from factories.forms import sae_form
 from sqlalchemy import func, select
 
-from safety.db.models import AuditEvent, Case, CaseVersion, Report
+from safety.audit.store import AuditEvent
+from safety.cases.store import Case, CaseVersion
 from safety.db.session import session_scope
+from safety.intake.store import Report
 from safety.pipeline import jobs
 
 

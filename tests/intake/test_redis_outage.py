@@ -15,8 +15,9 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from safety.app import create_app
-from safety.db.models import Case, CaseVersion, Report
+from safety.cases.store import Case, CaseVersion
 from safety.db.session import session_scope
+from safety.intake.store import Report
 from safety.pipeline import jobs
 from safety.pipeline.context import set_settings
 from safety.queue.relay import flush_all

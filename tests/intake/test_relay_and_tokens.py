@@ -134,8 +134,8 @@ def test_intake_replaces_a_connection_the_database_dropped(client, sites, settin
     import pytest
     from sqlalchemy import func, select
 
-    from safety.db.models import Report
     from safety.db.session import normalise_url, session_scope
+    from safety.intake.store import Report
 
     url = settings.effective_database_url
     if not normalise_url(url).startswith("postgresql"):
@@ -160,9 +160,9 @@ def test_intake_retry_after_a_lost_reply_stores_the_report_once(client, sites, s
     import pytest
     from sqlalchemy import func, select
 
-    from safety.db.models import Report
     from safety.db.session import normalise_url, session_scope
     from safety.intake import store
+    from safety.intake.store import Report
 
     url = settings.effective_database_url
     if not normalise_url(url).startswith("postgresql"):

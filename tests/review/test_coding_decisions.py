@@ -5,8 +5,8 @@ from __future__ import annotations
 from factories.forms import sae_form
 from sqlalchemy import select
 
+from safety.audit.store import AuditEvent
 from safety.cases.store import CodedView
-from safety.db.models import AuditEvent
 from safety.db.session import session_scope
 
 

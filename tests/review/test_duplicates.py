@@ -6,7 +6,7 @@ from __future__ import annotations
 from factories.forms import sae_form
 from sqlalchemy import select
 
-from safety.db.models import AuditEvent
+from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
 
 

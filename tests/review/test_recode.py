@@ -12,10 +12,10 @@ from factories.env import use_settings_env
 from factories.forms import sae_form
 from sqlalchemy import select
 
+from safety.audit.store import AuditEvent
 from safety.cases.store import CodedView
 from safety.coding import store
 from safety.coding.meddra_ascii import load_meddra_ascii
-from safety.db.models import AuditEvent
 from safety.db.session import session_scope
 
 FIXTURES = Path(__file__).resolve().parents[1] / "coding" / "fixtures" / "MedAscii"

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-import safety.db.models
+import safety.cases.store
 import safety.products.store  # noqa: F401
 from safety.cli.products import products
 from safety.db.base import Base

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from _factory import anchors, event, facts
 
-import safety.db.models  # noqa: F401  (cases/case_versions for the foreign keys)
+import safety.cases.store  # noqa: F401  (cases/case_versions for the foreign keys)
 from safety.db.base import Base
 from safety.products.registry import JurisdictionStatus, Product, Registry, Status, Study
 from safety.products.rsi import RsiVersion

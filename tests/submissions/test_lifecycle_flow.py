@@ -15,9 +15,10 @@ from factories.env import use_settings_env
 from factories.forms import sae_form
 from sqlalchemy import select
 
+from safety.audit.store import AuditEvent
 from safety.cases.model import CaseVersionData
+from safety.cases.store import CaseVersion
 from safety.cases.values import PartialDate
-from safety.db.models import AuditEvent, CaseVersion
 from safety.db.session import session_scope
 from safety.e2b.conformance import check
 from safety.e2b.reader import read_batch

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
-from safety.db.models import Case
+from safety.cases.store import Case
 from safety.db.session import normalise_url, session_scope
 from safety.submissions.store import Submission
 

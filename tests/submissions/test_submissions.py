@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from factories.env import use_settings_env
 from sqlalchemy import select
 
-from safety.db.models import AuditEvent, Case, CaseVersion
+from safety.audit.store import AuditEvent
+from safety.cases.store import Case, CaseVersion
 from safety.db.session import session_scope
 from safety.e2b.ack import read_ack, write_ack
 from safety.e2b.conformance import check

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from safety.db.models import AuditEvent
+from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
 from safety.web.store import MAX_FAILED_LOGINS, User
 from web.conftest import PASSWORD, csrf_token

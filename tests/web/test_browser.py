@@ -19,8 +19,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from safety.db.models import AuditEvent, Case, Report
+from safety.audit.store import AuditEvent
+from safety.cases.store import Case
 from safety.db.session import session_scope
+from safety.intake.store import Report
 from safety.review.signing import APPROVAL_MEANING
 from web.conftest import PASSWORD
 

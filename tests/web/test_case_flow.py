@@ -7,7 +7,7 @@ import uuid
 from factories.forms import sae_form
 from sqlalchemy import select
 
-from safety.db.models import AuditEvent
+from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
 from safety.review.signing import APPROVAL_MEANING
 from safety.web.store import Signature

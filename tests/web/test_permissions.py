@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from safety.db.models import Report
 from safety.db.session import session_scope
+from safety.intake.store import Report
 
 ROLES = ("anonymous", "site_submitter", "case_processor", "safety_physician", "admin")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from safety.db.models import Case, Report
+from safety.cases.store import Case
 from safety.db.session import session_scope
+from safety.intake.store import Report
 from safety.web.portal import flatten_errors, form_to_json
 
 GOOD = {

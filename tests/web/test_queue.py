@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from factories.forms import sae_form
 from sqlalchemy import update
 
-from safety.db.models import Case, CaseVersion
+from safety.cases.store import Case, CaseVersion
 from safety.db.session import session_scope
 from safety.review.queue import QueueFilters, queue_rows
 from safety.web.sources import no_due_dates

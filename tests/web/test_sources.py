@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from safety.db.models import CaseVersion
+from safety.cases.store import CaseVersion
 from safety.db.session import session_scope
 from safety.web import register_web
 from safety.web.sources import ReviewSources

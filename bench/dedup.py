@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from safety.cases.versioning import identity
 from safety.dedup.blocking import blocking_keys
 from safety.dedup.evaluation.generator import LabelledReport, generate_stream
-from safety.dedup.followup import identity
 from safety.dedup.matching import MAX_CANDIDATES
 from safety.dedup.profile import build_profile
 from safety.dedup.scan import scan

@@ -77,7 +77,6 @@ def create_app(overrides: dict[str, Any] | None = None,
     app.register_blueprint(health.bp)
 
     from safety.web import register_web
-    from safety.web.wiring import SOURCES
 
-    register_web(app, SOURCES)
+    register_web(app)
     return app

@@ -89,6 +89,21 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return settings
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``SAFETY_*`` variables that give ``settings`` (every value not at its default), so a
+    child process started with them loads the same settings."""
+    default = Settings()
+    env = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if f.name == "home" or value != getattr(default, f.name):
+            if value is None:
+                continue
+            env[ENV_PREFIX + f.name.upper()] = (
+                ("1" if value else "0") if isinstance(value, bool) else str(value))
+    return env
+
+
 def validate(settings: Settings) -> None:
     try:
         ZoneInfo(settings.timezone)

@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from factories.env import use_settings_env
 from factories.worker import run_worker
 from flask import Flask
 from flask.testing import FlaskClient
@@ -22,7 +22,6 @@ from safety.config import Settings
 from safety.db.base import Base
 from safety.db.migrate import upgrade
 from safety.db.session import get_engine, import_all_models, session_scope
-from safety.pipeline.context import set_settings
 from safety.queue.connection import get_redis
 from safety.queue.relay import flush_all
 
@@ -45,7 +44,6 @@ def base_settings(home: Path) -> Settings:
         with get_engine(url).begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     upgrade(url)
-    set_settings(settings)
     return settings
 
 
@@ -66,13 +64,13 @@ def _truncate(settings: Settings) -> None:
 
 
 @pytest.fixture()
-def settings(base_settings: Settings) -> Iterator[Settings]:
+def settings(base_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A clean database and Redis, and the environment the jobs load their settings from."""
     flush_all()  # an earlier test's reports still on their way to Redis
     _truncate(base_settings)
     get_redis(base_settings).flushdb()
-    set_settings(base_settings)
-    yield base_settings
-    set_settings(base_settings)
+    use_settings_env(monkeypatch, base_settings)
+    return base_settings
 
 
 @pytest.fixture()

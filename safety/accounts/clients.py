@@ -1,6 +1,9 @@
-"""Sites and API clients: creating them and issuing their tokens (shown once)."""
+"""Sites and API clients: creating them, issuing their tokens (shown once), revoking them, and
+recognising a token."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -87,3 +90,29 @@ def revoke_client(session: Session, ref: str, actor: str = "cli") -> ApiClient:
                changes=[{"field": "revoked_at", "from": None,
                          "to": client.revoked_at.isoformat()}])
     return client
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    """Who a valid bearer token belongs to."""
+
+    client_id: int
+    name: str
+    role: str  # site | safety
+    site_id: int | None
+
+
+def client_for_token(session: Session, token_hash: str) -> ClientIdentity | None:
+    """The client holding the token with this hash, unless it is unknown or revoked."""
+    client = session.execute(
+        select(ApiClient.id, ApiClient.name, ApiClient.role, ApiClient.site_id,
+               ApiClient.revoked_at)
+        .where(ApiClient.token_hash == token_hash)
+    ).one_or_none()
+    if client is None or client.revoked_at is not None:
+        return None
+    return ClientIdentity(client.id, client.name, client.role, client.site_id)
+
+
+def sites(session: Session) -> list[Site]:
+    return list(session.execute(select(Site).order_by(Site.name)).scalars())

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 from flask_smorest import abort
-from sqlalchemy import select
 
-from safety.accounts.store import ApiClient
+from safety.accounts.clients import client_for_token
+from safety.accounts.scope import Scope
 from safety.accounts.tokens import hash_token
 
 
@@ -31,8 +31,16 @@ class Principal:
     def actor(self) -> str:
         return f"api:{self.client_id}:{self.name}"
 
+    @property
+    def scope(self) -> Scope:
+        return Scope(all_sites=self.role == "safety", site_id=self.site_id)
+
+    @property
+    def safety_team(self) -> bool:
+        return self.role == "safety"
+
     def can_see_site(self, site_id: int | None) -> bool:
-        return self.role == "safety" or (site_id is not None and site_id == self.site_id)
+        return self.scope.can_see_site(site_id)
 
 
 class TokenCache:
@@ -92,16 +100,12 @@ def require_client() -> Principal:
     tokens = _token_cache()
     principal = tokens.get(token_hash) if ttl > 0 else None
     if principal is None:
-        client = g.db.execute(
-            select(ApiClient.id, ApiClient.name, ApiClient.role, ApiClient.site_id,
-                   ApiClient.revoked_at)
-            .where(ApiClient.token_hash == token_hash)
-        ).one_or_none()
-        if client is None or client.revoked_at is not None:
+        client = client_for_token(g.db, token_hash)
+        if client is None:
             abort(401, message="Unknown or revoked token.",
                   headers={"WWW-Authenticate":
                            'Bearer realm="safetydesk", error="invalid_token"'})
-        principal = Principal(client.id, client.name, client.role, client.site_id)
+        principal = Principal(client.client_id, client.name, client.role, client.site_id)
         tokens.put(token_hash, principal, ttl)
     g.principal = principal
     return principal

@@ -9,10 +9,10 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
 
-from safety.api.auth import Principal, require_client
-from safety.cases.store import Case, CaseVersion
+from safety.api.auth import require_client
+from safety.cases.service import detail, find_case, list_cases, summary
+from safety.cases.store import Case
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases",
                 description="Cases and their versions.")
@@ -57,32 +57,10 @@ class CaseDetailSchema(CaseSummarySchema):
     data = fields.Dict(metadata={"description": "The current version in the case JSON form."})
 
 
-def summary(case: Case) -> dict[str, Any]:
-    return {
-        "case_id": str(case.id),
-        "case_number": case.case_number,
-        "worldwide_case_id": case.worldwide_case_id,
-        "sender_case_id": case.sender_case_id,
-        "state": case.state,
-        "serious": case.serious,
-        "current_version": case.current_version,
-        "created_at": case.created_at,
-        "updated_at": case.updated_at,
-    }
-
-
-def visible_cases(principal: Principal) -> Any:
-    stmt = select(Case)
-    if principal.role != "safety":
-        stmt = stmt.where(Case.site_id == principal.site_id)
-    return stmt
-
-
-def get_visible_case(case_id: uuid.UUID) -> Case:
+def get_visible_case(case_id: uuid.UUID, *, lock: bool = False) -> Case:
     """The case, or 404 when it does not exist or the client may not see it (no leak)."""
-    principal = require_client()
-    case = g.db.get(Case, case_id)
-    if case is None or not principal.can_see_site(case.site_id):
+    case = find_case(g.db, case_id, lock=lock, scope=require_client().scope)
+    if case is None:
         abort(404, message="No such case.")
     return case
 
@@ -93,14 +71,9 @@ class CaseList(MethodView):
     @blp.response(200, CaseListSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Cases visible to this client, newest first."""
-        stmt = visible_cases(require_client())
-        if args.get("state"):
-            stmt = stmt.where(Case.state == args["state"])
-        total = g.db.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
         page, per_page = args["page"], args["per_page"]
-        rows = g.db.execute(
-            stmt.order_by(Case.created_at.desc()).offset((page - 1) * per_page).limit(per_page)
-        ).scalars()
+        rows, total = list_cases(g.db, require_client().scope, state=args.get("state"),
+                                 page=page, per_page=per_page)
         return {"items": [summary(c) for c in rows], "total": total, "page": page,
                 "per_page": per_page}
 
@@ -111,16 +84,4 @@ class CaseItem(MethodView):
     @blp.alt_response(404, description="No such case for this client")
     def get(self, case_id: uuid.UUID) -> Any:
         """One case: its versions and the data of the current version."""
-        case = get_visible_case(case_id)
-        versions = g.db.execute(
-            select(CaseVersion).where(CaseVersion.case_id == case.id)
-            .order_by(CaseVersion.version)
-        ).scalars().all()
-        out = summary(case)
-        out["versions"] = [
-            {"version": v.version, "kind": v.kind, "report_id": str(v.report_id),
-             "received_at": v.received_at, "pipeline": v.pipeline, "stages": v.stages or {}}
-            for v in versions
-        ]
-        out["data"] = versions[-1].data if versions else {}
-        return out
+        return detail(g.db, get_visible_case(case_id))

@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
-from safety.cases.store import current_version
 from safety.review.coding import CodingDecisionFailed, decide_event_coding
 
 blp = Blueprint("coding_review", __name__, url_prefix="/api/v1/cases",
@@ -51,13 +50,13 @@ class EventCoding(MethodView):
     def put(self, args: dict[str, Any], case_id: uuid.UUID, reaction_id: str) -> Any:
         """Set the code of one event of the case's current version (audited)."""
         principal = require_client()
-        if principal.role != "safety":
+        if not principal.safety_team:
             abort(403, message="Only the safety team may code events.")
         case = get_visible_case(case_id)
-        cv = current_version(g.db, case)
         try:
-            term = decide_event_coding(g.db, cv, reaction_id, args["code"], principal.actor,
-                                       args["reason"], args["add_synonym"])
+            term = decide_event_coding(g.db, case, reaction_id, args["code"], principal.actor,
+                                       args["reason"], args["add_synonym"],
+                                       settings=current_app.config["SAFETY"])
         except LookupError as exc:
             abort(404, message=str(exc))
         except CodingDecisionFailed as exc:

@@ -12,8 +12,8 @@ from marshmallow import Schema, fields, validate
 
 from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
-from safety.cases.store import Case
-from safety.dedup.store import decided_with, open_candidates, other_case
+from safety.cases.service import find_case
+from safety.dedup.service import open_candidates_of
 from safety.review.duplicates import decide_duplicate
 
 blp = Blueprint("duplicates", __name__, url_prefix="/api/v1/cases",
@@ -49,17 +49,9 @@ class Duplicates(MethodView):
         """Candidates not yet decided, highest score first (a site client sees none)."""
         principal = require_client()
         case = get_visible_case(case_id)
-        if principal.role != "safety":
+        if not principal.safety_team:
             return []  # candidates may be other sites' cases
-        decided = decided_with(g.db, case.id, ("rejected", "confirmed"))
-        out = []
-        for c in open_candidates(g.db, case.id, decided):
-            other = g.db.get(Case, other_case(c, case.id))
-            out.append({"candidate_case_id": str(other_case(c, case.id)),
-                        "candidate_case_number": other.case_number if other else None,
-                        "score": c.score, "suspected": c.suspected, "rule": c.rule,
-                        "explanation": c.explanation})
-        return out
+        return open_candidates_of(g.db, case)
 
 
 @blp.route("/<uuid:case_id>/duplicates/<uuid:other_id>")
@@ -69,10 +61,10 @@ class DuplicateDecision(MethodView):
     def post(self, args: dict[str, Any], case_id: uuid.UUID, other_id: uuid.UUID) -> Any:
         """Confirm (link under the more complete case) or reject (never offered again)."""
         principal = require_client()
-        if principal.role != "safety":
+        if not principal.safety_team:
             abort(403, message="Only the safety team decides on duplicates.")
         case = get_visible_case(case_id)
-        other = g.db.get(Case, other_id)
+        other = find_case(g.db, other_id, scope=principal.scope)
         if other is None or other.id == case.id:
             abort(404, message="No such other case.")
         result = decide_duplicate(g.db, case, other, args["decision"], principal.actor,

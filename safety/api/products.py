@@ -9,14 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from safety.api.auth import require_client
-from safety.products.registry import (
-    RegistryError,
-    product_from_dict,
-    registry_to_json,
-    study_from_dict,
-)
+from safety.products.registry import RegistryError
 from safety.products.rsi import RsiError, rsi_from_dict
-from safety.products.store import load_registry, save_registry
+from safety.products.service import import_registry, registry_from_json, registry_json
+from safety.rules.rsi_update import add_rsi_version
 
 blp = Blueprint("products", __name__, url_prefix="/api/v1/products",
                 description="Products, studies and reference safety information.")
@@ -24,7 +20,7 @@ blp = Blueprint("products", __name__, url_prefix="/api/v1/products",
 
 def _safety_only() -> Any:
     principal = require_client()
-    if principal.role != "safety":
+    if not principal.safety_team:
         abort(403, message="Only the safety team's clients manage products.")
     return principal
 
@@ -35,7 +31,7 @@ class Registry(MethodView):
     def get(self) -> Any:
         """Products with their status per jurisdiction, and studies."""
         _safety_only()
-        return registry_to_json(load_registry(g.db))
+        return registry_json(g.db)
 
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
         "type": "object", "description": "{products: [...], studies: [...]}"}}}})
@@ -46,22 +42,11 @@ class Registry(MethodView):
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             abort(400, message="Body must be a JSON object {products, studies}.")
-        from safety.audit.store import record
-        from safety.products.registry import Registry as Reg
-
-        reg = Reg()
         try:
-            for i, p in enumerate(body.get("products", [])):
-                reg.add_product(product_from_dict(p, f"products[{i}]"))
-            for i, s in enumerate(body.get("studies", [])):
-                reg.add_study(study_from_dict(s, f"studies[{i}]"))
+            reg = registry_from_json(body)
         except (RegistryError, AttributeError, TypeError) as exc:
             abort(422, errors={"json": {"registry": [str(exc)]}})
-        save_registry(g.db, reg)
-        for p in reg.products.values():
-            record(g.db, actor=principal.actor, action="product.saved", entity=_Entity(p.id),
-                   changes=[{"field": "product", "from": None, "to": p.name}])
-        return {"products": len(reg.products), "studies": len(reg.studies)}
+        return import_registry(g.db, reg, principal.actor)
 
 
 @blp.route("/rsi")
@@ -72,8 +57,6 @@ class Rsi(MethodView):
     @blp.response(201, description="The obligations that appear or disappear for open cases.")
     def post(self) -> Any:
         """Add an RSI version; open cases are re-evaluated and the changes reported."""
-        from safety.rules.rsi_update import add_rsi_version
-
         principal = _safety_only()
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
@@ -84,12 +67,3 @@ class Rsi(MethodView):
             abort(422, errors={"json": {"rsi": [str(exc)]}})
         changes = add_rsi_version(g.db, version, current_app.config["SAFETY"], principal.actor)
         return {"changes": changes}, 201
-
-
-class _Entity:
-    """Audit needs a table name and id; products are keyed by their own id."""
-
-    __tablename__ = "products"
-
-    def __init__(self, id: str) -> None:
-        self.id = id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from flask import current_app, g, request, url_for
@@ -11,15 +12,18 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
-from safety.api.auth import require_client
-from safety.intake.schemas import SAEFormSchema
-from safety.intake.store import IdempotencyConflict, Incoming, Report, receive_report
-from safety.queue.enqueue import enqueue_report
-from safety.queue.relay import relay_for
-
-# One instance for the process: building a nested marshmallow schema costs more than
-# validating a form with it, and load() keeps no state between calls.
-SAE_FORM = SAEFormSchema()
+from safety.api.auth import Principal, require_client
+from safety.e2b.hl7 import E2BError
+from safety.intake.service import (
+    Submitter,
+    e2b_reports,
+    report_view,
+    site_form_report,
+    submit,
+    visible_report,
+)
+from safety.intake.store import IdempotencyConflict
+from safety.pipeline.dispatch import QueueDispatch
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
                 description="Submit adverse event reports and follow their processing.")
@@ -60,25 +64,20 @@ class ReportStatusSchema(Schema):
     case_url = fields.String(allow_none=True)
 
 
-def report_status(report: Report) -> dict[str, Any]:
-    return {
-        "report_id": str(report.id),
-        "channel": report.channel,
-        "sender_case_id": report.sender_case_id,
-        "received_at": report.received_at,
-        "status": report.status,
-        "findings": report.findings or [],
-        "attempts": report.attempts,
-        "last_error": report.last_error,
-        "processed_at": report.processed_at,
-        "case_id": str(report.case_id) if report.case_id else None,
-        "case_version_id": str(report.case_version_id) if report.case_version_id else None,
-        "case_url": url_for("cases.CaseItem", case_id=report.case_id) if report.case_id else None,
-    }
+def _submitter(principal: Principal) -> Submitter:
+    return Submitter(actor=principal.actor,
+                     sender=f"site:{principal.site_id}" if principal.role == "site"
+                     else f"client:{principal.client_id}",
+                     site_id=principal.site_id, client_id=principal.client_id)
 
 
-def _db_url() -> str:
-    return current_app.config["SAFETY"].effective_database_url  # type: ignore[no-any-return]
+def _submit(incoming: Any) -> Any:
+    settings = current_app.config["SAFETY"]
+    try:
+        return submit(settings.effective_database_url, incoming, _submitter(require_client()),
+                      QueueDispatch(settings, relay=True))
+    except IdempotencyConflict as exc:
+        abort(409, message=str(exc))
 
 
 @blp.route("")
@@ -121,34 +120,14 @@ class Reports(MethodView):
         except (ValueError, UnicodeDecodeError) as exc:
             abort(400, message=f"Body is not valid JSON: {exc}")
         try:
-            form = SAE_FORM.load(body)
+            incoming = site_form_report(_submitter(principal), body, raw,
+                                        content_type=request.content_type or mimetype)
         except ValidationError as err:
             abort(422, errors={"json": err.messages})
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not (0 < len(key) <= 200):
-            abort(422, errors={"headers": {"Idempotency-Key": ["Must be 1 to 200 characters."]}})
+        key = _idempotency_key()
         if principal.role == "site" and principal.site_id is None:
             abort(403, message="This client is not attached to a site.")
-        incoming = Incoming(
-            channel="site_form",
-            content_type=request.content_type or mimetype,
-            raw=raw,
-            payload=body,
-            sender=f"site:{principal.site_id}" if principal.role == "site"
-            else f"client:{principal.client_id}",
-            sender_case_id=form["sae_id"],
-            site_id=principal.site_id,
-            idempotency_key=key,
-        )
-        try:
-            report, created = receive_report(_db_url(), incoming, principal.client_id,
-                                             principal.actor)
-        except IdempotencyConflict as exc:
-            abort(409, message=str(exc))
-        if created:
-            relay_for(current_app.config["SAFETY"]).submit(report.id)
-        elif report.status == "received":
-            enqueue_report(current_app.config["SAFETY"], report.id)
+        report = _submit([replace(incoming, idempotency_key=key)])[0].report
         status_url = url_for("reports.ReportItem", report_id=report.id)
         return (
             {"report_id": str(report.id), "status": report.status, "status_url": status_url},
@@ -157,42 +136,28 @@ class Reports(MethodView):
         )
 
 
-def _post_e2b(principal: Any, raw: bytes) -> Any:
-    from safety.e2b.hl7 import E2BError
-    from safety.intake.e2b_batch import split_batch
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= 200):
+        abort(422, errors={"headers": {"Idempotency-Key": ["Must be 1 to 200 characters."]}})
+    return key
 
+
+def _post_e2b(principal: Principal, raw: bytes) -> Any:
     try:
-        messages = split_batch(raw)
+        reports = e2b_reports(_submitter(principal), raw,
+                              content_type=request.content_type or "application/xml",
+                              idempotency_key=request.headers.get("Idempotency-Key"))
     except E2BError as exc:
         abort(400, message=f"Not a readable E2B(R3) batch: {exc}",
               errors={"xml": {exc.where: [exc.reason]}})
-    key = request.headers.get("Idempotency-Key")
-    settings = current_app.config["SAFETY"]
-    accepted = []
-    for m in messages:
-        incoming = Incoming(
-            channel="e2b", content_type=request.content_type or "application/xml", raw=raw,
-            payload=m.payload, sender=m.sender, sender_case_id=m.sender_case_id,
-            site_id=principal.site_id,
-            idempotency_key=f"{key}#{m.index}" if key else None,
-        )
-        try:
-            report, created = receive_report(_db_url(), incoming, principal.client_id,
-                                             principal.actor)
-        except IdempotencyConflict as exc:
-            abort(409, message=str(exc))
-        accepted.append((report, created, m.message_id))
-    for report, created, _ in accepted:
-        if created:
-            relay_for(settings).submit(report.id)
-        elif report.status == "received":
-            enqueue_report(settings, report.id)
-    items = [{"report_id": str(r.id), "message_id": mid,
-              "status_url": url_for("reports.ReportItem", report_id=r.id)}
-             for r, _, mid in accepted]
+    accepted = _submit(reports)
+    items = [{"report_id": str(a.report.id), "message_id": a.message_id,
+              "status_url": url_for("reports.ReportItem", report_id=a.report.id)}
+             for a in accepted]
     first = items[0]
     return (
-        {"report_id": first["report_id"], "status": accepted[0][0].status,
+        {"report_id": first["report_id"], "status": accepted[0].report.status,
          "status_url": first["status_url"], "reports": items},
         202,
         {"Location": first["status_url"]},
@@ -205,8 +170,10 @@ class ReportItem(MethodView):
     @blp.alt_response(404, description="No such report for this client")
     def get(self, report_id: uuid.UUID) -> Any:
         """A report's processing status, findings and the case it became."""
-        principal = require_client()
-        report = g.db.get(Report, report_id)
-        if report is None or not principal.can_see_site(report.site_id):
+        report = visible_report(g.db, report_id, require_client().scope)
+        if report is None:
             abort(404, message="No such report.")
-        return report_status(report)
+        view = report_view(report)
+        view["case_url"] = (url_for("cases.CaseItem", case_id=report.case_id)
+                            if report.case_id else None)
+        return view

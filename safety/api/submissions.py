@@ -9,12 +9,15 @@ from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from safety.api.auth import Principal, require_client
 from safety.api.cases import get_visible_case
+from safety.e2b.ack import read_ack
+from safety.e2b.hl7 import E2BError
+from safety.submissions.acks import apply_ack
 from safety.submissions.requests import LifecycleRequestError, nullify_case, request_amendment
-from safety.submissions.store import Submission, apply_ack, submission_view
+from safety.submissions.service import case_submissions, visible_submission
+from safety.submissions.store import Submission, submission_view
 
 blp = Blueprint("submissions", __name__, url_prefix="/api/v1",
                 description="E2B(R3) messages per regulator, and regulators' ACKs.")
@@ -71,16 +74,15 @@ class NullificationSchema(Schema):
 
 def _safety_team() -> Principal:
     principal = require_client()
-    if principal.role != "safety":
+    if not principal.safety_team:
         abort(403, message="Only the safety team's clients may amend or nullify reports.")
     return principal
 
 
 def _visible_submission(submission_id: uuid.UUID) -> Submission:
-    sub = g.db.get(Submission, submission_id)
+    sub = visible_submission(g.db, submission_id, require_client().scope)
     if sub is None:
         abort(404, message="No such submission.")
-    get_visible_case(sub.case_id)  # 404 unless the client may see the case
     return sub
 
 
@@ -89,10 +91,7 @@ class CaseSubmissions(MethodView):
     @blp.response(200, SubmissionSchema(many=True))
     def get(self, case_id: uuid.UUID) -> Any:
         """Every message drafted or sent for this case, newest version first."""
-        case = get_visible_case(case_id)
-        rows = g.db.scalars(select(Submission).where(Submission.case_id == case.id)
-                            .order_by(Submission.created_at.desc()))
-        return [submission_view(g.db, s) for s in rows]
+        return case_submissions(g.db, get_visible_case(case_id))
 
 
 @blp.route("/submissions/<uuid:submission_id>")
@@ -123,11 +122,8 @@ class Acks(MethodView):
     @blp.response(200, SubmissionSchema(many=True))
     def post(self) -> Any:
         """Read a regulator's ACK and move the submissions it answers."""
-        from safety.e2b.ack import read_ack
-        from safety.e2b.hl7 import E2BError
-
         principal = require_client()
-        if principal.role != "safety":
+        if not principal.safety_team:
             abort(403, message="Only the safety team's clients may post acknowledgements.")
         try:
             ack = read_ack(request.get_data(cache=True))
@@ -169,7 +165,7 @@ class CaseNullification(MethodView):
         regulator holding it, in the outbox when conformant; unsent messages are withdrawn.
         Asking again drafts nothing new."""
         principal = _safety_team()
-        case = get_visible_case(case_id)
+        case = get_visible_case(case_id, lock=True)
         try:
             done = nullify_case(g.db, case, args["reason"], principal.actor,
                                 current_app.config["SAFETY"])

@@ -15,8 +15,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from safety.api.auth import require_client
-from safety.coding import store
-from safety.coding.autocoder import Autocoder, CodingResult
+from safety.coding.service import suggest
 
 blp = Blueprint(
     "terminology", __name__, url_prefix="/api/v1/terminology",
@@ -55,24 +54,9 @@ class SuggestionSchema(Schema):
     candidates = fields.List(fields.Nested(CandidateSchema))
 
 
-# Families searched in order for each kind (the coding stage, safety.coding.service, uses this).
-FAMILIES = {"events": store.EVENT_FAMILIES, "drugs": store.DRUG_FAMILIES}
-
-
-def coder_for(kind: str) -> Autocoder:
-    return store.active_autocoder(g.db, kind)
-
-
 def _suggest(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     require_client()
-    result: CodingResult = coder_for(kind).code(args["q"])
-    body = result.to_line()
-    body.update(
-        soc_term=result.soc_term, moiety_code=result.moiety_code,
-        moiety_term=result.moiety_term, family=result.family, version=result.version,
-    )
-    body["candidates"] = body["candidates"][: args["limit"]]
-    return body
+    return suggest(g.db, kind, args["q"], args["limit"])
 
 
 @blp.route("/events")

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, Uuid
+from sqlalchemy import BigInteger, Index, Integer, String, Text, Uuid, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
@@ -55,9 +55,11 @@ def record(
         case_id = entity.id
     if case_id is None:
         case_id = getattr(entity, "case_id", None)
+    mapped = inspect(entity, raiseerr=False)
+    key = mapped.identity if mapped is not None and mapped.identity else (entity.id,)
     event = AuditEvent(**audit_values(actor=actor, action=action, entity_type=entity_type,
-                                      entity_id=entity.id, changes=changes, reason=reason,
-                                      case_id=case_id))
+                                      entity_id="/".join(str(k) for k in key), changes=changes,
+                                      reason=reason, case_id=case_id))
     session.add(event)
     return event
 

@@ -1,8 +1,13 @@
-"""The working view of a case version: the snapshot as received plus what people and workers
-concluded about it (coding first of all).
+"""Cases and their versions, and the working view of a version.
 
-A case version's ``data`` is what the reports said and is never rewritten. Coding adds codes
-to its terms; a physician may later confirm or change one. Each such step appends a revision
+This module is the only code that changes a case's workflow state (:func:`change_state`, with
+the transition planned by ``safety.cases.workflow``) and a version's processing status
+(:func:`record_stage`); each change writes its audit event in the same transaction.
+
+The working view of a case version is the snapshot as received plus what people and workers
+concluded about it (coding first of all). A case version's ``data`` is what the reports said
+and is never rewritten. Coding adds codes to its terms; a physician may later confirm or change
+one. Each such step appends a revision
 of the *coded view* here; the latest revision is what rules, duplicate search and E2B export
 read. Nothing is overwritten, so every coding decision stays visible with who made it and when.
 """
@@ -23,12 +28,24 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     select,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from safety.audit.store import record
 from safety.cases.codec import case_from_json, case_to_json
 from safety.cases.model import CaseVersionData
-from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
+from safety.cases.versioning import VersionKind
+from safety.cases.workflow import (
+    FINAL_STATES,
+    INITIAL_STATE,
+    CaseState,
+    Change,
+    PipelineStatus,
+    Stage,
+    TransitionError,
+)
+from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 
 
 class Case(Base):
@@ -43,7 +60,8 @@ class Case(Base):
     sender: Mapped[str] = mapped_column(String(200))
     sender_case_id: Mapped[str] = mapped_column(String(200))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
-    state: Mapped[str] = mapped_column(String(30), default="triage")
+    state: Mapped[CaseState] = mapped_column(enum_type(CaseState, "case_state", 30),
+                                             default=INITIAL_STATE)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     serious: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -70,13 +88,15 @@ class CaseVersion(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
     version: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20))  # initial | followup
+    kind: Mapped[VersionKind] = mapped_column(enum_type(VersionKind, "version_kind", 20))
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"))
     data: Mapped[Any] = mapped_column(JSONDoc)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     stages: Mapped[Any] = mapped_column(JSONDoc, default=dict)
-    pipeline: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    pipeline: Mapped[PipelineStatus] = mapped_column(
+        enum_type(PipelineStatus, "pipeline_status", 20), default=PipelineStatus.PENDING,
+        index=True)
 
     case: Mapped[Case] = relationship(back_populates="versions")
 
@@ -88,10 +108,6 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
-
-
-# Workflow states in which a case no longer changes (no re-evaluation, no recoding).
-CLOSED_STATES = ("closed", "nullified")
 
 
 class CodedView(Base):
@@ -121,7 +137,7 @@ def open_current_versions(session: Session) -> list[tuple[Case, CaseVersion]]:
     rows = session.execute(
         select(Case, CaseVersion).join(CaseVersion, (CaseVersion.case_id == Case.id)
                                        & (CaseVersion.version == Case.current_version))
-        .where(Case.state.not_in(CLOSED_STATES)).order_by(Case.case_number))
+        .where(Case.state.not_in(FINAL_STATES)).order_by(Case.case_number))
     return [(case, cv) for case, cv in rows]
 
 
@@ -145,3 +161,95 @@ def add_view(session: Session, cv: CaseVersion, data: CaseVersionData, review: l
     session.add(view)
     session.flush()
     return view
+
+
+def versions(session: Session, case_id: uuid.UUID) -> list[CaseVersion]:
+    return list(session.execute(
+        select(CaseVersion).where(CaseVersion.case_id == case_id).order_by(CaseVersion.version)
+    ).scalars())
+
+
+def next_number(session: Session, name: str) -> int:
+    """The next value of a named counter (case numbers), taken under the row's lock."""
+    result = session.execute(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one_or_none()
+    if result is None:
+        session.add(Counter(name=name, value=1))
+        session.flush()
+        return 1
+    return int(result)
+
+
+# --- the case's workflow state --------------------------------------------------------------
+
+
+def new_case(session: Session, *, actor: str, reason: str, **columns: Any) -> Case:
+    """A new case, in the workflow's initial state, its creation audited."""
+    case = Case(id=uuid.uuid4(), state=INITIAL_STATE, current_version=1, **columns)
+    session.add(case)
+    session.flush()
+    record(session, actor=actor, action="case.created", entity=case,
+           changes=[{"field": "state", "from": None, "to": case.state}], reason=reason)
+    return case
+
+
+def change_state(session: Session, case: Case, change: Change, *, actor: str) -> None:
+    """Apply a transition planned by ``safety.cases.workflow.plan`` (which checked the source
+    state, the permission, the reason and the guards) and write its audit event. Refused when
+    the case moved meanwhile, so two people acting at once cannot both succeed."""
+    if case.state != change.from_state:
+        raise TransitionError(
+            f"case {case.case_number} moved to {CaseState(case.state).value!r} meanwhile; "
+            "reload and retry")
+    case.state = change.to_state
+    record(session, actor=actor, action=change.audit_action, entity=case,
+           changes=[{"field": "state", "from": change.from_state.value,
+                     "to": change.to_state.value}],
+           reason=change.reason)
+
+
+# --- a version's processing status ----------------------------------------------------------
+
+
+def stage_done(cv: CaseVersion, stage: str) -> bool:
+    return (cv.stages or {}).get(stage, {}).get("status") == PipelineStatus.DONE
+
+
+def stage_summary(cv: CaseVersion, stage: str) -> Any:
+    return (cv.stages or {}).get(stage, {}).get("summary")
+
+
+def first_unfinished(cv: CaseVersion) -> Stage | None:
+    """The first stage not done yet; ``None`` when all are done or one failed (a failed stage
+    waits for a person to retry it)."""
+    for stage in Stage:
+        status = (cv.stages or {}).get(stage.value, {}).get("status")
+        if status != PipelineStatus.DONE:
+            return None if status == PipelineStatus.FAILED else stage
+    return None
+
+
+def record_stage(session: Session, cv: CaseVersion, stage: str, status: PipelineStatus, *,
+                 last: bool, summary: Any = None, error: str | None = None) -> None:
+    """A stage finished (``done``, with its summary) or gave up (``failed``, with the error).
+    The version is ``done`` once its last stage is, ``failed`` as soon as any stage fails; a
+    failure is audited so that it is visible to the team, not only in the worker's log."""
+    entry: dict[str, Any] = {"status": status.value, "at": utcnow().isoformat()}
+    if status is PipelineStatus.DONE:
+        entry["summary"] = summary
+    else:
+        entry["error"] = (error or "")[:2000]
+    cv.stages = {**(cv.stages or {}), stage: entry}
+    before = cv.pipeline
+    if status is PipelineStatus.FAILED:
+        cv.pipeline = PipelineStatus.FAILED
+    elif last:
+        cv.pipeline = PipelineStatus.DONE
+    if cv.pipeline != before and cv.pipeline == PipelineStatus.FAILED:
+        record(session, actor=f"system:{stage}", action=f"version.pipeline_{cv.pipeline.value}",
+               entity=cv, case_id=cv.case_id,
+               changes=[{"field": "pipeline", "from": PipelineStatus(before).value,
+                         "to": PipelineStatus(cv.pipeline).value}],
+               reason=f"stage {stage}: {error}" if error else f"stage {stage} done")

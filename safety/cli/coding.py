@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from safety.cli.common import database, ready_settings
 from safety.coding.autocoder import Autocoder
 from safety.coding.bundled import bundled_autocoder
 from safety.coding.loading import load_path
@@ -77,11 +78,11 @@ def dictionary_group() -> None:
 def dictionary_load(path: Path, activate: bool, list_name: str | None) -> None:
     """Load PATH: a MedAscii folder, a column-mapped drug folder, the open dictionary folder,
     or an IME/DME CSV (attached to the active MedDRA release)."""
-    from safety.coding import store
+    from safety.coding.service import load_release
 
     try:
-        with store.session_scope() as session:
-            for message in store.load_into(session, path, activate=activate, list_name=list_name):
+        with database(ready_settings()) as session:
+            for message in load_release(session, path, activate=activate, list_name=list_name):
                 click.echo(message)
     except TerminologyError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -90,10 +91,10 @@ def dictionary_load(path: Path, activate: bool, list_name: str | None) -> None:
 @dictionary_group.command("list")
 def dictionary_list() -> None:
     """Releases stored, the active one per family marked with '*'."""
-    from safety.coding import store
+    from safety.coding.service import releases
 
-    with store.session_scope() as session:
-        for row in store.list_releases(session):
+    with database(ready_settings()) as session:
+        for row in releases(session):
             mark = "*" if row.active else " "
             click.echo(
                 f"{mark} {row.family} {row.version} {row.language} "
@@ -101,7 +102,16 @@ def dictionary_list() -> None:
             )
 
 
-def register(cli_group: click.Group) -> None:
-    """Add ``code`` and ``dictionary`` to the ``safety`` console script."""
-    cli_group.add_command(code_group)
-    cli_group.add_command(dictionary_group)
+@dictionary_group.command("recode")
+@click.option("--apply", is_flag=True, help="Apply the changes (audited); default reports only.")
+def recode_cmd(apply: bool) -> None:
+    """What the active release changes for open cases: one JSON line per changed term (case,
+    verbatim, old and new code, and why)."""
+    from safety.review.recoding import recode_open_cases
+
+    settings = ready_settings()
+    with database(settings) as session:
+        rows = recode_open_cases(session, settings, actor="cli:recode", apply=apply)
+    for row in rows:
+        click.echo(json.dumps(row))
+    click.echo(f"{len(rows)} term(s) {'recoded' if apply else 'would change'}", err=True)

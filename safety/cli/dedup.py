@@ -1,47 +1,25 @@
-"""``dedup`` command group: batch scan and per-report candidates.
-
-Both commands work over a JSON-lines file of cases (one per line: ``{"id": ..., "case": {...}}``
-or a bare case JSON, then the id is the line number). Database-backed variants are built with
-:func:`make_group`, passing loaders, so this module stays free of session handling.
-"""
+"""``safety dedup``: batch scan and per-report candidates, over the database or (``--input``)
+a JSON-lines file of cases (``safety.dedup.files``)."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from safety.cases.codec import CodecError, case_from_json
 from safety.cases.model import CaseVersionData
-from safety.dedup.matching import Candidate, MatchResult, MemoryIndex, match_report
-from safety.dedup.scan import assign_versions, scan
+from safety.cli.common import database, ready_settings
+from safety.dedup.files import CaseFileError, candidates_from_file, read_jsonl
+from safety.dedup.matching import Candidate, MatchResult
+from safety.dedup.scan import scan
 from safety.dedup.scoring import Model, ModelError, load_model
 
 ReportLoader = Callable[[], Iterable[tuple[str, CaseVersionData]]]
 CandidateFinder = Callable[[str, Model], MatchResult]
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[str, CaseVersionData]]:
-    """Reports from a JSON-lines file; errors name the line and the JSON path."""
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise click.ClickException(f"{path}:{n}: not JSON ({exc.msg})") from exc
-            if isinstance(data, dict) and "case" in data:
-                rid, body = str(data.get("id") or data.get("report_id") or n), data["case"]
-            else:
-                rid, body = str(n), data
-            try:
-                yield rid, case_from_json(body)
-            except CodecError as exc:
-                raise click.ClickException(f"{path}:{n}: {exc}") from exc
 
 
 def _model(weights: Path | None, threshold: float | None) -> Model:
@@ -50,24 +28,6 @@ def _model(weights: Path | None, threshold: float | None) -> Model:
     except (ModelError, OSError, json.JSONDecodeError) as exc:
         raise click.ClickException(f"weights: {exc}") from exc
     return model if threshold is None else model.with_threshold(threshold)
-
-
-def _candidates_from_file(path: Path, report_id: str, model: Model) -> MatchResult:
-    reports = list(read_jsonl(path))
-    cases, _ = assign_versions(reports)
-    by_id = dict(reports)
-    if report_id not in by_id:
-        raise click.ClickException(f"report {report_id!r} is not in {path}")
-    own = next(c for c in cases if report_id in c.reports)
-    index = MemoryIndex()
-    for c in cases:
-        if c is not own:
-            index.add(c.case_id, by_id[c.reports[-1]])
-    position = own.reports.index(report_id)
-    if position > 0:  # a follow-up: its case as it stood before this report arrived
-        index.add(own.case_id, by_id[own.reports[position - 1]])
-    return match_report(by_id[report_id], id_lookup=index.id_lookup, key_lookup=index.key_lookup,
-                        model=model)
 
 
 def _emit(obj: dict[str, Any], as_json: bool, text: str) -> None:
@@ -104,7 +64,10 @@ def make_group(
             reports = load_reports()
         else:
             raise click.UsageError("give --input FILE (no database loader is configured)")
-        result = scan(reports, _model(weights, threshold))
+        try:
+            result = scan(reports, _model(weights, threshold))
+        except CaseFileError as exc:
+            raise click.ClickException(str(exc)) from exc
         for lk in result.links:
             _emit(lk.to_json(), as_json,
                   f"{lk.relation:9} {lk.score:6.3f}  {lk.report_a}  {lk.report_b}")
@@ -120,7 +83,10 @@ def make_group(
         """Follow-up link or duplicate candidates (with explanation) of one report."""
         model = _model(weights, threshold)
         if input_path is not None:
-            result = _candidates_from_file(input_path, report_id, model)
+            try:
+                result = candidates_from_file(input_path, report_id, model)
+            except CaseFileError as exc:
+                raise click.ClickException(str(exc)) from exc
         elif find_candidates is not None:
             result = find_candidates(report_id, model)
         else:
@@ -143,4 +109,25 @@ def _candidate_json(report_id: str, c: Candidate) -> dict[str, Any]:
             **{k: v for k, v in c.to_json().items() if k != "case_id"}}
 
 
-dedup = make_group()
+def _reports() -> Iterator[tuple[str, CaseVersionData]]:
+    from safety.dedup.service import processed_reports
+
+    with database(ready_settings()) as session:
+        yield from processed_reports(session)
+
+
+def _candidates(report_id: str, model: Model) -> MatchResult:
+    from safety.dedup.service import report_candidates
+
+    try:
+        rid = uuid.UUID(report_id)
+    except ValueError:
+        raise click.ClickException(f"{report_id!r} is not a report id") from None
+    with database(ready_settings()) as session:
+        result = report_candidates(session, rid, model)
+    if result is None:
+        raise click.ClickException(f"report {report_id} is not processed into a case")
+    return result
+
+
+dedup = make_group(load_reports=_reports, find_candidates=_candidates)

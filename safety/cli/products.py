@@ -7,15 +7,15 @@ from pathlib import Path
 
 import click
 
-from safety.products import store
+from safety.cli.common import database, ready_settings
 from safety.products.registry import (
     RegistryError,
     load_products_csv,
     load_registry_json,
     load_studies_csv,
-    registry_to_json,
 )
 from safety.products.rsi import RsiError, load_rsi_csv, load_rsi_json
+from safety.products.service import import_registry, registry_json
 
 _file = click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 
@@ -41,8 +41,8 @@ def import_cmd(path: Path, kind: str) -> None:
             reg = load_studies_csv(path)
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from exc
-    with store.session_scope() as session:
-        store.save_registry(session, reg)
+    with database(ready_settings()) as session:
+        import_registry(session, reg, actor="cli:products")
     click.echo(f"imported {len(reg.products)} product(s), {len(reg.studies)} study(ies)")
 
 
@@ -54,14 +54,14 @@ def import_rsi_cmd(path: Path) -> None:
         lib = load_rsi_csv(path) if path.suffix.lower() == ".csv" else load_rsi_json(path)
     except RsiError as exc:
         raise click.ClickException(str(exc)) from exc
-    from safety.config import load_settings
     from safety.rules.rsi_update import add_rsi_version
 
+    settings = ready_settings()
     versions = lib.versions()
-    changes: list[dict] = []
-    with store.session_scope() as session:
+    changes: list[dict[str, object]] = []
+    with database(settings) as session:
         for v in versions:
-            changes += add_rsi_version(session, v, load_settings(), actor="cli:import-rsi")
+            changes += add_rsi_version(session, v, settings, actor="cli:import-rsi")
     for c in changes:
         click.echo(json.dumps(c, default=str))
     click.echo(f"imported {len(versions)} RSI version(s); {len(changes)} obligation change(s) "
@@ -71,5 +71,5 @@ def import_rsi_cmd(path: Path) -> None:
 @products.command("list")
 def list_cmd() -> None:
     """Print the registry as JSON."""
-    with store.session_scope() as session:
-        click.echo(json.dumps(registry_to_json(store.load_registry(session)), indent=2))
+    with database(ready_settings()) as session:
+        click.echo(json.dumps(registry_json(session), indent=2))

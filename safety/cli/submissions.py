@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from safety.config import load_settings
+from safety.cli.common import database, find_case, ready_settings
+from safety.submissions.states import SubmissionState
 
 
 @click.group("export")
@@ -30,33 +31,15 @@ def export_e2b(case_ref: str, destination: str, output: Path | None) -> None:
     transmitted (C.1.8.1 kept, C.1.5 moved on). Findings go to standard error; the exit status
     is 1 when the message is not conformant or the case is nullified.
     """
-    from sqlalchemy import select
+    from safety.submissions.service import ExportRefused, export_for
 
-    from safety.cases.store import current_version
-    from safety.cli import _find_case
-    from safety.db.session import session_scope
-    from safety.submissions.routing import REGION_OF
-    from safety.submissions.store import (
-        NULLIFIED_CASE,
-        TRANSMITTED,
-        Submission,
-        build_message,
-    )
-
-    settings = load_settings()
-    with session_scope(settings.effective_database_url) as session:
-        case = _find_case(session, case_ref)
-        if case.state == NULLIFIED_CASE:
-            raise click.ClickException(
-                f"case {case.case_number} is nullified: nothing may follow its nullification "
-                "(C.1.11.1 = 1); its messages are in 'safety submissions list'")
-        cv = current_version(session, case)
-        previous = session.scalar(select(Submission).where(
-            Submission.case_id == case.id, Submission.case_version_id != cv.id,
-            Submission.state.in_(TRANSMITTED), Submission.xml.is_not(None),
-            Submission.destination.in_([k for k, v in REGION_OF.items() if v == destination]))
-            .order_by(Submission.sent_at.desc().nulls_last()).limit(1))
-        cols = build_message(session, cv, case, destination, 15, settings, previous=previous)
+    settings = ready_settings()
+    with database(settings) as session:
+        case = find_case(session, case_ref)
+        try:
+            cols = export_for(session, case, destination, settings)
+        except ExportRefused as exc:
+            raise click.ClickException(str(exc)) from exc
     for note in cols["notes"]:
         click.echo(f"note: {note}", err=True)
     for f in cols["findings"]:
@@ -67,7 +50,7 @@ def export_e2b(case_ref: str, destination: str, output: Path | None) -> None:
             output.write_bytes(cols["xml"])
         else:
             sys.stdout.buffer.write(cols["xml"])
-    if cols["state"] != "draft":
+    if cols["state"] != SubmissionState.DRAFT:
         sys.exit(1)
 
 
@@ -77,35 +60,25 @@ def submissions_group() -> None:
 
 
 @submissions_group.command("list")
-@click.option("--state", type=click.Choice(
-    ["draft", "invalid", "ready", "sent", "acknowledged", "rejected", "withdrawn"]))
+@click.option("--state", type=click.Choice([s.value for s in SubmissionState]))
 def list_cmd(state: str | None) -> None:
     """One JSON line per submission."""
-    from sqlalchemy import select
+    from safety.submissions.service import all_submissions
 
-    from safety.db.session import session_scope
-    from safety.submissions.store import Submission, submission_view
-
-    settings = load_settings()
-    with session_scope(settings.effective_database_url) as session:
-        stmt = select(Submission).order_by(Submission.due)
-        if state:
-            stmt = stmt.where(Submission.state == state)
-        for sub in session.scalars(stmt):
-            row = submission_view(session, sub)
-            row["findings"] = len(row["findings"])
-            click.echo(json.dumps(row, default=str))
+    with database(ready_settings()) as session:
+        rows = all_submissions(session, SubmissionState(state) if state else None)
+    for row in rows:
+        row["findings"] = len(row["findings"])
+        click.echo(json.dumps(row, default=str))
 
 
 @submissions_group.command("export")
 @click.option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path))
 def export_outbox_cmd(outbox: Path) -> None:
     """Write every ready message to OUTBOX (for the gateway) and mark it sent."""
-    from safety.db.session import session_scope
-    from safety.submissions.store import export_outbox
+    from safety.submissions.outbox import export_outbox
 
-    settings = load_settings()
-    with session_scope(settings.effective_database_url) as session:
+    with database(ready_settings()) as session:
         paths = export_outbox(session, outbox, actor="cli:outbox")
     for p in paths:
         click.echo(json.dumps({"file": str(p), "state": "sent"}))
@@ -125,13 +98,14 @@ def _reason_option(what: str):  # type: ignore[no-untyped-def]
 def amend_cmd(submission_id: uuid.UUID, reason: str, actor: str) -> None:
     """Amend a transmitted message (correction without new information: C.1.11.1 = 2, C.1.5
     unchanged). The amendment goes out once its version is approved with a signature."""
-    from safety.db.session import session_scope
+    from safety.accounts.scope import EVERY_SITE
     from safety.submissions.requests import LifecycleRequestError, request_amendment
-    from safety.submissions.store import Submission, submission_view
+    from safety.submissions.service import visible_submission
+    from safety.submissions.store import submission_view
 
-    settings = load_settings()
-    with session_scope(settings.effective_database_url) as session:
-        sub = session.get(Submission, submission_id)
+    settings = ready_settings()
+    with database(settings) as session:
+        sub = visible_submission(session, submission_id, EVERY_SITE)
         if sub is None:
             raise click.ClickException(f"no submission {submission_id}")
         try:
@@ -151,14 +125,12 @@ def amend_cmd(submission_id: uuid.UUID, reason: str, actor: str) -> None:
 def nullify_cmd(case_ref: str, reason: str, actor: str) -> None:
     """Nullify CASE_REF for good: a nullification (C.1.11.1 = 1) to every regulator holding it,
     in the outbox when conformant; messages never sent are withdrawn."""
-    from safety.cli import _find_case
-    from safety.db.session import session_scope
     from safety.submissions.requests import LifecycleRequestError, nullify_case
     from safety.submissions.store import submission_view
 
-    settings = load_settings()
-    with session_scope(settings.effective_database_url) as session:
-        case = _find_case(session, case_ref)
+    settings = ready_settings()
+    with database(settings) as session:
+        case = find_case(session, case_ref)
         try:
             done = nullify_case(session, case, reason, actor, settings)
         except LifecycleRequestError as exc:
@@ -181,17 +153,15 @@ def ack_group() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def ack_import(path: Path) -> None:
     """Read an ACK (MCCI_IN200101UV01) and move the submissions it answers."""
-    from safety.db.session import session_scope
     from safety.e2b.ack import read_ack
     from safety.e2b.hl7 import E2BError
-    from safety.submissions.store import apply_ack
+    from safety.submissions.acks import apply_ack
 
     try:
         ack = read_ack(path.read_bytes())
     except E2BError as exc:
         raise click.ClickException(f"{path}: not a readable acknowledgement: {exc}") from exc
-    settings = load_settings()
-    with session_scope(settings.effective_database_url) as session:
+    with database(ready_settings()) as session:
         changed = apply_ack(session, ack, actor="cli:ack")
         out = [{"submission_id": str(s.id), "batch_id": s.batch_id, "state": s.state,
                 "ack_code": s.ack_code, "reason": s.ack_text} for s in changed]

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import secrets
 import sys
 from datetime import UTC, datetime
 
 import click
 
+from safety.accounts.policy import UserError
 from safety.accounts.roles import Role, RoleError
-from safety.accounts.store import Site
-from safety.config import ConfigError, load_settings
-from safety.db.session import session_scope
-from safety.web.store import (
-    UserError,
+from safety.accounts.users import (
     create_user,
     get_user_by_email,
     list_users,
@@ -22,13 +18,7 @@ from safety.web.store import (
     set_password,
     site_by_name,
 )
-
-
-def _url() -> str:
-    try:
-        return load_settings().effective_database_url
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
+from safety.cli.common import database, ready_settings
 
 
 def _password(from_stdin: bool) -> str:
@@ -53,7 +43,7 @@ def user_add(email: str, role: str, site_name: str | None, printed_name: str | N
     """Create a user; the password is prompted for (or read from stdin)."""
     password = _password(password_stdin)
     try:
-        with session_scope(_url()) as session:
+        with database(ready_settings()) as session:
             site_id = site_by_name(session, site_name).id if site_name else None
             new = create_user(session, email=email, role=role, password=password,
                               printed_name=printed_name or email.split("@")[0],
@@ -67,7 +57,7 @@ def user_add(email: str, role: str, site_name: str | None, printed_name: str | N
 @user.command("list")
 def user_list() -> None:
     """One JSON line per user."""
-    with session_scope(_url()) as session:
+    with database(ready_settings()) as session:
         for u in list_users(session):
             click.echo(json.dumps({
                 "id": u.id, "email": u.email, "printed_name": u.printed_name, "role": u.role,
@@ -78,7 +68,7 @@ def user_list() -> None:
 
 
 def _set_lock(email: str, locked: bool, reason: str | None) -> None:
-    with session_scope(_url()) as session:
+    with database(ready_settings()) as session:
         target = get_user_by_email(session, email)
         if target is None:
             raise click.UsageError(f"no user with email {email!r}")
@@ -109,7 +99,7 @@ def user_password(email: str, password_stdin: bool) -> None:
     """Set a new password."""
     password = _password(password_stdin)
     try:
-        with session_scope(_url()) as session:
+        with database(ready_settings()) as session:
             target = get_user_by_email(session, email)
             if target is None:
                 raise click.UsageError(f"no user with email {email!r}")
@@ -119,33 +109,12 @@ def user_password(email: str, password_stdin: bool) -> None:
     click.echo(f"password set for {email}")
 
 
-DEMO_STAFF = (
-    ("physician@demo.example", "safety_physician", "Dr Demo Physician"),
-    ("processor@demo.example", "case_processor", "Demo Processor"),
-    ("admin@demo.example", "admin", "Demo Administrator"),
-)
-
-
-def _demo_email(site_name: str) -> str:
-    return "".join(ch for ch in site_name.lower() if ch.isalnum()) + "@demo.example"
-
-
 @user.command("demo")
 def user_demo() -> None:
     """Demo accounts (one per staff role, one site submitter per site) with random passwords,
     printed once as JSON lines. Existing accounts are left alone."""
-    from sqlalchemy import select
+    from safety.demo.service import demo_accounts
 
-    with session_scope(_url()) as session:
-        wanted: list[tuple[str, str, str, int | None]] = [
-            (email, role, name, None) for email, role, name in DEMO_STAFF]
-        for site in session.execute(select(Site).order_by(Site.name)).scalars():
-            wanted.append((_demo_email(site.name), Role.SITE_SUBMITTER.value,
-                           f"{site.name} staff", site.id))
-        for email, role, name, site_id in wanted:
-            if get_user_by_email(session, email) is not None:
-                continue
-            password = secrets.token_urlsafe(12)
-            create_user(session, email=email, role=role, password=password, printed_name=name,
-                        site_id=site_id, actor="cli:demo")
-            click.echo(json.dumps({"email": email, "role": role, "password": password}))
+    with database(ready_settings()) as session:
+        for account in demo_accounts(session):
+            click.echo(json.dumps(account))

@@ -1,4 +1,5 @@
-"""The coding stage of the pipeline: autocode every term of a new case version.
+"""Coding: the pipeline stage that autocodes every term of a new case version, and ranked
+suggestions for a verbatim.
 
 Codes go into a new revision of the case version's coded view (``safety.cases.store``); the
 snapshot itself is never rewritten. Terms the autocoder was not sure of are listed for the
@@ -7,12 +8,14 @@ physician's review.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from safety.cases.codec import case_from_json
 from safety.cases.store import CaseVersion, add_view, latest_view
+from safety.coding import store
 from safety.coding.autocoder import Autocoder
 from safety.coding.case_coding import code_case
 from safety.coding.store import active_autocoder
@@ -32,3 +35,33 @@ def code_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[st
     add_view(session, cv, result.data, result.review, actor="system:coding",
              reason=f"autocoded with {_name(events)} / {_name(drugs)}")
     return {"coded": result.coded, "review": len(result.review)}
+
+
+def suggest(session: Session, kind: str, verbatim: str, limit: int) -> dict[str, Any]:
+    """The chosen concept (with its roll-up), whether it may be auto-coded, and the best
+    ``limit`` candidates, from the active release (or the bundled open dictionary)."""
+    result = active_autocoder(session, kind).code(verbatim)
+    body = result.to_line()
+    body.update(
+        soc_term=result.soc_term, moiety_code=result.moiety_code,
+        moiety_term=result.moiety_term, family=result.family, version=result.version,
+    )
+    body["candidates"] = body["candidates"][:limit]
+    return body
+
+
+def warm_up(session: Session) -> None:
+    """Build the active releases' indexes now (a worker does it before its first job)."""
+    active_autocoder(session, "events")
+    active_autocoder(session, "drugs")
+
+
+def load_release(session: Session, path: Path, *, activate: bool,
+                 list_name: str | None) -> list[str]:
+    """Load a terminology release (or an IME/DME list) into the database; what was done."""
+    return list(store.load_into(session, path, activate=activate, list_name=list_name))
+
+
+def releases(session: Session) -> list[Any]:
+    """Releases stored, each with whether it is its family's active one."""
+    return list(store.list_releases(session))

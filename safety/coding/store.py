@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -152,16 +150,6 @@ TABLES = [
     TerminologyMembership.__table__,
 ]
 BATCH = 5000
-
-
-@contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session on the configured database (CLI use; the API uses the request's session)."""
-    from safety.config import load_settings
-    from safety.db.session import session_scope as scope
-
-    with scope(load_settings().effective_database_url) as session:
-        yield session
 
 
 def _bulk(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:

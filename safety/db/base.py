@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event, inspect
+from sqlalchemy import JSON, DateTime, Enum, MetaData, TypeDecorator, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -41,6 +42,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def enum_type(enum: type[StrEnum], name: str, length: int) -> Enum:
+    """A status column: stored as its string value (VARCHAR) with a CHECK constraint naming
+    the allowed values, read back as the enum. Not a native PostgreSQL enum type: adding a
+    state then needs no type migration outside a transaction (docs/decisions.md)."""
+    return Enum(enum, name=name, native_enum=False, create_constraint=True, length=length,
+                values_callable=lambda members: [m.value for m in members],
+                validate_strings=True)
 
 
 # JSONB on PostgreSQL (indexable), plain JSON elsewhere.

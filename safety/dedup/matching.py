@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safety.cases.model import CaseVersionData
+from safety.cases.versioning import Identity, IdIndex, IdLink, identity, link, lookup_keys
 from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
-from safety.dedup.followup import Identity, IdIndex, IdLink, identity, link, lookup_keys
 from safety.dedup.profile import Profile, build_profile
 from safety.dedup.scoring import Model, Score
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from safety.cases.identifiers import norm_id, norm_text
 from safety.cases.model import CaseVersionData, CodedTerm, Drug, Quantity
 from safety.cases.values import NullFlavor, PartialDate
 
@@ -49,21 +50,6 @@ _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_RE})\.? (\d{{1,2}})(?:st|nd|rd|th)?,?
 _STOPWORDS = frozenset(
     "a an and the of in on with for to by after from case report reports patient patients".split()
 )
-
-
-def norm_text(value: object) -> str | None:
-    """Lower-case ASCII words separated by single spaces; ``None`` for absent/null-flavoured."""
-    if value is None or isinstance(value, NullFlavor) or not isinstance(value, str):
-        return None
-    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    out = re.sub(r"[^a-z0-9]+", " ", folded.lower()).strip()
-    return out or None
-
-
-def norm_id(value: object) -> str | None:
-    """Identifiers compare without case, spaces or punctuation (``001-0023`` ≡ ``0010023``)."""
-    text = norm_text(value)
-    return text.replace(" ", "").upper() if text else None
 
 
 def norm_initials(value: object) -> str | None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from safety.cases.model import CaseVersionData
+from safety.cases.versioning import IdIndex, identity
 from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
-from safety.dedup.followup import IdIndex, identity
 from safety.dedup.profile import Profile, build_profile
 from safety.dedup.scoring import Model
 

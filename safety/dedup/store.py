@@ -30,10 +30,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.cases.model import CaseVersionData
+from safety.cases.versioning import Identity, identity
 from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
 from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
 from safety.dedup.decisions import Pair, pair
-from safety.dedup.followup import Identity, identity
 from safety.dedup.matching import (
     MAX_CANDIDATES,
     IdLookup,
@@ -213,6 +213,15 @@ def decided_with(
 def rejected_with(session: Session, case_id: str | uuid.UUID) -> set[str]:
     """Cases a physician rejected as duplicates of ``case_id``."""
     return decided_with(session, case_id, ("rejected",))
+
+
+def confirmed_under(session: Session, master_case_id: uuid.UUID) -> list[tuple[uuid.UUID,
+                                                                              uuid.UUID]]:
+    """The pairs a physician confirmed as duplicates with this case as their master."""
+    return [(a, b) for a, b in session.execute(
+        select(DedupDecision.case_a, DedupDecision.case_b).where(
+            DedupDecision.decision == "confirmed",
+            DedupDecision.master_case_id == master_case_id))]
 
 
 def record_decision(

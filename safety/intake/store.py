@@ -1,4 +1,5 @@
-"""Storing what arrives: one committed row per report before anyone is told "accepted"."""
+"""Reports: one committed row per report before anyone is told "accepted", and the only code
+that changes a report's status afterwards (:func:`set_status`, :func:`record_failure`)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from safety.audit.store import AuditEvent, audit_values
-from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
+from safety.audit.store import AuditEvent, audit_values, record
+from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.db.session import get_engine, get_intake_engine, normalise_url
+from safety.intake.status import REPORT_STATUS, ReportStatus
 
 
 class Report(Base):
@@ -61,7 +63,8 @@ class Report(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    status: Mapped[str] = mapped_column(String(20), default="received")
+    status: Mapped[ReportStatus] = mapped_column(enum_type(ReportStatus, "report_status", 20),
+                                                 default=ReportStatus.RECEIVED)
     findings: Mapped[Any] = mapped_column(JSONDoc, default=list)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -120,8 +123,8 @@ class Incoming:
     idempotency_key: str | None = None
 
 
-def store_report(session: Session, incoming: Incoming, client_id: int | None,
-                 actor: str) -> tuple[StoredReport, bool]:
+def _store_in_session(session: Session, incoming: Incoming, client_id: int | None,
+                      actor: str) -> tuple[StoredReport, bool]:
     """Insert and commit the report with its audit row; return it and whether it is new.
 
     A retried submission with the same ``Idempotency-Key`` returns the first report. Two
@@ -167,19 +170,20 @@ def store_report(session: Session, incoming: Incoming, client_id: int | None,
     return StoredReport(report_id, "received"), True
 
 
-def receive_report(url: str, incoming: Incoming, client_id: int | None,
-                   actor: str) -> tuple[StoredReport, bool]:
-    """``store_report`` in a transaction of its own, for the intake API.
+def store_report(url: str, incoming: Incoming, client_id: int | None,
+                 actor: str) -> tuple[StoredReport, bool]:
+    """Store one report with its audit row, committed in a transaction of its own before this
+    returns; return it and whether it is new. The only code that stores a report.
 
-    Same contract: committed before it returns, idempotent by key, the race on the key
-    resolved to the first report. On PostgreSQL it is one autocommitted statement sent by the
-    driver directly (see ``_PG_INSERT``) on a connection that is not pinged first: a connection
-    found broken (the database restarted since it was pooled) is replaced and the write tried
-    once more.
+    A retried submission with the same ``Idempotency-Key`` returns the first report; two
+    concurrent retries race on the unique constraint and the loser returns the winner's row.
+    On PostgreSQL it is one autocommitted statement sent by the driver directly (see
+    ``_PG_INSERT``) on a connection that is not pinged first: a connection found broken (the
+    database restarted since it was pooled) is replaced and the write tried once more.
     """
     if not normalise_url(url).startswith("postgresql"):
         with Session(get_engine(url)) as session:
-            return store_report(session, incoming, client_id, actor)
+            return _store_in_session(session, incoming, client_id, actor)
     import psycopg
 
     engine = get_intake_engine(url)
@@ -252,3 +256,33 @@ def _same_or_conflict(existing: Any, digest: str) -> StoredReport:
             "Idempotency-Key was already used for a different submission"
         )
     return StoredReport(existing.id, existing.status)
+
+
+# --- what became of a report ----------------------------------------------------------------
+
+
+def set_status(session: Session, report: Report, to: ReportStatus, *, actor: str,
+               reason: str | None = None, findings: list[dict[str, str]] | None = None,
+               case_id: uuid.UUID | None = None,
+               case_version_id: uuid.UUID | None = None) -> None:
+    """Move a report on (``safety.intake.status``), with what it became and its audit event."""
+    before = ReportStatus(report.status)
+    REPORT_STATUS.check(before, to)
+    report.status = to
+    report.findings = findings or []
+    report.case_id, report.case_version_id = case_id, case_version_id
+    if to in (ReportStatus.PROCESSED, ReportStatus.HELD):
+        report.processed_at = utcnow()
+    record(session, actor=actor, action=f"report.{to.value}", entity=report, case_id=case_id,
+           changes=[{"field": "status", "from": before.value, "to": to.value}], reason=reason)
+
+
+def record_failure(session: Session, report: Report, error: str, *, final: bool,
+                   actor: str) -> None:
+    """An attempt to process the report failed: count it and keep the error; after the last
+    attempt the report is ``failed`` (audited), for an operator to see and retry."""
+    report.attempts += 1
+    report.last_error = error[:2000]
+    if final and report.status == ReportStatus.RECEIVED:
+        set_status(session, report, ReportStatus.FAILED, actor=actor,
+                   reason=f"gave up after {report.attempts} attempt(s): {error[:500]}")

@@ -1,32 +1,43 @@
-"""rq job entry points. Each takes ids, opens its own transaction, and enqueues the next step
-only after that transaction has committed."""
+"""rq jobs: each takes ids, loads the settings (``safety.config``), opens its own transaction,
+calls one service and enqueues the next step only after that transaction has committed.
+
+Every job logs with a structlog logger bound to its job id and the ids it works on, so a
+report's way through the workers can be followed in the logs.
+"""
 
 from __future__ import annotations
 
-import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from rq import get_current_job
-from sqlalchemy import select
 
-from safety.cases.store import CaseVersion
+from safety.cases.progress import run_stage as run_version_stage
+from safety.cases.progress import stage_failed, waiting
+from safety.cases.workflow import Stage, next_stage
+from safety.config import Settings, load_settings
 from safety.db.base import utcnow
 from safety.db.session import session_scope
 from safety.intake.processing import process_report as process
-from safety.intake.store import Report
-from safety.pipeline import stages as stage_chain
-from safety.pipeline.context import current_settings
-from safety.queue.enqueue import (
-    enqueue_report,
-    enqueue_stage,
-    get_queue,
-    job_pending,
-    report_job_id,
-)
+from safety.intake.processing import processing_failed, waiting_reports
+from safety.pipeline.stages import FIRST_STAGE, STAGE_FUNCTIONS
+from safety.queue.enqueue import enqueue_unique, get_queue, job_pending
+from safety.rules.evaluation import refresh_due_alerts as refresh_alerts
 
-log = logging.getLogger(__name__)
+
+def report_job_id(report_id: object) -> str:
+    return f"report-{report_id}"
+
+
+def stage_job_id(stage: str, case_version_id: object) -> str:
+    return f"stage-{stage}-{case_version_id}"
+
+
+def _log(**ids: Any) -> Any:
+    job = get_current_job()
+    return structlog.get_logger("safety.jobs").bind(job_id=job.id if job else None, **ids)
 
 
 def _final_attempt() -> bool:
@@ -35,108 +46,82 @@ def _final_attempt() -> bool:
 
 
 def process_report(report_id: str) -> dict[str, Any]:
-    settings = current_settings()
+    """A stored report becomes a case version (or is held); its first stage follows."""
+    settings = load_settings()
+    log = _log(report_id=report_id)
     rid = uuid.UUID(report_id)
     try:
         with session_scope(settings.effective_database_url) as session:
             outcome = process(session, rid, settings)
     except Exception as exc:
-        _record_failure(rid, exc)
-        raise
-    if outcome.case_version_id is not None and (first := stage_chain.first_stage()):
-        enqueue_stage(settings, first.name, outcome.case_version_id)
-    return {"status": outcome.status, "case_id": str(outcome.case_id or "") or None}
-
-
-def _record_failure(report_id: uuid.UUID, exc: Exception) -> None:
-    """Make the failure visible on the report: attempts, last error, and 'failed' when rq has
-    no retries left (a later sweep or an operator can requeue it)."""
-    settings = current_settings()
-    final = _final_attempt()
-    try:
+        final = _final_attempt()
+        log.warning("report.attempt_failed", error=f"{type(exc).__name__}: {exc}", final=final)
         with session_scope(settings.effective_database_url) as session:
-            report = session.get(Report, report_id)
-            if report is None or report.status in ("processed", "held"):
-                return
-            report.attempts += 1
-            report.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if final:
-                report.status = "failed"
-    except Exception:
-        log.exception("could not record failure of report %s", report_id)
+            processing_failed(session, rid, f"{type(exc).__name__}: {exc}", final=final)
+        raise
+    log.info("report.done", status=str(outcome.status), case_id=str(outcome.case_id or ""),
+             case_version_id=str(outcome.case_version_id or ""))
+    if outcome.case_version_id is not None:
+        enqueue_stage(settings, FIRST_STAGE, outcome.case_version_id)
+    return {"status": str(outcome.status), "case_id": str(outcome.case_id or "") or None}
 
 
 def run_stage(stage: str, case_version_id: str) -> dict[str, Any] | None:
-    settings = current_settings()
+    """One processing stage of a case version; the next stage follows."""
+    settings = load_settings()
+    current = Stage(stage)
+    log = _log(stage=stage, case_version_id=case_version_id)
     cv_id = uuid.UUID(case_version_id)
-    current = stage_chain.stage_named(stage)
-    with session_scope(settings.effective_database_url) as session:
-        cv = session.execute(
-            select(CaseVersion).where(CaseVersion.id == cv_id).with_for_update()
-        ).scalar_one()
-        state = dict(cv.stages or {})
-        if state.get(stage, {}).get("status") == "done":
-            summary = state[stage].get("summary")
-        else:
-            try:
-                summary = current.load()(session, cv, settings)
-            except Exception as exc:
-                if _final_attempt():
-                    _mark_stage(cv_id, stage, "failed", error=f"{type(exc).__name__}: {exc}")
-                raise
-            state[stage] = {"status": "done", "at": utcnow().isoformat(), "summary": summary}
-            cv.stages = state
-        nxt = stage_chain.next_stage(stage)
-        if nxt is None:
-            cv.pipeline = "done"
+    try:
+        with session_scope(settings.effective_database_url) as session:
+            summary = run_version_stage(session, cv_id, current, STAGE_FUNCTIONS[current],
+                                        settings)
+    except Exception as exc:
+        final = _final_attempt()
+        log.warning("stage.attempt_failed", error=f"{type(exc).__name__}: {exc}", final=final)
+        if final:
+            with session_scope(settings.effective_database_url) as session:
+                stage_failed(session, cv_id, current, f"{type(exc).__name__}: {exc}")
+        raise
+    log.info("stage.done", summary=summary)
+    nxt = next_stage(current)
     if nxt is not None:
-        enqueue_stage(settings, nxt.name, cv_id)
+        enqueue_stage(settings, nxt, cv_id)
     return summary
 
 
-def _mark_stage(cv_id: uuid.UUID, stage: str, status: str, error: str) -> None:
-    settings = current_settings()
-    with session_scope(settings.effective_database_url) as session:
-        cv = session.get(CaseVersion, cv_id)
-        if cv is not None:
-            state = dict(cv.stages or {})
-            state[stage] = {"status": status, "at": utcnow().isoformat(), "error": error[:2000]}
-            cv.stages = state
-            cv.pipeline = "failed"
-
-
 def sweep() -> dict[str, int]:
-    """Enqueue every report that is stored but not yet processed (Redis was down, a worker
-    died, Redis lost its data). Safe to run anywhere, any time: enqueueing is deduplicated and
-    processing is idempotent."""
-    settings = current_settings()
+    """Enqueue every report that is stored but not yet processed, and every version whose
+    processing stopped short (Redis was down, a worker died, Redis lost its data). Safe to
+    run anywhere, any time: enqueueing is deduplicated and processing is idempotent."""
+    settings = load_settings()
     cutoff = utcnow() - timedelta(seconds=settings.sweep_grace_seconds)
     with session_scope(settings.effective_database_url) as session:
-        ids = session.execute(
-            select(Report.id).where(Report.status == "received", Report.received_at <= cutoff)
-            .order_by(Report.received_at).limit(10_000)
-        ).scalars().all()
-        versions = session.execute(
-            select(CaseVersion.id, CaseVersion.stages)
-            .where(CaseVersion.pipeline == "pending", CaseVersion.created_at <= cutoff)
-            .order_by(CaseVersion.created_at).limit(10_000)
-        ).all()
+        reports = waiting_reports(session, cutoff)
+        versions = waiting(session, cutoff)
     queue = get_queue(settings)
-    enqueued = 0
-    for rid in ids:
-        if not job_pending(queue, report_job_id(rid)) and enqueue_report(settings, rid):
-            enqueued += 1
-    stalled = 0
-    for cv_id, state in versions:
-        pending = _first_unfinished(state or {})
-        if pending is not None and enqueue_stage(settings, pending, cv_id):
-            stalled += 1
+    enqueued = sum(1 for rid in reports if not job_pending(queue, report_job_id(rid))
+                   and enqueue_report(settings, rid))
+    stalled = sum(1 for cv_id, stage in versions if enqueue_stage(settings, stage, cv_id))
+    _log().info("sweep.done", reports=enqueued, stages=stalled)
     return {"reports": enqueued, "stages": stalled}
 
 
-def _first_unfinished(state: dict[str, Any]) -> str | None:
-    for s in stage_chain.STAGES:
-        status = state.get(s.name, {}).get("status")
-        if status != "done":
-            return None if status == "failed" else s.name
-    return None
+def refresh_due_alerts() -> dict[str, int]:
+    """Mark open obligations due soon or overdue, in the organisation's time zone."""
+    settings = load_settings()
+    today = datetime.now(settings.zone).date()
+    with session_scope(settings.effective_database_url) as session:
+        changed = refresh_alerts(session, today)
+    _log().info("alerts.done", changed=changed)
+    return {"changed": changed}
+
+
+def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -> bool:
+    return enqueue_unique(settings, process_report, report_job_id(report_id), str(report_id),
+                          fresh=fresh)
+
+
+def enqueue_stage(settings: Settings, stage: Stage, case_version_id: object) -> bool:
+    return enqueue_unique(settings, run_stage, stage_job_id(stage.value, case_version_id),
+                          stage.value, str(case_version_id))

@@ -8,10 +8,9 @@ from safety.config import Settings
 from safety.logging import configure_logging
 from safety.pipeline import jobs
 from safety.queue.connection import get_redis
-from safety.rules.evaluation import refresh_due_alerts
 
 # (function, seconds between runs or None to use the settings' sweep interval)
-PERIODIC = [(jobs.sweep, None), (refresh_due_alerts, 900)]
+PERIODIC = [(jobs.sweep, None), (jobs.refresh_due_alerts, 900)]
 
 
 def build_scheduler(settings: Settings) -> CronScheduler:

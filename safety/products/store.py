@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
@@ -117,13 +115,3 @@ def load_rsi(session: Session) -> RsiLibrary:
         lib.add(RsiVersion(row.product_id, row.reference, row.version, row.effective_from,
                            frozenset(row.expected_pts or ()), row.document))
     return lib
-
-
-@contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session on the configured database (CLI use; the API uses the request's session)."""
-    from safety.config import load_settings
-    from safety.db.session import session_scope as scope
-
-    with scope(load_settings().effective_database_url) as session:
-        yield session

@@ -2,13 +2,14 @@
 
 Job ids name the work (``report-<uuid>``, ``stage-coding-<uuid>``), so enqueueing the same work
 twice (a retried request, the sweep, a second worker) refers to one job, and the jobs
-themselves are idempotent besides.
+themselves are idempotent besides. Jobs are given by function reference
+(``safety.pipeline.jobs``); this module knows none of them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis import Redis
@@ -27,16 +28,9 @@ BACKOFF = [5, 30, 120, 600, 1800]
 RESULT_TTL = 3600
 FAILURE_TTL = 7 * 24 * 3600  # a failed job stays inspectable for a week
 JOB_TIMEOUT = 600
-PROCESS_REPORT = "safety.pipeline.jobs.process_report"
 PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
-
-def report_job_id(report_id: object) -> str:
-    return f"report-{report_id}"
-
-
-def stage_job_id(stage: str, case_version_id: object) -> str:
-    return f"stage-{stage}-{case_version_id}"
+JobFunction = Callable[..., Any]
 
 
 def get_queue(settings: Settings, connection: Redis | None = None) -> Queue:
@@ -51,10 +45,13 @@ def job_pending(queue: Queue, job_id: str) -> bool:
     return job.get_status(refresh=False) in PENDING
 
 
-def enqueue_unique(
-    settings: Settings, func: Callable[..., Any] | str, job_id: str, *args: Any,
-    queue: Queue | None = None, fresh: bool = False,
-) -> bool:
+def _retry(settings: Settings) -> Retry | None:
+    retries = settings.job_retries
+    return Retry(max=retries, interval=BACKOFF[:retries]) if retries else None
+
+
+def enqueue_unique(settings: Settings, func: JobFunction, job_id: str, *args: Any,
+                   queue: Queue | None = None, fresh: bool = False) -> bool:
     """Enqueue unless the same job is already waiting or running; False if Redis is down.
 
     ``fresh`` skips the look-up for work that cannot have a job yet (a report just stored).
@@ -71,32 +68,15 @@ def enqueue_unique(
         return False
 
 
-def _retry(settings: Settings) -> Retry | None:
-    retries = settings.job_retries
-    return Retry(max=retries, interval=BACKOFF[:retries]) if retries else None
-
-
-def enqueue_reports(settings: Settings, report_ids: list[str]) -> None:
-    """Enqueue ``process_report`` for reports just stored, in one Redis round trip.
-
-    For fresh reports only (no job can exist yet); raises RedisError for the caller to log.
-    """
+def enqueue_batch(settings: Settings, func: JobFunction,
+                  jobs: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+    """Enqueue fresh work (no job can exist yet) in one Redis round trip; raises RedisError
+    for the caller to log."""
     q = get_queue(settings)
     retry = _retry(settings)
-    datas = [Queue.prepare_data(PROCESS_REPORT, (rid,), job_id=report_job_id(rid), retry=retry,
-                                result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-                                timeout=JOB_TIMEOUT)
-             for rid in report_ids]
+    datas = [Queue.prepare_data(func, args, job_id=job_id, retry=retry, result_ttl=RESULT_TTL,
+                                failure_ttl=FAILURE_TTL, timeout=JOB_TIMEOUT)
+             for job_id, args in jobs]
     with q.connection.pipeline() as pipe:
         q.enqueue_many(datas, pipeline=pipe)
         pipe.execute()
-
-
-def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -> bool:
-    return enqueue_unique(settings, PROCESS_REPORT,
-                          report_job_id(report_id), str(report_id), fresh=fresh)
-
-
-def enqueue_stage(settings: Settings, stage: str, case_version_id: object) -> bool:
-    return enqueue_unique(settings, "safety.pipeline.jobs.run_stage",
-                          stage_job_id(stage, case_version_id), stage, str(case_version_id))

@@ -1,6 +1,6 @@
 """Handing stored reports to the queue off the request thread, in batches.
 
-The intake API answers 202 once the report is committed; enqueueing its ``process_report`` job
+The intake API answers 202 once the report is committed; enqueueing its processing job
 one Redis transaction per request was about a fifth of the request's CPU. The request instead
 hands the committed id to this relay, whose thread enqueues whatever has accumulated in one
 pipeline (a third of the cost per job, and none of it on the request's latency).
@@ -18,11 +18,12 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
 from safety.config import Settings
-from safety.queue.enqueue import enqueue_reports
+from safety.queue.enqueue import JobFunction, enqueue_batch
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,13 @@ BATCH = 500
 
 
 class EnqueueRelay:
-    """One per process and queue; its thread starts on the first report handed to it."""
+    """One per process, queue and job; its thread starts on the first id handed to it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, func: JobFunction,
+                 job_id: Callable[[str], str]) -> None:
         self.settings = settings
+        self.func = func
+        self.job_id = job_id
         self._pending: deque[str] = deque()
         self._cond = threading.Condition()
         self._submitted = 0
@@ -64,7 +68,8 @@ class EnqueueRelay:
                 batch = [self._pending.popleft()
                          for _ in range(min(BATCH, len(self._pending)))]
             try:
-                enqueue_reports(self.settings, batch)
+                enqueue_batch(self.settings, self.func,
+                              [(self.job_id(rid), (rid,)) for rid in batch])
             except RedisError as exc:
                 log.warning("could not enqueue %d reports: %s (the sweep will)", len(batch), exc)
             except Exception:  # the thread must survive anything; the sweep covers the batch
@@ -74,27 +79,29 @@ class EnqueueRelay:
                 self._cond.notify_all()
 
 
-_relays: dict[tuple[int, Settings], EnqueueRelay] = {}
+# The relay threads of this process: one per (pid, settings, job), started on first use.
+_relays: dict[tuple[int, Settings, JobFunction], EnqueueRelay] = {}
 _lock = threading.Lock()
 
 
-def relay_for(settings: Settings) -> EnqueueRelay:
-    """This process's relay for these settings. Keyed by pid: a forked web worker must not
-    share its parent's thread (threads do not survive a fork)."""
-    key = (os.getpid(), settings)
+def relay_for(settings: Settings, func: JobFunction,
+              job_id: Callable[[str], str]) -> EnqueueRelay:
+    """This process's relay for these settings and job. Keyed by pid: a forked web worker
+    must not share its parent's thread (threads do not survive a fork)."""
+    key = (os.getpid(), settings, func)
     relay = _relays.get(key)
     if relay is None:
         with _lock:
             relay = _relays.get(key)
             if relay is None:
-                relay = _relays[key] = EnqueueRelay(settings)
+                relay = _relays[key] = EnqueueRelay(settings, func, job_id)
     return relay
 
 
 def flush_all(timeout: float = 10.0) -> bool:
     """Wait for every relay of this process (tests before a burst worker; shutdown)."""
     pid = os.getpid()
-    return all(r.flush(timeout) for (p, _), r in list(_relays.items()) if p == pid)
+    return all(r.flush(timeout) for (p, _, _), r in list(_relays.items()) if p == pid)
 
 
 atexit.register(flush_all, 5.0)

@@ -1,5 +1,6 @@
-"""Recording a coding decision: a new coded-view revision, an audit event, and optionally a
-team synonym, all in the caller's transaction."""
+"""A person's coding decision on an event: a new coded-view revision, an audit event, and
+optionally a team synonym, all in the caller's transaction. The version's unsent messages
+are drafted again, since E.i.2.1 carries the code."""
 
 from __future__ import annotations
 
@@ -9,17 +10,22 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from safety.audit.store import record
-from safety.cases.store import CaseVersion, add_view, latest_view, working_data
+from safety.cases.store import Case, add_view, current_version, latest_view, working_data
 from safety.coding import store
 from safety.coding.decision import CodingDecisionError, manual_term
+from safety.config import Settings
+from safety.submissions.drafting import redraft
 
 
 class CodingDecisionFailed(ValueError):
     pass
 
 
-def decide_event_coding(session: Session, cv: CaseVersion, reaction_id: str, code: str,
-                        actor: str, reason: str, add_synonym: bool = False) -> dict[str, Any]:
+def decide_event_coding(session: Session, case: Case, reaction_id: str, code: str,
+                        actor: str, reason: str, add_synonym: bool = False, *,
+                        settings: Settings) -> dict[str, Any]:
+    """Code one event of the case's current version."""
+    cv = current_version(session, case)
     data = working_data(session, cv)
     reaction = data.reaction(reaction_id)
     if reaction is None:
@@ -50,8 +56,5 @@ def decide_event_coding(session: Session, cv: CaseVersion, reaction_id: str, cod
                case_id=cv.case_id,
                changes=[{"field": "synonym", "from": None,
                          "to": f"{reaction.verbatim} -> {term.code}"}], reason=reason)
-    from safety.pipeline.context import current_settings
-    from safety.submissions.store import redraft
-
-    redraft(session, cv, current_settings())
+    redraft(session, cv, settings)
     return asdict(term)

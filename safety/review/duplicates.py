@@ -12,6 +12,10 @@ from safety.cases.store import Case, current_version, working_data
 from safety.config import Settings
 from safety.dedup.decisions import confirm
 from safety.dedup.store import record_decision
+from safety.submissions.drafting import redraft
+from safety.submissions.requests import close_as_duplicate, nullify_case
+from safety.submissions.states import TRANSMITTED, SubmissionState
+from safety.submissions.store import Submission
 
 
 @dataclass(frozen=True)
@@ -23,13 +27,11 @@ class DuplicateDecision:
 
 
 def decide_duplicate(session: Session, case: Case, other: Case, decision: str, actor: str,
-                     reason: str, settings: Settings | None = None) -> DuplicateDecision:
+                     reason: str, settings: Settings) -> DuplicateDecision:
     """Confirm (linked under the more complete case) or reject (never offered again); both
     cases get an audit event with the reason. Confirming nullifies a duplicate the regulators
     already hold (one nullification per regulator, C.1.11.2 naming the master) and the
     master's next message cites it (``safety.submissions.store``)."""
-    from safety.submissions.store import TRANSMITTED, Submission, redraft
-
     if decision not in ("confirm", "reject"):
         raise ValueError(f"decision must be confirm or reject, not {decision!r}")
     master = None
@@ -38,7 +40,7 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
         submitted = set(map(str, session.scalars(select(Submission.case_id).where(
             Submission.case_id.in_((case.id, other.id)),
             # "ready" too: approved and in the outbox, it would otherwise still be sent
-            Submission.state.in_((*TRANSMITTED, "ready"))).distinct())))
+            Submission.state.in_((*TRANSMITTED, SubmissionState.READY))).distinct())))
         in_receipt_order = sorted((case, other), key=lambda c: (c.created_at, c.case_number))
         confirmation = confirm({str(c.id): working_data(session, current_version(session, c))
                                 for c in in_receipt_order}, submitted)
@@ -56,17 +58,13 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
                changes=[change], reason=reason)
     if master is None:
         return DuplicateDecision(decision, None, None)
-    from safety.pipeline.context import current_settings
-    from safety.submissions.requests import close_as_duplicate, nullify_case
-
-    settings = settings or current_settings()
     master_case = case if master == str(case.id) else other
     nullified: list[str] = []
     for cid in to_nullify:
         dup = case if cid == str(case.id) else other
         done = nullify_case(session, dup, f"duplicate of {master_case.worldwide_case_id} "
                             f"({master_case.case_number}): {reason}", actor, settings,
-                            from_closed=True)
+                            as_duplicate=True)
         nullified += [str(s.id) for s in done.messages]
     dup_case = other if master == str(case.id) else case
     if str(dup_case.id) not in to_nullify:

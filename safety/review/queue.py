@@ -1,11 +1,9 @@
 """The review queue: which case to work next, and why it is where it is.
 
 Order: the earliest open reporting obligation due date first (what a regulator will hold us
-to); cases without one follow, serious before non-serious, oldest receipt first. Due dates come
-from a *due source*, a function ``(session, case_ids) -> {case_id: date}``; the default reads
-the rules area's ``obligations`` table, and another can be plugged in through
-``safety.web.sources.ReviewSources``. No due date is ever invented: a case without an open
-obligation shows none.
+to); cases without one follow, serious before non-serious, oldest receipt first. Due dates are
+the open obligations' (``safety.rules.store``); no due date is ever invented: a case without an
+open obligation shows none.
 
 Product and study live in the case JSON, so those filters run in Python over the open
 cases' current versions; state, assignee and seriousness are filtered in SQL.
@@ -18,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from safety.accounts.store import Site
+from safety.accounts.store import Site, User
 from safety.cases.store import Case, CaseVersion
-from safety.web.sources import DueSource, FlagSource, obligation_due_dates
-from safety.web.store import CaseAssignment, User
+from safety.review.facts import flags as case_flags
+from safety.review.store import CaseAssignment
+from safety.rules.store import obligation_due_dates
 
 
 @dataclass(frozen=True)
@@ -90,9 +89,7 @@ def study_of(study: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def queue_rows(session: Session, filters: QueueFilters, *, today: date,
-               due_source: DueSource = obligation_due_dates,
-               flag_source: FlagSource | None = None) -> QueuePage:
+def queue_rows(session: Session, filters: QueueFilters, *, today: date) -> QueuePage:
     """The queue under ``filters``, most urgent first; ``today`` in the organisation's zone."""
     # Versions follow receipt order (docs/architecture.md), so version 1 is the first receipt.
     first = aliased(CaseVersion)
@@ -122,8 +119,8 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date,
     found = session.execute(stmt).all()
 
     ids = [r[0] for r in found]
-    dues = due_source(session, ids)
-    flags = flag_source(session, ids) if flag_source else {}
+    dues = obligation_due_dates(session, ids)
+    flags = case_flags(session, ids)
     page = QueuePage(rows=[], has_due_dates=bool(dues))
     products: set[str] = set()
     studies: set[str] = set()
@@ -166,3 +163,8 @@ def _keep(row: QueueRow, f: QueueFilters) -> bool:
         return False
     return not (f.due_within_days is not None
                 and (row.due_in_days is None or row.due_in_days > f.due_within_days))
+
+
+def state_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Case.state, func.count()).group_by(Case.state))
+    return {state: n for state, n in rows}

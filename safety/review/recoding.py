@@ -18,6 +18,7 @@ from safety.cases.store import add_view, latest_view, open_current_versions, wor
 from safety.coding.recode import recode
 from safety.coding.store import active_autocoder
 from safety.config import Settings
+from safety.submissions.drafting import redraft
 
 
 def recode_open_cases(session: Session, settings: Settings, actor: str,
@@ -54,7 +55,5 @@ def recode_open_cases(session: Session, settings: Settings, actor: str,
                changes=[{"field": "coding", "from": f"{c.old.code} ({c.verbatim})",
                          "to": f"{c.new.code} [{c.reason}]"} for c in changes],
                reason=f"new release {release.family} {release.version}")
-        from safety.submissions.store import redraft
-
         redraft(session, cv, settings)
     return rows

@@ -1,14 +1,16 @@
-"""The rules stage of the pipeline: derive and store the obligations of one case version."""
+"""The rules stage of the pipeline: derive and store the obligations of one case version,
+and the due-date monitor over the open ones."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.cases.store import Case, CaseVersion, working_data
-from safety.cases.workflow import State
+from safety.cases.workflow import CaseState
 from safety.config import Settings
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
@@ -19,6 +21,7 @@ from safety.rules.store import (
     ObligationRow,
     close_for_nullified_case,
     previous_obligations,
+    refresh_alerts,
     save_evaluation,
 )
 
@@ -58,7 +61,7 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
     session.refresh(case, with_for_update=True)  # a nullification commits before or after
     facts, ev = evaluate_version(session, cv, settings)
     save_evaluation(session, cv.case_id, cv.id, facts, ev)
-    if case.state == State.NULLIFIED:  # nothing is drafted after it: nothing is owed
+    if case.state == CaseState.NULLIFIED:  # nothing is drafted after it: nothing is owed
         session.flush()
         close_for_nullified_case(session, cv.case_id,
                                  f"before version {cv.version} was evaluated", "system:rules")
@@ -71,15 +74,7 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
     }
 
 
-def refresh_due_alerts() -> dict[str, int]:
-    """Periodic job: mark open obligations due soon or overdue (in the organisation's zone)."""
-    from datetime import datetime
-
-    from safety.db.session import session_scope
-    from safety.pipeline.context import current_settings
-    from safety.rules.store import refresh_alerts
-
-    settings = current_settings()
-    today = datetime.now(settings.zone).date()
-    with session_scope(settings.effective_database_url) as session:
-        return {"changed": refresh_alerts(session, today)}
+def refresh_due_alerts(session: Session, today: date) -> int:
+    """Mark open obligations due soon or overdue (``today`` in the organisation's zone);
+    returns how many changed."""
+    return refresh_alerts(session, today)

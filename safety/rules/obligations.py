@@ -29,6 +29,7 @@ from safety.rules.causality import Policy
 from safety.rules.day0 import ANCHOR_LABELS, Anchor, AnchorKind
 from safety.rules.facts import CaseFacts, EventFacts, FollowUp, PairFacts, Source, SuspectFacts
 from safety.rules.regime import Regime, Rule, load_regimes
+from safety.statemachine import StateMachine
 
 
 class ObligationStatus(StrEnum):
@@ -37,6 +38,30 @@ class ObligationStatus(StrEnum):
     SUBMITTED = "submitted"
     SUPERSEDED = "superseded"
     NOT_REQUIRED = "not_required"
+
+
+# Still owed: the due-date monitor, the queue and the close guard count these.
+OPEN_STATUSES = frozenset({ObligationStatus.OPEN, ObligationStatus.AWAITING_UNBLINDING})
+
+# An obligation is met when its message is sent, and owed again when the regulator rejects
+# it (the clock keeps running); nothing more is owed once the case is nullified or closed as a
+# duplicate. Superseded rows are written as such (a later version's evaluation replaced them).
+OBLIGATION_STATUS: StateMachine[ObligationStatus] = StateMachine("obligation status", {
+    ObligationStatus.OPEN: frozenset({ObligationStatus.SUBMITTED,
+                                      ObligationStatus.NOT_REQUIRED,
+                                      ObligationStatus.AWAITING_UNBLINDING}),
+    ObligationStatus.AWAITING_UNBLINDING: frozenset({ObligationStatus.OPEN,
+                                                     ObligationStatus.SUBMITTED,
+                                                     ObligationStatus.NOT_REQUIRED}),
+    ObligationStatus.SUBMITTED: frozenset({ObligationStatus.OPEN}),
+})
+
+
+class ObligationAlert(StrEnum):
+    """What the due-date monitor says of an open obligation (``monitor_status``)."""
+
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,20 +1,27 @@
-"""Persistence of rule results: anchors per case version, obligations, recommendations."""
+"""Persistence of rule results: anchors per case version, obligations, recommendations.
+
+The only code that changes an obligation's status (:func:`set_obligation_status`, checked by
+``safety.rules.obligations.OBLIGATION_STATUS``, audited) and its due-date alert
+(:func:`refresh_alerts`)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Uuid, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Uuid, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
+from safety.audit.store import record
+from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.rules.day0 import Anchor, AnchorKind
 from safety.rules.facts import CaseFacts
 from safety.rules.obligations import (
+    OBLIGATION_STATUS,
+    OPEN_STATUSES,
     Evaluation,
     Obligation,
+    ObligationAlert,
     ObligationStatus,
     monitor_status,
 )
@@ -51,8 +58,10 @@ class ObligationRow(Base):
     day0: Mapped[date] = mapped_column(Date)
     due: Mapped[date] = mapped_column(Date, index=True)
     days: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(30))
-    alert: Mapped[str | None] = mapped_column(String(20))  # due_soon | overdue (monitor job)
+    status: Mapped[ObligationStatus] = mapped_column(
+        enum_type(ObligationStatus, "obligation_status", 30))
+    alert: Mapped[ObligationAlert | None] = mapped_column(  # set by the due-date monitor
+        enum_type(ObligationAlert, "obligation_alert", 20))
     citation: Mapped[str] = mapped_column(Text)
     anchor: Mapped[str] = mapped_column(String(30))
     explanation: Mapped[str] = mapped_column(Text)
@@ -110,7 +119,7 @@ def save_evaluation(
             case_id=case_id, case_version_id=case_version_id, version=ev.version,
             destination=o.destination, regime=o.regime, rule_id=o.rule_id,
             report_type=o.report_type, grp=o.group, day0=o.day0, due=o.due, days=o.days,
-            status=o.status.value, citation=o.citation, anchor=o.anchor.value,
+            status=o.status, citation=o.citation, anchor=o.anchor.value,
             explanation=o.explanation, basis=list(o.basis), submitted_on=o.submitted_on,
         )
         session.add(row)
@@ -135,36 +144,47 @@ def previous_obligations(session: Session, case_id: uuid.UUID) -> list[Obligatio
     return [_to_domain(r) for r in rows]
 
 
-def mark_submitted(session: Session, obligation_id: uuid.UUID, on: date) -> ObligationRow:
+def set_obligation_status(session: Session, row: ObligationRow, to: ObligationStatus, *,
+                          actor: str, reason: str, on: date | None = None) -> None:
+    """Move an obligation on (submitted ``on`` a date, owed again, not required), with its
+    audit event; a move the obligation's machine does not allow is refused."""
+    before = ObligationStatus(row.status)
+    OBLIGATION_STATUS.check(before, to)
+    row.status = to
+    row.submitted_on = on if to is ObligationStatus.SUBMITTED else None
+    if to not in OPEN_STATUSES:
+        row.alert = None
+    record(session, actor=actor, action=f"obligation.{to.value}", entity=row,
+           case_id=row.case_id,
+           changes=[{"field": "status", "from": before.value, "to": to.value}], reason=reason)
+
+
+def obligation_submitted(session: Session, obligation_id: uuid.UUID, on: date, *, actor: str,
+                         reason: str) -> ObligationRow | None:
+    """The message answering an obligation was sent: it is met (if it was still owed)."""
     row = session.get(ObligationRow, obligation_id)
-    if row is None:
-        raise LookupError(f"obligation {obligation_id}: not found")
-    row.status, row.submitted_on, row.alert = ObligationStatus.SUBMITTED.value, on, None
+    if row is not None and row.status in OPEN_STATUSES:
+        set_obligation_status(session, row, ObligationStatus.SUBMITTED, actor=actor,
+                              reason=reason, on=on)
     return row
 
 
-def list_obligations(
-    session: Session, due_before: date | None = None, statuses: Sequence[str] | None = None,
-    alert: str | None = None,
-) -> list[ObligationRow]:
-    """For ``GET /api/v1/obligations?due_before=&status=``, ordered by due date."""
-    q = select(ObligationRow)
-    if due_before is not None:
-        q = q.where(ObligationRow.due < due_before)
-    if statuses:
-        q = q.where(ObligationRow.status.in_(list(statuses)))
-    if alert is not None:
-        q = q.where(ObligationRow.alert == alert)
-    return list(session.scalars(q.order_by(ObligationRow.due, ObligationRow.destination)))
+def obligation_owed_again(session: Session, obligation_id: uuid.UUID, *, actor: str,
+                          reason: str) -> ObligationRow | None:
+    """The regulator rejected the message: the obligation is open again, its clock running."""
+    row = session.get(ObligationRow, obligation_id)
+    if row is not None and row.status == ObligationStatus.SUBMITTED:
+        set_obligation_status(session, row, ObligationStatus.OPEN, actor=actor, reason=reason)
+    return row
 
 
 def refresh_alerts(session: Session, today: date, soon_days: int = 3) -> int:
     """Monitor job body: set ``alert`` to due_soon/overdue on open obligations; returns count."""
     changed = 0
-    open_states = (ObligationStatus.OPEN.value, ObligationStatus.AWAITING_UNBLINDING.value)
-    for row in session.scalars(select(ObligationRow).where(ObligationRow.status.in_(open_states))):
+    for row in session.scalars(select(ObligationRow).where(
+            ObligationRow.status.in_(OPEN_STATUSES))):
         state = monitor_status(_to_domain(row), today, soon_days)
-        alert = state if state in ("due_soon", "overdue") else None
+        alert = ObligationAlert(state) if state in tuple(ObligationAlert) else None
         if row.alert != alert:
             row.alert = alert
             changed += 1
@@ -183,17 +203,27 @@ def close_open_obligations(session: Session, case_id: uuid.UUID, cause: str,
                            actor: str) -> list[ObligationRow]:
     """Open obligations of a case that will send nothing more become ``not_required``, with
     ``cause`` in their explanation and audit events."""
-    from safety.audit.store import record
-
-    open_states = (ObligationStatus.OPEN.value, ObligationStatus.AWAITING_UNBLINDING.value)
     rows = list(session.scalars(select(ObligationRow).where(
-        ObligationRow.case_id == case_id, ObligationRow.status.in_(open_states))))
+        ObligationRow.case_id == case_id, ObligationRow.status.in_(OPEN_STATUSES))))
     for row in rows:
-        before = row.status
-        row.status, row.alert = ObligationStatus.NOT_REQUIRED.value, None
         row.explanation = f"{row.explanation}\nNot required: {cause}."
-        record(session, actor=actor, action="obligation.not_required", entity=row,
-               case_id=case_id,
-               changes=[{"field": "status", "from": before, "to": row.status}],
-               reason=cause)
+        set_obligation_status(session, row, ObligationStatus.NOT_REQUIRED, actor=actor,
+                              reason=cause)
     return rows
+
+
+def obligation_due_dates(session: Session,
+                         case_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
+    """Earliest due date of each case's open obligations (the queue's order)."""
+    if not case_ids:
+        return {}
+    stmt = (select(ObligationRow.case_id, func.min(ObligationRow.due))
+            .where(ObligationRow.status.in_(OPEN_STATUSES))
+            .group_by(ObligationRow.case_id))
+    if len(case_ids) <= 500:
+        stmt = stmt.where(ObligationRow.case_id.in_(case_ids))
+    # A whole queue's ids would exceed bound-parameter limits: read every open obligation
+    # (they belong to open cases anyway) and keep the ones asked for.
+    wanted = set(case_ids)
+    return {case_id: due for case_id, due in session.execute(stmt)
+            if due is not None and case_id in wanted}

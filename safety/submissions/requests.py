@@ -22,21 +22,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.audit.store import record
-from safety.cases.store import Case, CaseVersion
-from safety.cases.workflow import BY_NAME, State
+from safety.cases.store import Case, CaseVersion, change_state
+from safety.cases.workflow import CaseState, TransitionError, system_change
 from safety.config import Settings
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, ReportKind
 from safety.rules.store import close_for_nullified_case, close_open_obligations
+from safety.submissions.drafting import build_message
 from safety.submissions.routing import region_for
+from safety.submissions.states import TRANSMITTED, UNSENT, SubmissionState
 from safety.submissions.store import (
-    NULLIFIED_CASE,
-    TRANSMITTED,
-    UNSENT,
     Submission,
-    build_message,
     last_transmitted,
     message_lifecycle,
+    new_submission,
     obligation_days,
+    rewrite,
+    set_state,
 )
 
 
@@ -72,7 +73,7 @@ def request_amendment(session: Session, sub: Submission, reason: str | None, act
     case = session.get(Case, sub.case_id)
     session.flush()
     session.refresh(case, with_for_update=True)  # one lifecycle change of a case at a time
-    if case.state == NULLIFIED_CASE:
+    if case.state == CaseState.NULLIFIED:
         raise LifecycleRequestError(
             f"C.1.11.1: case {case.case_number} is nullified; nothing may follow it")
     if sub.state not in TRANSMITTED:
@@ -93,7 +94,7 @@ def request_amendment(session: Session, sub: Submission, reason: str | None, act
     pending = [s for s in session.scalars(select(Submission).where(
         Submission.case_version_id == cv.id, Submission.destination == sub.destination,
         Submission.state.in_(UNSENT)))]
-    if any(s.state == "ready" for s in pending):
+    if any(s.state == SubmissionState.READY for s in pending):
         raise LifecycleRequestError(
             f"a message of version {cv.version} for {sub.destination} is approved and waiting "
             "in the outbox; send it first")
@@ -104,19 +105,15 @@ def request_amendment(session: Session, sub: Submission, reason: str | None, act
                      "electronic signature"]
     replaced = next((s for s in pending if message_lifecycle(s)[0] == AMENDED), None)
     if replaced is not None:
-        before = replaced.state
-        for name, value in cols.items():
-            setattr(replaced, name, value)
+        rewrite(session, replaced, cols, actor=actor, reason=reason,
+                action="submission.redrafted")
         target = replaced
-        changes = [{"field": "state", "from": before, "to": target.state},
-                   {"field": "C.1.11.2", "from": None, "to": reason}]
+        changes = [{"field": "C.1.11.2", "from": None, "to": reason}]
     else:
-        target = Submission(case_id=case.id, case_version_id=cv.id, obligation_id=None,
-                            destination=sub.destination, due=None, **cols)
-        session.add(target)
-        session.flush()
-        changes = [{"field": "state", "from": None, "to": target.state},
-                   {"field": "C.1.11.1", "from": None, "to": AMENDED}]
+        target = new_submission(session, actor=actor, reason=reason, case_id=case.id,
+                                case_version_id=cv.id, obligation_id=None,
+                                destination=sub.destination, due=None, **cols)
+        changes = [{"field": "C.1.11.1", "from": None, "to": AMENDED}]
     record(session, actor=actor, action="submission.amendment_drafted", entity=target,
            changes=[*changes, {"field": "amends", "from": None, "to": sub.batch_id}],
            reason=reason)
@@ -124,26 +121,23 @@ def request_amendment(session: Session, sub: Submission, reason: str | None, act
 
 
 def nullify_case(session: Session, case: Case, reason: str | None, actor: str,
-                 settings: Settings, *, from_closed: bool = False) -> Nullification:
-    """Nullify a case (workflow action ``nullify``) and draft its nullification for every
-    regulator that holds it. ``from_closed`` also allows a closed case (a confirmed duplicate
-    that was submitted and closed); the workflow otherwise nullifies open cases only."""
+                 settings: Settings, *, as_duplicate: bool = False) -> Nullification:
+    """Nullify a case and draft its nullification for every regulator that holds it
+    (workflow transition ``nullify``, or ``nullify_as_duplicate`` for a confirmed duplicate,
+    which may already be closed). Asking again for a nullified case drafts what is missing."""
     reason = _reason(reason, f"nullifying case {case.case_number}")
     session.flush()
     session.refresh(case, with_for_update=True)  # one lifecycle change of a case at a time
     before = case.state
-    if before != NULLIFIED_CASE:
-        allowed = {s.value for s in BY_NAME["nullify"].sources}
-        if from_closed:
-            allowed.add(State.CLOSED.value)
-        if before not in allowed:
+    if before != CaseState.NULLIFIED:
+        name = "nullify_as_duplicate" if as_duplicate else "nullify"
+        try:
+            change = system_change(before, name, reason)
+        except TransitionError:
             raise LifecycleRequestError(
                 f"case {case.case_number} is {before}: 'Nullify the case' is not possible from "
-                "that state (reopen it first)")
-        case.state = NULLIFIED_CASE
-        record(session, actor=actor, action="case.nullify", entity=case,
-               changes=[{"field": "state", "from": before, "to": NULLIFIED_CASE}],
-               reason=reason)
+                "that state (reopen it first)") from None
+        change_state(session, case, change, actor=actor)
     # Submissions first (their row locks), then obligations: the order the outbox export takes
     withdrawn, messages = draft_nullifications(session, case, reason, actor, settings)
     close_for_nullified_case(session, case.id, reason, actor)
@@ -163,11 +157,9 @@ def close_as_duplicate(session: Session, dup: Case, master: Case, reason: str,
         select(Submission).where(Submission.case_id == dup.id, Submission.state.in_(UNSENT))
         .with_for_update().execution_options(populate_existing=True)), actor, cause)
     close_open_obligations(session, dup.id, cause, actor)
-    if dup.state not in (State.CLOSED.value, NULLIFIED_CASE):
-        before = dup.state
-        dup.state = State.CLOSED.value
-        record(session, actor=actor, action="case.closed_as_duplicate", entity=dup,
-               changes=[{"field": "state", "from": before, "to": dup.state}], reason=cause)
+    if dup.state not in (CaseState.CLOSED, CaseState.NULLIFIED):
+        change_state(session, dup, system_change(dup.state, "close_as_duplicate", cause),
+                     actor=actor)
     return withdrawn
 
 
@@ -176,9 +168,7 @@ def _withdraw(session: Session, subs: Iterable[Submission], actor: str,
     """Unsent messages that must never go out, kept (state ``withdrawn``) for the record."""
     done = []
     for s in subs:
-        before, s.state = s.state, "withdrawn"
-        record(session, actor=actor, action="submission.withdrawn", entity=s,
-               changes=[{"field": "state", "from": before, "to": "withdrawn"}], reason=reason)
+        set_state(session, s, SubmissionState.WITHDRAWN, actor=actor, reason=reason)
         done.append(s)
     return done
 
@@ -200,7 +190,8 @@ def draft_nullifications(session: Session, case: Case, reason: str, actor: str,
     messages = []
     for dest in sorted({s.destination for s in subs if s.state in TRANSMITTED}):
         done = [s for s in subs if s.id in nullifications and s.destination == dest]
-        if any(s.state in ("draft", "ready", *TRANSMITTED) for s in done):
+        if any(s.state in (SubmissionState.DRAFT, SubmissionState.READY, *TRANSMITTED)
+               for s in done):
             continue
         previous = last_transmitted(session, case.id, dest)
         if previous is None:
@@ -209,24 +200,21 @@ def draft_nullifications(session: Session, case: Case, reason: str, actor: str,
         cols = build_message(session, cv, case, region_for(dest),
                              obligation_days(session, previous), settings, previous=previous,
                              kind=ReportKind.NULLIFICATION, reason=reason)
-        retry = next((s for s in done if s.state == "invalid"), None)
+        retry = next((s for s in done if s.state == SubmissionState.INVALID), None)
         if retry is not None:
-            for name, value in cols.items():
-                setattr(retry, name, value)
+            rewrite(session, retry, cols, actor=actor, reason=reason,
+                    action="submission.redrafted")
             sub = retry
         else:
-            sub = Submission(case_id=case.id, case_version_id=cv.id, obligation_id=None,
-                             destination=dest, due=None, **cols)
-            session.add(sub)
-            session.flush()
+            sub = new_submission(session, actor=actor, reason=reason, case_id=case.id,
+                                 case_version_id=cv.id, obligation_id=None, destination=dest,
+                                 due=None, **cols)
         record(session, actor=actor, action="submission.nullification_drafted", entity=sub,
                changes=[{"field": "C.1.11.1", "from": None, "to": NULLIFIED},
                         {"field": "nullifies", "from": None, "to": previous.batch_id}],
                reason=reason)
-        if sub.state == "draft":
-            sub.state = "ready"
-            record(session, actor=actor, action="submission.ready", entity=sub,
-                   changes=[{"field": "state", "from": "draft", "to": "ready"}],
-                   reason=f"nullification decided by {actor}: {reason}")
+        if sub.state == SubmissionState.DRAFT:
+            set_state(session, sub, SubmissionState.READY, actor=actor,
+                      reason=f"nullification decided by {actor}: {reason}")
         messages.append(sub)
     return withdrawn, messages

@@ -13,18 +13,14 @@ from typing import Any
 from flask import Flask, current_app
 
 from safety.accounts.roles import LABELS, Role
-from safety.cases.workflow import STATE_LABELS, State
-from safety.web.sources import DEFAULT_SOURCES, ReviewSources
+from safety.cases.workflow import STATE_LABELS, CaseState
 
 
-def register_web(app: Flask, sources: ReviewSources | None = None) -> None:
-    """Add the web pages to ``app``; ``sources`` plugs in other areas' results (see
-    :mod:`safety.web.sources`). Idempotent."""
+def register_web(app: Flask) -> None:
+    """Add the web pages to ``app``. Idempotent."""
     from safety.web import admin, cases, dashboard, login, portal, review_actions
     from safety.web.security import init_security
 
-    if sources is not None or "safety_review_sources" not in app.extensions:
-        app.extensions["safety_review_sources"] = sources or DEFAULT_SOURCES
     if "web_login" in app.blueprints:
         return
     init_security(app)
@@ -39,7 +35,7 @@ def register_web(app: Flask, sources: ReviewSources | None = None) -> None:
 
 def _state_label(state: str) -> str:
     try:
-        return STATE_LABELS[State(state)]
+        return STATE_LABELS[CaseState(state)]
     except ValueError:
         return state
 

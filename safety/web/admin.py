@@ -8,10 +8,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from safety.accounts.policy import UserError
 from safety.accounts.roles import LABELS, Permission, Role, RoleError
-from safety.accounts.store import Site
+from safety.accounts.store import Site, User
+from safety.accounts.users import create_user, list_users, set_locked
 from safety.web.security import require, user
-from safety.web.store import User, UserError, create_user, list_users, set_locked
 
 bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 

@@ -10,8 +10,9 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from safety.accounts.roles import Role
+from safety.accounts.store import User
+from safety.accounts.users import authenticate
 from safety.audit.store import record
-from safety.web.store import User, authenticate
 
 bp = Blueprint("web_login", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")

@@ -25,9 +25,9 @@ from flask import (
     url_for,
 )
 from marshmallow import ValidationError
-from sqlalchemy import select
 
 from safety.accounts.roles import Permission
+from safety.accounts.scope import Scope
 from safety.intake.schemas import (
     ACTIONS_TAKEN,
     CAUSALITY,
@@ -36,15 +36,20 @@ from safety.intake.schemas import (
     ROLES,
     SERIOUSNESS,
     SEX,
-    SAEFormSchema,
 )
-from safety.intake.store import Incoming, Report, store_report
-from safety.queue.enqueue import enqueue_report
+from safety.intake.service import (
+    SAE_FORM,
+    Submitter,
+    site_form_report,
+    site_reports,
+    submit,
+    visible_report,
+)
+from safety.pipeline.dispatch import QueueDispatch
 from safety.web.security import require, user
 
 bp = Blueprint("web_portal", __name__, url_prefix="/portal")
 
-SAE_FORM = SAEFormSchema()
 EVENT_ROWS = 3
 DRUG_ROWS = 3
 
@@ -140,6 +145,10 @@ def _error_key(name: str) -> str:
                 .replace(".causality.0.assessment", ".causality_assessment"))
 
 
+def _scope(me: Any) -> Scope:
+    return Scope(all_sites=False, site_id=me.site_id)
+
+
 def _choices() -> dict[str, Any]:
     return {"sex": list(SEX), "outcomes": list(OUTCOMES), "qualifications": list(QUALIFICATIONS),
             "roles": list(ROLES), "actions": list(ACTIONS_TAKEN), "seriousness": SERIOUSNESS,
@@ -151,10 +160,8 @@ def _choices() -> dict[str, Any]:
 @require(Permission.SUBMIT_REPORTS)
 def index() -> Any:
     me = user()
-    reports = list(g.db.execute(
-        select(Report).where(Report.site_id == me.site_id).order_by(Report.received_at.desc())
-    ).scalars())
-    return render_template("web/portal_index.html", reports=reports, site=me.site)
+    return render_template("web/portal_index.html", reports=site_reports(g.db, _scope(me)),
+                           site=me.site)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -165,29 +172,27 @@ def new_report() -> Any:
         return render_template("web/portal_form.html", values={}, errors={}, **_choices())
     body = form_to_json(request.form)
     try:
-        form = SAE_FORM.load(body)
+        SAE_FORM.load(body)
     except ValidationError as err:
         errors = {_error_key(k): v for k, v in flatten_errors(err.messages).items()}
         return render_template("web/portal_form.html", values=request.form, errors=errors,
                                **_choices()), 422
-    raw = json.dumps(body, ensure_ascii=False).encode()
-    incoming = Incoming(channel="site_form", content_type="application/json", raw=raw,
-                        payload=body, sender=f"site:{me.site_id}",
-                        sender_case_id=form["sae_id"], site_id=me.site_id)
-    stored, _ = store_report(g.db, incoming, None, me.actor)
-    enqueue_report(current_app.config["SAFETY"], stored.id, fresh=True)
-    received_at = g.db.execute(
-        select(Report.received_at).where(Report.id == stored.id)).scalar_one()
-    flash(f"Report {form['sae_id']} received at {received_at:%Y-%m-%d %H:%M:%S} UTC.")
-    return redirect(url_for("web_portal.report", report_id=stored.id), code=303)
+    settings = current_app.config["SAFETY"]
+    submitter = Submitter(actor=me.actor, sender=f"site:{me.site_id}", site_id=me.site_id)
+    accepted = submit(settings.effective_database_url, [site_form_report(submitter, body)],
+                      submitter, QueueDispatch(settings))
+    report = visible_report(g.db, accepted[0].report.id, _scope(me))
+    assert report is not None
+    flash(f"Report {report.sender_case_id} received at "
+          f"{report.received_at:%Y-%m-%d %H:%M:%S} UTC.")
+    return redirect(url_for("web_portal.report", report_id=report.id), code=303)
 
 
 @bp.get("/reports/<uuid:report_id>")
 @require(Permission.SUBMIT_REPORTS)
 def report(report_id: uuid.UUID) -> Any:
-    me = user()
-    row = g.db.get(Report, report_id)
-    if row is None or row.site_id is None or row.site_id != me.site_id:
+    row = visible_report(g.db, report_id, _scope(user()))
+    if row is None:
         abort(404)
     return render_template("web/portal_report.html", report=row,
                            submitted=json.dumps(row.payload, indent=2, ensure_ascii=False))

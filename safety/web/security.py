@@ -20,7 +20,7 @@ from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from safety.accounts.roles import Permission, Role, can
-from safety.web.store import User
+from safety.accounts.store import User
 
 login_manager = LoginManager()
 csrf = CSRFProtect()

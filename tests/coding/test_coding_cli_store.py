@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from safety.cases.model import CodedTerm
-from safety.cli.coding import register
+from safety.cli import main
 from safety.coding import store
 from safety.coding.autocoder import Autocoder, Thresholds
 from safety.coding.meddra_ascii import load_meddra_ascii
@@ -26,12 +26,7 @@ KEYS = ["verbatim", "code", "term", "level", "pt_code", "pt_term", "soc_code", "
 
 @pytest.fixture()
 def cli() -> click.Group:
-    @click.group()
-    def root() -> None:
-        pass
-
-    register(root)
-    return root
+    return main
 
 
 def test_code_events_reads_lines_and_writes_json_lines(cli):

@@ -4,7 +4,7 @@ from _dedup_cases import make_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safety.dedup.followup import IdIndex, followup_of, identity, link
+from safety.cases.versioning import IdIndex, followup_of, identity, link
 
 
 def _index(**cases: object) -> IdIndex:

@@ -12,7 +12,6 @@ from factories.worker import run_worker
 from safety.app import create_app
 from safety.cli import main
 from safety.config import load_settings
-from safety.pipeline.context import set_settings
 from safety.queue.connection import shutdown_embedded
 
 pytestmark = pytest.mark.embedded
@@ -50,7 +49,6 @@ def test_demo_loads_and_is_processed_with_embedded_defaults(embedded_env):
     listing = c.get("/api/v1/cases", headers={"Authorization": f"Bearer {safety_token}"}).json
     assert listing["total"] >= 8
     assert c.get("/healthz").json["checks"] == {"database": "ok", "redis": "ok"}
-    set_settings(settings)
 
 
 def test_import_prints_one_line_per_report_and_reports_bad_files(embedded_env, tmp_path):

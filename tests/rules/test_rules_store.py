@@ -16,8 +16,8 @@ from safety.products.store import load_registry, load_rsi, save_registry, save_r
 from safety.rules.facts import FollowUp
 from safety.rules.obligations import ObligationStatus, evaluate
 from safety.rules.store import (
-    list_obligations,
-    mark_submitted,
+    ObligationRow,
+    obligation_submitted,
     previous_obligations,
     refresh_alerts,
     save_evaluation,
@@ -56,13 +56,13 @@ def test_obligations_saved_listed_submitted_and_fed_back(session):
     ev1 = evaluate(f1)
     save_evaluation(session, case_id, v1_id, f1, ev1)
     session.commit()
-    rows = list_obligations(session, due_before=date(2026, 12, 31), statuses=["open"])
+    rows = list(session.scalars(sqlalchemy.select(ObligationRow).order_by(ObligationRow.due)))
     assert [r.due for r in rows] == sorted(r.due for r in rows)
     assert len(rows) == len(ev1.obligations)
     assert refresh_alerts(session, date(2026, 3, 13)) == len(rows)
     assert {r.alert for r in rows} == {"due_soon"}
     for r in rows:
-        mark_submitted(session, r.id, date(2026, 3, 10))
+        obligation_submitted(session, r.id, date(2026, 3, 10), actor="test", reason="sent")
     session.commit()
     prev = previous_obligations(session, case_id)
     assert {p.status for p in prev} == {ObligationStatus.SUBMITTED}

@@ -22,7 +22,8 @@ from safety.cases.values import PartialDate
 from safety.db.session import session_scope
 from safety.e2b.conformance import check
 from safety.e2b.reader import read_batch
-from safety.submissions.store import approve_for_sending, redraft
+from safety.submissions.drafting import redraft
+from safety.submissions.outbox import approve_for_sending
 
 DEMO = Path(__file__).resolve().parents[2] / "safety" / "demo"
 EMA = "EMA (EudraVigilance CT module)"

@@ -15,13 +15,10 @@ from safety.db.session import session_scope
 from safety.e2b.ack import read_ack, write_ack
 from safety.e2b.conformance import check
 from safety.e2b.reader import read_batch
-from safety.submissions.store import (
-    Submission,
-    apply_ack,
-    approve_for_sending,
-    build_message,
-    export_outbox,
-)
+from safety.submissions.acks import apply_ack
+from safety.submissions.drafting import build_message
+from safety.submissions.outbox import approve_for_sending, export_outbox
+from safety.submissions.store import Submission
 
 DATA = Path(__file__).resolve().parents[1] / "e2b" / "data"
 

@@ -19,12 +19,12 @@ from sqlalchemy import select
 
 from safety.accounts.clients import get_or_create_site
 from safety.accounts.store import Site
+from safety.accounts.users import create_user
 from safety.cases.store import Case
 from safety.config import Settings
 from safety.db.base import Base
 from safety.db.session import get_engine, import_all_models, session_scope
 from safety.web import register_web
-from safety.web.store import create_user
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from safety.accounts.policy import MAX_FAILED_LOGINS
+from safety.accounts.store import User
 from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
-from safety.web.store import MAX_FAILED_LOGINS, User
 from web.conftest import PASSWORD, csrf_token
 
 

@@ -75,14 +75,12 @@ def page(request: pytest.FixtureRequest) -> Iterator[Any]:
 @pytest.fixture()
 def demo_data(settings: Any, worker: Any) -> int:
     """What ``safety serve --demo`` loads: the demo registry/RSI and the seeded SAE forms."""
-    from safety.cli import _load_demo_registry, _submit_forms
-    from safety.demo.generator import generate_forms
+    from safety.demo.service import load_demo
+    from safety.pipeline.dispatch import QueueDispatch
 
-    _load_demo_registry(settings)
-    forms = generate_forms(12)
-    _submit_forms(settings, None, [("demo", f) for f in forms])
+    ids = load_demo(settings, QueueDispatch(settings), count=12)
     worker()
-    return len(forms)
+    return len(ids)
 
 
 def _login(page: Any, base: str, email: str, password: str = PASSWORD) -> None:
@@ -136,13 +134,14 @@ def test_physician_works_the_most_urgent_case_to_a_signed_approval(
     page.shot("coding-confirmed")
 
     # The site sends the same SAE again under another number: a suspected duplicate.
-    from safety.cli import _submit_forms
+    from safety.demo.service import submit_forms
+    from safety.pipeline.dispatch import QueueDispatch
 
     with session_scope(settings.effective_database_url) as s:
         again = copy.deepcopy(s.execute(select(Report).where(Report.case_id == case_id)
                                         .order_by(Report.received_at)).scalars().first().payload)
     again["sae_id"] = again["sae_id"] + "-RESENT"
-    _submit_forms(settings, None, [("demo", again)])
+    submit_forms(settings, [again], QueueDispatch(settings))
     worker()
     page.reload()
     candidate = page.locator("#section-suspected .candidate").first
@@ -173,7 +172,7 @@ def test_physician_works_the_most_urgent_case_to_a_signed_approval(
     submissions = page.locator("#submissions-table tr.submission[data-state=ready]")
     assert submissions.count() >= 1, page.locator("#section-submissions").inner_text()
     outbox = settings.home / "outbox"
-    from safety.submissions.store import export_outbox
+    from safety.submissions.outbox import export_outbox
 
     with session_scope(settings.effective_database_url) as s:
         written = export_outbox(s, outbox, actor="gateway")
@@ -198,11 +197,12 @@ def test_physician_works_the_most_urgent_case_to_a_signed_approval(
     assert actors == {"user:1:doc@example.org"}
 
     # A follow-up arrives: version 2 supersedes what was signed, visibly.
-    from safety.cli import _submit_forms
+    from safety.demo.service import submit_forms
+    from safety.pipeline.dispatch import QueueDispatch
 
     follow_up["report_type"] = "followup"
     follow_up["narrative"] = "Follow-up: event resolved after treatment."
-    _submit_forms(settings, None, [("demo", follow_up)])
+    submit_forms(settings, [follow_up], QueueDispatch(settings))
     worker()
     page.reload()
     assert page.locator("#case-version").inner_text() == str(signed + 1)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
 from safety.review.signing import APPROVAL_MEANING
-from safety.web.store import Signature
+from safety.review.store import Signature
 from web.conftest import PASSWORD, case_state
 
 STEPS = [("start_data_entry", "data_entry"), ("send_to_medical_review", "medical_review"),

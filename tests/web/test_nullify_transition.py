@@ -11,7 +11,7 @@ from factories.forms import sae_form
 
 from safety.db.session import session_scope
 from safety.e2b.reader import read_batch
-from safety.submissions.store import approve_for_sending, export_outbox
+from safety.submissions.outbox import approve_for_sending, export_outbox
 from web.conftest import case_state
 
 DEMO = Path(__file__).resolve().parents[2] / "safety" / "demo"

@@ -11,13 +11,25 @@ from sqlalchemy import update
 from safety.cases.store import Case, CaseVersion
 from safety.db.session import session_scope
 from safety.review.queue import QueueFilters, queue_rows
-from safety.web.sources import no_due_dates
+from safety.rules.store import ObligationRow
 
 
 def _non_serious(**kw):
     form = sae_form(**kw)
     form["events"][0].update(serious=False, seriousness=[])
     return form
+
+
+def _owe(settings, dues: dict[str, date]) -> None:
+    """Exactly these open obligations: one per case, due on the date given."""
+    with session_scope(settings.effective_database_url) as s:
+        s.query(ObligationRow).delete()
+        for case_id, due in dues.items():
+            cv = s.query(CaseVersion).filter_by(case_id=uuid.UUID(case_id)).one()
+            s.add(ObligationRow(case_id=cv.case_id, case_version_id=cv.id, version=1,
+                                destination="EU", regime="EU-CT", rule_id="r", report_type="t",
+                                day0=date(2026, 10, 1), due=due, days=15, status="open",
+                                citation="c", anchor="a", explanation="e", basis=[]))
 
 
 def _age(settings, case_id: str, days: int) -> None:
@@ -33,35 +45,30 @@ def test_without_due_dates_serious_first_then_oldest(settings, make_case):
     _age(settings, old_serious, 10)
     _age(settings, old_minor, 20)
     _age(settings, young_serious, 1)
+    _owe(settings, {})
     with session_scope(settings.effective_database_url) as s:
-        page = queue_rows(s, QueueFilters(), today=date.today(), due_source=no_due_dates)
+        page = queue_rows(s, QueueFilters(), today=date.today())
     assert [r.sender_case_id for r in page.rows] == ["S-old", "S-young", "N-old"]
     assert not page.has_due_dates and all(r.due is None for r in page.rows)
     assert page.rows[0].age_days == 10
 
 
-def test_a_due_source_orders_by_earliest_due_date(settings, make_case):
+def test_the_earliest_open_obligation_orders_the_queue(settings, make_case):
     _a, b, c = (make_case(sae_id=x) for x in ("A", "B", "C"))
     today = date(2026, 11, 20)
-    dues = {uuid.UUID(b): date(2026, 11, 18), uuid.UUID(c): date(2026, 11, 25)}
-
-    def source(session, ids):
-        return {i: dues[i] for i in ids if i in dues}
-
+    _owe(settings, {b: date(2026, 11, 18), c: date(2026, 11, 25)})
     with session_scope(settings.effective_database_url) as s:
-        page = queue_rows(s, QueueFilters(), today=today, due_source=source)
+        page = queue_rows(s, QueueFilters(), today=today)
         assert [r.sender_case_id for r in page.rows] == ["B", "C", "A"]
         assert [r.due_in_days for r in page.rows] == [-2, 5, None]
         assert page.rows[0].overdue and page.has_due_dates
-        overdue = queue_rows(s, QueueFilters(overdue=True), today=today, due_source=source)
+        overdue = queue_rows(s, QueueFilters(overdue=True), today=today)
         assert [r.sender_case_id for r in overdue.rows] == ["B"]
-        soon = queue_rows(s, QueueFilters(due_within_days=5), today=today, due_source=source)
+        soon = queue_rows(s, QueueFilters(due_within_days=5), today=today)
         assert [r.sender_case_id for r in soon.rows] == ["B", "C"]
 
 
-def test_obligations_table_is_the_default_due_source(settings, make_case):
-    from safety.rules.store import ObligationRow
-
+def test_submitted_obligations_do_not_set_the_due_date(settings, make_case):
     case_id = make_case()
     with session_scope(settings.effective_database_url) as s:
         cv = s.query(CaseVersion).filter_by(case_id=uuid.UUID(case_id)).one()
@@ -86,7 +93,7 @@ def test_filters_by_product_study_state_and_seriousness(settings, make_case):
 
     def ids(**kw):
         with session_scope(settings.effective_database_url) as s:
-            page = queue_rows(s, QueueFilters(**kw), today=date.today(), due_source=no_due_dates)
+            page = queue_rows(s, QueueFilters(**kw), today=date.today())
             return [r.sender_case_id for r in page.rows], page
 
     assert ids(product="NIVOLUMAB")[0] == ["P2"]

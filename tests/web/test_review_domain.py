@@ -13,8 +13,9 @@ from safety.cases.workflow import (
     BY_NAME,
     OPEN_STATES,
     TRANSITIONS,
+    CaseState,
+    PipelineStatus,
     ReviewFacts,
-    State,
     TransitionError,
     options,
     plan,
@@ -24,13 +25,15 @@ from safety.web.charts import bar_chart
 
 facts_strategy = st.builds(
     ReviewFacts,
-    state=st.sampled_from([s.value for s in State]),
+    state=st.sampled_from([s.value for s in CaseState]),
     current_version=st.integers(1, 5),
     signed_version=st.none() | st.integers(1, 5),
     unconfirmed_coding=st.none() | st.integers(0, 3),
     open_duplicates=st.none() | st.integers(0, 3),
     conformance_errors=st.none() | st.integers(0, 3),
     reactions=st.none() | st.integers(0, 3),
+    open_obligations=st.none() | st.integers(0, 3),
+    pipeline=st.none() | st.sampled_from(list(PipelineStatus)),
 )
 
 
@@ -43,7 +46,7 @@ def test_plan_only_ever_allows_a_declared_edge(facts, role, name, reason):
         assert str(exc)  # every refusal says why
         return
     t = BY_NAME[name]
-    assert State(change.from_state) in t.sources and change.to_state == t.target.value
+    assert CaseState(change.from_state) in t.sources and change.to_state == t.target.value
     assert not (t.reason_required and not (reason or "").strip())
     assert change.from_state not in ("closed", "nullified") or name == "reopen"
     if name == "approve":
@@ -54,36 +57,78 @@ def test_plan_only_ever_allows_a_declared_edge(facts, role, name, reason):
 def test_nullified_is_terminal_and_site_users_never_move_cases(facts):
     for role in Role:
         for opt in options(facts, role):
-            assert State(facts.state) is not State.NULLIFIED
+            assert CaseState(facts.state) is not CaseState.NULLIFIED
             assert role is not Role.SITE_SUBMITTER, opt
 
 
-def test_guards_block_with_specific_reasons_and_unknowns_block_nothing():
-    base = ReviewFacts(state="approval", current_version=2, signed_version=1)
+KNOWN = {"pipeline": PipelineStatus.DONE, "unconfirmed_coding": 0, "open_duplicates": 0,
+         "conformance_errors": 0, "reactions": 1, "open_obligations": 0}
+
+
+def test_guards_block_with_specific_reasons():
+    base = ReviewFacts(state="approval", current_version=2, signed_version=1, **KNOWN)
     with pytest.raises(TransitionError, match="binds to version 1 but the case is now version 2"):
         plan(base, Role.SAFETY_PHYSICIAN, "approve", None, via_signature=True)
-    ok = ReviewFacts(state="approval", current_version=2, signed_version=2)
+    ok = ReviewFacts(state="approval", current_version=2, signed_version=2, **KNOWN)
     assert plan(ok, Role.SAFETY_PHYSICIAN, "approve", None, via_signature=True).to_state == \
         "submission"
     blocked = ReviewFacts(state="approval", current_version=2, signed_version=2,
-                          unconfirmed_coding=2, conformance_errors=1)
+                          **{**KNOWN, "unconfirmed_coding": 2, "conformance_errors": 1})
     with pytest.raises(TransitionError, match=r"2 coded term.*1 conformance error"):
         plan(blocked, Role.SAFETY_PHYSICIAN, "approve", None, via_signature=True)
     with pytest.raises(TransitionError, match="no adverse event"):
-        plan(ReviewFacts(state="data_entry", current_version=1, reactions=0),
+        plan(ReviewFacts(state="data_entry", current_version=1, **{**KNOWN, "reactions": 0}),
              Role.CASE_PROCESSOR, "send_to_medical_review", None)
 
 
+@pytest.mark.parametrize("missing", sorted(KNOWN))
+def test_an_unknown_fact_blocks_what_depends_on_it(missing):
+    """Fail closed: a stage result nobody could establish never lets a case through."""
+    facts = ReviewFacts(state="approval", current_version=1, signed_version=1,
+                        **{**KNOWN, missing: None})
+    if missing == "open_obligations":  # only closing depends on it
+        facts = ReviewFacts(state="submission", current_version=1, signed_version=1,
+                            **{**KNOWN, missing: None})
+        with pytest.raises(TransitionError, match="not known yet"):
+            plan(facts, Role.SAFETY_PHYSICIAN, "close", None)
+        return
+    with pytest.raises(TransitionError, match=r"not known|not drafted|still being processed"):
+        plan(facts, Role.SAFETY_PHYSICIAN, "approve", None, via_signature=True)
+
+
+@pytest.mark.parametrize("pipeline", [PipelineStatus.PENDING, PipelineStatus.FAILED])
+def test_a_version_whose_processing_is_pending_or_failed_cannot_be_signed(pipeline):
+    facts = ReviewFacts(state="approval", current_version=3, signed_version=3,
+                        **{**KNOWN, "pipeline": pipeline,
+                           "pipeline_detail": "stage rules: boom"})
+    with pytest.raises(TransitionError, match=r"version 3 .*(still being processed|failed)"):
+        plan(facts, Role.SAFETY_PHYSICIAN, "approve", None, via_signature=True)
+    for name in ("medical_review_done", "close"):
+        state = "medical_review" if name == "medical_review_done" else "submission"
+        with pytest.raises(TransitionError, match=r"processing|processed"):
+            plan(ReviewFacts(state=state, current_version=3, signed_version=3,
+                             **{**KNOWN, "pipeline": pipeline}),
+                 Role.SAFETY_PHYSICIAN, name, None)
+
+
+def test_system_transitions_are_not_offered_to_users():
+    closed = ReviewFacts(state="closed", current_version=1, **KNOWN)
+    names = {o.transition.name for role in Role for o in options(closed, role)}
+    assert names == {"reopen"}
+    with pytest.raises(TransitionError, match="made by the system only"):
+        plan(closed, Role.SAFETY_PHYSICIAN, "reopen_for_follow_up", "x")
+
+
 def test_every_state_is_reachable_from_intake():
-    seen, todo = {State.INTAKE}, [State.INTAKE]
+    seen, todo = {CaseState.INTAKE}, [CaseState.INTAKE]
     while todo:
         s = todo.pop()
         for t in TRANSITIONS:
             if s in t.sources and t.target not in seen:
                 seen.add(t.target)
                 todo.append(t.target)
-    assert seen == set(State)
-    assert State.CLOSED not in OPEN_STATES
+    assert seen == set(CaseState)
+    assert CaseState.CLOSED not in OPEN_STATES
 
 
 def test_roles_and_site_scope():

@@ -1,27 +1,46 @@
-"""Follow-up linkage: recognising a new version of a known case by its identifiers alone.
+"""Versioning: what a newly received report becomes in the light of the cases on file.
 
-A report is a version of an existing case when
-- its sender and sender's case id (C.3.2 + C.1.1) equal the existing case's, or
-- its worldwide unique case id (C.1.8.1) equals the existing case's worldwide id or case id, or
-- it cites the existing case in C.1.9.1.r (source + case id) or C.1.10.r (linked report id),
-  or the existing case cites it that way.
-A citation from a *different* sender does not make a version: the other sender holds its own
-case about the same patient and event, so the pair is a near-certain duplicate for a physician
-to confirm. Identifiers compare normalised (case, spaces and punctuation ignored) and sender
-case ids are scoped by sender, because senders reuse simple numbering ("2024-0001").
+Two questions, answered here as pure functions of plain data:
 
-C.1.10.r also links related but distinct reports (parent and child, siblings); those are only
-offered as duplicates, never merged, because the citing sender is usually another sender.
+1. **Which case is it about?** A report is a version of an existing case when (ICH E2B(R3)
+   C.1.1, C.1.8.1, C.1.9.1.r, C.1.10.r):
+   A report is a version of an existing case when
+   - its sender and sender's case id (C.3.2 + C.1.1) equal the existing case's, or
+   - its worldwide unique case id (C.1.8.1) equals the existing case's worldwide id or case id, or
+   - it cites the existing case in C.1.9.1.r (source + case id) or C.1.10.r (linked report id),
+     or the existing case cites it that way.
+   A citation from a *different* sender does not make a version: the other sender holds its own
+   case about the same patient and event, so the pair is a near-certain duplicate for a physician
+   to confirm. Identifiers compare normalised (case, spaces and punctuation ignored) and sender
+   case ids are scoped by sender, because senders reuse simple numbering ("2024-0001").
+
+   C.1.10.r also links related but distinct reports (parent and child, siblings); those are only
+   offered as duplicates, never merged, because the citing sender is usually another sender.
+
+   Intake processing looks a report up by its sender and sender's case id, then by its
+   worldwide case id; the duplicate screening links by every identifier (:func:`link`).
+
+2. **What does it add?** (:func:`decide`) A first report makes a new case; a later one a
+   follow-up version, unless it is held (the case was nullified: nullification is final,
+   E2B(R3) C.1.11.1, and new information on it is for a person to judge), it must wait for an
+   earlier report of the same sender case (versions follow receipt order), or it is an
+   identical re-send of the sender's latest report (a double-clicked form, a retry without an
+   Idempotency-Key, a partner sending a message again), which joins that version instead of
+   becoming an empty follow-up. A follow-up on a closed case reopens it, so new information
+   does not sit unseen outside the working queue; an open case that was signed stays where it
+   is (its signature no longer matches the new version).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import StrEnum
+from typing import Any, Literal
 
+from safety.cases.identifiers import norm_id, norm_text
 from safety.cases.model import CaseVersionData
-from safety.dedup.profile import norm_id, norm_text
+from safety.cases.workflow import CaseState
 
 Relation = Literal["followup", "duplicate"]
 
@@ -202,3 +221,76 @@ def _cross_keys(ident: Identity) -> set[str]:
 def lookup_keys(ident: Identity) -> frozenset[str]:
     """Keys to look up in the identifier index for an incoming report."""
     return frozenset(ident.keys() | _cross_keys(ident))
+
+
+class VersionKind(StrEnum):
+    INITIAL = "initial"
+    FOLLOW_UP = "followup"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOnFile:
+    """The case a report was matched to, as far as the decision needs it."""
+
+    case_number: str
+    state: CaseState
+    current_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class PriorReport:
+    """The sender's latest processed report on that case."""
+
+    report_id: str
+    payload_sha256: str
+    payload: Any
+    version: int
+
+
+class Outcome(StrEnum):
+    NEW_CASE = "new_case"
+    FOLLOW_UP = "follow_up"
+    IDENTICAL_RESEND = "identical_resend"
+    HELD = "held"
+    WAIT = "wait"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    version: int | None = None  # the version the report becomes (or joins)
+    kind: VersionKind | None = None
+    reopen: bool = False  # a follow-up on a closed case reopens it
+    finding: dict[str, str] | None = None  # why it was held or joined, for the report
+    reason: str = ""
+
+
+def decide(case: CaseOnFile | None, *, earlier_pending: bool, payload_sha256: str,
+           payload: Any, sender_latest: PriorReport | None) -> Decision:
+    """What a valid report becomes, given the case it names (``None``: none on file)."""
+    if earlier_pending:
+        return Decision(Outcome.WAIT, reason="an earlier report of the same sender case is not "
+                                             "processed yet")
+    if case is None:
+        return Decision(Outcome.NEW_CASE, version=1, kind=VersionKind.INITIAL,
+                        reason="initial report")
+    if case.state == CaseState.NULLIFIED:
+        message = (f"case {case.case_number} was nullified; a report on it is held for review, "
+                   "not added as a version")
+        return Decision(Outcome.HELD, finding={"code": "case_nullified", "criterion": "",
+                                               "message": message},
+                        reason=f"case {case.case_number} is nullified")
+    if (sender_latest is not None and sender_latest.payload_sha256 == payload_sha256
+            and sender_latest.payload == payload):
+        # The digest is of the body as received; an E2B batch's messages share one body, so
+        # the payloads themselves decide.
+        message = (f"identical to report {sender_latest.report_id}, already version "
+                   f"{sender_latest.version} of case {case.case_number}: no new version")
+        return Decision(Outcome.IDENTICAL_RESEND, version=sender_latest.version,
+                        finding={"code": "identical_resend", "criterion": "",
+                                 "message": message},
+                        reason=f"identical re-send of report {sender_latest.report_id} "
+                               f"(version {sender_latest.version})")
+    version = case.current_version + 1
+    return Decision(Outcome.FOLLOW_UP, version=version, kind=VersionKind.FOLLOW_UP,
+                    reopen=case.state == CaseState.CLOSED, reason="follow-up report")

@@ -1,0 +1,70 @@
+"""A case version's way through the processing stages (``safety.cases.workflow.Stage``):
+run a stage once, record what it concluded or why it failed, find the versions that wait.
+
+A stage is a function ``(session, case_version, settings) -> summary`` of its feature
+(coding, duplicates, rules, drafting); it writes its results to its own tables and returns a
+short summary kept on the version. A stage already done is not run again, so a job that runs
+twice does no harm.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safety.cases.store import (
+    CaseVersion,
+    first_unfinished,
+    record_stage,
+    stage_done,
+    stage_summary,
+)
+from safety.cases.workflow import PipelineStatus, Stage, next_stage
+from safety.config import Settings
+
+StageFunction = Callable[[Session, CaseVersion, Settings], dict[str, Any] | None]
+
+
+def run_stage(session: Session, case_version_id: uuid.UUID, stage: Stage, fn: StageFunction,
+              settings: Settings) -> Any:
+    """Run ``stage`` for the version (under its row lock) unless it is done already, and
+    record it; the caller's transaction commits both. Returns the stage's summary."""
+    cv = session.execute(
+        select(CaseVersion).where(CaseVersion.id == case_version_id).with_for_update()
+    ).scalar_one()
+    if stage_done(cv, stage):
+        return stage_summary(cv, stage)
+    summary = fn(session, cv, settings)
+    record_stage(session, cv, stage, PipelineStatus.DONE, last=next_stage(stage) is None,
+                 summary=summary)
+    return summary
+
+
+def stage_failed(session: Session, case_version_id: uuid.UUID, stage: Stage,
+                 error: str) -> None:
+    """The stage gave up after its retries: the version is ``failed`` (audited) and waits for
+    a person; the guards keep it from being approved meanwhile."""
+    cv = session.get(CaseVersion, case_version_id)
+    if cv is not None:
+        record_stage(session, cv, stage, PipelineStatus.FAILED, last=False, error=error)
+
+
+def waiting(session: Session, received_before: datetime,
+            limit: int = 10_000) -> list[tuple[uuid.UUID, Stage]]:
+    """Versions whose processing stopped short (a worker died, Redis lost a job), with the
+    stage to run next, oldest first."""
+    rows = session.execute(
+        select(CaseVersion).where(CaseVersion.pipeline == PipelineStatus.PENDING,
+                                  CaseVersion.created_at <= received_before)
+        .order_by(CaseVersion.created_at).limit(limit)).scalars()
+    out = []
+    for cv in rows:
+        stage = first_unfinished(cv)
+        if stage is not None:
+            out.append((cv.id, stage))
+    return out

@@ -1,0 +1,32 @@
+"""``safety db``: migrations."""
+
+from __future__ import annotations
+
+import click
+
+from safety.cli.common import redact, settings
+
+
+@click.group("db")
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from safety.db.migrate import upgrade
+
+    url = settings().effective_database_url
+    upgrade(url, revision)
+    click.echo(f"database at {revision}: {redact(url)}")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    from safety.db.migrate import check
+
+    check(settings().effective_database_url)
+    click.echo("models and migrations agree")

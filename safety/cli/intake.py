@@ -1,0 +1,105 @@
+"""``safety import``: SAE forms (JSON) and E2B(R3) batches (XML) from files, stored exactly as
+the API stores them."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+from marshmallow import ValidationError
+
+from safety.cli.common import database, ready_settings
+from safety.config import Settings
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--site", "site_name", default="Imported reports", show_default=True,
+              help="The site the reports come from (created if missing).")
+@click.option("--wait", is_flag=True, help="Wait until every report is processed.")
+@click.option("--timeout", default=120, show_default=True, help="Seconds --wait waits.")
+def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) -> None:
+    """Import SAE forms (JSON: one form or a list of forms per file) and E2B(R3) batches
+    (XML: each ICSR message becomes a report, as through the API).
+
+    Prints one JSON line per report: its id, the file, and its status.
+    """
+    from safety.demo.service import submit_forms
+    from safety.intake.service import SAE_FORM
+    from safety.pipeline.dispatch import QueueDispatch
+
+    settings = ready_settings()
+    dispatch = QueueDispatch(settings)
+    forms: list[tuple[str, dict[str, Any]]] = []
+    xml_ids: list[uuid.UUID] = []
+    failed = False
+    for path in paths:
+        if path.lower().endswith(".xml"):
+            got = _import_xml(settings, Path(path), dispatch)
+            failed |= got is None
+            xml_ids.extend(got or [])
+            continue
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            click.echo(json.dumps({"file": path, "error": f"not readable JSON: {exc}"}))
+            failed = True
+            continue
+        for i, form in enumerate(data if isinstance(data, list) else [data]):
+            try:
+                SAE_FORM.load(form)
+            except ValidationError as err:
+                click.echo(json.dumps({"file": path, "index": i, "error": "invalid form",
+                                       "errors": err.messages}))
+                failed = True
+                continue
+            forms.append((path, form))
+    ids = submit_forms(settings, [f for _, f in forms], dispatch, site_name=site_name)
+    for (path, _), rid in zip(forms, ids, strict=True):
+        click.echo(json.dumps({"report_id": str(rid), "file": path, "status": "received"}))
+    if wait and (ids or xml_ids):
+        for rid, status in wait_processed(settings, ids + xml_ids, timeout):
+            click.echo(json.dumps({"report_id": str(rid), "status": status}))
+    if failed:
+        sys.exit(1)
+
+
+def _import_xml(settings: Settings, path: Path, dispatch: Any) -> list[uuid.UUID] | None:
+    """Each ICSR message of an E2B(R3) batch becomes a report, as through the API."""
+    from safety.e2b.hl7 import E2BError
+    from safety.intake.service import Submitter, e2b_reports, submit
+
+    submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None)
+    raw = path.read_bytes()
+    try:
+        reports = e2b_reports(submitter, raw)
+    except E2BError as exc:
+        click.echo(json.dumps({"file": str(path),
+                               "error": f"not a readable E2B(R3) batch: {exc}"}))
+        return None
+    accepted = submit(settings.effective_database_url, reports, submitter, dispatch)
+    for a in accepted:
+        click.echo(json.dumps({"report_id": str(a.report.id), "file": str(path),
+                               "message_id": a.message_id, "status": "received"}))
+    return [a.report.id for a in accepted]
+
+
+def wait_processed(settings: Settings, ids: list[uuid.UUID],
+                   timeout: float) -> list[tuple[uuid.UUID, str]]:
+    """Poll until every report is processed, held or failed (or the timeout passes)."""
+    from safety.intake.service import report_statuses
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with database(settings) as session:
+            rows = report_statuses(session, ids)
+        if all(rows.get(i) in ("processed", "held", "failed") for i in ids):
+            return [(i, rows[i]) for i in ids]
+        if time.monotonic() > deadline:
+            return [(i, rows.get(i, "missing")) for i in ids]
+        time.sleep(0.5)

@@ -1,0 +1,137 @@
+"""The one way a report enters: the API (JSON and E2B XML), the site portal, ``safety import``
+and ``safety demo`` all build their reports here and store them with :func:`submit`.
+
+A report is committed, with its audit event, before anyone is told it was received (the
+regulatory clock may start then); only then is it handed to processing, by the dispatcher the
+caller provides (the web app's relay thread, or a direct enqueue). If that hand-over fails the
+report is still stored, as ``received``, and the periodic sweep hands it over later.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safety.accounts.scope import Scope
+from safety.intake.e2b_batch import split_batch
+from safety.intake.schemas import SAEFormSchema
+from safety.intake.status import ReportStatus
+from safety.intake.store import Incoming, Report, StoredReport, store_report
+
+# One instance for the process: building a nested marshmallow schema costs more than
+# validating a form with it, and load() keeps no state between calls.
+SAE_FORM = SAEFormSchema()
+
+
+class Dispatch(Protocol):
+    """Hands stored reports to processing (``safety.pipeline.dispatch``)."""
+
+    def __call__(self, report_ids: Sequence[uuid.UUID], *, fresh: bool) -> None:
+        """``fresh``: just stored, so no job can exist for them yet."""
+
+
+@dataclass(frozen=True)
+class Submitter:
+    """Who submits, as the report records it: the authenticated API client or web user."""
+
+    actor: str
+    sender: str  # site:<id> for a site's reports, client:<id> for a safety-team client
+    site_id: int | None
+    client_id: int | None = None  # idempotency keys are per API client
+
+
+@dataclass(frozen=True)
+class Accepted:
+    report: StoredReport
+    created: bool
+    message_id: str | None = None  # the E2B message the report came from
+
+
+def site_form_report(submitter: Submitter, body: Any, raw: bytes | None = None, *,
+                     content_type: str = "application/json",
+                     idempotency_key: str | None = None) -> Incoming:
+    """An SAE form as a report: validated by its contract (``marshmallow.ValidationError``
+    names every bad field), kept exactly as it came."""
+    form = SAE_FORM.load(body)
+    return Incoming(
+        channel="site_form", content_type=content_type,
+        raw=raw if raw is not None else json.dumps(body, ensure_ascii=False).encode(),
+        payload=body, sender=submitter.sender, sender_case_id=form["sae_id"],
+        site_id=submitter.site_id, idempotency_key=idempotency_key)
+
+
+def e2b_reports(submitter: Submitter, raw: bytes, *, content_type: str = "application/xml",
+                idempotency_key: str | None = None) -> list[tuple[Incoming, str | None]]:
+    """Each ICSR message of an E2B(R3) batch as a report, with its message id; raises
+    ``safety.e2b.hl7.E2BError`` for what is not a readable batch. The sender is the message's
+    sender (N.2.r.2), the sender's case id C.1.1; C.1.8.1 travels inside the case data so
+    follow-ups and duplicates can be linked by it."""
+    out = []
+    for m in split_batch(raw):
+        out.append((Incoming(
+            channel="e2b", content_type=content_type, raw=raw, payload=m.payload,
+            sender=m.sender, sender_case_id=m.sender_case_id, site_id=submitter.site_id,
+            idempotency_key=f"{idempotency_key}#{m.index}" if idempotency_key else None,
+        ), m.message_id))
+    return out
+
+
+def submit(url: str, reports: Sequence[Incoming | tuple[Incoming, str | None]],
+           submitter: Submitter, dispatch: Dispatch) -> list[Accepted]:
+    """Store every report (each committed before this returns), then hand the new ones, and
+    any earlier one still waiting, to processing. ``IdempotencyConflict`` when a key was used
+    before for another body."""
+    accepted = []
+    for item in reports:
+        incoming, message_id = item if isinstance(item, tuple) else (item, None)
+        report, created = store_report(url, incoming, submitter.client_id, submitter.actor)
+        accepted.append(Accepted(report, created, message_id))
+    fresh = [a.report.id for a in accepted if a.created]
+    waiting = [a.report.id for a in accepted
+               if not a.created and a.report.status == ReportStatus.RECEIVED]
+    if fresh:
+        dispatch(fresh, fresh=True)
+    if waiting:
+        dispatch(waiting, fresh=False)
+    return accepted
+
+
+def visible_report(session: Session, report_id: uuid.UUID, scope: Scope) -> Report | None:
+    report = session.get(Report, report_id)
+    if report is None or not scope.can_see_site(report.site_id):
+        return None
+    return report
+
+
+def site_reports(session: Session, scope: Scope) -> list[Report]:
+    """A site's reports, newest first."""
+    return list(session.execute(
+        select(Report).where(Report.site_id == scope.site_id)
+        .order_by(Report.received_at.desc())).scalars())
+
+
+def report_view(report: Report) -> dict[str, Any]:
+    return {
+        "report_id": str(report.id),
+        "channel": report.channel,
+        "sender_case_id": report.sender_case_id,
+        "received_at": report.received_at,
+        "status": report.status,
+        "findings": report.findings or [],
+        "attempts": report.attempts,
+        "last_error": report.last_error,
+        "processed_at": report.processed_at,
+        "case_id": str(report.case_id) if report.case_id else None,
+        "case_version_id": str(report.case_version_id) if report.case_version_id else None,
+    }
+
+
+def report_statuses(session: Session, report_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    return {rid: str(status) for rid, status in session.execute(
+        select(Report.id, Report.status).where(Report.id.in_(list(report_ids))))}

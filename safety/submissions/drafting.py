@@ -1,0 +1,227 @@
+"""Drafting: the E2B message each regulator is owed for a case version, checked for
+conformance before anyone signs it.
+
+The pipeline's last stage drafts a message per regulator the version owes a report to
+(:func:`draft_stage`); to a regulator that already holds the case it is a follow-up of what it
+holds. When the case changes under its unsent messages (a coding or duplicate decision, a new
+dictionary release) they are drafted again (:func:`redraft`), so what is signed and sent is
+what the physician saw. A nullified case gets nothing more (C.1.11.1 = 1 is final).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safety.cases.model import CaseVersionData
+from safety.cases.store import Case, CaseVersion, current_version, working_data
+from safety.cases.values import PartialDate
+from safety.cases.workflow import CaseState
+from safety.config import Settings
+from safety.db.base import utcnow
+from safety.dedup.decisions import Confirmation, citations, cite_duplicates, linked_ids
+from safety.dedup.store import confirmed_under
+from safety.e2b.export import export_case
+from safety.e2b.lifecycle import AMENDED, NULLIFIED, LifecycleError, ReportKind
+from safety.e2b.lifecycle import prepare as lifecycle_prepare
+from safety.e2b.writer import ExportHeader
+from safety.rules.obligations import OPEN_STATUSES
+from safety.rules.store import ObligationRow
+from safety.submissions.prepare import prepare
+from safety.submissions.routing import e2b_key, region_for
+from safety.submissions.sender import load_sender_profile
+from safety.submissions.states import TRANSMITTED, SubmissionState
+from safety.submissions.store import (
+    Submission,
+    last_transmitted,
+    message_lifecycle,
+    new_submission,
+    obligation_days,
+    rewrite,
+    transmitted_case,
+)
+
+ACTOR = "system:submissions"
+
+
+def build_message(session: Session, cv: CaseVersion, case: Case, region: str, days: int | None,
+                  settings: Settings, now: datetime | None = None, *,
+                  previous: Submission | None = None, kind: ReportKind | None = None,
+                  reason: str | None = None) -> dict[str, Any]:
+    """Export and check one message; returns the columns of a submission (not stored).
+
+    ``previous`` is the last submission transmitted to this regulator: the message is then a
+    follow-up (default), an amendment or a nullification of it, derived with
+    ``safety.e2b.lifecycle``; without it the message is an initial report.
+    """
+    now = now or utcnow()
+    kind = kind or (ReportKind.FOLLOW_UP if previous is not None else ReportKind.INITIAL)
+    sender = load_sender_profile(settings.home / "sender.json")
+    notes: list[str] = []
+    before = transmitted_case(previous) if previous is not None else None
+    if kind is ReportKind.NULLIFICATION and before is not None:
+        # What the regulator holds, withdrawn: nothing new is sent with a nullification.
+        data = copy.deepcopy(before)
+        data.admin.creation_date = PartialDate.from_datetime(now)
+    else:
+        source = working_data(session, cv)
+        source = _with_duplicate_citations(session, case, source, sender, notes)
+        prepared = prepare(source, region=region, days=days, now=now, sender=sender)
+        data = prepared.case
+        notes = prepared.notes + notes
+    key = e2b_key(region, data)
+    if key is None:
+        return {"e2b_destination": None, "profile": "ich", "xml": None,
+                "state": SubmissionState.INVALID,
+                "findings": [{"element": "N.2.r.3", "xpath": "-", "rule": "receiver",
+                              "message": f"no E2B gateway identifiers known for {region}; "
+                                         "configure the receiver before sending",
+                              "severity": "error"}],
+                "notes": notes}
+    try:
+        data = _lifecycle(cv, data, before, kind, reason, settings, notes)
+    except LifecycleError as exc:
+        return {"e2b_destination": key, "profile": "ich", "xml": None,
+                "state": SubmissionState.INVALID,
+                "findings": [lifecycle_finding(exc)], "notes": notes}
+    if previous is not None:
+        notes.append(f"{kind} of batch {previous.batch_id} (message {previous.message_id}, "
+                     f"{previous.state} {previous.sent_at:%Y-%m-%d %H:%M} UTC)"
+                     if previous.sent_at else f"{kind} of batch {previous.batch_id}")
+    result = export_case(data, ExportHeader(sender_id=settings.org_code,
+                                            destination=key, created=now))
+    errors = [f for f in result.findings if f.severity == "error"]
+    return {
+        "e2b_destination": key, "profile": result.profile, "xml": result.xml,
+        "batch_id": result.batch_id, "message_id": result.message_ids[0],
+        "receiver": result.message_receiver,
+        "findings": [asdict(f) for f in result.findings],
+        "notes": notes,
+        "state": SubmissionState.DRAFT if not errors else SubmissionState.INVALID,
+    }
+
+
+def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData | None,
+               kind: ReportKind, reason: str | None, settings: Settings,
+               notes: list[str]) -> CaseVersionData:
+    """C.1.5, C.1.8.1 and C.1.11 as the kind requires (``safety.e2b.lifecycle``)."""
+    if kind is not ReportKind.FOLLOW_UP or before is None:
+        return lifecycle_prepare(before, data, kind, reason=reason)
+    new = data.admin.most_recent_received
+    old = before.admin.most_recent_received
+    if (isinstance(new, PartialDate) and isinstance(old, PartialDate)
+            and new.to_date() is not None and new.to_date() == old.to_date()
+            and new.hour is None):
+        # Information received the day the regulator's version was: C.1.5 must still move on,
+        # so it carries the time this version was received (local time with its offset).
+        new = PartialDate.from_datetime(cv.received_at.astimezone(settings.zone))
+        notes.append(f"C.1.5: follow-up received the same day as the transmitted version "
+                     f"({old}); sent with its time of receipt {new}")
+    out = lifecycle_prepare(before, data, kind, most_recent=new if isinstance(new, PartialDate)
+                            else None)
+    notes.append(f"C.1.8.1 {out.admin.worldwide_case_id} kept; C.1.5 {old} -> "
+                 f"{out.admin.most_recent_received}")
+    return out
+
+
+def lifecycle_finding(exc: LifecycleError) -> dict[str, str]:
+    """A lifecycle error as a conformance finding naming its element (C.1.x)."""
+    found = re.match(r"(C\.[0-9.]+)", str(exc))
+    return {"element": found.group(1) if found else "C.1.11.1", "xpath": "-",
+            "rule": "lifecycle", "message": str(exc), "severity": "error"}
+
+
+def _with_duplicate_citations(session: Session, case: Case, data: CaseVersionData,
+                              sender: Any, notes: list[str]) -> CaseVersionData:
+    """A master case cites the duplicates a physician confirmed under it (C.1.9.1.r with
+    their report ids, C.1.10.r with their worldwide ids), as they were transmitted when they
+    were, so the receiver can connect them to the nullified reports."""
+    rows = confirmed_under(session, case.id)
+    dups: list[CaseVersionData] = []
+    for a, b in rows:
+        other = session.get(Case, b if a == case.id else a)
+        if other is None:
+            continue
+        sent = session.scalar(select(Submission).where(
+            Submission.case_id == other.id, Submission.xml.is_not(None),
+            Submission.state.in_(TRANSMITTED))
+            .order_by(Submission.sent_at.desc().nulls_last()).limit(1))
+        dup = transmitted_case(sent) if sent is not None else working_data(
+            session, current_version(session, other))
+        if not dup.sender.organisation and sender is not None:
+            dup.sender = sender.to_sender()  # C.1.1 ids are ours: we assigned them
+        dups.append(dup)
+    if not dups:
+        return data
+    confirmation = Confirmation(master=str(case.id), duplicates=(), nullify=(),
+                                citations=citations(dups), linked=linked_ids(dups))
+    notes.append("cites confirmed duplicate(s) " + ", ".join(confirmation.linked)
+                 + " (C.1.9.1.r, C.1.10.r)")
+    return cite_duplicates(data, confirmation)
+
+
+def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
+    """Pipeline stage: draft a message for each regulator this version owes a report to; to a
+    regulator that already holds the case it is a follow-up of what it holds. A nullified
+    case gets nothing more (C.1.11.1 = 1 is final)."""
+    case = session.get(Case, cv.case_id)
+    session.flush()
+    session.refresh(case, with_for_update=True)  # a nullification commits before or after
+    made: dict[str, Any] = {"draft": 0, "invalid": 0}
+    if case.state == CaseState.NULLIFIED:
+        made["nullified"] = True
+        return made
+    existing = set(session.scalars(select(Submission.destination).where(
+        Submission.case_version_id == cv.id)))
+    owed: dict[str, ObligationRow] = {}
+    for ob in session.scalars(select(ObligationRow).where(
+            ObligationRow.case_version_id == cv.id,
+            ObligationRow.status.in_(OPEN_STATUSES))
+            .order_by(ObligationRow.due)):
+        owed.setdefault(ob.destination, ob)
+    for dest, ob in owed.items():
+        if dest in existing:
+            continue
+        previous = last_transmitted(session, cv.case_id, dest)
+        cols = build_message(session, cv, case, region_for(dest), ob.days, settings,
+                             previous=previous)
+        new_submission(session, actor=ACTOR,
+                       reason=f"{ob.report_type} owed to {dest} by {ob.due} (version "
+                              f"{cv.version})",
+                       case_id=cv.case_id, case_version_id=cv.id, obligation_id=ob.id,
+                       destination=dest, due=ob.due, **cols)
+        made[SubmissionState(cols["state"]).value] += 1
+    return made
+
+
+def redraft(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
+    """Draft again after the case changed under its messages (a coding decision): unsent
+    drafts are replaced, so what is signed and sent is what the physician saw. An amendment is
+    rebuilt in place with its reason (no obligation owes it, so the stage would not draft it
+    again)."""
+    stale = list(session.scalars(select(Submission).where(
+        Submission.case_version_id == cv.id,
+        Submission.state.in_((SubmissionState.DRAFT, SubmissionState.INVALID)))))
+    case = session.get(Case, cv.case_id)
+    for sub in stale:
+        code, reason = message_lifecycle(sub)
+        if code == NULLIFIED:
+            continue  # what the regulator holds, not this version: nullifying again retries
+        previous = last_transmitted(session, sub.case_id, sub.destination)
+        if (code == AMENDED and previous is not None and reason
+                and case.state != CaseState.NULLIFIED):
+            cols = build_message(session, cv, case, region_for(sub.destination),
+                                 obligation_days(session, previous), settings,
+                                 previous=previous, kind=ReportKind.AMENDMENT, reason=reason)
+            rewrite(session, sub, cols, actor=ACTOR, reason="the case changed under the "
+                    "amendment: drafted again", action="submission.redrafted")
+        else:
+            session.delete(sub)  # never sent and no longer what the case says
+    session.flush()
+    return draft_stage(session, cv, settings)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safety.accounts.roles import ClientRole
 from safety.accounts.store import ApiClient, Organisation, Site
 from safety.accounts.tokens import hash_token, new_token
 from safety.audit.store import record
@@ -40,9 +41,9 @@ def get_or_create_site(session: Session, name: str, country: str | None = None,
 def issue_token(session: Session, name: str, role: str, site: Site | None,
                 actor: str = "cli") -> str:
     """Create an API client and return its token; only the hash is kept."""
-    if role not in ("site", "safety"):
+    if role not in tuple(ClientRole):
         raise ValueError("role must be 'site' or 'safety'")
-    if role == "site" and site is None:
+    if role == ClientRole.SITE and site is None:
         raise ValueError("a site client needs a site")
     token = new_token()
     client = ApiClient(name=name, role=role, site_id=site.id if site else None,

@@ -18,6 +18,14 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class ClientRole(StrEnum):
+    """What an API client is: a site's integration (its own site only) or the safety team's
+    (every site)."""
+
+    SITE = "site"
+    SAFETY = "safety"
+
+
 class Permission(StrEnum):
     SUBMIT_REPORTS = "submit_reports"  # site portal
     VIEW_CASES = "view_cases"  # queue, case pages, dashboard (every site)

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from safety.db.base import Base, UTCDateTime, utcnow
+from safety.accounts.roles import ClientRole, Role
+from safety.db.base import Base, UTCDateTime, enum_type, utcnow
 
 
 class Organisation(Base):
@@ -51,7 +52,8 @@ class ApiClient(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20), default="site")
+    role: Mapped[ClientRole] = mapped_column(enum_type(ClientRole, "client_role", 20),
+                                             default=ClientRole.SITE)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_prefix: Mapped[str] = mapped_column(String(12))
@@ -71,7 +73,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     printed_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(30))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "user_role", 30))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

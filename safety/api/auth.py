@@ -16,6 +16,7 @@ from flask import current_app, g, request
 from flask_smorest import abort
 
 from safety.accounts.clients import client_for_token
+from safety.accounts.roles import ClientRole
 from safety.accounts.scope import Scope
 from safety.accounts.tokens import hash_token
 
@@ -33,11 +34,11 @@ class Principal:
 
     @property
     def scope(self) -> Scope:
-        return Scope(all_sites=self.role == "safety", site_id=self.site_id)
+        return Scope(all_sites=self.role == ClientRole.SAFETY, site_id=self.site_id)
 
     @property
     def safety_team(self) -> bool:
-        return self.role == "safety"
+        return self.role == ClientRole.SAFETY
 
     def can_see_site(self, site_id: int | None) -> bool:
         return self.scope.can_see_site(site_id)

@@ -12,6 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
+from safety.accounts.roles import ClientRole
 from safety.api.auth import Principal, require_client
 from safety.e2b.hl7 import E2BError
 from safety.intake.service import (
@@ -66,7 +67,7 @@ class ReportStatusSchema(Schema):
 
 def _submitter(principal: Principal) -> Submitter:
     return Submitter(actor=principal.actor,
-                     sender=f"site:{principal.site_id}" if principal.role == "site"
+                     sender=f"site:{principal.site_id}" if principal.role == ClientRole.SITE
                      else f"client:{principal.client_id}",
                      site_id=principal.site_id, client_id=principal.client_id)
 
@@ -125,7 +126,7 @@ class Reports(MethodView):
         except ValidationError as err:
             abort(422, errors={"json": err.messages})
         key = _idempotency_key()
-        if principal.role == "site" and principal.site_id is None:
+        if principal.role == ClientRole.SITE and principal.site_id is None:
             abort(403, message="This client is not attached to a site.")
         report = _submit([replace(incoming, idempotency_key=key)])[0].report
         status_url = url_for("reports.ReportItem", report_id=report.id)

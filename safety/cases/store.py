@@ -182,6 +182,22 @@ def next_number(session: Session, name: str) -> int:
     return int(result)
 
 
+def add_version(session: Session, case: Case, *, version: int, kind: VersionKind,
+                report_id: uuid.UUID, data: CaseVersionData, received_at: datetime,
+                has_stages: bool) -> CaseVersion:
+    """A new version of the case (its snapshot immutable from now on), waiting for its
+    processing stages, or complete as stored when it has none to go through."""
+    cv = CaseVersion(
+        id=uuid.uuid4(), case_id=case.id, version=version, kind=kind, report_id=report_id,
+        data=case_to_json(data), received_at=received_at, stages={},
+        pipeline=PipelineStatus.PENDING if has_stages else PipelineStatus.DONE)
+    session.add(cv)
+    case.current_version = version
+    case.serious = data.is_serious()
+    session.flush()
+    return cv
+
+
 # --- the case's workflow state --------------------------------------------------------------
 
 

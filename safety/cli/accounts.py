@@ -13,6 +13,7 @@ from safety.accounts.clients import (
     list_clients,
     revoke_client,
 )
+from safety.accounts.roles import ClientRole
 from safety.cli.common import database, ready_settings
 
 
@@ -30,7 +31,7 @@ def site_add(name: str, country: str | None, organisation: str) -> None:
     with database(ready_settings()) as session:
         s, created = get_or_create_site(session, name, country.upper() if country else None,
                                         organisation)
-        token = issue_token(session, f"{name} token", "site", s)
+        token = issue_token(session, f"{name} token", ClientRole.SITE, s)
         site_id = s.id
     click.echo(json.dumps({"site_id": site_id, "site": name, "created": created,
                            "token": token}))
@@ -47,7 +48,7 @@ def client() -> None:
 def client_add(name: str) -> None:
     """Create a safety-team API client and print its token, once."""
     with database(ready_settings()) as session:
-        token = issue_token(session, name, "safety", None)
+        token = issue_token(session, name, ClientRole.SAFETY, None)
     click.echo(json.dumps({"client": name, "role": "safety", "token": token}))
 
 

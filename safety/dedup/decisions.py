@@ -14,11 +14,22 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from safety.cases.model import CaseVersionData, OtherCaseId
 from safety.cases.values import NullFlavor, PartialDate
 
 Pair = tuple[str, str]
+
+
+class PairDecision(StrEnum):
+    """A physician's word on a suspected pair."""
+
+    CONFIRMED = "confirmed"  # one case, linked under its master
+    REJECTED = "rejected"  # two cases; never offered as a pair again
+
+
+DECIDED = (PairDecision.REJECTED, PairDecision.CONFIRMED)
 
 
 class DecisionError(ValueError):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from safety.cases.model import CaseVersionData
 from safety.cases.store import Case, CaseVersion, working_data
 from safety.config import Settings
+from safety.dedup.decisions import DECIDED
 from safety.dedup.matching import MatchResult
 from safety.dedup.scoring import Model, load_model
 from safety.dedup.store import (
@@ -43,7 +44,7 @@ def screen_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[
 
 def open_candidates_of(session: Session, case: Case) -> list[dict[str, Any]]:
     """Candidates not yet decided, highest score first, with their explanation."""
-    decided = decided_with(session, case.id, ("rejected", "confirmed"))
+    decided = decided_with(session, case.id, DECIDED)
     out = []
     for c in open_candidates(session, case.id, decided):
         other = session.get(Case, other_case(c, case.id))

@@ -31,9 +31,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import Identity, identity
-from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
-from safety.dedup.decisions import Pair, pair
+from safety.dedup.decisions import DECIDED, Pair, PairDecision, pair
 from safety.dedup.matching import (
     MAX_CANDIDATES,
     IdLookup,
@@ -89,7 +89,7 @@ class DedupDecision(Base):
 
     case_a: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     case_b: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    decision: Mapped[str] = mapped_column(String(20))  # confirmed | rejected
+    decision: Mapped[PairDecision] = mapped_column(enum_type(PairDecision, "pair_decision", 20))
     master_case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     decided_by: Mapped[str] = mapped_column(String(200))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -197,7 +197,8 @@ def key_lookup(session: Session, limit: int = MAX_CANDIDATES) -> KeyLookup:
 
 
 def decided_with(
-    session: Session, case_id: str | uuid.UUID, decisions: tuple[str, ...] = ("rejected",)
+    session: Session, case_id: str | uuid.UUID,
+    decisions: tuple[PairDecision, ...] = (PairDecision.REJECTED,)
 ) -> set[str]:
     """Cases a physician already decided about together with ``case_id``."""
     cid = _uuid(case_id)
@@ -212,7 +213,7 @@ def decided_with(
 
 def rejected_with(session: Session, case_id: str | uuid.UUID) -> set[str]:
     """Cases a physician rejected as duplicates of ``case_id``."""
-    return decided_with(session, case_id, ("rejected",))
+    return decided_with(session, case_id, (PairDecision.REJECTED,))
 
 
 def confirmed_under(session: Session, master_case_id: uuid.UUID) -> list[tuple[uuid.UUID,
@@ -220,16 +221,16 @@ def confirmed_under(session: Session, master_case_id: uuid.UUID) -> list[tuple[u
     """The pairs a physician confirmed as duplicates with this case as their master."""
     return [(a, b) for a, b in session.execute(
         select(DedupDecision.case_a, DedupDecision.case_b).where(
-            DedupDecision.decision == "confirmed",
+            DedupDecision.decision == PairDecision.CONFIRMED,
             DedupDecision.master_case_id == master_case_id))]
 
 
 def record_decision(
-    session: Session, a: str, b: str, decision: str, decided_by: str, master: str | None = None
+    session: Session, a: str, b: str, decision: PairDecision, decided_by: str,
+    master: str | None = None
 ) -> Pair:
     """Remember a decision on a pair (replacing an earlier one on the same pair)."""
-    if decision not in ("confirmed", "rejected"):
-        raise ValueError(f"decision: {decision!r} is neither 'confirmed' nor 'rejected'")
+    decision = PairDecision(decision)
     x, y = pair(str(a), str(b))
     session.merge(DedupDecision(case_a=_uuid(x), case_b=_uuid(y), decision=decision,
                                 master_case_id=_uuid(master) if master else None,
@@ -249,7 +250,7 @@ def match_stored(
 
     Rejected pairs are never offered again; confirmed ones are already linked.
     """
-    rejected = decided_with(session, case_id, ("rejected", "confirmed")) if case_id else set()
+    rejected = decided_with(session, case_id, DECIDED) if case_id else set()
     return match_report(case, id_lookup=id_lookup(session),
                         key_lookup=key_lookup(session, retrieve), model=model, self_id=case_id,
                         rejected=rejected, limit=limit)

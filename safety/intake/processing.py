@@ -16,19 +16,20 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.cases.codec import case_from_json, case_to_json
+from safety.cases.codec import case_from_json
 from safety.cases.identifiers import case_number, worldwide_case_id
 from safety.cases.model import CaseVersionData
 from safety.cases.store import (
     Case,
     CaseVersion,
+    add_version,
     change_state,
     new_case,
     next_number,
 )
 from safety.cases.values import NullFlavor, PartialDate
 from safety.cases.versioning import CaseOnFile, Decision, Outcome, PriorReport, decide
-from safety.cases.workflow import CaseState, PipelineStatus, system_change
+from safety.cases.workflow import CaseState, system_change
 from safety.config import Settings
 from safety.intake.channels import payload_to_case
 from safety.intake.status import DONE, ReportStatus
@@ -106,7 +107,6 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
             site_id=report.site_id)
         first_received = PartialDate.from_date(received_day)
     else:
-        case.current_version = decision.version
         first = case_from_json(session.execute(
             select(CaseVersion.data).where(CaseVersion.case_id == case.id,
                                            CaseVersion.version == 1)
@@ -116,14 +116,9 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
         own_id = _text(first.sender_safety_report_id) or case.worldwide_case_id
     assert decision.version is not None and decision.kind is not None
     _fill_admin(data, case, own_id, first_received, received_day)
-    cv = CaseVersion(
-        id=uuid.uuid4(), case_id=case.id, version=decision.version, kind=decision.kind,
-        report_id=report.id, data=case_to_json(data), received_at=report.received_at,
-        stages={}, pipeline=PipelineStatus.PENDING if has_stages else PipelineStatus.DONE,
-    )
-    session.add(cv)
-    case.serious = data.is_serious()
-    session.flush()
+    cv = add_version(session, case, version=decision.version, kind=decision.kind,
+                     report_id=report.id, data=data, received_at=report.received_at,
+                     has_stages=has_stages)
     if decision.version > 1:
         from safety.audit.store import record
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.products.registry import JurisdictionStatus, Product, Registry, Status, Study
 from safety.products.rsi import RsiLibrary, RsiVersion
 
@@ -35,7 +35,7 @@ class ProductStatusRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     jurisdiction: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[Status] = mapped_column(enum_type(Status, "product_status", 20))
     numbers: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
 
     product: Mapped[ProductRow] = relationship(back_populates="statuses")

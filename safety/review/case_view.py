@@ -18,6 +18,7 @@ from safety.audit.store import AuditEvent
 from safety.cases.store import Case, CaseVersion, latest_view, versions, working_data
 from safety.cases.workflow import ReviewFacts
 from safety.coding.store import active_autocoder
+from safety.dedup.decisions import DECIDED
 from safety.dedup.store import DedupDecision, decided_with, open_candidates, other_case
 from safety.intake.store import Report
 from safety.review import diff
@@ -154,7 +155,7 @@ def coding_rows(session: Session, case: Case, version: CaseVersion) -> Any:
 
 
 def suspected_duplicates(session: Session, case: Case, version: CaseVersion) -> Any:
-    decided = decided_with(session, case.id, ("rejected", "confirmed"))
+    decided = decided_with(session, case.id, DECIDED)
     out = []
     for c in open_candidates(session, case.id, decided):
         other = session.get(Case, other_case(c, case.id))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from safety.audit.store import record
 from safety.cases.store import Case, current_version, working_data
 from safety.config import Settings
-from safety.dedup.decisions import confirm
+from safety.dedup.decisions import PairDecision, confirm
 from safety.dedup.store import record_decision
 from safety.submissions.drafting import redraft
 from safety.submissions.requests import close_as_duplicate, nullify_case
@@ -46,7 +46,7 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
                                 for c in in_receipt_order}, submitted)
         master, to_nullify = confirmation.master, confirmation.nullify
     record_decision(session, str(case.id), str(other.id),
-                    "confirmed" if master else "rejected", actor, master)
+                    PairDecision.CONFIRMED if master else PairDecision.REJECTED, actor, master)
     duplicate = (str(other.id) if master == str(case.id) else str(case.id)) if master else None
     for c, o in ((case, other), (other, case)):
         if master:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from safety.cases.store import Case, CaseVersion, latest_view, stage_done
 from safety.cases.workflow import PipelineStatus, ReviewFacts, Stage
+from safety.dedup.decisions import DECIDED
 from safety.dedup.store import DedupCandidate, decided_with, open_candidates
 from safety.review.store import signature_status, signatures
 from safety.rules.obligations import OPEN_STATUSES
@@ -72,7 +73,7 @@ def unconfirmed_coding(session: Session, version: CaseVersion) -> int | None:
 def open_duplicates(session: Session, case: Case, version: CaseVersion) -> int | None:
     if not stage_done(version, Stage.DEDUP):
         return None
-    decided = decided_with(session, case.id, ("rejected", "confirmed"))
+    decided = decided_with(session, case.id, DECIDED)
     return len(open_candidates(session, case.id, decided, suspected_only=True))
 
 
@@ -126,7 +127,7 @@ def flags(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[st
     pairs = session.execute(select(DedupCandidate.case_id, DedupCandidate.candidate_case_id)
                             .where(DedupCandidate.suspected.is_(True))).all()
     for cid in {c for pair in pairs for c in pair} & wanted:
-        decided = decided_with(session, cid, ("rejected", "confirmed"))
+        decided = decided_with(session, cid, DECIDED)
         if open_candidates(session, cid, decided, suspected_only=True):
             out.setdefault(cid, set()).add("suspected_duplicate")
     for cid in session.scalars(select(Submission.case_id).where(

@@ -74,7 +74,7 @@ def test_new_version_replaces_keys(session: Session) -> None:
 
 
 def test_unknown_decision_is_refused(session: Session) -> None:
-    with pytest.raises(ValueError, match="neither"):
+    with pytest.raises(ValueError, match="not a valid PairDecision"):
         record_decision(session, C1, C2, "maybe", decided_by="dr.who")
 
 

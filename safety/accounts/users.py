@@ -151,3 +151,11 @@ def set_password(session: Session, user: User, password: str, *, actor: str,
     user.password_changed_at = now
     record(session, actor=actor, action="user.password_set", entity=user,
            changes=[{"field": "password_hash", "from": "(hidden)", "to": "(hidden)"}])
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def logged_out(session: Session, user: User) -> None:
+    record(session, actor=user.actor, action="user.logout", entity=user)

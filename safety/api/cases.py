@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import g
 from flask.views import MethodView
@@ -12,7 +12,9 @@ from marshmallow import Schema, fields, validate
 
 from safety.api.auth import require_client
 from safety.cases.service import detail, find_case, list_cases, summary
-from safety.cases.store import Case
+
+if TYPE_CHECKING:
+    from safety.cases.store import Case
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases",
                 description="Cases and their versions.")

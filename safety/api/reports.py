@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields
 from safety.accounts.roles import ClientRole
 from safety.api.auth import Principal, require_client
 from safety.e2b.hl7 import E2BError
+from safety.intake.idempotency import IdempotencyConflict
 from safety.intake.service import (
     Submitter,
     e2b_reports,
@@ -23,7 +24,6 @@ from safety.intake.service import (
     submit,
     visible_report,
 )
-from safety.intake.store import IdempotencyConflict
 from safety.pipeline.dispatch import QueueDispatch
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, current_app, g, request
 from flask.views import MethodView
@@ -16,8 +16,10 @@ from safety.e2b.ack import read_ack
 from safety.e2b.hl7 import E2BError
 from safety.submissions.acks import apply_ack
 from safety.submissions.requests import LifecycleRequestError, nullify_case, request_amendment
-from safety.submissions.service import case_submissions, visible_submission
-from safety.submissions.store import Submission, submission_view
+from safety.submissions.service import case_submissions, submission_view, visible_submission
+
+if TYPE_CHECKING:
+    from safety.submissions.store import Submission
 
 blp = Blueprint("submissions", __name__, url_prefix="/api/v1",
                 description="E2B(R3) messages per regulator, and regulators' ACKs.")

@@ -100,8 +100,7 @@ def amend_cmd(submission_id: uuid.UUID, reason: str, actor: str) -> None:
     unchanged). The amendment goes out once its version is approved with a signature."""
     from safety.accounts.scope import EVERY_SITE
     from safety.submissions.requests import LifecycleRequestError, request_amendment
-    from safety.submissions.service import visible_submission
-    from safety.submissions.store import submission_view
+    from safety.submissions.service import submission_view, visible_submission
 
     settings = ready_settings()
     with database(settings) as session:
@@ -126,7 +125,7 @@ def nullify_cmd(case_ref: str, reason: str, actor: str) -> None:
     """Nullify CASE_REF for good: a nullification (C.1.11.1 = 1) to every regulator holding it,
     in the outbox when conformant; messages never sent are withdrawn."""
     from safety.submissions.requests import LifecycleRequestError, nullify_case
-    from safety.submissions.store import submission_view
+    from safety.submissions.service import submission_view
 
     settings = ready_settings()
     with database(settings) as session:

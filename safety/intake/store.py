@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.audit.store import AuditEvent, audit_values, record
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.db.session import get_engine, get_intake_engine, normalise_url
+from safety.intake.idempotency import check_same_body
 from safety.intake.status import REPORT_STATUS, ReportStatus
 
 
@@ -105,10 +106,6 @@ _RECEIVED = [{"field": "status", "from": None, "to": "received"}]
 class StoredReport:
     id: uuid.UUID
     status: str
-
-
-class IdempotencyConflict(ValueError):
-    """The same Idempotency-Key was used before with a different body."""
 
 
 @dataclass(frozen=True)
@@ -251,10 +248,7 @@ def _by_key(session: Session, client_id: int, key: str) -> Any:
 
 
 def _same_or_conflict(existing: Any, digest: str) -> StoredReport:
-    if existing.payload_sha256 != digest:
-        raise IdempotencyConflict(
-            "Idempotency-Key was already used for a different submission"
-        )
+    check_same_body(existing.payload_sha256, digest)
     return StoredReport(existing.id, existing.status)
 
 

@@ -27,7 +27,8 @@ from safety.review.facts import message_sha256, review_facts
 from safety.review.signing import SignatureStatus
 from safety.review.store import Signature, signature_status, signatures
 from safety.rules.store import ObligationRow
-from safety.submissions.store import Submission, submission_view
+from safety.submissions.service import submission_view
+from safety.submissions.store import Submission
 
 Loader = Callable[[Session, Case, CaseVersion], Any]
 

@@ -16,7 +16,7 @@ from safety.config import Settings
 from safety.submissions.drafting import build_message
 from safety.submissions.routing import REGION_OF
 from safety.submissions.states import TRANSMITTED, SubmissionState
-from safety.submissions.store import Submission, submission_view
+from safety.submissions.store import Submission, message_lifecycle, report_kind
 
 
 def case_submission(session: Session, case_id: uuid.UUID,
@@ -68,3 +68,26 @@ def export_for(session: Session, case: Case, region: str, settings: Settings) ->
         Submission.destination.in_([k for k, v in REGION_OF.items() if v == region]))
         .order_by(Submission.sent_at.desc().nulls_last()).limit(1))
     return build_message(session, cv, case, region, 15, settings, previous=previous)
+
+
+def submission_json(sub: Submission) -> dict[str, Any]:
+    return {
+        "id": str(sub.id), "case_id": str(sub.case_id),
+        "case_version_id": str(sub.case_version_id),
+        "obligation_id": str(sub.obligation_id) if sub.obligation_id else None,
+        "destination": sub.destination, "e2b_destination": sub.e2b_destination,
+        "profile": sub.profile, "due": sub.due, "batch_id": sub.batch_id,
+        "message_id": sub.message_id, "receiver": sub.receiver, "state": sub.state,
+        "findings": sub.findings or [], "notes": sub.notes or [],
+        "created_at": sub.created_at, "sent_at": sub.sent_at, "acked_at": sub.acked_at,
+        "ack_code": sub.ack_code, "ack_text": sub.ack_text,
+    }
+
+
+def submission_view(session: Session, sub: Submission) -> dict[str, Any]:
+    """``submission_json`` with the report kind and, for amendments and nullifications, the
+    reason the regulator will read (C.1.11.2)."""
+    out = submission_json(sub)
+    out["kind"] = report_kind(session, sub)
+    out["reason"] = message_lifecycle(sub)[1]
+    return out

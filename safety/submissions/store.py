@@ -147,26 +147,3 @@ def obligation_days(session: Session, sub: Submission) -> int | None:
 
     ob = session.get(ObligationRow, sub.obligation_id) if sub.obligation_id else None
     return ob.days if ob is not None else None
-
-
-def submission_json(sub: Submission) -> dict[str, Any]:
-    return {
-        "id": str(sub.id), "case_id": str(sub.case_id),
-        "case_version_id": str(sub.case_version_id),
-        "obligation_id": str(sub.obligation_id) if sub.obligation_id else None,
-        "destination": sub.destination, "e2b_destination": sub.e2b_destination,
-        "profile": sub.profile, "due": sub.due, "batch_id": sub.batch_id,
-        "message_id": sub.message_id, "receiver": sub.receiver, "state": sub.state,
-        "findings": sub.findings or [], "notes": sub.notes or [],
-        "created_at": sub.created_at, "sent_at": sub.sent_at, "acked_at": sub.acked_at,
-        "ack_code": sub.ack_code, "ack_text": sub.ack_text,
-    }
-
-
-def submission_view(session: Session, sub: Submission) -> dict[str, Any]:
-    """``submission_json`` with the report kind and, for amendments and nullifications, the
-    reason the regulator will read (C.1.11.2)."""
-    out = submission_json(sub)
-    out["kind"] = report_kind(session, sub)
-    out["reason"] = message_lifecycle(sub)[1]
-    return out

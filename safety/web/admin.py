@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
+from safety.accounts.clients import sites
 from safety.accounts.policy import UserError
 from safety.accounts.roles import LABELS, Permission, Role, RoleError
-from safety.accounts.store import Site, User
-from safety.accounts.users import create_user, list_users, set_locked
+from safety.accounts.users import create_user, get_user, list_users, set_locked
 from safety.web.security import require, user
 
 bp = Blueprint("web_admin", __name__, url_prefix="/admin")
@@ -20,8 +19,7 @@ bp = Blueprint("web_admin", __name__, url_prefix="/admin")
 @bp.get("/users")
 @require(Permission.MANAGE_USERS)
 def users() -> Any:
-    sites = list(g.db.execute(select(Site).order_by(Site.name)).scalars())
-    return render_template("web/admin_users.html", users=list_users(g.db), sites=sites,
+    return render_template("web/admin_users.html", users=list_users(g.db), sites=sites(g.db),
                            roles=list(Role), role_labels=LABELS, errors=None)
 
 
@@ -38,8 +36,8 @@ def add_user() -> Any:
                           site_id=int(site_id) if site_id else None, actor=me.actor)
     except (UserError, RoleError) as exc:
         g.db.rollback()
-        sites = list(g.db.execute(select(Site).order_by(Site.name)).scalars())
-        return render_template("web/admin_users.html", users=list_users(g.db), sites=sites,
+        return render_template("web/admin_users.html", users=list_users(g.db),
+                               sites=sites(g.db),
                                roles=list(Role), role_labels=LABELS, errors=str(exc)), 422
     flash(f"User {new.email} created.")
     return redirect(url_for("web_admin.users"), code=303)
@@ -48,7 +46,7 @@ def add_user() -> Any:
 @bp.post("/users/<int:user_id>/lock")
 @require(Permission.MANAGE_USERS)
 def lock(user_id: int) -> Any:
-    target = g.db.get(User, user_id) or abort(404)
+    target = get_user(g.db, user_id) or abort(404)
     me = user()
     locked = request.form.get("locked") == "1"
     if target.id == me.id and locked:

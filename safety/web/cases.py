@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Blueprint,
@@ -20,7 +20,6 @@ from flask import (
 
 from safety.accounts.roles import Permission, can
 from safety.cases.service import find_case
-from safety.cases.store import Case
 from safety.cases.workflow import (
     FINAL_STATES,
     STATE_LABELS,
@@ -36,6 +35,9 @@ from safety.review.queue import QueueFilters, queue_rows, state_counts
 from safety.review.signatures import SigningRefused, sign_and_approve
 from safety.review.transitions import move
 from safety.web.security import require, user
+
+if TYPE_CHECKING:
+    from safety.cases.store import Case
 
 bp = Blueprint("web_cases", __name__)
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from safety.accounts.roles import Role
-from safety.accounts.store import User
-from safety.accounts.users import authenticate
-from safety.audit.store import record
+from safety.accounts.users import authenticate, logged_out
+
+if TYPE_CHECKING:
+    from safety.accounts.store import User
 
 bp = Blueprint("web_login", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
@@ -78,7 +79,7 @@ def login() -> Any:
 def logout() -> Any:
     if current_user.is_authenticated:
         row = current_user.row
-        record(g.db, actor=row.actor, action="user.logout", entity=row)
+        logged_out(g.db, row)
     logout_user()
     session.clear()
     flash("Logged out.")

@@ -4,17 +4,19 @@ a suspected duplicate, read an E2B message."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 
 from safety.accounts.roles import Permission
 from safety.cases.service import find_case
-from safety.cases.store import Case
 from safety.review.coding import CodingDecisionFailed, decide_event_coding
 from safety.review.duplicates import decide_duplicate
 from safety.submissions.service import case_submission
 from safety.web.security import require, user
+
+if TYPE_CHECKING:
+    from safety.cases.store import Case
 
 bp = Blueprint("web_review", __name__)
 

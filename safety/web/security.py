@@ -13,14 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from safety.accounts.roles import Permission, Role, can
-from safety.accounts.store import User
+from safety.accounts.users import get_user
+
+if TYPE_CHECKING:
+    from safety.accounts.store import User
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -53,7 +56,7 @@ def init_security(app: Flask) -> None:
 def _load_user(user_id: str) -> Any:
     from safety.web.login import SessionUser
 
-    user = g.db.get(User, int(user_id))
+    user = get_user(g.db, int(user_id))
     if user is None or user.locked or not user.active:
         return None
     return SessionUser(user)

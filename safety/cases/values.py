@@ -204,11 +204,3 @@ def _parse_offset(text: str) -> int:
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     return sign * (int(digits[:2]) * 60 + int(digits[2:4]))
-
-
-def parse_partial_date(text: str) -> PartialDate:
-    """Parse ISO (``2024-03``) or HL7 (``202403``) forms."""
-    text = text.strip()
-    if "-" in text[1:8] or len(text) == 4:
-        return PartialDate.parse_iso(text)
-    return PartialDate.parse_hl7(text)

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marshmallow import (
-    EXCLUDE,
     RAISE,
     Schema,
     ValidationError,
@@ -294,12 +293,3 @@ class SAEFormSchema(StrictSchema):
                     )[j] = {"drug": [f"No drug with ref or name {c['drug']!r} in this form."]}
         if errors:
             raise ValidationError(errors)
-
-
-class ReportAcceptedSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    report_id = fields.String()
-    status = fields.String()
-    status_url = fields.String()

@@ -55,9 +55,6 @@ class RsiLibrary:
         i = bisect.bisect_right(versions, on, key=lambda x: x.effective_from)
         return versions[i - 1] if i else None
 
-    def references(self, product_id: str) -> list[str]:
-        return sorted(r for p, r in self._by_key if p == product_id)
-
     def versions(self) -> list[RsiVersion]:
         return [v for vs in self._by_key.values() for v in vs]
 

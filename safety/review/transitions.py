@@ -11,15 +11,10 @@ from sqlalchemy.orm import Session
 
 from safety.accounts.store import User
 from safety.cases.store import Case, change_state, current_version
-from safety.cases.workflow import Change, Option, options, plan
+from safety.cases.workflow import Change, plan
 from safety.config import Settings
 from safety.review.facts import review_facts
 from safety.submissions.requests import draft_nullifications
-
-
-def available(session: Session, case: Case, user: User) -> list[Option]:
-    """What this user may do with the case now, each with what blocks it."""
-    return options(review_facts(session, case, current_version(session, case)), user.role)
 
 
 def move(session: Session, case: Case, user: User, name: str, reason: str | None,

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
 
+import pytest
+
+from safety.config import ConfigError, Settings, load_settings, settings_env
 from safety.package_data import BUNDLED_DICTIONARIES, BUNDLED_SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +57,73 @@ def test_the_bundled_folders_are_found_through_the_package() -> None:
     assert BUNDLED_DICTIONARIES == resources.files("safety.dictionaries")
     assert (BUNDLED_SCHEMAS / "e2b-structure.json").is_file()
     assert (BUNDLED_DICTIONARIES / "curation" / "autocoder_thresholds.json").is_file()
+
+
+# --- the settings of the data folders, the sender profile and the web sessions ---------------
+
+
+def test_the_data_folders_default_to_the_bundled_ones() -> None:
+    loaded = load_settings({})
+    assert loaded.schemas_dir == BUNDLED_SCHEMAS
+    assert loaded.dictionaries == BUNDLED_DICTIONARIES
+    assert loaded.e2b_xsd_dir is None
+    assert loaded.sender_profile is None
+    assert (loaded.web_idle_minutes, loaded.web_max_session_hours) == (15, 8)
+
+
+def test_path_settings_are_read_from_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "dicts").mkdir()
+    loaded = load_settings({
+        "SAFETY_HOME": str(tmp_path / "home"),
+        "SAFETY_SCHEMAS_DIR": str(tmp_path / "schemas"),
+        "SAFETY_DICTIONARIES": str(tmp_path / "dicts"),
+        "SAFETY_E2B_XSD_DIR": str(tmp_path / "xsd"),
+        "SAFETY_SENDER_PROFILE": str(tmp_path / "org" / "sender.json"),
+        "SAFETY_WEB_IDLE_MINUTES": "5",
+        "SAFETY_WEB_MAX_SESSION_HOURS": "2",
+    })
+    assert loaded.schemas_dir == tmp_path / "schemas"
+    assert loaded.dictionaries == tmp_path / "dicts"
+    assert loaded.e2b_xsd_dir == tmp_path / "xsd"  # not required to exist: the checker says so
+    assert loaded.sender_profile_path == tmp_path / "org" / "sender.json"
+    assert (loaded.web_idle_minutes, loaded.web_max_session_hours) == (5, 2)
+    # a child process given these variables loads the same settings
+    assert load_settings(settings_env(loaded)) == loaded
+
+
+def test_relative_paths_are_resolved_and_home_is_expanded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "schemas").mkdir()
+    loaded = load_settings({"SAFETY_SCHEMAS_DIR": "schemas", "SAFETY_E2B_XSD_DIR": "~/xsd"})
+    assert loaded.schemas_dir == tmp_path / "schemas"
+    assert loaded.e2b_xsd_dir == Path("~/xsd").expanduser()
+
+
+def test_the_sender_profile_follows_home_unless_set(tmp_path: Path) -> None:
+    loaded = Settings(home=tmp_path / "a")
+    assert loaded.sender_profile_path == tmp_path / "a" / "sender.json"
+    moved = loaded.with_overrides({"home": str(tmp_path / "b")})
+    assert moved.sender_profile_path == tmp_path / "b" / "sender.json"
+    fixed = moved.with_overrides({"sender_profile": str(tmp_path / "sender.json")})
+    assert fixed.sender_profile == tmp_path / "sender.json"
+    assert fixed.with_overrides({"home": tmp_path}).sender_profile_path == fixed.sender_profile
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SAFETY_SCHEMAS_DIR": "/nowhere/schemas"}, "SAFETY_SCHEMAS_DIR '/nowhere/schemas' is not"),
+    ({"SAFETY_DICTIONARIES": "/nowhere/dicts"}, "SAFETY_DICTIONARIES '/nowhere/dicts' is not"),
+    ({"SAFETY_WEB_IDLE_MINUTES": "soon"}, "SAFETY_WEB_IDLE_MINUTES must be an integer"),
+    ({"SAFETY_WEB_IDLE_MINUTES": "0"}, "SAFETY_WEB_IDLE_MINUTES must be a positive"),
+    ({"SAFETY_WEB_MAX_SESSION_HOURS": "-1"}, "SAFETY_WEB_MAX_SESSION_HOURS must be a positive"),
+    ({"SAFETY_TIMEZONE": "Mars/Olympus"}, "SAFETY_TIMEZONE 'Mars/Olympus'"),
+])
+def test_a_bad_value_names_its_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(env)
+
+
+def test_an_empty_variable_keeps_the_default() -> None:
+    assert load_settings({"SAFETY_SCHEMAS_DIR": "", "SAFETY_SENDER_PROFILE": ""}) == \
+        load_settings({})

@@ -62,7 +62,7 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
     """
     now = now or utcnow()
     kind = kind or (ReportKind.FOLLOW_UP if previous is not None else ReportKind.INITIAL)
-    sender = load_sender_profile(settings.home / "sender.json")
+    sender = load_sender_profile(settings.sender_profile_path)
     notes: list[str] = []
     before = transmitted_case(previous) if previous is not None else None
     if kind is ReportKind.NULLIFICATION and before is not None:

@@ -128,6 +128,20 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def child_env(settings: Settings, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child process that must run with ``settings``.
+
+    ``SAFETY_*`` is the settings' namespace: the parent's variables there are dropped and
+    ``settings_env`` gives the child exactly the parent's settings (with whatever the parent
+    changed, such as the embedded Redis URL). Every other variable belongs to the operating
+    system and the libraries (PATH, locale, PYTHONPATH, libpq's PG*, proxies, CA bundles)
+    and is passed on as it is, as a plain ``subprocess`` call would.
+    """
+    env = dict(os.environ if env is None else env)
+    inherited = {k: v for k, v in env.items() if not k.startswith(ENV_PREFIX)}
+    return inherited | settings_env(settings)
+
+
 def validate(settings: Settings) -> None:
     """Fail at start-up, naming the variable, rather than at the first case that needs it."""
     try:

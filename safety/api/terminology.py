@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -56,7 +56,7 @@ class SuggestionSchema(Schema):
 
 def _suggest(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     require_client()
-    return suggest(g.db, kind, args["q"], args["limit"])
+    return suggest(g.db, kind, args["q"], args["limit"], current_app.config["SAFETY"])
 
 
 @blp.route("/events")

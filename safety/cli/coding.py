@@ -1,9 +1,10 @@
 """``safety code events|drugs`` and ``safety dictionary load|list``.
 
 ``code`` reads one verbatim per line on stdin and writes one JSON object per line (shape in
-``CodingResult.to_line``); it needs no database and codes against the bundled dictionary,
-or against a dictionary directory given with ``--dictionary``. ``dictionary`` stores releases
-in the database (``safety.coding.store``).
+``CodingResult.to_line``); it needs no database and codes against the configured open
+dictionary (``SAFETY_DICTIONARIES``, by default the bundled one), or against a dictionary
+directory given with ``--dictionary``. ``dictionary`` stores releases in the database
+(``safety.coding.store``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import click
 
-from safety.cli.common import database, ready_settings
+from safety.cli.common import database, file_settings, ready_settings
 from safety.coding.autocoder import Autocoder
 from safety.coding.bundled import bundled_autocoder
 from safety.coding.loading import load_path
+from safety.coding.paths import curation_dir
 from safety.coding.terminology import TerminologyError
 
 
@@ -27,15 +29,16 @@ def code_group() -> None:
 
 
 def _run(kind: str, dictionary: Path | None) -> None:
+    configured = file_settings().dictionaries
     if dictionary is None:
-        coder = bundled_autocoder(kind)
+        coder = bundled_autocoder(kind, configured)
     else:
         loaded = load_path(dictionary)
         wanted = "LLT" if kind == "events" else "substance"
         terms = next((t for t in loaded if any(True for _ in t.at_level(wanted))), None)
         if terms is None:
             raise click.UsageError(f"{dictionary} holds no {kind} dictionary")
-        coder = Autocoder(terms, kind)
+        coder = Autocoder(terms, kind, curation=curation_dir(configured))
     out = sys.stdout
     for line in sys.stdin:
         verbatim = line.rstrip("\r\n")
@@ -48,7 +51,8 @@ _dictionary_option = click.option(
     "--dictionary",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Dictionary directory (MedAscii, column-mapped drugs, or open). Default: bundled.",
+    help="Dictionary directory (MedAscii, column-mapped drugs, or open). "
+         "Default: SAFETY_DICTIONARIES, else the bundled one.",
 )
 
 

@@ -15,11 +15,17 @@ from safety.db.migrate import ensure_embedded_database
 from safety.db.session import session_scope
 
 
-def settings() -> Settings:
+def file_settings() -> Settings:
+    """The settings, a bad value reported as a usage error, and nothing created: the file-level
+    tools (``code``, ``e2b``, ``rules``) need no instance folder in the working directory."""
     try:
-        loaded = load_settings()
+        return load_settings()
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+def settings() -> Settings:
+    loaded = file_settings()
     loaded.home.mkdir(parents=True, exist_ok=True)
     return loaded
 

@@ -20,6 +20,7 @@ import click
 
 from safety.cases.codec import case_to_json
 from safety.cases.values import PartialDate
+from safety.cli.common import file_settings
 from safety.e2b.ack import read_ack
 from safety.e2b.conformance import check
 from safety.e2b.export import export_case
@@ -66,9 +67,10 @@ def e2b_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="findings as JSON lines")
 def validate(file: Path, profile: str | None, as_json: bool) -> None:
     """Check FILE; exit 0 only when conformant (warnings do not fail)."""
+    loaded = file_settings()
     data = file.read_bytes()
     profile = profile or infer_profile(data)
-    findings = check(data, profile)
+    findings = check(data, profile, schemas=loaded.schemas_dir, xsd_dir=loaded.e2b_xsd_dir)
     for f in findings:
         if as_json:
             click.echo(json.dumps(dataclasses.asdict(f)))
@@ -109,7 +111,9 @@ def ack(file: Path) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def sample(destination: str, sender: str, output: Path | None) -> None:
     """Export the demo case for DESTINATION; exit 1 if it is not conformant."""
-    result = export_case(sample_case(), ExportHeader(sender_id=sender, destination=destination))
+    loaded = file_settings()
+    result = export_case(sample_case(), ExportHeader(sender_id=sender, destination=destination),
+                         schemas=loaded.schemas_dir, xsd_dir=loaded.e2b_xsd_dir)
     if output is None:
         sys.stdout.buffer.write(result.xml)
     else:

@@ -6,7 +6,6 @@ production runs each under its own supervisor (``docs/deploy/``).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from typing import Any
 import click
 
 from safety.cli.common import ready_settings, settings
+from safety.config import child_env
 
 
 @click.command()
@@ -48,9 +48,9 @@ def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
     from safety.queue.connection import redis_url, shutdown_embedded
 
     loaded = ready_settings()
-    env = dict(os.environ)
-    env["SAFETY_HOME"] = str(loaded.home)
-    env["SAFETY_REDIS_URL"] = redis_url(loaded)  # children join the embedded Redis
+    # The children load these settings from their environment and join the embedded Redis.
+    shared = loaded.with_overrides({"redis_url": redis_url(loaded)})
+    env = child_env(shared)
     exe = [sys.executable, "-m", "safety.cli"]
     procs = [
         subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
@@ -63,7 +63,6 @@ def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
     if demo:
         from safety.demo.service import database_is_empty, load_demo
 
-        shared = loaded.with_overrides({"redis_url": env["SAFETY_REDIS_URL"]})
         n = len(load_demo(shared, QueueDispatch(shared))) if database_is_empty(shared) else 0
         click.echo(f"demo: {n} reports submitted" if n else "demo: database already has data")
         if n:  # demo accounts, passwords printed once

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from safety.cases.codec import CodecError
+from safety.cli.common import file_settings
 from safety.products.registry import RegistryError, load_registry_json
 from safety.products.rsi import RsiError, load_rsi_csv, load_rsi_json
 from safety.rules.day0 import Day0Error
@@ -21,12 +22,13 @@ ERRORS = (CodecError, RegistryError, RsiError, Day0Error, RegimeError, WhatIfErr
 
 def _run(case_file: Path, registry: Path | None, rsi: Path | None,
          regimes_dir: Path | None) -> Evaluation:
+    zone = file_settings().timezone
     reg = load_registry_json(registry) if registry else None
     lib = None
     if rsi:
         lib = load_rsi_csv(rsi) if rsi.suffix.lower() == ".csv" else load_rsi_json(rsi)
     data = json.loads(case_file.read_text(encoding="utf-8"))
-    w = load_whatif(data, reg, lib)
+    w = load_whatif(data, reg, lib, zone)
     return evaluate(w.facts, load_regimes(regimes_dir), w.previous)
 
 

@@ -133,14 +133,19 @@ class Autocoder:
         kind: str,
         thresholds: Thresholds | None = None,
         rules: Rules | None = None,
+        curation: Path | None = None,
     ) -> None:
+        """``curation`` is the folder of the normalisation lists and thresholds used where
+        ``rules`` and ``thresholds`` are not given (default: the bundled dictionary's)."""
         if kind not in ("events", "drugs"):
             raise ValueError(f"kind must be 'events' or 'drugs', not {kind!r}")
+        curation = curation or curation_dir()
         self.terms = terms
         self.kind = kind
         self.level = "LLT" if kind == "events" else SUBSTANCE
-        self.rules = rules or rules_for()
-        self.thresholds = thresholds or Thresholds.load(kind)
+        self.rules = rules or rules_for(curation)
+        self.thresholds = thresholds or Thresholds.load(kind,
+                                                        curation / "autocoder_thresholds.json")
         self.index = MatchIndex(self._keyed(self._entries()))
         self._group: dict[str, str] = {}
         self._exact: dict[int, tuple[list[Entry], _Exact]] = {}

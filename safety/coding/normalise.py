@@ -98,9 +98,15 @@ def _word_list(path: Path) -> Iterable[str]:
                 yield line
 
 
-@lru_cache(maxsize=4)
 def rules_for(directory: Path | None = None) -> Rules:
-    return Rules.from_dir(directory or curation_dir())
+    """The rules of a curation folder (default: the bundled dictionary's)."""
+    return _rules(directory or curation_dir())
+
+
+@lru_cache(maxsize=4)
+def _rules(directory: Path) -> Rules:
+    # keyed by the folder itself, so the default and the same folder named share one entry
+    return Rules.from_dir(directory)
 
 
 @dataclass(frozen=True, slots=True)

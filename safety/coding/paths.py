@@ -1,22 +1,18 @@
-"""Where the bundled dictionary lives.
+"""The parts of a dictionary folder.
 
-The built files ship in the repository's ``dictionaries/`` directory. An installed package
-finds them through ``SAFETY_DICTIONARIES`` (set by the deployment), otherwise next to the
-source tree.
+The open dictionary ships inside the package (``safety.package_data.BUNDLED_DICTIONARIES``, the
+repository's ``dictionaries/``). A deployment may keep its own copy (``SAFETY_DICTIONARIES``);
+the services pass ``settings.dictionaries`` in, so nothing here depends on the environment or
+on where the source tree is.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-
-def dictionary_dir() -> Path:
-    configured = os.environ.get("SAFETY_DICTIONARIES")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2] / "dictionaries"
+from safety.package_data import BUNDLED_DICTIONARIES
 
 
-def curation_dir() -> Path:
-    return dictionary_dir() / "curation"
+def curation_dir(dictionaries: Path = BUNDLED_DICTIONARIES) -> Path:
+    """The team-curated normalisation lists and autocoder thresholds of a dictionary folder."""
+    return dictionaries / "curation"

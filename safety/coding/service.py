@@ -30,17 +30,19 @@ def _name(coder: Autocoder) -> str:
 def code_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
     if latest_view(session, cv.id) is not None:
         return {"coded": "already coded"}
-    events, drugs = active_autocoder(session, "events"), active_autocoder(session, "drugs")
+    events = active_autocoder(session, "events", settings.dictionaries)
+    drugs = active_autocoder(session, "drugs", settings.dictionaries)
     result = code_case(case_from_json(cv.data), events, drugs)
     add_view(session, cv, result.data, result.review, actor="system:coding",
              reason=f"autocoded with {_name(events)} / {_name(drugs)}")
     return {"coded": result.coded, "review": len(result.review)}
 
 
-def suggest(session: Session, kind: str, verbatim: str, limit: int) -> dict[str, Any]:
+def suggest(session: Session, kind: str, verbatim: str, limit: int,
+            settings: Settings) -> dict[str, Any]:
     """The chosen concept (with its roll-up), whether it may be auto-coded, and the best
-    ``limit`` candidates, from the active release (or the bundled open dictionary)."""
-    result = active_autocoder(session, kind).code(verbatim)
+    ``limit`` candidates, from the active release (or the configured open dictionary)."""
+    result = active_autocoder(session, kind, settings.dictionaries).code(verbatim)
     body = result.to_line()
     body.update(
         soc_term=result.soc_term, moiety_code=result.moiety_code,
@@ -50,10 +52,10 @@ def suggest(session: Session, kind: str, verbatim: str, limit: int) -> dict[str,
     return body
 
 
-def warm_up(session: Session) -> None:
+def warm_up(session: Session, settings: Settings) -> None:
     """Build the active releases' indexes now (a worker does it before its first job)."""
-    active_autocoder(session, "events")
-    active_autocoder(session, "drugs")
+    active_autocoder(session, "events", settings.dictionaries)
+    active_autocoder(session, "drugs", settings.dictionaries)
 
 
 def load_release(session: Session, path: Path, *, activate: bool,

@@ -35,6 +35,7 @@ from safety.coding.bundled import bundled_autocoder
 from safety.coding.loading import detect, load_path
 from safety.coding.medical_lists import read_pt_list
 from safety.coding.open_dictionary import DRUGS_FAMILY, EVENTS_FAMILY
+from safety.coding.paths import curation_dir
 from safety.coding.terminology import (
     Concept,
     Release,
@@ -280,27 +281,30 @@ def read(session: Session, release_id: uuid.UUID) -> Terminology:
     return terms
 
 
-_coders: dict[uuid.UUID, Autocoder] = {}
+_coders: dict[tuple[uuid.UUID, Path], Autocoder] = {}
 _coders_lock = threading.Lock()
 EVENT_FAMILIES = ("MedDRA", EVENTS_FAMILY)
 DRUG_FAMILIES = ("WHODrug", DRUGS_FAMILY)
 
 
-def active_autocoder(session: Session, kind: str) -> Autocoder:
+def active_autocoder(session: Session, kind: str, dictionaries: Path) -> Autocoder:
     """The autocoder for the active release (MedDRA/WHODrug first, then the stored open
-    dictionary), else the bundled dictionary. Indexes are built once per release and process.
+    dictionary), else the open dictionary in ``dictionaries`` (``settings.dictionaries``),
+    whose curation lists and thresholds every release is coded with. Indexes are built once
+    per release, folder and process.
     """
     for family in EVENT_FAMILIES if kind == "events" else DRUG_FAMILIES:
         release = active_release(session, family)
         if release is None:
             continue
         with _coders_lock:
-            coder = _coders.get(release.id)
+            coder = _coders.get((release.id, dictionaries))
             if coder is None:
-                coder = Autocoder(read(session, release.id), kind)
-                _coders[release.id] = coder
+                coder = Autocoder(read(session, release.id), kind,
+                                  curation=curation_dir(dictionaries))
+                _coders[(release.id, dictionaries)] = coder
         return coder
-    return bundled_autocoder(kind)
+    return bundled_autocoder(kind, dictionaries)
 
 
 def attach_pt_list(session: Session, path: Path, list_name: str | None = None) -> list[str]:

@@ -39,8 +39,9 @@ def _data(name: str) -> str:
 def load_registry(settings: Settings) -> None:
     """The demo studies' products, studies and RSI, and a demo organisation as sender where
     none is configured."""
-    sender = settings.home / "sender.json"
+    sender = settings.sender_profile_path
     if not sender.exists():
+        sender.parent.mkdir(parents=True, exist_ok=True)
         sender.write_text(_data("sender.json"), encoding="utf-8")
     with resources.as_file(resources.files("safety.demo")) as folder:
         registry = load_registry_json(Path(folder) / "registry.json")

@@ -26,7 +26,9 @@ with ``D.7.1.r`` are read from that repeat only (others from the whole message).
 is the deepest element that all the table's ``D.7.1.r...`` XPaths share, computed once at load.
 
 Everything is parsed, checked against the element table and compiled at load time; a message
-costs one guard lookup per rule whose trigger elements are absent.
+costs one guard lookup per rule whose trigger elements are absent. What is loaded comes from one
+schemas folder (a parameter, by default the bundled one) and is cached under it, so the rules'
+repeats refer to the same element rules as the checker's walk.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import NamedTuple
 
 from lxml import etree
@@ -47,8 +50,8 @@ from safety.e2b.rules import (
     Selector,
     _step,
     element_rules,
-    schemas_dir,
 )
+from safety.package_data import BUNDLED_SCHEMAS
 
 RULES_FILE = "e2b-conditional-rules.json"
 _SECTION_MIN = 6  # 'any of' lists this long are first tested with one XPath (see _section)
@@ -327,10 +330,10 @@ def _occurrence(node: etree._Element, rule: ElementRule) -> _Occurrence:
 
 
 @cache
-def _twinned() -> frozenset[str]:
+def _twinned(schemas: Path) -> frozenset[str]:
     """Numbers read by more than one XPath: their nodes may come twice."""
     counts: dict[str, int] = {}
-    for r in element_rules():
+    for r in element_rules(schemas):
         if r.checked:
             counts[r.number] = counts.get(r.number, 0) + 1
     return frozenset(n for n, c in counts.items() if c > 1)
@@ -339,11 +342,12 @@ def _twinned() -> frozenset[str]:
 class _Message:
     """Occurrences of each element number in one message, read once and shared by the rules."""
 
-    __slots__ = ("cache", "groups", "msg", "nodes", "repeats")
+    __slots__ = ("cache", "groups", "msg", "nodes", "repeats", "twinned")
 
-    def __init__(self, msg: etree._Element, nodes: Nodes) -> None:
+    def __init__(self, msg: etree._Element, nodes: Nodes, twinned: frozenset[str]) -> None:
         self.msg = msg
         self.nodes = nodes
+        self.twinned = twinned
         self.cache: dict[str, list[_Occurrence]] = {}
         self.groups: dict[tuple[str, str], dict[etree._Element, list[_Occurrence]]] = {}
         self.repeats: dict[str, list[etree._Element]] = {}
@@ -358,7 +362,7 @@ class _Message:
             if not pairs:
                 out = self.cache[key] = []
                 return out
-            if number in _twinned():
+            if number in self.twinned:
                 pairs = list({id(n): (n, r) for n, r in reversed(pairs)}.values())[::-1]
             out = [_occurrence(n, r) for n, r in pairs]
             if key == number:
@@ -501,8 +505,8 @@ class Scope:
 
 
 @cache
-def scope(name: str) -> Scope:
-    members = [r for r in element_rules() if r.checked and _is_member(r.number, name)]
+def scope(name: str, schemas: Path) -> Scope:
+    members = [r for r in element_rules(schemas) if r.checked and _is_member(r.number, name)]
     if not members:
         raise RuleError(f"'per': no checkable data element starts with {name}")
     if any(r.batch_level for r in members):
@@ -532,11 +536,11 @@ def _shared_steps(members: list[ElementRule], label: str
 
 
 @cache
-def _section(numbers: frozenset[str]) -> Selector | None:
+def _section(numbers: frozenset[str], schemas: Path) -> Selector | None:
     """An XPath finding the element all these elements sit in (None when there is none): when
     it finds nothing in a message, none of them is there, which costs one call, not one
     lookup per element. The least specific spelling of each step keeps it a superset."""
-    members = [r for r in element_rules() if r.checked and r.number in numbers]
+    members = [r for r in element_rules(schemas) if r.checked and r.number in numbers]
     if not members or any(r.batch_level for r in members):
         return None
     try:
@@ -574,12 +578,13 @@ class ConditionalRule:
     test_then: Predicate = field(default=lambda occ: True)
 
 
-def _readable() -> set[str]:
-    return {r.number for r in element_rules() if r.checked}
+def _readable(schemas: Path) -> set[str]:
+    return {r.number for r in element_rules(schemas) if r.checked}
 
 
-def build(entry: dict) -> ConditionalRule:
-    """One rule from its JSON entry, checked against the element table (raises RuleError)."""
+def build(entry: dict, schemas: Path = BUNDLED_SCHEMAS) -> ConditionalRule:
+    """One rule from its JSON entry, checked against the element table of ``schemas`` (raises
+    RuleError)."""
     rid = entry.get("id", "?")
     try:
         profiles = frozenset(entry["profiles"])
@@ -597,16 +602,16 @@ def build(entry: dict) -> ConditionalRule:
     if severity not in SEVERITIES:
         raise RuleError(f"rule {rid}: severity must be error or warning")
     named = elements_of(then) | (elements_of(when) if when else set())
-    unknown = sorted(named - _readable())
+    unknown = sorted(named - _readable(schemas))
     if unknown:
         raise RuleError(f"rule {rid}: no checkable XPath for {', '.join(unknown)}")
     rule.guard = tuple(sorted(guards(when))) if when else ()
     if "per" in entry:
         try:
-            rule.per = scope(entry["per"])
+            rule.per = scope(entry["per"], schemas)
         except RuleError as exc:
             raise RuleError(f"rule {rid}: {exc}") from exc
-        members = _member_numbers(rule.per.name)
+        members = _member_numbers(rule.per.name, schemas)
         rule.scoped = frozenset(named & members)
         # a repeat can only break the rule where 'when' holds, so when 'when' needs some of
         # the repeat's own elements, only the repeats holding one of them are visited
@@ -620,7 +625,8 @@ def build(entry: dict) -> ConditionalRule:
         rule.discover = tuple(sorted(needed)) if needed and needed <= members else None
     if isinstance(when, Or) and len(when.operands) >= _SECTION_MIN and all(
             _plain_presence(e) for e in when.operands):
-        rule.section = _section(frozenset(e.subject.element for e in when.operands))  # type: ignore[union-attr]
+        rule.section = _section(frozenset(e.subject.element for e in when.operands),  # type: ignore[union-attr]
+                                schemas)
     rule.test_when = compile_expr(when) if when else rule.test_when
     rule.test_then = compile_expr(then)
     if rule.per is not None and _plain_presence(when) and _plain_presence(then) and \
@@ -633,30 +639,38 @@ def _plain_presence(e: Expr | None) -> bool:
     return isinstance(e, Atom) and e.check == "present" and e.subject.attribute is None
 
 
-@cache
-def conditional_rules() -> tuple[ConditionalRule, ...]:
-    data = json.loads((schemas_dir() / RULES_FILE).read_text("utf-8"))
-    return tuple(build(entry) for entry in data["rules"])
+def conditional_rules(schemas: Path = BUNDLED_SCHEMAS) -> tuple[ConditionalRule, ...]:
+    """The rules of ``schemas``: built once per folder (see ``element_rules`` for why the cache
+    is apart from the default)."""
+    return _conditional_rules(schemas)
 
 
 @cache
-def _for_profile(profile: str) -> tuple[ConditionalRule, ...]:
-    return tuple(r for r in conditional_rules() if profile in r.profiles)
+def _conditional_rules(schemas: Path) -> tuple[ConditionalRule, ...]:
+    data = json.loads((schemas / RULES_FILE).read_text("utf-8"))
+    return tuple(build(entry, schemas) for entry in data["rules"])
+
+
+@cache
+def _for_profile(profile: str, schemas: Path) -> tuple[ConditionalRule, ...]:
+    return tuple(r for r in _conditional_rules(schemas) if profile in r.profiles)
 
 
 Result = tuple[str, str, str, str, str]  # element, xpath, rule, message, severity
 
 
 def evaluate(msg: etree._Element, profile: str, nodes: Nodes,
-             where: Callable[[etree._Element], str]) -> list[Result]:
+             where: Callable[[etree._Element], str],
+             schemas: Path = BUNDLED_SCHEMAS) -> list[Result]:
     """Findings of the profile's conditional rules for one message.
 
     ``nodes(number)`` gives the element's nodes in this message (or the batch header) with
-    the element rule that found each; ``where`` renders a node's XPath for the report.
+    the element rule of ``schemas`` that found each; ``where`` renders a node's XPath for the
+    report.
     """
-    occ = _Message(msg, nodes)
+    occ = _Message(msg, nodes, _twinned(schemas))
     out: list[Result] = []
-    for first, rules in _plan(profile):
+    for first, rules in _plan(profile, schemas):
         if first is not None and not occ(first):
             continue
         for rule in rules:
@@ -670,11 +684,12 @@ def evaluate(msg: etree._Element, profile: str, nodes: Nodes,
 
 
 @cache
-def _plan(profile: str) -> tuple[tuple[str | None, tuple[ConditionalRule, ...]], ...]:
+def _plan(profile: str,
+          schemas: Path) -> tuple[tuple[str | None, tuple[ConditionalRule, ...]], ...]:
     """The profile's rules grouped by their first guard element, so that an absent element
     skips all its rules with one lookup."""
     groups: dict[str | None, list[ConditionalRule]] = {}
-    for rule in _for_profile(profile):
+    for rule in _for_profile(profile, schemas):
         groups.setdefault(rule.guard[0] if rule.guard else None, []).append(rule)
     return tuple((first, tuple(rules)) for first, rules in groups.items())
 
@@ -718,5 +733,6 @@ def _apply(rule: ConditionalRule, msg: etree._Element, occ: _Message,
 
 
 @cache
-def _member_numbers(name: str) -> frozenset[str]:
-    return frozenset(r.number for r in element_rules() if r.checked and _is_member(r.number, name))
+def _member_numbers(name: str, schemas: Path) -> frozenset[str]:
+    return frozenset(r.number for r in element_rules(schemas)
+                     if r.checked and _is_member(r.number, name))

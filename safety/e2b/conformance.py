@@ -5,14 +5,16 @@ mandatory elements, allowed values and code systems, allowed null flavours, maxi
 HL7 date format, minimum date precision and dates in the future (all from
 ``schemas/reference``), empty elements where a null flavour is due, the element nesting/order
 seen in the official instances (``schemas/e2b-structure.json``), and the receiver routing of
-the profile. When ``SAFETY_E2B_XSD_DIR`` points at an official ICH schema package the XSD is
-applied too. Every finding names the data element number (when the position maps to one),
-the XPath and the rule broken.
+the profile. When ``xsd_dir`` names an official ICH schema package (``SAFETY_E2B_XSD_DIR`` at
+the callers) the XSD is applied too. Every finding names the data element number (when the
+position maps to one), the XPath and the rule broken.
+
+The tables come from the ``schemas`` folder given (``Settings.schemas_dir`` at the callers, by
+default the one shipped in the package); everything compiled from them is cached per folder.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -45,6 +47,7 @@ from safety.e2b.rules import (
     element_rules,
 )
 from safety.e2b.structure import StructureNode, _brackets, structure_tree
+from safety.package_data import BUNDLED_SCHEMAS
 
 _STRUCTURAL = {"classCode", "moodCode", "typeCode", "determinerCode", XSI_TYPE}
 _OBSERVATION_OID = "2.16.840.1.113883.3.989.2.1.1.19"
@@ -96,17 +99,18 @@ def _is_empty(node: etree._Element) -> bool:
     return not any(isinstance(c.tag, str) for c in node)
 
 
-def check(data: bytes, profile: str = "ich", *, now: datetime | None = None) -> list[Finding]:
+def check(data: bytes, profile: str = "ich", *, now: datetime | None = None,
+          schemas: Path = BUNDLED_SCHEMAS, xsd_dir: Path | None = None) -> list[Finding]:
     """All findings for an E2B(R3) batch; an empty list means conformant."""
     try:
         root = parse_xml(data)
     except E2BError as exc:
         return [Finding("-", exc.where, "well-formed", exc.reason)]
-    return check_tree(root, profile, now=now)
+    return check_tree(root, profile, now=now, schemas=schemas, xsd_dir=xsd_dir)
 
 
-def check_tree(root: etree._Element, profile: str = "ich", *,
-               now: datetime | None = None) -> list[Finding]:
+def check_tree(root: etree._Element, profile: str = "ich", *, now: datetime | None = None,
+               schemas: Path = BUNDLED_SCHEMAS, xsd_dir: Path | None = None) -> list[Finding]:
     if profile not in PROFILES:
         raise ProfileError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
     now = now or datetime.now(UTC)
@@ -119,10 +123,10 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
         findings.append(Finding("N.2.r", "/MCCI_IN200100UV01", "required",
                                 "the batch holds no PORR_IN049016UV message"))
     mapped: dict[etree._Element, str] = {}
-    batch_trie, message_trie = _tries()
+    batch_trie, message_trie = _tries(schemas)
     walks = [_walk(batch_trie, root)] + [_walk(message_trie, m) for m in messages]
     limits = _Limits(now + timedelta(minutes=5), (now + timedelta(hours=14)).date())
-    for checks in _checks(profile):
+    for checks in _checks(profile, schemas):
         rid = checks.rid
         for contexts, found in walks:
             for ctx in contexts.get(rid, ()):
@@ -141,12 +145,13 @@ def check_tree(root: etree._Element, profile: str = "ich", *,
         if _is_empty(el):
             findings.append(Finding(number, path_of(el), "empty",
                                     "empty element: send a value or a nullFlavor"))
+    by_number = _by_number(schemas)
     for i, msg in enumerate(messages, start=1):
-        nodes = _Nodes(walks[0], walks[i])
-        findings.extend(Finding(*f) for f in evaluate(msg, profile, nodes, path_of))
-    findings.extend(_structure(root))
+        nodes = _Nodes(by_number, walks[0], walks[i])
+        findings.extend(Finding(*f) for f in evaluate(msg, profile, nodes, path_of, schemas))
+    findings.extend(_structure(root, schemas))
     findings.extend(_routing(root, profile))
-    findings.extend(xsd_findings(root))
+    findings.extend(xsd_findings(root, xsd_dir))
     return findings
 
 
@@ -179,10 +184,10 @@ class _Limits:
 
 
 @cache
-def _checks(profile: str) -> tuple[_Checks, ...]:
+def _checks(profile: str, schemas: Path) -> tuple[_Checks, ...]:
     out = []
     fda = profile.startswith("fda")
-    for rule in element_rules():
+    for rule in element_rules(schemas):
         if not rule.checked:
             continue
         leaf = rule.leaf
@@ -210,9 +215,9 @@ class _Trie:
 
 
 @cache
-def _tries() -> tuple[_Trie, _Trie]:
+def _tries(schemas: Path) -> tuple[_Trie, _Trie]:
     batch, message = _Trie(), _Trie()
-    for rule in element_rules():
+    for rule in element_rules(schemas):
         if not rule.checked:
             continue
         node = batch if rule.batch_level else message
@@ -508,9 +513,9 @@ def _check_date(rule: ElementRule, v: str, n: etree._Element, limits: _Limits,
 
 
 @cache
-def _by_number() -> dict[str, tuple[ElementRule, ...]]:
+def _by_number(schemas: Path) -> dict[str, tuple[ElementRule, ...]]:
     out: dict[str, list[ElementRule]] = {}
-    for r in element_rules():
+    for r in element_rules(schemas):
         if r.checked:
             out.setdefault(r.number, []).append(r)
     return {k: tuple(v) for k, v in out.items()}
@@ -521,12 +526,13 @@ class _Nodes:
     """An element number's nodes in one message (or its batch header) with the element rule
     that found each, read from the rule walks already done; for the conditional rules."""
 
+    by_number: dict[str, tuple[ElementRule, ...]]
     batch: tuple[dict, dict]
     message: tuple[dict, dict]
 
     def __call__(self, number: str) -> list[tuple[etree._Element, ElementRule]]:
         out: list[tuple[etree._Element, ElementRule]] = []
-        for rule in _by_number().get(number, ()):
+        for rule in self.by_number.get(number, ()):
             contexts, found = self.batch if rule.batch_level else self.message
             for ctx in contexts.get(id(rule), ()):
                 out.extend((n, rule) for n in found.get((id(rule), ctx), ()))
@@ -537,11 +543,11 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _structure(root: etree._Element) -> list[Finding]:
+def _structure(root: etree._Element, schemas: Path) -> list[Finding]:
     """Children not allowed where they are, then for each parent (after its subtree's findings)
     siblings out of order."""
     out: list[Finding] = []
-    top = _compact_structure().get(root.tag)
+    top = _compact_structure(schemas).get(root.tag)
     if top is not None:
         _structure_walk(root, top[0], top[1], out)
     return out
@@ -552,7 +558,7 @@ _Compact = tuple[dict[str, "_Compact"], dict[str, frozenset[str]]]
 
 
 @cache
-def _compact_structure() -> dict[str, _Compact]:
+def _compact_structure(schemas: Path) -> dict[str, _Compact]:
     def compact(node: StructureNode) -> _Compact:
         must: dict[str, set[str]] = {}
         for t, s in node.before:
@@ -561,7 +567,7 @@ def _compact_structure() -> dict[str, _Compact]:
         return ({tag: compact(c) for tag, c in node.children.items()},
                 {t: frozenset(v) for t, v in must.items()})
 
-    return {tag: compact(node) for tag, node in structure_tree().items()}
+    return {tag: compact(node) for tag, node in structure_tree(schemas).items()}
 
 
 def _structure_walk(e: etree._Element, kids: dict[str, _Compact],
@@ -615,14 +621,14 @@ def _schema(xsd_dir: str, root_name: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(path), parser))
 
 
-def xsd_findings(root: etree._Element) -> list[Finding]:
-    """XSD validation when ``SAFETY_E2B_XSD_DIR`` names an official ICH schema package."""
-    xsd_dir = os.environ.get("SAFETY_E2B_XSD_DIR")
-    if not xsd_dir:
+def xsd_findings(root: etree._Element, xsd_dir: Path | None) -> list[Finding]:
+    """XSD validation when ``xsd_dir`` names an official ICH schema package; a folder that does
+    not hold the schema is reported as a finding, so a message is never passed unvalidated."""
+    if xsd_dir is None:
         return []
     name = etree.QName(root).localname
     try:
-        schema = _schema(xsd_dir, name)
+        schema = _schema(str(xsd_dir), name)
     except (OSError, etree.XMLSchemaParseError) as exc:
         return [Finding("-", "/" + name, "xsd", f"cannot load {name}.xsd from {xsd_dir}: {exc}")]
     if schema.validate(root):

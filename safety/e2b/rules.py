@@ -4,9 +4,14 @@ Source: the FDA "E2B(R3) Core and Regional Data Elements and Business Rules" wor
 ``schemas/reference/``, provenance in ``schemas/README.md``). For every ICH and FDA data element
 it gives the conformance per profile, maximum length, data type, allowed values, allowed null
 flavours, the code system and the full XPath. The XPaths are rewritten for lxml (``h:`` prefix,
-repeat placeholders ``[r]``/``[k]``/``[i]`` turned into iteration points) and compiled once.
-Rows whose XPath the table does not give ("See X-Path Reference") are kept as unchecked so
-that a report can say exactly what was not verified.
+repeat placeholders ``[r]``/``[k]``/``[i]`` turned into iteration points) and compiled once
+per schemas folder. Rows whose XPath the table does not give ("See X-Path Reference") are kept
+as unchecked so that a report can say exactly what was not verified.
+
+The folder is a parameter (``Settings.schemas_dir`` at the callers), by default the copy shipped
+in the package. The checker keys its tables by the rules' identities, so everything derived
+from one folder is cached under that folder and one call passes the same folder all the way
+down.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +28,7 @@ from pathlib import Path
 from lxml import etree
 
 from safety.e2b.hl7 import NS
+from safety.package_data import BUNDLED_SCHEMAS
 
 PROFILES = ("ich", "fda-postmarket", "fda-premarket", "ema")
 _NULL_COLUMNS = ("NI", "MSK", "UNK", "NA", "ASKU", "NASK", "NINF", "PINF", "OTH")
@@ -31,12 +36,6 @@ _PLACEHOLDER = re.compile(r"\[(r|k|i|j)\]")
 _CODES = re.compile(r"(?:^|[\s/,;(])([A-Z]?\d{1,6})\s*=")
 _NAME = re.compile(r"(?<![@:\w.$'\"-])([A-Za-z_][\w.-]*)(?=\s*(?:\[|/|\]|$|\)|\s))")
 _XPATH_WORDS = {"and", "or", "not", "div", "mod"}
-
-
-def schemas_dir() -> Path:
-    """Where the run-time reference files live (``SAFETY_SCHEMAS_DIR`` or the repo's schemas/)."""
-    env = os.environ.get("SAFETY_SCHEMAS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "schemas"
 
 
 @dataclass(slots=True)
@@ -183,14 +182,22 @@ def _conformance(row: list[str]) -> dict[str, str]:
     }
 
 
+def element_rules(schemas: Path = BUNDLED_SCHEMAS) -> tuple[ElementRule, ...]:
+    """The element rules of the tables in ``schemas``: the same objects on every call."""
+    return _element_rules(schemas)
+
+
 @cache
-def element_rules() -> tuple[ElementRule, ...]:
-    path = schemas_dir() / "reference" / "fda-core-and-regional-data-elements.csv"
+def _element_rules(schemas: Path) -> tuple[ElementRule, ...]:
+    # Cached apart from the public default so that element_rules() and
+    # element_rules(BUNDLED_SCHEMAS) share one entry (functools.cache keys the arguments as
+    # given), and the rules' identities stay the same for the checker's tables.
+    path = schemas / "reference" / "fda-core-and-regional-data-elements.csv"
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
-    fallback = _mfds_xpaths()
-    overrides = _overrides()
-    ich_cs = _ich_code_systems()
+    fallback = _mfds_xpaths(schemas)
+    overrides = _overrides(schemas)
+    ich_cs = _ich_code_systems(schemas)
     rules = []
     for row in rows[2:]:
         if len(row) < 33:
@@ -235,9 +242,9 @@ def element_rules() -> tuple[ElementRule, ...]:
     return tuple(rules)
 
 
-def _mfds_xpaths() -> dict[str, str]:
+def _mfds_xpaths(schemas: Path) -> dict[str, str]:
     """ICH element XPaths from the MFDS table, for rows the FDA table leaves without one."""
-    path = schemas_dir() / "reference" / "mfds-icsr-element-xpath.csv"
+    path = schemas / "reference" / "mfds-icsr-element-xpath.csv"
     if not path.exists():
         return {}
     with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -249,19 +256,19 @@ def _oids(cell: str) -> frozenset[str]:
     return frozenset(re.findall(r"\d+(?:\.\d+){3,}", cell))
 
 
-def _overrides() -> dict[str, dict[str, str]]:
-    path = schemas_dir() / "e2b-xpath-overrides.json"
+def _overrides(schemas: Path) -> dict[str, dict[str, str]]:
+    path = schemas / "e2b-xpath-overrides.json"
     data = json.loads(path.read_text("utf-8"))
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
-def structure_supplement() -> list[str]:
-    path = schemas_dir() / "e2b-xpath-overrides.json"
+def structure_supplement(schemas: Path = BUNDLED_SCHEMAS) -> list[str]:
+    path = schemas / "e2b-xpath-overrides.json"
     return json.loads(path.read_text("utf-8")).get("_structure_supplement", {}).get("paths", [])
 
 
-def _ich_code_systems() -> dict[str, frozenset[str]]:
-    path = schemas_dir() / "reference" / "ich-core-data-elements-and-business-rules.csv"
+def _ich_code_systems(schemas: Path) -> dict[str, frozenset[str]]:
+    path = schemas / "reference" / "ich-core-data-elements-and-business-rules.csv"
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
     return {r[2].strip(): _oids(r[19]) for r in rows[2:] if len(r) > 19}

@@ -5,7 +5,8 @@ example instances (and the ICH-style instance) show: which child elements each e
 and in which relative order siblings appear. Nesting is widened with every path named by the
 element XPaths of the FDA/MFDS tables (elements the examples happen not to carry). The derived
 table is a data file (``schemas/e2b-structure.json``) regenerated with
-``python -m safety.e2b.structure``; a test proves it matches its sources.
+``python -m safety.e2b.structure`` (into the bundled folder, i.e. the checkout's ``schemas/`` in
+an editable install); a test proves it matches its sources.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from safety.e2b.rules import (
     _normalise,
     _split_steps,
     element_rules,
-    schemas_dir,
     structure_supplement,
 )
+from safety.package_data import BUNDLED_SCHEMAS
 
 STRUCTURE_FILE = "e2b-structure.json"
 
@@ -72,7 +73,8 @@ def _predicate_paths(step: str, base: list[str]) -> list[list[str]]:
     return out
 
 
-def derive(instances: Iterable[bytes]) -> dict[str, dict[str, list]]:
+def derive(instances: Iterable[bytes],
+           schemas: Path = BUNDLED_SCHEMAS) -> dict[str, dict[str, list]]:
     children: dict[str, set[str]] = {}
     before: dict[str, set[tuple[str, str]]] = {}
 
@@ -96,7 +98,7 @@ def derive(instances: Iterable[bytes]) -> dict[str, dict[str, list]]:
         for i in range(1, len(steps)):
             children.setdefault("/".join(steps[:i]), set()).add(steps[i])
 
-    for rule in element_rules():
+    for rule in element_rules(schemas):
         raw = _split_steps(_normalise(rule.xpath))
         steps = [s.split("[", 1)[0].strip() for s in raw]
         keep = [i for i, s in enumerate(steps) if s and not s.startswith("@") and s != "text()"
@@ -108,7 +110,7 @@ def derive(instances: Iterable[bytes]) -> dict[str, dict[str, list]]:
         for pos, i in enumerate(keep):
             for path in _predicate_paths(raw[i], names[: pos + 1]):
                 add(path)
-    for line in structure_supplement():
+    for line in structure_supplement(schemas):
         add(line.split("/"))
     out: dict[str, dict[str, list]] = {}
     for path in sorted(children):
@@ -126,10 +128,15 @@ class StructureNode:
     before: frozenset[tuple[str, str]] = frozenset()
 
 
+def structure_tree(schemas: Path = BUNDLED_SCHEMAS) -> dict[str, StructureNode]:
+    """The structure table of ``schemas`` as a tree keyed by Clark names
+    (``{urn:hl7-org:v3}id``)."""
+    return _structure_tree(schemas)
+
+
 @cache
-def structure_tree() -> dict[str, StructureNode]:
-    """The structure table as a tree keyed by Clark names (``{urn:hl7-org:v3}id``)."""
-    data = json.loads((schemas_dir() / STRUCTURE_FILE).read_text("utf-8"))
+def _structure_tree(schemas: Path) -> dict[str, StructureNode]:
+    data = json.loads((schemas / STRUCTURE_FILE).read_text("utf-8"))
     roots: dict[str, StructureNode] = {}
     for path, entry in sorted(data.items()):
         if path.startswith("_"):
@@ -150,7 +157,7 @@ def main(argv: list[str]) -> int:
                    + ", ".join(sorted(p.name for p in files))
                    + " and the element XPaths of schemas/reference/*.csv"}
     table.update(derive(p.read_bytes() for p in sorted(files)))
-    (schemas_dir() / STRUCTURE_FILE).write_text(json.dumps(table, indent=1) + "\n", "utf-8")
+    (BUNDLED_SCHEMAS / STRUCTURE_FILE).write_text(json.dumps(table, indent=1) + "\n", "utf-8")
     return 0
 
 

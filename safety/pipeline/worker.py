@@ -23,7 +23,7 @@ from safety.queue.enqueue import get_queue
 
 def warm_caches(settings: Settings) -> None:
     with session_scope(settings.effective_database_url) as session:
-        warm_up(session)
+        warm_up(session, settings)
     model()
     engine = get_engine(settings.effective_database_url)
     engine.dispose()

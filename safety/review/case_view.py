@@ -18,6 +18,7 @@ from safety.audit.store import AuditEvent
 from safety.cases.store import Case, CaseVersion, latest_view, versions, working_data
 from safety.cases.workflow import ReviewFacts
 from safety.coding.store import active_autocoder
+from safety.config import Settings
 from safety.dedup.decisions import DECIDED
 from safety.dedup.store import DedupDecision, decided_with, open_candidates, other_case
 from safety.intake.store import Report
@@ -30,7 +31,9 @@ from safety.rules.store import ObligationRow
 from safety.submissions.service import submission_view
 from safety.submissions.store import Submission
 
-Loader = Callable[[Session, Case, CaseVersion], Any]
+# Every loader gets the settings, so a section can use the configuration (the coding section
+# codes with the configured dictionary) without a process-wide default.
+Loader = Callable[[Session, Case, CaseVersion, Settings], Any]
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class CaseView:
     causality: list[dict[str, Any]]
 
 
-def case_view(session: Session, case: Case) -> CaseView:
+def case_view(session: Session, case: Case, settings: Settings) -> CaseView:
     vs = versions(session, case.id)
     current = vs[-1]
     message = message_sha256(session, current)
@@ -85,7 +88,8 @@ def case_view(session: Session, case: Case) -> CaseView:
         signatures=[(s, signature_status(case, current, s, message))
                     for s in signatures(session, case.id)],
         audit=audit, site=session.get(Site, case.site_id) if case.site_id else None,
-        assignee=assignee_of(session, case.id), sections=loaded_sections(session, case, current),
+        assignee=assignee_of(session, case.id),
+        sections=loaded_sections(session, case, current, settings),
         causality=causality(data))
 
 
@@ -134,13 +138,14 @@ def source_of_version(session: Session, case_id: uuid.UUID, version: int) -> Rep
 # --- the sections ---------------------------------------------------------------------------
 
 
-def coding_rows(session: Session, case: Case, version: CaseVersion) -> Any:
+def coding_rows(session: Session, case: Case, version: CaseVersion,
+                settings: Settings) -> Any:
     view = latest_view(session, version.id)
     if view is None:
         return []
     data = working_data(session, version)
     review = set(view.review or [])
-    coder = active_autocoder(session, "events")
+    coder = active_autocoder(session, "events", settings.dictionaries)
     rows = []
     for i, r in enumerate(data.reactions):
         c = r.coding
@@ -155,7 +160,8 @@ def coding_rows(session: Session, case: Case, version: CaseVersion) -> Any:
     return rows
 
 
-def suspected_duplicates(session: Session, case: Case, version: CaseVersion) -> Any:
+def suspected_duplicates(session: Session, case: Case, version: CaseVersion,
+                         settings: Settings) -> Any:
     decided = decided_with(session, case.id, DECIDED)
     out = []
     for c in open_candidates(session, case.id, decided):
@@ -167,7 +173,8 @@ def suspected_duplicates(session: Session, case: Case, version: CaseVersion) -> 
     return out
 
 
-def duplicate_decisions(session: Session, case: Case, version: CaseVersion) -> Any:
+def duplicate_decisions(session: Session, case: Case, version: CaseVersion,
+                        settings: Settings) -> Any:
     rows = list(session.execute(
         select(DedupDecision).where(or_(DedupDecision.case_a == case.id,
                                         DedupDecision.case_b == case.id))
@@ -183,14 +190,16 @@ def duplicate_decisions(session: Session, case: Case, version: CaseVersion) -> A
             for r in rows]
 
 
-def obligations(session: Session, case: Case, version: CaseVersion) -> Any:
+def obligations(session: Session, case: Case, version: CaseVersion,
+                settings: Settings) -> Any:
     return list(session.execute(
         select(ObligationRow).where(ObligationRow.case_id == case.id)
         .order_by(ObligationRow.due, ObligationRow.destination)
     ).scalars())
 
 
-def messages(session: Session, case: Case, version: CaseVersion) -> Any:
+def messages(session: Session, case: Case, version: CaseVersion,
+             settings: Settings) -> Any:
     """Each message with its kind (initial, follow-up, amendment, nullification) and reason."""
     subs = session.scalars(select(Submission).where(Submission.case_id == case.id)
                            .order_by(Submission.created_at.desc(), Submission.destination))
@@ -210,11 +219,11 @@ SECTIONS: tuple[CaseSection, ...] = (
 )
 
 
-def loaded_sections(session: Session, case: Case,
-                    version: CaseVersion) -> list[tuple[CaseSection, Any]]:
+def loaded_sections(session: Session, case: Case, version: CaseVersion,
+                    settings: Settings) -> list[tuple[CaseSection, Any]]:
     out = []
     for section in SECTIONS:
-        data = section.load(session, case, version)
+        data = section.load(session, case, version, settings)
         if data:
             out.append((section, data))
     return out

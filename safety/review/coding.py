@@ -30,7 +30,7 @@ def decide_event_coding(session: Session, case: Case, reaction_id: str, code: st
     reaction = data.reaction(reaction_id)
     if reaction is None:
         raise LookupError(f"no event {reaction_id} in version {cv.version}")
-    coder = store.active_autocoder(session, "events")
+    coder = store.active_autocoder(session, "events", settings.dictionaries)
     try:
         term = manual_term(coder.terms, reaction.verbatim, code, actor)
     except CodingDecisionError as exc:

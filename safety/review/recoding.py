@@ -23,7 +23,7 @@ from safety.submissions.drafting import redraft
 
 def recode_open_cases(session: Session, settings: Settings, actor: str,
                       apply: bool = False) -> list[dict[str, Any]]:
-    coder = active_autocoder(session, "events")
+    coder = active_autocoder(session, "events", settings.dictionaries)
     release = coder.terms.release
     rows: list[dict[str, Any]] = []
     for case, cv in open_current_versions(session):

@@ -3,13 +3,13 @@
 Regulators count calendar days from the date on which the organisation (anyone in it, including
 contractors) first held the information. A date needs a time zone: a report received at 23:30 in
 New York is already the next day in London. We keep the instant in UTC together with the zone the
-organisation documented (``SAFETY_TIMEZONE``) and derive the calendar date, so a later change of
-zone never rewrites a stored instant, and every explanation can say which zone was used.
+organisation documented (``SAFETY_TIMEZONE``, which the callers pass in from their settings) and
+derive the calendar date, so a later change of zone never rewrites a stored instant, and every
+explanation can say which zone was used.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -42,12 +42,13 @@ class Day0Error(ValueError):
 
 
 def org_zone(name: str | None = None) -> ZoneInfo:
-    """The organisation's documented zone: ``name``, else ``SAFETY_TIMEZONE``, else UTC."""
-    key = name or os.environ.get("SAFETY_TIMEZONE") or DEFAULT_ZONE
+    """The zone ``name`` (UTC when not given). The organisation's zone is a setting: callers pass
+    ``settings.timezone``, so the same case gives the same day 0 in every process."""
+    key = name or DEFAULT_ZONE
     try:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise Day0Error(f"SAFETY_TIMEZONE: unknown time zone {key!r}") from exc
+        raise Day0Error(f"timezone: unknown time zone {key!r}") from exc
 
 
 def local_date(instant: datetime, zone: ZoneInfo) -> date:

@@ -8,7 +8,7 @@ not hold::
       "case": { ... case_to_json(...) ... },
       "case_id": "SD-2026-0001",            # default "what-if"
       "version": 2,                         # default 1
-      "timezone": "Europe/London",          # default $SAFETY_TIMEZONE, else UTC
+      "timezone": "Europe/London",          # default: the caller's zone (SAFETY_TIMEZONE)
       "anchors": {                          # ISO instants (with offset) or dates
         "first_receipt": "2026-02-27T09:15:00Z",      # default: case admin.first_received
         "significant_followup": "2026-03-02T16:00:00-05:00",
@@ -110,8 +110,11 @@ def _add_assessment(case: CaseVersionData, a: dict[str, Any], where: str) -> Non
 
 
 def load_whatif(
-    data: dict[str, Any], registry: Registry | None = None, rsi: RsiLibrary | None = None
+    data: dict[str, Any], registry: Registry | None = None, rsi: RsiLibrary | None = None,
+    zone: str | None = None,
 ) -> WhatIf:
+    """``zone`` is the organisation's zone (``settings.timezone``), used unless the file names
+    one; without either the anchors are read in UTC."""
     if not isinstance(data, dict):
         raise WhatIfError("top level: expected a JSON object")
     wrapped = "case" in data
@@ -132,7 +135,7 @@ def load_whatif(
                           f"{[f.value for f in FollowUp]}") from None
     for i, a in enumerate(extra.get("assessments", ())):
         _add_assessment(case, a, f"assessments[{i}]")
-    anchors = anchors_from_case(case, extra.get("timezone"), extra.get("anchors"))
+    anchors = anchors_from_case(case, extra.get("timezone") or zone, extra.get("anchors"))
     lists = MedicallyImportantLists(frozenset(extra.get("ime", ())),
                                     frozenset(extra.get("dme", ())))
     facts = build_facts(

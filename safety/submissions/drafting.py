@@ -62,7 +62,7 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
     """
     now = now or utcnow()
     kind = kind or (ReportKind.FOLLOW_UP if previous is not None else ReportKind.INITIAL)
-    sender = load_sender_profile(settings.home / "sender.json")
+    sender = load_sender_profile(settings.sender_profile_path)
     notes: list[str] = []
     before = transmitted_case(previous) if previous is not None else None
     if kind is ReportKind.NULLIFICATION and before is not None:
@@ -95,7 +95,8 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
                      f"{previous.state} {previous.sent_at:%Y-%m-%d %H:%M} UTC)"
                      if previous.sent_at else f"{kind} of batch {previous.batch_id}")
     result = export_case(data, ExportHeader(sender_id=settings.org_code,
-                                            destination=key, created=now))
+                                            destination=key, created=now),
+                         schemas=settings.schemas_dir, xsd_dir=settings.e2b_xsd_dir)
     errors = [f for f in result.findings if f.severity == "error"]
     return {
         "e2b_destination": key, "profile": result.profile, "xml": result.xml,

@@ -3,7 +3,8 @@
 Regulators require the sender's contact details on every ICSR (C.3.1–C.3.4.8; the FDA makes
 title, department, address, telephone, fax and e-mail mandatory, FDA Core and Regional Data
 Elements, C.3.3/C.3.4 "Regionally required for all reports"). They are organisation facts,
-configured once in ``SAFETY_HOME/sender.json``, not typed into each case.
+configured once in a file (``SAFETY_SENDER_PROFILE``, default ``SAFETY_HOME/sender.json``;
+the callers pass ``settings.sender_profile_path``), not typed into each case.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def _back(default: str) -> str:
 @require(Permission.VIEW_CASES)
 def case_page(case_id: uuid.UUID) -> Any:
     me = user()
-    view = case_view(g.db, _case_or_404(case_id))
+    view = case_view(g.db, _case_or_404(case_id), current_app.config["SAFETY"])
     return render_template(
         "web/case.html", case=view.case, current=view.current, data=view.data,
         history=view.history, facts=view.facts, options=options(view.facts, me.role),

@@ -3,7 +3,9 @@
 - Flask-Login keeps the user id in the signed session cookie; the user row is read on every
   request, so a lock or role change takes effect at once.
 - Idle timeout: a session unused for ``SAFETY_WEB_IDLE_MINUTES`` (default 15) ends, and no
-  session outlives ``SAFETY_WEB_MAX_SESSION_HOURS`` (default 8) from its login.
+  session outlives ``SAFETY_WEB_MAX_SESSION_HOURS`` (default 8) from its login. Both are
+  settings (``Settings.web_idle_minutes``, ``web_max_session_hours``), read from the app's
+  ``SAFETY`` config like every other setting.
 - CSRF: Flask-WTF checks a token on every state-changing request to the web blueprints. The
   bearer-token JSON API is exempt: it has no ambient credential a browser could replay.
 """
@@ -21,6 +23,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from safety.accounts.roles import Permission, Role, can
 from safety.accounts.users import get_user
+from safety.config import Settings
 
 if TYPE_CHECKING:
     from safety.accounts.store import User
@@ -35,10 +38,9 @@ WEB_BLUEPRINTS = frozenset({"web_login", "web_cases", "web_portal", "web_dashboa
 
 
 def init_security(app: Flask) -> None:
-    app.config.setdefault("SAFETY_WEB_IDLE_MINUTES", 15)
-    app.config.setdefault("SAFETY_WEB_MAX_SESSION_HOURS", 8)
+    settings: Settings = app.config["SAFETY"]
     app.config.setdefault("PERMANENT_SESSION_LIFETIME",
-                          timedelta(hours=app.config["SAFETY_WEB_MAX_SESSION_HOURS"]))
+                          timedelta(hours=settings.web_max_session_hours))
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     # Checked per request for the web blueprints only (see _csrf_and_idle below).
@@ -71,8 +73,9 @@ def _csrf_and_idle() -> Any:
         now = datetime.now(UTC).timestamp()
         last = session.get("last_seen")
         started = session.get("login_at")
-        idle = float(current_app.config["SAFETY_WEB_IDLE_MINUTES"]) * 60
-        longest = float(current_app.config["SAFETY_WEB_MAX_SESSION_HOURS"]) * 3600
+        settings: Settings = current_app.config["SAFETY"]
+        idle = settings.web_idle_minutes * 60
+        longest = settings.web_max_session_hours * 3600
         expired = None
         if last is None or now - float(last) > idle:
             expired = "Your session timed out after inactivity."

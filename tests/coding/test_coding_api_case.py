@@ -17,6 +17,7 @@ from safety.cases.model import CaseVersionData, CodedTerm, Drug, MedicalHistory,
 from safety.coding import store
 from safety.coding.case_coding import code_case
 from safety.coding.meddra_ascii import load_meddra_ascii
+from safety.config import Settings
 from safety.db.base import Base
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -34,7 +35,8 @@ def client(tmp_path):
                               token_prefix=TOKEN[:8]))
         session.commit()
     app = Flask(__name__)
-    app.config.update(API_TITLE="t", API_VERSION="1", OPENAPI_VERSION="3.0.3")
+    app.config.update(API_TITLE="t", API_VERSION="1", OPENAPI_VERSION="3.0.3",
+                      SAFETY=Settings(home=tmp_path))
     Api(app).register_blueprint(blp)
 
     @app.before_request

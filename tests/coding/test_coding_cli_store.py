@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import click
@@ -18,6 +19,7 @@ from safety.coding.autocoder import Autocoder, Thresholds
 from safety.coding.meddra_ascii import load_meddra_ascii
 from safety.coding.recode import recode, release_diff
 from safety.db.base import Base
+from safety.package_data import BUNDLED_DICTIONARIES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEYS = ["verbatim", "code", "term", "level", "pt_code", "pt_term", "soc_code", "score",
@@ -44,6 +46,24 @@ def test_code_drugs_gives_unii_and_substance(cli):
     assert (line["code"], line["term"], line["level"]) == ("362O9ITL9D", "ACETAMINOPHEN",
                                                            "substance")
     assert line["pt_code"] is None and line["soc_code"] is None
+
+
+def test_code_events_uses_the_configured_dictionary_folder(cli, tmp_path):
+    """SAFETY_DICTIONARIES replaces the bundled folder, its curation lists included."""
+    mine = tmp_path / "dictionaries"
+    shutil.copytree(BUNDLED_DICTIONARIES, mine, ignore=shutil.ignore_patterns("__pycache__"))
+    with (mine / "curation" / "non_events.txt").open("a", encoding="utf-8") as fh:
+        fh.write("felt off\n")
+    runner = CliRunner()
+    bundled = json.loads(runner.invoke(cli, ["code", "events"], input="felt off\n").output)
+    result = runner.invoke(cli, ["code", "events"], input="felt off\n",
+                           env={"SAFETY_DICTIONARIES": str(mine)})
+    assert result.exit_code == 0, result.output
+    assert bundled["method"] != "non_event"
+    assert json.loads(result.output)["method"] == "non_event"
+    missing = runner.invoke(cli, ["code", "events"], input="x\n",
+                            env={"SAFETY_DICTIONARIES": str(tmp_path / "nowhere")})
+    assert missing.exit_code == 2 and "SAFETY_DICTIONARIES" in missing.output
 
 
 def test_code_events_against_a_meddra_folder(cli):

@@ -12,15 +12,15 @@ from safety.coding.drug_columns import load_column_mapped
 from safety.coding.loading import detect
 from safety.coding.medical_lists import attach_list, read_pt_list
 from safety.coding.open_dictionary import load_open_dictionary
-from safety.coding.paths import dictionary_dir
 from safety.coding.terminology import TerminologyError
+from safety.package_data import BUNDLED_DICTIONARIES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_bundled_dictionary_is_consistent_and_versioned():
-    events, drugs = load_open_dictionary(dictionary_dir())
-    meta = json.loads((dictionary_dir() / "release.json").read_text())
+    events, drugs = load_open_dictionary(BUNDLED_DICTIONARIES)
+    meta = json.loads((BUNDLED_DICTIONARIES / "release.json").read_text())
     assert events.release.version == meta["version"] == drugs.release.version
     assert len(list(events.at_level("SOC"))) == 27
     assert len(list(drugs.at_level("substance"))) > 4000
@@ -33,13 +33,14 @@ def test_bundled_dictionary_is_consistent_and_versioned():
 def test_bundled_release_checksum_matches_files():
     import hashlib
 
-    meta = json.loads((dictionary_dir() / "release.json").read_text())
+    meta = json.loads((BUNDLED_DICTIONARIES / "release.json").read_text())
     for name, digest in meta["files"].items():
-        assert hashlib.sha256((dictionary_dir() / name).read_bytes()).hexdigest() == digest, name
+        data = (BUNDLED_DICTIONARIES / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, name
 
 
 def test_detect_open_dictionary():
-    assert detect(dictionary_dir()) == "open"
+    assert detect(BUNDLED_DICTIONARIES) == "open"
 
 
 def test_column_mapped_drug_file():

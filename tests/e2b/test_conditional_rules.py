@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,15 +31,15 @@ from safety.e2b.conditional import (
 from safety.e2b.conformance import Finding, check
 from safety.e2b.export import export_case
 from safety.e2b.hl7 import NS
-from safety.e2b.rules import schemas_dir
 from safety.e2b.sample import sample_full_case
 from safety.e2b.writer import ExportHeader
+from safety.package_data import BUNDLED_SCHEMAS
 
 from .examples import example
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
-FDA_TABLE = schemas_dir() / "reference" / "fda-rejection-warning-rules.csv"
+FDA_TABLE = BUNDLED_SCHEMAS / "reference" / "fda-rejection-warning-rules.csv"
 OID = "2.16.840.1.113883.3.989"
 CORE = "h:PORR_IN049016UV/h:controlActProcess/h:subject/h:investigationEvent"
 
@@ -77,7 +78,7 @@ def test_every_rule_loads_and_cites_its_source_row() -> None:
 def test_fda_rules_are_transcribed_or_explained() -> None:
     """Every FDA error id is a rule or is listed in schemas/README.md with its reason."""
     transcribed = {r.id for r in conditional_rules()}
-    readme = (schemas_dir() / "README.md").read_text("utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "schemas" / "README.md").read_text("utf-8")
     missing = [i for i in _fda_rows() if i not in transcribed and f"| {i} " not in readme]
     assert missing == []
 
@@ -94,7 +95,7 @@ def test_rule_naming_an_unreadable_element_is_refused() -> None:
 
 
 def test_rules_file_is_the_one_loaded() -> None:
-    data = json.loads((schemas_dir() / conditional.RULES_FILE).read_text("utf-8"))
+    data = json.loads((BUNDLED_SCHEMAS / conditional.RULES_FILE).read_text("utf-8"))
     assert [e["id"] for e in data["rules"]] == [r.id for r in conditional_rules()]
 
 

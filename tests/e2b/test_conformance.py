@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from lxml import etree
 
-from safety.e2b import conformance
+from safety.cli.e2b import e2b_group
 from safety.e2b.conformance import Finding, check
 from safety.e2b.export import export_case
 from safety.e2b.hl7 import NS
-from safety.e2b.rules import element_rules, schemas_dir
+from safety.e2b.rules import element_rules
 from safety.e2b.sample import sample_case, sample_fatal_case
 from safety.e2b.structure import STRUCTURE_FILE, derive
 from safety.e2b.writer import ExportHeader
+from safety.package_data import BUNDLED_SCHEMAS
 
 from .examples import DATA, EXAMPLES, example
 
@@ -176,7 +179,7 @@ def test_every_rule_is_compiled_or_explained() -> None:
 def test_structure_table_matches_its_sources() -> None:
     files = sorted(p for p in DATA.glob("*.xml") if "ack" not in p.name)
     derived = derive(p.read_bytes() for p in files)
-    stored = json.loads((schemas_dir() / STRUCTURE_FILE).read_text("utf-8"))
+    stored = json.loads((BUNDLED_SCHEMAS / STRUCTURE_FILE).read_text("utf-8"))
     stored.pop("_source")
     assert derived == stored
 
@@ -205,14 +208,46 @@ def _xsd_dir(tmp: Path, version: str) -> Path:
 
 def test_xsd_is_applied_when_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = example("FAERS2022Scenario1.xml")
-    monkeypatch.setenv("SAFETY_E2B_XSD_DIR", str(_xsd_dir(tmp_path, "XML_1.0")))
-    assert check(data, "fda-postmarket") == []
-    monkeypatch.setenv("SAFETY_E2B_XSD_DIR", str(_xsd_dir(tmp_path, "XML_9.9")))
-    findings = check(data, "fda-postmarket")
+    assert check(data, "fda-postmarket", xsd_dir=_xsd_dir(tmp_path, "XML_1.0")) == []
+    findings = check(data, "fda-postmarket", xsd_dir=_xsd_dir(tmp_path, "XML_9.9"))
     assert [f.rule for f in findings] == ["xsd"]
-    monkeypatch.setenv("SAFETY_E2B_XSD_DIR", str(tmp_path / "nowhere"))
-    assert [f.rule for f in check(data, "fda-postmarket")] == ["xsd"]
-    assert conformance.xsd_findings is not None
+    nowhere = tmp_path / "nowhere"
+    assert [f.rule for f in check(data, "fda-postmarket", xsd_dir=nowhere)] == ["xsd"]
+    # the folder is a parameter, never read from the environment
+    monkeypatch.setenv("SAFETY_E2B_XSD_DIR", str(nowhere))
+    assert check(data, "fda-postmarket") == []
+
+
+def test_the_e2b_cli_applies_the_configured_xsd(tmp_path: Path) -> None:
+    batch = tmp_path / "batch.xml"
+    batch.write_bytes(example("FAERS2022Scenario1.xml"))
+    runner = CliRunner()
+    ok = runner.invoke(e2b_group, ["validate", str(batch), "--profile", "fda-postmarket"],
+                       env={"SAFETY_E2B_XSD_DIR": str(_xsd_dir(tmp_path, "XML_1.0"))})
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(e2b_group, ["validate", str(batch), "--profile", "fda-postmarket"],
+                        env={"SAFETY_E2B_XSD_DIR": str(_xsd_dir(tmp_path, "XML_9.9"))})
+    assert bad.exit_code == 1 and "[xsd]" in bad.output
+
+
+def test_the_checker_reads_the_schemas_folder_it_is_given(tmp_path: Path) -> None:
+    """A deployment's own copy of the tables (SAFETY_SCHEMAS_DIR) is what the checker applies:
+    here a copy with one extra conditional rule that every message breaks."""
+    copy = tmp_path / "schemas"
+    shutil.copytree(BUNDLED_SCHEMAS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    rules = json.loads((copy / "e2b-conditional-rules.json").read_text("utf-8"))
+    rules["rules"].append({"id": "LOCAL-1", "source": "test", "profiles": ["ich"],
+                           "element": "C.1.1", "then": "C.1.1 absent", "message": "local rule"})
+    (copy / "e2b-conditional-rules.json").write_text(json.dumps(rules), "utf-8")
+    header = ExportHeader(sender_id="SAFETYDESK", destination="ich")
+    assert export_case(sample_case(), header).findings == []
+    mine = export_case(sample_case(), header, schemas=copy).findings
+    assert [(f.element, f.rule, f.message) for f in mine] == [
+        ("C.1.1", "conditional:LOCAL-1", "local rule")]
+    assert check(export_case(sample_case(), header).xml, "ich", schemas=copy) == mine
+    assert element_rules(copy) is element_rules(copy)
+    assert element_rules(copy) is not element_rules()
+    assert element_rules() is element_rules(BUNDLED_SCHEMAS)
 
 
 def test_case_without_reactions_or_suspect_drug_fails() -> None:

@@ -18,13 +18,14 @@ from safety.e2b import conformance
 from safety.e2b.hl7 import XSI, parse_xml
 from safety.e2b.sample import sample_case
 from safety.e2b.writer import ExportHeader, write_batch
+from safety.package_data import BUNDLED_SCHEMAS
 
 from .examples import EXAMPLES, example
 
 
 def _keyed_nodes() -> list[conformance._Trie]:
     out = []
-    stack = list(conformance._tries())
+    stack = list(conformance._tries(BUNDLED_SCHEMAS))
     while stack:
         node = stack.pop()
         for child in node.children.values():

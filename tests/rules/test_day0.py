@@ -47,9 +47,9 @@ def test_naive_instant_rejected():
         Anchor.at(AnchorKind.FIRST_RECEIPT, datetime(2026, 1, 1), "UTC")
 
 
-def test_org_zone_from_environment(monkeypatch):
+def test_org_zone_is_the_zone_given_never_the_environment(monkeypatch):
     monkeypatch.setenv("SAFETY_TIMEZONE", "Europe/Paris")
-    assert org_zone().key == "Europe/Paris"
-    monkeypatch.setenv("SAFETY_TIMEZONE", "Mars/Olympus")
-    with pytest.raises(Day0Error, match="SAFETY_TIMEZONE"):
-        org_zone()
+    assert org_zone("Asia/Tokyo").key == "Asia/Tokyo"
+    assert org_zone().key == "UTC"
+    with pytest.raises(Day0Error, match="Mars/Olympus"):
+        org_zone("Mars/Olympus")

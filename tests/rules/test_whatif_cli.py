@@ -19,10 +19,10 @@ def _demo() -> dict:
     return json.loads(DEMO.read_text())
 
 
-def _run(tmp_path, data, *args):
+def _run(tmp_path, data, *args, env=None):
     p = tmp_path / "case.json"
     p.write_text(json.dumps(data))
-    return CliRunner().invoke(rules, [*args, str(p)])
+    return CliRunner().invoke(rules, [*args, str(p)], env=env)
 
 
 def test_evaluate_json_lists_obligations_with_required_keys(tmp_path):
@@ -50,6 +50,22 @@ def test_new_york_zone_keeps_the_calendar_day(tmp_path):
     data = _demo() | {"timezone": "America/New_York"}
     out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
     assert {o["day0"] for o in out} == {"2026-02-27"}
+
+
+def test_the_configured_zone_applies_when_the_file_names_none(tmp_path):
+    data = _demo()
+    data.pop("timezone", None)
+    out = json.loads(_run(tmp_path, data, "evaluate", "--json",
+                          env={"SAFETY_TIMEZONE": "America/New_York"}).output)
+    assert {o["day0"] for o in out} == {"2026-02-27"}
+    out = json.loads(_run(tmp_path, data, "evaluate", "--json",
+                          env={"SAFETY_TIMEZONE": "Europe/London"}).output)
+    assert {o["day0"] for o in out} == {"2026-02-28"}
+
+
+def test_a_bad_configured_zone_is_a_usage_error(tmp_path):
+    res = _run(tmp_path, _demo(), "evaluate", env={"SAFETY_TIMEZONE": "Mars/Olympus"})
+    assert res.exit_code == 2 and "SAFETY_TIMEZONE 'Mars/Olympus'" in res.output
 
 
 def test_explain_prints_arithmetic_and_ime_note(tmp_path):

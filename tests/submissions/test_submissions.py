@@ -150,3 +150,24 @@ def test_site_case_is_coded_and_exports_for_fda_and_ema(client, sites, worker, s
     res = CliRunner().invoke(main, ["export", "e2b", number, "--destination", "mhra"])
     assert res.exit_code == 1
     assert "N.2.r.3" in res.output
+
+
+def test_the_sender_profile_comes_from_the_configured_file(client, sites, worker, settings,  # type: ignore[no-untyped-def]
+                                                            tmp_path):
+    """C.3 is read from SAFETY_SENDER_PROFILE when set (default SAFETY_HOME/sender.json)."""
+    _, case_id = _imported_case(client, sites, worker)
+    profile = tmp_path / "organisation" / "sender.json"
+    profile.parent.mkdir()
+    profile.write_text((Path(__file__).resolve().parents[2] / "safety/demo/sender.json")
+                       .read_text())
+    with session_scope(settings.effective_database_url) as s:
+        case = s.get(Case, case_id)
+        cv = s.scalar(select(CaseVersion).where(CaseVersion.case_id == case_id))
+        absent = settings.with_overrides({"sender_profile": tmp_path / "none.json"})
+        without = build_message(s, cv, case, "fda", 15, absent)
+        mine = build_message(s, cv, case, "fda", 15,
+                             settings.with_overrides({"sender_profile": profile}))
+    assert any(n.startswith("no sender profile") for n in without["notes"])
+    assert not any(n.startswith("no sender profile") for n in mine["notes"])
+    assert b"SafetyDesk Demo Pharma Ltd" in mine["xml"]
+    assert b"SafetyDesk Demo Pharma Ltd" not in without["xml"]

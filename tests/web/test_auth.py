@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from safety.accounts.policy import MAX_FAILED_LOGINS
 from safety.accounts.store import User
+from safety.app import create_app
 from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
-from web.conftest import PASSWORD, csrf_token
+from web.conftest import PASSWORD, Browser, csrf_token
 
 
 def _user(settings, email: str) -> User:
@@ -70,10 +71,30 @@ def test_idle_session_times_out(app, users, browser):
     b.login("doc@example.org")
     assert b.get("/queue").status_code == 200
     with b.client.session_transaction() as sess:
-        sess["last_seen"] = sess["last_seen"] - app.config["SAFETY_WEB_IDLE_MINUTES"] * 60 - 1
+        sess["last_seen"] = sess["last_seen"] - app.config["SAFETY"].web_idle_minutes * 60 - 1
     r = b.get("/queue")
     assert r.status_code == 302 and r.headers["Location"].startswith("/login")
     assert b.get("/queue").status_code == 302  # logged out for good
+
+
+def test_the_session_limits_are_the_configured_ones(settings, users):
+    users.add("doc@example.org", "safety_physician")
+    app = create_app(settings=settings.with_overrides(
+        {"web_idle_minutes": 1, "web_max_session_hours": 1}))
+    b = Browser(app.test_client())
+    b.login("doc@example.org")
+    with b.client.session_transaction() as sess:
+        sess["last_seen"] -= 50
+        sess["login_at"] -= 3500
+    assert b.get("/queue").status_code == 200
+    with b.client.session_transaction() as sess:
+        sess["last_seen"] -= 61
+    assert b.get("/queue").status_code == 302
+    b.login("doc@example.org")
+    with b.client.session_transaction() as sess:
+        sess["login_at"] -= 3601
+    r = b.get("/queue")
+    assert r.status_code == 302 and "maximum length" in b.get(r.headers["Location"]).text
 
 
 def test_no_session_outlives_its_maximum_length(app, users, browser):
@@ -81,7 +102,8 @@ def test_no_session_outlives_its_maximum_length(app, users, browser):
     b = browser()
     b.login("doc@example.org")
     with b.client.session_transaction() as sess:
-        sess["login_at"] = sess["login_at"] - app.config["SAFETY_WEB_MAX_SESSION_HOURS"] * 3600 - 1
+        sess["login_at"] = (sess["login_at"]
+                            - app.config["SAFETY"].web_max_session_hours * 3600 - 1)
     r = b.get("/queue")
     assert r.status_code == 302 and r.headers["Location"].startswith("/login")
     assert "maximum length" in b.get(r.headers["Location"]).text

@@ -1,0 +1,1 @@
+"""Installed as ``safety.schemas`` (see ``safety/package_data.py``); data only, no code."""

@@ -126,7 +126,3 @@ def case_state(settings: Settings, case_id: str) -> str:
 
     with session_scope(settings.effective_database_url) as session:
         return session.get(Case, uuid.UUID(case_id)).state
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "browser: Playwright tests driving /usr/bin/chromium")

@@ -7,12 +7,13 @@ import json
 import uuid
 from pathlib import Path
 
+from factories.cases import case_state
 from factories.forms import sae_form
+from factories.web import advance, sign
 
 from safety.db.session import session_scope
 from safety.e2b.reader import read_batch
 from safety.submissions.outbox import approve_for_sending, export_outbox
-from web.conftest import case_state
 
 DEMO = Path(__file__).resolve().parents[2] / "safety" / "demo"
 
@@ -63,8 +64,6 @@ def test_nullify_on_the_case_page_drafts_the_nullifications(
 
 def test_an_amendment_goes_out_once_its_version_is_signed_again(
         client, sites, settings, users, browser, make_case, tmp_path):
-    from web.test_case_flow import _advance, _sign
-
     (settings.home / "sender.json").write_text((DEMO / "sender.json").read_text())
     safety = sites.headers(sites.token("Safety team", role="safety"))
     client.post("/api/v1/products", json=json.loads((DEMO / "registry.json").read_text()),
@@ -81,8 +80,8 @@ def test_an_amendment_goes_out_once_its_version_is_signed_again(
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
-    r = _sign(b, case_id)
+    advance(b, case_id)
+    r = sign(b, case_id)
     assert case_state(settings, case_id) == "submission", b.get(r.headers["Location"]).text
     with session_scope(settings.effective_database_url) as s:
         sent = export_outbox(s, tmp_path / "outbox", "gateway")
@@ -100,7 +99,7 @@ def test_an_amendment_goes_out_once_its_version_is_signed_again(
                                                   "reason": "amendment to sign"})
     b.post(f"/cases/{case_id}/transition", data={"transition": "medical_review_done"})
     assert case_state(settings, case_id) == "approval"
-    _sign(b, case_id)
+    sign(b, case_id)
     assert case_state(settings, case_id) == "submission"
     with session_scope(settings.effective_database_url) as s:
         files = export_outbox(s, tmp_path / "outbox", "gateway")

@@ -8,7 +8,9 @@ import hashlib
 import uuid
 from datetime import date
 
+from factories.cases import case_state
 from factories.forms import sae_form
+from factories.web import advance, sign
 from sqlalchemy import select
 
 from safety.cases.store import CaseVersion
@@ -21,8 +23,6 @@ from safety.review.store import Signature
 from safety.rules.store import ObligationRow
 from safety.submissions.states import SubmissionState
 from safety.submissions.store import Submission, new_submission
-from web.conftest import case_state
-from web.test_case_flow import _advance, _sign
 
 
 def _version(s, case_id: str) -> CaseVersion:
@@ -53,8 +53,8 @@ def test_signature_binds_the_stored_e2b_message(settings, users, browser, make_c
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
-    _sign(b, case_id)
+    advance(b, case_id)
+    sign(b, case_id)
     assert case_state(settings, case_id) == "submission"
     with session_scope(settings.effective_database_url) as s:
         sig = s.execute(select(Signature)).scalar_one()
@@ -95,13 +95,13 @@ def test_a_failed_stage_blocks_signing_and_says_which(settings, users, browser, 
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
+    advance(b, case_id)
     with session_scope(settings.effective_database_url) as s:
         cv = _version(s, case_id)
         stages = dict(cv.stages)
         stages[Stage.RULES] = {"status": "failed", "error": "OperationalError: gone"}
         cv.stages, cv.pipeline = stages, PipelineStatus.FAILED
-    r = _sign(b, case_id)
+    r = sign(b, case_id)
     page = b.get(r.headers["Location"]).text
     assert "Not signed" in page and "processing of version 1 failed" in page
     assert "stage rules failed: OperationalError: gone" in page
@@ -133,8 +133,8 @@ def test_open_obligations_block_closing(settings, users, browser, make_case):
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
-    _sign(b, case_id)
+    advance(b, case_id)
+    sign(b, case_id)
     with session_scope(settings.effective_database_url) as s:
         s.query(ObligationRow).filter_by(case_id=uuid.UUID(case_id)).delete()
         cv = _version(s, case_id)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from _dedup_cases import make_case
+from factories.dedup import make_case
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from factories.e2b import example
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -33,8 +34,6 @@ from safety.e2b.hl7 import NS
 from safety.e2b.rules import schemas_dir
 from safety.e2b.sample import sample_full_case
 from safety.e2b.writer import ExportHeader
-
-from .examples import example
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from factories.e2b import DATA, EXAMPLES, example
 from lxml import etree
 
 from safety.e2b import conformance
@@ -18,8 +19,6 @@ from safety.e2b.rules import element_rules, schemas_dir
 from safety.e2b.sample import sample_case, sample_fatal_case
 from safety.e2b.structure import STRUCTURE_FILE, derive
 from safety.e2b.writer import ExportHeader
-
-from .examples import DATA, EXAMPLES, example
 
 INV = "h:PORR_IN049016UV/h:controlActProcess/h:subject/h:investigationEvent"
 ROLE = f"{INV}/h:component/h:adverseEventAssessment/h:subject1/h:primaryRole"

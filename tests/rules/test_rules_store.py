@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 
 import pytest
-from _factory import anchors, event, facts
+from factories.rules import anchors, event, facts
 
 import safety.cases.store  # noqa: F401  (cases/case_versions for the foreign keys)
 from safety.db.base import Base

@@ -25,9 +25,9 @@ from safety.cases.workflow import Stage
 from safety.config import Settings
 from safety.db.session import session_scope
 from safety.intake.processing import process_report
-from safety.intake.service import Submitter, site_form_report
+from safety.intake.service import Submitter, e2b_reports, site_form_report
 from safety.intake.status import ReportStatus
-from safety.intake.store import _store_in_session
+from safety.intake.store import Incoming, _store_in_session
 from safety.pipeline.stages import STAGE_FUNCTIONS
 
 
@@ -63,17 +63,36 @@ class Cases:
 
 
 def case_in_session(session: Session, settings: Settings, form: dict[str, Any] | None = None,
-                    *, site: str = "Site 101", country: str = "GB", **overrides: Any) -> str:
+                    *, site: str = "Site 101", country: str = "GB", stages: bool = True,
+                    **overrides: Any) -> str:
     """A site's form stored, processed and taken through every stage in ``session``, by the
-    functions the rq jobs call; return the case id."""
+    functions the rq jobs call; return the case id. ``stages=False``: the version is complete
+    as stored (no coding, duplicates, obligations or drafts)."""
     site_row, _ = get_or_create_site(session, site, country)
     submitter = Submitter(actor="test", sender=f"site:{site_row.id}", site_id=site_row.id)
-    incoming = site_form_report(submitter, form or sae_form(**overrides))
-    stored, _ = _store_in_session(session, incoming, None, submitter.actor)
-    outcome = process_report(session, stored.id, settings)
+    return _processed(session, settings, site_form_report(submitter, form or sae_form(**overrides)),
+                      submitter, stages)
+
+
+def cases_from_e2b_in_session(session: Session, settings: Settings, body: bytes, *,
+                              stages: bool = True) -> list[str]:
+    """Each message of an E2B(R3) batch made a case as ``safety import`` makes it (as
+    :func:`case_in_session` does); return the case ids."""
+    submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None)
+    return [_processed(session, settings, incoming, submitter, stages)
+            for incoming, _message_id in e2b_reports(submitter, body)]
+
+
+def _processed(session: Session, settings: Settings, incoming: Incoming, submitter: Submitter,
+               stages: bool) -> str:
+    # The in-session half of safety.intake.store.store_report (its SQLite path).
+    stored, _ = _store_in_session(session, incoming, submitter.client_id, submitter.actor)
+    outcome = process_report(session, stored.id, settings, has_stages=stages)
     assert outcome.status == ReportStatus.PROCESSED and outcome.case_version_id, outcome
-    for stage in Stage:
-        run_stage(session, outcome.case_version_id, stage, STAGE_FUNCTIONS[stage], settings)
+    if stages:
+        for stage in Stage:
+            run_stage(session, outcome.case_version_id, stage, STAGE_FUNCTIONS[stage],
+                      settings)
     return str(outcome.case_id)
 
 

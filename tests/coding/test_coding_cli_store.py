@@ -1,16 +1,16 @@
-"""CLI (click CliRunner) and release persistence on a throwaway SQLite file."""
+"""CLI (click CliRunner) on a throwaway SQLite file, and release persistence on the test
+database in a transaction rolled back after each test."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
+from factories.coding import FIXTURES, later_release
 from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
 from safety.cases.model import CodedTerm
 from safety.cli import main
@@ -21,7 +21,6 @@ from safety.coding.recode import recode, release_diff
 from safety.db.base import Base
 from safety.package_data import BUNDLED_DICTIONARIES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 KEYS = ["verbatim", "code", "term", "level", "pt_code", "pt_term", "soc_code", "score",
         "method", "auto", "candidates"]
 
@@ -105,52 +104,40 @@ def test_dictionary_load_rejects_unknown_folder(cli, db_url, tmp_path):
     assert result.exit_code != 0 and "not a MedAscii folder" in result.output
 
 
-def test_release_round_trips_and_one_is_active_per_family(db_url):
-    engine = create_engine(db_url)
+def test_release_round_trips_and_one_is_active_per_family(db_session):
+    session = db_session
     terms = load_meddra_ascii(FIXTURES / "MedAscii")
-    with Session(engine) as session:
-        first = store.save(session, terms)
-        again = store.save(session, terms)
-        assert first == again
-        second_terms = load_meddra_ascii(FIXTURES / "MedAscii")
-        second_terms.release = type(terms.release)("MedDRA", "99.1", "English", "other")
-        second = store.save(session, second_terms)
-        session.commit()
-        assert store.active_release(session, "MedDRA").id == second
-        store.set_active(session, first)
-        assert store.active_release(session, "MedDRA").id == first
-        back = store.read(session, first)
+    first = store.save(session, terms)
+    again = store.save(session, terms)
+    assert first == again
+    second_terms = load_meddra_ascii(FIXTURES / "MedAscii")
+    second_terms.release = type(terms.release)("MedDRA", "99.1", "English", "other")
+    second = store.save(session, second_terms)
+    session.commit()
+    assert store.active_release(session, "MedDRA").id == second
+    store.set_active(session, first)
+    assert store.active_release(session, "MedDRA").id == first
+    back = store.read(session, first)
     assert back.counts() == terms.counts()
     assert back.rollup("95000004").soc.code == "91000001"
     assert back.get("LLT", "95000002").current is False
     assert back.memberships == terms.memberships
 
 
-def test_team_synonym_must_target_an_existing_concept(db_url):
-    engine = create_engine(db_url)
-    with Session(engine) as session:
-        store.save(session, load_meddra_ascii(FIXTURES / "MedAscii"))
-        row = store.add_team_synonym(session, "MedDRA", "skull ache", "95000001", "LLT",
-                                     "dr.x", "confirmed on case 1")
-        assert row.origin == "team"
-        with pytest.raises(ValueError, match="LLT 99999999 does not exist"):
-            store.add_team_synonym(session, "MedDRA", "x", "99999999", "LLT", "dr.x", "r")
+def test_team_synonym_must_target_an_existing_concept(db_session):
+    store.save(db_session, load_meddra_ascii(FIXTURES / "MedAscii"))
+    row = store.add_team_synonym(db_session, "MedDRA", "skull ache", "95000001", "LLT",
+                                 "dr.x", "confirmed on case 1")
+    assert row.origin == "team"
+    with pytest.raises(ValueError, match="LLT 99999999 does not exist"):
+        store.add_team_synonym(db_session, "MedDRA", "x", "99999999", "LLT", "dr.x", "r")
 
 
 def test_recode_reports_retired_and_moved_terms(tmp_path):
-    import shutil
-
     old = load_meddra_ascii(FIXTURES / "MedAscii")
-    folder = tmp_path / "MedAscii"
-    shutil.copytree(FIXTURES / "MedAscii", folder)
-    llt = (folder / "llt.asc").read_text()
-    retired = "95000001$Head hurting$94000001$$$$$$$"
-    llt = llt.replace(retired + "Y$", retired + "N$")
-    moved = "95000004$Headache from vessel spasm$"
-    llt = llt.replace(moved + "94000003$", moved + "94000001$")
-    (folder / "llt.asc").write_text(llt)
-    (folder / "meddra_release.asc").write_text("99.1$English$$\n")
-    new = load_meddra_ascii(folder)
+    # 95000001 "Head hurting" retired; 95000004 "Headache from vessel spasm" moved to PT 94000001
+    new = load_meddra_ascii(later_release(tmp_path, "99.1", retire=("95000001",),
+                                          move={"95000004": "94000001"}))
     assert new.release.version == "99.1"
     diff = release_diff(old, new)
     assert diff.retired == ["95000001"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from factories.coding import FIXTURES
 
 from safety.coding.autocoder import Autocoder, Thresholds
 from safety.coding.drug_columns import load_column_mapped
@@ -14,8 +14,6 @@ from safety.coding.medical_lists import attach_list, read_pt_list
 from safety.coding.open_dictionary import load_open_dictionary
 from safety.coding.terminology import TerminologyError
 from safety.package_data import BUNDLED_DICTIONARIES
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_bundled_dictionary_is_consistent_and_versioned():

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
+from factories.coding import FIXTURES, medascii_copy
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,8 +11,6 @@ from safety.coding.autocoder import Autocoder, Thresholds
 from safety.coding.loading import detect
 from safety.coding.meddra_ascii import load_meddra_ascii, read_records
 from safety.coding.terminology import TerminologyError
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_release_identity(fixture_meddra):
@@ -72,21 +68,15 @@ def test_detect_picks_meddra_for_the_folder_and_its_parent():
     assert detect(FIXTURES) == "meddra"
 
 
-def _copy(tmp_path: Path) -> Path:
-    target = tmp_path / "MedAscii"
-    shutil.copytree(FIXTURES / "MedAscii", target)
-    return target
-
-
 def test_record_without_terminator_is_rejected_with_its_line(tmp_path):
-    folder = _copy(tmp_path)
+    folder = medascii_copy(tmp_path)
     (folder / "pt.asc").write_text("94000001$Cephalic pain$$91000001\n")
     with pytest.raises(TerminologyError, match=r"pt.asc line 1: record does not end"):
         load_meddra_ascii(folder)
 
 
 def test_bad_currency_flag_is_rejected(tmp_path):
-    folder = _copy(tmp_path)
+    folder = medascii_copy(tmp_path)
     text = (folder / "llt.asc").read_text().replace("$Y$$\n", "$X$$\n", 1)
     (folder / "llt.asc").write_text(text)
     with pytest.raises(TerminologyError, match="llt_currency 'X'"):
@@ -94,14 +84,14 @@ def test_bad_currency_flag_is_rejected(tmp_path):
 
 
 def test_code_that_is_not_8_digits_is_rejected(tmp_path):
-    folder = _copy(tmp_path)
+    folder = medascii_copy(tmp_path)
     (folder / "soc.asc").write_text("9100001$Short code$Sc$$$$$$$$\n")
     with pytest.raises(TerminologyError, match="not 8 digits"):
         load_meddra_ascii(folder)
 
 
 def test_primary_flag_must_agree_with_pt_soc_code(tmp_path):
-    folder = _copy(tmp_path)
+    folder = medascii_copy(tmp_path)
     text = (folder / "mdhier.asc").read_text()
     (folder / "mdhier.asc").write_text(text.replace("$Fgut$$91000001$N$", "$Fgut$$91000001$Y$"))
     with pytest.raises(TerminologyError, match="primary_soc_fg disagrees"):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from _dedup_cases import make_case
+from factories.dedup import make_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -1,18 +1,17 @@
-"""The database shell over SQLite in memory (no server needed); PostgreSQL runs in bench/."""
+"""The database shell, on the test database (PostgreSQL in CI, else SQLite) in a transaction
+rolled back after each test."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from _dedup_cases import make_case
-from sqlalchemy import create_engine, select
+from factories.dedup import make_case
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.dedup.scoring import load_model
 from safety.dedup.store import (
-    TABLES,
     DedupBlockKey,
     candidate_ids,
     index_case,
@@ -26,12 +25,8 @@ C1, C2, C3 = (str(uuid.UUID(int=i)) for i in (1, 2, 3))
 
 
 @pytest.fixture
-def session() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    for table in TABLES:
-        table.create(engine)
-    with Session(engine) as s:
-        yield s
+def session(db_session: Session) -> Session:
+    return db_session
 
 
 def test_followup_found_by_identifier(session: Session) -> None:

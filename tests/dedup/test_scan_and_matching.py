@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from _dedup_cases import make_case
 from click.testing import CliRunner
+from factories.dedup import make_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

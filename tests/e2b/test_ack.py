@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from factories.e2b import example
 
 from safety.e2b.ack import read_ack, write_ack
 from safety.e2b.hl7 import E2BError
 from safety.e2b.reader import read_batch
-
-from .examples import example
 
 
 def test_positive_fda_ack() -> None:

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from factories.e2b import DATA, EXAMPLES, example
 
 from safety.cli.e2b import e2b_group, infer_profile
-
-from .examples import DATA, EXAMPLES, example
 
 
 def test_validate_exit_codes(tmp_path: Path) -> None:

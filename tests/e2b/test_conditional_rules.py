@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from factories.e2b import example
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -34,8 +35,6 @@ from safety.e2b.hl7 import NS
 from safety.e2b.sample import sample_full_case
 from safety.e2b.writer import ExportHeader
 from safety.package_data import BUNDLED_SCHEMAS
-
-from .examples import example
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from factories.e2b import DATA, EXAMPLES, example
 from lxml import etree
 
 from safety.cli.e2b import e2b_group
@@ -21,8 +22,6 @@ from safety.e2b.sample import sample_case, sample_fatal_case
 from safety.e2b.structure import STRUCTURE_FILE, derive
 from safety.e2b.writer import ExportHeader
 from safety.package_data import BUNDLED_SCHEMAS
-
-from .examples import DATA, EXAMPLES, example
 
 INV = "h:PORR_IN049016UV/h:controlActProcess/h:subject/h:investigationEvent"
 ROLE = f"{INV}/h:component/h:adverseEventAssessment/h:subject1/h:primaryRole"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from factories.e2b import EXAMPLES, example
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -19,8 +20,6 @@ from safety.e2b.hl7 import XSI, parse_xml
 from safety.e2b.sample import sample_case
 from safety.e2b.writer import ExportHeader, write_batch
 from safety.package_data import BUNDLED_SCHEMAS
-
-from .examples import EXAMPLES, example
 
 
 def _keyed_nodes() -> list[conformance._Trie]:

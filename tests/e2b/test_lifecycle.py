@@ -74,10 +74,10 @@ def test_initial_cannot_follow_and_others_need_previous() -> None:
 
 
 def test_routing_by_region_and_obligation() -> None:
+    from factories.e2b import example
+
     from safety.e2b.reader import read_batch as rb
     from safety.e2b.routing import RoutingError, destination
-
-    from .examples import example
 
     assert destination("fda", sample_case()) == "fda-postmarket"
     assert destination("ema", sample_case()) == "ema"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from factories.e2b import example
 from lxml import etree
 
 from safety.e2b.hl7 import NS, E2BError, parse_xml
 from safety.e2b.reader import read_batch
-
-from .examples import example
 
 
 def test_entities_and_doctype_are_refused(tmp_path) -> None:

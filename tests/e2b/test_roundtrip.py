@@ -9,13 +9,12 @@ differences tolerated; each is asserted to be exactly what is dropped or rewritt
 from __future__ import annotations
 
 import pytest
+from factories.e2b import EXAMPLES, PROFILE_DESTINATION, example
 
 from safety.e2b.canonical import batch_values, difference
 from safety.e2b.conformance import check
 from safety.e2b.reader import read_batch
 from safety.e2b.writer import ExportHeader, write_batch
-
-from .examples import EXAMPLES, PROFILE_DESTINATION, example
 
 DOSAGE_COUNTRY = ("/substanceAdministration/outboundRelationship2/substanceAdministration"
                   "/performer/assignedEntity/representedOrganization/addr/country")

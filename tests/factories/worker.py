@@ -10,11 +10,24 @@ from safety.queue.connection import redis_url
 from safety.queue.relay import flush_all
 
 
+class BurstWorker(SimpleWorker):
+    """rq's in-process worker without its command channel.
+
+    A worker subscribes to a pub/sub channel for ``rq``'s stop/kill commands, served by a
+    thread that waits up to 60 s per poll. redis-py 8.2 made ``PubSubWorkerThread.stop()``
+    join that thread, so every burst run ended with a wait of up to a minute in rq 2.12's
+    ``unsubscribe``. A burst run in a test receives no commands: it does not subscribe.
+    """
+
+    def subscribe(self) -> None:
+        return None
+
+
 def run_worker(settings: Settings) -> int:
     """Process every queued job (no fork) and return how many finished."""
     flush_all()  # reports the API handed to its enqueue relay
     conn = Redis.from_url(redis_url(settings))
     queue = Queue(settings.queue_name, connection=conn)
     before = queue.finished_job_registry.count
-    SimpleWorker([queue], connection=conn).work(burst=True, with_scheduler=False)
+    BurstWorker([queue], connection=conn).work(burst=True, with_scheduler=False)
     return queue.finished_job_registry.count - before

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
+from factories.cases import post_e2b
+from factories.e2b import DATA, example
 from factories.env import use_settings_env
-
-DATA = Path(__file__).resolve().parents[1] / "e2b" / "data"
 
 
 def _post_xml(client, sites, token, body: bytes):  # type: ignore[no-untyped-def]
-    return client.post("/api/v1/reports", data=body,
-                       headers=sites.headers(token, **{"Content-Type": "application/xml"}))
+    return post_e2b(client, sites.headers(token), body)
 
 
 def test_fda_example_becomes_a_case_with_its_worldwide_id(client, sites, worker):
     token = sites.token("Partner", "US", role="safety")
-    body = (DATA / "FAERS2022Scenario1.xml").read_bytes()
+    body = example("FAERS2022Scenario1.xml")
     r = _post_xml(client, sites, token, body)
     assert r.status_code == 202, r.json
     assert len(r.json["reports"]) == 1
@@ -37,7 +35,7 @@ def test_fda_example_becomes_a_case_with_its_worldwide_id(client, sites, worker)
 
 def test_same_message_again_is_the_same_case_and_no_new_version(client, sites, worker):
     token = sites.token("Partner", "US", role="safety")
-    body = (DATA / "FAERS2022Scenario3.xml").read_bytes()
+    body = example("FAERS2022Scenario3.xml")
     first = _post_xml(client, sites, token, body).json
     worker()
     second = _post_xml(client, sites, token, body).json

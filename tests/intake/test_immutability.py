@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from factories.cases import post_report
 from factories.forms import sae_form
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -15,8 +16,7 @@ from safety.intake.store import Report
 
 
 def _processed(client, sites, worker):  # type: ignore[no-untyped-def]
-    token = sites.token()
-    client.post("/api/v1/reports", json=sae_form(), headers=sites.headers(token))
+    post_report(client, sites.headers(sites.token()), sae_form())
     worker()
 
 

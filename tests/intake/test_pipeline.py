@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from factories.cases import post_report
 from factories.forms import sae_form
 from sqlalchemy import func, select
 
@@ -16,9 +17,7 @@ from safety.pipeline import jobs
 
 
 def _post(client, sites, token, form):  # type: ignore[no-untyped-def]
-    r = client.post("/api/v1/reports", json=form, headers=sites.headers(token))
-    assert r.status_code == 202, r.json
-    return r.json["report_id"]
+    return post_report(client, sites.headers(token), form)["report_id"]
 
 
 def test_report_becomes_a_case(client, sites, worker):

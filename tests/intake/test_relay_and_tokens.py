@@ -6,6 +6,7 @@ import json
 import uuid
 
 from click.testing import CliRunner
+from factories.cases import post_report
 from factories.env import use_settings_env
 from factories.forms import sae_form
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,10 +22,9 @@ from safety.queue import relay
 
 
 def _post(client, sites, token):  # type: ignore[no-untyped-def]
+    """A new report (its own SAE id) from the site."""
     form = sae_form(sae_id=f"SAE-{uuid.uuid4().hex[:12]}")
-    r = client.post("/api/v1/reports", json=form, headers=sites.headers(token))
-    assert r.status_code == 202, r.json
-    return r.json["report_id"]
+    return post_report(client, sites.headers(token), form)["report_id"]
 
 
 def test_relay_enqueues_each_report_once_with_its_deterministic_id(sites, settings, redis):

@@ -4,23 +4,17 @@ the API re-evaluates open cases and says which obligations appear or disappear."
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
 from factories.env import use_settings_env
 from factories.forms import sae_form
-
-DEMO = Path(__file__).resolve().parents[2] / "safety" / "demo"
+from factories.products import add_rsi, load_demo_registry
 
 
 def _setup(client, sites):  # type: ignore[no-untyped-def]
     safety = sites.token("Safety team", role="safety")
-    r = client.post("/api/v1/products", json=json.loads((DEMO / "registry.json").read_text()),
-                    headers=sites.headers(safety))
-    assert r.status_code == 200, r.json
-    ib = {"product_id": "PEMBRO", "reference": "IB", "version": "12",
-          "effective_from": "2026-01-01", "expected_pts": ["10035742"]}
-    r = client.post("/api/v1/products/rsi", json=ib, headers=sites.headers(safety))
+    load_demo_registry(client, sites.headers(safety))
+    r = add_rsi(client, sites.headers(safety), "PEMBRO", "12", ["10035742"])
     assert r.status_code == 201 and r.json == {"changes": []}
     return safety
 
@@ -52,9 +46,8 @@ def test_case_obligations_with_explanations_and_rsi_change(client, sites, worker
     assert {o["destination"] for o in json.loads(res.output)} == set(by_dest)
 
     # IB v13 lists febrile neutropenia as expected: the SUSAR reports are no longer owed.
-    ib13 = {"product_id": "PEMBRO", "reference": "IB", "version": "13",
-            "effective_from": "2026-02-01", "expected_pts": ["10035742", "10016288"]}
-    r = client.post("/api/v1/products/rsi", json=ib13, headers=sites.headers(safety))
+    r = add_rsi(client, sites.headers(safety), "PEMBRO", "13", ["10035742", "10016288"],
+                effective_from="2026-02-01")
     assert r.status_code == 201, r.json
     gone = [c for c in r.json["changes"] if c["change"] == "disappears"]
     assert gone and all(c["case_id"] == case_id for c in gone)

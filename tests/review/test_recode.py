@@ -4,10 +4,10 @@ applied, recodes from the verbatim with an audit event."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
+from factories.coding import MEDASCII, later_release
 from factories.env import use_settings_env
 from factories.forms import sae_form
 from sqlalchemy import select
@@ -18,23 +18,15 @@ from safety.coding import store
 from safety.coding.meddra_ascii import load_meddra_ascii
 from safety.db.session import session_scope
 
-FIXTURES = Path(__file__).resolve().parents[1] / "coding" / "fixtures" / "MedAscii"
-
 
 def _release_retiring_head_hurting(tmp_path: Path) -> Path:
-    folder = tmp_path / "MedAscii"
-    shutil.copytree(FIXTURES, folder)
-    llt = (folder / "llt.asc").read_text()
-    retired = "95000001$Head hurting$94000001$$$$$$$"
-    (folder / "llt.asc").write_text(llt.replace(retired + "Y$", retired + "N$"))
-    (folder / "meddra_release.asc").write_text("99.1$English$$\n")
-    return folder
+    return later_release(tmp_path, "99.1", retire=("95000001",))  # LLT "Head hurting"
 
 
 def test_recode_reports_then_applies(client, sites, worker, settings, monkeypatch, tmp_path):
     url = settings.effective_database_url
     with session_scope(url) as s:
-        store.save(s, load_meddra_ascii(FIXTURES))  # MedDRA (fixture) becomes active
+        store.save(s, load_meddra_ascii(MEDASCII))  # MedDRA (fixture) becomes active
     form = sae_form()
     form["events"][0]["verbatim"] = "head hurting"
     site = sites.token()

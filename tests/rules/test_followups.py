@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from _factory import anchors, event, facts, pair
+from factories.rules import anchors, event, facts, pair
 
 from safety.rules.facts import FollowUp
 from safety.rules.obligations import ObligationStatus, RecommendationKind, evaluate

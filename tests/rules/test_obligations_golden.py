@@ -7,7 +7,7 @@ carry. Dates cover month ends, year ends and the 2028 leap day. Calendar days, n
 from __future__ import annotations
 
 import pytest
-from _factory import ALL, anchors, event, facts, pair, pm, suspect
+from factories.rules import ALL, anchors, event, facts, pair, pm, suspect
 
 from safety.rules.facts import Source, StudyFacts
 from safety.rules.obligations import ObligationStatus, evaluate

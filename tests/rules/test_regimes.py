@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _factory import event, facts, pm
+from factories.rules import event, facts, pm
 
 from safety.rules.obligations import evaluate
 from safety.rules.regime import RegimeError, load_regime, load_regimes

@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from _factory import anchors, event, facts, pair, suspect
+from factories.rules import anchors, event, facts, pair, suspect
 
 from safety.cases.model import Drug, Substance
 from safety.products.registry import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from _factory import ALL, event, facts, pair, suspect
+from factories.rules import ALL, event, facts, pair, suspect
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -1,4 +1,5 @@
-"""Stores round-trip through SQLite in memory (no database server needed)."""
+"""Stores round-trip through the test database (PostgreSQL in CI, else SQLite), in a transaction
+rolled back after each test."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import uuid
 from datetime import date
 
 import pytest
-from _factory import anchors, event, facts
+import sqlalchemy
+from factories.cases import case_in_session
+from factories.forms import sae_form
+from factories.rules import anchors, event, facts
+from sqlalchemy.orm import Session
 
-import safety.cases.store  # noqa: F401  (cases/case_versions for the foreign keys)
-from safety.db.base import Base
+from safety.cases.store import versions
 from safety.products.registry import JurisdictionStatus, Product, Registry, Status, Study
 from safety.products.rsi import RsiVersion
 from safety.products.store import load_registry, load_rsi, save_registry, save_rsi_version
@@ -23,16 +27,10 @@ from safety.rules.store import (
     save_evaluation,
 )
 
-sqlalchemy = pytest.importorskip("sqlalchemy")
-
 
 @pytest.fixture
-def session():
-    from sqlalchemy.orm import Session
-    engine = sqlalchemy.create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        yield s
+def session(db_session: Session) -> Session:
+    return db_session
 
 
 def test_registry_and_rsi_round_trip(session):
@@ -50,8 +48,12 @@ def test_registry_and_rsi_round_trip(session):
     assert load_rsi(session).in_force("P1", "IB", date(2026, 2, 1)) == v
 
 
-def test_obligations_saved_listed_submitted_and_fed_back(session):
-    case_id, v1_id, v2_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+def test_obligations_saved_listed_submitted_and_fed_back(session, base_settings):
+    # A case of two versions, stored without processing stages (no obligations yet).
+    case_id = uuid.UUID(case_in_session(session, base_settings, stages=False))
+    case_in_session(session, base_settings, sae_form(report_type="followup", narrative="more"),
+                    stages=False)
+    v1_id, v2_id = (cv.id for cv in versions(session, case_id))
     f1 = facts(anchors_=anchors("2026-02-27"))
     ev1 = evaluate(f1)
     save_evaluation(session, case_id, v1_id, f1, ev1)

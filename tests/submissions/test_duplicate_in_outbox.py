@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from factories.forms import sae_form
 
-from .test_lifecycle_flow import _desk
 
-
-def test_confirmed_duplicate_waiting_in_the_outbox_is_not_sent(
-        client, sites, worker, settings, monkeypatch, tmp_path):
+def test_confirmed_duplicate_waiting_in_the_outbox_is_not_sent(desk):
     """The duplicate was approved and signed but the export has not run yet: once it is
     confirmed a duplicate (and the master cites it), the regulator must not receive it as a
     case of its own with no nullification to follow."""
-    desk = _desk(client, sites, worker, settings, monkeypatch, tmp_path)
     master_id = desk.report()
     again = sae_form(sae_id="ONC-301-101-SAE077")
     again["narrative"] = "Re-entered from paper. " + again["narrative"]
@@ -32,10 +28,8 @@ def test_confirmed_duplicate_waiting_in_the_outbox_is_not_sent(
     assert "ready" not in {s["state"] for s in desk.submissions(dup_id)}
 
 
-def test_confirmed_duplicate_never_sent_is_closed_with_its_drafts_and_obligations(
-        client, sites, worker, settings, monkeypatch, tmp_path):
+def test_confirmed_duplicate_never_sent_is_closed_with_its_drafts_and_obligations(desk):
     """Nobody holds the duplicate: it sends nothing, so it cannot be approved and sent later."""
-    desk = _desk(client, sites, worker, settings, monkeypatch, tmp_path)
     master_id = desk.report()
     again = sae_form(sae_id="ONC-301-101-SAE078")
     again["narrative"] = "Re-entered from paper. " + again["narrative"]

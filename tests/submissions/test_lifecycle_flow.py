@@ -7,144 +7,30 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from pathlib import Path
-from typing import Any
 
 from click.testing import CliRunner
-from factories.env import use_settings_env
 from factories.forms import sae_form
+from factories.submissions import EMA, OWED, sent_destinations, sent_initial
 from sqlalchemy import select
 
 from safety.audit.store import AuditEvent
-from safety.cases.model import CaseVersionData
 from safety.cases.store import CaseVersion
 from safety.cases.values import PartialDate
 from safety.db.session import session_scope
 from safety.e2b.conformance import check
 from safety.e2b.reader import read_batch
 from safety.submissions.drafting import redraft
-from safety.submissions.outbox import approve_for_sending
-
-DEMO = Path(__file__).resolve().parents[2] / "safety" / "demo"
-EMA = "EMA (EudraVigilance CT module)"
-# The regulators a site SUSAR is owed to. MHRA has no known gateway, so its message is never
-# sent; the FDA's depends on FDA rules being added meanwhile, so the tests follow what the
-# checker says of it and look closely at the EMA's.
-OWED = {"FDA", EMA, "MHRA"}
 
 
-class Desk:
-    """The safety team's view: a site reports, the team reads the API, the gateway the
-    outbox."""
-
-    def __init__(self, client: Any, sites: Any, worker: Any, settings: Any,
-                 monkeypatch: Any, outbox: Path) -> None:
-        self.client, self.sites, self.worker, self.settings = client, sites, worker, settings
-        self.outbox = outbox
-        (settings.home / "sender.json").write_text((DEMO / "sender.json").read_text())
-        use_settings_env(monkeypatch, settings)
-        self.site = sites.token()
-        self.safety = sites.token("Safety team", role="safety")
-        registry = json.loads((DEMO / "registry.json").read_text())
-        assert self.post("/api/v1/products", registry).status_code == 200
-        ib = {"product_id": "PEMBRO", "reference": "IB", "version": "12",
-              "effective_from": "2026-01-01", "expected_pts": ["10035742"]}
-        assert self.post("/api/v1/products/rsi", ib).status_code == 201
-
-    def post(self, url: str, body: Any, token: str | None = None) -> Any:
-        return self.client.post(url, json=body,
-                                headers=self.sites.headers(token or self.safety))
-
-    def get(self, url: str) -> Any:
-        r = self.client.get(url, headers=self.sites.headers(self.safety))
-        assert r.status_code == 200, (url, r.status_code)
-        return r
-
-    def report(self, **overrides: Any) -> str:
-        """A site's SAE form (a suspected unexpected serious reaction: FDA, EMA, MHRA owed)."""
-        form = sae_form(**overrides)
-        form["study"]["ind_number"] = "145678"
-        r = self.post("/api/v1/reports", form, token=self.site)
-        assert r.status_code == 202, r.json
-        self.worker()
-        return str(self.get(r.json["status_url"]).json["case_id"])
-
-    def follow_up(self, **overrides: Any) -> str:
-        form = sae_form(report_type="followup", **overrides)
-        form["events"][0]["outcome"] = "fatal"
-        form["events"][0]["seriousness"] = ["hospitalisation", "death"]
-        return self.report(**{k: v for k, v in form.items() if k != "study"})
-
-    def submissions(self, case_id: str) -> list[dict[str, Any]]:
-        return self.get(f"/api/v1/cases/{case_id}/submissions").json
-
-    def case(self, case_id: str) -> dict[str, Any]:
-        return self.get(f"/api/v1/cases/{case_id}").json
-
-    def message(self, sub_id: str) -> tuple[bytes, CaseVersionData]:
-        xml = self.get(f"/api/v1/submissions/{sub_id}/xml").data
-        return xml, read_batch(xml)[0].case
-
-    def approve(self, case_id: str) -> None:
-        """The medical approval (the web signature calls the same function)."""
-        with session_scope(self.settings.effective_database_url) as s:
-            cv = s.scalar(select(CaseVersion).where(CaseVersion.case_id == uuid.UUID(case_id))
-                          .order_by(CaseVersion.version.desc()).limit(1))
-            approve_for_sending(s, cv.id, "user:physician")
-
-    def export(self) -> dict[str, CaseVersionData]:
-        """``safety submissions export``: the gateway's files, by batch id."""
-        from safety.cli import main
-
-        res = CliRunner().invoke(main, ["submissions", "export", "--outbox", str(self.outbox)])
-        assert res.exit_code == 0, res.output
-        files = [Path(json.loads(line)["file"]) for line in res.output.splitlines()]
-        out = {}
-        for f in files:
-            xml = f.read_bytes()
-            assert [x for x in check(xml, _profile(xml)) if x.severity == "error"] == []
-            out[f.stem] = read_batch(xml)[0].case
-        return out
-
-
-def _profile(xml: bytes) -> str:
-    from safety.cli.e2b import infer_profile
-
-    return infer_profile(xml)
-
-
-def _desk(client, sites, worker, settings, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
-    return Desk(client, sites, worker, settings, monkeypatch, tmp_path / "outbox")
-
-
-def _sent_initial(desk: Desk) -> tuple[str, dict[str, dict[str, Any]]]:
-    """A case whose conformant initial messages were approved and sent (EMA's at least)."""
-    case_id = desk.report()
-    drafts = {s["destination"]: s for s in desk.submissions(case_id)}
-    assert set(drafts) == OWED and {s["kind"] for s in drafts.values()} == {"initial"}
-    assert drafts[EMA]["state"] == "draft", drafts[EMA]["findings"]
-    assert drafts["MHRA"]["state"] == "invalid"
-    desk.approve(case_id)
-    files = desk.export()
-    assert {s["batch_id"] for s in drafts.values() if s["state"] == "draft"} == set(files)
-    return case_id, {s["destination"]: s for s in desk.submissions(case_id)}
-
-
-def _sent(first: dict[str, dict[str, Any]]) -> list[str]:
-    return sorted(d for d, s in first.items() if s["state"] == "sent")
-
-
-def test_follow_up_after_a_sent_submission_keeps_c181_and_moves_c15(
-        client, sites, worker, settings, monkeypatch, tmp_path):
-    desk = _desk(client, sites, worker, settings, monkeypatch, tmp_path)
-    case_id, first = _sent_initial(desk)
+def test_follow_up_after_a_sent_submission_keeps_c181_and_moves_c15(desk, settings):
+    case_id, first = sent_initial(desk)
     _, sent = desk.message(first[EMA]["id"])
 
     assert desk.follow_up() == case_id
     subs = [s for s in desk.submissions(case_id)
             if s["case_version_id"] != first[EMA]["case_version_id"]]
     kinds = {s["destination"]: s["kind"] for s in subs}
-    assert kinds == {d: "follow-up" if d in _sent(first) else "initial" for d in OWED}
+    assert kinds == {d: "follow-up" if d in sent_destinations(first) else "initial" for d in OWED}
     fu = next(s for s in subs if s["destination"] == EMA)
     assert fu["state"] == "draft", fu["findings"]
     assert any(n.startswith(f"follow-up of batch {first[EMA]['batch_id']}")
@@ -205,10 +91,8 @@ def test_follow_up_after_a_sent_submission_keeps_c181_and_moves_c15(
     assert latest.worldwide_case_id == b.worldwide_case_id
 
 
-def test_amendment_keeps_c15_and_says_why(client, sites, worker, settings, monkeypatch,
-                                          tmp_path):
-    desk = _desk(client, sites, worker, settings, monkeypatch, tmp_path)
-    case_id, first = _sent_initial(desk)
+def test_amendment_keeps_c15_and_says_why(desk, settings):
+    case_id, first = sent_initial(desk)
     ema = first[EMA]
     url = f"/api/v1/submissions/{ema['id']}/amendment"
     missing = desk.post(url, {})
@@ -249,12 +133,10 @@ def test_amendment_keeps_c15_and_says_why(client, sites, worker, settings, monke
                                       "Onset date mistyped on the form (30 Oct, not 3 Oct)"]
 
 
-def test_nullification_needs_a_reason_is_conformant_and_final(
-        client, sites, worker, settings, monkeypatch, tmp_path):
+def test_nullification_needs_a_reason_is_conformant_and_final(desk, settings):
     from safety.cli import main
 
-    desk = _desk(client, sites, worker, settings, monkeypatch, tmp_path)
-    case_id, first = _sent_initial(desk)
+    case_id, first = sent_initial(desk)
     number = desk.case(case_id)["case_number"]
     url = f"/api/v1/cases/{case_id}/nullification"
     r = desk.post(url, {})
@@ -274,19 +156,19 @@ def test_nullification_needs_a_reason_is_conformant_and_final(
     res = CliRunner().invoke(main, ["submissions", "nullify", number, "--reason", reason])
     assert res.exit_code == 0, res.output
     lines = [json.loads(x) for x in res.stdout.splitlines()]
-    assert sorted(x["destination"] for x in lines) == _sent(first)
+    assert sorted(x["destination"] for x in lines) == sent_destinations(first)
     assert {(x["kind"], x["state"], x["reason"]) for x in lines} == \
         {("nullification", "ready", reason)}
     assert desk.case(case_id)["state"] == "nullified"
     states = {s["destination"]: s["state"] for s in desk.submissions(case_id)
               if s["kind"] != "nullification"}
-    assert states == {d: "sent" if d in _sent(first) else "withdrawn" for d in OWED}
+    assert states == {d: "sent" if d in sent_destinations(first) else "withdrawn" for d in OWED}
     owed = desk.get(f"/api/v1/cases/{case_id}/obligations").json["obligations"]
     assert not [o for o in owed if o["status"] in ("open", "awaiting_unblinding")]
     assert {o["status"] for o in owed if o["destination"] in still_open} == {"not_required"}
 
     files = desk.export()  # conformance-checked in export()
-    assert len(files) == len(_sent(first))
+    assert len(files) == len(sent_destinations(first))
     for case in files.values():
         assert case.admin.nullification_code == "1"
         assert case.admin.nullification_reason == reason
@@ -308,12 +190,11 @@ def test_nullification_needs_a_reason_is_conformant_and_final(
         drafted = s.scalars(select(AuditEvent.reason).where(
             AuditEvent.action == "submission.nullification_drafted")).all()
     assert ev.reason == reason and ev.changes[0]["to"] == "nullified"
-    assert drafted == [reason] * len(_sent(first))
+    assert drafted == [reason] * len(sent_destinations(first))
 
 
 def test_duplicate_confirmation_nullifies_the_submitted_duplicate_and_the_master_cites_it(
-        client, sites, worker, settings, monkeypatch, tmp_path):
-    desk = _desk(client, sites, worker, settings, monkeypatch, tmp_path)
+        desk):
     master_id = desk.report()
     again = sae_form(sae_id="ONC-301-101-SAE077")
     again["narrative"] = "Re-entered from paper. " + again["narrative"]
@@ -323,7 +204,7 @@ def test_duplicate_confirmation_nullifies_the_submitted_duplicate_and_the_master
     assert dup_id != master_id
     desk.approve(dup_id)  # the re-entered copy went to the regulators first
     desk.export()
-    sent = _sent({s["destination"]: s for s in desk.submissions(dup_id)})
+    sent = sent_destinations({s["destination"]: s for s in desk.submissions(dup_id)})
     assert EMA in sent
     dup = desk.case(dup_id)
 

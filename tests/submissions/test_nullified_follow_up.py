@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 from factories.forms import sae_form
+from factories.submissions import sent_initial
 
-from .test_lifecycle_flow import _desk, _sent_initial
 
-
-def test_follow_up_of_a_nullified_case_is_held_and_owes_no_report(
-        client, sites, worker, settings, monkeypatch, tmp_path):
+def test_follow_up_of_a_nullified_case_is_held_and_owes_no_report(desk):
     """Nullification is final: a later report on the case is held for a person to judge, with
     the reason, and no version (hence no obligation that could only become overdue) appears."""
     from safety.cli import main
 
-    desk = _desk(client, sites, worker, settings, monkeypatch, tmp_path)
-    case_id, _ = _sent_initial(desk)
+    case_id, _ = sent_initial(desk)
     number = desk.case(case_id)["case_number"]
     res = CliRunner().invoke(main, ["submissions", "nullify", number, "--reason",
                                     "Reported in error: the subject was never enrolled"])

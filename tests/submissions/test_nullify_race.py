@@ -7,17 +7,15 @@ import time
 import uuid
 
 import pytest
+from factories.submissions import EMA
 from sqlalchemy import select, text
 
 from safety.cases.store import Case
 from safety.db.session import normalise_url, session_scope
 from safety.submissions.store import Submission
 
-from .test_lifecycle_flow import EMA, _desk
 
-
-def test_nullifying_while_the_export_sends_a_message_still_nullifies_it(
-        client, sites, worker, settings, monkeypatch, tmp_path):
+def test_nullifying_while_the_export_sends_a_message_still_nullifies_it(settings, request):
     """The export wrote the EMA's file and is committing 'sent' when the case is nullified:
     the EMA holds the case, so the nullification must reach it, and the message must not be
     recorded as withdrawn."""
@@ -26,7 +24,7 @@ def test_nullifying_while_the_export_sends_a_message_still_nullifies_it(
     url = settings.effective_database_url
     if not normalise_url(url).startswith("postgresql"):
         pytest.skip("row locks")
-    desk = _desk(client, sites, worker, settings, monkeypatch, tmp_path)
+    desk = request.getfixturevalue("desk")
     case_id = desk.report()
     desk.approve(case_id)
     ema = next(s for s in desk.submissions(case_id) if s["destination"] == EMA)

@@ -6,7 +6,12 @@ import uuid
 from pathlib import Path
 
 from click.testing import CliRunner
+from factories.accounts import bearer
+from factories.cases import cases_from_e2b_in_session, post_e2b
+from factories.e2b import example
 from factories.env import use_settings_env
+from factories.products import use_demo_sender
+from factories.submissions import draft_message
 from sqlalchemy import select
 
 from safety.audit.store import AuditEvent
@@ -20,32 +25,22 @@ from safety.submissions.drafting import build_message
 from safety.submissions.outbox import approve_for_sending, export_outbox
 from safety.submissions.store import Submission
 
-DATA = Path(__file__).resolve().parents[1] / "e2b" / "data"
-
 
 def _imported_case(client, sites, worker, name="FAERS2022Scenario1.xml"):  # type: ignore[no-untyped-def]
     token = sites.token("Partner", "US", role="safety")
-    r = client.post("/api/v1/reports", data=(DATA / name).read_bytes(),
-                    headers=sites.headers(token, **{"Content-Type": "application/xml"}))
+    r = post_e2b(client, bearer(token), example(name))
     worker()
     rep = client.get(r.json["status_url"], headers=sites.headers(token)).json
     return token, uuid.UUID(rep["case_id"])
 
 
-def _draft(settings, case_id, region="fda", days=15):  # type: ignore[no-untyped-def]
-    with session_scope(settings.effective_database_url) as s:
-        case = s.get(Case, case_id)
-        cv = s.scalar(select(CaseVersion).where(CaseVersion.case_id == case_id))
-        cols = build_message(s, cv, case, region, days, settings)
-        sub = Submission(case_id=case_id, case_version_id=cv.id, destination="FDA", **cols)
-        s.add(sub)
-        s.flush()
-        return sub.id, cols
+def _imported_in_session(session, settings, name="FAERS2022Scenario1.xml"):  # type: ignore[no-untyped-def]
+    return uuid.UUID(cases_from_e2b_in_session(session, settings, example(name))[0])
 
 
-def test_imported_fda_case_re_exports_as_a_conformant_draft(client, sites, worker, settings):
-    _, case_id = _imported_case(client, sites, worker)
-    _, cols = _draft(settings, case_id)
+def test_imported_fda_case_re_exports_as_a_conformant_draft(db_session, base_settings):
+    case_id = _imported_in_session(db_session, base_settings)
+    _, cols = draft_message(db_session, base_settings, case_id)
     errors = [f for f in cols["findings"] if f["severity"] == "error"]
     assert errors == [], errors
     assert cols["state"] == "draft"
@@ -53,22 +48,22 @@ def test_imported_fda_case_re_exports_as_a_conformant_draft(client, sites, worke
     msg = read_batch(cols["xml"])[0]
     assert msg.header.message_receiver == cols["receiver"]
     # C.1.8.1 travels unchanged; C.1.1 is ours now
-    with session_scope(settings.effective_database_url) as s:
-        case = s.get(Case, case_id)
-        assert msg.case.admin.worldwide_case_id == case.worldwide_case_id
+    case = db_session.get(Case, case_id)
+    assert msg.case.admin.worldwide_case_id == case.worldwide_case_id
 
 
-def test_unknown_gateway_is_never_ready(client, sites, worker, settings):
-    _, case_id = _imported_case(client, sites, worker)
-    _, cols = _draft(settings, case_id, region="mhra")
+def test_unknown_gateway_is_never_ready(db_session, base_settings):
+    case_id = _imported_in_session(db_session, base_settings)
+    _, cols = draft_message(db_session, base_settings, case_id, region="mhra")
     assert cols["state"] == "invalid" and cols["xml"] is None
     assert cols["findings"][0]["element"] == "N.2.r.3"
 
 
 def test_outbox_and_negative_then_positive_ack(client, sites, worker, settings, tmp_path):
     token, case_id = _imported_case(client, sites, worker)
-    sub_id, cols = _draft(settings, case_id)
     url = settings.effective_database_url
+    with session_scope(url) as s:
+        sub_id, cols = draft_message(s, settings, case_id)
     with session_scope(url) as s:
         cv_id = s.get(Submission, sub_id).case_version_id
         assert approve_for_sending(s, cv_id, actor="user:physician") == 1
@@ -102,17 +97,16 @@ def test_outbox_and_negative_then_positive_ack(client, sites, worker, settings, 
                        "submission.acknowledged"]
 
 
-def test_fda_positive_ack_example_acknowledges_its_submission(client, sites, worker, settings):
-    _, case_id = _imported_case(client, sites, worker)
-    sub_id, _ = _draft(settings, case_id)
-    ack = read_ack((DATA / "FDA_R3ack-positive.xml").read_bytes())
-    with session_scope(settings.effective_database_url) as s:
-        sub = s.get(Submission, sub_id)
-        sub.batch_id = ack.target_batch_id
-        sub.message_id = (ack.messages[0].target_message_id or "").split(" ")[0]
-        sub.state = "sent"
-    with session_scope(settings.effective_database_url) as s:
-        assert [c.state for c in apply_ack(s, ack, actor="test")] == ["acknowledged"]
+def test_fda_positive_ack_example_acknowledges_its_submission(db_session, base_settings):
+    case_id = _imported_in_session(db_session, base_settings)
+    sub_id, _ = draft_message(db_session, base_settings, case_id)
+    ack = read_ack(example("FDA_R3ack-positive.xml"))
+    sub = db_session.get(Submission, sub_id)
+    sub.batch_id = ack.target_batch_id
+    sub.message_id = (ack.messages[0].target_message_id or "").split(" ")[0]
+    sub.state = "sent"
+    db_session.flush()
+    assert [c.state for c in apply_ack(db_session, ack, actor="test")] == ["acknowledged"]
 
 
 def test_site_case_is_coded_and_exports_for_fda_and_ema(client, sites, worker, settings,
@@ -128,8 +122,7 @@ def test_site_case_is_coded_and_exports_for_fda_and_ema(client, sites, worker, s
     client.post("/api/v1/reports", json=sae_form(), headers=sites.headers(token))
     worker()
     use_settings_env(monkeypatch, settings)
-    (settings.home / "sender.json").write_text(
-        (Path(__file__).resolve().parents[2] / "safety/demo/sender.json").read_text())
+    use_demo_sender(settings)
     with session_scope(settings.effective_database_url) as s:
         number = s.scalar(select(Case.case_number))
         cv = s.scalar(select(CaseVersion))

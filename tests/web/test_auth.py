@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+from factories.accounts import PASSWORD, user_by_email
+from factories.web import Browser, csrf_token
 from sqlalchemy import select
 
 from safety.accounts.policy import MAX_FAILED_LOGINS
-from safety.accounts.store import User
 from safety.app import create_app
 from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
-from web.conftest import PASSWORD, Browser, csrf_token
-
-
-def _user(settings, email: str) -> User:
-    with session_scope(settings.effective_database_url) as s:
-        return s.execute(select(User).where(User.email == email)).scalar_one()
 
 
 def test_login_sends_each_role_home(users, browser):
@@ -39,16 +34,16 @@ def test_lockout_after_failed_logins_until_unlocked(settings, users, browser):
     users.add("doc@example.org", "safety_physician")
     for _ in range(MAX_FAILED_LOGINS):
         browser().login("doc@example.org", "wrong wrong wrong")
-    assert _user(settings, "doc@example.org").locked
+    assert user_by_email(settings.effective_database_url, "doc@example.org").locked
     r = browser().login("doc@example.org", PASSWORD)
     assert r.status_code == 401 and "locked" in r.text
     users.add("admin@example.org", "admin")
     admin = browser()
     admin.login("admin@example.org")
     admin.get("/admin/users")
-    uid = _user(settings, "doc@example.org").id
+    uid = user_by_email(settings.effective_database_url, "doc@example.org").id
     admin.post(f"/admin/users/{uid}/lock", data={"locked": "0", "reason": "verified by phone"})
-    assert not _user(settings, "doc@example.org").locked
+    assert not user_by_email(settings.effective_database_url, "doc@example.org").locked
     assert browser().login("doc@example.org").status_code == 302
     with session_scope(settings.effective_database_url) as s:
         actions = [e.action for e in s.execute(select(AuditEvent).where(
@@ -62,7 +57,7 @@ def test_a_good_login_resets_the_failure_count(settings, users, browser):
     for _ in range(MAX_FAILED_LOGINS - 1):
         browser().login("doc@example.org", "wrong wrong wrong")
     browser().login("doc@example.org")
-    assert _user(settings, "doc@example.org").failed_logins == 0
+    assert user_by_email(settings.effective_database_url, "doc@example.org").failed_logins == 0
 
 
 def test_idle_session_times_out(app, users, browser):

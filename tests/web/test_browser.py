@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories.accounts import PASSWORD
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -24,7 +25,6 @@ from safety.cases.store import Case
 from safety.db.session import session_scope
 from safety.intake.store import Report
 from safety.review.signing import APPROVAL_MEANING
-from web.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"

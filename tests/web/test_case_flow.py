@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import uuid
 
+from factories.cases import case_state
 from factories.forms import sae_form
+from factories.web import advance, sign
 from sqlalchemy import select
 
 from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
 from safety.review.signing import APPROVAL_MEANING
 from safety.review.store import Signature
-from web.conftest import PASSWORD, case_state
-
-STEPS = [("start_data_entry", "data_entry"), ("send_to_medical_review", "medical_review"),
-         ("medical_review_done", "approval")]
-
-
-def _advance(b, case_id: str) -> None:
-    for name, _state in STEPS:
-        r = b.post(f"/cases/{case_id}/transition", data={"transition": name,
-                                                          "reason": f"step {name}"})
-        assert r.status_code == 303, r.text
-
-
-def _sign(b, case_id: str, version: int = 1, password: str = PASSWORD, **extra):
-    data = {"version": str(version), "meaning": APPROVAL_MEANING, "password": password,
-            "tz": "Europe/Berlin", **extra}
-    return b.post(f"/cases/{case_id}/sign", data=data)
 
 
 def test_physician_works_a_case_to_signed_approval(settings, users, browser, make_case):
@@ -38,12 +23,12 @@ def test_physician_works_a_case_to_signed_approval(settings, users, browser, mak
     assert case_state(settings, case_id) == "triage"
     b.get(f"/cases/{case_id}")
     assert b.post(f"/cases/{case_id}/assign").status_code == 303
-    _advance(b, case_id)
+    advance(b, case_id)
     assert case_state(settings, case_id) == "approval"
     page = b.get(f"/cases/{case_id}").text
     assert "Approve with electronic signature" in page and APPROVAL_MEANING in page
 
-    r = _sign(b, case_id)
+    r = sign(b, case_id)
     assert r.status_code == 303
     assert case_state(settings, case_id) == "submission"
     page = b.get(f"/cases/{case_id}").text
@@ -75,8 +60,8 @@ def test_a_follow_up_invalidates_the_signature_visibly(settings, users, browser,
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
-    _sign(b, case_id)
+    advance(b, case_id)
+    sign(b, case_id)
     assert "VALID" in b.get(f"/cases/{case_id}").text
     form = sae_form(report_type="followup")
     form["events"][0]["outcome"] = "recovered"
@@ -102,12 +87,12 @@ def test_signing_needs_the_password_the_meaning_and_the_version_seen(
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
-    r = _sign(b, case_id, password="wrong password!")
+    advance(b, case_id)
+    r = sign(b, case_id, password="wrong password!")
     assert "the password is wrong" in b.get(r.headers["Location"]).text
     assert case_state(settings, case_id) == "approval"
-    _sign(b, case_id, meaning="")
-    _sign(b, case_id, version=2)
+    sign(b, case_id, meaning="")
+    sign(b, case_id, version=2)
     assert case_state(settings, case_id) == "approval"
     with session_scope(settings.effective_database_url) as s:
         assert s.execute(select(Signature)).first() is None
@@ -122,7 +107,7 @@ def test_approve_is_only_possible_by_signature(settings, users, browser, make_ca
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
+    advance(b, case_id)
     r = b.post(f"/cases/{case_id}/transition", data={"transition": "approve"})
     assert "needs an electronic signature" in b.get(r.headers["Location"]).text
     assert case_state(settings, case_id) == "approval"
@@ -134,7 +119,7 @@ def test_reason_is_required_to_send_work_back(settings, users, browser, make_cas
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
+    advance(b, case_id)
     r = b.post(f"/cases/{case_id}/transition",
                data={"transition": "return_to_data_entry", "reason": "  "})
     assert "needs a reason" in b.get(r.headers["Location"]).text
@@ -146,7 +131,7 @@ def test_reason_is_required_to_send_work_back(settings, users, browser, make_cas
     assert "dose unit unclear" in page and "approval → data_entry" in page
 
 
-def test_processor_cannot_do_medical_steps_or_sign(settings, users, browser, make_case):
+def test_processor_cannot_do_medical_steps_orsign(settings, users, browser, make_case):
     case_id = make_case()
     users.add("proc@example.org", "case_processor")
     b = browser()
@@ -157,7 +142,7 @@ def test_processor_cannot_do_medical_steps_or_sign(settings, users, browser, mak
     assert case_state(settings, case_id) == "medical_review"
     r = b.post(f"/cases/{case_id}/transition", data={"transition": "medical_review_done"})
     assert "may not" in b.get(r.headers["Location"]).text
-    assert _sign(b, case_id).status_code == 403
+    assert sign(b, case_id).status_code == 403
     assert case_state(settings, case_id) == "medical_review"
 
 

@@ -3,29 +3,24 @@ reason) and a reason is required."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
 
+from factories.cases import case_state
 from factories.forms import sae_form
+from factories.products import add_rsi, load_demo_registry, use_demo_sender
+from factories.web import advance, sign
 
 from safety.db.session import session_scope
 from safety.e2b.reader import read_batch
 from safety.submissions.outbox import approve_for_sending, export_outbox
-from web.conftest import case_state
-
-DEMO = Path(__file__).resolve().parents[2] / "safety" / "demo"
 
 
 def test_nullify_on_the_case_page_drafts_the_nullifications(
         client, sites, settings, users, browser, make_case, tmp_path):
-    (settings.home / "sender.json").write_text((DEMO / "sender.json").read_text())
+    use_demo_sender(settings)
     safety = sites.headers(sites.token("Safety team", role="safety"))
-    client.post("/api/v1/products", json=json.loads((DEMO / "registry.json").read_text()),
-                headers=safety)
-    client.post("/api/v1/products/rsi", headers=safety, json={
-        "product_id": "PEMBRO", "reference": "IB", "version": "12",
-        "effective_from": "2026-01-01", "expected_pts": ["10035742"]})
+    load_demo_registry(client, safety)
+    add_rsi(client, safety, "PEMBRO", "12", ["10035742"])
     form = sae_form()
     form["study"]["ind_number"] = "145678"
     case_id = make_case(form=form)
@@ -63,15 +58,10 @@ def test_nullify_on_the_case_page_drafts_the_nullifications(
 
 def test_an_amendment_goes_out_once_its_version_is_signed_again(
         client, sites, settings, users, browser, make_case, tmp_path):
-    from web.test_case_flow import _advance, _sign
-
-    (settings.home / "sender.json").write_text((DEMO / "sender.json").read_text())
+    use_demo_sender(settings)
     safety = sites.headers(sites.token("Safety team", role="safety"))
-    client.post("/api/v1/products", json=json.loads((DEMO / "registry.json").read_text()),
-                headers=safety)
-    r = client.post("/api/v1/products/rsi", headers=safety, json={
-        "product_id": "SEMA", "reference": "IB", "version": "3",
-        "effective_from": "2026-01-01", "expected_pts": []})
+    load_demo_registry(client, safety)
+    r = add_rsi(client, safety, "SEMA", "3", [])
     assert r.status_code == 201, r.json
     # An EU-only study: its SUSAR is owed to the EMA alone.
     form = sae_form(study={"protocol_number": "DIAB-112", "name": "semaglutide OLE"})
@@ -81,8 +71,8 @@ def test_an_amendment_goes_out_once_its_version_is_signed_again(
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
-    r = _sign(b, case_id)
+    advance(b, case_id)
+    r = sign(b, case_id)
     assert case_state(settings, case_id) == "submission", b.get(r.headers["Location"]).text
     with session_scope(settings.effective_database_url) as s:
         sent = export_outbox(s, tmp_path / "outbox", "gateway")
@@ -100,7 +90,7 @@ def test_an_amendment_goes_out_once_its_version_is_signed_again(
                                                   "reason": "amendment to sign"})
     b.post(f"/cases/{case_id}/transition", data={"transition": "medical_review_done"})
     assert case_state(settings, case_id) == "approval"
-    _sign(b, case_id)
+    sign(b, case_id)
     assert case_state(settings, case_id) == "submission"
     with session_scope(settings.effective_database_url) as s:
         files = export_outbox(s, tmp_path / "outbox", "gateway")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from factories.database import count_rows
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from safety.cases.store import Case
@@ -23,11 +24,6 @@ GOOD = {
     "drugs.0.name": "pembrolizumab", "drugs.0.role": "suspect", "drugs.0.dose.value": "200",
     "drugs.0.dose.unit": "mg", "drugs.0.investigational": "true",
 }
-
-
-def _count(settings, model) -> int:
-    with session_scope(settings.effective_database_url) as s:
-        return s.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def test_form_fields_become_the_api_json():
@@ -85,7 +81,7 @@ def test_invalid_form_is_shown_again_with_inline_errors_and_nothing_stored(
     assert r.status_code == 422
     assert 'data-error-for="events.0.causality_drug"' in r.text
     assert "No drug with ref or name &#39;aspirin&#39;" in r.text
-    assert _count(settings, Report) == 0
+    assert count_rows(settings.effective_database_url, Report) == 0
 
 
 def test_portal_lists_only_the_users_own_site(settings, users, browser, make_case):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from factories.cases import case_in_session, only_version
 from factories.forms import sae_form
-from sqlalchemy import update
+from factories.obligations import obligation_row, owe
+from sqlalchemy import delete, update
 
 from safety.cases.store import Case, CaseVersion
-from safety.db.session import session_scope
 from safety.review.queue import QueueFilters, queue_rows
 from safety.rules.store import ObligationRow
 
@@ -20,81 +21,61 @@ def _non_serious(**kw):
     return form
 
 
-def _owe(settings, dues: dict[str, date]) -> None:
-    """Exactly these open obligations: one per case, due on the date given."""
-    with session_scope(settings.effective_database_url) as s:
-        s.query(ObligationRow).delete()
-        for case_id, due in dues.items():
-            cv = s.query(CaseVersion).filter_by(case_id=uuid.UUID(case_id)).one()
-            s.add(ObligationRow(case_id=cv.case_id, case_version_id=cv.id, version=1,
-                                destination="EU", regime="EU-CT", rule_id="r", report_type="t",
-                                day0=date(2026, 10, 1), due=due, days=15, status="open",
-                                citation="c", anchor="a", explanation="e", basis=[]))
+def _age(session, case_id: str, days: int) -> None:
+    session.execute(update(CaseVersion).where(CaseVersion.case_id == uuid.UUID(case_id))
+                    .values(received_at=datetime.now(UTC) - timedelta(days=days)))
 
 
-def _age(settings, case_id: str, days: int) -> None:
-    with session_scope(settings.effective_database_url) as s:
-        s.execute(update(CaseVersion).where(CaseVersion.case_id == uuid.UUID(case_id))
-                  .values(received_at=datetime.now(UTC) - timedelta(days=days)))
-
-
-def test_without_due_dates_serious_first_then_oldest(settings, make_case):
-    young_serious = make_case(sae_id="S-young")
-    old_serious = make_case(sae_id="S-old")
-    old_minor = make_case(form=_non_serious(sae_id="N-old"))
-    _age(settings, old_serious, 10)
-    _age(settings, old_minor, 20)
-    _age(settings, young_serious, 1)
-    _owe(settings, {})
-    with session_scope(settings.effective_database_url) as s:
-        page = queue_rows(s, QueueFilters(), today=date.today())
+def test_without_due_dates_serious_first_then_oldest(db_session, base_settings):
+    young_serious = case_in_session(db_session, base_settings, sae_id="S-young")
+    old_serious = case_in_session(db_session, base_settings, sae_id="S-old")
+    old_minor = case_in_session(db_session, base_settings, _non_serious(sae_id="N-old"))
+    _age(db_session, old_serious, 10)
+    _age(db_session, old_minor, 20)
+    _age(db_session, young_serious, 1)
+    owe(db_session, {})
+    page = queue_rows(db_session, QueueFilters(), today=date.today())
     assert [r.sender_case_id for r in page.rows] == ["S-old", "S-young", "N-old"]
     assert not page.has_due_dates and all(r.due is None for r in page.rows)
     assert page.rows[0].age_days == 10
 
 
-def test_the_earliest_open_obligation_orders_the_queue(settings, make_case):
-    _a, b, c = (make_case(sae_id=x) for x in ("A", "B", "C"))
+def test_the_earliest_open_obligation_orders_the_queue(db_session, base_settings):
+    _a, b, c = (case_in_session(db_session, base_settings, sae_id=x) for x in ("A", "B", "C"))
     today = date(2026, 11, 20)
-    _owe(settings, {b: date(2026, 11, 18), c: date(2026, 11, 25)})
-    with session_scope(settings.effective_database_url) as s:
-        page = queue_rows(s, QueueFilters(), today=today)
-        assert [r.sender_case_id for r in page.rows] == ["B", "C", "A"]
-        assert [r.due_in_days for r in page.rows] == [-2, 5, None]
-        assert page.rows[0].overdue and page.has_due_dates
-        overdue = queue_rows(s, QueueFilters(overdue=True), today=today)
-        assert [r.sender_case_id for r in overdue.rows] == ["B"]
-        soon = queue_rows(s, QueueFilters(due_within_days=5), today=today)
-        assert [r.sender_case_id for r in soon.rows] == ["B", "C"]
+    owe(db_session, {b: date(2026, 11, 18), c: date(2026, 11, 25)})
+    page = queue_rows(db_session, QueueFilters(), today=today)
+    assert [r.sender_case_id for r in page.rows] == ["B", "C", "A"]
+    assert [r.due_in_days for r in page.rows] == [-2, 5, None]
+    assert page.rows[0].overdue and page.has_due_dates
+    overdue = queue_rows(db_session, QueueFilters(overdue=True), today=today)
+    assert [r.sender_case_id for r in overdue.rows] == ["B"]
+    soon = queue_rows(db_session, QueueFilters(due_within_days=5), today=today)
+    assert [r.sender_case_id for r in soon.rows] == ["B", "C"]
 
 
-def test_submitted_obligations_do_not_set_the_due_date(settings, make_case):
-    case_id = make_case()
-    with session_scope(settings.effective_database_url) as s:
-        cv = s.query(CaseVersion).filter_by(case_id=uuid.UUID(case_id)).one()
-        s.query(ObligationRow).delete()
-        for due, status in ((date(2026, 12, 1), "open"), (date(2026, 11, 1), "submitted")):
-            s.add(ObligationRow(case_id=cv.case_id, case_version_id=cv.id, version=1,
-                                destination="EU", regime="EU-CT", rule_id="r", report_type="t",
-                                day0=date(2026, 10, 1), due=due, days=15, status=status,
-                                citation="c", anchor="a", explanation="e", basis=[]))
-    with session_scope(settings.effective_database_url) as s:
-        page = queue_rows(s, QueueFilters(), today=date(2026, 11, 26))
+def test_submitted_obligations_do_not_set_the_due_date(db_session, base_settings):
+    case_id = case_in_session(db_session, base_settings)
+    cv = only_version(db_session, case_id)
+    db_session.execute(delete(ObligationRow))
+    for due, status in ((date(2026, 12, 1), "open"), (date(2026, 11, 1), "submitted")):
+        db_session.add(obligation_row(cv, due=due, status=status))
+    db_session.flush()
+    page = queue_rows(db_session, QueueFilters(), today=date(2026, 11, 26))
     assert page.rows[0].due == date(2026, 12, 1) and page.rows[0].due_in_days == 5
 
 
-def test_filters_by_product_study_state_and_seriousness(settings, make_case):
-    make_case(sae_id="P1")
+def test_filters_by_product_study_state_and_seriousness(db_session, base_settings):
+    case_in_session(db_session, base_settings, sae_id="P1")
     other = sae_form(sae_id="P2", study={"protocol_number": "CAR-7"})
     other["drugs"][0]["name"] = "nivolumab"
-    other_id = make_case(form=other)
-    with session_scope(settings.effective_database_url) as s:
-        s.execute(update(Case).where(Case.id == uuid.UUID(other_id)).values(state="data_entry"))
+    other_id = case_in_session(db_session, base_settings, other)
+    db_session.execute(update(Case).where(Case.id == uuid.UUID(other_id))
+                       .values(state="data_entry"))
 
     def ids(**kw):
-        with session_scope(settings.effective_database_url) as s:
-            page = queue_rows(s, QueueFilters(**kw), today=date.today())
-            return [r.sender_case_id for r in page.rows], page
+        page = queue_rows(db_session, QueueFilters(**kw), today=date.today())
+        return [r.sender_case_id for r in page.rows], page
 
     assert ids(product="NIVOLUMAB")[0] == ["P2"]
     assert ids(study="ONC-301")[0] == ["P1"]

@@ -8,53 +8,37 @@ import hashlib
 import uuid
 from datetime import date
 
+from factories.cases import case_state, only_version
+from factories.e2b import sample_message
 from factories.forms import sae_form
+from factories.obligations import obligation_row
+from factories.submissions import add_draft
+from factories.web import advance, sign
 from sqlalchemy import select
 
-from safety.cases.store import CaseVersion
 from safety.cases.workflow import PipelineStatus, Stage
 from safety.db.session import session_scope
-from safety.e2b.export import export_case
-from safety.e2b.sample import sample_case
-from safety.e2b.writer import ExportHeader
 from safety.review.store import Signature
 from safety.rules.store import ObligationRow
 from safety.submissions.states import SubmissionState
-from safety.submissions.store import Submission, new_submission
-from web.conftest import case_state
-from web.test_case_flow import _advance, _sign
-
-
-def _version(s, case_id: str) -> CaseVersion:
-    return s.execute(select(CaseVersion).where(
-        CaseVersion.case_id == uuid.UUID(case_id))).scalars().one()
+from safety.submissions.store import Submission
 
 
 def _draft(settings, case_id: str, xml: bytes) -> None:
     with session_scope(settings.effective_database_url) as s:
-        cv = _version(s, case_id)
-        new_submission(s, actor="test", reason="a drafted message", state=SubmissionState.DRAFT,
-                       case_id=cv.case_id, case_version_id=cv.id, obligation_id=None,
-                       destination="EMA", due=None, e2b_destination="ema", profile="ema",
-                       xml=xml, batch_id="B1", message_id="M1", findings=[], notes=[])
-
-
-def _message(destination: str) -> bytes:
-    xml = export_case(sample_case(), ExportHeader(sender_id="TEST", destination=destination)).xml
-    assert xml is not None
-    return xml
+        add_draft(s, only_version(s, case_id), xml)
 
 
 def test_signature_binds_the_stored_e2b_message(settings, users, browser, make_case):
     case_id = make_case()
-    first = _message("ema")
+    first = sample_message("ema")
     _draft(settings, case_id, first)
     users.add("doc@example.org", "safety_physician")
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
-    _sign(b, case_id)
+    advance(b, case_id)
+    sign(b, case_id)
     assert case_state(settings, case_id) == "submission"
     with session_scope(settings.effective_database_url) as s:
         sig = s.execute(select(Signature)).scalar_one()
@@ -63,7 +47,7 @@ def test_signature_binds_the_stored_e2b_message(settings, users, browser, make_c
         assert sub.state == SubmissionState.READY  # approved: in the outbox
     assert "VALID" in b.get(f"/cases/{case_id}").text
     with session_scope(settings.effective_database_url) as s:
-        s.execute(select(Submission)).scalar_one().xml = _message("fda-postmarket")
+        s.execute(select(Submission)).scalar_one().xml = sample_message("fda-postmarket")
     page = b.get(f"/cases/{case_id}").text
     assert "INVALIDATED" in page and "the E2B message differs from the one signed" in page
 
@@ -95,13 +79,13 @@ def test_a_failed_stage_blocks_signing_and_says_which(settings, users, browser, 
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
+    advance(b, case_id)
     with session_scope(settings.effective_database_url) as s:
-        cv = _version(s, case_id)
+        cv = only_version(s, case_id)
         stages = dict(cv.stages)
         stages[Stage.RULES] = {"status": "failed", "error": "OperationalError: gone"}
         cv.stages, cv.pipeline = stages, PipelineStatus.FAILED
-    r = _sign(b, case_id)
+    r = sign(b, case_id)
     page = b.get(r.headers["Location"]).text
     assert "Not signed" in page and "processing of version 1 failed" in page
     assert "stage rules failed: OperationalError: gone" in page
@@ -117,7 +101,7 @@ def test_a_pending_stage_blocks_the_move_to_approval(settings, users, browser, m
     for name in ("start_data_entry", "send_to_medical_review"):
         b.post(f"/cases/{case_id}/transition", data={"transition": name})
     with session_scope(settings.effective_database_url) as s:
-        cv = _version(s, case_id)
+        cv = only_version(s, case_id)
         stages = dict(cv.stages)
         del stages[Stage.SUBMISSIONS]
         cv.stages, cv.pipeline = stages, PipelineStatus.PENDING
@@ -133,15 +117,13 @@ def test_open_obligations_block_closing(settings, users, browser, make_case):
     b = browser()
     b.login("doc@example.org")
     b.get("/queue")
-    _advance(b, case_id)
-    _sign(b, case_id)
+    advance(b, case_id)
+    sign(b, case_id)
     with session_scope(settings.effective_database_url) as s:
         s.query(ObligationRow).filter_by(case_id=uuid.UUID(case_id)).delete()
-        cv = _version(s, case_id)
-        s.add(ObligationRow(case_id=cv.case_id, case_version_id=cv.id, version=1,
-                            destination="EMA", regime="eu-ct", rule_id="r", report_type="SUSAR",
-                            day0=date(2026, 11, 2), due=date(2026, 11, 17), days=15,
-                            status="open", citation="c", anchor="a", explanation="e", basis=[]))
+        s.add(obligation_row(only_version(s, case_id), due=date(2026, 11, 17),
+                             destination="EMA", regime="eu-ct", report_type="SUSAR",
+                             day0=date(2026, 11, 2)))
     r = b.post(f"/cases/{case_id}/transition", data={"transition": "close"})
     assert "1 reporting obligation(s) are still open" in b.get(r.headers["Location"]).text
     assert case_state(settings, case_id) == "submission"

@@ -1,10 +1,15 @@
-"""The example instances used by the E2B tests and the profile each was written for."""
+"""E2B(R3) messages: the example instances the tests read (and the profile each was written
+for), and a message exported from the sample case."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-DATA = Path(__file__).parent / "data"
+from safety.e2b.export import export_case
+from safety.e2b.sample import sample_case
+from safety.e2b.writer import ExportHeader
+
+DATA = Path(__file__).resolve().parents[1] / "e2b" / "data"
 
 # example file -> profile it was written for (its batch receiver N.1.4)
 EXAMPLES = {
@@ -21,3 +26,10 @@ PROFILE_DESTINATION = {"fda-postmarket": "fda-postmarket", "fda-premarket": "fda
 
 def example(name: str) -> bytes:
     return (DATA / name).read_bytes()
+
+
+def sample_message(destination: str) -> bytes:
+    """The sample case exported for ``destination``."""
+    xml = export_case(sample_case(), ExportHeader(sender_id="TEST", destination=destination)).xml
+    assert xml is not None
+    return xml

@@ -1,0 +1,71 @@
+"""Sites, API tokens and web users.
+
+The functions take the session they write in (a store test's rolled-back session); the
+``Sites`` and ``Users`` factories commit each one in a transaction of its own, for tests that
+then drive the app, the worker or the CLI.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from safety.accounts.clients import get_or_create_site, issue_token
+from safety.accounts.store import User
+from safety.accounts.users import create_user
+from safety.db.session import session_scope
+
+PASSWORD = "correct horse battery"
+
+
+def site_token(session: Session, name: str = "Site 101", country: str = "GB",
+               role: str = "site") -> str:
+    """A bearer token: a site's client (the site made if new), or a safety team's."""
+    site = None
+    if role == "site":
+        site, _ = get_or_create_site(session, name, country)
+    return issue_token(session, f"{name} {role} token", role, site)
+
+
+def bearer(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def add_user(session: Session, email: str, role: str, site: str | None = None,
+             name: str | None = None, password: str = PASSWORD) -> int:
+    """A web user (its site made if new); returns the user's id."""
+    site_id = get_or_create_site(session, site, "GB")[0].id if site else None
+    return create_user(session, email=email, role=role, password=password,
+                       printed_name=name or email.split("@")[0].title(),
+                       site_id=site_id, actor="test").id
+
+
+def user_by_email(url: str, email: str) -> User:
+    with session_scope(url) as session:
+        return session.execute(select(User).where(User.email == email)).scalar_one()
+
+
+class Sites:
+    """Sites and their bearer tokens, committed."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def token(self, name: str = "Site 101", country: str = "GB", role: str = "site") -> str:
+        with session_scope(self.url) as session:
+            return site_token(session, name, country, role)
+
+    def headers(self, token: str, **extra: str) -> dict[str, str]:
+        return bearer(token, **extra)
+
+
+class Users:
+    """Web users of each role, committed."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def add(self, email: str, role: str, site: str | None = None,
+            name: str | None = None) -> int:
+        with session_scope(self.url) as session:
+            return add_user(session, email, role, site, name)

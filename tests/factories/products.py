@@ -1,0 +1,36 @@
+"""The product registry, reference safety information and sender profile the demo ships, loaded
+the way the safety team loads them (the API, the instance folder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from safety.config import Settings
+
+DEMO = Path(__file__).resolve().parents[2] / "safety" / "demo"
+
+
+def load_demo_registry(client: FlaskClient, headers: dict[str, str]) -> None:
+    """The demo's products and studies (pembrolizumab ONC-301, semaglutide DIAB-112, ...)."""
+    r = client.post("/api/v1/products", json=json.loads((DEMO / "registry.json").read_text()),
+                    headers=headers)
+    assert r.status_code == 200, r.json
+
+
+def add_rsi(client: FlaskClient, headers: dict[str, str], product_id: str, version: str,
+            expected_pts: list[str], *, reference: str = "IB",
+            effective_from: str = "2026-01-01") -> Any:
+    """A version of a product's reference safety information; returns the API's answer (the
+    obligations that appear or disappear)."""
+    return client.post("/api/v1/products/rsi", headers=headers, json={
+        "product_id": product_id, "reference": reference, "version": version,
+        "effective_from": effective_from, "expected_pts": expected_pts})
+
+
+def use_demo_sender(settings: Settings) -> None:
+    """The demo organisation's sender block (E2B C.3) in the instance folder."""
+    (settings.home / "sender.json").write_text((DEMO / "sender.json").read_text())

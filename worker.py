@@ -1,5 +1,8 @@
-"""Worker entry point: ``python worker.py`` runs what ``safety worker`` runs, with the
-settings of the environment (``SAFETY_*``, see README)."""
+"""Worker entry point: ``python worker.py [--burst]`` runs what ``safety worker`` runs, with the
+settings of the environment (``SAFETY_*``, see README), for a supervisor that starts workers
+by path (``docs/architecture.md``)."""
+
+import sys
 
 from safety.config import load_settings
 from safety.db.migrate import ensure_embedded_database
@@ -8,4 +11,4 @@ from safety.pipeline.worker import run_worker
 if __name__ == "__main__":
     settings = load_settings()
     ensure_embedded_database(settings)
-    run_worker(settings)
+    run_worker(settings, burst="--burst" in sys.argv[1:])

@@ -4,17 +4,25 @@ SAFETY_HOME, driven through the ``safety`` command as the README shows."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from factories.worker import run_worker
+from sqlalchemy import select
 
 from safety.app import create_app
 from safety.cli import main
 from safety.config import load_settings
+from safety.db.session import session_scope
+from safety.intake.store import Report
 from safety.queue.connection import shutdown_embedded
 
 pytestmark = pytest.mark.embedded
+TOP = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -63,3 +71,20 @@ def test_import_prints_one_line_per_report_and_reports_bad_files(embedded_env, t
     assert res.exit_code == 1
     assert [x.get("error") for x in lines if "error" in x] == ["invalid form"]
     assert len([x for x in lines if "report_id" in x]) == 2
+
+
+def test_the_top_level_entry_points_run_with_the_embedded_defaults(embedded_env):
+    """``worker.py`` is what a supervisor starts and ``wsgi.py`` what gunicorn serves."""
+    res = CliRunner().invoke(main, ["demo", "--count", "3"])
+    assert res.exit_code == 0, res.output
+    done = subprocess.run([sys.executable, str(TOP / "worker.py"), "--burst"], env=os.environ,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with session_scope(load_settings().effective_database_url) as s:
+        statuses = set(s.scalars(select(Report.status)))
+    assert statuses and statuses <= {"processed", "held"}
+    probe = ("import wsgi; r = wsgi.app.test_client().get('/healthz'); "
+             "print(r.status_code, r.json['checks']['database'], r.json['checks']['redis'])")
+    served = subprocess.run([sys.executable, "-c", probe], cwd=TOP, env=os.environ,
+                            capture_output=True, text=True, timeout=120)
+    assert served.stdout.split() == ["200", "ok", "ok"], served.stdout + served.stderr[-2000:]

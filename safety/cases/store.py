@@ -230,7 +230,8 @@ def change_state(session: Session, case: Case, change: Change, *, actor: str) ->
 
 
 def stage_done(cv: CaseVersion, stage: str) -> bool:
-    return (cv.stages or {}).get(stage, {}).get("status") == PipelineStatus.DONE
+    status: str | None = (cv.stages or {}).get(stage, {}).get("status")
+    return status == PipelineStatus.DONE
 
 
 def stage_summary(cv: CaseVersion, stage: str) -> Any:

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, g, request
-from flask_smorest import abort
 
 from safety.accounts.clients import client_for_token
 from safety.accounts.roles import ClientRole
 from safety.accounts.scope import Scope
 from safety.accounts.tokens import hash_token
+from safety.api.errors import abort
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,15 @@ class TokenCache:
 
 def _token_cache() -> TokenCache:
     """The app's cache (one per app, so apps with different settings do not share one)."""
-    cache = current_app.extensions.get("safety.accounts.tokens")
+    cache: TokenCache | None = current_app.extensions.get("safety.accounts.tokens")
     if cache is None:
         cache = current_app.extensions.setdefault("safety.accounts.tokens", TokenCache())
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 def require_client() -> Principal:
     """The authenticated client, or a 401 that says what is wrong."""
-    cached = g.get("principal")
+    cached: Principal | None = g.get("principal")
     if cached is not None:
         return cached
     header = request.headers.get("Authorization", "")

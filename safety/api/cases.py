@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from safety.api.auth import require_client
+from safety.api.errors import abort
 from safety.cases.service import detail, find_case, list_cases, summary
 
 if TYPE_CHECKING:

@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
+from safety.api.errors import abort
 from safety.review.coding import CodingDecisionFailed, decide_event_coding
 
 blp = Blueprint("coding_review", __name__, url_prefix="/api/v1/cases",

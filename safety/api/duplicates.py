@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
+from safety.api.errors import abort
 from safety.cases.service import find_case
 from safety.dedup.service import open_candidates_of
 from safety.review.duplicates import decide_duplicate

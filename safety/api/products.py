@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import current_app, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
-from safety.api.auth import require_client
+from safety.api.auth import Principal, require_client
+from safety.api.errors import abort
 from safety.products.registry import RegistryError
 from safety.products.rsi import RsiError, rsi_from_dict
 from safety.products.service import import_registry, registry_from_json, registry_json
@@ -18,7 +19,7 @@ blp = Blueprint("products", __name__, url_prefix="/api/v1/products",
                 description="Products, studies and reference safety information.")
 
 
-def _safety_only() -> Any:
+def _safety_only() -> Principal:
     principal = require_client()
     if not principal.safety_team:
         abort(403, message="Only the safety team's clients manage products.")

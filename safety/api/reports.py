@@ -9,14 +9,16 @@ from typing import Any
 
 from flask import current_app, g, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields
 
 from safety.accounts.roles import ClientRole
 from safety.api.auth import Principal, require_client
+from safety.api.errors import abort
 from safety.e2b.hl7 import E2BError
 from safety.intake.idempotency import IdempotencyConflict
 from safety.intake.service import (
+    Accepted,
     Submitter,
     e2b_reports,
     report_view,
@@ -72,7 +74,7 @@ def _submitter(principal: Principal) -> Submitter:
                      site_id=principal.site_id, client_id=principal.client_id)
 
 
-def _submit(incoming: Any) -> Any:
+def _submit(incoming: Any) -> list[Accepted]:
     settings = current_app.config["SAFETY"]
     try:
         return submit(settings.effective_database_url, incoming, _submitter(require_client()),

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Response, current_app, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from safety.api.auth import Principal, require_client
 from safety.api.cases import get_visible_case
+from safety.api.errors import abort
 from safety.e2b.ack import read_ack
 from safety.e2b.hl7 import E2BError
 from safety.submissions.acks import apply_ack

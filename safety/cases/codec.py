@@ -55,7 +55,8 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def from_json(cls: type[T], data: Any, path: str = "$") -> T:
     """Decode JSON data into ``cls``; raises :class:`CodecError` naming the bad path."""
-    return _decode(cls, data, path)
+    decoded: T = _decode(cls, data, path)  # of type cls: decoding follows its hints
+    return decoded
 
 
 def _decode(hint: Any, data: Any, path: str) -> Any:
@@ -91,7 +92,7 @@ def _decode(hint: Any, data: Any, path: str) -> Any:
             return PartialDate.parse_iso(data)
         except PartialDateError as exc:
             raise CodecError(path, str(exc)) from exc
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(data, dict):
             raise CodecError(path, "expected an object")
         hints = _hints(hint)
@@ -131,7 +132,8 @@ def _null_flavor(value: Any, path: str) -> NullFlavor:
 
 
 def case_to_json(case: CaseVersionData) -> dict[str, Any]:
-    return to_json(case)
+    encoded: dict[str, Any] = to_json(case)  # a dataclass is encoded as an object
+    return encoded
 
 
 def case_from_json(data: dict[str, Any]) -> CaseVersionData:

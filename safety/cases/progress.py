@@ -31,7 +31,7 @@ StageFunction = Callable[[Session, CaseVersion, Settings], dict[str, Any] | None
 
 
 def run_stage(session: Session, case_version_id: uuid.UUID, stage: Stage, fn: StageFunction,
-              settings: Settings) -> Any:
+              settings: Settings) -> dict[str, Any] | None:
     """Run ``stage`` for the version (under its row lock) unless it is done already, and
     record it; the caller's transaction commits both. Returns the stage's summary."""
     cv = session.execute(

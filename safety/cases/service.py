@@ -34,7 +34,7 @@ def find_case_by_reference(session: Session, ref: str) -> Case | None:
     return session.scalar(select(Case).where(or_(*conditions)))
 
 
-def visible(scope: Scope) -> Select[tuple[Case]]:
+def visible(scope: Scope) -> Select[Case]:
     stmt = select(Case)
     if not scope.all_sites:
         stmt = stmt.where(Case.site_id == scope.site_id)

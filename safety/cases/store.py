@@ -230,11 +230,13 @@ def change_state(session: Session, case: Case, change: Change, *, actor: str) ->
 
 
 def stage_done(cv: CaseVersion, stage: str) -> bool:
-    return (cv.stages or {}).get(stage, {}).get("status") == PipelineStatus.DONE
+    status: str | None = (cv.stages or {}).get(stage, {}).get("status")
+    return status == PipelineStatus.DONE
 
 
-def stage_summary(cv: CaseVersion, stage: str) -> Any:
-    return (cv.stages or {}).get(stage, {}).get("summary")
+def stage_summary(cv: CaseVersion, stage: str) -> dict[str, Any] | None:
+    summary: dict[str, Any] | None = (cv.stages or {}).get(stage, {}).get("summary")
+    return summary  # what the stage's function returned
 
 
 def first_unfinished(cv: CaseVersion) -> Stage | None:

@@ -65,12 +65,12 @@ class Identity:
         return {"sender": self.sender, "own": sorted(self.own), "cited": sorted(self.cited)}
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> Identity:
+    def from_json(cls, data: dict[str, Any]) -> Identity:
         sender = data.get("sender")
         return cls(
             sender=sender if isinstance(sender, str) else None,
-            own=frozenset(data.get("own") or ()),  # type: ignore[arg-type]
-            cited=frozenset(data.get("cited") or ()),  # type: ignore[arg-type]
+            own=frozenset(data.get("own") or ()),
+            cited=frozenset(data.get("cited") or ()),
         )
 
 
@@ -137,7 +137,7 @@ def _rule(incoming: Identity, existing: Identity) -> tuple[str, str] | None:
     ex_rid = {k[4:] for k in existing.own if k.startswith("rid:") and _global(k[4:])}
     if shared := (inc_wid & (ex_wid | ex_rid)) | (ex_wid & inc_rid):
         return "worldwide_case_id", f"wid:{min(shared)}"
-    if shared := (incoming.cited & ex_sid) | (existing.cited & inc_sid):
+    if shared := (ex_sid & incoming.cited) | (inc_sid & existing.cited):
         return "other_case_id", min(shared)
     inc_lid = {k[4:] for k in incoming.cited if k.startswith("lid:")}
     ex_lid = {k[4:] for k in existing.cited if k.startswith("lid:")}

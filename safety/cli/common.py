@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.orm import Session
@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from safety.config import ConfigError, Settings, load_settings
 from safety.db.migrate import ensure_embedded_database
 from safety.db.session import session_scope
+
+if TYPE_CHECKING:
+    from safety.cases.store import Case
 
 
 def file_settings() -> Settings:
@@ -45,7 +48,7 @@ def database(loaded: Settings | None = None) -> Iterator[Session]:
         yield session
 
 
-def find_case(session: Session, ref: str) -> Any:
+def find_case(session: Session, ref: str) -> Case:
     from safety.cases.service import find_case_by_reference
 
     found = find_case_by_reference(session, ref)

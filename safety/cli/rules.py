@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -15,6 +17,8 @@ from safety.rules.day0 import Day0Error
 from safety.rules.obligations import Evaluation, evaluate
 from safety.rules.regime import RegimeError, load_regimes
 from safety.rules.whatif import WhatIfError, load_whatif
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 ERRORS = (CodecError, RegistryError, RsiError, Day0Error, RegimeError, WhatIfError,
           json.JSONDecodeError)
@@ -43,7 +47,7 @@ _options = [
 ]
 
 
-def _with_options(f):  # type: ignore[no-untyped-def]
+def _with_options(f: F) -> F:
     for opt in reversed(_options):
         f = opt(f)
     return f

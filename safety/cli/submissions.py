@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from safety.cli.common import database, find_case, ready_settings
 from safety.submissions.states import SubmissionState
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group("export")
@@ -84,7 +88,7 @@ def export_outbox_cmd(outbox: Path) -> None:
         click.echo(json.dumps({"file": str(p), "state": "sent"}))
 
 
-def _reason_option(what: str):  # type: ignore[no-untyped-def]
+def _reason_option(what: str) -> Callable[[F], F]:
     return click.option("--reason", required=True,
                         help=f"C.1.11.2: the specific reason for the {what}, as the regulator "
                              "will read it.")

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, TypedDict
 
 from rapidfuzz import fuzz
 
@@ -55,6 +56,22 @@ class Candidate:
     score: float
 
 
+class CodingLine(TypedDict):
+    """One line of the CLI's JSON-lines output (fixed; other tools parse it)."""
+
+    verbatim: str
+    code: str | None
+    term: str | None
+    level: str | None
+    pt_code: str | None
+    pt_term: str | None
+    soc_code: str | None
+    score: float | None
+    method: str
+    auto: bool
+    candidates: list[dict[str, Any]]  # Candidate fields
+
+
 @dataclass(slots=True)
 class CodingResult:
     verbatim: str
@@ -74,7 +91,7 @@ class CodingResult:
     moiety_code: str | None = None
     moiety_term: str | None = None
 
-    def to_line(self) -> dict[str, object]:
+    def to_line(self) -> CodingLine:
         """The CLI's JSON-lines shape (fixed; other tools parse it)."""
         return {
             "verbatim": self.verbatim,

@@ -85,9 +85,9 @@ def recode(coded: Iterable[CodedTerm], new: Terminology, coder: Autocoder) -> li
             changes.append(RecodeChange(verbatim, reason, term, result))
             continue
         updated = _same_code(term, new, coder)
-        reason = _reason(term, updated)
-        if reason:
-            changes.append(RecodeChange(verbatim, reason, term, updated))
+        changed = _reason(term, updated)
+        if changed:
+            changes.append(RecodeChange(verbatim, changed, term, updated))
     return changes
 
 

@@ -43,7 +43,7 @@ def suggest(session: Session, kind: str, verbatim: str, limit: int,
     """The chosen concept (with its roll-up), whether it may be auto-coded, and the best
     ``limit`` candidates, from the active release (or the configured open dictionary)."""
     result = active_autocoder(session, kind, settings.dictionaries).code(verbatim)
-    body = result.to_line()
+    body: dict[str, Any] = dict(result.to_line())
     body.update(
         soc_term=result.soc_term, moiety_code=result.moiety_code,
         moiety_term=result.moiety_term, family=result.family, version=result.version,

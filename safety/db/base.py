@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, TypeDecorator, event, inspect
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Table, TypeDecorator, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -69,6 +69,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     __updatable__: ClassVar[frozenset[str] | None] = None
     __keep_rows__: ClassVar[bool] = False
+
+    if TYPE_CHECKING:  # every model maps one table (none a join or a select), as stores use it
+        __table__: ClassVar[Table]
 
 
 class ImmutableRowError(RuntimeError):

@@ -163,7 +163,7 @@ class Profile:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        for name in self.__slots__:
             v = getattr(self, name)
             if v is None or v == () or v == frozenset():
                 continue
@@ -222,7 +222,7 @@ def _drug_keys(drug: Drug) -> set[str]:
 def build_profile(case: CaseVersionData) -> Profile:
     """Extract the comparison profile of a case version."""
     p = case.patient
-    onsets = [d for r in case.reactions if (d := _date(r.start)) is not None]
+    onsets = [start for r in case.reactions if (start := _date(r.start)) is not None]
     onset = min(onsets, key=lambda d: (d.earliest(), -len(d.isoformat()))) if onsets else None
 
     events: set[str] = set()
@@ -257,13 +257,13 @@ def build_profile(case: CaseVersionData) -> Profile:
             for v in (dose.start, dose.end):
                 if (pd := _date(v)) is not None and pd.is_full_date:
                     dates.add(pd.earliest())
-    for t in case.tests:
-        if (pd := _date(t.date)) is not None and pd.is_full_date:
+    for test in case.tests:
+        if (pd := _date(test.date)) is not None and pd.is_full_date:
             dates.add(pd.earliest())
     if p.death is not None and (pd := _date(p.death.date)) is not None and pd.is_full_date:
         dates.add(pd.earliest())
-    n = case.narrative
-    for text in (n.narrative, n.reporter_comments, n.sender_comments):
+    narr = case.narrative
+    for text in (narr.narrative, narr.reporter_comments, narr.sender_comments):
         dates |= narrative_dates(text)
     if onset is not None and onset.is_full_date:
         dates.discard(onset.earliest())

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -35,6 +35,14 @@ SMOOTHING = 0.5
 
 class ModelError(ValueError):
     """A weights document that does not describe a usable model."""
+
+
+def _per_class(values: Sequence[float], what: str) -> tuple[float, float, float]:
+    """One value per class: scoring adds them up by position, so a weights file holding more
+    or fewer would be read wrong (or fail in the middle of a scan) rather than rejected."""
+    if len(values) != len(CLASSES):
+        raise ModelError(f"weights: {what} needs one value per class")
+    return values[0], values[1], values[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +110,7 @@ class Model:
         """Posterior of *duplicate*; ``candidates`` = how many cases this one was compared with."""
         s = self.log_scores(found, candidates)
         top = max(s)
-        w = [2.0 ** (x - top) for x in s]
+        w: list[float] = [2.0 ** (x - top) for x in s]  # float ** float is Any to the checker
         return w[0] / sum(w)
 
     def score_fast(self, a: Profile, b: Profile, candidates: float | None = None) -> float:
@@ -146,11 +154,10 @@ class Model:
             missing = [lv for lv in levels if lv not in given]
             if missing:
                 raise ModelError(f"weights: field {name!r} lacks outcomes {missing}")
-            lik[name] = {lv: tuple(given[lv]) for lv in levels}  # type: ignore[misc]
-        prior = tuple(data["log2_prior"])
-        if len(prior) != 3:
-            raise ModelError("weights: log2_prior needs one value per class")
-        return cls(prior, lik, float(data["threshold"]),  # type: ignore[arg-type]
+            lik[name] = {lv: _per_class(given[lv], f"log2_likelihood {name}/{lv}")
+                         for lv in levels}
+        prior = _per_class(data["log2_prior"], "log2_prior")
+        return cls(prior, lik, float(data["threshold"]),
                    str(data.get("provenance", "")), float(data.get("candidates_per_case", 0.0)))
 
     def with_threshold(self, threshold: float) -> Model:
@@ -194,15 +201,15 @@ def calibrate(
         got = dict(zip(CLASSES, class_n, strict=True))
         raise ModelError(f"calibration needs pairs of every class, got {got}")
     total = sum(class_n)
-    log_prior = tuple(math.log2(n / total) for n in class_n)
+    log_prior = _per_class([math.log2(n / total) for n in class_n], "log2_prior")
     log_lik: dict[str, dict[str, tuple[float, float, float]]] = {}
     for name, levels in counts.items():
         n_levels = len(levels)
         log_lik[name] = {
-            lv: tuple(  # type: ignore[misc]
+            lv: _per_class([
                 math.log2((c[k] + SMOOTHING) / (seen[name][k] + SMOOTHING * n_levels))
                 for k in range(3)
-            )
+            ], f"log2_likelihood {name}/{lv}")
             for lv, c in levels.items()
         }
-    return Model(log_prior, log_lik, threshold, provenance)  # type: ignore[arg-type]
+    return Model(log_prior, log_lik, threshold, provenance)

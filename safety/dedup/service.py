@@ -71,5 +71,5 @@ def report_candidates(session: Session, report_id: uuid.UUID, model: Model) -> M
     report = session.get(Report, report_id)
     if report is None or report.case_version_id is None:
         return None
-    cv = session.get(CaseVersion, report.case_version_id)
+    cv = session.get_one(CaseVersion, report.case_version_id)
     return match_stored(session, working_data(session, cv), model, case_id=str(cv.case_id))

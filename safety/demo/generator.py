@@ -10,9 +10,25 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
-STUDIES = [
+# (name, dose, unit, route, frequency, indication)
+DrugSpec = tuple[str, float, str, str, str, str]
+
+
+class StudySpec(TypedDict):
+    """A study the forms come from; everything but the drugs goes into the form's study."""
+
+    protocol_number: str
+    name: str
+    registration_number: str
+    registration_country: str
+    ind_number: str | None
+    suspect: DrugSpec
+    co_suspect: DrugSpec | None
+
+
+STUDIES: list[StudySpec] = [
     {"protocol_number": "ONC-301", "name": "Phase III study of pembrolizumab plus "
      "chemotherapy in metastatic non-small cell lung cancer", "registration_number":
      "2024-500123-12-00", "registration_country": "DE", "ind_number": "145678",

@@ -96,7 +96,7 @@ def read_ack(data: bytes) -> BatchAck:
     for i, m in enumerate(root.findall("h:MCCI_IN000002UV01", NS), start=1):
         mack = _f(m, "h:acknowledgement")
         mcode = _attr(mack, "typeCode")
-        if mcode not in MESSAGE_CODES:
+        if mack is None or mcode not in MESSAGE_CODES:  # no acknowledgement: no code either
             raise E2BError(f"/MCCI_IN200101UV01/MCCI_IN000002UV01[{i}]/acknowledgement/@typeCode",
                            f"ACK.B.r.6 must be CA or CR, not {mcode!r}")
         texts = [t.text.strip() for t in mack.findall("h:acknowledgementDetail/h:text", NS)

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from lxml import etree
 
@@ -297,7 +297,8 @@ def triggers(expr: Expr) -> frozenset[str] | None:
         return min(found, key=len) if found else None
     if isinstance(expr, Or):
         parts = [triggers(e) for e in expr.operands]
-        return None if any(p is None for p in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
+        known = [p for p in parts if p is not None]
+        return frozenset[str]().union(*known) if len(known) == len(parts) else None
     return None
 
 
@@ -373,7 +374,7 @@ class _Message:
     def all_repeats(self, per: Scope) -> list[etree._Element]:
         found = self.repeats.get(per.name)
         if found is None:
-            found = self.repeats[per.name] = per.find(self.msg)  # type: ignore[assignment]
+            found = self.repeats[per.name] = per.find(self.msg)
         return found
 
     def by_repeat(self, per: Scope, number: str) -> dict[etree._Element, list[_Occurrence]]:
@@ -499,8 +500,9 @@ class Scope:
 
     def instance(self, o: _Occurrence) -> etree._Element:
         el = o.node
+        ancestors = el.iterancestors()
         for _ in range(self.climb[id(o.rule)]):
-            el = el.getparent()
+            el = next(ancestors)
         return el
 
 
@@ -582,7 +584,7 @@ def _readable(schemas: Path) -> set[str]:
     return {r.number for r in element_rules(schemas) if r.checked}
 
 
-def build(entry: dict, schemas: Path = BUNDLED_SCHEMAS) -> ConditionalRule:
+def build(entry: dict[str, Any], schemas: Path = BUNDLED_SCHEMAS) -> ConditionalRule:
     """One rule from its JSON entry, checked against the element table of ``schemas`` (raises
     RuleError)."""
     rid = entry.get("id", "?")
@@ -623,19 +625,19 @@ def build(entry: dict, schemas: Path = BUNDLED_SCHEMAS) -> ConditionalRule:
         elif when is not None and not elements_of(when) & members:
             rule.test_outside = compile_expr(when)
         rule.discover = tuple(sorted(needed)) if needed and needed <= members else None
-    if isinstance(when, Or) and len(when.operands) >= _SECTION_MIN and all(
-            _plain_presence(e) for e in when.operands):
-        rule.section = _section(frozenset(e.subject.element for e in when.operands),  # type: ignore[union-attr]
-                                schemas)
+    if isinstance(when, Or) and len(when.operands) >= _SECTION_MIN:
+        present = [e for e in when.operands if _plain_presence(e)]
+        if len(present) == len(when.operands):
+            rule.section = _section(frozenset(e.subject.element for e in present), schemas)
     rule.test_when = compile_expr(when) if when else rule.test_when
     rule.test_then = compile_expr(then)
     if rule.per is not None and _plain_presence(when) and _plain_presence(then) and \
-            {when.subject.element, then.subject.element} <= rule.scoped:  # type: ignore[union-attr]
-        rule.pair = (when.subject.element, then.subject.element)  # type: ignore[union-attr]
+            {when.subject.element, then.subject.element} <= rule.scoped:
+        rule.pair = (when.subject.element, then.subject.element)
     return rule
 
 
-def _plain_presence(e: Expr | None) -> bool:
+def _plain_presence(e: Expr | None) -> TypeGuard[Atom]:
     return isinstance(e, Atom) and e.check == "present" and e.subject.attribute is None
 
 
@@ -717,14 +719,15 @@ def _apply(rule: ConditionalRule, msg: etree._Element, occ: _Message,
     elif len(rule.discover) == 1:
         instances = occ.by_repeat(per, rule.discover[0])
     else:
-        instances = {}
+        discovered: dict[etree._Element, None] = {}  # in the order found, without repeats
         for number in rule.discover:
-            instances.update(dict.fromkeys(occ.by_repeat(per, number)))
+            discovered.update(dict.fromkeys(occ.by_repeat(per, number)))
+        instances = discovered
     scoped = rule.scoped
     for instance in instances:
         def local(number: str, instance: etree._Element = instance) -> list[_Occurrence]:
             if number.removesuffix("@") in scoped:
-                return occ.by_repeat(per, number).get(instance, [])  # type: ignore[arg-type]
+                return occ.by_repeat(per, number).get(instance, [])
             return occ(number)
 
         if rule.test_when(local) and not rule.test_then(local):

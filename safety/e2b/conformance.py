@@ -147,8 +147,8 @@ def check_tree(root: etree._Element, profile: str = "ich", *, now: datetime | No
                                     "empty element: send a value or a nullFlavor"))
     by_number = _by_number(schemas)
     for i, msg in enumerate(messages, start=1):
-        nodes = _Nodes(by_number, walks[0], walks[i])
-        findings.extend(Finding(*f) for f in evaluate(msg, profile, nodes, path_of, schemas))
+        numbered = _Nodes(by_number, walks[0], walks[i])
+        findings.extend(Finding(*f) for f in evaluate(msg, profile, numbered, path_of, schemas))
     findings.extend(_structure(root, schemas))
     findings.extend(_routing(root, profile))
     findings.extend(xsd_findings(root, xsd_dir))
@@ -201,11 +201,15 @@ def _checks(profile: str, schemas: Path) -> tuple[_Checks, ...]:
     return tuple(out)
 
 
+def _itself(el: etree._Element) -> list[etree._Element]:
+    return [el]
+
+
 @dataclass(slots=True)
 class _Trie:
     """All rules' XPaths merged by common steps, so a message is walked once for all rules."""
 
-    selector: Selector | None = None
+    selector: Selector = _itself  # the root's: the walk starts at its element
     children: dict[str, _Trie] = field(default_factory=dict)
     contexts: list[ElementRule] = field(default_factory=list)  # rules whose repeat ends here
     terminals: list[tuple[ElementRule, int]] = field(default_factory=list)  # (rule, ctx depth)
@@ -298,10 +302,11 @@ class _Keyed:
 
     def index(self, el: etree._Element) -> dict[tuple[str | None, ...], list[etree._Element]]:
         out: dict[tuple[str | None, ...], list[etree._Element]] = {}
-        for n in self.index_path(el):  # type: ignore[union-attr]
+        for n in self.index_path(el):
             holder = n
+            ancestors = n.iterancestors()
             for _ in range(self.climb):
-                holder = holder.getparent()
+                holder = next(ancestors)
             key = tuple(n.get(a) for a in self.names)
             hits = out.get(key)
             if hits is None:
@@ -322,7 +327,7 @@ class _Keyed:
                 chosen = [c for c in chosen if c.get(p[0]) == p[1]]
         if self.rest is None:
             return chosen
-        return [r for c in chosen for r in self.rest(c)]  # type: ignore[misc]
+        return [r for c in chosen for r in self.rest(c)]
 
 
 def _attr_name(name: str) -> str | None:
@@ -409,10 +414,15 @@ def _xpath(expr: str) -> Selector:
     return etree.XPath(_prefix(expr), namespaces=NS, regexp=False, smart_strings=False)
 
 
-def _walk(trie: _Trie, start: etree._Element) -> tuple[dict, dict]:
+# the context elements of each rule (by id), and the nodes found from each context
+_Contexts = dict[int, list[etree._Element]]
+_Found = dict[tuple[int, etree._Element], list[etree._Element]]
+
+
+def _walk(trie: _Trie, start: etree._Element) -> tuple[_Contexts, _Found]:
     """Contexts per rule and the nodes each context yields, in one depth-first walk."""
-    contexts: dict[int, list[etree._Element]] = {}
-    found: dict[tuple[int, etree._Element], list[etree._Element]] = {}
+    contexts: _Contexts = {}
+    found: _Found = {}
     chain: dict[int, etree._Element] = {0: start}
 
     def visit(node: _Trie, el: etree._Element) -> None:
@@ -431,7 +441,7 @@ def _walk(trie: _Trie, start: etree._Element) -> tuple[dict, dict]:
                 continue
             keyed = child.keyed
             if keyed is None:
-                result = child.selector(el)  # type: ignore[misc]
+                result = child.selector(el)
             else:
                 index = indexes.get(keyed.index_key)
                 if index is None:
@@ -527,8 +537,8 @@ class _Nodes:
     that found each, read from the rule walks already done; for the conditional rules."""
 
     by_number: dict[str, tuple[ElementRule, ...]]
-    batch: tuple[dict, dict]
-    message: tuple[dict, dict]
+    batch: tuple[_Contexts, _Found]
+    message: tuple[_Contexts, _Found]
 
     def __call__(self, number: str) -> list[tuple[etree._Element, ElementRule]]:
         out: list[tuple[etree._Element, ElementRule]] = []
@@ -547,7 +557,7 @@ def _structure(root: etree._Element, schemas: Path) -> list[Finding]:
     """Children not allowed where they are, then for each parent (after its subtree's findings)
     siblings out of order."""
     out: list[Finding] = []
-    top = _compact_structure(schemas).get(root.tag)
+    top = _compact_structure(schemas).get(etree.QName(root).text)
     if top is not None:
         _structure_walk(root, top[0], top[1], out)
     return out
@@ -578,12 +588,12 @@ def _structure_walk(e: etree._Element, kids: dict[str, _Compact],
     late: list[Finding] = []
     for c in e:
         t = c.tag
-        sub = kids.get(t)  # type: ignore[call-overload]
+        if not isinstance(t, str):  # a comment or a processing instruction
+            continue
+        sub = kids.get(t)
         if sub is None:
-            if not isinstance(t, str):
-                continue
-            out.append(Finding("-", path_of(c), "structure",
-                               f"<{_local(t)}> is not allowed inside <{_local(e.tag)}>"))
+            out.append(Finding("-", path_of(c), "structure", f"<{_local(t)}> is not allowed "
+                               f"inside <{etree.QName(e).localname}>"))
         elif len(c):
             _structure_walk(c, sub[0], sub[1], out)
         if ordered:

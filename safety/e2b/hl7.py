@@ -40,7 +40,8 @@ class E2BError(ValueError):
 def oids() -> dict[str, Any]:
     """The OID/code tables (data file with its source cited inside)."""
     text = resources.files("safety.e2b").joinpath("data/oids.json").read_text("utf-8")
-    return json.loads(text)
+    tables: dict[str, Any] = json.loads(text)  # an OID, or a table of OIDs or codes by name
+    return tables
 
 
 @cache
@@ -50,7 +51,8 @@ def destinations() -> dict[str, dict[str, str]]:
 
 
 def oid(kind: str, name: str) -> str:
-    return oids()[kind][name]
+    table: dict[str, str] = oids()[kind]
+    return table[name]
 
 
 @cache

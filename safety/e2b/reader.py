@@ -23,6 +23,7 @@ from safety.cases.model import (
     Drug,
     DrugReaction,
     FdaDevice,
+    Flag,
     MedicalHistory,
     Narrative,
     OtherCaseId,
@@ -39,6 +40,7 @@ from safety.cases.model import (
     Substance,
     Summary,
     TestResult,
+    Text,
 )
 from safety.cases.values import NullFlavor, PartialDate
 from safety.e2b.hl7 import (
@@ -187,12 +189,15 @@ def meddra(el: etree._Element | None, verbatim: etree._Element | None = None) ->
     return term
 
 
-def by_code(els: list[etree._Element], child: str, code: str, cs: str | None = None) -> list:
-    out = []
+def by_code(els: list[etree._Element], child: str, code: str,
+            cs: str | None = None) -> list[etree._Element]:
+    out: list[etree._Element] = []
     for e in els:
         c = f(e, f"{child}/h:code")
         if c is not None and c.get("code") == code and (cs is None or c.get("codeSystem") == cs):
-            out.append(f(e, child))
+            found = f(e, child)
+            if found is not None:  # always: the code was found under such a child
+                out.append(found)
     return out
 
 
@@ -273,8 +278,9 @@ def _read_message(msg: etree._Element, batch: MessageHeader) -> ImportedMessage:
     return ImportedMessage(header, case)
 
 
-def _organizer_items(role: etree._Element | None, name: str, child: str) -> list:
-    out = []
+def _organizer_items(role: etree._Element | None, name: str,
+                     child: str) -> list[etree._Element]:
+    out: list[etree._Element] = []
     code = oid("organizer_codes", name)
     for org in by_code(fa(role, "h:subjectOf2"), "h:organizer", code, _cs("organizer")):
         out.extend(fa(org, f"h:component/{child}"))
@@ -282,7 +288,7 @@ def _organizer_items(role: etree._Element | None, name: str, child: str) -> list
 
 
 # --- C ---------------------------------------------------------------------------------------
-def _admin(cap: etree._Element, inv: etree._Element) -> Admin:
+def _admin(cap: etree._Element | None, inv: etree._Element) -> Admin:
     a = Admin()
     for i in fa(inv, "h:id"):
         if i.get("root") == oid("id", "case"):
@@ -324,14 +330,14 @@ def _admin(cap: etree._Element, inv: etree._Element) -> Admin:
             a.first_sender = attr(f(ri, "h:subjectOf2/h:controlActEvent/h:author/h:assignedEntity"
                                         "/h:code"), "code")
         elif code.get("nullFlavor") == "NA":
-            i = f(ri, "h:subjectOf2/h:controlActEvent/h:id")
-            if i is not None and i.get("extension"):
-                a.linked_report_ids.append(i.get("extension", ""))
+            linked = f(ri, "h:subjectOf2/h:controlActEvent/h:id")
+            if linked is not None and linked.get("extension"):
+                a.linked_report_ids.append(linked.get("extension", ""))
     for s in fa(inv, "h:subjectOf1/h:controlActEvent"):
-        i = f(s, "h:id")
-        if i is not None and i.get("root") == oid("id", "other_case"):
-            a.other_case_ids.append(OtherCaseId(i.get("assigningAuthorityName"),
-                                                i.get("extension") or null_flavor(i)))
+        other = f(s, "h:id")
+        if other is not None and other.get("root") == oid("id", "other_case"):
+            a.other_case_ids.append(OtherCaseId(other.get("assigningAuthorityName"),
+                                                other.get("extension") or null_flavor(other)))
     return a
 
 
@@ -348,7 +354,7 @@ def _documents(inv: etree._Element, code: str) -> list[Document]:
     return docs
 
 
-def _person_name(name: etree._Element | None) -> tuple:
+def _person_name(name: etree._Element | None) -> tuple[Text, Text, Text, Text]:
     given = fa(name, "h:given")
     return (
         text(f(name, "h:prefix")),
@@ -492,7 +498,7 @@ def _patient(role: etree._Element | None) -> Patient:
     return p
 
 
-def _history(container: etree._Element | None) -> tuple:
+def _history(container: etree._Element | None) -> tuple[list[MedicalHistory], Text, Flag]:
     items: list[MedicalHistory] = []
     hist_text = None
     concomitant = None

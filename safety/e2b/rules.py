@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -264,7 +265,9 @@ def _overrides(schemas: Path) -> dict[str, dict[str, str]]:
 
 def structure_supplement(schemas: Path = BUNDLED_SCHEMAS) -> list[str]:
     path = schemas / "e2b-xpath-overrides.json"
-    return json.loads(path.read_text("utf-8")).get("_structure_supplement", {}).get("paths", [])
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    paths: list[str] = data.get("_structure_supplement", {}).get("paths", [])
+    return paths
 
 
 def _ich_code_systems(schemas: Path) -> dict[str, frozenset[str]]:
@@ -274,7 +277,9 @@ def _ich_code_systems(schemas: Path) -> dict[str, frozenset[str]]:
     return {r[2].strip(): _oids(r[19]) for r in rows[2:] if len(r) > 19}
 
 
-Selector = Callable[[etree._Element], list]
+# A compiled run of location steps; the leaf (@attribute, text()) is never part of one, so it
+# selects elements only.
+Selector = Callable[[etree._Element], list[etree._Element]]
 
 
 @cache

@@ -158,8 +158,10 @@ def sample_full_case() -> CaseVersionData:
     c.narrative.summaries = [Summary(text="Resumen del caso", language="es")]
     c.patient.gp_record_number = "GP-1"
     c.patient.investigation_number = "SUBJ-7"
-    c.patient.death.autopsy_done = True  # type: ignore[union-attr]
-    c.patient.death.autopsy_causes = [  # type: ignore[union-attr]
+    death = c.patient.death
+    assert death is not None  # set by sample_fatal_case
+    death.autopsy_done = True
+    death.autopsy_causes = [
         CodedTerm(verbatim="bleeding from the gums", code="10018276", version="27.1")]
     c.patient.parent = Parent(
         identification="Mother", birth_date=PartialDate(1980, 1, 2), age=Quantity(45, "a"),

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TypedDict
 
 from lxml import etree
 
@@ -31,6 +32,14 @@ from safety.e2b.rules import (
 from safety.package_data import BUNDLED_SCHEMAS
 
 STRUCTURE_FILE = "e2b-structure.json"
+
+
+class StructureEntry(TypedDict):
+    """One element path of the data file: its children, and the sibling pairs (first, second)
+    seen in that order and never the other way round."""
+
+    children: list[str]
+    before: list[list[str]]
 
 
 def _tag(e: etree._Element) -> str:
@@ -74,7 +83,7 @@ def _predicate_paths(step: str, base: list[str]) -> list[list[str]]:
 
 
 def derive(instances: Iterable[bytes],
-           schemas: Path = BUNDLED_SCHEMAS) -> dict[str, dict[str, list]]:
+           schemas: Path = BUNDLED_SCHEMAS) -> dict[str, StructureEntry]:
     children: dict[str, set[str]] = {}
     before: dict[str, set[tuple[str, str]]] = {}
 
@@ -108,11 +117,11 @@ def derive(instances: Iterable[bytes],
         names = [steps[i] for i in keep]
         add(names)
         for pos, i in enumerate(keep):
-            for path in _predicate_paths(raw[i], names[: pos + 1]):
-                add(path)
+            for named in _predicate_paths(raw[i], names[: pos + 1]):
+                add(named)
     for line in structure_supplement(schemas):
         add(line.split("/"))
-    out: dict[str, dict[str, list]] = {}
+    out: dict[str, StructureEntry] = {}
     for path in sorted(children):
         pairs = before.get(path, set())
         ordered = sorted(p for p in pairs if (p[1], p[0]) not in pairs)
@@ -153,7 +162,7 @@ def _structure_tree(schemas: Path) -> dict[str, StructureNode]:
 
 def main(argv: list[str]) -> int:
     files = [Path(a) for a in argv]
-    table: dict = {"_source": "derived by safety.e2b.structure from: "
+    table: dict[str, str | StructureEntry] = {"_source": "derived by safety.e2b.structure from: "
                    + ", ".join(sorted(p.name for p in files))
                    + " and the element XPaths of schemas/reference/*.csv"}
     table.update(derive(p.read_bytes() for p in sorted(files)))

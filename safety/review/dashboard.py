@@ -79,4 +79,4 @@ def on_time_rate(session: Session) -> tuple[int, int] | None:
                            .where(ObligationRow.submitted_on.is_not(None))).all()
     if not rows:
         return None
-    return sum(1 for due, on in rows if on <= due), len(rows)
+    return sum(1 for due, on in rows if on is not None and on <= due), len(rows)

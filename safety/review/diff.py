@@ -100,8 +100,9 @@ def _item_hint(item: Any) -> str | None:
         v = item.get(key)
         if isinstance(v, str):
             return v
-        if isinstance(v, dict) and isinstance(v.get("verbatim"), str):
-            return v["verbatim"]
+        verbatim = v.get("verbatim") if isinstance(v, dict) else None
+        if isinstance(verbatim, str):
+            return verbatim
     return None
 
 
@@ -111,7 +112,8 @@ def flatten(data: Any) -> dict[str, tuple[str, str, str]]:
 
     def walk(node: Any, path: str, label: str, key: str) -> None:
         if isinstance(node, dict) and not (set(node) == {"nullFlavor"}):
-            for k, v in node.items():
+            members: dict[str, Any] = node  # a JSON object: its keys are strings
+            for k, v in members.items():
                 if k in SKIP_KEYS:
                     continue
                 name = SECTION_LABELS.get(k, k) if not path else FIELD_LABELS.get(k, k)

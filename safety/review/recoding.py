@@ -41,11 +41,11 @@ def recode_open_cases(session: Session, settings: Settings, actor: str,
         view = latest_view(session, cv.id)
         review = list(view.review) if view else []
         for r in stale:
-            change = by_old.get(id(r.coding))
-            if change is not None:
-                r.coding = change.new
+            found = by_old.get(id(r.coding))
+            if found is not None:
+                r.coding = found.new
                 path = f"reactions[{data.reactions.index(r)}]"
-                if not (change.new.auto and change.new.code) and path not in review:
+                if not (found.new.auto and found.new.code) and path not in review:
                     review.append(path)  # the physician decides what the new release lacks
             elif r.coding is not None:
                 r.coding.version = release.version  # same code, valid in the new release

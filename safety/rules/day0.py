@@ -119,7 +119,8 @@ class Anchors:
     fatal_lt_awareness: Anchor | None = None
 
     def get(self, kind: AnchorKind) -> Anchor | None:
-        return getattr(self, kind.value)
+        anchor: Anchor | None = getattr(self, kind.value)  # the fields are named by the kinds
+        return anchor
 
     def shifted(self, days: int) -> Anchors:
         """The same anchors moved by ``days`` (used by property tests and what-if tools)."""

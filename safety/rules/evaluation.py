@@ -56,7 +56,7 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
         ObligationRow.case_version_id == cv.id).limit(1))
     if done is not None:
         return {"obligations": "already evaluated"}
-    case = session.get(Case, cv.case_id)
+    case = session.get_one(Case, cv.case_id)
     session.flush()
     session.refresh(case, with_for_update=True)  # a nullification commits before or after
     facts, ev = evaluate_version(session, cv, settings)

@@ -203,14 +203,14 @@ def build_facts(
     fallback_country = primary_source_country(case)
     events = []
     for r in case.reactions:
-        s = event_seriousness(r, lists)
+        ser = event_seriousness(r, lists)
         pt = r.coding.pt_code if r.coding else None
         term = (r.coding.pt_term if r.coding and r.coding.pt_term else "") or _text(r.verbatim)
         events.append(EventFacts(
             id=r.id, term=term or r.id, pt_code=pt,
             country=(_text(r.country).upper() or fallback_country),
-            criteria=s.criteria, fatal=s.fatal, life_threatening=s.life_threatening,
-            ime=s.ime, dme=s.dme,
+            criteria=ser.criteria, fatal=ser.fatal, life_threatening=ser.life_threatening,
+            ime=ser.ime, dme=ser.dme,
         ))
 
     study = None

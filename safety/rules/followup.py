@@ -17,7 +17,7 @@ def _event_sig(f: CaseFacts) -> set[tuple[object, ...]]:
 
 
 def _pair_sig(f: CaseFacts) -> set[tuple[object, ...]]:
-    out = set()
+    out: set[tuple[object, ...]] = set()
     for p in f.pairs:
         inv = p.causality.investigator.relatedness if p.causality.investigator else None
         spo = p.causality.sponsor.relatedness if p.causality.sponsor else None

@@ -210,7 +210,9 @@ def matches(regime: Regime, facts: CaseFacts, notes: list[str] | None = None) ->
     for rule in regime.rules:
         if rule.kind != "initial":
             continue
-        basis, blinded_basis, placebo = [], [], []
+        basis: list[str] = []
+        blinded_basis: list[str] = []
+        placebo: list[PairFacts] = []
         for p in facts.pairs:
             s = suspects[p.drug_id]
             if s.placebo:
@@ -235,7 +237,7 @@ def matches(regime: Regime, facts: CaseFacts, notes: list[str] | None = None) ->
 
 def _anchor(facts: CaseFacts, wanted: Iterable[AnchorKind]) -> tuple[Anchor, list[str]]:
     """First available anchor of ``wanted``, falling back to first receipt (noted)."""
-    notes = []
+    notes: list[str] = []
     for kind in wanted:
         a = facts.anchors.get(kind)
         if a is not None:
@@ -483,6 +485,12 @@ def obligation_from_json(data: dict[str, object], where: str = "obligation") -> 
             raise ValueError(f"{where}.{key}: expected a string")
         return v
 
+    def strings(key: str) -> tuple[str, ...]:
+        v = data.get(key) or ()
+        if not isinstance(v, list | tuple):
+            raise ValueError(f"{where}.{key}: expected a list")
+        return tuple(str(b) for b in v)
+
     try:
         sub = data.get("submitted_on")
         days = data.get("days")
@@ -495,7 +503,7 @@ def obligation_from_json(data: dict[str, object], where: str = "obligation") -> 
             status=ObligationStatus(s("status")), citation=s("citation"),
             anchor=AnchorKind(str(data.get("anchor", "first_receipt"))),
             explanation=str(data.get("explanation", "")),
-            basis=tuple(str(b) for b in data.get("basis", ()) or ()),  # type: ignore[union-attr]
+            basis=strings("basis"),
             group=str(data.get("group", "initial")),
             submitted_on=date.fromisoformat(sub) if isinstance(sub, str) else None,
         )

@@ -83,7 +83,7 @@ def anchors_from_case(
             out[key] = Anchor.from_partial(kind, PartialDate.parse_iso(value), tz)
         except (PartialDateError, Day0Error) as exc:
             raise WhatIfError(f"anchors.{key}: {exc}") from exc
-    return Anchors(**out)  # type: ignore[arg-type]
+    return Anchors(**out)
 
 
 def _add_assessment(case: CaseVersionData, a: dict[str, Any], where: str) -> None:

@@ -171,7 +171,7 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
     """Pipeline stage: draft a message for each regulator this version owes a report to; to a
     regulator that already holds the case it is a follow-up of what it holds. A nullified
     case gets nothing more (C.1.11.1 = 1 is final)."""
-    case = session.get(Case, cv.case_id)
+    case = session.get_one(Case, cv.case_id)
     session.flush()
     session.refresh(case, with_for_update=True)  # a nullification commits before or after
     made: dict[str, Any] = {"draft": 0, "invalid": 0}
@@ -209,7 +209,7 @@ def redraft(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, 
     stale = list(session.scalars(select(Submission).where(
         Submission.case_version_id == cv.id,
         Submission.state.in_((SubmissionState.DRAFT, SubmissionState.INVALID)))))
-    case = session.get(Case, cv.case_id)
+    case = session.get_one(Case, cv.case_id)
     for sub in stale:
         code, reason = message_lifecycle(sub)
         if code == NULLIFIED:

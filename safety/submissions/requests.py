@@ -70,7 +70,7 @@ def request_amendment(session: Session, sub: Submission, reason: str | None, act
     information (C.1.5 as transmitted, C.1.11.1 = 2, C.1.11.2 = reason). Asking again before it
     is sent replaces the draft, so there is one amendment per version and regulator."""
     reason = _reason(reason, "an amendment")
-    case = session.get(Case, sub.case_id)
+    case = session.get_one(Case, sub.case_id)
     session.flush()
     session.refresh(case, with_for_update=True)  # one lifecycle change of a case at a time
     if case.state == CaseState.NULLIFIED:
@@ -85,7 +85,7 @@ def request_amendment(session: Session, sub: Submission, reason: str | None, act
         raise LifecycleRequestError(
             f"{sub.destination} holds a later message for case {case.case_number} (batch "
             f"{latest.batch_id if latest else '?'}): amend that one")
-    cv = session.get(CaseVersion, sub.case_version_id)
+    cv = session.get_one(CaseVersion, sub.case_version_id)
     if cv.version != case.current_version:
         raise LifecycleRequestError(
             f"version {cv.version} is not the current version {case.current_version} of case "
@@ -196,7 +196,7 @@ def draft_nullifications(session: Session, case: Case, reason: str, actor: str,
         previous = last_transmitted(session, case.id, dest)
         if previous is None:
             continue
-        cv = session.get(CaseVersion, previous.case_version_id)
+        cv = session.get_one(CaseVersion, previous.case_version_id)
         cols = build_message(session, cv, case, region_for(dest),
                              obligation_days(session, previous), settings, previous=previous,
                              kind=ReportKind.NULLIFICATION, reason=reason)

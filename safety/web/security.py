@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+View: TypeAlias = Callable[P, ResponseReturnValue]  # a view function taking P
 
 WEB_BLUEPRINTS = frozenset({"web_login", "web_cases", "web_portal", "web_dashboard",
                             "web_admin"})
@@ -93,20 +95,22 @@ def _csrf_and_idle() -> Any:
 
 def user() -> User:
     """The logged-in user's row (call only behind :func:`require`)."""
-    return current_user.row  # type: ignore[no-any-return]
+    row: User = current_user.row  # Flask-Login is untyped: current_user is a SessionUser
+    return row
 
 
-def require(permission: Permission) -> Callable[[F], F]:
+def require(permission: Permission) -> Callable[[View[P]], View[P]]:
     """Log in first; then 403 for a role without ``permission``. Site submitters get 404 for
     everything outside their portal, so a guessed URL reveals nothing."""
-    def decorate(view: F) -> F:
+    def decorate(view: View[P]) -> View[P]:
         @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
             if not current_user.is_authenticated:
-                return login_manager.unauthorized()
+                to_login: ResponseReturnValue = login_manager.unauthorized()  # untyped library
+                return to_login
             role = Role(current_user.row.role)
             if not can(role, permission):
                 abort(404 if role is Role.SITE_SUBMITTER else 403)
             return view(*args, **kwargs)
-        return wrapped  # type: ignore[return-value]
+        return wrapped
     return decorate

@@ -128,6 +128,17 @@ def test_weights_file_missing_a_field_is_rejected() -> None:
         Model.from_json(data)
 
 
+@pytest.mark.parametrize("values", [[-1.0, -2.0], [-1.0, -2.0, -3.0, -4.0]])
+def test_weights_file_with_a_likelihood_not_one_per_class_is_rejected(
+        values: list[float]) -> None:
+    """Scoring reads the three likelihoods by position: two would fail in the middle of a
+    scan, four would be read as the first three."""
+    data = MODEL.to_json()
+    data["log2_likelihood"]["sex"]["match"] = values
+    with pytest.raises(ModelError, match="log2_likelihood sex/match needs one value per class"):
+        Model.from_json(data)
+
+
 def test_dates_quoted_in_the_narrative_match_structured_dates() -> None:
     a = build_profile(make_case(onset="2024", narrative="Bleeding on 10/02/2024; seen 2024-02-20."))
     b = build_profile(make_case(onset="2024-02-10", narrative="Follow-up visit 20 February 2024."))

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from safety.cases.codec import case_from_json, case_to_json
 from safety.cli.rules import rules
+from safety.rules.obligations import obligation_from_json
 from safety.rules.whatif import WhatIfError, load_whatif
 
 DEMO = Path(__file__).parents[2] / "safety" / "rules" / "examples" / "demo_case.json"
@@ -104,6 +105,17 @@ def test_previous_obligations_drive_followup(tmp_path):
     out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
     eu = {(o["rule"], o["due"]) for o in out if o["regime"] == "eu-ctr"}
     assert ("eu-ctr-susar-7", "2026-03-17") in eu
+
+
+def test_a_previous_obligations_basis_must_be_a_list(tmp_path):
+    """A string basis used to be read as its characters, a number failed with a TypeError
+    that named no key."""
+    first = json.loads(_run(tmp_path, _demo(), "explain", "--json").output)["obligations"][0]
+    assert first["basis"] and obligation_from_json(first).basis == tuple(first["basis"])
+    assert obligation_from_json(first | {"basis": None}).basis == ()
+    for bad in ("IB", 7):
+        with pytest.raises(ValueError, match=r"previous\[0\]\.basis: expected a list"):
+            obligation_from_json(first | {"basis": bad}, "previous[0]")
 
 
 def test_round_trip_and_errors_name_the_key():

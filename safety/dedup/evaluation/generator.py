@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 import string
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -268,7 +269,7 @@ class LabelledReport:
     received: date = field(default_factory=lambda: date(2024, 1, 1))
 
 
-def _pick(rng: random.Random, weighted: list[tuple[str, float]]) -> str:
+def _pick(rng: random.Random, weighted: Sequence[tuple[str, float]]) -> str:
     return rng.choices([w[0] for w in weighted], weights=[w[1] for w in weighted])[0]
 
 
@@ -333,7 +334,7 @@ class StreamGenerator:
             birth=birth,
             sex=rng.choice("12"),
             weight=max(weight, 1.5),
-            country=country or _pick(rng, COUNTRIES),  # type: ignore[arg-type]
+            country=country or _pick(rng, COUNTRIES),
             record=f"H{rng.randrange(10**6, 10**7)}" if rng.random() < 0.2 else None,
         )
 

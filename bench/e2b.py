@@ -20,7 +20,7 @@ from safety.e2b.conformance import check
 from safety.e2b.export import export_case
 from safety.e2b.reader import read_batch
 from safety.e2b.sample import sample_case
-from safety.e2b.writer import ExportHeader, write_batch
+from safety.e2b.writer import ExportHeader, build_batch, serialise
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "tests" / "e2b" / "data"
 TARGET = 200.0
@@ -63,11 +63,11 @@ def main() -> None:
         header = ExportHeader(sender_id="BENCH", destination=destination,
                               batch_receiver=receiver if msg_rcv else None,
                               message_receiver=msg_rcv)
-        xml = write_batch([case], header)
+        xml = serialise(build_batch([case], header))
         assert export_case(case, header).ready, "benchmark case must be conformant"
         export_and_check = lambda c=case, h=header: export_case(c, h)  # noqa: E731
         both = rate(export_and_check, args.seconds)
-        write = rate(lambda c=case, h=header: write_batch([c], h), args.seconds)
+        write = rate(lambda c=case, h=header: serialise(build_batch([c], h)), args.seconds)
         chk = rate(lambda x=xml, p=header.profile: check(x, p), args.seconds)
         imp = rate(lambda x=xml: read_batch(x), args.seconds)
         print(f"{label:58} {both:13.0f} {BEST[export_and_check]:7.0f} {write:7.0f} {chk:7.0f} "

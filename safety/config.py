@@ -67,10 +67,6 @@ class Settings:
         return self.database_url or f"sqlite:///{self.home / 'safety.db'}"
 
     @property
-    def embedded_redis(self) -> bool:
-        return not self.redis_url
-
-    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

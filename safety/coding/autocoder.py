@@ -346,6 +346,3 @@ class Autocoder:
         result.code, result.level = code, self.level
         (result.term, result.pt_code, result.pt_term, result.soc_code, result.soc_term,
          result.moiety_code, result.moiety_term) = filled
-
-    def code_many(self, verbatims: Iterable[str]) -> list[CodingResult]:
-        return [self.code(v) for v in verbatims]

@@ -19,11 +19,6 @@ from safety.coding.terminology import Terminology
 from safety.package_data import BUNDLED_DICTIONARIES
 
 
-def bundled_terminologies(
-        path: Path = BUNDLED_DICTIONARIES) -> tuple[Terminology, Terminology]:
-    return _terminologies(path)
-
-
 def bundled_autocoder(kind: str, path: Path = BUNDLED_DICTIONARIES) -> Autocoder:
     """The autocoder over the open dictionary in ``path``, with that folder's curation."""
     return _autocoder(kind, path)

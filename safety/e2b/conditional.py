@@ -393,12 +393,6 @@ Occurrences = Callable[[str], list[_Occurrence]]
 Predicate = Callable[[Occurrences], bool]
 
 
-def _values(occs: Iterable[_Occurrence], attribute: str | None) -> Iterable[str | None]:
-    if attribute is None:
-        return (o.value for o in occs)
-    return (o.node.get(attribute) for o in occs)
-
-
 def compile_expr(expr: Expr) -> Predicate:
     """Turn a parsed predicate into a function of an occurrence lookup."""
     if isinstance(expr, Not):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -128,10 +127,6 @@ def parse_ts(value: str, el: etree._Element | None = None) -> PartialDate:
 
 def is_hl7_ts(value: str) -> bool:
     return bool(_TS_RE.match(value))
-
-
-def now_ts() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
 
 
 def fmt_number(v: float) -> str:

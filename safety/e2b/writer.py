@@ -208,22 +208,13 @@ def observation(parent: etree._Element, rel: str, code: str, cs: str | None = No
     return o
 
 
-def _set(v: object) -> bool:
-    return v is not None
-
-
 # --- batch and message wrapper --------------------------------------------------------------
-def write_batch(cases: list[CaseVersionData], header: ExportHeader) -> bytes:
-    """The E2B(R3) batch for the given case versions (one message each)."""
-    return serialise(build_batch(cases, header))
-
-
 def serialise(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def build_batch(cases: list[CaseVersionData], header: ExportHeader) -> etree._Element:
-    """The batch as an element tree (what :func:`write_batch` serialises)."""
+    """The batch as an element tree (``serialise`` turns it into bytes)."""
     if header.destination not in destinations():
         raise WriteError(f"unknown destination {header.destination!r}; "
                          f"known: {', '.join(sorted(destinations()))}")

@@ -18,7 +18,7 @@ from lxml import etree
 from safety.e2b import conformance
 from safety.e2b.hl7 import XSI, parse_xml
 from safety.e2b.sample import sample_case
-from safety.e2b.writer import ExportHeader, write_batch
+from safety.e2b.writer import ExportHeader, build_batch, serialise
 from safety.package_data import BUNDLED_SCHEMAS
 
 
@@ -53,8 +53,8 @@ def _assert_same(root: etree._Element) -> int:
 
 def _documents() -> list[bytes]:
     docs = [example(name) for name in sorted(EXAMPLES)]
-    docs.append(write_batch([sample_case()], ExportHeader(sender_id="T",
-                                                          destination="fda-postmarket")))
+    header = ExportHeader(sender_id="T", destination="fda-postmarket")
+    docs.append(serialise(build_batch([sample_case()], header)))
     return docs
 
 

@@ -9,7 +9,7 @@ from safety.cases.values import NullFlavor, PartialDate
 from safety.e2b.hl7 import fmt_number, is_hl7_ts
 from safety.e2b.reader import read_batch
 from safety.e2b.sample import sample_case
-from safety.e2b.writer import ExportHeader, write_batch
+from safety.e2b.writer import ExportHeader, build_batch, serialise
 
 HEADER = ExportHeader(sender_id="SD", destination="ema")
 SETTINGS = settings(max_examples=60, deadline=None,
@@ -35,7 +35,7 @@ xml_text = st.text(
 
 
 def round_trip(case):
-    return read_batch(write_batch([case], HEADER))[0].case
+    return read_batch(serialise(build_batch([case], HEADER)))[0].case
 
 
 @SETTINGS

@@ -14,7 +14,7 @@ from factories.e2b import EXAMPLES, PROFILE_DESTINATION, example
 from safety.e2b.canonical import batch_values, difference
 from safety.e2b.conformance import check
 from safety.e2b.reader import read_batch
-from safety.e2b.writer import ExportHeader, write_batch
+from safety.e2b.writer import ExportHeader, build_batch, serialise
 
 DOSAGE_COUNTRY = ("/substanceAdministration/outboundRelationship2/substanceAdministration"
                   "/performer/assignedEntity/representedOrganization/addr/country")
@@ -31,7 +31,7 @@ def reexport(data: bytes) -> tuple[bytes, str]:
         batch_receiver=h.batch_receiver, message_receiver=h.message_receiver,
         processing_mode=h.processing_mode or "T",
     )
-    return write_batch([m.case for m in messages], header), profile
+    return serialise(build_batch([m.case for m in messages], header)), profile
 
 
 EXAMPLES_BY_RECEIVER = {"ZZFDA": "fda-postmarket", "ZZFDA_PREMKT": "fda-premarket"}

@@ -1,1 +1,2 @@
-"""Persistence: SQLAlchemy 2 models, sessions and Alembic migrations (a shell around the domain)."""
+"""Persistence platform: the declarative base and its record guards, engines and sessions,
+Alembic migrations. Each feature keeps its tables in its own ``store.py``."""

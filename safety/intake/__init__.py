@@ -1,2 +1,2 @@
-"""Intake: turning what arrives (site SAE forms, E2B messages) into case data, and deciding
-whether it is a valid case."""
+"""Intake: reports in (site SAE forms, E2B messages), the one way they are stored, whether
+they are valid cases, and what each becomes."""

@@ -1,2 +1,3 @@
-"""Case review: the workflow state machine, who may do what, what changed between versions,
-and what an electronic signature binds to. Plain Python; the web shell is ``safety.web``."""
+"""What people decide about a case: workflow transitions, electronic signatures (21 CFR Part 11),
+coding and duplicate decisions, recoding to a new release; what the guards know; the review
+queue, the case page and the dashboard."""

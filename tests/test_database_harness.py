@@ -10,9 +10,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from safety.accounts.store import Site
-from safety.cases.store import Counter
 from safety.db.base import Base
 from safety.db.session import import_all_models, session_scope
+from safety.sponsors.store import Sponsor
 
 
 def _sites(session) -> int:  # type: ignore[no-untyped-def]
@@ -35,7 +35,8 @@ def test_what_a_store_test_commits_stays_in_its_transaction(base_settings, db_en
 def test_an_error_rolled_back_by_the_code_under_test_keeps_the_earlier_work(db_session):
     site_token(db_session, "Site A")
     db_session.commit()
-    db_session.add(Counter(name="case", value=1))  # the migrations' row is there already
+    db_session.add(Sponsor(id=1, code="AGAIN", name="Again", org_code="AGAIN",
+                           case_prefix="AG", timezone="UTC"))  # the DEFAULT sponsor has id 1
     with pytest.raises(IntegrityError):
         db_session.flush()
     db_session.rollback()  # back to the last commit, not to the start of the test
@@ -52,8 +53,8 @@ def test_reset_leaves_the_database_as_the_migrations_do(settings):
     with session_scope(url) as s:
         counts = {t.name: s.scalar(select(func.count()).select_from(t))
                   for t in Base.metadata.sorted_tables if t.name != "counters"}
-        assert {name for name, n in counts.items() if n} == set()
-        assert [tuple(r) for r in s.execute(text("SELECT name, value FROM counters"))] == [
-            ("case", 0)]
+        assert {name for name, n in counts.items() if n} == {"sponsors"}  # DEFAULT only
+        assert s.scalar(select(func.count()).select_from(Sponsor)) == 1
+        assert [tuple(r) for r in s.execute(text("SELECT name, value FROM counters"))] == []
         site_token(s, "Site again")
         assert s.scalar(select(Site.id)) == first_site  # the ids start again

@@ -3,55 +3,75 @@ recognising a token."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.accounts.roles import ClientRole
-from safety.accounts.store import ApiClient, Organisation, Site
+from safety.accounts.store import ApiClient, ApiClientSponsor, Site
 from safety.accounts.tokens import hash_token, new_token
 from safety.audit.store import record
 
-DEFAULT_ORGANISATION = "Sponsor"
+
+class ClientError(ValueError):
+    """A client or site that cannot be created as asked; the message says why."""
 
 
-def get_or_create_site(session: Session, name: str, country: str | None = None,
-                       organisation: str = DEFAULT_ORGANISATION) -> tuple[Site, bool]:
-    org = session.execute(
-        select(Organisation).where(Organisation.name == organisation)
-    ).scalar_one_or_none()
-    if org is None:
-        org = Organisation(name=organisation)
-        session.add(org)
-        session.flush()
+def get_or_create_site(session: Session, name: str, country: str | None, sponsor_id: int, *,
+                       protocol: str | None = None, actor: str = "cli") -> tuple[Site, bool]:
+    """The sponsor's site named ``name`` (a site belongs to one sponsor: the same name at two
+    sponsors is two sites)."""
     site = session.execute(
-        select(Site).where(Site.organisation_id == org.id, Site.name == name)
+        select(Site).where(Site.sponsor_id == sponsor_id, Site.name == name)
     ).scalar_one_or_none()
     if site is not None:
         return site, False
-    site = Site(organisation_id=org.id, name=name, country=country)
+    site = Site(sponsor_id=sponsor_id, name=name, country=country, protocol=protocol)
     session.add(site)
     session.flush()
-    record(session, actor="cli", action="site.created", entity=site,
-           changes=[{"field": "name", "from": None, "to": name}])
+    record(session, actor=actor, action="site.created", entity=site,
+           changes=[{"field": "name", "from": None, "to": name},
+                    {"field": "protocol", "from": None, "to": protocol}])
     return site, True
 
 
-def issue_token(session: Session, name: str, role: str, site: Site | None,
-                actor: str = "cli") -> str:
-    """Create an API client and return its token; only the hash is kept."""
-    if role not in tuple(ClientRole):
-        raise ValueError("role must be 'site' or 'safety'")
-    if role == ClientRole.SITE and site is None:
-        raise ValueError("a site client needs a site")
+def issue_token(session: Session, name: str, role: ClientRole | str, *,
+                site: Site | None = None, sponsor_ids: Iterable[int] = (),
+                senders: Iterable[str] = (), actor: str = "cli") -> str:
+    """Create an API client and return its token; only the hash is kept.
+
+    A site client works for its site's sponsor; a partner client for exactly one sponsor,
+    under the E2B sender ids it is bound to; a safety-team client for the sponsors given.
+    """
+    try:
+        role = ClientRole(role)
+    except ValueError:
+        raise ClientError(f"role: one of {', '.join(r.value for r in ClientRole)}") from None
+    granted = set(sponsor_ids)
+    if role is ClientRole.SITE:
+        if site is None:
+            raise ClientError("a site client needs a site")
+        granted = {site.sponsor_id}
+    elif site is not None:
+        raise ClientError(f"a {role.value} client has no site")
+    if role is ClientRole.PARTNER and (len(granted) != 1 or not list(senders)):
+        raise ClientError("a partner client works for one sponsor and needs its sender ids")
+    if not granted:
+        raise ClientError(f"a {role.value} client needs the sponsor(s) it works for")
     token = new_token()
     client = ApiClient(name=name, role=role, site_id=site.id if site else None,
-                       token_hash=hash_token(token), token_prefix=token[:12])
+                       senders=sorted(set(senders)), token_hash=hash_token(token),
+                       token_prefix=token[:12])
     session.add(client)
     session.flush()
-    record(session, actor=actor, action="api_client.created", entity=client,
-           changes=[{"field": "role", "from": None, "to": role}])
+    session.add_all(ApiClientSponsor(client_id=client.id, sponsor_id=s) for s in sorted(granted))
+    for sponsor_id in sorted(granted):
+        record(session, actor=actor, action="api_client.created", entity=client,
+               sponsor_id=sponsor_id,
+               changes=[{"field": "role", "from": None, "to": role.value},
+                        {"field": "senders", "from": None, "to": sorted(set(senders))}])
     return token
 
 
@@ -95,25 +115,41 @@ def revoke_client(session: Session, ref: str, actor: str = "cli") -> ApiClient:
 
 @dataclass(frozen=True)
 class ClientIdentity:
-    """Who a valid bearer token belongs to."""
+    """Who a valid bearer token belongs to, and for which sponsors it works."""
 
     client_id: int
     name: str
-    role: str  # site | safety
+    role: ClientRole
     site_id: int | None
+    sponsor_ids: frozenset[int]
+    senders: tuple[str, ...] = ()
 
 
 def client_for_token(session: Session, token_hash: str) -> ClientIdentity | None:
     """The client holding the token with this hash, unless it is unknown or revoked."""
     client = session.execute(
-        select(ApiClient.id, ApiClient.name, ApiClient.role, ApiClient.site_id,
-               ApiClient.revoked_at)
-        .where(ApiClient.token_hash == token_hash)
-    ).one_or_none()
+        select(ApiClient).where(ApiClient.token_hash == token_hash)
+    ).scalar_one_or_none()
     if client is None or client.revoked_at is not None:
         return None
-    return ClientIdentity(client.id, client.name, client.role, client.site_id)
+    granted = frozenset(session.scalars(select(ApiClientSponsor.sponsor_id).where(
+        ApiClientSponsor.client_id == client.id)))
+    return ClientIdentity(client.id, client.name, ClientRole(client.role), client.site_id,
+                          granted, tuple(client.senders or ()))
 
 
-def sites(session: Session) -> list[Site]:
-    return list(session.execute(select(Site).order_by(Site.name)).scalars())
+def sites(session: Session, sponsor_ids: frozenset[int] | None = None) -> list[Site]:
+    stmt = select(Site).order_by(Site.name)
+    if sponsor_ids is not None:
+        stmt = stmt.where(Site.sponsor_id.in_(sponsor_ids))
+    return list(session.execute(stmt).scalars())
+
+
+def site_by_name(session: Session, name: str, sponsor_id: int | None = None) -> Site | None:
+    stmt = select(Site).where(Site.name == name)
+    if sponsor_id is not None:
+        stmt = stmt.where(Site.sponsor_id == sponsor_id)
+    found = list(session.execute(stmt).scalars())
+    if len(found) > 1:
+        raise ClientError(f"{len(found)} sponsors have a site named {name!r}: name the sponsor")
+    return found[0] if found else None

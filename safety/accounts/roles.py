@@ -23,6 +23,7 @@ class ClientRole(StrEnum):
     (every site)."""
 
     SITE = "site"
+    PARTNER = "partner"
     SAFETY = "safety"
 
 

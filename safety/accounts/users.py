@@ -6,6 +6,7 @@ failed and successful logins, password changes, failed signature passwords.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from safety.accounts.grants import grant
 from safety.accounts.policy import (
     BAD_CREDENTIALS,
     LOCKED,
@@ -23,7 +25,7 @@ from safety.accounts.policy import (
     normalise_email,
 )
 from safety.accounts.roles import check_site_scope, parse_role
-from safety.accounts.store import Site, User
+from safety.accounts.store import User
 from safety.audit.store import record
 
 
@@ -31,15 +33,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
-def site_by_name(session: Session, name: str) -> Site:
-    site = session.execute(select(Site).where(Site.name == name)).scalars().first()
-    if site is None:
-        raise UserError(f"no site named {name!r} (create it with `safety site add`)")
-    return site
-
-
 def create_user(session: Session, *, email: str, role: str, password: str,
-                printed_name: str, site_id: int | None, actor: str) -> User:
+                printed_name: str, site_id: int | None, actor: str,
+                sponsor_ids: Iterable[int] = ()) -> User:
+    """A new account; staff get ``role`` for each of ``sponsor_ids`` (``safety.accounts.
+    grants``), site staff work for their site's sponsor."""
     email = normalise_email(email)
     role_ = parse_role(role)
     check_site_scope(role_, site_id)
@@ -57,6 +55,8 @@ def create_user(session: Session, *, email: str, role: str, password: str,
            changes=[{"field": "role", "from": None, "to": role_.value},
                     {"field": "site_id", "from": None, "to": site_id},
                     {"field": "printed_name", "from": None, "to": user.printed_name}])
+    for sponsor_id in sorted(set(sponsor_ids)):
+        grant(session, user, sponsor_id, role_, actor=actor)
     return user
 
 

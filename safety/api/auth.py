@@ -19,6 +19,8 @@ from safety.accounts.roles import ClientRole
 from safety.accounts.scope import Scope
 from safety.accounts.tokens import hash_token
 from safety.api.errors import abort
+from safety.db.tenancy import restrict_to_sponsors
+from safety.sponsors.service import sponsor_id_for
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class Principal:
     name: str
     role: str
     site_id: int | None
+    sponsor_ids: frozenset[int] = frozenset()
+    senders: tuple[str, ...] = ()
 
     @property
     def actor(self) -> str:
@@ -34,14 +38,18 @@ class Principal:
 
     @property
     def scope(self) -> Scope:
-        return Scope(all_sites=self.role == ClientRole.SAFETY, site_id=self.site_id)
+        """The client's sponsors; within them, a site client sees its own site only."""
+        return Scope(sponsor_ids=self.sponsor_ids,
+                     site_id=None if self.role == ClientRole.SAFETY else self.site_id)
 
     @property
     def safety_team(self) -> bool:
         return self.role == ClientRole.SAFETY
 
-    def can_see_site(self, site_id: int | None) -> bool:
-        return self.scope.can_see_site(site_id)
+    @property
+    def sponsor_id(self) -> int | None:
+        """The one sponsor a site or partner client submits for (None for several)."""
+        return next(iter(self.sponsor_ids)) if len(self.sponsor_ids) == 1 else None
 
 
 class TokenCache:
@@ -106,7 +114,31 @@ def require_client() -> Principal:
             abort(401, message="Unknown or revoked token.",
                   headers={"WWW-Authenticate":
                            'Bearer realm="safetydesk", error="invalid_token"'})
-        principal = Principal(client.client_id, client.name, client.role, client.site_id)
+        principal = Principal(client.client_id, client.name, client.role, client.site_id,
+                              client.sponsor_ids, client.senders)
         tokens.put(token_hash, principal, ttl)
     g.principal = principal
+    restrict_to_sponsors(g.db, principal.sponsor_ids)
     return principal
+
+
+def named_sponsor(principal: Principal) -> int | None:
+    """The sponsor a request names or its client is bound to; None when a multi-sponsor client
+    names none (a read that does not need one, such as a dictionary search)."""
+    if principal.sponsor_id is not None or not request.headers.get("X-Sponsor", "").strip():
+        return principal.sponsor_id
+    return acting_sponsor(principal)
+
+
+def acting_sponsor(principal: Principal) -> int:
+    """The sponsor a request acts for: a site's or partner's sponsor; for a safety-team client
+    working for several, the one its ``X-Sponsor`` header names (422 otherwise)."""
+    if principal.sponsor_id is not None:
+        return principal.sponsor_id
+    code = request.headers.get("X-Sponsor", "").strip()
+    found = sponsor_id_for(g.db, code, principal.sponsor_ids) if code else None
+    if found is None:
+        abort(422, errors={"headers": {"X-Sponsor": [
+            "Name the sponsor this request is for (its code): this client works for "
+            "several." if not code else f"{code!r} is not a sponsor this client works for."]}})
+    return found

@@ -8,7 +8,7 @@ from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from safety.api.auth import Principal, require_client
+from safety.api.auth import Principal, acting_sponsor, require_client
 from safety.api.errors import abort
 from safety.products.registry import RegistryError
 from safety.products.rsi import RsiError, rsi_from_dict
@@ -32,7 +32,7 @@ class Registry(MethodView):
     def get(self) -> Any:
         """Products with their status per jurisdiction, and studies."""
         _safety_only()
-        return registry_json(g.db)
+        return registry_json(g.db, acting_sponsor(require_client()))
 
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
         "type": "object", "description": "{products: [...], studies: [...]}"}}}})
@@ -47,7 +47,7 @@ class Registry(MethodView):
             reg = registry_from_json(body)
         except (RegistryError, AttributeError, TypeError) as exc:
             abort(422, errors={"json": {"registry": [str(exc)]}})
-        return import_registry(g.db, reg, principal.actor)
+        return import_registry(g.db, reg, principal.actor, acting_sponsor(principal))
 
 
 @blp.route("/rsi")
@@ -66,5 +66,6 @@ class Rsi(MethodView):
             version = rsi_from_dict(body, "rsi")
         except (RsiError, TypeError, ValueError) as exc:
             abort(422, errors={"json": {"rsi": [str(exc)]}})
-        changes = add_rsi_version(g.db, version, current_app.config["SAFETY"], principal.actor)
+        changes = add_rsi_version(g.db, version, current_app.config["SAFETY"], principal.actor,
+                                  acting_sponsor(principal))
         return {"changes": changes}, 201

@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields
 
 from safety.accounts.roles import ClientRole
-from safety.api.auth import Principal, require_client
+from safety.api.auth import Principal, acting_sponsor, require_client
 from safety.api.errors import abort
 from safety.e2b.hl7 import E2BError
 from safety.intake.idempotency import IdempotencyConflict
@@ -71,7 +71,8 @@ def _submitter(principal: Principal) -> Submitter:
     return Submitter(actor=principal.actor,
                      sender=f"site:{principal.site_id}" if principal.role == ClientRole.SITE
                      else f"client:{principal.client_id}",
-                     site_id=principal.site_id, client_id=principal.client_id)
+                     site_id=principal.site_id, client_id=principal.client_id,
+                     sponsor_id=acting_sponsor(principal))
 
 
 def _submit(incoming: Any) -> list[Accepted]:

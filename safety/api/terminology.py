@@ -1,8 +1,10 @@
 """``/api/v1/terminology``: ranked coding suggestions for the review screen.
 
-Suggestions come from the active release in the database (MedDRA or WHODrug when a
-licensee loaded it, otherwise the open dictionary) or, when none is stored, from the bundled
-open dictionary. The built index is kept per release for the life of the process.
+A sponsor's team synonyms count for the sponsor the client is bound to or names in
+``X-Sponsor``; without one, only the dictionary's own synonyms. Suggestions come from the
+active release in the database (MedDRA or WHODrug when a licensee loaded it, otherwise the open
+dictionary) or, when none is stored, from the bundled open dictionary. The built index is kept
+per release for the life of the process.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from safety.api.auth import require_client
+from safety.api.auth import named_sponsor, require_client
 from safety.coding.service import suggest
 
 blp = Blueprint(
@@ -55,8 +57,9 @@ class SuggestionSchema(Schema):
 
 
 def _suggest(kind: str, args: dict[str, Any]) -> dict[str, Any]:
-    require_client()
-    return suggest(g.db, kind, args["q"], args["limit"], current_app.config["SAFETY"])
+    sponsor_id = named_sponsor(require_client())
+    return suggest(g.db, kind, args["q"], args["limit"], current_app.config["SAFETY"],
+                   sponsor_id=sponsor_id)
 
 
 @blp.route("/events")

@@ -13,9 +13,10 @@ import unicodedata
 from safety.cases.values import NullFlavor
 
 
-def case_number(year: int, seq: int) -> str:
-    """The human-facing case number used in the queue (``SD-2026-000042``)."""
-    return f"SD-{year}-{seq:06d}"
+def case_number(prefix: str, year: int, seq: int) -> str:
+    """The human-facing case number used in the queue (``SD-2026-000042``): the sponsor's
+    prefix, the year of receipt and the sponsor's own sequence."""
+    return f"{prefix}-{year}-{seq:06d}"
 
 
 def worldwide_case_id(country: str, org_code: str, year: int, seq: int) -> str:

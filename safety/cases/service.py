@@ -19,7 +19,7 @@ def find_case(session: Session, case_id: uuid.UUID, *, lock: bool = False,
     SQLite serialises writers anyway)."""
     stmt = select(Case).where(Case.id == case_id)
     case = session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
-    if case is None or (scope is not None and not scope.can_see_site(case.site_id)):
+    if case is None or (scope is not None and not scope.can_see(case.sponsor_id, case.site_id)):
         return None
     return case
 
@@ -36,6 +36,8 @@ def find_case_by_reference(session: Session, ref: str) -> Case | None:
 
 def visible(scope: Scope) -> Select[Case]:
     stmt = select(Case)
+    if scope.sponsor_ids is not None:
+        stmt = stmt.where(Case.sponsor_id.in_(scope.sponsor_ids))
     if not scope.all_sites:
         stmt = stmt.where(Case.site_id == scope.site_id)
     return stmt

@@ -46,17 +46,21 @@ from safety.cases.workflow import (
     TransitionError,
 )
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.tenancy import SponsorOwned
 
 
-class Case(Base):
+class Case(SponsorOwned, Base):
     """A case: one patient's adverse experience, across all reports that describe it."""
 
     __tablename__ = "cases"
-    __table_args__ = (UniqueConstraint("sender", "sender_case_id"),)
+    __table_args__ = (
+        UniqueConstraint("sponsor_id", "sender", "sender_case_id", name="uq_cases_sender_case"),
+        UniqueConstraint("sponsor_id", "worldwide_case_id", name="uq_cases_worldwide_case_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     case_number: Mapped[str] = mapped_column(String(40), unique=True)
-    worldwide_case_id: Mapped[str] = mapped_column(String(100), unique=True)
+    worldwide_case_id: Mapped[str] = mapped_column(String(100))
     sender: Mapped[str] = mapped_column(String(200))
     sender_case_id: Mapped[str] = mapped_column(String(200))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
@@ -72,7 +76,7 @@ class Case(Base):
     )
 
 
-class CaseVersion(Base):
+class CaseVersion(SponsorOwned, Base):
     """An immutable snapshot of the case after one initial or follow-up report.
 
     ``data`` is the JSON form of :class:`safety.cases.model.CaseVersionData`. Worker stages
@@ -188,7 +192,8 @@ def add_version(session: Session, case: Case, *, version: int, kind: VersionKind
     """A new version of the case (its snapshot immutable from now on), waiting for its
     processing stages, or complete as stored when it has none to go through."""
     cv = CaseVersion(
-        id=uuid.uuid4(), case_id=case.id, version=version, kind=kind, report_id=report_id,
+        id=uuid.uuid4(), case_id=case.id, sponsor_id=case.sponsor_id, version=version,
+        kind=kind, report_id=report_id,
         data=case_to_json(data), received_at=received_at, stages={},
         pipeline=PipelineStatus.PENDING if has_stages else PipelineStatus.DONE)
     session.add(cv)

@@ -15,6 +15,7 @@ import click
 # name -> (module under safety.cli, attribute, one-line help shown by ``safety --help``)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("database", "db", "Database migrations."),
+    "sponsor": ("sponsors", "sponsor", "The sponsors the CRO works for and their settings."),
     "site": ("accounts", "site", "Clinical sites and their API tokens."),
     "client": ("accounts", "client", "API clients of the safety team (see every case)."),
     "user": ("users", "user", "Web users: site submitters, processors, physicians, admins."),
@@ -59,8 +60,13 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup)
 @click.version_option(package_name="safetydesk")
-def main() -> None:
+@click.option("--sponsor", "sponsors", multiple=True, metavar="CODE",
+              help="Work for this sponsor only (repeat for several); the commands then see "
+                   "and change only its data. Default: every sponsor (an operator).")
+@click.pass_context
+def main(ctx: click.Context, sponsors: tuple[str, ...]) -> None:
     """SafetyDesk: adverse event intake, processing, review and E2B(R3) submission."""
+    ctx.obj = {"sponsors": tuple(s.strip().upper() for s in sponsors)}
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 import click
 
 from safety.accounts.clients import (
+    ClientError,
     UnknownClient,
     get_or_create_site,
     issue_token,
@@ -14,7 +15,8 @@ from safety.accounts.clients import (
     revoke_client,
 )
 from safety.accounts.roles import ClientRole
-from safety.cli.common import database, ready_settings
+from safety.cli.common import database, one_sponsor, ready_settings, scope
+from safety.sponsors.service import sponsors
 
 
 @click.group("site")
@@ -25,13 +27,14 @@ def site() -> None:
 @site.command("add")
 @click.argument("name")
 @click.option("--country", help="ISO 3166 alpha-2 country of the site.")
-@click.option("--organisation", default="Sponsor", show_default=True)
-def site_add(name: str, country: str | None, organisation: str) -> None:
-    """Create site NAME (or reuse it) and print a new API token for it, once."""
+@click.option("--protocol", help="The study (protocol number) the site works on.")
+def site_add(name: str, country: str | None, protocol: str | None) -> None:
+    """Create site NAME of the sponsor (``safety --sponsor CODE site add``; the only sponsor
+    if there is one) or reuse it, and print a new API token for it, once."""
     with database(ready_settings()) as session:
         s, created = get_or_create_site(session, name, country.upper() if country else None,
-                                        organisation)
-        token = issue_token(session, f"{name} token", ClientRole.SITE, s)
+                                        one_sponsor(session), protocol=protocol)
+        token = issue_token(session, f"{name} token", ClientRole.SITE, site=s)
         site_id = s.id
     click.echo(json.dumps({"site_id": site_id, "site": name, "created": created,
                            "token": token}))
@@ -45,11 +48,22 @@ def client() -> None:
 
 @client.command("add")
 @click.argument("name")
-def client_add(name: str) -> None:
-    """Create a safety-team API client and print its token, once."""
+@click.option("--partner-sender", "senders", multiple=True, metavar="N.2.r.2",
+              help="A partner client (E2B messages for one sponsor) bound to this sender id; "
+                   "repeatable. Without it: a safety-team client.")
+def client_add(name: str, senders: tuple[str, ...]) -> None:
+    """Create an API client and print its token, once: a safety-team client for the sponsors
+    given with ``safety --sponsor`` (every sponsor when none is given), or a partner client
+    for one sponsor."""
     with database(ready_settings()) as session:
-        token = issue_token(session, name, ClientRole.SAFETY, None)
-    click.echo(json.dumps({"client": name, "role": "safety", "token": token}))
+        ids = scope(session).sponsor_ids
+        granted = sorted(ids) if ids is not None else [s.id for s in sponsors(session)]
+        role = ClientRole.PARTNER if senders else ClientRole.SAFETY
+        try:
+            token = issue_token(session, name, role, sponsor_ids=granted, senders=senders)
+        except ClientError as exc:
+            raise click.UsageError(str(exc)) from exc
+    click.echo(json.dumps({"client": name, "role": role.value, "token": token}))
 
 
 @client.command("list")

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy.orm import Session
 
+from safety.accounts.scope import Scope
 from safety.config import ConfigError, Settings, load_settings
 from safety.db.migrate import ensure_embedded_database
 from safety.db.session import session_scope
+from safety.db.tenancy import restrict_to_sponsors
 
 if TYPE_CHECKING:
     from safety.cases.store import Case
@@ -37,15 +39,56 @@ def ready_settings() -> Settings:
     """The settings, with the embedded database migrated (PostgreSQL is migrated explicitly
     with ``safety db upgrade``)."""
     loaded = settings()
-    ensure_embedded_database(loaded)
+    ensure_embedded_database(loaded, migration_attributes(loaded))
     return loaded
 
 
 @contextmanager
 def database(loaded: Settings | None = None) -> Iterator[Session]:
-    """A unit of work on the configured database: committed when the command succeeds."""
+    """A unit of work on the configured database, limited to the sponsors given with
+    ``--sponsor`` (``safety.db.tenancy``): committed when the command succeeds."""
     with session_scope((loaded or settings()).effective_database_url) as session:
+        restrict_to_sponsors(session, _sponsor_ids(session))
         yield session
+
+
+def chosen_sponsors() -> tuple[str, ...]:
+    """The codes given with ``safety --sponsor``."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    obj = root.obj if root is not None and isinstance(root.obj, dict) else {}
+    codes: tuple[str, ...] = obj.get("sponsors", ())
+    return codes
+
+
+def scope(session: Session) -> Scope:
+    """Whose data the command may see: the sponsors given with ``--sponsor``, else all."""
+    return Scope(sponsor_ids=_sponsor_ids(session))
+
+
+def one_sponsor(session: Session) -> int:
+    """The sponsor a command that creates data works for: the one given with ``--sponsor``,
+    or the only one there is."""
+    from safety.sponsors.service import sponsors
+
+    ids = _sponsor_ids(session)
+    candidates = [s.id for s in sponsors(session) if ids is None or s.id in ids]
+    if len(candidates) != 1:
+        raise click.UsageError("name the sponsor: safety --sponsor CODE ..."
+                               if candidates else "no sponsor: add one with `safety sponsor add`")
+    return candidates[0]
+
+
+def _sponsor_ids(session: Session) -> frozenset[int] | None:
+    codes = chosen_sponsors()
+    if not codes:
+        return None
+    from safety.sponsors.service import SponsorError, find
+
+    try:
+        return frozenset(find(session, code).id for code in codes)
+    except SponsorError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def find_case(session: Session, ref: str) -> Case:
@@ -63,3 +106,9 @@ def redact(url: str) -> str:
         creds, host = rest.rsplit("@", 1)
         return f"{scheme}://{creds.split(':')[0]}:***@{host}" if ":" in creds else url
     return url
+
+
+def migration_attributes(loaded: Settings) -> dict[str, object]:
+    from safety.sponsors.service import migration_defaults
+
+    return migration_defaults(loaded.org_code, loaded.timezone, loaded.sender_profile_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from safety.cli.common import redact, settings
+from safety.cli.common import migration_attributes, redact, settings
 
 
 @click.group("db")
@@ -18,8 +18,9 @@ def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
     from safety.db.migrate import upgrade
 
-    url = settings().effective_database_url
-    upgrade(url, revision)
+    loaded = settings()
+    url = loaded.effective_database_url
+    upgrade(url, revision, attributes=migration_attributes(loaded))
     click.echo(f"database at {revision}: {redact(url)}")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from safety.cases.model import CaseVersionData
-from safety.cli.common import database, ready_settings
+from safety.cli.common import database, one_sponsor, ready_settings
 from safety.dedup.files import CaseFileError, candidates_from_file, read_jsonl
 from safety.dedup.matching import Candidate, MatchResult
 from safety.dedup.scan import scan
@@ -110,10 +110,11 @@ def _candidate_json(report_id: str, c: Candidate) -> dict[str, Any]:
 
 
 def _reports() -> Iterator[tuple[str, CaseVersionData]]:
+    """The reports of ONE sponsor (a scan never mixes sponsors' cases)."""
     from safety.dedup.service import processed_reports
 
     with database(ready_settings()) as session:
-        yield from processed_reports(session)
+        yield from processed_reports(session, one_sponsor(session))
 
 
 def _candidates(report_id: str, model: Model) -> MatchResult:

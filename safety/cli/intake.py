@@ -13,7 +13,7 @@ from typing import Any
 import click
 from marshmallow import ValidationError
 
-from safety.cli.common import database, ready_settings
+from safety.cli.common import chosen_sponsors, database, one_sponsor, ready_settings
 from safety.config import Settings
 
 
@@ -25,22 +25,33 @@ from safety.config import Settings
 @click.option("--timeout", default=120, show_default=True, help="Seconds --wait waits.")
 def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) -> None:
     """Import SAE forms (JSON: one form or a list of forms per file) and E2B(R3) batches
-    (XML: each ICSR message becomes a report, as through the API).
+    (XML: each ICSR message becomes a report, as through the API), for the sponsor given with
+    ``safety --sponsor CODE`` (or the only one). Without it, a form goes to the sponsor whose
+    registry holds its study.
 
     Prints one JSON line per report: its id, the file, and its status.
     """
     from safety.demo.service import submit_forms
     from safety.intake.service import SAE_FORM
     from safety.pipeline.dispatch import QueueDispatch
+    from safety.sponsors.service import sponsors
 
     settings = ready_settings()
     dispatch = QueueDispatch(settings)
+    with database(settings) as session:
+        several = len(sponsors(session)) > 1 and not chosen_sponsors()
+        sponsor_id = None if several else one_sponsor(session)
     forms: list[tuple[str, dict[str, Any]]] = []
     xml_ids: list[uuid.UUID] = []
     failed = False
     for path in paths:
         if path.lower().endswith(".xml"):
-            got = _import_xml(settings, Path(path), dispatch)
+            if sponsor_id is None:
+                click.echo(json.dumps({"file": path, "error": "name the sponsor the messages "
+                                       "are for: safety --sponsor CODE import ..."}))
+                failed = True
+                continue
+            got = _import_xml(settings, Path(path), dispatch, sponsor_id)
             failed |= got is None
             xml_ids.extend(got or [])
             continue
@@ -59,7 +70,11 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
                 failed = True
                 continue
             forms.append((path, form))
-    ids = submit_forms(settings, [f for _, f in forms], dispatch, site_name=site_name)
+    try:
+        ids = submit_forms(settings, [f for _, f in forms], dispatch, sponsor_id=sponsor_id,
+                           site_name=site_name)
+    except ValueError as exc:  # a form's study in no sponsor's registry, or in several
+        raise click.UsageError(str(exc)) from exc
     for (path, _), rid in zip(forms, ids, strict=True):
         click.echo(json.dumps({"report_id": str(rid), "file": path, "status": "received"}))
     if wait and (ids or xml_ids):
@@ -69,12 +84,14 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
         sys.exit(1)
 
 
-def _import_xml(settings: Settings, path: Path, dispatch: Any) -> list[uuid.UUID] | None:
+def _import_xml(settings: Settings, path: Path, dispatch: Any,
+                sponsor_id: int) -> list[uuid.UUID] | None:
     """Each ICSR message of an E2B(R3) batch becomes a report, as through the API."""
     from safety.e2b.hl7 import E2BError
     from safety.intake.service import Submitter, e2b_reports, submit
 
-    submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None)
+    submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None,
+                          sponsor_id=sponsor_id)
     raw = path.read_bytes()
     try:
         reports = e2b_reports(submitter, raw)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from safety.cli.common import database, ready_settings
+from safety.cli.common import database, one_sponsor, ready_settings
 from safety.products.registry import (
     RegistryError,
     load_products_csv,
@@ -42,7 +42,7 @@ def import_cmd(path: Path, kind: str) -> None:
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from exc
     with database(ready_settings()) as session:
-        import_registry(session, reg, actor="cli:products")
+        import_registry(session, reg, "cli:products", one_sponsor(session))
     click.echo(f"imported {len(reg.products)} product(s), {len(reg.studies)} study(ies)")
 
 
@@ -60,8 +60,9 @@ def import_rsi_cmd(path: Path) -> None:
     versions = lib.versions()
     changes: list[dict[str, object]] = []
     with database(settings) as session:
+        sponsor_id = one_sponsor(session)
         for v in versions:
-            changes += add_rsi_version(session, v, settings, actor="cli:import-rsi")
+            changes += add_rsi_version(session, v, settings, "cli:import-rsi", sponsor_id)
     for c in changes:
         click.echo(json.dumps(c, default=str))
     click.echo(f"imported {len(versions)} RSI version(s); {len(changes)} obligation change(s) "
@@ -72,4 +73,4 @@ def import_rsi_cmd(path: Path) -> None:
 def list_cmd() -> None:
     """Print the registry as JSON."""
     with database(ready_settings()) as session:
-        click.echo(json.dumps(registry_json(session), indent=2))
+        click.echo(json.dumps(registry_json(session, one_sponsor(session)), indent=2))

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from safety.cli.common import database, find_case, ready_settings
+from safety.cli.common import database, find_case, ready_settings, scope
 from safety.submissions.states import SubmissionState
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -102,13 +102,12 @@ def _reason_option(what: str) -> Callable[[F], F]:
 def amend_cmd(submission_id: uuid.UUID, reason: str, actor: str) -> None:
     """Amend a transmitted message (correction without new information: C.1.11.1 = 2, C.1.5
     unchanged). The amendment goes out once its version is approved with a signature."""
-    from safety.accounts.scope import EVERY_SITE
     from safety.submissions.requests import LifecycleRequestError, request_amendment
     from safety.submissions.service import submission_view, visible_submission
 
     settings = ready_settings()
     with database(settings) as session:
-        sub = visible_submission(session, submission_id, EVERY_SITE)
+        sub = visible_submission(session, submission_id, scope(session))
         if sub is None:
             raise click.ClickException(f"no submission {submission_id}")
         try:

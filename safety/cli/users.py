@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
+from safety.accounts.clients import ClientError, site_by_name
 from safety.accounts.policy import UserError
 from safety.accounts.roles import Role, RoleError
 from safety.accounts.users import (
@@ -16,9 +17,9 @@ from safety.accounts.users import (
     list_users,
     set_locked,
     set_password,
-    site_by_name,
 )
-from safety.cli.common import database, ready_settings
+from safety.cli.common import database, ready_settings, scope
+from safety.sponsors.service import sponsors
 
 
 def _password(from_stdin: bool) -> str:
@@ -40,17 +41,28 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 def user_add(email: str, role: str, site_name: str | None, printed_name: str | None,
              password_stdin: bool) -> None:
-    """Create a user; the password is prompted for (or read from stdin)."""
+    """Create a user; the password is prompted for (or read from stdin). Staff get ROLE for
+    the sponsors given with ``safety --sponsor`` (every sponsor when none is given); a site
+    submitter works for the site's sponsor."""
     password = _password(password_stdin)
     try:
         with database(ready_settings()) as session:
-            site_id = site_by_name(session, site_name).id if site_name else None
+            ids = scope(session).sponsor_ids
+            site = None
+            if site_name:
+                site = site_by_name(session, site_name)
+                if site is None or (ids is not None and site.sponsor_id not in ids):
+                    raise UserError(f"no site named {site_name!r} (create it with "
+                                    "`safety site add`)")
+            granted = [] if role == Role.SITE_SUBMITTER else (
+                sorted(ids) if ids is not None else [s.id for s in sponsors(session)])
             new = create_user(session, email=email, role=role, password=password,
                               printed_name=printed_name or email.split("@")[0],
-                              site_id=site_id, actor="cli")
+                              site_id=site.id if site else None, actor="cli",
+                              sponsor_ids=granted)
             click.echo(json.dumps({"id": new.id, "email": new.email, "role": new.role,
-                                   "site_id": new.site_id}))
-    except (UserError, RoleError) as exc:
+                                   "site_id": new.site_id, "sponsor_ids": granted}))
+    except (UserError, RoleError, ClientError) as exc:
         raise click.UsageError(str(exc)) from exc
 
 

@@ -30,8 +30,8 @@ def _name(coder: Autocoder) -> str:
 def code_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
     if latest_view(session, cv.id) is not None:
         return {"coded": "already coded"}
-    events = active_autocoder(session, "events", settings.dictionaries)
-    drugs = active_autocoder(session, "drugs", settings.dictionaries)
+    events = active_autocoder(session, "events", settings.dictionaries, cv.sponsor_id)
+    drugs = active_autocoder(session, "drugs", settings.dictionaries, cv.sponsor_id)
     result = code_case(case_from_json(cv.data), events, drugs)
     add_view(session, cv, result.data, result.review, actor="system:coding",
              reason=f"autocoded with {_name(events)} / {_name(drugs)}")
@@ -39,10 +39,11 @@ def code_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[st
 
 
 def suggest(session: Session, kind: str, verbatim: str, limit: int,
-            settings: Settings) -> dict[str, Any]:
+            settings: Settings, *, sponsor_id: int | None = None) -> dict[str, Any]:
     """The chosen concept (with its roll-up), whether it may be auto-coded, and the best
-    ``limit`` candidates, from the active release (or the configured open dictionary)."""
-    result = active_autocoder(session, kind, settings.dictionaries).code(verbatim)
+    ``limit`` candidates, from the active release (or the configured open dictionary), with
+    the team synonyms of ``sponsor_id`` when one is given."""
+    result = active_autocoder(session, kind, settings.dictionaries, sponsor_id).code(verbatim)
     body: dict[str, Any] = dict(result.to_line())
     body.update(
         soc_term=result.soc_term, moiety_code=result.moiety_code,

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -115,6 +116,8 @@ class TerminologyPrimaryPath(Base):
 
 class TerminologySynonym(Base):
     __tablename__ = "terminology_synonyms"
+    __table_args__ = (CheckConstraint("origin <> 'team' OR sponsor_id IS NOT NULL",
+                                      name="team_synonym_has_sponsor"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     release_id: Mapped[uuid.UUID] = mapped_column(
@@ -124,6 +127,8 @@ class TerminologySynonym(Base):
     code: Mapped[str] = mapped_column(String(CODE))
     level: Mapped[str] = mapped_column(String(12))
     origin: Mapped[str] = mapped_column(String(20))
+    # A synonym the team adds is its sponsor's; the dictionary's own have none.
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("sponsors.id"), index=True)
     auto: Mapped[bool] = mapped_column(Boolean, default=True)
     added_by: Mapped[str] = mapped_column(String(200), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -247,7 +252,9 @@ def list_releases(session: Session) -> list[TerminologyRelease]:
     )
 
 
-def read(session: Session, release_id: uuid.UUID) -> Terminology:
+def read(session: Session, release_id: uuid.UUID, sponsor_id: int | None = None) -> Terminology:
+    """A stored release with the dictionary's synonyms and, for a sponsor, the synonyms its
+    team added (another sponsor's never)."""
     row = session.get(TerminologyRelease, release_id)
     if row is None:
         raise TerminologyError(f"release {release_id} not stored")
@@ -269,7 +276,10 @@ def read(session: Session, release_id: uuid.UUID) -> Terminology:
     ).scalars():
         terms.primary_paths[p.pt_code] = (p.hlt_code, p.hlgt_code, p.soc_code)
     for s in session.execute(
-        select(TerminologySynonym).where(TerminologySynonym.release_id == release_id)
+        select(TerminologySynonym).where(
+            TerminologySynonym.release_id == release_id,
+            (TerminologySynonym.sponsor_id.is_(None)) | (TerminologySynonym.sponsor_id
+                                                          == sponsor_id))
     ).scalars():
         terms.synonyms.append(
             Synonym(s.text, s.code, s.level, s.origin, s.auto, s.added_by, s.reason)
@@ -281,28 +291,29 @@ def read(session: Session, release_id: uuid.UUID) -> Terminology:
     return terms
 
 
-_coders: dict[tuple[uuid.UUID, Path], Autocoder] = {}
+_coders: dict[tuple[uuid.UUID, Path, int | None], Autocoder] = {}
 _coders_lock = threading.Lock()
 EVENT_FAMILIES = ("MedDRA", EVENTS_FAMILY)
 DRUG_FAMILIES = ("WHODrug", DRUGS_FAMILY)
 
 
-def active_autocoder(session: Session, kind: str, dictionaries: Path) -> Autocoder:
+def active_autocoder(session: Session, kind: str, dictionaries: Path,
+                     sponsor_id: int | None = None) -> Autocoder:
     """The autocoder for the active release (MedDRA/WHODrug first, then the stored open
-    dictionary), else the open dictionary in ``dictionaries`` (``settings.dictionaries``),
-    whose curation lists and thresholds every release is coded with. Indexes are built once
-    per release, folder and process.
+    dictionary) with the sponsor's team synonyms, else the open dictionary in ``dictionaries``
+    (``settings.dictionaries``), whose curation lists and thresholds every release is coded
+    with. Indexes are built once per release, folder, sponsor and process.
     """
     for family in EVENT_FAMILIES if kind == "events" else DRUG_FAMILIES:
         release = active_release(session, family)
         if release is None:
             continue
         with _coders_lock:
-            coder = _coders.get((release.id, dictionaries))
+            coder = _coders.get((release.id, dictionaries, sponsor_id))
             if coder is None:
-                coder = Autocoder(read(session, release.id), kind,
+                coder = Autocoder(read(session, release.id, sponsor_id), kind,
                                   curation=curation_dir(dictionaries))
-                _coders[(release.id, dictionaries)] = coder
+                _coders[(release.id, dictionaries, sponsor_id)] = coder
         return coder
     return bundled_autocoder(kind, dictionaries)
 
@@ -354,9 +365,11 @@ def load_into(
 
 
 def add_team_synonym(
-    session: Session, family: str, text: str, code: str, level: str, added_by: str, reason: str
+    session: Session, family: str, text: str, code: str, level: str, added_by: str, reason: str,
+    sponsor_id: int,
 ) -> TerminologySynonym:
-    """A physician's confirmed coding decision becomes a team synonym of the active release.
+    """A physician's confirmed coding decision becomes a team synonym of the active release,
+    for the sponsor of the case (a team synonym never codes another sponsor's cases).
 
     The caller records the audit event in the same transaction (``safety.audit.record``).
     """
@@ -368,7 +381,7 @@ def add_team_synonym(
         raise TerminologyError(f"{family} {release.version}: {level} {code} does not exist")
     row = TerminologySynonym(
         release_id=release.id, text=text, code=code, level=level, origin="team", auto=True,
-        added_by=added_by, reason=reason,
+        added_by=added_by, reason=reason, sponsor_id=sponsor_id,
     )
     session.add(row)
     session.flush()

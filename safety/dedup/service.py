@@ -35,9 +35,9 @@ def model() -> Model:
 
 def screen_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
     data = working_data(session, cv)
-    result = match_stored(session, data, model(), case_id=str(cv.case_id))
-    save_candidates(session, cv.case_id, cv.id, result)
-    index_case(session, cv.case_id, data, cv.id)
+    result = match_stored(session, data, model(), cv.sponsor_id, case_id=str(cv.case_id))
+    save_candidates(session, cv.case_id, cv.id, result, cv.sponsor_id)
+    index_case(session, cv.case_id, data, cv.sponsor_id, cv.id)
     return {"candidates": len(result.candidates),
             "suspected": sum(1 for c in result.candidates if c.suspected)}
 
@@ -55,11 +55,14 @@ def open_candidates_of(session: Session, case: Case) -> list[dict[str, Any]]:
     return out
 
 
-def processed_reports(session: Session) -> Iterator[tuple[str, CaseVersionData]]:
-    """Every processed report, in receipt order, as its case version's working data."""
+def processed_reports(session: Session,
+                      sponsor_id: int) -> Iterator[tuple[str, CaseVersionData]]:
+    """Every processed report of the sponsor, in receipt order, as its case version's working
+    data (a scan never mixes two sponsors' cases)."""
     rows = session.execute(
         select(Report.id, CaseVersion).join(CaseVersion, CaseVersion.report_id == Report.id)
-        .where(Report.status == ReportStatus.PROCESSED).order_by(Report.received_at)
+        .where(Report.status == ReportStatus.PROCESSED, Report.sponsor_id == sponsor_id)
+        .order_by(Report.received_at)
         .execution_options(yield_per=1000))
     for rid, cv in rows:
         yield str(rid), working_data(session, cv)
@@ -72,4 +75,5 @@ def report_candidates(session: Session, report_id: uuid.UUID, model: Model) -> M
     if report is None or report.case_version_id is None:
         return None
     cv = session.get_one(CaseVersion, report.case_version_id)
-    return match_stored(session, working_data(session, cv), model, case_id=str(cv.case_id))
+    return match_stored(session, working_data(session, cv), model, cv.sponsor_id,
+                        case_id=str(cv.case_id))

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import Identity, identity
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.tenancy import SponsorOwned
 from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
 from safety.dedup.decisions import DECIDED, Pair, PairDecision, pair
 from safety.dedup.matching import (
@@ -47,7 +48,7 @@ from safety.dedup.scoring import Model
 KEY_LENGTH = 120
 
 
-class DedupProfile(Base):
+class DedupProfile(SponsorOwned, Base):
     """The comparison profile and identifiers of a case's current version."""
 
     __tablename__ = "dedup_profiles"
@@ -60,7 +61,7 @@ class DedupProfile(Base):
                                                  server_default=func.now())
 
 
-class DedupBlockKey(Base):
+class DedupBlockKey(SponsorOwned, Base):
     """One blocking key of one case (primary key ``(key, case_id)`` is the lookup index)."""
 
     __tablename__ = "dedup_block_keys"
@@ -71,7 +72,7 @@ class DedupBlockKey(Base):
     __table_args__ = (Index("ix_dedup_block_keys_case_id", "case_id"),)
 
 
-class DedupIdentifier(Base):
+class DedupIdentifier(SponsorOwned, Base):
     """One identifier a case is known under or cites (``sid:``, ``rid:``, ``wid:``, ``lid:``)."""
 
     __tablename__ = "dedup_identifiers"
@@ -82,7 +83,7 @@ class DedupIdentifier(Base):
     __table_args__ = (Index("ix_dedup_identifiers_case_id", "case_id"),)
 
 
-class DedupDecision(Base):
+class DedupDecision(SponsorOwned, Base):
     """A physician's decision on a pair (``case_a`` < ``case_b``): confirmed or rejected."""
 
     __tablename__ = "dedup_decisions"
@@ -97,7 +98,7 @@ class DedupDecision(Base):
     __table_args__ = (Index("ix_dedup_decisions_case_b", "case_b"),)
 
 
-class DedupCandidate(Base):
+class DedupCandidate(SponsorOwned, Base):
     __tablename__ = "dedup_candidates"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -120,10 +121,11 @@ def _uuid(value: str | uuid.UUID) -> uuid.UUID:
 
 
 def index_case(
-    session: Session, case_id: str | uuid.UUID, case: CaseVersionData,
+    session: Session, case_id: str | uuid.UUID, case: CaseVersionData, sponsor_id: int,
     case_version_id: str | uuid.UUID | None = None,
 ) -> None:
-    """Store (or replace) the profile, blocking keys and identifiers of a case version."""
+    """Store (or replace) the profile, blocking keys and identifiers of a case version, in
+    its sponsor's index (matching never crosses sponsors)."""
     cid = _uuid(case_id)
     profile = build_profile(case)
     ident = identity(case)
@@ -135,21 +137,25 @@ def index_case(
     session.execute(delete(DedupBlockKey).where(DedupBlockKey.case_id == cid))
     session.execute(delete(DedupIdentifier).where(DedupIdentifier.case_id == cid))
     session.merge(DedupProfile(
-        case_id=cid, case_version_id=_uuid(case_version_id) if case_version_id else None,
+        case_id=cid, sponsor_id=sponsor_id,
+        case_version_id=_uuid(case_version_id) if case_version_id else None,
         profile=profile.to_json(), identity=ident.to_json(), indexed_at=utcnow(),
     ))
-    session.add_all(DedupBlockKey(key=k[:KEY_LENGTH], case_id=cid) for k in blocking_keys(profile))
-    session.add_all(DedupIdentifier(key=k, case_id=cid) for k in ident.keys())
+    session.add_all(DedupBlockKey(key=k[:KEY_LENGTH], case_id=cid, sponsor_id=sponsor_id)
+                    for k in blocking_keys(profile))
+    session.add_all(DedupIdentifier(key=k, case_id=cid, sponsor_id=sponsor_id)
+                    for k in ident.keys())
     session.flush()
 
 
-def id_lookup(session: Session) -> IdLookup:
-    """The identifier lookup ``match_report`` needs, over the database."""
+def id_lookup(session: Session, sponsor_id: int) -> IdLookup:
+    """The identifier lookup ``match_report`` needs, over the sponsor's index."""
 
     def lookup(keys: frozenset[str]) -> list[tuple[str, Identity]]:
         if not keys:
             return []
-        ids = select(DedupIdentifier.case_id).where(DedupIdentifier.key.in_(sorted(keys)))
+        ids = select(DedupIdentifier.case_id).where(DedupIdentifier.key.in_(sorted(keys)),
+                                                    DedupIdentifier.sponsor_id == sponsor_id)
         rows = session.execute(
             select(DedupProfile.case_id, DedupProfile.identity).where(DedupProfile.case_id.in_(ids))
         )
@@ -158,7 +164,8 @@ def id_lookup(session: Session) -> IdLookup:
     return lookup
 
 
-def candidate_ids(session: Session, keys: Iterable[str], limit: int = MAX_CANDIDATES) -> list[str]:
+def candidate_ids(session: Session, keys: Iterable[str], sponsor_id: int,
+                  limit: int = MAX_CANDIDATES) -> list[str]:
     """Cases sharing enough blocking keys, most first (an index lookup per key).
 
     The same rule as the batch scan: one strong key, or at least two broad ones.
@@ -171,7 +178,7 @@ def candidate_ids(session: Session, keys: Iterable[str], limit: int = MAX_CANDID
     shared = func.sum(weight).label("shared")
     rows = session.execute(
         select(DedupBlockKey.case_id, shared)
-        .where(DedupBlockKey.key.in_(keys))
+        .where(DedupBlockKey.key.in_(keys), DedupBlockKey.sponsor_id == sponsor_id)
         .group_by(DedupBlockKey.case_id)
         .having(shared >= MIN_SHARED)
         .order_by(shared.desc(), DedupBlockKey.case_id)
@@ -180,11 +187,11 @@ def candidate_ids(session: Session, keys: Iterable[str], limit: int = MAX_CANDID
     return [str(cid) for cid, _ in rows]
 
 
-def key_lookup(session: Session, limit: int = MAX_CANDIDATES) -> KeyLookup:
-    """The blocking-key lookup ``match_report`` needs, over the database."""
+def key_lookup(session: Session, sponsor_id: int, limit: int = MAX_CANDIDATES) -> KeyLookup:
+    """The blocking-key lookup ``match_report`` needs, over the sponsor's index."""
 
     def lookup(keys: frozenset[str]) -> list[tuple[str, Profile]]:
-        ids = candidate_ids(session, keys, limit)
+        ids = candidate_ids(session, keys, sponsor_id, limit)
         if not ids:
             return []
         rows = session.execute(
@@ -226,13 +233,14 @@ def confirmed_under(session: Session, master_case_id: uuid.UUID) -> list[tuple[u
 
 
 def record_decision(
-    session: Session, a: str, b: str, decision: PairDecision, decided_by: str,
+    session: Session, a: str, b: str, decision: PairDecision, decided_by: str, sponsor_id: int,
     master: str | None = None
 ) -> Pair:
     """Remember a decision on a pair (replacing an earlier one on the same pair)."""
     decision = PairDecision(decision)
     x, y = pair(str(a), str(b))
-    session.merge(DedupDecision(case_a=_uuid(x), case_b=_uuid(y), decision=decision,
+    session.merge(DedupDecision(case_a=_uuid(x), case_b=_uuid(y), sponsor_id=sponsor_id,
+                                decision=decision,
                                 master_case_id=_uuid(master) if master else None,
                                 decided_by=decided_by, decided_at=utcnow()))
     session.flush()
@@ -240,8 +248,8 @@ def record_decision(
 
 
 def match_stored(
-    session: Session, case: CaseVersionData, model: Model, case_id: str | None = None,
-    limit: int = 20, retrieve: int = MAX_CANDIDATES,
+    session: Session, case: CaseVersionData, model: Model, sponsor_id: int,
+    case_id: str | None = None, limit: int = 20, retrieve: int = MAX_CANDIDATES,
 ) -> MatchResult:
     """``match_report`` against the database, minus pairs a physician already decided.
 
@@ -251,13 +259,14 @@ def match_stored(
     Rejected pairs are never offered again; confirmed ones are already linked.
     """
     rejected = decided_with(session, case_id, DECIDED) if case_id else set()
-    return match_report(case, id_lookup=id_lookup(session),
-                        key_lookup=key_lookup(session, retrieve), model=model, self_id=case_id,
+    return match_report(case, id_lookup=id_lookup(session, sponsor_id),
+                        key_lookup=key_lookup(session, sponsor_id, retrieve), model=model,
+                        self_id=case_id,
                         rejected=rejected, limit=limit)
 
 
 def save_candidates(session: Session, case_id: uuid.UUID, case_version_id: uuid.UUID,
-                    result: MatchResult) -> list[DedupCandidate]:
+                    result: MatchResult, sponsor_id: int) -> list[DedupCandidate]:
     """Replace this version's candidates (the stage is idempotent)."""
     session.execute(delete(DedupCandidate).where(
         DedupCandidate.case_version_id == case_version_id))
@@ -265,6 +274,7 @@ def save_candidates(session: Session, case_id: uuid.UUID, case_version_id: uuid.
     for c in result.candidates:
         j = c.to_json()
         row = DedupCandidate(case_id=case_id, case_version_id=case_version_id,
+                             sponsor_id=sponsor_id,
                              candidate_case_id=uuid.UUID(c.case_id), score=c.score,
                              suspected=c.suspected, rule=c.rule,
                              explanation=j.get("explanation", []))

@@ -1,14 +1,17 @@
-"""Demo data: the demo studies' products, studies and RSI (so demo cases get real obligations),
-a demo sender where none is configured, realistic SAE forms from the seeded generator
-submitted as their sites would, and demo accounts."""
+"""Demo data: a CRO working for two sponsors (``demo/sponsors.json``: different studies,
+products, regulators and time zones), each with its registry and RSI so demo cases get real
+obligations; realistic SAE forms from the seeded generator submitted as their sites would; and
+demo accounts that see one sponsor or both."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,53 +24,81 @@ from safety.db.session import session_scope
 from safety.demo.generator import generate_forms
 from safety.intake.service import Dispatch, Submitter, site_form_report, submit
 from safety.intake.store import Report
-from safety.products.registry import load_registry_json
+from safety.products.registry import Registry, load_registry_json
 from safety.products.rsi import load_rsi_json
-from safety.products.store import RsiVersionRow, save_registry, save_rsi_version
-
-DEMO_STAFF = (
-    ("physician@demo.example", "safety_physician", "Dr Demo Physician"),
-    ("processor@demo.example", "case_processor", "Demo Processor"),
-    ("admin@demo.example", "admin", "Demo Administrator"),
+from safety.products.store import (
+    RsiVersionRow,
+    save_registry,
+    save_rsi_version,
+    sponsors_of_study,
 )
+from safety.sponsors.service import add_sponsor, sponsors
+from safety.sponsors.store import sponsor_by_code
 
 
 def _data(name: str) -> str:
     return resources.files("safety.demo").joinpath(name).read_text(encoding="utf-8")
 
 
-def load_registry(settings: Settings) -> None:
-    """The demo studies' products, studies and RSI, and a demo organisation as sender where
-    none is configured."""
-    sender = settings.sender_profile_path
-    if not sender.exists():
-        sender.parent.mkdir(parents=True, exist_ok=True)
-        sender.write_text(_data("sender.json"), encoding="utf-8")
+def load_registry(settings: Settings) -> dict[str, int]:
+    """The demo CRO's two sponsors, each with its own studies, products and RSI; returns the
+    sponsor id for each demo study protocol."""
+    spec = json.loads(_data("sponsors.json"))["sponsors"]
     with resources.as_file(resources.files("safety.demo")) as folder:
         registry = load_registry_json(Path(folder) / "registry.json")
         rsi = load_rsi_json(Path(folder) / "rsi.json")
+    by_protocol: dict[str, int] = {}
     with session_scope(settings.effective_database_url) as session:
-        save_registry(session, registry)
-        have = {tuple(r) for r in session.execute(select(
-            RsiVersionRow.product_id, RsiVersionRow.reference, RsiVersionRow.version))}
-        for version in rsi.versions():
-            if (version.product_id, version.reference, version.version) not in have:
-                save_rsi_version(session, version)
+        for s in spec:
+            sponsor = sponsor_by_code(session, s["code"]) or add_sponsor(
+                session, code=s["code"], name=s["name"], org_code=s["org_code"],
+                case_prefix=s["case_prefix"], timezone=s["timezone"], sender=s["sender"],
+                gateways=s["gateways"], reporting=s["reporting"], actor="cli:demo")
+            mine = Registry()
+            for protocol in s["protocols"]:
+                study = registry.studies[protocol]
+                mine.add_study(study)
+                for product_id in study.products:
+                    mine.add_product(registry.products[product_id])
+                by_protocol[protocol] = sponsor.id
+            save_registry(session, mine, sponsor.id)
+            have = {tuple(r) for r in session.execute(select(
+                RsiVersionRow.product_id, RsiVersionRow.reference, RsiVersionRow.version)
+                .where(RsiVersionRow.sponsor_id == sponsor.id))}
+            for version in rsi.versions():
+                if version.product_id in mine.products and (
+                        version.product_id, version.reference, version.version) not in have:
+                    save_rsi_version(session, version, sponsor.id)
+    return by_protocol
 
 
-def submit_forms(settings: Settings, forms: Sequence[dict[str, object]], dispatch: Dispatch, *,
-                 site_name: str | None = None, actor: str = "cli:import") -> list[uuid.UUID]:
-    """Each form as its site submits it (the site named in the form, or ``site_name``)."""
+def submit_forms(settings: Settings, forms: Sequence[dict[str, Any]], dispatch: Dispatch, *,
+                 sponsor_id: int | None = None, site_name: str | None = None,
+                 actor: str = "cli:import") -> list[uuid.UUID]:
+    """Each form as its site submits it (the site named in the form, or ``site_name``), for
+    the sponsor given, or else the one sponsor whose registry holds the form's study."""
+    owners: list[int] = []
+    with session_scope(settings.effective_database_url) as session:
+        for form in forms:  # every form's sponsor is known before the first is submitted
+            study: dict[str, Any] = form["study"] if isinstance(form.get("study"), dict) else {}
+            protocol = str(study.get("protocol_number"))
+            found = [sponsor_id] if sponsor_id is not None else sponsors_of_study(
+                session, protocol)
+            if len(found) != 1:
+                raise ValueError(f"form {form.get('sae_id')!r}: study {protocol!r} is in "
+                                 f"{len(found)} sponsors' registries; name the sponsor")
+            owners.append(found[0])
     ids: list[uuid.UUID] = []
-    for form in forms:
-        site_info = form.get("site") if isinstance(form.get("site"), dict) else {}
-        assert isinstance(site_info, dict)
+    for form, owner in zip(forms, owners, strict=True):
+        site_info: dict[str, Any] = form["site"] if isinstance(form.get("site"), dict) else {}
+        study = form["study"] if isinstance(form.get("study"), dict) else {}
         with session_scope(settings.effective_database_url) as session:
             site, _ = get_or_create_site(
                 session, site_name or f"Site {site_info.get('number', 'demo')}",
-                site_info.get("country"))
+                site_info.get("country"), owner, protocol=study.get("protocol_number"))
             site_id = site.id
-        submitter = Submitter(actor=actor, sender=f"site:{site_id}", site_id=site_id)
+        submitter = Submitter(actor=actor, sender=f"site:{site_id}", site_id=site_id,
+                              sponsor_id=owner)
         accepted = submit(settings.effective_database_url,
                           [site_form_report(submitter, form)], submitter, dispatch)
         ids.extend(a.report.id for a in accepted)
@@ -85,24 +116,37 @@ def database_is_empty(settings: Settings) -> bool:
         return not session.execute(select(func.count(Report.id))).scalar_one()
 
 
-def demo_accounts(session: Session) -> list[dict[str, str]]:
-    """One account per staff role and a site submitter per site, with random passwords,
-    returned once. Existing accounts are left alone."""
-    wanted: list[tuple[str, str, str, int | None]] = [
-        (email, role, name, None) for email, role, name in DEMO_STAFF]
-    for site in sites(session):
-        wanted.append((_demo_email(site.name), Role.SITE_SUBMITTER.value,
-                       f"{site.name} staff", site.id))
+def demo_accounts(session: Session) -> list[dict[str, Any]]:
+    """Staff who work for one sponsor or for both (a physician for both, a processor for one
+    only, an administrator), and a site submitter per site, with random passwords returned
+    once. Existing accounts are left alone."""
+    codes = {s.code: s.id for s in sponsors(session)}
+    everyone = sorted(codes.values())
+    names = {v: k for k, v in codes.items()}
+    site_rows = list(sites(session))
+    with_sites = sorted({site.sponsor_id for site in site_rows})
+    first = (with_sites or everyone)[:1]
+    wanted: list[tuple[str, str, str, int | None, list[int]]] = [
+        ("physician@demo.example", "safety_physician", "Dr Demo Physician", None, everyone),
+        ("processor@demo.example", "case_processor", "Demo Processor", None, first),
+        ("admin@demo.example", "admin", "Demo Administrator", None, everyone),
+    ]
+    for site in site_rows:
+        wanted.append((_demo_email(site.name, names[site.sponsor_id]), Role.SITE_SUBMITTER.value,
+                       f"{site.name} staff", site.id, []))
     created = []
-    for email, role, name, site_id in wanted:
+    for email, role, name, site_id, granted in wanted:
         if get_user_by_email(session, email) is not None:
             continue
         password = secrets.token_urlsafe(12)
         create_user(session, email=email, role=role, password=password, printed_name=name,
-                    site_id=site_id, actor="cli:demo")
-        created.append({"email": email, "role": role, "password": password})
+                    site_id=site_id, actor="cli:demo", sponsor_ids=granted)
+        created.append({"email": email, "role": role, "password": password,
+                        "sponsors": [names[s] for s in granted]})
     return created
 
 
-def _demo_email(site_name: str) -> str:
-    return "".join(ch for ch in site_name.lower() if ch.isalnum()) + "@demo.example"
+def _demo_email(site_name: str, sponsor_code: str) -> str:
+    """Sites are named per sponsor (two sponsors may each have a "Site 101")."""
+    return ("".join(ch for ch in site_name.lower() if ch.isalnum())
+            + f".{sponsor_code.lower()}@demo.example")

@@ -35,6 +35,7 @@ from safety.intake.channels import payload_to_case
 from safety.intake.status import DONE, ReportStatus
 from safety.intake.store import Report, record_failure, set_status
 from safety.intake.validity import minimum_criteria
+from safety.sponsors.service import profile
 
 ACTOR = "system:intake"
 
@@ -88,20 +89,23 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
         set_status(session, report, status, actor=ACTOR, findings=[decision.finding],
                    reason=decision.reason, case_id=case.id, case_version_id=version_id)
         return ProcessingResult(status, case.id, version_id)
-    return _add_version(session, report, data, case, decision, settings, has_stages)
+    return _add_version(session, report, data, case, decision, has_stages)
 
 
 def _add_version(session: Session, report: Report, data: CaseVersionData, case: Case | None,
-                 decision: Decision, settings: Settings, has_stages: bool) -> ProcessingResult:
-    received_day = report.received_at.astimezone(settings.zone).date()
+                 decision: Decision, has_stages: bool) -> ProcessingResult:
+    sponsor = profile(session, report.sponsor_id)
+    # C.1.4/C.1.5 are dates in the sponsor's documented zone (its SOPs), not the server's.
+    received_day = report.received_at.astimezone(sponsor.zone).date()
     incoming_wwid = _text(data.admin.worldwide_case_id)
     first_received: PartialDate | None
     if case is None:
-        number = next_number(session, "case")
-        own_id = worldwide_case_id(_country(data), settings.org_code, received_day.year, number)
+        number = next_number(session, f"case:{report.sponsor_id}")
+        own_id = worldwide_case_id(_country(data), sponsor.org_code, received_day.year, number)
         case = new_case(
             session, actor=ACTOR, reason=f"initial report {report.id}",
-            case_number=case_number(received_day.year, number),
+            sponsor_id=report.sponsor_id,
+            case_number=case_number(sponsor.case_prefix, received_day.year, number),
             worldwide_case_id=incoming_wwid or own_id, sender=report.sender,
             sender_case_id=report.sender_case_id or f"report:{report.id}",
             site_id=report.site_id)
@@ -162,7 +166,8 @@ def _case_named(session: Session, report: Report, data: CaseVersionData) -> Case
     a partner's follow-up, never a new one)."""
     if report.sender_case_id:
         case = session.execute(
-            select(Case).where(Case.sender == report.sender,
+            select(Case).where(Case.sponsor_id == report.sponsor_id,
+                               Case.sender == report.sender,
                                Case.sender_case_id == report.sender_case_id)
             .with_for_update()
         ).scalar_one_or_none()
@@ -171,7 +176,8 @@ def _case_named(session: Session, report: Report, data: CaseVersionData) -> Case
     incoming_wwid = _text(data.admin.worldwide_case_id)
     if incoming_wwid:
         return session.execute(
-            select(Case).where(Case.worldwide_case_id == incoming_wwid).with_for_update()
+            select(Case).where(Case.sponsor_id == report.sponsor_id,
+                               Case.worldwide_case_id == incoming_wwid).with_for_update()
         ).scalar_one_or_none()
     return None
 
@@ -221,6 +227,7 @@ def _text(value: object) -> str | None:
 def _earlier_pending(session: Session, report: Report) -> bool:
     return session.execute(
         select(Report.id).where(
+            Report.sponsor_id == report.sponsor_id,
             Report.sender == report.sender,
             Report.sender_case_id == report.sender_case_id,
             Report.received_at < report.received_at,

@@ -43,6 +43,7 @@ class Submitter:
     actor: str
     sender: str  # site:<id> for a site's reports, client:<id> for a safety-team client
     site_id: int | None
+    sponsor_id: int  # whose report it is: every report belongs to one sponsor
     client_id: int | None = None  # idempotency keys are per API client
 
 
@@ -63,7 +64,8 @@ def site_form_report(submitter: Submitter, body: Any, raw: bytes | None = None, 
         channel="site_form", content_type=content_type,
         raw=raw if raw is not None else json.dumps(body, ensure_ascii=False).encode(),
         payload=body, sender=submitter.sender, sender_case_id=form["sae_id"],
-        site_id=submitter.site_id, idempotency_key=idempotency_key)
+        site_id=submitter.site_id, sponsor_id=submitter.sponsor_id,
+        idempotency_key=idempotency_key)
 
 
 def e2b_reports(submitter: Submitter, raw: bytes, *, content_type: str = "application/xml",
@@ -77,6 +79,7 @@ def e2b_reports(submitter: Submitter, raw: bytes, *, content_type: str = "applic
         out.append((Incoming(
             channel="e2b", content_type=content_type, raw=raw, payload=m.payload,
             sender=m.sender, sender_case_id=m.sender_case_id, site_id=submitter.site_id,
+            sponsor_id=submitter.sponsor_id,
             idempotency_key=f"{idempotency_key}#{m.index}" if idempotency_key else None,
         ), m.message_id))
     return out
@@ -104,16 +107,17 @@ def submit(url: str, reports: Sequence[Incoming | tuple[Incoming, str | None]],
 
 def visible_report(session: Session, report_id: uuid.UUID, scope: Scope) -> Report | None:
     report = session.get(Report, report_id)
-    if report is None or not scope.can_see_site(report.site_id):
+    if report is None or not scope.can_see(report.sponsor_id, report.site_id):
         return None
     return report
 
 
 def site_reports(session: Session, scope: Scope) -> list[Report]:
     """A site's reports, newest first."""
-    return list(session.execute(
-        select(Report).where(Report.site_id == scope.site_id)
-        .order_by(Report.received_at.desc())).scalars())
+    stmt = select(Report).where(Report.site_id == scope.site_id)
+    if scope.sponsor_ids is not None:
+        stmt = stmt.where(Report.sponsor_id.in_(scope.sponsor_ids))
+    return list(session.execute(stmt.order_by(Report.received_at.desc())).scalars())
 
 
 def report_view(report: Report) -> dict[str, Any]:

@@ -28,11 +28,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.audit.store import AuditEvent, audit_values, record
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.db.session import get_engine, get_intake_engine, normalise_url
+from safety.db.tenancy import SponsorOwned
 from safety.intake.idempotency import check_same_body
 from safety.intake.status import REPORT_STATUS, ReportStatus
 
 
-class Report(Base):
+class Report(SponsorOwned, Base):
     """A submission exactly as received. Immutable once stored, except its processing status.
 
     The regulatory clock can start at ``received_at``, so the row is committed before the API
@@ -87,14 +88,15 @@ _INSERT_AUDIT = insert(AuditEvent.__table__)
 _PG_INSERT = """
 WITH r AS (
   INSERT INTO reports (id, received_at, channel, content_type, raw, payload, payload_sha256,
-                       sender, sender_case_id, site_id, api_client_id, idempotency_key,
-                       status, findings, attempts)
+                       sender, sender_case_id, site_id, sponsor_id, api_client_id,
+                       idempotency_key, status, findings, attempts)
   VALUES (%(id)s, %(at)s, %(channel)s, %(content_type)s, %(raw)s, %(payload)s, %(sha)s,
-          %(sender)s, %(sender_case_id)s, %(site_id)s, %(client_id)s, %(key)s,
+          %(sender)s, %(sender_case_id)s, %(site_id)s, %(sponsor_id)s, %(client_id)s, %(key)s,
           'received', '[]', 0)
   RETURNING id)
-INSERT INTO audit_events (at, actor, action, entity_type, entity_id, changes)
-SELECT %(at)s, %(actor)s, 'report.received', 'reports', r.id::text, %(changes)s FROM r
+INSERT INTO audit_events (at, actor, action, entity_type, entity_id, sponsor_id, changes)
+SELECT %(at)s, %(actor)s, 'report.received', 'reports', r.id::text, %(sponsor_id)s,
+       %(changes)s FROM r
 """
 _PG_BY_KEY = ("SELECT id, status, payload_sha256 FROM reports "
               "WHERE api_client_id = %s AND idempotency_key = %s")
@@ -117,6 +119,7 @@ class Incoming:
     sender: str
     sender_case_id: str | None
     site_id: int | None
+    sponsor_id: int
     idempotency_key: str | None = None
 
 
@@ -147,6 +150,7 @@ def _store_in_session(session: Session, incoming: Incoming, client_id: int | Non
             sender=incoming.sender,
             sender_case_id=incoming.sender_case_id,
             site_id=incoming.site_id,
+            sponsor_id=incoming.sponsor_id,
             api_client_id=client_id,
             idempotency_key=incoming.idempotency_key,
             status="received",
@@ -155,6 +159,7 @@ def _store_in_session(session: Session, incoming: Incoming, client_id: int | Non
         ))
         conn.execute(_INSERT_AUDIT, audit_values(
             actor=actor, action="report.received", entity_type="reports", entity_id=report_id,
+            sponsor_id=incoming.sponsor_id,
             changes=[{"field": "status", "from": None, "to": "received"}]))
         session.commit()
     except IntegrityError:
@@ -220,7 +225,8 @@ def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
             "content_type": incoming.content_type, "raw": incoming.raw,
             "payload": Jsonb(incoming.payload), "sha": digest, "sender": incoming.sender,
             "sender_case_id": incoming.sender_case_id, "site_id": incoming.site_id,
-            "client_id": client_id, "key": incoming.idempotency_key, "actor": actor,
+            "sponsor_id": incoming.sponsor_id, "client_id": client_id,
+            "key": incoming.idempotency_key, "actor": actor,
             "changes": Jsonb(_RECEIVED)})
     except UniqueViolation:
         if keyed:

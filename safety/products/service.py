@@ -12,8 +12,8 @@ from safety.products.registry import Registry, product_from_dict, registry_to_js
 from safety.products.store import ProductRow, StudyRow, load_registry, save_registry
 
 
-def registry_json(session: Session) -> dict[str, Any]:
-    return registry_to_json(load_registry(session))
+def registry_json(session: Session, sponsor_id: int) -> dict[str, Any]:
+    return registry_to_json(load_registry(session, sponsor_id))
 
 
 def registry_from_json(body: dict[str, Any]) -> Registry:
@@ -26,15 +26,18 @@ def registry_from_json(body: dict[str, Any]) -> Registry:
     return reg
 
 
-def import_registry(session: Session, reg: Registry, actor: str) -> dict[str, int]:
-    """Insert or replace the products (by id) and studies (by protocol), each audited."""
-    save_registry(session, reg)
+def import_registry(session: Session, reg: Registry, actor: str,
+                    sponsor_id: int) -> dict[str, int]:
+    """Insert or replace the sponsor's products (by id) and studies (by protocol), each
+    audited."""
+    save_registry(session, reg, sponsor_id)
     session.flush()
     for p in reg.products.values():
-        record(session, actor=actor, action="product.saved", entity=session.get(ProductRow, p.id),
+        record(session, actor=actor, action="product.saved",
+               entity=session.get(ProductRow, (sponsor_id, p.id)),
                changes=[{"field": "product", "from": None, "to": p.name}])
     for s in reg.studies.values():
         record(session, actor=actor, action="study.saved",
-               entity=session.get(StudyRow, s.protocol),
+               entity=session.get(StudyRow, (sponsor_id, s.protocol)),
                changes=[{"field": "study", "from": None, "to": s.title or s.protocol}])
     return {"products": len(reg.products), "studies": len(reg.studies)}

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.tenancy import SponsorOwned
 from safety.products.registry import JurisdictionStatus, Product, Registry, Status, Study
 from safety.products.rsi import RsiLibrary, RsiVersion
 
 
-class ProductRow(Base):
+class ProductRow(SponsorOwned, Base):
     __tablename__ = "products"
 
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"), primary_key=True)
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     substances: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
@@ -26,14 +38,18 @@ class ProductRow(Base):
     )
 
 
-class ProductStatusRow(Base):
+class ProductStatusRow(SponsorOwned, Base):
     """Status of a product in one jurisdiction with its IND/CTA or MA numbers."""
 
     __tablename__ = "product_statuses"
-    __table_args__ = (UniqueConstraint("product_id", "jurisdiction", "status"),)
+    __table_args__ = (
+        UniqueConstraint("sponsor_id", "product_id", "jurisdiction", "status"),
+        ForeignKeyConstraint(["sponsor_id", "product_id"], ["products.sponsor_id", "products.id"],
+                             ondelete="CASCADE"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    product_id: Mapped[str] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    product_id: Mapped[str] = mapped_column(String(100))
     jurisdiction: Mapped[str] = mapped_column(String(10))
     status: Mapped[Status] = mapped_column(enum_type(Status, "product_status", 20))
     numbers: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
@@ -41,9 +57,10 @@ class ProductStatusRow(Base):
     product: Mapped[ProductRow] = relationship(back_populates="statuses")
 
 
-class StudyRow(Base):
+class StudyRow(SponsorOwned, Base):
     __tablename__ = "studies"
 
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"), primary_key=True)
     protocol: Mapped[str] = mapped_column(String(100), primary_key=True)
     title: Mapped[str] = mapped_column(Text, default="")
     jurisdictions: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
@@ -53,14 +70,17 @@ class StudyRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class RsiVersionRow(Base):
+class RsiVersionRow(SponsorOwned, Base):
     """One RSI version (IB or a country's label) with the PT codes it lists as expected."""
 
     __tablename__ = "rsi_versions"
-    __table_args__ = (UniqueConstraint("product_id", "reference", "effective_from"),)
+    __table_args__ = (
+        UniqueConstraint("sponsor_id", "product_id", "reference", "effective_from"),
+        ForeignKeyConstraint(["sponsor_id", "product_id"], ["products.sponsor_id", "products.id"]),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
+    product_id: Mapped[str] = mapped_column(String(100), index=True)
     reference: Mapped[str] = mapped_column(String(30))
     version: Mapped[str] = mapped_column(String(50))
     effective_from: Mapped[date] = mapped_column(Date)
@@ -69,49 +89,61 @@ class RsiVersionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-def save_registry(session: Session, reg: Registry) -> None:
-    """Insert or replace every product and study of ``reg`` (CSV/JSON import)."""
+def save_registry(session: Session, reg: Registry, sponsor_id: int) -> None:
+    """Insert or replace every product and study of ``reg`` for the sponsor (CSV/JSON
+    import)."""
     for p in reg.products.values():
-        row = session.get(ProductRow, p.id) or ProductRow(id=p.id)
+        row = session.get(ProductRow, (sponsor_id, p.id)) or ProductRow(sponsor_id=sponsor_id,
+                                                                         id=p.id)
         row.name, row.substances, row.aliases = p.name, list(p.substances), list(p.aliases)
-        row.statuses = [ProductStatusRow(jurisdiction=s.jurisdiction, status=s.status.value,
-                                         numbers=list(s.numbers)) for s in p.statuses]
+        row.statuses = [ProductStatusRow(sponsor_id=sponsor_id, jurisdiction=s.jurisdiction,
+                                         status=s.status.value, numbers=list(s.numbers))
+                        for s in p.statuses]
         session.add(row)
     for s in reg.studies.values():
-        srow = session.get(StudyRow, s.protocol) or StudyRow(protocol=s.protocol)
+        srow = session.get(StudyRow, (sponsor_id, s.protocol)) or StudyRow(
+            sponsor_id=sponsor_id, protocol=s.protocol)
         srow.title, srow.jurisdictions = s.title, list(s.jurisdictions)
         srow.ind_numbers, srow.products = list(s.ind_numbers), list(s.products)
         srow.blinded = s.blinded
         session.add(srow)
 
 
-def load_registry(session: Session) -> Registry:
+def sponsors_of_study(session: Session, protocol: str) -> list[int]:
+    """The sponsors whose registry holds a study with this protocol number (one, normally)."""
+    return list(session.scalars(select(StudyRow.sponsor_id).where(StudyRow.protocol == protocol)
+                                .order_by(StudyRow.sponsor_id)))
+
+
+def load_registry(session: Session, sponsor_id: int) -> Registry:
+    """The sponsor's products and studies (no other sponsor's: registries never mix)."""
     reg = Registry()
-    for row in session.scalars(select(ProductRow)):
+    for row in session.scalars(select(ProductRow).where(ProductRow.sponsor_id == sponsor_id)):
         reg.add_product(Product(
             id=row.id, name=row.name, substances=tuple(row.substances or ()),
             aliases=tuple(row.aliases or ()),
             statuses=tuple(JurisdictionStatus(s.jurisdiction, Status(s.status),
                                               tuple(s.numbers or ())) for s in row.statuses),
         ))
-    for srow in session.scalars(select(StudyRow)):
+    for srow in session.scalars(select(StudyRow).where(StudyRow.sponsor_id == sponsor_id)):
         reg.add_study(Study(srow.protocol, tuple(srow.jurisdictions or ()),
                             tuple(srow.ind_numbers or ()), tuple(srow.products or ()),
                             srow.blinded, srow.title))
     return reg
 
 
-def save_rsi_version(session: Session, v: RsiVersion) -> RsiVersionRow:
-    row = RsiVersionRow(product_id=v.product_id, reference=v.reference, version=v.version,
-                        effective_from=v.effective_from, document=v.document,
-                        expected_pts=sorted(v.expected_pts))
+def save_rsi_version(session: Session, v: RsiVersion, sponsor_id: int) -> RsiVersionRow:
+    row = RsiVersionRow(sponsor_id=sponsor_id, product_id=v.product_id, reference=v.reference,
+                        version=v.version, effective_from=v.effective_from,
+                        document=v.document, expected_pts=sorted(v.expected_pts))
     session.add(row)
     return row
 
 
-def load_rsi(session: Session) -> RsiLibrary:
+def load_rsi(session: Session, sponsor_id: int) -> RsiLibrary:
     lib = RsiLibrary()
-    for row in session.scalars(select(RsiVersionRow)):
+    for row in session.scalars(select(RsiVersionRow).where(
+            RsiVersionRow.sponsor_id == sponsor_id)):
         lib.add(RsiVersion(row.product_id, row.reference, row.version, row.effective_from,
                            frozenset(row.expected_pts or ()), row.document))
     return lib

@@ -145,7 +145,7 @@ def coding_rows(session: Session, case: Case, version: CaseVersion,
         return []
     data = working_data(session, version)
     review = set(view.review or [])
-    coder = active_autocoder(session, "events", settings.dictionaries)
+    coder = active_autocoder(session, "events", settings.dictionaries, case.sponsor_id)
     rows = []
     for i, r in enumerate(data.reactions):
         c = r.coding

@@ -31,7 +31,7 @@ def decide_event_coding(session: Session, case: Case, reaction_id: str, code: st
     reaction = data.reaction(reaction_id)
     if reaction is None:
         raise LookupError(f"no event {reaction_id} in version {cv.version}")
-    coder = store.active_autocoder(session, "events", settings.dictionaries)
+    coder = store.active_autocoder(session, "events", settings.dictionaries, case.sponsor_id)
     try:
         term = manual_term(coder.terms, reaction.verbatim, code, actor)
     except CodingDecisionError as exc:
@@ -50,7 +50,7 @@ def decide_event_coding(session: Session, case: Case, reaction_id: str, code: st
     if add_synonym and isinstance(reaction.verbatim, str):
         try:
             store.add_team_synonym(session, term.family or "", reaction.verbatim, term.code or "",
-                                   term.level or "LLT", actor, reason)
+                                   term.level or "LLT", actor, reason, case.sponsor_id)
         except TerminologyError as exc:
             raise CodingDecisionFailed(f"decision kept out: {exc}") from exc
         record(session, actor=actor, action="coding.synonym_added", entity=cv,

@@ -34,6 +34,8 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
     master's next message cites it (``safety.submissions.store``)."""
     if decision not in ("confirm", "reject"):
         raise ValueError(f"decision must be confirm or reject, not {decision!r}")
+    if case.sponsor_id != other.sponsor_id:
+        raise ValueError("cases of two sponsors are never duplicates of each other")
     master = None
     to_nullify: tuple[str, ...] = ()
     if decision == "confirm":
@@ -46,7 +48,8 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
                                 for c in in_receipt_order}, submitted)
         master, to_nullify = confirmation.master, confirmation.nullify
     record_decision(session, str(case.id), str(other.id),
-                    PairDecision.CONFIRMED if master else PairDecision.REJECTED, actor, master)
+                    PairDecision.CONFIRMED if master else PairDecision.REJECTED, actor,
+                    case.sponsor_id, master)
     duplicate = (str(other.id) if master == str(case.id) else str(case.id)) if master else None
     for c, o in ((case, other), (other, case)):
         if master:

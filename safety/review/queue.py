@@ -24,6 +24,7 @@ from safety.cases.store import Case, CaseVersion
 from safety.review.facts import flags as case_flags
 from safety.review.store import CaseAssignment
 from safety.rules.store import obligation_due_dates
+from safety.sponsors.store import Sponsor
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class QueueFilters:
     due_within_days: int | None = None
     site_id: int | None = None
     flag: str | None = None
+    sponsor: str | None = None  # a sponsor's code
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class QueueRow:
     products: tuple[str, ...]
     study: str | None
     site: str | None
+    sponsor: str
     assignee: str | None
     assignee_id: int | None
     flags: tuple[str, ...] = ()
@@ -98,10 +101,11 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date) -> Queue
     stmt = (
         select(Case.id, Case.case_number, Case.sender_case_id, Case.state, Case.serious,
                Case.current_version, CaseVersion.data["drugs"], CaseVersion.data["study"],
-               first.received_at, Site.name, User.id, User.printed_name)
+               first.received_at, Site.name, User.id, User.printed_name, Sponsor.code)
         .join(CaseVersion, and_(CaseVersion.case_id == Case.id,
                                 CaseVersion.version == Case.current_version))
         .join(first, and_(first.case_id == Case.id, first.version == 1))
+        .join(Sponsor, Sponsor.id == Case.sponsor_id)
         .outerjoin(Site, Site.id == Case.site_id)
         .outerjoin(CaseAssignment, CaseAssignment.case_id == Case.id)
         .outerjoin(User, User.id == CaseAssignment.user_id)
@@ -116,6 +120,8 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date) -> Queue
         stmt = stmt.where(CaseAssignment.user_id.is_(None))
     if filters.site_id is not None:
         stmt = stmt.where(Case.site_id == filters.site_id)
+    if filters.sponsor is not None:
+        stmt = stmt.where(Sponsor.code == filters.sponsor)
     found = session.execute(stmt).all()
 
     ids = [r[0] for r in found]
@@ -125,7 +131,7 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date) -> Queue
     products: set[str] = set()
     studies: set[str] = set()
     for (case_id, number, sender_case_id, state, serious, version, drugs, study_doc,
-         received_at, site_name, user_id, user_name) in found:
+         received_at, site_name, user_id, user_name, sponsor_code) in found:
         prods, study = suspect_products(drugs), study_of(study_doc)
         products.update(prods)
         if study:
@@ -136,7 +142,7 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date) -> Queue
             state=state, serious=serious, version=version,
             received_at=received_at, age_days=(today - received_at.date()).days,
             due=due, due_in_days=(due - today).days if due else None,
-            products=prods, study=study, site=site_name,
+            products=prods, study=study, site=site_name, sponsor=sponsor_code,
             assignee=user_name, assignee_id=user_id,
             flags=tuple(sorted(flags.get(case_id, ()))),
         )

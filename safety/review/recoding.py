@@ -1,10 +1,11 @@
 """The recode job: bring open cases' event codes onto the active release.
 
 After ``safety dictionary load`` activates a new release (say MedDRA 27.1 after 27.0), coded
-terms of open cases still name the old release. This reports, per case, each term whose code
-is retired, removed, moved to another PT or renamed (``safety.coding.recode``), and with
-``apply`` writes a new coded-view revision carrying the new codes (the verbatim untouched), an
-audit event listing verbatim, old code and new code, and re-drafts the unsent E2B messages.
+terms of open cases still name the old release. This reports, per case, each term whose code is
+retired, removed, moved to another PT or renamed (``safety.coding.recode``), and with ``apply``
+writes a new coded-view revision carrying the new codes (the verbatim untouched), an audit
+event listing verbatim, old code and new code, and re-drafts the unsent E2B messages. Each case
+is recoded with its sponsor's team synonyms.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from safety.submissions.drafting import redraft
 
 def recode_open_cases(session: Session, settings: Settings, actor: str,
                       apply: bool = False) -> list[dict[str, Any]]:
-    coder = active_autocoder(session, "events", settings.dictionaries)
-    release = coder.terms.release
     rows: list[dict[str, Any]] = []
     for case, cv in open_current_versions(session):
+        coder = active_autocoder(session, "events", settings.dictionaries, cv.sponsor_id)
+        release = coder.terms.release
         data = working_data(session, cv)
         stale = [r for r in data.reactions if r.coding is not None
                  and r.coding.family == release.family and r.coding.version != release.version]

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from safety.accounts.grants import role_for
 from safety.accounts.store import User
 from safety.accounts.users import verify_signing_password
 from safety.cases.store import Case, change_state, current_version
@@ -41,6 +42,9 @@ def sign_and_approve(session: Session, case: Case, user: User, *, seen_version: 
     if not verify_signing_password(session, user, password, now=now):
         raise SigningRefused("the password is wrong"
                              + (" and the account is now locked" if user.locked else ""))
+    role = role_for(session, user, case.sponsor_id)
+    if role is None:
+        raise SigningRefused(f"you do not work for the sponsor of case {case.case_number}")
     current = current_version(session, case)
     facts = review_facts(session, case, current)
     message = message_sha256(session, current)
@@ -49,7 +53,7 @@ def sign_and_approve(session: Session, case: Case, user: User, *, seen_version: 
             f"no E2B message is stored for version {current.version} yet; a signature binds "
             "the message too")
     try:
-        change = plan(dataclasses.replace(facts, signed_version=current.version), user.role,
+        change = plan(dataclasses.replace(facts, signed_version=current.version), role,
                       "approve", comment, via_signature=True)
     except TransitionError as exc:
         raise SigningRefused(str(exc)) from exc

@@ -24,6 +24,7 @@ from safety.rules.store import (
     refresh_alerts,
     save_evaluation,
 )
+from safety.sponsors.service import profile
 
 
 def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
@@ -41,12 +42,12 @@ def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
         version=cv.version,
         first_received_at=first.received_at,
         received_at=cv.received_at,
-        registry=load_registry(session),
-        rsi=rsi if rsi is not None else load_rsi(session),
+        registry=load_registry(session, cv.sponsor_id),
+        rsi=rsi if rsi is not None else load_rsi(session, cv.sponsor_id),
         previous_case=working_data(session, previous) if previous else None,
         previous_obligations=previous_obligations(session, cv.case_id) if previous else (),
         previous_first_received_at=first.received_at if previous else None,
-        zone=settings.timezone,
+        zone=profile(session, cv.sponsor_id).timezone,
     )
 
 
@@ -60,7 +61,7 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
     session.flush()
     session.refresh(case, with_for_update=True)  # a nullification commits before or after
     facts, ev = evaluate_version(session, cv, settings)
-    save_evaluation(session, cv.case_id, cv.id, facts, ev)
+    save_evaluation(session, cv.case_id, cv.id, facts, ev, cv.sponsor_id)
     if case.state == CaseState.NULLIFIED:  # nothing is drafted after it: nothing is owed
         session.flush()
         close_for_nullified_case(session, cv.case_id,

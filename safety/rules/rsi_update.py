@@ -21,14 +21,17 @@ from safety.rules.evaluation import evaluate_version
 from safety.rules.rsi_change import rsi_change
 
 
-def add_rsi_version(session: Session, new: RsiVersion, settings: Settings,
-                    actor: str) -> list[dict[str, Any]]:
-    old_lib = load_rsi(session)
+def add_rsi_version(session: Session, new: RsiVersion, settings: Settings, actor: str,
+                    sponsor_id: int) -> list[dict[str, Any]]:
+    """Add one of the sponsor's RSI versions and report what it changes for the sponsor's
+    open cases."""
+    old_lib = load_rsi(session, sponsor_id)
     old = old_lib.in_force(new.product_id, new.reference, new.effective_from)
-    open_cases = open_current_versions(session)
+    open_cases = [(case, cv) for case, cv in open_current_versions(session)
+                  if case.sponsor_id == sponsor_id]
     facts = [evaluate_version(session, cv, settings, rsi=old_lib)[0] for _, cv in open_cases]
     changes = [c.to_json() for c in rsi_change(facts, old_lib, old, new)]
-    row = save_rsi_version(session, new)
+    row = save_rsi_version(session, new, sponsor_id)
     session.flush()
     record(session, actor=actor, action="rsi.version_added", entity=row,
            changes=[{"field": f"{new.product_id} {new.reference}",

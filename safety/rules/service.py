@@ -57,6 +57,8 @@ def due_list(session: Session, scope: Scope, *, due_before: date | None = None,
     """Obligations across the cases the caller may see, ordered by due date; only each
     case's current evaluation (older versions' rows are history)."""
     stmt = select(ObligationRow, Case.case_number).join(Case, Case.id == ObligationRow.case_id)
+    if scope.sponsor_ids is not None:
+        stmt = stmt.where(Case.sponsor_id.in_(scope.sponsor_ids))
     if not scope.all_sites:
         stmt = stmt.where(Case.site_id == scope.site_id)
     if due_before:

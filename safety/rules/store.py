@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit.store import record
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.tenancy import SponsorOwned
 from safety.rules.day0 import Anchor, AnchorKind
 from safety.rules.facts import CaseFacts
 from safety.rules.obligations import (
@@ -41,7 +42,7 @@ class CaseAnchorRow(Base):
     day: Mapped[date] = mapped_column(Date)
 
 
-class ObligationRow(Base):
+class ObligationRow(SponsorOwned, Base):
     __tablename__ = "obligations"
     __table_args__ = (Index("ix_obligations_status_due", "status", "due"),)
 
@@ -71,7 +72,7 @@ class ObligationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class RecommendationRow(Base):
+class RecommendationRow(SponsorOwned, Base):
     """Amendment or nullification the rules recommend for an already submitted report."""
 
     __tablename__ = "obligation_recommendations"
@@ -109,14 +110,15 @@ def save_anchors(session: Session, case_version_id: uuid.UUID, facts: CaseFacts)
 
 def save_evaluation(
     session: Session, case_id: uuid.UUID, case_version_id: uuid.UUID, facts: CaseFacts,
-    ev: Evaluation,
+    ev: Evaluation, sponsor_id: int,
 ) -> list[ObligationRow]:
     """Store the anchors, obligations and recommendations of one evaluated case version."""
     save_anchors(session, case_version_id, facts)
     rows = []
     for o in ev.obligations:
         row = ObligationRow(
-            case_id=case_id, case_version_id=case_version_id, version=ev.version,
+            case_id=case_id, case_version_id=case_version_id, sponsor_id=sponsor_id,
+            version=ev.version,
             destination=o.destination, regime=o.regime, rule_id=o.rule_id,
             report_type=o.report_type, grp=o.group, day0=o.day0, due=o.due, days=o.days,
             status=o.status, citation=o.citation, anchor=o.anchor.value,
@@ -126,7 +128,8 @@ def save_evaluation(
         rows.append(row)
     for r in ev.recommendations:
         session.add(RecommendationRow(
-            case_id=case_id, case_version_id=case_version_id, kind=r.kind.value,
+            case_id=case_id, case_version_id=case_version_id, sponsor_id=sponsor_id,
+            kind=r.kind.value,
             destination=r.destination, regime=r.regime, rule_id=r.rule_id, reason=r.reason,
             citation=r.citation,
         ))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,9 +33,10 @@ from safety.e2b.lifecycle import prepare as lifecycle_prepare
 from safety.e2b.writer import ExportHeader
 from safety.rules.obligations import OPEN_STATUSES
 from safety.rules.store import ObligationRow
+from safety.sponsors.profile import SponsorProfile
+from safety.sponsors.service import profile
 from safety.submissions.prepare import prepare
 from safety.submissions.routing import e2b_key, region_for
-from safety.submissions.sender import load_sender_profile
 from safety.submissions.states import TRANSMITTED, SubmissionState
 from safety.submissions.store import (
     Submission,
@@ -62,7 +63,8 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
     """
     now = now or utcnow()
     kind = kind or (ReportKind.FOLLOW_UP if previous is not None else ReportKind.INITIAL)
-    sender = load_sender_profile(settings.sender_profile_path)
+    sponsor = profile(session, case.sponsor_id)
+    sender = sponsor.sender
     notes: list[str] = []
     before = transmitted_case(previous) if previous is not None else None
     if kind is ReportKind.NULLIFICATION and before is not None:
@@ -75,17 +77,16 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
         prepared = prepare(source, region=region, days=days, now=now, sender=sender)
         data = prepared.case
         notes = prepared.notes + notes
-    key = e2b_key(region, data)
-    if key is None:
+    routed = route(sponsor, region, data)
+    if isinstance(routed, str):
         return {"e2b_destination": None, "profile": "ich", "xml": None,
                 "state": SubmissionState.INVALID,
                 "findings": [{"element": "N.2.r.3", "xpath": "-", "rule": "receiver",
-                              "message": f"no E2B gateway identifiers known for {region}; "
-                                         "configure the receiver before sending",
-                              "severity": "error"}],
+                              "message": routed, "severity": "error"}],
                 "notes": notes}
+    key, header = routed
     try:
-        data = _lifecycle(cv, data, before, kind, reason, settings, notes)
+        data = _lifecycle(cv, data, before, kind, reason, sponsor, notes)
     except LifecycleError as exc:
         return {"e2b_destination": key, "profile": "ich", "xml": None,
                 "state": SubmissionState.INVALID,
@@ -94,8 +95,7 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
         notes.append(f"{kind} of batch {previous.batch_id} (message {previous.message_id}, "
                      f"{previous.state} {previous.sent_at:%Y-%m-%d %H:%M} UTC)"
                      if previous.sent_at else f"{kind} of batch {previous.batch_id}")
-    result = export_case(data, ExportHeader(sender_id=settings.org_code,
-                                            destination=key, created=now),
+    result = export_case(data, replace(header, created=now),
                          schemas=settings.schemas_dir, xsd_dir=settings.e2b_xsd_dir)
     errors = [f for f in result.findings if f.severity == "error"]
     return {
@@ -109,7 +109,7 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
 
 
 def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData | None,
-               kind: ReportKind, reason: str | None, settings: Settings,
+               kind: ReportKind, reason: str | None, sponsor: SponsorProfile,
                notes: list[str]) -> CaseVersionData:
     """C.1.5, C.1.8.1 and C.1.11 as the kind requires (``safety.e2b.lifecycle``)."""
     if kind is not ReportKind.FOLLOW_UP or before is None:
@@ -121,7 +121,7 @@ def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData |
             and new.hour is None):
         # Information received the day the regulator's version was: C.1.5 must still move on,
         # so it carries the time this version was received (local time with its offset).
-        new = PartialDate.from_datetime(cv.received_at.astimezone(settings.zone))
+        new = PartialDate.from_datetime(cv.received_at.astimezone(sponsor.zone))
         notes.append(f"C.1.5: follow-up received the same day as the transmitted version "
                      f"({old}); sent with its time of receipt {new}")
     out = lifecycle_prepare(before, data, kind, most_recent=new if isinstance(new, PartialDate)
@@ -129,6 +129,28 @@ def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData |
     notes.append(f"C.1.8.1 {out.admin.worldwide_case_id} kept; C.1.5 {old} -> "
                  f"{out.admin.most_recent_received}")
     return out
+
+
+def route(sponsor: SponsorProfile, region: str,
+          data: CaseVersionData) -> tuple[str, ExportHeader] | str:
+    """The destination and transmission header of the sponsor's message to a region's
+    regulator, or why there is none: a regulator the sponsor has no gateway identifiers for
+    gets no message, and the reason names the setting to configure."""
+    gateway = sponsor.gateway(region)
+    how = (f"`safety sponsor configure {sponsor.code} --gateway "
+           f"{region}:SENDER_ID[:BATCH_RECEIVER:MESSAGE_RECEIVER]`")
+    if gateway is None:
+        return (f"sponsor {sponsor.code} has no E2B gateway identifiers for {region} "
+                f"(N.1.3/N.2.r.2 sender, N.1.4/N.2.r.3 receivers): set them with {how}")
+    key = e2b_key(region, data)
+    if key is None:
+        if not (gateway.batch_receiver and gateway.message_receiver):
+            return (f"sponsor {sponsor.code}: the {region} gateway's receivers (N.1.4, "
+                    f"N.2.r.3) are not published; configure them with {how}")
+        key = "ich"
+    return key, ExportHeader(sender_id=gateway.sender_id, destination=key,
+                             batch_receiver=gateway.batch_receiver,
+                             message_receiver=gateway.message_receiver)
 
 
 def lifecycle_finding(exc: LifecycleError) -> dict[str, str]:
@@ -192,7 +214,7 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
         previous = last_transmitted(session, cv.case_id, dest)
         cols = build_message(session, cv, case, region_for(dest), ob.days, settings,
                              previous=previous)
-        new_submission(session, actor=ACTOR,
+        new_submission(session, actor=ACTOR, sponsor_id=cv.sponsor_id,
                        reason=f"{ob.report_type} owed to {dest} by {ob.due} (version "
                               f"{cv.version})",
                        case_id=cv.case_id, case_version_id=cv.id, obligation_id=ob.id,

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from safety.cases.model import CaseVersionData, CodedTerm
 from safety.cases.values import NullFlavor, PartialDate
-from safety.submissions.sender import SenderProfile
+from safety.sponsors.sender import SenderProfile
 
 # MedDRA release of the codes in the bundled open dictionary: NCI CTCAE v5.0 carries MedDRA
 # v20.1 LLT codes (dictionaries-src/ctcae_v5.csv, column meddra_version; dictionaries/README.md).

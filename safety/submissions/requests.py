@@ -111,6 +111,7 @@ def request_amendment(session: Session, sub: Submission, reason: str | None, act
         changes = [{"field": "C.1.11.2", "from": None, "to": reason}]
     else:
         target = new_submission(session, actor=actor, reason=reason, case_id=case.id,
+                                sponsor_id=case.sponsor_id,
                                 case_version_id=cv.id, obligation_id=None,
                                 destination=sub.destination, due=None, **cols)
         changes = [{"field": "C.1.11.1", "from": None, "to": AMENDED}]
@@ -207,6 +208,7 @@ def draft_nullifications(session: Session, case: Case, reason: str, actor: str,
             sub = retry
         else:
             sub = new_submission(session, actor=actor, reason=reason, case_id=case.id,
+                                 sponsor_id=case.sponsor_id,
                                  case_version_id=cv.id, obligation_id=None, destination=dest,
                                  due=None, **cols)
         record(session, actor=actor, action="submission.nullification_drafted", entity=sub,

@@ -32,7 +32,7 @@ def visible_submission(session: Session, submission_id: uuid.UUID,
     if sub is None:
         return None
     case = session.get(Case, sub.case_id)
-    return sub if case is not None and scope.can_see_site(case.site_id) else None
+    return sub if case is not None and scope.can_see(case.sponsor_id, case.site_id) else None
 
 
 def case_submissions(session: Session, case: Case) -> list[dict[str, Any]]:

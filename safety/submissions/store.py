@@ -24,12 +24,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.audit.store import record
 from safety.cases.model import CaseVersionData
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.tenancy import SponsorOwned
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, LifecycleError, ReportKind
 from safety.e2b.reader import read_admin, read_batch
 from safety.submissions.states import SUBMISSION_STATE, TRANSMITTED, SubmissionState
 
 
-class Submission(Base):
+class Submission(SponsorOwned, Base):
     __tablename__ = "submissions"
     __table_args__ = (
         Index("ix_submissions_state", "state"),
@@ -66,9 +67,9 @@ MESSAGE_COLUMNS = frozenset({"e2b_destination", "profile", "xml", "batch_id", "m
 
 
 def new_submission(session: Session, *, actor: str, reason: str, state: SubmissionState,
-                   **columns: Any) -> Submission:
+                   sponsor_id: int, **columns: Any) -> Submission:
     """A new message in its first state (drafted: ``draft`` or ``invalid``), audited."""
-    sub = Submission(state=state, **columns)
+    sub = Submission(state=state, sponsor_id=sponsor_id, **columns)
     session.add(sub)
     session.flush()
     record(session, actor=actor, action="submission.drafted", entity=sub,

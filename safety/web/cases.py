@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 
+from safety.accounts.grants import sponsors_with
 from safety.accounts.roles import Permission, can
 from safety.cases.service import find_case
 from safety.cases.workflow import (
@@ -34,7 +35,8 @@ from safety.review.facts import QUEUE_FLAGS
 from safety.review.queue import QueueFilters, queue_rows, state_counts
 from safety.review.signatures import SigningRefused, sign_and_approve
 from safety.review.transitions import move
-from safety.web.security import require, user
+from safety.sponsors.service import sponsors
+from safety.web.security import current_scope, require, role_for_case, user
 
 if TYPE_CHECKING:
     from safety.cases.store import Case
@@ -58,6 +60,7 @@ def _filters(args: Any, me: int) -> QueueFilters:
         unassigned=args.get("unassigned") == "1", overdue=args.get("overdue") == "1",
         due_within_days=int(within) if within.isdigit() else None,
         flag=args.get("flag") if args.get("flag") in QUEUE_FLAGS else None,
+        sponsor=(args.get("sponsor") or "").strip().upper() or None,
     )
 
 
@@ -70,7 +73,8 @@ def queue() -> Any:
     ctx = {"flag_labels": QUEUE_FLAGS,
            "page": page, "filters": filters, "counts": state_counts(g.db), "args": request.args,
            "states": list(CaseState), "state_labels": STATE_LABELS,
-           "can_work": can(me.role, Permission.WORK_CASES)}
+           "sponsors": sponsors(g.db, current_scope().sponsor_ids),
+           "can_work": bool(sponsors_with(g.db, me, Permission.WORK_CASES))}
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "queue-table":
         return render_template("web/_queue_table.html", **ctx)
     return render_template("web/queue.html", **ctx)
@@ -88,11 +92,21 @@ def _case_or_404(case_id: uuid.UUID, *, lock: bool = False) -> Case:
 @bp.post("/cases/<uuid:case_id>/assign")
 @require(Permission.WORK_CASES)
 def assign_to_me(case_id: uuid.UUID) -> Any:
-    case = _case_or_404(case_id, lock=True)
+    case = case_to_work(case_id, Permission.WORK_CASES, lock=True)
     me = user()
     assign(g.db, case, me, actor=me.actor)
     flash(f"{case.case_number} is assigned to you.")
     return redirect(_back(url_for("web_cases.case_page", case_id=case.id)), code=303)
+
+
+def case_to_work(case_id: uuid.UUID, permission: Permission, *, lock: bool = False) -> Case:
+    """The case, when the user holds ``permission`` for its sponsor (403 otherwise; 404 when
+    it is not a case of a sponsor the user works for)."""
+    case = _case_or_404(case_id, lock=lock)
+    role = role_for_case(case.sponsor_id)
+    if role is None or not can(role, permission):
+        abort(403)
+    return case
 
 
 def _back(default: str) -> str:
@@ -103,14 +117,16 @@ def _back(default: str) -> str:
 @bp.get("/cases/<uuid:case_id>")
 @require(Permission.VIEW_CASES)
 def case_page(case_id: uuid.UUID) -> Any:
-    me = user()
     view = case_view(g.db, _case_or_404(case_id), current_app.config["SAFETY"])
+    role = role_for_case(view.case.sponsor_id)
+    if role is None:
+        abort(404)
     return render_template(
         "web/case.html", case=view.case, current=view.current, data=view.data,
-        history=view.history, facts=view.facts, options=options(view.facts, me.role),
+        history=view.history, facts=view.facts, options=options(view.facts, role),
         signatures=view.signatures, audit=view.audit, site=view.site, assignee=view.assignee,
         state_labels=STATE_LABELS, sections=view.sections,
-        can_sign=can(me.role, Permission.SIGN), can_work=can(me.role, Permission.WORK_CASES),
+        can_sign=can(role, Permission.SIGN), can_work=can(role, Permission.WORK_CASES),
         meaning=signing.APPROVAL_MEANING, org_zone=current_app.config["SAFETY"].timezone,
         display=diff.display, causality=view.causality,
     )

@@ -146,7 +146,9 @@ def _error_key(name: str) -> str:
 
 
 def _scope(me: Any) -> Scope:
-    return Scope(all_sites=False, site_id=me.site_id)
+    site = me.site
+    return Scope(sponsor_ids=frozenset({site.sponsor_id}) if site else frozenset(),
+                 site_id=me.site_id)
 
 
 def _choices() -> dict[str, Any]:
@@ -178,7 +180,10 @@ def new_report() -> Any:
         return render_template("web/portal_form.html", values=request.form, errors=errors,
                                **_choices()), 422
     settings = current_app.config["SAFETY"]
-    submitter = Submitter(actor=me.actor, sender=f"site:{me.site_id}", site_id=me.site_id)
+    if me.site is None:
+        abort(404)
+    submitter = Submitter(actor=me.actor, sender=f"site:{me.site_id}", site_id=me.site_id,
+                          sponsor_id=me.site.sponsor_id)
     accepted = submit(settings.effective_database_url, [site_form_report(submitter, body)],
                       submitter, QueueDispatch(settings))
     report = visible_report(g.db, accepted[0].report.id, _scope(me))

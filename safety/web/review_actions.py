@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 
-from safety.accounts.roles import Permission
+from safety.accounts.roles import Permission, can
 from safety.cases.service import find_case
 from safety.review.coding import CodingDecisionFailed, decide_event_coding
 from safety.review.duplicates import decide_duplicate
 from safety.submissions.service import case_submission
-from safety.web.security import require, user
+from safety.web.security import require, role_for_case, user
 
 if TYPE_CHECKING:
     from safety.cases.store import Case
@@ -22,9 +22,13 @@ bp = Blueprint("web_review", __name__)
 
 
 def _case(case_id: uuid.UUID) -> Case:
+    """A case of a sponsor the user works cases for (404 otherwise, 403 without the right)."""
     case = find_case(g.db, case_id)
     if case is None:
         abort(404)
+    role = role_for_case(case.sponsor_id)
+    if role is None or not can(role, Permission.WORK_CASES):
+        abort(403)
     return case
 
 

@@ -22,9 +22,12 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
+from safety.accounts.grants import role_for, sponsors_with
 from safety.accounts.roles import Permission, Role, can
+from safety.accounts.scope import Scope
 from safety.accounts.users import get_user
 from safety.config import Settings
+from safety.db.tenancy import restrict_to_sponsors
 
 if TYPE_CHECKING:
     from safety.accounts.store import User
@@ -108,9 +111,31 @@ def require(permission: Permission) -> Callable[[View[P]], View[P]]:
             if not current_user.is_authenticated:
                 to_login: ResponseReturnValue = login_manager.unauthorized()  # untyped library
                 return to_login
-            role = Role(current_user.row.role)
-            if not can(role, permission):
+            row = current_user.row
+            role = Role(row.role)
+            if permission is Permission.MANAGE_USERS:
+                allowed = can(role, permission)  # accounts are the CRO's, not a sponsor's
+            else:
+                allowed = bool(sponsors_with(g.db, row, permission))
+            if not allowed:
                 abort(404 if role is Role.SITE_SUBMITTER else 403)
+            if permission is not Permission.MANAGE_USERS:
+                restrict_to_sponsors(g.db, current_scope().sponsor_ids)
             return view(*args, **kwargs)
         return wrapped
     return decorate
+
+
+def current_scope() -> Scope:
+    """Whose data the logged-in user may see: the sponsors it may view cases of (its site's
+    sponsor, and only that site, for site staff)."""
+    row = user()
+    if row.role == Role.SITE_SUBMITTER:
+        return Scope(sponsor_ids=sponsors_with(g.db, row, Permission.SUBMIT_REPORTS),
+                     site_id=row.site_id)
+    return Scope(sponsor_ids=sponsors_with(g.db, row, Permission.VIEW_CASES))
+
+
+def role_for_case(sponsor_id: int) -> Role | None:
+    """The user's role for the sponsor of the case in hand (None: not its sponsor)."""
+    return role_for(g.db, user(), sponsor_id)

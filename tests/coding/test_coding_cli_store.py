@@ -10,6 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from factories.coding import FIXTURES, later_release
+from factories.sponsors import DEFAULT_ID, make_sponsor
 from sqlalchemy import create_engine
 
 from safety.cases.model import CodedTerm
@@ -127,10 +128,22 @@ def test_release_round_trips_and_one_is_active_per_family(db_session):
 def test_team_synonym_must_target_an_existing_concept(db_session):
     store.save(db_session, load_meddra_ascii(FIXTURES / "MedAscii"))
     row = store.add_team_synonym(db_session, "MedDRA", "skull ache", "95000001", "LLT",
-                                 "dr.x", "confirmed on case 1")
+                                 "dr.x", "confirmed on case 1", DEFAULT_ID)
     assert row.origin == "team"
     with pytest.raises(ValueError, match="LLT 99999999 does not exist"):
-        store.add_team_synonym(db_session, "MedDRA", "x", "99999999", "LLT", "dr.x", "r")
+        store.add_team_synonym(db_session, "MedDRA", "x", "99999999", "LLT", "dr.x", "r",
+                               DEFAULT_ID)
+
+
+def test_a_team_synonym_codes_only_its_own_sponsors_cases(db_session):
+    release = store.save(db_session, load_meddra_ascii(FIXTURES / "MedAscii"))
+    other = make_sponsor(db_session, "OTHER")
+    store.add_team_synonym(db_session, "MedDRA", "noggin throb", "95000001", "LLT",
+                           "dr.x", "confirmed on case 1", DEFAULT_ID)
+    mine = store.read(db_session, release, DEFAULT_ID)
+    theirs = store.read(db_session, release, other.id)
+    assert "noggin throb" in {s.text for s in mine.synonyms}
+    assert "noggin throb" not in {s.text for s in theirs.synonyms}
 
 
 def test_recode_reports_retired_and_moved_terms(tmp_path):

@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 from factories.dedup import make_case
+from factories.sponsors import DEFAULT_ID as D
+from factories.sponsors import make_sponsor
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,54 +32,67 @@ def session(db_session: Session) -> Session:
 
 
 def test_followup_found_by_identifier(session: Session) -> None:
-    index_case(session, C1, make_case())
-    res = match_stored(session, make_case(weight=70.0), MODEL)
+    index_case(session, C1, make_case(), D)
+    res = match_stored(session, make_case(weight=70.0), MODEL, D)
     assert res.followup is not None and res.followup.case_id == C1
 
 
 def test_duplicate_candidate_retrieved_by_keys_and_scored(session: Session) -> None:
-    index_case(session, C1, make_case())
+    index_case(session, C1, make_case(), D)
     index_case(session, C2, make_case(report_id="FR-ACME-2024-000002", initials="KL",
                                       birth="1950-01-01", sex="1", events=["rash"],
-                                      drugs=["ibuprofen"], onset="2023-01-01"))
+                                      drugs=["ibuprofen"], onset="2023-01-01"), D)
     incoming = make_case(sender="Borealis", report_id="B-1", initials="SJ", drugs=["coumadin"])
-    res = match_stored(session, incoming, MODEL)
+    res = match_stored(session, incoming, MODEL, D)
     assert [c.case_id for c in res.candidates] == [C1]
     assert res.candidates[0].suspected
 
 
 def test_rejected_pair_is_not_offered_again(session: Session) -> None:
-    index_case(session, C1, make_case())
-    index_case(session, C2, make_case(sender="Borealis", report_id="B-1", initials="SJ"))
-    before = match_stored(session, make_case(sender="Borealis", report_id="B-1"), MODEL,
+    index_case(session, C1, make_case(), D)
+    index_case(session, C2, make_case(sender="Borealis", report_id="B-1", initials="SJ"), D)
+    before = match_stored(session, make_case(sender="Borealis", report_id="B-1"), MODEL, D,
                           case_id=C2)
     assert [c.case_id for c in before.candidates] == [C1]
-    record_decision(session, C2, C1, "rejected", decided_by="dr.who")
+    record_decision(session, C2, C1, "rejected", decided_by="dr.who", sponsor_id=D)
     assert rejected_with(session, C1) == {C2}
-    after = match_stored(session, make_case(sender="Borealis", report_id="B-1"), MODEL,
+    after = match_stored(session, make_case(sender="Borealis", report_id="B-1"), MODEL, D,
                          case_id=C2)
     assert after.candidates == []
 
 
 def test_new_version_replaces_keys(session: Session) -> None:
-    index_case(session, C3, make_case(events=["rash"], drugs=["ibuprofen"]))
-    index_case(session, C3, make_case())
+    index_case(session, C3, make_case(events=["rash"], drugs=["ibuprofen"]), D)
+    index_case(session, C3, make_case(), D)
     keys = session.scalars(select(DedupBlockKey.key).where(
         DedupBlockKey.case_id == uuid.UUID(C3))).all()
     assert keys and not any("SUB005" in k for k in keys)
-    assert candidate_ids(session, keys) == [C3]
+    assert candidate_ids(session, keys, D) == [C3]
 
 
 def test_unknown_decision_is_refused(session: Session) -> None:
     with pytest.raises(ValueError, match="not a valid PairDecision"):
-        record_decision(session, C1, C2, "maybe", decided_by="dr.who")
+        record_decision(session, C1, C2, "maybe", decided_by="dr.who", sponsor_id=D)
 
 
 def test_confirmed_pair_is_not_offered_again_either(session: Session) -> None:
-    index_case(session, C1, make_case())
-    index_case(session, C2, make_case(sender="Borealis", report_id="B-1", initials="SJ"))
-    record_decision(session, C1, C2, "confirmed", decided_by="dr.who", master=C1)
-    after = match_stored(session, make_case(sender="Borealis", report_id="B-1"), MODEL,
+    index_case(session, C1, make_case(), D)
+    index_case(session, C2, make_case(sender="Borealis", report_id="B-1", initials="SJ"), D)
+    record_decision(session, C1, C2, "confirmed", decided_by="dr.who", sponsor_id=D, master=C1)
+    after = match_stored(session, make_case(sender="Borealis", report_id="B-1"), MODEL, D,
                          case_id=C2)
     assert after.candidates == []
     assert rejected_with(session, C1) == set()
+
+
+def test_matching_never_crosses_sponsors(session: Session) -> None:
+    """The same patient, event, drug and sender ids in two sponsors' databases are two cases:
+    neither is the other's follow-up or duplicate candidate."""
+    other = make_sponsor(session, "OTHER").id
+    index_case(session, C1, make_case(), D)
+    assert match_stored(session, make_case(), MODEL, other).followup is None
+    assert match_stored(session, make_case(), MODEL, other).candidates == []
+    index_case(session, C2, make_case(), other)
+    mine = match_stored(session, make_case(), MODEL, D, case_id=C3)
+    assert mine.followup is not None and mine.followup.case_id == C1
+    assert C2 not in {c.case_id for c in mine.candidates}

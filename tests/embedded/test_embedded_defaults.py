@@ -44,7 +44,8 @@ def test_demo_loads_and_is_processed_with_embedded_defaults(embedded_env):
     assert (embedded_env / "safety.db").exists()
     run_worker(settings)
 
-    res = runner.invoke(main, ["site", "add", "Safety viewer"])
+    # the demo adds two sponsors beside the DEFAULT one: a site belongs to one, named
+    res = runner.invoke(main, ["--sponsor", "ONCO", "site", "add", "Safety viewer"])
     assert res.exit_code == 0, res.output
     # a site token sees nothing of the demo sites' cases
     token = json.loads(res.output.splitlines()[0])["token"]

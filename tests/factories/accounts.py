@@ -10,21 +10,25 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from factories.sponsors import DEFAULT_ID
 from safety.accounts.clients import get_or_create_site, issue_token
 from safety.accounts.store import User
 from safety.accounts.users import create_user
 from safety.db.session import session_scope
+from safety.sponsors.store import sponsor_by_code
 
 PASSWORD = "correct horse battery"
 
 
 def site_token(session: Session, name: str = "Site 101", country: str = "GB",
-               role: str = "site") -> str:
-    """A bearer token: a site's client (the site made if new), or a safety team's."""
+               role: str = "site", sponsor: int = DEFAULT_ID) -> str:
+    """A bearer token: a site's client (the site made if new), or a safety team's, for the
+    sponsor given (the DEFAULT sponsor unless said)."""
     site = None
     if role == "site":
-        site, _ = get_or_create_site(session, name, country)
-    return issue_token(session, f"{name} {role} token", role, site)
+        site, _ = get_or_create_site(session, name, country, sponsor)
+    return issue_token(session, f"{name} {role} token", role, site=site,
+                       sponsor_ids=[sponsor])
 
 
 def bearer(token: str, **extra: str) -> dict[str, str]:
@@ -32,12 +36,15 @@ def bearer(token: str, **extra: str) -> dict[str, str]:
 
 
 def add_user(session: Session, email: str, role: str, site: str | None = None,
-             name: str | None = None, password: str = PASSWORD) -> int:
-    """A web user (its site made if new); returns the user's id."""
-    site_id = get_or_create_site(session, site, "GB")[0].id if site else None
+             name: str | None = None, password: str = PASSWORD,
+             sponsors: tuple[int, ...] = (DEFAULT_ID,)) -> int:
+    """A web user (its site made if new, at the first sponsor); staff get ``role`` for each
+    of ``sponsors``. Returns the user's id."""
+    site_id = get_or_create_site(session, site, "GB", sponsors[0])[0].id if site else None
     return create_user(session, email=email, role=role, password=password,
                        printed_name=name or email.split("@")[0].title(),
-                       site_id=site_id, actor="test").id
+                       site_id=site_id, actor="test",
+                       sponsor_ids=() if role == "site_submitter" else sponsors).id
 
 
 def user_by_email(url: str, email: str) -> User:
@@ -66,6 +73,10 @@ class Users:
         self.url = url
 
     def add(self, email: str, role: str, site: str | None = None,
-            name: str | None = None) -> int:
+            name: str | None = None, sponsors: tuple[str, ...] = ("DEFAULT",)) -> int:
+        """``sponsors`` are codes (the demo's are ONCO and NORDIA)."""
         with session_scope(self.url) as session:
-            return add_user(session, email, role, site, name)
+            ids = tuple(found.id for code in sponsors
+                        if (found := sponsor_by_code(session, code)) is not None)
+            assert len(ids) == len(sponsors), f"unknown sponsor among {sponsors}"
+            return add_user(session, email, role, site, name, sponsors=ids)

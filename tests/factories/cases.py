@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from factories.accounts import Sites
 from factories.forms import sae_form
+from factories.sponsors import DEFAULT_ID
 from safety.accounts.clients import get_or_create_site
 from safety.cases.progress import run_stage
 from safety.cases.store import Case, CaseVersion
@@ -64,21 +65,23 @@ class Cases:
 
 def case_in_session(session: Session, settings: Settings, form: dict[str, Any] | None = None,
                     *, site: str = "Site 101", country: str = "GB", stages: bool = True,
-                    **overrides: Any) -> str:
+                    sponsor: int = DEFAULT_ID, **overrides: Any) -> str:
     """A site's form stored, processed and taken through every stage in ``session``, by the
     functions the rq jobs call; return the case id. ``stages=False``: the version is complete
     as stored (no coding, duplicates, obligations or drafts)."""
-    site_row, _ = get_or_create_site(session, site, country)
-    submitter = Submitter(actor="test", sender=f"site:{site_row.id}", site_id=site_row.id)
+    site_row, _ = get_or_create_site(session, site, country, sponsor)
+    submitter = Submitter(actor="test", sender=f"site:{site_row.id}", site_id=site_row.id,
+                          sponsor_id=sponsor)
     return _processed(session, settings, site_form_report(submitter, form or sae_form(**overrides)),
                       submitter, stages)
 
 
 def cases_from_e2b_in_session(session: Session, settings: Settings, body: bytes, *,
-                              stages: bool = True) -> list[str]:
+                              stages: bool = True, sponsor: int = DEFAULT_ID) -> list[str]:
     """Each message of an E2B(R3) batch made a case as ``safety import`` makes it (as
     :func:`case_in_session` does); return the case ids."""
-    submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None)
+    submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None,
+                          sponsor_id=sponsor)
     return [_processed(session, settings, incoming, submitter, stages)
             for incoming, _message_id in e2b_reports(submitter, body)]
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.orm import Session
 
+from factories.sponsors import restore_default
 from safety.db.base import Base
 from safety.db.session import (
     _sqlite_pragmas,
@@ -27,7 +28,7 @@ from safety.db.session import (
 )
 
 # What the migrations leave in an empty database, and every reset restores.
-COUNTERS = [("case", 0)]
+COUNTERS: list[tuple[str, int]] = []
 
 
 def reset(url: str) -> None:
@@ -62,8 +63,11 @@ def reset(url: str) -> None:
         if [tuple(r) for r in conn.execute(text("SELECT name, value FROM counters"))] \
                 != COUNTERS:
             conn.execute(text("DELETE FROM counters"))
-            conn.execute(text("INSERT INTO counters (name, value) VALUES (:name, :value)"),
-                         [{"name": n, "value": v} for n, v in COUNTERS])
+            if COUNTERS:
+                conn.execute(text("INSERT INTO counters (name, value) VALUES (:name, :value)"),
+                             [{"name": n, "value": v} for n, v in COUNTERS])
+        if "sponsors" in dirty or not conn.execute(text("SELECT 1 FROM sponsors")).first():
+            restore_default(conn)
 
 
 @cache

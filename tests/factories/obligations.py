@@ -21,8 +21,8 @@ def obligation_row(cv: CaseVersion, *, due: date, status: str = "open",
         version=1, destination="EU", regime="EU-CT", rule_id="r", report_type="t",
         day0=date(2026, 10, 1), days=15, citation="c", anchor="a", explanation="e", basis=[])
     values.update(columns)
-    return ObligationRow(case_id=cv.case_id, case_version_id=cv.id, due=due, status=status,
-                         **values)
+    return ObligationRow(case_id=cv.case_id, case_version_id=cv.id, sponsor_id=cv.sponsor_id,
+                         due=due, status=status, **values)
 
 
 def owe(session: Session, dues: dict[str, date]) -> None:

@@ -1,5 +1,5 @@
-"""The product registry, reference safety information and sender profile the demo ships, loaded
-the way the safety team loads them (the API, the instance folder)."""
+"""The product registry, reference safety information and sender block the demo ships, loaded
+the way the safety team loads them (the API, the sponsor's configuration)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from factories.sponsors import DEFAULT_ID
 from safety.config import Settings
+from safety.db.session import session_scope
+from safety.sponsors.service import configure
+from safety.sponsors.store import Sponsor
 
 DEMO = Path(__file__).resolve().parents[2] / "safety" / "demo"
 
@@ -31,6 +35,8 @@ def add_rsi(client: FlaskClient, headers: dict[str, str], product_id: str, versi
         "effective_from": effective_from, "expected_pts": expected_pts})
 
 
-def use_demo_sender(settings: Settings) -> None:
-    """The demo organisation's sender block (E2B C.3) in the instance folder."""
-    (settings.home / "sender.json").write_text((DEMO / "sender.json").read_text())
+def use_demo_sender(settings: Settings, sponsor_id: int = DEFAULT_ID) -> None:
+    """The demo organisation's sender block (E2B C.3) as the sponsor's (DEFAULT unless said)."""
+    with session_scope(settings.effective_database_url) as session:
+        configure(session, session.get_one(Sponsor, sponsor_id),
+                  {"sender": json.loads((DEMO / "sender.json").read_text())}, actor="test")

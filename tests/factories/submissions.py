@@ -41,7 +41,8 @@ def draft_message(session: Session, settings: Settings, case_id: uuid.UUID,
     case = session.get(Case, case_id)
     cv = session.scalar(select(CaseVersion).where(CaseVersion.case_id == case_id))
     cols = build_message(session, cv, case, region, days, settings)
-    sub = Submission(case_id=case_id, case_version_id=cv.id, destination="FDA", **cols)
+    sub = Submission(case_id=case_id, case_version_id=cv.id, sponsor_id=cv.sponsor_id,
+                     destination="FDA", **cols)
     session.add(sub)
     session.flush()
     return sub.id, cols
@@ -50,7 +51,8 @@ def draft_message(session: Session, settings: Settings, case_id: uuid.UUID,
 def add_draft(session: Session, cv: CaseVersion, xml: bytes) -> Submission:
     """A drafted message to the EMA for the case version, with the XML given."""
     return new_submission(session, actor="test", reason="a drafted message",
-                          state=SubmissionState.DRAFT, case_id=cv.case_id,
+                          state=SubmissionState.DRAFT, sponsor_id=cv.sponsor_id,
+                          case_id=cv.case_id,
                           case_version_id=cv.id, obligation_id=None, destination="EMA",
                           due=None, e2b_destination="ema", profile="ema", xml=xml,
                           batch_id="B1", message_id="M1", findings=[], notes=[])

@@ -1,4 +1,4 @@
-"""``products`` CLI against a temporary SQLite file (no database server)."""
+"""``products`` CLI against a temporary, migrated SQLite file (no database server)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,15 @@ import json
 
 from click.testing import CliRunner
 
-import safety.cases.store
-import safety.products.store  # noqa: F401
 from safety.cli.products import products
-from safety.db.base import Base
-from safety.db.session import get_engine
+from safety.db.migrate import upgrade
 
 
 def test_import_and_list(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'p.db'}"
     monkeypatch.setenv("SAFETY_DATABASE_URL", url)
     monkeypatch.setenv("SAFETY_HOME", str(tmp_path))
-    Base.metadata.create_all(get_engine(url))
+    upgrade(url)  # the DEFAULT sponsor is the only one: the CLI needs no --sponsor
     p = tmp_path / "products.csv"
     p.write_text("id,name,substances,jurisdiction,status,numbers\n"
                  "SDX-101,Zelvorin,zelvoritinib,US,investigational,IND 123456\n")

@@ -11,6 +11,8 @@ import sqlalchemy
 from factories.cases import case_in_session
 from factories.forms import sae_form
 from factories.rules import anchors, event, facts
+from factories.sponsors import DEFAULT_ID as D
+from factories.sponsors import make_sponsor
 from sqlalchemy.orm import Session
 
 from safety.cases.store import versions
@@ -39,13 +41,29 @@ def test_registry_and_rsi_round_trip(session):
         JurisdictionStatus("US", Status.INVESTIGATIONAL, ("IND 1",)),
         JurisdictionStatus("EU", Status.AUTHORISED, ("EU/1/26/1",)))))
     reg.add_study(Study("PROT-1", ("US",), ("IND 1",), ("P1",), True, "t"))
-    save_registry(session, reg)
+    save_registry(session, reg, D)
     v = RsiVersion("P1", "IB", "7", date(2026, 1, 1), frozenset({"100", "200"}), "IB ed. 7")
-    save_rsi_version(session, v)
+    save_rsi_version(session, v, D)
     session.commit()
-    again = load_registry(session)
+    again = load_registry(session, D)
     assert again.products == reg.products and again.studies == reg.studies
-    assert load_rsi(session).in_force("P1", "IB", date(2026, 2, 1)) == v
+    assert load_rsi(session, D).in_force("P1", "IB", date(2026, 2, 1)) == v
+
+
+def test_a_sponsors_registry_is_its_own(session):
+    """Two sponsors may use the same product id; each reads only its own products and RSI."""
+    other = make_sponsor(session, "OTHER").id
+    mine, theirs = Registry(), Registry()
+    mine.add_product(Product("P1", "Zelvorin", ("zelvoritinib",), ()))
+    theirs.add_product(Product("P1", "Otherin", ("otherinib",), ()))
+    save_registry(session, mine, D)
+    save_registry(session, theirs, other)
+    save_rsi_version(session, RsiVersion("P1", "IB", "1", date(2026, 1, 1),
+                                         frozenset({"100"}), "IB 1"), other)
+    session.flush()
+    assert load_registry(session, D).products["P1"].name == "Zelvorin"
+    assert load_registry(session, other).products["P1"].name == "Otherin"
+    assert load_rsi(session, D).in_force("P1", "IB", date(2026, 2, 1)) is None
 
 
 def test_obligations_saved_listed_submitted_and_fed_back(session, base_settings):
@@ -56,7 +74,7 @@ def test_obligations_saved_listed_submitted_and_fed_back(session, base_settings)
     v1_id, v2_id = (cv.id for cv in versions(session, case_id))
     f1 = facts(anchors_=anchors("2026-02-27"))
     ev1 = evaluate(f1)
-    save_evaluation(session, case_id, v1_id, f1, ev1)
+    save_evaluation(session, case_id, v1_id, f1, ev1, D)
     session.commit()
     rows = list(session.scalars(sqlalchemy.select(ObligationRow).order_by(ObligationRow.due)))
     assert [r.due for r in rows] == sorted(r.due for r in rows)
@@ -72,7 +90,7 @@ def test_obligations_saved_listed_submitted_and_fed_back(session, base_settings)
                anchors_=anchors("2026-02-27", significant_followup="2026-03-20",
                                 fatal_lt_awareness="2026-03-20"))
     ev2 = evaluate(f2, previous=prev)
-    save_evaluation(session, case_id, v2_id, f2, ev2)
+    save_evaluation(session, case_id, v2_id, f2, ev2, D)
     session.commit()
     latest = previous_obligations(session, case_id)
     assert latest and {o.version for o in latest} == {2}

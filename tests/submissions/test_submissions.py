@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from pathlib import Path
 
 from click.testing import CliRunner
 from factories.accounts import bearer
 from factories.cases import cases_from_e2b_in_session, post_e2b
 from factories.e2b import example
 from factories.env import use_settings_env
-from factories.products import use_demo_sender
+from factories.products import DEMO, use_demo_sender
 from factories.submissions import draft_message
 from sqlalchemy import select
 
@@ -20,6 +20,8 @@ from safety.db.session import session_scope
 from safety.e2b.ack import read_ack, write_ack
 from safety.e2b.conformance import check
 from safety.e2b.reader import read_batch
+from safety.sponsors.service import configure
+from safety.sponsors.store import Sponsor
 from safety.submissions.acks import apply_ack
 from safety.submissions.drafting import build_message
 from safety.submissions.outbox import approve_for_sending, export_outbox
@@ -145,21 +147,18 @@ def test_site_case_is_coded_and_exports_for_fda_and_ema(client, sites, worker, s
     assert "N.2.r.3" in res.output
 
 
-def test_the_sender_profile_comes_from_the_configured_file(client, sites, worker, settings,  # type: ignore[no-untyped-def]
-                                                            tmp_path):
-    """C.3 is read from SAFETY_SENDER_PROFILE when set (default SAFETY_HOME/sender.json)."""
+def test_the_sender_block_is_the_sponsors_own(client, sites, worker, settings):  # type: ignore[no-untyped-def]
+    """C.3 is the configured sponsor's sender block; until it is configured the message says
+    so and carries none."""
     _, case_id = _imported_case(client, sites, worker)
-    profile = tmp_path / "organisation" / "sender.json"
-    profile.parent.mkdir()
-    profile.write_text((Path(__file__).resolve().parents[2] / "safety/demo/sender.json")
-                       .read_text())
     with session_scope(settings.effective_database_url) as s:
         case = s.get(Case, case_id)
         cv = s.scalar(select(CaseVersion).where(CaseVersion.case_id == case_id))
-        absent = settings.with_overrides({"sender_profile": tmp_path / "none.json"})
-        without = build_message(s, cv, case, "fda", 15, absent)
-        mine = build_message(s, cv, case, "fda", 15,
-                             settings.with_overrides({"sender_profile": profile}))
+        without = build_message(s, cv, case, "fda", 15, settings)
+        sponsor = s.get_one(Sponsor, case.sponsor_id)
+        configure(s, sponsor, {"sender": json.loads((DEMO / "sender.json").read_text())},
+                  actor="test")
+        mine = build_message(s, cv, case, "fda", 15, settings)
     assert any(n.startswith("no sender profile") for n in without["notes"])
     assert not any(n.startswith("no sender profile") for n in mine["notes"])
     assert b"SafetyDesk Demo Pharma Ltd" in mine["xml"]

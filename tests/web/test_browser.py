@@ -26,6 +26,7 @@ from safety.db.session import session_scope
 from safety.intake.store import Report
 from safety.review.signing import APPROVAL_MEANING
 
+DEMO_SPONSORS = ("ONCO", "NORDIA")
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -99,7 +100,8 @@ def _transition(page: Any, label: str, reason: str) -> None:
 
 def test_physician_works_the_most_urgent_case_to_a_signed_approval(
         settings, users, demo_data, live_server, page, worker):
-    users.add("doc@example.org", "safety_physician", name="Dr Ada Lovelace")
+    users.add("doc@example.org", "safety_physician", name="Dr Ada Lovelace",
+              sponsors=DEMO_SPONSORS)
     _login(page, live_server, "doc@example.org")
     page.wait_for_url(f"{live_server}/queue")
     rows = page.locator("#queue-table tbody tr[data-case]")
@@ -250,7 +252,7 @@ def test_site_user_submits_a_form_fixes_an_error_and_sees_only_their_reports(
 
 def test_queue_filters_refresh_the_table_in_place(settings, users, demo_data, live_server,
                                                   page):
-    users.add("proc@example.org", "case_processor")
+    users.add("proc@example.org", "case_processor", sponsors=DEMO_SPONSORS)
     _login(page, live_server, "proc@example.org")
     page.wait_for_url(f"{live_server}/queue")
     rows = page.locator("#queue-table tbody tr[data-case]")

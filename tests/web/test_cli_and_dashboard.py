@@ -19,7 +19,7 @@ def _run(settings, *args, input=None):
 
 def test_user_add_list_lock_unlock(settings, browser):
     with session_scope(settings.effective_database_url) as s:
-        get_or_create_site(s, "Site 101", "GB")
+        get_or_create_site(s, "Site 101", "GB", 1)
     r = _run(settings, "add", "Doc@Example.org", "--role", "safety_physician", "--name",
              "Dr Ada Lovelace", "--password-stdin", input="a long password!\n")
     assert r.exit_code == 0, r.output
@@ -63,14 +63,14 @@ def test_dashboard_plots_received_per_week_and_queue_age(users, browser, make_ca
 
 def test_user_demo_makes_one_account_per_role_and_site_once(settings, browser):
     with session_scope(settings.effective_database_url) as s:
-        get_or_create_site(s, "Site 101", "GB")
+        get_or_create_site(s, "Site 101", "GB", 1)
     r = _run(settings, "demo")
     assert r.exit_code == 0, r.output
     made = [json.loads(line) for line in r.output.splitlines()]
     assert sorted(m["role"] for m in made) == ["admin", "case_processor", "safety_physician",
                                                "site_submitter"]
     site_user = next(m for m in made if m["role"] == "site_submitter")
-    assert site_user["email"] == "site101@demo.example"
+    assert site_user["email"] == "site101.default@demo.example"
     assert browser().login(site_user["email"], site_user["password"]).headers[
         "Location"] == "/portal"
     assert _run(settings, "demo").output == ""  # existing accounts are left alone

@@ -1,10 +1,9 @@
-"""The organisation's sender block (E2B(R3) C.3), kept in the instance folder.
+"""A sponsor's sender block (E2B(R3) C.3).
 
 Regulators require the sender's contact details on every ICSR (C.3.1–C.3.4.8; the FDA makes
 title, department, address, telephone, fax and e-mail mandatory, FDA Core and Regional Data
-Elements, C.3.3/C.3.4 "Regionally required for all reports"). They are organisation facts,
-configured once in a file (``SAFETY_SENDER_PROFILE``, default ``SAFETY_HOME/sender.json``;
-the callers pass ``settings.sender_profile_path``), not typed into each case.
+Elements, C.3.3/C.3.4 "Regionally required for all reports"). They are the sponsor's facts,
+configured once per sponsor (``safety sponsor configure``), not typed into each case.
 """
 
 from __future__ import annotations
@@ -45,17 +44,28 @@ class SenderProfile:
         return asdict(self)
 
 
+def sender_from_json(data: object, where: str = "sender") -> SenderProfile:
+    """A sender block from its JSON form; errors name the key."""
+    if not isinstance(data, dict):
+        raise SenderProfileError(f"{where}: expected an object")
+    known = {f.name for f in fields(SenderProfile)}
+    unknown = set(data) - known
+    if unknown:
+        raise SenderProfileError(f"{where}: unknown keys {sorted(unknown)}")
+    if not data.get("organisation"):
+        raise SenderProfileError(f"{where}: 'organisation' is required")
+    for key, value in data.items():
+        if value is not None and not isinstance(value, str):
+            raise SenderProfileError(f"{where}.{key}: expected a string")
+    return SenderProfile(**data)
+
+
 def load_sender_profile(path: Path) -> SenderProfile | None:
+    """A sender block from a JSON file (``None`` when there is none)."""
     if not path.exists():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise SenderProfileError(f"{path}: not JSON ({exc})") from exc
-    known = {f.name for f in fields(SenderProfile)}
-    unknown = set(data) - known
-    if unknown:
-        raise SenderProfileError(f"{path}: unknown keys {sorted(unknown)}")
-    if not data.get("organisation"):
-        raise SenderProfileError(f"{path}: 'organisation' is required")
-    return SenderProfile(**data)
+    return sender_from_json(data, str(path))

@@ -1,0 +1,143 @@
+"""Adding and configuring the sponsors a CRO works for. Every change is audited field by field
+(who, when, from → to), because a sponsor's configuration decides what its regulators receive:
+the sender block, the gateway identifiers, the worldwide case ids, the day-0 time zone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from safety.audit.store import record
+from safety.sponsors.profile import (
+    ProfileError,
+    SponsorProfile,
+    check_code,
+    check_org_code,
+    check_prefix,
+    check_timezone,
+    gateways_from_json,
+    reporting_from_json,
+    sender_or_error,
+)
+from safety.sponsors.sender import SenderProfileError, load_sender_profile
+from safety.sponsors.store import Sponsor, all_sponsors, sponsor_by_code
+
+SETTINGS = ("name", "org_code", "case_prefix", "timezone", "sender", "gateways", "reporting")
+
+
+class SponsorError(ValueError):
+    """A sponsor that cannot be added or configured; the message names the setting."""
+
+
+def _checked(name: str, value: Any) -> Any:
+    """The stored form of one setting, checked (``ProfileError`` names it)."""
+    if name == "name":
+        text = str(value or "").strip()
+        if not text:
+            raise ProfileError("name: required")
+        return text
+    if name == "org_code":
+        return check_org_code(str(value))
+    if name == "case_prefix":
+        return check_prefix(str(value))
+    if name == "timezone":
+        return check_timezone(str(value))
+    if name == "sender":
+        sender = sender_or_error(value)
+        return sender.to_json() if sender is not None else {}
+    if name == "gateways":
+        return {k: g.to_json() for k, g in gateways_from_json(value).items()}
+    if name == "reporting":
+        return [r.to_json() for r in reporting_from_json(value)]
+    raise ProfileError(f"{name}: not a sponsor setting (known: {', '.join(SETTINGS)})")
+
+
+def add_sponsor(session: Session, *, code: str, name: str, org_code: str, case_prefix: str,
+                timezone: str = "UTC", actor: str, **more: Any) -> Sponsor:
+    try:
+        code = check_code(code)
+        values = {n: _checked(n, v) for n, v in {
+            "name": name, "org_code": org_code, "case_prefix": case_prefix,
+            "timezone": timezone, **more}.items()}
+    except ProfileError as exc:
+        raise SponsorError(str(exc)) from None
+    if sponsor_by_code(session, code) is not None:
+        raise SponsorError(f"code: a sponsor {code!r} exists already")
+    taken = {s.case_prefix for s in all_sponsors(session)}
+    if values["case_prefix"] in taken:
+        raise SponsorError(f"case_prefix: {values['case_prefix']!r} is another sponsor's")
+    sponsor = Sponsor(code=code, **{"sender": {}, "gateways": {}, "reporting": [], **values})
+    session.add(sponsor)
+    session.flush()
+    record(session, actor=actor, action="sponsor.created", entity=sponsor,
+           changes=[{"field": n, "from": None, "to": v} for n, v in values.items()])
+    return sponsor
+
+
+def configure(session: Session, sponsor: Sponsor, changes: Mapping[str, Any], *,
+              actor: str, reason: str | None = None) -> list[dict[str, Any]]:
+    """Change some settings; returns the audited changes (nothing for a value unchanged)."""
+    done = []
+    try:
+        checked = {n: _checked(n, v) for n, v in changes.items()}
+    except ProfileError as exc:
+        raise SponsorError(str(exc)) from None
+    if "case_prefix" in checked and any(
+            s.case_prefix == checked["case_prefix"] and s.id != sponsor.id
+            for s in all_sponsors(session)):
+        raise SponsorError(f"case_prefix: {checked['case_prefix']!r} is another sponsor's")
+    for name, value in checked.items():
+        before = getattr(sponsor, name)
+        if before == value:
+            continue
+        setattr(sponsor, name, value)
+        done.append({"field": name, "from": before, "to": value})
+    if done:
+        record(session, actor=actor, action="sponsor.configured", entity=sponsor, changes=done,
+               reason=reason)
+    return done
+
+
+def sponsors(session: Session, ids: frozenset[int] | None = None) -> list[Sponsor]:
+    """The sponsors (those in ``ids`` when given), by code."""
+    return [s for s in all_sponsors(session) if ids is None or s.id in ids]
+
+
+def find(session: Session, code: str) -> Sponsor:
+    sponsor = sponsor_by_code(session, code)
+    if sponsor is None:
+        raise SponsorError(f"no sponsor {code.strip().upper()!r}")
+    return sponsor
+
+
+def sponsor_id_for(session: Session, code: str, among: frozenset[int]) -> int | None:
+    """The id of the sponsor with this code, if it is one of ``among``."""
+    sponsor = sponsor_by_code(session, code)
+    return sponsor.id if sponsor is not None and sponsor.id in among else None
+
+
+def profile(session: Session, sponsor_id: int) -> SponsorProfile:
+    """The checked configuration of one sponsor."""
+    return session.get_one(Sponsor, sponsor_id).profile()
+
+
+def show(sponsor: Sponsor) -> dict[str, Any]:
+    return {"id": sponsor.id, "code": sponsor.code, "name": sponsor.name,
+            "org_code": sponsor.org_code, "case_prefix": sponsor.case_prefix,
+            "timezone": sponsor.timezone, "sender": sponsor.sender or {},
+            "gateways": sponsor.gateways or {}, "reporting": sponsor.reporting or []}
+
+
+def migration_defaults(org_code: str, timezone: str,
+                       sender_profile: Path) -> dict[str, object]:
+    """What a single-organisation installation was configured with: the migration that makes
+    sponsors the tenants (0004) gives it to the sponsor its data moves into."""
+    try:
+        sender = load_sender_profile(sender_profile)
+    except SenderProfileError:
+        sender = None
+    return {"default_sponsor": {"org_code": org_code, "timezone": timezone,
+                                "sender": sender.to_json() if sender is not None else {}}}

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
-from flask_login import UserMixin, current_user, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from safety.accounts.roles import Role
 from safety.accounts.users import authenticate, logged_out
-
-if TYPE_CHECKING:
-    from safety.accounts.store import User
+from safety.web.security import SessionUser
 
 bp = Blueprint("web_login", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
-
-
-class SessionUser(UserMixin):
-    """Flask-Login's view of a user row."""
-
-    def __init__(self, row: User) -> None:
-        self.row = row
-
-    def get_id(self) -> str:
-        return str(self.row.id)
 
 
 def home_for(role: str) -> str:

@@ -1,9 +1,11 @@
 """What protects the pages as a whole: CSRF and the idle timeout on every state-changing web
-route (found from the app's routes, not from a list), the cookies and the security headers."""
+route (found from the app's routes, not from a list), the cookies, the security headers and
+the error pages."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -57,6 +59,7 @@ def test_every_web_post_route_needs_the_csrf_token(app, physician):
         for data in ({}, {"csrf_token": "forged"}):
             r = b.client.post(url, data={"decision": "confirm", "reason": "r", **data})
             assert r.status_code == 400, (endpoint, url, r.status_code)
+            assert "CSRF token" in r.text, endpoint
     with session_scope(b.client.application.config["SAFETY"].effective_database_url) as s:
         assert s.execute(select(AuditEvent).where(
             AuditEvent.action.like("duplicate.%") | AuditEvent.action.like("coding.%")
@@ -213,3 +216,41 @@ def test_no_template_has_inline_script_style_or_event_handlers():
         assert not re.search(r"<style", text), path
         assert not re.search(r"\son[a-z]+=", text), path
         assert "javascript:" not in text, path
+
+
+# --- error pages -------------------------------------------------------------------------------
+
+
+def test_browsers_get_html_error_pages_and_the_api_gets_json(settings, users, browser):
+    app = create_app(settings=settings)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: a 500, not a traceback
+
+    def boom():
+        raise RuntimeError("broken on purpose")
+
+    app.add_url_rule("/boom", "boom", boom)
+    app.add_url_rule("/api/v1/boom", "api_boom", boom)
+    client = app.test_client()
+    users.add("proc@example.org", "case_processor")
+    for url, code, name in (("/nowhere", 404, "Not Found"), (f"/cases/{uuid.uuid4()}x", 404,
+                            "Not Found"), ("/logout", 405, "Method Not Allowed"),
+                            ("/boom", 500, "Internal Server Error")):
+        r = client.get(url)
+        assert r.status_code == code and r.mimetype == "text/html", url
+        assert f"{code} {name}" in r.text and "broken on purpose" not in r.text
+        assert "Content-Security-Policy" in r.headers
+    assert client.get("/logout").headers["Allow"]  # what a 405 must say
+    r = client.post("/login", data={})
+    assert r.status_code == 400 and r.mimetype == "text/html" and "CSRF" in r.text
+    from factories.web import Browser
+
+    proc = Browser(app.test_client())
+    proc.login("proc@example.org")
+    r = proc.get("/admin/users")
+    assert r.status_code == 403 and r.mimetype == "text/html" and "403 Forbidden" in r.text
+    for url, code in (("/api/v1/nowhere", 404), ("/api/v1/boom", 500)):
+        r = client.get(url)
+        assert r.status_code == code and r.mimetype == "application/json", url
+        assert r.json["code"] == code
+    r = client.delete("/api/v1/reports")
+    assert r.status_code == 405 and r.mimetype == "application/json"

@@ -44,7 +44,8 @@ def _settings(home: Path) -> Settings:
     wanted: dict[str, Any] = {
         "home": home, "database_url": os.environ.get("SAFETY_BENCH_DATABASE_URL"),
         "redis_url": os.environ.get("SAFETY_BENCH_REDIS_URL"), "secret_key": "bench",
-        "secure_cookies": False}  # the test client speaks plain http
+        "secure_cookies": False,  # the test client speaks plain http
+        "log_level": "WARNING"}  # not a line per failed login
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in wanted.items() if k in known})
 

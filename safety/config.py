@@ -56,6 +56,19 @@ class Settings:
     sender_profile: Path | None = None
     web_idle_minutes: int = 15
     web_max_session_hours: int = 8
+    # The web cookies' Secure flag (and HSTS with it). None decides: on, except when testing;
+    # ``safety serve`` sets it off when it binds a loopback address, where the pages are plain
+    # http (a browser drops a Secure cookie there, so nobody could log in). Set it off
+    # explicitly only for plain http on a trusted network.
+    secure_cookies: bool | None = None
+    # How many proxies in front of the web server append to X-Forwarded-For (the TLS proxy
+    # the README asks for is one). 0 trusts no header: the client address is the peer's.
+    forwarded_hops: int = 0
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether the web cookies are Secure (``secure_cookies``, decided when None)."""
+        return (not self.testing) if self.secure_cookies is None else self.secure_cookies
 
     @property
     def sender_profile_path(self) -> Path:
@@ -100,7 +113,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                 kwargs[f.name] = int(raw)
             except ValueError:
                 raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-        elif f.type in ("bool",):
+        elif f.type in ("bool", "bool | None"):
             kwargs[f.name] = raw.lower() in ("1", "true", "yes", "on")
         else:
             kwargs[f.name] = raw
@@ -154,6 +167,9 @@ def validate(settings: Settings) -> None:
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a positive number of "
                               f"{name.rsplit('_', 1)[-1]}, got {getattr(settings, name)}")
+    if settings.forwarded_hops < 0:
+        raise ConfigError(f"{ENV_PREFIX}FORWARDED_HOPS must be 0 or more, got "
+                          f"{settings.forwarded_hops}")
 
 
 def secret_key_for(settings: Settings) -> str:

@@ -6,6 +6,7 @@ production runs each under its own supervisor (``docs/deploy/``).
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import subprocess
 import sys
@@ -37,6 +38,16 @@ def scheduler() -> None:
     run_cron(settings())
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (what ``serve --host`` binds) is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -50,6 +61,9 @@ def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
     loaded = ready_settings()
     # The children load these settings from their environment and join the embedded Redis.
     shared = loaded.with_overrides({"redis_url": redis_url(loaded)})
+    if shared.secure_cookies is None and is_loopback(host):
+        # Plain http on this machine only: a Secure session cookie would never come back.
+        shared = shared.with_overrides({"secure_cookies": False})
     env = child_env(shared)
     exe = [sys.executable, "-m", "safety.cli"]
     procs = [

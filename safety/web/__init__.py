@@ -8,7 +8,6 @@ Call :func:`register_web` from ``create_app`` after the per-request database ses
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from flask import Flask, current_app
 
@@ -19,18 +18,19 @@ from safety.cases.workflow import STATE_LABELS, CaseState
 def register_web(app: Flask) -> None:
     """Add the web pages to ``app``. Idempotent."""
     from safety.web import admin, cases, dashboard, login, portal, review_actions
+    from safety.web.errors import register_error_pages
     from safety.web.security import init_security
 
     if "web_login" in app.blueprints:
         return
     init_security(app)
+    register_error_pages(app)
     for module in (login, cases, portal, dashboard, admin, review_actions):
         app.register_blueprint(module.bp)
     app.jinja_env.filters["state_label"] = _state_label
     app.jinja_env.filters["local"] = _local
     app.jinja_env.filters["role_label"] = lambda r: LABELS.get(Role(r), r)
     app.jinja_env.globals["HTMX"] = "htmx-2.0.11.min.js"
-    app.after_request(_headers)
 
 
 def _state_label(state: str) -> str:
@@ -47,9 +47,3 @@ def _local(value: datetime | None) -> str:
     zone = current_app.config["SAFETY"].zone
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
-
-def _headers(response: Any) -> Any:
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
-from flask_login import UserMixin, current_user, login_user, logout_user
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
 
 from safety.accounts.roles import Role
 from safety.accounts.users import authenticate, logged_out
-
-if TYPE_CHECKING:
-    from safety.accounts.store import User
+from safety.queue.connection import get_redis
+from safety.web.security import SessionUser, client_address
 
 bp = Blueprint("web_login", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
-
-
-class SessionUser(UserMixin):
-    """Flask-Login's view of a user row."""
-
-    def __init__(self, row: User) -> None:
-        self.row = row
-
-    def get_id(self) -> str:
-        return str(self.row.id)
 
 
 def home_for(role: str) -> str:
@@ -60,7 +60,8 @@ def login() -> Any:
     if request.method == "POST":
         email = request.form.get("email", "")
         result = authenticate(g.db, email, request.form.get("password", ""),
-                              now=datetime.now(UTC))
+                              now=datetime.now(UTC), address=client_address(),
+                              redis=get_redis(current_app.config["SAFETY"]))
         if result.user is not None:
             session.clear()  # a fresh session id on login: no fixation
             login_user(SessionUser(result.user))
@@ -72,6 +73,10 @@ def login() -> Any:
                 target = None
             return redirect(target or home_for(result.user.role))
         error = result.error
+        if result.retry_after:
+            page = make_response(render_template("web/login.html", error=error), 429)
+            page.headers["Retry-After"] = str(result.retry_after)
+            return page
     return render_template("web/login.html", error=error), 200 if error is None else 401
 
 

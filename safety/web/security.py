@@ -1,13 +1,20 @@
-"""Sessions, CSRF and permissions for the HTML pages.
+"""Sessions, CSRF, permissions and the security headers of the HTML pages.
 
 - Flask-Login keeps the user id in the signed session cookie; the user row is read on every
   request, so a lock or role change takes effect at once.
+- Cookies: HttpOnly, SameSite=Lax, Secure unless ``Settings.cookies_secure`` says the pages
+  are plain http (tests, ``safety serve`` on a loopback address), and no longer-lived than the
+  longest session (``SAFETY_WEB_MAX_SESSION_HOURS``).
 - Idle timeout: a session unused for ``SAFETY_WEB_IDLE_MINUTES`` (default 15) ends, and no
   session outlives ``SAFETY_WEB_MAX_SESSION_HOURS`` (default 8) from its login. Both are
   settings (``Settings.web_idle_minutes``, ``web_max_session_hours``), read from the app's
   ``SAFETY`` config like every other setting.
-- CSRF: Flask-WTF checks a token on every state-changing request to the web blueprints. The
-  bearer-token JSON API is exempt: it has no ambient credential a browser could replay.
+- CSRF and the idle timeout apply to every request outside ``/api/``: what is protected does
+  not depend on a list of blueprints that a new one could be missing from. The bearer-token
+  JSON API is exempt: it has no ambient credential a browser could replay.
+- Headers on every response: a Content-Security-Policy that allows the pages' own scripts and
+  styles only (no inline script, no other origin), no framing, no sniffing, HSTS when the
+  cookies are Secure.
 """
 
 from __future__ import annotations
@@ -16,10 +23,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
-from flask_login import LoginManager, current_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from safety.accounts.grants import role_for, sponsors_with
@@ -38,31 +57,106 @@ csrf = CSRFProtect()
 P = ParamSpec("P")
 View: TypeAlias = Callable[P, ResponseReturnValue]  # a view function taking P
 
-WEB_BLUEPRINTS = frozenset({"web_login", "web_cases", "web_portal", "web_dashboard",
-                            "web_admin"})
+API_PREFIX = "/api/"
+
+# The pages load htmx and their own scripts and styles from /static/web; nothing inline.
+PAGE_POLICY = "; ".join((
+    "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'",
+    "connect-src 'self'", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"))
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone",
+    "payment", "usb"))
+HSTS = "max-age=31536000"
+
+
+def is_api(path: str) -> bool:
+    """Whether ``path`` belongs to the bearer-token JSON API (no session, no CSRF, JSON
+    errors) rather than to the pages."""
+    return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
 
 
 def init_security(app: Flask) -> None:
     settings: Settings = app.config["SAFETY"]
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME",
-                          timedelta(hours=settings.web_max_session_hours))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    # Checked per request for the web blueprints only (see _csrf_and_idle below).
-    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session bounds the token's life
+    secure = settings.cookies_secure
+    lifetime = timedelta(hours=settings.web_max_session_hours)
+    # Set, not setdefault: Flask defines every one of these (SameSite None, Secure off,
+    # 31 days), so a default given with setdefault would never apply.
+    app.config.update(
+        SESSION_COOKIE_SECURE=secure, SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=lifetime,
+        # Flask-Login's "remember me" cookie: never set by the login page, bounded all the same.
+        REMEMBER_COOKIE_SECURE=secure, REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_DURATION=lifetime,
+        # Checked per request for everything outside /api/ (see _csrf_and_idle below).
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,  # the session bounds the token's life
+    )
     login_manager.init_app(app)
     login_manager.login_view = "web_login.login"
     login_manager.login_message = "Please log in."
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     app.before_request(_csrf_and_idle)
+    app.after_request(_security_headers)
+
+
+def client_address() -> str:
+    """The address the request came from: the peer's, or with ``SAFETY_FORWARDED_HOPS`` proxies
+    in front, the one the outermost of them saw (what each proxy appended to
+    X-Forwarded-For; anything further left was sent by the client and is not trusted)."""
+    hops: int = current_app.config["SAFETY"].forwarded_hops
+    if hops:
+        forwarded = [v.strip() for v in ",".join(request.headers.getlist("X-Forwarded-For"))
+                     .split(",") if v.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.remote_addr or "unknown"
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", _policy_for(request.path))
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config["SAFETY"].cookies_secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    if response.mimetype == "text/html" and not is_api(request.path):
+        headers.setdefault("Cache-Control", "no-store")  # case data stays off shared disks
+    return response
+
+
+def _policy_for(path: str) -> str:
+    """The pages' policy; the API's Swagger UI page (flask-smorest's template: an inline
+    script, assets from a CDN) gets what it needs and no more."""
+    config = current_app.config
+    docs = config.get("OPENAPI_SWAGGER_UI_PATH")
+    prefix = config.get("OPENAPI_URL_PREFIX") or ""
+    if docs and path.rstrip("/") == f"{prefix.rstrip('/')}/{docs.strip('/')}":
+        cdn = urlsplit(config.get("OPENAPI_SWAGGER_UI_URL") or "")
+        origin = f"{cdn.scheme}://{cdn.netloc}" if cdn.netloc else ""
+        return "; ".join((
+            "default-src 'none'", f"script-src {origin} 'unsafe-inline'",
+            f"style-src {origin} 'unsafe-inline'", f"img-src 'self' data: {origin}",
+            "connect-src 'self'", "form-action 'self'", "frame-ancestors 'none'",
+            "base-uri 'none'"))
+    return PAGE_POLICY
+
+
+class SessionUser(UserMixin):
+    """Flask-Login's view of a user row."""
+
+    def __init__(self, row: User) -> None:
+        self.row = row
+
+    def get_id(self) -> str:
+        return str(self.row.id)
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> Any:
-    from safety.web.login import SessionUser
-
     user = get_user(g.db, int(user_id))
     if user is None or user.locked or not user.active:
         return None
@@ -70,7 +164,7 @@ def _load_user(user_id: str) -> Any:
 
 
 def _csrf_and_idle() -> Any:
-    if request.blueprint not in WEB_BLUEPRINTS:
+    if is_api(request.path):
         return None
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()

@@ -121,10 +121,24 @@ def test_the_sender_profile_follows_home_unless_set(tmp_path: Path) -> None:
     ({"SAFETY_WEB_IDLE_MINUTES": "0"}, "SAFETY_WEB_IDLE_MINUTES must be a positive"),
     ({"SAFETY_WEB_MAX_SESSION_HOURS": "-1"}, "SAFETY_WEB_MAX_SESSION_HOURS must be a positive"),
     ({"SAFETY_TIMEZONE": "Mars/Olympus"}, "SAFETY_TIMEZONE 'Mars/Olympus'"),
+    ({"SAFETY_FORWARDED_HOPS": "-1"}, "SAFETY_FORWARDED_HOPS must be 0 or more"),
 ])
 def test_a_bad_value_names_its_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(env)
+
+
+def test_secure_cookies_are_on_unless_testing_or_set_off(tmp_path: Path) -> None:
+    """Unset, the cookies are Secure (production is https behind a proxy); the tests and
+    ``safety serve`` on a loopback address (plain http) turn them off, as may an operator."""
+    assert load_settings({}).secure_cookies is None
+    assert load_settings({}).cookies_secure is True
+    assert Settings(testing=True).cookies_secure is False
+    assert load_settings({"SAFETY_SECURE_COOKIES": "0"}).cookies_secure is False
+    on = load_settings({"SAFETY_SECURE_COOKIES": "1", "SAFETY_TESTING": "1"})
+    assert on.cookies_secure is True
+    off = Settings(home=tmp_path, secure_cookies=False, forwarded_hops=1)
+    assert load_settings(settings_env(off)) == off  # what ``serve`` hands its children
 
 
 def test_an_empty_variable_keeps_the_default() -> None:

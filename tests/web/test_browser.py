@@ -61,13 +61,22 @@ def page(request: pytest.FixtureRequest) -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         context = browser.new_context(timezone_id="Europe/Berlin", locale="en-GB",
                                       viewport={"width": 1400, "height": 1000})
+        # Whatever the Content-Security-Policy blocks (an inline script, an injected style,
+        # another origin) would silently not work: every test fails on a violation.
+        context.add_init_script(
+            "document.addEventListener('securitypolicyviolation', e => console.error("
+            "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));")
         pg = context.new_page()
+        violations: list[str] = []
+        pg.on("console", lambda m: violations.append(m.text)
+              if "Content Security Policy" in m.text or "CSP violation" in m.text else None)
         pg.set_default_timeout(15_000)
         counter = iter(range(1, 100))
         pg.shot = lambda name: pg.screenshot(  # type: ignore[attr-defined]
             path=str(shots / f"{next(counter):02d}-{name}.png"), full_page=True)
         try:
             yield pg
+            assert violations == [], violations
         finally:
             context.close()
             browser.close()

@@ -79,7 +79,9 @@ def list_cmd(state: str | None) -> None:
 @submissions_group.command("export")
 @click.option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path))
 def export_outbox_cmd(outbox: Path) -> None:
-    """Write every ready message to OUTBOX (for the gateway) and mark it sent."""
+    """Write every ready message to OUTBOX/<sponsor>/<regulator>/ (each sponsor's gateway
+    account picks up its own folder) and mark it sent; with ``safety --sponsor CODE`` only
+    that sponsor's messages."""
     from safety.submissions.outbox import export_outbox
 
     with database(ready_settings()) as session:

@@ -3,6 +3,10 @@
 A message leaves only after the medical approval with an electronic signature
 (:func:`approve_for_sending`); the gateway picks up whole files only (written aside, then
 renamed). Sending a message meets the obligation it answers.
+
+Each sponsor sends from its own gateway account, so the outbox has a folder per sponsor and
+regulator (``OUTBOX/<sponsor code>/<regulator>/<batch id>.xml``): one sponsor's gateway
+connection never picks up another sponsor's message.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.rules.store import obligation_submitted
+from safety.sponsors.store import Sponsor
+from safety.submissions.routing import REGION_OF
 from safety.submissions.states import SubmissionState
 from safety.submissions.store import Submission, set_state
 
@@ -31,14 +37,17 @@ def approve_for_sending(session: Session, case_version_id: uuid.UUID, actor: str
 
 
 def export_outbox(session: Session, outbox: Path, actor: str) -> list[Path]:
-    """Write every ready message to the gateway's outbox folder and mark it sent."""
-    outbox.mkdir(parents=True, exist_ok=True)
+    """Write every ready message (of the sponsors the session may see) to its sponsor's and
+    regulator's outbox folder and mark it sent."""
     written = []
+    codes: dict[int, str] = {i: c for i, c in session.execute(select(Sponsor.id, Sponsor.code))}
     # Locked: a message withdrawn by a nullification committed meanwhile is not written.
     for sub in session.scalars(select(Submission).where(
             Submission.state == SubmissionState.READY)
                                .order_by(Submission.due).with_for_update()):
-        path = outbox / f"{sub.batch_id}.xml"
+        folder = outbox / codes[sub.sponsor_id] / REGION_OF.get(sub.destination, "other")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{sub.batch_id}.xml"
         tmp = path.with_suffix(".xml.part")
         tmp.write_bytes(sub.xml or b"")
         tmp.replace(path)  # the gateway never sees a half-written file

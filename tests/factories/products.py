@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from factories.sponsors import DEFAULT_ID
 from safety.config import Settings
@@ -38,5 +39,10 @@ def add_rsi(client: FlaskClient, headers: dict[str, str], product_id: str, versi
 def use_demo_sender(settings: Settings, sponsor_id: int = DEFAULT_ID) -> None:
     """The demo organisation's sender block (E2B C.3) as the sponsor's (DEFAULT unless said)."""
     with session_scope(settings.effective_database_url) as session:
-        configure(session, session.get_one(Sponsor, sponsor_id),
-                  {"sender": json.loads((DEMO / "sender.json").read_text())}, actor="test")
+        give_demo_sender(session, sponsor_id)
+
+
+def give_demo_sender(session: Session, sponsor_id: int) -> None:
+    """:func:`use_demo_sender` in the caller's session."""
+    configure(session, session.get_one(Sponsor, sponsor_id),
+              {"sender": json.loads((DEMO / "sender.json").read_text())}, actor="test")

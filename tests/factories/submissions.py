@@ -24,6 +24,7 @@ from safety.e2b.conformance import check
 from safety.e2b.reader import read_batch
 from safety.submissions.drafting import build_message
 from safety.submissions.outbox import approve_for_sending
+from safety.submissions.routing import REGION_OF
 from safety.submissions.states import SubmissionState
 from safety.submissions.store import Submission, new_submission
 
@@ -37,12 +38,13 @@ OWED = {"FDA", EMA, "MHRA"}
 def draft_message(session: Session, settings: Settings, case_id: uuid.UUID,
                   region: str = "fda", days: int = 15) -> tuple[uuid.UUID, dict[str, Any]]:
     """The message the drafting builds for the case's first version and ``region``, stored as
-    a submission to the FDA; returns its id and the columns built."""
+    a submission to that region's regulator; returns its id and the columns built."""
     case = session.get(Case, case_id)
     cv = session.scalar(select(CaseVersion).where(CaseVersion.case_id == case_id))
     cols = build_message(session, cv, case, region, days, settings)
     sub = Submission(case_id=case_id, case_version_id=cv.id, sponsor_id=cv.sponsor_id,
-                     destination="FDA", **cols)
+                     destination=next(k for k, v in REGION_OF.items() if v == region),
+                     **cols)
     session.add(sub)
     session.flush()
     return sub.id, cols

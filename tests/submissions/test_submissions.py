@@ -71,7 +71,7 @@ def test_outbox_and_negative_then_positive_ack(client, sites, worker, settings, 
         assert approve_for_sending(s, cv_id, actor="user:physician") == 1
     with session_scope(url) as s:
         paths = export_outbox(s, tmp_path / "outbox", actor="test")
-    assert [p.name for p in paths] == [f"{cols['batch_id']}.xml"]
+    assert paths == [tmp_path / "outbox" / "DEFAULT" / "fda" / f"{cols['batch_id']}.xml"]
     assert paths[0].read_bytes() == cols["xml"]
     with session_scope(url) as s:
         assert s.get(Submission, sub_id).state == "sent"

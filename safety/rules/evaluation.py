@@ -14,9 +14,11 @@ from safety.cases.workflow import CaseState
 from safety.config import Settings
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
+from safety.rules.capacity import applicable_regimes
 from safety.rules.case_version import evaluate_case_version
 from safety.rules.facts import CaseFacts
 from safety.rules.obligations import Evaluation
+from safety.rules.regime import load_regimes
 from safety.rules.store import (
     ObligationRow,
     close_for_nullified_case,
@@ -36,7 +38,9 @@ def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
                                   CaseVersion.version <= cv.version))}
     first = versions[1]
     previous = versions.get(cv.version - 1)
-    return evaluate_case_version(
+    sponsor = profile(session, cv.sponsor_id)
+    bound = applicable_regimes(load_regimes(), sponsor.reporting, sponsor.code)
+    facts, ev = evaluate_case_version(
         working_data(session, cv),
         case_id=str(cv.case_id),
         version=cv.version,
@@ -47,8 +51,11 @@ def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
         previous_case=working_data(session, previous) if previous else None,
         previous_obligations=previous_obligations(session, cv.case_id) if previous else (),
         previous_first_received_at=first.received_at if previous else None,
-        zone=profile(session, cv.sponsor_id).timezone,
+        zone=sponsor.timezone,
+        regimes=bound.regimes,
     )
+    ev.notes.extend(bound.notes)
+    return facts, ev
 
 
 def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:

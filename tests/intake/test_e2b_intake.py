@@ -83,3 +83,42 @@ def test_cli_imports_an_e2b_file(settings, monkeypatch, worker):
 
     with session_scope(settings.effective_database_url) as s:
         assert s.get(Report, __import__("uuid").UUID(line["report_id"])).status == "processed"
+
+
+def test_a_case_exported_for_fda_imports_and_is_processed(client, sites, worker, settings,
+                                                          monkeypatch, tmp_path):
+    """`safety export e2b CASE --destination fda` writes FDA.C.5.6.r with nullFlavor NA
+    (no other cross-reported IND); importing that file must make a case, not fail forever
+    on the null flavour in the study section."""
+    from factories.forms import sae_form
+    from factories.products import use_demo_sender
+    from sqlalchemy import select
+
+    from safety.cases.store import Case
+    from safety.cli import main
+    from safety.db.session import session_scope
+
+    site = sites.token()
+    form = sae_form(study={"protocol_number": "ONC-301", "name": "Phase III NSCLC",
+                           "ind_number": "145678"})
+    assert client.post("/api/v1/reports", json=form,
+                       headers=sites.headers(site)).status_code == 202
+    worker()
+    use_settings_env(monkeypatch, settings)
+    use_demo_sender(settings)
+    with session_scope(settings.effective_database_url) as s:
+        number = s.scalar(select(Case.case_number))
+    for dest in ("fda", "ema"):
+        out = tmp_path / f"{dest}.xml"
+        res = CliRunner().invoke(main, ["export", "e2b", number, "--destination", dest,
+                                        "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        if dest == "fda":
+            assert b'nullFlavor="NA"' in out.read_bytes()  # FDA.C.5.6.r, as FDA R0026 asks
+        token = sites.token("Partner", "US", role="safety")
+        r = _post_xml(client, sites, token, out.read_bytes())
+        assert r.status_code == 202, r.json
+        worker()
+        rep = client.get(r.json["status_url"], headers=sites.headers(token)).json
+        assert rep["status"] == "processed", rep
+        assert rep["last_error"] is None

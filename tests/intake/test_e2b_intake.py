@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from unittest.mock import ANY
 
+import pytest
 from click.testing import CliRunner
 from factories.cases import post_e2b
 from factories.e2b import DATA, example
 from factories.env import use_settings_env
+from factories.hostile_xml import HOSTILE
 
 
 def _post_xml(client, sites, token, body: bytes):  # type: ignore[no-untyped-def]
@@ -122,3 +125,22 @@ def test_a_case_exported_for_fda_imports_and_is_processed(client, sites, worker,
         rep = client.get(r.json["status_url"], headers=sites.headers(token)).json
         assert rep["status"] == "processed", rep
         assert rep["last_error"] is None
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_doctype_hidden_from_a_byte_scan_is_refused_and_nothing_stored(
+        client, sites, settings, name):
+    """A DOCTYPE after 4 KiB of comment, or in UTF-16 with an entity, used to be accepted
+    (202) with the narrative silently cut to "["; it is a 400 naming the reason."""
+    from sqlalchemy import func, select
+
+    from safety.db.session import session_scope
+    from safety.intake.store import Report
+
+    token = sites.token("Partner", "US", role="safety")
+    r = _post_xml(client, sites, token, HOSTILE[name])
+    assert r.status_code == 400, r.json
+    assert "DOCTYPE" in r.json["message"]
+    assert r.json["errors"] == {"xml": {"file": [ANY]}}
+    with session_scope(settings.effective_database_url) as s:
+        assert s.execute(select(func.count(Report.id))).scalar_one() == 0

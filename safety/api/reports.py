@@ -60,7 +60,10 @@ class ReportStatusSchema(Schema):
     status = fields.String(metadata={"description": "received, processed, held or failed"})
     findings = fields.List(fields.Nested(FindingSchema))
     attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True, metadata={
+        "description": "Why the last processing attempt failed: the error's class and a short "
+                       "message (never the database's own text; operators see the full error "
+                       "in the worker's log)."})
     processed_at = fields.DateTime(allow_none=True)
     case_id = fields.String(allow_none=True)
     case_version_id = fields.String(allow_none=True)

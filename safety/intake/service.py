@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from safety.accounts.scope import Scope
 from safety.intake.e2b_batch import split_batch
+from safety.intake.failure import public_reason
 from safety.intake.schemas import SAEFormSchema
 from safety.intake.status import ReportStatus
 from safety.intake.store import Incoming, Report, StoredReport, store_report
@@ -125,7 +126,7 @@ def report_view(report: Report) -> dict[str, Any]:
         "status": report.status,
         "findings": report.findings or [],
         "attempts": report.attempts,
-        "last_error": report.last_error,
+        "last_error": public_reason(report.last_error),  # the full error is in the logs
         "processed_at": report.processed_at,
         "case_id": str(report.case_id) if report.case_id else None,
         "case_version_id": str(report.case_version_id) if report.case_version_id else None,

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.audit.store import AuditEvent, audit_values, record
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.db.session import get_engine, get_intake_engine, normalise_url
+from safety.intake.failure import public_reason
 from safety.intake.idempotency import check_same_body
 from safety.intake.status import REPORT_STATUS, ReportStatus
 
@@ -279,5 +280,8 @@ def record_failure(session: Session, report: Report, error: str, *, final: bool,
     report.attempts += 1
     report.last_error = error[:2000]
     if final and report.status == ReportStatus.RECEIVED:
+        # The audit trail is kept for good and read widely: the reason, not the SQL and its
+        # parameters (the full error is in the worker's log and last_error).
         set_status(session, report, ReportStatus.FAILED, actor=actor,
-                   reason=f"gave up after {report.attempts} attempt(s): {error[:500]}")
+                   reason=f"gave up after {report.attempts} attempt(s): "
+                          f"{public_reason(error)}")

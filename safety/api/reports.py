@@ -17,6 +17,7 @@ from safety.api.auth import Principal, require_client
 from safety.api.errors import abort
 from safety.e2b.hl7 import E2BError
 from safety.intake.idempotency import IdempotencyConflict
+from safety.intake.invalid import InvalidSubmission
 from safety.intake.service import (
     Accepted,
     Submitter,
@@ -84,18 +85,28 @@ def _submit(incoming: Any) -> list[Accepted]:
                       QueueDispatch(settings, relay=True))
     except IdempotencyConflict as exc:
         abort(409, message=str(exc))
+    except InvalidSubmission as exc:
+        abort(422, message="Nothing was stored: " + str(exc), errors=exc.errors)
+
+
+BATCHES = (
+    "An E2B batch is stored whole or not at all: when any of its messages cannot be read "
+    "(400) or holds a value the service cannot store (422, naming the message and the "
+    "element), no message of it is stored and the whole batch may be sent again, corrected. "
+    "Once stored, each message is processed on its own and has its own status.")
 
 
 @blp.route("")
 class Reports(MethodView):
     @blp.doc(
+        description=BATCHES,
         requestBody={
             "required": True,
             "content": {
                 "application/json": {"schema": "SAEForm"},
                 "application/xml": {"schema": {
                     "type": "string",
-                    "description": "An ICH E2B(R3) ICSR batch (MCCI_IN200100UV01)."}},
+                    "description": "An ICH E2B(R3) ICSR batch (MCCI_IN200100UV01). " + BATCHES}},
             },
         },
         parameters=[{
@@ -109,7 +120,8 @@ class Reports(MethodView):
     @blp.alt_response(409, description="Idempotency-Key reused with a different body")
     @blp.alt_response(413, description="Body over the size limit")
     @blp.alt_response(415, description="Unsupported content type")
-    @blp.alt_response(422, description="Invalid form: every bad field is named")
+    @blp.alt_response(422, description="Invalid form or E2B value: every bad field is named "
+                                       "and nothing is stored")
     def post(self) -> Any:
         """Submit an SAE form (JSON) or an E2B(R3) batch (XML). Answered only after the
         report(s) are stored."""
@@ -157,6 +169,8 @@ def _post_e2b(principal: Principal, raw: bytes) -> Any:
     except E2BError as exc:
         abort(400, message=f"Not a readable E2B(R3) batch: {exc}",
               errors={"xml": {exc.where: [exc.reason]}})
+    except InvalidSubmission as exc:
+        abort(422, message="Nothing was stored: " + str(exc), errors=exc.errors)
     accepted = _submit(reports)
     items = [{"report_id": str(a.report.id), "message_id": a.message_id,
               "status_url": url_for("reports.ReportItem", report_id=a.report.id)}

@@ -21,9 +21,13 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases",
                 description="Cases and their versions.")
 
 
+MAX_PAGE = 1_000_000
+
+
 class CaseListArgs(Schema):
     state = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # Bounded so that the offset, (page - 1) * per_page, fits the database's 64-bit integer.
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
 

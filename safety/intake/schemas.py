@@ -106,6 +106,10 @@ class Email(fields.Email):
         return text
 
 
+PARTIAL_DATE_PATTERN = (r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2})?)?"
+                        r"(Z|[+-]\d{2}:?\d{2})?)?)?)?$")
+
+
 class PartialDateField(_DateFieldBase):
     """An ISO date of any precision (``2024``, ``2024-03``, ``2024-03-15``, with time)."""
 
@@ -113,6 +117,12 @@ class PartialDateField(_DateFieldBase):
         "invalid": "Not a date: use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM.",
         "future": "Date is in the future.",
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        # What the OpenAPI document says of it (apispec copies these from the metadata).
+        metadata = {"type": "string", "pattern": PARTIAL_DATE_PATTERN, "example": "2026-11-02",
+                    **(kwargs.pop("metadata", None) or {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> PartialDate:
         if not isinstance(value, str):

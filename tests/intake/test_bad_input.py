@@ -155,3 +155,11 @@ def test_the_sae_form_contract_refuses_what_cannot_be_stored(value):
             schema.load(form)
         assert NOT_TEXT in json.dumps(err.value.messages, ensure_ascii=False) or \
             "email" in err.value.messages.get("reporter", {})
+
+
+def test_an_unknown_case_state_filter_is_a_422_not_a_500(client, site):
+    """Found by schemathesis: ?state=0 reached the query and failed the enum's lookup."""
+    r = client.get("/api/v1/cases?state=0", headers=site)
+    assert r.status_code == 422, r.json
+    assert list(r.json["errors"]["query"]) == ["state"]
+    assert client.get("/api/v1/cases?state=triage", headers=site).status_code == 200

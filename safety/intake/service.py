@@ -75,7 +75,7 @@ def e2b_reports(submitter: Submitter, raw: bytes, *, content_type: str = "applic
     """Each ICSR message of an E2B(R3) batch as a report, with its message id; raises
     ``safety.e2b.hl7.E2BError`` for what is not a readable batch, and
     :class:`InvalidSubmission` naming each message and element whose value is longer than
-    what is stored of it (C.1.1, C.1.8.1, the sender N.2.r.2). The sender is the message's
+    what is stored of it (C.1.1, C.1.8.1, the sender N.2.r.2 or N.1.3). The sender is the message's
     sender (N.2.r.2), the sender's case id C.1.1; C.1.8.1 travels inside the case data so
     follow-ups and duplicates can be linked by it."""
     out = []
@@ -103,9 +103,12 @@ def _e2b_problems(m: E2BMessage) -> dict[str, list[str]]:
     sender's case id), C.1.8.1 (the case's worldwide id) and N.2.r.2 (the sender, stored
     with its ``e2b:`` prefix)."""
     sender_id = m.sender.removeprefix("e2b:")
+    # the message's sender, or the batch's when the message names none
+    sender_element = "N.2.r.2" if m.payload["header"].get("message_sender") else "N.1.3"
     checks = (("C.1.1", m.sender_case_id, _REPORT_LIMITS["sender_case_id"]),
               ("C.1.8.1", m.worldwide_case_id, _WORLDWIDE_ID_LIMIT),
-              ("N.2.r.2", sender_id, _REPORT_LIMITS["sender"] - len(m.sender) + len(sender_id)))
+              (sender_element, sender_id,
+               _REPORT_LIMITS["sender"] - len(m.sender) + len(sender_id)))
     return {element: [too_long(limit, len(value))] for element, value, limit in checks
             if value is not None and len(value) > limit}
 

@@ -61,6 +61,17 @@ def test_an_e2b_identifier_longer_than_its_column_is_a_422_naming_it(
     assert _counts(settings) == (0, 0)
 
 
+def test_a_batch_sender_standing_for_a_message_sender_is_named_as_n13(client, sites, settings):
+    """A message that names no sender is the batch sender's (N.1.3)."""
+    body = batch(valid(1), Message(c11="US-PARTNER-000002", c181="US-PARTNER-000002",
+                                   sender=None), batch_sender="B" * 197)
+    r = post_e2b(client, _safety(sites), body)
+    assert r.status_code == 422, r.json
+    assert r.json["errors"] == {"xml": {"message 2": {
+        "N.1.3": ["At most 196 characters (197 given)."]}}}
+    assert _counts(settings) == (0, 0)
+
+
 def test_every_bad_value_of_every_message_is_named(client, sites, settings):
     body = batch(Message(c11="X" * 201, c181="W" * 101), valid(2),
                  Message(c11="US-PARTNER-000003", c181="W" * 150))

@@ -110,10 +110,20 @@ def check_request() -> None:
         body = loads(data)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, too deep, NaN
         abort(400, message=f"Body is not valid JSON: {exc}")
-    found = text_problems(body)
+    found = text_problems(body) if may_hold_bad_text(data) else {}
     if found:
         abort(422, errors={"json": found})
     g.json_body = body
+
+
+def may_hold_bad_text(data: bytes) -> bool:
+    """Whether the JSON text ``data`` can decode to a NUL character or a lone surrogate, so
+    that its strings must be looked at (the intake's hot path mostly skips the walk). In UTF-8
+    JSON only an escape (``\\u0000``, ``\\ud800``) or a UTF-8-encoded surrogate (``ED A0..BF``,
+    which Python's JSON reader lets through) can: a raw NUL is refused by the parser. Any
+    other encoding (UTF-16, UTF-32: a NUL byte among the first four) is always walked."""
+    return (b"\\u" in data or b"\xed" in data or b"\x00" in data[:4]
+            or data.startswith((b"\xff\xfe", b"\xfe\xff")))
 
 
 def json_body() -> Any:

@@ -163,3 +163,27 @@ def test_an_unknown_case_state_filter_is_a_422_not_a_500(client, site):
     assert r.status_code == 422, r.json
     assert list(r.json["errors"]["query"]) == ["state"]
     assert client.get("/api/v1/cases?state=triage", headers=site).status_code == 200
+
+
+def test_a_lone_surrogate_in_a_utf16_body_is_refused(client, site, settings):
+    text = json.dumps(sae_form(narrative="NARRATIVE")).replace("NARRATIVE", "\ud800")
+    for encoding in ("utf-16-le", "utf-16", "utf-32"):
+        raw = text.encode(encoding, "surrogatepass")
+        r = client.post("/api/v1/reports", data=raw, headers={**site, **JSON})
+        assert r.status_code == 422, (encoding, r.json)
+        assert r.json["errors"] == {"json": {"narrative": [NOT_TEXT]}}
+    assert _stored(settings) == 0
+
+
+@pytest.mark.parametrize(("data", "walk"), [
+    (b'{"a": "plain text, caf\xc3\xa9"}', False),
+    (b'{"a": "\\u0000"}', True),
+    (b'{"a": "\xed\xa0\x80"}', True),
+    ('{"a": 1}'.encode("utf-16-le"), True),
+    ('{"a": 1}'.encode("utf-16"), True),
+    (b'\xef\xbb\xbf{"a": 1}', False),
+])
+def test_only_bodies_that_can_hold_bad_text_are_walked(data, walk):
+    from safety.api.body import may_hold_bad_text
+
+    assert may_hold_bad_text(data) is walk

@@ -46,7 +46,7 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
             continue
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: too deep
             click.echo(json.dumps({"file": path, "error": f"not readable JSON: {exc}"}))
             failed = True
             continue

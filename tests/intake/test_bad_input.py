@@ -187,3 +187,19 @@ def test_only_bodies_that_can_hold_bad_text_are_walked(data, walk):
     from safety.api.body import may_hold_bad_text
 
     assert may_hold_bad_text(data) is walk
+
+
+def test_safety_import_reports_a_json_file_nested_too_deeply(settings, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+    from factories.env import use_settings_env
+
+    from safety.cli import main
+
+    use_settings_env(monkeypatch, settings)
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    res = CliRunner().invoke(main, ["import", str(path)])
+    assert res.exit_code == 1, res.output
+    assert json.loads(res.output.strip().splitlines()[-1])["error"].startswith(
+        "not readable JSON")
+    assert _stored(settings) == 0

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g, request
+from flask.typing import ResponseReturnValue
 from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from safety.config import Settings, load_settings, secret_key_for
 from safety.db.session import get_sessionmaker
 from safety.logging import configure_logging
+from safety.web.errors import PAGE_ERROR_PAGE
 
 
 def create_app(overrides: dict[str, Any] | None = None,
@@ -55,7 +59,7 @@ def create_app(overrides: dict[str, Any] | None = None,
                 db.rollback()
             db.close()
 
-    from safety.api import cases, health, reports
+    from safety.api import body, cases, health, reports
     from safety.api import coding as coding_review_api
     from safety.api import duplicates as dedup_api
     from safety.api import obligations as rules_api
@@ -64,7 +68,9 @@ def create_app(overrides: dict[str, Any] | None = None,
     from safety.api import terminology as coding_api
     from safety.intake.schemas import SAEFormSchema
 
-    api = Api(app)
+    body.init_app(app)  # JSON parsed strictly; NUL characters and lone surrogates refused
+    api = Api(app)  # flask-smorest answers every HTTPException in JSON (its error handler)
+    app.register_error_handler(InternalServerError, _unexpected_error)
     api.spec.components.schema("SAEForm", schema=SAEFormSchema)
     api.register_blueprint(reports.blp)
     api.register_blueprint(cases.blp)
@@ -80,3 +86,18 @@ def create_app(overrides: dict[str, Any] | None = None,
 
     register_web(app)
     return app
+
+
+def _unexpected_error(exc: InternalServerError) -> ResponseReturnValue:
+    """An exception no handler claimed, which Flask turns into a 500 after logging it in full
+    (``Flask.log_exception``). A handler registered for a more specific exception (say, a
+    503 with Retry-After for the database's OperationalError) is found before this one, so
+    this never swallows it. The caller gets no internals: no exception text, no traceback.
+    A page (any path but /api/) gets the web part's error page (``PAGE_ERROR_PAGE``)."""
+    if not request.path.startswith("/api/"):
+        page: Callable[[HTTPException], ResponseReturnValue] | None = (
+            current_app.extensions.get(PAGE_ERROR_PAGE))
+        if page is not None:
+            return page(exc)
+    return {"code": 500, "status": "Internal Server Error",
+            "message": "An unexpected error occurred; it has been logged."}, 500

@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 from safety.api.auth import require_client
 from safety.api.errors import abort
 from safety.cases.service import detail, find_case, list_cases, summary
+from safety.cases.workflow import CaseState
 
 if TYPE_CHECKING:
     from safety.cases.store import Case
@@ -21,9 +22,13 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases",
                 description="Cases and their versions.")
 
 
+MAX_PAGE = 1_000_000
+
+
 class CaseListArgs(Schema):
-    state = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    state = fields.String(validate=validate.OneOf([s.value for s in CaseState]))
+    # Bounded so that the offset, (page - 1) * per_page, fits the database's 64-bit integer.
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -14,9 +13,11 @@ from marshmallow import Schema, ValidationError, fields
 
 from safety.accounts.roles import ClientRole
 from safety.api.auth import Principal, acting_sponsor, require_client
+from safety.api.body import json_body
 from safety.api.errors import abort
 from safety.e2b.hl7 import E2BError
 from safety.intake.idempotency import IdempotencyConflict
+from safety.intake.invalid import InvalidSubmission
 from safety.intake.service import (
     Accepted,
     Submitter,
@@ -60,7 +61,10 @@ class ReportStatusSchema(Schema):
     status = fields.String(metadata={"description": "received, processed, held or failed"})
     findings = fields.List(fields.Nested(FindingSchema))
     attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True, metadata={
+        "description": "Why the last processing attempt failed: the error's class and a short "
+                       "message (never the database's own text; operators see the full error "
+                       "in the worker's log)."})
     processed_at = fields.DateTime(allow_none=True)
     case_id = fields.String(allow_none=True)
     case_version_id = fields.String(allow_none=True)
@@ -82,53 +86,75 @@ def _submit(incoming: Any) -> list[Accepted]:
                       QueueDispatch(settings, relay=True))
     except IdempotencyConflict as exc:
         abort(409, message=str(exc))
+    except InvalidSubmission as exc:
+        abort(422, message="Nothing was stored: " + str(exc), errors=exc.errors)
+
+
+IDEMPOTENCY_KEY_MAX = 200
+IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7E]+$"
+CONTENT_TYPE_MAX = 100
+
+
+BATCHES = (
+    "An E2B batch is stored whole or not at all: when any of its messages cannot be read "
+    "(400) or holds a value the service cannot store (422, naming the message and the "
+    "element), no message of it is stored and the whole batch may be sent again, corrected. "
+    "Once stored, each message is processed on its own and has its own status.")
 
 
 @blp.route("")
 class Reports(MethodView):
     @blp.doc(
+        description=BATCHES,
         requestBody={
             "required": True,
             "content": {
                 "application/json": {"schema": "SAEForm"},
                 "application/xml": {"schema": {
                     "type": "string",
-                    "description": "An ICH E2B(R3) ICSR batch (MCCI_IN200100UV01)."}},
+                    "description": "An ICH E2B(R3) ICSR batch (MCCI_IN200100UV01). " + BATCHES}},
             },
         },
         parameters=[{
             "in": "header", "name": "Idempotency-Key", "required": False,
-            "schema": {"type": "string", "maxLength": 200},
-            "description": "Retrying with the same key returns the first answer.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX,
+                       "pattern": IDEMPOTENCY_KEY_PATTERN},
+            "description": "Retrying with the same key returns the first answer "
+                           "(1 to 200 printable ASCII characters).",
         }],
     )
     @blp.response(202, AcceptedSchema)
-    @blp.alt_response(401, description="Unknown or revoked token")
-    @blp.alt_response(409, description="Idempotency-Key reused with a different body")
-    @blp.alt_response(413, description="Body over the size limit")
-    @blp.alt_response(415, description="Unsupported content type")
-    @blp.alt_response(422, description="Invalid form: every bad field is named")
+    @blp.alt_response(400, schema="Error",
+                      description="Body not valid JSON, or not a readable E2B(R3) batch "
+                                  "(with a DOCTYPE, malformed, not MCCI_IN200100UV01)")
+    @blp.alt_response(401, schema="Error", description="Unknown or revoked token")
+    @blp.alt_response(403, schema="Error", description="Client not attached to a site")
+    @blp.alt_response(409, schema="Error",
+                      description="Idempotency-Key reused with a different body")
+    @blp.alt_response(413, schema="Error", description="Body over the size limit")
+    @blp.alt_response(415, schema="Error", description="Unsupported content type")
+    @blp.alt_response(422, schema="Error",
+                      description="Invalid form, header or E2B value: every bad field is named "
+                                  "and nothing is stored")
     def post(self) -> Any:
         """Submit an SAE form (JSON) or an E2B(R3) batch (XML). Answered only after the
         report(s) are stored."""
         principal = require_client()
-        raw = request.get_data(cache=True)
         mimetype = request.mimetype
         if mimetype in ("application/xml", "text/xml", "application/hl7-v3+xml"):
-            return _post_e2b(principal, raw)
+            content_type, key = _content_type(), _idempotency_key()
+            return _post_e2b(principal, request.get_data(cache=True), content_type, key)
         if mimetype != "application/json":
-            abort(415, message=f"Content-Type {mimetype or '(none)'} is not supported; "
+            abort(415, message=f"Content-Type {mimetype[:100] or '(none)'} is not supported; "
                                "send application/json or application/xml.")
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            abort(400, message=f"Body is not valid JSON: {exc}")
+        content_type, key = _content_type(), _idempotency_key()
+        raw = request.get_data(cache=True)
+        body = json_body()
         try:
             incoming = site_form_report(_submitter(principal), body, raw,
-                                        content_type=request.content_type or mimetype)
+                                        content_type=content_type)
         except ValidationError as err:
             abort(422, errors={"json": err.messages})
-        key = _idempotency_key()
         if principal.role == ClientRole.SITE and principal.site_id is None:
             abort(403, message="This client is not attached to a site.")
         report = _submit([replace(incoming, idempotency_key=key)])[0].report
@@ -142,19 +168,37 @@ class Reports(MethodView):
 
 def _idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= 200):
-        abort(422, errors={"headers": {"Idempotency-Key": ["Must be 1 to 200 characters."]}})
+    if key is None:
+        return None
+    if not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
+        abort(422, errors={"headers": {"Idempotency-Key": [
+            f"Must be 1 to {IDEMPOTENCY_KEY_MAX} characters ({len(key)} given)."]}})
+    if not key.isascii() or not key.isprintable():
+        abort(422, errors={"headers": {"Idempotency-Key": [
+            "Must be printable ASCII characters only."]}})
     return key
 
 
-def _post_e2b(principal: Principal, raw: bytes) -> Any:
+def _content_type() -> str:
+    """The Content-Type header as received (kept with the report), at most 100 characters."""
+    value = request.content_type or request.mimetype
+    if len(value) > CONTENT_TYPE_MAX:
+        abort(422, errors={"headers": {"Content-Type": [
+            f"At most {CONTENT_TYPE_MAX} characters ({len(value)} given)."]}})
+    if not value.isprintable():
+        abort(422, errors={"headers": {"Content-Type": ["Must not contain control characters."]}})
+    return value
+
+
+def _post_e2b(principal: Principal, raw: bytes, content_type: str, key: str | None) -> Any:
     try:
-        reports = e2b_reports(_submitter(principal), raw,
-                              content_type=request.content_type or "application/xml",
-                              idempotency_key=request.headers.get("Idempotency-Key"))
+        reports = e2b_reports(_submitter(principal), raw, content_type=content_type,
+                              idempotency_key=key)
     except E2BError as exc:
         abort(400, message=f"Not a readable E2B(R3) batch: {exc}",
               errors={"xml": {exc.where: [exc.reason]}})
+    except InvalidSubmission as exc:
+        abort(422, message="Nothing was stored: " + str(exc), errors=exc.errors)
     accepted = _submit(reports)
     items = [{"report_id": str(a.report.id), "message_id": a.message_id,
               "status_url": url_for("reports.ReportItem", report_id=a.report.id)}

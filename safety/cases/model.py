@@ -169,7 +169,9 @@ class Study:
     study_type: str | None = None  # C.5.4: 1 clinical trial, 2 individual use, 3 other
     fda_ind_number: Text = None  # FDA.C.5.5a
     fda_pre_anda_number: Text = None  # FDA.C.5.5b
-    fda_cross_reported_inds: list[str] = field(default_factory=list)  # FDA.C.5.6.r
+    # FDA.C.5.6.r: nullFlavor NA when an IND is given (FDA.C.5.5a) but no other IND is
+    # cross-reported (FDA rejection rule R0026)
+    fda_cross_reported_inds: list[str | NullFlavor] = field(default_factory=list)
     site_id: str | None = None  # investigator site (not an E2B element; kept for scoping)
 
 

@@ -76,6 +76,13 @@ class Case(SponsorOwned, Base):
     )
 
 
+def worldwide_id_length() -> int:
+    """The longest worldwide case id (C.1.8.1) a case holds: what intake refuses beyond."""
+    column = Case.__table__.c.worldwide_case_id.type
+    assert isinstance(column, String) and column.length is not None
+    return column.length
+
+
 class CaseVersion(SponsorOwned, Base):
     """An immutable snapshot of the case after one initial or follow-up report.
 

@@ -57,7 +57,7 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
             continue
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: too deep
             click.echo(json.dumps({"file": path, "error": f"not readable JSON: {exc}"}))
             failed = True
             continue
@@ -88,6 +88,7 @@ def _import_xml(settings: Settings, path: Path, dispatch: Any,
                 sponsor_id: int) -> list[uuid.UUID] | None:
     """Each ICSR message of an E2B(R3) batch becomes a report, as through the API."""
     from safety.e2b.hl7 import E2BError
+    from safety.intake.invalid import InvalidSubmission
     from safety.intake.service import Submitter, e2b_reports, submit
 
     submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None,
@@ -95,11 +96,15 @@ def _import_xml(settings: Settings, path: Path, dispatch: Any,
     raw = path.read_bytes()
     try:
         reports = e2b_reports(submitter, raw)
+        accepted = submit(settings.effective_database_url, reports, submitter, dispatch)
     except E2BError as exc:
         click.echo(json.dumps({"file": str(path),
                                "error": f"not a readable E2B(R3) batch: {exc}"}))
         return None
-    accepted = submit(settings.effective_database_url, reports, submitter, dispatch)
+    except InvalidSubmission as exc:  # nothing of the batch was stored
+        click.echo(json.dumps({"file": str(path), "error": "batch refused, nothing stored",
+                               "errors": exc.errors}))
+        return None
     for a in accepted:
         click.echo(json.dumps({"report_id": str(a.report.id), "file": str(path),
                                "message_id": a.message_id, "status": "received"}))

@@ -68,24 +68,44 @@ def q(tag: str) -> str:
     return f"{{{HL7}}}{tag}"
 
 
-def _parser() -> etree.XMLParser:
+def _parser(*, recover: bool = False) -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_comments=True, remove_pis=True,
+        huge_tree=False, remove_comments=True, remove_pis=True, recover=recover,
     )
 
 
 def parse_xml(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
-    """Parse untrusted XML bytes; raises :class:`E2BError` with the line of a syntax error."""
+    """Parse untrusted XML bytes; raises :class:`E2BError` with the line of a syntax error.
+
+    The parser resolves no entity, loads no DTD and opens no connection; then any document
+    with a document type declaration is refused, found in the parsed document (whatever its
+    encoding, wherever the declaration stands), not by looking for bytes: E2B(R3) messages
+    have none, and an entity declared in one would otherwise be dropped silently, cutting the
+    text that referred to it. A document the declaration made unreadable (an entity in an
+    attribute, an undeclared one) is refused for its DOCTYPE too, the reason that matters.
+    """
     if len(data) > max_bytes:
         raise E2BError("file", f"{len(data)} bytes exceeds the limit of {max_bytes} bytes")
-    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
-        raise E2BError("file", "DOCTYPE/ENTITY declarations are not allowed in E2B messages")
     try:
         root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as exc:
+    except etree.ParseError as exc:
+        try:
+            _refuse_doctype(etree.fromstring(data, _parser(recover=True)))
+        except etree.ParseError:
+            pass  # nothing to recover (an empty document): the syntax error is the reason
         raise E2BError(f"line {exc.lineno}", f"malformed XML: {exc.msg}") from None
+    _refuse_doctype(root)
     return root
+
+
+def _refuse_doctype(root: etree._Element | None) -> None:
+    if root is None:
+        return
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise E2BError("file", "DOCTYPE/ENTITY declarations are not allowed in E2B messages "
+                               f"(found <!DOCTYPE {docinfo.root_name[:60]}>)")
 
 
 def null_flavor(el: etree._Element | None) -> NullFlavor | None:

@@ -447,7 +447,7 @@ def _study(role: etree._Element | None) -> Study | None:
         elif root == oid("id", "fda_pre_anda"):
             st.fda_pre_anda_number = ext
         elif root == oid("id", "fda_cross_ind"):
-            if isinstance(ext, str):
+            if ext is not None:  # an IND, or nullFlavor NA: no other IND is cross-reported
                 st.fda_cross_reported_inds.append(ext)
         else:
             country = code_or_nf(f(reg, "h:author/h:territorialAuthority/h:governingPlace/h:code"))

@@ -22,6 +22,7 @@ class E2BMessage:
     sender: str
     sender_case_id: str | None
     payload: dict[str, Any]
+    worldwide_case_id: str | None = None  # C.1.8.1, when given (not null-flavoured)
 
 
 def _header_json(h: MessageHeader) -> dict[str, Any]:
@@ -42,6 +43,7 @@ def split_batch(data: bytes) -> list[E2BMessage]:
     for i, msg in enumerate(read_batch(data)):
         h = msg.header
         c11 = msg.case.admin.sender_safety_report_id
+        c181 = msg.case.admin.worldwide_case_id
         out.append(E2BMessage(
             index=i,
             message_id=h.message_id,
@@ -49,5 +51,7 @@ def split_batch(data: bytes) -> list[E2BMessage]:
             sender_case_id=c11 if isinstance(c11, str) and not isinstance(c11, NullFlavor)
             else None,
             payload={"header": _header_json(h), "index": i, "case": case_to_json(msg.case)},
+            worldwide_case_id=c181 if isinstance(c181, str)
+            and not isinstance(c181, NullFlavor) else None,
         ))
     return out

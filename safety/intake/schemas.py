@@ -8,6 +8,7 @@ pipeline with its findings, because the regulatory clock may already be running 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,36 @@ else:  # marshmallow 4's Field is generic in the value it loads, 3's (still supp
     _DateFieldBase = _AnyFieldBase = fields.Field
 
 
+# Text a database can store: PostgreSQL refuses NUL in text and jsonb, and a lone UTF-16
+# surrogate (from a "\ud800" escape) cannot be encoded as UTF-8.
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+NOT_TEXT = "Must not contain NUL characters or unpaired UTF-16 surrogates."
+
+
+class Text(fields.String):
+    """A string without NUL characters or lone surrogates."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _NOT_TEXT.search(text):
+            raise ValidationError(NOT_TEXT)
+        return text
+
+
+class Email(fields.Email):
+    """An e-mail address without NUL characters or lone surrogates."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, str) and _NOT_TEXT.search(value):
+            raise ValidationError(NOT_TEXT)
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        return text
+
+
+PARTIAL_DATE_PATTERN = (r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2})?)?"
+                        r"(Z|[+-]\d{2}:?\d{2})?)?)?)?$")
+
+
 class PartialDateField(_DateFieldBase):
     """An ISO date of any precision (``2024``, ``2024-03``, ``2024-03-15``, with time)."""
 
@@ -86,6 +117,12 @@ class PartialDateField(_DateFieldBase):
         "invalid": "Not a date: use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM.",
         "future": "Date is in the future.",
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        # What the OpenAPI document says of it (apispec copies these from the metadata).
+        metadata = {"type": "string", "pattern": PARTIAL_DATE_PATTERN, "example": "2026-11-02",
+                    **(kwargs.pop("metadata", None) or {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> PartialDate:
         if not isinstance(value, str):
@@ -133,7 +170,7 @@ class Flavoured(_AnyFieldBase):
 
 
 def _choice(options: Any, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.OneOf(list(options)), **kwargs)
+    return Text(validate=validate.OneOf(list(options)), **kwargs)
 
 
 class StrictSchema(Schema):
@@ -142,16 +179,16 @@ class StrictSchema(Schema):
 
 
 class StudySchema(StrictSchema):
-    protocol_number = fields.String(required=True, validate=validate.Length(1, 100))
-    name = fields.String(validate=validate.Length(max=2000))
-    registration_number = fields.String(validate=validate.Length(max=50))
-    registration_country = fields.String(validate=validate.Length(equal=2))
-    ind_number = fields.String(validate=validate.Length(max=50))
+    protocol_number = Text(required=True, validate=validate.Length(1, 100))
+    name = Text(validate=validate.Length(max=2000))
+    registration_number = Text(validate=validate.Length(max=50))
+    registration_country = Text(validate=validate.Length(equal=2))
+    ind_number = Text(validate=validate.Length(max=50))
 
 
 class SiteInfoSchema(StrictSchema):
-    number = fields.String(validate=validate.Length(1, 50))
-    country = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166 alpha-2"))
+    number = Text(validate=validate.Length(1, 50))
+    country = Text(validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166 alpha-2"))
 
 
 class AgeSchema(StrictSchema):
@@ -160,8 +197,8 @@ class AgeSchema(StrictSchema):
 
 
 class SubjectSchema(StrictSchema):
-    id = fields.String(validate=validate.Length(1, 50))
-    initials = Flavoured(fields.String(validate=validate.Length(1, 60)))
+    id = Text(validate=validate.Length(1, 50))
+    initials = Flavoured(Text(validate=validate.Length(1, 60)))
     sex = Flavoured(_choice(SEX))
     birth_date = Flavoured(PartialDateField())
     age = fields.Nested(AgeSchema)
@@ -170,28 +207,28 @@ class SubjectSchema(StrictSchema):
 
 
 class ReporterSchema(StrictSchema):
-    title = fields.String(validate=validate.Length(max=50))
-    given_name = Flavoured(fields.String(validate=validate.Length(1, 60)))
-    family_name = Flavoured(fields.String(validate=validate.Length(1, 60)))
+    title = Text(validate=validate.Length(max=50))
+    given_name = Flavoured(Text(validate=validate.Length(1, 60)))
+    family_name = Flavoured(Text(validate=validate.Length(1, 60)))
     qualification = _choice(QUALIFICATIONS)
-    organisation = fields.String(validate=validate.Length(max=60))
-    country = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166 alpha-2"))
-    telephone = fields.String(validate=validate.Length(max=33))
-    email = fields.Email()
+    organisation = Text(validate=validate.Length(max=60))
+    country = Text(validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166 alpha-2"))
+    telephone = Text(validate=validate.Length(max=33))
+    email = Email()
 
 
 class CausalitySchema(StrictSchema):
-    drug = fields.String(
+    drug = Text(
         required=True,
         metadata={"description": "The drug's `ref` (or its name) in this form's `drugs`."},
     )
     assessment = _choice(CAUSALITY, required=True)
-    method = fields.String(load_default="Investigator judgement",
+    method = Text(load_default="Investigator judgement",
                            validate=validate.Length(max=60))
 
 
 class EventSchema(StrictSchema):
-    verbatim = fields.String(required=True, validate=validate.Length(1, 250))
+    verbatim = Text(required=True, validate=validate.Length(1, 250))
     onset_date = PartialDateField()
     stop_date = PartialDateField()
     outcome = _choice(OUTCOMES)
@@ -213,52 +250,52 @@ class EventSchema(StrictSchema):
 
 class DoseSchema(StrictSchema):
     value = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
-    unit = fields.String(required=True, validate=validate.Length(1, 20))
+    unit = Text(required=True, validate=validate.Length(1, 20))
 
 
 class DrugSchema(StrictSchema):
-    ref = fields.String(validate=validate.Length(1, 50))
-    name = fields.String(required=True, validate=validate.Length(1, 250))
+    ref = Text(validate=validate.Length(1, 50))
+    name = Text(required=True, validate=validate.Length(1, 250))
     role = _choice(ROLES, load_default="suspect")
     investigational = fields.Boolean()
     dose = fields.Nested(DoseSchema)
-    frequency = fields.String(validate=validate.Length(max=100))
-    route = fields.String(validate=validate.Length(max=60))
+    frequency = Text(validate=validate.Length(max=100))
+    route = Text(validate=validate.Length(max=60))
     start_date = PartialDateField()
     stop_date = PartialDateField()
-    batch = fields.String(validate=validate.Length(max=35))
+    batch = Text(validate=validate.Length(max=35))
     action_taken = _choice(ACTIONS_TAKEN)
-    indication = fields.String(validate=validate.Length(max=250))
+    indication = Text(validate=validate.Length(max=250))
 
 
 class LabTestSchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(1, 250))
+    name = Text(required=True, validate=validate.Length(1, 250))
     date = PartialDateField()
     value = fields.Float()
-    unit = fields.String(validate=validate.Length(max=50))
-    result_text = fields.String(validate=validate.Length(max=2000))
-    normal_low = fields.String(validate=validate.Length(max=50))
-    normal_high = fields.String(validate=validate.Length(max=50))
+    unit = Text(validate=validate.Length(max=50))
+    result_text = Text(validate=validate.Length(max=2000))
+    normal_low = Text(validate=validate.Length(max=50))
+    normal_high = Text(validate=validate.Length(max=50))
 
 
 class HistorySchema(StrictSchema):
-    condition = fields.String(required=True, validate=validate.Length(1, 250))
+    condition = Text(required=True, validate=validate.Length(1, 250))
     start_date = PartialDateField()
     end_date = PartialDateField()
     continuing = fields.Boolean()
-    comments = fields.String(validate=validate.Length(max=2000))
+    comments = Text(validate=validate.Length(max=2000))
 
 
 class DeathSchema(StrictSchema):
     date = PartialDateField()
-    cause = fields.String(validate=validate.Length(max=250))
+    cause = Text(validate=validate.Length(max=250))
     autopsy = fields.Boolean()
 
 
 class SAEFormSchema(StrictSchema):
     """A serious adverse event form from a clinical site (initial or follow-up)."""
 
-    sae_id = fields.String(
+    sae_id = Text(
         required=True,
         validate=validate.Length(1, 100),
         metadata={"description": "The site's own reference for this SAE; follow-ups repeat it."},
@@ -279,7 +316,7 @@ class SAEFormSchema(StrictSchema):
     lab_tests = fields.List(fields.Nested(LabTestSchema), load_default=list)
     medical_history = fields.List(fields.Nested(HistorySchema), load_default=list)
     death = fields.Nested(DeathSchema)
-    narrative = fields.String(validate=validate.Length(max=100_000))
+    narrative = Text(validate=validate.Length(max=100_000))
 
     @validates_schema
     def _cross_references(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -9,6 +9,7 @@ report is still stored, as ``received``, and the periodic sweep hands it over la
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -19,10 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.accounts.scope import Scope
-from safety.intake.e2b_batch import split_batch
+from safety.cases.store import worldwide_id_length
+from safety.intake.e2b_batch import E2BMessage, split_batch
+from safety.intake.failure import public_reason
+from safety.intake.invalid import InvalidSubmission, too_long
 from safety.intake.schemas import SAEFormSchema
 from safety.intake.status import ReportStatus
-from safety.intake.store import Incoming, Report, StoredReport, store_report
+from safety.intake.store import Incoming, Report, StoredReport, store_report, text_limits
 
 # One instance for the process: building a nested marshmallow schema costs more than
 # validating a form with it, and load() keeps no state between calls.
@@ -71,30 +75,70 @@ def site_form_report(submitter: Submitter, body: Any, raw: bytes | None = None, 
 def e2b_reports(submitter: Submitter, raw: bytes, *, content_type: str = "application/xml",
                 idempotency_key: str | None = None) -> list[tuple[Incoming, str | None]]:
     """Each ICSR message of an E2B(R3) batch as a report, with its message id; raises
-    ``safety.e2b.hl7.E2BError`` for what is not a readable batch. The sender is the message's
+    ``safety.e2b.hl7.E2BError`` for what is not a readable batch, and
+    :class:`InvalidSubmission` naming each message and element whose value is longer than
+    what is stored of it (C.1.1, C.1.8.1, the sender N.2.r.2 or N.1.3). The sender is the message's
     sender (N.2.r.2), the sender's case id C.1.1; C.1.8.1 travels inside the case data so
     follow-ups and duplicates can be linked by it."""
     out = []
+    errors: dict[str, Any] = {}
     for m in split_batch(raw):
+        problems = _e2b_problems(m)
+        if problems:
+            errors[f"message {m.index + 1}"] = problems
         out.append((Incoming(
             channel="e2b", content_type=content_type, raw=raw, payload=m.payload,
             sender=m.sender, sender_case_id=m.sender_case_id, site_id=submitter.site_id,
             sponsor_id=submitter.sponsor_id,
-            idempotency_key=f"{idempotency_key}#{m.index}" if idempotency_key else None,
+            idempotency_key=message_key(idempotency_key, m.index),
         ), m.message_id))
+    if errors:
+        raise InvalidSubmission({"xml": errors})
     return out
+
+
+_REPORT_LIMITS = text_limits()
+_WORLDWIDE_ID_LIMIT = worldwide_id_length()
+
+
+def _e2b_problems(m: E2BMessage) -> dict[str, list[str]]:
+    """What of message ``m`` is longer than its column: C.1.1 (the report's and the case's
+    sender's case id), C.1.8.1 (the case's worldwide id) and N.2.r.2 (the sender, stored
+    with its ``e2b:`` prefix)."""
+    sender_id = m.sender.removeprefix("e2b:")
+    # the message's sender, or the batch's when the message names none
+    sender_element = "N.2.r.2" if m.payload["header"].get("message_sender") else "N.1.3"
+    checks = (("C.1.1", m.sender_case_id, _REPORT_LIMITS["sender_case_id"]),
+              ("C.1.8.1", m.worldwide_case_id, _WORLDWIDE_ID_LIMIT),
+              (sender_element, sender_id,
+               _REPORT_LIMITS["sender"] - len(m.sender) + len(sender_id)))
+    return {element: [too_long(limit, len(value))] for element, value, limit in checks
+            if value is not None and len(value) > limit}
+
+
+def message_key(key: str | None, index: int) -> str | None:
+    """The ``Idempotency-Key`` of message ``index`` of a batch sent with ``key``: the key and
+    the index, or, when that would not fit the column, the key's SHA-256 and the index."""
+    if key is None:
+        return None
+    derived = f"{key}#{index}"
+    if len(derived) <= _REPORT_LIMITS["idempotency_key"]:
+        return derived
+    return f"sha256:{hashlib.sha256(key.encode()).hexdigest()}#{index}"
 
 
 def submit(url: str, reports: Sequence[Incoming | tuple[Incoming, str | None]],
            submitter: Submitter, dispatch: Dispatch) -> list[Accepted]:
-    """Store every report (each committed before this returns), then hand the new ones, and
-    any earlier one still waiting, to processing. ``IdempotencyConflict`` when a key was used
-    before for another body."""
-    accepted = []
-    for item in reports:
-        incoming, message_id = item if isinstance(item, tuple) else (item, None)
-        report, created = store_report(url, incoming, submitter.client_id, submitter.actor)
-        accepted.append(Accepted(report, created, message_id))
+    """Store the reports of one submission together, all of them or none (committed before
+    this returns), then hand the new ones, and any earlier one still waiting, to processing.
+    ``IdempotencyConflict`` when a key was used before for another body,
+    :class:`InvalidSubmission` when a value does not fit what is stored: nothing is stored
+    then."""
+    items = [item if isinstance(item, tuple) else (item, None) for item in reports]
+    stored = store_report(url, [incoming for incoming, _ in items], submitter.client_id,
+                          submitter.actor)
+    accepted = [Accepted(report, created, message_id)
+                for (report, created), (_, message_id) in zip(stored, items, strict=True)]
     fresh = [a.report.id for a in accepted if a.created]
     waiting = [a.report.id for a in accepted
                if not a.created and a.report.status == ReportStatus.RECEIVED]
@@ -129,7 +173,7 @@ def report_view(report: Report) -> dict[str, Any]:
         "status": report.status,
         "findings": report.findings or [],
         "attempts": report.attempts,
-        "last_error": report.last_error,
+        "last_error": public_reason(report.last_error),  # the full error is in the logs
         "processed_at": report.processed_at,
         "case_id": str(report.case_id) if report.case_id else None,
         "case_version_id": str(report.case_version_id) if report.case_version_id else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,9 @@ from safety.audit.store import AuditEvent, audit_values, record
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.db.session import get_engine, get_intake_engine, normalise_url
 from safety.db.tenancy import SponsorOwned
+from safety.intake.failure import public_reason
 from safety.intake.idempotency import check_same_body
+from safety.intake.invalid import InvalidSubmission, too_long
 from safety.intake.status import REPORT_STATUS, ReportStatus
 
 
@@ -123,80 +126,135 @@ class Incoming:
     idempotency_key: str | None = None
 
 
-def _store_in_session(session: Session, incoming: Incoming, client_id: int | None,
-                      actor: str) -> tuple[StoredReport, bool]:
-    """Insert and commit the report with its audit row; return it and whether it is new.
+def text_limits() -> dict[str, int]:
+    """The length of each bounded text column of ``reports`` (what :func:`store_report`
+    refuses to exceed), by column name: read from the table, so never out of step with it."""
+    return {c.name: c.type.length for c in Report.__table__.columns
+            if isinstance(c.type, String) and c.type.length}
 
-    A retried submission with the same ``Idempotency-Key`` returns the first report. Two
-    concurrent retries race on the unique constraint; the loser returns the winner's row.
-    Written with two plain INSERTs: this is the hottest write path of the service.
-    """
+
+_LIMITS = text_limits()
+
+
+def check_fits(reports: Sequence[Incoming]) -> None:
+    """Raise :class:`InvalidSubmission` naming every value longer than its column (before
+    anything is written: a database error halfway through a batch would leave half of it)."""
+    errors: dict[str, Any] = {}
+    for i, incoming in enumerate(reports):
+        for name, limit in _LIMITS.items():
+            value = getattr(incoming, name, None)
+            if isinstance(value, str) and len(value) > limit:
+                where = "report" if len(reports) == 1 else f"report {i + 1}"
+                errors.setdefault(where, {})[name] = [too_long(limit, len(value))]
+    if errors:
+        raise InvalidSubmission(errors)
+
+
+def _insert_in_session(session: Session, incoming: Incoming, client_id: int | None,
+                       actor: str) -> tuple[StoredReport, bool]:
+    """Insert the report with its audit row, uncommitted; or find the first report of a
+    retried submission (same ``Idempotency-Key``). Written with two plain INSERTs: this is
+    the hottest write path of the service."""
     digest = hashlib.sha256(incoming.raw).hexdigest()
     if incoming.idempotency_key and client_id is not None:
         existing = _by_key(session, client_id, incoming.idempotency_key)
         if existing is not None:
             return _same_or_conflict(existing, digest), False
     report_id = uuid.uuid4()
-    try:
-        conn = session.connection()
-        conn.execute(_INSERT_REPORT, dict(
-            id=report_id,
-            received_at=utcnow(),
-            channel=incoming.channel,
-            content_type=incoming.content_type,
-            raw=incoming.raw,
-            payload=incoming.payload,
-            payload_sha256=digest,
-            sender=incoming.sender,
-            sender_case_id=incoming.sender_case_id,
-            site_id=incoming.site_id,
-            sponsor_id=incoming.sponsor_id,
-            api_client_id=client_id,
-            idempotency_key=incoming.idempotency_key,
-            status="received",
-            findings=[],
-            attempts=0,
-        ))
-        conn.execute(_INSERT_AUDIT, audit_values(
-            actor=actor, action="report.received", entity_type="reports", entity_id=report_id,
-            sponsor_id=incoming.sponsor_id,
-            changes=[{"field": "status", "from": None, "to": "received"}]))
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        if incoming.idempotency_key and client_id is not None:
-            existing = _by_key(session, client_id, incoming.idempotency_key)
-            if existing is not None:
-                return _same_or_conflict(existing, digest), False
-        raise
+    conn = session.connection()
+    conn.execute(_INSERT_REPORT, dict(
+        id=report_id,
+        received_at=utcnow(),
+        channel=incoming.channel,
+        content_type=incoming.content_type,
+        raw=incoming.raw,
+        payload=incoming.payload,
+        payload_sha256=digest,
+        sender=incoming.sender,
+        sender_case_id=incoming.sender_case_id,
+        site_id=incoming.site_id,
+        sponsor_id=incoming.sponsor_id,
+        api_client_id=client_id,
+        idempotency_key=incoming.idempotency_key,
+        status="received",
+        findings=[],
+        attempts=0,
+    ))
+    conn.execute(_INSERT_AUDIT, audit_values(
+        actor=actor, action="report.received", entity_type="reports", entity_id=report_id,
+        sponsor_id=incoming.sponsor_id,
+        changes=[{"field": "status", "from": None, "to": "received"}]))
     return StoredReport(report_id, "received"), True
 
 
-def store_report(url: str, incoming: Incoming, client_id: int | None,
-                 actor: str) -> tuple[StoredReport, bool]:
-    """Store one report with its audit row, committed in a transaction of its own before this
-    returns; return it and whether it is new. The only code that stores a report.
+def _store_all_in_session(session: Session, reports: Sequence[Incoming], client_id: int | None,
+                          actor: str) -> list[tuple[StoredReport, bool]]:
+    """Insert the reports and commit them together: all or none.
 
-    A retried submission with the same ``Idempotency-Key`` returns the first report; two
-    concurrent retries race on the unique constraint and the loser returns the winner's row.
-    On PostgreSQL it is one autocommitted statement sent by the driver directly (see
-    ``_PG_INSERT``) on a connection that is not pinged first: a connection found broken (the
-    database restarted since it was pooled) is replaced and the write tried once more.
+    Two concurrent retries of one submission race on the unique constraint of the
+    ``Idempotency-Key``; the loser's whole transaction is rolled back and tried once more,
+    when it finds the winner's rows.
     """
+    keyed = client_id is not None and any(r.idempotency_key for r in reports)
+    for attempt in (1, 2):
+        try:
+            out = [_insert_in_session(session, r, client_id, actor) for r in reports]
+            session.commit()
+            return out
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2 or not keyed:
+                raise
+        except BaseException:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _store_in_session(session: Session, incoming: Incoming, client_id: int | None,
+                      actor: str) -> tuple[StoredReport, bool]:
+    """Insert and commit one report with its audit row; return it and whether it is new."""
+    return _store_all_in_session(session, [incoming], client_id, actor)[0]
+
+
+def store_report(url: str, reports: Sequence[Incoming], client_id: int | None,
+                 actor: str) -> list[tuple[StoredReport, bool]]:
+    """Store the reports of one submission (a form, or every message of an E2B batch), each
+    with its audit row, committed together before this returns: all of them or none. Return
+    each with whether it is new. The only code that stores a report.
+
+    A value longer than its column is refused first (:func:`check_fits`), naming it. A retried
+    submission with the same ``Idempotency-Key`` returns the first reports (a key used before
+    for another body is an ``IdempotencyConflict``, and nothing is stored); two concurrent
+    retries race on the unique constraint and the loser returns the winner's rows.
+    On PostgreSQL one report is one autocommitted statement sent by the driver directly (see
+    ``_PG_INSERT``), a batch those statements in one transaction, each in a savepoint; the
+    connection is not pinged first: a connection found broken (the database restarted since it
+    was pooled) is replaced and the write tried once more.
+    """
+    check_fits(reports)
+    if not reports:
+        return []
     if not normalise_url(url).startswith("postgresql"):
         with Session(get_engine(url)) as session:
-            return _store_in_session(session, incoming, client_id, actor)
+            return _store_all_in_session(session, reports, client_id, actor)
     import psycopg
 
     engine = get_intake_engine(url)
-    # One id for both attempts: a connection can break after the statement committed (the
-    # reply lost), and the retry must then find that row rather than store a second report.
-    report_id = uuid.uuid4()
+    # One id per report for both attempts: a connection can break after the statement
+    # committed (the reply lost), and the retry must then find those rows rather than store
+    # the reports a second time.
+    report_ids = [uuid.uuid4() for _ in reports]
     for attempt in (1, 2):
         conn = engine.raw_connection()
         pg = conn.driver_connection  # psycopg's own connection (None only once closed)
         try:
-            return _pg_receive(pg, incoming, client_id, actor, report_id)
+            if len(reports) == 1:
+                return [_pg_receive(pg, reports[0], client_id, actor, report_ids[0])]
+            assert pg is not None  # just taken from the pool, so open
+            with pg.transaction():
+                return [_pg_receive(pg, r, client_id, actor, rid, savepoint=True)
+                        for r, rid in zip(reports, report_ids, strict=True)]
         except psycopg.OperationalError:
             if attempt == 2 or pg is None or not pg.broken:
                 raise
@@ -210,7 +268,10 @@ def store_report(url: str, incoming: Incoming, client_id: int | None,
 
 
 def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
-                actor: str, report_id: uuid.UUID) -> tuple[StoredReport, bool]:
+                actor: str, report_id: uuid.UUID, *,
+                savepoint: bool = False) -> tuple[StoredReport, bool]:
+    """One report on ``pg``: autocommitted, or (``savepoint``, inside a batch's transaction)
+    in a savepoint, so that losing a race on the unique constraint undoes only this insert."""
     from psycopg.errors import UniqueViolation
 
     digest = hashlib.sha256(incoming.raw).hexdigest()
@@ -219,15 +280,19 @@ def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
         existing = pg.execute(_PG_BY_KEY, (client_id, incoming.idempotency_key)).fetchone()
         if existing is not None:
             return _same_or_conflict(_Row(*existing), digest), existing[0] == report_id
+    values = {
+        "id": report_id, "at": utcnow(), "channel": incoming.channel,
+        "content_type": incoming.content_type, "raw": incoming.raw,
+        "payload": Jsonb(incoming.payload), "sha": digest, "sender": incoming.sender,
+        "sender_case_id": incoming.sender_case_id, "site_id": incoming.site_id,
+        "sponsor_id": incoming.sponsor_id, "client_id": client_id,
+        "key": incoming.idempotency_key, "actor": actor, "changes": Jsonb(_RECEIVED)}
     try:
-        pg.execute(_PG_INSERT, {
-            "id": report_id, "at": utcnow(), "channel": incoming.channel,
-            "content_type": incoming.content_type, "raw": incoming.raw,
-            "payload": Jsonb(incoming.payload), "sha": digest, "sender": incoming.sender,
-            "sender_case_id": incoming.sender_case_id, "site_id": incoming.site_id,
-            "sponsor_id": incoming.sponsor_id, "client_id": client_id,
-            "key": incoming.idempotency_key, "actor": actor,
-            "changes": Jsonb(_RECEIVED)})
+        if savepoint:
+            with pg.transaction():
+                pg.execute(_PG_INSERT, values)
+        else:
+            pg.execute(_PG_INSERT, values)
     except UniqueViolation:
         if keyed:
             existing = pg.execute(_PG_BY_KEY, (client_id, incoming.idempotency_key)).fetchone()
@@ -285,5 +350,8 @@ def record_failure(session: Session, report: Report, error: str, *, final: bool,
     report.attempts += 1
     report.last_error = error[:2000]
     if final and report.status == ReportStatus.RECEIVED:
+        # The audit trail is kept for good and read widely: the reason, not the SQL and its
+        # parameters (the full error is in the worker's log and last_error).
         set_status(session, report, ReportStatus.FAILED, actor=actor,
-                   reason=f"gave up after {report.attempts} attempt(s): {error[:500]}")
+                   reason=f"gave up after {report.attempts} attempt(s): "
+                          f"{public_reason(error)}")

@@ -35,10 +35,16 @@ ADVICE = {
 }
 
 
+# The app's handler of unexpected errors (``safety.app``) answers the API's 500s itself and
+# hands a page's 500 to the function stored under this key.
+PAGE_ERROR_PAGE = "safety.page_error_page"
+
+
 def register_error_pages(app: Flask) -> None:
     for code in sorted(default_exceptions):
-        if code >= 400:
+        if code >= 400 and code != 500:
             app.register_error_handler(code, _error_page)
+    app.extensions[PAGE_ERROR_PAGE] = _error_page
 
 
 def _error_page(error: HTTPException) -> ResponseReturnValue:

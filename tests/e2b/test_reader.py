@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from factories.e2b import example
+from factories.e2b import example, sample_message
+from factories.hostile_xml import HOSTILE
 from lxml import etree
 
+from safety.e2b.ack import read_ack
+from safety.e2b.conformance import check
 from safety.e2b.hl7 import NS, E2BError, parse_xml
 from safety.e2b.reader import read_batch
 
@@ -72,3 +75,35 @@ def test_header_values() -> None:
     assert (h.batch_receiver, h.message_receiver, h.message_sender) == (
         "ZZFDA_PREMKT", "CDER_IND", "4567AB89012")
     assert h.batch_created is not None and h.batch_created.precision == "second"
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_doctype_is_refused_in_any_encoding_wherever_it_stands(name: str) -> None:
+    """Found in the parsed document, not by scanning bytes: before, a DOCTYPE after 4 KiB or
+    an entity in UTF-16 passed and the narrative was silently cut to "["."""
+    data = HOSTILE[name]
+    with pytest.raises(E2BError, match="DOCTYPE") as err:
+        parse_xml(data)
+    assert err.value.where == "file"
+    with pytest.raises(E2BError, match="DOCTYPE"):
+        read_batch(data)
+    with pytest.raises(E2BError, match="DOCTYPE"):
+        read_ack(data)
+    assert [f.rule for f in check(data, "ich")] == ["well-formed"]
+
+
+def test_the_word_entity_in_a_narrative_is_not_a_declaration() -> None:
+    """No byte scan: text that merely mentions <!ENTITY (escaped) is read as it was sent."""
+    text = sample_message("ich").decode().replace(
+        "A 76-year-old man", "A note about &lt;!ENTITY and &lt;!DOCTYPE: a 76-year-old man")
+    case = read_batch(text.encode())[0].case
+    assert isinstance(case.narrative.narrative, str)
+    assert case.narrative.narrative.startswith("A note about <!ENTITY and <!DOCTYPE")
+
+
+@pytest.mark.parametrize("data", [b"", b"garbage", b"<", b"\xff\xfe\x00",
+                                  b'<?xml version="1.0" encoding="bogus"?><r/>'])
+def test_unreadable_bytes_are_an_e2b_error_naming_the_line(data: bytes) -> None:
+    with pytest.raises(E2BError) as err:
+        parse_xml(data)
+    assert err.value.where.startswith("line ")

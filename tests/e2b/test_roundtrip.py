@@ -8,13 +8,21 @@ differences tolerated; each is asserted to be exactly what is dropped or rewritt
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from factories.e2b import EXAMPLES, PROFILE_DESTINATION, example
 
+from safety.cases.codec import case_from_json, case_to_json
+from safety.cases.values import NullFlavor
 from safety.e2b.canonical import batch_values, difference
 from safety.e2b.conformance import check
+from safety.e2b.export import export_case
+from safety.e2b.hl7 import destinations
 from safety.e2b.reader import read_batch
+from safety.e2b.sample import sample_full_case
 from safety.e2b.writer import ExportHeader, build_batch, serialise
+from safety.submissions.prepare import prepare
 
 DOSAGE_COUNTRY = ("/substanceAdministration/outboundRelationship2/substanceAdministration"
                   "/performer/assignedEntity/representedOrganization/addr/country")
@@ -157,3 +165,22 @@ def test_imported_cases_survive_the_json_codec(name: str) -> None:
 
     for m in read_batch(example(name)):
         assert case_from_json(case_to_json(m.case)) == m.case
+
+
+@pytest.mark.parametrize("destination", sorted(destinations()))
+def test_fda_cross_reported_ind_null_flavour_survives_the_round_trip(destination: str) -> None:
+    """A case under an IND with no other cross-reported IND is sent with FDA.C.5.6.r
+    nullFlavor NA (FDA R0026); read back, the null flavour is kept in the model and the
+    case survives its JSON form (the worker decodes it), for every destination."""
+    case = sample_full_case()
+    assert case.study is not None
+    case.study.fda_ind_number = "145678"
+    region = "fda" if destination.startswith("fda") else "ema"
+    prepared = prepare(case, region=region, days=15, sender=None,
+                       now=datetime(2026, 11, 3, 12, tzinfo=UTC)).case
+    xml = export_case(prepared, ExportHeader(sender_id="TEST", destination=destination)).xml
+    read = read_batch(xml)[0].case
+    assert read.study is not None
+    if destination.startswith("fda"):
+        assert read.study.fda_cross_reported_inds == [NullFlavor.NA]
+    assert case_from_json(case_to_json(read)) == read

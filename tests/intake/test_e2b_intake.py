@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from unittest.mock import ANY
 
+import pytest
 from click.testing import CliRunner
 from factories.cases import post_e2b
 from factories.e2b import DATA, example
 from factories.env import use_settings_env
+from factories.hostile_xml import HOSTILE
 
 
 def _post_xml(client, sites, token, body: bytes):  # type: ignore[no-untyped-def]
@@ -83,3 +86,61 @@ def test_cli_imports_an_e2b_file(settings, monkeypatch, worker):
 
     with session_scope(settings.effective_database_url) as s:
         assert s.get(Report, __import__("uuid").UUID(line["report_id"])).status == "processed"
+
+
+def test_a_case_exported_for_fda_imports_and_is_processed(client, sites, worker, settings,
+                                                          monkeypatch, tmp_path):
+    """`safety export e2b CASE --destination fda` writes FDA.C.5.6.r with nullFlavor NA
+    (no other cross-reported IND); importing that file must make a case, not fail forever
+    on the null flavour in the study section."""
+    from factories.forms import sae_form
+    from factories.products import use_demo_sender
+    from sqlalchemy import select
+
+    from safety.cases.store import Case
+    from safety.cli import main
+    from safety.db.session import session_scope
+
+    site = sites.token()
+    form = sae_form(study={"protocol_number": "ONC-301", "name": "Phase III NSCLC",
+                           "ind_number": "145678"})
+    assert client.post("/api/v1/reports", json=form,
+                       headers=sites.headers(site)).status_code == 202
+    worker()
+    use_settings_env(monkeypatch, settings)
+    use_demo_sender(settings)
+    with session_scope(settings.effective_database_url) as s:
+        number = s.scalar(select(Case.case_number))
+    for dest in ("fda", "ema"):
+        out = tmp_path / f"{dest}.xml"
+        res = CliRunner().invoke(main, ["export", "e2b", number, "--destination", dest,
+                                        "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        if dest == "fda":
+            assert b'nullFlavor="NA"' in out.read_bytes()  # FDA.C.5.6.r, as FDA R0026 asks
+        token = sites.token("Partner", "US", role="safety")
+        r = _post_xml(client, sites, token, out.read_bytes())
+        assert r.status_code == 202, r.json
+        worker()
+        rep = client.get(r.json["status_url"], headers=sites.headers(token)).json
+        assert rep["status"] == "processed", rep
+        assert rep["last_error"] is None
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_doctype_hidden_from_a_byte_scan_is_refused_and_nothing_stored(
+        client, sites, settings, name):
+    """A DOCTYPE after 4 KiB of comment, or in UTF-16 with an entity, used to be accepted
+    (202) with the narrative silently cut to "["; it is a 400 naming the reason."""
+    from sqlalchemy import func, select
+
+    from safety.db.session import session_scope
+    from safety.intake.store import Report
+
+    token = sites.token("Partner", "US", role="safety")
+    r = _post_xml(client, sites, token, HOSTILE[name])
+    assert r.status_code == 400, r.json
+    assert "DOCTYPE" in r.json["message"]
+    assert r.json["errors"] == {"xml": {"file": [ANY]}}
+    with session_scope(settings.effective_database_url) as s:
+        assert s.execute(select(func.count(Report.id))).scalar_one() == 0

@@ -1,0 +1,158 @@
+"""An E2B batch is stored whole or not at all (docs/decisions.md): a batch with a message the
+service cannot store is refused with every bad value named, and nothing of it is stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from factories.batches import Message, batch, valid
+from factories.cases import post_e2b
+from factories.env import use_settings_env
+from factories.sponsors import DEFAULT_ID
+from sqlalchemy import func, select
+
+from safety.audit.store import AuditEvent
+from safety.db.session import session_scope
+from safety.intake import store
+from safety.intake.service import Submitter, e2b_reports, message_key, submit
+from safety.intake.store import Report
+
+
+def _counts(settings) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    with session_scope(settings.effective_database_url) as s:
+        return (s.execute(select(func.count(Report.id))).scalar_one(),
+                s.execute(select(func.count(AuditEvent.id))
+                          .where(AuditEvent.action == "report.received")).scalar_one())
+
+
+def _safety(sites):  # type: ignore[no-untyped-def]
+    return sites.headers(sites.token("Partner", "US", role="safety"))
+
+
+def test_a_batch_whose_second_message_is_invalid_is_refused_whole(client, sites, settings,
+                                                                   worker):
+    """Used to answer 500 with message 1 stored (and later processed)."""
+    body = batch(valid(1), Message(c11="X" * 250, c181="US-PARTNER-000002"))
+    r = post_e2b(client, _safety(sites), body)
+    assert r.status_code == 422, r.json
+    assert r.json["errors"] == {"xml": {"message 2": {
+        "C.1.1": ["At most 200 characters (250 given)."]}}}
+    assert "Nothing was stored" in r.json["message"]
+    assert _counts(settings) == (0, 0)
+    assert worker() == 0 or _counts(settings) == (0, 0)
+
+
+@pytest.mark.parametrize(("message", "element", "reason"), [
+    (Message(c11="X" * 201, c181="US-PARTNER-000002"), "C.1.1",
+     "At most 200 characters (201 given)."),
+    (Message(c11="US-PARTNER-000002", c181="W" * 101), "C.1.8.1",
+     "At most 100 characters (101 given)."),
+    (Message(c11="US-PARTNER-000002", c181="US-PARTNER-000002", sender="S" * 197), "N.2.r.2",
+     "At most 196 characters (197 given)."),
+])
+def test_an_e2b_identifier_longer_than_its_column_is_a_422_naming_it(
+        client, sites, settings, message, element, reason):
+    """C.1.1 and the sender went to columns too short for them (500, half a batch stored);
+    C.1.8.1 over 100 characters was stored, then failed processing forever."""
+    r = post_e2b(client, _safety(sites), batch(valid(1), message))
+    assert r.status_code == 422, r.json
+    assert r.json["errors"] == {"xml": {"message 2": {element: [reason]}}}
+    assert _counts(settings) == (0, 0)
+
+
+def test_a_batch_sender_standing_for_a_message_sender_is_named_as_n13(client, sites, settings):
+    """A message that names no sender is the batch sender's (N.1.3)."""
+    body = batch(valid(1), Message(c11="US-PARTNER-000002", c181="US-PARTNER-000002",
+                                   sender=None), batch_sender="B" * 197)
+    r = post_e2b(client, _safety(sites), body)
+    assert r.status_code == 422, r.json
+    assert r.json["errors"] == {"xml": {"message 2": {
+        "N.1.3": ["At most 196 characters (197 given)."]}}}
+    assert _counts(settings) == (0, 0)
+
+
+def test_every_bad_value_of_every_message_is_named(client, sites, settings):
+    body = batch(Message(c11="X" * 201, c181="W" * 101), valid(2),
+                 Message(c11="US-PARTNER-000003", c181="W" * 150))
+    r = post_e2b(client, _safety(sites), body)
+    assert r.status_code == 422
+    assert r.json["errors"] == {"xml": {
+        "message 1": {"C.1.1": ["At most 200 characters (201 given)."],
+                      "C.1.8.1": ["At most 100 characters (101 given)."]},
+        "message 3": {"C.1.8.1": ["At most 100 characters (150 given)."]}}}
+    assert _counts(settings) == (0, 0)
+
+
+def test_values_at_their_limits_are_stored_and_processed(client, sites, settings, worker):
+    body = batch(Message(c11="X" * 200, c181="W" * 100, sender="S" * 196), valid(2))
+    headers = _safety(sites)
+    r = post_e2b(client, headers, body)
+    assert r.status_code == 202, r.json
+    assert _counts(settings) == (2, 2)
+    worker()
+    for item in r.json["reports"]:
+        rep = client.get(item["status_url"], headers=headers).json
+        assert rep["status"] == "processed", rep
+
+
+def test_a_failure_storing_message_2_leaves_no_message_stored(settings, monkeypatch):
+    """Whatever goes wrong halfway (here the database refuses message 2), the batch is one
+    transaction: message 1 is not left behind."""
+    calls = []
+    pg = settings.effective_database_url.startswith("postgresql")
+    name = "_pg_receive" if pg else "_insert_in_session"
+    real = getattr(store, name)
+
+    def fail_on_second(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database refused message 2")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, name, fail_on_second)
+    submitter = Submitter(actor="test", sender="client:1", site_id=None, sponsor_id=DEFAULT_ID)
+    reports = e2b_reports(submitter, batch(valid(1), valid(2)))
+    with pytest.raises(RuntimeError, match="message 2"):
+        submit(settings.effective_database_url, reports, submitter,
+               lambda ids, fresh: pytest.fail("nothing to dispatch"))
+    assert len(calls) == 2
+    assert _counts(settings) == (0, 0)
+
+
+def test_a_retried_batch_with_its_key_answers_the_same_reports(client, sites, settings):
+    headers = {**_safety(sites), "Idempotency-Key": "k" * 200}  # the longest key allowed
+    body = batch(valid(1), valid(2))
+    first = post_e2b(client, headers, body)
+    assert first.status_code == 202, first.json
+    again = post_e2b(client, headers, body)
+    assert again.status_code == 202
+    assert again.json["reports"] == first.json["reports"]
+    assert _counts(settings) == (2, 2)
+    other = post_e2b(client, headers, batch(valid(1), valid(3)))
+    assert other.status_code == 409
+    assert _counts(settings) == (2, 2)
+
+
+def test_message_keys_always_fit_their_column() -> None:
+    assert message_key(None, 0) is None
+    assert message_key("abc", 3) == "abc#3"
+    long = message_key("k" * 200, 12)
+    assert long is not None and long.startswith("sha256:") and long.endswith("#12")
+    assert len(long) <= 200
+    assert message_key("k" * 200, 1) != message_key("k" * 199 + "j", 1)
+
+
+def test_the_cli_refuses_an_invalid_batch_whole(settings, monkeypatch, tmp_path):
+    from safety.cli import main
+
+    use_settings_env(monkeypatch, settings)
+    path = tmp_path / "batch.xml"
+    path.write_bytes(batch(valid(1), Message(c11="US-PARTNER-000002", c181="W" * 101)))
+    res = CliRunner().invoke(main, ["import", str(path)])
+    assert res.exit_code == 1
+    line = json.loads(res.output.strip().splitlines()[-1])
+    assert line["errors"] == {"xml": {"message 2": {
+        "C.1.8.1": ["At most 100 characters (101 given)."]}}}
+    assert _counts(settings) == (0, 0)

@@ -34,6 +34,11 @@ class Permission(StrEnum):
     MEDICAL_REVIEW = "medical_review"  # medical transitions
     SIGN = "sign"  # electronic signature of approval
     MANAGE_USERS = "manage_users"
+    MANAGE_SPONSORS = "manage_sponsors"
+
+
+# Administration is the CRO's, not a sponsor's: held by role, whatever the sponsor grants.
+GLOBAL_PERMISSIONS = frozenset({Permission.MANAGE_USERS, Permission.MANAGE_SPONSORS})
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -42,7 +47,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SAFETY_PHYSICIAN: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES,
                                       Permission.MEDICAL_REVIEW, Permission.SIGN}),
     Role.ADMIN: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES,
-                           Permission.MANAGE_USERS}),
+                           Permission.MANAGE_USERS, Permission.MANAGE_SPONSORS}),
 }
 
 LABELS: dict[Role, str] = {

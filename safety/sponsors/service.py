@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.audit.store import record
+from safety.audit.store import AuditEvent, record
 from safety.sponsors.profile import (
     ProfileError,
     SponsorProfile,
@@ -129,6 +130,14 @@ def show(sponsor: Sponsor) -> dict[str, Any]:
             "org_code": sponsor.org_code, "case_prefix": sponsor.case_prefix,
             "timezone": sponsor.timezone, "sender": sponsor.sender or {},
             "gateways": sponsor.gateways or {}, "reporting": sponsor.reporting or []}
+
+
+def sponsor_audit(session: Session, sponsor: Sponsor, limit: int = 50) -> list[AuditEvent]:
+    """The changes made to the sponsor's configuration, newest first."""
+    return list(session.scalars(
+        select(AuditEvent).where(AuditEvent.entity_type == Sponsor.__tablename__,
+                                 AuditEvent.entity_id == str(sponsor.id))
+        .order_by(AuditEvent.id.desc()).limit(limit)))
 
 
 def migration_defaults(org_code: str, timezone: str,

@@ -17,7 +17,7 @@ from safety.cases.workflow import STATE_LABELS, CaseState
 
 def register_web(app: Flask) -> None:
     """Add the web pages to ``app``. Idempotent."""
-    from safety.web import admin, cases, dashboard, login, portal, review_actions
+    from safety.web import admin, cases, dashboard, login, portal, review_actions, sponsors
     from safety.web.errors import register_error_pages
     from safety.web.security import init_security
 
@@ -25,7 +25,7 @@ def register_web(app: Flask) -> None:
         return
     init_security(app)
     register_error_pages(app)
-    for module in (login, cases, portal, dashboard, admin, review_actions):
+    for module in (login, cases, portal, dashboard, admin, review_actions, sponsors):
         app.register_blueprint(module.bp)
     app.jinja_env.filters["state_label"] = _state_label
     app.jinja_env.filters["local"] = _local

@@ -42,7 +42,7 @@ from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from safety.accounts.grants import role_for, sponsors_with
-from safety.accounts.roles import Permission, Role, can
+from safety.accounts.roles import GLOBAL_PERMISSIONS, Permission, Role, can
 from safety.accounts.scope import Scope
 from safety.accounts.users import get_user
 from safety.config import Settings
@@ -207,13 +207,13 @@ def require(permission: Permission) -> Callable[[View[P]], View[P]]:
                 return to_login
             row = current_user.row
             role = Role(row.role)
-            if permission is Permission.MANAGE_USERS:
+            if permission in GLOBAL_PERMISSIONS:
                 allowed = can(role, permission)  # accounts are the CRO's, not a sponsor's
             else:
                 allowed = bool(sponsors_with(g.db, row, permission))
             if not allowed:
                 abort(404 if role is Role.SITE_SUBMITTER else 403)
-            if permission is not Permission.MANAGE_USERS:
+            if permission not in GLOBAL_PERMISSIONS:
                 restrict_to_sponsors(g.db, current_scope().sponsor_ids)
             return view(*args, **kwargs)
         return wrapped

@@ -58,9 +58,10 @@ class Sites:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def token(self, name: str = "Site 101", country: str = "GB", role: str = "site") -> str:
+    def token(self, name: str = "Site 101", country: str = "GB", role: str = "site",
+              sponsor: int = DEFAULT_ID) -> str:
         with session_scope(self.url) as session:
-            return site_token(session, name, country, role)
+            return site_token(session, name, country, role, sponsor)
 
     def headers(self, token: str, **extra: str) -> dict[str, str]:
         return bearer(token, **extra)

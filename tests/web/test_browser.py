@@ -278,3 +278,34 @@ def test_queue_filters_refresh_the_table_in_place(settings, users, demo_data, li
     for text in rows.all_inner_texts():
         assert product in text
     page.shot("filtered")
+
+
+def test_administrator_adds_a_sponsor_and_sets_its_mhra_gateway(settings, users, live_server,
+                                                                 page):
+    users.add("admin@example.org", "admin")
+    _login(page, live_server, "admin@example.org")
+    page.wait_for_url(f"{live_server}/admin/users")
+    page.get_by_role("link", name="Sponsors").click()
+    page.fill("input[name=code]", "ACME")
+    page.fill("input[name=name]", "Acme Pharma")
+    page.fill("input[name=org_code]", "ACME")
+    page.fill("input[name=case_prefix]", "AC")
+    page.fill("input[name=timezone]", "Europe/Paris")
+    page.get_by_role("button", name="Add sponsor").click()
+    page.wait_for_url(f"{live_server}/admin/sponsors/ACME")
+    page.shot("sponsor-added")
+    page.get_by_label("mhra sender id").fill("ACME-MHRA")
+    page.get_by_label("mhra batch receiver").fill("MHRAB")
+    page.get_by_label("mhra message receiver").fill("MHRAM")
+    page.get_by_label("row 1 regulator").select_option("mhra")
+    page.get_by_label("row 1 capacity").select_option("cta_holder")
+    page.get_by_label("row 1 countries").fill("GB")
+    page.fill("input[name=reason]", "UK trial starts")
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_url(f"{live_server}/admin/sponsors/ACME")
+    assert "ACME: gateways, reporting changed." in page.locator(".flash").inner_text()
+    assert "UK trial starts" in page.locator("#sponsor-history").inner_text()
+    page.shot("sponsor-configured")
+    page.goto(f"{live_server}/admin/sponsors")
+    row = page.locator("tr[data-sponsor=ACME]").inner_text()
+    assert "mhra" in row and "cta_holder: GB" in row

@@ -43,7 +43,7 @@ def site_add(name: str, country: str | None, protocol: str | None) -> None:
 
 @click.group("client")
 def client() -> None:
-    """API clients of the safety team (see every case)."""
+    """API clients: safety teams (their sponsors' cases) and E2B partners (one sponsor)."""
 
 
 @client.command("add")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from safety.accounts.clients import ClientError, site_by_name
+from safety.accounts.grants import grant, grants, withdraw
 from safety.accounts.policy import UserError
 from safety.accounts.roles import Role, RoleError
 from safety.accounts.users import (
@@ -68,15 +69,58 @@ def user_add(email: str, role: str, site_name: str | None, printed_name: str | N
 
 @user.command("list")
 def user_list() -> None:
-    """One JSON line per user."""
+    """One JSON line per user, with the role it holds for each sponsor."""
     with database(ready_settings()) as session:
+        codes = {s.id: s.code for s in sponsors(session)}
         for u in list_users(session):
             click.echo(json.dumps({
                 "id": u.id, "email": u.email, "printed_name": u.printed_name, "role": u.role,
-                "site": u.site.name if u.site else None, "locked": u.locked,
+                "site": u.site.name if u.site else None,
+                "sponsors": {codes[i]: r.value for i, r in sorted(grants(session, u).items())
+                             if i in codes},
+                "locked": u.locked,
                 "failed_logins": u.failed_logins,
                 "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
             }))
+
+
+def _grants_change(email: str, role: str | None) -> None:
+    with database(ready_settings()) as session:
+        target = get_user_by_email(session, email)
+        if target is None:
+            raise click.UsageError(f"no user with email {email!r}")
+        ids = scope(session).sponsor_ids
+        if ids is None:
+            raise click.UsageError("name the sponsor(s): safety --sponsor CODE user ...")
+        codes = {s.id: s.code for s in sponsors(session)}
+        try:
+            for sponsor_id in sorted(ids):
+                if role is None:
+                    withdraw(session, target, sponsor_id, actor="cli")
+                else:
+                    grant(session, target, sponsor_id, role, actor="cli")
+        except (UserError, RoleError) as exc:
+            raise click.UsageError(str(exc)) from exc
+        click.echo(json.dumps({"email": target.email, "sponsors": {
+            codes[i]: r.value for i, r in sorted(grants(session, target).items())}}))
+
+
+@user.command("grant")
+@click.argument("email")
+@click.option("--role", required=True,
+              type=click.Choice([r.value for r in Role if r is not Role.SITE_SUBMITTER]))
+def user_grant(email: str, role: str) -> None:
+    """Give a staff user ROLE for the sponsors named with ``safety --sponsor CODE``
+    (replacing the role it had there); audited."""
+    _grants_change(email, role)
+
+
+@user.command("withdraw")
+@click.argument("email")
+def user_withdraw(email: str) -> None:
+    """Take away a staff user's role for the sponsors named with ``safety --sponsor CODE``;
+    audited."""
+    _grants_change(email, None)
 
 
 def _set_lock(email: str, locked: bool, reason: str | None) -> None:

@@ -74,3 +74,32 @@ def test_user_demo_makes_one_account_per_role_and_site_once(settings, browser):
     assert browser().login(site_user["email"], site_user["password"]).headers[
         "Location"] == "/portal"
     assert _run(settings, "demo").output == ""  # existing accounts are left alone
+
+
+def _main(settings, *args, input=None):  # the root command, for its --sponsor option
+    from safety.cli import main
+
+    env = {"SAFETY_HOME": str(settings.home),
+           "SAFETY_DATABASE_URL": settings.effective_database_url}
+    return CliRunner().invoke(main, list(args), input=input, env=env)
+
+
+def test_user_roles_are_given_and_withdrawn_per_sponsor(settings):
+    from factories.sponsors import sponsor_id
+
+    sponsor_id(settings.effective_database_url, "OTHER")
+    r = _main(settings, "--sponsor", "DEFAULT", "user", "add", "doc@example.org",
+              "--role", "safety_physician", "--password-stdin", input="a long password!\n")
+    assert r.exit_code == 0, r.output
+    r = _main(settings, "--sponsor", "OTHER", "user", "grant", "doc@example.org",
+              "--role", "case_processor")
+    assert json.loads(r.output)["sponsors"] == {"DEFAULT": "safety_physician",
+                                                "OTHER": "case_processor"}
+    r = _main(settings, "--sponsor", "DEFAULT", "user", "withdraw", "doc@example.org")
+    assert json.loads(r.output)["sponsors"] == {"OTHER": "case_processor"}
+    listed = json.loads(_run(settings, "list").output)
+    assert listed["sponsors"] == {"OTHER": "case_processor"}
+    r = _main(settings, "user", "grant", "doc@example.org", "--role", "admin")
+    assert r.exit_code == 2 and "name the sponsor" in r.output
+    r = _main(settings, "--sponsor", "NOPE", "user", "grant", "doc@example.org", "--role", "admin")
+    assert r.exit_code == 2 and "NOPE" in r.output

@@ -51,8 +51,8 @@ def prepare(data: CaseVersionData, *, region: str, days: int | None,
     if sender is not None:
         case.sender = sender.to_sender()
     else:
-        notes.append("no sender profile (SAFETY_SENDER_PROFILE, default SAFETY_HOME/sender.json):"
-                     " C.3 is empty")
+        notes.append("the sponsor has no sender block, C.3 is empty: set it with `safety "
+                     "sponsor configure CODE --sender FILE` or on its page under /admin/sponsors")
     p = case.patient
     if isinstance(p.birth_date, PartialDate) and not p.birth_date.is_full_date:
         notes.append(f"D.2.1 birth date {p.birth_date} is not a full date and is not sent"

@@ -159,7 +159,7 @@ def test_the_sender_block_is_the_sponsors_own(client, sites, worker, settings): 
         configure(s, sponsor, {"sender": json.loads((DEMO / "sender.json").read_text())},
                   actor="test")
         mine = build_message(s, cv, case, "fda", 15, settings)
-    assert any(n.startswith("no sender profile") for n in without["notes"])
-    assert not any(n.startswith("no sender profile") for n in mine["notes"])
+    assert any(n.startswith("the sponsor has no sender block") for n in without["notes"])
+    assert not any(n.startswith("the sponsor has no sender block") for n in mine["notes"])
     assert b"SafetyDesk Demo Pharma Ltd" in mine["xml"]
     assert b"SafetyDesk Demo Pharma Ltd" not in without["xml"]

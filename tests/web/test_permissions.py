@@ -26,7 +26,8 @@ def _expected(role: str, url: str, method: str) -> int:
             return 404
         if role != "admin":
             return 403
-        return {"GET": 200, "POST": 422 if url == "/admin/users" else 303}[method]
+        # A POST here carries no valid form, so only the lock toggle succeeds.
+        return {"GET": 200, "POST": 303 if url.endswith("/lock") else 422}[method]
     if url.endswith("/sign"):
         return 404 if site else (303 if role == "safety_physician" else 403)
     if site:
@@ -49,6 +50,11 @@ ROUTES = [
     ("GET", "/admin/users", "web_admin.users"),
     ("POST", "/admin/users", "web_admin.add_user"),
     ("POST", "/admin/users/{proc_user}/lock", "web_admin.lock"),
+    ("POST", "/admin/users/{proc_user}/grants", "web_admin.change_grant"),
+    ("GET", "/admin/sponsors", "web_sponsors.index"),
+    ("POST", "/admin/sponsors", "web_sponsors.add"),
+    ("GET", "/admin/sponsors/DEFAULT", "web_sponsors.detail"),
+    ("POST", "/admin/sponsors/DEFAULT", "web_sponsors.update"),
     ("GET", "/portal", "web_portal.index"),
     ("GET", "/portal/new", "web_portal.new_report"),
     ("POST", "/portal/new", "web_portal.new_report"),

@@ -66,6 +66,9 @@ class Rsi(MethodView):
             version = rsi_from_dict(body, "rsi")
         except (RsiError, TypeError, ValueError) as exc:
             abort(422, errors={"json": {"rsi": [str(exc)]}})
-        changes = add_rsi_version(g.db, version, current_app.config["SAFETY"], principal.actor,
-                                  acting_sponsor(principal))
+        try:
+            changes = add_rsi_version(g.db, version, current_app.config["SAFETY"],
+                                      principal.actor, acting_sponsor(principal))
+        except RsiError as exc:
+            abort(422, errors={"json": {"product_id": [str(exc)]}})
         return {"changes": changes}, 201

@@ -61,8 +61,11 @@ def import_rsi_cmd(path: Path) -> None:
     changes: list[dict[str, object]] = []
     with database(settings) as session:
         sponsor_id = one_sponsor(session)
-        for v in versions:
-            changes += add_rsi_version(session, v, settings, "cli:import-rsi", sponsor_id)
+        try:
+            for v in versions:
+                changes += add_rsi_version(session, v, settings, "cli:import-rsi", sponsor_id)
+        except RsiError as exc:
+            raise click.ClickException(f"{path}: {exc}; nothing imported") from exc
     for c in changes:
         click.echo(json.dumps(c, default=str))
     click.echo(f"imported {len(versions)} RSI version(s); {len(changes)} obligation change(s) "

@@ -132,6 +132,11 @@ def load_registry(session: Session, sponsor_id: int) -> Registry:
     return reg
 
 
+def has_product(session: Session, sponsor_id: int, product_id: str) -> bool:
+    """Whether the sponsor's registry holds the product (another sponsor's never counts)."""
+    return session.get(ProductRow, (sponsor_id, product_id)) is not None
+
+
 def save_rsi_version(session: Session, v: RsiVersion, sponsor_id: int) -> RsiVersionRow:
     row = RsiVersionRow(sponsor_id=sponsor_id, product_id=v.product_id, reference=v.reference,
                         version=v.version, effective_from=v.effective_from,

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from safety.audit.store import record
 from safety.cases.store import open_current_versions
 from safety.config import Settings
-from safety.products.rsi import RsiVersion
-from safety.products.store import load_rsi, save_rsi_version
+from safety.products.rsi import RsiError, RsiVersion
+from safety.products.store import has_product, load_rsi, save_rsi_version
 from safety.rules.evaluation import evaluate_version
 from safety.rules.rsi_change import rsi_change
 
@@ -24,7 +24,12 @@ from safety.rules.rsi_change import rsi_change
 def add_rsi_version(session: Session, new: RsiVersion, settings: Settings, actor: str,
                     sponsor_id: int) -> list[dict[str, Any]]:
     """Add one of the sponsor's RSI versions and report what it changes for the sponsor's
-    open cases."""
+    open cases. A product the sponsor's registry does not hold is refused (:class:`RsiError`)
+    before anything is evaluated or written; another sponsor's product is refused alike, so the
+    answer does not tell that it exists."""
+    if not has_product(session, sponsor_id, new.product_id):
+        raise RsiError(f"rsi.product_id: no product {new.product_id!r} in the registry; "
+                       "import the product first")
     old_lib = load_rsi(session, sponsor_id)
     old = old_lib.in_force(new.product_id, new.reference, new.effective_from)
     open_cases = [(case, cv) for case, cv in open_current_versions(session)

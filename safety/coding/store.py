@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     delete,
+    func,
     insert,
     select,
     update,
@@ -291,7 +292,7 @@ def read(session: Session, release_id: uuid.UUID, sponsor_id: int | None = None)
     return terms
 
 
-_coders: dict[tuple[uuid.UUID, Path, int | None], Autocoder] = {}
+_coders: dict[tuple[uuid.UUID, Path, int | None, int | None], Autocoder] = {}
 _coders_lock = threading.Lock()
 EVENT_FAMILIES = ("MedDRA", EVENTS_FAMILY)
 DRUG_FAMILIES = ("WHODrug", DRUGS_FAMILY)
@@ -302,20 +303,33 @@ def active_autocoder(session: Session, kind: str, dictionaries: Path,
     """The autocoder for the active release (MedDRA/WHODrug first, then the stored open
     dictionary) with the sponsor's team synonyms, else the open dictionary in ``dictionaries``
     (``settings.dictionaries``), whose curation lists and thresholds every release is coded
-    with. Indexes are built once per release, folder, sponsor and process.
+    with. Indexes are built once per release, folder, sponsor and set of synonyms, in each
+    process: a synonym the team adds (in any process) is in the next coder asked for.
     """
     for family in EVENT_FAMILIES if kind == "events" else DRUG_FAMILIES:
         release = active_release(session, family)
         if release is None:
             continue
+        key = (release.id, dictionaries, sponsor_id, _latest_synonym(session, release.id,
+                                                                      sponsor_id))
         with _coders_lock:
-            coder = _coders.get((release.id, dictionaries, sponsor_id))
+            coder = _coders.get(key)
             if coder is None:
                 coder = Autocoder(read(session, release.id, sponsor_id), kind,
                                   curation=curation_dir(dictionaries))
-                _coders[(release.id, dictionaries, sponsor_id)] = coder
+                for old in [k for k in _coders if k[:3] == key[:3]]:
+                    del _coders[old]  # superseded: the sponsor's synonyms changed
+                _coders[key] = coder
         return coder
     return bundled_autocoder(kind, dictionaries)
+
+
+def _latest_synonym(session: Session, release_id: uuid.UUID,
+                    sponsor_id: int | None) -> int | None:
+    """The newest synonym the sponsor's coder of the release holds (rows are only added)."""
+    return session.scalar(select(func.max(TerminologySynonym.id)).where(
+        TerminologySynonym.release_id == release_id,
+        TerminologySynonym.sponsor_id.is_(None) | (TerminologySynonym.sponsor_id == sponsor_id)))
 
 
 def attach_pt_list(session: Session, path: Path, list_name: str | None = None) -> list[str]:

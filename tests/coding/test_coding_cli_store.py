@@ -146,6 +146,22 @@ def test_a_team_synonym_codes_only_its_own_sponsors_cases(db_session):
     assert "noggin throb" not in {s.text for s in theirs.synonyms}
 
 
+def test_a_team_synonym_codes_at_once_in_a_process_that_already_coded(db_session):
+    """Regression: the autocoder was cached per release and sponsor for the life of the
+    process, so a synonym the team added was ignored by the web app and the worker until they
+    restarted; the cache now follows the sponsor's synonyms (and never another's)."""
+    store.save(db_session, load_meddra_ascii(FIXTURES / "MedAscii"))
+    other = make_sponsor(db_session, "OTHER").id
+    before = store.active_autocoder(db_session, "events", BUNDLED_DICTIONARIES, DEFAULT_ID)
+    assert before.code("noggin throb").code != "95000001"
+    store.add_team_synonym(db_session, "MedDRA", "noggin throb", "95000001", "LLT",
+                           "dr.x", "confirmed on case 1", DEFAULT_ID)
+    mine = store.active_autocoder(db_session, "events", BUNDLED_DICTIONARIES, DEFAULT_ID)
+    assert mine.code("noggin throb").code == "95000001"
+    theirs = store.active_autocoder(db_session, "events", BUNDLED_DICTIONARIES, other)
+    assert theirs.code("noggin throb").code != "95000001"
+
+
 def test_recode_reports_retired_and_moved_terms(tmp_path):
     old = load_meddra_ascii(FIXTURES / "MedAscii")
     # 95000001 "Head hurting" retired; 95000004 "Headache from vessel spasm" moved to PT 94000001

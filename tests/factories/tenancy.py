@@ -120,6 +120,17 @@ class TwoSponsors:
         side.cases.append(status["case_id"])
         return str(status["case_id"])
 
+    def load_dictionary(self) -> None:
+        """The MedDRA test release (tests/coding/fixtures) stored as the active one: team
+        synonyms are added to a stored release."""
+        from click.testing import CliRunner
+
+        from factories.coding import MEDASCII
+        from safety.cli import main
+
+        res = CliRunner().invoke(main, ["dictionary", "load", str(MEDASCII)])
+        assert res.exit_code == 0, res.output
+
     def other(self, side: Side) -> Side:
         return self.b if side is self.a else self.a
 
@@ -190,7 +201,7 @@ class TwoSponsors:
                 else:
                     continue
                 keys = ", ".join(c.name for c in table.primary_key.columns) or "1"
-                rows = s.execute(text(f"SELECT * FROM {table.name} WHERE {where} "  # noqa: S608
+                rows = s.execute(text(f"SELECT * FROM {table.name} WHERE {where} "
                                       f"ORDER BY {keys}"), {"sid": side.id})
                 out[table.name] = [tuple(r) for r in rows]
         return out

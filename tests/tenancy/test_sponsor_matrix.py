@@ -272,6 +272,37 @@ def test_api_routes_answer_404_for_another_sponsors_objects(world, refs, site):
     assert world.snapshot(world.b) == before
 
 
+def test_the_callers_own_objects_name_nothing_of_the_other(world, browser):
+    """Where two sponsors' cases describe the same patient, ALDER's own case, its suspected
+    duplicates, obligations, messages and pages name only ALDER's: nothing was matched,
+    counted or drafted across the boundary."""
+    a = world.a
+    case = a.cases[1]  # the re-keyed report: its duplicate is ALDER's first case only
+    dups = world.client.get(f"/api/v1/cases/{case}/duplicates", headers=a.headers()).json
+    assert [d["candidate_case_id"] for d in dups] == [a.cases[0]]
+    subs = [s for s in world.submissions(a) if s.xml]
+    urls = [f"/api/v1/cases/{case}", f"/api/v1/cases/{case}/obligations",
+            f"/api/v1/cases/{case}/submissions", f"/api/v1/cases/{case}/duplicates",
+            f"/api/v1/submissions/{subs[0].id}", f"/api/v1/submissions/{subs[0].id}/xml",
+            f"/api/v1/reports/{world.reports(a)[0]}"]
+    for url in urls:
+        r = world.client.get(url, headers=a.headers())
+        assert r.status_code == 200, url
+        _no_leak(world, r.data)
+    proc = _login(browser, a.processor)
+    for url in (f"/cases/{case}", f"/cases/{case}/versions/1/source",
+                f"/cases/{subs[0].case_id}/submissions/{subs[0].id}.xml"):
+        r = proc.get(url)
+        assert r.status_code == 200, url
+        _no_leak(world, r.data)
+    number = world.client.get(f"/api/v1/cases/{case}", headers=a.headers()).json["case_number"]
+    for args in (["obligations", number, "--json"], ["export", "e2b", number, "--destination",
+                                                     "ema"]):
+        res = _cli(a, *args)
+        assert res.exit_code == 0, res.output
+        _no_leak(world, res.output)
+
+
 def test_api_lists_hold_only_the_callers_sponsor(world):
     a, b = world.a, world.b
     headers = a.headers()

@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     # The same team wrote the synonym table and the dev set: also report the rows whose text
     # is not itself a team synonym, so the figure does not lean on that overlap.
     team = {
-        kind: {coder._keys(s.text)[0] for s in coder.terms.synonyms if s.origin == "team"}
+        kind: {coder._keys(s.text)[0] for s in coder.terms.synonyms if s.origin == "curated"}
         for kind, coder in coders.items()
     }
     report = {

@@ -29,7 +29,7 @@ class Entry:
 
     text: str
     code: str
-    origin: str  # "name", "dictionary" (synonym from the source), "team"
+    origin: str  # "name", or a synonym's origin (safety.coding.terminology.DICTIONARY, ...)
     auto: bool
 
 

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from safety.coding.terminology import (
+    CURATED,
     SUBSTANCE,
     Concept,
     Release,
@@ -77,7 +78,7 @@ def load_open_dictionary(path: Path) -> tuple[Terminology, Terminology]:
             raise TerminologyError(f"synonyms.csv line {number}: kind/auto must be event|drug, Y|N")
         target.synonyms.append(
             Synonym(
-                row["verbatim"], row["code"], level, "team",
+                row["verbatim"], row["code"], level, CURATED,
                 auto=row["auto"] == "Y", added_by=row["added_by"], reason=row["reason"],
             )
         )

@@ -40,17 +40,26 @@ class Concept:
     abbrev: str | None = None
 
 
+
+DICTIONARY = "dictionary"  # the source's own synonym (MedDRA LLTs aside, WHODrug names)
+CURATED = "curated"  # shipped with the release by its editors: every sponsor's
+TEAM = "team"  # a sponsor's team added it: that sponsor's only (a NOT NULL sponsor_id)
+
 @dataclass(frozen=True, slots=True)
 class Synonym:
     """A text that names a concept without being its dictionary name.
 
-    ``auto`` False marks team rows that are good suggestions but must never be auto-coded.
+    Its origin: the dictionary's own (``DICTIONARY``), the curated synonym table shipped with
+    a release (``CURATED``, the open dictionary's ``synonyms.csv``: every sponsor's, like the
+    dictionary), or a sponsor's team's confirmed decision (``TEAM``: that sponsor's only).
+    ``auto`` False marks curated or team rows that are good suggestions but must never be
+    auto-coded.
     """
 
     text: str
     code: str
     level: str
-    origin: str  # "dictionary" or "team"
+    origin: str  # DICTIONARY, CURATED or TEAM
     auto: bool = True
     added_by: str = ""
     reason: str = ""

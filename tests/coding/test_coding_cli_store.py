@@ -146,6 +146,21 @@ def test_a_team_synonym_codes_only_its_own_sponsors_cases(db_session):
     assert "noggin throb" not in {s.text for s in theirs.synonyms}
 
 
+def test_the_bundled_open_dictionary_loads_into_the_database_for_every_sponsor(db_session):
+    """Regression: its curated synonym table was stored as team synonyms of no sponsor, which
+    the database refuses (a team synonym is one sponsor's), so loading the bundled dictionary
+    (``safety dictionary load dictionaries/``) failed on every database since sponsors came."""
+    from safety.coding.open_dictionary import load_open_dictionary
+
+    events, drugs = load_open_dictionary(BUNDLED_DICTIONARIES)
+    release = store.save(db_session, events)
+    store.save(db_session, drugs)
+    other = make_sponsor(db_session, "OTHER").id
+    for sponsor in (DEFAULT_ID, other):
+        held = store.read(db_session, release, sponsor)
+        assert "threw up blood" in {s.text for s in held.synonyms}
+
+
 def test_a_team_synonym_codes_at_once_in_a_process_that_already_coded(db_session):
     """Regression: the autocoder was cached per release and sponsor for the life of the
     process, so a synonym the team added was ignored by the web app and the worker until they

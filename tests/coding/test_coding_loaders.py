@@ -22,7 +22,7 @@ def test_bundled_dictionary_is_consistent_and_versioned():
     assert events.release.version == meta["version"] == drugs.release.version
     assert len(list(events.at_level("SOC"))) == 27
     assert len(list(drugs.at_level("substance"))) > 4000
-    team = [s for s in events.synonyms if s.origin == "team"]
+    team = [s for s in events.synonyms if s.origin == "curated"]
     assert team and all(s.added_by and s.reason for s in team)
     for llt in events.at_level("LLT"):
         assert events.rollup(llt.code).pt is not None, llt.code

@@ -23,7 +23,7 @@ from typing import Any
 from click.testing import CliRunner
 from factories.tenancy import Side, TwoSponsors, form_of
 from factories.web import Browser
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
 from safety.cli import main
@@ -218,7 +218,7 @@ def _changed(before: dict[str, list[Any]], after: dict[str, list[Any]]) -> dict[
             for t in before if before[t] != after[t]}
 
 
-@settings(max_examples=15, deadline=None, phases=(Phase.generate,),
+@settings(max_examples=20, deadline=None, phases=(Phase.generate,),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=1, max_size=4))
 def test_no_call_of_one_sponsor_reads_or_changes_the_others_rows(world, browser, tmp_path,
@@ -230,6 +230,7 @@ def test_no_call_of_one_sponsor_reads_or_changes_the_others_rows(world, browser,
         note(f"{side.code} {kind} {n}")
         before, markers = world.snapshot(other), world.markers(other)
         texts = callers.run(side, kind, n)
+        event(f"{kind}: {'answered' if texts else 'nothing to do'}")
         assert _changed(before, world.snapshot(other)) == {}, (side.code, kind, n)
         seen = {m for text in texts for m in markers if m in text}
         assert seen == set(), (side.code, kind, n, seen)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from click.testing import CliRunner
+from factories.e2b import example
 from factories.env import use_settings_env
 from factories.forms import sae_form
 from factories.wave1 import ORG_CODE, PASSWORD, SENDER_FILE, Wave1, populate
@@ -234,7 +235,11 @@ def test_the_app_works_on_the_upgraded_database(upgraded: Upgraded) -> None:
     follow = sae_form(sae_id="ONC-301-101-SAE001", report_type="followup",
                       narrative="Recovered; discharged on day 9.")
     follow_up = api.post("/api/v1/reports", headers=site, json=follow)
-    assert new.status_code == 202 and follow_up.status_code == 202
+    # the partner sends its message again, on the migrated safety team's token
+    resent = api.post("/api/v1/reports", data=example("FAERS2022Scenario1.xml"),
+                      headers=_bearer(wave.safety_token, **{"Content-Type": "application/xml"}))
+    assert new.status_code == 202 and follow_up.status_code == 202, (new.json, follow_up.json)
+    assert resent.status_code == 202, resent.json
     assert sweep()["reports"] == 1  # the report stored before the upgrade
     run_worker(settings)
 
@@ -252,7 +257,7 @@ def test_the_app_works_on_the_upgraded_database(upgraded: Upgraded) -> None:
             "'Europe/London') || '-' FROM reports r JOIN cases c ON c.id = r.case_id "
             "WHERE r.id IN (:a, :b)"),
             {"a": new.json["report_id"], "b": wave.waiting_report}).all()
-    assert statuses == {"processed": 7, "held": 1}, statuses  # 4 wave-1 versions + 3 new
+    assert statuses == {"processed": 8, "held": 1}, statuses  # 4 wave-1 versions + 4 new
     assert counter == {f"case:{default}": wave.last_case_number + 2}
     assert sorted(number.removeprefix(start) for number, start in expected) \
         == ["000004", "000005"], expected  # the sequence goes on: no number used twice
@@ -260,6 +265,8 @@ def test_the_app_works_on_the_upgraded_database(upgraded: Upgraded) -> None:
     assert len({c.worldwide_case_id for c in cases}) == len(cases)
     assert {c.sponsor_id for c in cases} == {default}
     assert next(c for c in cases if c.case_number == "SD-2026-000001").current_version == 3
+    again = api.get(resent.json["status_url"], headers=_bearer(wave.safety_token)).json
+    assert again["case_id"] == str(wave.case_ids["SD-2026-000002"])  # the wave-1 case
     report = api.get(new.json["status_url"], headers=site).json
     assert report["status"] == "processed"
     mine = api.get(f"/api/v1/cases/{report['case_id']}", headers=_bearer(wave.safety_token))
@@ -279,5 +286,5 @@ def test_downgrade_is_refused_and_leaves_the_database_as_it_was(upgraded: Upgrad
             == upgraded.before["cases"]
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def _bearer(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}

@@ -129,10 +129,9 @@ def populate(conn: Connection) -> Wave1:
     # Case 2: a partner's E2B message on the safety team's integration, in triage.
     batch = example("FAERS2022Scenario1.xml")
     message = split_batch(batch)[0]
-    c2 = _case(conn, w, 2, "e2b", message.payload, sender=message.sender,
-               sender_case_id=message.sender_case_id, site_id=None, client_id=2,
-               state="triage", received=at(8), raw=batch,
-               worldwide=message.worldwide_case_id)
+    _case(conn, w, 2, "e2b", message.payload, sender=message.sender,
+          sender_case_id=message.sender_case_id, site_id=None, client_id=2,
+          state="triage", received=at(8), raw=batch, worldwide=message.worldwide_case_id)
     # Case 3: Site 202's case, closed after its message to the FDA was acknowledged.
     form3 = sae_form(sae_id="ONC-301-202-SAE007",
                      subject={"id": "202-011", "initials": "KL", "sex": "male",

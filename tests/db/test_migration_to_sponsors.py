@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from factories.e2b import example
 from factories.env import use_settings_env
 from factories.forms import sae_form
@@ -83,20 +83,39 @@ def fresh_db() -> Iterator[str]:
         admin.dispose()
 
 
+def _populated(url: str) -> tuple[Wave1, dict[str, int]]:
+    """The database at 0003, filled as wave 1 left it; what was written and the row counts."""
+    upgrade(url, "0003")
+    with get_engine(url).begin() as conn:
+        wave = populate(conn)
+        return wave, _row_counts(conn)
+
+
+def _db_upgrade(url: str, base_settings: Settings, home: Path,
+                monkeypatch: pytest.MonkeyPatch, *, org_code: str = ORG_CODE,
+                sender: str | None = json.dumps(SENDER_FILE)) -> tuple[Settings, Result]:
+    """``safety db upgrade`` as the installation runs it: its settings in the environment,
+    its sender block file (``sender``: the file's text; None: no file) in SAFETY_HOME."""
+    home.mkdir(exist_ok=True)
+    if sender is not None:
+        (home / "sender.json").write_text(sender)
+    settings = replace(base_settings, home=home, database_url=url, org_code=org_code,
+                       timezone="Europe/London")
+    use_settings_env(monkeypatch, settings)
+    return settings, CliRunner().invoke(main, ["db", "upgrade"])
+
+
+def _revision(url: str) -> str:
+    with get_engine(url).connect() as conn:
+        found: str = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        return found
+
+
 @pytest.fixture()
 def upgraded(fresh_db: str, base_settings: Settings, tmp_path: Path,
              monkeypatch: pytest.MonkeyPatch) -> Upgraded:
-    upgrade(fresh_db, "0003")
-    with get_engine(fresh_db).begin() as conn:
-        wave = populate(conn)
-        before = _row_counts(conn)
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "sender.json").write_text(json.dumps(SENDER_FILE))
-    settings = replace(base_settings, home=home, database_url=fresh_db, org_code=ORG_CODE,
-                       timezone="Europe/London")
-    use_settings_env(monkeypatch, settings)
-    res = CliRunner().invoke(main, ["db", "upgrade"])
+    wave, before = _populated(fresh_db)
+    settings, res = _db_upgrade(fresh_db, base_settings, tmp_path / "home", monkeypatch)
     assert res.exit_code == 0, res.output
     get_redis(settings).flushdb()
     return Upgraded(fresh_db, settings, wave, before)
@@ -288,3 +307,103 @@ def test_downgrade_is_refused_and_leaves_the_database_as_it_was(upgraded: Upgrad
 
 def _bearer(token: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **extra}
+
+
+# --- what wave-1 installations may hold that the upgrade must carry over ----------------------
+
+
+def test_same_named_sites_of_two_wave1_organisations_are_told_apart(
+        fresh_db: str, base_settings: Settings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wave 1's ``safety site add NAME --organisation ORG`` kept sites per organisation, so two
+    organisations could each have a "Site 101". Both move into the DEFAULT sponsor, where a
+    site name is unique: each keeps its id (its tokens, reports and users) and is named with
+    its organisation, the rename audited."""
+    wave, _ = _populated(fresh_db)
+    with get_engine(fresh_db).begin() as conn:
+        conn.execute(text("INSERT INTO organisations (id, name, created_at) "
+                          "VALUES (2, 'Beta Research', now())"))
+        conn.execute(text("INSERT INTO sites (id, organisation_id, name, country, created_at) "
+                          "VALUES (3, 2, 'Site 101', 'FR', now())"))
+    _, res = _db_upgrade(fresh_db, base_settings, tmp_path / "home", monkeypatch)
+    assert res.exit_code == 0, res.output
+    with get_engine(fresh_db).connect() as conn:
+        names = dict(conn.execute(text("SELECT id, name FROM sites")).all())
+        renamed = conn.execute(text(
+            "SELECT entity_id, changes, sponsor_id FROM audit_events "
+            "WHERE action = 'site.renamed' ORDER BY entity_id")).all()
+        default = _default_id(conn)
+    assert names == {1: "Site 101 (Acme Therapeutics)", 2: "Site 202",
+                     3: "Site 101 (Beta Research)"}
+    assert [(r.entity_id, r.changes, r.sponsor_id) for r in renamed] == [
+        (str(i), [{"field": "name", "from": "Site 101", "to": names[i]}], default)
+        for i in (1, 3)]
+    assert wave.site_ids["Site 101"] == 1
+
+
+def test_sender_file_values_wave1_accepted_are_migrated_as_it_sent_them(
+        fresh_db: str, base_settings: Settings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wave 1's reader took any JSON scalar and its messages carried the value's text: a
+    postcode or telephone number written without quotes reached C.3.4.4/C.3.4.6. The DEFAULT
+    sponsor gets the same text, not an empty sender block."""
+    _populated(fresh_db)
+    numbers = {**SENDER_FILE, "postcode": 4051, "telephone": 41610000001}
+    _, res = _db_upgrade(fresh_db, base_settings, tmp_path / "home", monkeypatch,
+                         sender=json.dumps(numbers))
+    assert res.exit_code == 0, res.output
+    with get_engine(fresh_db).connect() as conn:
+        sender = conn.execute(text("SELECT sender FROM sponsors")).scalar_one()
+    assert {k: v for k, v in sender.items() if v is not None} \
+        == {**SENDER_FILE, "postcode": "4051", "telephone": "41610000001"}
+
+
+@pytest.mark.parametrize(("text_", "named"), [
+    ('{"organization": "Acme"}', "unknown keys ['organization']"),
+    ('{"organisation": "Acme", "city": ["London"]}', "city: expected a string"),
+    ('{"organisation": ', "not JSON"),
+])
+def test_an_unreadable_sender_file_stops_the_upgrade_naming_it(
+        fresh_db: str, base_settings: Settings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, text_: str, named: str) -> None:
+    """A sender block that cannot be read is not dropped in silence (the sponsor's messages
+    would go out without C.3): the upgrade stops before it changes anything, naming the file
+    and what is wrong with it."""
+    _, before = _populated(fresh_db)
+    _, res = _db_upgrade(fresh_db, base_settings, tmp_path / "home", monkeypatch,
+                         sender=text_)
+    assert res.exit_code != 0
+    assert str(tmp_path / "home" / "sender.json") in res.output and named in res.output
+    assert "SAFETY_SENDER_PROFILE" in res.output
+    assert _revision(fresh_db) == "0003"
+    with get_engine(fresh_db).connect() as conn:
+        assert _row_counts(conn) == before
+
+
+def test_gateway_sender_id_stays_what_wave1_sent(
+        fresh_db: str, base_settings: Settings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wave 1 sent SAFETY_ORG_CODE as it was configured in N.1.3/N.2.r.2 (the gateway account)
+    and its letters and digits, in capitals, in C.1.8.1. The DEFAULT sponsor keeps both:
+    the organisation code is what its worldwide ids carried, the FDA and EMA sender id is
+    the account the gateway knows."""
+    _populated(fresh_db)
+    _, res = _db_upgrade(fresh_db, base_settings, tmp_path / "home", monkeypatch,
+                         org_code="acme-uk")
+    assert res.exit_code == 0, res.output
+    with get_engine(fresh_db).connect() as conn:
+        org_code, gateways = conn.execute(text("SELECT org_code, gateways FROM sponsors")).one()
+    assert org_code == "ACMEUK"
+    assert {r: g["sender_id"] for r, g in gateways.items()} == {"fda": "acme-uk",
+                                                                "ema": "acme-uk"}
+
+
+@pytest.mark.parametrize("org_code", ["Ünïcode", "X" * 41, "-"])
+def test_an_org_code_no_sponsor_can_have_stops_the_upgrade(
+        fresh_db: str, base_settings: Settings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, org_code: str) -> None:
+    _populated(fresh_db)
+    _, res = _db_upgrade(fresh_db, base_settings, tmp_path / "home", monkeypatch,
+                         org_code=org_code)
+    assert res.exit_code != 0 and "SAFETY_ORG_CODE" in res.output, res.output
+    assert _revision(fresh_db) == "0003"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, MetaData, Table, text
 from werkzeug.security import generate_password_hash
 
 from factories.e2b import example
@@ -68,12 +68,22 @@ def _token(n: int) -> str:
     return f"sdk_wave1token{n:02d}" + "x" * 30
 
 
+def _params(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    """UUIDs as the database keeps them: PostgreSQL's uuid type, SQLite's 32 hex digits."""
+    sqlite = conn.dialect.name == "sqlite"
+    return {k: v.hex if sqlite and isinstance(v, uuid.UUID) else v for k, v in values.items()}
+
+
+def _sql(conn: Connection, sql: str, **values: Any) -> Any:
+    return conn.execute(text(sql), _params(conn, values))
+
+
 def _insert(conn: Connection, w: Wave1, table: str, **values: Any) -> None:
-    cols = ", ".join(values)
-    params = ", ".join(f":{k}" for k in values)
-    conn.execute(text(f"INSERT INTO {table} ({cols}) VALUES ({params})"),
-                 {k: json.dumps(v) if isinstance(v, dict | list) else v
-                  for k, v in values.items()})
+    """One row, typed by the table as the database has it (reflected: the 0003 schema)."""
+    tables: dict[str, Table] = conn.info.setdefault("wave1.tables", {})
+    if table not in tables:
+        tables[table] = Table(table, MetaData(), autoload_with=conn)
+    conn.execute(tables[table].insert(), _params(conn, values))
     w.rows[table] = w.rows.get(table, 0) + 1
 
 
@@ -241,8 +251,8 @@ def _version(conn: Connection, w: Wave1, case_id: uuid.UUID, version: int, chann
                         status="processed", received=received, raw=raw)
     w.report_ids[f"{case_id}/{version}"] = report_id
     data = payload_to_case(channel, payload)
-    wwid = conn.execute(text("SELECT worldwide_case_id FROM cases WHERE id = :c"),
-                        {"c": case_id}).scalar_one()
+    wwid = _sql(conn, "SELECT worldwide_case_id FROM cases WHERE id = :c", c=case_id
+                ).scalar_one()
     data.admin.worldwide_case_id = wwid
     data.admin.sender_safety_report_id = wwid
     data.admin.first_received = PartialDate.from_date(received.date())
@@ -254,14 +264,12 @@ def _version(conn: Connection, w: Wave1, case_id: uuid.UUID, version: int, chann
             kind="initial" if version == 1 else "followup", report_id=report_id,
             data=case_to_json(data), received_at=received, created_at=received,
             stages=stages, pipeline="done")
-    conn.execute(text("UPDATE reports SET case_id = :c, case_version_id = :v WHERE id = :r"),
-                 {"c": case_id, "v": cv_id, "r": report_id})
-    conn.execute(text("UPDATE cases SET current_version = :n WHERE id = :c"),
-                 {"n": version, "c": case_id})
+    _sql(conn, "UPDATE reports SET case_id = :c, case_version_id = :v WHERE id = :r",
+         c=case_id, v=cv_id, r=report_id)
+    _sql(conn, "UPDATE cases SET current_version = :n WHERE id = :c", n=version, c=case_id)
     profile = build_profile(data)
-    conn.execute(text("DELETE FROM dedup_block_keys WHERE case_id = :c"), {"c": case_id})
-    conn.execute(text("DELETE FROM dedup_identifiers WHERE case_id = :c"), {"c": case_id})
-    conn.execute(text("DELETE FROM dedup_profiles WHERE case_id = :c"), {"c": case_id})
+    for table in ("dedup_block_keys", "dedup_identifiers", "dedup_profiles"):
+        _sql(conn, f"DELETE FROM {table} WHERE case_id = :c", c=case_id)
     _insert(conn, w, "dedup_profiles", case_id=case_id, case_version_id=cv_id,
             profile=profile.to_json(), identity=identity(data).to_json(), indexed_at=received)
     for key in sorted(set(blocking_keys(profile))):
@@ -274,22 +282,21 @@ def _version(conn: Connection, w: Wave1, case_id: uuid.UUID, version: int, chann
 
 
 def _conn_counter(conn: Connection, w: Wave1, value: int) -> None:
-    conn.execute(text("UPDATE counters SET value = :v WHERE name = 'case'"), {"v": value})
+    _sql(conn, "UPDATE counters SET value = :v WHERE name = 'case'", v=value)
     w.last_case_number = value
 
 
 def _version_id(conn: Connection, case_id: uuid.UUID, version: int = 1) -> uuid.UUID:
-    found: uuid.UUID = conn.execute(
-        text("SELECT id FROM case_versions WHERE case_id = :c AND version = :v"),
-        {"c": case_id, "v": version}).scalar_one()
-    return found
+    found = _sql(conn, "SELECT id FROM case_versions WHERE case_id = :c AND version = :v",
+                 c=case_id, v=version).scalar_one()
+    return found if isinstance(found, uuid.UUID) else uuid.UUID(found)
 
 
 def _work_on(conn: Connection, w: Wave1, case_id: uuid.UUID, release: uuid.UUID) -> None:
     """Coding, an assignment, obligations and recommendations on a case in review."""
     cv1, cv2 = _version_id(conn, case_id, 1), _version_id(conn, case_id, 2)
-    data = conn.execute(text("SELECT data FROM case_versions WHERE id = :v"),
-                        {"v": cv2}).scalar_one()
+    data = _sql(conn, "SELECT data FROM case_versions WHERE id = :v", v=cv2).scalar_one()
+    data = json.loads(data) if isinstance(data, str) else data
     _insert(conn, w, "case_coded_views", id=uuid.uuid4(), case_version_id=cv2, revision=1,
             data=data, review=[], actor="system", reason=None, created_at=at(6))
     _insert(conn, w, "case_assignments", case_id=case_id, user_id=1, assigned_at=at(6))

@@ -246,6 +246,10 @@ def test_the_app_works_on_the_upgraded_database(upgraded: Upgraded) -> None:
     assert r.json["case_number"] == "SD-2026-000001" and len(r.json["versions"]) == 2
     listed = api.get("/api/v1/cases", headers=_bearer(wave.safety_token)).json
     assert {c["case_number"] for c in listed["items"]} == set(wave.case_ids)
+    registry = api.get("/api/v1/products", headers=_bearer(wave.safety_token)).json
+    products = {p["id"]: p for p in registry["products"]}
+    assert set(products) == {"PEMBRO"}, registry  # wave 1's registry is the sponsor's
+    assert [s["protocol"] for s in registry["studies"]] == ["ONC-301"]
 
     site = _bearer(wave.site_token)
     new = api.post("/api/v1/reports", headers=site, json=sae_form(

@@ -38,8 +38,13 @@ def settings() -> Settings:
 def ready_settings() -> Settings:
     """The settings, with the embedded database migrated (PostgreSQL is migrated explicitly
     with ``safety db upgrade``)."""
+    from safety.sponsors.service import SponsorError
+
     loaded = settings()
-    ensure_embedded_database(loaded, migration_attributes(loaded))
+    try:
+        ensure_embedded_database(loaded, migration_attributes(loaded))
+    except SponsorError as exc:  # the installation's settings 0004 cannot migrate
+        raise click.ClickException(f"database not upgraded: {exc}") from exc
     return loaded
 
 

@@ -17,10 +17,14 @@ def db() -> None:
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
     from safety.db.migrate import upgrade
+    from safety.sponsors.service import SponsorError
 
     loaded = settings()
     url = loaded.effective_database_url
-    upgrade(url, revision, attributes=migration_attributes(loaded))
+    try:
+        upgrade(url, revision, attributes=migration_attributes(loaded))
+    except SponsorError as exc:  # the installation's settings 0004 cannot migrate
+        raise click.ClickException(f"database not upgraded: {exc}") from exc
     click.echo(f"database at {revision}: {redact(url)}")
 
 

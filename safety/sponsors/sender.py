@@ -64,8 +64,25 @@ def load_sender_profile(path: Path) -> SenderProfile | None:
     """A sender block from a JSON file (``None`` when there is none)."""
     if not path.exists():
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise SenderProfileError(f"{path}: not JSON ({exc})") from exc
+    return sender_from_json(_read_json(path), str(path))
+
+
+def load_installation_sender(path: Path) -> SenderProfile | None:
+    """The sender block a single-organisation installation kept in its file
+    (``SAFETY_SENDER_PROFILE``), read as that installation read it, for the sponsor it is
+    migrated into. Its reader took any JSON scalar and its messages carried the value's text
+    (a postcode or telephone number written without quotes), so such a value is migrated as
+    that text; whatever else it refused is refused here too, naming the file and the key."""
+    if not path.exists():
+        return None
+    data = _read_json(path)
+    if isinstance(data, dict):
+        data = {k: str(v) if isinstance(v, int | float) else v for k, v in data.items()}
     return sender_from_json(data, str(path))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SenderProfileError(f"{path}: not JSON ({exc})") from exc

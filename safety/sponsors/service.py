@@ -4,6 +4,7 @@ the sender block, the gateway identifiers, the worldwide case ids, the day-0 tim
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from safety.sponsors.profile import (
     reporting_from_json,
     sender_or_error,
 )
-from safety.sponsors.sender import SenderProfileError, load_sender_profile
+from safety.sponsors.sender import SenderProfileError, load_installation_sender
 from safety.sponsors.store import Sponsor, all_sponsors, sponsor_by_code
 
 SETTINGS = ("name", "org_code", "case_prefix", "timezone", "sender", "gateways", "reporting")
@@ -143,10 +144,35 @@ def sponsor_audit(session: Session, sponsor: Sponsor, limit: int = 50) -> list[A
 def migration_defaults(org_code: str, timezone: str,
                        sender_profile: Path) -> dict[str, object]:
     """What a single-organisation installation was configured with: the migration that makes
-    sponsors the tenants (0004) gives it to the sponsor its data moves into."""
-    try:
-        sender = load_sender_profile(sender_profile)
-    except SenderProfileError:
-        sender = None
-    return {"default_sponsor": {"org_code": org_code, "timezone": timezone,
-                                "sender": sender.to_json() if sender is not None else {}}}
+    sponsors the tenants (0004) gives it to the sponsor its data moves into.
+
+    Read only when that migration runs (a callable: every command of an embedded installation
+    passes it to the upgrade, and a file left behind afterwards concerns nobody). Raises
+    :class:`SponsorError`, naming the setting, for what no sponsor could be configured with:
+    an organisation code with no 2 to 40 letters or digits, or a sender block the installation
+    itself could not have read. Nothing is dropped in silence, and the migration has changed
+    nothing yet when it stops.
+    """
+
+    def default_sponsor() -> dict[str, object]:
+        # The installation's worldwide ids (C.1.8.1) carried these letters and digits.
+        code = re.sub(r"[^A-Z0-9]", "", org_code.upper())
+        try:
+            check_org_code(code)
+        except ProfileError:
+            raise SponsorError(
+                f"SAFETY_ORG_CODE {org_code!r} cannot be the DEFAULT sponsor's organisation "
+                "code: it needs 2 to 40 letters or digits (the organisation part of the "
+                "worldwide case id, C.1.8.1)") from None
+        try:
+            sender = load_installation_sender(sender_profile)
+        except SenderProfileError as exc:
+            raise SponsorError(
+                f"SAFETY_SENDER_PROFILE: the sender block the DEFAULT sponsor is migrated "
+                f"with cannot be read: {exc}. Correct the file (or remove it and configure "
+                "the sender later with `safety sponsor configure DEFAULT --sender FILE`), "
+                "then upgrade again") from None
+        return {"org_code": org_code, "timezone": timezone,
+                "sender": sender.to_json() if sender is not None else {}}
+
+    return {"default_sponsor": default_sponsor}

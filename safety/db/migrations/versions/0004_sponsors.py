@@ -12,6 +12,7 @@ fresh installation apply. The case sequence continues under that sponsor, FDA an
 keep the organisation code as their gateway sender id, existing API clients and staff keep
 working for it with the roles they had, and existing audit events are its events.
 """
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,15 +35,51 @@ ROLES = ("site_submitter", "case_processor", "safety_physician", "admin")
 
 def _defaults() -> dict[str, Any]:
     given = context.config.attributes.get("default_sponsor") or {}
-    org_code = "".join(ch for ch in str(given.get("org_code") or "SAFETYDESK").upper()
-                       if ch.isalnum()) or "SAFETYDESK"
+    if callable(given):  # read only now, when this migration runs (it may refuse)
+        given = given()
+    configured = str(given.get("org_code") or "SAFETYDESK").strip()
+    # C.1.8.1 carried the configured code's letters and digits in capitals (the rule of
+    # safety.cases.identifiers at 0003); N.1.3 and N.2.r.2 carried it as configured: that is
+    # the account the FDA and EMA gateways know, kept unless no gateway id could be it.
+    org_code = re.sub(r"[^A-Z0-9]", "", configured.upper()) or "SAFETYDESK"
+    sender_id = configured if re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", configured) else org_code
     sender = given.get("sender") or {}
     return {"code": "DEFAULT", "name": str(sender.get("organisation") or "Default sponsor"),
             "org_code": org_code, "case_prefix": "SD",
             "timezone": str(given.get("timezone") or "UTC"), "sender": sender,
-            "gateways": {r: {"sender_id": org_code, "batch_receiver": None,
+            "gateways": {r: {"sender_id": sender_id, "batch_receiver": None,
                              "message_receiver": None} for r in ("fda", "ema")},
             "reporting": []}
+
+
+def _tell_shared_site_names_apart(bind: sa.Connection) -> None:
+    """A site's name was unique within its organisation (``safety site add NAME
+    --organisation ORG``) and becomes unique within the sponsor: a name that two
+    organisations gave their sites gets the organisation's name added, each site keeping its
+    id (its tokens, users and reports), each rename audited."""
+    shared = bind.execute(sa.text(
+        "SELECT s.id, s.name, o.name FROM sites s JOIN organisations o "
+        "ON o.id = s.organisation_id WHERE s.name IN "
+        "(SELECT name FROM sites GROUP BY name HAVING count(*) > 1) ORDER BY s.id")).all()
+    events = []
+    for site_id, name, organisation in shared:
+        renamed = f"{name} ({organisation})"[:200]
+        bind.execute(sa.text("UPDATE sites SET name = :name WHERE id = :id"),
+                     {"name": renamed, "id": site_id})
+        events.append({"at": safety.db.base.utcnow(), "actor": "migration:0004",
+                       "action": "site.renamed", "entity_type": "sites",
+                       "entity_id": str(site_id), "case_id": None,
+                       "changes": [{"field": "name", "from": name, "to": renamed}],
+                       "reason": f"site names are unique per sponsor; another organisation "
+                                 f"than {organisation!r} had a site named {name!r}"})
+    if events:
+        op.bulk_insert(sa.table(
+            "audit_events", sa.column("at", safety.db.base.UTCDateTime(timezone=True)),
+            sa.column("actor"), sa.column("action"), sa.column("entity_type"),
+            sa.column("entity_id"), sa.column("case_id", sa.Uuid()),
+            sa.column("changes", sa.JSON().with_variant(sa.dialects.postgresql.JSONB(),
+                                                        "postgresql")),
+            sa.column("reason")), events)
 
 
 def _owned(table: str, sponsor_id: int) -> None:
@@ -58,6 +95,7 @@ def _owned(table: str, sponsor_id: int) -> None:
 def upgrade() -> None:
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
+    defaults = _defaults()  # first: when the installation's settings are refused, nothing changed
     sponsors = op.create_table(
         "sponsors",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -78,7 +116,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_sponsors_code")),
         sa.UniqueConstraint("name", name=op.f("uq_sponsors_name")),
     )
-    defaults = _defaults()
     op.bulk_insert(sponsors, [{**defaults, "created_at": safety.db.base.utcnow()}])
     sponsor_id = bind.execute(sa.text("SELECT id FROM sponsors WHERE code = 'DEFAULT'")
                               ).scalar_one()
@@ -100,6 +137,7 @@ def upgrade() -> None:
             batch.create_foreign_key(op.f(f"fk_{table}_sponsor_id_sponsors"), "sponsors",
                                      ["sponsor_id"], ["id"])
 
+    _tell_shared_site_names_apart(bind)
     # sites belong to sponsors instead of the organisations they had
     with op.batch_alter_table("sites") as batch:
         batch.drop_constraint("uq_sites_organisation_id", type_="unique")

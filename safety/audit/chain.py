@@ -65,8 +65,8 @@ def _field(value: str | None) -> str:
 
 def material(link: Link) -> str:
     """The canonical text of an event, as hashed."""
-    fields = (VERSION, None if link.seq is None else str(link.seq), link.prev_hash, timestamp(link.at), link.actor,
-              link.action, link.entity_type, link.entity_id,
+    fields = (VERSION, None if link.seq is None else str(link.seq), link.prev_hash,
+              timestamp(link.at), link.actor, link.action, link.entity_type, link.entity_id,
               None if link.case_id is None else str(link.case_id),
               None if link.sponsor_id is None else str(link.sponsor_id),
               link.changes_text, link.reason)

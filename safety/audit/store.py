@@ -50,6 +50,7 @@ class AuditEvent(Base):
 
     __updatable__ = frozenset()
     __keep_rows__ = True
+    __set_by_database__ = frozenset({"seq", "prev_hash", "hash"})  # sealed at commit (PostgreSQL)
 
     __tablename__ = "audit_events"
     __table_args__ = (
@@ -146,7 +147,8 @@ def _sealed(execute: Callable[..., Result[Any]], values: dict[str, Any]) -> dict
     last = execute(select(AuditEvent.seq, AuditEvent.hash)
                    .where(_in_chain(values["sponsor_id"]), AuditEvent.seq.is_not(None))
                    .order_by(AuditEvent.seq.desc()).limit(1)).first()
-    seq, prev = (1, None) if last is None else (last[0] + 1, last[1])
+    seq: int = 1 if last is None else int(last.seq) + 1
+    prev: str | None = None if last is None else last.hash
     link = Link(seq=seq, prev_hash=prev, at=values["at"], actor=values["actor"],
                 action=values["action"], entity_type=values["entity_type"],
                 entity_id=values["entity_id"], case_id=values["case_id"],

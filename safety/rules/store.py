@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Uuid, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -165,7 +166,7 @@ def set_obligation_status(session: Session, row: ObligationRow, to: ObligationSt
     OBLIGATION_STATUS.check(before, to)
     row.status = to
     row.submitted_on = on if to is ObligationStatus.SUBMITTED else None
-    changes = [{"field": "status", "from": before.value, "to": to.value}]
+    changes: list[dict[str, Any]] = [{"field": "status", "from": before.value, "to": to.value}]
     if to not in OPEN_STATUSES and row.alert is not None:
         changes.append({"field": "alert", "from": ObligationAlert(row.alert).value, "to": None})
         row.alert = None

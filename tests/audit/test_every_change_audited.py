@@ -18,6 +18,7 @@ from safety.cases.store import CaseVersion
 from safety.cases.workflow import Stage
 from safety.db.session import session_scope
 from safety.intake.store import Report
+from safety.pipeline.stages import STAGE_FUNCTIONS
 from safety.rules.evaluation import refresh_due_alerts
 from safety.rules.store import ObligationRow
 
@@ -33,7 +34,7 @@ def _events(url: str, **where: object) -> list[AuditEvent]:
 def test_a_case_from_intake_to_submission_leaves_no_unaudited_status(
         client, sites, worker, settings, monkeypatch, tmp_path):
     desk = Desk(client, sites, worker, settings, monkeypatch, tmp_path / "outbox")
-    case_id, first = sent_initial(desk)  # received → processed, stages, obligations, sent
+    case_id, _ = sent_initial(desk)  # received → processed, stages, obligations, sent
     desk.follow_up()  # version 2: the case reopened, redrafted messages
     url = settings.effective_database_url
     with session_scope(url) as session:
@@ -71,8 +72,7 @@ def test_every_stage_outcome_is_audited_failures_too(client, sites, worker, sett
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the terminology is not loaded")
 
-    monkeypatch.setitem(__import__("safety.pipeline.stages", fromlist=["x"]).STAGE_FUNCTIONS,
-                        Stage.DEDUP, broken)
+    monkeypatch.setitem(STAGE_FUNCTIONS, Stage.DEDUP, broken)
     r = client.post("/api/v1/reports", json=sae_form(),
                     headers=sites.headers(sites.token()))
     assert r.status_code == 202

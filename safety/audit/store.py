@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -81,10 +82,13 @@ class AuditEvent(Base):
     sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("sponsors.id"), index=True)
     changes: Mapped[Any] = mapped_column(JSONDoc, default=list)
     reason: Mapped[str | None] = mapped_column(Text)
-    # The hash chain (safety.audit.chain): set once, when the event is sealed.
-    seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
-    prev_hash: Mapped[str | None] = mapped_column(String(64))
-    hash: Mapped[str | None] = mapped_column(String(64))
+    # The hash chain (safety.audit.chain): set once, when the event is sealed. On PostgreSQL
+    # the database sets them (FetchedValue: an INSERT leaves them out, as the application
+    # role may not write them).
+    seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                            server_default=FetchedValue())
+    prev_hash: Mapped[str | None] = mapped_column(String(64), server_default=FetchedValue())
+    hash: Mapped[str | None] = mapped_column(String(64), server_default=FetchedValue())
 
 
 def record(

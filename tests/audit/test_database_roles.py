@@ -12,10 +12,12 @@ from dataclasses import replace
 import psycopg
 import pytest
 from click.testing import CliRunner
-from factories.accounts import Sites
+from factories.accounts import Sites, Users
 from factories.audit import unaudited_statuses, verify
+from factories.cases import Cases, case_state
 from factories.env import use_settings_env
 from factories.submissions import Desk, sent_initial
+from factories.web import Browser, advance, sign
 from factories.worker import run_worker
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -147,6 +149,26 @@ def test_the_whole_service_runs_as_the_application_role(app_role, settings, monk
     case_id, sent = sent_initial(desk)
     assert any(s["state"] == "sent" for s in sent.values())
     assert desk.follow_up() == case_id
+    assert unaudited_statuses(url) == []
+    result = verify()
+    assert result.exit_code == 0, result.output
+
+
+def test_a_physician_signs_a_case_as_the_application_role(app_role, settings, monkeypatch):
+    """The Part 11 signature, through the pages, with the application's rights only."""
+    _, url = app_role
+    as_app = replace(settings, database_url=url,
+                     owner_database_url=settings.effective_database_url)
+    use_settings_env(monkeypatch, as_app)
+    app = create_app(settings=as_app)
+    case_id = Cases(app.test_client(), Sites(url), lambda: run_worker(as_app)).make()
+    Users(url).add("doc@example.org", "safety_physician", name="Dr Ada Lovelace")
+    b = Browser(app.test_client())
+    b.login("doc@example.org")
+    assert b.post(f"/cases/{case_id}/assign").status_code == 303
+    advance(b, case_id)
+    assert sign(b, case_id).status_code == 303
+    assert case_state(as_app, case_id) == "submission"
     assert unaudited_statuses(url) == []
     result = verify()
     assert result.exit_code == 0, result.output

@@ -45,6 +45,8 @@ class Settings:
     queue_name: str = "safety"
     sweep_interval_seconds: int = 30
     sweep_grace_seconds: int = 10
+    # How often the scheduler seals new audit events into their hash chains (PostgreSQL).
+    audit_seal_seconds: int = 5
     job_retries: int = 5
     # How long a web process trusts a token it has checked; a revocation takes effect within it.
     token_cache_seconds: int = 10

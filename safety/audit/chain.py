@@ -12,7 +12,8 @@ The canonical text is every field as ``<length>:<text>`` (``~`` for none), lengt
 characters, so no value can pass for two. PostgreSQL computes the same text in SQL when it
 seals an event (migration 0005, ``audit_events_seal``); SQLite's events are sealed by the store
 with this module. ``changes`` is taken as the database's own canonical text of the JSON: its
-``jsonb`` text on PostgreSQL, :func:`canonical_changes` elsewhere.
+``jsonb`` text on PostgreSQL, :func:`canonical_changes` elsewhere. An event not sealed yet
+(PostgreSQL seals in batches, within seconds) is counted as pending, not as a break.
 
 Plain Python: no database here.
 """
@@ -107,31 +108,34 @@ class ChainReport:
     head_seq: int | None
     head_hash: str | None
     broken: Break | None
+    pending: int = 0  # events written but not sealed yet
 
 
 def walk(chain: int | None, rows: Iterable[StoredLink]) -> ChainReport:
-    """Walk one chain in ``seq`` order and name the first event whose place or hash is wrong.
+    """Walk one chain in ``seq`` order (the events awaiting their seal after it) and name
+    the first event whose place or hash is wrong.
 
     An event changed in place fails its own hash; an event removed leaves the next one with a
-    ``seq`` that skips and a ``prev_hash`` that is not its predecessor's; an event never sealed
-    (inserted with the sealing trigger disabled) has no hash."""
+    ``seq`` that skips and a ``prev_hash`` that is not its predecessor's; one inserted among
+    them takes a place already taken or breaks the next one's ``prev_hash``."""
     expected_seq, prev = 1, None
-    events, broken = 0, None
+    events, pending, broken = 0, 0, None
     head_seq: int | None = None
     head_hash: str | None = None
     for row in rows:
         events += 1
+        if row.hash is None or row.link.seq is None:
+            pending += 1
+            continue
         head_seq, head_hash = row.link.seq, row.hash
         if broken is None:
             broken = _check(row, expected_seq, prev)
-            expected_seq, prev = (row.link.seq or 0) + 1, row.hash
-    return ChainReport(chain, events, head_seq, head_hash, broken)
+            expected_seq, prev = row.link.seq + 1, row.hash
+    return ChainReport(chain, events, head_seq, head_hash, broken, pending)
 
 
 def _check(row: StoredLink, expected_seq: int, prev: str | None) -> Break | None:
     link = row.link
-    if row.hash is None or link.seq is None:
-        return Break(row.id, link.seq, "not sealed: no hash or sequence number")
     if link.seq != expected_seq:
         return Break(row.id, link.seq,
                      f"sequence {link.seq} where {expected_seq} was expected (an event "

@@ -7,11 +7,12 @@ application's database role, which may only insert them: README, "Two database r
 chained by hash (``safety.audit.chain``), so that an event changed or removed by someone who
 could bypass both is found by ``safety audit verify``.
 
-Sealing (``seq``, ``prev_hash``, ``hash``): on PostgreSQL the database seals an event when its
-transaction commits (a deferred trigger, migration 0005), holding its chain's lock only from
-then to the commit, so writers of one sponsor queue for the length of a commit, never for a
-whole transaction, and never deadlock on the chain; on SQLite, whose writers are serialised by
-the database anyway, this store seals it as it is written.
+Sealing (``seq``, ``prev_hash``, ``hash``): on PostgreSQL an event is inserted unsealed and
+sealed within seconds, with the others written meanwhile, by :func:`seal_pending` in a short
+transaction of its own (the scheduler's sealing job, and ``safety audit verify`` first): a
+writer never waits for a chain, so concurrent writers keep committing together (sealing each
+event as it commits would queue a sponsor's writers one commit at a time). On SQLite, whose
+writers are serialised by the database anyway, this store seals each event as it writes it.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class AuditEvent(Base):
         Index("uq_audit_events_global_seq", "seq", unique=True,
               postgresql_where=text("sponsor_id IS NULL"),
               sqlite_where=text("sponsor_id IS NULL")),
-        # The events of transactions being committed, which the sealing trigger looks for.
+        # The events awaiting their seal, which the sealer looks for.
         Index("ix_audit_events_unsealed", "id", postgresql_where=text("hash IS NULL"),
               sqlite_where=text("hash IS NULL")),
     )
@@ -84,7 +85,7 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     # The hash chain (safety.audit.chain): set once, when the event is sealed. On PostgreSQL
     # the database sets them (FetchedValue: an INSERT leaves them out, as the application
-    # role may not write them).
+    # role may not write them; seal_pending).
     seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                             server_default=FetchedValue())
     prev_hash: Mapped[str | None] = mapped_column(String(64), server_default=FetchedValue())
@@ -159,6 +160,15 @@ def _sealed(execute: Callable[..., Result[Any]], values: dict[str, Any]) -> dict
                 sponsor_id=values["sponsor_id"],
                 changes_text=canonical_changes(values["changes"]), reason=values["reason"])
     return {**values, "seq": seq, "prev_hash": prev, "hash": link_hash(link)}
+
+
+def seal_pending(session: Session) -> int:
+    """Seal every committed event still unsealed, in its chain (PostgreSQL: the database's
+    ``audit_events_seal()``, with the owner's rights; SQLite: nothing is ever pending).
+    Returns how many were sealed; the caller commits."""
+    if not _sealed_by_database(session.get_bind()):
+        return 0
+    return int(session.execute(text("SELECT audit_events_seal()")).scalar_one())
 
 
 def chain_links(session: Session, sponsor_ids: Collection[int] | None = None

@@ -10,7 +10,9 @@ is granted from the models' own declarations (``safety.db.base.Base``):
 - DELETE unless its rows are kept (``__keep_rows__``): never an audit event, report or
   signature;
 - TRUNCATE, triggers, DDL: never (it owns nothing, so it can neither disable the audit trail's
-  triggers nor alter a table).
+  triggers nor alter a table);
+- EXECUTE on ``audit_events_seal()``, which seals new audit events into their chains with
+  the owner's rights (the scheduler's job).
 
 Run by the owner after every ``safety db upgrade`` (a new table needs its grants); idempotent:
 what the role held before is revoked and granted afresh.
@@ -114,3 +116,5 @@ def _grant(conn: Connection, role: str, grants: list[TableGrant]) -> None:
         if g.delete:
             conn.execute(text(f"GRANT DELETE ON {table} TO {role}"))
     conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}"))
+    # Sealing new audit events into their chains, with the owner's rights (migration 0005).
+    conn.execute(text(f"GRANT EXECUTE ON FUNCTION {schema}.audit_events_seal() TO {role}"))

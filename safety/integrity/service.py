@@ -14,7 +14,7 @@ from itertools import groupby
 from sqlalchemy.orm import Session
 
 from safety.audit.chain import ChainReport, walk
-from safety.audit.store import chain_links
+from safety.audit.store import chain_links, seal_pending
 from safety.sponsors.store import all_sponsors
 
 
@@ -33,6 +33,13 @@ class TrailReport:
     @property
     def intact(self) -> bool:
         return all(c.report.broken is None for c in self.chains)
+
+
+def seal_audit_trail(session: Session) -> int:
+    """Seal the audit events written since the last seal into their chains (the scheduler's
+    job every few seconds; ``safety audit seal``); how many. The caller commits, at once:
+    the seal holds the sealer's lock until then."""
+    return seal_pending(session)
 
 
 def verify_audit_trail(session: Session,

@@ -13,7 +13,7 @@ from itertools import groupby
 import pytest
 from factories.audit import as_owner, event_ids, verify, write_events
 from factories.sponsors import sponsor_id
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from safety.audit.chain import Link, StoredLink, link_hash, walk
@@ -21,6 +21,7 @@ from safety.audit.store import AuditEvent, chain_links, record
 from safety.db.base import utcnow
 from safety.db.migrate import upgrade
 from safety.db.session import session_scope
+from safety.pipeline import jobs
 
 # What canonical text has to survive: every character class, JSON of every shape.
 AWKWARD = [
@@ -34,7 +35,8 @@ AWKWARD = [
 ]
 
 
-def _trail(settings) -> dict[str, int | None]:
+def _trail(settings, sealed: bool = True) -> dict[str, int | None]:
+    """Events of every kind in the three chains, sealed as the scheduler would (unless not)."""
     url = settings.effective_database_url
     other = sponsor_id(url, "OTHER")
     default = sponsor_id(url, "DEFAULT")
@@ -42,6 +44,8 @@ def _trail(settings) -> dict[str, int | None]:
     for i, e in enumerate(AWKWARD * 2):
         events.append({**e, "sponsor_id": [default, other, None][i % 3]})
     write_events(url, events)
+    if sealed:
+        jobs.seal_audit_trail()
     return {"DEFAULT": default, "OTHER": other}
 
 
@@ -108,7 +112,7 @@ def test_verify_for_one_sponsor_walks_its_chain_only(settings):
     assert "OTHER" not in result.output and "no sponsor" not in result.output
 
 
-def test_the_walk_names_a_forged_or_unsealed_event():
+def test_the_walk_names_a_forged_link_and_counts_events_awaiting_their_seal():
     def link(seq, prev):
         return Link(seq=seq, prev_hash=prev, at=utcnow(), actor="a", action="b",
                     entity_type="c", entity_id="1", case_id=None, sponsor_id=None,
@@ -122,8 +126,9 @@ def test_the_walk_names_a_forged_or_unsealed_event():
     assert walk(None, ok).head_hash == link_hash(second)
     forged = [ok[0], StoredLink(2, link(2, "0" * 64), link_hash(link(2, "0" * 64)))]
     assert walk(None, forged).broken.problem.startswith("previous hash")
-    unsealed = [ok[0], StoredLink(2, link(None, None), None)]
-    assert walk(None, unsealed).broken.problem.startswith("not sealed")
+    unsealed = [*ok, StoredLink(3, link(None, None), None)]
+    report = walk(None, unsealed)
+    assert report.broken is None and report.pending == 1 and report.head_seq == 2
 
 
 def test_concurrent_writers_make_one_unbroken_chain_per_sponsor(settings):
@@ -185,3 +190,19 @@ def test_migration_0005_chains_the_events_written_before_it(settings, tmp_path):
             with admin.connect() as conn:
                 conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
             admin.dispose()
+
+
+def test_the_scheduler_seals_new_events_and_writers_never_wait_for_it(settings):
+    url = settings.effective_database_url
+    _trail(settings, sealed=False)
+    with session_scope(url) as session:
+        unsealed = session.scalar(select(func.count()).select_from(AuditEvent)
+                                  .where(AuditEvent.hash.is_(None)))
+    if not url.startswith("postgres"):
+        assert unsealed == 0  # SQLite: sealed as written
+        return
+    assert unsealed == 13  # written, committed, awaiting the sealer
+    assert jobs.seal_audit_trail() == {"sealed": 13}
+    assert jobs.seal_audit_trail() == {"sealed": 0}
+    result = verify()
+    assert result.exit_code == 0 and "awaiting" not in result.output, result.output

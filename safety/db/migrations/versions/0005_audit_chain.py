@@ -7,12 +7,13 @@ Revises: 0004
 Create Date: 2026-12-06
 
 One chain per sponsor and one for the events of no sponsor (``safety.audit.chain``,
-docs/decisions.md). On PostgreSQL the database seals every event when its transaction commits:
-a deferred constraint trigger, owned by the owner role that runs this migration and run with
-its rights, so the application's role (which may only insert audit events: ``safety db roles``)
-can neither skip it nor forge a seal. Sealing is the one UPDATE the append-only trigger lets
-through: it fills the three chain columns of an event that has none, and nothing else. SQLite
-has no such trigger: the audit store seals each event as it writes it.
+docs/decisions.md). On PostgreSQL events are inserted unsealed and sealed in batches, in their
+own short transaction, by ``audit_events_seal()``: a function owned by the owner role that runs
+this migration and run with its rights, which the application's role (which may only insert
+audit events, not even their chain columns: ``safety db roles``) may call but not imitate.
+Sealing is the one UPDATE the append-only trigger lets through: it fills the three chain
+columns of an event that has none, and nothing else. SQLite has no such function: the audit
+store seals each event as it writes it (one writer at a time).
 """
 from collections.abc import Sequence
 
@@ -26,7 +27,7 @@ down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# pg_advisory_xact_lock(LOCK_CLASS, chain): the lock of one chain ("SDAU"), 0 the no-sponsor one.
+# pg_advisory_xact_lock(LOCK_CLASS, 0): one sealer at a time ("SDAU").
 LOCK_CLASS = 1396982101
 
 _FUNCTIONS = """
@@ -45,22 +46,22 @@ CREATE FUNCTION audit_event_hash(e audit_events) RETURNS text LANGUAGE sql STABL
         || audit_field(e.reason), 'UTF8')), 'hex')
 $$;
 
--- Seal every event this transaction sees unsealed (its own: committed ones are sealed), chain
--- by chain. The chains' locks are taken first, all of them, in one order: two transactions
--- never wait on each other in a cycle. Each lock is held to the commit, so the next writer of
--- the chain reads this one's last event (READ COMMITTED: each statement a new snapshot).
-CREATE FUNCTION audit_events_seal_pending() RETURNS void LANGUAGE plpgsql AS $$
+-- Seal every committed event still unsealed, chain by chain in the order they were written,
+-- in one short transaction: what `safety audit seal` and the scheduler's sealing job call,
+-- with the owner's rights (SECURITY DEFINER: the application's role may not update the audit
+-- trail, and can do nothing with this but seal). One sealer at a time (the advisory lock);
+-- after it, each statement's new snapshot (READ COMMITTED) sees the previous sealer's work.
+-- Writers never wait for it: an event is inserted unsealed and sealed within seconds.
+CREATE FUNCTION audit_events_seal() RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = {schema}, pg_temp AS $$
 DECLARE
-    k integer;
     e audit_events;
     chain integer := NULL;
     last_seq bigint;
     last_hash text;
+    sealed integer := 0;
 BEGIN
-    FOR k IN SELECT DISTINCT coalesce(sponsor_id, 0) FROM audit_events WHERE hash IS NULL
-             ORDER BY 1 LOOP
-        PERFORM pg_advisory_xact_lock({lock}, k);
-    END LOOP;
+    PERFORM pg_advisory_xact_lock({lock}, 0);
     FOR e IN SELECT * FROM audit_events WHERE hash IS NULL
              ORDER BY coalesce(sponsor_id, 0), id LOOP
         IF chain IS DISTINCT FROM coalesce(e.sponsor_id, 0) THEN
@@ -82,19 +83,9 @@ BEGIN
          WHERE id = e.id;
         last_seq := e.seq;
         last_hash := e.hash;
+        sealed := sealed + 1;
     END LOOP;
-END;
-$$;
-
--- Run with the owner's rights (SECURITY DEFINER): the application's role may not update the
--- audit trail, and cannot call this other than by inserting an event.
-CREATE FUNCTION audit_events_seal() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = {schema}, pg_temp AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM audit_events WHERE id = NEW.id AND hash IS NULL) THEN
-        PERFORM audit_events_seal_pending();
-    END IF;
-    RETURN NULL;
+    RETURN sealed;
 END;
 $$;
 
@@ -109,10 +100,7 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
-REVOKE ALL ON FUNCTION audit_events_seal_pending() FROM PUBLIC;
-
-CREATE CONSTRAINT TRIGGER audit_events_chain AFTER INSERT ON audit_events
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_events_seal();
+REVOKE ALL ON FUNCTION audit_events_seal() FROM PUBLIC;
 """
 
 _OLD_APPEND_ONLY = """
@@ -145,7 +133,7 @@ def upgrade() -> None:
         schema = bind.execute(sa.text("SELECT current_schema()")).scalar_one()
         quoted = bind.dialect.identifier_preparer.quote(schema)
         _run(bind, _FUNCTIONS.replace("{lock}", str(LOCK_CLASS)).replace("{schema}", quoted))
-        op.execute("SELECT audit_events_seal_pending()")  # the trail so far, in id order
+        op.execute("SELECT audit_events_seal()")  # the trail so far, in id order
     else:
         _seal_existing_sqlite(bind)
 
@@ -179,9 +167,7 @@ def _seal_existing_sqlite(bind: sa.Connection) -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS audit_events_chain ON audit_events")
         op.execute("DROP FUNCTION IF EXISTS audit_events_seal()")
-        op.execute("DROP FUNCTION IF EXISTS audit_events_seal_pending()")
         op.execute("DROP FUNCTION IF EXISTS audit_event_hash(audit_events)")
         op.execute("DROP FUNCTION IF EXISTS audit_field(text)")
         _run(op.get_bind(), _OLD_APPEND_ONLY)

@@ -52,7 +52,7 @@ class AuditEvent(Base):
 
     __updatable__ = frozenset()
     __keep_rows__ = True
-    __set_by_database__ = frozenset({"seq", "prev_hash", "hash"})  # sealed at commit (PostgreSQL)
+    __set_by_database__ = frozenset({"seq", "prev_hash", "hash"})  # the seal (PostgreSQL)
 
     __tablename__ = "audit_events"
     __table_args__ = (

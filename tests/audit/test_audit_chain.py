@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import types
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import groupby
 
 import pytest
@@ -131,7 +131,7 @@ def test_the_walk_names_a_forged_link_and_counts_events_awaiting_their_seal():
     assert report.broken is None and report.pending == 1 and report.head_seq == 2
 
 
-def test_concurrent_writers_make_one_unbroken_chain_per_sponsor(settings):
+def test_concurrent_writers_and_the_sealer_make_one_unbroken_chain_per_sponsor(settings):
     url = settings.effective_database_url
     if not url.startswith("postgres"):
         pytest.skip("SQLite has one writer at a time")
@@ -146,9 +146,18 @@ def test_concurrent_writers_make_one_unbroken_chain_per_sponsor(settings):
                     record(session, actor=f"writer{n}", action="test.concurrent",
                            entity=types.SimpleNamespace(id=uuid.uuid4(), sponsor_id=s))
 
-    with ThreadPoolExecutor(8) as pool:
-        for done in [pool.submit(writer, n) for n in range(8)]:
+    def sealer(writers: list[Future[None]]) -> int:
+        sealed = 0
+        while not all(w.done() for w in writers):  # sealing while they commit
+            sealed += jobs.seal_audit_trail()["sealed"]
+        return sealed
+
+    with ThreadPoolExecutor(9) as pool:
+        writers = [pool.submit(writer, n) for n in range(8)]
+        sealing = pool.submit(sealer, writers)
+        for done in writers:
             done.result()  # raises what the writer raised
+        assert sealing.result() > 0
     result = verify()
     assert result.exit_code == 0, result.output
     for name, n in (("sponsor DEFAULT", 80), ("sponsor OTHER", 81), ("no sponsor", 80)):

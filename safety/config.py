@@ -33,6 +33,10 @@ class ConfigError(ValueError):
 class Settings:
     home: Path = field(default_factory=lambda: Path("instance").resolve())
     database_url: str | None = None
+    # The owner role's database URL, for what only the owner may do: ``safety db upgrade``
+    # and ``safety db roles`` (README, "Two database roles"). None: ``database_url``, which is
+    # then the owner too (a single-role installation, as before).
+    owner_database_url: str | None = None
     redis_url: str | None = None
     secret_key: str | None = None
     timezone: str = "UTC"
@@ -41,6 +45,8 @@ class Settings:
     queue_name: str = "safety"
     sweep_interval_seconds: int = 30
     sweep_grace_seconds: int = 10
+    # How often the scheduler seals new audit events into their hash chains (PostgreSQL).
+    audit_seal_seconds: int = 5
     job_retries: int = 5
     # How long a web process trusts a token it has checked; a revocation takes effect within it.
     token_cache_seconds: int = 10
@@ -78,6 +84,11 @@ class Settings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'safety.db'}"
+
+    @property
+    def effective_owner_url(self) -> str:
+        """Where migrations and grants run: the owner role's URL, else the application's."""
+        return self.owner_database_url or self.effective_database_url
 
     @property
     def zone(self) -> ZoneInfo:

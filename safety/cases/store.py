@@ -195,9 +195,10 @@ def next_number(session: Session, name: str) -> int:
 
 def add_version(session: Session, case: Case, *, version: int, kind: VersionKind,
                 report_id: uuid.UUID, data: CaseVersionData, received_at: datetime,
-                has_stages: bool) -> CaseVersion:
+                has_stages: bool, actor: str) -> CaseVersion:
     """A new version of the case (its snapshot immutable from now on), waiting for its
-    processing stages, or complete as stored when it has none to go through."""
+    processing stages, or complete as stored when it has none to go through; audited with
+    the pipeline status it starts in."""
     cv = CaseVersion(
         id=uuid.uuid4(), case_id=case.id, sponsor_id=case.sponsor_id, version=version,
         kind=kind, report_id=report_id,
@@ -207,6 +208,9 @@ def add_version(session: Session, case: Case, *, version: int, kind: VersionKind
     case.current_version = version
     case.serious = data.is_serious()
     session.flush()
+    record(session, actor=actor, action="version.created", entity=cv, case_id=case.id,
+           changes=[{"field": "pipeline", "from": None, "to": PipelineStatus(cv.pipeline).value}],
+           reason=f"version {version} ({VersionKind(kind).value}) from report {report_id}")
     return cv
 
 
@@ -264,22 +268,26 @@ def first_unfinished(cv: CaseVersion) -> Stage | None:
 def record_stage(session: Session, cv: CaseVersion, stage: str, status: PipelineStatus, *,
                  last: bool, summary: Any = None, error: str | None = None) -> None:
     """A stage finished (``done``, with its summary) or gave up (``failed``, with the error).
-    The version is ``done`` once its last stage is, ``failed`` as soon as any stage fails; a
-    failure is audited so that it is visible to the team, not only in the worker's log."""
+    The version is ``done`` once its last stage is, ``failed`` as soon as any stage fails.
+    Every outcome is audited (a failure so that the team sees it, not only the worker's log)."""
     entry: dict[str, Any] = {"status": status.value, "at": utcnow().isoformat()}
     if status is PipelineStatus.DONE:
         entry["summary"] = summary
     else:
         entry["error"] = (error or "")[:2000]
+    earlier = (cv.stages or {}).get(stage, {}).get("status")
     cv.stages = {**(cv.stages or {}), stage: entry}
-    before = cv.pipeline
+    before = PipelineStatus(cv.pipeline)
     if status is PipelineStatus.FAILED:
         cv.pipeline = PipelineStatus.FAILED
     elif last:
         cv.pipeline = PipelineStatus.DONE
-    if cv.pipeline != before and cv.pipeline == PipelineStatus.FAILED:
-        record(session, actor=f"system:{stage}", action=f"version.pipeline_{cv.pipeline.value}",
-               entity=cv, case_id=cv.case_id,
-               changes=[{"field": "pipeline", "from": PipelineStatus(before).value,
-                         "to": PipelineStatus(cv.pipeline).value}],
-               reason=f"stage {stage}: {error}" if error else f"stage {stage} done")
+    after = PipelineStatus(cv.pipeline)
+    changes = [{"field": f"stages.{stage}", "from": earlier, "to": status.value}]
+    if after != before:
+        changes.append({"field": "pipeline", "from": before.value, "to": after.value})
+    # Every outcome of every stage, system work included: done or failed, and the version's
+    # pipeline status when it changes with it.
+    record(session, actor=f"system:{stage}", action=f"version.stage_{status.value}",
+           entity=cv, case_id=cv.case_id, changes=changes,
+           reason=f"stage {stage}: {error}" if error else f"stage {stage} done")

@@ -14,7 +14,8 @@ import click
 
 # name -> (module under safety.cli, attribute, one-line help shown by ``safety --help``)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "db": ("database", "db", "Database migrations."),
+    "db": ("database", "db", "Database migrations and roles."),
+    "audit": ("audit", "audit", "The audit trail: seal and verify its hash chains."),
     "sponsor": ("sponsors", "sponsor", "The sponsors the CRO works for and their settings."),
     "site": ("accounts", "site", "Clinical sites and their API tokens."),
     "client": ("accounts", "client", "API clients of the safety team (see every case)."),

@@ -1,4 +1,5 @@
-"""``safety db``: migrations."""
+"""``safety db``: migrations and the application's role, both run as the owner role
+(``SAFETY_OWNER_DATABASE_URL``, else ``SAFETY_DATABASE_URL``)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,19 @@ from safety.cli.common import migration_attributes, redact, settings
 
 @click.group("db")
 def db() -> None:
-    """Database migrations."""
+    """Database migrations and roles."""
 
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION."""
+    """Apply migrations up to REVISION (as the owner role; then `safety db roles` grants the
+    application role any new table)."""
     from safety.db.migrate import upgrade
     from safety.sponsors.service import SponsorError
 
     loaded = settings()
-    url = loaded.effective_database_url
+    url = loaded.effective_owner_url
     try:
         upgrade(url, revision, attributes=migration_attributes(loaded))
     except SponsorError as exc:  # the installation's settings 0004 cannot migrate
@@ -33,5 +35,25 @@ def db_check() -> None:
     """Fail if the models and the migrations disagree."""
     from safety.db.migrate import check
 
-    check(settings().effective_database_url)
+    check(settings().effective_owner_url)
     click.echo("models and migrations agree")
+
+
+@db.command("roles")
+@click.option("--app-role", required=True, metavar="NAME",
+              help="The role the web app, workers and commands connect as.")
+@click.option("--set-password", is_flag=True, help="Prompt for the role's password.")
+def db_roles(app_role: str, set_password: bool) -> None:
+    """Create the application's role (if missing) and grant it what the service may do and no
+    more: it may insert audit events but never change, delete or truncate them, and never
+    change what a report or case version holds. Run by the owner after every upgrade
+    (PostgreSQL only)."""
+    from safety.db.roles import RoleError, grant_app_role
+
+    password = (click.prompt("password", hide_input=True, confirmation_prompt=True)
+                if set_password else None)
+    try:
+        grants = grant_app_role(settings().effective_owner_url, app_role, password)
+    except RoleError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"{app_role}: granted on {len(grants)} tables; audit_events insert-only")

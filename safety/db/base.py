@@ -63,12 +63,16 @@ class Base(DeclarativeBase):
 
     - ``__updatable__``: the only columns that may change once a row is written (``None``:
       any column; an empty set: the row is immutable);
-    - ``__keep_rows__``: rows are never deleted (audit events, reports, signatures, users).
+    - ``__keep_rows__``: rows are never deleted (audit events, reports, signatures, users);
+    - ``__set_by_database__``: columns only the database writes (the audit trail's seal).
+
+    On PostgreSQL the application's role is granted exactly this (``safety.db.roles``).
     """
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     __updatable__: ClassVar[frozenset[str] | None] = None
     __keep_rows__: ClassVar[bool] = False
+    __set_by_database__: ClassVar[frozenset[str]] = frozenset()
 
     if TYPE_CHECKING:  # every model maps one table (none a join or a select), as stores use it
         __table__: ClassVar[Table]

@@ -122,7 +122,7 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
     _fill_admin(data, case, own_id, first_received, received_day)
     cv = add_version(session, case, version=decision.version, kind=decision.kind,
                      report_id=report.id, data=data, received_at=report.received_at,
-                     has_stages=has_stages)
+                     has_stages=has_stages, actor=ACTOR)
     if decision.version > 1:
         from safety.audit.store import record
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from safety.audit.store import AuditEvent, audit_values, record
+from safety.audit.store import append, audit_values, record
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.db.session import get_engine, get_intake_engine, normalise_url
 from safety.db.tenancy import SponsorOwned
@@ -83,7 +83,6 @@ class Report(SponsorOwned, Base):
 
 # Built once: statements with bound parameters are compiled once and cached.
 _INSERT_REPORT = insert(Report.__table__)
-_INSERT_AUDIT = insert(AuditEvent.__table__)
 
 # PostgreSQL: the report and its audit row in one statement, one round trip, sent by the driver
 # directly. The API's intake path is the hottest write of the service, and the ORM session and
@@ -180,7 +179,7 @@ def _insert_in_session(session: Session, incoming: Incoming, client_id: int | No
         findings=[],
         attempts=0,
     ))
-    conn.execute(_INSERT_AUDIT, audit_values(
+    append(conn, audit_values(
         actor=actor, action="report.received", entity_type="reports", entity_id=report_id,
         sponsor_id=incoming.sponsor_id,
         changes=[{"field": "status", "from": None, "to": "received"}]))

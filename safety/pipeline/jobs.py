@@ -22,6 +22,7 @@ from safety.db.base import utcnow
 from safety.db.session import session_scope
 from safety.intake.processing import process_report as process
 from safety.intake.processing import processing_failed, waiting_reports
+from safety.integrity.service import seal_audit_trail as seal_trail
 from safety.pipeline.stages import FIRST_STAGE, STAGE_FUNCTIONS
 from safety.queue.enqueue import enqueue_unique, get_queue, job_pending
 from safety.rules.evaluation import refresh_due_alerts as refresh_alerts
@@ -115,6 +116,16 @@ def refresh_due_alerts() -> dict[str, int]:
         changed = refresh_alerts(session, today)
     _log().info("alerts.done", changed=changed)
     return {"changed": changed}
+
+
+def seal_audit_trail() -> dict[str, int]:
+    """Seal the audit events written since the last run into their hash chains."""
+    settings = load_settings()
+    with session_scope(settings.effective_database_url) as session:
+        sealed = seal_trail(session)
+    if sealed:
+        _log().info("audit.sealed", events=sealed)
+    return {"sealed": sealed}
 
 
 def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rq.cron import CronScheduler
 
 from safety.config import Settings
@@ -9,15 +11,17 @@ from safety.logging import configure_logging
 from safety.pipeline import jobs
 from safety.queue.connection import get_redis
 
-# (function, seconds between runs or None to use the settings' sweep interval)
-PERIODIC = [(jobs.sweep, None), (jobs.refresh_due_alerts, 900)]
+# (function, seconds between runs, or the name of the setting that says how many)
+PERIODIC: list[tuple[Callable[[], object], int | str]] = [
+    (jobs.sweep, "sweep_interval_seconds"), (jobs.refresh_due_alerts, 900),
+    (jobs.seal_audit_trail, "audit_seal_seconds")]
 
 
 def build_scheduler(settings: Settings) -> CronScheduler:
     cron = CronScheduler(connection=get_redis(settings), logging_level=settings.log_level)
     for func, interval in PERIODIC:
-        cron.register(func, queue_name=settings.queue_name,
-                      interval=interval or settings.sweep_interval_seconds, job_timeout=600)
+        seconds = int(getattr(settings, interval)) if isinstance(interval, str) else interval
+        cron.register(func, queue_name=settings.queue_name, interval=seconds, job_timeout=600)
     return cron
 
 

@@ -68,7 +68,7 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
     session.flush()
     session.refresh(case, with_for_update=True)  # a nullification commits before or after
     facts, ev = evaluate_version(session, cv, settings)
-    save_evaluation(session, cv.case_id, cv.id, facts, ev, cv.sponsor_id)
+    save_evaluation(session, cv.case_id, cv.id, facts, ev, cv.sponsor_id, actor="system:rules")
     if case.state == CaseState.NULLIFIED:  # nothing is drafted after it: nothing is owed
         session.flush()
         close_for_nullified_case(session, cv.case_id,

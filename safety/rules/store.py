@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Uuid, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -110,9 +111,10 @@ def save_anchors(session: Session, case_version_id: uuid.UUID, facts: CaseFacts)
 
 def save_evaluation(
     session: Session, case_id: uuid.UUID, case_version_id: uuid.UUID, facts: CaseFacts,
-    ev: Evaluation, sponsor_id: int,
+    ev: Evaluation, sponsor_id: int, *, actor: str,
 ) -> list[ObligationRow]:
-    """Store the anchors, obligations and recommendations of one evaluated case version."""
+    """Store the anchors, obligations and recommendations of one evaluated case version; each
+    obligation computed is audited with the status it starts in and why it is owed."""
     save_anchors(session, case_version_id, facts)
     rows = []
     for o in ev.obligations:
@@ -126,6 +128,15 @@ def save_evaluation(
         )
         session.add(row)
         rows.append(row)
+    if rows:
+        session.flush()  # the obligations' ids, which their audit events name
+    for row in rows:
+        record(session, actor=actor, action="obligation.computed", entity=row, case_id=case_id,
+               changes=[{"field": "status", "from": None,
+                         "to": ObligationStatus(row.status).value},
+                        {"field": "due", "from": None, "to": row.due}],
+               reason=f"{row.report_type} to {row.destination} ({row.rule_id}, version "
+                      f"{row.version})")
     for r in ev.recommendations:
         session.add(RecommendationRow(
             case_id=case_id, case_version_id=case_version_id, sponsor_id=sponsor_id,
@@ -155,11 +166,12 @@ def set_obligation_status(session: Session, row: ObligationRow, to: ObligationSt
     OBLIGATION_STATUS.check(before, to)
     row.status = to
     row.submitted_on = on if to is ObligationStatus.SUBMITTED else None
-    if to not in OPEN_STATUSES:
+    changes: list[dict[str, Any]] = [{"field": "status", "from": before.value, "to": to.value}]
+    if to not in OPEN_STATUSES and row.alert is not None:
+        changes.append({"field": "alert", "from": ObligationAlert(row.alert).value, "to": None})
         row.alert = None
     record(session, actor=actor, action=f"obligation.{to.value}", entity=row,
-           case_id=row.case_id,
-           changes=[{"field": "status", "from": before.value, "to": to.value}], reason=reason)
+           case_id=row.case_id, changes=changes, reason=reason)
 
 
 def obligation_submitted(session: Session, obligation_id: uuid.UUID, on: date, *, actor: str,
@@ -182,14 +194,21 @@ def obligation_owed_again(session: Session, obligation_id: uuid.UUID, *, actor: 
 
 
 def refresh_alerts(session: Session, today: date, soon_days: int = 3) -> int:
-    """Monitor job body: set ``alert`` to due_soon/overdue on open obligations; returns count."""
+    """Monitor job body: set ``alert`` to due_soon/overdue on open obligations, each change
+    audited (the system's own); returns how many changed."""
     changed = 0
     for row in session.scalars(select(ObligationRow).where(
             ObligationRow.status.in_(OPEN_STATUSES))):
         state = monitor_status(_to_domain(row), today, soon_days)
         alert = ObligationAlert(state) if state in tuple(ObligationAlert) else None
         if row.alert != alert:
+            before = None if row.alert is None else ObligationAlert(row.alert).value
             row.alert = alert
+            record(session, actor="system:monitor", action="obligation.alert", entity=row,
+                   case_id=row.case_id,
+                   changes=[{"field": "alert", "from": before,
+                             "to": None if alert is None else alert.value}],
+                   reason=f"due {row.due}, as of {today}")
             changed += 1
     return changed
 

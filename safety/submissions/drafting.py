@@ -40,6 +40,7 @@ from safety.submissions.routing import e2b_key, region_for
 from safety.submissions.states import TRANSMITTED, SubmissionState
 from safety.submissions.store import (
     Submission,
+    discard,
     last_transmitted,
     message_lifecycle,
     new_submission,
@@ -245,6 +246,7 @@ def redraft(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, 
             rewrite(session, sub, cols, actor=ACTOR, reason="the case changed under the "
                     "amendment: drafted again", action="submission.redrafted")
         else:
-            session.delete(sub)  # never sent and no longer what the case says
+            discard(session, sub, actor=ACTOR, reason="the case changed under the unsent "
+                    "message: drafted again")
     session.flush()
     return draft_stage(session, cv, settings)

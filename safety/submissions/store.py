@@ -91,6 +91,17 @@ def set_state(session: Session, sub: Submission, to: SubmissionState, *, actor: 
            changes=[{"field": "state", "from": before.value, "to": to.value}], reason=reason)
 
 
+def discard(session: Session, sub: Submission, *, actor: str, reason: str) -> None:
+    """Delete an unsent message that no longer says what the case says (it is drafted again),
+    audited: what it was and why it went."""
+    state = SubmissionState(sub.state)
+    if state not in (SubmissionState.DRAFT, SubmissionState.INVALID):
+        raise ValueError(f"a {state.value} message is part of the record: never discarded")
+    record(session, actor=actor, action="submission.discarded", entity=sub,
+           changes=[{"field": "state", "from": state.value, "to": None}], reason=reason)
+    session.delete(sub)
+
+
 def rewrite(session: Session, sub: Submission, columns: dict[str, Any], *, actor: str,
             reason: str, action: str) -> None:
     """Replace an unsent message by a newly drafted one (the case changed under it): its

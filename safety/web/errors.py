@@ -30,6 +30,8 @@ ADVICE = {
     405: "This address does not take that kind of request.",
     413: "What was sent is larger than this server accepts.",
     429: "Too many requests. Wait a little and try again.",
+    503: "The service is unavailable for a moment (its database is restarting). Wait a few "
+         "seconds and reload the page.",
     500: "Something went wrong on our side; it has been logged. Try again, and tell your "
          "administrator if it keeps happening.",
 }

@@ -33,7 +33,12 @@ from rq.job import Job
 from safety.backoff import Backoff
 from safety.coding.service import warm_up
 from safety.config import Settings
-from safety.db.session import get_engine, is_database_unavailable, session_scope
+from safety.db.session import (
+    get_engine,
+    import_all_models,
+    is_database_unavailable,
+    session_scope,
+)
 from safety.dedup.service import model
 from safety.logging import configure_logging
 from safety.queue.enqueue import get_queue
@@ -153,6 +158,10 @@ class _StopSignal:
 
 
 def warm_caches(settings: Settings) -> None:
+    # Every table known before the fork: a job's flush orders its inserts by foreign key, and
+    # a table whose module no import of the job's happened to load (``sites``, referenced by
+    # ``cases.site_id``) failed it with NoReferencedTableError.
+    import_all_models()
     with session_scope(settings.effective_database_url) as session:
         warm_up(session, settings)
     model()

@@ -90,13 +90,13 @@ def requeue_stalled(queue: Queue) -> list[str]:
         with conn.pipeline() as pipe:
             pipe.zrem(registry.key, composite)
             pipe.delete(f"rq:execution:{composite}")
-            try:
-                job = Job.fetch(job_id, connection=conn)
-            except NoSuchJobError:
-                pipe.execute()
-                continue
-            queue.enqueue_job(job, pipeline=pipe)
             pipe.execute()
+        # Not in the same transaction: if this process dies here, the job is neither running
+        # nor pending, and the sweep enqueues its report or stage from the database.
+        try:
+            queue.enqueue_job(Job.fetch(job_id, connection=conn))
+        except NoSuchJobError:
+            continue
         log.warning("requeued %s: its worker is gone", job_id)
         requeued.append(job_id)
     return requeued

@@ -61,7 +61,8 @@ def own_postgres() -> Iterator[PostgresServer]:
 
 def _status(settings: Settings, report_id: str) -> str | None:
     with session_scope(settings.effective_database_url) as s:
-        return s.execute(select(Report.status).where(Report.id == uuid.UUID(report_id))).scalar_one_or_none()
+        return s.execute(select(Report.status)
+                         .where(Report.id == uuid.UUID(report_id))).scalar_one_or_none()
 
 
 def _submit(settings: Settings, sites: Sites) -> str:

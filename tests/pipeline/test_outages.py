@@ -7,15 +7,13 @@ with generous timeouts; nothing asserts how long anything took.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import structlog
@@ -26,7 +24,6 @@ from factories.servers import (
     PostgresServer,
     RedisServer,
     SafetyProcess,
-    free_port,
     wait_for,
 )
 from redis import Redis
@@ -74,12 +71,19 @@ def _submit(settings: Settings, sites: Sites) -> str:
     return str(r.json["report_id"])
 
 
-def test_worker_survives_a_redis_outage_mid_job_and_resumes(settings, sites, own_redis,
-                                                             tmp_path, monkeypatch):
-    """Both workers exited within 0.3 s of Redis going away and never came back."""
+def test_worker_and_scheduler_survive_a_redis_outage_and_resume(settings, sites, own_redis,
+                                                                 tmp_path, monkeypatch):
+    """Both ``safety worker`` processes exited within 0.3 s of Redis going away, the scheduler
+    15 s later, and none came back when Redis returned."""
     local = settings.with_overrides({"redis_url": own_redis.url})
     use_settings_env(monkeypatch, local)
     conn = Redis.from_url(own_redis.url)
+    queue = Queue(local.queue_name, connection=conn)
+    # The scheduler's sweeps go to a queue of their own, not ahead of the worker's jobs.
+    periodic = local.with_overrides({"queue_name": "safety-test-cron",
+                                     "sweep_interval_seconds": 1})
+    cron_queue = Queue(periodic.queue_name, connection=conn)
+    scheduler = SafetyProcess(periodic, ["scheduler"], tmp_path / "scheduler.log")
     worker = SafetyProcess(local, ["worker"], tmp_path / "worker.log")
     try:
         wait_for(lambda: Worker.count(connection=conn) > 0 or not worker.alive(),
@@ -87,79 +91,59 @@ def test_worker_survives_a_redis_outage_mid_job_and_resumes(settings, sites, own
         assert worker.alive(), worker.output()
         # A job running when Redis goes away: its end (the result, the worker's state) cannot
         # be written, which is what ended rq's work loop and the process.
-        job = Queue(local.queue_name, connection=conn).enqueue("time.sleep", 2)
+        job = queue.enqueue("time.sleep", 2)
         wait_for(lambda: job.get_status() == "started", what="the job to start")
         own_redis.stop()
         wait_for(lambda: "worker.redis_unavailable" in worker.output() or not worker.alive(),
                  what="the worker to notice")
+        wait_for(lambda: "scheduler.redis_unavailable" in scheduler.output()
+                 or not scheduler.alive(), what="the scheduler to notice")
         assert worker.alive(), worker.output()
+        assert scheduler.alive(), scheduler.output()
 
-        own_redis.start()
+        own_redis.start()  # empty, as after a crash: whatever was queued is gone
         report_id = _submit(local, sites)
         wait_for(lambda: _status(local, report_id) == "processed" or not worker.alive(),
                  what="the report to be processed")
         assert worker.alive(), worker.output()
         assert _status(local, report_id) == "processed"
         assert "worker.restarting" in worker.output()
-    finally:
-        worker.stop()
-    assert worker.proc.returncode == 0, worker.output()  # and a stop still stops it
-
-
-def test_scheduler_survives_a_redis_outage_and_resumes(settings, own_redis, tmp_path):
-    """The scheduler exited 15 s after Redis went away and never came back."""
-    local = settings.with_overrides({"redis_url": own_redis.url, "sweep_interval_seconds": 1})
-    conn = Redis.from_url(own_redis.url)
-    queue = Queue(local.queue_name, connection=conn)
-    scheduler = SafetyProcess(local, ["scheduler"], tmp_path / "scheduler.log")
-    try:
-        wait_for(lambda: queue.count > 0 or not scheduler.alive(), what="a first sweep")
-        own_redis.stop()
-        wait_for(lambda: "scheduler.redis_unavailable" in scheduler.output()
-                 or not scheduler.alive(), what="the scheduler to notice")
-        assert scheduler.alive(), scheduler.output()
-
-        own_redis.start()  # empty: whatever it had queued is gone
-        wait_for(lambda: queue.count > 0 or not scheduler.alive(), what="a sweep after it")
+        wait_for(lambda: cron_queue.count > 0 or not scheduler.alive(),
+                 what="the scheduler to enqueue a sweep again")
         assert scheduler.alive(), scheduler.output()
         assert "scheduler.redis_back" in scheduler.output()
     finally:
+        worker.stop()
         scheduler.stop()
+    assert worker.proc.returncode == 0, worker.output()  # and a stop still stops them
+    assert scheduler.proc.returncode == 0, scheduler.output()
 
 
-def _started(output: str) -> list[dict[str, Any]]:
-    events = []
-    for line in output.splitlines():
-        if "serve.child_started" in line:
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                continue
-    return events
-
-
-def test_serve_restarts_a_child_that_dies(settings, own_redis, tmp_path):
+def test_serve_restarts_a_child_that_dies(tmp_path):
     """``safety serve`` stopped everything when one of its processes died."""
-    local = settings.with_overrides({"redis_url": own_redis.url})
-    serve = SafetyProcess(local, ["serve", "--port", str(free_port()), "--web-workers", "1"],
-                          tmp_path / "serve.log")
-    try:
-        def worker_pids() -> list[int]:
-            return [e["pid"] for e in _started(serve.output()) if e["child"] == "worker"]
+    from safety.cli.processes import Child, Supervisor  # what ``serve`` runs its children with
 
-        wait_for(lambda: worker_pids() or not serve.alive(), what="the worker to start")
-        first = worker_pids()[0]
-        os.kill(first, signal.SIGKILL)
-        wait_for(lambda: len(worker_pids()) > 1 or not serve.alive(),
-                 what="the worker to be started again")
-        assert serve.alive(), serve.output()
-        second = worker_pids()[-1]
-        assert second != first
-        os.kill(second, 0)  # running
-        assert "serve.child_died" in serve.output()
+    marker = tmp_path / "starts"
+    child = Child("worker", [sys.executable, "-c",
+                             f"open({str(marker)!r}, 'a').write('x'); "
+                             "import time; time.sleep(600)"])
+    supervisor = Supervisor([child], dict(os.environ))
+    supervisor.start()
+    try:
+        first = child.proc
+        assert first is not None
+        wait_for(marker.exists, what="the child to run")
+        first.kill()
+        first.wait()
+        wait_for(lambda: supervisor.check() or child.proc is not first,
+                 what="the child to be started again")
+        assert child.proc is not None and child.proc.poll() is None
+        assert child.proc.pid != first.pid
+        wait_for(lambda: marker.exists() and len(marker.read_text()) == 2,
+                 what="the new child to run")
     finally:
-        serve.stop()
-    assert serve.proc.returncode == 0, serve.output()
+        supervisor.stop()
+    assert child.proc.poll() is not None  # and stopping stops it
 
 
 def test_sweep_requeues_a_started_job_whose_worker_died(client, sites, settings, redis, worker):

@@ -108,8 +108,8 @@ def test_worker_and_scheduler_survive_a_redis_outage_and_resume(settings, sites,
         assert worker.alive(), worker.output()
         assert _status(local, report_id) == "processed"
         assert "worker.restarting" in worker.output()
-        wait_for(lambda: cron_queue.count > 0 or not scheduler.alive(),
-                 what="the scheduler to enqueue a sweep again")
+        wait_for(lambda: (cron_queue.count > 0 and "scheduler.redis_back" in scheduler.output())
+                 or not scheduler.alive(), what="the scheduler to enqueue a sweep again")
         assert scheduler.alive(), scheduler.output()
         assert "scheduler.redis_back" in scheduler.output()
     finally:

@@ -314,8 +314,10 @@ def _initial_anchors(rule: Rule, facts: CaseFacts, newly: bool) -> list[AnchorKi
 
 def _best(
     facts: CaseFacts, regime: Regime, found: list[Match], newly: bool
-) -> tuple[Obligation, list[str]] | None:
-    """The earliest-due initial obligation; the others are noted as covered by it."""
+) -> tuple[list[Obligation], list[str]]:
+    """The initial obligations: every ``in_addition`` rule met (e.g. the 7-day notification
+    of 21 CFR 312.32(c)(2), owed *also*), and of the other rules met the earliest-due one, the
+    rest noted as covered by it (one ICSR per destination covers the case)."""
     candidates = [
         _obligation(facts, regime, m.rule, m, _initial_anchors(m.rule, facts, newly),
                     m.rule.report_type, m.rule.citation, m.rule.days,
@@ -323,13 +325,15 @@ def _best(
                     else "")
         for m in found
     ]
-    if not candidates:
-        return None
-    candidates.sort(key=lambda o: (o.due, o.days))
-    best = candidates[0]
+    extra = [o for o, m in zip(candidates, found, strict=True) if m.rule.in_addition]
+    rest = [o for o, m in zip(candidates, found, strict=True) if not m.rule.in_addition]
+    rest.sort(key=lambda o: (o.due, o.days))
+    if not rest:
+        return extra, []
+    best = rest[0]
     covered = [f"{regime.id}/{o.rule_id} (due {o.due.isoformat()}) also met; covered by the "
-               f"earlier {best.rule_id} report" for o in candidates[1:]]
-    return best, covered
+               f"earlier {best.rule_id} report" for o in rest[1:]]
+    return [*extra, best], covered
 
 
 def _withdrawn(prev: Obligation, facts: CaseFacts, reason: str) -> Obligation:
@@ -373,12 +377,11 @@ def evaluate_regime(
 
     newly = followup is FollowUp.SIGNIFICANT and not prev_initial
     if followup is FollowUp.INITIAL or not prev_initial:
-        picked = _best(facts, regime, found, newly)
-        if picked:
-            ob, covered = picked
+        picked, covered = _best(facts, regime, found, newly)
+        for ob in picked:
             ev.obligations.append(ob)
             ev.obligations.extend(_completions(facts, regime, ob))
-            ev.notes.extend(covered)
+        ev.notes.extend(covered)
         return
 
     # Significant follow-up of a case that already owed this destination a report.
@@ -402,7 +405,7 @@ def evaluate_regime(
         ev.obligations.append(ob)
         ev.obligations.extend(_completions(facts, regime, ob))
         for p in open_prev:
-            if p.due > ob.due:
+            if p.due > ob.due and not rule.in_addition:
                 ev.obligations.append(replace(
                     p, version=facts.version, status=ObligationStatus.SUPERSEDED,
                     explanation=f"{p.explanation}\nSuperseded in version {facts.version} by "

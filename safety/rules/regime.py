@@ -53,6 +53,7 @@ class Rule:
     follows: tuple[str, ...] = ()
     upgrade_anchor: AnchorKind | None = None
     upgrade_citation: str = ""
+    in_addition: bool = False  # owed besides the regime's other report, never covered by it
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,9 @@ def _rule(obj: dict[str, Any], where: str) -> Rule:
     if kind == "completion" and not follows:
         raise RegimeError(f"{where}: a completion rule needs 'follows'")
     up = obj.get("upgrade_anchor")
+    in_addition = obj.get("in_addition", False)
+    if not isinstance(in_addition, bool):
+        raise RegimeError(f"{where}.in_addition: expected true or false, got {in_addition!r}")
     return Rule(
         id=rid,
         report_type=_get(obj, "report_type", str, where),
@@ -139,6 +143,7 @@ def _rule(obj: dict[str, Any], where: str) -> Rule:
         follows=follows,
         upgrade_anchor=_anchor(up, where) if up else None,
         upgrade_citation=obj.get("upgrade_citation", ""),
+        in_addition=in_addition,
     )
 
 

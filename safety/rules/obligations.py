@@ -82,9 +82,12 @@ class Obligation:
     basis: tuple[str, ...] = ()
     group: str = "initial"
     submitted_on: date | None = None
+    # Of a submitted report: whether the filer sent it complete (None: not said). An
+    # incomplete initial report is what owes the EU CTR completed report (Art. 42(2)).
+    complete: bool | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "case_id": self.case_id, "version": self.version,
             "destination": self.destination, "regime": self.regime, "rule": self.rule_id,
             "report_type": self.report_type, "day0": self.day0.isoformat(),
@@ -92,6 +95,11 @@ class Obligation:
             "citation": self.citation, "anchor": self.anchor.value,
             "explanation": self.explanation, "basis": list(self.basis), "group": self.group,
         }
+        if self.submitted_on is not None:
+            out["submitted_on"] = self.submitted_on.isoformat()
+        if self.complete is not None:
+            out["complete"] = self.complete
+        return out
 
 
 class RecommendationKind(StrEnum):
@@ -281,24 +289,70 @@ def _obligation(
     )
 
 
-def _completions(facts: CaseFacts, regime: Regime, first: Obligation) -> list[Obligation]:
+def _filed(prev: Sequence[Obligation], ob: Obligation) -> Obligation | None:
+    """The submitted report answering ``ob`` (same regime, rule and group) among ``prev``."""
+    return next((p for p in prev if p.regime == ob.regime and p.rule_id == ob.rule_id
+                 and p.group == ob.group and p.status is ObligationStatus.SUBMITTED
+                 and p.submitted_on is not None), None)
+
+
+def _as_filed(ob: Obligation, prev: Sequence[Obligation]) -> Obligation:
+    """``ob`` with the filing recorded in ``prev`` (date, completeness), if it was filed."""
+    filed = _filed(prev, ob)
+    if filed is None:
+        return ob
+    return replace(ob, status=ObligationStatus.SUBMITTED, submitted_on=filed.submitted_on,
+                   complete=filed.complete,
+                   explanation=f"{ob.explanation}\nSubmitted {filed.submitted_on}.")
+
+
+def _completions(
+    facts: CaseFacts, regime: Regime, first: Obligation, prev: Sequence[Obligation] = (),
+    notes: list[str] | None = None,
+) -> list[Obligation]:
+    """Completion reports of ``first``, each counted from its own start: the ACTUAL filing of
+    ``first`` (C.05.014(2) "within eight days after having informed the Minister"), or, while
+    it is not filed, the latest it may be filed (its due date), said so in the explanation.
+    A rule ``only_if = "initial_incomplete"`` (EU CTR Art. 42(2)) is owed only once ``first``
+    was filed incomplete."""
     out = []
+    filed = first if first.submitted_on is not None else _filed(prev, first)
     for rule in regime.rules:
         if rule.kind != "completion" or first.rule_id not in rule.follows:
             continue
-        start = first.submitted_on or first.due
+        if rule.only_if == "initial_incomplete" and (filed is None or filed.complete is not False):
+            if notes is not None:
+                state = ("not yet filed" if filed is None else
+                         f"filed {filed.submitted_on} "
+                         + ("complete" if filed.complete else "(completeness not recorded)"))
+                notes.append(f"{regime.id}/{rule.id}: owed only if the {first.rule_id} report is "
+                             f"filed incomplete ({rule.citation}): initial report {state}; if "
+                             f"incomplete, the completed report is due {rule.days} days after "
+                             "its filing")
+            continue
+        done = next((p for p in prev if p.regime == regime.id and p.rule_id == rule.id
+                     and p.status is ObligationStatus.SUBMITTED), None)
+        if done is not None:
+            continue
+        if filed is not None and filed.submitted_on is not None:
+            start, what = filed.submitted_on, "initial report filed"
+        else:
+            start, what = first.due, "initial report due"
         due = start + timedelta(days=rule.days)
-        what = "initial report submitted" if first.submitted_on else "initial report due"
-        text = explain_clock(due, facts.anchors.first_receipt, rule.days, rule.citation,
-                             base=f"{what} {start.isoformat()} ({first.rule_id}: day 0 "
-                                  f"{first.day0.isoformat()} + {first.days})")
-        if not first.submitted_on:
+        anchor = Anchor(AnchorKind.INITIAL_REPORT, start)
+        text = explain_clock(due, anchor, rule.days, rule.citation,
+                             base=f"day 0 {start.isoformat()} ({what}: {first.rule_id}, its own "
+                                  f"day 0 {first.day0.isoformat()} + {first.days})")
+        if filed is None:
             text += (f"\nIf the initial report is submitted earlier, the completed report is "
                      f"due {rule.days} days after that submission.")
         text += f"\nRule {regime.id}/{rule.id}: {rule.summary}".rstrip(": ")
         out.append(replace(
-            first, rule_id=rule.id, report_type=rule.report_type, due=due, days=rule.days,
-            citation=rule.citation, explanation=text, group="completion", submitted_on=None,
+            first, rule_id=rule.id, report_type=rule.report_type, day0=start, due=due,
+            days=rule.days, citation=rule.citation, anchor=AnchorKind.INITIAL_REPORT,
+            explanation=text, group="completion", submitted_on=None, complete=None,
+            status=(ObligationStatus.OPEN if first.status is ObligationStatus.SUBMITTED
+                    else first.status),
         ))
     return out
 
@@ -379,8 +433,9 @@ def evaluate_regime(
     if followup is FollowUp.INITIAL or not prev_initial:
         picked, covered = _best(facts, regime, found, newly)
         for ob in picked:
+            ob = _as_filed(ob, prev)
             ev.obligations.append(ob)
-            ev.obligations.extend(_completions(facts, regime, ob))
+            ev.obligations.extend(_completions(facts, regime, ob, prev, ev.notes))
         ev.notes.extend(covered)
         return
 
@@ -403,7 +458,7 @@ def evaluate_regime(
                          citation, rule.days,
                          "Upgrade: follow-up made the case qualify for a shorter clock.")
         ev.obligations.append(ob)
-        ev.obligations.extend(_completions(facts, regime, ob))
+        ev.obligations.extend(_completions(facts, regime, ob, prev, ev.notes))
         for p in open_prev:
             if p.due > ob.due and not rule.in_addition:
                 ev.obligations.append(replace(
@@ -415,7 +470,10 @@ def evaluate_regime(
                 ev.obligations.append(p)
         return
     ev.obligations.extend(p for p in prev if p.status is not ObligationStatus.SUBMITTED
-                          and p.status is not ObligationStatus.NOT_REQUIRED)
+                          and p.status is not ObligationStatus.NOT_REQUIRED
+                          and p.group != "completion")
+    for p in prev_initial:  # completions recounted from the actual filing, when there is one
+        ev.obligations.extend(_completions(facts, regime, p, prev))
     if submitted:
         best = min(found, key=lambda x: x.rule.days)
         fu = regime.followup
@@ -480,6 +538,12 @@ def monitor_status(ob: Obligation, today: date, soon_days: int = 3) -> str:
     return ob.status.value
 
 
+def _complete(value: object, where: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"{where}.complete: expected true, false or null")
+
+
 def obligation_from_json(data: dict[str, object], where: str = "obligation") -> Obligation:
     """Inverse of :meth:`Obligation.to_json` (``submitted_on`` optional), for ``previous``."""
     def s(key: str) -> str:
@@ -509,6 +573,7 @@ def obligation_from_json(data: dict[str, object], where: str = "obligation") -> 
             basis=strings("basis"),
             group=str(data.get("group", "initial")),
             submitted_on=date.fromisoformat(sub) if isinstance(sub, str) else None,
+            complete=_complete(data.get("complete"), where),
         )
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from exc

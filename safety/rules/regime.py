@@ -24,6 +24,7 @@ REGIMES_DIR = Path(__file__).with_name("regimes")
 SCOPES = ("clinical_trial", "post_marketing")
 OCCURRENCE = ("any", "domestic", "foreign")
 RULE_KINDS = ("initial", "completion")
+ONLY_IF = ("initial_incomplete",)
 WHEN_KEYS = {"serious", "fatal_or_lt", "unexpected", "related", "occurrence"}
 
 
@@ -54,6 +55,7 @@ class Rule:
     upgrade_anchor: AnchorKind | None = None
     upgrade_citation: str = ""
     in_addition: bool = False  # owed besides the regime's other report, never covered by it
+    only_if: str | None = None  # completion: "initial_incomplete" = only after an incomplete one
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,10 @@ def _rule(obj: dict[str, Any], where: str) -> Rule:
     in_addition = obj.get("in_addition", False)
     if not isinstance(in_addition, bool):
         raise RegimeError(f"{where}.in_addition: expected true or false, got {in_addition!r}")
+    only_if = obj.get("only_if")
+    if only_if is not None and (kind != "completion" or only_if not in ONLY_IF):
+        raise RegimeError(f"{where}.only_if: {only_if!r} is allowed on completion rules only, "
+                          f"as one of {ONLY_IF}")
     return Rule(
         id=rid,
         report_type=_get(obj, "report_type", str, where),
@@ -144,6 +150,7 @@ def _rule(obj: dict[str, Any], where: str) -> Rule:
         upgrade_anchor=_anchor(up, where) if up else None,
         upgrade_citation=obj.get("upgrade_citation", ""),
         in_addition=in_addition,
+        only_if=only_if,
     )
 
 

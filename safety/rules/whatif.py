@@ -44,7 +44,7 @@ from safety.cases.values import PartialDate, PartialDateError
 from safety.products.registry import Registry, product_from_dict, study_from_dict
 from safety.products.rsi import RsiLibrary, rsi_from_dict
 from safety.rules.causality import CausalityError, naranjo_assessment
-from safety.rules.day0 import Anchor, AnchorKind, Anchors, Day0Error, org_zone
+from safety.rules.day0 import CASE_ANCHORS, Anchor, AnchorKind, Anchors, Day0Error, org_zone
 from safety.rules.facts import CaseFacts, FollowUp, build_facts
 from safety.rules.obligations import Obligation, obligation_from_json
 from safety.rules.seriousness import MedicallyImportantLists
@@ -79,6 +79,9 @@ def anchors_from_case(
             kind = AnchorKind(key)
         except ValueError:
             raise WhatIfError(f"anchors.{key}: unknown anchor") from None
+        if kind not in CASE_ANCHORS:
+            raise WhatIfError(f"anchors.{key}: not an anchor of the case (a report's filing "
+                              "date is given as submitted_on of a previous obligation)")
         try:
             out[key] = Anchor.from_partial(kind, PartialDate.parse_iso(value), tz)
         except (PartialDateError, Day0Error) as exc:

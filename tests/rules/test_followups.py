@@ -38,7 +38,8 @@ def test_upgrade_to_fatal_shortens_open_clock_art_42_2_c():
     assert up.citation == "Regulation (EU) No 536/2014 Art. 42(2)(c)"
     assert up.report_type.endswith("(upgrade)")
     assert by_rule["eu-ctr-susar-15"].status is ObligationStatus.SUPERSEDED
-    assert by_rule["eu-ctr-completion"].due.isoformat() == "2026-03-17"
+    # Art. 42(2): a completed report only follows an initial report filed incomplete
+    assert "eu-ctr-completion" not in by_rule
 
 
 def test_upgrade_after_submission_still_owes_7_day_report():

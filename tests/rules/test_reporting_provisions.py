@@ -6,7 +6,9 @@ engine was changed; each test failed on the engine before its fix.
 
 from __future__ import annotations
 
-from factories.rules import anchors, event, facts
+from dataclasses import replace
+
+from factories.rules import anchors, d, event, facts
 
 from safety.rules.facts import FollowUp
 from safety.rules.obligations import ObligationStatus, evaluate
@@ -47,3 +49,64 @@ def test_21_cfr_312_32_c_2_upgrade_to_fatal_adds_the_notification_and_keeps_the_
     got = _of(evaluate(v2, previous=prev), "fda-ind")
     assert ("fda-ind-7day", "2026-03-02", "2026-03-09", ObligationStatus.OPEN) in got
     assert ("fda-ind-15day", "2026-02-27", "2026-03-14", ObligationStatus.OPEN) in got
+
+
+def _filed(obs, rule, on, complete=None):
+    return [replace(o, status=ObligationStatus.SUBMITTED, submitted_on=d(on), complete=complete)
+            if o.rule_id == rule else o for o in obs]
+
+
+EU_FATAL = dict(events=(event(fatal=True, country="DE"),), anchors_=anchors("2026-02-27"))
+
+
+def test_ctr_art_42_2_completed_report_only_when_the_initial_report_was_incomplete():
+    """Regulation (EU) No 536/2014 Art. 42(2) second subparagraph: "Where necessary to ensure
+    timely reporting, the sponsor may, in accordance with section 2.4 of Annex III, submit an
+    initial report that is incomplete followed up by a complete report"; Annex III 2.4: the
+    completed report follows within eight days. A complete initial 7-day report owes nothing
+    more; an incomplete one owes the completed report 8 days after it was filed."""
+    ev = evaluate(facts(**EU_FATAL))
+    assert [o.rule_id for o in ev.obligations if o.regime == "eu-ctr"] == ["eu-ctr-susar-7"]
+    assert any("eu-ctr-completion" in n and "incomplete" in n for n in ev.notes)
+
+    complete = _filed(ev.obligations, "eu-ctr-susar-7", "2026-03-04", complete=True)
+    again = evaluate(facts(**EU_FATAL), previous=complete)
+    assert "eu-ctr-completion" not in {o.rule_id for o in again.obligations}
+
+    incomplete = _filed(ev.obligations, "eu-ctr-susar-7", "2026-03-04", complete=False)
+    again = evaluate(facts(**EU_FATAL), previous=incomplete)
+    done = next(o for o in again.obligations if o.rule_id == "eu-ctr-completion")
+    assert (done.day0.isoformat(), done.due.isoformat()) == ("2026-03-04", "2026-03-12")
+    assert done.citation.startswith("Regulation (EU) No 536/2014 Art. 42(2)")
+
+
+HC_LT = dict(events=(event(lt=True, criteria=("life_threatening",), country="CA"),),
+             anchors_=anchors("2026-02-27"))
+
+
+def test_c_05_014_2_complete_report_counts_from_the_actual_filing_of_the_first_report():
+    """Food and Drug Regulations C.05.014(2): "The sponsor shall, within eight days after having
+    informed the Minister under paragraph (1)(b), submit to the Minister a complete report".
+    Informed on 2026-03-03 (due 2026-03-06): the complete report is due 2026-03-11, and its
+    day 0 is that filing, not the case's first receipt."""
+    first = evaluate(facts(**HC_LT)).obligations
+    filed = _filed(first, "hc-ct-7", "2026-03-03")
+    ev = evaluate(facts(**HC_LT), previous=filed)
+    done = next(o for o in ev.obligations if o.rule_id == "hc-ct-complete")
+    assert (done.day0.isoformat(), done.due.isoformat()) == ("2026-03-03", "2026-03-11")
+    assert "2026-03-03" in done.explanation.splitlines()[0]
+
+    # and on a significant follow-up the carried completion keeps counting from the filing
+    v2 = facts(**HC_LT | dict(anchors_=anchors("2026-02-27", significant_followup="2026-03-05")),
+               version=2, followup=FollowUp.SIGNIFICANT)
+    ev2 = evaluate(v2, previous=filed)
+    done = next(o for o in ev2.obligations if o.rule_id == "hc-ct-complete")
+    assert (done.day0.isoformat(), done.due.isoformat()) == ("2026-03-03", "2026-03-11")
+
+
+def test_c_05_014_2_completion_starts_from_its_own_trigger_not_the_initial_day0():
+    """C.05.014(2) counts "after having informed the Minister": before the first report is
+    filed, the latest it can be filed (its due date) is the completion's start, and its day 0."""
+    ev = evaluate(facts(**HC_LT))
+    done = next(o for o in ev.obligations if o.rule_id == "hc-ct-complete")
+    assert (done.day0.isoformat(), done.due.isoformat()) == ("2026-03-06", "2026-03-14")

@@ -6,12 +6,15 @@ engine was changed; each test failed on the engine before its fix.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from factories.rules import anchors, d, event, facts
 
 from safety.rules.facts import FollowUp
 from safety.rules.obligations import ObligationStatus, evaluate
+from safety.rules.whatif import load_whatif
 
 
 def _of(ev, regime):
@@ -110,3 +113,43 @@ def test_c_05_014_2_completion_starts_from_its_own_trigger_not_the_initial_day0(
     ev = evaluate(facts(**HC_LT))
     done = next(o for o in ev.obligations if o.rule_id == "hc-ct-complete")
     assert (done.day0.isoformat(), done.due.isoformat()) == ("2026-03-06", "2026-03-14")
+
+
+DEMO = Path(__file__).parents[2] / "safety" / "rules" / "examples" / "demo_case.json"
+
+
+def _blinded_demo(drug_name: str) -> dict:
+    data = json.loads(DEMO.read_text())
+    data["registry"]["studies"][0]["blinded"] = True
+    data["case"]["drugs"][0]["name"] = drug_name
+    return data
+
+
+def test_blinded_imp_named_or_matching_placebo_is_reported_as_imp_until_unblinding():
+    """ICH E2A III.C (managing blinded therapy cases): the blind is broken for the subject of
+    a blinded SUSAR and the case is reported as the investigational product it turns out to be;
+    only the unblinding result can say the subject received placebo. A label such as "Zelvorin
+    or matching placebo" says what the kit may contain, not what the subject took."""
+    data = _blinded_demo("Zelvorin 10 mg or matching placebo")
+    w = load_whatif(data)
+    (s,) = w.facts.suspects
+    assert (s.product_id, s.blinded, s.placebo) == ("SDX-101", True, False)
+    obs = evaluate(w.facts).obligations
+    assert obs and {o.status for o in obs} == {ObligationStatus.AWAITING_UNBLINDING}
+
+    w = load_whatif(data | {"unblinded_arm": "SDX-101"})
+    assert {o.status for o in evaluate(w.facts).obligations} == {ObligationStatus.OPEN}
+    w = load_whatif(data | {"unblinded_arm": "placebo"})
+    assert evaluate(w.facts).obligations == []
+
+
+def test_placebo_is_an_explicit_fact_of_the_registry_not_of_a_name():
+    """A product the registry records as placebo ("placebo": true) is never a SUSAR suspect;
+    a product merely named so is judged like any other drug."""
+    data = json.loads(DEMO.read_text())
+    data["case"]["drugs"][0] |= {"name": "Placebo-matched Zelvorin"}
+    assert evaluate(load_whatif(data).facts).obligations  # still SDX-101 by its substance
+    data["registry"]["products"].append({"id": "PBO-301", "name": "Saline", "placebo": True})
+    data["case"]["drugs"][0] |= {"name": "Saline", "substances": []}
+    (s,) = load_whatif(data).facts.suspects
+    assert s.placebo and s.product_id == "PBO-301"

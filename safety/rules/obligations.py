@@ -442,6 +442,11 @@ def evaluate_regime(
     # Significant follow-up of a case that already owed this destination a report.
     if not found:
         kind, reason = _downgrade_reason(facts)
+        filed = [p for p in prev_initial if p.status is ObligationStatus.SUBMITTED]
+        if regime.followup.on_downgrade and filed:
+            ev.obligations.append(_downgrade_followup(facts, regime, filed[-1]))
+            _retire(facts, regime, [p for p in prev if p not in filed], kind, reason, ev)
+            return
         _retire(facts, regime, prev, kind, reason, ev)
         return
     submitted = [p for p in prev_initial if p.status is ObligationStatus.SUBMITTED]
@@ -454,9 +459,18 @@ def evaluate_regime(
         anchors = [a for a in (rule.upgrade_anchor, AnchorKind.FATAL_LT_AWARENESS,
                                AnchorKind.SIGNIFICANT_FOLLOWUP) if a is not None]
         citation = rule.upgrade_citation or rule.citation
-        ob = _obligation(facts, regime, rule, m, anchors, f"{rule.report_type} (upgrade)",
-                         citation, rule.days,
-                         "Upgrade: follow-up made the case qualify for a shorter clock.")
+        if submitted:
+            # Already reported to this destination: the upgrade is a follow-up of that report
+            # on the shorter clock (GVP VI.B.7.1; Art. 42(2)(c)), not a fresh initial report.
+            fu = regime.followup
+            ob = _obligation(facts, regime, rule, m, anchors, fu.report_type,
+                             f"{fu.citation}; {citation}", rule.days,
+                             f"Upgrade: follow-up of the submitted {submitted[0].rule_id} "
+                             f"report ({submitted[0].report_type}) on the shorter clock.")
+        else:
+            ob = _obligation(facts, regime, rule, m, anchors, f"{rule.report_type} (upgrade)",
+                             citation, rule.days,
+                             "Upgrade: follow-up made the case qualify for a shorter clock.")
         ev.obligations.append(ob)
         ev.obligations.extend(_completions(facts, regime, ob, prev, ev.notes))
         for p in open_prev:
@@ -486,6 +500,27 @@ def evaluate_regime(
     else:
         ev.notes.append(f"{regime.id}: initial report not yet submitted; include the new "
                         "information in it (clock unchanged)")
+
+
+def _downgrade_followup(facts: CaseFacts, regime: Regime, filed: Obligation) -> Obligation:
+    """The follow-up report a filed report is owed when the case stops qualifying
+    (``followup.on_downgrade``, 21 CFR 312.32(d)(2))."""
+    fu = regime.followup
+    anchor, anchor_notes = _anchor(facts, [fu.anchor])
+    days = fu.days if fu.days is not None else filed.days
+    due = anchor.day + timedelta(days=days)
+    reason = ("the case no longer meets the reporting criteria (seriousness, expectedness or "
+              "causality changed): the follow-up report says so")
+    lines = [explain_clock(due, anchor, days, fu.citation),
+             f"Follow-up of the submitted {filed.rule_id} report ({filed.report_type}, "
+             f"submitted {filed.submitted_on}): {reason}.",
+             f"Day 0: {anchor.describe()}", *(f"Anchor: {n}" for n in anchor_notes)]
+    return Obligation(
+        case_id=facts.case_id, version=facts.version, destination=regime.destination,
+        regime=regime.id, rule_id=filed.rule_id, report_type=fu.report_type, day0=anchor.day,
+        due=due, days=days, status=ObligationStatus.OPEN, citation=fu.citation,
+        anchor=anchor.kind, explanation="\n".join(lines), basis=(reason,),
+    )
 
 
 def _retire(

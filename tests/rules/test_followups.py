@@ -105,7 +105,10 @@ def test_downgrade_after_submission_recommends_amendment():
     ev = evaluate(v2, previous=prev)
     kinds = {(r.regime, r.kind) for r in ev.recommendations}
     assert ("eu-ctr", RecommendationKind.AMENDMENT) in kinds
-    assert ("fda-ind", RecommendationKind.AMENDMENT) in kinds
+    # 21 CFR 312.32(d)(2): FDA is owed a follow-up IND safety report, not a suggested amendment
+    assert "fda-ind" not in {r.regime for r in ev.recommendations}
+    assert [o.report_type for o in ev.obligations if o.regime == "fda-ind"] == [
+        "Follow-up IND safety report"]
 
 
 def test_invalid_or_nullified_case_recommends_nullification():

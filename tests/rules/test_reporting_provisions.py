@@ -10,7 +10,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from factories.rules import anchors, d, event, facts
+from factories.rules import anchors, d, event, facts, pair, pm
 
 from safety.rules.facts import FollowUp
 from safety.rules.obligations import ObligationStatus, evaluate
@@ -153,3 +153,38 @@ def test_placebo_is_an_explicit_fact_of_the_registry_not_of_a_name():
     data["case"]["drugs"][0] |= {"name": "Saline", "substances": []}
     (s,) = load_whatif(data).facts.suspects
     assert s.placebo and s.product_id == "PBO-301"
+
+
+def test_21_cfr_312_32_d_2_downgrade_after_a_filed_ind_safety_report_owes_a_followup_report():
+    """21 CFR 312.32(d)(2): "Relevant follow-up information to an IND safety report must be
+    submitted as soon as the information is available and must be identified as such, i.e.,
+    'Followup IND Safety Report'." Information that the reaction is no longer a suspected
+    adverse reaction is relevant follow-up of the filed report: a follow-up IND safety report
+    is owed (15 calendar days, FDA guidance 2012), not a mere suggestion to amend."""
+    v1 = evaluate(facts(anchors_=anchors("2026-02-27"))).obligations
+    filed = _filed(v1, "fda-ind-15day", "2026-03-05")
+    v2 = facts(version=2, followup=FollowUp.SIGNIFICANT, pairs=(pair(inv="not related"),),
+               anchors_=anchors("2026-02-27", significant_followup="2026-03-20"))
+    ev = evaluate(v2, previous=filed)
+    fda = [o for o in ev.obligations if o.regime == "fda-ind"]
+    assert [(o.report_type, o.day0.isoformat(), o.due.isoformat(), o.status) for o in fda] == [
+        ("Follow-up IND safety report", "2026-03-20", "2026-04-04", ObligationStatus.OPEN)]
+    assert fda[0].citation.startswith("21 CFR 312.32(d)(2)")
+    assert "no longer" in fda[0].explanation
+    assert not [r for r in ev.recommendations if r.regime == "fda-ind"]
+
+
+def test_gvp_vi_b_7_non_serious_case_filed_on_90_days_that_becomes_serious_is_a_followup():
+    """GVP Module VI.B.7.1: significant follow-up information (here: the case becomes serious)
+    starts a new day zero for a follow-up report of the ICSR already submitted; Art. 107(3)
+    first subparagraph then gives it 15 days. It is not a fresh initial report."""
+    v1 = evaluate(pm(events=(event(country="FR", criteria=()),),
+                     anchors_=anchors("2026-01-05"))).obligations
+    assert {o.rule_id for o in v1 if o.regime == "eu-gvp"} == {"eu-gvp-nonserious-90"}
+    filed = _filed(v1, "eu-gvp-nonserious-90", "2026-02-10")
+    v2 = pm(events=(event(country="FR"),), version=2, followup=FollowUp.SIGNIFICANT,
+            anchors_=anchors("2026-01-05", significant_followup="2026-03-02"))
+    eu = [o for o in evaluate(v2, previous=filed).obligations if o.regime == "eu-gvp"]
+    assert [(o.report_type, o.day0.isoformat(), o.due.isoformat()) for o in eu] == [
+        ("Follow-up ICSR", "2026-03-02", "2026-03-17")]
+    assert "GVP Module VI.B.7.1" in eu[0].citation

@@ -20,7 +20,8 @@ not hold::
       "registry": {"products": [...], "studies": [...]},  # as registry_to_json
       "rsi": [{"product_id", "reference", "version", "effective_from", "expected_pts"}],
       "ime": ["<PT code>", ...], "dme": ["<PT code>", ...],
-      "previous": [ <obligation JSON with "status" and optional "submitted_on"> ],
+      "previous": [ <obligation JSON with "status", optional "submitted_on" and "complete"> ]
+                  or the whole output of `safety rules evaluate --json` (its "obligations"),
       "assessments": [                      # extra causality assessments (G.k.9.i.2.r)
         {"reaction_id": "...", "drug_id": "...", "source": "Sponsor",
          "method": "WHO-UMC", "result": "Possible"},
@@ -146,6 +147,16 @@ def load_whatif(
         anchors=anchors, registry=reg, rsi=lib, lists=lists, followup=followup,
         unblinded_arm=extra.get("unblinded_arm"),
     )
-    previous = tuple(obligation_from_json(o, f"previous[{i}]")
-                     for i, o in enumerate(extra.get("previous", ())))
+    given = extra.get("previous", ())
+    if isinstance(given, dict):  # a whole evaluation, as `rules evaluate --json` prints it
+        given = given.get("obligations", ())
+        where = "previous.obligations"
+    else:
+        where = "previous"
+    if not isinstance(given, list | tuple):
+        raise WhatIfError(f"{where}: expected a list of obligations or an evaluation object")
+    try:
+        previous = tuple(obligation_from_json(o, f"{where}[{i}]") for i, o in enumerate(given))
+    except (ValueError, AttributeError) as exc:
+        raise WhatIfError(str(exc)) from exc
     return WhatIf(case, facts, previous)

@@ -13,7 +13,7 @@ from pathlib import Path
 from factories.rules import anchors, d, event, facts, pair, pm
 
 from safety.rules.facts import FollowUp
-from safety.rules.obligations import ObligationStatus, evaluate
+from safety.rules.obligations import ObligationStatus, evaluate, obligation_from_json
 from safety.rules.whatif import load_whatif
 
 
@@ -188,3 +188,11 @@ def test_gvp_vi_b_7_non_serious_case_filed_on_90_days_that_becomes_serious_is_a_
     assert [(o.report_type, o.day0.isoformat(), o.due.isoformat()) for o in eu] == [
         ("Follow-up ICSR", "2026-03-02", "2026-03-17")]
     assert "GVP Module VI.B.7.1" in eu[0].citation
+
+
+def test_every_obligation_round_trips_through_its_json():
+    """What `evaluate --json` prints is read back unchanged as `previous` (issue #15 item 8)."""
+    f = facts(events=(event(fatal=True, country="CA"),), anchors_=anchors("2026-02-27"))
+    obs = evaluate(f).obligations
+    obs = _filed(obs, "hc-ct-7", "2026-03-03", complete=False)
+    assert obs and [obligation_from_json(o.to_json()) for o in obs] == obs

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from safety.cases.codec import CodecError
-from safety.cli.common import file_settings
+from safety.config import ConfigError, load_settings
 from safety.products.registry import RegistryError, load_registry_json
 from safety.products.rsi import RsiError, load_rsi_csv, load_rsi_json
 from safety.rules.day0 import Day0Error
@@ -26,7 +26,10 @@ ERRORS = (CodecError, RegistryError, RsiError, Day0Error, RegimeError, WhatIfErr
 
 def _run(case_file: Path, registry: Path | None, rsi: Path | None,
          regimes_dir: Path | None) -> Evaluation:
-    zone = file_settings().timezone
+    try:  # safety.cli.common would do, but imports the database stack this command never uses
+        zone = load_settings().timezone
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
     reg = load_registry_json(registry) if registry else None
     lib = None
     if rsi:

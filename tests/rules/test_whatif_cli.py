@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,17 @@ def test_evaluate_json_round_trips_as_previous_and_keeps_notes(tmp_path):
     eu = {(o["rule"], o["due"], o["status"]) for o in v2["obligations"] if o["regime"] == "eu-ctr"}
     assert ("eu-ctr-susar-7", "2026-03-10", "open") in eu
     assert ("eu-ctr-susar-15", "2026-03-15", "superseded") in eu
+
+
+def test_rules_evaluate_imports_no_database_stack():
+    """Issue #15 item 8: the what-if command touches no database, so it must not pay for
+    importing SQLAlchemy, Alembic or Flask at start-up (the cold start it took: 1-2 s)."""
+    code = ("import sys\n"
+            "from safety.cli import main\n"
+            f"main(['rules', 'evaluate', {str(DEMO)!r}, '--json'], standalone_mode=False)\n"
+            "heavy = sorted(m for m in ('sqlalchemy', 'alembic', 'flask', 'psycopg', 'redis', 'rq',"
+            " 'lxml') if m in sys.modules)\n"
+            "sys.stderr.write('HEAVY=' + ','.join(heavy))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert res.stderr.strip().endswith("HEAVY=")

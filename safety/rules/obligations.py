@@ -307,7 +307,7 @@ def _as_filed(ob: Obligation, prev: Sequence[Obligation]) -> Obligation:
 
 
 def _completions(
-    facts: CaseFacts, regime: Regime, first: Obligation, prev: Sequence[Obligation] = (),
+    regime: Regime, first: Obligation, prev: Sequence[Obligation] = (),
     notes: list[str] | None = None,
 ) -> list[Obligation]:
     """Completion reports of ``first``, each counted from its own start: the ACTUAL filing of
@@ -355,6 +355,12 @@ def _completions(
                     else first.status),
         ))
     return out
+
+
+def completions_after_filing(regime: Regime, filed: Obligation) -> list[Obligation]:
+    """The completion reports owed once ``filed`` (submitted, with ``submitted_on``) is filed,
+    counted from that filing: what the store re-dates its open completions to."""
+    return _completions(regime, filed)
 
 
 # --- the engine ---------------------------------------------------------------------------
@@ -435,7 +441,7 @@ def evaluate_regime(
         for ob in picked:
             ob = _as_filed(ob, prev)
             ev.obligations.append(ob)
-            ev.obligations.extend(_completions(facts, regime, ob, prev, ev.notes))
+            ev.obligations.extend(_completions(regime, ob, prev, ev.notes))
         ev.notes.extend(covered)
         return
 
@@ -472,7 +478,7 @@ def evaluate_regime(
                              citation, rule.days,
                              "Upgrade: follow-up made the case qualify for a shorter clock.")
         ev.obligations.append(ob)
-        ev.obligations.extend(_completions(facts, regime, ob, prev, ev.notes))
+        ev.obligations.extend(_completions(regime, ob, prev, ev.notes))
         for p in open_prev:
             if p.due > ob.due and not rule.in_addition:
                 ev.obligations.append(replace(
@@ -487,7 +493,7 @@ def evaluate_regime(
                           and p.status is not ObligationStatus.NOT_REQUIRED
                           and p.group != "completion")
     for p in prev_initial:  # completions recounted from the actual filing, when there is one
-        ev.obligations.extend(_completions(facts, regime, p, prev))
+        ev.obligations.extend(_completions(regime, p, prev))
     if submitted:
         best = min(found, key=lambda x: x.rule.days)
         fu = regime.followup

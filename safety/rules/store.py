@@ -24,8 +24,10 @@ from safety.rules.obligations import (
     Obligation,
     ObligationAlert,
     ObligationStatus,
+    completions_after_filing,
     monitor_status,
 )
+from safety.rules.regime import load_regimes
 
 
 class CaseAnchorRow(Base):
@@ -164,12 +166,39 @@ def set_obligation_status(session: Session, row: ObligationRow, to: ObligationSt
 
 def obligation_submitted(session: Session, obligation_id: uuid.UUID, on: date, *, actor: str,
                          reason: str) -> ObligationRow | None:
-    """The message answering an obligation was sent: it is met (if it was still owed)."""
+    """The message answering an obligation was sent: it is met (if it was still owed), and the
+    open reports completing it now count from this actual filing."""
     row = session.get(ObligationRow, obligation_id)
     if row is not None and row.status in OPEN_STATUSES:
         set_obligation_status(session, row, ObligationStatus.SUBMITTED, actor=actor,
                               reason=reason, on=on)
+        _redate_completions(session, row, actor)
     return row
+
+
+def _redate_completions(session: Session, filed: ObligationRow, actor: str) -> None:
+    """C.05.014(2) "within eight days after having informed the Minister": the open completion
+    reports of ``filed`` (stored counted from its due date) move to its actual filing date."""
+    regime = next((r for r in load_regimes() if r.id == filed.regime), None)
+    if regime is None or filed.grp == "completion":
+        return
+    fresh = {o.rule_id: o for o in completions_after_filing(regime, _to_domain(filed))}
+    if not fresh:
+        return
+    for row in session.scalars(select(ObligationRow).where(
+            ObligationRow.case_id == filed.case_id, ObligationRow.version == filed.version,
+            ObligationRow.regime == filed.regime, ObligationRow.grp == "completion",
+            ObligationRow.rule_id.in_(fresh), ObligationRow.status.in_(OPEN_STATUSES))):
+        new = fresh[row.rule_id]
+        if (row.day0, row.due) == (new.day0, new.due):
+            continue
+        changes = [{"field": "due", "from": row.due.isoformat(), "to": new.due.isoformat()}]
+        row.day0, row.due, row.anchor = new.day0, new.due, new.anchor.value
+        row.explanation = (f"{new.explanation}\n(Re-dated when {filed.rule_id} was filed on "
+                           f"{filed.submitted_on}.)")
+        record(session, actor=actor, action="obligation.redated", entity=row,
+               case_id=row.case_id, changes=changes,
+               reason=f"{filed.rule_id} filed {filed.submitted_on}: {new.citation}")
 
 
 def obligation_owed_again(session: Session, obligation_id: uuid.UUID, *, actor: str,

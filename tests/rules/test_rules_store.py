@@ -95,3 +95,25 @@ def test_obligations_saved_listed_submitted_and_fed_back(session, base_settings)
     latest = previous_obligations(session, case_id)
     assert latest and {o.version for o in latest} == {2}
     assert any(o.rule_id == "eu-ctr-susar-7" and o.due == date(2026, 3, 27) for o in latest)
+
+
+def test_filing_a_first_report_early_brings_its_complete_report_forward(session, base_settings):
+    """Food and Drug Regulations C.05.014(2): the complete report is due "within eight days
+    after having informed the Minister under paragraph (1)(b)". Stored at evaluation as the
+    7-day report's due date + 8 (2026-03-14); the first report filed on 2026-03-02 makes it
+    due 2026-03-10, with that filing as its day 0 (and an audit event)."""
+    case_id = uuid.UUID(case_in_session(session, base_settings, stages=False))
+    (v1_id,) = (cv.id for cv in versions(session, case_id))
+    f1 = facts(events=(event(lt=True, criteria=("life_threatening",), country="CA"),),
+               anchors_=anchors("2026-02-27"))
+    save_evaluation(session, case_id, v1_id, f1, evaluate(f1), D)
+    session.flush()
+    hc = {r.rule_id: r for r in session.scalars(sqlalchemy.select(ObligationRow).where(
+        ObligationRow.regime == "hc-ct"))}
+    assert hc["hc-ct-complete"].due == date(2026, 3, 14)
+    obligation_submitted(session, hc["hc-ct-7"].id, date(2026, 3, 2), actor="test",
+                         reason="sent")
+    session.flush()
+    assert (hc["hc-ct-complete"].day0, hc["hc-ct-complete"].due) == (date(2026, 3, 2),
+                                                                    date(2026, 3, 10))
+    assert "2026-03-02" in hc["hc-ct-complete"].explanation

@@ -320,11 +320,10 @@ def _completions(
     for rule in regime.rules:
         if rule.kind != "completion" or first.rule_id not in rule.follows:
             continue
-        if rule.only_if == "initial_incomplete" and (filed is None or filed.complete is not False):
+        conditional = rule.only_if == "initial_incomplete"
+        if conditional and (filed is None or filed.complete is True):
             if notes is not None:
-                state = ("not yet filed" if filed is None else
-                         f"filed {filed.submitted_on} "
-                         + ("complete" if filed.complete else "(completeness not recorded)"))
+                state = "not yet filed" if filed is None else f"filed {filed.submitted_on} complete"
                 notes.append(f"{regime.id}/{rule.id}: owed only if the {first.rule_id} report is "
                              f"filed incomplete ({rule.citation}): initial report {state}; if "
                              f"incomplete, the completed report is due {rule.days} days after "
@@ -346,6 +345,12 @@ def _completions(
         if filed is None:
             text += (f"\nIf the initial report is submitted earlier, the completed report is "
                      f"due {rule.days} days after that submission.")
+        if conditional and filed is not None and filed.complete is None:
+            # Not said whether the filed report was complete: owed (a missed report is the worse
+            # error) until someone confirms it was complete and closes this as not required.
+            text += (f"\nOwed because the {first.rule_id} report filed {filed.submitted_on} is "
+                     "not recorded as complete; if it was complete, close this as not required "
+                     "with that reason.")
         text += f"\nRule {regime.id}/{rule.id}: {rule.summary}".rstrip(": ")
         out.append(replace(
             first, rule_id=rule.id, report_type=rule.report_type, day0=start, due=due,

@@ -185,10 +185,27 @@ def _redate_completions(session: Session, filed: ObligationRow, actor: str) -> N
     fresh = {o.rule_id: o for o in completions_after_filing(regime, _to_domain(filed))}
     if not fresh:
         return
-    for row in session.scalars(select(ObligationRow).where(
-            ObligationRow.case_id == filed.case_id, ObligationRow.version == filed.version,
-            ObligationRow.regime == filed.regime, ObligationRow.grp == "completion",
-            ObligationRow.rule_id.in_(fresh), ObligationRow.status.in_(OPEN_STATUSES))):
+    rows = list(session.scalars(select(ObligationRow).where(
+        ObligationRow.case_id == filed.case_id, ObligationRow.version == filed.version,
+        ObligationRow.regime == filed.regime, ObligationRow.grp == "completion",
+        ObligationRow.rule_id.in_(fresh))))
+    for rule_id in sorted(set(fresh) - {r.rule_id for r in rows}):
+        # Owed only once the report it completes is filed (EU CTR Art. 42(2)): created now.
+        new = fresh[rule_id]
+        row = ObligationRow(
+            case_id=filed.case_id, case_version_id=filed.case_version_id,
+            sponsor_id=filed.sponsor_id, version=filed.version, destination=new.destination,
+            regime=new.regime, rule_id=new.rule_id, report_type=new.report_type,
+            grp=new.group, day0=new.day0, due=new.due, days=new.days, status=new.status,
+            citation=new.citation, anchor=new.anchor.value, explanation=new.explanation,
+            basis=list(new.basis))
+        session.add(row)
+        session.flush()
+        record(session, actor=actor, action="obligation.owed", entity=row, case_id=row.case_id,
+               reason=f"{filed.rule_id} filed {filed.submitted_on}: {new.citation}")
+    for row in rows:
+        if row.status not in OPEN_STATUSES:
+            continue
         new = fresh[row.rule_id]
         if (row.day0, row.due) == (new.day0, new.due):
             continue

@@ -13,7 +13,6 @@ process (the tests rely on that).
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -190,6 +189,8 @@ def secret_key_for(settings: Settings) -> str:
     settings.home.mkdir(parents=True, exist_ok=True)
     path = settings.home / "secret_key"
     if not path.exists():
+        import secrets  # once per instance; every command loads the settings, few need this
+
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from safety.cases.codec import CodecError
-from safety.cli.common import file_settings
+from safety.config import ConfigError, load_settings
 from safety.products.registry import RegistryError, load_registry_json
 from safety.products.rsi import RsiError, load_rsi_csv, load_rsi_json
 from safety.rules.day0 import Day0Error
@@ -26,7 +26,10 @@ ERRORS = (CodecError, RegistryError, RsiError, Day0Error, RegimeError, WhatIfErr
 
 def _run(case_file: Path, registry: Path | None, rsi: Path | None,
          regimes_dir: Path | None) -> Evaluation:
-    zone = file_settings().timezone
+    try:  # safety.cli.common would do, but imports the database stack this command never uses
+        zone = load_settings().timezone
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
     reg = load_registry_json(registry) if registry else None
     lib = None
     if rsi:
@@ -60,7 +63,9 @@ def rules() -> None:
 
 @rules.command("evaluate")
 @_with_options
-@click.option("--json", "as_json", is_flag=True, help="Print obligations as a JSON list.")
+@click.option("--json", "as_json", is_flag=True,
+              help="The evaluation as JSON (obligations, recommendations, notes); it can be "
+                   "given back as `previous` of the next version.")
 def evaluate_cmd(case_file: Path, registry: Path | None, rsi: Path | None,
                  regimes_dir: Path | None, as_json: bool) -> None:
     """What-if: obligations of CASE_FILE (case JSON, optionally wrapped), nothing stored."""
@@ -68,14 +73,8 @@ def evaluate_cmd(case_file: Path, registry: Path | None, rsi: Path | None,
         ev = _run(case_file, registry, rsi, regimes_dir)
     except ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
-    if as_json:
-        out = [
-            {"destination": o.destination, "regime": o.regime, "report_type": o.report_type,
-             "day0": o.day0.isoformat(), "due": o.due.isoformat(), "rule": o.rule_id,
-             "citation": o.citation, "status": o.status.value}
-            for o in ev.obligations
-        ]
-        click.echo(json.dumps(out, indent=2))
+    if as_json:  # the whole evaluation: it is the `previous` of the next what-if as it stands
+        click.echo(json.dumps(ev.to_json(), indent=2))
         return
     if not ev.obligations:
         click.echo("No reporting obligations.")
@@ -83,6 +82,8 @@ def evaluate_cmd(case_file: Path, registry: Path | None, rsi: Path | None,
         click.echo(f"{o.due.isoformat()}  {o.destination:<45} {o.report_type}  [{o.status.value}]")
     for r in ev.recommendations:
         click.echo(f"RECOMMEND {r.kind.value}: {r.destination} ({r.rule_id}): {r.reason}")
+    for n in ev.notes:
+        click.echo(f"note: {n}")
 
 
 @rules.command("explain")

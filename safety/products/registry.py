@@ -49,6 +49,9 @@ class Product:
     substances: tuple[str, ...] = ()
     statuses: tuple[JurisdictionStatus, ...] = ()
     aliases: tuple[str, ...] = ()
+    # Recorded, never guessed from a name: a kit labelled "... or matching placebo" is the
+    # blinded IMP until unblinding says otherwise.
+    placebo: bool = False
 
     def status_in(self, jurisdiction: str) -> set[Status]:
         return {s.status for s in self.statuses if s.jurisdiction == jurisdiction}
@@ -140,9 +143,12 @@ def product_from_dict(obj: dict[str, Any], where: str = "product") -> Product:
         )
         for i, s in enumerate(obj.get("statuses", ()))
     )
+    placebo = obj.get("placebo", False)
+    if not isinstance(placebo, bool):
+        raise RegistryError(f"{where}.placebo: expected true or false, got {placebo!r}")
     return Product(
         id=pid, name=str(obj.get("name") or pid), substances=tuple(obj.get("substances", ())),
-        statuses=statuses, aliases=tuple(obj.get("aliases", ())),
+        statuses=statuses, aliases=tuple(obj.get("aliases", ())), placebo=placebo,
     )
 
 
@@ -225,7 +231,8 @@ def registry_to_json(reg: Registry) -> dict[str, Any]:
             {"id": p.id, "name": p.name, "substances": list(p.substances),
              "aliases": list(p.aliases),
              "statuses": [{"jurisdiction": s.jurisdiction, "status": s.status.value,
-                           "numbers": list(s.numbers)} for s in p.statuses]}
+                           "numbers": list(s.numbers)} for s in p.statuses],
+             **({"placebo": True} if p.placebo else {})}
             for p in reg.products.values()
         ],
         "studies": [

@@ -27,13 +27,19 @@ class AnchorKind(StrEnum):
     SIGNIFICANT_FOLLOWUP = "significant_followup"
     SPONSOR_DETERMINATION = "sponsor_determination"
     FATAL_LT_AWARENESS = "fatal_lt_awareness"
+    # A completion report's own start: the report it completes was filed (or, until it is,
+    # the day it is due). Not a fact of the case, so never one of :class:`Anchors`.
+    INITIAL_REPORT = "initial_report"
 
+
+CASE_ANCHORS = frozenset(AnchorKind) - {AnchorKind.INITIAL_REPORT}
 
 ANCHOR_LABELS = {
     AnchorKind.FIRST_RECEIPT: "organisation first received a valid case",
     AnchorKind.SIGNIFICANT_FOLLOWUP: "significant follow-up information received",
     AnchorKind.SPONSOR_DETERMINATION: "sponsor determined the case qualifies",
     AnchorKind.FATAL_LT_AWARENESS: "organisation became aware of a fatal/life-threatening outcome",
+    AnchorKind.INITIAL_REPORT: "the report it completes was filed",
 }
 
 
@@ -119,7 +125,7 @@ class Anchors:
     fatal_lt_awareness: Anchor | None = None
 
     def get(self, kind: AnchorKind) -> Anchor | None:
-        anchor: Anchor | None = getattr(self, kind.value)  # the fields are named by the kinds
+        anchor: Anchor | None = getattr(self, kind.value, None)  # fields are named by kinds
         return anchor
 
     def shifted(self, days: int) -> Anchors:

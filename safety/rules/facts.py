@@ -230,7 +230,9 @@ def build_facts(
     for d in case.suspect_drugs():
         product = registry.match_drug(d)
         name = _drug_name(d)
-        placebo = PLACEBO in name.casefold() or (product is not None and product.id == PLACEBO)
+        # Placebo only as a recorded fact (registry product, unblinding result), never from the
+        # name: "Zelvorin or matching placebo" is the blinded IMP (ICH E2A III.C).
+        placebo = product is not None and product.placebo
         blinded = bool(study and study.blinded and not placebo and (
             (product is not None and product.id in study_products)
             or (product is None and d.investigational is True)

@@ -82,9 +82,12 @@ class Obligation:
     basis: tuple[str, ...] = ()
     group: str = "initial"
     submitted_on: date | None = None
+    # Of a submitted report: whether the filer sent it complete (None: not said). An
+    # incomplete initial report is what owes the EU CTR completed report (Art. 42(2)).
+    complete: bool | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "case_id": self.case_id, "version": self.version,
             "destination": self.destination, "regime": self.regime, "rule": self.rule_id,
             "report_type": self.report_type, "day0": self.day0.isoformat(),
@@ -92,6 +95,11 @@ class Obligation:
             "citation": self.citation, "anchor": self.anchor.value,
             "explanation": self.explanation, "basis": list(self.basis), "group": self.group,
         }
+        if self.submitted_on is not None:
+            out["submitted_on"] = self.submitted_on.isoformat()
+        if self.complete is not None:
+            out["complete"] = self.complete
+        return out
 
 
 class RecommendationKind(StrEnum):
@@ -281,26 +289,83 @@ def _obligation(
     )
 
 
-def _completions(facts: CaseFacts, regime: Regime, first: Obligation) -> list[Obligation]:
+def _filed(prev: Sequence[Obligation], ob: Obligation) -> Obligation | None:
+    """The submitted report answering ``ob`` (same regime, rule and group) among ``prev``."""
+    return next((p for p in prev if p.regime == ob.regime and p.rule_id == ob.rule_id
+                 and p.group == ob.group and p.status is ObligationStatus.SUBMITTED
+                 and p.submitted_on is not None), None)
+
+
+def _as_filed(ob: Obligation, prev: Sequence[Obligation]) -> Obligation:
+    """``ob`` with the filing recorded in ``prev`` (date, completeness), if it was filed."""
+    filed = _filed(prev, ob)
+    if filed is None:
+        return ob
+    return replace(ob, status=ObligationStatus.SUBMITTED, submitted_on=filed.submitted_on,
+                   complete=filed.complete,
+                   explanation=f"{ob.explanation}\nSubmitted {filed.submitted_on}.")
+
+
+def _completions(
+    regime: Regime, first: Obligation, prev: Sequence[Obligation] = (),
+    notes: list[str] | None = None,
+) -> list[Obligation]:
+    """Completion reports of ``first``, each counted from its own start: the ACTUAL filing of
+    ``first`` (C.05.014(2) "within eight days after having informed the Minister"), or, while
+    it is not filed, the latest it may be filed (its due date), said so in the explanation.
+    A rule ``only_if = "initial_incomplete"`` (EU CTR Art. 42(2)) is owed only once ``first``
+    was filed incomplete."""
     out = []
+    filed = first if first.submitted_on is not None else _filed(prev, first)
     for rule in regime.rules:
         if rule.kind != "completion" or first.rule_id not in rule.follows:
             continue
-        start = first.submitted_on or first.due
+        conditional = rule.only_if == "initial_incomplete"
+        if conditional and (filed is None or filed.complete is True):
+            if notes is not None:
+                state = "not yet filed" if filed is None else f"filed {filed.submitted_on} complete"
+                notes.append(f"{regime.id}/{rule.id}: owed only if the {first.rule_id} report is "
+                             f"filed incomplete ({rule.citation}): initial report {state}; if "
+                             f"incomplete, the completed report is due {rule.days} days after "
+                             "its filing")
+            continue
+        done = next((p for p in prev if p.regime == regime.id and p.rule_id == rule.id
+                     and p.status is ObligationStatus.SUBMITTED), None)
+        if done is not None:
+            continue
+        if filed is not None and filed.submitted_on is not None:
+            start, what = filed.submitted_on, "initial report filed"
+        else:
+            start, what = first.due, "initial report due"
         due = start + timedelta(days=rule.days)
-        what = "initial report submitted" if first.submitted_on else "initial report due"
-        text = explain_clock(due, facts.anchors.first_receipt, rule.days, rule.citation,
-                             base=f"{what} {start.isoformat()} ({first.rule_id}: day 0 "
-                                  f"{first.day0.isoformat()} + {first.days})")
-        if not first.submitted_on:
+        anchor = Anchor(AnchorKind.INITIAL_REPORT, start)
+        text = explain_clock(due, anchor, rule.days, rule.citation,
+                             base=f"day 0 {start.isoformat()} ({what}: {first.rule_id}, its own "
+                                  f"day 0 {first.day0.isoformat()} + {first.days})")
+        if filed is None:
             text += (f"\nIf the initial report is submitted earlier, the completed report is "
                      f"due {rule.days} days after that submission.")
+        if conditional and filed is not None and filed.complete is None:
+            # Not said whether the filed report was complete: owed (a missed report is the worse
+            # error) until someone confirms it was complete and closes this as not required.
+            text += (f"\nOwed because the {first.rule_id} report filed {filed.submitted_on} is "
+                     "not recorded as complete; if it was complete, close this as not required "
+                     "with that reason.")
         text += f"\nRule {regime.id}/{rule.id}: {rule.summary}".rstrip(": ")
         out.append(replace(
-            first, rule_id=rule.id, report_type=rule.report_type, due=due, days=rule.days,
-            citation=rule.citation, explanation=text, group="completion", submitted_on=None,
+            first, rule_id=rule.id, report_type=rule.report_type, day0=start, due=due,
+            days=rule.days, citation=rule.citation, anchor=AnchorKind.INITIAL_REPORT,
+            explanation=text, group="completion", submitted_on=None, complete=None,
+            status=(ObligationStatus.OPEN if first.status is ObligationStatus.SUBMITTED
+                    else first.status),
         ))
     return out
+
+
+def completions_after_filing(regime: Regime, filed: Obligation) -> list[Obligation]:
+    """The completion reports owed once ``filed`` (submitted, with ``submitted_on``) is filed,
+    counted from that filing: what the store re-dates its open completions to."""
+    return _completions(regime, filed)
 
 
 # --- the engine ---------------------------------------------------------------------------
@@ -314,8 +379,10 @@ def _initial_anchors(rule: Rule, facts: CaseFacts, newly: bool) -> list[AnchorKi
 
 def _best(
     facts: CaseFacts, regime: Regime, found: list[Match], newly: bool
-) -> tuple[Obligation, list[str]] | None:
-    """The earliest-due initial obligation; the others are noted as covered by it."""
+) -> tuple[list[Obligation], list[str]]:
+    """The initial obligations: every ``in_addition`` rule met (e.g. the 7-day notification
+    of 21 CFR 312.32(c)(2), owed *also*), and of the other rules met the earliest-due one, the
+    rest noted as covered by it (one ICSR per destination covers the case)."""
     candidates = [
         _obligation(facts, regime, m.rule, m, _initial_anchors(m.rule, facts, newly),
                     m.rule.report_type, m.rule.citation, m.rule.days,
@@ -323,13 +390,15 @@ def _best(
                     else "")
         for m in found
     ]
-    if not candidates:
-        return None
-    candidates.sort(key=lambda o: (o.due, o.days))
-    best = candidates[0]
+    extra = [o for o, m in zip(candidates, found, strict=True) if m.rule.in_addition]
+    rest = [o for o, m in zip(candidates, found, strict=True) if not m.rule.in_addition]
+    rest.sort(key=lambda o: (o.due, o.days))
+    if not rest:
+        return extra, []
+    best = rest[0]
     covered = [f"{regime.id}/{o.rule_id} (due {o.due.isoformat()}) also met; covered by the "
-               f"earlier {best.rule_id} report" for o in candidates[1:]]
-    return best, covered
+               f"earlier {best.rule_id} report" for o in rest[1:]]
+    return [*extra, best], covered
 
 
 def _withdrawn(prev: Obligation, facts: CaseFacts, reason: str) -> Obligation:
@@ -373,17 +442,22 @@ def evaluate_regime(
 
     newly = followup is FollowUp.SIGNIFICANT and not prev_initial
     if followup is FollowUp.INITIAL or not prev_initial:
-        picked = _best(facts, regime, found, newly)
-        if picked:
-            ob, covered = picked
+        picked, covered = _best(facts, regime, found, newly)
+        for ob in picked:
+            ob = _as_filed(ob, prev)
             ev.obligations.append(ob)
-            ev.obligations.extend(_completions(facts, regime, ob))
-            ev.notes.extend(covered)
+            ev.obligations.extend(_completions(regime, ob, prev, ev.notes))
+        ev.notes.extend(covered)
         return
 
     # Significant follow-up of a case that already owed this destination a report.
     if not found:
         kind, reason = _downgrade_reason(facts)
+        filed = [p for p in prev_initial if p.status is ObligationStatus.SUBMITTED]
+        if regime.followup.on_downgrade and filed:
+            ev.obligations.append(_downgrade_followup(facts, regime, filed[-1]))
+            _retire(facts, regime, [p for p in prev if p not in filed], kind, reason, ev)
+            return
         _retire(facts, regime, prev, kind, reason, ev)
         return
     submitted = [p for p in prev_initial if p.status is ObligationStatus.SUBMITTED]
@@ -396,13 +470,22 @@ def evaluate_regime(
         anchors = [a for a in (rule.upgrade_anchor, AnchorKind.FATAL_LT_AWARENESS,
                                AnchorKind.SIGNIFICANT_FOLLOWUP) if a is not None]
         citation = rule.upgrade_citation or rule.citation
-        ob = _obligation(facts, regime, rule, m, anchors, f"{rule.report_type} (upgrade)",
-                         citation, rule.days,
-                         "Upgrade: follow-up made the case qualify for a shorter clock.")
+        if submitted:
+            # Already reported to this destination: the upgrade is a follow-up of that report
+            # on the shorter clock (GVP VI.B.7.1; Art. 42(2)(c)), not a fresh initial report.
+            fu = regime.followup
+            ob = _obligation(facts, regime, rule, m, anchors, fu.report_type,
+                             f"{fu.citation}; {citation}", rule.days,
+                             f"Upgrade: follow-up of the submitted {submitted[0].rule_id} "
+                             f"report ({submitted[0].report_type}) on the shorter clock.")
+        else:
+            ob = _obligation(facts, regime, rule, m, anchors, f"{rule.report_type} (upgrade)",
+                             citation, rule.days,
+                             "Upgrade: follow-up made the case qualify for a shorter clock.")
         ev.obligations.append(ob)
-        ev.obligations.extend(_completions(facts, regime, ob))
+        ev.obligations.extend(_completions(regime, ob, prev, ev.notes))
         for p in open_prev:
-            if p.due > ob.due:
+            if p.due > ob.due and not rule.in_addition:
                 ev.obligations.append(replace(
                     p, version=facts.version, status=ObligationStatus.SUPERSEDED,
                     explanation=f"{p.explanation}\nSuperseded in version {facts.version} by "
@@ -412,7 +495,10 @@ def evaluate_regime(
                 ev.obligations.append(p)
         return
     ev.obligations.extend(p for p in prev if p.status is not ObligationStatus.SUBMITTED
-                          and p.status is not ObligationStatus.NOT_REQUIRED)
+                          and p.status is not ObligationStatus.NOT_REQUIRED
+                          and p.group != "completion")
+    for p in prev_initial:  # completions recounted from the actual filing, when there is one
+        ev.obligations.extend(_completions(regime, p, prev))
     if submitted:
         best = min(found, key=lambda x: x.rule.days)
         fu = regime.followup
@@ -425,6 +511,27 @@ def evaluate_regime(
     else:
         ev.notes.append(f"{regime.id}: initial report not yet submitted; include the new "
                         "information in it (clock unchanged)")
+
+
+def _downgrade_followup(facts: CaseFacts, regime: Regime, filed: Obligation) -> Obligation:
+    """The follow-up report a filed report is owed when the case stops qualifying
+    (``followup.on_downgrade``, 21 CFR 312.32(d)(2))."""
+    fu = regime.followup
+    anchor, anchor_notes = _anchor(facts, [fu.anchor])
+    days = fu.days if fu.days is not None else filed.days
+    due = anchor.day + timedelta(days=days)
+    reason = ("the case no longer meets the reporting criteria (seriousness, expectedness or "
+              "causality changed): the follow-up report says so")
+    lines = [explain_clock(due, anchor, days, fu.citation),
+             f"Follow-up of the submitted {filed.rule_id} report ({filed.report_type}, "
+             f"submitted {filed.submitted_on}): {reason}.",
+             f"Day 0: {anchor.describe()}", *(f"Anchor: {n}" for n in anchor_notes)]
+    return Obligation(
+        case_id=facts.case_id, version=facts.version, destination=regime.destination,
+        regime=regime.id, rule_id=filed.rule_id, report_type=fu.report_type, day0=anchor.day,
+        due=due, days=days, status=ObligationStatus.OPEN, citation=fu.citation,
+        anchor=anchor.kind, explanation="\n".join(lines), basis=(reason,),
+    )
 
 
 def _retire(
@@ -477,6 +584,12 @@ def monitor_status(ob: Obligation, today: date, soon_days: int = 3) -> str:
     return ob.status.value
 
 
+def _complete(value: object, where: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"{where}.complete: expected true, false or null")
+
+
 def obligation_from_json(data: dict[str, object], where: str = "obligation") -> Obligation:
     """Inverse of :meth:`Obligation.to_json` (``submitted_on`` optional), for ``previous``."""
     def s(key: str) -> str:
@@ -506,6 +619,7 @@ def obligation_from_json(data: dict[str, object], where: str = "obligation") -> 
             basis=strings("basis"),
             group=str(data.get("group", "initial")),
             submitted_on=date.fromisoformat(sub) if isinstance(sub, str) else None,
+            complete=_complete(data.get("complete"), where),
         )
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from exc

@@ -24,6 +24,7 @@ REGIMES_DIR = Path(__file__).with_name("regimes")
 SCOPES = ("clinical_trial", "post_marketing")
 OCCURRENCE = ("any", "domestic", "foreign")
 RULE_KINDS = ("initial", "completion")
+ONLY_IF = ("initial_incomplete",)
 WHEN_KEYS = {"serious", "fatal_or_lt", "unexpected", "related", "occurrence"}
 
 
@@ -53,6 +54,8 @@ class Rule:
     follows: tuple[str, ...] = ()
     upgrade_anchor: AnchorKind | None = None
     upgrade_citation: str = ""
+    in_addition: bool = False  # owed besides the regime's other report, never covered by it
+    only_if: str | None = None  # completion: "initial_incomplete" = only after an incomplete one
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,9 @@ class FollowUpRule:
     citation: str
     anchor: AnchorKind
     days: int | None  # None: the clock of the rule the case qualifies under
+    # A filed report whose case stops qualifying is followed up (a report owed), not amended
+    # on the sponsor's initiative (21 CFR 312.32(d)(2)).
+    on_downgrade: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,13 @@ def _get(obj: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str
     return obj[key]
 
 
+def _flag(obj: dict[str, Any], key: str, where: str) -> bool:
+    value = obj.get(key, False)
+    if not isinstance(value, bool):
+        raise RegimeError(f"{where}.{key}: expected true or false, got {value!r}")
+    return value
+
+
 def _anchor(value: str, where: str) -> AnchorKind:
     try:
         return AnchorKind(value)
@@ -126,6 +139,11 @@ def _rule(obj: dict[str, Any], where: str) -> Rule:
     if kind == "completion" and not follows:
         raise RegimeError(f"{where}: a completion rule needs 'follows'")
     up = obj.get("upgrade_anchor")
+    in_addition = _flag(obj, "in_addition", where)
+    only_if = obj.get("only_if")
+    if only_if is not None and (kind != "completion" or only_if not in ONLY_IF):
+        raise RegimeError(f"{where}.only_if: {only_if!r} is allowed on completion rules only, "
+                          f"as one of {ONLY_IF}")
     return Rule(
         id=rid,
         report_type=_get(obj, "report_type", str, where),
@@ -139,6 +157,8 @@ def _rule(obj: dict[str, Any], where: str) -> Rule:
         follows=follows,
         upgrade_anchor=_anchor(up, where) if up else None,
         upgrade_citation=obj.get("upgrade_citation", ""),
+        in_addition=in_addition,
+        only_if=only_if,
     )
 
 
@@ -173,6 +193,7 @@ def regime_from_dict(data: dict[str, Any], where: str) -> Regime:
         citation=_get(fu, "citation", str, f"{where}:followup"),
         anchor=_anchor(fu.get("anchor", "significant_followup"), f"{where}:followup"),
         days=fu.get("days"),
+        on_downgrade=_flag(fu, "on_downgrade", f"{where}:followup"),
     )
     return Regime(
         id=_get(head, "id", str, w), name=_get(head, "name", str, w),

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safety.cases.model import CaseVersionData, Reaction, Seriousness
-from safety.coding.medical_lists import read_pt_list
 
 CRITERIA = (
     "death",
@@ -57,6 +56,8 @@ class MedicallyImportantLists:
     @classmethod
     def load(cls, ime: Path | None = None, dme: Path | None = None) -> MedicallyImportantLists:
         """Read the EMA lists exported to CSV (see :mod:`safety.coding.medical_lists`)."""
+        from safety.coding.medical_lists import read_pt_list  # not needed to evaluate: lazy
+
         return cls(frozenset(read_pt_list(ime)) if ime else frozenset(),
                    frozenset(read_pt_list(dme)) if dme else frozenset())
 

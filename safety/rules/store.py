@@ -25,8 +25,10 @@ from safety.rules.obligations import (
     Obligation,
     ObligationAlert,
     ObligationStatus,
+    completions_after_filing,
     monitor_status,
 )
+from safety.rules.regime import load_regimes
 
 
 class CaseAnchorRow(Base):
@@ -176,12 +178,56 @@ def set_obligation_status(session: Session, row: ObligationRow, to: ObligationSt
 
 def obligation_submitted(session: Session, obligation_id: uuid.UUID, on: date, *, actor: str,
                          reason: str) -> ObligationRow | None:
-    """The message answering an obligation was sent: it is met (if it was still owed)."""
+    """The message answering an obligation was sent: it is met (if it was still owed), and the
+    open reports completing it now count from this actual filing."""
     row = session.get(ObligationRow, obligation_id)
     if row is not None and row.status in OPEN_STATUSES:
         set_obligation_status(session, row, ObligationStatus.SUBMITTED, actor=actor,
                               reason=reason, on=on)
+        _redate_completions(session, row, actor)
     return row
+
+
+def _redate_completions(session: Session, filed: ObligationRow, actor: str) -> None:
+    """C.05.014(2) "within eight days after having informed the Minister": the open completion
+    reports of ``filed`` (stored counted from its due date) move to its actual filing date."""
+    regime = next((r for r in load_regimes() if r.id == filed.regime), None)
+    if regime is None or filed.grp == "completion":
+        return
+    fresh = {o.rule_id: o for o in completions_after_filing(regime, _to_domain(filed))}
+    if not fresh:
+        return
+    rows = list(session.scalars(select(ObligationRow).where(
+        ObligationRow.case_id == filed.case_id, ObligationRow.version == filed.version,
+        ObligationRow.regime == filed.regime, ObligationRow.grp == "completion",
+        ObligationRow.rule_id.in_(fresh))))
+    for rule_id in sorted(set(fresh) - {r.rule_id for r in rows}):
+        # Owed only once the report it completes is filed (EU CTR Art. 42(2)): created now.
+        new = fresh[rule_id]
+        row = ObligationRow(
+            case_id=filed.case_id, case_version_id=filed.case_version_id,
+            sponsor_id=filed.sponsor_id, version=filed.version, destination=new.destination,
+            regime=new.regime, rule_id=new.rule_id, report_type=new.report_type,
+            grp=new.group, day0=new.day0, due=new.due, days=new.days, status=new.status,
+            citation=new.citation, anchor=new.anchor.value, explanation=new.explanation,
+            basis=list(new.basis))
+        session.add(row)
+        session.flush()
+        record(session, actor=actor, action="obligation.owed", entity=row, case_id=row.case_id,
+               reason=f"{filed.rule_id} filed {filed.submitted_on}: {new.citation}")
+    for row in rows:
+        if row.status not in OPEN_STATUSES:
+            continue
+        new = fresh[row.rule_id]
+        if (row.day0, row.due) == (new.day0, new.due):
+            continue
+        changes = [{"field": "due", "from": row.due.isoformat(), "to": new.due.isoformat()}]
+        row.day0, row.due, row.anchor = new.day0, new.due, new.anchor.value
+        row.explanation = (f"{new.explanation}\n(Re-dated when {filed.rule_id} was filed on "
+                           f"{filed.submitted_on}.)")
+        record(session, actor=actor, action="obligation.redated", entity=row,
+               case_id=row.case_id, changes=changes,
+               reason=f"{filed.rule_id} filed {filed.submitted_on}: {new.citation}")
 
 
 def obligation_owed_again(session: Session, obligation_id: uuid.UUID, *, actor: str,

@@ -20,7 +20,8 @@ not hold::
       "registry": {"products": [...], "studies": [...]},  # as registry_to_json
       "rsi": [{"product_id", "reference", "version", "effective_from", "expected_pts"}],
       "ime": ["<PT code>", ...], "dme": ["<PT code>", ...],
-      "previous": [ <obligation JSON with "status" and optional "submitted_on"> ],
+      "previous": [ <obligation JSON with "status", optional "submitted_on" and "complete"> ]
+                  or the whole output of `safety rules evaluate --json` (its "obligations"),
       "assessments": [                      # extra causality assessments (G.k.9.i.2.r)
         {"reaction_id": "...", "drug_id": "...", "source": "Sponsor",
          "method": "WHO-UMC", "result": "Possible"},
@@ -44,7 +45,7 @@ from safety.cases.values import PartialDate, PartialDateError
 from safety.products.registry import Registry, product_from_dict, study_from_dict
 from safety.products.rsi import RsiLibrary, rsi_from_dict
 from safety.rules.causality import CausalityError, naranjo_assessment
-from safety.rules.day0 import Anchor, AnchorKind, Anchors, Day0Error, org_zone
+from safety.rules.day0 import CASE_ANCHORS, Anchor, AnchorKind, Anchors, Day0Error, org_zone
 from safety.rules.facts import CaseFacts, FollowUp, build_facts
 from safety.rules.obligations import Obligation, obligation_from_json
 from safety.rules.seriousness import MedicallyImportantLists
@@ -79,6 +80,9 @@ def anchors_from_case(
             kind = AnchorKind(key)
         except ValueError:
             raise WhatIfError(f"anchors.{key}: unknown anchor") from None
+        if kind not in CASE_ANCHORS:
+            raise WhatIfError(f"anchors.{key}: not an anchor of the case (a report's filing "
+                              "date is given as submitted_on of a previous obligation)")
         try:
             out[key] = Anchor.from_partial(kind, PartialDate.parse_iso(value), tz)
         except (PartialDateError, Day0Error) as exc:
@@ -143,6 +147,16 @@ def load_whatif(
         anchors=anchors, registry=reg, rsi=lib, lists=lists, followup=followup,
         unblinded_arm=extra.get("unblinded_arm"),
     )
-    previous = tuple(obligation_from_json(o, f"previous[{i}]")
-                     for i, o in enumerate(extra.get("previous", ())))
+    given = extra.get("previous", ())
+    if isinstance(given, dict):  # a whole evaluation, as `rules evaluate --json` prints it
+        given = given.get("obligations", ())
+        where = "previous.obligations"
+    else:
+        where = "previous"
+    if not isinstance(given, list | tuple):
+        raise WhatIfError(f"{where}: expected a list of obligations or an evaluation object")
+    try:
+        previous = tuple(obligation_from_json(o, f"{where}[{i}]") for i, o in enumerate(given))
+    except (ValueError, AttributeError) as exc:
+        raise WhatIfError(str(exc)) from exc
     return WhatIf(case, facts, previous)

@@ -38,7 +38,8 @@ def test_upgrade_to_fatal_shortens_open_clock_art_42_2_c():
     assert up.citation == "Regulation (EU) No 536/2014 Art. 42(2)(c)"
     assert up.report_type.endswith("(upgrade)")
     assert by_rule["eu-ctr-susar-15"].status is ObligationStatus.SUPERSEDED
-    assert by_rule["eu-ctr-completion"].due.isoformat() == "2026-03-17"
+    # Art. 42(2): a completed report only follows an initial report filed incomplete
+    assert "eu-ctr-completion" not in by_rule
 
 
 def test_upgrade_after_submission_still_owes_7_day_report():
@@ -104,7 +105,10 @@ def test_downgrade_after_submission_recommends_amendment():
     ev = evaluate(v2, previous=prev)
     kinds = {(r.regime, r.kind) for r in ev.recommendations}
     assert ("eu-ctr", RecommendationKind.AMENDMENT) in kinds
-    assert ("fda-ind", RecommendationKind.AMENDMENT) in kinds
+    # 21 CFR 312.32(d)(2): FDA is owed a follow-up IND safety report, not a suggested amendment
+    assert "fda-ind" not in {r.regime for r in ev.recommendations}
+    assert [o.report_type for o in ev.obligations if o.regime == "fda-ind"] == [
+        "Follow-up IND safety report"]
 
 
 def test_invalid_or_nullified_case_recommends_nullification():

@@ -18,7 +18,8 @@ GOLDEN = [
     # id, facts, {(rule, day0, due)}, regime filter, citation of the first obligation
     ("312.32(c)(2) 7-day fatal unexpected SAR from initial receipt",
      facts(**CT_FATAL, anchors_=anchors("2026-02-27", sponsor_determination="2026-03-02")),
-     {("fda-ind-7day", "2026-02-27", "2026-03-06")}, "fda-ind", "21 CFR 312.32(c)(2)"),
+     {("fda-ind-7day", "2026-02-27", "2026-03-06"), ("fda-ind-15day", "2026-03-02", "2026-03-17")},
+     "fda-ind", "21 CFR 312.32(c)(2)"),
     ("312.32(c)(1)(i) 15-day SUSAR from sponsor determination",
      facts(anchors_=anchors("2026-02-27", sponsor_determination="2026-03-01")),
      {("fda-ind-15day", "2026-03-01", "2026-03-16")}, "fda-ind", "21 CFR 312.32(c)(1)(i)"),
@@ -31,11 +32,10 @@ GOLDEN = [
      "21 CFR 314.80(c)(1)(i)"),
     ("314.80(c)(1)(i) serious but expected: periodic only",
      pm(pairs=(pair(expected=True),)), set(), "fda-postmarketing", None),
-    ("CTR Art. 42(2)(a) fatal SUSAR over the year end, with completion",
+    ("CTR Art. 42(2)(a) fatal SUSAR over the year end (completion only if filed incomplete)",
      facts(events=(event(fatal=True, country="DE"),),
            anchors_=anchors("2026-12-28")),
-     {("eu-ctr-susar-7", "2026-12-28", "2027-01-04"),
-      ("eu-ctr-completion", "2026-12-28", "2027-01-12")}, "eu-ctr",
+     {("eu-ctr-susar-7", "2026-12-28", "2027-01-04")}, "eu-ctr",
      "Regulation (EU) No 536/2014 Art. 42(2)(a)"),
     ("CTR Art. 42(2)(b) other SUSAR 15 days",
      facts(anchors_=anchors("2026-02-14")),
@@ -56,7 +56,7 @@ GOLDEN = [
      facts(events=(event(fatal=True, country="GB"),),
            anchors_=anchors("2026-03-31")),
      {("uk-ct-7-uk", "2026-03-31", "2026-04-07"),
-      ("uk-ct-completion", "2026-03-31", "2026-04-15")}, "uk-ct", "SI 2004/1031 reg. 33(1)"),
+      ("uk-ct-completion", "2026-04-07", "2026-04-15")}, "uk-ct", "SI 2004/1031 reg. 33(1)"),
     ("SI 2004/1031 reg 34(b) SUSAR at a non-UK site of a UK trial",
      facts(events=(event(country="US"),)),
      {("uk-ct-15-foreign", "2026-02-27", "2026-03-14")}, "uk-ct", "SI 2004/1031 reg. 34(b)"),
@@ -72,7 +72,7 @@ GOLDEN = [
      "SI 2012/1916 reg. 188(1)(b)"),
     ("C.05.014(1)(b)+(2) fatal/LT 7 days then complete in 8",
      facts(events=(event(lt=True, criteria=("life_threatening",), country="CA"),)),
-     {("hc-ct-7", "2026-02-27", "2026-03-06"), ("hc-ct-complete", "2026-02-27", "2026-03-14")},
+     {("hc-ct-7", "2026-02-27", "2026-03-06"), ("hc-ct-complete", "2026-03-06", "2026-03-14")},
      "hc-ct", "Food and Drug Regulations C.05.014(1)(b)"),
     ("C.05.014(1)(a) other serious unexpected ADR 15 days",
      facts(), {("hc-ct-15", "2026-02-27", "2026-03-14")}, "hc-ct",
@@ -110,8 +110,8 @@ def test_multi_regulator_fan_out_of_one_fatal_susar():
     got = {(o.destination, o.rule_id, o.due.isoformat()) for o in evaluate(f).obligations}
     assert got == {
         ("FDA", "fda-ind-7day", "2026-03-06"),
+        ("FDA", "fda-ind-15day", "2026-03-14"),
         ("EMA (EudraVigilance CT module)", "eu-ctr-susar-7", "2026-03-06"),
-        ("EMA (EudraVigilance CT module)", "eu-ctr-completion", "2026-03-14"),
         ("MHRA", "uk-ct-7-uk", "2026-03-06"),
         ("MHRA", "uk-ct-completion", "2026-03-14"),
         ("Health Canada", "hc-ct-7", "2026-03-06"),
@@ -167,11 +167,12 @@ def test_placebo_is_not_a_susar():
     assert any("placebo is not a SUSAR" in n for n in ev.notes)
 
 
-def test_fatal_case_also_meeting_15_day_rule_reported_once_on_the_short_clock():
+def test_fatal_case_owes_fda_the_7_day_notification_and_the_15_day_report():
+    """21 CFR 312.32(c)(2) "must also notify": the notification is owed besides (c)(1)."""
     ev = evaluate(facts(**CT_FATAL), )
     fda = [o for o in ev.obligations if o.regime == "fda-ind"]
-    assert [o.rule_id for o in fda] == ["fda-ind-7day"]
-    assert any("fda-ind-15day" in n and "covered" in n for n in ev.notes)
+    assert [o.rule_id for o in fda] == ["fda-ind-7day", "fda-ind-15day"]
+    assert not any("covered" in n for n in ev.notes)
 
 
 def test_post_marketing_rules_ignore_trial_cases_of_authorised_products():

@@ -95,3 +95,50 @@ def test_obligations_saved_listed_submitted_and_fed_back(session, base_settings)
     latest = previous_obligations(session, case_id)
     assert latest and {o.version for o in latest} == {2}
     assert any(o.rule_id == "eu-ctr-susar-7" and o.due == date(2026, 3, 27) for o in latest)
+
+
+def test_filing_a_first_report_early_brings_its_complete_report_forward(session, base_settings):
+    """Food and Drug Regulations C.05.014(2): the complete report is due "within eight days
+    after having informed the Minister under paragraph (1)(b)". Stored at evaluation as the
+    7-day report's due date + 8 (2026-03-14); the first report filed on 2026-03-02 makes it
+    due 2026-03-10, with that filing as its day 0 (and an audit event)."""
+    case_id = uuid.UUID(case_in_session(session, base_settings, stages=False))
+    (v1_id,) = (cv.id for cv in versions(session, case_id))
+    f1 = facts(events=(event(lt=True, criteria=("life_threatening",), country="CA"),),
+               anchors_=anchors("2026-02-27"))
+    save_evaluation(session, case_id, v1_id, f1, evaluate(f1), D)
+    session.flush()
+    hc = {r.rule_id: r for r in session.scalars(sqlalchemy.select(ObligationRow).where(
+        ObligationRow.regime == "hc-ct"))}
+    assert hc["hc-ct-complete"].due == date(2026, 3, 14)
+    obligation_submitted(session, hc["hc-ct-7"].id, date(2026, 3, 2), actor="test",
+                         reason="sent")
+    session.flush()
+    assert (hc["hc-ct-complete"].day0, hc["hc-ct-complete"].due) == (date(2026, 3, 2),
+                                                                    date(2026, 3, 10))
+    assert "2026-03-02" in hc["hc-ct-complete"].explanation
+
+
+def test_sending_an_eu_7_day_report_makes_its_completed_report_owed(session, base_settings):
+    """Regulation (EU) No 536/2014 Art. 42(2) second subparagraph: an initial report that is
+    incomplete is followed by a complete report (8 days, Annex III 2.4). Nothing is owed before
+    the 7-day report is filed; once it is sent, not recorded as complete, the completed report
+    is owed 8 days after the sending (2026-03-04 + 8), to be closed if the report was complete."""
+    case_id = uuid.UUID(case_in_session(session, base_settings, stages=False))
+    (v1_id,) = (cv.id for cv in versions(session, case_id))
+    f1 = facts(events=(event(fatal=True, country="DE"),), anchors_=anchors("2026-02-27"))
+    save_evaluation(session, case_id, v1_id, f1, evaluate(f1), D)
+    session.flush()
+
+    def eu():
+        return {r.rule_id: r for r in session.scalars(sqlalchemy.select(ObligationRow).where(
+            ObligationRow.regime == "eu-ctr"))}
+
+    assert set(eu()) == {"eu-ctr-susar-7"}
+    obligation_submitted(session, eu()["eu-ctr-susar-7"].id, date(2026, 3, 4), actor="test",
+                         reason="sent")
+    session.flush()
+    done = eu()["eu-ctr-completion"]
+    assert (done.day0, done.due, done.status) == (date(2026, 3, 4), date(2026, 3, 12),
+                                                  ObligationStatus.OPEN)
+    assert "not recorded as complete" in done.explanation

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,12 @@ def _demo() -> dict:
     return json.loads(DEMO.read_text())
 
 
+def _obs(res) -> list:
+    """The obligations of ``evaluate --json`` (the whole evaluation is printed)."""
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)["obligations"]
+
+
 def _run(tmp_path, data, *args, env=None):
     p = tmp_path / "case.json"
     p.write_text(json.dumps(data))
@@ -29,7 +37,7 @@ def _run(tmp_path, data, *args, env=None):
 def test_evaluate_json_lists_obligations_with_required_keys(tmp_path):
     res = _run(tmp_path, _demo(), "evaluate", "--json")
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = _obs(res)
     assert {o["regime"] for o in out} == {"eu-ctr", "uk-ct", "hc-ct"}
     for o in out:
         assert {"destination", "regime", "report_type", "day0", "due", "rule",
@@ -42,25 +50,25 @@ def test_sponsor_upgrade_adds_fda_with_determination_anchor(tmp_path):
     data = _demo()
     drug = data["case"]["drugs"][0]
     drug["reactions"][0]["assessments"][1]["result"] = "Possible"
-    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    out = _obs(_run(tmp_path, data, "evaluate", "--json"))
     fda = next(o for o in out if o["regime"] == "fda-ind")
     assert (fda["rule"], fda["day0"], fda["due"]) == ("fda-ind-15day", "2026-03-02", "2026-03-17")
 
 
 def test_new_york_zone_keeps_the_calendar_day(tmp_path):
     data = _demo() | {"timezone": "America/New_York"}
-    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    out = _obs(_run(tmp_path, data, "evaluate", "--json"))
     assert {o["day0"] for o in out} == {"2026-02-27"}
 
 
 def test_the_configured_zone_applies_when_the_file_names_none(tmp_path):
     data = _demo()
     data.pop("timezone", None)
-    out = json.loads(_run(tmp_path, data, "evaluate", "--json",
-                          env={"SAFETY_TIMEZONE": "America/New_York"}).output)
+    out = _obs(_run(tmp_path, data, "evaluate", "--json",
+                          env={"SAFETY_TIMEZONE": "America/New_York"}))
     assert {o["day0"] for o in out} == {"2026-02-27"}
-    out = json.loads(_run(tmp_path, data, "evaluate", "--json",
-                          env={"SAFETY_TIMEZONE": "Europe/London"}).output)
+    out = _obs(_run(tmp_path, data, "evaluate", "--json",
+                          env={"SAFETY_TIMEZONE": "Europe/London"}))
     assert {o["day0"] for o in out} == {"2026-02-28"}
 
 
@@ -81,28 +89,28 @@ def test_explain_prints_arithmetic_and_ime_note(tmp_path):
 def test_blinded_study_then_unblinded_to_placebo(tmp_path):
     data = _demo()
     data["registry"]["studies"][0]["blinded"] = True
-    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    out = _obs(_run(tmp_path, data, "evaluate", "--json"))
     assert out and {o["status"] for o in out} == {"awaiting_unblinding"}
     data["unblinded_arm"] = "placebo"
-    assert json.loads(_run(tmp_path, data, "evaluate", "--json").output) == []
+    assert _obs(_run(tmp_path, data, "evaluate", "--json")) == []
     data["unblinded_arm"] = "SDX-101"
-    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    out = _obs(_run(tmp_path, data, "evaluate", "--json"))
     assert out and {o["status"] for o in out} == {"open"}
 
 
 def test_plain_case_json_uses_c14_and_has_no_registry(tmp_path):
     res = _run(tmp_path, _demo()["case"], "evaluate", "--json")
-    assert res.exit_code == 0 and json.loads(res.output) == []
+    assert res.exit_code == 0 and _obs(res) == []
 
 
 def test_previous_obligations_drive_followup(tmp_path):
     data = _demo()
-    first = json.loads(_run(tmp_path, data, "explain", "--json").output)["obligations"]
+    first = _obs(_run(tmp_path, data, "explain", "--json"))
     prev = [o | {"status": "submitted", "submitted_on": "2026-03-05"} for o in first]
     data["case"]["reactions"][0]["outcome"] = "5"
     data |= {"version": 2, "followup": "significant", "previous": prev,
              "anchors": {"significant_followup": "2026-03-10", "fatal_lt_awareness": "2026-03-10"}}
-    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    out = _obs(_run(tmp_path, data, "evaluate", "--json"))
     eu = {(o["rule"], o["due"]) for o in out if o["regime"] == "eu-ctr"}
     assert ("eu-ctr-susar-7", "2026-03-17") in eu
 
@@ -110,7 +118,7 @@ def test_previous_obligations_drive_followup(tmp_path):
 def test_a_previous_obligations_basis_must_be_a_list(tmp_path):
     """A string basis used to be read as its characters, a number failed with a TypeError
     that named no key."""
-    first = json.loads(_run(tmp_path, _demo(), "explain", "--json").output)["obligations"][0]
+    first = _obs(_run(tmp_path, _demo(), "explain", "--json"))[0]
     assert first["basis"] and obligation_from_json(first).basis == tuple(first["basis"])
     assert obligation_from_json(first | {"basis": None}).basis == ()
     for bad in ("IB", 7):
@@ -140,7 +148,7 @@ def test_naranjo_questionnaire_in_wrapper_upgrades_sponsor_view(tmp_path):
                                         "unknown", "unknown", "unknown", "unknown"]}]
     res = _run(tmp_path, data, "explain")
     assert "Naranjo 6 (probable)" in res.output
-    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    out = _obs(_run(tmp_path, data, "evaluate", "--json"))
     assert "fda-ind" in {o["regime"] for o in out}
 
 
@@ -150,3 +158,38 @@ def test_bad_naranjo_answers_named(tmp_path):
                             "naranjo": ["yes"]}]
     res = _run(tmp_path, data, "evaluate", "--json")
     assert res.exit_code != 0 and "assessments[0].naranjo" in res.output
+
+
+def test_evaluate_json_round_trips_as_previous_and_keeps_notes(tmp_path):
+    """Issue #15 item 8: the --json output of one evaluation is the `previous` of the next.
+    Without `days` and `group` a previous 15-day SUSAR read as a 0-day one and the upgrade to
+    fatal (Regulation (EU) No 536/2014 Art. 42(2)(c): 7 days from awareness of the fatal
+    outcome) was lost."""
+    v1 = _run(tmp_path, _demo(), "evaluate", "--json")
+    assert v1.exit_code == 0, v1.output
+    out = json.loads(v1.output)
+    assert {"obligations", "notes", "recommendations"} <= set(out)
+    assert all({"days", "group", "day0", "due"} <= set(o) for o in out["obligations"])
+    assert any("IME" in n for n in out["notes"])
+    data = _demo()
+    data["case"]["reactions"][0]["outcome"] = "5"
+    data |= {"version": 2, "followup": "significant", "previous": out,
+             "anchors": {"significant_followup": "2026-03-03", "fatal_lt_awareness": "2026-03-03"}}
+    v2 = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    eu = {(o["rule"], o["due"], o["status"]) for o in v2["obligations"] if o["regime"] == "eu-ctr"}
+    assert ("eu-ctr-susar-7", "2026-03-10", "open") in eu
+    assert ("eu-ctr-susar-15", "2026-03-15", "superseded") in eu
+
+
+def test_rules_evaluate_imports_no_database_stack():
+    """Issue #15 item 8: the what-if command touches no database, so it must not pay for
+    importing SQLAlchemy, Alembic or Flask at start-up (the cold start it took: 1-2 s)."""
+    code = ("import sys\n"
+            "from safety.cli import main\n"
+            f"main(['rules', 'evaluate', {str(DEMO)!r}, '--json'], standalone_mode=False)\n"
+            "heavy = sorted(m for m in ('sqlalchemy', 'alembic', 'flask', 'psycopg', 'redis', 'rq',"
+            " 'lxml') if m in sys.modules)\n"
+            "sys.stderr.write('HEAVY=' + ','.join(heavy))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert res.stderr.strip().endswith("HEAVY=")

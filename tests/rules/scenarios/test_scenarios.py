@@ -1,0 +1,85 @@
+"""Regulatory scenarios written from the regulation texts (see README.md): each a case history
+of one or more steps, each step's expected obligations with the provision that decides them.
+
+A step is evaluated with the previous step's obligations as ``previous``, after applying the
+reports it says were filed (``filed``: rule, date, completeness), as a case history would.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories.rules import ALL, event, facts, pair, suspect
+
+from safety.rules.day0 import Anchor, AnchorKind, Anchors
+from safety.rules.facts import CaseFacts, FollowUp, Source, StudyFacts
+from safety.rules.obligations import Obligation, ObligationStatus, evaluate
+
+HERE = Path(__file__).parent
+SCENARIOS = sorted(HERE.glob("*.json"))
+
+
+def _anchors(given: dict[str, Any]) -> Anchors:
+    zone = given.pop("zone", "UTC")
+    out = {}
+    for key, value in given.items():
+        kind = AnchorKind(key)
+        out[key] = (Anchor.at(kind, datetime.fromisoformat(value), zone) if "T" in value
+                    else Anchor(kind, date.fromisoformat(value)))
+    return Anchors(**out)
+
+
+def _facts(c: dict[str, Any]) -> CaseFacts:
+    source = Source(c.get("source", "clinical_trial"))
+    post = source is not Source.CLINICAL_TRIAL
+    suspects = tuple(
+        suspect(**(s | {k: frozenset(s[k]) for k in ("inv", "auth") if k in s}))
+        for s in c.get("suspects", [{"inv": [], "auth": sorted(ALL)} if post else {}]))
+    return facts(
+        events=tuple(event(**(e | ({"criteria": tuple(e["criteria"])} if "criteria" in e
+                                     else {}))) for e in c.get("events", [{}])),
+        suspects=suspects,
+        pairs=tuple(pair(**p) for p in c.get("pairs", [{}])),
+        source=source,
+        study=StudyFacts("PROT-1", frozenset(c.get("study_jurisdictions", sorted(ALL)))),
+        anchors_=_anchors(dict(c["anchors"])),
+        followup=FollowUp(c.get("followup", "initial")),
+        version=c.get("version", 1),
+        unblinded_arm=c.get("unblinded_arm"),
+    )
+
+
+def _file(obs: list[Obligation], filed: list[dict[str, Any]]) -> list[Obligation]:
+    out = list(obs)
+    for f in filed:
+        i = next(i for i, o in enumerate(out) if o.rule_id == f["rule"]
+                 and o.status in (ObligationStatus.OPEN, ObligationStatus.AWAITING_UNBLINDING))
+        out[i] = replace(out[i], status=ObligationStatus.SUBMITTED,
+                         submitted_on=date.fromisoformat(f["on"]), complete=f.get("complete"))
+    return out
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario(path: Path) -> None:
+    sc = json.loads(path.read_text(encoding="utf-8"))
+    previous: list[Obligation] = []
+    for n, step in enumerate(sc["steps"], start=1):
+        previous = _file(previous, step.get("filed", []))
+        ev = evaluate(_facts(step["case"]), previous=previous)
+        got = [o for o in ev.obligations if o.regime in sc["regimes"]]
+        want = step["expect"]
+        assert sorted((o.regime, o.rule_id, o.day0.isoformat(), o.due.isoformat(),
+                       o.status.value) for o in got) == sorted(
+            (w["regime"], w["rule"], w["day0"], w["due"], w["status"]) for w in want), (
+            f"{sc['id']} step {n} ({sc['provision']})")
+        for w in want:
+            if "report_type" in w:
+                o = next(o for o in got if o.rule_id == w["rule"] and o.regime == w["regime"]
+                         and o.status.value == w["status"])
+                assert o.report_type == w["report_type"], f"{sc['id']} step {n}"
+        previous = ev.obligations

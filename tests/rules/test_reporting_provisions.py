@@ -1,0 +1,198 @@
+"""Issue #15: one test per rule defect, each naming the provision whose text decides the answer.
+
+The expected answers were written from the regulation texts quoted in each test, before the
+engine was changed; each test failed on the engine before its fix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from factories.rules import anchors, d, event, facts, pair, pm
+
+from safety.rules.facts import FollowUp
+from safety.rules.obligations import ObligationStatus, evaluate, obligation_from_json
+from safety.rules.whatif import load_whatif
+
+
+def _of(ev, regime):
+    return sorted(((o.rule_id, o.day0.isoformat(), o.due.isoformat(), o.status)
+                   for o in ev.obligations if o.regime == regime), key=lambda t: (t[2], t[0]))
+
+
+def test_21_cfr_312_32_c_2_seven_day_notification_and_c_1_fifteen_day_report_both_owed():
+    """21 CFR 312.32(c)(1)(i): an IND safety report of a serious and unexpected suspected
+    adverse reaction "no later than 15 calendar days after the sponsor determines that the
+    information qualifies for reporting"; (c)(2): "The sponsor must also notify FDA of any
+    unexpected fatal or life-threatening suspected adverse reaction as soon as possible but in no
+    case later than 7 calendar days after the sponsor's initial receipt of the information."
+    "Also": the 7-day notification does not replace the 15-day report."""
+    f = facts(events=(event(fatal=True, criteria=("death",)),),
+              anchors_=anchors("2026-02-27", sponsor_determination="2026-03-02"))
+    ev = evaluate(f)
+    assert _of(ev, "fda-ind") == [
+        ("fda-ind-7day", "2026-02-27", "2026-03-06", ObligationStatus.OPEN),
+        ("fda-ind-15day", "2026-03-02", "2026-03-17", ObligationStatus.OPEN),
+    ]
+    seven = next(o for o in ev.obligations if o.rule_id == "fda-ind-7day")
+    assert seven.citation == "21 CFR 312.32(c)(2)"
+    assert not any("fda-ind-15day" in n and "covered" in n for n in ev.notes)
+
+
+def test_21_cfr_312_32_c_2_upgrade_to_fatal_adds_the_notification_and_keeps_the_15_day_report():
+    """312.32(c)(2) on a follow-up that makes the case fatal: the 7-day notification counts
+    from the receipt of that information; the (c)(1)(i) report still open is not superseded."""
+    prev = evaluate(facts(anchors_=anchors("2026-02-27"))).obligations
+    assert [o.rule_id for o in prev if o.regime == "fda-ind"] == ["fda-ind-15day"]
+    v2 = facts(events=(event(fatal=True),), version=2, followup=FollowUp.SIGNIFICANT,
+               anchors_=anchors("2026-02-27", significant_followup="2026-03-02",
+                                fatal_lt_awareness="2026-03-02"))
+    got = _of(evaluate(v2, previous=prev), "fda-ind")
+    assert ("fda-ind-7day", "2026-03-02", "2026-03-09", ObligationStatus.OPEN) in got
+    assert ("fda-ind-15day", "2026-02-27", "2026-03-14", ObligationStatus.OPEN) in got
+
+
+def _filed(obs, rule, on, complete=None):
+    return [replace(o, status=ObligationStatus.SUBMITTED, submitted_on=d(on), complete=complete)
+            if o.rule_id == rule else o for o in obs]
+
+
+EU_FATAL = dict(events=(event(fatal=True, country="DE"),), anchors_=anchors("2026-02-27"))
+
+
+def test_ctr_art_42_2_completed_report_only_when_the_initial_report_was_incomplete():
+    """Regulation (EU) No 536/2014 Art. 42(2) second subparagraph: "Where necessary to ensure
+    timely reporting, the sponsor may, in accordance with section 2.4 of Annex III, submit an
+    initial report that is incomplete followed up by a complete report"; Annex III 2.4: the
+    completed report follows within eight days. A complete initial 7-day report owes nothing
+    more; an incomplete one owes the completed report 8 days after it was filed."""
+    ev = evaluate(facts(**EU_FATAL))
+    assert [o.rule_id for o in ev.obligations if o.regime == "eu-ctr"] == ["eu-ctr-susar-7"]
+    assert any("eu-ctr-completion" in n and "incomplete" in n for n in ev.notes)
+
+    complete = _filed(ev.obligations, "eu-ctr-susar-7", "2026-03-04", complete=True)
+    again = evaluate(facts(**EU_FATAL), previous=complete)
+    assert "eu-ctr-completion" not in {o.rule_id for o in again.obligations}
+
+    incomplete = _filed(ev.obligations, "eu-ctr-susar-7", "2026-03-04", complete=False)
+    again = evaluate(facts(**EU_FATAL), previous=incomplete)
+    done = next(o for o in again.obligations if o.rule_id == "eu-ctr-completion")
+    assert (done.day0.isoformat(), done.due.isoformat()) == ("2026-03-04", "2026-03-12")
+    assert done.citation.startswith("Regulation (EU) No 536/2014 Art. 42(2)")
+
+
+HC_LT = dict(events=(event(lt=True, criteria=("life_threatening",), country="CA"),),
+             anchors_=anchors("2026-02-27"))
+
+
+def test_c_05_014_2_complete_report_counts_from_the_actual_filing_of_the_first_report():
+    """Food and Drug Regulations C.05.014(2): "The sponsor shall, within eight days after having
+    informed the Minister under paragraph (1)(b), submit to the Minister a complete report".
+    Informed on 2026-03-03 (due 2026-03-06): the complete report is due 2026-03-11, and its
+    day 0 is that filing, not the case's first receipt."""
+    first = evaluate(facts(**HC_LT)).obligations
+    filed = _filed(first, "hc-ct-7", "2026-03-03")
+    ev = evaluate(facts(**HC_LT), previous=filed)
+    done = next(o for o in ev.obligations if o.rule_id == "hc-ct-complete")
+    assert (done.day0.isoformat(), done.due.isoformat()) == ("2026-03-03", "2026-03-11")
+    assert "2026-03-03" in done.explanation.splitlines()[0]
+
+    # and on a significant follow-up the carried completion keeps counting from the filing
+    v2 = facts(**HC_LT | dict(anchors_=anchors("2026-02-27", significant_followup="2026-03-05")),
+               version=2, followup=FollowUp.SIGNIFICANT)
+    ev2 = evaluate(v2, previous=filed)
+    done = next(o for o in ev2.obligations if o.rule_id == "hc-ct-complete")
+    assert (done.day0.isoformat(), done.due.isoformat()) == ("2026-03-03", "2026-03-11")
+
+
+def test_c_05_014_2_completion_starts_from_its_own_trigger_not_the_initial_day0():
+    """C.05.014(2) counts "after having informed the Minister": before the first report is
+    filed, the latest it can be filed (its due date) is the completion's start, and its day 0."""
+    ev = evaluate(facts(**HC_LT))
+    done = next(o for o in ev.obligations if o.rule_id == "hc-ct-complete")
+    assert (done.day0.isoformat(), done.due.isoformat()) == ("2026-03-06", "2026-03-14")
+
+
+DEMO = Path(__file__).parents[2] / "safety" / "rules" / "examples" / "demo_case.json"
+
+
+def _blinded_demo(drug_name: str) -> dict:
+    data = json.loads(DEMO.read_text())
+    data["registry"]["studies"][0]["blinded"] = True
+    data["case"]["drugs"][0]["name"] = drug_name
+    return data
+
+
+def test_blinded_imp_named_or_matching_placebo_is_reported_as_imp_until_unblinding():
+    """ICH E2A III.C (managing blinded therapy cases): the blind is broken for the subject of
+    a blinded SUSAR and the case is reported as the investigational product it turns out to be;
+    only the unblinding result can say the subject received placebo. A label such as "Zelvorin
+    or matching placebo" says what the kit may contain, not what the subject took."""
+    data = _blinded_demo("Zelvorin 10 mg or matching placebo")
+    w = load_whatif(data)
+    (s,) = w.facts.suspects
+    assert (s.product_id, s.blinded, s.placebo) == ("SDX-101", True, False)
+    obs = evaluate(w.facts).obligations
+    assert obs and {o.status for o in obs} == {ObligationStatus.AWAITING_UNBLINDING}
+
+    w = load_whatif(data | {"unblinded_arm": "SDX-101"})
+    assert {o.status for o in evaluate(w.facts).obligations} == {ObligationStatus.OPEN}
+    w = load_whatif(data | {"unblinded_arm": "placebo"})
+    assert evaluate(w.facts).obligations == []
+
+
+def test_placebo_is_an_explicit_fact_of_the_registry_not_of_a_name():
+    """A product the registry records as placebo ("placebo": true) is never a SUSAR suspect;
+    a product merely named so is judged like any other drug."""
+    data = json.loads(DEMO.read_text())
+    data["case"]["drugs"][0] |= {"name": "Placebo-matched Zelvorin"}
+    assert evaluate(load_whatif(data).facts).obligations  # still SDX-101 by its substance
+    data["registry"]["products"].append({"id": "PBO-301", "name": "Saline", "placebo": True})
+    data["case"]["drugs"][0] |= {"name": "Saline", "substances": []}
+    (s,) = load_whatif(data).facts.suspects
+    assert s.placebo and s.product_id == "PBO-301"
+
+
+def test_21_cfr_312_32_d_2_downgrade_after_a_filed_ind_safety_report_owes_a_followup_report():
+    """21 CFR 312.32(d)(2): "Relevant follow-up information to an IND safety report must be
+    submitted as soon as the information is available and must be identified as such, i.e.,
+    'Followup IND Safety Report'." Information that the reaction is no longer a suspected
+    adverse reaction is relevant follow-up of the filed report: a follow-up IND safety report
+    is owed (15 calendar days, FDA guidance 2012), not a mere suggestion to amend."""
+    v1 = evaluate(facts(anchors_=anchors("2026-02-27"))).obligations
+    filed = _filed(v1, "fda-ind-15day", "2026-03-05")
+    v2 = facts(version=2, followup=FollowUp.SIGNIFICANT, pairs=(pair(inv="not related"),),
+               anchors_=anchors("2026-02-27", significant_followup="2026-03-20"))
+    ev = evaluate(v2, previous=filed)
+    fda = [o for o in ev.obligations if o.regime == "fda-ind"]
+    assert [(o.report_type, o.day0.isoformat(), o.due.isoformat(), o.status) for o in fda] == [
+        ("Follow-up IND safety report", "2026-03-20", "2026-04-04", ObligationStatus.OPEN)]
+    assert fda[0].citation.startswith("21 CFR 312.32(d)(2)")
+    assert "no longer" in fda[0].explanation
+    assert not [r for r in ev.recommendations if r.regime == "fda-ind"]
+
+
+def test_gvp_vi_b_7_non_serious_case_filed_on_90_days_that_becomes_serious_is_a_followup():
+    """GVP Module VI.B.7.1: significant follow-up information (here: the case becomes serious)
+    starts a new day zero for a follow-up report of the ICSR already submitted; Art. 107(3)
+    first subparagraph then gives it 15 days. It is not a fresh initial report."""
+    v1 = evaluate(pm(events=(event(country="FR", criteria=()),),
+                     anchors_=anchors("2026-01-05"))).obligations
+    assert {o.rule_id for o in v1 if o.regime == "eu-gvp"} == {"eu-gvp-nonserious-90"}
+    filed = _filed(v1, "eu-gvp-nonserious-90", "2026-02-10")
+    v2 = pm(events=(event(country="FR"),), version=2, followup=FollowUp.SIGNIFICANT,
+            anchors_=anchors("2026-01-05", significant_followup="2026-03-02"))
+    eu = [o for o in evaluate(v2, previous=filed).obligations if o.regime == "eu-gvp"]
+    assert [(o.report_type, o.day0.isoformat(), o.due.isoformat()) for o in eu] == [
+        ("Follow-up ICSR", "2026-03-02", "2026-03-17")]
+    assert "GVP Module VI.B.7.1" in eu[0].citation
+
+
+def test_every_obligation_round_trips_through_its_json():
+    """What `evaluate --json` prints is read back unchanged as `previous` (issue #15 item 8)."""
+    f = facts(events=(event(fatal=True, country="CA"),), anchors_=anchors("2026-02-27"))
+    obs = evaluate(f).obligations
+    obs = _filed(obs, "hc-ct-7", "2026-03-03", complete=False)
+    assert obs and [obligation_from_json(o.to_json()) for o in obs] == obs

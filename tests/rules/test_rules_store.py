@@ -106,7 +106,7 @@ def test_filing_a_first_report_early_brings_its_complete_report_forward(session,
     (v1_id,) = (cv.id for cv in versions(session, case_id))
     f1 = facts(events=(event(lt=True, criteria=("life_threatening",), country="CA"),),
                anchors_=anchors("2026-02-27"))
-    save_evaluation(session, case_id, v1_id, f1, evaluate(f1), D)
+    save_evaluation(session, case_id, v1_id, f1, evaluate(f1), D, actor="test")
     session.flush()
     hc = {r.rule_id: r for r in session.scalars(sqlalchemy.select(ObligationRow).where(
         ObligationRow.regime == "hc-ct"))}
@@ -127,7 +127,7 @@ def test_sending_an_eu_7_day_report_makes_its_completed_report_owed(session, bas
     case_id = uuid.UUID(case_in_session(session, base_settings, stages=False))
     (v1_id,) = (cv.id for cv in versions(session, case_id))
     f1 = facts(events=(event(fatal=True, country="DE"),), anchors_=anchors("2026-02-27"))
-    save_evaluation(session, case_id, v1_id, f1, evaluate(f1), D)
+    save_evaluation(session, case_id, v1_id, f1, evaluate(f1), D, actor="test")
     session.flush()
 
     def eu():

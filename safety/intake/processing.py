@@ -71,7 +71,7 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
                    reason="; ".join(f.message for f in findings))
         return ProcessingResult(ReportStatus.HELD)
 
-    case = _case_named(session, report, data)
+    case, foreign_wwid = _case_named(session, report, data)
     decision = decide(
         CaseOnFile(case.case_number, CaseState(case.state), case.current_version)
         if case is not None else None,
@@ -89,15 +89,17 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
         set_status(session, report, status, actor=ACTOR, findings=[decision.finding],
                    reason=decision.reason, case_id=case.id, case_version_id=version_id)
         return ProcessingResult(status, case.id, version_id)
-    return _add_version(session, report, data, case, decision, has_stages)
+    return _add_version(session, report, data, case, decision, has_stages, foreign_wwid)
 
 
 def _add_version(session: Session, report: Report, data: CaseVersionData, case: Case | None,
-                 decision: Decision, has_stages: bool) -> ProcessingResult:
+                 decision: Decision, has_stages: bool,
+                 foreign_wwid: str | None = None) -> ProcessingResult:
     sponsor = profile(session, report.sponsor_id)
     # C.1.4/C.1.5 are dates in the sponsor's documented zone (its SOPs), not the server's.
     received_day = report.received_at.astimezone(sponsor.zone).date()
-    incoming_wwid = _text(data.admin.worldwide_case_id)
+    # A C.1.8.1 that is another sender's case is not this case's: it gets its own id.
+    incoming_wwid = None if foreign_wwid else _text(data.admin.worldwide_case_id)
     first_received: PartialDate | None
     if case is None:
         number = next_number(session, f"case:{report.sponsor_id}")
@@ -135,8 +137,13 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
                 case.state, "reopen_for_follow_up",
                 f"follow-up report {report.id} (version {decision.version}) needs review"),
                 actor=ACTOR)
+    findings = [{"code": "worldwide_id_not_yours", "criterion": "C.1.8.1",
+                 "message": f"C.1.8.1 {foreign_wwid} names a case this sender has not "
+                            f"reported: the report became a new case, "
+                            f"{case.case_number}"}] if foreign_wwid else None
     set_status(session, report, ReportStatus.PROCESSED, actor=ACTOR, case_id=case.id,
-               case_version_id=cv.id)
+               case_version_id=cv.id, findings=findings,
+               reason=findings[0]["message"] if findings else None)
     return ProcessingResult(ReportStatus.PROCESSED, case.id, cv.id,
                             created_case=decision.version == 1)
 
@@ -160,10 +167,16 @@ def waiting_reports(session: Session, received_before: datetime,
         .order_by(Report.received_at).limit(limit)).scalars())
 
 
-def _case_named(session: Session, report: Report, data: CaseVersionData) -> Case | None:
-    """The case this report names: the sender's own case id first; then C.1.8.1, the case's
-    identity worldwide (the same id from another sender is the same case: a retransmission or
-    a partner's follow-up, never a new one)."""
+def _case_named(session: Session, report: Report,
+                data: CaseVersionData) -> tuple[Case | None, str | None]:
+    """The case this report is a version of, and the C.1.8.1 it named that is another
+    sender's case (``None`` when not).
+
+    The sender's own case id first (the sender is the authenticated client, see
+    ``intake.service.Submitter``); then C.1.8.1, but only for a case this same sender has
+    reported: a worldwide id is guessable, so naming one is no right to add versions to the
+    case of another site or partner. Such a report becomes the sender's own new case (and
+    duplicate screening may offer the two to a person)."""
     if report.sender_case_id:
         case = session.execute(
             select(Case).where(Case.sponsor_id == report.sponsor_id,
@@ -172,14 +185,27 @@ def _case_named(session: Session, report: Report, data: CaseVersionData) -> Case
             .with_for_update()
         ).scalar_one_or_none()
         if case is not None:
-            return case
+            return case, None
     incoming_wwid = _text(data.admin.worldwide_case_id)
-    if incoming_wwid:
-        return session.execute(
-            select(Case).where(Case.sponsor_id == report.sponsor_id,
-                               Case.worldwide_case_id == incoming_wwid).with_for_update()
-        ).scalar_one_or_none()
-    return None
+    if not incoming_wwid:
+        return None, None
+    case = session.execute(
+        select(Case).where(Case.sponsor_id == report.sponsor_id,
+                           Case.worldwide_case_id == incoming_wwid).with_for_update()
+    ).scalar_one_or_none()
+    if case is None:
+        return None, None
+    if case.sender == report.sender or _has_reported(session, case, report.sender):
+        return case, None
+    return None, incoming_wwid
+
+
+def _has_reported(session: Session, case: Case, sender: str) -> bool:
+    """Whether ``sender`` has a processed report on ``case`` (a version of its own)."""
+    return session.execute(
+        select(Report.id).where(Report.case_id == case.id, Report.sender == sender,
+                                Report.status == ReportStatus.PROCESSED).limit(1)
+    ).first() is not None
 
 
 def _sender_latest(session: Session, case: Case, report: Report) -> PriorReport | None:

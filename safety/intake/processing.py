@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from safety.cases.codec import case_from_json
 from safety.cases.identifiers import case_number, worldwide_case_id
@@ -32,17 +32,22 @@ from safety.cases.versioning import CaseOnFile, Decision, Outcome, PriorReport, 
 from safety.cases.workflow import CaseState, system_change
 from safety.config import Settings
 from safety.intake.channels import payload_to_case
+from safety.intake.failure import public_reason
 from safety.intake.status import DONE, ReportStatus
-from safety.intake.store import Report, record_failure, set_status
+from safety.intake.store import (
+    Report,
+    mark_waiting,
+    record_failure,
+    set_status,
+    stream_of,
+)
 from safety.intake.validity import minimum_criteria
 from safety.sponsors.service import profile
 
 ACTOR = "system:intake"
 
 
-class WaitForEarlierReport(RuntimeError):
-    """An earlier report of the same sender case is not processed yet: retry later, so that
-    versions follow the order in which reports were received."""
+WAITING = "WaitingForEarlierReport"  # how a waiting report's reason starts (``last_error``)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class ProcessingResult:
     case_id: uuid.UUID | None = None
     case_version_id: uuid.UUID | None = None
     created_case: bool = False
+    waiting_for: uuid.UUID | None = None  # still received: an earlier report comes first
+    next_in_stream: uuid.UUID | None = None  # the report of the same stream to process next
 
 
 def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *,
@@ -69,17 +76,21 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
         set_status(session, report, ReportStatus.HELD, actor=ACTOR,
                    findings=[f.as_dict() for f in findings],
                    reason="; ".join(f.message for f in findings))
-        return ProcessingResult(ReportStatus.HELD)
+        return ProcessingResult(ReportStatus.HELD,
+                                next_in_stream=next_in_stream(session, report))
 
+    blocker = _blocker(session, report) if report.sender_case_id else None
+    if blocker is not None:
+        # Versions follow receipt order: wait, without spending this report's retries, for
+        # the earlier one, which hands over to this one when it is done (or the sweep does).
+        mark_waiting(session, report, waiting_reason(blocker), actor=ACTOR)
+        return ProcessingResult(ReportStatus.RECEIVED, waiting_for=blocker.id)
     case, foreign_wwid = _case_named(session, report, data)
     decision = decide(
         CaseOnFile(case.case_number, CaseState(case.state), case.current_version)
         if case is not None else None,
-        earlier_pending=bool(report.sender_case_id) and _earlier_pending(session, report),
         payload_sha256=report.payload_sha256, payload=report.payload,
         sender_latest=_sender_latest(session, case, report) if case is not None else None)
-    if decision.outcome is Outcome.WAIT:
-        raise WaitForEarlierReport(str(report.id))
     if decision.outcome in (Outcome.HELD, Outcome.IDENTICAL_RESEND):
         assert case is not None and decision.finding is not None
         version_id = _version_id(session, case.id, decision.version) \
@@ -88,7 +99,8 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
             else ReportStatus.PROCESSED
         set_status(session, report, status, actor=ACTOR, findings=[decision.finding],
                    reason=decision.reason, case_id=case.id, case_version_id=version_id)
-        return ProcessingResult(status, case.id, version_id)
+        return ProcessingResult(status, case.id, version_id,
+                                next_in_stream=next_in_stream(session, report))
     return _add_version(session, report, data, case, decision, has_stages, foreign_wwid)
 
 
@@ -145,7 +157,8 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
                case_version_id=cv.id, findings=findings,
                reason=findings[0]["message"] if findings else None)
     return ProcessingResult(ReportStatus.PROCESSED, case.id, cv.id,
-                            created_case=decision.version == 1)
+                            created_case=decision.version == 1,
+                            next_in_stream=next_in_stream(session, report))
 
 
 def processing_failed(session: Session, report_id: uuid.UUID, error: str, *,
@@ -160,10 +173,17 @@ def processing_failed(session: Session, report_id: uuid.UUID, error: str, *,
 
 def waiting_reports(session: Session, received_before: datetime,
                     limit: int = 10_000) -> list[uuid.UUID]:
-    """Reports stored but not processed (Redis was down, a worker died), oldest first."""
+    """Reports stored but not processed (Redis was down, a worker died), oldest first; not
+    those whose stream waits for a failed report (they wait, visibly, for an operator)."""
+    earlier = aliased(Report)
+    blocked = select(earlier.id).where(
+        earlier.sponsor_id == Report.sponsor_id, earlier.sender == Report.sender,
+        earlier.sender_case_id == Report.sender_case_id,
+        earlier.received_at < Report.received_at,
+        earlier.status == ReportStatus.FAILED).exists()
     return list(session.execute(
         select(Report.id).where(Report.status == ReportStatus.RECEIVED,
-                                Report.received_at <= received_before)
+                                Report.received_at <= received_before, ~blocked)
         .order_by(Report.received_at).limit(limit)).scalars())
 
 
@@ -250,16 +270,36 @@ def _text(value: object) -> str | None:
         else None
 
 
-def _earlier_pending(session: Session, report: Report) -> bool:
+def _blocker(session: Session, report: Report) -> Report | None:
+    """The earliest earlier report of the same stream that is not done: still waiting for a
+    worker, or failed (then the stream waits for an operator to retry or discard it). Other
+    senders' streams never wait for it."""
     return session.execute(
-        select(Report.id).where(
-            Report.sponsor_id == report.sponsor_id,
-            Report.sender == report.sender,
-            Report.sender_case_id == report.sender_case_id,
-            Report.received_at < report.received_at,
-            Report.status.not_in([*DONE, ReportStatus.FAILED]),
-        ).limit(1)
-    ).first() is not None
+        select(Report).where(stream_of(report), Report.received_at < report.received_at,
+                             Report.status.in_([ReportStatus.RECEIVED, ReportStatus.FAILED]))
+        .order_by(Report.received_at).limit(1)
+    ).scalar_one_or_none()
+
+
+def waiting_reason(blocker: Report) -> str:
+    """Why a report waits for ``blocker``: what its status view and the operations page show."""
+    if blocker.status == ReportStatus.FAILED:
+        return (f"{WAITING}: waiting for failed report {blocker.id}: "
+                f"{public_reason(blocker.last_error) or 'no error recorded'}")
+    return f"{WAITING}: waiting for earlier report {blocker.id} (not processed yet)"
+
+
+def next_in_stream(session: Session, report: Report) -> uuid.UUID | None:
+    """The earliest later report of ``report``'s stream still to be processed: it was waiting
+    for this one (or for one before it) and may go on now."""
+    if not report.sender_case_id:
+        return None
+    found: uuid.UUID | None = session.execute(
+        select(Report.id).where(stream_of(report), Report.received_at > report.received_at,
+                                Report.status == ReportStatus.RECEIVED)
+        .order_by(Report.received_at).limit(1)
+    ).scalar_one_or_none()
+    return found
 
 
 def _country(data: CaseVersionData) -> str:

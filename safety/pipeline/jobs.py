@@ -59,10 +59,15 @@ def process_report(report_id: str) -> dict[str, Any]:
         with session_scope(settings.effective_database_url) as session:
             processing_failed(session, rid, f"{type(exc).__name__}: {exc}", final=final)
         raise
+    if outcome.waiting_for is not None:
+        log.info("report.waiting", waiting_for=str(outcome.waiting_for))
+        return {"status": str(outcome.status), "waiting_for": str(outcome.waiting_for)}
     log.info("report.done", status=str(outcome.status), case_id=str(outcome.case_id or ""),
              case_version_id=str(outcome.case_version_id or ""))
     if outcome.case_version_id is not None:
         enqueue_stage(settings, FIRST_STAGE, outcome.case_version_id)
+    if outcome.next_in_stream is not None:
+        enqueue_report(settings, outcome.next_in_stream)
     return {"status": str(outcome.status), "case_id": str(outcome.case_id or "") or None}
 
 

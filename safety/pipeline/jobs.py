@@ -23,7 +23,7 @@ from safety.db.session import session_scope
 from safety.intake.processing import process_report as process
 from safety.intake.processing import processing_failed, waiting_reports
 from safety.pipeline.stages import FIRST_STAGE, STAGE_FUNCTIONS
-from safety.queue.enqueue import enqueue_unique, get_queue, job_pending
+from safety.queue.enqueue import enqueue_unique, get_queue, job_pending, requeue
 from safety.rules.evaluation import refresh_due_alerts as refresh_alerts
 
 
@@ -130,3 +130,14 @@ def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -
 def enqueue_stage(settings: Settings, stage: Stage, case_version_id: object) -> bool:
     return enqueue_unique(settings, run_stage, stage_job_id(stage.value, case_version_id),
                           stage.value, str(case_version_id))
+
+
+def requeue_report(settings: Settings, report_id: object) -> bool:
+    """A retried report's job, under its usual id (the ended job of that id is replaced)."""
+    return requeue(settings, process_report, report_job_id(report_id), str(report_id))
+
+
+def requeue_stage(settings: Settings, stage: Stage, case_version_id: object) -> bool:
+    """A retried stage's job, under its usual id (the ended job of that id is replaced)."""
+    return requeue(settings, run_stage, stage_job_id(stage.value, case_version_id),
+                   stage.value, str(case_version_id))

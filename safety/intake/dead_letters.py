@@ -23,7 +23,7 @@ from safety.cases.store import Case, CaseVersion, NotFailed
 from safety.cases.store import retry_stage as reset_stage
 from safety.cases.workflow import PipelineStatus, Stage
 from safety.intake.failure import public_reason
-from safety.intake.processing import next_in_stream, waiting_reason
+from safety.intake.processing import next_in_stream, refresh_waiting, waiting_reason
 from safety.intake.status import ReportStatus
 from safety.intake.store import Report, set_status
 
@@ -159,6 +159,7 @@ def retry_report(session: Session, report_id: uuid.UUID, *, actor: str,
     set_status(session, report, ReportStatus.RECEIVED, actor=actor,
                reason=f"retried by {actor} after {report.attempts} attempt(s): "
                       f"{public_reason(report.last_error)}")
+    refresh_waiting(session, report)
     return report.id
 
 

@@ -169,6 +169,20 @@ def processing_failed(session: Session, report_id: uuid.UUID, error: str, *,
     if report is None or report.status in DONE:
         return
     record_failure(session, report, error, final=final, actor=ACTOR)
+    if report.status == ReportStatus.FAILED:
+        refresh_waiting(session, report)
+
+
+def refresh_waiting(session: Session, report: Report) -> None:
+    """Tell the reports of ``report``'s stream that wait behind it why they wait now (it
+    failed, or an operator retried it), so that each one's status says so."""
+    if not report.sender_case_id:
+        return
+    behind = session.execute(
+        select(Report).where(stream_of(report), Report.received_at > report.received_at,
+                             Report.status == ReportStatus.RECEIVED)).scalars()
+    for later in behind:
+        mark_waiting(session, later, waiting_reason(report), actor=ACTOR)
 
 
 def waiting_reports(session: Session, received_before: datetime,

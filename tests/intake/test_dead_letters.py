@@ -165,3 +165,16 @@ def test_retry_needs_an_id_or_all(cli, settings):  # type: ignore[no-untyped-def
     assert cli("reports", "retry", "not-an-id").exit_code == 2
     missing = cli("reports", "retry", "00000000-0000-0000-0000-000000000000")
     assert missing.exit_code == 1 and "no case version" in missing.output
+
+
+def test_a_report_waiting_for_one_that_then_fails_says_so(client, sites, poison, settings):  # type: ignore[no-untyped-def]
+    site = sites.token()
+    bad = _post(client, sites, site, sae_id="S-1", narrative=MARK)
+    behind = _post(client, sites, site, sae_id="S-1", report_type="followup")
+    assert jobs.process_report(behind) == {"status": "received", "waiting_for": bad}
+    assert "not processed yet" in _report(client, sites, site, behind)["last_error"]
+    with pytest.raises(RuntimeError):
+        jobs.process_report(bad)
+    assert _report(client, sites, site, behind)["last_error"] == (
+        f"WaitingForEarlierReport: waiting for failed report {bad}: "
+        "RuntimeError: poisoned payload")

@@ -77,8 +77,9 @@ def _submitter(principal: Principal) -> Submitter:
                      else f"client:{principal.client_id}",
                      site_id=principal.site_id, client_id=principal.client_id,
                      sponsor_id=acting_sponsor(principal),
-                     e2b_senders=frozenset(principal.senders)
-                     if principal.role == ClientRole.PARTNER else None)
+                     # only the safety team relays others' messages; anyone else is bound
+                     e2b_senders=None if principal.role == ClientRole.SAFETY
+                     else frozenset(principal.senders))
 
 
 def _submit(incoming: Any) -> list[Accepted]:

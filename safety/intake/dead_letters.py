@@ -205,6 +205,9 @@ def retry(session: Session, ref: uuid.UUID, *, actor: str,
     if report is not None and _in(sponsor_ids, report.sponsor_id):
         return Retried(reports=[retry_report(session, ref, actor=actor,
                                              sponsor_ids=sponsor_ids)])
+    cv = session.get(CaseVersion, ref)
+    if cv is None or not _in(sponsor_ids, cv.sponsor_id):
+        raise DeadLetterError(f"no report or case version {ref}")
     stage = retry_stage(session, ref, actor=actor, sponsor_ids=sponsor_ids)
     return Retried(stages=[(ref, stage)])
 

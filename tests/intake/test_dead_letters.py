@@ -164,7 +164,7 @@ def test_retry_needs_an_id_or_all(cli, settings):  # type: ignore[no-untyped-def
     assert cli("reports", "retry").exit_code == 2
     assert cli("reports", "retry", "not-an-id").exit_code == 2
     missing = cli("reports", "retry", "00000000-0000-0000-0000-000000000000")
-    assert missing.exit_code == 1 and "no case version" in missing.output
+    assert missing.exit_code == 1 and "no report or case version" in missing.output
 
 
 def test_a_report_waiting_for_one_that_then_fails_says_so(client, sites, poison, settings):  # type: ignore[no-untyped-def]

@@ -143,6 +143,9 @@ def test_retry_all_retries_failed_reports_and_stages_within_the_sponsor(
                               "worker's log)"
     assert _lines(cli("--sponsor", "OTHER", "reports", "failed").output) == []
     assert _lines(cli("--sponsor", "OTHER", "reports", "retry", "--all").output) == []
+    elsewhere = cli("--sponsor", "OTHER", "reports", "retry", bad)
+    assert elsewhere.exit_code == 1 and f"no report or case version {bad}" in elsewhere.output
+    assert _report(client, sites, site, bad)["status"] == "failed"
 
     poison.cure()
     res = cli("--sponsor", "DEFAULT", "reports", "retry", "--all")

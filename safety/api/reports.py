@@ -64,7 +64,9 @@ class ReportStatusSchema(Schema):
     last_error = fields.String(allow_none=True, metadata={
         "description": "Why the last processing attempt failed: the error's class and a short "
                        "message (never the database's own text; operators see the full error "
-                       "in the worker's log)."})
+                       "in the worker's log). A received report waiting for an earlier report "
+                       "of the same sender's case says so: 'WaitingForEarlierReport: waiting "
+                       "for failed report <id>: <its reason>'."})
     processed_at = fields.DateTime(allow_none=True)
     case_id = fields.String(allow_none=True)
     case_version_id = fields.String(allow_none=True)

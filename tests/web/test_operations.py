@@ -105,3 +105,17 @@ def test_discard_needs_a_reason_and_lets_the_stream_go_on(
     worker()
     assert _status(client, sites, site, bad) == "held"
     assert _status(client, sites, site, behind) == "processed"
+
+
+def test_the_site_sees_that_its_report_waits_for_an_earlier_one(
+        client, sites, users, worker, poison, browser):  # type: ignore[no-untyped-def]
+    site = sites.token("Site A", "GB")
+    _post(client, sites, site, sae_id="S-1", narrative=MARK)
+    worker()
+    behind = _post(client, sites, site, sae_id="S-1", report_type="followup")
+    worker()
+    users.add("site-a@example.org", "site_submitter", site="Site A")
+    b = browser()
+    b.login("site-a@example.org")
+    page = b.get(f"/portal/reports/{behind}").text
+    assert 'id="report-waiting"' in page and "poisoned" not in page

@@ -287,11 +287,15 @@ def _text(value: object) -> str | None:
 def _blocker(session: Session, report: Report) -> Report | None:
     """The earliest earlier report of the same stream that is not done: still waiting for a
     worker, or failed (then the stream waits for an operator to retry or discard it). Other
-    senders' streams never wait for it."""
+    senders' streams never wait for it.
+
+    FOR KEY SHARE waits for a worker processing that report (it holds the row FOR UPDATE)
+    to commit, and then sees what it became, so the two cannot miss each other's hand-over;
+    it does not conflict with a failure being recorded (FOR NO KEY UPDATE)."""
     return session.execute(
         select(Report).where(stream_of(report), Report.received_at < report.received_at,
                              Report.status.in_([ReportStatus.RECEIVED, ReportStatus.FAILED]))
-        .order_by(Report.received_at).limit(1)
+        .order_by(Report.received_at).limit(1).with_for_update(read=True, key_share=True)
     ).scalar_one_or_none()
 
 

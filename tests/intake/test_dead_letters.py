@@ -181,3 +181,47 @@ def test_a_report_waiting_for_one_that_then_fails_says_so(client, sites, poison,
     assert _report(client, sites, site, behind)["last_error"] == (
         f"WaitingForEarlierReport: waiting for failed report {bad}: "
         "RuntimeError: poisoned payload")
+
+
+def test_a_report_behind_one_being_processed_waits_for_it_instead_of_missing_the_handover(
+        client, sites, settings):  # type: ignore[no-untyped-def]
+    """The worker on the later report waits for the one processing the earlier report to
+    commit, then goes on: the earlier one's hand-over cannot be lost in between."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from safety.db.session import get_engine
+    from safety.intake.processing import process_report
+
+    site = sites.token()
+    first = _post(client, sites, site, sae_id="S-1")
+    then = _post(client, sites, site, sae_id="S-1", report_type="followup", narrative="more")
+    url = settings.effective_database_url
+    result: dict[str, Any] = {}
+    with session_scope(url) as s:
+        import uuid
+
+        process_report(s, uuid.UUID(first), settings)  # holds the first report's row lock
+        def work() -> None:
+            try:
+                result.update(jobs.process_report(then))
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                result["error"] = repr(exc)
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        with get_engine(url).connect() as watch:
+            for _ in range(600):  # until the other worker waits on the lock (bounded)
+                waiting = watch.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()")).scalar_one()
+                watch.rollback()  # the activity view is a snapshot per transaction
+                if waiting:
+                    break
+                time.sleep(0.05)
+        assert waiting == 1, result
+    worker.join(timeout=60)
+    assert result.get("status") == "processed", result
+    assert _report(client, sites, site, then)["status"] == "processed"

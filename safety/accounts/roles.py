@@ -35,6 +35,7 @@ class Permission(StrEnum):
     SIGN = "sign"  # electronic signature of approval
     MANAGE_USERS = "manage_users"
     MANAGE_SPONSORS = "manage_sponsors"
+    OPERATE = "operate"  # failed reports and stages: see, retry, discard (operations page)
 
 
 # Administration is the CRO's, not a sponsor's: held by role, whatever the sponsor grants.
@@ -43,11 +44,13 @@ GLOBAL_PERMISSIONS = frozenset({Permission.MANAGE_USERS, Permission.MANAGE_SPONS
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SITE_SUBMITTER: frozenset({Permission.SUBMIT_REPORTS}),
-    Role.CASE_PROCESSOR: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES}),
+    Role.CASE_PROCESSOR: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES,
+                                    Permission.OPERATE}),
     Role.SAFETY_PHYSICIAN: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES,
                                       Permission.MEDICAL_REVIEW, Permission.SIGN}),
     Role.ADMIN: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES,
-                           Permission.MANAGE_USERS, Permission.MANAGE_SPONSORS}),
+                           Permission.MANAGE_USERS, Permission.MANAGE_SPONSORS,
+                           Permission.OPERATE}),
 }
 
 LABELS: dict[Role, str] = {

@@ -17,7 +17,7 @@ from safety.api.body import json_body
 from safety.api.errors import abort
 from safety.e2b.hl7 import E2BError
 from safety.intake.idempotency import IdempotencyConflict
-from safety.intake.invalid import InvalidSubmission
+from safety.intake.invalid import InvalidSubmission, SenderNotBound
 from safety.intake.service import (
     Accepted,
     Submitter,
@@ -64,7 +64,9 @@ class ReportStatusSchema(Schema):
     last_error = fields.String(allow_none=True, metadata={
         "description": "Why the last processing attempt failed: the error's class and a short "
                        "message (never the database's own text; operators see the full error "
-                       "in the worker's log)."})
+                       "in the worker's log). A received report waiting for an earlier report "
+                       "of the same sender's case says so: 'WaitingForEarlierReport: waiting "
+                       "for failed report <id>: <its reason>'."})
     processed_at = fields.DateTime(allow_none=True)
     case_id = fields.String(allow_none=True)
     case_version_id = fields.String(allow_none=True)
@@ -76,7 +78,10 @@ def _submitter(principal: Principal) -> Submitter:
                      sender=f"site:{principal.site_id}" if principal.role == ClientRole.SITE
                      else f"client:{principal.client_id}",
                      site_id=principal.site_id, client_id=principal.client_id,
-                     sponsor_id=acting_sponsor(principal))
+                     sponsor_id=acting_sponsor(principal),
+                     # only the safety team relays others' messages; anyone else is bound
+                     e2b_senders=None if principal.role == ClientRole.SAFETY
+                     else frozenset(principal.senders))
 
 
 def _submit(incoming: Any) -> list[Accepted]:
@@ -128,7 +133,10 @@ class Reports(MethodView):
                       description="Body not valid JSON, or not a readable E2B(R3) batch "
                                   "(with a DOCTYPE, malformed, not MCCI_IN200100UV01)")
     @blp.alt_response(401, schema="Error", description="Unknown or revoked token")
-    @blp.alt_response(403, schema="Error", description="Client not attached to a site")
+    @blp.alt_response(403, schema="Error",
+                      description="Client not attached to a site, or an E2B message whose "
+                                  "sender (N.2.r.2) the partner client is not bound to "
+                                  "(named; nothing stored)")
     @blp.alt_response(409, schema="Error",
                       description="Idempotency-Key reused with a different body")
     @blp.alt_response(413, schema="Error", description="Body over the size limit")
@@ -197,6 +205,9 @@ def _post_e2b(principal: Principal, raw: bytes, content_type: str, key: str | No
     except E2BError as exc:
         abort(400, message=f"Not a readable E2B(R3) batch: {exc}",
               errors={"xml": {exc.where: [exc.reason]}})
+    except SenderNotBound as exc:
+        abort(403, message="Nothing was stored: a message names a sender this client may not "
+                           "send as: " + str(exc), errors=exc.errors)
     except InvalidSubmission as exc:
         abort(422, message="Nothing was stored: " + str(exc), errors=exc.errors)
     accepted = _submit(reports)

@@ -291,3 +291,31 @@ def record_stage(session: Session, cv: CaseVersion, stage: str, status: Pipeline
     record(session, actor=f"system:{stage}", action=f"version.stage_{status.value}",
            entity=cv, case_id=cv.case_id, changes=changes,
            reason=f"stage {stage}: {error}" if error else f"stage {stage} done")
+
+
+class NotFailed(ValueError):
+    """A retry of a version whose processing has not failed; the message says where it is."""
+
+
+def retry_stage(session: Session, cv: CaseVersion, *, actor: str,
+                reason: str | None = None) -> Stage:
+    """A person retries the failed stage of the version: the stage is pending again (its
+    error kept as ``retried_error``) and the version's processing ``pending``, audited; the
+    caller enqueues the stage after the commit. Raises :class:`NotFailed` otherwise."""
+    failed = [stage for stage in Stage
+              if (cv.stages or {}).get(stage.value, {}).get("status") == PipelineStatus.FAILED]
+    if cv.pipeline != PipelineStatus.FAILED or not failed:
+        raise NotFailed(f"version {cv.version} of its case: processing is "
+                        f"{PipelineStatus(cv.pipeline).value}, not failed")
+    stage = failed[0]
+    entry = cv.stages[stage.value]
+    cv.stages = {**cv.stages, stage.value: {"status": PipelineStatus.PENDING.value,
+                                            "at": utcnow().isoformat(),
+                                            "retried_error": entry.get("error")}}
+    cv.pipeline = PipelineStatus.PENDING
+    record(session, actor=actor, action="version.pipeline_pending", entity=cv,
+           case_id=cv.case_id,
+           changes=[{"field": "pipeline", "from": PipelineStatus.FAILED.value,
+                     "to": PipelineStatus.PENDING.value}],
+           reason=reason or f"stage {stage.value} retried")
+    return stage

@@ -22,8 +22,7 @@ Two questions, answered here as pure functions of plain data:
 
 2. **What does it add?** (:func:`decide`) A first report makes a new case; a later one a
    follow-up version, unless it is held (the case was nullified: nullification is final,
-   E2B(R3) C.1.11.1, and new information on it is for a person to judge), it must wait for an
-   earlier report of the same sender case (versions follow receipt order), or it is an
+   E2B(R3) C.1.11.1, and new information on it is for a person to judge), or it is an
    identical re-send of the sender's latest report (a double-clicked form, a retry without an
    Idempotency-Key, a partner sending a message again), which joins that version instead of
    becoming an empty follow-up. A follow-up on a closed case reopens it, so new information
@@ -252,7 +251,6 @@ class Outcome(StrEnum):
     FOLLOW_UP = "follow_up"
     IDENTICAL_RESEND = "identical_resend"
     HELD = "held"
-    WAIT = "wait"
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,12 +263,11 @@ class Decision:
     reason: str = ""
 
 
-def decide(case: CaseOnFile | None, *, earlier_pending: bool, payload_sha256: str,
+def decide(case: CaseOnFile | None, *, payload_sha256: str,
            payload: Any, sender_latest: PriorReport | None) -> Decision:
-    """What a valid report becomes, given the case it names (``None``: none on file)."""
-    if earlier_pending:
-        return Decision(Outcome.WAIT, reason="an earlier report of the same sender case is not "
-                                             "processed yet")
+    """What a valid report becomes, given the case it names (``None``: none on file). A
+    report whose earlier report of the same sender case is not done is not decided yet: it
+    waits (``safety.intake.processing``)."""
     if case is None:
         return Decision(Outcome.NEW_CASE, version=1, kind=VersionKind.INITIAL,
                         reason="initial report")

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scheduler": ("processes", "scheduler", "The periodic jobs (sweep, due-date alerts)."),
     "import": ("intake", "import_", "Import SAE forms (JSON) and E2B(R3) batches (XML)."),
     "demo": ("demo", "demo", "Load realistic demo SAE reports."),
+    "reports": ("reports", "reports", "Failed reports and stages: list, retry, discard."),
     "obligations": ("cases", "obligations", "The reporting obligations of a case."),
     "rules": ("rules", "rules", "What-if evaluation and explanations of a case JSON file."),
     "products": ("products", "products", "Products, studies and reference safety information."),

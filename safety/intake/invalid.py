@@ -16,6 +16,11 @@ class InvalidSubmission(ValueError):
         self.errors = dict(errors)
 
 
+class SenderNotBound(InvalidSubmission):
+    """An E2B message names a sender (N.2.r.2) its partner client is not bound to: a client
+    sends as itself only, so the whole batch is refused (403) and nothing of it stored."""
+
+
 def _summary(errors: Mapping[str, Any], prefix: str = "") -> str:
     parts = []
     for key, value in errors.items():

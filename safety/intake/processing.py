@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from safety.cases.codec import case_from_json
 from safety.cases.identifiers import case_number, worldwide_case_id
@@ -32,17 +32,22 @@ from safety.cases.versioning import CaseOnFile, Decision, Outcome, PriorReport, 
 from safety.cases.workflow import CaseState, system_change
 from safety.config import Settings
 from safety.intake.channels import payload_to_case
+from safety.intake.failure import public_reason
 from safety.intake.status import DONE, ReportStatus
-from safety.intake.store import Report, record_failure, set_status
+from safety.intake.store import (
+    Report,
+    mark_waiting,
+    record_failure,
+    set_status,
+    stream_of,
+)
 from safety.intake.validity import minimum_criteria
 from safety.sponsors.service import profile
 
 ACTOR = "system:intake"
 
 
-class WaitForEarlierReport(RuntimeError):
-    """An earlier report of the same sender case is not processed yet: retry later, so that
-    versions follow the order in which reports were received."""
+WAITING = "WaitingForEarlierReport"  # how a waiting report's reason starts (``last_error``)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class ProcessingResult:
     case_id: uuid.UUID | None = None
     case_version_id: uuid.UUID | None = None
     created_case: bool = False
+    waiting_for: uuid.UUID | None = None  # still received: an earlier report comes first
+    next_in_stream: uuid.UUID | None = None  # the report of the same stream to process next
 
 
 def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *,
@@ -69,17 +76,21 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
         set_status(session, report, ReportStatus.HELD, actor=ACTOR,
                    findings=[f.as_dict() for f in findings],
                    reason="; ".join(f.message for f in findings))
-        return ProcessingResult(ReportStatus.HELD)
+        return ProcessingResult(ReportStatus.HELD,
+                                next_in_stream=next_in_stream(session, report))
 
-    case = _case_named(session, report, data)
+    blocker = _blocker(session, report) if report.sender_case_id else None
+    if blocker is not None:
+        # Versions follow receipt order: wait, without spending this report's retries, for
+        # the earlier one, which hands over to this one when it is done (or the sweep does).
+        mark_waiting(session, report, waiting_reason(blocker), actor=ACTOR)
+        return ProcessingResult(ReportStatus.RECEIVED, waiting_for=blocker.id)
+    case, foreign_wwid = _case_named(session, report, data)
     decision = decide(
         CaseOnFile(case.case_number, CaseState(case.state), case.current_version)
         if case is not None else None,
-        earlier_pending=bool(report.sender_case_id) and _earlier_pending(session, report),
         payload_sha256=report.payload_sha256, payload=report.payload,
         sender_latest=_sender_latest(session, case, report) if case is not None else None)
-    if decision.outcome is Outcome.WAIT:
-        raise WaitForEarlierReport(str(report.id))
     if decision.outcome in (Outcome.HELD, Outcome.IDENTICAL_RESEND):
         assert case is not None and decision.finding is not None
         version_id = _version_id(session, case.id, decision.version) \
@@ -88,16 +99,19 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
             else ReportStatus.PROCESSED
         set_status(session, report, status, actor=ACTOR, findings=[decision.finding],
                    reason=decision.reason, case_id=case.id, case_version_id=version_id)
-        return ProcessingResult(status, case.id, version_id)
-    return _add_version(session, report, data, case, decision, has_stages)
+        return ProcessingResult(status, case.id, version_id,
+                                next_in_stream=next_in_stream(session, report))
+    return _add_version(session, report, data, case, decision, has_stages, foreign_wwid)
 
 
 def _add_version(session: Session, report: Report, data: CaseVersionData, case: Case | None,
-                 decision: Decision, has_stages: bool) -> ProcessingResult:
+                 decision: Decision, has_stages: bool,
+                 foreign_wwid: str | None = None) -> ProcessingResult:
     sponsor = profile(session, report.sponsor_id)
     # C.1.4/C.1.5 are dates in the sponsor's documented zone (its SOPs), not the server's.
     received_day = report.received_at.astimezone(sponsor.zone).date()
-    incoming_wwid = _text(data.admin.worldwide_case_id)
+    # A C.1.8.1 that is another sender's case is not this case's: it gets its own id.
+    incoming_wwid = None if foreign_wwid else _text(data.admin.worldwide_case_id)
     first_received: PartialDate | None
     if case is None:
         number = next_number(session, f"case:{report.sponsor_id}")
@@ -135,10 +149,16 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
                 case.state, "reopen_for_follow_up",
                 f"follow-up report {report.id} (version {decision.version}) needs review"),
                 actor=ACTOR)
+    findings = [{"code": "worldwide_id_not_yours", "criterion": "C.1.8.1",
+                 "message": f"C.1.8.1 {foreign_wwid} names a case this sender has not "
+                            f"reported: the report became a new case, "
+                            f"{case.case_number}"}] if foreign_wwid else None
     set_status(session, report, ReportStatus.PROCESSED, actor=ACTOR, case_id=case.id,
-               case_version_id=cv.id)
+               case_version_id=cv.id, findings=findings,
+               reason=findings[0]["message"] if findings else None)
     return ProcessingResult(ReportStatus.PROCESSED, case.id, cv.id,
-                            created_case=decision.version == 1)
+                            created_case=decision.version == 1,
+                            next_in_stream=next_in_stream(session, report))
 
 
 def processing_failed(session: Session, report_id: uuid.UUID, error: str, *,
@@ -149,21 +169,48 @@ def processing_failed(session: Session, report_id: uuid.UUID, error: str, *,
     if report is None or report.status in DONE:
         return
     record_failure(session, report, error, final=final, actor=ACTOR)
+    if report.status == ReportStatus.FAILED:
+        refresh_waiting(session, report)
+
+
+def refresh_waiting(session: Session, report: Report) -> None:
+    """Tell the reports of ``report``'s stream that wait behind it why they wait now (it
+    failed, or an operator retried it), so that each one's status says so."""
+    if not report.sender_case_id:
+        return
+    behind = session.execute(
+        select(Report).where(stream_of(report), Report.received_at > report.received_at,
+                             Report.status == ReportStatus.RECEIVED)).scalars()
+    for later in behind:
+        mark_waiting(session, later, waiting_reason(report), actor=ACTOR)
 
 
 def waiting_reports(session: Session, received_before: datetime,
                     limit: int = 10_000) -> list[uuid.UUID]:
-    """Reports stored but not processed (Redis was down, a worker died), oldest first."""
+    """Reports stored but not processed (Redis was down, a worker died), oldest first; not
+    those whose stream waits for a failed report (they wait, visibly, for an operator)."""
+    earlier = aliased(Report)
+    blocked = select(earlier.id).where(
+        earlier.sponsor_id == Report.sponsor_id, earlier.sender == Report.sender,
+        earlier.sender_case_id == Report.sender_case_id,
+        earlier.received_at < Report.received_at,
+        earlier.status == ReportStatus.FAILED).exists()
     return list(session.execute(
         select(Report.id).where(Report.status == ReportStatus.RECEIVED,
-                                Report.received_at <= received_before)
+                                Report.received_at <= received_before, ~blocked)
         .order_by(Report.received_at).limit(limit)).scalars())
 
 
-def _case_named(session: Session, report: Report, data: CaseVersionData) -> Case | None:
-    """The case this report names: the sender's own case id first; then C.1.8.1, the case's
-    identity worldwide (the same id from another sender is the same case: a retransmission or
-    a partner's follow-up, never a new one)."""
+def _case_named(session: Session, report: Report,
+                data: CaseVersionData) -> tuple[Case | None, str | None]:
+    """The case this report is a version of, and the C.1.8.1 it named that is another
+    sender's case (``None`` when not).
+
+    The sender's own case id first (the sender is the authenticated client, see
+    ``intake.service.Submitter``); then C.1.8.1, but only for a case this same sender has
+    reported: a worldwide id is guessable, so naming one is no right to add versions to the
+    case of another site or partner. Such a report becomes the sender's own new case (and
+    duplicate screening may offer the two to a person)."""
     if report.sender_case_id:
         case = session.execute(
             select(Case).where(Case.sponsor_id == report.sponsor_id,
@@ -172,14 +219,27 @@ def _case_named(session: Session, report: Report, data: CaseVersionData) -> Case
             .with_for_update()
         ).scalar_one_or_none()
         if case is not None:
-            return case
+            return case, None
     incoming_wwid = _text(data.admin.worldwide_case_id)
-    if incoming_wwid:
-        return session.execute(
-            select(Case).where(Case.sponsor_id == report.sponsor_id,
-                               Case.worldwide_case_id == incoming_wwid).with_for_update()
-        ).scalar_one_or_none()
-    return None
+    if not incoming_wwid:
+        return None, None
+    case = session.execute(
+        select(Case).where(Case.sponsor_id == report.sponsor_id,
+                           Case.worldwide_case_id == incoming_wwid).with_for_update()
+    ).scalar_one_or_none()
+    if case is None:
+        return None, None
+    if case.sender == report.sender or _has_reported(session, case, report.sender):
+        return case, None
+    return None, incoming_wwid
+
+
+def _has_reported(session: Session, case: Case, sender: str) -> bool:
+    """Whether ``sender`` has a processed report on ``case`` (a version of its own)."""
+    return session.execute(
+        select(Report.id).where(Report.case_id == case.id, Report.sender == sender,
+                                Report.status == ReportStatus.PROCESSED).limit(1)
+    ).first() is not None
 
 
 def _sender_latest(session: Session, case: Case, report: Report) -> PriorReport | None:
@@ -224,16 +284,40 @@ def _text(value: object) -> str | None:
         else None
 
 
-def _earlier_pending(session: Session, report: Report) -> bool:
+def _blocker(session: Session, report: Report) -> Report | None:
+    """The earliest earlier report of the same stream that is not done: still waiting for a
+    worker, or failed (then the stream waits for an operator to retry or discard it). Other
+    senders' streams never wait for it.
+
+    FOR KEY SHARE waits for a worker processing that report (it holds the row FOR UPDATE)
+    to commit, and then sees what it became, so the two cannot miss each other's hand-over;
+    it does not conflict with a failure being recorded (FOR NO KEY UPDATE)."""
     return session.execute(
-        select(Report.id).where(
-            Report.sponsor_id == report.sponsor_id,
-            Report.sender == report.sender,
-            Report.sender_case_id == report.sender_case_id,
-            Report.received_at < report.received_at,
-            Report.status.not_in([*DONE, ReportStatus.FAILED]),
-        ).limit(1)
-    ).first() is not None
+        select(Report).where(stream_of(report), Report.received_at < report.received_at,
+                             Report.status.in_([ReportStatus.RECEIVED, ReportStatus.FAILED]))
+        .order_by(Report.received_at).limit(1).with_for_update(read=True, key_share=True)
+    ).scalar_one_or_none()
+
+
+def waiting_reason(blocker: Report) -> str:
+    """Why a report waits for ``blocker``: what its status view and the operations page show."""
+    if blocker.status == ReportStatus.FAILED:
+        return (f"{WAITING}: waiting for failed report {blocker.id}: "
+                f"{public_reason(blocker.last_error) or 'no error recorded'}")
+    return f"{WAITING}: waiting for earlier report {blocker.id} (not processed yet)"
+
+
+def next_in_stream(session: Session, report: Report) -> uuid.UUID | None:
+    """The earliest later report of ``report``'s stream still to be processed: it was waiting
+    for this one (or for one before it) and may go on now."""
+    if not report.sender_case_id:
+        return None
+    found: uuid.UUID | None = session.execute(
+        select(Report.id).where(stream_of(report), Report.received_at > report.received_at,
+                                Report.status == ReportStatus.RECEIVED)
+        .order_by(Report.received_at).limit(1)
+    ).scalar_one_or_none()
+    return found
 
 
 def _country(data: CaseVersionData) -> str:

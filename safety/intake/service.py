@@ -23,7 +23,7 @@ from safety.accounts.scope import Scope
 from safety.cases.store import worldwide_id_length
 from safety.intake.e2b_batch import E2BMessage, split_batch
 from safety.intake.failure import public_reason
-from safety.intake.invalid import InvalidSubmission, too_long
+from safety.intake.invalid import InvalidSubmission, SenderNotBound, too_long
 from safety.intake.schemas import SAEFormSchema
 from safety.intake.status import ReportStatus
 from safety.intake.store import Incoming, Report, StoredReport, store_report, text_limits
@@ -49,6 +49,18 @@ class Submitter:
     site_id: int | None
     sponsor_id: int  # whose report it is: every report belongs to one sponsor
     client_id: int | None = None  # idempotency keys are per API client
+    # The E2B senders (N.2.r.2) a partner client is bound to; None for whoever may relay any
+    # partner's messages (a safety-team client, the operator's ``safety import``).
+    e2b_senders: frozenset[str] | None = None
+
+    def e2b_sender(self, m: E2BMessage) -> str:
+        """Who an E2B message is from, as its report records it: never taken from the XML
+        alone. A site's messages are the site's (``site:<id>``) whatever N.2.r.2 says; a
+        partner's are its N.2.r.2 only when the client is bound to it (else
+        :class:`SenderNotBound` is raised by :func:`e2b_reports`)."""
+        if self.site_id is not None:
+            return self.sender
+        return m.sender
 
 
 @dataclass(frozen=True)
@@ -78,23 +90,40 @@ def e2b_reports(submitter: Submitter, raw: bytes, *, content_type: str = "applic
     ``safety.e2b.hl7.E2BError`` for what is not a readable batch, and
     :class:`InvalidSubmission` naming each message and element whose value is longer than
     what is stored of it (C.1.1, C.1.8.1, the sender N.2.r.2 or N.1.3). The sender is the message's
-    sender (N.2.r.2), the sender's case id C.1.1; C.1.8.1 travels inside the case data so
-    follow-ups and duplicates can be linked by it."""
+    sender as the submitter is entitled to name it (:meth:`Submitter.e2b_sender`), the
+    sender's case id C.1.1; C.1.8.1 travels inside the case data. Raises
+    :class:`SenderNotBound` naming each message whose N.2.r.2 a partner client is not bound
+    to."""
     out = []
     errors: dict[str, Any] = {}
+    foreign: dict[str, Any] = {}
     for m in split_batch(raw):
         problems = _e2b_problems(m)
         if problems:
             errors[f"message {m.index + 1}"] = problems
+        if (submitter.site_id is None and submitter.e2b_senders is not None
+                and m.sender.removeprefix("e2b:") not in submitter.e2b_senders):
+            foreign[f"message {m.index + 1}"] = {_sender_element(m): [
+                f"{m.sender.removeprefix('e2b:')!r} is not a sender this client is bound to "
+                f"(bound: {', '.join(sorted(submitter.e2b_senders)) or 'none'})."]}
         out.append((Incoming(
             channel="e2b", content_type=content_type, raw=raw, payload=m.payload,
-            sender=m.sender, sender_case_id=m.sender_case_id, site_id=submitter.site_id,
+            sender=submitter.e2b_sender(m), sender_case_id=m.sender_case_id,
+            site_id=submitter.site_id,
             sponsor_id=submitter.sponsor_id,
             idempotency_key=message_key(idempotency_key, m.index),
         ), m.message_id))
+    if foreign:
+        raise SenderNotBound({"xml": foreign})
     if errors:
         raise InvalidSubmission({"xml": errors})
     return out
+
+
+def _sender_element(m: E2BMessage) -> str:
+    """The element that names the message's sender: N.2.r.2, or the batch's N.1.3 when the
+    message names none."""
+    return "N.2.r.2" if m.payload["header"].get("message_sender") else "N.1.3"
 
 
 _REPORT_LIMITS = text_limits()
@@ -106,8 +135,7 @@ def _e2b_problems(m: E2BMessage) -> dict[str, list[str]]:
     sender's case id), C.1.8.1 (the case's worldwide id) and N.2.r.2 (the sender, stored
     with its ``e2b:`` prefix)."""
     sender_id = m.sender.removeprefix("e2b:")
-    # the message's sender, or the batch's when the message names none
-    sender_element = "N.2.r.2" if m.payload["header"].get("message_sender") else "N.1.3"
+    sender_element = _sender_element(m)
     checks = (("C.1.1", m.sender_case_id, _REPORT_LIMITS["sender_case_id"]),
               ("C.1.8.1", m.worldwide_case_id, _WORLDWIDE_ID_LIMIT),
               (sender_element, sender_id,

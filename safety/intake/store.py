@@ -20,11 +20,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    and_,
     insert,
     select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from safety.audit.store import append, audit_values, record
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
@@ -354,3 +356,20 @@ def record_failure(session: Session, report: Report, error: str, *, final: bool,
         set_status(session, report, ReportStatus.FAILED, actor=actor,
                    reason=f"gave up after {report.attempts} attempt(s): "
                           f"{public_reason(error)}")
+
+
+def mark_waiting(session: Session, report: Report, reason: str, *, actor: str) -> None:
+    """The report waits for an earlier report of its stream (same sponsor, sender and sender's
+    case id): it stays ``received`` and keeps why, shown with its status; audited once per
+    reason, not per look."""
+    if report.last_error == reason:
+        return
+    report.last_error = reason
+    record(session, actor=actor, action="report.waiting", entity=report, reason=reason)
+
+
+def stream_of(report: Report) -> ColumnElement[bool]:
+    """The condition selecting the reports of ``report``'s stream: versions of one sender's
+    case are made in receipt order, one stream at a time."""
+    return and_(Report.sponsor_id == report.sponsor_id, Report.sender == report.sender,
+                Report.sender_case_id == report.sender_case_id)

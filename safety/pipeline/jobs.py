@@ -37,6 +37,7 @@ from safety.queue.enqueue import (
     get_queue,
     job_pending,
     promote_due_scheduled,
+    requeue,
     requeue_stalled,
 )
 from safety.rules.evaluation import refresh_due_alerts as refresh_alerts
@@ -105,10 +106,15 @@ def process_report(report_id: str) -> dict[str, Any]:
         with session_scope(settings.effective_database_url) as session:
             processing_failed(session, rid, f"{type(exc).__name__}: {exc}", final=final)
         raise
+    if outcome.waiting_for is not None:
+        log.info("report.waiting", waiting_for=str(outcome.waiting_for))
+        return {"status": str(outcome.status), "waiting_for": str(outcome.waiting_for)}
     log.info("report.done", status=str(outcome.status), case_id=str(outcome.case_id or ""),
              case_version_id=str(outcome.case_version_id or ""))
     if outcome.case_version_id is not None:
         enqueue_stage(settings, FIRST_STAGE, outcome.case_version_id)
+    if outcome.next_in_stream is not None:
+        enqueue_report(settings, outcome.next_in_stream)
     return {"status": str(outcome.status), "case_id": str(outcome.case_id or "") or None}
 
 
@@ -194,3 +200,14 @@ def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -
 def enqueue_stage(settings: Settings, stage: Stage, case_version_id: object) -> bool:
     return enqueue_unique(settings, run_stage, stage_job_id(stage.value, case_version_id),
                           stage.value, str(case_version_id))
+
+
+def requeue_report(settings: Settings, report_id: object) -> bool:
+    """A retried report's job, under its usual id (the ended job of that id is replaced)."""
+    return requeue(settings, process_report, report_job_id(report_id), str(report_id))
+
+
+def requeue_stage(settings: Settings, stage: Stage, case_version_id: object) -> bool:
+    """A retried stage's job, under its usual id (the ended job of that id is replaced)."""
+    return requeue(settings, run_stage, stage_job_id(stage.value, case_version_id),
+                   stage.value, str(case_version_id))

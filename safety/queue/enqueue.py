@@ -143,6 +143,29 @@ def enqueue_unique(settings: Settings, func: JobFunction, job_id: str, *args: An
         return False
 
 
+def requeue(settings: Settings, func: JobFunction, job_id: str, *args: Any) -> bool:
+    """Enqueue work again that a person retried: a job of that id that has ended (failed,
+    stopped, finished) is deleted first, so that the id names the new attempt and the old one
+    leaves the failed registry; a job still pending is left to run. False if Redis is down
+    (the sweep enqueues a retried report later)."""
+    try:
+        q = get_queue(settings)
+        try:
+            job = Job.fetch(job_id, connection=q.connection)
+        except Exception:  # noqa: BLE001 - rq raises NoSuchJobError or a deserialisation error
+            job = None
+        if job is not None:
+            if job.get_status(refresh=False) in PENDING:
+                return True
+            job.delete()
+        q.enqueue(func, *args, job_id=job_id, retry=_retry(settings), result_ttl=RESULT_TTL,
+                  failure_ttl=FAILURE_TTL, job_timeout=JOB_TIMEOUT)
+        return True
+    except RedisError as exc:
+        log.warning("could not enqueue %s: %s (the sweep will retry)", job_id, exc)
+        return False
+
+
 def enqueue_batch(settings: Settings, func: JobFunction,
                   jobs: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
     """Enqueue fresh work (no job can exist yet) in one Redis round trip; raises RedisError

@@ -17,7 +17,16 @@ from safety.cases.workflow import STATE_LABELS, CaseState
 
 def register_web(app: Flask) -> None:
     """Add the web pages to ``app``. Idempotent."""
-    from safety.web import admin, cases, dashboard, login, portal, review_actions, sponsors
+    from safety.web import (
+        admin,
+        cases,
+        dashboard,
+        login,
+        operations,
+        portal,
+        review_actions,
+        sponsors,
+    )
     from safety.web.errors import register_error_pages
     from safety.web.security import init_security
 
@@ -25,7 +34,8 @@ def register_web(app: Flask) -> None:
         return
     init_security(app)
     register_error_pages(app)
-    for module in (login, cases, portal, dashboard, admin, review_actions, sponsors):
+    for module in (login, cases, portal, dashboard, admin, review_actions, sponsors,
+                   operations):
         app.register_blueprint(module.bp)
     app.jinja_env.filters["state_label"] = _state_label
     app.jinja_env.filters["local"] = _local

@@ -31,6 +31,13 @@ def site_token(session: Session, name: str = "Site 101", country: str = "GB",
                        sponsor_ids=[sponsor])
 
 
+def partner_token(session: Session, name: str, senders: tuple[str, ...],
+                  sponsor: int = DEFAULT_ID) -> str:
+    """A partner's client, bound to the E2B sender ids (N.2.r.2) given."""
+    return issue_token(session, f"{name} partner token", "partner", sponsor_ids=[sponsor],
+                       senders=senders)
+
+
 def bearer(token: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **extra}
 
@@ -62,6 +69,10 @@ class Sites:
               sponsor: int = DEFAULT_ID) -> str:
         with session_scope(self.url) as session:
             return site_token(session, name, country, role, sponsor)
+
+    def partner(self, name: str, *senders: str, sponsor: int = DEFAULT_ID) -> str:
+        with session_scope(self.url) as session:
+            return partner_token(session, name, senders, sponsor)
 
     def headers(self, token: str, **extra: str) -> dict[str, str]:
         return bearer(token, **extra)

@@ -28,6 +28,20 @@ def example(name: str) -> bytes:
     return (DATA / name).read_bytes()
 
 
+def e2b_message(sender_id: str, *, c11: str, c181: str | None = None,
+                narrative: str | None = None, destination: str = "ich") -> bytes:
+    """The sample case as one E2B(R3) message from ``sender_id`` (N.1.3 and N.2.r.2), with its
+    own C.1.1, C.1.8.1 (its C.1.1 unless given) and narrative."""
+    case = sample_case()
+    case.admin.sender_safety_report_id = c11
+    case.admin.worldwide_case_id = c181 or c11
+    if narrative is not None:
+        case.narrative.narrative = narrative
+    xml = export_case(case, ExportHeader(sender_id=sender_id, destination=destination)).xml
+    assert xml is not None
+    return xml
+
+
 def sample_message(destination: str) -> bytes:
     """The sample case exported for ``destination``."""
     xml = export_case(sample_case(), ExportHeader(sender_id="TEST", destination=destination)).xml

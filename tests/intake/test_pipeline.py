@@ -65,16 +65,16 @@ def test_follow_up_becomes_version_2_of_the_same_case(client, sites, worker, set
 
 
 def test_follow_up_received_before_its_initial_is_processed_waits(client, sites, settings):
-    """Versions follow receipt order even when the follow-up's job runs first."""
+    """Versions follow receipt order even when the follow-up's job runs first: it waits,
+    without failing, and saying for which report."""
     token = sites.token()
     rid1 = _post(client, sites, token, sae_form())
     rid2 = _post(client, sites, token, sae_form(report_type="followup", narrative="more"))
-    import pytest
-
-    from safety.intake.processing import WaitForEarlierReport
-
-    with pytest.raises(WaitForEarlierReport):
-        jobs.process_report(rid2)
+    assert jobs.process_report(rid2) == {"status": "received", "waiting_for": rid1}
+    waiting = client.get(f"/api/v1/reports/{rid2}", headers=sites.headers(token)).json
+    assert waiting["status"] == "received"
+    assert waiting["attempts"] == 0
+    assert f"waiting for earlier report {rid1}" in waiting["last_error"]
     jobs.process_report(rid1)
     jobs.process_report(rid2)
     with session_scope(settings.effective_database_url) as s:

@@ -309,3 +309,30 @@ def test_administrator_adds_a_sponsor_and_sets_its_mhra_gateway(settings, users,
     page.goto(f"{live_server}/admin/sponsors")
     row = page.locator("tr[data-sponsor=ACME]").inner_text()
     assert "mhra" in row and "cta_holder: GB" in row
+
+
+def test_case_processor_retries_a_failed_report_from_the_operations_page(
+        settings, users, sites, client, worker, live_server, page, monkeypatch):
+    from factories.forms import sae_form
+    from factories.poison import MARK, Poison
+
+    poison = Poison(monkeypatch)
+    token = sites.token()
+    bad = client.post("/api/v1/reports", json=sae_form(narrative=MARK),
+                      headers=sites.headers(token)).json["report_id"]
+    worker()
+    users.add("proc@example.org", "case_processor")
+    _login(page, live_server, "proc@example.org")
+    page.wait_for_url(f"{live_server}/queue")
+    page.get_by_role("link", name="Operations").click()
+    row = page.locator(f"tr[data-report='{bad}']")
+    assert "RuntimeError: poisoned payload" in row.inner_text()
+    page.shot("failed-report")
+    poison.cure()
+    row.get_by_role("button", name="Retry").click()
+    page.wait_for_url(f"{live_server}/operations")
+    assert f"Report {bad} is queued again." in page.locator(".flash").inner_text()
+    worker()
+    page.reload()
+    assert page.locator("#no-failed-reports").is_visible()
+    page.shot("retried")

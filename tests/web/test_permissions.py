@@ -28,6 +28,13 @@ def _expected(role: str, url: str, method: str) -> int:
             return 403
         # A POST here carries no valid form, so only the lock toggle succeeds.
         return {"GET": 200, "POST": 303 if url.endswith("/lock") else 422}[method]
+    if url.startswith("/operations"):
+        if site:
+            return 404
+        if role == "safety_physician":
+            return 403
+        # A POST names a report that has not failed (or no version): refused, and back.
+        return 200 if method == "GET" else 303
     if url.endswith("/sign"):
         return 404 if site else (303 if role == "safety_physician" else 403)
     if site:
@@ -55,6 +62,10 @@ ROUTES = [
     ("POST", "/admin/sponsors", "web_sponsors.add"),
     ("GET", "/admin/sponsors/DEFAULT", "web_sponsors.detail"),
     ("POST", "/admin/sponsors/DEFAULT", "web_sponsors.update"),
+    ("GET", "/operations", "web_operations.index"),
+    ("POST", "/operations/reports/{own_report}/retry", "web_operations.retry_failed_report"),
+    ("POST", "/operations/reports/{own_report}/discard", "web_operations.discard_failed_report"),
+    ("POST", "/operations/versions/{own_report}/retry", "web_operations.retry_failed_stage"),
     ("GET", "/portal", "web_portal.index"),
     ("GET", "/portal/new", "web_portal.new_report"),
     ("POST", "/portal/new", "web_portal.new_report"),

@@ -466,7 +466,7 @@ def main() -> int:
 
         def watch() -> None:
             assert service is not None and load is not None
-            while not load.stop.is_set():
+            while not watching.is_set():
                 for p in service.procs.values():
                     if p.died_at is None and p.popen.poll() is not None:
                         p.died_at = now() - t_start
@@ -475,6 +475,7 @@ def main() -> int:
                             event(f"{p.name} exited on its own (code {p.popen.returncode})")
                 time.sleep(0.2)
 
+        watching = threading.Event()
         threading.Thread(target=watch, daemon=True).start()
         phase("baseline")
         for t in threads:
@@ -541,7 +542,11 @@ def main() -> int:
             if left == (0, 0):
                 drained_at = now()
                 break
+            if all(service.procs[w].popen.poll() is not None for w in ("worker-1", "worker-2")):
+                event("no worker process is alive: nothing can drain the backlog, not waiting")
+                break
             time.sleep(1)
+        watching.set()
         time_to_drain = None if drained_at is None else drained_at - load_end
 
         # Which processes are alive (a gunicorn worker killed is replaced by its master).
@@ -604,6 +609,12 @@ def main() -> int:
             "p99_ms": p99(answered),
             "p99_ack_ms": p99(acks),
         })
+    codes: dict[str, dict[str, int]] = {}
+    for a in load.attempts:
+        key = (str(a.status) + ("+Retry-After" if a.retry_after else "")
+               if a.status is not None else a.error)
+        codes.setdefault(a.phase, {})
+        codes[a.phase][key] = codes[a.phase].get(key, 0) + 1
     killed = [p.name for p in service.procs.values() if p.killed_by_bench]
     dead = [f"{p.name} (exit {p.popen.returncode} at {p.died_at:.0f} s, in {p.died_in})"
             for p in service.procs.values()
@@ -664,6 +675,9 @@ def main() -> int:
         print(f"{r['phase']:15s} {r['requests']:8d} {r['2xx']:5d} {r['503_retry_after']:6d} "
               f"{r['other_5xx']:6d} {r['no_answer']:6d} {r['4xx']:4d} {ms(r['p99_ms']):>7s} "
               f"{ms(r['p99_ack_ms']):>10s}")
+    print("answers per phase:", "; ".join(
+        f"{ph}: " + ", ".join(f"{k} x{n}" for k, n in sorted(c.items()))
+        for ph, c in codes.items()))
     print()
     for k, v in summary.items():
         if k == "time_to_drain_s":
@@ -679,7 +693,8 @@ def main() -> int:
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({
-        "quick": args.quick, "rate": args.rate, "phases": rows, "summary": summary,
+        "quick": args.quick, "rate": args.rate, "phases": rows, "answers": codes,
+        "summary": summary,
         "events": events, "failures": failures, "lost": lost, "duplicated": dup,
         "stuck_reports": stuck_reports[:100],
     }, indent=2, default=str))

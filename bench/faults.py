@@ -1,6 +1,6 @@
 """Fault benchmark: SafetyDesk under a bounded load while its processes and servers fail.
 
-    python bench/faults.py [--quick] [--rate 4] [--drain-timeout 300] [--json PATH]
+    python bench/faults.py [--quick] [--rate 1] [--drain-timeout 600] [--json PATH] [--keep]
 
 Starts a private PostgreSQL cluster and a private redis-server (own temporary data
 directories, free loopback ports; the machine's shared servers are never touched), migrates,
@@ -392,17 +392,20 @@ def unfinished(url: str) -> tuple[int, int] | None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="shorter phases (about 2 minutes)")
-    ap.add_argument("--rate", type=float, default=4.0,
-                    help="reports per second offered by all clients together (bounded load)")
+    ap.add_argument("--rate", type=float, default=1.0,
+                    help="reports per second offered by all clients together (bounded load: "
+                         "a report is about five jobs, so keep it near what the workers do)")
     ap.add_argument("--redis-down", type=float, default=None, help="seconds (20; 10 quick)")
     ap.add_argument("--pg-down", type=float, default=None, help="seconds (5; 3 quick)")
-    ap.add_argument("--drain-timeout", type=float, default=300)
+    ap.add_argument("--drain-timeout", type=float, default=None,
+                    help="seconds to wait for the backlog (600; 300 quick)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "faults.json")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     args = ap.parse_args()
     hold = 6.0 if args.quick else 15.0  # seconds of load after each fault
     redis_down = args.redis_down or (10.0 if args.quick else 20.0)
     pg_down = args.pg_down or (3.0 if args.quick else 5.0)
+    args.drain_timeout = args.drain_timeout or (300.0 if args.quick else 600.0)
 
     base = Path(tempfile.mkdtemp(prefix="safety-faults-"))
     os.chmod(base, 0o755)

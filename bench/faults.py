@@ -279,6 +279,11 @@ class Load:
             headers = {"Authorization": f"Bearer {self.token}",
                        "Content-Type": "application/json", "Idempotency-Key": sub.key}
             tries = 0
+            # A fresh connection per report: between reports a client is idle longer than
+            # gunicorn keeps a connection alive, and a write to a closed one is no fault.
+            if conn is not None:
+                conn.close()
+                conn = None
             while True:
                 phase = self.phase
                 a0 = now()

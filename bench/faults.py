@@ -1,6 +1,7 @@
 """Fault benchmark: SafetyDesk under a bounded load while its processes and servers fail.
 
-    python bench/faults.py [--quick] [--rate 0.5] [--drain-timeout 600] [--json PATH] [--keep]
+    python bench/faults.py [--quick] [--rate 0.5] [--drain-timeout 600] [--skip PHASE]
+                            [--json PATH] [--keep]
 
 Starts a private PostgreSQL cluster and a private redis-server (own temporary data
 directories, free loopback ports; the machine's shared servers are never touched), migrates,
@@ -408,6 +409,9 @@ def main() -> int:
     ap.add_argument("--drain-timeout", type=float, default=None,
                     help="seconds to wait for the backlog (600; 300 quick)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "faults.json")
+    ap.add_argument("--skip", action="append", default=[], metavar="PHASE",
+                    choices=["worker-sigkill", "redis-stop", "pg-fast", "pg-immediate",
+                             "gunicorn-kill"], help="leave a fault out (repeatable)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     args = ap.parse_args()
     hold = 6.0 if args.quick else 15.0  # seconds of load after each fault
@@ -469,12 +473,6 @@ def main() -> int:
             phases.append({"name": name, "start": now() - t_start})
             event(f"phase {name}")
 
-        def died(name: str, why: str) -> None:
-            assert service is not None
-            p = service.procs[name]
-            p.killed_by_bench = True
-            event(f"{name} (pid {p.popen.pid}) {why}")
-
         def watch() -> None:
             assert service is not None and load is not None
             while not watching.is_set():
@@ -488,53 +486,62 @@ def main() -> int:
 
         watching = threading.Event()
         threading.Thread(target=watch, daemon=True).start()
-        phase("baseline")
-        for t in threads:
-            t.start()
-        time.sleep(hold)
+        def worker_sigkill() -> None:
+            assert service is not None
+            w1, w2 = service.procs["worker-1"], service.procs["worker-2"]
+            deadline = now() + 10
+            horses: list[int] = []
+            while now() < deadline and not horses:
+                horses = service.children(w1.popen.pid)
+                time.sleep(0.05)
+            if horses:
+                os.kill(horses[0], signal.SIGKILL)
+                event(f"SIGKILL worker-1's job process (pid {horses[0]}); worker-1 lives on")
+            else:
+                event("worker-1 had no job process within 10 s: not killed")
+            deadline = now() + 10
+            while now() < deadline and not service.children(w2.popen.pid):
+                time.sleep(0.05)
+            w2.killed_by_bench = True
+            os.killpg(w2.popen.pid, signal.SIGKILL)
+            event(f"SIGKILL worker-2 (pid {w2.popen.pid}) with its job process; "
+                  "nothing restarts it")
 
-        phase("worker-sigkill")
-        w1, w2 = service.procs["worker-1"], service.procs["worker-2"]
-        deadline = now() + 10
-        horses: list[int] = []
-        while now() < deadline and not horses:
-            horses = service.children(w1.popen.pid)
-            time.sleep(0.05)
-        if horses:
-            os.kill(horses[0], signal.SIGKILL)
-            event(f"SIGKILL worker-1's job process (pid {horses[0]}); worker-1 lives on")
-        else:
-            event("worker-1 had no job process within 10 s: not killed")
-        deadline = now() + 10
-        while now() < deadline and not service.children(w2.popen.pid):
-            time.sleep(0.05)
-        os.killpg(w2.popen.pid, signal.SIGKILL)
-        died("worker-2", "SIGKILLed with its job process; nothing restarts it")
-        time.sleep(hold)
+        def redis_stop() -> None:
+            redis.stop()
+            event(f"Redis stopped for {redis_down:.0f} s")
+            time.sleep(redis_down)
+            redis.start()
+            event("Redis started again (same port, same data directory)")
 
-        phase("redis-stop")
-        redis.stop()
-        event(f"Redis stopped for {redis_down:.0f} s")
-        time.sleep(redis_down)
-        redis.start()
-        event("Redis started again (same port, same data directory)")
-        time.sleep(hold)
-
-        for mode in ("fast", "immediate"):
-            phase(f"pg-{mode}")
+        def pg_restart(mode: str) -> None:
             pg.stop(mode)
             event(f"PostgreSQL stopped (-m {mode}) for {pg_down:.0f} s")
             time.sleep(pg_down)
             pg.start()
             event("PostgreSQL started again")
-            time.sleep(hold)
 
-        phase("gunicorn-kill")
-        victims = service.web_workers()
-        if victims:
-            os.kill(victims[0], signal.SIGKILL)
-            event(f"SIGKILL gunicorn worker pid {victims[0]} (the master starts another)")
+        def gunicorn_kill() -> None:
+            assert service is not None
+            victims = service.web_workers()
+            if victims:
+                os.kill(victims[0], signal.SIGKILL)
+                event(f"SIGKILL gunicorn worker pid {victims[0]} (the master starts another)")
+
+        faults = {"worker-sigkill": worker_sigkill, "redis-stop": redis_stop,
+                  "pg-fast": lambda: pg_restart("fast"),
+                  "pg-immediate": lambda: pg_restart("immediate"),
+                  "gunicorn-kill": gunicorn_kill}
+        phase("baseline")
+        for t in threads:
+            t.start()
         time.sleep(hold)
+        for name, fault in faults.items():
+            if name in args.skip:
+                continue
+            phase(name)
+            fault()
+            time.sleep(hold)
 
         phase("after")
         load.stop.set()

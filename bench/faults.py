@@ -169,35 +169,87 @@ class RedisServer:
 
 @dataclass
 class Proc:
+    """One of the service's processes; under the product's supervisor, whichever process
+    currently runs it."""
+
     name: str
-    popen: subprocess.Popen[bytes]
+    own: subprocess.Popen[bytes] | None = None
+    child: Any = None  # a safety.cli.processes.Child, when the product supervises it
     killed_by_bench: bool = False
-    died_at: float | None = None
-    died_in: str | None = None
+    seen_pid: int | None = None
+    exits: list[str] = field(default_factory=list)
+    restarts: int = 0
+
+    @property
+    def popen(self) -> subprocess.Popen[bytes] | None:
+        return self.child.proc if self.child is not None else self.own
+
+    def alive(self) -> bool:
+        p = self.popen
+        return p is not None and p.poll() is None
 
 
 class Service:
+    """gunicorn, two workers and the scheduler. The workers and the scheduler run under
+    ``safety serve``'s supervisor (``safety.cli.processes.Supervisor``) when the product has
+    one, as plain children otherwise: the bench itself restarts nothing."""
+
     def __init__(self, env: dict[str, str], logs: Path, web_port: int) -> None:
         self.env = env
         self.logs = logs
         self.web_port = web_port
         self.procs: dict[str, Proc] = {}
+        self.supervisor: Any = None
+        try:
+            from safety.cli.processes import (  # type: ignore[attr-defined,unused-ignore]
+                Child,
+                Supervisor,
+            )
+        except ImportError:
+            self.child_type: Any = None
+        else:
+            self.child_type, self.supervisor_type = Child, Supervisor
 
     def spawn(self, name: str, argv: list[str]) -> None:
         log = open(self.logs / f"{name}.log", "ab")
         # Own session: a process group per process, so a worker and its job can die together.
         popen = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log,
                                  stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs[name] = Proc(name, popen)
+        self.procs[name] = Proc(name, own=popen)
 
     def start(self) -> None:
         py = sys.executable
         self.spawn("gunicorn", [py, "-m", "gunicorn", "-b", f"127.0.0.1:{self.web_port}",
                                 "-w", str(WEB_WORKERS), "-k", "gthread", "--threads", "4",
                                 "--graceful-timeout", "5", "--timeout", "30", "wsgi:app"])
-        self.spawn("worker-1", [py, "-m", "safety.cli", "worker"])
-        self.spawn("worker-2", [py, "-m", "safety.cli", "worker"])
-        self.spawn("scheduler", [py, "-m", "safety.cli", "scheduler"])
+        rest = {"worker-1": "worker", "worker-2": "worker", "scheduler": "scheduler"}
+        if self.child_type is None:
+            for name, cmd in rest.items():
+                self.spawn(name, [py, "-m", "safety.cli", cmd])
+            return
+        children = []
+        for name, cmd in rest.items():
+            # exec: the supervised process is the command itself, its output in its log.
+            argv = ["sh", "-c", f"exec {py} -m safety.cli {cmd} >> {self.logs}/{name}.log 2>&1"]
+            child = self.child_type(name, argv)
+            children.append(child)
+            self.procs[name] = Proc(name, child=child)
+        self.supervisor = self.supervisor_type(children, self.env)
+        self.supervisor.start()
+        threading.Thread(target=self.supervisor.run, daemon=True).start()
+
+    def kill(self, name: str, with_children: bool) -> int:
+        """SIGKILL the process (and its job process); returns its pid."""
+        p = self.procs[name].popen
+        assert p is not None
+        victims = [p.pid, *(self.children(p.pid) if with_children else [])]
+        if self.procs[name].own is not None and with_children:
+            os.killpg(p.pid, signal.SIGKILL)
+        else:
+            for pid in victims:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        return p.pid
 
     def children(self, pid: int) -> list[int]:
         out = []
@@ -214,20 +266,25 @@ class Service:
         return out
 
     def web_workers(self) -> list[int]:
-        return self.children(self.procs["gunicorn"].popen.pid)
+        p = self.procs["gunicorn"].popen
+        return self.children(p.pid) if p is not None else []
 
     def stop(self) -> None:
-        for p in self.procs.values():
-            if p.popen.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.popen.pid, signal.SIGTERM)
-        for p in self.procs.values():
+        if self.supervisor is not None:
+            self.supervisor.stopping = True
+            time.sleep(0.6)  # its loop notices, and starts nothing more
+            self.supervisor.stop()
+        own = [p.own for p in self.procs.values() if p.own is not None and p.own.poll() is None]
+        for popen in own:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(popen.pid, signal.SIGTERM)
+        for popen in own:
             try:
-                p.popen.wait(15)
+                popen.wait(15)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.popen.pid, signal.SIGKILL)
-                p.popen.wait(5)
+                    os.killpg(popen.pid, signal.SIGKILL)
+                popen.wait(5)
 
 
 # --- the load ----------------------------------------------------------------------------
@@ -477,11 +534,21 @@ def main() -> int:
             assert service is not None and load is not None
             while not watching.is_set():
                 for p in service.procs.values():
-                    if p.died_at is None and p.popen.poll() is not None:
-                        p.died_at = now() - t_start
-                        p.died_in = load.phase
-                        if not p.killed_by_bench:
-                            event(f"{p.name} exited on its own (code {p.popen.returncode})")
+                    popen = p.popen
+                    if popen is None:
+                        continue
+                    if p.seen_pid is not None and popen.pid != p.seen_pid:
+                        p.restarts += 1
+                        event(f"{p.name} restarted by the product's supervisor (pid {popen.pid})")
+                    if popen.pid != p.seen_pid and popen.poll() is None:
+                        p.seen_pid = popen.pid
+                    elif popen.pid == p.seen_pid and popen.poll() is not None:
+                        how = ("killed by the bench" if p.killed_by_bench
+                               else f"exited on its own, code {popen.returncode}")
+                        p.exits.append(f"{how} at {now() - t_start:.0f} s in {load.phase}")
+                        p.killed_by_bench = False
+                        p.seen_pid = -1
+                        event(f"{p.name} {how}")
                 time.sleep(0.2)
 
         watching = threading.Event()
@@ -491,7 +558,7 @@ def main() -> int:
             w1, w2 = service.procs["worker-1"], service.procs["worker-2"]
             deadline = now() + 10
             horses: list[int] = []
-            while now() < deadline and not horses:
+            while now() < deadline and not horses and w1.popen is not None:
                 horses = service.children(w1.popen.pid)
                 time.sleep(0.05)
             if horses:
@@ -500,12 +567,14 @@ def main() -> int:
             else:
                 event("worker-1 had no job process within 10 s: not killed")
             deadline = now() + 10
-            while now() < deadline and not service.children(w2.popen.pid):
+            while (now() < deadline and w2.popen is not None
+                   and not service.children(w2.popen.pid)):
                 time.sleep(0.05)
             w2.killed_by_bench = True
-            os.killpg(w2.popen.pid, signal.SIGKILL)
-            event(f"SIGKILL worker-2 (pid {w2.popen.pid}) with its job process; "
-                  "nothing restarts it")
+            pid = service.kill("worker-2", with_children=True)
+            event(f"SIGKILL worker-2 (pid {pid}) with its job process; "
+                  + ("the product's supervisor should restart it" if service.supervisor
+                     else "nothing in the product restarts it"))
 
         def redis_stop() -> None:
             redis.stop()
@@ -553,15 +622,17 @@ def main() -> int:
         drained_at: float | None = None
         not_drained = f"not drained in {args.drain_timeout:.0f} s"
         last: tuple[int, int] | None = None
+        shown = 0.0
         while now() - load_end < args.drain_timeout:
             left = unfinished(db_url)
-            if left is not None and left != last:
-                last = left
+            if left is not None and left != last and (left == (0, 0) or now() - shown > 10):
+                last, shown = left, now()
                 event(f"unfinished: {left[0]} reports, {left[1]} case versions")
             if left == (0, 0):
                 drained_at = now()
                 break
-            if all(service.procs[w].popen.poll() is not None for w in ("worker-1", "worker-2")):
+            if service.supervisor is None and not any(
+                    service.procs[w].alive() for w in ("worker-1", "worker-2")):
                 event("no worker process is alive: nothing can drain the backlog, not waiting")
                 not_drained = "not drained: no worker process alive"
                 break
@@ -569,11 +640,8 @@ def main() -> int:
         watching.set()
         time_to_drain = None if drained_at is None else drained_at - load_end
 
-        # Which processes are alive (a gunicorn worker killed is replaced by its master).
-        for p in service.procs.values():
-            code = p.popen.poll()
-            if code is not None and p.died_at is None:
-                p.died_at, p.died_in = now() - t_start, "after"
+        time.sleep(0.5)
+        alive_at_end = {name: p.alive() for name, p in service.procs.items()}
         web_alive = len(service.web_workers())
         counts = db_counts(db_url)
     finally:
@@ -635,10 +703,9 @@ def main() -> int:
                if a.status is not None else a.error)
         codes.setdefault(a.phase, {})
         codes[a.phase][key] = codes[a.phase].get(key, 0) + 1
-    killed = [p.name for p in service.procs.values() if p.killed_by_bench]
-    dead = [f"{p.name} (exit {p.popen.returncode} at {p.died_at:.0f} s, in {p.died_in})"
-            for p in service.procs.values()
-            if p.died_at is not None and not p.killed_by_bench]
+    exits = [f"{p.name} {e}" for p in service.procs.values() for e in p.exits]
+    restarts = [f"{p.name} x{p.restarts}" for p in service.procs.values() if p.restarts]
+    dead = [name for name, alive in alive_at_end.items() if not alive]
     if web_alive < WEB_WORKERS:
         dead.append(f"gunicorn workers: {web_alive} of {WEB_WORKERS}")
     bad_5xx = [r for r in rows if r["other_5xx"]
@@ -657,8 +724,9 @@ def main() -> int:
         "unacknowledged": sum(1 for s in subs if s.report_id is None),
         "client_errors_4xx": client_errors,
         "time_to_drain_s": time_to_drain,
-        "killed_by_bench_not_restarted": killed,
-        "dead_not_killed_by_bench": dead,
+        "process_exits": exits,
+        "restarted_by_product_supervisor": restarts if service.supervisor else "no supervisor",
+        "left_dead": dead,
     }
     failures = []
     if lost:
@@ -669,7 +737,7 @@ def main() -> int:
         failures.append(f"stuck ({not_drained}): {len(stuck_reports)} reports "
                         f"({status_counts}), {stuck_versions} case versions")
     if dead:
-        failures.append(f"dead: {', '.join(dead)}")
+        failures.append(f"left dead: {', '.join(dead)}")
     if bad_5xx:
         failures.append("5xx other than 503+Retry-After during a PostgreSQL restart in: "
                         + ", ".join(r["phase"] for r in bad_5xx))
@@ -683,8 +751,11 @@ def main() -> int:
         return "-" if v is None else f"{v:.0f}"
 
     print()
+    supervised = ("under the supervisor of safety serve" if service.supervisor
+                  else "unsupervised: the product has no supervisor")
     print(f"machine: {os.cpu_count()} cores; {CLIENTS} clients, {args.rate:g} reports/s "
-          f"offered; gunicorn gthread {WEB_WORKERS}x4; 2 workers + scheduler; "
+          f"offered; gunicorn gthread {WEB_WORKERS}x4; 2 workers + scheduler "
+          f"({supervised}); "
           f"{'quick' if args.quick else 'full'} phases ({hold:.0f} s after each fault, "
           f"Redis down {redis_down:.0f} s, PostgreSQL down {pg_down:.0f} s)")
     head = (f"{'phase':15s} {'requests':>8s} {'2xx':>5s} {'503+RA':>6s} {'oth5xx':>6s} "

@@ -736,6 +736,8 @@ def main() -> int:
     if stuck_reports or stuck_versions:
         failures.append(f"stuck ({not_drained}): {len(stuck_reports)} reports "
                         f"({status_counts}), {stuck_versions} case versions")
+    if time_to_drain is None:
+        failures.append(f"{not_drained} (time to drain)")
     if dead:
         failures.append(f"left dead: {', '.join(dead)}")
     if bad_5xx:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
+import psycopg
+import structlog
 from flask import Flask, current_app, g, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from safety.config import Settings, load_settings, secret_key_for
-from safety.db.session import get_sessionmaker
+from safety.db.session import get_sessionmaker, is_database_unavailable
 from safety.logging import configure_logging
 from safety.web.errors import PAGE_ERROR_PAGE
 
@@ -72,6 +77,8 @@ def create_app(overrides: dict[str, Any] | None = None,
     body.init_app(app)  # JSON parsed strictly; NUL characters and lone surrogates refused
     api = Api(app)  # flask-smorest answers every HTTPException in JSON (its error handler)
     app.register_error_handler(InternalServerError, _unexpected_error)
+    for database_error in (DBAPIError, PoolTimeout, psycopg.Error):
+        app.register_error_handler(database_error, _database_error)
     api.spec.components.schema("SAEForm", schema=SAEFormSchema)
     api.register_blueprint(reports.blp)
     api.register_blueprint(cases.blp)
@@ -88,6 +95,39 @@ def create_app(overrides: dict[str, Any] | None = None,
 
     register_web(app)
     return app
+
+
+# Seconds a client is asked to wait when the database is away: a PostgreSQL restart takes a
+# few, and the pool's pre-ping replaces the dropped connections on the next request.
+DATABASE_RETRY_AFTER = 5
+
+
+def _database_error(exc: Exception) -> ResponseReturnValue:
+    """The database could not be reached (restarting, stopped, the connection dropped): 503
+    with Retry-After, a page for people and JSON for the API, instead of a 500. Any other
+    database error is re-raised, so that Flask logs it and answers its 500."""
+    if not is_database_unavailable(exc):
+        raise exc
+    # The request's session holds a broken connection: discard it here, because the teardown
+    # commits whatever a handler answered.
+    db = g.pop("db", None)
+    if db is not None:
+        with suppress(SQLAlchemyError):
+            db.rollback()
+        with suppress(SQLAlchemyError):
+            db.close()
+    structlog.get_logger("safety.web").warning(
+        "database.unavailable", path=request.path, error=type(exc).__name__)
+    error = ServiceUnavailable(
+        description="The database is unavailable for a moment; try again shortly.",
+        retry_after=DATABASE_RETRY_AFTER)
+    if not request.path.startswith("/api/"):
+        page: Callable[[HTTPException], ResponseReturnValue] | None = (
+            current_app.extensions.get(PAGE_ERROR_PAGE))
+        if page is not None:
+            return page(error)
+    return ({"code": 503, "status": "Service Unavailable", "message": error.description},
+            503, {"Retry-After": str(DATABASE_RETRY_AFTER)})
 
 
 def _unexpected_error(exc: InternalServerError) -> ResponseReturnValue:

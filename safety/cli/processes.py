@@ -11,12 +11,87 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
+import structlog
 
+from safety.backoff import Backoff
 from safety.cli.common import ready_settings, settings
 from safety.config import child_env
+from safety.logging import configure_logging
+
+log = structlog.get_logger("safety.serve")
+
+# A child that ran this long before dying is restarted promptly again (its backoff starts over).
+HEALTHY_SECONDS = 60.0
+STOP_WAIT_SECONDS = 15.0
+
+
+@dataclass
+class Child:
+    """One supervised process: its name, its command, and its restart backoff."""
+
+    name: str
+    argv: list[str]
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    backoff: Backoff = field(default_factory=lambda: Backoff(first=1.0, cap=30.0))
+
+
+class Supervisor:
+    """Keeps the children of ``safety serve`` running: a child that dies is logged and
+    started again after a capped exponential backoff (reset once it has run a minute), so a
+    crash loop does not spin. Production uses systemd for this (``docs/deploy/``)."""
+
+    def __init__(self, children: list[Child], env: dict[str, str]) -> None:
+        self.children = children
+        self.env = env
+        self.stopping = False
+
+    def _spawn(self, child: Child) -> None:
+        child.proc = subprocess.Popen(child.argv, env=self.env)
+        child.started_at = time.monotonic()
+        child.restart_at = None
+        log.info("serve.child_started", child=child.name, pid=child.proc.pid)
+
+    def start(self) -> None:
+        for child in self.children:
+            self._spawn(child)
+
+    def check(self) -> None:
+        """Notice dead children and restart those whose backoff has passed."""
+        now = time.monotonic()
+        for child in self.children:
+            proc = child.proc
+            if proc is None or proc.poll() is None:
+                if proc is not None and now - child.started_at > HEALTHY_SECONDS:
+                    child.backoff.reset()
+                continue
+            if child.restart_at is None:
+                delay = child.backoff.next_delay()
+                child.restart_at = now + delay
+                log.warning("serve.child_died", child=child.name, pid=proc.pid,
+                            returncode=proc.returncode, restart_in=round(delay, 2))
+            elif now >= child.restart_at:
+                self._spawn(child)
+
+    def run(self) -> None:
+        while not self.stopping:
+            self.check()
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        running = [c.proc for c in self.children if c.proc is not None and c.proc.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+        for proc in running:
+            try:
+                proc.wait(timeout=STOP_WAIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 @click.command()
@@ -54,11 +129,13 @@ def is_loopback(host: str) -> bool:
 @click.option("--web-workers", default=2, show_default=True, type=int)
 @click.option("--demo", is_flag=True, help="Load the demo reports if the database is empty.")
 def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
-    """Run the web app, a worker and the scheduler together; Ctrl-C stops all three."""
+    """Run the web app, a worker and the scheduler together, restarting any that dies;
+    Ctrl-C stops all three."""
     from safety.pipeline.dispatch import QueueDispatch
     from safety.queue.connection import redis_url, shutdown_embedded
 
     loaded = ready_settings()
+    configure_logging(loaded.log_level)
     # The children load these settings from their environment and join the embedded Redis.
     shared = loaded.with_overrides({"redis_url": redis_url(loaded)})
     if shared.secure_cookies is None and is_loopback(host):
@@ -66,13 +143,14 @@ def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
         shared = shared.with_overrides({"secure_cookies": False})
     env = child_env(shared)
     exe = [sys.executable, "-m", "safety.cli"]
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-                          "--workers", str(web_workers), "--access-logfile", "-",
-                          "--graceful-timeout", "5", "safety.app:create_app()"], env=env),
-        subprocess.Popen([*exe, "worker"], env=env),
-        subprocess.Popen([*exe, "scheduler"], env=env),
-    ]
+    supervisor = Supervisor([
+        Child("web", [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+                      "--workers", str(web_workers), "--access-logfile", "-",
+                      "--graceful-timeout", "5", "safety.app:create_app()"]),
+        Child("worker", [*exe, "worker"]),
+        Child("scheduler", [*exe, "scheduler"]),
+    ], env)
+    supervisor.start()
     click.echo(f"SafetyDesk on http://{host}:{port}  (API docs: /api/v1/docs; Ctrl-C stops)")
     if demo:
         from safety.demo.service import database_is_empty, load_demo
@@ -81,26 +159,16 @@ def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
         click.echo(f"demo: {n} reports submitted" if n else "demo: database already has data")
         if n:  # demo accounts, passwords printed once
             subprocess.run([*exe, "user", "demo"], env=env, check=False)
-    stopping = False
 
     def _stop(*_: Any) -> None:
-        nonlocal stopping
-        stopping = True
+        supervisor.stopping = True
 
     signal.signal(signal.SIGTERM, _stop)
     try:
-        while not stopping and all(p.poll() is None for p in procs):
-            time.sleep(0.5)
+        supervisor.run()
     except KeyboardInterrupt:
         pass
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        supervisor.stop()
         shutdown_embedded()
         click.echo("stopped")

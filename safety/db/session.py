@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -76,6 +78,30 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# SQLSTATE classes of a server that went away or is not there yet: 08 connection exceptions,
+# 57P01..57P05 an administrator or crash shutdown, "the database system is starting up".
+_UNAVAILABLE_SQLSTATES = ("08", "57P")
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached right now (restarting, stopped, the
+    connection dropped, the pool exhausted) rather than that the work was wrong: such a
+    failure is answered 503 with Retry-After and retried by the jobs, never recorded as the
+    work's failure. A deadlock or a constraint violation is not one."""
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    if isinstance(exc, psycopg.InterfaceError):
+        return True
+    if isinstance(exc, psycopg.OperationalError):
+        state = exc.sqlstate
+        return state is None or state.startswith(_UNAVAILABLE_SQLSTATES)
+    return False
 
 
 def import_all_models() -> None:

@@ -3,27 +3,41 @@ calls one service and enqueues the next step only after that transaction has com
 
 Every job logs with a structlog logger bound to its job id and the ids it works on, so a
 report's way through the workers can be followed in the logs.
+
+A job that finds the database unreachable (restarting, a dropped connection) waits for it with
+backoff and runs its unit of work again (a fresh transaction; the work is idempotent); if the
+database stays away longer, the job fails as an attempt but never marks its report or stage
+failed: nothing was wrong with the work, and a later attempt or the sweep runs it again.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from rq import get_current_job
 
+from safety.backoff import Backoff
 from safety.cases.progress import run_stage as run_version_stage
 from safety.cases.progress import stage_failed, waiting
 from safety.cases.workflow import Stage, next_stage
 from safety.config import Settings, load_settings
 from safety.db.base import utcnow
-from safety.db.session import session_scope
+from safety.db.session import is_database_unavailable, session_scope
+from safety.intake.processing import ProcessingResult, processing_failed, waiting_reports
 from safety.intake.processing import process_report as process
-from safety.intake.processing import processing_failed, waiting_reports
 from safety.pipeline.stages import FIRST_STAGE, STAGE_FUNCTIONS
-from safety.queue.enqueue import enqueue_unique, get_queue, job_pending
+from safety.queue.enqueue import (
+    enqueue_unique,
+    get_queue,
+    job_pending,
+    promote_due_scheduled,
+    requeue_stalled,
+)
 from safety.rules.evaluation import refresh_due_alerts as refresh_alerts
 
 
@@ -45,15 +59,46 @@ def _final_attempt() -> bool:
     return job is None or not job.retries_left
 
 
+T = TypeVar("T")
+
+# How long a job waits for an unreachable database before giving up the attempt (well within
+# the job timeout): a restart takes seconds.
+DATABASE_WAIT_SECONDS = 120.0
+
+
+def _with_database(log: Any, unit: Callable[[], T]) -> T:
+    """Run ``unit`` (one transaction of its own), again after a backoff while the database is
+    unreachable, for up to ``DATABASE_WAIT_SECONDS``."""
+    backoff = Backoff(first=0.5, cap=10.0)
+    deadline = time.monotonic() + DATABASE_WAIT_SECONDS
+    while True:
+        try:
+            return unit()
+        except Exception as exc:
+            if not is_database_unavailable(exc) or time.monotonic() > deadline:
+                raise
+            delay = backoff.next_delay()
+            log.warning("database.unavailable", error=type(exc).__name__,
+                        retry_in=round(delay, 2))
+            time.sleep(delay)
+
+
 def process_report(report_id: str) -> dict[str, Any]:
     """A stored report becomes a case version (or is held); its first stage follows."""
     settings = load_settings()
     log = _log(report_id=report_id)
     rid = uuid.UUID(report_id)
-    try:
+
+    def unit() -> ProcessingResult:
         with session_scope(settings.effective_database_url) as session:
-            outcome = process(session, rid, settings)
+            return process(session, rid, settings)
+
+    try:
+        outcome = _with_database(log, unit)
     except Exception as exc:
+        if is_database_unavailable(exc):
+            log.warning("report.database_unavailable", error=type(exc).__name__)
+            raise
         final = _final_attempt()
         log.warning("report.attempt_failed", error=f"{type(exc).__name__}: {exc}", final=final)
         with session_scope(settings.effective_database_url) as session:
@@ -72,11 +117,18 @@ def run_stage(stage: str, case_version_id: str) -> dict[str, Any] | None:
     current = Stage(stage)
     log = _log(stage=stage, case_version_id=case_version_id)
     cv_id = uuid.UUID(case_version_id)
-    try:
+
+    def unit() -> dict[str, Any] | None:
         with session_scope(settings.effective_database_url) as session:
-            summary = run_version_stage(session, cv_id, current, STAGE_FUNCTIONS[current],
-                                        settings)
+            return run_version_stage(session, cv_id, current, STAGE_FUNCTIONS[current],
+                                     settings)
+
+    try:
+        summary = _with_database(log, unit)
     except Exception as exc:
+        if is_database_unavailable(exc):
+            log.warning("stage.database_unavailable", error=type(exc).__name__)
+            raise
         final = _final_attempt()
         log.warning("stage.attempt_failed", error=f"{type(exc).__name__}: {exc}", final=final)
         if final:
@@ -92,19 +144,25 @@ def run_stage(stage: str, case_version_id: str) -> dict[str, Any] | None:
 
 def sweep() -> dict[str, int]:
     """Enqueue every report that is stored but not yet processed, and every version whose
-    processing stopped short (Redis was down, a worker died, Redis lost its data). Safe to
-    run anywhere, any time: enqueueing is deduplicated and processing is idempotent."""
+    processing stopped short (Redis was down, a worker died, Redis lost its data); put back
+    on the queue the jobs whose worker died mid-job, and the delayed retries that are due
+    when no live scheduler moves them. Safe to run anywhere, any time: enqueueing is
+    deduplicated and processing is idempotent."""
     settings = load_settings()
+    queue = get_queue(settings)
+    requeued = requeue_stalled(queue)
+    promoted = promote_due_scheduled(queue)
     cutoff = utcnow() - timedelta(seconds=settings.sweep_grace_seconds)
     with session_scope(settings.effective_database_url) as session:
         reports = waiting_reports(session, cutoff)
         versions = waiting(session, cutoff)
-    queue = get_queue(settings)
     enqueued = sum(1 for rid in reports if not job_pending(queue, report_job_id(rid))
                    and enqueue_report(settings, rid))
     stalled = sum(1 for cv_id, stage in versions if enqueue_stage(settings, stage, cv_id))
-    _log().info("sweep.done", reports=enqueued, stages=stalled)
-    return {"reports": enqueued, "stages": stalled}
+    _log().info("sweep.done", reports=enqueued, stages=stalled, requeued=len(requeued),
+                retries_due=promoted)
+    return {"reports": enqueued, "stages": stalled, "requeued": len(requeued),
+            "retries_due": promoted}
 
 
 def refresh_due_alerts() -> dict[str, int]:

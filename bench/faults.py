@@ -176,7 +176,8 @@ class Proc:
     own: subprocess.Popen[bytes] | None = None
     child: Any = None  # a safety.cli.processes.Child, when the product supervises it
     killed_by_bench: bool = False
-    seen_pid: int | None = None
+    alive_pid: int | None = None  # the last process seen running
+    dead_pid: int | None = None  # the last process seen dead
     exits: list[str] = field(default_factory=list)
     restarts: int = 0
 
@@ -340,11 +341,6 @@ class Load:
             headers = {"Authorization": f"Bearer {self.token}",
                        "Content-Type": "application/json", "Idempotency-Key": sub.key}
             tries = 0
-            # A fresh connection per report: between reports a client is idle longer than
-            # gunicorn keeps a connection alive, and a write to a closed one is no fault.
-            if conn is not None:
-                conn.close()
-                conn = None
             while True:
                 phase = self.phase
                 a0 = now()
@@ -360,14 +356,13 @@ class Load:
                     answer = resp.read()
                     status = resp.status
                     retry_after = resp.getheader("Retry-After")
-                    if resp.getheader("Connection", "").lower() == "close":
-                        conn.close()
-                        conn = None
                 except (OSError, http.client.HTTPException) as exc:
                     error = type(exc).__name__
-                    if conn is not None:
-                        conn.close()
-                    conn = None
+                # A fresh connection per request: a write into a connection the server has
+                # closed (idle keep-alive, or after an error answer) is no fault of the service.
+                if conn is not None:
+                    conn.close()
+                conn = None
                 with self.lock:
                     self.attempts.append(Attempt(phase, status, now() - a0,
                                                  retry_after is not None, error))
@@ -537,17 +532,18 @@ def main() -> int:
                     popen = p.popen
                     if popen is None:
                         continue
-                    if p.seen_pid is not None and popen.pid != p.seen_pid:
-                        p.restarts += 1
-                        event(f"{p.name} restarted by the product's supervisor (pid {popen.pid})")
-                    if popen.pid != p.seen_pid and popen.poll() is None:
-                        p.seen_pid = popen.pid
-                    elif popen.pid == p.seen_pid and popen.poll() is not None:
+                    if popen.poll() is None:
+                        if p.alive_pid is not None and popen.pid != p.alive_pid:
+                            p.restarts += 1
+                            event(f"{p.name} restarted by the product's supervisor "
+                                  f"(pid {popen.pid})")
+                        p.alive_pid = popen.pid
+                    elif popen.pid != p.dead_pid:
+                        p.dead_pid = popen.pid
                         how = ("killed by the bench" if p.killed_by_bench
                                else f"exited on its own, code {popen.returncode}")
                         p.exits.append(f"{how} at {now() - t_start:.0f} s in {load.phase}")
                         p.killed_by_bench = False
-                        p.seen_pid = -1
                         event(f"{p.name} {how}")
                 time.sleep(0.2)
 
@@ -753,7 +749,7 @@ def main() -> int:
         return "-" if v is None else f"{v:.0f}"
 
     print()
-    supervised = ("under the supervisor of safety serve" if service.supervisor
+    supervised = ("under safety serve's supervisor" if service.supervisor
                   else "unsupervised: the product has no supervisor")
     print(f"machine: {os.cpu_count()} cores; {CLIENTS} clients, {args.rate:g} reports/s "
           f"offered; gunicorn gthread {WEB_WORKERS}x4; 2 workers + scheduler "

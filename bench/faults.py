@@ -55,6 +55,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # this tree's package, whatever the virtualenv points at
 
 WEB_WORKERS = 3
 CLIENTS = 8

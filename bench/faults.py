@@ -11,10 +11,10 @@ Idempotency-Key, retrying a connection error or a 5xx with the same key (bounded
 honouring Retry-After). Meanwhile the faults come one after another:
 
 - ``worker-sigkill``: SIGKILL of one worker's job process (rq's work horse; the worker lives
-  on), then SIGKILL of the other worker's whole process group (the worker and its job). Nothing
-  in the product restarts a worker (``safety serve`` stops everything when a child dies;
-  production relies on an external supervisor), so the bench does not either: that worker is
-  reported as killed, the rest of the run has one worker.
+  on), then SIGKILL of the other worker and its job. The bench restarts nothing itself: the
+  workers and the scheduler run under ``safety serve``'s supervisor when the product has one
+  (``safety.cli.processes.Supervisor``), as plain children otherwise (then a killed worker
+  stays dead, and fails the acceptance).
 - ``redis-stop``: redis-server stopped (SIGTERM; append-only file on, as in production) for
   20 s (10 s with ``--quick``), then started again on the same port and data directory.
 - ``pg-fast`` / ``pg-immediate``: PostgreSQL stopped with ``pg_ctl stop -m fast`` /
@@ -25,11 +25,13 @@ Then the load stops and the bench waits (bounded) until every stored report is p
 held and every case version's stages are done. It counts from the database and prints, per
 phase, the requests, their answers and p99 latency, and overall: acknowledged, stored,
 processed, lost (acknowledged, not stored), duplicated (more than one report, case or version
-for one SAE id), stuck (not finished after the drain), processes that died, time to drain.
+for one SAE id), stuck (not finished after the drain), process exits and restarts, time to
+drain.
 The figures are also written as JSON (``bench/results/faults.json`` by default). The exit
 status is 1 when the acceptance of issue #13 fails: anything lost, duplicated or stuck, a
-process dead that the bench did not kill, a client error (4xx), or a 5xx other than a 503 with
-Retry-After during a PostgreSQL restart.
+process left dead at the end, a drain not finished in time, a client error (4xx), or a 5xx
+other than a 503 with Retry-After during a PostgreSQL restart. ``--skip PHASE`` leaves a fault
+out.
 """
 
 from __future__ import annotations

@@ -70,11 +70,20 @@ class SafetyWorker(Worker):
     - Teardown does what it can when Redis is away (registering the death is best effort).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stop: _StopSignal | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         super().__init__(*args, **kwargs)
         self.stop_requested = False
+        self._process_stop = stop
+
+    def _install_signal_handlers(self) -> None:
+        """rq's handlers; a stop that arrived while this worker was being set up (under the
+        process's own handler) stops it at the top of its loop."""
+        cast(Any, super())._install_signal_handlers()
+        if self._process_stop is not None and self._process_stop.requested:
+            self.stop_requested = True
+            self._stop_requested = True
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_requested = True
@@ -217,12 +226,12 @@ def run_worker(settings: Settings, *, burst: bool = False, with_scheduler: bool 
         worker: SafetyWorker | None = None
         started = time.monotonic()
         try:
-            worker = SafetyWorker([queue], connection=queue.connection)
+            worker = SafetyWorker([queue], connection=queue.connection, stop=stop)
             worker.work(burst=burst, with_scheduler=with_scheduler,
                         logging_level=settings.log_level)
         except RedisError as exc:
             log.warning("worker.redis_lost", error=f"{type(exc).__name__}: {exc}")
-        if worker is not None and worker.stop_requested:
+        if stop.requested or (worker is not None and worker.stop_requested):
             return
         stop.install()  # rq's handlers belong to the worker that just ended
         if burst and worker is not None and _answers(queue.connection):

@@ -59,6 +59,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 @cache
 def get_sessionmaker(url: str) -> sessionmaker[Session]:
+    """Sessions on ``url``. Every table module is imported first: a flush resolves foreign keys
+    by table name (``cases.site_id`` → ``sites``), and a process that imported only what its
+    job needs (a ``safety worker``) would otherwise fail every flush that reaches such a key."""
+    import_all_models()
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
 

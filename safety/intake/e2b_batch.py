@@ -38,7 +38,9 @@ def _header_json(h: MessageHeader) -> dict[str, Any]:
 
 
 def split_batch(data: bytes) -> list[E2BMessage]:
-    """Parse a batch safely (see ``safety.e2b.hl7.parse_xml``); raises ``E2BError``."""
+    """Parse a batch safely (see ``safety.e2b.hl7.parse_xml``); raises ``E2BError`` only for
+    what is not an ICSR batch. What the reader could not place is in each payload's
+    ``findings`` (the report's findings once processed)."""
     out = []
     for i, msg in enumerate(read_batch(data)):
         h = msg.header
@@ -50,7 +52,8 @@ def split_batch(data: bytes) -> list[E2BMessage]:
             sender=f"e2b:{h.message_sender or h.batch_sender or 'unknown'}",
             sender_case_id=c11 if isinstance(c11, str) and not isinstance(c11, NullFlavor)
             else None,
-            payload={"header": _header_json(h), "index": i, "case": case_to_json(msg.case)},
+            payload={"header": _header_json(h), "index": i, "case": case_to_json(msg.case),
+                     "findings": [finding.as_dict() for finding in msg.findings]},
             worldwide_case_id=c181 if isinstance(c181, str)
             and not isinstance(c181, NullFlavor) else None,
         ))

@@ -31,7 +31,7 @@ from safety.cases.values import NullFlavor, PartialDate
 from safety.cases.versioning import CaseOnFile, Decision, Outcome, PriorReport, decide
 from safety.cases.workflow import CaseState, system_change
 from safety.config import Settings
-from safety.intake.channels import payload_to_case
+from safety.intake.channels import payload_to_case, read_findings
 from safety.intake.status import DONE, ReportStatus
 from safety.intake.store import Report, record_failure, set_status
 from safety.intake.validity import minimum_criteria
@@ -64,10 +64,11 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
         return ProcessingResult(ReportStatus(report.status), report.case_id, report.case_version_id)
 
     data = payload_to_case(report.channel, report.payload)
+    read = read_findings(report.channel, report.payload)
     findings = minimum_criteria(data)
     if findings:
         set_status(session, report, ReportStatus.HELD, actor=ACTOR,
-                   findings=[f.as_dict() for f in findings],
+                   findings=[*read, *(f.as_dict() for f in findings)],
                    reason="; ".join(f.message for f in findings))
         return ProcessingResult(ReportStatus.HELD)
 
@@ -86,14 +87,15 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
             if decision.outcome is Outcome.IDENTICAL_RESEND else None
         status = ReportStatus.HELD if decision.outcome is Outcome.HELD \
             else ReportStatus.PROCESSED
-        set_status(session, report, status, actor=ACTOR, findings=[decision.finding],
+        set_status(session, report, status, actor=ACTOR, findings=[*read, decision.finding],
                    reason=decision.reason, case_id=case.id, case_version_id=version_id)
         return ProcessingResult(status, case.id, version_id)
-    return _add_version(session, report, data, case, decision, has_stages)
+    return _add_version(session, report, data, case, decision, has_stages, read)
 
 
 def _add_version(session: Session, report: Report, data: CaseVersionData, case: Case | None,
-                 decision: Decision, has_stages: bool) -> ProcessingResult:
+                 decision: Decision, has_stages: bool,
+                 read: list[dict[str, str]]) -> ProcessingResult:
     sponsor = profile(session, report.sponsor_id)
     # C.1.4/C.1.5 are dates in the sponsor's documented zone (its SOPs), not the server's.
     received_day = report.received_at.astimezone(sponsor.zone).date()
@@ -136,7 +138,7 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
                 f"follow-up report {report.id} (version {decision.version}) needs review"),
                 actor=ACTOR)
     set_status(session, report, ReportStatus.PROCESSED, actor=ACTOR, case_id=case.id,
-               case_version_id=cv.id)
+               case_version_id=cv.id, findings=read)
     return ProcessingResult(ReportStatus.PROCESSED, case.id, cv.id,
                             created_case=decision.version == 1)
 

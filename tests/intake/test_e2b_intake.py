@@ -144,3 +144,27 @@ def test_a_doctype_hidden_from_a_byte_scan_is_refused_and_nothing_stored(
     assert r.json["errors"] == {"xml": {"file": [ANY]}}
     with session_scope(settings.effective_database_url) as s:
         assert s.execute(select(func.count(Report.id))).scalar_one() == 0
+
+
+def test_a_partner_message_with_a_dangling_reference_and_an_hours_offset_is_processed_with_findings(
+        client, sites, worker):
+    """Issue 14: both were refused (400, not stored); now stored, processed, findings kept."""
+    from lxml import etree
+
+    from safety.e2b.hl7 import NS
+
+    root = etree.fromstring(example("FAERS2022Scenario1.xml"))
+    ref = root.find(".//h:causalityAssessment/h:subject2/h:productUseReference/h:id", NS)
+    ref.set("root", "11111111-2222-3333-4444-555555555555")
+    body = etree.tostring(root).replace(b'value="20140714151617-0500"',
+                                        b'value="20140714151617-05"')
+    token = sites.token("Partner", "US", role="safety")
+    r = _post_xml(client, sites, token, body)
+    assert r.status_code == 202, r.json
+    worker()
+    rep = client.get(r.json["status_url"], headers=sites.headers(token)).json
+    assert rep["status"] == "processed", rep
+    read = [f for f in rep["findings"] if f["code"] == "e2b-read"]
+    assert {"G.k.9.i", "N.2.r.4"} <= {f["criterion"] for f in read}
+    # C.1.2 carries the same time: its finding names the element by its XPath
+    assert any("controlActProcess/effectiveTime" in f["message"] for f in read)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import current_app, g, request, url_for
 from flask.views import MethodView
@@ -22,6 +22,7 @@ from safety.intake.service import (
     Accepted,
     Submitter,
     e2b_reports,
+    reject_e2b,
     report_view,
     site_form_report,
     submit,
@@ -58,7 +59,10 @@ class ReportStatusSchema(Schema):
     channel = fields.String()
     sender_case_id = fields.String(allow_none=True)
     received_at = fields.DateTime()
-    status = fields.String(metadata={"description": "received, processed, held or failed"})
+    status = fields.String(metadata={
+        "description": "received, processed, held, failed or rejected (an E2B message that "
+                       "could not be read at all: kept as sent, with the reason in findings "
+                       "and last_error; never processed)"})
     findings = fields.List(fields.Nested(FindingSchema))
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True, metadata={
@@ -96,10 +100,14 @@ CONTENT_TYPE_MAX = 100
 
 
 BATCHES = (
-    "An E2B batch is stored whole or not at all: when any of its messages cannot be read "
-    "(400) or holds a value the service cannot store (422, naming the message and the "
-    "element), no message of it is stored and the whole batch may be sent again, corrected. "
-    "Once stored, each message is processed on its own and has its own status.")
+    "An E2B batch is read tolerantly: a value that cannot be read as its type (a dangling "
+    "reference, an odd date form, an unknown null flavour) is a finding on the message's "
+    "report, and the message is processed. A document that is not an ICSR batch at all (not "
+    "XML, a DOCTYPE, another root element, no message) is stored as sent, as one report with "
+    "status rejected and its reason, and answered 400 with that report in Location (its AR "
+    "acknowledgement at <report>/ack). A batch holding a value the service cannot store "
+    "(422, naming the message and the element) is stored not at all, so it may be sent again, "
+    "corrected. Once stored, each message is processed on its own and has its own status.")
 
 
 @blp.route("")
@@ -126,7 +134,8 @@ class Reports(MethodView):
     @blp.response(202, AcceptedSchema)
     @blp.alt_response(400, schema="Error",
                       description="Body not valid JSON, or not a readable E2B(R3) batch "
-                                  "(with a DOCTYPE, malformed, not MCCI_IN200100UV01)")
+                                  "(with a DOCTYPE, malformed, not MCCI_IN200100UV01): the "
+                                  "batch is stored as a rejected report, named in Location")
     @blp.alt_response(401, schema="Error", description="Unknown or revoked token")
     @blp.alt_response(403, schema="Error", description="Client not attached to a site")
     @blp.alt_response(409, schema="Error",
@@ -195,8 +204,7 @@ def _post_e2b(principal: Principal, raw: bytes, content_type: str, key: str | No
         reports = e2b_reports(_submitter(principal), raw, content_type=content_type,
                               idempotency_key=key)
     except E2BError as exc:
-        abort(400, message=f"Not a readable E2B(R3) batch: {exc}",
-              errors={"xml": {exc.where: [exc.reason]}})
+        _rejected(principal, raw, exc, content_type, key)
     except InvalidSubmission as exc:
         abort(422, message="Nothing was stored: " + str(exc), errors=exc.errors)
     accepted = _submit(reports)
@@ -210,6 +218,24 @@ def _post_e2b(principal: Principal, raw: bytes, content_type: str, key: str | No
         202,
         {"Location": first["status_url"]},
     )
+
+
+def _rejected(principal: Principal, raw: bytes, exc: E2BError, content_type: str,
+              key: str | None) -> NoReturn:
+    """Not a readable batch: stored raw as a ``rejected`` report (nothing sent is lost), then
+    answered 400 with the reason and, in ``Location``, the report (its AR ACK at ``/ack``)."""
+    settings = current_app.config["SAFETY"]
+    try:
+        stored = reject_e2b(settings.effective_database_url, _submitter(principal), raw,
+                            exc.where, exc.reason, content_type=content_type,
+                            idempotency_key=key).report
+    except IdempotencyConflict as conflict:
+        abort(409, message=str(conflict))
+    status_url = url_for("reports.ReportItem", report_id=stored.id)
+    abort(400, message=f"Not a readable E2B(R3) batch: {exc}. Stored as rejected report "
+                       f"{stored.id} ({status_url}); its acknowledgement (AR) is at "
+                       f"{status_url}/ack.",
+          errors={"xml": {exc.where: [exc.reason]}}, headers={"Location": status_url})
 
 
 @blp.route("/<uuid:report_id>")

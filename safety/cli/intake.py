@@ -89,7 +89,7 @@ def _import_xml(settings: Settings, path: Path, dispatch: Any,
     """Each ICSR message of an E2B(R3) batch becomes a report, as through the API."""
     from safety.e2b.hl7 import E2BError
     from safety.intake.invalid import InvalidSubmission
-    from safety.intake.service import Submitter, e2b_reports, submit
+    from safety.intake.service import Submitter, e2b_reports, reject_e2b, submit
 
     submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None,
                           sponsor_id=sponsor_id)
@@ -97,8 +97,11 @@ def _import_xml(settings: Settings, path: Path, dispatch: Any,
     try:
         reports = e2b_reports(submitter, raw)
         accepted = submit(settings.effective_database_url, reports, submitter, dispatch)
-    except E2BError as exc:
-        click.echo(json.dumps({"file": str(path),
+    except E2BError as exc:  # stored as sent, rejected with its reason: nothing is lost
+        rejected = reject_e2b(settings.effective_database_url, submitter, raw, exc.where,
+                              exc.reason)
+        click.echo(json.dumps({"report_id": str(rejected.report.id), "file": str(path),
+                               "status": "rejected",
                                "error": f"not a readable E2B(R3) batch: {exc}"}))
         return None
     except InvalidSubmission as exc:  # nothing of the batch was stored
@@ -120,7 +123,7 @@ def wait_processed(settings: Settings, ids: list[uuid.UUID],
     while True:
         with database(settings) as session:
             rows = report_statuses(session, ids)
-        if all(rows.get(i) in ("processed", "held", "failed") for i in ids):
+        if all(rows.get(i) in ("processed", "held", "failed", "rejected") for i in ids):
             return [(i, rows[i]) for i in ids]
         if time.monotonic() > deadline:
             return [(i, rows.get(i, "missing")) for i in ids]

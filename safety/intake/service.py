@@ -26,7 +26,14 @@ from safety.intake.failure import public_reason
 from safety.intake.invalid import InvalidSubmission, too_long
 from safety.intake.schemas import SAEFormSchema
 from safety.intake.status import ReportStatus
-from safety.intake.store import Incoming, Report, StoredReport, store_report, text_limits
+from safety.intake.store import (
+    Incoming,
+    Report,
+    StoredReport,
+    store_rejected,
+    store_report,
+    text_limits,
+)
 
 # One instance for the process: building a nested marshmallow schema costs more than
 # validating a form with it, and load() keeps no state between calls.
@@ -95,6 +102,25 @@ def e2b_reports(submitter: Submitter, raw: bytes, *, content_type: str = "applic
     if errors:
         raise InvalidSubmission({"xml": errors})
     return out
+
+
+def reject_e2b(url: str, submitter: Submitter, raw: bytes, where: str, reason: str, *,
+               content_type: str = "application/xml",
+               idempotency_key: str | None = None) -> Accepted:
+    """An inbound message that is not a readable ICSR batch (``E2BError``: not XML, a DOCTYPE,
+    another root element, no message): stored raw as one report, ``rejected`` with the
+    reason, so nothing sent is lost and the team sees it (and the sender gets an AR ACK).
+    Never processed."""
+    why = f"not a readable E2B(R3) batch: {where}: {reason}"
+    incoming = Incoming(
+        channel="e2b", content_type=content_type, raw=raw,
+        payload={"rejected": {"where": where, "reason": reason}, "findings": []},
+        sender=submitter.sender, sender_case_id=None, site_id=submitter.site_id,
+        sponsor_id=submitter.sponsor_id, idempotency_key=message_key(idempotency_key, 0))
+    stored, created = store_rejected(
+        url, incoming, submitter.client_id, submitter.actor, reason=why,
+        findings=[{"code": "e2b-rejected", "criterion": where, "message": reason}])
+    return Accepted(stored, created)
 
 
 _REPORT_LIMITS = text_limits()

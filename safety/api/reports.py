@@ -6,7 +6,7 @@ import uuid
 from dataclasses import replace
 from typing import Any, NoReturn
 
-from flask import current_app, g, request, url_for
+from flask import Response, current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields
@@ -16,6 +16,7 @@ from safety.api.auth import Principal, acting_sponsor, require_client
 from safety.api.body import json_body
 from safety.api.errors import abort
 from safety.e2b.hl7 import E2BError
+from safety.intake.acks import NotAnE2BReport, report_ack
 from safety.intake.idempotency import IdempotencyConflict
 from safety.intake.invalid import InvalidSubmission
 from safety.intake.service import (
@@ -105,9 +106,9 @@ BATCHES = (
     "report, and the message is processed. A document that is not an ICSR batch at all (not "
     "XML, a DOCTYPE, another root element, no message) is stored as sent, as one report with "
     "status rejected and its reason, and answered 400 with that report in Location (its AR "
-    "acknowledgement at <report>/ack). A batch holding a value the service cannot store "
-    "(422, naming the message and the element) is stored not at all, so it may be sent again, "
-    "corrected. Once stored, each message is processed on its own and has its own status.")
+    "acknowledgement at <report>/ack). A readable batch is stored whole or not at all: one "
+    "holding a value the service cannot store (422, naming the message and the element) is "
+    "not stored, so it may be sent again, corrected. Once stored, each message is processed on its own and has its own status.")
 
 
 @blp.route("")
@@ -251,3 +252,25 @@ class ReportItem(MethodView):
         view["case_url"] = (url_for("cases.CaseItem", case_id=report.case_id)
                             if report.case_id else None)
         return view
+
+
+@blp.route("/<uuid:report_id>/ack")
+class ReportAck(MethodView):
+    @blp.response(200, description="The ICH acknowledgement (MCCI_IN200101UV01) of the E2B "
+                                   "batch the report came in, as XML.")
+    @blp.alt_response(404, description="No such report for this client, or it did not come "
+                                       "as E2B")
+    def get(self, report_id: uuid.UUID) -> Any:
+        """The acknowledgement for the sender of an E2B batch: ACK.A.4 AA (every message
+        accepted without findings), AE (accepted, with findings: each message's findings are
+        its ACK.B.r.7 text) or AR (not a readable batch: stored as a rejected report, the
+        reason in ACK.A.5). Made from what was stored, so the same every time."""
+        report = visible_report(g.db, report_id, require_client().scope)
+        if report is None:
+            abort(404, message="No such report.")
+        try:
+            ack = report_ack(g.db, report)
+        except NotAnE2BReport as exc:
+            abort(404, message=str(exc))
+        return Response(ack.xml, mimetype="application/xml",
+                        headers={"Content-Disposition": f'inline; filename="{ack.filename}"'})

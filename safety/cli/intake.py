@@ -128,3 +128,33 @@ def wait_processed(settings: Settings, ids: list[uuid.UUID],
         if time.monotonic() > deadline:
             return [(i, rows.get(i, "missing")) for i in ids]
         time.sleep(0.5)
+
+
+@click.command("partner-acks")
+@click.option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the partners' outboxes: DIR/<sponsor>/<partner>/ack-*.xml")
+@click.option("--since", default=None, help="Only batches received since this ISO date/time "
+              "(default: the last 7 days).")
+def partner_acks(outbox: Path, since: str | None) -> None:
+    """Write the ICH acknowledgement (MCCI_IN200101UV01: AA, AE with the findings, or AR for
+    a document that could not be read) of every E2B batch received, into its sender's outbox
+    folder. Run it as often as wanted: an ACK already written is not written again. Prints
+    one JSON line per ACK written."""
+    from datetime import UTC, datetime, timedelta
+
+    from safety.intake.acks import inbound_since, write_to_outbox
+
+    settings = ready_settings()
+    try:
+        start = datetime.fromisoformat(since) if since else \
+            datetime.now(UTC) - timedelta(days=7)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO date/time: {since!r}", param_hint="--since") \
+            from exc
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    with database(settings) as session:
+        for report in inbound_since(session, start, None):
+            written = write_to_outbox(session, report, outbox)
+            if written is not None:
+                click.echo(json.dumps({"report_id": str(report.id), "ack": str(written)}))

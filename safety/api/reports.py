@@ -108,7 +108,8 @@ BATCHES = (
     "status rejected and its reason, and answered 400 with that report in Location (its AR "
     "acknowledgement at <report>/ack). A readable batch is stored whole or not at all: one "
     "holding a value the service cannot store (422, naming the message and the element) is "
-    "not stored, so it may be sent again, corrected. Once stored, each message is processed on its own and has its own status.")
+    "not stored, so it may be sent again, corrected. Once stored, each message is processed "
+    "on its own and has its own status.")
 
 
 @blp.route("")

@@ -75,7 +75,7 @@ def conformance_findings(data: bytes, count: int) -> list[list[dict[str, str]]]:
     of the batch wrapper goes to every message), as report findings: an unknown element, a
     code not in its list, a value too long, ... each kept for the team and the ACK."""
     out: list[list[dict[str, str]]] = [[] for _ in range(count)]
-    for finding in check(data, INBOUND_PROFILE):
+    for finding in check(data, INBOUND_PROFILE, inbound=True):
         match = _MESSAGE.match(finding.xpath)
         targets = range(count) if match is None else [int(match.group(1) or 1) - 1]
         for i in targets:

@@ -21,7 +21,9 @@ from safety.config import Settings
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--site", "site_name", default="Imported reports", show_default=True,
               help="The site the reports come from (created if missing).")
-@click.option("--wait", is_flag=True, help="Wait until every report is processed.")
+@click.option("--wait", is_flag=True, help="Wait until every report is processed (exit 2 at "
+              "once, importing nothing, when no worker is listening; exit 1 when the timeout "
+              "passes first).")
 @click.option("--timeout", default=120, show_default=True, help="Seconds --wait waits.")
 def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) -> None:
     """Import SAE forms (JSON: one form or a list of forms per file) and E2B(R3) batches
@@ -37,6 +39,8 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
     from safety.sponsors.service import sponsors
 
     settings = ready_settings()
+    if wait:
+        _refuse_to_wait_for_nobody(settings)
     dispatch = QueueDispatch(settings)
     with database(settings) as session:
         several = len(sponsors(session)) > 1 and not chosen_sponsors()
@@ -80,8 +84,30 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
     if wait and (ids or xml_ids):
         for rid, status in wait_processed(settings, ids + xml_ids, timeout):
             click.echo(json.dumps({"report_id": str(rid), "status": status}))
+            if status in ("received", "missing"):  # the timeout passed first
+                failed = True
     if failed:
         sys.exit(1)
+
+
+NO_WORKER = 2  # exit status of ``import --wait`` when no worker would process the reports
+
+
+def _refuse_to_wait_for_nobody(settings: Settings) -> None:
+    """``--wait`` with no worker listening would wait its whole timeout for nothing: refuse
+    at once, before anything is stored, with exit status 2 (docs/decisions.md)."""
+    from safety.pipeline.worker import listening_workers
+
+    count = listening_workers(settings)
+    if count:
+        return
+    why = ("Redis cannot be reached" if count is None
+           else f"no worker is listening on queue {settings.queue_name!r}")
+    click.echo(f"safety import --wait: {why}, so nothing would process the reports. Start "
+               "one (`safety worker` or `safety serve`) and import again, or import without "
+               "--wait: the reports are stored and processed when a worker starts. Nothing "
+               "was imported.", err=True)
+    sys.exit(NO_WORKER)
 
 
 def _import_xml(settings: Settings, path: Path, dispatch: Any,
@@ -120,10 +146,15 @@ def wait_processed(settings: Settings, ids: list[uuid.UUID],
     from safety.intake.service import report_statuses
 
     deadline = time.monotonic() + timeout
+    shown = -1
     while True:
         with database(settings) as session:
             rows = report_statuses(session, ids)
-        if all(rows.get(i) in ("processed", "held", "failed", "rejected") for i in ids):
+        done = sum(1 for i in ids if rows.get(i) in ("processed", "held", "failed", "rejected"))
+        if done != shown and len(ids) > 1:
+            click.echo(f"{done}/{len(ids)} reports done", err=True)
+            shown = done
+        if done == len(ids):
             return [(i, rows[i]) for i in ids]
         if time.monotonic() > deadline:
             return [(i, rows.get(i, "missing")) for i in ids]

@@ -38,3 +38,16 @@ def run_worker(settings: Settings, *, burst: bool = False, with_scheduler: bool 
     queue = get_queue(settings)
     Worker([queue], connection=queue.connection).work(
         burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level)
+
+
+def listening_workers(settings: Settings) -> int | None:
+    """How many workers are registered on the queue (each keeps its registration alive with a
+    heartbeat, so a worker that died drops out within its TTL); ``None`` when Redis cannot be
+    reached."""
+    from redis.exceptions import RedisError
+
+    try:
+        queue = get_queue(settings)
+        return Worker.count(connection=queue.connection, queue=queue)
+    except RedisError:
+        return None

@@ -194,3 +194,40 @@ def test_a_partner_message_with_a_dangling_reference_and_an_hours_offset_is_proc
     assert {"G.k.9.i", "N.2.r.4"} <= {f["criterion"] for f in read}
     # C.1.2 carries the same time: its finding names the element by its XPath
     assert any("controlActProcess/effectiveTime" in f["message"] for f in read)
+
+
+def test_import_wait_with_no_worker_refuses_at_once_and_imports_nothing(settings, monkeypatch):
+    """Issue 14: it waited its whole timeout and exited 0 with status received."""
+    from sqlalchemy import func, select
+
+    from safety.cli import main
+    from safety.db.session import session_scope
+    from safety.intake.store import Report
+
+    use_settings_env(monkeypatch, settings)
+    res = CliRunner().invoke(main, ["import", "--wait", "--timeout", "600",
+                                    str(DATA / "FAERS2022Scenario8.xml")])
+    assert res.exit_code == 2, res.output
+    assert "no worker is listening" in res.output and "Nothing was imported" in res.output
+    with session_scope(settings.effective_database_url) as s:
+        assert s.execute(select(func.count(Report.id))).scalar_one() == 0
+
+
+def test_import_wait_whose_timeout_passes_fails(settings, monkeypatch, redis):
+    """A worker is registered but processes nothing: the wait ends at its timeout, exit 1."""
+    from rq import Worker
+
+    from safety.cli import main
+    from safety.queue.enqueue import get_queue
+
+    use_settings_env(monkeypatch, settings)
+    queue = get_queue(settings)
+    idle = Worker([queue], connection=queue.connection)
+    idle.register_birth()
+    try:
+        res = CliRunner().invoke(main, ["import", "--wait", "--timeout", "0",
+                                        str(DATA / "FAERS2022Scenario8.xml")])
+    finally:
+        idle.register_death()
+    assert res.exit_code == 1, res.output
+    assert '"status": "received"' in res.output

@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 from flask import Response, current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from safety.accounts.roles import ClientRole
 from safety.api.auth import Principal, acting_sponsor, require_client
@@ -23,12 +23,14 @@ from safety.intake.service import (
     Accepted,
     Submitter,
     e2b_reports,
+    listed_reports,
     reject_e2b,
     report_view,
     site_form_report,
     submit,
     visible_report,
 )
+from safety.intake.status import ReportStatus
 from safety.pipeline.dispatch import QueueDispatch
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
@@ -76,6 +78,16 @@ class ReportStatusSchema(Schema):
     case_url = fields.String(allow_none=True)
 
 
+class ReportListQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf([s.value for s in ReportStatus]),
+                           metadata={"description": "only reports with this status"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ReportListSchema(Schema):
+    reports = fields.List(fields.Nested(ReportStatusSchema))
+
+
 def _submitter(principal: Principal) -> Submitter:
     return Submitter(actor=principal.actor,
                      sender=f"site:{principal.site_id}" if principal.role == ClientRole.SITE
@@ -114,6 +126,24 @@ BATCHES = (
 
 @blp.route("")
 class Reports(MethodView):
+    @blp.arguments(ReportListQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, ReportListSchema)
+    @blp.alt_response(401, schema="Error", description="Unknown or revoked token")
+    def get(self, status: str | None = None, limit: int = 100) -> Any:
+        """The reports this client may see, newest first: e.g. ``?status=rejected`` for the
+        inbound messages that could not be read, ``?status=failed`` or ``held`` for those a
+        person must look at."""
+        scope = require_client().scope
+        rows = listed_reports(g.db, scope, status=ReportStatus(status) if status else None,
+                              limit=limit)
+        views = []
+        for report in rows:
+            view = report_view(report)
+            view["case_url"] = (url_for("cases.CaseItem", case_id=report.case_id)
+                                if report.case_id else None)
+            views.append(view)
+        return {"reports": views}
+
     @blp.doc(
         description=BATCHES,
         requestBody={

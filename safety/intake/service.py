@@ -190,6 +190,21 @@ def site_reports(session: Session, scope: Scope) -> list[Report]:
     return list(session.execute(stmt.order_by(Report.received_at.desc())).scalars())
 
 
+def listed_reports(session: Session, scope: Scope, *, status: ReportStatus | None,
+                   limit: int) -> list[Report]:
+    """The reports ``scope`` may see, newest first, optionally of one status (e.g. the
+    ``rejected`` messages the team must look at)."""
+    stmt = select(Report)
+    if scope.sponsor_ids is not None:
+        stmt = stmt.where(Report.sponsor_id.in_(scope.sponsor_ids))
+    if scope.site_id is not None:
+        stmt = stmt.where(Report.site_id == scope.site_id)
+    if status is not None:
+        stmt = stmt.where(Report.status == status)
+    return list(session.execute(stmt.order_by(Report.received_at.desc()).limit(limit))
+                .scalars())
+
+
 def report_view(report: Report) -> dict[str, Any]:
     return {
         "report_id": str(report.id),

@@ -108,3 +108,21 @@ def test_partner_acks_go_to_the_partners_outbox_once(client, sites, settings, mo
     assert any("/DEFAULT/4567AB89012/ack-" in line["ack"] for line in lines)
     again = CliRunner().invoke(main, ["partner-acks", "--outbox", str(tmp_path)])
     assert again.exit_code == 0 and again.output == ""
+
+
+def test_rejected_reports_are_listed_for_the_team(client, sites):
+    partner = sites.token("Partner", "US", role="safety")
+    bad = post_e2b(client, sites.headers(partner), b"<invoice/>")
+    post_e2b(client, sites.headers(partner), example("FAERS2022Scenario3.xml"))
+    listed = client.get("/api/v1/reports?status=rejected", headers=sites.headers(partner))
+    assert listed.status_code == 200
+    [rejected] = listed.json["reports"]
+    assert rejected["status"] == "rejected"
+    assert bad.headers["Location"].endswith(rejected["report_id"])
+    assert len(client.get("/api/v1/reports", headers=sites.headers(partner)).json["reports"]) \
+        == 2
+    site = sites.token("Site A", "GB")
+    assert client.get("/api/v1/reports?status=rejected",
+                      headers=sites.headers(site)).json["reports"] == []
+    assert client.get("/api/v1/reports?status=bogus",
+                      headers=sites.headers(partner)).status_code == 422

@@ -49,3 +49,10 @@ def test_an_example_imports_exports_for_its_destination_and_validates(
     assert res.exit_code == 0, res.output
     valid = CliRunner().invoke(main, ["e2b", "validate", str(out)])
     assert valid.exit_code == 0, valid.output
+    # and what we wrote imports again (the FDA profile's null flavours included)
+    again = post_e2b(client, sites.headers(token), out.read_bytes())
+    assert again.status_code == 202, again.json
+    worker()
+    back = client.get(again.json["status_url"], headers=sites.headers(token)).json
+    assert back["status"] == "processed", back
+    assert [f for f in back["findings"] if f["code"].startswith("e2b")] == []

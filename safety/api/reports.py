@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import current_app, g, request, url_for
+from flask import Response, current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from safety.accounts.roles import ClientRole
 from safety.api.auth import Principal, acting_sponsor, require_client
 from safety.api.body import json_body
 from safety.api.errors import abort
 from safety.e2b.hl7 import E2BError
+from safety.intake.acks import NotAnE2BReport, report_ack
 from safety.intake.idempotency import IdempotencyConflict
 from safety.intake.invalid import InvalidSubmission, SenderNotBound
 from safety.intake.service import (
     Accepted,
     Submitter,
     e2b_reports,
+    listed_reports,
+    reject_e2b,
     report_view,
     site_form_report,
     submit,
     visible_report,
 )
+from safety.intake.status import ReportStatus
 from safety.pipeline.dispatch import QueueDispatch
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
@@ -58,7 +62,10 @@ class ReportStatusSchema(Schema):
     channel = fields.String()
     sender_case_id = fields.String(allow_none=True)
     received_at = fields.DateTime()
-    status = fields.String(metadata={"description": "received, processed, held or failed"})
+    status = fields.String(metadata={
+        "description": "received, processed, held, failed or rejected (an E2B message that "
+                       "could not be read at all: kept as sent, with the reason in findings "
+                       "and last_error; never processed)"})
     findings = fields.List(fields.Nested(FindingSchema))
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True, metadata={
@@ -71,6 +78,16 @@ class ReportStatusSchema(Schema):
     case_id = fields.String(allow_none=True)
     case_version_id = fields.String(allow_none=True)
     case_url = fields.String(allow_none=True)
+
+
+class ReportListQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf([s.value for s in ReportStatus]),
+                           metadata={"description": "only reports with this status"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ReportListSchema(Schema):
+    reports = fields.List(fields.Nested(ReportStatusSchema))
 
 
 def _submitter(principal: Principal) -> Submitter:
@@ -101,14 +118,37 @@ CONTENT_TYPE_MAX = 100
 
 
 BATCHES = (
-    "An E2B batch is stored whole or not at all: when any of its messages cannot be read "
-    "(400) or holds a value the service cannot store (422, naming the message and the "
-    "element), no message of it is stored and the whole batch may be sent again, corrected. "
-    "Once stored, each message is processed on its own and has its own status.")
+    "An E2B batch is read tolerantly: a value that cannot be read as its type (a dangling "
+    "reference, an odd date form, an unknown null flavour) is a finding on the message's "
+    "report, and the message is processed. A document that is not an ICSR batch at all (not "
+    "XML, a DOCTYPE, another root element, no message) is stored as sent, as one report with "
+    "status rejected and its reason, and answered 400 with that report in Location (its AR "
+    "acknowledgement at <report>/ack). A readable batch is stored whole or not at all: one "
+    "holding a value the service cannot store (422, naming the message and the element) is "
+    "not stored, so it may be sent again, corrected. Once stored, each message is processed "
+    "on its own and has its own status.")
 
 
 @blp.route("")
 class Reports(MethodView):
+    @blp.arguments(ReportListQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, ReportListSchema)
+    @blp.alt_response(401, schema="Error", description="Unknown or revoked token")
+    def get(self, status: str | None = None, limit: int = 100) -> Any:
+        """The reports this client may see, newest first: e.g. ``?status=rejected`` for the
+        inbound messages that could not be read, ``?status=failed`` or ``held`` for those a
+        person must look at."""
+        scope = require_client().scope
+        rows = listed_reports(g.db, scope, status=ReportStatus(status) if status else None,
+                              limit=limit)
+        views = []
+        for report in rows:
+            view = report_view(report)
+            view["case_url"] = (url_for("cases.CaseItem", case_id=report.case_id)
+                                if report.case_id else None)
+            views.append(view)
+        return {"reports": views}
+
     @blp.doc(
         description=BATCHES,
         requestBody={
@@ -131,7 +171,8 @@ class Reports(MethodView):
     @blp.response(202, AcceptedSchema)
     @blp.alt_response(400, schema="Error",
                       description="Body not valid JSON, or not a readable E2B(R3) batch "
-                                  "(with a DOCTYPE, malformed, not MCCI_IN200100UV01)")
+                                  "(with a DOCTYPE, malformed, not MCCI_IN200100UV01): the "
+                                  "batch is stored as a rejected report, named in Location")
     @blp.alt_response(401, schema="Error", description="Unknown or revoked token")
     @blp.alt_response(403, schema="Error",
                       description="Client not attached to a site, or an E2B message whose "
@@ -203,8 +244,7 @@ def _post_e2b(principal: Principal, raw: bytes, content_type: str, key: str | No
         reports = e2b_reports(_submitter(principal), raw, content_type=content_type,
                               idempotency_key=key)
     except E2BError as exc:
-        abort(400, message=f"Not a readable E2B(R3) batch: {exc}",
-              errors={"xml": {exc.where: [exc.reason]}})
+        _rejected(principal, raw, exc, content_type, key)
     except SenderNotBound as exc:
         abort(403, message="Nothing was stored: a message names a sender this client may not "
                            "send as: " + str(exc), errors=exc.errors)
@@ -223,6 +263,24 @@ def _post_e2b(principal: Principal, raw: bytes, content_type: str, key: str | No
     )
 
 
+def _rejected(principal: Principal, raw: bytes, exc: E2BError, content_type: str,
+              key: str | None) -> NoReturn:
+    """Not a readable batch: stored raw as a ``rejected`` report (nothing sent is lost), then
+    answered 400 with the reason and, in ``Location``, the report (its AR ACK at ``/ack``)."""
+    settings = current_app.config["SAFETY"]
+    try:
+        stored = reject_e2b(settings.effective_database_url, _submitter(principal), raw,
+                            exc.where, exc.reason, content_type=content_type,
+                            idempotency_key=key).report
+    except IdempotencyConflict as conflict:
+        abort(409, message=str(conflict))
+    status_url = url_for("reports.ReportItem", report_id=stored.id)
+    abort(400, message=f"Not a readable E2B(R3) batch: {exc}. Stored as rejected report "
+                       f"{stored.id} ({status_url}); its acknowledgement (AR) is at "
+                       f"{status_url}/ack.",
+          errors={"xml": {exc.where: [exc.reason]}}, headers={"Location": status_url})
+
+
 @blp.route("/<uuid:report_id>")
 class ReportItem(MethodView):
     @blp.response(200, ReportStatusSchema)
@@ -236,3 +294,25 @@ class ReportItem(MethodView):
         view["case_url"] = (url_for("cases.CaseItem", case_id=report.case_id)
                             if report.case_id else None)
         return view
+
+
+@blp.route("/<uuid:report_id>/ack")
+class ReportAck(MethodView):
+    @blp.response(200, description="The ICH acknowledgement (MCCI_IN200101UV01) of the E2B "
+                                   "batch the report came in, as XML.")
+    @blp.alt_response(404, description="No such report for this client, or it did not come "
+                                       "as E2B")
+    def get(self, report_id: uuid.UUID) -> Any:
+        """The acknowledgement for the sender of an E2B batch: ACK.A.4 AA (every message
+        accepted without findings), AE (accepted, with findings: each message's findings are
+        its ACK.B.r.7 text) or AR (not a readable batch: stored as a rejected report, the
+        reason in ACK.A.5). Made from what was stored, so the same every time."""
+        report = visible_report(g.db, report_id, require_client().scope)
+        if report is None:
+            abort(404, message="No such report.")
+        try:
+            ack = report_ack(g.db, report)
+        except NotAnE2BReport as exc:
+            abort(404, message=str(exc))
+        return Response(ack.xml, mimetype="application/xml",
+                        headers={"Content-Disposition": f'inline; filename="{ack.filename}"'})

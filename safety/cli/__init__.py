@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("submissions", "export_group", "Export cases."),
     "submissions": ("submissions", "submissions_group", "E2B messages per regulator."),
     "ack": ("submissions", "ack_group", "Regulators' acknowledgements."),
+    "partner-acks": ("intake", "partner_acks",
+                     "Our acknowledgements of partners' E2B batches, to their outbox."),
     "code": ("coding", "code_group", "Code verbatims (stdin) to JSON lines (stdout)."),
     "dictionary": ("coding", "dictionary_group", "Terminology releases in the database."),
     "dedup": ("dedup", "dedup", "Duplicate and follow-up detection."),

@@ -85,13 +85,15 @@ def validate(file: Path, profile: str | None, as_json: bool) -> None:
 @e2b_group.command("read")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def read(file: Path) -> None:
-    """Print each message of FILE as a JSON line: {"header": ..., "case": ...}."""
+    """Print each message of FILE as a JSON line: {"header": ..., "case": ..., "findings":
+    [...]} (what could not be read as its type: the rest of the message is read)."""
     try:
         messages = read_batch(file.read_bytes())
     except E2BError as exc:
         raise click.ClickException(str(exc)) from exc
     for m in messages:
-        click.echo(json.dumps({"header": _plain(m.header), "case": case_to_json(m.case)}))
+        click.echo(json.dumps({"header": _plain(m.header), "case": case_to_json(m.case),
+                               "findings": [f.as_dict() for f in m.findings]}))
 
 
 @e2b_group.command("ack")

@@ -21,7 +21,9 @@ from safety.config import Settings
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--site", "site_name", default="Imported reports", show_default=True,
               help="The site the reports come from (created if missing).")
-@click.option("--wait", is_flag=True, help="Wait until every report is processed.")
+@click.option("--wait", is_flag=True, help="Wait until every report is processed (exit 2 at "
+              "once, importing nothing, when no worker is listening; exit 1 when the timeout "
+              "passes first).")
 @click.option("--timeout", default=120, show_default=True, help="Seconds --wait waits.")
 def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) -> None:
     """Import SAE forms (JSON: one form or a list of forms per file) and E2B(R3) batches
@@ -37,6 +39,8 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
     from safety.sponsors.service import sponsors
 
     settings = ready_settings()
+    if wait:
+        _refuse_to_wait_for_nobody(settings)
     dispatch = QueueDispatch(settings)
     with database(settings) as session:
         several = len(sponsors(session)) > 1 and not chosen_sponsors()
@@ -80,8 +84,30 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
     if wait and (ids or xml_ids):
         for rid, status in wait_processed(settings, ids + xml_ids, timeout):
             click.echo(json.dumps({"report_id": str(rid), "status": status}))
+            if status in ("received", "missing"):  # the timeout passed first
+                failed = True
     if failed:
         sys.exit(1)
+
+
+NO_WORKER = 2  # exit status of ``import --wait`` when no worker would process the reports
+
+
+def _refuse_to_wait_for_nobody(settings: Settings) -> None:
+    """``--wait`` with no worker listening would wait its whole timeout for nothing: refuse
+    at once, before anything is stored, with exit status 2 (docs/decisions.md)."""
+    from safety.pipeline.worker import listening_workers
+
+    count = listening_workers(settings)
+    if count:
+        return
+    why = ("Redis cannot be reached" if count is None
+           else f"no worker is listening on queue {settings.queue_name!r}")
+    click.echo(f"safety import --wait: {why}, so nothing would process the reports. Start "
+               "one (`safety worker` or `safety serve`) and import again, or import without "
+               "--wait: the reports are stored and processed when a worker starts. Nothing "
+               "was imported.", err=True)
+    sys.exit(NO_WORKER)
 
 
 def _import_xml(settings: Settings, path: Path, dispatch: Any,
@@ -89,7 +115,7 @@ def _import_xml(settings: Settings, path: Path, dispatch: Any,
     """Each ICSR message of an E2B(R3) batch becomes a report, as through the API."""
     from safety.e2b.hl7 import E2BError
     from safety.intake.invalid import InvalidSubmission
-    from safety.intake.service import Submitter, e2b_reports, submit
+    from safety.intake.service import Submitter, e2b_reports, reject_e2b, submit
 
     submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None,
                           sponsor_id=sponsor_id)
@@ -97,8 +123,11 @@ def _import_xml(settings: Settings, path: Path, dispatch: Any,
     try:
         reports = e2b_reports(submitter, raw)
         accepted = submit(settings.effective_database_url, reports, submitter, dispatch)
-    except E2BError as exc:
-        click.echo(json.dumps({"file": str(path),
+    except E2BError as exc:  # stored as sent, rejected with its reason: nothing is lost
+        rejected = reject_e2b(settings.effective_database_url, submitter, raw, exc.where,
+                              exc.reason)
+        click.echo(json.dumps({"report_id": str(rejected.report.id), "file": str(path),
+                               "status": "rejected",
                                "error": f"not a readable E2B(R3) batch: {exc}"}))
         return None
     except InvalidSubmission as exc:  # nothing of the batch was stored
@@ -117,11 +146,46 @@ def wait_processed(settings: Settings, ids: list[uuid.UUID],
     from safety.intake.service import report_statuses
 
     deadline = time.monotonic() + timeout
+    shown = -1
     while True:
         with database(settings) as session:
             rows = report_statuses(session, ids)
-        if all(rows.get(i) in ("processed", "held", "failed") for i in ids):
+        done = sum(1 for i in ids if rows.get(i) in ("processed", "held", "failed", "rejected"))
+        if done != shown and len(ids) > 1:
+            click.echo(f"{done}/{len(ids)} reports done", err=True)
+            shown = done
+        if done == len(ids):
             return [(i, rows[i]) for i in ids]
         if time.monotonic() > deadline:
             return [(i, rows.get(i, "missing")) for i in ids]
         time.sleep(0.5)
+
+
+@click.command("partner-acks")
+@click.option("--outbox", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the partners' outboxes: DIR/<sponsor>/<partner>/ack-*.xml")
+@click.option("--since", default=None, help="Only batches received since this ISO date/time "
+              "(default: the last 7 days).")
+def partner_acks(outbox: Path, since: str | None) -> None:
+    """Write the ICH acknowledgement (MCCI_IN200101UV01: AA, AE with the findings, or AR for
+    a document that could not be read) of every E2B batch received, into its sender's outbox
+    folder. Run it as often as wanted: an ACK already written is not written again. Prints
+    one JSON line per ACK written."""
+    from datetime import UTC, datetime, timedelta
+
+    from safety.intake.acks import inbound_since, write_to_outbox
+
+    settings = ready_settings()
+    try:
+        start = datetime.fromisoformat(since) if since else \
+            datetime.now(UTC) - timedelta(days=7)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO date/time: {since!r}", param_hint="--since") \
+            from exc
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    with database(settings) as session:
+        for report in inbound_since(session, start, None):
+            written = write_to_outbox(session, report, outbox)
+            if written is not None:
+                click.echo(json.dumps({"report_id": str(report.id), "ack": str(written)}))

@@ -130,18 +130,35 @@ def _device(parent: etree._Element, kind: str, root: str, ext: str) -> None:
     _el(d, "id", extension=ext, root=root)
 
 
+# ACK.B.r.7 and ACK.A.5 are free text; a very long list of findings is cut, saying so.
+MAX_TEXT = 4000
+
+
+def _joined(lines: list[str]) -> str:
+    text = "\n".join(lines)
+    if len(text) <= MAX_TEXT:
+        return text
+    return text[:MAX_TEXT - 40].rsplit("\n", 1)[0] + "\n... (more findings, cut)"
+
+
 def write_ack(received: list[ImportedMessage], *, our_id: str, verdicts: dict[str, str] | None
               = None, reasons: dict[str, str] | None = None, batch_text: str | None = None,
-              now: datetime | None = None) -> bytes:
+              now: datetime | None = None, findings: list[list[str]] | None = None,
+              ack_id: str | None = None, local_ids: list[str] | None = None) -> bytes:
     """The ACK for a batch we received: CA for each message unless ``verdicts`` says CR.
 
-    ``verdicts``/``reasons`` are keyed by the received message id (N.2.r.1). The batch code is
-    AA when every message is accepted, AR when none is, AE otherwise.
+    ``verdicts``/``reasons`` are keyed by the received message id (N.2.r.1); ``findings``
+    (one list per received message, in order) are what was found wrong in a message that was
+    nevertheless accepted: they become its ACK.B.r.7 text. The batch code (ACK.A.4) is AA
+    when every message is accepted without findings, AR when none is accepted, AE otherwise.
+    ``ack_id`` (ACK.M.1) and ``local_ids`` (ACK.B.r.2, e.g. our report ids) make the ACK
+    reproducible; random ids are used without them.
     """
     if not received:
         raise ValueError("an acknowledgement needs the received messages")
     verdicts = verdicts or {}
     reasons = reasons or {}
+    found = findings or [[] for _ in received]
     a = oids()["ack"]
     ts = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S%z")
     head = received[0].header
@@ -149,17 +166,18 @@ def write_ack(received: list[ImportedMessage], *, our_id: str, verdicts: dict[st
     for c in codes:
         if c not in MESSAGE_CODES:
             raise ValueError(f"message verdict must be CA or CR, not {c!r}")
-    batch_code = "AA" if all(c == "CA" for c in codes) else (
+    batch_code = "AA" if all(c == "CA" for c in codes) and not any(found) else (
         "AR" if all(c == "CR" for c in codes) else "AE")
     root = etree.Element(q("MCCI_IN200101UV01"), nsmap={None: HL7, "xsi": XSI})
     root.set("ITSVersion", "XML_1.0")
-    _el(root, "id", extension=str(uuid.uuid4()), root=a["batch"])
+    _el(root, "id", extension=ack_id or str(uuid.uuid4()), root=a["batch"])
     _el(root, "creationTime", value=ts)
     _el(root, "responseModeCode", code="D")
     _el(root, "interactionId", extension="MCCI_IN200101UV01", root=oids()["hl7_interaction"])
-    for m, code in zip(received, codes, strict=True):
+    for i, (m, code) in enumerate(zip(received, codes, strict=True)):
         mm = _el(root, "MCCI_IN000002UV01")
-        _el(mm, "id", extension=str(uuid.uuid4()), root=a["local_report"])
+        _el(mm, "id", extension=local_ids[i] if local_ids else str(uuid.uuid4()),
+            root=a["local_report"])
         _el(mm, "creationTime", value=ts)
         _el(mm, "interactionId", extension="MCCI_IN000002UV01", root=oids()["hl7_interaction"])
         _el(mm, "processingCode", code="P")
@@ -177,6 +195,8 @@ def write_ack(received: list[ImportedMessage], *, our_id: str, verdicts: dict[st
             root=oids()["id"]["message"])
         text = reasons.get(m.header.message_id or "") or (
             "ICSR accepted" if code == "CA" else "ICSR rejected")
+        if found[i]:
+            text = _joined([f"{text} with {len(found[i])} finding(s):", *found[i]])
         _el(_el(ack, "acknowledgementDetail"), "text").text = text
     _device(root, "receiver", a["batch_receiver"], head.batch_sender or "")
     _device(root, "sender", a["batch_sender"], our_id)
@@ -187,7 +207,35 @@ def write_ack(received: list[ImportedMessage], *, our_id: str, verdicts: dict[st
         v.set(XSI_TYPE, "TS")
     ack = _el(root, "acknowledgement", typeCode=batch_code)
     _el(_el(ack, "targetBatch"), "id", extension=head.batch_id or "", root=oids()["id"]["batch"])
-    _el(_el(ack, "acknowledgementDetail"), "text").text = batch_text or {
-        "AA": "all ICSRs accepted", "AE": "some ICSRs rejected", "AR": "all ICSRs rejected"
-    }[batch_code]
+    _el(_el(ack, "acknowledgementDetail"), "text").text = batch_text or (
+        "some ICSRs rejected" if batch_code == "AE" and "CR" in codes
+        else "all ICSRs accepted, with findings (see each message)" if batch_code == "AE"
+        else {"AA": "all ICSRs accepted", "AR": "all ICSRs rejected"}[batch_code])
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def write_rejection_ack(*, our_id: str, partner: str | None, reason: str,
+                        target_batch_id: str | None = None, ack_id: str | None = None,
+                        now: datetime | None = None) -> bytes:
+    """The ACK for a document that could not be read as an ICSR batch: AR (ACK.A.4) with the
+    reason (ACK.A.5) and no message acknowledgements (ACK.B is given only for a batch that
+    was read). ``target_batch_id`` (ACK.A.1) when it could be found; ``partner`` is the
+    sender we answer (ACK.M.3)."""
+    a = oids()["ack"]
+    ts = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S%z")
+    root = etree.Element(q("MCCI_IN200101UV01"), nsmap={None: HL7, "xsi": XSI})
+    root.set("ITSVersion", "XML_1.0")
+    _el(root, "id", extension=ack_id or str(uuid.uuid4()), root=a["batch"])
+    _el(root, "creationTime", value=ts)
+    _el(root, "responseModeCode", code="D")
+    _el(root, "interactionId", extension="MCCI_IN200101UV01", root=oids()["hl7_interaction"])
+    _device(root, "receiver", a["batch_receiver"], partner or "")
+    _device(root, "sender", a["batch_sender"], our_id)
+    ack = _el(root, "acknowledgement", typeCode="AR")
+    target = _el(_el(ack, "targetBatch"), "id", root=oids()["id"]["batch"])
+    if target_batch_id:
+        target.set("extension", target_batch_id)
+    else:
+        target.set("nullFlavor", "UNK")
+    _el(_el(ack, "acknowledgementDetail"), "text").text = _joined([reason])
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -37,6 +37,7 @@ from safety.e2b.hl7 import (
     parse_xml,
     path_of,
 )
+from safety.e2b.hl7_model import inside_value, permitted
 from safety.e2b.rules import (
     PROFILES,
     ElementRule,
@@ -100,17 +101,22 @@ def _is_empty(node: etree._Element) -> bool:
 
 
 def check(data: bytes, profile: str = "ich", *, now: datetime | None = None,
-          schemas: Path = BUNDLED_SCHEMAS, xsd_dir: Path | None = None) -> list[Finding]:
-    """All findings for an E2B(R3) batch; an empty list means conformant."""
+          schemas: Path = BUNDLED_SCHEMAS, xsd_dir: Path | None = None,
+          inbound: bool = False) -> list[Finding]:
+    """All findings for an E2B(R3) batch; an empty list means conformant. ``inbound``: a
+    message received, not one we send: an element HL7 does not permit where it stands, or
+    out of order, is a warning (its data is read all the same), not an error."""
     try:
         root = parse_xml(data)
     except E2BError as exc:
         return [Finding("-", exc.where, "well-formed", exc.reason)]
-    return check_tree(root, profile, now=now, schemas=schemas, xsd_dir=xsd_dir)
+    return check_tree(root, profile, now=now, schemas=schemas, xsd_dir=xsd_dir,
+                      inbound=inbound)
 
 
 def check_tree(root: etree._Element, profile: str = "ich", *, now: datetime | None = None,
-               schemas: Path = BUNDLED_SCHEMAS, xsd_dir: Path | None = None) -> list[Finding]:
+               schemas: Path = BUNDLED_SCHEMAS, xsd_dir: Path | None = None,
+               inbound: bool = False) -> list[Finding]:
     if profile not in PROFILES:
         raise ProfileError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
     now = now or datetime.now(UTC)
@@ -149,7 +155,9 @@ def check_tree(root: etree._Element, profile: str = "ich", *, now: datetime | No
     for i, msg in enumerate(messages, start=1):
         numbered = _Nodes(by_number, walks[0], walks[i])
         findings.extend(Finding(*f) for f in evaluate(msg, profile, numbered, path_of, schemas))
-    findings.extend(_structure(root, schemas))
+    structure = _structure(root, schemas)
+    findings.extend(Finding(f.element, f.xpath, f.rule, f.message, "warning") if inbound else f
+                    for f in structure)
     findings.extend(_routing(root, profile))
     findings.extend(xsd_findings(root, xsd_dir))
     return findings
@@ -592,8 +600,7 @@ def _structure_walk(e: etree._Element, kids: dict[str, _Compact],
             continue
         sub = kids.get(t)
         if sub is None:
-            out.append(Finding("-", path_of(c), "structure", f"<{_local(t)}> is not allowed "
-                               f"inside <{etree.QName(e).localname}>"))
+            _beyond_table(e, c, kids, out)
         elif len(c):
             _structure_walk(c, sub[0], sub[1], out)
         if ordered:
@@ -605,6 +612,30 @@ def _structure_walk(e: etree._Element, kids: dict[str, _Compact],
             if t not in seen:
                 seen.append(t)
     out.extend(late)
+
+
+def _beyond_table(e: etree._Element, c: etree._Element, kids: dict[str, _Compact],
+                  out: list[Finding]) -> None:
+    """A child the structure table does not name: allowed when HL7 permits it there (a data
+    type's part, an act relationship's or participation's attribute: ``safety.e2b.hl7_model``),
+    and then checked against its data type; otherwise not allowed."""
+    known = {_local(k) for k in kids}
+    datatype = permitted(e, c, known)
+    if datatype is None:
+        out.append(Finding("-", path_of(c), "structure",
+                           f"<{etree.QName(c).localname}> is not allowed "
+                           f"inside <{etree.QName(e).localname}>"))
+        return
+    pending = [(c, datatype)]
+    while pending:
+        node, dt = pending.pop()
+        for child, child_type in inside_value(node, dt):
+            if child_type is None:
+                out.append(Finding("-", path_of(child), "structure",
+                                   f"<{etree.QName(child).localname}> is not allowed inside "
+                                   f"<{etree.QName(node).localname}> (HL7 {dt})"))
+            else:
+                pending.append((child, child_type))
 
 
 def _routing(root: etree._Element, profile: str) -> list[Finding]:

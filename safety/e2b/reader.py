@@ -8,7 +8,11 @@ drug-reaction assessments are re-attached to drugs and reactions through the UUI
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -48,12 +52,12 @@ from safety.e2b.hl7 import (
     XSI_TYPE,
     E2BError,
     clark,
-    null_flavor,
     oid,
     parse_ts,
     parse_xml,
     path_of,
 )
+from safety.e2b.hl7 import null_flavor as strict_null_flavor
 
 Date = PartialDate | NullFlavor | None
 
@@ -73,10 +77,64 @@ class MessageHeader:
     processing_mode: str | None = None  # processingModeCode (T current, I initial load)
 
 
+@dataclass(frozen=True, slots=True)
+class ReadFinding:
+    """A problem met while reading a message that did not stop it being read: the value
+    concerned was kept as far as it could be placed (or, when it could not, is named here, so
+    nothing is lost silently; the raw message is stored with the report)."""
+
+    element: str  # data element number, e.g. "N.1.5", or "-" when the position has none
+    xpath: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The shape of a report's findings (``code``, ``criterion``, ``message``)."""
+        return {"code": "e2b-read", "criterion": self.element,
+                "message": f"{self.message} (at {self.xpath})"}
+
+    def __str__(self) -> str:
+        return f"WARNING {self.element} [read] {self.message} at {self.xpath}"
+
+
 @dataclass(slots=True)
 class ImportedMessage:
     header: MessageHeader
     case: CaseVersionData
+    findings: list[ReadFinding] = field(default_factory=list)
+
+
+# The findings of the message being read. Reading is tolerant: a value that cannot be read as
+# its data type becomes a finding and the rest of the message is still read.
+_FINDINGS: ContextVar[list[ReadFinding] | None] = ContextVar("e2b_read_findings", default=None)
+
+
+@contextmanager
+def _collecting() -> Iterator[list[ReadFinding]]:
+    found: list[ReadFinding] = []
+    token = _FINDINGS.set(found)
+    try:
+        yield found
+    finally:
+        _FINDINGS.reset(token)
+
+
+def problem(el: etree._Element | str, message: str, element: str = "-") -> None:
+    """Note a problem with ``el`` (an element or its XPath); outside a read (``_collecting``)
+    it is an :class:`E2BError`."""
+    where = el if isinstance(el, str) else path_of(el)
+    found = _FINDINGS.get()
+    if found is None:
+        raise E2BError(where, message)
+    found.append(ReadFinding(element, where, message))
+
+
+def null_flavor(el: etree._Element | None) -> NullFlavor | None:
+    """The element's null flavour; an unknown one is a finding and reads as no value."""
+    try:
+        return strict_null_flavor(el)
+    except E2BError as exc:
+        problem(exc.where, f"{exc.reason}: read as no value")
+        return None
 
 
 def _cs(name: str) -> str:
@@ -134,7 +192,8 @@ def bl(el: etree._Element | None) -> bool | NullFlavor | None:
     if v is None:
         return None
     if v not in ("true", "false"):
-        raise E2BError(path_of(el), f"boolean value must be true or false, not {v!r}")
+        problem(el, f"boolean value must be true or false, not {v!r}: read as no value")
+        return None
     return v == "true"
 
 
@@ -145,7 +204,51 @@ def ts(el: etree._Element | None) -> Date:
     if nf is not None:
         return nf
     v = el.get("value")
-    return parse_ts(v, el) if v else None
+    return tolerant_ts(v, el) if v else None
+
+
+_HOURS_OFFSET = re.compile(r"^(?P<ts>\d{4,14}(?:\.\d+)?)(?P<offset>[+-]\d{2})$")
+_ISO_LIKE = re.compile(r"^(?P<y>\d{4})(?:-(?P<mo>\d{2})(?:-(?P<d>\d{2})"
+                       r"(?:[T ](?P<h>\d{2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?)?)?)?"
+                       r"(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?$")
+
+
+def tolerant_ts(value: str, el: etree._Element) -> PartialDate | None:
+    """An HL7 TS value; a UTC offset given in hours only (``+05``) and an ISO 8601 date with
+    separators are read, with a finding, as the time they plainly mean; what cannot be read
+    as a date at all is a finding and no value."""
+    try:
+        return parse_ts(value, el)
+    except E2BError as exc:
+        error = exc
+    hours = _HOURS_OFFSET.match(value.strip())
+    if hours:
+        fixed = f"{hours['ts']}{hours['offset']}00"
+        try:
+            read = parse_ts(fixed, el)
+        except E2BError:
+            pass
+        else:
+            problem(el, f"UTC offset {hours['offset']!r} given in hours only (HL7 TS needs "
+                        f"+/-HHMM): read as {fixed}")
+            return read
+    iso = _ISO_LIKE.match(value.strip())
+    if iso:
+        tz = iso["tz"]
+        offset = "" if tz is None else "+0000" if tz == "Z" else \
+            (tz.replace(":", "") + "00")[:5]
+        fixed = "".join(p for p in (iso["y"], iso["mo"], iso["d"], iso["h"], iso["mi"],
+                                    iso["s"]) if p) + (offset if iso["h"] else "")
+        try:
+            read = parse_ts(fixed, el)
+        except E2BError:
+            pass
+        else:
+            problem(el, f"date {value!r} is not in HL7 TS form (CCYYMMDDHHMMSS): read as "
+                        f"{fixed}")
+            return read
+    problem(el, f"{error.reason}: read as no value")
+    return None
 
 
 def num(value: str | None, el: etree._Element) -> float | None:
@@ -154,7 +257,8 @@ def num(value: str | None, el: etree._Element) -> float | None:
     try:
         return float(value)
     except ValueError:
-        raise E2BError(path_of(el), f"{value!r} is not a number") from None
+        problem(el, f"{value!r} is not a number: read as no value")
+        return None
 
 
 def pq(el: etree._Element | None) -> Quantity | None:
@@ -211,7 +315,11 @@ def obs_value(container: etree._Element | None, rel: str, code: str,
 
 
 def read_batch(data: bytes) -> list[ImportedMessage]:
-    """Parse an E2B(R3) ICSR batch into (header, case) pairs; raises :class:`E2BError`."""
+    """Parse an E2B(R3) ICSR batch into (header, case, findings) per message.
+
+    Tolerant: raises :class:`E2BError` only for what is not an ICSR batch at all (not XML, a
+    DOCTYPE, another root element, no message, a message without its case); every other
+    problem is a :class:`ReadFinding` of the message, and the values around it are read."""
     root = parse_xml(data)
     if etree.QName(root).localname != "MCCI_IN200100UV01" or etree.QName(root).namespace != NS["h"]:
         raise E2BError(
@@ -223,13 +331,32 @@ def read_batch(data: bytes) -> list[ImportedMessage]:
         batch_sender=attr(f(root, "h:sender/h:device/h:id"), "extension"),
         batch_receiver=attr(f(root, "h:receiver/h:device/h:id"), "extension"),
     )
-    created = f(root, "h:creationTime")
-    if created is not None and created.get("value"):
-        batch.batch_created = parse_ts(created.get("value", ""), created)
+    with _collecting() as batch_findings:
+        created = f(root, "h:creationTime")
+        if created is not None and created.get("value"):
+            batch.batch_created = _header_ts(created, "N.1.5")
     messages = fa(root, "h:PORR_IN049016UV")
     if not messages:
         raise E2BError("/MCCI_IN200100UV01", "the batch holds no PORR_IN049016UV message")
-    return [_read_message(m, batch) for m in messages]
+    out = []
+    for m in messages:
+        with _collecting() as found:
+            message = _read_message(m, batch)
+        message.findings = [*batch_findings, *found]
+        out.append(message)
+    return out
+
+
+def _header_ts(el: etree._Element, element: str) -> PartialDate | None:
+    """A creation time (N.1.5, N.2.r.4): its findings name the data element."""
+    before = _FINDINGS.get()
+    with _collecting() as found:
+        value = tolerant_ts(el.get("value", ""), el)
+    for finding in found:
+        if before is None:
+            raise E2BError(finding.xpath, finding.message)
+        before.append(ReadFinding(element, finding.xpath, finding.message))
+    return value
 
 
 def read_admin(data: bytes) -> Admin:
@@ -255,7 +382,7 @@ def _read_message(msg: etree._Element, batch: MessageHeader) -> ImportedMessage:
     header.processing_mode = attr(f(msg, "h:processingModeCode"), "code")
     mc = f(msg, "h:creationTime")
     if mc is not None and mc.get("value"):
-        header.message_created = parse_ts(mc.get("value", ""), mc)
+        header.message_created = _header_ts(mc, "N.2.r.4")
     cap = f(msg, "h:controlActProcess")
     inv = f(cap, "h:subject/h:investigationEvent")
     if inv is None:
@@ -828,9 +955,11 @@ def _causality(aea: etree._Element | None, case: CaseVersionData) -> None:
         code = f(ca, "h:code")
         drug_id = attr(f(ca, "h:subject2/h:productUseReference/h:id"), "root")
         drug = drugs.get(drug_id or "")
-        if drug is None:
-            raise E2BError(path_of(ca), f"productUseReference {drug_id!r} names no drug (G.k)")
         v = f(ca, "h:value")
+        if drug is None:
+            problem(ca, f"productUseReference {drug_id!r} names no drug (G.k) of this message: "
+                        f"{_unplaced(ca, code, v)} not read", "G.k.9.i")
+            continue
         if attr(code, "code") == _obs("drug_role"):
             if attr(v, "codeSystem") == _cs("fda_other_role"):
                 drug.fda_other_role = attr(v, "code")
@@ -839,13 +968,25 @@ def _causality(aea: etree._Element | None, case: CaseVersionData) -> None:
         elif attr(code, "code") == _obs("causality"):
             rid = attr(f(ca, "h:subject1/h:adverseEffectReference/h:id"), "root")
             if rid is None or case.reaction(rid) is None:
-                raise E2BError(path_of(ca), f"adverseEffectReference {rid!r} names no reaction"
-                                            " (E.i) of this message")
+                problem(ca, f"adverseEffectReference {rid!r} names no reaction (E.i) of this "
+                            f"message: {_unplaced(ca, code, v)} not read", "G.k.9.i.1")
+                continue
             _link(drug, rid).assessments.append(Assessment(
                 source=text(f(ca, "h:author/h:assignedEntity/h:code/h:originalText")),
                 method=text(f(ca, "h:methodCode/h:originalText")),
                 result=text(v),
             ))
+
+
+def _unplaced(ca: etree._Element, code: etree._Element | None,
+              v: etree._Element | None) -> str:
+    """What an assessment that cannot be attached says, for its finding."""
+    if attr(code, "code") == _obs("drug_role"):
+        return f"the drug role {attr(v, 'code')!r} (G.k.1)"
+    source = text(f(ca, "h:author/h:assignedEntity/h:code/h:originalText"))
+    method = text(f(ca, "h:methodCode/h:originalText"))
+    return (f"the causality assessment (G.k.9.i.2.r: source {source!r}, method {method!r}, "
+            f"result {text(v)!r})")
 
 
 # --- H ---------------------------------------------------------------------------------------

@@ -24,3 +24,12 @@ def payload_to_case(channel: str, payload: Any) -> CaseVersionData:
     if channel in ("e2b", "literature", "spontaneous"):
         return case_from_json(payload["case"])
     raise UnknownChannel(f"unknown report channel {channel!r}")
+
+
+def read_findings(channel: str, payload: Any) -> list[dict[str, str]]:
+    """What reading an E2B message found wrong without refusing it (a dangling reference, a
+    date read in spite of its form, ...): kept with the payload, the report's findings once
+    processed."""
+    if channel != "e2b" or not isinstance(payload, dict):
+        return []
+    return list(payload.get("findings") or [])

@@ -7,12 +7,19 @@ case data so follow-ups and duplicates can be linked by it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from safety.cases.codec import case_to_json
 from safety.cases.values import NullFlavor
+from safety.e2b.conformance import Finding, check
 from safety.e2b.reader import MessageHeader, read_batch
+
+# Inbound messages are checked against the ICH core rules (whatever their destination, ours
+# is not theirs): what breaks them is a finding, never a reason to refuse the message.
+INBOUND_PROFILE = "ich"
+_MESSAGE = re.compile(r"^/MCCI_IN200100UV01/PORR_IN049016UV(?:\[(\d+)\])?(?:/|$)")
 
 
 @dataclass(frozen=True)
@@ -38,9 +45,13 @@ def _header_json(h: MessageHeader) -> dict[str, Any]:
 
 
 def split_batch(data: bytes) -> list[E2BMessage]:
-    """Parse a batch safely (see ``safety.e2b.hl7.parse_xml``); raises ``E2BError``."""
+    """Parse a batch safely (see ``safety.e2b.hl7.parse_xml``); raises ``E2BError`` only for
+    what is not an ICSR batch. What the reader could not place is in each payload's
+    ``findings`` (the report's findings once processed)."""
     out = []
-    for i, msg in enumerate(read_batch(data)):
+    messages = read_batch(data)
+    checked = conformance_findings(data, len(messages))
+    for i, msg in enumerate(messages):
         h = msg.header
         c11 = msg.case.admin.sender_safety_report_id
         c181 = msg.case.admin.worldwide_case_id
@@ -50,8 +61,29 @@ def split_batch(data: bytes) -> list[E2BMessage]:
             sender=f"e2b:{h.message_sender or h.batch_sender or 'unknown'}",
             sender_case_id=c11 if isinstance(c11, str) and not isinstance(c11, NullFlavor)
             else None,
-            payload={"header": _header_json(h), "index": i, "case": case_to_json(msg.case)},
+            payload={"header": _header_json(h), "index": i, "case": case_to_json(msg.case),
+                     "findings": [finding.as_dict() for finding in msg.findings]
+                     + checked[i]},
             worldwide_case_id=c181 if isinstance(c181, str)
             and not isinstance(c181, NullFlavor) else None,
         ))
     return out
+
+
+def conformance_findings(data: bytes, count: int) -> list[list[dict[str, str]]]:
+    """The ICH conformance findings of a batch of ``count`` messages, per message (a finding
+    of the batch wrapper goes to every message), as report findings: an unknown element, a
+    code not in its list, a value too long, ... each kept for the team and the ACK."""
+    out: list[list[dict[str, str]]] = [[] for _ in range(count)]
+    for finding in check(data, INBOUND_PROFILE, inbound=True):
+        match = _MESSAGE.match(finding.xpath)
+        targets = range(count) if match is None else [int(match.group(1) or 1) - 1]
+        for i in targets:
+            if 0 <= i < count:
+                out[i].append(_as_report_finding(finding))
+    return out
+
+
+def _as_report_finding(f: Finding) -> dict[str, str]:
+    return {"code": f"e2b-{f.rule}", "criterion": f.element,
+            "message": f"{f.severity}: {f.message} (at {f.xpath})"}

@@ -31,7 +31,7 @@ from safety.cases.values import NullFlavor, PartialDate
 from safety.cases.versioning import CaseOnFile, Decision, Outcome, PriorReport, decide
 from safety.cases.workflow import CaseState, system_change
 from safety.config import Settings
-from safety.intake.channels import payload_to_case
+from safety.intake.channels import payload_to_case, read_findings
 from safety.intake.failure import public_reason
 from safety.intake.status import DONE, ReportStatus
 from safety.intake.store import (
@@ -71,10 +71,11 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
         return ProcessingResult(ReportStatus(report.status), report.case_id, report.case_version_id)
 
     data = payload_to_case(report.channel, report.payload)
+    read = read_findings(report.channel, report.payload)
     findings = minimum_criteria(data)
     if findings:
         set_status(session, report, ReportStatus.HELD, actor=ACTOR,
-                   findings=[f.as_dict() for f in findings],
+                   findings=[*read, *(f.as_dict() for f in findings)],
                    reason="; ".join(f.message for f in findings))
         return ProcessingResult(ReportStatus.HELD,
                                 next_in_stream=next_in_stream(session, report))
@@ -97,15 +98,16 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
             if decision.outcome is Outcome.IDENTICAL_RESEND else None
         status = ReportStatus.HELD if decision.outcome is Outcome.HELD \
             else ReportStatus.PROCESSED
-        set_status(session, report, status, actor=ACTOR, findings=[decision.finding],
+        set_status(session, report, status, actor=ACTOR, findings=[*read, decision.finding],
                    reason=decision.reason, case_id=case.id, case_version_id=version_id)
         return ProcessingResult(status, case.id, version_id,
                                 next_in_stream=next_in_stream(session, report))
-    return _add_version(session, report, data, case, decision, has_stages, foreign_wwid)
+    return _add_version(session, report, data, case, decision, has_stages, read, foreign_wwid)
 
 
 def _add_version(session: Session, report: Report, data: CaseVersionData, case: Case | None,
                  decision: Decision, has_stages: bool,
+                 read: list[dict[str, str]],
                  foreign_wwid: str | None = None) -> ProcessingResult:
     sponsor = profile(session, report.sponsor_id)
     # C.1.4/C.1.5 are dates in the sponsor's documented zone (its SOPs), not the server's.
@@ -154,7 +156,7 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
                             f"reported: the report became a new case, "
                             f"{case.case_number}"}] if foreign_wwid else None
     set_status(session, report, ReportStatus.PROCESSED, actor=ACTOR, case_id=case.id,
-               case_version_id=cv.id, findings=findings,
+               case_version_id=cv.id, findings=[*read, *(findings or [])],
                reason=findings[0]["message"] if findings else None)
     return ProcessingResult(ReportStatus.PROCESSED, case.id, cv.id,
                             created_case=decision.version == 1,

@@ -26,7 +26,14 @@ from safety.intake.failure import public_reason
 from safety.intake.invalid import InvalidSubmission, SenderNotBound, too_long
 from safety.intake.schemas import SAEFormSchema
 from safety.intake.status import ReportStatus
-from safety.intake.store import Incoming, Report, StoredReport, store_report, text_limits
+from safety.intake.store import (
+    Incoming,
+    Report,
+    StoredReport,
+    store_rejected,
+    store_report,
+    text_limits,
+)
 
 # One instance for the process: building a nested marshmallow schema costs more than
 # validating a form with it, and load() keeps no state between calls.
@@ -126,6 +133,25 @@ def _sender_element(m: E2BMessage) -> str:
     return "N.2.r.2" if m.payload["header"].get("message_sender") else "N.1.3"
 
 
+def reject_e2b(url: str, submitter: Submitter, raw: bytes, where: str, reason: str, *,
+               content_type: str = "application/xml",
+               idempotency_key: str | None = None) -> Accepted:
+    """An inbound message that is not a readable ICSR batch (``E2BError``: not XML, a DOCTYPE,
+    another root element, no message): stored raw as one report, ``rejected`` with the
+    reason, so nothing sent is lost and the team sees it (and the sender gets an AR ACK).
+    Never processed."""
+    why = f"not a readable E2B(R3) batch: {where}: {reason}"
+    incoming = Incoming(
+        channel="e2b", content_type=content_type, raw=raw,
+        payload={"rejected": {"where": where, "reason": reason}, "findings": []},
+        sender=submitter.sender, sender_case_id=None, site_id=submitter.site_id,
+        sponsor_id=submitter.sponsor_id, idempotency_key=message_key(idempotency_key, 0))
+    stored, created = store_rejected(
+        url, incoming, submitter.client_id, submitter.actor, reason=why,
+        findings=[{"code": "e2b-rejected", "criterion": where, "message": reason}])
+    return Accepted(stored, created)
+
+
 _REPORT_LIMITS = text_limits()
 _WORLDWIDE_ID_LIMIT = worldwide_id_length()
 
@@ -190,6 +216,21 @@ def site_reports(session: Session, scope: Scope) -> list[Report]:
     if scope.sponsor_ids is not None:
         stmt = stmt.where(Report.sponsor_id.in_(scope.sponsor_ids))
     return list(session.execute(stmt.order_by(Report.received_at.desc())).scalars())
+
+
+def listed_reports(session: Session, scope: Scope, *, status: ReportStatus | None,
+                   limit: int) -> list[Report]:
+    """The reports ``scope`` may see, newest first, optionally of one status (e.g. the
+    ``rejected`` messages the team must look at)."""
+    stmt = select(Report)
+    if scope.sponsor_ids is not None:
+        stmt = stmt.where(Report.sponsor_id.in_(scope.sponsor_ids))
+    if scope.site_id is not None:
+        stmt = stmt.where(Report.site_id == scope.site_id)
+    if status is not None:
+        stmt = stmt.where(Report.status == status)
+    return list(session.execute(stmt.order_by(Report.received_at.desc()).limit(limit))
+                .scalars())
 
 
 def report_view(report: Report) -> dict[str, Any]:

@@ -268,6 +268,36 @@ def store_report(url: str, reports: Sequence[Incoming], client_id: int | None,
     raise AssertionError("unreachable")
 
 
+def store_rejected(url: str, incoming: Incoming, client_id: int | None, actor: str, *,
+                   reason: str, findings: list[dict[str, str]]) -> tuple[StoredReport, bool]:
+    """Store an inbound message that cannot be read (not an ICSR, not XML) exactly as it came,
+    received and at once ``rejected`` with its reason and findings, both audited, committed
+    together: nothing sent is lost at the door. A retry with the same ``Idempotency-Key``
+    returns the first report (and a key used before for another body is an
+    ``IdempotencyConflict``)."""
+    check_fits([incoming])
+    with Session(get_engine(url)) as session:
+        for attempt in (1, 2):
+            try:
+                stored, created = _insert_in_session(session, incoming, client_id, actor)
+                if created:
+                    report = session.get_one(Report, stored.id)
+                    set_status(session, report, ReportStatus.REJECTED, actor=actor,
+                               reason=reason, findings=findings)
+                    report.last_error = f"E2BError: {reason}"[:2000]
+                    stored = StoredReport(stored.id, ReportStatus.REJECTED.value)
+                session.commit()
+                return stored, created
+            except IntegrityError:  # a concurrent retry with the same key stored it first
+                session.rollback()
+                if attempt == 2 or not incoming.idempotency_key or client_id is None:
+                    raise
+            except BaseException:
+                session.rollback()
+                raise
+    raise AssertionError("unreachable")
+
+
 def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
                 actor: str, report_id: uuid.UUID, *,
                 savepoint: bool = False) -> tuple[StoredReport, bool]:

@@ -252,3 +252,14 @@ def _answers(connection: Redis) -> bool:
         return bool(connection.ping())
     except RedisError:
         return False
+
+
+def listening_workers(settings: Settings) -> int | None:
+    """How many workers are registered on the queue (each keeps its registration alive with a
+    heartbeat, so a worker that died drops out within its TTL); ``None`` when Redis cannot be
+    reached."""
+    try:
+        queue = get_queue(settings)
+        return Worker.count(connection=queue.connection, queue=queue)
+    except RedisError:
+        return None

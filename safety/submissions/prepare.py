@@ -66,8 +66,9 @@ def prepare(data: CaseVersionData, *, region: str, days: int | None,
         if version:
             term.version = version
     if region == "fda":
-        if a.fda_local_criteria_report_type is None:
-            a.fda_local_criteria_report_type = FDA_LOCAL_CRITERIA.get(days or 0, "2")
+        # Ours, like C.1.7: a partner's report type (e.g. 5, 30-day) was theirs to send and
+        # contradicts our C.1.7 (FDA rejection rule R0012).
+        a.fda_local_criteria_report_type = FDA_LOCAL_CRITERIA.get(days or 0, "2")
         if a.fda_combination_product is None:
             a.fda_combination_product = False
         # FDA.D.11.r.1 / FDA.D.12: "appropriate nullFlavor must be used if not reportable";

@@ -279,3 +279,39 @@ def test_dosage_dates_are_checked_in_both_interval_forms() -> None:
 
     rules = rules_of(check(broken(iso_start, fda=False), "ema"))
     assert ("G.k.4.r.4", "date-format") in rules
+
+
+def test_what_hl7_permits_beyond_the_tables_is_accepted() -> None:
+    """Issue 14: a <reference> in a narrative <text> (ED) and sequenceNumber on an
+    outboundRelationship2 (an ActRelationship attribute) were refused as "not allowed"."""
+    def reference_in_text(root: etree._Element) -> None:
+        ref = etree.SubElement(one(root, f"{INV}/h:text"), "{urn:hl7-org:v3}reference")
+        ref.set("value", "#narrative-1")
+
+    def sequence_number(root: etree._Element) -> None:
+        rel = root.find(".//h:outboundRelationship2", NS)
+        seq = etree.Element("{urn:hl7-org:v3}sequenceNumber")
+        seq.set("value", "1")
+        rel.insert(0, seq)
+
+    def translation_in_a_code(root: etree._Element) -> None:
+        code = root.find(".//h:observation/h:code", NS)
+        etree.SubElement(code, "{urn:hl7-org:v3}translation").set("code", "x")
+
+    for change in (reference_in_text, sequence_number, translation_in_a_code):
+        assert [str(f) for f in check(broken(change), "ich")] == [], change.__name__
+
+    def stray_in_text(root: etree._Element) -> None:
+        etree.SubElement(one(root, f"{INV}/h:text"), "{urn:hl7-org:v3}favouriteColour")
+
+    assert ("-", "structure") in rules_of(check(broken(stray_in_text), "ich"))
+
+
+def test_an_unknown_element_inbound_is_a_warning() -> None:
+    def stray(root: etree._Element) -> None:
+        etree.SubElement(one(root, f"{ROLE}/h:player1"), "{urn:hl7-org:v3}favouriteColour")
+
+    strict = [f for f in check(broken(stray), "ich") if f.rule == "structure"]
+    tolerant = [f for f in check(broken(stray), "ich", inbound=True) if f.rule == "structure"]
+    assert [f.severity for f in strict] == ["error"]
+    assert [f.severity for f in tolerant] == ["warning"]

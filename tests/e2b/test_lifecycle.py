@@ -95,3 +95,22 @@ def test_export_result_carries_the_ids_for_tracking() -> None:
     back = read_batch(result.xml)[0].header
     assert back.batch_id == result.batch_id and back.message_id == result.message_ids[0]
     assert (result.batch_receiver, result.message_receiver) == ("ZZFDA", "CDER")
+
+
+def test_the_fda_report_type_is_ours_like_c17_not_the_partners() -> None:
+    """Issue 14: FAERS2022Scenario7 (C.1.7 false, FDA.C.1.7.1 5 = 30-day, C.1.12 true),
+    imported and sent by us as a 15-day report, kept the partner's 30-day type and broke FDA
+    rule R0012 (C.1.7 true and C.1.12 true need FDA.C.1.7.1 1 or 4)."""
+    from datetime import UTC, datetime
+
+    from factories.e2b import example
+
+    from safety.submissions.prepare import prepare
+
+    case = read_batch(example("FAERS2022Scenario7.xml"))[0].case
+    assert case.admin.fda_local_criteria_report_type == "5"
+    sent = prepare(case, region="fda", days=15, sender=None, now=datetime.now(UTC)).case
+    assert sent.admin.fulfils_expedited is True
+    assert sent.admin.fda_local_criteria_report_type == "1"
+    periodic = prepare(case, region="fda", days=None, sender=None, now=datetime.now(UTC)).case
+    assert periodic.admin.fda_local_criteria_report_type == "2"

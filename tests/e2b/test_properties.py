@@ -128,3 +128,29 @@ def test_two_cases_in_one_batch() -> None:
     back = read_batch(result.xml)
     assert [m.header.message_id for m in back] == ["m-1", "m-2"]
     assert back[1].case.admin.worldwide_case_id == "US-SAFETYDESK-000124"
+
+
+
+
+@SETTINGS
+@given(st.data())
+def test_the_reader_never_refuses_an_icsr_for_a_bad_value(data: st.DataObject) -> None:
+    """Issue 14: a tolerant reader. Any attribute value of an official example replaced by
+    any text (a bad date, number, boolean, code, null flavour, reference) is read: the message
+    is returned, the problem (if any) is a finding, never an exception."""
+    from factories.e2b import example
+    from lxml import etree
+
+    root = etree.fromstring(example("FAERS2022Scenario1.xml"))
+    targets = [(e, a) for e in root.iter() if isinstance(e.tag, str)
+               for a in ("value", "code", "nullFlavor", "root", "extension", "unit")
+               if e.get(a) is not None]
+    count = data.draw(st.integers(1, 3))
+    for _ in range(count):
+        el, name = data.draw(st.sampled_from(targets))
+        el.set(name, data.draw(st.text(
+            alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)))
+    [message] = read_batch(etree.tostring(root))
+    assert message.case.drugs is not None
+    for finding in message.findings:
+        assert finding.xpath.startswith("/MCCI_IN200100UV01")

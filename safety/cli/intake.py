@@ -13,7 +13,7 @@ from typing import Any
 import click
 from marshmallow import ValidationError
 
-from safety.cli.common import chosen_sponsors, database, one_sponsor, ready_settings
+from safety.cli.common import chosen_sponsors, database, one_sponsor, ready_settings, scope
 from safety.config import Settings
 
 
@@ -168,9 +168,10 @@ def wait_processed(settings: Settings, ids: list[uuid.UUID],
               "(default: the last 7 days).")
 def partner_acks(outbox: Path, since: str | None) -> None:
     """Write the ICH acknowledgement (MCCI_IN200101UV01: AA, AE with the findings, or AR for
-    a document that could not be read) of every E2B batch received, into its sender's outbox
-    folder. Run it as often as wanted: an ACK already written is not written again. Prints
-    one JSON line per ACK written."""
+    a document that could not be read) of every E2B batch received (for the sponsors given
+    with ``safety --sponsor``, every sponsor by default), into its sender's outbox folder.
+    Run it as often as wanted: an ACK already written is not written again. Prints one JSON
+    line per ACK written."""
     from datetime import UTC, datetime, timedelta
 
     from safety.intake.acks import inbound_since, write_to_outbox
@@ -185,7 +186,9 @@ def partner_acks(outbox: Path, since: str | None) -> None:
     if start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
     with database(settings) as session:
-        for report in inbound_since(session, start, None):
+        chosen = scope(session).sponsor_ids
+        for report in inbound_since(session, start,
+                                    sorted(chosen) if chosen is not None else None):
             written = write_to_outbox(session, report, outbox)
             if written is not None:
                 click.echo(json.dumps({"report_id": str(report.id), "ack": str(written)}))

@@ -32,6 +32,11 @@ class DeadLetterError(LookupError):
     """Nothing failed answers to the id given (or not for the sponsors in scope)."""
 
 
+class NoSuchLetter(DeadLetterError):
+    """No report or case version answers to the id within the sponsors in scope: another
+    sponsor's is answered exactly as one that does not exist."""
+
+
 @dataclass(frozen=True)
 class FailedReport:
     report_id: uuid.UUID
@@ -153,7 +158,7 @@ def retry_report(session: Session, report_id: uuid.UUID, *, actor: str,
         select(Report).where(Report.id == report_id).with_for_update()
     ).scalar_one_or_none()
     if report is None or not _in(sponsor_ids, report.sponsor_id):
-        raise DeadLetterError(f"no report {report_id}")
+        raise NoSuchLetter(f"no report {report_id}")
     if report.status != ReportStatus.FAILED:
         raise DeadLetterError(f"report {report_id} is {report.status}, not failed")
     set_status(session, report, ReportStatus.RECEIVED, actor=actor,
@@ -174,7 +179,7 @@ def discard_report(session: Session, report_id: uuid.UUID, *, actor: str, reason
         select(Report).where(Report.id == report_id).with_for_update()
     ).scalar_one_or_none()
     if report is None or not _in(sponsor_ids, report.sponsor_id):
-        raise DeadLetterError(f"no report {report_id}")
+        raise NoSuchLetter(f"no report {report_id}")
     if report.status != ReportStatus.FAILED:
         raise DeadLetterError(f"report {report_id} is {report.status}, not failed")
     message = f"discarded by {actor}: {reason.strip()}"
@@ -191,7 +196,7 @@ def retry_stage(session: Session, case_version_id: uuid.UUID, *, actor: str,
         select(CaseVersion).where(CaseVersion.id == case_version_id).with_for_update()
     ).scalar_one_or_none()
     if cv is None or not _in(sponsor_ids, cv.sponsor_id):
-        raise DeadLetterError(f"no case version {case_version_id}")
+        raise NoSuchLetter(f"no case version {case_version_id}")
     try:
         return reset_stage(session, cv, actor=actor, reason=f"retried by {actor}")
     except NotFailed as exc:
@@ -207,7 +212,7 @@ def retry(session: Session, ref: uuid.UUID, *, actor: str,
                                              sponsor_ids=sponsor_ids)])
     cv = session.get(CaseVersion, ref)
     if cv is None or not _in(sponsor_ids, cv.sponsor_id):
-        raise DeadLetterError(f"no report or case version {ref}")
+        raise NoSuchLetter(f"no report or case version {ref}")
     stage = retry_stage(session, ref, actor=actor, sponsor_ids=sponsor_ids)
     return Retried(stages=[(ref, stage)])
 

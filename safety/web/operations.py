@@ -10,12 +10,23 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from safety.accounts.grants import sponsors_with
 from safety.accounts.roles import Permission
 from safety.intake.dead_letters import (
     DeadLetterError,
+    NoSuchLetter,
     dead_letters,
     discard_report,
     retry_report,
@@ -46,6 +57,8 @@ def index() -> Any:
 def retry_failed_report(report_id: uuid.UUID) -> Any:
     try:
         retry_report(g.db, report_id, actor=user().actor, sponsor_ids=_sponsors())
+    except NoSuchLetter:
+        abort(404)
     except DeadLetterError as exc:
         flash(f"Not retried: {exc}.", "error")
         return _back()
@@ -62,6 +75,8 @@ def discard_failed_report(report_id: uuid.UUID) -> Any:
     try:
         nxt = discard_report(g.db, report_id, actor=user().actor,
                              reason=request.form.get("reason", ""), sponsor_ids=_sponsors())
+    except NoSuchLetter:
+        abort(404)
     except (DeadLetterError, ValueError) as exc:
         flash(f"Not discarded: {exc}.", "error")
         return _back()
@@ -77,6 +92,8 @@ def discard_failed_report(report_id: uuid.UUID) -> Any:
 def retry_failed_stage(case_version_id: uuid.UUID) -> Any:
     try:
         stage = retry_stage(g.db, case_version_id, actor=user().actor, sponsor_ids=_sponsors())
+    except NoSuchLetter:
+        abort(404)
     except DeadLetterError as exc:
         flash(f"Not retried: {exc}.", "error")
         return _back()

@@ -21,6 +21,7 @@ from factories.accounts import bearer
 from factories.tenancy import Side, TwoSponsors, form_of
 from factories.web import Browser
 from flask import Flask
+from sqlalchemy import select
 
 from safety.accounts.clients import issue_token
 from safety.cli import COMMANDS, main
@@ -46,6 +47,7 @@ API_OBJECT_ROUTES: list[tuple[str, str, str, Any]] = [
     ("GET", "/api/v1/cases/{b_case}/obligations", "obligations.CaseObligations", None),
     ("GET", "/api/v1/cases/{b_case}/submissions", "submissions.CaseSubmissions", None),
     ("GET", "/api/v1/reports/{b_report}", "reports.ReportItem", None),
+    ("GET", "/api/v1/reports/{b_report}/ack", "reports.ReportAck", None),
     ("GET", "/api/v1/sponsors/{b_code}", "sponsors.SponsorDetail", None),
     ("GET", "/api/v1/submissions/{b_sub}", "submissions.SubmissionItem", None),
     ("GET", "/api/v1/submissions/{b_sub}/xml", "submissions.SubmissionXml", None),
@@ -61,7 +63,8 @@ API_OTHER_ROUTES = {
     "products.Registry": "test_api_lists_hold_only_the_callers_sponsor, "
                          "test_api_writes_land_in_the_callers_sponsor",
     "products.Rsi": "test_rsi_for_another_sponsors_product_is_an_unknown_product",
-    "reports.Reports": "test_api_writes_land_in_the_callers_sponsor",
+    "reports.Reports": "test_api_writes_land_in_the_callers_sponsor, "
+                       "test_another_sponsors_dead_letters_are_not_found",
     "submissions.Acks": "test_an_ack_for_another_sponsors_batch_is_not_found",
     "terminology.EventSearch": "test_another_sponsors_team_synonym_never_codes_for_the_caller",
     "terminology.DrugSearch": "test_another_sponsors_team_synonym_never_codes_for_the_caller",
@@ -95,6 +98,10 @@ WEB_OTHER_ROUTES = {
     "web_dashboard.dashboard": "test_pages_list_only_the_callers_sponsor",
     "web_portal.index": "test_pages_list_only_the_callers_sponsor",
     "web_portal.new_report": "test_a_portal_report_lands_in_the_sites_sponsor",
+    "web_operations.index": "test_another_sponsors_dead_letters_are_not_found",
+    "web_operations.retry_failed_report": "test_another_sponsors_dead_letters_are_not_found",
+    "web_operations.discard_failed_report": "test_another_sponsors_dead_letters_are_not_found",
+    "web_operations.retry_failed_stage": "test_another_sponsors_dead_letters_are_not_found",
 }
 WEB_EXEMPT = {
     "web_login.index": "the login redirect; no case data",
@@ -142,6 +149,10 @@ CLI_OTHER_COMMANDS = {
     "products import-rsi": "test_rsi_for_another_sponsors_product_is_an_unknown_product",
     "site add": "test_commands_create_in_the_chosen_sponsor",
     "client add": "test_commands_create_in_the_chosen_sponsor",
+    "reports failed": "test_another_sponsors_dead_letters_are_not_found",
+    "reports retry": "test_another_sponsors_dead_letters_are_not_found",
+    "reports discard": "test_another_sponsors_dead_letters_are_not_found",
+    "partner-acks": "test_partner_acks_for_one_sponsor_write_only_its_own",
 }
 CLI_EXEMPT = {
     "db": "migrations: the operator's, every sponsor",
@@ -159,6 +170,9 @@ CLI_EXEMPT = {
     "user": "global administration of accounts (docs/decisions.md)",
     "client list": "global administration of accounts (docs/decisions.md)",
     "client revoke": "global administration of accounts (docs/decisions.md)",
+    "audit verify": "the operator's integrity check; with --sponsor it reads that sponsor's "
+                    "chain only (tests/audit)",
+    "audit seal": "the system's sealing of every chain; it reads or changes no case data",
 }
 
 
@@ -607,3 +621,90 @@ def test_commands_create_in_the_chosen_sponsor(world, tmp_path):
         _no_leak(world, out)
     assert world.snapshot(b) == before
     assert "CLI-PRD" in world.client.get("/api/v1/products", headers=a.headers()).text
+
+
+# --- dead letters and partner ACKs -----------------------------------------------------------
+
+
+def _dead_letters_of(world: TwoSponsors, side: Side) -> tuple[str, str]:
+    """A failed report and a version whose coding stage failed, both of ``side``: what the
+    operations page and ``safety reports`` would offer to retry."""
+    from safety.cases.progress import stage_failed
+    from safety.cases.store import CaseVersion
+    from safety.cases.workflow import Stage
+    from safety.intake.processing import processing_failed
+    from safety.intake.store import Report
+
+    side.submitted += 1
+    r = world.client.post("/api/v1/reports", json=form_of(side.code, side.submitted),
+                          headers=side.headers(site=True))
+    assert r.status_code == 202, r.json
+    report_id = uuid.UUID(r.json["report_id"])
+    with session_scope(world.url) as s:
+        processing_failed(s, report_id, "RuntimeError: poison", final=True)
+        cv_id = s.scalars(select(CaseVersion.id).where(
+            CaseVersion.case_id == uuid.UUID(side.cases[0]))).first()
+        assert cv_id is not None
+        stage_failed(s, cv_id, Stage.CODING, "RuntimeError: coding gave up")
+        assert s.get_one(Report, report_id).status == "failed"
+    return str(report_id), str(cv_id)
+
+
+def test_another_sponsors_dead_letters_are_not_found(world, browser):
+    """BIRCH's failed report and failed stage: ALDER's team never sees them (operations page,
+    ``safety reports failed``, the API's report list) and cannot retry or discard them — the
+    same answer as for ids that exist nowhere — and nothing of BIRCH changes."""
+    a, b = world.a, world.b
+    b_report, b_cv = _dead_letters_of(world, b)
+    before = world.snapshot(b)
+    proc = _login(browser, a.processor)
+    page = proc.get("/operations")
+    assert page.status_code == 200
+    _no_leak(world, page.data)
+    assert b_report not in page.text and b_cv not in page.text
+    for given_report, given_cv in ((b_report, b_cv), (str(uuid.uuid4()), str(uuid.uuid4()))):
+        for url, form in ((f"/operations/reports/{given_report}/retry", {}),
+                          (f"/operations/reports/{given_report}/discard", {"reason": "spam"}),
+                          (f"/operations/versions/{given_cv}/retry", {})):
+            r = proc.post(url, data=form)
+            assert r.status_code == 404, (url, r.status_code)
+            _no_leak(world, r.data)
+    listed = world.client.get("/api/v1/reports?status=failed", headers=a.headers())
+    assert listed.status_code == 200
+    _no_leak(world, listed.data)
+    assert b_report not in listed.text
+    failed = _cli(a, "reports", "failed")
+    assert failed.exit_code == 0
+    _no_leak(world, failed.output)
+    answers = []
+    for given in (b_report, str(uuid.uuid4())):
+        outputs = []
+        for args in (["reports", "retry", given], ["reports", "discard", given,
+                                                   "--reason", "spam"]):
+            res = _cli(a, *args)
+            assert res.exit_code != 0 and "Traceback" not in res.output, (args, res.output)
+            _no_leak(world, res.output, given)
+            outputs.append(res.output.replace(given, "<given>"))
+        answers.append(outputs)
+    assert answers[0] == answers[1]
+    retried_all = _cli(a, "reports", "retry", "--all")
+    _no_leak(world, retried_all.output)
+    assert world.snapshot(b) == before
+
+
+def test_partner_acks_for_one_sponsor_write_only_its_own(world, tmp_path):
+    """``safety --sponsor ALDER partner-acks`` writes the ACKs of ALDER's inbound batches
+    only; BIRCH's partner hears nothing from ALDER's run."""
+    a, b = world.a, world.b
+    example = (Path(__file__).parents[1] / "e2b" / "data" / "FAERS2022Scenario1.xml")
+    for side in (a, b):
+        r = world.client.post("/api/v1/reports", data=example.read_bytes(),
+                              headers={**side.headers(), "Content-Type": "application/xml",
+                                       "Idempotency-Key": f"acks-{side.code}"})
+        assert r.status_code == 202, r.json
+    res = _cli(a, "partner-acks", "--outbox", str(tmp_path / "out"))
+    assert res.exit_code == 0, res.output
+    _no_leak(world, res.output)
+    written = {p.relative_to(tmp_path / "out").parts[0]
+               for p in (tmp_path / "out").rglob("*.xml")}
+    assert written == {a.code}

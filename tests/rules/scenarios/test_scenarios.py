@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 from factories.rules import ALL, event, facts, pair, suspect
 
-from safety.rules.day0 import Anchor, AnchorKind, Anchors
+from safety.rules.day0 import (
+    Anchor,
+    AnchorKind,
+    Anchors,
+    first_of,
+    receipt_from_json,
+    receipts_anchors,
+)
 from safety.rules.facts import CaseFacts, FollowUp, Source, StudyFacts
 from safety.rules.obligations import Obligation, ObligationStatus, evaluate
 
@@ -25,13 +32,20 @@ SCENARIOS = sorted(HERE.glob("*.json"))
 
 
 def _anchors(given: dict[str, Any]) -> Anchors:
+    """Anchors of a step; ``receipts`` (party, role, at) instead of ``first_receipt`` make
+    first receipt the earliest of them (GVP VI.B.7)."""
     zone = given.pop("zone", "UTC")
+    receipts = [receipt_from_json(r, f"receipts[{i}]")
+                for i, r in enumerate(given.pop("receipts", []))]
+    if receipts:
+        given["first_receipt"] = first_of(receipts, zone).day.isoformat()
     out = {}
     for key, value in given.items():
         kind = AnchorKind(key)
         out[key] = (Anchor.at(kind, datetime.fromisoformat(value), zone) if "T" in value
                     else Anchor(kind, date.fromisoformat(value)))
-    return Anchors(**out)
+    anchors = Anchors(**out)
+    return receipts_anchors(receipts, zone, anchors) if receipts else anchors
 
 
 def _facts(c: dict[str, Any]) -> CaseFacts:

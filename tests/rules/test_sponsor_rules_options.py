@@ -56,3 +56,22 @@ def test_the_setting_is_stored_per_sponsor_audited_and_refused_naming_the_field(
         configure(db_session, other, {"rules": {"uk_ct_followup": "sometimes"}}, actor="test")
     with pytest.raises(SponsorError, match="unknown options"):
         configure(db_session, other, {"rules": {"eu_ctr_followup": "always"}}, actor="test")
+
+
+def test_safety_sponsor_configure_sets_the_reading_and_show_prints_it(settings, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+    from factories.env import use_settings_env
+
+    from safety.cli import main
+
+    use_settings_env(monkeypatch, settings)
+    res = CliRunner().invoke(main, ["sponsor", "configure", "DEFAULT",
+                                    "--uk-ct-followup", "if_incomplete", "--reason", "SOP-12"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)[0]["to"] == {"uk_ct_followup": "if_incomplete"}
+    shown = CliRunner().invoke(main, ["sponsor", "show", "DEFAULT"])
+    assert json.loads(shown.output)["rules"] == {"uk_ct_followup": "if_incomplete"}
+    bad = CliRunner().invoke(main, ["sponsor", "configure", "DEFAULT", "--uk-ct-followup", "x"])
+    assert bad.exit_code == 2 and "uk-ct-followup" in bad.output

@@ -25,6 +25,8 @@ not hold::
       "registry": {"products": [...], "studies": [...]},  # as registry_to_json
       "rsi": [{"product_id", "reference", "version", "effective_from", "expected_pts"}],
       "ime": ["<PT code>", ...], "dme": ["<PT code>", ...],
+      "rules_options": {"uk_ct_followup": "always" | "if_incomplete"},   # as the sponsor's
+
       "previous": [ <obligation JSON with "status", optional "submitted_on" and "complete"> ]
                   or the whole output of `safety rules evaluate --json` (its "obligations"),
       "assessments": [                      # extra causality assessments (G.k.9.i.2.r)
@@ -41,7 +43,7 @@ registry and RSI come from the ``--registry``/``--rsi`` files given to the comma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from safety.cases.codec import case_from_json
@@ -65,6 +67,7 @@ from safety.rules.day0 import (
 from safety.rules.facts import CaseFacts, FollowUp, build_facts
 from safety.rules.obligations import Obligation, obligation_from_json
 from safety.rules.seriousness import MedicallyImportantLists
+from safety.sponsors.profile import ProfileError, RulesOptions, rules_options_from_json
 
 
 class WhatIfError(ValueError):
@@ -76,6 +79,7 @@ class WhatIf:
     case: CaseVersionData
     facts: CaseFacts
     previous: tuple[Obligation, ...]
+    options: RulesOptions = field(default_factory=RulesOptions)  # the sponsor's readings
 
 
 def anchors_from_case(
@@ -199,4 +203,8 @@ def load_whatif(
         previous = tuple(obligation_from_json(o, f"{where}[{i}]") for i, o in enumerate(given))
     except (ValueError, AttributeError) as exc:
         raise WhatIfError(str(exc)) from exc
-    return WhatIf(case, facts, previous)
+    try:
+        options = rules_options_from_json(extra.get("rules_options"))
+    except ProfileError as exc:
+        raise WhatIfError(str(exc).replace("rules", "rules_options", 1)) from exc
+    return WhatIf(case, facts, previous, options)

@@ -215,3 +215,13 @@ def test_receipts_by_party_set_day_0_through_the_cli_and_errors_name_the_field(t
         load_whatif(bad)
     with pytest.raises(WhatIfError, match="first_receipt"):
         load_whatif(data | {"anchors": anchors | {"first_receipt": "2026-02-27"}})
+
+
+def test_rules_options_in_the_wrapper_apply_the_sponsors_reading_and_say_so(tmp_path):
+    """SI 2004/1031 reg. 33(2) read per sponsor (docs/rules.md): the what-if takes the same
+    setting as the stored sponsor, and an unknown value is refused naming the key."""
+    data = _demo() | {"rules_options": {"uk_ct_followup": "if_incomplete"}}
+    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    assert any("rules.uk_ct_followup = if_incomplete" in n for n in out["notes"])
+    with pytest.raises(WhatIfError, match=r"rules_options\.uk_ct_followup"):
+        load_whatif(_demo() | {"rules_options": {"uk_ct_followup": "never"}})

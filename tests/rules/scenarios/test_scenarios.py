@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from factories.rules import ALL, event, facts, pair, suspect
 
+from safety.rules.capacity import with_options
 from safety.rules.day0 import (
     Anchor,
     AnchorKind,
@@ -25,7 +26,6 @@ from safety.rules.day0 import (
     receipts_anchors,
 )
 from safety.rules.facts import CaseFacts, FollowUp, Source, StudyFacts
-from safety.rules.capacity import with_options
 from safety.rules.obligations import Obligation, ObligationStatus, evaluate
 from safety.rules.regime import load_regimes
 from safety.sponsors.profile import rules_options_from_json

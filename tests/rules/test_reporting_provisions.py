@@ -302,3 +302,20 @@ def test_receipt_by_someone_not_acting_for_the_sponsor_is_refused_naming_the_fie
     r = receipt_from_json({"party": "Affiliate DE", "role": "affiliate", "at": "2026-02-27"},
                           "receipts[0]")
     assert r.day is not None and r.instant is None
+
+
+def test_ctr_art_42_2_a_case_made_reportable_by_follow_up_then_assessed_counts_from_the_later():
+    """Art. 42(2)(b) "after the sponsor became aware of the reaction": a non-serious case made
+    serious by follow-up on 2026-03-04 becomes a SUSAR only with the expectedness assessment of
+    2026-03-09: day 0 2026-03-09, due 2026-03-24. An assessment dated before the follow-up
+    cannot have made it reportable: the follow-up's day counts (due 2026-03-19)."""
+    v1 = facts(events=(event(country="DE", criteria=()),), anchors_=anchors("2026-02-27"))
+    prev = evaluate(v1).obligations
+    assert _of(evaluate(v1), "eu-ctr") == []
+    for assessed, day0, due in (("2026-03-09", "2026-03-09", "2026-03-24"),
+                                ("2026-03-01", "2026-03-04", "2026-03-19")):
+        v2 = facts(events=(event(country="DE"),), version=2, followup=FollowUp.SIGNIFICANT,
+                   anchors_=anchors("2026-02-27", significant_followup="2026-03-04",
+                                    reportable_awareness=assessed))
+        assert _of(evaluate(v2, previous=prev), "eu-ctr") == [
+            ("eu-ctr-susar-15", day0, due, ObligationStatus.OPEN)], assessed

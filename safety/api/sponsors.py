@@ -47,6 +47,9 @@ class SponsorSchema(Schema):
     sender = fields.Dict(metadata={"description": "The C.3 sender block."})
     gateways = fields.Dict(keys=fields.String(), values=fields.Nested(GatewaySchema))
     reporting = fields.List(fields.Nested(ReportingSchema))
+    rules = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "Its documented readings where the law is ambiguous, e.g. "
+                       "uk_ct_followup (SI 2004/1031 reg. 33(2)): always | if_incomplete."})
 
 
 @blp.route("")

@@ -13,6 +13,7 @@ from safety.cases.codec import CodecError
 from safety.config import ConfigError, load_settings
 from safety.products.registry import RegistryError, load_registry_json
 from safety.products.rsi import RsiError, load_rsi_csv, load_rsi_json
+from safety.rules.capacity import with_options
 from safety.rules.day0 import Day0Error
 from safety.rules.obligations import Evaluation, evaluate
 from safety.rules.regime import RegimeError, load_regimes
@@ -36,7 +37,10 @@ def _run(case_file: Path, registry: Path | None, rsi: Path | None,
         lib = load_rsi_csv(rsi) if rsi.suffix.lower() == ".csv" else load_rsi_json(rsi)
     data = json.loads(case_file.read_text(encoding="utf-8"))
     w = load_whatif(data, reg, lib, zone)
-    return evaluate(w.facts, load_regimes(regimes_dir), w.previous)
+    chosen = with_options(load_regimes(regimes_dir), w.options)
+    ev = evaluate(w.facts, chosen.regimes, w.previous)
+    ev.notes.extend(chosen.notes)
+    return ev
 
 
 _options = [

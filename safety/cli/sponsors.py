@@ -83,7 +83,18 @@ _options = [
     click.option("--reports-to", "reporting", multiple=True, metavar="REG:CAPACITY[:CC,..]",
                  help="A regulator it reports to as ind_holder, cta_holder or mah; "
                       "repeatable (replaces the list)."),
+    click.option("--uk-ct-followup", type=click.Choice(["always", "if_incomplete"]),
+                 help="Its reading of SI 2004/1031 reg. 33(2) as amended in 2026: the 8-day "
+                      "report after every fatal/life-threatening UK SUSAR report, or only after "
+                      "one filed incomplete (docs/rules.md)."),
 ]
+
+
+def _rules(uk_ct_followup: str | None, current: dict[str, Any]) -> dict[str, Any] | None:
+    """The sponsor's rules options with the one given changed (``None``: none given)."""
+    if uk_ct_followup is None:
+        return None
+    return {**current, "uk_ct_followup": uk_ct_followup}
 
 
 def _with_options(f: Any) -> Any:
@@ -98,12 +109,13 @@ def _with_options(f: Any) -> Any:
 @click.option("--actor", default="cli:sponsor", show_default=True)
 def sponsor_add(code: str, name: str | None, org_code: str | None, case_prefix: str | None,
                 timezone: str | None, sender: Path | None, gateways: tuple[str, ...],
-                reporting: tuple[str, ...], actor: str) -> None:
+                reporting: tuple[str, ...], uk_ct_followup: str | None, actor: str) -> None:
     """Add sponsor CODE (its name, organisation code and case prefix are required)."""
     if not (name and org_code and case_prefix):
         raise click.UsageError("--name, --org-code and --case-prefix are required")
     more = {k: v for k, v in {"sender": _sender(sender), "gateways": _gateways(gateways, {}),
-                               "reporting": _reporting(reporting)}.items() if v is not None}
+                               "reporting": _reporting(reporting),
+                               "rules": _rules(uk_ct_followup, {})}.items() if v is not None}
     try:
         with database(ready_settings()) as session:
             added = add_sponsor(session, code=code, name=name, org_code=org_code,
@@ -145,7 +157,7 @@ def sponsor_show(code: str) -> None:
 def sponsor_configure(code: str, name: str | None, org_code: str | None,
                       case_prefix: str | None, timezone: str | None, sender: Path | None,
                       gateways: tuple[str, ...], reporting: tuple[str, ...],
-                      reason: str | None, actor: str) -> None:
+                      uk_ct_followup: str | None, reason: str | None, actor: str) -> None:
     """Change settings of sponsor CODE; prints what changed (audited field by field)."""
     try:
         with database(ready_settings()) as session:
@@ -154,7 +166,8 @@ def sponsor_configure(code: str, name: str | None, org_code: str | None,
                 "name": name, "org_code": org_code, "case_prefix": case_prefix,
                 "timezone": timezone, "sender": _sender(sender),
                 "gateways": _gateways(gateways, target.gateways or {}),
-                "reporting": _reporting(reporting)}.items() if v is not None}
+                "reporting": _reporting(reporting),
+                "rules": _rules(uk_ct_followup, target.rules or {})}.items() if v is not None}
             done = configure(session, target, changes, actor=actor, reason=reason)
     except SponsorError as exc:
         raise click.UsageError(str(exc)) from exc

@@ -16,10 +16,10 @@ physician sees why no report is owed rather than silence.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from safety.rules.regime import Regime
-from safety.sponsors.profile import Capacity, Reporting
+from safety.sponsors.profile import Capacity, Reporting, RulesOptions, UkFollowUp
 
 REGULATOR_OF = {"US": "fda", "EU": "ema", "UK": "mhra", "CA": "hc"}  # by regime jurisdiction
 
@@ -58,3 +58,37 @@ def applicable_regimes(regimes: Sequence[Regime], reporting: Sequence[Reporting]
                      f"{capacity_needed(regime).value} for {regime.jurisdiction} (its reporting "
                      "capacities)")
     return Applicable(tuple(kept), tuple(notes))
+
+
+UK_FOLLOWUP_RULE = ("uk-ct", "uk-ct-completion")
+
+
+def with_options(regimes: Sequence[Regime], options: RulesOptions) -> Applicable:
+    """``regimes`` as the sponsor's documented choices read the law where it is ambiguous, and
+    a note for each choice applied, so every evaluation says which reading it used.
+
+    SI 2004/1031 reg. 33(2) (8-day report after a fatal/life-threatening UK SUSAR), amended in
+    2026: ``always`` owes it after every 7-day report (the shipped rule); ``if_incomplete`` only
+    after a 7-day report filed incomplete, as EU CTR Art. 42(2) second subparagraph."""
+    out: list[Regime] = []
+    notes: list[str] = []
+    regime_id, rule_id = UK_FOLLOWUP_RULE
+    for regime in regimes:
+        rule = regime.rule(rule_id) if regime.id == regime_id else None
+        if rule is None:
+            out.append(regime)
+            continue
+        choice = options.uk_ct_followup
+        if choice is UkFollowUp.IF_INCOMPLETE:
+            rule = replace(rule, only_if="initial_incomplete",
+                           summary=f"{rule.summary} (only after an incomplete 7-day report: "
+                                   "sponsor setting rules.uk_ct_followup = if_incomplete)")
+            regime = replace(regime, rules=tuple(rule if r.id == rule_id else r
+                                                 for r in regime.rules))
+        when = ("after every" if choice is UkFollowUp.ALWAYS
+                else "only after an incomplete")
+        notes.append(f"{regime_id}/{rule_id}: sponsor setting rules.uk_ct_followup = "
+                     f"{choice.value} ({rule.citation} as amended in 2026 is read as owing the "
+                     f"8-day report {when} 7-day report; docs/rules.md)")
+        out.append(regime)
+    return Applicable(tuple(out), tuple(notes))

@@ -10,7 +10,8 @@ explanation can say which zone was used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,6 +28,11 @@ class AnchorKind(StrEnum):
     SIGNIFICANT_FOLLOWUP = "significant_followup"
     SPONSOR_DETERMINATION = "sponsor_determination"
     FATAL_LT_AWARENESS = "fatal_lt_awareness"
+    # The sponsor first held the information that makes the case reportable, when that came
+    # later than the first receipt through its own assessment (causality, expectedness):
+    # "after the sponsor became aware of the reaction" (CTR Art. 42(2)), "first aware"
+    # (SI 2004/1031 regs 33-34), "after becoming aware of the information" (C.05.014(1)).
+    REPORTABLE_AWARENESS = "reportable_awareness"
     # A completion report's own start: the report it completes was filed (or, until it is,
     # the day it is due). Not a fact of the case, so never one of :class:`Anchors`.
     INITIAL_REPORT = "initial_report"
@@ -39,6 +45,7 @@ ANCHOR_LABELS = {
     AnchorKind.SIGNIFICANT_FOLLOWUP: "significant follow-up information received",
     AnchorKind.SPONSOR_DETERMINATION: "sponsor determined the case qualifies",
     AnchorKind.FATAL_LT_AWARENESS: "organisation became aware of a fatal/life-threatening outcome",
+    AnchorKind.REPORTABLE_AWARENESS: "sponsor's later assessment made the case reportable",
     AnchorKind.INITIAL_REPORT: "the report it completes was filed",
 }
 
@@ -76,14 +83,15 @@ class Anchor:
     day: date
     instant: datetime | None = None
     zone: str = DEFAULT_ZONE
+    by: str = ""  # who received it (a receipt by party), when known
 
     @classmethod
-    def at(cls, kind: AnchorKind, instant: datetime, zone: ZoneInfo | str) -> Anchor:
+    def at(cls, kind: AnchorKind, instant: datetime, zone: ZoneInfo | str, by: str = "") -> Anchor:
         tz = zone if isinstance(zone, ZoneInfo) else org_zone(zone)
         if instant.tzinfo is None:
             raise Day0Error(f"{kind.value}: naive datetime; give a timezone-aware instant")
         utc = instant.astimezone(UTC)
-        return cls(kind=kind, day=local_date(utc, tz), instant=utc, zone=tz.key)
+        return cls(kind=kind, day=local_date(utc, tz), instant=utc, zone=tz.key, by=by)
 
     @classmethod
     def from_partial(
@@ -104,11 +112,13 @@ class Anchor:
     def shifted(self, days: int) -> Anchor:
         delta = timedelta(days=days)
         inst = self.instant + delta if self.instant else None
-        return Anchor(self.kind, self.day + delta, inst, self.zone)
+        return Anchor(self.kind, self.day + delta, inst, self.zone, self.by)
 
     def describe(self) -> str:
         """``2026-02-27 (organisation first received a valid case, Europe/London)``."""
         label = ANCHOR_LABELS[self.kind]
+        if self.by:
+            label = f"{label}: received by {self.by}"
         if self.instant is None:
             return f"{self.day.isoformat()} ({label}, date as reported)"
         when = self.instant.strftime("%Y-%m-%dT%H:%MZ")
@@ -123,6 +133,17 @@ class Anchors:
     significant_followup: Anchor | None = None
     sponsor_determination: Anchor | None = None
     fatal_lt_awareness: Anchor | None = None
+    reportable_awareness: Anchor | None = None
+    # The receipts by party that ``first_receipt`` was chosen from (empty: given directly).
+    receipts: tuple[Receipt, ...] = ()
+
+    def __post_init__(self) -> None:
+        later = self.reportable_awareness
+        if later is not None and later.day < self.first_receipt.day:
+            raise Day0Error(
+                f"reportable_awareness: {later.day.isoformat()} is before the first receipt "
+                f"{self.first_receipt.day.isoformat()}; the information that made the case "
+                "reportable cannot arrive before the case")
 
     def get(self, kind: AnchorKind) -> Anchor | None:
         anchor: Anchor | None = getattr(self, kind.value, None)  # fields are named by kinds
@@ -130,8 +151,115 @@ class Anchors:
 
     def shifted(self, days: int) -> Anchors:
         """The same anchors moved by ``days`` (used by property tests and what-if tools)."""
+        def move(a: Anchor | None) -> Anchor | None:
+            return a.shifted(days) if a else None
+
         return Anchors(
             self.first_receipt.shifted(days),
-            *(a.shifted(days) if a else None for a in (
-                self.significant_followup, self.sponsor_determination, self.fatal_lt_awareness)),
+            significant_followup=move(self.significant_followup),
+            sponsor_determination=move(self.sponsor_determination),
+            fatal_lt_awareness=move(self.fatal_lt_awareness),
+            reportable_awareness=move(self.reportable_awareness),
         )
+
+    def receipt_note(self) -> str | None:
+        """Which of several receipts set day 0 (``None`` when first receipt was given as such)."""
+        if not self.receipts:
+            return None
+        fr = self.first_receipt
+        others = "; ".join(r.describe() for r in self.receipts)
+        return (f"Day 0 {fr.day.isoformat()} set by the earliest of {len(self.receipts)} "
+                f"receipts: {fr.by} (GVP VI.B.7; ICH E2D day zero: the first receipt by the "
+                f"sponsor or anyone acting for it). Receipts: {others}")
+
+
+class ReceiverRole(StrEnum):
+    """Who received the information, among those whose receipt starts the sponsor's clock:
+    GVP VI.B.7 "any personnel of the marketing authorisation holder, including medical
+    representatives and contractors"; partners by their safety data exchange agreement."""
+
+    SPONSOR = "sponsor"
+    AFFILIATE = "affiliate"
+    LICENCE_PARTNER = "licence_partner"
+    VENDOR = "vendor"  # CRO, call centre, literature or case-processing vendor
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """One receipt of the case's information by a party: an instant with its offset (or
+    ``day``, a bare date as reported, when no time is known)."""
+
+    party: str
+    role: ReceiverRole
+    instant: datetime | None = None
+    day: date | None = None
+
+    def __post_init__(self) -> None:
+        if (self.instant is None) == (self.day is None):
+            raise Day0Error(f"receipt by {self.party!r}: give either an instant or a date")
+        if self.instant is not None and self.instant.tzinfo is None:
+            raise Day0Error(f"receipt by {self.party!r}: naive datetime; give its time zone")
+
+    @property
+    def who(self) -> str:
+        return f"{self.party} ({self.role.value.replace('_', ' ')})"
+
+    def anchor(self, zone: ZoneInfo | str) -> Anchor:
+        if self.instant is not None:
+            return Anchor.at(AnchorKind.FIRST_RECEIPT, self.instant, zone, by=self.who)
+        assert self.day is not None  # __post_init__: one of the two
+        tz = zone if isinstance(zone, ZoneInfo) else org_zone(zone)
+        return Anchor(AnchorKind.FIRST_RECEIPT, self.day, None, tz.key, by=self.who)
+
+    def describe(self) -> str:
+        when = (self.instant.isoformat() if self.instant is not None
+                else f"{self.day} (date as reported)")
+        return f"{self.who} at {when}"
+
+
+def first_of(receipts: Sequence[Receipt], zone: ZoneInfo | str) -> Anchor:
+    """Day 0: the earliest receipt, as a calendar day in the organisation's ``zone``. Instants
+    compare as instants; a bare date only by its day (it counts from the start of that day)."""
+    if not receipts:
+        raise Day0Error("receipts: at least one receipt is needed")
+    anchors = [r.anchor(zone) for r in receipts]
+    return min(anchors, key=lambda a: (a.day, a.instant or datetime.min.replace(tzinfo=UTC)))
+
+
+def receipts_anchors(
+    receipts: Sequence[Receipt], zone: ZoneInfo | str, others: Anchors | None = None
+) -> Anchors:
+    """``others`` (if given) with first receipt the earliest of ``receipts``, which are kept for
+    the explanation."""
+    first = first_of(receipts, zone)
+    if others is None:
+        return Anchors(first, receipts=tuple(receipts))
+    return replace(others, first_receipt=first, receipts=tuple(receipts))
+
+
+def receipt_from_json(data: object, where: str = "receipt") -> Receipt:
+    """A receipt from ``{"party", "role", "at"}`` (``at``: an ISO instant with its offset, or a
+    date); errors name the field."""
+    if not isinstance(data, dict):
+        raise Day0Error(f"{where}: expected an object with party, role and at")
+    party = data.get("party")
+    if not isinstance(party, str) or not party.strip():
+        raise Day0Error(f"{where}.party: expected a non-empty string")
+    try:
+        role = ReceiverRole(str(data.get("role")))
+    except ValueError:
+        allowed = ", ".join(r.value for r in ReceiverRole)
+        raise Day0Error(f"{where}.role: {data.get('role')!r} is not one of {allowed} (only a "
+                        "receipt by the sponsor or someone acting for it starts the clock)"
+                        ) from None
+    at = data.get("at")
+    if not isinstance(at, str):
+        raise Day0Error(f"{where}.at: expected an ISO date or instant with its offset")
+    try:
+        instant = datetime.fromisoformat(at) if "T" in at else None
+        day = None if instant is not None else date.fromisoformat(at)
+    except ValueError as exc:
+        raise Day0Error(f"{where}.at: {exc}") from exc
+    if instant is not None and instant.tzinfo is None:
+        raise Day0Error(f"{where}.at: {at!r} has no offset; give the receiver's time zone")
+    return Receipt(party.strip(), role, instant=instant, day=day)

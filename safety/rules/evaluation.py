@@ -14,7 +14,7 @@ from safety.cases.workflow import CaseState
 from safety.config import Settings
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
-from safety.rules.capacity import applicable_regimes
+from safety.rules.capacity import applicable_regimes, with_options
 from safety.rules.case_version import evaluate_case_version
 from safety.rules.facts import CaseFacts
 from safety.rules.obligations import Evaluation
@@ -40,6 +40,7 @@ def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
     previous = versions.get(cv.version - 1)
     sponsor = profile(session, cv.sponsor_id)
     bound = applicable_regimes(load_regimes(), sponsor.reporting, sponsor.code)
+    chosen = with_options(bound.regimes, sponsor.rules)
     facts, ev = evaluate_case_version(
         working_data(session, cv),
         case_id=str(cv.case_id),
@@ -52,9 +53,9 @@ def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
         previous_obligations=previous_obligations(session, cv.case_id) if previous else (),
         previous_first_received_at=first.received_at if previous else None,
         zone=sponsor.timezone,
-        regimes=bound.regimes,
+        regimes=chosen.regimes,
     )
-    ev.notes.extend(bound.notes)
+    ev.notes.extend((*bound.notes, *chosen.notes))
     return facts, ev
 
 

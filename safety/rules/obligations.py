@@ -250,8 +250,13 @@ def _anchor(facts: CaseFacts, wanted: Iterable[AnchorKind]) -> tuple[Anchor, lis
         a = facts.anchors.get(kind)
         if a is not None:
             return a, notes
+        if kind is AnchorKind.REPORTABLE_AWARENESS:
+            notes.append("no later sponsor assessment recorded as making the case reportable: "
+                         "reportable on the information first received")
+            continue
         notes.append(f"{ANCHOR_LABELS[kind]}: not recorded")
-    notes.append("clock started at first receipt (earliest possible day 0)")
+    if any(k is not AnchorKind.REPORTABLE_AWARENESS for k in wanted):
+        notes.append("clock started at first receipt (earliest possible day 0)")
     return facts.anchors.first_receipt, notes
 
 
@@ -372,7 +377,15 @@ def completions_after_filing(regime: Regime, filed: Obligation) -> list[Obligati
 
 
 def _initial_anchors(rule: Rule, facts: CaseFacts, newly: bool) -> list[AnchorKind]:
+    """The anchor of an initial report. A case that only now qualifies, through significant
+    follow-up, counts from that information, or from a sponsor assessment made later still
+    (the day the sponsor held what made it reportable: CTR Art. 42(2), C.05.014(1))."""
     if newly and rule.anchor is AnchorKind.FIRST_RECEIPT:
+        return [AnchorKind.SIGNIFICANT_FOLLOWUP]
+    if newly and rule.anchor is AnchorKind.REPORTABLE_AWARENESS:
+        later, fu = facts.anchors.reportable_awareness, facts.anchors.significant_followup
+        if later is not None and (fu is None or later.day > fu.day):
+            return [AnchorKind.REPORTABLE_AWARENESS]
         return [AnchorKind.SIGNIFICANT_FOLLOWUP]
     return [rule.anchor]
 
@@ -560,6 +573,9 @@ def evaluate(
     (``submitted`` with ``submitted_on`` when sent).
     """
     ev = Evaluation(facts.case_id, facts.version)
+    receipt_note = facts.anchors.receipt_note()
+    if receipt_note:
+        ev.notes.append(receipt_note)
     if not facts.valid:
         ev.notes.append("case not valid: missing " + ", ".join(facts.invalid_reasons))
     for e in facts.events:

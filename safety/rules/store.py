@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.audit.store import record
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.db.tenancy import SponsorOwned
+from safety.rules.capacity import with_options
 from safety.rules.day0 import Anchor, AnchorKind
 from safety.rules.facts import CaseFacts
 from safety.rules.obligations import (
@@ -29,6 +30,8 @@ from safety.rules.obligations import (
     monitor_status,
 )
 from safety.rules.regime import load_regimes
+from safety.sponsors.profile import RulesOptions
+from safety.sponsors.store import Sponsor
 
 
 class CaseAnchorRow(Base):
@@ -191,7 +194,10 @@ def obligation_submitted(session: Session, obligation_id: uuid.UUID, on: date, *
 def _redate_completions(session: Session, filed: ObligationRow, actor: str) -> None:
     """C.05.014(2) "within eight days after having informed the Minister": the open completion
     reports of ``filed`` (stored counted from its due date) move to its actual filing date."""
-    regime = next((r for r in load_regimes() if r.id == filed.regime), None)
+    sponsor = session.get(Sponsor, filed.sponsor_id)
+    options = sponsor.profile().rules if sponsor is not None else RulesOptions()
+    regimes = with_options(load_regimes(), options).regimes  # the sponsor's reading, as evaluated
+    regime = next((r for r in regimes if r.id == filed.regime), None)
     if regime is None or filed.grp == "completion":
         return
     fresh = {o.rule_id: o for o in completions_after_filing(regime, _to_domain(filed))}

@@ -13,13 +13,20 @@ not hold::
         "first_receipt": "2026-02-27T09:15:00Z",      # default: case admin.first_received
         "significant_followup": "2026-03-02T16:00:00-05:00",
         "sponsor_determination": "2026-02-28",
-        "fatal_lt_awareness": "2026-03-02"
+        "fatal_lt_awareness": "2026-03-02",
+        "reportable_awareness": "2026-03-04"           # a later assessment made it reportable
       },
+      "receipts": [                         # who received it first sets first_receipt
+        {"party": "Kumo Pharma", "role": "licence_partner", "at": "2026-02-27T08:00:00+09:00"},
+        {"party": "PV London", "role": "sponsor", "at": "2026-03-02"}
+      ],
       "followup": "initial" | "significant" | "non_significant",   # default "initial"
       "unblinded_arm": "placebo" | "<product id>" | null,
       "registry": {"products": [...], "studies": [...]},  # as registry_to_json
       "rsi": [{"product_id", "reference", "version", "effective_from", "expected_pts"}],
       "ime": ["<PT code>", ...], "dme": ["<PT code>", ...],
+      "rules_options": {"uk_ct_followup": "always" | "if_incomplete"},   # as the sponsor's
+
       "previous": [ <obligation JSON with "status", optional "submitted_on" and "complete"> ]
                   or the whole output of `safety rules evaluate --json` (its "obligations"),
       "assessments": [                      # extra causality assessments (G.k.9.i.2.r)
@@ -36,7 +43,7 @@ registry and RSI come from the ``--registry``/``--rsi`` files given to the comma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from safety.cases.codec import case_from_json
@@ -45,10 +52,22 @@ from safety.cases.values import PartialDate, PartialDateError
 from safety.products.registry import Registry, product_from_dict, study_from_dict
 from safety.products.rsi import RsiLibrary, rsi_from_dict
 from safety.rules.causality import CausalityError, naranjo_assessment
-from safety.rules.day0 import CASE_ANCHORS, Anchor, AnchorKind, Anchors, Day0Error, org_zone
+from safety.rules.day0 import (
+    CASE_ANCHORS,
+    Anchor,
+    AnchorKind,
+    Anchors,
+    Day0Error,
+    Receipt,
+    first_of,
+    org_zone,
+    receipt_from_json,
+    receipts_anchors,
+)
 from safety.rules.facts import CaseFacts, FollowUp, build_facts
 from safety.rules.obligations import Obligation, obligation_from_json
 from safety.rules.seriousness import MedicallyImportantLists
+from safety.sponsors.profile import ProfileError, RulesOptions, rules_options_from_json
 
 
 class WhatIfError(ValueError):
@@ -60,14 +79,30 @@ class WhatIf:
     case: CaseVersionData
     facts: CaseFacts
     previous: tuple[Obligation, ...]
+    options: RulesOptions = field(default_factory=RulesOptions)  # the sponsor's readings
 
 
 def anchors_from_case(
-    case: CaseVersionData, zone: str | None = None, given: dict[str, str] | None = None
+    case: CaseVersionData, zone: str | None = None, given: dict[str, str] | None = None,
+    receipts: list[Any] | None = None,
 ) -> Anchors:
-    """Anchors from explicit values, falling back to C.1.4 for first receipt."""
+    """Anchors from explicit values, falling back to C.1.4 for first receipt. ``receipts`` (by
+    party) set first receipt to the earliest of them (GVP VI.B.7) and may not be combined with
+    an explicit first_receipt."""
     tz = org_zone(zone)
     given = dict(given or {})
+    parsed: list[Receipt] = []
+    if receipts:
+        if "first_receipt" in given:
+            raise WhatIfError("anchors.first_receipt: give either first_receipt or receipts, "
+                              "not both (day 0 is the earliest receipt)")
+        if not isinstance(receipts, list):
+            raise WhatIfError("receipts: expected a list of {party, role, at}")
+        try:
+            parsed = [receipt_from_json(r, f"receipts[{i}]") for i, r in enumerate(receipts)]
+            given["first_receipt"] = first_of(parsed, tz).day.isoformat()
+        except Day0Error as exc:
+            raise WhatIfError(str(exc)) from exc
     if "first_receipt" not in given:
         fr = case.admin.first_received
         if not isinstance(fr, PartialDate):
@@ -87,7 +122,15 @@ def anchors_from_case(
             out[key] = Anchor.from_partial(kind, PartialDate.parse_iso(value), tz)
         except (PartialDateError, Day0Error) as exc:
             raise WhatIfError(f"anchors.{key}: {exc}") from exc
-    return Anchors(**out)
+    try:
+        anchors = Anchors(
+            out["first_receipt"], significant_followup=out.get("significant_followup"),
+            sponsor_determination=out.get("sponsor_determination"),
+            fatal_lt_awareness=out.get("fatal_lt_awareness"),
+            reportable_awareness=out.get("reportable_awareness"))
+        return receipts_anchors(parsed, tz, anchors) if parsed else anchors
+    except Day0Error as exc:
+        raise WhatIfError(f"anchors: {exc}") from exc
 
 
 def _add_assessment(case: CaseVersionData, a: dict[str, Any], where: str) -> None:
@@ -139,7 +182,8 @@ def load_whatif(
                           f"{[f.value for f in FollowUp]}") from None
     for i, a in enumerate(extra.get("assessments", ())):
         _add_assessment(case, a, f"assessments[{i}]")
-    anchors = anchors_from_case(case, extra.get("timezone") or zone, extra.get("anchors"))
+    anchors = anchors_from_case(case, extra.get("timezone") or zone, extra.get("anchors"),
+                                extra.get("receipts"))
     lists = MedicallyImportantLists(frozenset(extra.get("ime", ())),
                                     frozenset(extra.get("dme", ())))
     facts = build_facts(
@@ -159,4 +203,8 @@ def load_whatif(
         previous = tuple(obligation_from_json(o, f"{where}[{i}]") for i, o in enumerate(given))
     except (ValueError, AttributeError) as exc:
         raise WhatIfError(str(exc)) from exc
-    return WhatIf(case, facts, previous)
+    try:
+        options = rules_options_from_json(extra.get("rules_options"))
+    except ProfileError as exc:
+        raise WhatIfError(str(exc).replace("rules", "rules_options", 1)) from exc
+    return WhatIf(case, facts, previous, options)

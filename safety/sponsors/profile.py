@@ -71,6 +71,47 @@ class Reporting:
                 "countries": list(self.countries)}
 
 
+class UkFollowUp(StrEnum):
+    """How the sponsor reads SI 2004/1031 reg. 33(2) (the 8-day report after a fatal or
+    life-threatening UK SUSAR) since its 2026 amendment: owed after every 7-day report, or only
+    when the 7-day report was filed incomplete (as EU CTR Art. 42(2) second subparagraph)."""
+
+    ALWAYS = "always"
+    IF_INCOMPLETE = "if_incomplete"
+
+
+@dataclass(frozen=True)
+class RulesOptions:
+    """The sponsor's documented choices where the law is ambiguous (docs/rules.md, "Choices
+    per sponsor"); each default is the reading that never misses a report."""
+
+    uk_ct_followup: UkFollowUp = UkFollowUp.ALWAYS
+
+    def to_json(self) -> dict[str, str]:
+        return {"uk_ct_followup": self.uk_ct_followup.value}
+
+
+RULES_OPTIONS: dict[str, type[StrEnum]] = {"uk_ct_followup": UkFollowUp}
+
+
+def rules_options_from_json(data: object) -> RulesOptions:
+    if data in (None, {}):
+        return RulesOptions()
+    if not isinstance(data, dict):
+        raise ProfileError("rules: expected an object {option: value}")
+    unknown = set(data) - set(RULES_OPTIONS)
+    if unknown:
+        raise ProfileError(f"rules: unknown options {sorted(unknown)} "
+                           f"(known: {', '.join(RULES_OPTIONS)})")
+    value = data.get("uk_ct_followup", UkFollowUp.ALWAYS.value)
+    try:
+        uk = UkFollowUp(str(value))
+    except ValueError:
+        raise ProfileError(f"rules.uk_ct_followup: {value!r} is not one of "
+                           f"{', '.join(u.value for u in UkFollowUp)}") from None
+    return RulesOptions(uk_ct_followup=uk)
+
+
 @dataclass(frozen=True)
 class SponsorProfile:
     code: str
@@ -81,6 +122,7 @@ class SponsorProfile:
     sender: SenderProfile | None = None
     gateways: Mapping[str, Gateway] = field(default_factory=dict)
     reporting: tuple[Reporting, ...] = ()
+    rules: RulesOptions = field(default_factory=RulesOptions)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -188,9 +230,9 @@ def reporting_from_json(data: object) -> tuple[Reporting, ...]:
 
 def profile_from_columns(*, code: str, name: str, org_code: str, case_prefix: str,
                          timezone: str, sender: object, gateways: object,
-                         reporting: object) -> SponsorProfile:
+                         reporting: object, rules: object = None) -> SponsorProfile:
     """The profile from its stored form (every value checked again)."""
     return SponsorProfile(
         code=code, name=name, org_code=org_code, case_prefix=case_prefix, timezone=timezone,
         sender=sender_or_error(sender), gateways=gateways_from_json(gateways),
-        reporting=reporting_from_json(reporting))
+        reporting=reporting_from_json(reporting), rules=rules_options_from_json(rules))

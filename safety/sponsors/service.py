@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from safety.audit.store import AuditEvent, record
 from safety.sponsors.profile import (
     ProfileError,
+    RulesOptions,
     SponsorProfile,
     check_code,
     check_org_code,
@@ -22,12 +23,14 @@ from safety.sponsors.profile import (
     check_timezone,
     gateways_from_json,
     reporting_from_json,
+    rules_options_from_json,
     sender_or_error,
 )
 from safety.sponsors.sender import SenderProfileError, load_installation_sender
 from safety.sponsors.store import Sponsor, all_sponsors, sponsor_by_code
 
-SETTINGS = ("name", "org_code", "case_prefix", "timezone", "sender", "gateways", "reporting")
+SETTINGS = ("name", "org_code", "case_prefix", "timezone", "sender", "gateways", "reporting",
+            "rules")
 
 
 class SponsorError(ValueError):
@@ -54,6 +57,8 @@ def _checked(name: str, value: Any) -> Any:
         return {k: g.to_json() for k, g in gateways_from_json(value).items()}
     if name == "reporting":
         return [r.to_json() for r in reporting_from_json(value)]
+    if name == "rules":
+        return rules_options_from_json(value).to_json()
     raise ProfileError(f"{name}: not a sponsor setting (known: {', '.join(SETTINGS)})")
 
 
@@ -71,7 +76,8 @@ def add_sponsor(session: Session, *, code: str, name: str, org_code: str, case_p
     taken = {s.case_prefix for s in all_sponsors(session)}
     if values["case_prefix"] in taken:
         raise SponsorError(f"case_prefix: {values['case_prefix']!r} is another sponsor's")
-    sponsor = Sponsor(code=code, **{"sender": {}, "gateways": {}, "reporting": [], **values})
+    sponsor = Sponsor(code=code, **{"sender": {}, "gateways": {}, "reporting": [],
+                                         "rules": RulesOptions().to_json(), **values})
     session.add(sponsor)
     session.flush()
     record(session, actor=actor, action="sponsor.created", entity=sponsor,
@@ -130,7 +136,8 @@ def show(sponsor: Sponsor) -> dict[str, Any]:
     return {"id": sponsor.id, "code": sponsor.code, "name": sponsor.name,
             "org_code": sponsor.org_code, "case_prefix": sponsor.case_prefix,
             "timezone": sponsor.timezone, "sender": sponsor.sender or {},
-            "gateways": sponsor.gateways or {}, "reporting": sponsor.reporting or []}
+            "gateways": sponsor.gateways or {}, "reporting": sponsor.reporting or [],
+            "rules": rules_options_from_json(sponsor.rules).to_json()}
 
 
 def sponsor_audit(session: Session, sponsor: Sponsor, limit: int = 50) -> list[AuditEvent]:

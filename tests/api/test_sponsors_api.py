@@ -25,3 +25,11 @@ def test_a_site_client_sees_its_sponsor_but_not_its_settings(client, sites):
     assert client.get("/api/v1/sponsors", headers=site).json == [
         {"code": "DEFAULT", "name": "Default sponsor", "timezone": "UTC"}]
     assert client.get("/api/v1/sponsors").status_code == 401
+
+
+def test_the_safety_team_sees_the_sponsors_reading_of_ambiguous_provisions(client, sites):
+    """The per-sponsor readings (docs/rules.md "Choices per sponsor") are visible, defaults
+    included: SI 2004/1031 reg. 33(2) as amended in 2026, ``rules.uk_ct_followup``."""
+    mine = sites.headers(sites.token("Safety team", role="safety"))
+    shown = client.get("/api/v1/sponsors/DEFAULT", headers=mine).json
+    assert shown["rules"] == {"uk_ct_followup": "always"}

@@ -1,11 +1,22 @@
 """Day 0: instant + organisation zone → calendar date."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safety.cases.values import PartialDate
-from safety.rules.day0 import Anchor, AnchorKind, Day0Error, org_zone
+from safety.rules.day0 import (
+    Anchor,
+    AnchorKind,
+    Day0Error,
+    Receipt,
+    ReceiverRole,
+    first_of,
+    org_zone,
+)
 
 NEW_YORK = timezone(timedelta(hours=-5))
 
@@ -53,3 +64,26 @@ def test_org_zone_is_the_zone_given_never_the_environment(monkeypatch):
     assert org_zone().key == "UTC"
     with pytest.raises(Day0Error, match="Mars/Olympus"):
         org_zone("Mars/Olympus")
+
+
+_ZONES = ["UTC", "Europe/London", "America/New_York", "Asia/Tokyo", "Pacific/Auckland"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.datetimes(min_value=datetime(2025, 1, 1),
+                                       max_value=datetime(2028, 12, 31)),
+                          st.sampled_from(_ZONES), st.sampled_from(list(ReceiverRole)),
+                          st.booleans()), min_size=1, max_size=6),
+       st.sampled_from(_ZONES), st.randoms())
+def test_day_0_is_the_earliest_receipt_whatever_the_order(raw, org, rnd):
+    """GVP VI.B.7 / ICH E2D day zero: the first receipt by anyone acting for the sponsor, as a
+    calendar day of the organisation; no receipt is earlier, and the order given is irrelevant."""
+    receipts = [Receipt(f"p{i}", role, instant=naive.replace(tzinfo=ZoneInfo(z)))
+                if timed else Receipt(f"p{i}", role, day=naive.date())
+                for i, (naive, z, role, timed) in enumerate(raw)]
+    first = first_of(receipts, org)
+    assert all(first.day <= r.anchor(org).day for r in receipts)
+    shuffled = list(receipts)
+    rnd.shuffle(shuffled)
+    assert first_of(shuffled, org).day == first.day
+    assert first.by in {r.who for r in receipts}

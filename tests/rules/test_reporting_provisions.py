@@ -196,3 +196,126 @@ def test_every_obligation_round_trips_through_its_json():
     obs = evaluate(f).obligations
     obs = _filed(obs, "hc-ct-7", "2026-03-03", complete=False)
     assert obs and [obligation_from_json(o.to_json()) for o in obs] == obs
+
+
+# --- issue #15 item 5: a later sponsor assessment makes the case reportable -----------------
+
+
+def test_ctr_art_42_2_clock_from_the_day_the_sponsor_became_aware_of_a_susar():
+    """Regulation (EU) No 536/2014 Art. 42(2)(b): "not later than 15 days after the sponsor
+    became aware of the reaction" -- a suspected unexpected serious adverse reaction. Received
+    2026-02-27 as an expected reaction; the sponsor's assessment of 2026-03-05 found it unexpected
+    (the information that makes it a SUSAR): day 0 2026-03-05, due 2026-03-20 (not 2026-03-14)."""
+    f = facts(events=(event(country="DE"),),
+              anchors_=anchors("2026-02-27", reportable_awareness="2026-03-05"))
+    assert _of(evaluate(f), "eu-ctr") == [
+        ("eu-ctr-susar-15", "2026-03-05", "2026-03-20", ObligationStatus.OPEN)]
+
+
+def test_si_2004_1031_reg_33_and_34_clock_from_first_awareness_of_the_susar():
+    """SI 2004/1031 reg. 33(3): "not later than 15 days after the sponsor was first aware of the
+    reaction"; reg. 34(a): "within 7 days beginning with the day after the sponsor was first
+    aware of the reaction" -- the reaction being a SUSAR. Made a SUSAR by the sponsor's causality
+    assessment of 2026-03-04: UK 15-day due 2026-03-19, foreign fatal 7-day due 2026-03-11."""
+    uk = facts(events=(event(country="GB"),),
+               anchors_=anchors("2026-02-27", reportable_awareness="2026-03-04"))
+    assert _of(evaluate(uk), "uk-ct") == [
+        ("uk-ct-15-uk", "2026-03-04", "2026-03-19", ObligationStatus.OPEN)]
+    foreign = facts(events=(event(country="US", fatal=True, criteria=("death",)),),
+                    anchors_=anchors("2026-02-27", reportable_awareness="2026-03-04"))
+    assert _of(evaluate(foreign), "uk-ct") == [
+        ("uk-ct-7-foreign", "2026-03-04", "2026-03-11", ObligationStatus.OPEN)]
+
+
+def test_c_05_014_clock_from_becoming_aware_of_the_information():
+    """Food and Drug Regulations C.05.014(1)(a): "within 15 days after becoming aware of the
+    information" of a serious unexpected adverse drug reaction. Unexpected per the sponsor's
+    expectedness assessment of 2026-03-03: day 0 2026-03-03, due 2026-03-18."""
+    f = facts(events=(event(country="CA"),),
+              anchors_=anchors("2026-02-27", reportable_awareness="2026-03-03"))
+    assert _of(evaluate(f), "hc-ct") == [
+        ("hc-ct-15", "2026-03-03", "2026-03-18", ObligationStatus.OPEN)]
+
+
+def test_312_32_c_2_seven_days_still_from_initial_receipt_and_postmarketing_from_receipt():
+    """21 CFR 312.32(c)(2) counts "after the sponsor's initial receipt of the information", and
+    the postmarketing clocks count from receipt of the information (314.80(c)(1)(i) "initial
+    receipt"; C.01.017 "after receiving or becoming aware of the information, whichever occurs
+    first"; GVP VI.B.7 "as soon as the information containing the minimum criteria" is held): a
+    later assessment does not move them."""
+    f = facts(events=(event(fatal=True, criteria=("death",)),),
+              anchors_=anchors("2026-02-27", reportable_awareness="2026-03-05"))
+    assert ("fda-ind-7day", "2026-02-27", "2026-03-06", ObligationStatus.OPEN) in _of(
+        evaluate(f), "fda-ind")
+    p = pm(anchors_=anchors("2026-02-27", reportable_awareness="2026-03-05"))
+    for o in evaluate(p).obligations:
+        assert o.day0.isoformat() == "2026-02-27", o.rule_id
+
+
+def test_reportable_awareness_before_first_receipt_is_refused():
+    """Day 0 cannot precede the first receipt: the assessment date is checked, naming it."""
+    import pytest
+
+    from safety.rules.day0 import Day0Error
+    with pytest.raises(Day0Error, match="reportable_awareness"):
+        anchors("2026-02-27", reportable_awareness="2026-02-20")
+
+
+# --- issue #15 item 7: receipts by the sponsor and those acting for it ----------------------
+
+
+def test_gvp_vi_b_7_day_zero_is_the_earliest_receipt_by_anyone_acting_for_the_sponsor():
+    """GVP Module VI.B.7: the clock "starts as soon as the information containing the minimum
+    criteria has been brought to the attention of ... any personnel of the marketing
+    authorisation holder, including medical representatives and contractors"; ICH E2D 4.1 "day
+    zero". The licence partner in Tokyo received it 2026-02-27 08:00+09:00 (= 2026-02-26 23:00
+    UTC); the sponsor in London 2026-03-02: day 0 is 2026-02-26 in the sponsor's zone (UTC),
+    the EU CTR 15-day is due 2026-03-13, and the explanation names the partner."""
+    from datetime import datetime
+
+    from safety.rules.day0 import Receipt, ReceiverRole, receipts_anchors
+    a = receipts_anchors([
+        Receipt("Sponsor PV London", ReceiverRole.SPONSOR,
+                datetime.fromisoformat("2026-03-02T10:00:00+00:00")),
+        Receipt("Kumo Pharma (licence partner)", ReceiverRole.LICENCE_PARTNER,
+                datetime.fromisoformat("2026-02-27T08:00:00+09:00")),
+        Receipt("Acme CRO", ReceiverRole.VENDOR,
+                datetime.fromisoformat("2026-02-28T12:00:00-05:00")),
+    ], "UTC")
+    assert a.first_receipt.day.isoformat() == "2026-02-26"
+    ev = evaluate(facts(events=(event(country="DE"),), anchors_=a))
+    ob = next(o for o in ev.obligations if o.regime == "eu-ctr")
+    assert (ob.day0.isoformat(), ob.due.isoformat()) == ("2026-02-26", "2026-03-13")
+    assert "Kumo Pharma (licence partner)" in ob.explanation
+    assert any("Kumo Pharma" in n and "3 receipts" in n for n in ev.notes)
+
+
+def test_receipt_by_someone_not_acting_for_the_sponsor_is_refused_naming_the_field():
+    """Only the sponsor and those acting for it (affiliate, licence partner, vendor) start the
+    clock (GVP VI.B.7 "personnel of the marketing authorisation holder ... and contractors")."""
+    import pytest
+
+    from safety.rules.day0 import Day0Error, receipt_from_json
+    with pytest.raises(Day0Error, match=r"receipts\[0\]\.role"):
+        receipt_from_json({"party": "Regulator", "role": "regulator",
+                           "at": "2026-02-27T10:00:00Z"}, "receipts[0]")
+    r = receipt_from_json({"party": "Affiliate DE", "role": "affiliate", "at": "2026-02-27"},
+                          "receipts[0]")
+    assert r.day is not None and r.instant is None
+
+
+def test_ctr_art_42_2_a_case_made_reportable_by_follow_up_then_assessed_counts_from_the_later():
+    """Art. 42(2)(b) "after the sponsor became aware of the reaction": a non-serious case made
+    serious by follow-up on 2026-03-04 becomes a SUSAR only with the expectedness assessment of
+    2026-03-09: day 0 2026-03-09, due 2026-03-24. An assessment dated before the follow-up
+    cannot have made it reportable: the follow-up's day counts (due 2026-03-19)."""
+    v1 = facts(events=(event(country="DE", criteria=()),), anchors_=anchors("2026-02-27"))
+    prev = evaluate(v1).obligations
+    assert _of(evaluate(v1), "eu-ctr") == []
+    for assessed, day0, due in (("2026-03-09", "2026-03-09", "2026-03-24"),
+                                ("2026-03-01", "2026-03-04", "2026-03-19")):
+        v2 = facts(events=(event(country="DE"),), version=2, followup=FollowUp.SIGNIFICANT,
+                   anchors_=anchors("2026-02-27", significant_followup="2026-03-04",
+                                    reportable_awareness=assessed))
+        assert _of(evaluate(v2, previous=prev), "eu-ctr") == [
+            ("eu-ctr-susar-15", day0, due, ObligationStatus.OPEN)], assessed

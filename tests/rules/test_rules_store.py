@@ -142,3 +142,36 @@ def test_sending_an_eu_7_day_report_makes_its_completed_report_owed(session, bas
     assert (done.day0, done.due, done.status) == (date(2026, 3, 4), date(2026, 3, 12),
                                                   ObligationStatus.OPEN)
     assert "not recorded as complete" in done.explanation
+
+
+def test_filing_a_uk_7_day_report_follows_the_sponsors_reading_of_reg_33_2(session, base_settings):
+    """SI 2004/1031 reg. 33(2) read per sponsor (``rules.uk_ct_followup``, docs/rules.md): a
+    sponsor reading it as owed only after an incomplete 7-day report gets, when the report is
+    filed without saying whether it was complete, the 8-day report owed (the worse error is a
+    missed one) with the instruction to close it if the report was complete -- as its own
+    evaluation would say, not as the shipped default reading."""
+    from safety.rules.capacity import with_options
+    from safety.rules.regime import load_regimes
+    from safety.sponsors.profile import RulesOptions, UkFollowUp
+    from safety.sponsors.service import configure, find
+
+    configure(session, find(session, "DEFAULT"), {"rules": {"uk_ct_followup": "if_incomplete"}},
+              actor="test")
+    case_id = uuid.UUID(case_in_session(session, base_settings, stages=False))
+    (v1_id,) = (cv.id for cv in versions(session, case_id))
+    f1 = facts(events=(event(fatal=True, country="GB"),), anchors_=anchors("2026-05-11"))
+    regimes = with_options(load_regimes(), RulesOptions(UkFollowUp.IF_INCOMPLETE)).regimes
+    save_evaluation(session, case_id, v1_id, f1, evaluate(f1, regimes), D, actor="test")
+    session.flush()
+
+    def uk():
+        return {r.rule_id: r for r in session.scalars(sqlalchemy.select(ObligationRow).where(
+            ObligationRow.regime == "uk-ct"))}
+
+    assert set(uk()) == {"uk-ct-7-uk"}
+    obligation_submitted(session, uk()["uk-ct-7-uk"].id, date(2026, 5, 14), actor="test",
+                         reason="sent")
+    session.flush()
+    done = uk()["uk-ct-completion"]
+    assert (done.day0, done.due) == (date(2026, 5, 14), date(2026, 5, 22))
+    assert "not recorded as complete" in done.explanation

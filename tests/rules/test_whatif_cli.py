@@ -193,3 +193,35 @@ def test_rules_evaluate_imports_no_database_stack():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert res.stderr.strip().endswith("HEAVY=")
+
+
+def test_receipts_by_party_set_day_0_through_the_cli_and_errors_name_the_field(tmp_path):
+    """GVP VI.B.7: day 0 is the earliest receipt by the sponsor or anyone acting for it; the
+    explanation says whose receipt it was. A receipt by someone else is a usage error naming
+    the field, and receipts cannot be combined with an explicit first_receipt."""
+    data = _demo()
+    anchors = {k: v for k, v in data["anchors"].items() if k != "first_receipt"}
+    data |= {"anchors": anchors, "receipts": [
+        {"party": "PV London", "role": "sponsor", "at": "2026-03-01T09:00:00+00:00"},
+        {"party": "Acme CRO", "role": "vendor", "at": "2026-02-25T23:30:00-05:00"},
+    ]}
+    res = _run(tmp_path, data, "evaluate", "--json")
+    out = json.loads(res.output)
+    assert res.exit_code == 0, res.output
+    assert "2026-02-26" in {o["day0"] for o in out["obligations"]}  # 04:30 in London
+    assert any("Acme CRO (vendor)" in n for n in out["notes"])
+    bad = data | {"receipts": [{"party": "X", "role": "investigator", "at": "2026-02-25"}]}
+    with pytest.raises(WhatIfError, match=r"receipts\[0\]\.role"):
+        load_whatif(bad)
+    with pytest.raises(WhatIfError, match="first_receipt"):
+        load_whatif(data | {"anchors": anchors | {"first_receipt": "2026-02-27"}})
+
+
+def test_rules_options_in_the_wrapper_apply_the_sponsors_reading_and_say_so(tmp_path):
+    """SI 2004/1031 reg. 33(2) read per sponsor (docs/rules.md): the what-if takes the same
+    setting as the stored sponsor, and an unknown value is refused naming the key."""
+    data = _demo() | {"rules_options": {"uk_ct_followup": "if_incomplete"}}
+    out = json.loads(_run(tmp_path, data, "evaluate", "--json").output)
+    assert any("rules.uk_ct_followup = if_incomplete" in n for n in out["notes"])
+    with pytest.raises(WhatIfError, match=r"rules_options\.uk_ct_followup"):
+        load_whatif(_demo() | {"rules_options": {"uk_ct_followup": "never"}})

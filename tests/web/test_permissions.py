@@ -33,8 +33,11 @@ def _expected(role: str, url: str, method: str) -> int:
             return 404
         if role == "safety_physician":
             return 403
-        # A POST names a report that has not failed (or no version): refused, and back.
-        return 200 if method == "GET" else 303
+        if method == "GET":
+            return 200
+        # A report that has not failed: refused, and back to the page; a report's id given
+        # as a version's names no version: not found.
+        return 404 if "/versions/" in url else 303
     if url.endswith("/sign"):
         return 404 if site else (303 if role == "safety_physician" else 403)
     if site:

@@ -8,14 +8,16 @@ D.5, D.6, D.7.2, FDA.D.12, D.7.1.r.2-5; E.i.1.1a, E.i.3.1, E.i.3.2a-f, FDA.E.i.3
 E.i.5, E.i.7, E.i.8, E.i.9; F.r.1, F.r.2.1, F.r.3.1, F.r.3.4, F.r.6, F.r.7; G.k.1, G.k.2.2,
 G.k.2.4, G.k.2.5, G.k.3.1-3, G.k.8, G.k.11, G.k.4.r.4, G.k.4.r.5, G.k.4.r.7, G.k.4.r.8,
 G.k.4.r.10.1, G.k.9.i.1, G.k.9.i.2.r.1-3, G.k.9.i.4; H.1, H.2, H.4; ICH code list versions.
-Each is written for FDA postmarket (which carries the FDA elements too), read, and the case
-read must be the case generated; writing it again gives the same clinical values.
+Each is written for FDA postmarket (which carries the FDA elements too) and for ICH (without
+them), read, and the case read must be the case generated (drug-reaction links compared as a
+set); writing it again gives the same clinical values.
 """
 
 from __future__ import annotations
 
 import copy
 
+import pytest
 from factories.icsr import icsrs
 from hypothesis import HealthCheck, given, settings
 
@@ -24,8 +26,6 @@ from safety.cases.model import CaseVersionData
 from safety.e2b.canonical import batch_clinical_values
 from safety.e2b.reader import read_batch
 from safety.e2b.writer import ExportHeader, build_batch, serialise
-
-HEADER = ExportHeader(sender_id="SD", destination="fda-postmarket")
 
 
 def flat(data: object, path: str = "") -> dict[str, object]:
@@ -51,12 +51,25 @@ def changed(a: CaseVersionData, b: CaseVersionData) -> dict[str, tuple[object, o
     return {k: (fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(icsrs())
-def test_read_write_read_is_the_identity(case: CaseVersionData) -> None:
-    first = serialise(build_batch([case], HEADER))
+def without_fda(case: CaseVersionData) -> CaseVersionData:
+    """The case without the FDA regional elements the strategy draws (not sent elsewhere)."""
+    case.admin.fda_combination_product = None
+    case.patient.fda_ethnicity = None
+    for r in case.reactions:
+        r.seriousness.required_intervention = None
+    return case
+
+
+@pytest.mark.parametrize("destination", ["fda-postmarket", "ich"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=icsrs())
+def test_read_write_read_is_the_identity(destination: str, case: CaseVersionData) -> None:
+    if not destination.startswith("fda"):
+        case = without_fda(case)
+    header = ExportHeader(sender_id="SD", destination=destination)
+    first = serialise(build_batch([case], header))
     read = read_batch(first)[0].case
     assert changed(case, read) == {}
     assert normalised(read) == normalised(case)
-    second = serialise(build_batch([read], HEADER))
+    second = serialise(build_batch([read], header))
     assert batch_clinical_values(second) == batch_clinical_values(first)

@@ -473,6 +473,18 @@ class Narrative:
 
 
 @dataclass(slots=True)
+class CodeListVersion:
+    """The version of an ICH code list a message declared (``codeSystemVersion``).
+
+    Kept so that a re-export says which release of the list the sender's codes come from;
+    the writer puts it on every code of that list.
+    """
+
+    code_system: str = ""  # the list's OID, e.g. 2.16.840.1.113883.3.989.2.1.1.19
+    version: str = ""  # e.g. "1.1"
+
+
+@dataclass(slots=True)
 class CaseVersionData:
     """Everything known about a case at one version: the unit of review, rules and export."""
 
@@ -487,6 +499,7 @@ class CaseVersionData:
     drugs: list[Drug] = field(default_factory=list)
     narrative: Narrative = field(default_factory=Narrative)
     awareness_date: Date = None  # when the sender (site) became aware; not an E2B element
+    code_list_versions: list[CodeListVersion] = field(default_factory=list)  # as declared
 
     def suspect_drugs(self) -> list[Drug]:
         return [d for d in self.drugs if d.role in ("1", "3")]

@@ -105,6 +105,10 @@ def table(instances: Iterable[tuple[str, bytes]], schemas: Path = BUNDLED_SCHEMA
         "official examples carry it and it survives reading and writing again for the same "
         "destination (*read and written*), whether the writer writes it from the fully filled "
         "sample case, or why the checker cannot locate it.",
+        "Values, not only elements: `tests/e2b/test_clinical_roundtrip.py` compares every "
+        "clinical value of each example before and after (code list versions included), and "
+        "`tests/e2b/test_roundtrip_property.py` checks read → write → read on ICSRs generated "
+        "from the element tables (the elements it draws are listed in its docstring).",
         "",
         "Instances: " + ", ".join(f"`{n}`" for n in names) + ".",
         "",

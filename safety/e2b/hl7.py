@@ -154,3 +154,6 @@ def fmt_number(v: float) -> str:
     if v == int(v) and abs(v) < 1e15:
         return str(int(v))
     return repr(v)
+
+
+ICH_CODE_LISTS = "2.16.840.1.113883.3.989.2.1.1."  # prefix of the OIDs of the ICH code lists

@@ -21,6 +21,7 @@ from safety.cases.model import (
     Assessment,
     CaseVersionData,
     CodedTerm,
+    CodeListVersion,
     Death,
     Document,
     Dosage,
@@ -48,6 +49,7 @@ from safety.cases.model import (
 )
 from safety.cases.values import NullFlavor, PartialDate
 from safety.e2b.hl7 import (
+    ICH_CODE_LISTS,
     NS,
     XSI_TYPE,
     E2BError,
@@ -392,6 +394,7 @@ def _read_message(msg: etree._Element, batch: MessageHeader) -> ImportedMessage:
     case.literature = _documents(inv, "2")
     case.reporters = _reporters(inv)
     case.sender = _sender(inv)
+    case.code_list_versions = _code_list_versions(inv)
     aea = f(inv, "h:component/h:adverseEventAssessment")
     role = f(aea, "h:subject1/h:primaryRole")
     case.patient = _patient(role)
@@ -529,6 +532,20 @@ def _reporters(inv: etree._Element) -> list[Reporter]:
         r.primary_for_regulatory = True if prio is not None and prio.get("value") == "1" else None
         out.append(r)
     return out
+
+
+def _code_list_versions(inv: etree._Element) -> list[CodeListVersion]:
+    """The ICH code list versions the message declares, one per list (the first seen).
+
+    Senders put ``codeSystemVersion`` on some codes of a list only; the version belongs to
+    the list, so the case keeps it once and the writer repeats it on every code of the list.
+    """
+    seen: dict[str, str] = {}
+    for e in inv.iter():
+        system, version = e.get("codeSystem"), e.get("codeSystemVersion")
+        if system and version and system.startswith(ICH_CODE_LISTS):
+            seen.setdefault(system, version)
+    return [CodeListVersion(s, v) for s, v in sorted(seen.items())]
 
 
 def _sender(inv: etree._Element) -> Sender:

@@ -34,7 +34,17 @@ from safety.cases.model import (
     TestResult,
 )
 from safety.cases.values import NullFlavor, PartialDate
-from safety.e2b.hl7 import HL7, XSI, XSI_TYPE, destinations, fmt_number, oid, oids, q
+from safety.e2b.hl7 import (
+    HL7,
+    ICH_CODE_LISTS,
+    XSI,
+    XSI_TYPE,
+    destinations,
+    fmt_number,
+    oid,
+    oids,
+    q,
+)
 
 Val = str | NullFlavor | None
 
@@ -273,6 +283,19 @@ def _message(root: etree._Element, case: CaseVersionData, mid: str, created: str
     inv = el(el(cap, "subject", typeCode="SUBJ"), "investigationEvent", classCode="INVSTG",
              moodCode="EVN")
     _investigation(inv, case, fda)
+    _declare_versions(inv, case)
+
+
+def _declare_versions(inv: etree._Element, case: CaseVersionData) -> None:
+    """Put each ICH code list version the case carries on every code of that list."""
+    versions = {v.code_system: v.version for v in case.code_list_versions
+                if v.code_system.startswith(ICH_CODE_LISTS) and v.version}
+    if not versions:
+        return
+    for e in inv.iter():
+        version = versions.get(e.get("codeSystem") or "")
+        if version and not e.get("codeSystemVersion"):
+            e.set("codeSystemVersion", version)
 
 
 # --- C and H at investigation level -----------------------------------------------------------

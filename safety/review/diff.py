@@ -18,7 +18,7 @@ SECTION_LABELS: dict[str, str] = {
     "admin": "Administrative", "reporters": "Reporter", "sender": "Sender",
     "literature": "Literature", "study": "Study", "patient": "Patient",
     "reactions": "Event", "tests": "Test", "drugs": "Drug", "narrative": "Narrative",
-    "awareness_date": "Site awareness date",
+    "awareness_date": "Site awareness date", "code_list_versions": "Code list versions",
 }
 
 FIELD_LABELS: dict[str, str] = {

@@ -154,6 +154,17 @@ def retry_report(session: Session, report_id: uuid.UUID, *, actor: str,
                  sponsor_ids: frozenset[int] | None = None) -> uuid.UUID:
     """Move a failed report back to ``received`` (audited: who retried it, and the error it
     had), for the caller to enqueue after the commit."""
+    report = _failed_report(session, report_id, sponsor_ids)
+    set_status(session, report, ReportStatus.RECEIVED, actor=actor,
+               reason=f"retried by {actor} after {report.attempts} attempt(s): "
+                      f"{public_reason(report.last_error)}")
+    refresh_waiting(session, report)
+    return report.id
+
+
+def _failed_report(session: Session, report_id: uuid.UUID,
+                   sponsor_ids: frozenset[int] | None) -> Report:
+    """The failed report, locked for its move; another sponsor's is answered as none."""
     report = session.execute(
         select(Report).where(Report.id == report_id).with_for_update()
     ).scalar_one_or_none()
@@ -161,11 +172,7 @@ def retry_report(session: Session, report_id: uuid.UUID, *, actor: str,
         raise NoSuchLetter(f"no report {report_id}")
     if report.status != ReportStatus.FAILED:
         raise DeadLetterError(f"report {report_id} is {report.status}, not failed")
-    set_status(session, report, ReportStatus.RECEIVED, actor=actor,
-               reason=f"retried by {actor} after {report.attempts} attempt(s): "
-                      f"{public_reason(report.last_error)}")
-    refresh_waiting(session, report)
-    return report.id
+    return report
 
 
 def discard_report(session: Session, report_id: uuid.UUID, *, actor: str, reason: str,
@@ -175,13 +182,7 @@ def discard_report(session: Session, report_id: uuid.UUID, *, actor: str, reason
     next report of the stream, for the caller to enqueue after the commit."""
     if not reason.strip():
         raise ValueError("a reason is required to discard a report")
-    report = session.execute(
-        select(Report).where(Report.id == report_id).with_for_update()
-    ).scalar_one_or_none()
-    if report is None or not _in(sponsor_ids, report.sponsor_id):
-        raise NoSuchLetter(f"no report {report_id}")
-    if report.status != ReportStatus.FAILED:
-        raise DeadLetterError(f"report {report_id} is {report.status}, not failed")
+    report = _failed_report(session, report_id, sponsor_ids)
     message = f"discarded by {actor}: {reason.strip()}"
     set_status(session, report, ReportStatus.HELD, actor=actor, reason=message,
                findings=[{"code": "discarded", "criterion": "", "message": message}])

@@ -25,8 +25,10 @@ from factories.env import use_settings_env
 from factories.worker import run_worker
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from redis import Redis
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from safety.app import create_app
@@ -36,6 +38,47 @@ from safety.db.session import get_engine
 from safety.queue.connection import get_redis
 from safety.queue.relay import flush_all
 
+
+def _per_xdist_worker() -> None:
+    """Give each pytest-xdist worker a database and a Redis database of its own.
+
+    CI runs the suite on two cores with ``-n 2``; the workers would otherwise empty each
+    other's tables and queues. Worker ``gwN`` uses ``<database>_gwN`` (created when missing)
+    and Redis database ``(n + N) % 16``. Without xdist nothing changes.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    number = int(worker.removeprefix("gw"))
+    db = os.environ.get("SAFETY_TEST_DATABASE_URL")
+    if db and db.startswith("postgresql"):
+        url = make_url(db)
+        name = f"{url.database}_{worker}"
+        admin = create_engine(url.set(drivername="postgresql+psycopg", database="postgres"),
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": name}).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        os.environ["SAFETY_TEST_DATABASE_URL"] = url.set(database=name).render_as_string(
+            hide_password=False)
+    elif db and db.startswith("sqlite"):
+        raise pytest.UsageError("pytest-xdist with a SQLite test database: run without -n")
+    redis = os.environ.get("SAFETY_TEST_REDIS_URL")
+    if redis:
+        base, _, index = redis.rpartition("/")
+        os.environ["SAFETY_TEST_REDIS_URL"] = f"{base}/{(int(index or 0) + number) % 16}"
+
+
+_per_xdist_worker()
+
+# These machines are noisy (two cores shared with other work): a property test must fail on a
+# wrong answer, never on how long generating or running an example took.
+hypothesis_settings.register_profile(
+    "safety", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("safety")
 TEST_DB = os.environ.get("SAFETY_TEST_DATABASE_URL")
 TEST_REDIS = os.environ.get("SAFETY_TEST_REDIS_URL")
 

@@ -19,8 +19,7 @@ GOOD = {
     "reporter.qualification": "physician",
     "events.0.verbatim": "pneumonitis", "events.0.onset_date": "2026-10-28",
     "events.0.serious": "true", "events.0.seriousness": "hospitalisation",
-    "events.0.ctcae_grade": "3", "events.0.causality_drug": "pembrolizumab",
-    "events.0.causality_assessment": "probable",
+    "events.0.ctcae_grade": "3", "events.0.causality.0": "probable",
     "drugs.0.name": "pembrolizumab", "drugs.0.role": "suspect", "drugs.0.dose.value": "200",
     "drugs.0.dose.unit": "mg", "drugs.0.investigational": "true",
 }
@@ -76,11 +75,11 @@ def test_invalid_form_is_shown_again_with_inline_errors_and_nothing_stored(
                  "subject.sex"):
         assert f'data-error-for="{name}"' in r.text, name
     assert 'value="pneumonitis"' in r.text  # what the user typed is kept
-    # cross-field checks run once every field is well-formed (marshmallow's order)
-    r = b.post("/portal/new", data={**GOOD, "events.0.causality_drug": "aspirin"})
+    # a causality for a drug row left blank: marked at its event × drug cell
+    r = b.post("/portal/new", data={**GOOD, "events.0.causality.1": "possible"})
     assert r.status_code == 422
-    assert 'data-error-for="events.0.causality_drug"' in r.text
-    assert "No drug with ref or name &#39;aspirin&#39;" in r.text
+    assert 'data-error-for="events.0.causality.1"' in r.text
+    assert "Drug 2 has no name" in r.text
     assert count_rows(settings.effective_database_url, Report) == 0
 
 

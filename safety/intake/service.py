@@ -41,7 +41,7 @@ from safety.intake.store import (
 )
 from safety.questions.service import answer as answer_question
 from safety.questions.service import questions_for
-from safety.questions.status import QuestionStatus
+from safety.questions.status import QuestionError, QuestionStatus
 from safety.questions.store import Question
 
 # One instance for the process: building a nested marshmallow schema costs more than
@@ -384,3 +384,15 @@ def save_draft(session: Session, *, user_id: int, sponsor_id: int, site_id: int 
 
 def discard_draft(session: Session, user_id: int, form_key: str) -> None:
     drop_draft(session, user_id, form_key)
+
+
+def answer_with_report(session: Session, q: Question, scope: Scope, *, actor: str,
+                       text: str | None, report_id: uuid.UUID | None) -> None:
+    """A site's answer through the API: text, and/or a follow-up it already sent (a report of
+    the same SAE from the same site, or the answer names nothing it may point at)."""
+    if report_id is not None:
+        report = visible_report(session, report_id, scope)
+        if report is None or report.sender_case_id != q.sender_case_id \
+                or report.site_id != q.site_id:
+            raise QuestionError("report_id", "names no report of this SAE from your site")
+    answer_question(session, q, actor=actor, text=text, report_id=report_id)

@@ -41,10 +41,14 @@ FIELD_NAME = re.compile(r"^[a-z_]+(\.(\d{1,3}|[a-z_]+)){0,3}$")
 class CaseLike(Protocol):
     """What a question needs of the case it is asked on."""
 
-    id: uuid.UUID
-    sponsor_id: int
-    site_id: int | None
-    sender_case_id: str
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def sponsor_id(self) -> int: ...
+    @property
+    def site_id(self) -> int | None: ...
+    @property
+    def sender_case_id(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,8 @@ def _typed(kind: str, form: Any, name: str) -> Any:
     value = (form.get(name) or "").strip()
     if not value:
         return None
-    if kind == "check":
-        return value == "true" or None
+    if kind == "yesno":
+        return {"true": True, "false": False}.get(value, value)
     if kind in ("number", "integer"):
         try:
             return int(value) if kind == "integer" else float(value)
@@ -226,8 +226,7 @@ def payload_to_form(payload: dict[str, Any]) -> MultiDict[str, str]:
             elif isinstance(value, dict):
                 walk(name, value)
             elif isinstance(value, bool):
-                if value:
-                    out.add(name, "true")
+                out.add(name, "true" if value else "false")
             elif isinstance(value, int | float):
                 out.add(name, _number_text(value))
             elif isinstance(value, list) and not prefix and key in layout.REPEATED:

@@ -24,7 +24,9 @@ DATE_HINT = "YYYY, YYYY-MM or YYYY-MM-DD"
 class Field:
     key: str  # the JSON path below its section ("dose.value")
     label: str
-    kind: str = "text"  # text date number integer select multi check textarea email
+    # text date number integer select multi yesno textarea email; yes/no is a choice of
+    # three (yes, no, not given), as "no" and "not known" are different answers
+    kind: str = "text"
     options: tuple[str, ...] = ()
     required: bool = False  # required in the first row of a repeated section
     wide: bool = False  # spans the whole row (long text)
@@ -83,7 +85,7 @@ DRUGS = Section("drugs", "Drugs", (
     Field("name", "Drug name", required=True),
     Field("ref", "Ref (e.g. IMP)"),
     Field("role", "Role", "select", tuple(ROLES)),
-    Field("investigational", "Investigational", "check"),
+    Field("investigational", "Investigational", "yesno"),
     Field("dose.value", "Dose", "number"),
     Field("dose.unit", "Dose unit (e.g. mg)"),
     Field("frequency", "Frequency"),
@@ -100,7 +102,7 @@ EVENTS = Section("events", "Events", (
     _d("stop_date", "Stop date"),
     Field("outcome", "Outcome", "select", tuple(OUTCOMES)),
     Field("ctcae_grade", "CTCAE grade (1-5)", "integer"),
-    Field("serious", "Serious", "check"),
+    Field("serious", "Serious", "yesno"),
     Field("seriousness", "Seriousness criteria", "multi", SERIOUSNESS),
 ), repeated=True, rows=2, item="Event")
 LABS = Section("lab_tests", "Lab tests", (
@@ -116,18 +118,18 @@ HISTORY = Section("medical_history", "Medical history", (
     Field("condition", "Condition"),
     _d("start_date", "Start date"),
     _d("end_date", "End date"),
-    Field("continuing", "Continuing", "check"),
+    Field("continuing", "Continuing", "yesno"),
     Field("comments", "Comments"),
 ), repeated=True, rows=1, item="Condition")
 PREGNANCY = Section("pregnancy", "Pregnancy", (
-    Field("pregnant", "The subject is or was pregnant", "check"),
+    Field("pregnant", "The subject is or was pregnant", "yesno"),
     _d("last_menstrual_period", "Last menstrual period"),
     Field("gestation_weeks", "Gestation at exposure (weeks)", "number"),
 ))
 DEATH = Section("death", "Death", (
     _d("date", "Date of death"),
     Field("cause", "Reported cause of death"),
-    Field("autopsy", "Autopsy done", "check"),
+    Field("autopsy", "Autopsy done", "yesno"),
 ))
 NARRATIVE = Section("", "Narrative", (
     Field("narrative", "What happened, in your words", "textarea", wide=True),

@@ -90,3 +90,55 @@ def test_portal_lists_only_the_users_own_site(settings, users, browser, make_cas
     b.login("site@example.org")
     assert "B-secret" not in b.get("/portal").text
     assert "No reports yet" in b.get("/portal").text
+
+
+def test_a_causality_may_name_its_drug_by_name_though_it_has_a_ref():
+    from factories.forms import sae_form
+
+    from safety.intake.sae_form import form_to_case
+    from safety.intake.service import SAE_FORM
+
+    body = sae_form()
+    body["events"][0]["causality"] = [{"drug": "pembrolizumab", "assessment": "possible"}]
+    case = form_to_case(SAE_FORM.load(body))
+    assert [a.result for link in case.drugs[0].reactions for a in link.assessments] == [
+        "Possible"]
+
+
+def test_pregnancy_becomes_d6_and_gk6():
+    from factories.forms import sae_form
+
+    from safety.intake.sae_form import form_to_case
+    from safety.intake.service import SAE_FORM
+
+    body = sae_form(pregnancy={"pregnant": True, "last_menstrual_period": "2026-08-01",
+                               "gestation_weeks": 11})
+    case = form_to_case(SAE_FORM.load(body))
+    assert str(case.patient.last_menstrual_period) == "2026-08-01"
+    assert case.drugs[0].gestation_exposure is not None
+    assert (case.drugs[0].gestation_exposure.value,
+            case.drugs[0].gestation_exposure.unit) == (11, "wk")
+
+
+def test_a_sent_form_comes_back_as_the_same_fields():
+    """What a follow-up starts from is what was sent: page fields → JSON → page fields → the
+    same JSON (every section, null flavours, several causality cells)."""
+    from factories.forms import sae_form
+
+    from safety.web.portal import parse_form, payload_to_form
+
+    body = sae_form(
+        subject={"id": "9", "initials": {"nullFlavor": "MSK"}, "sex": "female",
+                 "age": {"value": 61, "unit": "years"}, "weight_kg": 64.5},
+        lab_tests=[{"name": "ALT", "value": 120.0, "unit": "U/L", "normal_high": "40"}],
+        medical_history=[{"condition": "asthma", "continuing": True}],
+        death={"date": "2026-11-20", "cause": "sepsis", "autopsy": False},
+        pregnancy={"pregnant": True, "gestation_weeks": 12.0})
+    body["drugs"].append({"name": "carboplatin", "role": "suspect"})
+    body["events"][0]["causality"].append({"drug": "carboplatin", "assessment": "unlikely"})
+    del body["report_type"]
+    parsed = parse_form(payload_to_form(body)).body
+    # "no" stays no (not "not given"); numbers come back as numbers
+    expected = dict(body)
+    expected["subject"] = {**body["subject"], "age": {"value": 61.0, "unit": "years"}}
+    assert parsed == expected

@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from safety.cases.store import Case
-from safety.questions.service import ask
-
 from safety.db.session import session_scope
 from safety.intake.store import Report
+from safety.questions.service import ask
 
 ROLES = ("anonymous", "site_submitter", "case_processor", "safety_physician", "admin")
 

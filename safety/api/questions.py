@@ -115,6 +115,7 @@ def _refused(exc: QuestionError) -> Any:
 class Questions(MethodView):
     @blp.arguments(QuestionArgs, location="query")
     @blp.response(200, QuestionSchema(many=True))
+    @blp.alt_response(403, schema="Error", description="A client whose role may not do this")
     def get(self, args: dict[str, Any]) -> Any:
         """Questions this client may see (a site: its own), most urgent first."""
         principal = _principal(ClientRole.SITE, ClientRole.SAFETY)
@@ -129,6 +130,7 @@ class Questions(MethodView):
 @blp.route("/cases/<uuid:case_id>/questions")
 class CaseQuestions(MethodView):
     @blp.response(200, QuestionSchema(many=True))
+    @blp.alt_response(403, schema="Error", description="A client whose role may not do this")
     @blp.alt_response(404, description="No such case for this client")
     def get(self, case_id: uuid.UUID) -> Any:
         """The questions asked on a case (the safety team; a site: its own site's case)."""
@@ -140,7 +142,9 @@ class CaseQuestions(MethodView):
 
     @blp.arguments(AskSchema)
     @blp.response(201, QuestionSchema)
+    @blp.alt_response(403, schema="Error", description="A client whose role may not do this")
     @blp.alt_response(404, description="No such case for this client")
+    @blp.alt_response(422, schema="Error", description="The field named, and why")
     def post(self, body: dict[str, Any], case_id: uuid.UUID) -> Any:
         """Ask the case's site a question (safety team)."""
         principal = _principal(ClientRole.SAFETY)
@@ -157,6 +161,7 @@ class CaseQuestions(MethodView):
 @blp.route("/questions/<uuid:question_id>")
 class QuestionItem(MethodView):
     @blp.response(200, QuestionSchema)
+    @blp.alt_response(403, schema="Error", description="A client whose role may not do this")
     @blp.alt_response(404, description="No such question for this client")
     def get(self, question_id: uuid.UUID) -> Any:
         principal = _principal(ClientRole.SITE, ClientRole.SAFETY)
@@ -167,7 +172,9 @@ class QuestionItem(MethodView):
 class QuestionAnswer(MethodView):
     @blp.arguments(AnswerSchema)
     @blp.response(200, QuestionSchema)
+    @blp.alt_response(403, schema="Error", description="A client whose role may not do this")
     @blp.alt_response(404, description="No such question for this client")
+    @blp.alt_response(422, schema="Error", description="The field named, and why")
     def post(self, body: dict[str, Any], question_id: uuid.UUID) -> Any:
         """The site answers: text, and/or a follow-up report it sent (site clients)."""
         principal = _principal(ClientRole.SITE)
@@ -184,7 +191,9 @@ class QuestionAnswer(MethodView):
 class QuestionClose(MethodView):
     @blp.arguments(ReasonSchema)
     @blp.response(200, QuestionSchema)
+    @blp.alt_response(403, schema="Error", description="A client whose role may not do this")
     @blp.alt_response(404, description="No such question for this client")
+    @blp.alt_response(422, schema="Error", description="The field named, and why")
     def post(self, body: dict[str, Any], question_id: uuid.UUID) -> Any:
         """Accept the answer, or withdraw an open question (reason required then)."""
         principal = _principal(ClientRole.SAFETY)
@@ -200,7 +209,9 @@ class QuestionClose(MethodView):
 class QuestionReopen(MethodView):
     @blp.arguments(ReasonSchema)
     @blp.response(200, QuestionSchema)
+    @blp.alt_response(403, schema="Error", description="A client whose role may not do this")
     @blp.alt_response(404, description="No such question for this client")
+    @blp.alt_response(422, schema="Error", description="The field named, and why")
     def post(self, body: dict[str, Any], question_id: uuid.UUID) -> Any:
         """The answer is not enough: open the question again, saying why."""
         principal = _principal(ClientRole.SAFETY)

@@ -257,6 +257,10 @@ def _rows(values: Any, add: str | None = None) -> dict[str, int]:
     for name, section in layout.REPEATED.items():
         used = [int(k.split(".")[1]) for k in values.keys()
                 if k.startswith(name + ".") and k.split(".")[1].isdigit()]
+        if name == "drugs":  # a causality cell names its drug's row
+            used += [int(k.split(".")[3]) for k in values.keys()
+                     if k.startswith("events.") and k.count(".") == 3
+                     and k.split(".")[2] == "causality" and k.split(".")[3].isdigit()]
         count = max(section.rows, max(used) + 1 if used else 0)
         if add == name:
             count += 1

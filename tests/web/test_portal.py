@@ -142,3 +142,37 @@ def test_a_sent_form_comes_back_as_the_same_fields():
     expected = dict(body)
     expected["subject"] = {**body["subject"], "age": {"value": 61.0, "unit": "years"}}
     assert parsed == expected
+
+
+def test_every_error_of_any_form_lands_on_a_field_the_page_shows():
+    """Whatever is typed where: each error the schema finds is at a field the page renders
+    (or in the named box at the top), never lost between the count and the marks."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from marshmallow import ValidationError
+
+    from safety.intake.service import SAE_FORM
+    from safety.web import sae_layout as layout
+    from safety.web.portal import _rows, parse_form, place_errors
+
+    names = layout.field_names({"events": 3, "drugs": 3, "lab_tests": 2,
+                                "medical_history": 2})
+    junk = st.sampled_from(["", "x", "-1", "2026-13-01", "true", "false", "9" * 300,
+                            "probable", "hospitalisation", "nullFlavor:MSK", "3.5", "male"])
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.dictionaries(st.sampled_from(names), junk, max_size=25))
+    def check(typed: dict[str, str]) -> None:
+        form = MultiDict(typed)
+        parsed = parse_form(form)
+        shown = layout.field_names(_rows(form))
+        try:
+            SAE_FORM.load(parsed.body)
+            flat: dict[str, list[str]] = {}
+        except ValidationError as err:
+            flat = flatten_errors(err.messages)
+        placed = place_errors(flat, parsed, shown)
+        assert set(placed) <= set(shown) | {"_schema"}, placed
+        assert sum(map(len, placed.values())) >= len(flat)
+
+    check()

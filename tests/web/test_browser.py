@@ -427,3 +427,23 @@ def test_the_portal_form_fits_a_390_px_screen(settings, users, live_server, page
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], ("errors", widths)
     page.shot("errors-390")
+
+
+def test_the_form_warns_before_the_session_times_out(settings, users, live_server, page):
+    """The page's clock is Playwright's (fast-forwarded), the server's is real: the warning
+    shows two minutes before the idle timeout and "Stay signed in" keeps the session."""
+    users.add("site@example.org", "site_submitter", site="Site 101")
+    page.clock.install()
+    _login(page, live_server, "site@example.org")
+    page.wait_for_url(f"{live_server}/portal")
+    page.goto(f"{live_server}/portal/new")
+    warning = page.locator("#session-warning")
+    assert warning.is_hidden()
+    page.clock.fast_forward((settings.web_idle_minutes - 2) * 60 * 1000 + 1000)
+    warning.wait_for(state="visible")
+    assert "ends in 2 minute(s)" in warning.inner_text()
+    page.shot("session-warning")
+    with page.expect_response("**/portal/draft") as saved:
+        page.get_by_role("button", name="Stay signed in").click()
+    assert saved.value.status == 200  # the session was still alive and is kept
+    warning.wait_for(state="hidden")

@@ -61,6 +61,9 @@ class Settings:
     sender_profile: Path | None = None
     web_idle_minutes: int = 15
     web_max_session_hours: int = 8
+    # Calendar days a site is given to answer a question (the team may set another due date
+    # when it asks; the questions of a held report's missing minimum criteria get this).
+    question_due_days: int = 7
     # The web cookies' Secure flag (and HSTS with it). None decides: on, except when testing;
     # ``safety serve`` sets it off when it binds a loopback address, where the pages are plain
     # http (a browser drops a Secure cookie there, so nobody could log in). Set it off
@@ -173,7 +176,7 @@ def validate(settings: Settings) -> None:
         folder = getattr(settings, name)
         if not folder.is_dir():
             raise ConfigError(f"{ENV_PREFIX}{name.upper()} {str(folder)!r} is not a directory")
-    for name in ("web_idle_minutes", "web_max_session_hours"):
+    for name in ("web_idle_minutes", "web_max_session_hours", "question_due_days"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a positive number of "
                               f"{name.rsplit('_', 1)[-1]}, got {getattr(settings, name)}")

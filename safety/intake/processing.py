@@ -42,6 +42,7 @@ from safety.intake.store import (
     stream_of,
 )
 from safety.intake.validity import minimum_criteria
+from safety.questions.service import HeldReport, raise_findings, version_made
 from safety.sponsors.service import profile
 
 ACTOR = "system:intake"
@@ -77,6 +78,13 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
         set_status(session, report, ReportStatus.HELD, actor=ACTOR,
                    findings=[*read, *(f.as_dict() for f in findings)],
                    reason="; ".join(f.message for f in findings))
+        # The sender is asked for what is missing (ICH E2D(R1) 5.1): questions it can answer.
+        raise_findings(session, HeldReport(report.id, report.sponsor_id, report.site_id,
+                                           report.sender_case_id),
+                       [f.as_dict() for f in findings], actor=ACTOR,
+                       today=report.received_at.astimezone(
+                           profile(session, report.sponsor_id).zone).date(),
+                       days=settings.question_due_days)
         return ProcessingResult(ReportStatus.HELD,
                                 next_in_stream=next_in_stream(session, report))
 
@@ -158,6 +166,10 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
     set_status(session, report, ReportStatus.PROCESSED, actor=ACTOR, case_id=case.id,
                case_version_id=cv.id, findings=[*read, *(findings or [])],
                reason=findings[0]["message"] if findings else None)
+    if report.sender_case_id:
+        version_made(session, sponsor_id=report.sponsor_id, site_id=report.site_id,
+                     sender_case_id=report.sender_case_id, case_id=case.id,
+                     report_id=report.id, actor=ACTOR)
     return ProcessingResult(ReportStatus.PROCESSED, case.id, cv.id,
                             created_case=decision.version == 1,
                             next_in_stream=next_in_stream(session, report))

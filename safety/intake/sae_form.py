@@ -128,7 +128,10 @@ def form_to_case(form: dict[str, Any]) -> CaseVersionData:
             indications=[CodedTerm(verbatim=d["indication"])] if d.get("indication") else [],
             action_taken=_code(ACTIONS_TAKEN, d.get("action_taken")),
         )
+        if drug.role in ("1", "3") and (form.get("pregnancy") or {}).get("gestation_weeks"):
+            drug.gestation_exposure = Quantity(form["pregnancy"]["gestation_weeks"], "wk")
         case.drugs.append(drug)
+        drug_by_ref.setdefault(d["name"], drug)  # a causality may name the drug (schema)
         drug_by_ref[d.get("ref") or d["name"]] = drug
 
     death_date = (form.get("death") or {}).get("date")
@@ -172,6 +175,10 @@ def form_to_case(form: dict[str, Any]) -> CaseVersionData:
             reported_causes=[CodedTerm(verbatim=dth["cause"])] if dth.get("cause") else [],
             autopsy_done=dth.get("autopsy"),
         )
+
+    pregnancy = form.get("pregnancy") or {}
+    if pregnancy.get("last_menstrual_period"):
+        case.patient.last_menstrual_period = pregnancy["last_menstrual_period"]  # D.6
 
     case.tests = [
         TestResult(

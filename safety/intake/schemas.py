@@ -292,6 +292,15 @@ class DeathSchema(StrictSchema):
     autopsy = fields.Boolean()
 
 
+class PregnancySchema(StrictSchema):
+    """The subject's pregnancy: D.6 (last menstrual period) and G.k.6 (gestation period at
+    exposure, in weeks, given for the suspect drugs)."""
+
+    pregnant = fields.Boolean()
+    last_menstrual_period = PartialDateField()
+    gestation_weeks = fields.Float(validate=validate.Range(0, 45))
+
+
 class SAEFormSchema(StrictSchema):
     """A serious adverse event form from a clinical site (initial or follow-up)."""
 
@@ -316,12 +325,14 @@ class SAEFormSchema(StrictSchema):
     lab_tests = fields.List(fields.Nested(LabTestSchema), load_default=list)
     medical_history = fields.List(fields.Nested(HistorySchema), load_default=list)
     death = fields.Nested(DeathSchema)
+    pregnancy = fields.Nested(PregnancySchema)
     narrative = Text(validate=validate.Length(max=100_000))
 
     @validates_schema
     def _cross_references(self, data: dict[str, Any], **kwargs: Any) -> None:
         errors: dict[str, Any] = {}
         refs: dict[str, int] = {}
+        names: dict[str, int] = {}
         for i, drug in enumerate(data.get("drugs", [])):
             ref = drug.get("ref") or drug["name"]
             if ref in refs:
@@ -329,6 +340,10 @@ class SAEFormSchema(StrictSchema):
                     "ref": [f"Duplicate drug reference {ref!r}; give each drug a unique ref."]
                 }
             refs[ref] = i
+            names.setdefault(drug["name"], i)
+        # A causality names its drug by ref or by name: a site that gave a ref may still
+        # write the drug's name (a name two drugs share is ambiguous only without refs).
+        refs = {**names, **refs}
         for i, event in enumerate(data.get("events", [])):
             for j, c in enumerate(event.get("causality", [])):
                 if c["drug"] not in refs:

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.accounts.scope import Scope
-from safety.cases.store import worldwide_id_length
+from safety.cases.store import Case, CaseVersion, worldwide_id_length
+from safety.cases.workflow import STATE_LABELS, CaseState
 from safety.intake.e2b_batch import E2BMessage, split_batch
 from safety.intake.failure import public_reason
 from safety.intake.invalid import InvalidSubmission, SenderNotBound, too_long
@@ -28,12 +29,20 @@ from safety.intake.schemas import SAEFormSchema
 from safety.intake.status import ReportStatus
 from safety.intake.store import (
     Incoming,
+    PortalDraft,
     Report,
     StoredReport,
+    drop_draft,
+    get_draft,
+    put_draft,
     store_rejected,
     store_report,
     text_limits,
 )
+from safety.questions.service import answer as answer_question
+from safety.questions.service import questions_for
+from safety.questions.status import QuestionError, QuestionStatus
+from safety.questions.store import Question
 
 # One instance for the process: building a nested marshmallow schema costs more than
 # validating a form with it, and load() keeps no state between calls.
@@ -210,9 +219,12 @@ def visible_report(session: Session, report_id: uuid.UUID, scope: Scope) -> Repo
     return report
 
 
-def site_reports(session: Session, scope: Scope) -> list[Report]:
-    """A site's reports, newest first."""
+def site_reports(session: Session, scope: Scope, *,
+                 sae_id: str | None = None) -> list[Report]:
+    """A site's reports (of one SAE id, or all), newest first."""
     stmt = select(Report).where(Report.site_id == scope.site_id)
+    if sae_id is not None:
+        stmt = stmt.where(Report.sender_case_id == sae_id)
     if scope.sponsor_ids is not None:
         stmt = stmt.where(Report.sponsor_id.in_(scope.sponsor_ids))
     return list(session.execute(stmt.order_by(Report.received_at.desc())).scalars())
@@ -252,3 +264,135 @@ def report_view(report: Report) -> dict[str, Any]:
 def report_statuses(session: Session, report_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     return {rid: str(status) for rid, status in session.execute(
         select(Report.id, Report.status).where(Report.id.in_(list(report_ids))))}
+
+
+# --- the site's loop: what it last sent, follow-ups, drafts -----------------------------------
+
+
+class FollowUpRefused(ValueError):
+    """A follow-up that cannot be sent as a new version of the SAE; ``errors`` name the form
+    fields (as marshmallow's messages do)."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def last_sent(session: Session, report_id: uuid.UUID, scope: Scope) -> Report | None:
+    """The latest report the site sent of the same SAE as ``report_id`` (same sponsor, sender
+    and SAE id, not one rejected at the door): the case as the site last saw it, which a
+    follow-up starts from. None when ``scope`` may not see the report or it is no form."""
+    report = visible_report(session, report_id, scope)
+    if report is None or report.channel != "site_form" or not report.sender_case_id:
+        return None
+    latest: Report | None = session.execute(
+        select(Report).where(Report.sponsor_id == report.sponsor_id,
+                             Report.sender == report.sender,
+                             Report.sender_case_id == report.sender_case_id,
+                             Report.channel == "site_form",
+                             Report.status != ReportStatus.REJECTED)
+        .order_by(Report.received_at.desc()).limit(1)).scalar_one_or_none()
+    return latest
+
+
+def follow_up_body(last: Report, body: dict[str, Any]) -> dict[str, Any]:
+    """The form as a follow-up of ``last``'s SAE: the SAE id is the one the site sent before
+    (a follow-up never starts another case) and the report type says follow-up.
+    :class:`FollowUpRefused` for another SAE id or a form identical to ``last``."""
+    sae_id = body.get("sae_id")
+    if sae_id not in (None, last.sender_case_id):
+        raise FollowUpRefused({"sae_id": [
+            f"A follow-up keeps the SAE id {last.sender_case_id!r}; to report another SAE, "
+            "submit a new report."]})
+    out = {**body, "sae_id": last.sender_case_id, "report_type": "followup"}
+    before = {k: v for k, v in (last.payload or {}).items() if k != "report_type"}
+    if {k: v for k, v in out.items() if k != "report_type"} == before:
+        raise FollowUpRefused({"_schema": [
+            "Nothing changed since the report you sent last: change what is new before "
+            "sending a follow-up."]})
+    return out
+
+
+def send_follow_up(session: Session, url: str, submitter: Submitter, body: dict[str, Any],
+                   dispatch: Dispatch, *, question: Question | None = None,
+                   answer_text: str | None = None) -> Accepted:
+    """Store the follow-up (committed, then dispatched, as every report); then, in the
+    caller's transaction, record it as the answer to ``question``. The report comes first:
+    the clock runs from its receipt, and a question left open is visible and can still be
+    answered, whereas a report must never be lost to a failed answer."""
+    accepted = submit(url, [site_form_report(submitter, body)], submitter, dispatch)[0]
+    if question is not None:
+        answer_question(session, question, actor=submitter.actor, text=answer_text,
+                        report_id=accepted.report.id)
+    return accepted
+
+
+def site_questions(session: Session, scope: Scope, *, sae_id: str | None = None,
+                   open_only: bool = False) -> list[Question]:
+    """The questions to the site (of one SAE, or all), most urgent first."""
+    return questions_for(session, scope, sender_case_id=sae_id,
+                         statuses=(QuestionStatus.OPEN,) if open_only else ())
+
+
+def report_case(session: Session, report: Report) -> dict[str, Any] | None:
+    """What became of the site's report, in the team's words: the case number, its review
+    state, the version this report made and the case's current version."""
+    if report.case_id is None:
+        return None
+    case = session.get(Case, report.case_id)
+    if case is None:
+        return None
+    version = session.execute(select(CaseVersion.version).where(
+        CaseVersion.id == report.case_version_id)).scalar_one_or_none() \
+        if report.case_version_id else None
+    return {"case_number": case.case_number, "state": STATE_LABELS[CaseState(case.state)],
+            "version": version, "current_version": case.current_version}
+
+
+def answer_versions(session: Session, questions: Sequence[Question]) -> dict[uuid.UUID, int]:
+    """For each question answered with a follow-up: the case version that report made."""
+    ids = [q.answer_report_id for q in questions if q.answer_report_id]
+    if not ids:
+        return {}
+    rows = session.execute(select(Report.id, CaseVersion.version)
+                           .join(CaseVersion, CaseVersion.id == Report.case_version_id)
+                           .where(Report.id.in_(ids))).all()
+    by_report = {rid: v for rid, v in rows}
+    return {q.id: by_report[q.answer_report_id] for q in questions
+            if q.answer_report_id in by_report}
+
+
+def draft_fields(session: Session, user_id: int, form_key: str) -> list[list[str]] | None:
+    draft: PortalDraft | None = get_draft(session, user_id, form_key)
+    return None if draft is None else list(draft.fields)
+
+
+DRAFT_LIMIT = 500_000  # characters of one draft: a form, never a file
+
+
+def save_draft(session: Session, *, user_id: int, sponsor_id: int, site_id: int | None,
+               form_key: str, fields: Sequence[tuple[str, str]]) -> int:
+    """Keep what the user typed (the CSRF token left out); return how many fields. A draft
+    larger than any form is refused (ValueError)."""
+    pairs = [[k, v] for k, v in fields if k != "csrf_token" and "\x00" not in v]
+    if sum(len(k) + len(v) for k, v in pairs) > DRAFT_LIMIT:
+        raise ValueError(f"a draft holds at most {DRAFT_LIMIT} characters")
+    put_draft(session, user_id=user_id, sponsor_id=sponsor_id, site_id=site_id,
+              form_key=form_key, fields=pairs)
+    return len(pairs)
+
+
+def discard_draft(session: Session, user_id: int, form_key: str) -> None:
+    drop_draft(session, user_id, form_key)
+
+
+def answer_with_report(session: Session, q: Question, scope: Scope, *, actor: str,
+                       text: str | None, report_id: uuid.UUID | None) -> None:
+    """A site's answer through the API: text, and/or a follow-up it already sent (a report of
+    the same SAE from the same site, or the answer names nothing it may point at)."""
+    if report_id is not None:
+        report = visible_report(session, report_id, scope)
+        if report is None or report.sender_case_id != q.sender_case_id \
+                or report.site_id != q.site_id:
+            raise QuestionError("report_id", "names no report of this SAE from your site")
+    answer_question(session, q, actor=actor, text=text, report_id=report_id)

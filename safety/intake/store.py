@@ -403,3 +403,49 @@ def stream_of(report: Report) -> ColumnElement[bool]:
     case are made in receipt order, one stream at a time."""
     return and_(Report.sponsor_id == report.sponsor_id, Report.sender == report.sender,
                 Report.sender_case_id == report.sender_case_id)
+
+
+# --- the portal's drafts ----------------------------------------------------------------------
+
+
+class PortalDraft(SponsorOwned, Base):
+    """What a site user has typed into a portal form and not yet sent, kept on the server as
+    they type (and when their session ends under them), so nothing typed is lost. Not part
+    of the record: a draft is nobody's report until it is sent, and is deleted then."""
+
+    __tablename__ = "portal_drafts"
+    __table_args__ = (UniqueConstraint("user_id", "form_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    form_key: Mapped[str] = mapped_column(String(100))  # "new" or "followup:<report id>"
+    fields: Mapped[Any] = mapped_column(JSONDoc)  # [[name, value], ...] as the form sent them
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def get_draft(session: Session, user_id: int, form_key: str) -> PortalDraft | None:
+    found: PortalDraft | None = session.execute(select(PortalDraft).where(
+        PortalDraft.user_id == user_id, PortalDraft.form_key == form_key)).scalar_one_or_none()
+    return found
+
+
+def put_draft(session: Session, *, user_id: int, sponsor_id: int, site_id: int | None,
+              form_key: str, fields: list[list[str]]) -> PortalDraft:
+    """Keep the user's latest typing of one form (one draft per user and form)."""
+    draft = get_draft(session, user_id, form_key)
+    if draft is None:
+        draft = PortalDraft(user_id=user_id, sponsor_id=sponsor_id, site_id=site_id,
+                            form_key=form_key, fields=fields, updated_at=utcnow())
+        session.add(draft)
+    else:
+        draft.fields, draft.updated_at = fields, utcnow()
+    session.flush()
+    return draft
+
+
+def drop_draft(session: Session, user_id: int, form_key: str) -> None:
+    draft = get_draft(session, user_id, form_key)
+    if draft is not None:
+        session.delete(draft)
+        session.flush()

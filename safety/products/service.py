@@ -41,3 +41,31 @@ def import_registry(session: Session, reg: Registry, actor: str,
                entity=session.get(StudyRow, (sponsor_id, s.protocol)),
                changes=[{"field": "study", "from": None, "to": s.title or s.protocol}])
     return {"products": len(reg.products), "studies": len(reg.studies)}
+
+
+def study_protocols(session: Session, sponsor_id: int) -> list[tuple[str, str]]:
+    """The sponsor's studies as (protocol, title), for a site to pick from."""
+    reg = load_registry(session, sponsor_id)
+    return sorted((s.protocol, s.title) for s in reg.studies.values())
+
+
+def study_context(session: Session, sponsor_id: int, protocol: str) -> dict[str, Any] | None:
+    """What the registry says of a study's regulatory context: its title, jurisdictions, US
+    IND numbers and, per product, the IND/CTA numbers under which it is investigational in
+    each jurisdiction (what a site copies onto its form and the team's rules read). None for
+    a protocol the registry does not know."""
+    reg = load_registry(session, sponsor_id)
+    study = reg.studies.get(protocol.strip())
+    if study is None:
+        return None
+    products = []
+    for pid in study.products:
+        p = reg.products.get(pid)
+        if p is None:
+            continue
+        products.append({"id": p.id, "name": p.name, "placebo": p.placebo, "numbers": [
+            {"jurisdiction": s.jurisdiction, "status": s.status.value,
+             "numbers": list(s.numbers)} for s in p.statuses if s.numbers]})
+    return {"protocol": study.protocol, "title": study.title,
+            "jurisdictions": list(study.jurisdictions), "ind_numbers": list(study.ind_numbers),
+            "blinded": study.blinded, "products": products}

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from safety.accounts.scope import EVERYTHING
 from safety.accounts.store import Site, User
 from safety.audit.store import AuditEvent
 from safety.cases.store import Case, CaseVersion, latest_view, versions, working_data
@@ -21,7 +22,10 @@ from safety.coding.store import active_autocoder
 from safety.config import Settings
 from safety.dedup.decisions import DECIDED
 from safety.dedup.store import DedupDecision, decided_with, open_candidates, other_case
+from safety.intake.service import answer_versions
 from safety.intake.store import Report
+from safety.questions.service import questions_for
+from safety.questions.store import Question
 from safety.review import diff
 from safety.review.assignment import assignee_of
 from safety.review.facts import message_sha256, review_facts
@@ -59,6 +63,8 @@ class CaseView:
     assignee: User | None
     sections: list[tuple[CaseSection, Any]]
     causality: list[dict[str, Any]]
+    questions: list[Question]  # to the site, on this case (the session limits the sponsor)
+    question_versions: dict[uuid.UUID, int]  # answered with a follow-up: its version
 
 
 def case_view(session: Session, case: Case, settings: Settings) -> CaseView:
@@ -82,6 +88,7 @@ def case_view(session: Session, case: Case, settings: Settings) -> CaseView:
         )).order_by(AuditEvent.at, AuditEvent.id)
     ).scalars())
     data = _working(session, current)
+    questions = questions_for(session, EVERYTHING, case_id=case.id)
     return CaseView(
         case=case, current=current, data=data, facts=review_facts(session, case, current),
         history=history,
@@ -90,7 +97,8 @@ def case_view(session: Session, case: Case, settings: Settings) -> CaseView:
         audit=audit, site=session.get(Site, case.site_id) if case.site_id else None,
         assignee=assignee_of(session, case.id),
         sections=loaded_sections(session, case, current, settings),
-        causality=causality(data))
+        causality=causality(data), questions=questions,
+        question_versions=answer_versions(session, questions))
 
 
 def _working(session: Session, version: CaseVersion) -> dict[str, Any]:

@@ -128,7 +128,8 @@ def case_page(case_id: uuid.UUID) -> Any:
         state_labels=STATE_LABELS, sections=view.sections,
         can_sign=can(role, Permission.SIGN), can_work=can(role, Permission.WORK_CASES),
         meaning=signing.APPROVAL_MEANING, org_zone=current_app.config["SAFETY"].timezone,
-        display=diff.display, causality=view.causality,
+        display=diff.display, causality=view.causality, questions=view.questions,
+        question_versions=view.question_versions, today=today(),
     )
 
 

@@ -59,6 +59,11 @@ View: TypeAlias = Callable[P, ResponseReturnValue]  # a view function taking P
 
 API_PREFIX = "/api/"
 
+# Endpoints whose POST, arriving after the session ended, is kept for the user before they are
+# sent to log in (the portal's forms keep it as a draft, restored after login): a form
+# submitted after a timeout must not be lost. Each keeper gets the user id of the ended session.
+EXPIRED_POST_KEEPERS: dict[str, Callable[[int], None]] = {}
+
 # The pages load htmx and their own scripts and styles from /static/web; nothing inline.
 PAGE_POLICY = "; ".join((
     "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'",
@@ -181,10 +186,22 @@ def _csrf_and_idle() -> Any:
         elif started is None or now - float(started) > longest:
             expired = "Your session reached its maximum length."
         if expired:
+            keeper = EXPIRED_POST_KEEPERS.get(request.endpoint or "")
+            if request.method == "POST" and keeper is not None:
+                keeper(int(session["_user_id"]))
             logout_user()
             session.clear()
             flash(f"{expired} Please log in again.")
-            return redirect(url_for("web_login.login", next=request.full_path))
+            back = request.full_path
+            if request.headers.get("HX-Request"):
+                # htmx would swap the login page into a fragment: send the whole page there,
+                # and back to the page the user was on, not to the fragment's URL.
+                current = urlsplit(request.headers.get("HX-Current-URL", ""))
+                back = current.path + (f"?{current.query}" if current.query else "")
+                answer = Response(status=204)
+                answer.headers["HX-Redirect"] = url_for("web_login.login", next=back)
+                return answer
+            return redirect(url_for("web_login.login", next=back))
         session["last_seen"] = now
         session.permanent = True
     return None

@@ -23,7 +23,8 @@ def _enum_columns() -> list[tuple[str, str, Enum]]:
 def test_every_status_column_is_an_enum_with_a_constraint() -> None:
     columns = {(t, c) for t, c, _ in _enum_columns()}
     for expected in (("reports", "status"), ("cases", "state"), ("case_versions", "pipeline"),
-                     ("obligations", "status"), ("submissions", "state")):
+                     ("obligations", "status"), ("submissions", "state"),
+                     ("questions", "status")):
         assert expected in columns
     for _, _, enum in _enum_columns():
         assert enum.create_constraint and not enum.native_enum

@@ -25,6 +25,7 @@ OWNER_OF_TABLE = {
     ("Case", "state"): "cases/store.py",
     ("CaseVersion", "pipeline"): "cases/store.py",
     ("Submission", "state"): "submissions/store.py",
+    ("Question", "status"): "questions/store.py",
 }
 TABLES = {table for table, _ in OWNER_OF_TABLE}
 OWNERS = {attr for _, attr in OWNER_OF_TABLE}

@@ -53,6 +53,14 @@ API_OBJECT_ROUTES: list[tuple[str, str, str, Any]] = [
     ("GET", "/api/v1/submissions/{b_sub}/xml", "submissions.SubmissionXml", None),
     ("POST", "/api/v1/submissions/{b_sub}/amendment", "submissions.SubmissionAmendment",
      {"reason": "corrected dose"}),
+    ("GET", "/api/v1/questions/{b_question}", "questions.QuestionItem", None),
+    ("GET", "/api/v1/cases/{b_case}/questions", "questions.CaseQuestions", None),
+    ("POST", "/api/v1/cases/{b_case}/questions", "questions.CaseQuestions",
+     {"text": "What was the onset date?"}),
+    ("POST", "/api/v1/questions/{b_question}/close", "questions.QuestionClose",
+     {"reason": "not needed"}),
+    ("POST", "/api/v1/questions/{b_question}/reopen", "questions.QuestionReopen",
+     {"reason": "still missing"}),
 ]
 # Routes whose answer is a list, or that create or act without naming one object: each has a
 # test of its own below (named in the comment).
@@ -68,6 +76,9 @@ API_OTHER_ROUTES = {
     "submissions.Acks": "test_an_ack_for_another_sponsors_batch_is_not_found",
     "terminology.EventSearch": "test_another_sponsors_team_synonym_never_codes_for_the_caller",
     "terminology.DrugSearch": "test_another_sponsors_team_synonym_never_codes_for_the_caller",
+    # a site answers (a safety-team client may not): the matrix's "site refused" does not fit
+    "questions.QuestionAnswer": "test_another_sponsors_questions_are_not_found",
+    "questions.Questions": "test_another_sponsors_questions_are_not_found",
 }
 API_EXEMPT = {  # endpoint: why it has no matrix row
     "health.healthz": "liveness of the database and Redis; no case data",
@@ -92,6 +103,13 @@ WEB_OBJECT_ROUTES: list[tuple[str, str, str, str]] = [
     ("GET", "/cases/{b_case}/submissions/{b_sub}.xml", "web_review.message_xml", "processor"),
     ("GET", "/cases/{a_case}/submissions/{b_sub}.xml", "web_review.message_xml", "processor"),
     ("GET", "/portal/reports/{b_report}", "web_portal.report", "site_user"),
+    ("GET", "/portal/reports/{b_report}/follow-up", "web_portal.follow_up", "site_user"),
+    ("POST", "/portal/reports/{b_report}/follow-up", "web_portal.follow_up", "site_user"),
+    ("GET", "/portal/questions/{b_question}", "web_portal.question", "site_user"),
+    ("POST", "/portal/questions/{b_question}", "web_portal.question", "site_user"),
+    ("POST", "/cases/{b_case}/questions", "web_questions.ask_site", "processor"),
+    ("POST", "/questions/{b_question}/close", "web_questions.close_question", "processor"),
+    ("POST", "/questions/{b_question}/reopen", "web_questions.reopen_question", "physician"),
 ]
 WEB_OTHER_ROUTES = {
     "web_cases.queue": "test_pages_list_only_the_callers_sponsor",
@@ -102,6 +120,10 @@ WEB_OTHER_ROUTES = {
     "web_operations.retry_failed_report": "test_another_sponsors_dead_letters_are_not_found",
     "web_operations.discard_failed_report": "test_another_sponsors_dead_letters_are_not_found",
     "web_operations.retry_failed_stage": "test_another_sponsors_dead_letters_are_not_found",
+    "web_questions.overview": "test_another_sponsors_questions_are_not_found",
+    "web_portal.autosave": "test_another_sponsors_questions_are_not_found",
+    "web_portal.discard": "test_another_sponsors_questions_are_not_found",
+    "web_portal.study": "test_another_sponsors_questions_are_not_found",
 }
 WEB_EXEMPT = {
     "web_login.index": "the login redirect; no case data",
@@ -222,7 +244,11 @@ def refs(world: TwoSponsors) -> dict[str, Any]:
     subs = [s for s in world.submissions(b) if s.xml]
     code = world.client.get("/api/v1/terminology/events?q=palpitations",
                             headers=b.headers()).json
+    asked = world.client.post(f"/api/v1/cases/{b.cases[0]}/questions", headers=b.headers(),
+                              json={"text": "BIRCH asks its site for the onset date"})
+    assert asked.status_code == 201, asked.json
     return {"a_case": a.cases[0], "b_case": b.cases[0], "b_case2": b.cases[1],
+            "b_question": asked.json["id"],
             "b_number": case["case_number"], "b_worldwide": case["worldwide_case_id"],
             "b_reaction": case["data"]["reactions"][0]["id"], "b_report": world.reports(b)[0],
             "b_sub": str(subs[0].id), "b_code": b.code,
@@ -708,3 +734,39 @@ def test_partner_acks_for_one_sponsor_write_only_its_own(world, tmp_path):
     written = {p.relative_to(tmp_path / "out").parts[0]
                for p in (tmp_path / "out").rglob("*.xml")}
     assert written == {a.code}
+
+
+def test_another_sponsors_questions_are_not_found(world, refs, browser):
+    """Questions: BIRCH's are in no list of ALDER's and cannot be answered by ALDER's site;
+    ALDER's site user's drafts and registry look-ups stay in ALDER."""
+    a, b = world.a, world.b
+    mine = world.client.post(f"/api/v1/cases/{a.cases[0]}/questions", headers=a.headers(),
+                             json={"text": "ALDER asks for the weight",
+                                   "fields": ["subject.weight_kg"]})
+    assert mine.status_code == 201, mine.json
+    before = world.snapshot(b)
+    for headers in (a.headers(), a.headers(site=True)):
+        listed = world.client.get("/api/v1/questions", headers=headers)
+        assert [q["id"] for q in listed.json] == [mine.json["id"]]
+        _no_leak(world, listed.data)
+    url = f"/api/v1/questions/{refs['b_question']}/answer"
+    r = world.client.post(url, json={"text": "x"}, headers=a.headers(site=True))
+    assert r.status_code == 404 and "BIRCH" not in r.text
+    assert world.client.post(url, json={"text": "x"}, headers=a.headers()).status_code == 403
+    proc = _login(browser, a.processor)
+    page = proc.get("/questions")
+    assert page.status_code == 200 and "ALDER asks for the weight" in page.text
+    _no_leak(world, page.data)
+    assert "BIRCH asks" not in page.text
+    site = _login(browser, a.site_user)
+    portal = site.get("/portal")
+    assert "ALDER asks for the weight" in portal.text and "BIRCH asks" not in portal.text
+    saved = site.post("/portal/draft", data={"draft_key": "new", "sae_id": "typed"})
+    assert saved.status_code == 200 and "Draft saved" in saved.text
+    assert site.post("/portal/draft/discard", data={"draft_key": "new"}).status_code == 303
+    own = site.get(f"/portal/study?study.protocol_number={a.study}")
+    assert f"{a.code} first-in-human" in own.text
+    other = site.get(f"/portal/study?study.protocol_number={b.study}")
+    assert "not in the sponsor's study registry" in other.text
+    assert f"{b.code} first-in-human" not in other.text
+    assert world.snapshot(b) == before

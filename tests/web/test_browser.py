@@ -240,8 +240,8 @@ def test_site_user_submits_a_form_fixes_an_error_and_sees_only_their_reports(
     page.fill("input[name='subject.initials']", "AB")
     page.fill("input[name='reporter.family_name']", "Okafor")
     page.fill("input[name='events.0.verbatim']", "pneumonitis")
-    page.check("input[name='events.0.serious']")
-    page.select_option("select[name='events.0.seriousness']", ["hospitalisation"])
+    page.select_option("select[name='events.0.serious']", "true")
+    page.check("input[name='events.0.seriousness'][value=hospitalisation]")
     page.fill("input[name='drugs.0.name']", "pembrolizumab")
     page.get_by_role("button", name="Submit report").click()
     error = page.locator("[data-error-for=awareness_date]")
@@ -336,3 +336,114 @@ def test_case_processor_retries_a_failed_report_from_the_operations_page(
     page.reload()
     assert page.locator("#no-failed-reports").is_visible()
     page.shot("retried")
+
+
+def _logout(page: Any) -> None:
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+
+
+def test_physician_asks_and_the_site_answers_with_a_prefilled_follow_up(
+        settings, users, live_server, page, make_case, worker):
+    """Issue 17's loop: a physician asks; the site answers with the form pre-filled from what
+    it sent, changing one field; the case shows version 2 with that change and the answer."""
+    from factories.forms import sae_form
+
+    case_id = make_case("Site 101", form=sae_form(sae_id="LOOP-1"))
+    users.add("site@example.org", "site_submitter", site="Site 101")
+    users.add("doc@example.org", "safety_physician")
+    _login(page, live_server, "doc@example.org")
+    page.goto(f"{live_server}/cases/{case_id}")
+    ask = page.locator("#ask-form")
+    ask.locator("textarea[name=text]").fill("Has the subject recovered? Please update the outcome.")
+    ask.locator("input[name=fields]").fill("events.0.outcome")
+    ask.get_by_role("button", name="Ask the site").click()
+    page.wait_for_url(f"**/cases/{case_id}#questions")
+    assert page.locator("#questions tr.question[data-status=open]").count() == 1
+    page.shot("asked")
+    _logout(page)
+
+    _login(page, live_server, "site@example.org")
+    page.wait_for_url(f"{live_server}/portal")
+    page.get_by_role("link", name="Has the subject recovered? Please update the outcome.").click()
+    page.get_by_role("link", name="Answer with a follow-up report").click()
+    page.wait_for_url("**/follow-up?question=*")
+    assert page.input_value("input[name=sae_id]") == "LOOP-1"
+    assert page.locator("input[name=sae_id]").get_attribute("readonly") is not None
+    assert page.input_value("input[name='drugs.0.name']") == "pembrolizumab"
+    assert page.input_value("select[name='events.0.outcome']") == "recovering"
+    assert page.input_value("select[name='events.0.causality.0']") == "related"
+    page.select_option("select[name='events.0.outcome']", "recovered")
+    page.fill("textarea[name=answer_text]", "Recovered on 2026-11-20.")
+    page.wait_for_selector("#draft-status:has-text('Draft saved')")  # htmx, under the CSP
+    page.shot("follow-up-form")
+    page.get_by_role("button", name="Send follow-up").click()
+    page.wait_for_url("**/portal/reports/*")
+    worker()
+    page.reload()
+    assert page.locator("#report-version").inner_text().startswith("version 2 of the case")
+    assert page.locator("#case-number").inner_text()
+    page.shot("follow-up-sent")
+    _logout(page)
+
+    _login(page, live_server, "doc@example.org")
+    page.goto(f"{live_server}/cases/{case_id}")
+    assert page.locator("#case-version").inner_text() == "2"
+    answered = page.locator("#questions tr.question[data-status=answered]")
+    assert answered.count() == 1
+    assert "Recovered on 2026-11-20." in answered.inner_text()
+    assert "version 2" in answered.inner_text()
+    assert "Recovered" in page.content()  # the outcome's change in the version history
+    page.shot("case-version-2")
+
+
+def test_the_portal_form_fits_a_390_px_screen(settings, users, live_server, page, make_case):
+    from factories.forms import sae_form
+
+    make_case("Site 101", form=sae_form(sae_id="NARROW-1"))
+    users.add("site@example.org", "site_submitter", site="Site 101")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, live_server, "site@example.org")
+    page.wait_for_url(f"{live_server}/portal")
+    for path in ("/portal/new", "/portal"):
+        page.goto(f"{live_server}{path}")
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], (path, widths)
+    page.goto(f"{live_server}/portal")
+    page.get_by_role("link", name="NARROW-1").click()
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], ("report", widths)
+    page.get_by_role("link", name="Submit follow-up").click()
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], ("follow-up", widths)
+    page.shot("follow-up-390")
+    # an empty submit: every counted problem is marked, at 390 px too
+    page.goto(f"{live_server}/portal/new")
+    page.get_by_role("button", name="Submit report").click()
+    counted = int(page.locator("#problems").inner_text().split("has ")[1].split(" ")[0])
+    marked = page.evaluate("new Set([...document.querySelectorAll('[data-error-for]')]"
+                           ".map(e => e.dataset.errorFor)).size")
+    assert counted == marked == 3
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], ("errors", widths)
+    page.shot("errors-390")
+
+
+def test_the_form_warns_before_the_session_times_out(settings, users, live_server, page):
+    """The page's clock is Playwright's (fast-forwarded), the server's is real: the warning
+    shows two minutes before the idle timeout and "Stay signed in" keeps the session."""
+    users.add("site@example.org", "site_submitter", site="Site 101")
+    page.clock.install()
+    _login(page, live_server, "site@example.org")
+    page.wait_for_url(f"{live_server}/portal")
+    page.goto(f"{live_server}/portal/new")
+    warning = page.locator("#session-warning")
+    assert warning.is_hidden()
+    page.clock.fast_forward((settings.web_idle_minutes - 2) * 60 * 1000 + 1000)
+    warning.wait_for(state="visible")
+    assert "ends in 2 minute(s)" in warning.inner_text()
+    page.shot("session-warning")
+    with page.expect_response("**/portal/draft") as saved:
+        page.get_by_role("button", name="Stay signed in").click()
+    assert saved.value.status == 200  # the session was still alive and is kept
+    warning.wait_for(state="hidden")

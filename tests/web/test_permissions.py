@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
+from safety.cases.store import Case
 from safety.db.session import session_scope
 from safety.intake.store import Report
+from safety.questions.service import ask
 
 ROLES = ("anonymous", "site_submitter", "case_processor", "safety_physician", "admin")
 
@@ -18,8 +23,12 @@ def _expected(role: str, url: str, method: str) -> int:
     if url.startswith("/portal"):
         if not site:
             return 403
-        if "{other_report}" in url:
+        if "{other_report}" in url or "{other_question}" in url:
             return 404
+        if url == "/portal/draft":
+            return 400  # the matrix's post names no draft (tests/web/test_site_loop.py)
+        if url == "/portal/draft/discard":
+            return 303
         return 200 if method == "GET" else 422
     if url.startswith("/admin"):
         if site:
@@ -74,6 +83,21 @@ ROUTES = [
     ("POST", "/portal/new", "web_portal.new_report"),
     ("GET", "/portal/reports/{own_report}", "web_portal.report"),
     ("GET", "/portal/reports/{other_report}", "web_portal.report"),
+    ("GET", "/portal/reports/{own_report}/follow-up", "web_portal.follow_up"),
+    ("POST", "/portal/reports/{own_report}/follow-up", "web_portal.follow_up"),
+    ("GET", "/portal/reports/{other_report}/follow-up", "web_portal.follow_up"),
+    ("POST", "/portal/reports/{other_report}/follow-up", "web_portal.follow_up"),
+    ("GET", "/portal/questions/{own_question}", "web_portal.question"),
+    ("POST", "/portal/questions/{own_question}", "web_portal.question"),
+    ("GET", "/portal/questions/{other_question}", "web_portal.question"),
+    ("POST", "/portal/questions/{other_question}", "web_portal.question"),
+    ("POST", "/portal/draft", "web_portal.autosave"),
+    ("POST", "/portal/draft/discard", "web_portal.discard"),
+    ("GET", "/portal/study", "web_portal.study"),
+    ("GET", "/questions", "web_questions.overview"),
+    ("POST", "/cases/{case}/questions", "web_questions.ask_site"),
+    ("POST", "/questions/{other_question}/close", "web_questions.close_question"),
+    ("POST", "/questions/{other_question}/reopen", "web_questions.reopen_question"),
 ]
 # web_review.message_xml needs a stored message: tests/review/test_review_pages.py covers it.
 OUTSIDE_MATRIX = {"web_login.index", "web_login.login", "web_login.logout", "web_login.static",
@@ -95,8 +119,15 @@ def world(settings, users, make_case):
     users.add("admin@example.org", "admin")
     with session_scope(settings.effective_database_url) as s:
         reports = {r.sender_case_id: str(r.id) for r in s.execute(select(Report)).scalars()}
+        questions = {}
+        for sae, case_id in (("A-1", own_case), ("B-1", other_case)):
+            case = s.get(Case, uuid.UUID(case_id))
+            questions[sae] = str(ask(s, case, actor="user:test", text=f"Weight of {sae}?",
+                                     fields="subject.weight_kg", due=None,
+                                     today=date(2026, 12, 1), default_days=7).id)
     return {"case": other_case, "own_case": own_case, "own_report": reports["A-1"],
-            "other_report": reports["B-1"], "proc_user": proc}
+            "other_report": reports["B-1"], "proc_user": proc,
+            "own_question": questions["A-1"], "other_question": questions["B-1"]}
 
 
 EMAILS = {"site_submitter": "site-a@example.org", "case_processor": "proc@example.org",

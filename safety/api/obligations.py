@@ -46,6 +46,8 @@ class ObligationSchema(Schema):
     anchor = fields.String()
     explanation = fields.String()
     basis = fields.List(fields.String())
+    submitted_on = fields.Date(allow_none=True)
+    complete = fields.Boolean(allow_none=True)
 
 
 class RecommendationSchema(Schema):

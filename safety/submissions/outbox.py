@@ -23,15 +23,22 @@ from safety.submissions.routing import REGION_OF
 from safety.submissions.states import SubmissionState
 from safety.submissions.store import Submission, set_state
 
+COMPLETENESS = {True: "complete", False: "incomplete", None: "completeness not stated"}
 
-def approve_for_sending(session: Session, case_version_id: uuid.UUID, actor: str) -> int:
-    """After the medical approval and signature: conformant drafts go to the outbox."""
+
+def approve_for_sending(session: Session, case_version_id: uuid.UUID, actor: str,
+                        complete: bool | None = None) -> int:
+    """After the medical approval and signature: conformant drafts go to the outbox, with the
+    approver's statement whether they carry the complete information (``None``: not stated),
+    which the filed obligation keeps (an incomplete EU CTR 7-day report owes the completed
+    report, Art. 42(2))."""
     n = 0
     for sub in session.scalars(select(Submission).where(
             Submission.case_version_id == case_version_id,
             Submission.state == SubmissionState.DRAFT)):
+        sub.complete = complete
         set_state(session, sub, SubmissionState.READY, actor=actor,
-                  reason="approved for submission")
+                  reason=f"approved for submission ({COMPLETENESS[complete]})")
         n += 1
     return n
 
@@ -54,6 +61,7 @@ def export_outbox(session: Session, outbox: Path, actor: str) -> list[Path]:
         set_state(session, sub, SubmissionState.SENT, actor=actor, reason=f"written to {path}")
         if sub.obligation_id and sub.sent_at is not None:
             obligation_submitted(session, sub.obligation_id, sub.sent_at.date(), actor=actor,
-                                 reason=f"batch {sub.batch_id} sent to {sub.destination}")
+                                 reason=f"batch {sub.batch_id} sent to {sub.destination}",
+                                 complete=sub.complete)
         written.append(path)
     return written

@@ -380,6 +380,17 @@ def _initial_anchors(rule: Rule, facts: CaseFacts, newly: bool) -> list[AnchorKi
     """The anchor of an initial report. A case that only now qualifies, through significant
     follow-up, counts from that information, or from a sponsor assessment made later still
     (the day the sponsor held what made it reportable: CTR Art. 42(2), C.05.014(1))."""
+    if rule.anchor is AnchorKind.SPONSOR_DETERMINATION:
+        # 21 CFR 312.32(c)(1): 15 days "after the sponsor determines that the information
+        # qualifies". Not recorded: the day a later assessment made the case reportable (the
+        # earliest the sponsor can have determined it), else the initial receipt, or the
+        # significant follow-up that made a case newly qualify (docs/decisions.md, "FDA
+        # 15-day fallback").
+        if newly and facts.followup is not FollowUp.REASSESSMENT:
+            aware, fu = facts.anchors.reportable_awareness, facts.anchors.significant_followup
+            if aware is None or (fu is not None and fu.day >= aware.day):
+                return [AnchorKind.SPONSOR_DETERMINATION, AnchorKind.SIGNIFICANT_FOLLOWUP]
+        return [AnchorKind.SPONSOR_DETERMINATION, AnchorKind.REPORTABLE_AWARENESS]
     if newly and facts.followup is FollowUp.REASSESSMENT:
         # Nothing new was received: each rule counts from its own start (the sponsor's
         # determination or awareness when recorded, else the initial receipt).

@@ -20,7 +20,8 @@ not hold::
         {"party": "Kumo Pharma", "role": "licence_partner", "at": "2026-02-27T08:00:00+09:00"},
         {"party": "PV London", "role": "sponsor", "at": "2026-03-02"}
       ],
-      "followup": "initial" | "significant" | "non_significant",   # default "initial"
+      "followup": "initial" | "significant" | "non_significant" | "reassessment",  # default
+                                            # "initial"; a whole history: see load_history
       "unblinded_arm": "placebo" | "<product id>" | null,
       "registry": {"products": [...], "studies": [...]},  # as registry_to_json
       "rsi": [{"product_id", "reference", "version", "effective_from", "expected_pts"}],

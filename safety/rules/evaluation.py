@@ -3,6 +3,7 @@ and the due-date monitor over the open ones."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -22,14 +23,18 @@ from safety.rules.history import (
     Entry,
     Received,
     RulesContext,
+    SponsorAssessment,
     evaluate_history,
 )
 from safety.rules.obligations import Evaluation
 from safety.rules.regime import load_regimes
 from safety.rules.store import (
+    CaseAnchorRow,
     ObligationRow,
     close_for_nullified_case,
     filings,
+    reconcile_obligations,
+    record_assessment,
     refresh_alerts,
     save_evaluation,
     stored_assessments,
@@ -112,6 +117,33 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
         "earliest_due": earliest.isoformat() if earliest else None,
         "recommendations": len(ev.recommendations),
     }
+
+
+def assessment_recorded(session: Session, case_id: uuid.UUID, assessment: SponsorAssessment,
+                        settings: Settings, *, actor: str) -> list[str]:
+    """A dated assessment of one event x drug (the sponsor's determination, or a causality the
+    investigator gave later) is stored and the case's current version evaluated again at once:
+    when it makes the case reportable, the clocks counting from the sponsor's awareness or
+    determination start on its day (Art. 42(2); C.05.014(1); 21 CFR 312.32(c)(1)); when it makes
+    a report no longer owed, the open obligation is closed as not required. Returns what
+    changed, in words (also in the audit trail)."""
+    case = session.get_one(Case, case_id)
+    session.refresh(case, with_for_update=True)
+    record_assessment(session, case_id, case.sponsor_id, assessment, actor=actor)
+    cv = session.scalar(select(CaseVersion).where(CaseVersion.case_id == case_id)
+                        .order_by(CaseVersion.version.desc()).limit(1))
+    if cv is None:
+        return []
+    done = session.scalar(select(CaseAnchorRow.id).where(
+        CaseAnchorRow.case_version_id == cv.id).limit(1))
+    if done is None:  # not evaluated yet: its rules stage will read the assessment
+        return []
+    _, ev = evaluate_version(session, cv, settings)
+    when = assessment.on.isoformat()
+    return reconcile_obligations(
+        session, case_id, cv.id, cv.sponsor_id, ev, actor=actor,
+        reason=f"{assessment.role} assessment of {when} ({assessment.reaction_id} x "
+               f"{assessment.drug_id})")
 
 
 def refresh_due_alerts(session: Session, today: date) -> int:

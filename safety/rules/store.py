@@ -446,3 +446,61 @@ def filings(session: Session, case_id: uuid.UUID) -> list[tuple[int, Filing]]:
             seen[key] = (row.version, Filing(row.submitted_on, row.regime, row.rule_id,
                                              row.complete))
     return sorted(seen.values(), key=lambda x: (x[1].on, x[0]))
+
+
+def reconcile_obligations(session: Session, case_id: uuid.UUID, case_version_id: uuid.UUID,
+                          sponsor_id: int, ev: Evaluation, *, actor: str,
+                          reason: str) -> list[str]:
+    """Bring the stored obligations of an already evaluated version in line with ``ev``, its
+    evaluation again after a new input (a recorded assessment): an open report re-dated or
+    newly open after unblinding, a new one created, one no longer owed closed as not required
+    — each audited with ``reason``. Submitted reports are history and stay. Returns what
+    changed, in words."""
+    rows = list(session.scalars(select(ObligationRow).where(
+        ObligationRow.case_version_id == case_version_id)))
+    by_key = {(r.regime, r.rule_id, r.grp): r for r in rows}
+    changed: list[str] = []
+    wanted = set()
+    for o in ev.obligations:
+        key = (o.regime, o.rule_id, o.group)
+        wanted.add(key)
+        row = by_key.get(key)
+        if row is None:
+            if o.status not in OPEN_STATUSES:
+                continue
+            row = ObligationRow(
+                case_id=case_id, case_version_id=case_version_id,
+                sponsor_id=sponsor_id, version=ev.version,
+                destination=o.destination, regime=o.regime, rule_id=o.rule_id,
+                report_type=o.report_type, grp=o.group, day0=o.day0, due=o.due, days=o.days,
+                status=o.status, citation=o.citation, anchor=o.anchor.value,
+                explanation=o.explanation, basis=list(o.basis))
+            session.add(row)
+            session.flush()
+            record(session, actor=actor, action="obligation.owed", entity=row,
+                   case_id=row.case_id, changes=[{"field": "due", "from": None,
+                                                  "to": row.due.isoformat()}], reason=reason)
+            changed.append(f"{o.regime}/{o.rule_id} owed, due {o.due.isoformat()}")
+            continue
+        if row.status not in OPEN_STATUSES:
+            continue
+        if (row.day0, row.due) != (o.day0, o.due):
+            record(session, actor=actor, action="obligation.redated", entity=row,
+                   case_id=row.case_id, changes=[{"field": "due", "from": row.due.isoformat(),
+                                                  "to": o.due.isoformat()}], reason=reason)
+            row.day0, row.due, row.anchor = o.day0, o.due, o.anchor.value
+            row.explanation, row.basis = o.explanation, list(o.basis)
+            changed.append(f"{o.regime}/{o.rule_id} re-dated to {o.due.isoformat()}")
+        if o.status in OPEN_STATUSES and row.status != o.status:
+            set_obligation_status(session, row, o.status, actor=actor, reason=reason)
+            changed.append(f"{o.regime}/{o.rule_id} {o.status.value}")
+        elif o.status in (ObligationStatus.NOT_REQUIRED, ObligationStatus.SUPERSEDED):
+            wanted.discard(key)  # owed no more: closed below
+    for key, row in by_key.items():
+        if key in wanted or row.status not in OPEN_STATUSES:
+            continue
+        row.explanation = f"{row.explanation}\nNot required: {reason}."
+        set_obligation_status(session, row, ObligationStatus.NOT_REQUIRED, actor=actor,
+                              reason=reason)
+        changed.append(f"{row.regime}/{row.rule_id} not required")
+    return changed

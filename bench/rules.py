@@ -2,6 +2,8 @@
 
 1. Obligations for one case version: p50/p95 of ``evaluate(facts)`` (all 8 shipped regimes),
    and of the full path from the case model (``build_facts`` + ``evaluate``). Target p95 < 5 ms.
+1b. A case history of five steps (two versions, a sponsor assessment, a filing, an
+   unblinding) replayed (``evaluate_history``): what the rules stage pays per version now.
 2. Re-evaluating 100,000 open case versions after an RSI change. Target < 2 min. Worst case:
    every case has the changed product and the changed PT, so every case is evaluated twice.
 
@@ -33,10 +35,11 @@ from safety.rules.facts import (
     SuspectFacts,
     build_facts,
 )
+from safety.rules.history import evaluate_history
 from safety.rules.obligations import evaluate
 from safety.rules.regime import load_regimes
 from safety.rules.rsi_change import rsi_change
-from safety.rules.whatif import load_whatif
+from safety.rules.whatif import evaluate_history_json, load_history, load_whatif
 
 DEMO = Path(__file__).parents[1] / "safety" / "rules" / "examples" / "demo_case.json"
 JURIS = ("US", "EU", "UK", "CA")
@@ -84,6 +87,42 @@ def bench_single(n: int) -> None:
           f"p95 {pct(stage_ms, 95):.3f} ms   (worker stage, registry/RSI loaded once)")
     print(f"  case JSON -> facts -> evaluate: p50 {statistics.median(full_ms):.3f} ms   "
           f"p95 {pct(full_ms, 95):.3f} ms")
+
+
+def bench_history(n: int) -> None:
+    data = json.loads(DEMO.read_text())
+    case = data["case"]
+    v2 = json.loads(json.dumps(case))
+    v2["reactions"][0]["seriousness"] = {"death": True}
+    history = {
+        "case_id": "H", "timezone": "Europe/London", "registry": data["registry"],
+        "rsi": data["rsi"], "history": [
+            {"type": "received", "version": 1, "case": case, "receipts": [
+                {"party": "Partner", "role": "licence_partner", "at": "2026-02-27T07:30:00+09:00"},
+                {"party": "Sponsor", "role": "sponsor", "at": "2026-02-27T09:15:00+00:00"}]},
+            {"type": "assessment", "reaction_id": "r-1", "drug_id": "d-1", "on": "2026-03-01",
+             "causality": "related"},
+            {"type": "filing", "on": "2026-03-05", "regime": "eu-ctr",
+             "rule": "eu-ctr-susar-15"},
+            {"type": "received", "version": 2, "case": v2, "receipts": [
+                {"party": "Sponsor", "role": "sponsor", "at": "2026-03-09T11:00:00+00:00"}]},
+            {"type": "unblinding", "on": "2026-03-10", "arm": "SDX-101"}]}
+    h, ctx, _ = load_history(history)
+    evaluate_history(h, ctx)
+    replay_ms, full_ms = [], []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        evaluate_history(h, ctx)
+        replay_ms.append((time.perf_counter() - t0) * 1000)
+    for _ in range(max(1, n // 4)):
+        t0 = time.perf_counter()
+        evaluate_history_json(history)
+        full_ms.append((time.perf_counter() - t0) * 1000)
+    print(f"case history, 5 entries (4 evaluated steps), {n} runs")
+    print(f"  evaluate_history:            p50 {statistics.median(replay_ms):.3f} ms   "
+          f"p95 {pct(replay_ms, 95):.3f} ms")
+    print(f"  history JSON -> obligations: p50 {statistics.median(full_ms):.3f} ms   "
+          f"p95 {pct(full_ms, 95):.3f} ms   (CLI/API path, JSON decode and registry included)")
 
 
 def synthetic_cases(n: int, lib: RsiLibrary, product: str, rng: random.Random) -> list[CaseFacts]:
@@ -150,6 +189,7 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=100_000)
     args = ap.parse_args()
     bench_single(args.runs)
+    bench_history(args.runs // 4)
     bench_rsi(args.cases)
 
 

@@ -5,15 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from safety.api.auth import require_client
 from safety.api.cases import get_visible_case
+from safety.api.errors import abort
+from safety.cases.codec import CodecError
+from safety.products.registry import RegistryError
+from safety.products.rsi import RsiError
+from safety.rules.day0 import Day0Error
+from safety.rules.history import HistoryError
 from safety.rules.obligations import ObligationAlert, ObligationStatus
 from safety.rules.service import case_obligations, due_list
+from safety.rules.whatif import WhatIfError, evaluate_history_json
 
 blp = Blueprint("obligations", __name__, url_prefix="/api/v1",
                 description="Expedited reporting obligations with due dates and explanations.")
@@ -39,6 +46,8 @@ class ObligationSchema(Schema):
     anchor = fields.String()
     explanation = fields.String()
     basis = fields.List(fields.String())
+    submitted_on = fields.Date(allow_none=True)
+    complete = fields.Boolean(allow_none=True)
 
 
 class RecommendationSchema(Schema):
@@ -81,3 +90,28 @@ class Obligations(MethodView):
         return due_list(g.db, require_client().scope, due_before=args.get("due_before"),
                         statuses=[ObligationStatus(s) for s in args.get("status") or ()],
                         alert=ObligationAlert(args["alert"]) if args.get("alert") else None)
+
+
+HISTORY_ERRORS = (CodecError, RegistryError, RsiError, Day0Error, HistoryError, WhatIfError)
+
+
+@blp.route("/rules/evaluate")
+class RulesEvaluate(MethodView):
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "description": "A case history (docs/rules.md, \"Case history\"): "
+        "{case_id, timezone, registry, rsi, rules_options, reporting, history: [received | "
+        "assessment | unblinding | filing | nullification entries]}"}}}})
+    @blp.response(200, description="The evaluation: obligations (submitted or open, each with "
+                  "day 0, due date, citation and explanation), recommendations and notes; the "
+                  "same as `safety rules evaluate HISTORY.json --json`.")
+    def post(self) -> Any:
+        """What-if: every obligation a case history owes; nothing is read or stored."""
+        require_client()
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            abort(400, message="Body must be a JSON object with a history list.")
+        try:
+            ev = evaluate_history_json(body, zone=current_app.config["SAFETY"].timezone)
+        except HISTORY_ERRORS as exc:
+            abort(422, errors={"json": {"history": [str(exc)]}})
+        return ev.to_json()

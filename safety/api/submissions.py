@@ -56,6 +56,9 @@ class SubmissionSchema(Schema):
     created_at = fields.DateTime()
     sent_at = fields.DateTime(allow_none=True)
     acked_at = fields.DateTime(allow_none=True)
+    complete = fields.Boolean(allow_none=True, metadata={
+        "description": "the approver's statement that the message carries the complete "
+                       "information (null: not stated)"})
     ack_code = fields.String(allow_none=True)
     ack_text = fields.String(allow_none=True)
 

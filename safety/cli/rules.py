@@ -15,14 +15,15 @@ from safety.products.registry import RegistryError, load_registry_json
 from safety.products.rsi import RsiError, load_rsi_csv, load_rsi_json
 from safety.rules.capacity import with_options
 from safety.rules.day0 import Day0Error
+from safety.rules.history import HistoryError
 from safety.rules.obligations import Evaluation, evaluate
 from safety.rules.regime import RegimeError, load_regimes
-from safety.rules.whatif import WhatIfError, load_whatif
+from safety.rules.whatif import WhatIfError, evaluate_history_json, is_history, load_whatif
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 ERRORS = (CodecError, RegistryError, RsiError, Day0Error, RegimeError, WhatIfError,
-          json.JSONDecodeError)
+          HistoryError, json.JSONDecodeError)
 
 
 def _run(case_file: Path, registry: Path | None, rsi: Path | None,
@@ -36,6 +37,8 @@ def _run(case_file: Path, registry: Path | None, rsi: Path | None,
     if rsi:
         lib = load_rsi_csv(rsi) if rsi.suffix.lower() == ".csv" else load_rsi_json(rsi)
     data = json.loads(case_file.read_text(encoding="utf-8"))
+    if is_history(data):  # a case history: the unit the pipeline evaluates too
+        return evaluate_history_json(data, reg, lib, zone, load_regimes(regimes_dir))
     w = load_whatif(data, reg, lib, zone)
     chosen = with_options(load_regimes(regimes_dir), w.options)
     ev = evaluate(w.facts, chosen.regimes, w.previous)
@@ -72,7 +75,8 @@ def rules() -> None:
                    "given back as `previous` of the next version.")
 def evaluate_cmd(case_file: Path, registry: Path | None, rsi: Path | None,
                  regimes_dir: Path | None, as_json: bool) -> None:
-    """What-if: obligations of CASE_FILE (case JSON, optionally wrapped), nothing stored."""
+    """What-if: obligations of CASE_FILE (a case history, or a case JSON optionally
+    wrapped), nothing stored."""
     try:
         ev = _run(case_file, registry, rsi, regimes_dir)
     except ERRORS as exc:

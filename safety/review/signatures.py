@@ -29,10 +29,11 @@ class SigningRefused(ValueError):
 
 def sign_and_approve(session: Session, case: Case, user: User, *, seen_version: str,
                      meaning: str | None, password: str, comment: str | None,
-                     zone: str, now: datetime) -> Signature:
+                     zone: str, now: datetime, complete: bool | None = None) -> Signature:
     """Sign the current version (which the signer must have had on screen) with the approval
     meaning, move the case to submission and put its messages in the outbox, in one
-    transaction. ``case`` must be locked by the caller."""
+    transaction; ``complete`` is the signer's statement whether the messages carry the complete
+    information (``None``: not stated). ``case`` must be locked by the caller."""
     if seen_version != str(case.current_version):
         raise SigningRefused(
             f"you reviewed version {seen_version or '?'}, but the case is now version "
@@ -60,5 +61,5 @@ def sign_and_approve(session: Session, case: Case, user: User, *, seen_version: 
     sig = add_signature(session, case, current, user, meaning=signing.APPROVAL_MEANING, now=now,
                         zone=zone, message_sha256=message)
     change_state(session, case, change, actor=user.actor)
-    approve_for_sending(session, current.id, user.actor)
+    approve_for_sending(session, current.id, user.actor, complete)
     return sig

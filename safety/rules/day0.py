@@ -163,8 +163,9 @@ class Anchors:
         )
 
     def receipt_note(self) -> str | None:
-        """Which of several receipts set day 0 (``None`` when first receipt was given as such)."""
-        if not self.receipts:
+        """Which of several receipts set day 0 (``None`` when first receipt was given as such or
+        there was one receipt only: the Day 0 line of each obligation names its receiver)."""
+        if len(self.receipts) < 2:
             return None
         fr = self.first_receipt
         others = "; ".join(r.describe() for r in self.receipts)

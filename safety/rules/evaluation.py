@@ -3,7 +3,8 @@ and the due-date monitor over the open ones."""
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,48 +16,83 @@ from safety.config import Settings
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.capacity import applicable_regimes, with_options
-from safety.rules.case_version import evaluate_case_version
+from safety.rules.day0 import Receipt, ReceiverRole, local_date, org_zone
 from safety.rules.facts import CaseFacts
+from safety.rules.history import (
+    CaseHistory,
+    Entry,
+    Received,
+    RulesContext,
+    SponsorAssessment,
+    evaluate_history,
+)
 from safety.rules.obligations import Evaluation
 from safety.rules.regime import load_regimes
 from safety.rules.store import (
+    CaseAnchorRow,
     ObligationRow,
     close_for_nullified_case,
-    previous_obligations,
+    filings,
+    reconcile_obligations,
+    record_assessment,
     refresh_alerts,
     save_evaluation,
+    stored_assessments,
+    stored_receipts,
 )
 from safety.sponsors.service import profile
+
+
+def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = None
+                 ) -> tuple[CaseHistory, RulesContext, tuple[str, ...]]:
+    """The stored case up to version ``cv`` as the history the engine takes (the same unit as
+    ``safety rules evaluate HISTORY.json`` and ``POST /api/v1/rules/evaluate``): each version
+    with its receipts by party (the version's own receipt by the sponsor when none were
+    recorded), the dated assessments, and the reports filed with their actual dates and
+    completeness; plus the sponsor's registry, RSI, capacities and readings."""
+    sponsor = profile(session, cv.sponsor_id)
+    zone = sponsor.timezone
+    tz = org_zone(zone)
+    versions = sorted(session.scalars(select(CaseVersion).where(
+        CaseVersion.case_id == cv.case_id, CaseVersion.version <= cv.version)),
+        key=lambda v: v.version)
+    receipts = stored_receipts(session, [v.id for v in versions])
+    # Order: by calendar day; on one day the versions, each followed by the reports filed
+    # answering it, then the assessments of that day.
+    keyed: list[tuple[tuple[date, int, int, int], Entry]] = []
+    for v in versions:
+        own = receipts.get(v.id) or (Receipt(sponsor.code, ReceiverRole.SPONSOR,
+                                             instant=v.received_at),)
+        keyed.append(((local_date(v.received_at, tz), 0, v.version, 0),
+                      Received(v.version, working_data(session, v), own)))
+    received_day = {v.version: local_date(v.received_at, tz) for v in versions}
+    for n, (version, f) in enumerate(filings(session, cv.case_id), start=1):
+        if version > cv.version:
+            continue
+        # Never before the version whose obligation it answered.
+        keyed.append(((max(f.on, received_day[version]), 0, version, n), f))
+    for n, a in enumerate(stored_assessments(session, cv.case_id)):
+        day = local_date(a.on, tz) if isinstance(a.on, datetime) else a.on
+        keyed.append(((day, 1, 0, n), a))
+    keyed.sort(key=lambda x: x[0])
+    bound = applicable_regimes(load_regimes(), sponsor.reporting, sponsor.code)
+    chosen = with_options(bound.regimes, sponsor.rules)
+    ctx = RulesContext(load_registry(session, cv.sponsor_id),
+                       rsi if rsi is not None else load_rsi(session, cv.sponsor_id),
+                       chosen.regimes)
+    history = CaseHistory(str(cv.case_id), tuple(e for _, e in keyed), zone)
+    return history, ctx, (*bound.notes, *chosen.notes)
 
 
 def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
                      rsi: RsiLibrary | None = None) -> tuple[CaseFacts, Evaluation]:
     """Facts and obligations of a stored version against the registry and RSI in the database
-    (or ``rsi`` given, for what-if comparisons)."""
-    versions = {v.version: v for v in session.scalars(
-        select(CaseVersion).where(CaseVersion.case_id == cv.case_id,
-                                  CaseVersion.version <= cv.version))}
-    first = versions[1]
-    previous = versions.get(cv.version - 1)
-    sponsor = profile(session, cv.sponsor_id)
-    bound = applicable_regimes(load_regimes(), sponsor.reporting, sponsor.code)
-    chosen = with_options(bound.regimes, sponsor.rules)
-    facts, ev = evaluate_case_version(
-        working_data(session, cv),
-        case_id=str(cv.case_id),
-        version=cv.version,
-        first_received_at=first.received_at,
-        received_at=cv.received_at,
-        registry=load_registry(session, cv.sponsor_id),
-        rsi=rsi if rsi is not None else load_rsi(session, cv.sponsor_id),
-        previous_case=working_data(session, previous) if previous else None,
-        previous_obligations=previous_obligations(session, cv.case_id) if previous else (),
-        previous_first_received_at=first.received_at if previous else None,
-        zone=sponsor.timezone,
-        regimes=chosen.regimes,
-    )
-    ev.notes.extend((*bound.notes, *chosen.notes))
-    return facts, ev
+    (or ``rsi`` given, for what-if comparisons): its case history replayed."""
+    history, ctx, notes = case_history(session, cv, rsi)
+    result = evaluate_history(history, ctx, strict=False)
+    ev = result.evaluation
+    ev.notes.extend(notes)
+    return result.facts, ev
 
 
 def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
@@ -81,6 +117,33 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
         "earliest_due": earliest.isoformat() if earliest else None,
         "recommendations": len(ev.recommendations),
     }
+
+
+def assessment_recorded(session: Session, case_id: uuid.UUID, assessment: SponsorAssessment,
+                        settings: Settings, *, actor: str) -> list[str]:
+    """A dated assessment of one event x drug (the sponsor's determination, or a causality the
+    investigator gave later) is stored and the case's current version evaluated again at once:
+    when it makes the case reportable, the clocks counting from the sponsor's awareness or
+    determination start on its day (Art. 42(2); C.05.014(1); 21 CFR 312.32(c)(1)); when it makes
+    a report no longer owed, the open obligation is closed as not required. Returns what
+    changed, in words (also in the audit trail)."""
+    case = session.get_one(Case, case_id)
+    session.refresh(case, with_for_update=True)
+    record_assessment(session, case_id, case.sponsor_id, assessment, actor=actor)
+    cv = session.scalar(select(CaseVersion).where(CaseVersion.case_id == case_id)
+                        .order_by(CaseVersion.version.desc()).limit(1))
+    if cv is None:
+        return []
+    done = session.scalar(select(CaseAnchorRow.id).where(
+        CaseAnchorRow.case_version_id == cv.id).limit(1))
+    if done is None:  # not evaluated yet: its rules stage will read the assessment
+        return []
+    _, ev = evaluate_version(session, cv, settings)
+    when = assessment.on.isoformat()
+    return reconcile_obligations(
+        session, case_id, cv.id, cv.sponsor_id, ev, actor=actor,
+        reason=f"{assessment.role} assessment of {when} ({assessment.reaction_id} x "
+               f"{assessment.drug_id})")
 
 
 def refresh_due_alerts(session: Session, today: date) -> int:

@@ -38,6 +38,10 @@ class FollowUp(StrEnum):
     INITIAL = "initial"
     SIGNIFICANT = "significant"
     NON_SIGNIFICANT = "non_significant"
+    # The sponsor re-assessed what it already held (causality, expectedness, the unblinding
+    # result): a new clock where it changes what is owed, but no new information received, so
+    # a clock counting from "initial receipt" stays there (21 CFR 312.32(c)(2)).
+    REASSESSMENT = "reassessment"
 
 
 @dataclass(frozen=True, slots=True)

@@ -380,6 +380,21 @@ def _initial_anchors(rule: Rule, facts: CaseFacts, newly: bool) -> list[AnchorKi
     """The anchor of an initial report. A case that only now qualifies, through significant
     follow-up, counts from that information, or from a sponsor assessment made later still
     (the day the sponsor held what made it reportable: CTR Art. 42(2), C.05.014(1))."""
+    if rule.anchor is AnchorKind.SPONSOR_DETERMINATION:
+        # 21 CFR 312.32(c)(1): 15 days "after the sponsor determines that the information
+        # qualifies". Not recorded: the day a later assessment made the case reportable (the
+        # earliest the sponsor can have determined it), else the initial receipt, or the
+        # significant follow-up that made a case newly qualify (docs/decisions.md, "FDA
+        # 15-day fallback").
+        if newly and facts.followup is not FollowUp.REASSESSMENT:
+            aware, fu = facts.anchors.reportable_awareness, facts.anchors.significant_followup
+            if aware is None or (fu is not None and fu.day >= aware.day):
+                return [AnchorKind.SPONSOR_DETERMINATION, AnchorKind.SIGNIFICANT_FOLLOWUP]
+        return [AnchorKind.SPONSOR_DETERMINATION, AnchorKind.REPORTABLE_AWARENESS]
+    if newly and facts.followup is FollowUp.REASSESSMENT:
+        # Nothing new was received: each rule counts from its own start (the sponsor's
+        # determination or awareness when recorded, else the initial receipt).
+        return [rule.anchor]
     if newly and rule.anchor is AnchorKind.FIRST_RECEIPT:
         return [AnchorKind.SIGNIFICANT_FOLLOWUP]
     if newly and rule.anchor is AnchorKind.REPORTABLE_AWARENESS:
@@ -399,8 +414,10 @@ def _best(
     candidates = [
         _obligation(facts, regime, m.rule, m, _initial_anchors(m.rule, facts, newly),
                     m.rule.report_type, m.rule.citation, m.rule.days,
-                    "Case became reportable with significant follow-up information." if newly
-                    else "")
+                    ("Case became reportable with the sponsor's later assessment."
+                     if facts.followup is FollowUp.REASSESSMENT
+                     else "Case became reportable with significant follow-up information.")
+                    if newly else "")
         for m in found
     ]
     extra = [o for o, m in zip(candidates, found, strict=True) if m.rule.in_addition]
@@ -453,7 +470,7 @@ def evaluate_regime(
         ev.obligations.extend(p for p in prev if p.status is not ObligationStatus.SUBMITTED)
         return
 
-    newly = followup is FollowUp.SIGNIFICANT and not prev_initial
+    newly = followup in (FollowUp.SIGNIFICANT, FollowUp.REASSESSMENT) and not prev_initial
     if followup is FollowUp.INITIAL or not prev_initial:
         picked, covered = _best(facts, regime, found, newly)
         for ob in picked:
@@ -507,9 +524,17 @@ def evaluate_regime(
             else:
                 ev.obligations.append(p)
         return
-    ev.obligations.extend(p for p in prev if p.status is not ObligationStatus.SUBMITTED
-                          and p.status is not ObligationStatus.NOT_REQUIRED
-                          and p.group != "completion")
+    still_blinded = all(m.blinded_only for m in found)
+    for p in prev:
+        if p.status in (ObligationStatus.NOT_REQUIRED, ObligationStatus.SUBMITTED):
+            continue
+        if p.group != "completion":
+            if p.status is ObligationStatus.AWAITING_UNBLINDING and not still_blinded:
+                p = replace(p, version=facts.version, status=ObligationStatus.OPEN,
+                            explanation=f"{p.explanation}\nVersion {facts.version}: unblinded "
+                                        "to the investigational product; the report is owed "
+                                        "(clock unchanged).")
+            ev.obligations.append(p)
     for p in prev_initial:  # completions recounted from the actual filing, when there is one
         ev.obligations.extend(_completions(regime, p, prev))
     if submitted:

@@ -17,8 +17,11 @@ from safety.cases.store import open_current_versions
 from safety.config import Settings
 from safety.products.rsi import RsiError, RsiVersion
 from safety.products.store import has_product, load_rsi, save_rsi_version
+from safety.rules.capacity import applicable_regimes, with_options
 from safety.rules.evaluation import evaluate_version
+from safety.rules.regime import load_regimes
 from safety.rules.rsi_change import rsi_change
+from safety.sponsors.service import profile
 
 
 def add_rsi_version(session: Session, new: RsiVersion, settings: Settings, actor: str,
@@ -35,7 +38,12 @@ def add_rsi_version(session: Session, new: RsiVersion, settings: Settings, actor
     open_cases = [(case, cv) for case, cv in open_current_versions(session)
                   if case.sponsor_id == sponsor_id]
     facts = [evaluate_version(session, cv, settings, rsi=old_lib)[0] for _, cv in open_cases]
-    changes = [c.to_json() for c in rsi_change(facts, old_lib, old, new)]
+    # Only the regimes the sponsor is held to, read as it reads them (its capacities and
+    # settings): the same regimes its cases are evaluated under (safety.rules.capacity).
+    sponsor = profile(session, sponsor_id)
+    bound = applicable_regimes(load_regimes(), sponsor.reporting, sponsor.code)
+    regimes = with_options(bound.regimes, sponsor.rules).regimes
+    changes = [c.to_json() for c in rsi_change(facts, old_lib, old, new, regimes)]
     row = save_rsi_version(session, new, sponsor_id)
     session.flush()
     record(session, actor=actor, action="rsi.version_added", entity=row,

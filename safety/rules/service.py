@@ -24,6 +24,7 @@ def obligation_json(row: ObligationRow, case_number: str | None = None) -> dict[
         "rule": row.rule_id, "report_type": row.report_type, "day0": row.day0, "due": row.due,
         "days": row.days, "status": row.status, "alert": row.alert, "citation": row.citation,
         "anchor": row.anchor, "explanation": row.explanation, "basis": row.basis or [],
+        "submitted_on": row.submitted_on, "complete": row.complete,
     }
 
 

@@ -7,18 +7,32 @@ The only code that changes an obligation's status (:func:`set_obligation_status`
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, Uuid, func, select
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit.store import record
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.db.tenancy import SponsorOwned
 from safety.rules.capacity import with_options
-from safety.rules.day0 import Anchor, AnchorKind
+from safety.rules.causality import Relatedness
+from safety.rules.day0 import Anchor, AnchorKind, Receipt, ReceiverRole
 from safety.rules.facts import CaseFacts
+from safety.rules.history import Filing, SponsorAssessment
 from safety.rules.obligations import (
     OBLIGATION_STATUS,
     OPEN_STATUSES,
@@ -74,8 +88,51 @@ class ObligationRow(SponsorOwned, Base):
     explanation: Mapped[str] = mapped_column(Text)
     basis: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
     submitted_on: Mapped[date | None] = mapped_column(Date)
+    # The filer's statement that the filed report was complete (None: not said): an
+    # incomplete EU CTR 7-day report owes the completed report (Art. 42(2)).
+    complete: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CaseReceiptRow(SponsorOwned, Base):
+    """Who received a case version's information, when (``instant``, or ``day`` when only a
+    date is known): day 0 is the earliest receipt by the sponsor or anyone acting for it
+    (GVP VI.B.7)."""
+
+    __tablename__ = "case_receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_versions.id"),
+                                                       index=True)
+    party: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    instant: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    day: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseAssessmentRow(SponsorOwned, Base):
+    """A dated causality/expectedness assessment of one event x suspect drug
+    (:class:`safety.rules.history.SponsorAssessment` as stored)."""
+
+    __tablename__ = "case_assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    reaction_id: Mapped[str] = mapped_column(String(100))
+    drug_id: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    instant: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    day: Mapped[date | None] = mapped_column(Date)
+    causality: Mapped[str | None] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(100), default="")
+    result: Mapped[str] = mapped_column(String(100), default="")
+    expected: Mapped[bool | None] = mapped_column(Boolean)
+    reference: Mapped[str] = mapped_column(String(40), default="IB")
+    rsi_version: Mapped[str] = mapped_column(String(200), default="")
+    assessor: Mapped[str] = mapped_column(String(200), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RecommendationRow(SponsorOwned, Base):
@@ -102,6 +159,7 @@ def _to_domain(row: ObligationRow) -> Obligation:
         due=row.due, days=row.days, status=ObligationStatus(row.status),
         citation=row.citation, anchor=AnchorKind(row.anchor), explanation=row.explanation,
         basis=tuple(row.basis or ()), group=row.grp, submitted_on=row.submitted_on,
+        complete=row.complete,
     )
 
 
@@ -130,6 +188,7 @@ def save_evaluation(
             report_type=o.report_type, grp=o.group, day0=o.day0, due=o.due, days=o.days,
             status=o.status, citation=o.citation, anchor=o.anchor.value,
             explanation=o.explanation, basis=list(o.basis), submitted_on=o.submitted_on,
+            complete=o.complete,
         )
         session.add(row)
         rows.append(row)
@@ -180,13 +239,17 @@ def set_obligation_status(session: Session, row: ObligationRow, to: ObligationSt
 
 
 def obligation_submitted(session: Session, obligation_id: uuid.UUID, on: date, *, actor: str,
-                         reason: str) -> ObligationRow | None:
-    """The message answering an obligation was sent: it is met (if it was still owed), and the
-    open reports completing it now count from this actual filing."""
+                         reason: str, complete: bool | None = None) -> ObligationRow | None:
+    """The message answering an obligation was sent: it is met (if it was still owed), with
+    the filer's statement whether it was complete, and the open reports completing it now
+    count from this actual filing (and are owed only if it was incomplete, Art. 42(2))."""
     row = session.get(ObligationRow, obligation_id)
     if row is not None and row.status in OPEN_STATUSES:
+        row.complete = complete
+        said = "" if complete is None else (" (filed complete)" if complete
+                                            else " (filed incomplete)")
         set_obligation_status(session, row, ObligationStatus.SUBMITTED, actor=actor,
-                              reason=reason, on=on)
+                              reason=reason + said, on=on)
         _redate_completions(session, row, actor)
     return row
 
@@ -301,3 +364,143 @@ def obligation_due_dates(session: Session,
     wanted = set(case_ids)
     return {case_id: due for case_id, due in session.execute(stmt)
             if due is not None and case_id in wanted}
+
+
+# --- case history inputs ------------------------------------------------------------------
+
+
+def record_receipts(session: Session, case_version_id: uuid.UUID, sponsor_id: int,
+                    receipts: Sequence[Receipt], *, actor: str, case_id: uuid.UUID) -> None:
+    """Store who received a version's information and when (audited); day 0 is the earliest
+    of them from the next evaluation on."""
+    for r in receipts:
+        row = CaseReceiptRow(case_version_id=case_version_id, sponsor_id=sponsor_id,
+                             party=r.party, role=r.role.value, instant=r.instant, day=r.day)
+        session.add(row)
+        session.flush()
+        record(session, actor=actor, action="case.receipt_recorded", entity=row,
+               case_id=case_id, changes=[{"field": "receipt", "from": None,
+                                          "to": r.describe()}],
+               reason=f"received by {r.who}")
+
+
+def stored_receipts(session: Session, case_version_ids: Sequence[uuid.UUID]
+                    ) -> dict[uuid.UUID, tuple[Receipt, ...]]:
+    out: dict[uuid.UUID, list[Receipt]] = {}
+    for row in session.scalars(select(CaseReceiptRow).where(
+            CaseReceiptRow.case_version_id.in_(list(case_version_ids)))
+            .order_by(CaseReceiptRow.id)):
+        out.setdefault(row.case_version_id, []).append(Receipt(
+            row.party, ReceiverRole(row.role), instant=row.instant, day=row.day))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def record_assessment(session: Session, case_id: uuid.UUID, sponsor_id: int,
+                      a: SponsorAssessment, *, actor: str) -> CaseAssessmentRow:
+    """Store a dated assessment of one event x suspect drug (audited); the next evaluation of
+    the case replays it at its date."""
+    instant = a.on if isinstance(a.on, datetime) else None
+    day = None if isinstance(a.on, datetime) else a.on
+    row = CaseAssessmentRow(
+        case_id=case_id, sponsor_id=sponsor_id, reaction_id=a.reaction_id, drug_id=a.drug_id,
+        role=a.role, instant=instant, day=day,
+        causality=a.causality.value if a.causality is not None else None, method=a.method,
+        result=a.result, expected=a.expected, reference=a.reference,
+        rsi_version=a.rsi_version, assessor=a.by)
+    session.add(row)
+    session.flush()
+    what = [f"causality {a.causality.value}" if a.causality is not None else "",
+            "" if a.expected is None else
+            f"{'expected' if a.expected else 'unexpected'} vs {a.rsi_version or a.reference}"]
+    record(session, actor=actor, action="case.assessment_recorded", entity=row,
+           case_id=case_id, changes=[{"field": f"{a.reaction_id} x {a.drug_id}", "from": None,
+                                      "to": "; ".join(w for w in what if w)}],
+           reason=f"{a.role} assessment of {a.on.isoformat()}")
+    return row
+
+
+def stored_assessments(session: Session, case_id: uuid.UUID) -> list[SponsorAssessment]:
+    """The case's dated assessments in the order they were recorded."""
+    out = []
+    for row in session.scalars(select(CaseAssessmentRow).where(
+            CaseAssessmentRow.case_id == case_id).order_by(CaseAssessmentRow.id)):
+        on: date | datetime = row.instant if row.instant is not None else row.day  # type: ignore[assignment]
+        out.append(SponsorAssessment(
+            row.reaction_id, row.drug_id, on,
+            Relatedness(row.causality) if row.causality else None, row.method, row.result,
+            row.expected, row.reference, row.rsi_version, row.role, row.assessor))
+    return out
+
+
+def filings(session: Session, case_id: uuid.UUID) -> list[tuple[int, Filing]]:
+    """Reports of the case actually filed, each once, with the version whose obligation it
+    answered (the earliest version that records it submitted)."""
+    seen: dict[tuple[str, str, str, date], tuple[int, Filing]] = {}
+    for row in session.scalars(select(ObligationRow).where(
+            ObligationRow.case_id == case_id,
+            ObligationRow.status == ObligationStatus.SUBMITTED,
+            ObligationRow.submitted_on.is_not(None)).order_by(ObligationRow.version)):
+        assert row.submitted_on is not None
+        key = (row.regime, row.rule_id, row.grp, row.submitted_on)
+        if key not in seen:
+            seen[key] = (row.version, Filing(row.submitted_on, row.regime, row.rule_id,
+                                             row.complete))
+    return sorted(seen.values(), key=lambda x: (x[1].on, x[0]))
+
+
+def reconcile_obligations(session: Session, case_id: uuid.UUID, case_version_id: uuid.UUID,
+                          sponsor_id: int, ev: Evaluation, *, actor: str,
+                          reason: str) -> list[str]:
+    """Bring the stored obligations of an already evaluated version in line with ``ev``, its
+    evaluation again after a new input (a recorded assessment): an open report re-dated or
+    newly open after unblinding, a new one created, one no longer owed closed as not required
+    — each audited with ``reason``. Submitted reports are history and stay. Returns what
+    changed, in words."""
+    rows = list(session.scalars(select(ObligationRow).where(
+        ObligationRow.case_version_id == case_version_id)))
+    by_key = {(r.regime, r.rule_id, r.grp): r for r in rows}
+    changed: list[str] = []
+    wanted = set()
+    for o in ev.obligations:
+        key = (o.regime, o.rule_id, o.group)
+        wanted.add(key)
+        row = by_key.get(key)
+        if row is None:
+            if o.status not in OPEN_STATUSES:
+                continue
+            row = ObligationRow(
+                case_id=case_id, case_version_id=case_version_id,
+                sponsor_id=sponsor_id, version=ev.version,
+                destination=o.destination, regime=o.regime, rule_id=o.rule_id,
+                report_type=o.report_type, grp=o.group, day0=o.day0, due=o.due, days=o.days,
+                status=o.status, citation=o.citation, anchor=o.anchor.value,
+                explanation=o.explanation, basis=list(o.basis))
+            session.add(row)
+            session.flush()
+            record(session, actor=actor, action="obligation.owed", entity=row,
+                   case_id=row.case_id, changes=[{"field": "due", "from": None,
+                                                  "to": row.due.isoformat()}], reason=reason)
+            changed.append(f"{o.regime}/{o.rule_id} owed, due {o.due.isoformat()}")
+            continue
+        if row.status not in OPEN_STATUSES:
+            continue
+        if (row.day0, row.due) != (o.day0, o.due):
+            record(session, actor=actor, action="obligation.redated", entity=row,
+                   case_id=row.case_id, changes=[{"field": "due", "from": row.due.isoformat(),
+                                                  "to": o.due.isoformat()}], reason=reason)
+            row.day0, row.due, row.anchor = o.day0, o.due, o.anchor.value
+            row.explanation, row.basis = o.explanation, list(o.basis)
+            changed.append(f"{o.regime}/{o.rule_id} re-dated to {o.due.isoformat()}")
+        if o.status in OPEN_STATUSES and row.status != o.status:
+            set_obligation_status(session, row, o.status, actor=actor, reason=reason)
+            changed.append(f"{o.regime}/{o.rule_id} {o.status.value}")
+        elif o.status in (ObligationStatus.NOT_REQUIRED, ObligationStatus.SUPERSEDED):
+            wanted.discard(key)  # owed no more: closed below
+    for key, row in by_key.items():
+        if key in wanted or row.status not in OPEN_STATUSES:
+            continue
+        row.explanation = f"{row.explanation}\nNot required: {reason}."
+        set_obligation_status(session, row, ObligationStatus.NOT_REQUIRED, actor=actor,
+                              reason=reason)
+        changed.append(f"{row.regime}/{row.rule_id} not required")
+    return changed

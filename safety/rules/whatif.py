@@ -20,7 +20,8 @@ not hold::
         {"party": "Kumo Pharma", "role": "licence_partner", "at": "2026-02-27T08:00:00+09:00"},
         {"party": "PV London", "role": "sponsor", "at": "2026-03-02"}
       ],
-      "followup": "initial" | "significant" | "non_significant",   # default "initial"
+      "followup": "initial" | "significant" | "non_significant" | "reassessment",  # default
+                                            # "initial"; a whole history: see load_history
       "unblinded_arm": "placebo" | "<product id>" | null,
       "registry": {"products": [...], "studies": [...]},  # as registry_to_json
       "rsi": [{"product_id", "reference", "version", "effective_from", "expected_pts"}],
@@ -43,14 +44,21 @@ registry and RSI come from the ``--registry``/``--rsi`` files given to the comma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from safety.cases.codec import case_from_json
 from safety.cases.model import Assessment, CaseVersionData, DrugReaction
 from safety.cases.values import PartialDate, PartialDateError
-from safety.products.registry import Registry, product_from_dict, study_from_dict
-from safety.products.rsi import RsiLibrary, rsi_from_dict
+from safety.products.registry import (
+    Registry,
+    product_from_dict,
+    registry_to_json,
+    study_from_dict,
+)
+from safety.products.rsi import RsiLibrary, RsiVersion, rsi_from_dict
+from safety.rules.capacity import applicable_regimes, with_options
 from safety.rules.causality import CausalityError, naranjo_assessment
 from safety.rules.day0 import (
     CASE_ANCHORS,
@@ -65,9 +73,16 @@ from safety.rules.day0 import (
     receipts_anchors,
 )
 from safety.rules.facts import CaseFacts, FollowUp, build_facts
-from safety.rules.obligations import Obligation, obligation_from_json
+from safety.rules.history import CaseHistory, RulesContext, evaluate_history, history_from_json
+from safety.rules.obligations import Evaluation, Obligation, obligation_from_json
+from safety.rules.regime import Regime, load_regimes
 from safety.rules.seriousness import MedicallyImportantLists
-from safety.sponsors.profile import ProfileError, RulesOptions, rules_options_from_json
+from safety.sponsors.profile import (
+    ProfileError,
+    RulesOptions,
+    reporting_from_json,
+    rules_options_from_json,
+)
 
 
 class WhatIfError(ValueError):
@@ -208,3 +223,84 @@ def load_whatif(
     except ProfileError as exc:
         raise WhatIfError(str(exc).replace("rules", "rules_options", 1)) from exc
     return WhatIf(case, facts, previous, options)
+
+
+# --- case histories ----------------------------------------------------------------------
+
+
+def rsi_version_to_json(v: RsiVersion) -> dict[str, Any]:
+    """Inverse of :func:`safety.products.rsi.rsi_from_dict`."""
+    return {"product_id": v.product_id, "reference": v.reference, "version": v.version,
+            "effective_from": v.effective_from.isoformat(),
+            "expected_pts": sorted(v.expected_pts), "document": v.document}
+
+
+def is_history(data: object) -> bool:
+    """A case history file has a top-level ``history`` list (docs/rules.md)."""
+    return isinstance(data, dict) and "history" in data
+
+
+def load_history(
+    data: dict[str, Any], registry: Registry | None = None, rsi: RsiLibrary | None = None,
+    zone: str | None = None, regimes: Sequence[Regime] | None = None,
+) -> tuple[CaseHistory, RulesContext, tuple[str, ...]]:
+    """A case history file and the context it is judged in (the same keys as the what-if
+    wrapper: ``registry``, ``rsi``, ``ime``, ``dme``, ``rules_options``, and ``reporting``,
+    the sponsor's capacities as ``safety sponsor show`` prints them)::
+
+        {"case_id": "SD-2026-0001", "timezone": "Europe/London",
+         "registry": {...}, "rsi": [...], "rules_options": {...}, "reporting": [...],
+         "history": [
+           {"type": "received", "version": 1, "case": {...},
+            "receipts": [{"party": "Kumo Pharma", "role": "licence_partner",
+                          "at": "2026-02-27T08:00:00+09:00"}]},
+           {"type": "assessment", "reaction_id": "r1", "drug_id": "d1", "on": "2026-03-02",
+            "causality": "related", "expected": false, "reference": "IB",
+            "rsi_version": "IB ed. 7"},
+           {"type": "unblinding", "on": "2026-03-03", "arm": "SDX-101"},
+           {"type": "filing", "on": "2026-03-05", "regime": "eu-ctr",
+            "rule": "eu-ctr-susar-7", "complete": false},
+           {"type": "received", "version": 2, "case": {...}, "receipts": [...]},
+           {"type": "nullification", "on": "2026-04-01", "reason": "duplicate"}]}
+
+    Returns the history, the context, and the notes of the sponsor's settings applied."""
+    reg = registry or Registry()
+    try:
+        for i, p in enumerate(data.get("registry", {}).get("products", ())):
+            reg.add_product(product_from_dict(p, f"registry.products[{i}]"))
+        for i, s in enumerate(data.get("registry", {}).get("studies", ())):
+            reg.add_study(study_from_dict(s, f"registry.studies[{i}]"))
+        lib = rsi or RsiLibrary()
+        for i, v in enumerate(data.get("rsi", ())):
+            lib.add(rsi_from_dict(v, f"rsi[{i}]"))
+    except (AttributeError, TypeError) as exc:
+        raise WhatIfError(f"registry/rsi: {exc}") from exc
+    try:
+        options = rules_options_from_json(data.get("rules_options"))
+        reporting = reporting_from_json(data.get("reporting") or [])
+    except ProfileError as exc:
+        raise WhatIfError(str(exc).replace("rules", "rules_options", 1)) from exc
+    lists = MedicallyImportantLists(frozenset(data.get("ime", ())),
+                                    frozenset(data.get("dme", ())))
+    bound = applicable_regimes(regimes if regimes is not None else load_regimes(), reporting,
+                               str(data.get("sponsor") or "of this history"))
+    chosen = with_options(bound.regimes, options)
+    history = history_from_json(data, zone)
+    return (history, RulesContext(reg, lib, chosen.regimes, lists),
+            (*bound.notes, *chosen.notes))
+
+
+def context_to_json(registry: Registry, rsi: RsiLibrary) -> dict[str, Any]:
+    return {"registry": registry_to_json(registry),
+            "rsi": [rsi_version_to_json(v) for v in rsi.versions()]}
+
+
+def evaluate_history_json(
+    data: dict[str, Any], registry: Registry | None = None, rsi: RsiLibrary | None = None,
+    zone: str | None = None, regimes: Sequence[Regime] | None = None,
+) -> Evaluation:
+    """The evaluation of a history file: the CLI's and the API's one entry point."""
+    history, ctx, notes = load_history(data, registry, rsi, zone, regimes)
+    ev = evaluate_history(history, ctx).evaluation
+    ev.notes.extend(notes)
+    return ev

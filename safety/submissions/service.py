@@ -80,7 +80,7 @@ def submission_json(sub: Submission) -> dict[str, Any]:
         "message_id": sub.message_id, "receiver": sub.receiver, "state": sub.state,
         "findings": sub.findings or [], "notes": sub.notes or [],
         "created_at": sub.created_at, "sent_at": sub.sent_at, "acked_at": sub.acked_at,
-        "ack_code": sub.ack_code, "ack_text": sub.ack_text,
+        "ack_code": sub.ack_code, "ack_text": sub.ack_text, "complete": sub.complete,
     }
 
 

@@ -18,7 +18,17 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid, select
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Uuid,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit.store import record
@@ -59,6 +69,10 @@ class Submission(SponsorOwned, Base):
     ack_code: Mapped[str | None] = mapped_column(String(4))
     ack_text: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Stated by the physician who approves the message for sending: whether it carries the
+    # complete information (None: not stated). An incomplete initial EU CTR report owes the
+    # completed report within 8 days of its filing (Reg. 536/2014 Art. 42(2)).
+    complete: Mapped[bool | None] = mapped_column(Boolean)
 
 
 # The columns a drafted message sets (``safety.submissions.drafting.build_message``).

@@ -148,6 +148,11 @@ def transition(case_id: uuid.UUID) -> Any:
     return redirect(url_for("web_cases.case_page", case_id=case.id), code=303)
 
 
+# The signer's statement whether the approved messages carry the complete information (EU CTR
+# Art. 42(2): an initial report filed incomplete owes the completed report within 8 days).
+COMPLETE_CHOICES: dict[str, bool | None] = {"": None, "yes": True, "no": False}
+
+
 @bp.post("/cases/<uuid:case_id>/sign")
 @require(Permission.SIGN)
 def sign_case(case_id: uuid.UUID) -> Any:
@@ -155,6 +160,10 @@ def sign_case(case_id: uuid.UUID) -> Any:
     case = _case_or_404(case_id, lock=True)
     me = user()
     back = redirect(url_for("web_cases.case_page", case_id=case.id), code=303)
+    stated = request.form.get("complete", "")
+    if stated not in COMPLETE_CHOICES:
+        flash("Not signed: complete must be yes, no or not stated.", "error")
+        return back
     try:
         sig = sign_and_approve(
             g.db, case, me, seen_version=request.form.get("version", ""),
@@ -162,7 +171,7 @@ def sign_case(case_id: uuid.UUID) -> Any:
             comment=request.form.get("reason"),
             zone=signing.local_zone(request.form.get("tz"),
                                     current_app.config["SAFETY"].timezone),
-            now=datetime.now(UTC))
+            now=datetime.now(UTC), complete=COMPLETE_CHOICES[stated])
     except SigningRefused as exc:
         flash(f"Not signed: {exc}.", "error")
         return back

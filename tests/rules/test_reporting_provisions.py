@@ -319,3 +319,25 @@ def test_ctr_art_42_2_a_case_made_reportable_by_follow_up_then_assessed_counts_f
                                     reportable_awareness=assessed))
         assert _of(evaluate(v2, previous=prev), "eu-ctr") == [
             ("eu-ctr-susar-15", day0, due, ObligationStatus.OPEN)], assessed
+
+
+def _fda15(f):  # type: ignore[no-untyped-def]
+    return next(o for o in evaluate(f).obligations if o.rule_id == "fda-ind-15day")
+
+
+def test_fda_15_day_without_a_recorded_determination_counts_from_the_earliest_it_can_be():
+    """21 CFR 312.32(c)(1)(i): 15 calendar days "after the sponsor determines that the
+    information qualifies for reporting" (docs/decisions.md, "FDA 15-day fallback"). A recorded
+    determination decides; without one, the day a later assessment made the case reportable;
+    without that, the initial receipt; for a case that only qualifies with significant
+    follow-up, that follow-up (the determination cannot precede the information)."""
+    given = _fda15(facts(anchors_=anchors("2026-03-02", sponsor_determination="2026-03-06",
+                                          reportable_awareness="2026-03-04")))
+    assert (given.day0, given.anchor.value) == (d("2026-03-06"), "sponsor_determination")
+    later = _fda15(facts(anchors_=anchors("2026-03-02", reportable_awareness="2026-03-04")))
+    assert (later.day0, later.due) == (d("2026-03-04"), d("2026-03-19"))
+    receipt = _fda15(facts(anchors_=anchors("2026-03-02")))
+    assert receipt.day0 == d("2026-03-02") and "not recorded" in receipt.explanation
+    newly = _fda15(facts(events=(event(),), anchors_=anchors(
+        "2026-03-02", significant_followup="2026-03-10"), followup=FollowUp.SIGNIFICANT))
+    assert (newly.day0, newly.due) == (d("2026-03-10"), d("2026-03-25"))

@@ -3,8 +3,10 @@ rolled back after each test."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy
@@ -16,11 +18,20 @@ from factories.sponsors import make_sponsor
 from sqlalchemy.orm import Session
 
 from safety.cases.store import versions
-from safety.products.registry import JurisdictionStatus, Product, Registry, Status, Study
+from safety.products.registry import (
+    JurisdictionStatus,
+    Product,
+    Registry,
+    Status,
+    Study,
+    product_from_dict,
+    study_from_dict,
+)
 from safety.products.rsi import RsiVersion
 from safety.products.store import load_registry, load_rsi, save_registry, save_rsi_version
 from safety.rules.facts import FollowUp
 from safety.rules.obligations import ObligationStatus, evaluate
+from safety.rules.rsi_update import add_rsi_version
 from safety.rules.store import (
     ObligationRow,
     obligation_submitted,
@@ -175,3 +186,28 @@ def test_filing_a_uk_7_day_report_follows_the_sponsors_reading_of_reg_33_2(sessi
     done = uk()["uk-ct-completion"]
     assert (done.day0, done.due) == (date(2026, 5, 14), date(2026, 5, 22))
     assert "not recorded as complete" in done.explanation
+
+
+def test_rsi_change_reports_only_the_regimes_the_sponsor_is_held_to(session, base_settings):
+    """Issue #15 item 5: an RSI change is judged under the sponsor's capacities (and settings),
+    as its cases are: a sponsor reporting to the EMA only as trial sponsor hears of the EU CTR
+    SUSAR report that disappears, not of FDA, MHRA or Health Canada reports it does not owe."""
+    sponsor = make_sponsor(session, "EUONLY", reporting=[
+        {"regulator": "ema", "capacity": "cta_holder"}]).id
+    demo = json.loads((Path(__file__).parents[2] / "safety" / "demo" / "registry.json")
+                      .read_text())
+    reg = Registry()
+    for i, p in enumerate(demo["products"]):
+        reg.add_product(product_from_dict(p, f"products[{i}]"))
+    for i, st in enumerate(demo["studies"]):
+        reg.add_study(study_from_dict(st, f"studies[{i}]"))
+    save_registry(session, reg, sponsor)
+    form = sae_form()
+    form["study"]["ind_number"] = "145678"
+    case_in_session(session, base_settings, form, sponsor=sponsor)
+    # IB 1 lists febrile neutropenia (PT 10016288): the SUSAR is no longer unexpected.
+    changes = add_rsi_version(session, RsiVersion("PEMBRO", "IB", "1", date(2026, 1, 1),
+                                                  frozenset({"10016288"}), "IB 1"),
+                              base_settings, "test", sponsor)
+    gone = {c["obligation"]["regime"] for c in changes if c["change"] == "disappears"}
+    assert gone == {"eu-ctr"}

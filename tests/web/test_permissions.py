@@ -57,6 +57,9 @@ ROUTES = [
     ("POST", "/cases/{case}/sign", "web_cases.sign_case"),
     ("POST", "/cases/{case}/events/none/coding", "web_review.code_event"),
     ("POST", "/cases/{case}/duplicates/{case}", "web_review.decide"),
+    ("GET", "/cases/{case}/cioms1.pdf", "web_outputs.cioms1"),
+    ("GET", "/queue/line-listing.csv", "web_outputs.line_listing"),
+    ("GET", "/queue/line-listing.xlsx", "web_outputs.line_listing"),
     ("GET", "/admin/users", "web_admin.users"),
     ("POST", "/admin/users", "web_admin.add_user"),
     ("POST", "/admin/users/{proc_user}/lock", "web_admin.lock"),
@@ -75,9 +78,11 @@ ROUTES = [
     ("GET", "/portal/reports/{own_report}", "web_portal.report"),
     ("GET", "/portal/reports/{other_report}", "web_portal.report"),
 ]
-# web_review.message_xml needs a stored message: tests/review/test_review_pages.py covers it.
+# web_review.message_xml and the readable message and its download need a stored message:
+# tests/review/test_review_pages.py and tests/web/test_outputs.py cover them.
 OUTSIDE_MATRIX = {"web_login.index", "web_login.login", "web_login.logout", "web_login.static",
-                  "web_review.message_xml"}
+                  "web_review.message_xml", "web_outputs.message",
+                  "web_outputs.message_download"}
 
 
 def test_every_web_endpoint_is_in_the_matrix(app):

@@ -1,0 +1,104 @@
+"""Issue 16, item 5: a portal-submitted IND study case gets an FDA IND safety report carrying
+the IND number from the registry, and a case with an invalid message cannot be signed (the
+signature panel, the signature itself and the API say why)."""
+
+from __future__ import annotations
+
+from factories.cases import case_state
+from factories.products import add_rsi, load_demo_registry, use_demo_sender
+from factories.web import advance, sign
+from sqlalchemy import select
+
+from safety.cases.store import Case
+from safety.db.session import session_scope
+from safety.e2b.reader import read_batch
+
+# The site portal's form (no IND field: a site does not know the sponsor's IND), for a
+# serious, unexpected (not in the IB below), related event to the IND product of ONC-301.
+PORTAL_FORM = {
+    "sae_id": "WEB-IND-1", "awareness_date": "2026-11-02", "study.protocol_number": "ONC-301",
+    "subject.id": "101-011", "subject.initials": "MB", "subject.sex": "female",
+    "reporter.given_name": "Ruth", "reporter.family_name": "Okafor",
+    "reporter.qualification": "physician", "reporter.country": "GB",
+    "site.number": "101", "site.country": "GB",
+    "narrative": "Admitted with fever 39.4C and ANC 0.2 on day 12 of cycle 4.",
+    "events.0.verbatim": "febrile neutropenia", "events.0.onset_date": "2026-10-30",
+    "events.0.serious": "true", "events.0.seriousness": "hospitalisation",
+    "events.0.causality_drug": "pembrolizumab", "events.0.causality_assessment": "related",
+    "drugs.0.name": "pembrolizumab", "drugs.0.role": "suspect", "drugs.0.dose.value": "200",
+    "drugs.0.dose.unit": "mg", "drugs.0.investigational": "true",
+}
+
+
+def portal_ind_case(settings, users, browser, worker, sites, client):  # type: ignore[no-untyped-def]
+    """The demo registry (ONC-301 under IND 145678) and an IB that lists pneumonitis only;
+    a site user reports through the portal; returns the case id and the team's API token."""
+    use_demo_sender(settings)
+    team = sites.token("Safety team", role="safety")
+    load_demo_registry(client, sites.headers(team))
+    assert add_rsi(client, sites.headers(team), "PEMBRO", "12",
+                   ["10035742"]).status_code == 201
+    users.add("site@example.org", "site_submitter", site="Site 101")
+    b = browser()
+    b.login("site@example.org")
+    b.get("/portal/new")
+    r = b.post("/portal/new", data=PORTAL_FORM)
+    assert r.status_code == 303, r.text
+    worker()
+    with session_scope(settings.effective_database_url) as s:
+        case_id = str(s.scalars(select(Case.id)).one())
+    return case_id, team
+
+
+def test_portal_ind_case_gets_an_fda_ind_report_and_an_invalid_message_blocks_signing(
+        settings, users, browser, worker, sites, client):
+    case_id, team = portal_ind_case(settings, users, browser, worker, sites, client)
+    headers = sites.headers(team)
+    subs = {s["destination"]: s
+            for s in client.get(f"/api/v1/cases/{case_id}/submissions", headers=headers).json}
+    obligations = client.get(f"/api/v1/cases/{case_id}/obligations", headers=headers).json
+    fda_ob = next(o for o in obligations["obligations"] if o["destination"] == "FDA")
+    assert fda_ob["regime"] == "fda-ind" and "IND safety report" in fda_ob["report_type"]
+
+    fda = subs["FDA"]
+    assert fda["state"] == "draft", fda["findings"]
+    assert fda["e2b_destination"] == "fda-premarket" and fda["profile"] == "fda-premarket"
+    assert "FDA.C.5.5a IND 145678 from the registry" in fda["notes"]
+    xml = client.get(f"/api/v1/submissions/{fda['id']}/xml", headers=headers).data
+    message = read_batch(xml)[0]
+    assert message.case.study is not None and message.case.study.fda_ind_number == "145678"
+    assert message.header.message_receiver == "CDER_IND"
+
+    # MHRA: the sponsor has no gateway for it, so its message is invalid ...
+    mhra = subs["MHRA"]
+    assert mhra["state"] == "invalid" and mhra["findings"][0]["element"] == "N.2.r.3"
+
+    users.add("doc@example.org", "safety_physician")
+    doc = browser()
+    doc.login("doc@example.org")
+    doc.get(f"/cases/{case_id}")
+    advance(doc, case_id)
+    assert case_state(settings, case_id) == "approval"
+
+    # ... and blocks the signature: on the panel, the button disabled, the reason shown ...
+    page = doc.get(f"/cases/{case_id}").text
+    assert 'id="signing-blockers"' in page
+    assert "MHRA: N.2.r.3 sponsor DEFAULT has no E2B gateway identifiers for mhra" in page
+    assert "disabled>Sign and approve for submission" in page
+    # ... by the server whatever the page offered ...
+    r = sign(doc, case_id)
+    assert r.status_code == 303
+    flashed = doc.get(r.headers["Location"]).text
+    assert "Not signed" in flashed and "MHRA: N.2.r.3" in flashed
+    assert case_state(settings, case_id) == "approval"
+    # ... and through the API.
+    approval = client.get(f"/api/v1/cases/{case_id}/approval", headers=headers)
+    assert approval.status_code == 200
+    assert approval.json["can_approve"] is False and approval.json["state"] == "approval"
+    assert any(b.startswith("the E2B messages have 1 error(s) that block approval: MHRA: "
+                            "N.2.r.3") for b in approval.json["blockers"]), approval.json
+    # the reporting site sees its case through the API, but not the sponsor's approval
+    site = sites.token("Site 101")
+    assert client.get(f"/api/v1/cases/{case_id}", headers=sites.headers(site)).status_code == 200
+    assert client.get(f"/api/v1/cases/{case_id}/approval",
+                      headers=sites.headers(site)).status_code == 403

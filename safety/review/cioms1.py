@@ -277,7 +277,10 @@ def cioms1_form(data: CaseVersionData, *, case_number: str, version: int, today:
 # --- the PDF ---------------------------------------------------------------------------------
 
 _PUNCTUATION = str.maketrans({"–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
-                              "…": "...", "→": "->", "≥": ">=", "≤": "<=", "•": "-"})
+                              "…": "...", "→": "->", "≥": ">=", "≤": "<=", "•": "-",
+                              # Latin letters with no decomposition to a Latin-1 base
+                              "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h",
+                              "ı": "i", "Œ": "OE", "œ": "oe", "€": "EUR"})
 
 
 def pdf_text(value: str) -> str:
@@ -295,56 +298,95 @@ def pdf_text(value: str) -> str:
     return "".join(out)
 
 
-# Where each box sits on an A4 page (mm): x, width, row, label height lines, value lines.
-_W = 190.0  # printable width
+_W = 190.0  # printable width of an A4 page (mm)
 _LEFT = 10.0
+_BOTTOM = 287.0  # the lowest a box may reach before the next page
+_LINE = 3.4  # mm per line of a box's value
+MORE = "(continued on the continuation page)"
 
 
-def _row(pdf: FPDF, boxes: list[tuple[Box, float]], height: float) -> None:
-    """One row of boxes side by side, each a frame with its label on top."""
-    y = pdf.get_y()
-    x = _LEFT
-    for box, width in boxes:
-        pdf.rect(x, y, width, height)
-        pdf.set_xy(x + 1, y + 0.8)
-        pdf.set_font("Helvetica", "B", 6)
-        number = "" if box.number == "date" else f"{box.number}. "
-        pdf.multi_cell(width - 2, 2.6, pdf_text(number + box.label))
-        pdf.set_x(x + 1)
-        pdf.set_font("Helvetica", "", 8)
+class _Sheet:
+    """The PDF being drawn, and the boxes too long for their frame (printed in full on the
+    continuation page, as CIOMS I forms are continued)."""
+
+    def __init__(self, form: Cioms1Form) -> None:
+        self.pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+        self.pdf.set_auto_page_break(auto=True, margin=10)
+        self.pdf.set_title(f"CIOMS I {form.case_number} version {form.version}")
+        self.pdf.set_creator("SafetyDesk")
+        self.continued: list[Box] = []
+
+    def lines(self, value: str, width: float) -> list[str]:
+        self.pdf.set_font("Helvetica", "", 8)
+        wrapped = self.pdf.multi_cell(width - 2, _LINE, pdf_text(value), dry_run=True,
+                                      output="LINES", align="L") if value else []
+        return [str(x) for x in wrapped] if isinstance(wrapped, list) else [value]
+
+    def fit(self, box: Box, width: float, most: int) -> tuple[Box, int]:
+        """The box as it fits its frame (at most ``most`` lines), and its lines."""
         if box.checks:
+            return box, sum(len(self.lines("[X] " + label, width)) for label, _ in box.checks)
+        lines = self.lines(box.value, width)
+        if len(lines) <= most:
+            return box, len(lines)
+        self.continued.append(box)
+        return replace(box, value="\n".join([*lines[:most - 1], MORE])), most
+
+    def row(self, boxes: list[tuple[Box, float]], minimum: float, most: int = 8) -> None:
+        """One row of boxes side by side, each a frame with its label on top; a row that
+        does not fit the page starts the next one."""
+        pdf = self.pdf
+        fitted = [(self.fit(box, width, most), width) for box, width in boxes]
+        height = max(minimum, *(7 + _LINE * n for (_, n), _ in fitted))
+        if pdf.get_y() + height > _BOTTOM:
+            pdf.add_page()
+        y = pdf.get_y()
+        x = _LEFT
+        for (box, _), width in fitted:
+            pdf.rect(x, y, width, height)
+            pdf.set_xy(x + 1, y + 0.8)
+            pdf.set_font("Helvetica", "B", 6)
+            number = "" if box.number == "date" else f"{box.number}. "
+            pdf.multi_cell(width - 2, 2.6, pdf_text(number + box.label), align="L")
+            pdf.set_font("Helvetica", "", 8)
             for label, ticked in box.checks:
                 pdf.set_x(x + 1)
-                mark = "[X] " if ticked else "[  ] "
-                pdf.multi_cell(width - 2, 3.4, pdf_text(mark + label))
-        if box.value:
-            pdf.set_x(x + 1)
-            pdf.multi_cell(width - 2, 3.4, pdf_text(box.value))
-        x += width
-    pdf.set_xy(_LEFT, y + height)
+                pdf.multi_cell(width - 2, _LINE, pdf_text(("[X] " if ticked else "[  ] ")
+                                                          + label), align="L")
+            if box.value and not box.checks:
+                pdf.set_x(x + 1)
+                pdf.multi_cell(width - 2, _LINE, pdf_text(box.value), align="L")
+            x += width
+        pdf.set_xy(_LEFT, y + height)
 
+    def heading(self, title: str) -> None:
+        pdf = self.pdf
+        if pdf.get_y() + 20 > _BOTTOM:
+            pdf.add_page()
+        pdf.set_font("Helvetica", "B", 8)
+        pdf.set_fill_color(225, 225, 225)
+        pdf.cell(_W, 5, pdf_text(title), border=1, fill=True, new_x="LMARGIN", new_y="NEXT")
 
-def _heading(pdf: FPDF, title: str) -> None:
-    pdf.set_font("Helvetica", "B", 8)
-    pdf.set_fill_color(225, 225, 225)
-    pdf.cell(_W, 5, pdf_text(title), border=1, fill=True, new_x="LMARGIN", new_y="NEXT")
-
-
-def _height(pdf: FPDF, box: Box, width: float, minimum: float) -> float:
-    """Room for the label and the value (lines as the PDF will wrap them)."""
-    pdf.set_font("Helvetica", "", 8)
-    wrapped = pdf.multi_cell(width - 2, 3.4, pdf_text(box.value), dry_run=True,
-                             output="LINES") if box.value else []
-    lines = len(wrapped) if isinstance(wrapped, list) else 1
-    return max(minimum, 7 + 3.4 * (lines + len(box.checks)))
+    def continuation(self) -> None:
+        if not self.continued:
+            return
+        pdf = self.pdf
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(_W, 7, "CIOMS FORM - CONTINUATION", new_x="LMARGIN", new_y="NEXT")
+        for box in self.continued:
+            self.heading(f"{box.number}. {box.label}")
+            pdf.set_font("Helvetica", "", 8)
+            pdf.multi_cell(_W, _LINE, pdf_text(box.value), align="L",
+                           new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
 
 
 def render_pdf(form: Cioms1Form) -> bytes:
-    """The form as a one-or-more-page A4 PDF, boxes framed and numbered as on the CIOMS I."""
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.set_auto_page_break(auto=True, margin=10)
-    pdf.set_title(f"CIOMS I {form.case_number} version {form.version}")
-    pdf.set_creator("SafetyDesk")
+    """The form as an A4 PDF, boxes framed and numbered as on the CIOMS I; what does not fit
+    a box is printed in full on a continuation page."""
+    sheet = _Sheet(form)
+    pdf = sheet.pdf
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 12)
     pdf.cell(_W / 2, 7, "CIOMS FORM", new_x="RIGHT", new_y="TOP")
@@ -354,28 +396,19 @@ def render_pdf(form: Cioms1Form) -> bytes:
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(_W, 6, "SUSPECT ADVERSE REACTION REPORT", new_x="LMARGIN", new_y="NEXT")
     b = form.box
-    _heading(pdf, "I. REACTION INFORMATION")
-    _row(pdf, [(b("1"), 38), (b("1a"), 24), (b("2"), 38), (b("2a"), 22), (b("3"), 18),
-               (b("4-6"), 50)], 14)
-    w = _W * 0.62
-    h = max(_height(pdf, b("7+13"), w, 60), 60)
-    _row(pdf, [(b("7+13"), w), (b("8-12"), _W - w)], h)
-    _heading(pdf, "II. SUSPECT DRUG(S) INFORMATION")
-    for pair in (("14", None), ("15", "16"), ("17", "18"), ("19", None), ("20", "21")):
-        if pair[1] is None:
-            box = b(pair[0])
-            _row(pdf, [(box, _W)], _height(pdf, box, _W, 12))
-        else:
-            left, right = b(pair[0]), b(pair[1])
-            _row(pdf, [(left, _W / 2), (right, _W / 2)],
-                 max(_height(pdf, left, _W / 2, 12), _height(pdf, right, _W / 2, 12)))
-    _heading(pdf, "III. CONCOMITANT DRUG(S) AND HISTORY")
-    for number in ("22", "23"):
-        box = b(number)
-        _row(pdf, [(box, _W)], _height(pdf, box, _W, 14))
-    _heading(pdf, "IV. MANUFACTURER INFORMATION")
-    _row(pdf, [(b("24a"), _W * 0.6), (b("24b"), _W * 0.4)],
-         max(_height(pdf, b("24a"), _W * 0.6, 16), 16))
-    _row(pdf, [(b("24c"), _W * 0.3), (b("24d"), _W * 0.3), (b("date"), _W * 0.2),
+    sheet.heading("I. REACTION INFORMATION")
+    sheet.row([(b("1"), 38), (b("1a"), 24), (b("2"), 38), (b("2a"), 22), (b("3"), 18),
+               (b("4-6"), 50)], 14, most=2)
+    sheet.row([(b("7+13"), _W * 0.62), (b("8-12"), _W * 0.38)], 60, most=30)
+    sheet.heading("II. SUSPECT DRUG(S) INFORMATION")
+    for pair in (("14",), ("15", "16"), ("17", "18"), ("19",), ("20", "21")):
+        sheet.row([(b(n), _W / len(pair)) for n in pair], 12)
+    sheet.heading("III. CONCOMITANT DRUG(S) AND HISTORY")
+    sheet.row([(b("22"), _W)], 14)
+    sheet.row([(b("23"), _W)], 14)
+    sheet.heading("IV. MANUFACTURER INFORMATION")
+    sheet.row([(b("24a"), _W * 0.6), (b("24b"), _W * 0.4)], 16)
+    sheet.row([(b("24c"), _W * 0.3), (b("24d"), _W * 0.3), (b("date"), _W * 0.2),
                (b("25a"), _W * 0.2)], 18)
+    sheet.continuation()
     return bytes(pdf.output())

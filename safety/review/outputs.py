@@ -17,16 +17,22 @@ from safety.e2b.readable import Section, readable
 from safety.review.cioms1 import Cioms1Form, cioms1_form, render_pdf
 from safety.review.line_listing import ListedCase, listing_row, to_csv, to_xlsx
 from safety.review.queue import QueueFilters, queue_rows
+from safety.sponsors.service import profile
 from safety.submissions.service import case_submission
 from safety.submissions.store import Submission
 
 
 def case_cioms1(session: Session, case: Case, today: date) -> Cioms1Form:
     """The CIOMS I form of the current version as worked (with its coding); a version after
-    the first is a follow-up report (box 25a)."""
+    the first is a follow-up report (box 25a). The manufacturer (box 24a) is the sponsor's
+    sender block, as in its E2B messages (C.3)."""
     cv = current_version(session, case)
-    return cioms1_form(working_data(session, cv), case_number=case.case_number,
-                       version=cv.version, today=today, follow_up=cv.version > 1)
+    data = working_data(session, cv)
+    sender = profile(session, case.sponsor_id).sender
+    if not data.sender.organisation and sender is not None:
+        data.sender = sender.to_sender()
+    return cioms1_form(data, case_number=case.case_number, version=cv.version, today=today,
+                       follow_up=cv.version > 1)
 
 
 def cioms1_pdf(session: Session, case: Case, today: date) -> tuple[str, bytes]:

@@ -10,6 +10,7 @@ from factories.web import advance, sign
 
 from safety.e2b.reader import read_batch
 
+
 def test_portal_ind_case_gets_an_fda_ind_report_and_an_invalid_message_blocks_signing(
         settings, users, browser, worker, sites, client):
     case_id, team = portal_ind_case(settings, users, browser, worker, sites, client)

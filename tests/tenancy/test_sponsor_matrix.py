@@ -95,6 +95,7 @@ WEB_OBJECT_ROUTES: list[tuple[str, str, str, str]] = [
     ("GET", "/cases/{b_case}/submissions/{b_sub}.xml", "web_review.message_xml", "processor"),
     ("GET", "/cases/{a_case}/submissions/{b_sub}.xml", "web_review.message_xml", "processor"),
     ("GET", "/cases/{b_case}/cioms1.pdf", "web_outputs.cioms1", "processor"),
+    ("POST", "/cases/{b_case}/messages/redraft", "web_review.redraft", "processor"),
     ("GET", "/cases/{b_case}/submissions/{b_sub}", "web_outputs.message", "processor"),
     ("GET", "/cases/{a_case}/submissions/{b_sub}", "web_outputs.message", "processor"),
     ("GET", "/cases/{b_case}/submissions/{b_sub}/download", "web_outputs.message_download",

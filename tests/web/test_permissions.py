@@ -57,6 +57,7 @@ ROUTES = [
     ("POST", "/cases/{case}/sign", "web_cases.sign_case"),
     ("POST", "/cases/{case}/events/none/coding", "web_review.code_event"),
     ("POST", "/cases/{case}/duplicates/{case}", "web_review.decide"),
+    ("POST", "/cases/{case}/messages/redraft", "web_review.redraft"),
     ("GET", "/cases/{case}/cioms1.pdf", "web_outputs.cioms1"),
     ("GET", "/queue/line-listing.csv", "web_outputs.line_listing"),
     ("GET", "/queue/line-listing.xlsx", "web_outputs.line_listing"),

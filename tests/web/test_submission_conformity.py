@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from factories.cases import case_state
 from factories.portal import portal_ind_case
+from factories.sponsors import DEFAULT_ID
 from factories.web import advance, sign
+from sqlalchemy import select
 
+from safety.audit.store import AuditEvent
+from safety.db.session import session_scope
 from safety.e2b.reader import read_batch
+from safety.sponsors.service import configure
+from safety.sponsors.store import Sponsor
 
 
 def test_portal_ind_case_gets_an_fda_ind_report_and_an_invalid_message_blocks_signing(
@@ -58,6 +64,34 @@ def test_portal_ind_case_gets_an_fda_ind_report_and_an_invalid_message_blocks_si
     assert approval.json["can_approve"] is False and approval.json["state"] == "approval"
     assert any(b.startswith("the E2B messages have 1 error(s) that block approval: MHRA: "
                             "N.2.r.3") for b in approval.json["blockers"]), approval.json
+
+    # Once an administrator sets the MHRA gateway, the physician has the unsent messages drafted
+    # again (a reason required), and the case can be signed.
+    with session_scope(settings.effective_database_url) as s:
+        sponsor = s.get_one(Sponsor, DEFAULT_ID)
+        configure(s, sponsor, {"gateways": {**sponsor.gateways, "mhra": {
+            "sender_id": "SAFETYDESK-UK", "batch_receiver": "MHRA-TEST",
+            "message_receiver": "MHRA-TEST"}}}, actor="test")
+    page = doc.get(f"/cases/{case_id}").text
+    assert 'id="redraft-form"' in page
+    refused = doc.post(f"/cases/{case_id}/messages/redraft", data={"reason": " "})
+    assert "give a reason" in doc.get(refused.headers["Location"]).text
+    done = doc.post(f"/cases/{case_id}/messages/redraft",
+                    data={"reason": "MHRA gateway configured"})
+    assert "Messages drafted again: 3 conformant, 0 invalid." in doc.get(
+        done.headers["Location"]).text
+    again = {s["destination"]: s for s in client.get(
+        f"/api/v1/cases/{case_id}/submissions", headers=headers).json}
+    assert again["MHRA"]["state"] == "draft" and again["FDA"]["state"] == "draft"
+    assert client.get(f"/api/v1/cases/{case_id}/approval", headers=headers
+                      ).json == {**approval.json, "can_approve": True, "blockers": []}
+    assert sign(doc, case_id).status_code == 303
+    assert case_state(settings, case_id) == "submission"
+    with session_scope(settings.effective_database_url) as s:
+        asked = s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "case.messages_redrafted")).one()
+        assert asked.reason == "MHRA gateway configured" and "doc@example.org" in asked.actor
+
     # the reporting site sees its case through the API, but not the sponsor's approval
     site = sites.token("Site 101")
     assert client.get(f"/api/v1/cases/{case_id}", headers=sites.headers(site)).status_code == 200

@@ -66,12 +66,16 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
     follow-up (default), an amendment or a nullification of it, derived with
     ``safety.e2b.lifecycle``; without it the message is an initial report.
 
-    ``obligation`` is the obligation the message answers: the registry's IND numbers are put
-    in for an IND safety report, and a message that does not answer it (another route, no
-    IND number) is invalid with the reason (``safety.submissions.conformity``).
+    ``obligation`` is the obligation the message answers (by default, the one the amended
+    message answered): the registry's IND numbers are put in for an IND safety report, and a
+    message that does not answer it (another route, no IND number) is invalid with the reason
+    (``safety.submissions.conformity``).
     """
     now = now or utcnow()
     kind = kind or (ReportKind.FOLLOW_UP if previous is not None else ReportKind.INITIAL)
+    if obligation is None and previous is not None and previous.obligation_id is not None:
+        # an amendment answers what the message it amends answered
+        obligation = session.get(ObligationRow, previous.obligation_id)
     owed = answered(obligation) if obligation is not None else None
     sponsor = profile(session, case.sponsor_id)
     sender = sponsor.sender

@@ -15,10 +15,11 @@ from safety.db.session import session_scope
 from safety.e2b.reader import read_batch
 from safety.sponsors.service import configure
 from safety.sponsors.store import Sponsor
+from safety.submissions.outbox import export_outbox
 
 
 def test_portal_ind_case_gets_an_fda_ind_report_and_an_invalid_message_blocks_signing(
-        settings, users, browser, worker, sites, client):
+        settings, users, browser, worker, sites, client, tmp_path):
     case_id, team = portal_ind_case(settings, users, browser, worker, sites, client)
     headers = sites.headers(team)
     subs = {s["destination"]: s
@@ -87,6 +88,15 @@ def test_portal_ind_case_gets_an_fda_ind_report_and_an_invalid_message_blocks_si
                       ).json == {**approval.json, "can_approve": True, "blockers": []}
     assert sign(doc, case_id).status_code == 303
     assert case_state(settings, case_id) == "submission"
+    # sent, then amended: the amendment answers the IND safety report too (IND, pre-market)
+    with session_scope(settings.effective_database_url) as s:
+        export_outbox(s, tmp_path / "outbox", actor="gateway")
+    amended = client.post(f"/api/v1/submissions/{again['FDA']['id']}/amendment",
+                          headers=headers, json={"reason": "dose unit corrected"})
+    assert amended.status_code == 201, amended.json
+    assert amended.json["e2b_destination"] == "fda-premarket", amended.json
+    xml = client.get(f"/api/v1/submissions/{amended.json['id']}/xml", headers=headers).data
+    assert read_batch(xml)[0].case.study.fda_ind_number == "145678"
     with session_scope(settings.effective_database_url) as s:
         asked = s.scalars(select(AuditEvent).where(
             AuditEvent.action == "case.messages_redrafted")).one()

@@ -68,6 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None,
     from safety.api import coding as coding_review_api
     from safety.api import duplicates as dedup_api
     from safety.api import obligations as rules_api
+    from safety.api import outputs as outputs_api
     from safety.api import products as products_api
     from safety.api import questions as questions_api
     from safety.api import sponsors as sponsors_api
@@ -91,6 +92,7 @@ def create_app(overrides: dict[str, Any] | None = None,
     api.register_blueprint(products_api.blp)
     api.register_blueprint(sponsors_api.blp)
     api.register_blueprint(questions_api.blp)
+    api.register_blueprint(outputs_api.blp)
     app.register_blueprint(health.bp)
 
     from safety.web import register_web

@@ -92,6 +92,8 @@ class ReviewFacts:
     unconfirmed_coding: int | None = None
     open_duplicates: int | None = None
     conformance_errors: int | None = None
+    # each unsent message's errors, "regulator: element message" (what the signer must fix)
+    message_errors: tuple[str, ...] = ()
     reactions: int | None = None
     open_obligations: int | None = None
 
@@ -134,7 +136,11 @@ def message_conformant(f: ReviewFacts) -> str | None:
     if f.conformance_errors is None:
         return f"the E2B messages of version {f.current_version} are not drafted yet"
     if f.conformance_errors:
-        return f"the E2B message has {f.conformance_errors} conformance error(s)"
+        shown = f.message_errors[:5]
+        more = len(f.message_errors) - len(shown)
+        return (f"the E2B messages have {f.conformance_errors} error(s) that block approval"
+                + (": " + "; ".join(shown) if shown else "")
+                + (f"; and {more} more" if more > 0 else ""))
     return None
 
 

@@ -21,7 +21,7 @@ from safety.dedup.store import DedupCandidate, decided_with, open_candidates
 from safety.review.store import signature_status, signatures
 from safety.rules.obligations import OPEN_STATUSES
 from safety.rules.store import ObligationRow
-from safety.submissions.states import SubmissionState
+from safety.submissions.states import UNSENT, SubmissionState
 from safety.submissions.store import Submission
 
 QUEUE_FLAGS: dict[str, str] = {
@@ -45,6 +45,7 @@ def review_facts(session: Session, case: Case, current: CaseVersion) -> ReviewFa
         unconfirmed_coding=unconfirmed_coding(session, current),
         open_duplicates=open_duplicates(session, case, current),
         conformance_errors=conformance_errors(session, current),
+        message_errors=message_errors(session, current),
         open_obligations=open_obligations(session, case, current),
     )
 
@@ -111,11 +112,31 @@ def message_sha256(session: Session, version: CaseVersion) -> str | None:
     return None if message is None else hashlib.sha256(message).hexdigest()
 
 
+def _unsent(session: Session, version: CaseVersion) -> list[Submission]:
+    """The version's messages that approval would send, with or without XML: a message that
+    could not even be written (no gateway for its regulator) blocks approval like one that
+    fails the checker."""
+    return list(session.scalars(select(Submission).where(
+        Submission.case_version_id == version.id, Submission.state.in_(UNSENT))
+        .order_by(Submission.destination)))
+
+
 def conformance_errors(session: Session, version: CaseVersion) -> int | None:
+    """Error findings of the version's unsent messages (the checker's, the routing's and the
+    obligation's: ``safety.submissions.conformity``)."""
     if not stage_done(version, Stage.SUBMISSIONS):
         return None
-    return sum(1 for s in _messages(session, version) for f in (s.findings or [])
+    return sum(1 for s in _unsent(session, version) for f in (s.findings or [])
                if f.get("severity") == "error")
+
+
+def message_errors(session: Session, version: CaseVersion) -> tuple[str, ...]:
+    """Each error as the signature panel shows it: the regulator, the element, the reason."""
+    if not stage_done(version, Stage.SUBMISSIONS):
+        return ()
+    return tuple(f"{s.destination}: {f.get('element')} {f.get('message')}"
+                 for s in _unsent(session, version) for f in (s.findings or [])
+                 if f.get("severity") == "error")
 
 
 def flags(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:

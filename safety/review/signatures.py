@@ -16,11 +16,31 @@ from safety.accounts.grants import role_for
 from safety.accounts.store import User
 from safety.accounts.users import verify_signing_password
 from safety.cases.store import Case, change_state, current_version
-from safety.cases.workflow import TransitionError, plan
+from safety.cases.workflow import BY_NAME, CaseState, ReviewFacts, TransitionError, plan
 from safety.review import signing
 from safety.review.facts import message_sha256, review_facts
 from safety.review.store import Signature, add_signature
 from safety.submissions.outbox import approve_for_sending
+
+
+def approval_blockers(facts: ReviewFacts) -> list[str]:
+    """What keeps the current version from being approved with a signature now: the guards of
+    the approval, as if the signature were made (signing is what supplies it), so the panel
+    shows before anyone types a password why it would be refused."""
+    signed = dataclasses.replace(facts, signed_version=facts.current_version)
+    return BY_NAME["approve"].blockers(signed)
+
+
+def approval_status(session: Session, case: Case) -> dict[str, object]:
+    """Whether the current version can be approved with a signature, and why not (the API's
+    answer, the same reasons as the signature panel's)."""
+    current = current_version(session, case)
+    facts = review_facts(session, case, current)
+    blockers = approval_blockers(facts)
+    return {"case_id": str(case.id), "case_number": case.case_number, "state": case.state,
+            "version": current.version,
+            "can_approve": case.state == CaseState.APPROVAL and not blockers,
+            "blockers": blockers}
 
 
 class SigningRefused(ValueError):

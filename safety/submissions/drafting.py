@@ -31,10 +31,13 @@ from safety.e2b.export import export_case
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, LifecycleError, ReportKind
 from safety.e2b.lifecycle import prepare as lifecycle_prepare
 from safety.e2b.writer import ExportHeader
+from safety.products.store import load_registry
 from safety.rules.obligations import OPEN_STATUSES
+from safety.rules.regime import load_regimes
 from safety.rules.store import ObligationRow
 from safety.sponsors.profile import SponsorProfile
 from safety.sponsors.service import profile
+from safety.submissions import conformity
 from safety.submissions.prepare import prepare
 from safety.submissions.routing import e2b_key, region_for
 from safety.submissions.states import TRANSMITTED, SubmissionState
@@ -55,15 +58,25 @@ ACTOR = "system:submissions"
 def build_message(session: Session, cv: CaseVersion, case: Case, region: str, days: int | None,
                   settings: Settings, now: datetime | None = None, *,
                   previous: Submission | None = None, kind: ReportKind | None = None,
-                  reason: str | None = None) -> dict[str, Any]:
+                  reason: str | None = None,
+                  obligation: ObligationRow | None = None) -> dict[str, Any]:
     """Export and check one message; returns the columns of a submission (not stored).
 
     ``previous`` is the last submission transmitted to this regulator: the message is then a
     follow-up (default), an amendment or a nullification of it, derived with
     ``safety.e2b.lifecycle``; without it the message is an initial report.
+
+    ``obligation`` is the obligation the message answers (by default, the one the amended
+    message answered): the registry's IND numbers are put in for an IND safety report, and a
+    message that does not answer it (another route, no IND number) is invalid with the reason
+    (``safety.submissions.conformity``).
     """
     now = now or utcnow()
     kind = kind or (ReportKind.FOLLOW_UP if previous is not None else ReportKind.INITIAL)
+    if obligation is None and previous is not None and previous.obligation_id is not None:
+        # an amendment answers what the message it amends answered
+        obligation = session.get(ObligationRow, previous.obligation_id)
+    owed = answered(obligation) if obligation is not None else None
     sponsor = profile(session, case.sponsor_id)
     sender = sponsor.sender
     notes: list[str] = []
@@ -75,6 +88,10 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
     else:
         source = working_data(session, cv)
         source = _with_duplicate_citations(session, case, source, sender, notes)
+        if owed is not None:
+            source, registry_notes = conformity.with_registry_numbers(
+                source, owed, region, load_registry(session, case.sponsor_id))
+            notes += registry_notes
         prepared = prepare(source, region=region, days=days, now=now, sender=sender)
         data = prepared.case
         notes = prepared.notes + notes
@@ -98,15 +115,27 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
                      if previous.sent_at else f"{kind} of batch {previous.batch_id}")
     result = export_case(data, replace(header, created=now),
                          schemas=settings.schemas_dir, xsd_dir=settings.e2b_xsd_dir)
-    errors = [f for f in result.findings if f.severity == "error"]
+    findings = [asdict(f) for f in result.findings]
+    if owed is not None and kind is not ReportKind.NULLIFICATION:
+        findings = [f.as_dict() for f in conformity.mismatches(owed, region, key, data)
+                    ] + findings
+    errors = [f for f in findings if f["severity"] == "error"]
     return {
         "e2b_destination": key, "profile": result.profile, "xml": result.xml,
         "batch_id": result.batch_id, "message_id": result.message_ids[0],
         "receiver": result.message_receiver,
-        "findings": [asdict(f) for f in result.findings],
+        "findings": findings,
         "notes": notes,
         "state": SubmissionState.DRAFT if not errors else SubmissionState.INVALID,
     }
+
+
+def answered(ob: ObligationRow) -> conformity.Obligation:
+    """The obligation as ``safety.submissions.conformity`` reads it, with its regime's scope."""
+    regime = next((r for r in load_regimes() if r.id == ob.regime), None)
+    return conformity.Obligation(destination=ob.destination, regime=ob.regime,
+                                 scope=regime.scope if regime is not None else None,
+                                 report_type=ob.report_type)
 
 
 def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData | None,
@@ -214,7 +243,7 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
             continue
         previous = last_transmitted(session, cv.case_id, dest)
         cols = build_message(session, cv, case, region_for(dest), ob.days, settings,
-                             previous=previous)
+                             previous=previous, obligation=ob)
         new_submission(session, actor=ACTOR, sponsor_id=cv.sponsor_id,
                        reason=f"{ob.report_type} owed to {dest} by {ob.due} (version "
                               f"{cv.version})",

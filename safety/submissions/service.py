@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.accounts.scope import Scope
-from safety.cases.store import Case, current_version
-from safety.cases.workflow import CaseState
+from safety.audit.store import record
+from safety.cases.store import Case, current_version, stage_done
+from safety.cases.workflow import FINAL_STATES, CaseState, Stage
 from safety.config import Settings
-from safety.submissions.drafting import build_message
+from safety.submissions.drafting import build_message, redraft
 from safety.submissions.routing import REGION_OF
 from safety.submissions.states import TRANSMITTED, SubmissionState
 from safety.submissions.store import Submission, message_lifecycle, report_kind
@@ -68,6 +69,23 @@ def export_for(session: Session, case: Case, region: str, settings: Settings) ->
         Submission.destination.in_([k for k, v in REGION_OF.items() if v == region]))
         .order_by(Submission.sent_at.desc().nulls_last()).limit(1))
     return build_message(session, cv, case, region, 15, settings, previous=previous)
+
+
+def redraft_messages(session: Session, case: Case, actor: str, reason: str,
+                     settings: Settings) -> dict[str, Any]:
+    """Draft the current version's unsent messages again, on a person's request: after what
+    the drafting reads changed outside the case (a gateway configured, the registry's IND
+    numbers), which no case event would redraft. Sent messages are never touched; a changed
+    draft no longer matches an earlier signature (the signature binds the messages)."""
+    if case.state in FINAL_STATES:
+        raise ExportRefused(f"case {case.case_number} is {case.state}: its messages are final")
+    cv = current_version(session, case)
+    if not stage_done(cv, Stage.SUBMISSIONS):
+        raise ExportRefused(f"the messages of version {cv.version} are not drafted yet")
+    record(session, actor=actor, action="case.messages_redrafted", entity=case,
+           changes=[{"field": "messages", "from": None, "to": f"version {cv.version}"}],
+           reason=reason)
+    return redraft(session, cv, settings)
 
 
 def submission_json(sub: Submission) -> dict[str, Any]:

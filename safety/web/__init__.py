@@ -23,6 +23,7 @@ def register_web(app: Flask) -> None:
         dashboard,
         login,
         operations,
+        outputs,
         portal,
         questions,
         review_actions,
@@ -36,7 +37,7 @@ def register_web(app: Flask) -> None:
     init_security(app)
     register_error_pages(app)
     for module in (login, cases, portal, dashboard, admin, review_actions, sponsors,
-                   operations, questions):
+                   operations, outputs, questions):
         app.register_blueprint(module.bp)
     app.jinja_env.filters["state_label"] = _state_label
     app.jinja_env.filters["local"] = _local

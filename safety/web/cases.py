@@ -33,7 +33,7 @@ from safety.review.assignment import assign
 from safety.review.case_view import case_view, source_of_version
 from safety.review.facts import QUEUE_FLAGS
 from safety.review.queue import QueueFilters, queue_rows, state_counts
-from safety.review.signatures import SigningRefused, sign_and_approve
+from safety.review.signatures import SigningRefused, approval_blockers, sign_and_approve
 from safety.review.transitions import move
 from safety.sponsors.service import sponsors
 from safety.web.security import current_scope, require, role_for_case, user
@@ -130,6 +130,7 @@ def case_page(case_id: uuid.UUID) -> Any:
         meaning=signing.APPROVAL_MEANING, org_zone=current_app.config["SAFETY"].timezone,
         display=diff.display, causality=view.causality, questions=view.questions,
         question_versions=view.question_versions, today=today(),
+        signing_blockers=approval_blockers(view.facts),
     )
 
 

@@ -12,7 +12,7 @@ from safety.accounts.roles import Permission, can
 from safety.cases.service import find_case
 from safety.review.coding import CodingDecisionFailed, decide_event_coding
 from safety.review.duplicates import decide_duplicate
-from safety.submissions.service import case_submission
+from safety.submissions.service import ExportRefused, case_submission, redraft_messages
 from safety.web.security import require, role_for_case, user
 
 if TYPE_CHECKING:
@@ -73,6 +73,26 @@ def decide(case_id: uuid.UUID, other_id: uuid.UUID) -> Any:
     else:
         flash(f"Rejected: {other.case_number} is not a duplicate; it will not be offered again.")
     return _back(case, "section-suspected")
+
+
+@bp.post("/cases/<uuid:case_id>/messages/redraft")
+@require(Permission.WORK_CASES)
+def redraft(case_id: uuid.UUID) -> Any:
+    """Draft the unsent messages again (after a gateway or the registry changed)."""
+    case = _case(case_id)
+    reason = (request.form.get("reason") or "").strip()
+    if not reason:
+        flash("Messages not drafted again: give a reason.", "error")
+        return _back(case, "section-submissions")
+    try:
+        made = redraft_messages(g.db, case, user().actor, reason,
+                                current_app.config["SAFETY"])
+    except ExportRefused as exc:
+        flash(f"Messages not drafted again: {exc}.", "error")
+        return _back(case, "section-submissions")
+    flash(f"Messages drafted again: {made.get('draft', 0)} conformant, "
+          f"{made.get('invalid', 0)} invalid.")
+    return _back(case, "section-submissions")
 
 
 @bp.get("/cases/<uuid:case_id>/submissions/<uuid:submission_id>.xml")

@@ -38,7 +38,8 @@ class Browser:
 
     def get(self, url: str, **kw: Any) -> Any:
         response = self.client.get(url, **kw)
-        if response.status_code == 200 and "csrf_token" in response.text:
+        if (response.status_code == 200 and response.mimetype == "text/html"
+                and "csrf_token" in response.text):  # a download (PDF, XLSX) is no page
             self.token = csrf_token(response.text)
         return response
 

@@ -46,6 +46,8 @@ API_OBJECT_ROUTES: list[tuple[str, str, str, Any]] = [
      {"reason": "entered in error"}),
     ("GET", "/api/v1/cases/{b_case}/obligations", "obligations.CaseObligations", None),
     ("GET", "/api/v1/cases/{b_case}/submissions", "submissions.CaseSubmissions", None),
+    ("GET", "/api/v1/cases/{b_case}/approval", "outputs.CaseApproval", None),
+    ("GET", "/api/v1/cases/{b_case}/cioms1.pdf", "outputs.CaseCioms1", None),
     ("GET", "/api/v1/reports/{b_report}", "reports.ReportItem", None),
     ("GET", "/api/v1/reports/{b_report}/ack", "reports.ReportAck", None),
     ("GET", "/api/v1/sponsors/{b_code}", "sponsors.SponsorDetail", None),
@@ -74,6 +76,7 @@ API_OTHER_ROUTES = {
     "reports.Reports": "test_api_writes_land_in_the_callers_sponsor, "
                        "test_another_sponsors_dead_letters_are_not_found",
     "submissions.Acks": "test_an_ack_for_another_sponsors_batch_is_not_found",
+    "outputs.LineListing": "test_line_listings_hold_only_the_callers_sponsor",
     "terminology.EventSearch": "test_another_sponsors_team_synonym_never_codes_for_the_caller",
     "terminology.DrugSearch": "test_another_sponsors_team_synonym_never_codes_for_the_caller",
     # a site answers (a safety-team client may not): the matrix's "site refused" does not fit
@@ -104,6 +107,14 @@ WEB_OBJECT_ROUTES: list[tuple[str, str, str, str]] = [
     ("POST", "/cases/{a_case}/duplicates/{b_case}", "web_review.decide", "physician"),
     ("GET", "/cases/{b_case}/submissions/{b_sub}.xml", "web_review.message_xml", "processor"),
     ("GET", "/cases/{a_case}/submissions/{b_sub}.xml", "web_review.message_xml", "processor"),
+    ("GET", "/cases/{b_case}/cioms1.pdf", "web_outputs.cioms1", "processor"),
+    ("POST", "/cases/{b_case}/messages/redraft", "web_review.redraft", "processor"),
+    ("GET", "/cases/{b_case}/submissions/{b_sub}", "web_outputs.message", "processor"),
+    ("GET", "/cases/{a_case}/submissions/{b_sub}", "web_outputs.message", "processor"),
+    ("GET", "/cases/{b_case}/submissions/{b_sub}/download", "web_outputs.message_download",
+     "processor"),
+    ("GET", "/cases/{a_case}/submissions/{b_sub}/download", "web_outputs.message_download",
+     "processor"),
     ("GET", "/portal/reports/{b_report}", "web_portal.report", "site_user"),
     ("GET", "/portal/reports/{b_report}/follow-up", "web_portal.follow_up", "site_user"),
     ("POST", "/portal/reports/{b_report}/follow-up", "web_portal.follow_up", "site_user"),
@@ -115,6 +126,7 @@ WEB_OBJECT_ROUTES: list[tuple[str, str, str, str]] = [
 ]
 WEB_OTHER_ROUTES = {
     "web_cases.queue": "test_pages_list_only_the_callers_sponsor",
+    "web_outputs.line_listing": "test_line_listings_hold_only_the_callers_sponsor",
     "web_dashboard.dashboard": "test_pages_list_only_the_callers_sponsor",
     "web_portal.index": "test_pages_list_only_the_callers_sponsor",
     "web_portal.new_report": "test_a_portal_report_lands_in_the_sites_sponsor",
@@ -540,6 +552,29 @@ def test_pages_list_only_the_callers_sponsor(world, browser):
     again = {url: proc.get(url).text for url in ("/queue", "/dashboard")}
     assert _without_tokens(again["/queue"]) == _without_tokens(pages["/queue"])
     assert _without_tokens(again["/dashboard"]) == _without_tokens(pages["/dashboard"])
+
+
+def test_line_listings_hold_only_the_callers_sponsor(world, browser):
+    """The line listing of the queue (page and API) lists ALDER's cases only, whatever
+    filter names BIRCH."""
+    a, b = world.a, world.b
+    numbers = {world.client.get(f"/api/v1/cases/{c}", headers=a.headers()).json["case_number"]
+               for c in a.cases}
+    proc = _login(browser, a.processor)
+    listed = proc.get("/queue/line-listing.csv?all=1")
+    assert listed.status_code == 200
+    lines = listed.data.decode("utf-8-sig").splitlines()[1:]
+    assert {line.split(",")[0] for line in lines} == numbers
+    _no_leak(world, listed.data)
+    other = proc.get(f"/queue/line-listing.csv?all=1&sponsor={b.code}")
+    assert other.data.decode("utf-8-sig").splitlines()[1:] == []
+    api = world.client.get("/api/v1/line-listing?all=true", headers=a.headers())
+    assert api.status_code == 200
+    assert {line.split(",")[0] for line in api.data.decode("utf-8-sig").splitlines()[1:]
+            } == numbers
+    _no_leak(world, api.data)
+    assert world.client.get("/api/v1/line-listing", headers=a.headers(site=True)
+                            ).status_code == 403
 
 
 def _without_tokens(html: str) -> str:

@@ -25,6 +25,8 @@ from safety.cases.store import Case
 from safety.db.session import session_scope
 from safety.intake.store import Report
 from safety.review.signing import APPROVAL_MEANING
+from safety.sponsors.service import configure
+from safety.sponsors.store import Sponsor
 
 DEMO_SPONSORS = ("ONCO", "NORDIA")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -128,6 +130,14 @@ def test_physician_works_the_most_urgent_case_to_a_signed_approval(
 
     page.get_by_role("button", name="Assign to me").click()
     assert page.locator("#assignee").inner_text() == "Dr Ada Lovelace"
+    # The demo leaves the MHRA gateway unset, and a message that cannot be sent blocks the
+    # signature (test_browser_outputs.py): the sponsor's administrator sets it; the coding
+    # decision below drafts the case's messages again.
+    with session_scope(settings.effective_database_url) as s:
+        sponsor = s.get_one(Sponsor, s.get_one(Case, case_id).sponsor_id)
+        configure(s, sponsor, {"gateways": {**sponsor.gateways, "mhra": {
+            "sender_id": f"{sponsor.code}-UK", "batch_receiver": "MHRA-TEST",
+            "message_receiver": "MHRA-TEST"}}}, actor="test")
     _transition(page, "Triage done: to data entry", "triaged: valid serious case")
     assert page.locator("#case-state").inner_text() == "Data entry / coding"
 

@@ -66,6 +66,10 @@ ROUTES = [
     ("POST", "/cases/{case}/sign", "web_cases.sign_case"),
     ("POST", "/cases/{case}/events/none/coding", "web_review.code_event"),
     ("POST", "/cases/{case}/duplicates/{case}", "web_review.decide"),
+    ("POST", "/cases/{case}/messages/redraft", "web_review.redraft"),
+    ("GET", "/cases/{case}/cioms1.pdf", "web_outputs.cioms1"),
+    ("GET", "/queue/line-listing.csv", "web_outputs.line_listing"),
+    ("GET", "/queue/line-listing.xlsx", "web_outputs.line_listing"),
     ("GET", "/admin/users", "web_admin.users"),
     ("POST", "/admin/users", "web_admin.add_user"),
     ("POST", "/admin/users/{proc_user}/lock", "web_admin.lock"),
@@ -99,9 +103,11 @@ ROUTES = [
     ("POST", "/questions/{other_question}/close", "web_questions.close_question"),
     ("POST", "/questions/{other_question}/reopen", "web_questions.reopen_question"),
 ]
-# web_review.message_xml needs a stored message: tests/review/test_review_pages.py covers it.
+# web_review.message_xml and the readable message and its download need a stored message:
+# tests/review/test_review_pages.py and tests/web/test_outputs.py cover them.
 OUTSIDE_MATRIX = {"web_login.index", "web_login.login", "web_login.logout", "web_login.static",
-                  "web_review.message_xml"}
+                  "web_review.message_xml", "web_outputs.message",
+                  "web_outputs.message_download"}
 
 
 def test_every_web_endpoint_is_in_the_matrix(app):

@@ -74,8 +74,13 @@ def test_guards_block_with_specific_reasons():
         "submission"
     blocked = ReviewFacts(state="approval", current_version=2, signed_version=2,
                           **{**KNOWN, "unconfirmed_coding": 2, "conformance_errors": 1})
-    with pytest.raises(TransitionError, match=r"2 coded term.*1 conformance error"):
+    with pytest.raises(TransitionError, match=r"2 coded term.*1 error\(s\) that block approval"):
         plan(blocked, Role.SAFETY_PHYSICIAN, "approve", None, via_signature=True)
+    named = ReviewFacts(state="approval", current_version=2, signed_version=2,
+                        **{**KNOWN, "conformance_errors": 1},
+                        message_errors=("MHRA: N.2.r.3 no gateway identifiers for mhra",))
+    with pytest.raises(TransitionError, match=r"block approval: MHRA: N\.2\.r\.3 no gateway"):
+        plan(named, Role.SAFETY_PHYSICIAN, "approve", None, via_signature=True)
     with pytest.raises(TransitionError, match="no adverse event"):
         plan(ReviewFacts(state="data_entry", current_version=1, **{**KNOWN, "reactions": 0}),
              Role.CASE_PROCESSOR, "send_to_medical_review", None)

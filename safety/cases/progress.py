@@ -26,6 +26,7 @@ from safety.cases.store import (
 )
 from safety.cases.workflow import PipelineStatus, Stage, next_stage
 from safety.config import Settings
+from safety.db.base import utcnow
 
 StageFunction = Callable[[Session, CaseVersion, Settings], dict[str, Any] | None]
 
@@ -39,9 +40,10 @@ def run_stage(session: Session, case_version_id: uuid.UUID, stage: Stage, fn: St
     ).scalar_one()
     if stage_done(cv, stage):
         return stage_summary(cv, stage)
+    started = utcnow()
     summary = fn(session, cv, settings)
     record_stage(session, cv, stage, PipelineStatus.DONE, last=next_stage(stage) is None,
-                 summary=summary)
+                 summary=summary, started=started)
     return summary
 
 

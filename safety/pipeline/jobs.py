@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import structlog
 from rq import get_current_job
+from rq.timeouts import JobTimeoutException
 
 from safety.backoff import Backoff
 from safety.cases.progress import run_stage as run_version_stage
@@ -33,6 +34,7 @@ from safety.intake.processing import process_report as process
 from safety.integrity.service import seal_audit_trail as seal_trail
 from safety.pipeline.stages import FIRST_STAGE, STAGE_FUNCTIONS
 from safety.queue.enqueue import (
+    BACKOFF,
     enqueue_unique,
     get_queue,
     job_pending,
@@ -40,6 +42,7 @@ from safety.queue.enqueue import (
     requeue,
     requeue_stalled,
 )
+from safety.queue.metrics import observe_stage
 from safety.rules.evaluation import refresh_due_alerts as refresh_alerts
 
 
@@ -95,9 +98,11 @@ def process_report(report_id: str) -> dict[str, Any]:
         with session_scope(settings.effective_database_url) as session:
             return process(session, rid, settings)
 
+    started = time.monotonic()
     try:
         outcome = _with_database(log, unit)
     except Exception as exc:
+        observe_stage(settings, "intake", time.monotonic() - started, ok=False)
         if is_database_unavailable(exc):
             log.warning("report.database_unavailable", error=type(exc).__name__)
             raise
@@ -106,32 +111,28 @@ def process_report(report_id: str) -> dict[str, Any]:
         with session_scope(settings.effective_database_url) as session:
             processing_failed(session, rid, f"{type(exc).__name__}: {exc}", final=final)
         raise
+    observe_stage(settings, "intake", time.monotonic() - started, ok=True)
     if outcome.waiting_for is not None:
         log.info("report.waiting", waiting_for=str(outcome.waiting_for))
         return {"status": str(outcome.status), "waiting_for": str(outcome.waiting_for)}
     log.info("report.done", status=str(outcome.status), case_id=str(outcome.case_id or ""),
              case_version_id=str(outcome.case_version_id or ""))
-    if outcome.case_version_id is not None:
-        enqueue_stage(settings, FIRST_STAGE, outcome.case_version_id)
     if outcome.next_in_stream is not None:
         enqueue_report(settings, outcome.next_in_stream)
+    if outcome.case_version_id is not None:
+        _run_stages(settings, FIRST_STAGE, outcome.case_version_id)
     return {"status": str(outcome.status), "case_id": str(outcome.case_id or "") or None}
 
 
 def run_stage(stage: str, case_version_id: str) -> dict[str, Any] | None:
-    """One processing stage of a case version; the next stage follows."""
+    """One processing stage of a case version (a retry, a stage the sweep found stopped
+    short), then the stages after it in the same job."""
     settings = load_settings()
     current = Stage(stage)
     log = _log(stage=stage, case_version_id=case_version_id)
     cv_id = uuid.UUID(case_version_id)
-
-    def unit() -> dict[str, Any] | None:
-        with session_scope(settings.effective_database_url) as session:
-            return run_version_stage(session, cv_id, current, STAGE_FUNCTIONS[current],
-                                     settings)
-
     try:
-        summary = _with_database(log, unit)
+        summary = _stage_unit(settings, current, cv_id, log)
     except Exception as exc:
         if is_database_unavailable(exc):
             log.warning("stage.database_unavailable", error=type(exc).__name__)
@@ -142,11 +143,54 @@ def run_stage(stage: str, case_version_id: str) -> dict[str, Any] | None:
             with session_scope(settings.effective_database_url) as session:
                 stage_failed(session, cv_id, current, f"{type(exc).__name__}: {exc}")
         raise
-    log.info("stage.done", summary=summary)
     nxt = next_stage(current)
     if nxt is not None:
-        enqueue_stage(settings, nxt, cv_id)
+        _run_stages(settings, nxt, cv_id)
     return summary
+
+
+def _stage_unit(settings: Settings, stage: Stage, cv_id: uuid.UUID,
+                log: Any) -> dict[str, Any] | None:
+    """One stage in a transaction of its own (waiting for the database if need be), its
+    timing counted in the metrics."""
+    started = time.monotonic()
+
+    def unit() -> dict[str, Any] | None:
+        with session_scope(settings.effective_database_url) as session:
+            return run_version_stage(session, cv_id, stage, STAGE_FUNCTIONS[stage], settings)
+
+    try:
+        summary = _with_database(log, unit)
+    except Exception:
+        observe_stage(settings, stage.value, time.monotonic() - started, ok=False)
+        raise
+    observe_stage(settings, stage.value, time.monotonic() - started, ok=True)
+    log.info("stage.done", stage=stage.value, summary=summary)
+    return summary
+
+
+def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID) -> None:
+    """The stages of a version from ``first`` on, one after the other in this job: nothing
+    waits between them, so a separate job per stage bought only queueing, and a report's
+    chain finishes before the queue moves on to the next report (fair in a bulk load).
+
+    Each stage keeps its own transaction, status, audit event and idempotence. A stage that
+    fails here does not fail the job that ran it (the report is processed, the stages before
+    it are done): its own job takes over, with the usual retries and backoff, after the first
+    delay; the database staying away leaves it to that job too (or the sweep)."""
+    stage: Stage | None = first
+    while stage is not None:
+        log = _log(stage=stage.value, case_version_id=str(cv_id))
+        try:
+            _stage_unit(settings, stage, cv_id, log)
+        except Exception as exc:
+            log.warning("stage.attempt_failed", error=f"{type(exc).__name__}: {exc}",
+                        final=False, handed_to=stage_job_id(stage.value, cv_id))
+            enqueue_stage(settings, stage, cv_id, delay=BACKOFF[0])
+            if isinstance(exc, JobTimeoutException):
+                raise  # the job's time is up: it fails visibly, its worker takes the next
+            return
+        stage = next_stage(stage)
 
 
 def sweep() -> dict[str, int]:
@@ -197,9 +241,10 @@ def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -
                           fresh=fresh)
 
 
-def enqueue_stage(settings: Settings, stage: Stage, case_version_id: object) -> bool:
+def enqueue_stage(settings: Settings, stage: Stage, case_version_id: object,
+                  delay: float = 0) -> bool:
     return enqueue_unique(settings, run_stage, stage_job_id(stage.value, case_version_id),
-                          stage.value, str(case_version_id))
+                          stage.value, str(case_version_id), delay=delay)
 
 
 def requeue_report(settings: Settings, report_id: object) -> bool:

@@ -24,6 +24,7 @@ from rq.timeouts import JobTimeoutException
 
 from safety.backoff import Backoff
 from safety.cases.progress import run_stage as run_version_stage
+from safety.cases.progress import run_stages as run_version_stages
 from safety.cases.progress import stage_failed, waiting
 from safety.cases.workflow import Stage, next_stage
 from safety.config import Settings, load_settings
@@ -170,27 +171,58 @@ def _stage_unit(settings: Settings, stage: Stage, cv_id: uuid.UUID,
 
 
 def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID) -> None:
-    """The stages of a version from ``first`` on, one after the other in this job: nothing
-    waits between them, so a separate job per stage bought only queueing, and a report's
-    chain finishes before the queue moves on to the next report (fair in a bulk load).
+    """The stages of a version from ``first`` on, in this job: nothing waits between them,
+    so a separate job per stage bought only queueing, and a report's chain finishes before
+    the queue moves on to the next report (fair in a bulk load).
 
-    Each stage keeps its own transaction, status, audit event and idempotence. A stage that
-    fails here does not fail the job that ran it (the report is processed, the stages before
-    it are done): its own job takes over, with the usual retries and backoff, after the first
-    delay; the database staying away leaves it to that job too (or the sweep)."""
+    All of them first go in one transaction (one row lock, one commit), each recording its
+    own status, timing and audit event. If any raises, that transaction is rolled back and
+    they run again one by one, each in its own transaction, as before; a stage that fails
+    there does not fail the job that ran it (the report is processed, the stages before it
+    are done): its own job takes over, with the usual retries and backoff, after the first
+    delay. The database staying away leaves it to that job too (or the sweep)."""
+    remaining: list[Stage] = []
     stage: Stage | None = first
     while stage is not None:
-        log = _log(stage=stage.value, case_version_id=str(cv_id))
-        try:
-            _stage_unit(settings, stage, cv_id, log)
-        except Exception as exc:
-            log.warning("stage.attempt_failed", error=f"{type(exc).__name__}: {exc}",
-                        final=False, handed_to=stage_job_id(stage.value, cv_id))
-            enqueue_stage(settings, stage, cv_id, delay=BACKOFF[0])
-            if isinstance(exc, JobTimeoutException):
-                raise  # the job's time is up: it fails visibly, its worker takes the next
-            return
+        remaining.append(stage)
         stage = next_stage(stage)
+    log = _log(case_version_id=str(cv_id))
+    started = time.monotonic()
+
+    def together() -> list[tuple[Stage, dict[str, Any] | None, float]]:
+        with session_scope(settings.effective_database_url) as session:
+            return run_version_stages(session, cv_id,
+                                      [(s, STAGE_FUNCTIONS[s]) for s in remaining], settings)
+
+    try:
+        ran = _with_database(log, together)
+    except JobTimeoutException:
+        enqueue_stage(settings, first, cv_id, delay=BACKOFF[0])
+        raise  # the job's time is up: it fails visibly, its worker takes the next
+    except Exception as exc:  # noqa: BLE001 - any failure: find the stage, one by one
+        if is_database_unavailable(exc):
+            log.warning("stage.database_unavailable", error=type(exc).__name__,
+                        handed_to=stage_job_id(first.value, cv_id))
+            enqueue_stage(settings, first, cv_id, delay=BACKOFF[0])
+            return
+        log.info("stages.one_by_one", error=f"{type(exc).__name__}: {exc}",
+                 seconds=round(time.monotonic() - started, 3))
+    else:
+        for done, summary, seconds in ran:
+            observe_stage(settings, done.value, seconds, ok=True)
+            log.info("stage.done", stage=done.value, summary=summary)
+        return
+    for one in remaining:
+        stage_log = _log(stage=one.value, case_version_id=str(cv_id))
+        try:
+            _stage_unit(settings, one, cv_id, stage_log)
+        except Exception as exc:
+            stage_log.warning("stage.attempt_failed", error=f"{type(exc).__name__}: {exc}",
+                              final=False, handed_to=stage_job_id(one.value, cv_id))
+            enqueue_stage(settings, one, cv_id, delay=BACKOFF[0])
+            if isinstance(exc, JobTimeoutException):
+                raise
+            return
 
 
 def sweep() -> dict[str, int]:

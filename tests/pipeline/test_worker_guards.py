@@ -13,9 +13,11 @@ from rq.job import JobStatus
 from sqlalchemy import select
 
 from safety.cases.store import CaseVersion
+from safety.cases.workflow import Stage
 from safety.db.session import session_scope
 from safety.intake.store import Report
 from safety.pipeline import jobs
+from safety.pipeline.stages import STAGE_FUNCTIONS
 from safety.pipeline.worker import SafetyWorker
 from safety.queue.relay import flush_all
 
@@ -64,3 +66,30 @@ def test_a_worker_grown_past_its_memory_guard_stops_after_the_job(  # type: igno
     # The job it had ran; the next waits for a fresh worker.
     assert queue.fetch_job("first").get_status() == JobStatus.FINISHED  # type: ignore[union-attr]
     assert queue.job_ids == ["second"]
+
+
+def test_a_stage_that_fails_among_the_others_is_handed_to_its_own_job(  # type: ignore[no-untyped-def]
+        settings, client, sites, redis, worker, monkeypatch) -> None:
+    """A version's stages run together in its report's job; when one raises, the stages
+    before it are still done, each with its own status and timing, and the failing one goes
+    to its own job (with the usual retries, after the first backoff), not failing the
+    report's job."""
+    def broken(session, cv, settings):  # type: ignore[no-untyped-def]
+        raise RuntimeError("rules unavailable")
+
+    monkeypatch.setitem(STAGE_FUNCTIONS, Stage.RULES, broken)
+    rid = client.post("/api/v1/reports", json=sae_form(),
+                      headers=sites.headers(sites.token())).json["report_id"]
+    worker()
+    queue = Queue(settings.queue_name, connection=redis)
+    assert queue.fetch_job(jobs.report_job_id(rid)).get_status() == JobStatus.FINISHED  # type: ignore[union-attr]
+    with session_scope(settings.effective_database_url) as session:
+        report = session.execute(select(Report).where(Report.id == rid)).scalar_one()
+        version = session.get(CaseVersion, report.case_version_id)
+        assert version is not None and version.pipeline == "pending"
+        stages = version.stages
+    assert stages["coding"]["status"] == stages["dedup"]["status"] == "done"
+    assert stages["coding"]["ms"] >= 0 and stages["coding"]["started"] <= stages["coding"]["at"]
+    assert "rules" not in stages and "submissions" not in stages
+    handed = jobs.stage_job_id("rules", version.id)
+    assert handed in queue.scheduled_job_registry.get_job_ids()

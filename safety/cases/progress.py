@@ -94,3 +94,4 @@ def waiting(session: Session, received_before: datetime,
         if stage is not None:
             out.append((cv.id, stage))
     return out
+

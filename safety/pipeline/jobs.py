@@ -197,7 +197,7 @@ def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID) -> None:
     try:
         ran = _with_database(log, together)
     except JobTimeoutException:
-        enqueue_stage(settings, first, cv_id, delay=BACKOFF[0])
+        enqueue_stage(settings, first, cv_id, delay=BACKOFF[0], attempts_used=1)
         raise  # the job's time is up: it fails visibly, its worker takes the next
     except Exception as exc:  # noqa: BLE001 - any failure: find the stage, one by one
         if is_database_unavailable(exc):
@@ -217,12 +217,26 @@ def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID) -> None:
         try:
             _stage_unit(settings, one, cv_id, stage_log)
         except Exception as exc:
-            stage_log.warning("stage.attempt_failed", error=f"{type(exc).__name__}: {exc}",
-                              final=False, handed_to=stage_job_id(one.value, cv_id))
-            enqueue_stage(settings, one, cv_id, delay=BACKOFF[0])
+            _inline_attempt_failed(settings, one, cv_id, stage_log, exc)
             if isinstance(exc, JobTimeoutException):
                 raise
             return
+
+
+def _inline_attempt_failed(settings: Settings, stage: Stage, cv_id: uuid.UUID, log: Any,
+                           exc: Exception) -> None:
+    """A stage run inside another job failed: that was its first attempt. Its own job makes
+    the retries left, after the backoff that follows a first attempt; with none left (or a
+    database that stays away) as a stage job would have: failed, or left to the sweep."""
+    error = f"{type(exc).__name__}: {exc}"
+    if settings.job_retries == 0 and not is_database_unavailable(exc):
+        log.warning("stage.attempt_failed", error=error, final=True)
+        with session_scope(settings.effective_database_url) as session:
+            stage_failed(session, cv_id, stage, error)
+        return
+    log.warning("stage.attempt_failed", error=error, final=False,
+                handed_to=stage_job_id(stage.value, cv_id))
+    enqueue_stage(settings, stage, cv_id, delay=BACKOFF[0], attempts_used=1)
 
 
 def sweep() -> dict[str, int]:
@@ -274,9 +288,10 @@ def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -
 
 
 def enqueue_stage(settings: Settings, stage: Stage, case_version_id: object,
-                  delay: float = 0) -> bool:
+                  delay: float = 0, attempts_used: int = 0) -> bool:
     return enqueue_unique(settings, run_stage, stage_job_id(stage.value, case_version_id),
-                          stage.value, str(case_version_id), delay=delay)
+                          stage.value, str(case_version_id), delay=delay,
+                          attempts_used=attempts_used)
 
 
 def requeue_report(settings: Settings, report_id: object) -> bool:

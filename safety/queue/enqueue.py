@@ -120,24 +120,29 @@ def promote_due_scheduled(queue: Queue) -> int:
         scheduler.connection.connection_pool.disconnect()
 
 
-def _retry(settings: Settings) -> Retry | None:
-    retries = settings.job_retries
-    return Retry(max=retries, interval=BACKOFF[:retries]) if retries else None
+def _retry(settings: Settings, used: int = 0) -> Retry | None:
+    """The retries left after ``used`` attempts made elsewhere, with the backoff that
+    follows them."""
+    retries = settings.job_retries - used
+    return Retry(max=retries, interval=BACKOFF[used:settings.job_retries]) if retries > 0 \
+        else None
 
 
 def enqueue_unique(settings: Settings, func: JobFunction, job_id: str, *args: Any,
-                   queue: Queue | None = None, fresh: bool = False, delay: float = 0) -> bool:
+                   queue: Queue | None = None, fresh: bool = False, delay: float = 0,
+                   attempts_used: int = 0) -> bool:
     """Enqueue unless the same job is already waiting or running; False if Redis is down.
 
     ``fresh`` skips the look-up for work that cannot have a job yet (a report just stored);
-    ``delay`` (seconds) schedules it instead (rq's scheduler moves it onto the queue).
+    ``delay`` (seconds) schedules it instead (rq's scheduler moves it onto the queue);
+    ``attempts_used``: attempts already made elsewhere, taken off its retries.
     """
     try:
         q = queue or get_queue(settings)
         if not fresh and job_pending(q, job_id):
             return True
         options: dict[str, Any] = {
-            "job_id": job_id, "retry": _retry(settings), "result_ttl": RESULT_TTL,
+            "job_id": job_id, "retry": _retry(settings, attempts_used), "result_ttl": RESULT_TTL,
             "failure_ttl": FAILURE_TTL, "job_timeout": settings.job_timeout_seconds}
         if delay > 0:
             q.enqueue_in(timedelta(seconds=delay), func, *args, **options)

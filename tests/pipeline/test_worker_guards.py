@@ -78,6 +78,7 @@ def test_a_stage_that_fails_among_the_others_is_handed_to_its_own_job(  # type: 
         raise RuntimeError("rules unavailable")
 
     monkeypatch.setitem(STAGE_FUNCTIONS, Stage.RULES, broken)
+    monkeypatch.setenv("SAFETY_JOB_RETRIES", "2")  # the jobs' settings, from the environment
     rid = client.post("/api/v1/reports", json=sae_form(),
                       headers=sites.headers(sites.token())).json["report_id"]
     worker()
@@ -93,3 +94,5 @@ def test_a_stage_that_fails_among_the_others_is_handed_to_its_own_job(  # type: 
     assert "rules" not in stages and "submissions" not in stages
     handed = jobs.stage_job_id("rules", version.id)
     assert handed in queue.scheduled_job_registry.get_job_ids()
+    # The attempt in the report's job was its first: one retry is left of two.
+    assert queue.fetch_job(handed).retries_left == 1  # type: ignore[union-attr]

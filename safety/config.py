@@ -57,6 +57,9 @@ class Settings:
     worker_memory_mb: int = 2048
     # A bearer token that may read ``/metrics`` (Prometheus); None: administrators only.
     metrics_token: str | None = None
+    # Where the file-level tools keep what they build (the autocoder of ``safety code``);
+    # None: ``$XDG_CACHE_HOME/safetydesk``, else ``~/.cache/safetydesk``.
+    cache_dir: Path | None = None
     # How long a web process trusts a token it has checked; a revocation takes effect within it.
     token_cache_seconds: int = 10
     log_level: str = "INFO"
@@ -89,6 +92,13 @@ class Settings:
     def sender_profile_path(self) -> Path:
         """Derived on use, not stored, so that a changed ``home`` moves the default along."""
         return self.sender_profile or self.home / "sender.json"
+
+    @property
+    def effective_cache_dir(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "safetydesk"
 
     @property
     def effective_database_url(self) -> str:

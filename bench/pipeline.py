@@ -48,6 +48,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 STAGES = ("coding", "dedup", "rules", "submissions")
+# Workers from another checkout (``--worker-tree``, its own .venv): a baseline to compare.
+WORKER_TREE: Path | None = None
 
 
 def pct(values: list[float], q: float) -> float:
@@ -96,6 +98,64 @@ class Servers:
             self.pg.stop("fast")
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds of a process and its waited-for children (user + system)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / TICK
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                out.append(int(d))
+    return out
+
+
+class Cpu:
+    """CPU seconds spent by the workers (with any children), the PostgreSQL cluster (every
+    backend, the ended ones through the postmaster's children time) and redis-server: what
+    the pipeline costs whatever else runs on the machine (it is shared; wall-clock rates
+    follow its load)."""
+
+    def __init__(self, run: Run) -> None:
+        import psycopg
+
+        self.run = run
+        with psycopg.connect(run.db_url) as conn:
+            backend = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
+        stat = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        self.postmaster = int(stat[1])
+        self.redis_pid = int(run.redis.info("server")["process_id"])
+        self.start = self.sample()
+
+    def sample(self) -> dict[str, float]:
+        workers = sum(proc_cpu(p.pid) + sum(proc_cpu(c) for c in children(p.pid))
+                      for p in self.run.procs)
+        pg = proc_cpu(self.postmaster) + sum(proc_cpu(c) for c in children(self.postmaster))
+        info = self.run.redis.info("cpu")
+        redis = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+        return {"workers": workers, "postgresql": pg, "redis": redis}
+
+    def per_report_ms(self, reports: int) -> dict[str, float]:
+        end = self.sample()
+        out = {k: round((end[k] - self.start[k]) * 1000 / max(1, reports), 1) for k in end}
+        out["total"] = round(sum(out.values()), 1)
+        out["reports_per_cpu_s"] = round(1000 / out["total"], 2) if out["total"] else 0.0
+        return out
+
+
 class Run:
     """One fresh database (demo registry), one Redis database flushed, N workers."""
 
@@ -125,7 +185,10 @@ class Run:
         from safety.demo.service import load_registry
 
         load_registry(self.settings)
-        self.procs = [subprocess.Popen([*safety, "worker"], env=self.env, cwd=ROOT,
+        tree = WORKER_TREE or ROOT
+        python = str(tree / ".venv" / "bin" / "python") if WORKER_TREE else sys.executable
+        self.procs = [subprocess.Popen([python, "-m", "safety.cli", "worker"], env=self.env,
+                                       cwd=tree,
                                        stdout=subprocess.DEVNULL,
                                        stderr=open(self.home / f"worker-{i}.log", "wb"))
                       for i in range(workers)]
@@ -229,6 +292,7 @@ def throughput(servers: Servers, workers: int, count: int) -> dict[str, Any]:
             collected.extend(ids)
 
         ids = store(run.settings, generate_forms(count, seed=20), hold)
+        cpu = Cpu(run)
         load_before = load()
         t0 = time.time()
         enqueue_batch(run.settings, process_report, [(report_job_id(i), (str(i),)) for i in ids])
@@ -238,13 +302,14 @@ def throughput(servers: Servers, workers: int, count: int) -> dict[str, Any]:
                 break
             time.sleep(0.25)
         wall = time.time() - t0
+        cpu_ms = cpu.per_report_ms(len(ids))
         figures = timings(run.settings)
         last = figures.pop("last_done")
         elapsed = (last.timestamp() - t0) if last is not None else wall
         return {"workers": workers, "reports": len(ids), "warm_up_s": round(warm, 1),
                 "seconds": round(elapsed, 2), "reports_per_s": round(len(ids) / elapsed, 2),
                 "load_before": round(load_before, 2), "load_after": round(load(), 2),
-                **figures}
+                "cpu_ms_per_report": cpu_ms, **figures}
     finally:
         run.stop()
 
@@ -272,6 +337,7 @@ def steady(servers: Servers, workers: int, rate: float, duration: float) -> dict
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        cpu = Cpu(run)
         loads = [load()]
         start = time.monotonic()
         late = 0
@@ -290,6 +356,7 @@ def steady(servers: Servers, workers: int, rate: float, duration: float) -> dict
         while time.monotonic() < deadline and unfinished(run.settings) != (0, 0):
             time.sleep(0.5)
         drain_s = time.monotonic() - start - offered_s
+        cpu_ms = cpu.per_report_ms(total)
         stop.set()
         sampler.join()
         figures = timings(run.settings)
@@ -303,7 +370,7 @@ def steady(servers: Servers, workers: int, rate: float, duration: float) -> dict
                                 "mean_first_third": round(statistics.fmean(thirds[:n]), 1),
                                 "mean_last_third": round(statistics.fmean(thirds[-n:]), 1)},
                 "load_1min": {"min": round(min(loads), 2), "max": round(max(loads), 2)},
-                **figures}
+                "cpu_ms_per_report": cpu_ms, **figures}
     finally:
         run.stop()
 
@@ -362,8 +429,12 @@ def main() -> None:
     ap.add_argument("--roundtrips", type=int, default=20)
     ap.add_argument("--pg-url")
     ap.add_argument("--redis-url")
+    ap.add_argument("--worker-tree", type=Path,
+                    help="run the workers of this checkout (with its .venv): a baseline")
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
     args = ap.parse_args()
+    global WORKER_TREE
+    WORKER_TREE = args.worker_tree
     servers = Servers(args.pg_url, args.redis_url)
     out: dict[str, Any] = {"cores": os.cpu_count()}
     try:
@@ -384,14 +455,15 @@ def main() -> None:
         servers.close()
     print()
     print("| workers | reports | reports/s | " + " | ".join(f"{s} p50/p95 ms" for s in STAGES)
-          + " | received→done p50/p95 s | load 1 min |")
-    print("|" + " --- |" * (6 + len(STAGES) - 1))
+          + " | received→done p50/p95 s | CPU ms/report (worker+PG+Redis) | load 1 min |")
+    print("|" + " --- |" * (7 + len(STAGES) - 1))
     for r in out.get("throughput", []):
-        st = r["stage_ms"]
+        st, c = r["stage_ms"], r["cpu_ms_per_report"]
         print(f"| {r['workers']} | {r['reports']} | {r['reports_per_s']} | "
               + " | ".join(f"{st.get(s, {}).get('p50')}/{st.get(s, {}).get('p95')}"
                            for s in STAGES)
               + f" | {r['received_to_done_s']['p50']}/{r['received_to_done_s']['p95']} | "
+              f"{c['workers']}+{c['postgresql']}+{c['redis']} = {c['total']} | "
               f"{r['load_before']}→{r['load_after']} |")
     if "steady" in out:
         s = out["steady"]
@@ -400,7 +472,8 @@ def main() -> None:
               f"p95 {s['received_to_done_s']['p95']} s, max {s['received_to_done_s']['max']} s;"
               f" queue depth max {s['queue_depth']['max']} (mean first third "
               f"{s['queue_depth']['mean_first_third']}, last third "
-              f"{s['queue_depth']['mean_last_third']}); load {s['load_1min']}")
+              f"{s['queue_depth']['mean_last_third']}); load {s['load_1min']}; "
+              f"CPU ms/report {s['cpu_ms_per_report']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=2, default=str))
 

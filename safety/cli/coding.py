@@ -29,10 +29,10 @@ def _run(kind: str, dictionary: Path | None) -> None:
     from safety.coding.loading import load_path
     from safety.coding.paths import curation_dir
 
-    loaded = file_settings()
-    configured = loaded.dictionaries
+    settings = file_settings()
+    configured = settings.dictionaries
     if dictionary is None:
-        coder = cached_autocoder(kind, configured, loaded.effective_cache_dir)
+        coder = cached_autocoder(kind, configured, settings.effective_cache_dir)
     else:
         loaded = load_path(dictionary)
         wanted = "LLT" if kind == "events" else "substance"

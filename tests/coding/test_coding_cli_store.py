@@ -64,7 +64,7 @@ def test_code_keeps_its_built_autocoder_and_rebuilds_it_for_a_changed_dictionary
     cached_autocoder("events", folder, cache)
     assert list(cache.glob("autocoder-events-*.pickle")) != files  # another key, old one gone
     assert len(list(cache.glob("autocoder-events-*.pickle"))) == 1
-    (cache / list(cache.glob("autocoder-events-*.pickle"))[0].name).write_bytes(b"garbage")
+    next(iter(cache.glob("autocoder-events-*.pickle"))).write_bytes(b"garbage")
     assert cached_autocoder("events", folder, cache).code("headache").code == "10019211"
 
 

@@ -5,7 +5,6 @@ person operates for."""
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 import pytest

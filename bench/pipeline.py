@@ -314,7 +314,8 @@ def throughput(servers: Servers, workers: int, count: int) -> dict[str, Any]:
         run.stop()
 
 
-def steady(servers: Servers, workers: int, rate: float, duration: float) -> dict[str, Any]:
+def steady(servers: Servers, workers: int, rate: float, duration: float,
+           drain: float) -> dict[str, Any]:
     from safety.demo.generator import generate_forms
     from safety.pipeline.dispatch import QueueDispatch
     from safety.queue.enqueue import get_queue
@@ -352,11 +353,12 @@ def steady(servers: Servers, workers: int, rate: float, duration: float) -> dict
             if i % int(rate * 30) == 0:
                 loads.append(load())
         offered_s = time.monotonic() - start
-        deadline = time.monotonic() + 900
+        deadline = time.monotonic() + drain
         while time.monotonic() < deadline and unfinished(run.settings) != (0, 0):
             time.sleep(0.5)
         drain_s = time.monotonic() - start - offered_s
-        cpu_ms = cpu.per_report_ms(total)
+        left = unfinished(run.settings)
+        cpu_ms = cpu.per_report_ms(total - left[0])
         stop.set()
         sampler.join()
         figures = timings(run.settings)
@@ -366,6 +368,7 @@ def steady(servers: Servers, workers: int, rate: float, duration: float) -> dict
         return {"workers": workers, "rate": rate, "duration_s": duration, "reports": total,
                 "offered_s": round(offered_s, 1), "submitted_late": late,
                 "drain_after_s": round(drain_s, 1),
+                "unfinished_after_drain": {"reports": left[0], "versions": left[1]},
                 "queue_depth": {"max": max(thirds, default=0),
                                 "mean_first_third": round(statistics.fmean(thirds[:n]), 1),
                                 "mean_last_third": round(statistics.fmean(thirds[-n:]), 1)},
@@ -424,6 +427,8 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=10.0)
     ap.add_argument("--duration", type=float, default=300.0)
     ap.add_argument("--steady-workers", type=int, default=2)
+    ap.add_argument("--drain", type=float, default=900.0,
+                    help="seconds the steady run waits for the backlog after the load")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-steady", action="store_true")
     ap.add_argument("--roundtrips", type=int, default=20)
@@ -449,7 +454,8 @@ def main() -> None:
                 out["throughput"].append(r)
                 print(json.dumps(r), flush=True)
         if not args.skip_steady:
-            out["steady"] = steady(servers, args.steady_workers, args.rate, args.duration)
+            out["steady"] = steady(servers, args.steady_workers, args.rate, args.duration,
+                                   args.drain)
             print(json.dumps(out["steady"]), flush=True)
     finally:
         servers.close()
@@ -473,7 +479,8 @@ def main() -> None:
               f" queue depth max {s['queue_depth']['max']} (mean first third "
               f"{s['queue_depth']['mean_first_third']}, last third "
               f"{s['queue_depth']['mean_last_third']}); load {s['load_1min']}; "
-              f"CPU ms/report {s['cpu_ms_per_report']}")
+              f"CPU ms/report {s['cpu_ms_per_report']}; not done after the drain: "
+              f"{s['unfinished_after_drain']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=2, default=str))
 

@@ -6,11 +6,12 @@ import sys
 
 from safety.config import load_settings
 from safety.db.migrate import ensure_embedded_database
-from safety.pipeline.worker import run_worker
+from safety.pipeline.worker import restart_process, run_worker
 from safety.sponsors.service import migration_defaults
 
 if __name__ == "__main__":
     settings = load_settings()
     ensure_embedded_database(settings, migration_defaults(
         settings.org_code, settings.timezone, settings.sender_profile_path))
-    run_worker(settings, burst="--burst" in sys.argv[1:])
+    if run_worker(settings, burst="--burst" in sys.argv[1:]):
+        restart_process()

@@ -11,14 +11,14 @@ from flask import Flask, request
 from marshmallow import ValidationError
 
 from safety.api.auth import require_client
-from safety.api.reports import SAE_FORM
 from safety.app import create_app
+from safety.intake.service import SAE_FORM
 
 
 def create_floor_app() -> Flask:
     app = create_app()
 
-    @app.post("/bench/validate")
+    @app.post("/api/v1/bench/validate")  # under /api/: bearer auth, no CSRF
     def validate_only() -> Any:
         require_client()
         body = json.loads(request.get_data(cache=True))

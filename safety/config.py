@@ -47,6 +47,19 @@ class Settings:
     # How often the scheduler seals new audit events into their hash chains (PostgreSQL).
     audit_seal_seconds: int = 5
     job_retries: int = 5
+    # A pipeline job running longer than this fails (as an attempt, retried with backoff) and
+    # its worker goes on with the next; above the two minutes a job waits for a database that
+    # restarts (``safety.pipeline.jobs``).
+    job_timeout_seconds: int = 600
+    # A worker's memory guard (MiB): a job that would take its address space past this fails
+    # with MemoryError, and a worker whose resident memory has grown past it after a job
+    # starts afresh (``safety.pipeline.worker``). 0: no guard.
+    worker_memory_mb: int = 2048
+    # A bearer token that may read ``/metrics`` (Prometheus); None: administrators only.
+    metrics_token: str | None = None
+    # Where the file-level tools keep what they build (the autocoder of ``safety code``);
+    # None: ``$XDG_CACHE_HOME/safetydesk``, else ``~/.cache/safetydesk``.
+    cache_dir: Path | None = None
     # How long a web process trusts a token it has checked; a revocation takes effect within it.
     token_cache_seconds: int = 10
     log_level: str = "INFO"
@@ -82,6 +95,13 @@ class Settings:
     def sender_profile_path(self) -> Path:
         """Derived on use, not stored, so that a changed ``home`` moves the default along."""
         return self.sender_profile or self.home / "sender.json"
+
+    @property
+    def effective_cache_dir(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "safetydesk"
 
     @property
     def effective_database_url(self) -> str:
@@ -180,6 +200,12 @@ def validate(settings: Settings) -> None:
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a positive number of "
                               f"{name.rsplit('_', 1)[-1]}, got {getattr(settings, name)}")
+    if settings.job_timeout_seconds <= 0:
+        raise ConfigError(f"{ENV_PREFIX}JOB_TIMEOUT_SECONDS must be a positive number of "
+                          f"seconds, got {settings.job_timeout_seconds}")
+    if settings.worker_memory_mb < 0:
+        raise ConfigError(f"{ENV_PREFIX}WORKER_MEMORY_MB must be 0 (no guard) or more, got "
+                          f"{settings.worker_memory_mb}")
     if settings.forwarded_hops < 0:
         raise ConfigError(f"{ENV_PREFIX}FORWARDED_HOPS must be 0 or more, got "
                           f"{settings.forwarded_hops}")

@@ -266,11 +266,18 @@ def first_unfinished(cv: CaseVersion) -> Stage | None:
 
 
 def record_stage(session: Session, cv: CaseVersion, stage: str, status: PipelineStatus, *,
-                 last: bool, summary: Any = None, error: str | None = None) -> None:
+                 last: bool, summary: Any = None, error: str | None = None,
+                 started: datetime | None = None) -> None:
     """A stage finished (``done``, with its summary) or gave up (``failed``, with the error).
     The version is ``done`` once its last stage is, ``failed`` as soon as any stage fails.
-    Every outcome is audited (a failure so that the team sees it, not only the worker's log)."""
-    entry: dict[str, Any] = {"status": status.value, "at": utcnow().isoformat()}
+    Every outcome is audited (a failure so that the team sees it, not only the worker's log).
+    ``started``: when the stage's work began; kept with its end (``at``) so that each
+    version says how long each stage took (the operations page, the pipeline benchmark)."""
+    at = utcnow()
+    entry: dict[str, Any] = {"status": status.value, "at": at.isoformat()}
+    if started is not None:
+        entry["started"] = started.isoformat()
+        entry["ms"] = round((at - started).total_seconds() * 1000, 1)
     if status is PipelineStatus.DONE:
         entry["summary"] = summary
     else:

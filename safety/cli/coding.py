@@ -16,11 +16,6 @@ from pathlib import Path
 import click
 
 from safety.cli.common import database, file_settings, ready_settings
-from safety.coding.autocoder import Autocoder
-from safety.coding.bundled import bundled_autocoder
-from safety.coding.loading import load_path
-from safety.coding.paths import curation_dir
-from safety.coding.terminology import TerminologyError
 
 
 @click.group("code")
@@ -29,9 +24,15 @@ def code_group() -> None:
 
 
 def _run(kind: str, dictionary: Path | None) -> None:
-    configured = file_settings().dictionaries
+    from safety.coding.autocoder import Autocoder
+    from safety.coding.bundled import cached_autocoder
+    from safety.coding.loading import load_path
+    from safety.coding.paths import curation_dir
+
+    settings = file_settings()
+    configured = settings.dictionaries
     if dictionary is None:
-        coder = bundled_autocoder(kind, configured)
+        coder = cached_autocoder(kind, configured, settings.effective_cache_dir)
     else:
         loaded = load_path(dictionary)
         wanted = "LLT" if kind == "events" else "substance"
@@ -83,6 +84,7 @@ def dictionary_load(path: Path, activate: bool, list_name: str | None) -> None:
     """Load PATH: a MedAscii folder, a column-mapped drug folder, the open dictionary folder,
     or an IME/DME CSV (attached to the active MedDRA release)."""
     from safety.coding.service import load_release
+    from safety.coding.terminology import TerminologyError
 
     try:
         with database(ready_settings()) as session:

@@ -1,5 +1,9 @@
 """What every command needs: the settings (with a clear error for a bad value), a session on
-the configured database, and a case found by any of its references."""
+the configured database, and a case found by any of its references.
+
+The database modules are imported where a command opens a session, not here: the file-level
+tools (``code``, ``e2b``, ``rules``) import this module for their settings and must start
+without SQLAlchemy, psycopg and Alembic (``python -X importtime``)."""
 
 from __future__ import annotations
 
@@ -8,15 +12,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
 
-from safety.accounts.scope import Scope
 from safety.config import ConfigError, Settings, load_settings
-from safety.db.migrate import ensure_embedded_database
-from safety.db.session import session_scope
-from safety.db.tenancy import restrict_to_sponsors
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from safety.accounts.scope import Scope
     from safety.cases.store import Case
 
 
@@ -38,6 +40,7 @@ def settings() -> Settings:
 def ready_settings() -> Settings:
     """The settings, with the embedded database migrated (PostgreSQL is migrated explicitly
     with ``safety db upgrade``)."""
+    from safety.db.migrate import ensure_embedded_database
     from safety.sponsors.service import SponsorError
 
     loaded = settings()
@@ -52,6 +55,9 @@ def ready_settings() -> Settings:
 def database(loaded: Settings | None = None) -> Iterator[Session]:
     """A unit of work on the configured database, limited to the sponsors given with
     ``--sponsor`` (``safety.db.tenancy``): committed when the command succeeds."""
+    from safety.db.session import session_scope
+    from safety.db.tenancy import restrict_to_sponsors
+
     with session_scope((loaded or settings()).effective_database_url) as session:
         restrict_to_sponsors(session, _sponsor_ids(session))
         yield session
@@ -68,6 +74,8 @@ def chosen_sponsors() -> tuple[str, ...]:
 
 def scope(session: Session) -> Scope:
     """Whose data the command may see: the sponsors given with ``--sponsor``, else all."""
+    from safety.accounts.scope import Scope
+
     return Scope(sponsor_ids=_sponsor_ids(session))
 
 

@@ -17,8 +17,41 @@ from safety.cli.common import chosen_sponsors, database, one_sponsor, ready_sett
 from safety.config import Settings
 
 
+class _Quiet:
+    """The progress bar's stand-in when standard error is no terminal (a script, a log):
+    nothing is printed but the JSON lines."""
+
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+def _progress(length: int, label: str) -> Any:
+    if not sys.stderr.isatty():
+        return _Quiet()
+    return click.progressbar(length=length, label=label, file=sys.stderr)
+
+
+def _files(paths: tuple[str, ...]) -> list[str]:
+    """The files named, and every ``.json`` and ``.xml`` file under a folder named (sorted)."""
+    out: list[str] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            out.extend(str(f) for f in sorted(p.rglob("*"))
+                       if f.is_file() and f.suffix.lower() in (".json", ".xml"))
+        else:
+            out.append(path)
+    return out
+
+
 @click.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--site", "site_name", default="Imported reports", show_default=True,
               help="The site the reports come from (created if missing).")
 @click.option("--wait", is_flag=True, help="Wait until every report is processed (exit 2 at "
@@ -29,26 +62,59 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
     """Import SAE forms (JSON: one form or a list of forms per file) and E2B(R3) batches
     (XML: each ICSR message becomes a report, as through the API), for the sponsor given with
     ``safety --sponsor CODE`` (or the only one). Without it, a form goes to the sponsor whose
-    registry holds its study.
+    registry holds its study. A folder imports every .json and .xml file under it.
 
-    Prints one JSON line per report: its id, the file, and its status.
+    Prints one JSON line per report: its id, the file, and its status; a progress bar on
+    standard error when it is a terminal.
     """
     from safety.demo.service import submit_forms
-    from safety.intake.service import SAE_FORM
     from safety.pipeline.dispatch import QueueDispatch
+    from safety.queue.relay import flush_all
     from safety.sponsors.service import sponsors
 
     settings = ready_settings()
     if wait:
         _refuse_to_wait_for_nobody(settings)
-    dispatch = QueueDispatch(settings)
+    # Enqueued in batches by the relay thread (flushed before the command ends); a report
+    # the relay could not enqueue is stored and the sweep enqueues it.
+    dispatch = QueueDispatch(settings, relay=True)
+    files = _files(paths)
     with database(settings) as session:
         several = len(sponsors(session)) > 1 and not chosen_sponsors()
         sponsor_id = None if several else one_sponsor(session)
     forms: list[tuple[str, dict[str, Any]]] = []
     xml_ids: list[uuid.UUID] = []
+    with _progress(len(files), "Reading") as bar:
+        failed = _read(settings, files, dispatch, sponsor_id, forms, xml_ids, bar)
+    try:
+        with _progress(len(forms), "Storing") as stored:
+            ids = submit_forms(settings, [f for _, f in forms], dispatch,
+                               sponsor_id=sponsor_id, site_name=site_name,
+                               progress=stored.update)
+    except ValueError as exc:  # a form's study in no sponsor's registry, or in several
+        raise click.UsageError(str(exc)) from exc
+    finally:
+        flush_all(60.0)
+    for (path, _), rid in zip(forms, ids, strict=True):
+        click.echo(json.dumps({"report_id": str(rid), "file": path, "status": "received"}))
+    if wait and (ids or xml_ids):
+        for rid, status in wait_processed(settings, ids + xml_ids, timeout):
+            click.echo(json.dumps({"report_id": str(rid), "status": status}))
+            if status in ("received", "missing"):  # the timeout passed first
+                failed = True
+    if failed:
+        sys.exit(1)
+
+
+def _read(settings: Settings, files: list[str], dispatch: Any, sponsor_id: int | None,
+          forms: list[tuple[str, dict[str, Any]]], xml_ids: list[uuid.UUID], bar: Any) -> bool:
+    """Each file: an E2B batch is stored at once, the forms of a JSON file checked and kept
+    for ``submit_forms``. True if any file or form could not be imported."""
+    from safety.intake.service import SAE_FORM
+
     failed = False
-    for path in paths:
+    for path in files:
+        bar.update(1)
         if path.lower().endswith(".xml"):
             if sponsor_id is None:
                 click.echo(json.dumps({"file": path, "error": "name the sponsor the messages "
@@ -74,20 +140,7 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
                 failed = True
                 continue
             forms.append((path, form))
-    try:
-        ids = submit_forms(settings, [f for _, f in forms], dispatch, sponsor_id=sponsor_id,
-                           site_name=site_name)
-    except ValueError as exc:  # a form's study in no sponsor's registry, or in several
-        raise click.UsageError(str(exc)) from exc
-    for (path, _), rid in zip(forms, ids, strict=True):
-        click.echo(json.dumps({"report_id": str(rid), "file": path, "status": "received"}))
-    if wait and (ids or xml_ids):
-        for rid, status in wait_processed(settings, ids + xml_ids, timeout):
-            click.echo(json.dumps({"report_id": str(rid), "status": status}))
-            if status in ("received", "missing"):  # the timeout passed first
-                failed = True
-    if failed:
-        sys.exit(1)
+    return failed
 
 
 NO_WORKER = 2  # exit status of ``import --wait`` when no worker would process the reports

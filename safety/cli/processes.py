@@ -100,9 +100,10 @@ class Supervisor:
               help="Also run rq's scheduler for delayed retries.")
 def worker(burst: bool, with_scheduler: bool) -> None:
     """Run a worker that processes reports and case stages."""
-    from safety.pipeline.worker import run_worker
+    from safety.pipeline.worker import restart_process, run_worker
 
-    run_worker(ready_settings(), burst=burst, with_scheduler=with_scheduler)
+    if run_worker(ready_settings(), burst=burst, with_scheduler=with_scheduler):
+        restart_process()
 
 
 @click.command()

@@ -2,13 +2,22 @@
 process and folder, and autocoders over it.
 
 ``safety code events|drugs`` must work with no database: it reads the configured dictionary
-folder (``settings.dictionaries``) and keeps the built index for the life of the process
-(building it takes well under a second, see ``bench/coding.py``, so no on-disk cache is
-needed).
+folder (``settings.dictionaries``) and keeps the built index for the life of the process.
+Building it is most of a one-line call's time (issue 20: the command is to start in under
+0.3 s), so the command also keeps the built autocoder in a cache folder
+(``cached_autocoder``), keyed on every file of the dictionary folder (name, size, time
+modified) and on the coding modules themselves: a changed dictionary or a new version of the
+code builds afresh. The cache is this user's own folder, written atomically; anything wrong
+with it (unreadable, another Python) just builds the index again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,3 +44,38 @@ def _terminologies(path: Path) -> tuple[Terminology, Terminology]:
 def _autocoder(kind: str, path: Path) -> Autocoder:
     events, drugs = _terminologies(path)
     return Autocoder(events if kind == "events" else drugs, kind, curation=curation_dir(path))
+
+
+def _fingerprint(kind: str, path: Path) -> str:
+    """What the built autocoder depends on: the dictionary folder's files and the code."""
+    h = hashlib.sha256(f"{kind}\0{path.resolve()}\0{sys.version}".encode())
+    code = Path(__file__).parent
+    for folder in (path, code):
+        for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+            st = f.stat()
+            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:32]
+
+
+def cached_autocoder(kind: str, path: Path, cache_dir: Path) -> Autocoder:
+    """``bundled_autocoder``, kept built in ``cache_dir`` between processes."""
+    file = cache_dir / f"autocoder-{kind}-{_fingerprint(kind, path)}.pickle"
+    try:
+        with file.open("rb") as f:
+            coder = pickle.load(f)
+        if isinstance(coder, Autocoder):
+            return coder
+    except Exception:  # noqa: BLE001 - any unreadable cache is rebuilt
+        pass
+    coder = bundled_autocoder(kind, path)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob(f"autocoder-{kind}-*.pickle"):
+            old.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(coder, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, file)
+    except OSError:
+        pass  # no cache this time; the next call builds again
+    return coder

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -74,9 +74,11 @@ def load_registry(settings: Settings) -> dict[str, int]:
 
 def submit_forms(settings: Settings, forms: Sequence[dict[str, Any]], dispatch: Dispatch, *,
                  sponsor_id: int | None = None, site_name: str | None = None,
-                 actor: str = "cli:import") -> list[uuid.UUID]:
+                 actor: str = "cli:import",
+                 progress: Callable[[int], None] | None = None) -> list[uuid.UUID]:
     """Each form as its site submits it (the site named in the form, or ``site_name``), for
-    the sponsor given, or else the one sponsor whose registry holds the form's study."""
+    the sponsor given, or else the one sponsor whose registry holds the form's study.
+    ``progress`` is told of each form stored (``safety import``'s progress bar)."""
     owners: list[int] = []
     with session_scope(settings.effective_database_url) as session:
         for form in forms:  # every form's sponsor is known before the first is submitted
@@ -102,6 +104,8 @@ def submit_forms(settings: Settings, forms: Sequence[dict[str, Any]], dispatch: 
         accepted = submit(settings.effective_database_url,
                           [site_form_report(submitter, form)], submitter, dispatch)
         ids.extend(a.report.id for a in accepted)
+        if progress is not None:
+            progress(1)
     return ids
 
 

@@ -10,6 +10,8 @@ from safety.intake.sae_form import form_to_case
 from safety.intake.schemas import SAEFormSchema
 
 CHANNELS = ("site_form", "e2b", "literature", "spontaneous")
+# One schema, built once (its nested schemas are built with it): loading keeps no state.
+_SAE_FORM = SAEFormSchema()
 
 
 class UnknownChannel(ValueError):
@@ -20,7 +22,7 @@ def payload_to_case(channel: str, payload: Any) -> CaseVersionData:
     """Site forms are re-validated with the contract they were accepted under; E2B messages
     were parsed at intake and stored as case JSON next to their raw XML."""
     if channel == "site_form":
-        return form_to_case(SAEFormSchema().load(payload))
+        return form_to_case(_SAE_FORM.load(payload))
     if channel in ("e2b", "literature", "spontaneous"):
         return case_from_json(payload["case"])
     raise UnknownChannel(f"unknown report channel {channel!r}")

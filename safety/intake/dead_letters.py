@@ -1,6 +1,6 @@
 """Dead letters: the reports and case-version stages that gave up after their retries, and
 the reports of their streams waiting behind them, for an operator to see and act on
-(``safety reports``, the operations page).
+(``safety reports``, the operations page); and, on the same page, how long the stages take.
 
 A failed report holds up only its own stream (the same sponsor, sender and sender's case id:
 versions are made in receipt order); every other report goes on. Retrying moves it back to
@@ -13,8 +13,10 @@ stream goes on without it. What is shown of an error is its public reason
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -228,3 +230,38 @@ def retry_all(session: Session, *, actor: str,
         stages=[(s.case_version_id, retry_stage(session, s.case_version_id, actor=actor,
                                                 sponsor_ids=sponsor_ids))
                 for s in letters.stages])
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def stage_timings(session: Session, sponsor_ids: Collection[int], since: datetime,
+                  limit: int = 5000) -> dict[str, Any]:
+    """How long each stage took (ms, p50/p95) and how long versions took from their report's
+    receipt to their last stage done (s, p50/p95), over the versions of these sponsors
+    created since ``since`` (the newest ``limit``), from the timings each version keeps."""
+    rows = session.execute(
+        select(CaseVersion.stages, CaseVersion.pipeline, Report.received_at)
+        .join(Report, Report.id == CaseVersion.report_id)
+        .where(CaseVersion.sponsor_id.in_(sponsor_ids), CaseVersion.created_at >= since)
+        .order_by(CaseVersion.created_at.desc()).limit(limit)).all()
+    per_stage: dict[str, list[float]] = {stage.value: [] for stage in Stage}
+    through: list[float] = []
+    for stages, pipeline, received in rows:
+        for name, entry in (stages or {}).items():
+            if name in per_stage and "ms" in entry:
+                per_stage[name].append(float(entry["ms"]))
+        if pipeline == PipelineStatus.DONE and stages:
+            end = max(datetime.fromisoformat(e["at"]) for e in stages.values() if "at" in e)
+            through.append((end - received).total_seconds())
+    return {
+        "versions": len(rows),
+        "stages": [{"stage": name, "runs": len(v), "p50_ms": _percentile(v, 0.5),
+                    "p95_ms": _percentile(v, 0.95)} for name, v in per_stage.items()],
+        "received_to_done": {"versions": len(through), "p50_s": _percentile(through, 0.5),
+                             "p95_s": _percentile(through, 0.95)},
+    }

@@ -20,9 +20,11 @@ from typing import Any, TypeVar
 
 import structlog
 from rq import get_current_job
+from rq.timeouts import JobTimeoutException
 
 from safety.backoff import Backoff
 from safety.cases.progress import run_stage as run_version_stage
+from safety.cases.progress import run_stages as run_version_stages
 from safety.cases.progress import stage_failed, waiting
 from safety.cases.workflow import Stage, next_stage
 from safety.config import Settings, load_settings
@@ -33,6 +35,7 @@ from safety.intake.processing import process_report as process
 from safety.integrity.service import seal_audit_trail as seal_trail
 from safety.pipeline.stages import FIRST_STAGE, STAGE_FUNCTIONS
 from safety.queue.enqueue import (
+    BACKOFF,
     enqueue_unique,
     get_queue,
     job_pending,
@@ -40,6 +43,7 @@ from safety.queue.enqueue import (
     requeue,
     requeue_stalled,
 )
+from safety.queue.metrics import observe_stage
 from safety.rules.evaluation import refresh_due_alerts as refresh_alerts
 
 
@@ -95,9 +99,11 @@ def process_report(report_id: str) -> dict[str, Any]:
         with session_scope(settings.effective_database_url) as session:
             return process(session, rid, settings)
 
+    started = time.monotonic()
     try:
         outcome = _with_database(log, unit)
     except Exception as exc:
+        observe_stage(settings, "intake", time.monotonic() - started, ok=False)
         if is_database_unavailable(exc):
             log.warning("report.database_unavailable", error=type(exc).__name__)
             raise
@@ -106,32 +112,28 @@ def process_report(report_id: str) -> dict[str, Any]:
         with session_scope(settings.effective_database_url) as session:
             processing_failed(session, rid, f"{type(exc).__name__}: {exc}", final=final)
         raise
+    observe_stage(settings, "intake", time.monotonic() - started, ok=True)
     if outcome.waiting_for is not None:
         log.info("report.waiting", waiting_for=str(outcome.waiting_for))
         return {"status": str(outcome.status), "waiting_for": str(outcome.waiting_for)}
     log.info("report.done", status=str(outcome.status), case_id=str(outcome.case_id or ""),
              case_version_id=str(outcome.case_version_id or ""))
-    if outcome.case_version_id is not None:
-        enqueue_stage(settings, FIRST_STAGE, outcome.case_version_id)
     if outcome.next_in_stream is not None:
         enqueue_report(settings, outcome.next_in_stream)
+    if outcome.case_version_id is not None:
+        _run_stages(settings, FIRST_STAGE, outcome.case_version_id)
     return {"status": str(outcome.status), "case_id": str(outcome.case_id or "") or None}
 
 
 def run_stage(stage: str, case_version_id: str) -> dict[str, Any] | None:
-    """One processing stage of a case version; the next stage follows."""
+    """One processing stage of a case version (a retry, a stage the sweep found stopped
+    short), then the stages after it in the same job."""
     settings = load_settings()
     current = Stage(stage)
     log = _log(stage=stage, case_version_id=case_version_id)
     cv_id = uuid.UUID(case_version_id)
-
-    def unit() -> dict[str, Any] | None:
-        with session_scope(settings.effective_database_url) as session:
-            return run_version_stage(session, cv_id, current, STAGE_FUNCTIONS[current],
-                                     settings)
-
     try:
-        summary = _with_database(log, unit)
+        summary = _stage_unit(settings, current, cv_id, log)
     except Exception as exc:
         if is_database_unavailable(exc):
             log.warning("stage.database_unavailable", error=type(exc).__name__)
@@ -142,11 +144,99 @@ def run_stage(stage: str, case_version_id: str) -> dict[str, Any] | None:
             with session_scope(settings.effective_database_url) as session:
                 stage_failed(session, cv_id, current, f"{type(exc).__name__}: {exc}")
         raise
-    log.info("stage.done", summary=summary)
     nxt = next_stage(current)
     if nxt is not None:
-        enqueue_stage(settings, nxt, cv_id)
+        _run_stages(settings, nxt, cv_id)
     return summary
+
+
+def _stage_unit(settings: Settings, stage: Stage, cv_id: uuid.UUID,
+                log: Any) -> dict[str, Any] | None:
+    """One stage in a transaction of its own (waiting for the database if need be), its
+    timing counted in the metrics."""
+    started = time.monotonic()
+
+    def unit() -> dict[str, Any] | None:
+        with session_scope(settings.effective_database_url) as session:
+            return run_version_stage(session, cv_id, stage, STAGE_FUNCTIONS[stage], settings)
+
+    try:
+        summary = _with_database(log, unit)
+    except Exception:
+        observe_stage(settings, stage.value, time.monotonic() - started, ok=False)
+        raise
+    observe_stage(settings, stage.value, time.monotonic() - started, ok=True)
+    log.info("stage.done", stage=stage.value, summary=summary)
+    return summary
+
+
+def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID) -> None:
+    """The stages of a version from ``first`` on, in this job: nothing waits between them,
+    so a separate job per stage bought only queueing, and a report's chain finishes before
+    the queue moves on to the next report (fair in a bulk load).
+
+    All of them first go in one transaction (one row lock, one commit), each recording its
+    own status, timing and audit event. If any raises, that transaction is rolled back and
+    they run again one by one, each in its own transaction, as before; a stage that fails
+    there does not fail the job that ran it (the report is processed, the stages before it
+    are done): its own job takes over, with the usual retries and backoff, after the first
+    delay. The database staying away leaves it to that job too (or the sweep)."""
+    remaining: list[Stage] = []
+    stage: Stage | None = first
+    while stage is not None:
+        remaining.append(stage)
+        stage = next_stage(stage)
+    log = _log(case_version_id=str(cv_id))
+    started = time.monotonic()
+
+    def together() -> list[tuple[Stage, dict[str, Any] | None, float]]:
+        with session_scope(settings.effective_database_url) as session:
+            return run_version_stages(session, cv_id,
+                                      [(s, STAGE_FUNCTIONS[s]) for s in remaining], settings)
+
+    try:
+        ran = _with_database(log, together)
+    except JobTimeoutException:
+        enqueue_stage(settings, first, cv_id, delay=BACKOFF[0], attempts_used=1)
+        raise  # the job's time is up: it fails visibly, its worker takes the next
+    except Exception as exc:  # noqa: BLE001 - any failure: find the stage, one by one
+        if is_database_unavailable(exc):
+            log.warning("stage.database_unavailable", error=type(exc).__name__,
+                        handed_to=stage_job_id(first.value, cv_id))
+            enqueue_stage(settings, first, cv_id, delay=BACKOFF[0])
+            return
+        log.info("stages.one_by_one", error=f"{type(exc).__name__}: {exc}",
+                 seconds=round(time.monotonic() - started, 3))
+    else:
+        for done, summary, seconds in ran:
+            observe_stage(settings, done.value, seconds, ok=True)
+            log.info("stage.done", stage=done.value, summary=summary)
+        return
+    for one in remaining:
+        stage_log = _log(stage=one.value, case_version_id=str(cv_id))
+        try:
+            _stage_unit(settings, one, cv_id, stage_log)
+        except Exception as exc:
+            _inline_attempt_failed(settings, one, cv_id, stage_log, exc)
+            if isinstance(exc, JobTimeoutException):
+                raise
+            return
+
+
+def _inline_attempt_failed(settings: Settings, stage: Stage, cv_id: uuid.UUID, log: Any,
+                           exc: Exception) -> None:
+    """A stage run inside another job failed: that was its first attempt. Its own job makes
+    the retries left, after the backoff that follows a first attempt; with none left (or a
+    database that stays away) as a stage job would have: failed, or left to the sweep."""
+    error = f"{type(exc).__name__}: {exc}"
+    if settings.job_retries == 0 and not is_database_unavailable(exc):
+        log.warning("stage.attempt_failed", error=error, final=True)
+        with session_scope(settings.effective_database_url) as session:
+            stage_failed(session, cv_id, stage, error)
+        return
+    log.warning("stage.attempt_failed", error=error, final=False,
+                handed_to=stage_job_id(stage.value, cv_id))
+    enqueue_stage(settings, stage, cv_id, delay=BACKOFF[0], attempts_used=1)
 
 
 def sweep() -> dict[str, int]:
@@ -197,9 +287,11 @@ def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -
                           fresh=fresh)
 
 
-def enqueue_stage(settings: Settings, stage: Stage, case_version_id: object) -> bool:
+def enqueue_stage(settings: Settings, stage: Stage, case_version_id: object,
+                  delay: float = 0, attempts_used: int = 0) -> bool:
     return enqueue_unique(settings, run_stage, stage_job_id(stage.value, case_version_id),
-                          stage.value, str(case_version_id))
+                          stage.value, str(case_version_id), delay=delay,
+                          attempts_used=attempts_used)
 
 
 def requeue_report(settings: Settings, report_id: object) -> bool:

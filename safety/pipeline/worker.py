@@ -1,10 +1,18 @@
 """A worker process: the settings once, caches warm, then rq's worker loop, kept alive.
 
-Work done once per worker process, before rq forks a child per job: rq runs each job in a
-forked child, so anything a job builds dies with it. Building the terminology indexes and
-loading the duplicate model in the parent lets every child inherit them (copy-on-write)
-instead of rebuilding them per job. Database connections must not cross the fork: the
-parent's pool is emptied and each child opens its own.
+Jobs run in this process, one after the other (rq's ``SimpleWorker``: no fork per job). The
+terminology indexes, the duplicate model, the compiled rules and the database pool are built
+once, at start, and every job uses them warm; forking a work-horse per job and redoing what the
+child could not inherit (connections, lazily built caches) cost most of each job's time
+(issue 20: 0.93 reports/s forking, against 25-110 ms of real work per job). What a job may keep
+between jobs is in ``docs/decisions.md`` ("Workers run jobs in their own process").
+
+One bad job cannot wedge the worker: rq's per-job timeout (``SAFETY_JOB_TIMEOUT_SECONDS``,
+SIGALRM in this process) fails a job that runs too long, as an attempt with its retries, and
+the worker takes the next; the memory guard (``SAFETY_WORKER_MEMORY_MB``) caps the address
+space, so a job that would allocate past it fails with ``MemoryError``, and a worker whose
+resident memory has grown past half of it after a job starts afresh (``exec`` of the same
+command: same pid for the supervisor, caches rebuilt).
 
 The process outlives its servers. rq's work loop quits on most Redis errors (a heartbeat or
 a state change that fails while a job runs, a timeout), and its teardown then waits on Redis
@@ -17,7 +25,9 @@ database that is down at start is waited for the same way; jobs wait for it them
 from __future__ import annotations
 
 import os
+import resource
 import signal
+import sys
 import time
 from contextlib import suppress
 from types import FrameType
@@ -27,7 +37,7 @@ import structlog
 from redis import Redis
 from redis.client import PubSub, PubSubWorkerThread
 from redis.exceptions import RedisError
-from rq import Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
 from safety.backoff import Backoff
@@ -40,8 +50,13 @@ from safety.db.session import (
     session_scope,
 )
 from safety.dedup.service import model
+from safety.e2b.export import export_case
+from safety.e2b.hl7 import destinations
+from safety.e2b.sample import sample_case
+from safety.e2b.writer import ExportHeader
 from safety.logging import configure_logging
 from safety.queue.enqueue import get_queue
+from safety.rules.regime import load_regimes
 
 log = structlog.get_logger("safety.worker")
 
@@ -58,8 +73,9 @@ THREAD_STOP_WAIT = 2.0
 SCHEDULER_STOP_WAIT = 5.0
 
 
-class SafetyWorker(Worker):
-    """rq's forking worker, made to stop promptly and to survive a lost Redis mid-job.
+class SafetyWorker(SimpleWorker):
+    """rq's in-process worker, made to stop promptly, to survive a lost Redis mid-job and to
+    guard its memory.
 
     - Its command channel (rq's stop/kill commands by pub/sub) is polled every second and its
       thread stopped with a bounded wait: with rq 2.12 and redis-py 8.2, rq's own teardown
@@ -70,12 +86,25 @@ class SafetyWorker(Worker):
     - Teardown does what it can when Redis is away (registering the death is best effort).
     """
 
-    def __init__(self, *args: Any, stop: _StopSignal | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stop: _StopSignal | None = None,
+                 recycle_above_mb: int = 0, **kwargs: Any) -> None:
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         super().__init__(*args, **kwargs)
         self.stop_requested = False
+        self.recycle = False
         self._process_stop = stop
+        self._recycle_above_mb = recycle_above_mb
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """The job in this process (rq's timeout around it); then, if this process has grown
+        past its memory guard, stop after it so that the process starts afresh."""
+        super().execute_job(job, queue)
+        if self._recycle_above_mb and resident_mb() > self._recycle_above_mb:
+            log.warning("worker.memory_recycle", job_id=job.id, resident_mb=resident_mb(),
+                        limit_mb=self._recycle_above_mb)
+            self.recycle = True
+            self._stop_requested = True
 
     def _install_signal_handlers(self) -> None:
         """rq's handlers; a stop that arrived while this worker was being set up (under the
@@ -136,8 +165,6 @@ class SafetyWorker(Worker):
             process.join(THREAD_STOP_WAIT)
 
     def teardown(self) -> None:
-        if self.is_horse:
-            return
         if self.scheduler:
             self.stop_scheduler()
         try:
@@ -166,16 +193,50 @@ class _StopSignal:
             time.sleep(min(0.1, max(0.0, end - time.monotonic())))
 
 
+def resident_mb() -> float:
+    """This process's resident memory now, in MiB (Linux ``/proc``; peak RSS elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def guard_memory(limit_mb: int) -> None:
+    """Cap this process's address space at ``limit_mb`` (never above a hard limit already
+    set): an allocation past it raises ``MemoryError`` in the job that made it, which fails
+    as an attempt, instead of the kernel's OOM killer taking the worker (or a neighbour)."""
+    if limit_mb <= 0:
+        return
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = limit_mb * 2**20
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def warm_rules(settings: Settings) -> None:
+    """The reporting regimes, and the E2B writer and conformance rules of every destination,
+    compiled now (each is cached per folder for the life of the process), by exporting the
+    demo case once per destination: the first real job would otherwise pay for it."""
+    load_regimes()
+    for destination in sorted(destinations()):
+        export_case(sample_case(), ExportHeader(sender_id="WARMUP", destination=destination),
+                    schemas=settings.schemas_dir, xsd_dir=settings.e2b_xsd_dir)
+
+
 def warm_caches(settings: Settings) -> None:
-    # Every table known before the fork: a job's flush orders its inserts by foreign key, and
-    # a table whose module no import of the job's happened to load (``sites``, referenced by
-    # ``cases.site_id``) failed it with NoReferencedTableError.
+    # Every table known before the first job: a job's flush orders its inserts by foreign
+    # key, and a table whose module no import of the job's happened to load (``sites``,
+    # referenced by ``cases.site_id``) failed it with NoReferencedTableError.
     import_all_models()
     with session_scope(settings.effective_database_url) as session:
         warm_up(session, settings)
     model()
+    warm_rules(settings)
+    # rq's scheduler runs in a process forked from this one: it must not share the pool.
     engine = get_engine(settings.effective_database_url)
-    engine.dispose()
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
 
 
@@ -211,31 +272,37 @@ def _wait_for_redis(connection: Redis, stop: _StopSignal, backoff: Backoff) -> N
             stop.sleep(delay)
 
 
-def run_worker(settings: Settings, *, burst: bool = False, with_scheduler: bool = True) -> None:
+def run_worker(settings: Settings, *, burst: bool = False, with_scheduler: bool = True) -> bool:
     """Process reports and case stages until stopped (or, with ``burst``, until the queue is
     empty); ``with_scheduler`` also runs rq's scheduler for the delayed retries (each worker
-    competes for its lock, so one of them always runs it)."""
+    competes for its lock, so one of them always runs it). True when the worker stopped
+    because its memory grew past the guard: the caller starts the process afresh
+    (``restart_process``)."""
     configure_logging(settings.log_level)
     stop = _StopSignal()
     stop.install()
     if not _warm_when_database_answers(settings, stop):
-        return
+        return False
+    _guard(settings)
     queue = get_queue(settings)
     backoff = Backoff()
     while not stop.requested:
         worker: SafetyWorker | None = None
         started = time.monotonic()
         try:
-            worker = SafetyWorker([queue], connection=queue.connection, stop=stop)
+            worker = SafetyWorker([queue], connection=queue.connection, stop=stop,
+                                  recycle_above_mb=settings.worker_memory_mb // 2)
             worker.work(burst=burst, with_scheduler=with_scheduler,
                         logging_level=settings.log_level)
         except RedisError as exc:
             log.warning("worker.redis_lost", error=f"{type(exc).__name__}: {exc}")
+        if worker is not None and worker.recycle:
+            return not burst
         if stop.requested or (worker is not None and worker.stop_requested):
-            return
+            return False
         stop.install()  # rq's handlers belong to the worker that just ended
         if burst and worker is not None and _answers(queue.connection):
-            return
+            return False
         if time.monotonic() - started > 60:
             backoff.reset()  # it ran a good while: this is a new outage, not the same one
         log.warning("worker.loop_ended", name=worker.name if worker else None)
@@ -245,6 +312,36 @@ def run_worker(settings: Settings, *, burst: bool = False, with_scheduler: bool 
             _wait_for_redis(queue.connection, stop, backoff)
         if not stop.requested:
             log.info("worker.restarting", attempts=backoff.attempts)
+    return False
+
+
+def _guard(settings: Settings) -> None:
+    """The memory guard, unless the warm process is already past it (then it is said, and
+    the worker runs unguarded rather than failing every job)."""
+    limit = settings.worker_memory_mb
+    if not limit:
+        return
+    mapped = _address_space_mb()
+    if mapped is not None and mapped >= limit * 0.8:
+        log.warning("worker.memory_guard_off", address_space_mb=round(mapped),
+                    limit_mb=limit, reason="the warm worker already maps most of it")
+        return
+    guard_memory(limit)
+
+
+def _address_space_mb() -> float | None:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return None
+
+
+def restart_process() -> None:
+    """Replace this process by a fresh run of the same command (same pid, so a supervisor
+    sees nothing die); what grew in memory is gone, and the caches are built again."""
+    log.info("worker.restarting_process", argv=sys.orig_argv)
+    os.execv(sys.executable, sys.orig_argv)
 
 
 def _answers(connection: Redis) -> bool:

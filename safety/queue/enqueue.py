@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any, cast
 
 from redis import Redis
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 BACKOFF = [5, 30, 120, 600, 1800]
 RESULT_TTL = 3600
 FAILURE_TTL = 7 * 24 * 3600  # a failed job stays inspectable for a week
-JOB_TIMEOUT = 600
 PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 JobFunction = Callable[..., Any]
@@ -120,23 +120,34 @@ def promote_due_scheduled(queue: Queue) -> int:
         scheduler.connection.connection_pool.disconnect()
 
 
-def _retry(settings: Settings) -> Retry | None:
-    retries = settings.job_retries
-    return Retry(max=retries, interval=BACKOFF[:retries]) if retries else None
+def _retry(settings: Settings, used: int = 0) -> Retry | None:
+    """The retries left after ``used`` attempts made elsewhere, with the backoff that
+    follows them."""
+    retries = settings.job_retries - used
+    return Retry(max=retries, interval=BACKOFF[used:settings.job_retries]) if retries > 0 \
+        else None
 
 
 def enqueue_unique(settings: Settings, func: JobFunction, job_id: str, *args: Any,
-                   queue: Queue | None = None, fresh: bool = False) -> bool:
+                   queue: Queue | None = None, fresh: bool = False, delay: float = 0,
+                   attempts_used: int = 0) -> bool:
     """Enqueue unless the same job is already waiting or running; False if Redis is down.
 
-    ``fresh`` skips the look-up for work that cannot have a job yet (a report just stored).
+    ``fresh`` skips the look-up for work that cannot have a job yet (a report just stored);
+    ``delay`` (seconds) schedules it instead (rq's scheduler moves it onto the queue);
+    ``attempts_used``: attempts already made elsewhere, taken off its retries.
     """
     try:
         q = queue or get_queue(settings)
         if not fresh and job_pending(q, job_id):
             return True
-        q.enqueue(func, *args, job_id=job_id, retry=_retry(settings), result_ttl=RESULT_TTL,
-                  failure_ttl=FAILURE_TTL, job_timeout=JOB_TIMEOUT)
+        options: dict[str, Any] = {
+            "job_id": job_id, "retry": _retry(settings, attempts_used), "result_ttl": RESULT_TTL,
+            "failure_ttl": FAILURE_TTL, "job_timeout": settings.job_timeout_seconds}
+        if delay > 0:
+            q.enqueue_in(timedelta(seconds=delay), func, *args, **options)
+        else:
+            q.enqueue(func, *args, **options)
         return True
     except RedisError as exc:
         log.warning("could not enqueue %s: %s (the sweep will retry)", job_id, exc)
@@ -159,7 +170,7 @@ def requeue(settings: Settings, func: JobFunction, job_id: str, *args: Any) -> b
                 return True
             job.delete()
         q.enqueue(func, *args, job_id=job_id, retry=_retry(settings), result_ttl=RESULT_TTL,
-                  failure_ttl=FAILURE_TTL, job_timeout=JOB_TIMEOUT)
+                  failure_ttl=FAILURE_TTL, job_timeout=settings.job_timeout_seconds)
         return True
     except RedisError as exc:
         log.warning("could not enqueue %s: %s (the sweep will retry)", job_id, exc)
@@ -173,7 +184,8 @@ def enqueue_batch(settings: Settings, func: JobFunction,
     q = get_queue(settings)
     retry = _retry(settings)
     datas = [Queue.prepare_data(func, args, job_id=job_id, retry=retry, result_ttl=RESULT_TTL,
-                                failure_ttl=FAILURE_TTL, timeout=JOB_TIMEOUT)
+                                failure_ttl=FAILURE_TTL,
+                                timeout=settings.job_timeout_seconds)
              for job_id, args in jobs]
     with q.connection.pipeline() as pipe:
         q.enqueue_many(datas, pipeline=pipe)

@@ -1,6 +1,8 @@
 """The operations page: reports and case-version stages that failed after their retries,
-the reports of their streams waiting behind them, and retrying or discarding them. For case
-processors and administrators, each within the sponsors they hold that role for.
+the reports of their streams waiting behind them, and retrying or discarding them; the
+queue's depth and how long each stage took over the last hour. For case processors and
+administrators, each within the sponsors they hold that role for (the timings are of their
+sponsors' versions; the queue is one for all).
 
 Each action commits, then enqueues the retried work under its usual job id, as the jobs do.
 """
@@ -8,6 +10,7 @@ Each action commits, then enqueues the retried work under its usual job id, as t
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -31,11 +34,16 @@ from safety.intake.dead_letters import (
     discard_report,
     retry_report,
     retry_stage,
+    stage_timings,
 )
 from safety.pipeline.jobs import enqueue_report, requeue_report, requeue_stage
+from safety.queue.metrics import queue_depth
 from safety.web.security import require, user
 
 bp = Blueprint("web_operations", __name__, url_prefix="/operations")
+
+# The stage timings shown are those of the versions made in this window.
+TIMINGS_WINDOW = timedelta(hours=1)
 
 
 def _sponsors() -> frozenset[int]:
@@ -49,7 +57,12 @@ def _back() -> Any:
 @bp.get("")
 @require(Permission.OPERATE)
 def index() -> Any:
-    return render_template("web/operations.html", letters=dead_letters(g.db, _sponsors()))
+    settings = current_app.config["SAFETY"]
+    since = datetime.now(UTC) - TIMINGS_WINDOW
+    return render_template("web/operations.html", letters=dead_letters(g.db, _sponsors()),
+                           timings=stage_timings(g.db, _sponsors(), since),
+                           window_hours=int(TIMINGS_WINDOW.total_seconds() // 3600),
+                           depth=queue_depth(settings))
 
 
 @bp.post("/reports/<uuid:report_id>/retry")

@@ -40,6 +40,34 @@ def test_code_events_reads_lines_and_writes_json_lines(cli):
     assert lines[1]["verbatim"] == "felt off" and lines[1]["auto"] is False
 
 
+def test_code_keeps_its_built_autocoder_and_rebuilds_it_for_a_changed_dictionary(tmp_path):
+    """Issue 20: ``safety code`` starts from a cached autocoder; a dictionary that changed
+    (or new code) is built afresh, and the answers are those of a freshly built one."""
+    import shutil
+
+    from safety.coding.bundled import bundled_autocoder, cached_autocoder
+    from safety.package_data import BUNDLED_DICTIONARIES
+
+    folder = tmp_path / "dictionary"
+    shutil.copytree(BUNDLED_DICTIONARIES, folder)
+    cache = tmp_path / "cache"
+    built = cached_autocoder("events", folder, cache)
+    files = list(cache.glob("autocoder-events-*.pickle"))
+    assert len(files) == 1
+    again = cached_autocoder("events", folder, cache)
+    assert again is not built  # read back from the cache, not this process's memory
+    fresh = bundled_autocoder("events", folder)
+    for verbatim in ("threw up blood", "felt off", "headache"):
+        assert again.code(verbatim).to_line() == fresh.code(verbatim).to_line()
+    some = next(p for p in sorted(folder.rglob("*")) if p.is_file())
+    some.write_bytes(some.read_bytes() + b"\n")
+    cached_autocoder("events", folder, cache)
+    assert list(cache.glob("autocoder-events-*.pickle")) != files  # another key, old one gone
+    assert len(list(cache.glob("autocoder-events-*.pickle"))) == 1
+    next(iter(cache.glob("autocoder-events-*.pickle"))).write_bytes(b"garbage")
+    assert cached_autocoder("events", folder, cache).code("headache").code == "10019211"
+
+
 def test_code_drugs_gives_unii_and_substance(cli):
     result = CliRunner().invoke(cli, ["code", "drugs"], input="Tylenol 500mg tab\n")
     line = json.loads(result.output)

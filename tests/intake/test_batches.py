@@ -4,6 +4,7 @@ service cannot store is refused with every bad value named, and nothing of it is
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -156,3 +157,30 @@ def test_the_cli_refuses_an_invalid_batch_whole(settings, monkeypatch, tmp_path)
     assert line["errors"] == {"xml": {"message 2": {
         "C.1.8.1": ["At most 100 characters (101 given)."]}}}
     assert _counts(settings) == (0, 0)
+
+
+def test_safety_import_takes_a_folder_of_many_files_in_one_process(settings, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                   tmp_path, worker):
+    """Issue 20: thousands of files go in one call (a folder is walked); each report gets
+    its JSON line, in file order, and is enqueued (in batches) for the workers."""
+    from click.testing import CliRunner
+    from factories.env import use_settings_env
+    from factories.forms import sae_form
+
+    from safety.cli import main
+
+    use_settings_env(monkeypatch, settings)
+    folder = tmp_path / "inbox"
+    (folder / "b").mkdir(parents=True)
+    for n in range(40):
+        (folder / ("b" if n % 2 else "") / f"{n:03}.json").write_text(
+            json.dumps(sae_form(sae_id=f"IMP-{n:03}")))
+    (folder / "notes.txt").write_text("not a report")
+    res = CliRunner().invoke(main, ["import", str(folder)])
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(lines) == 40 and all(line["status"] == "received" for line in lines)
+    assert [Path(line["file"]).name for line in lines] == sorted(
+        f"{n:03}.json" for n in range(40) if n % 2 == 0) + sorted(
+        f"{n:03}.json" for n in range(40) if n % 2)
+    assert worker() == 40  # every one was on the queue

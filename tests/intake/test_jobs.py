@@ -50,4 +50,5 @@ def test_each_job_logs_with_its_ids_bound(client, sites, worker, capsys) -> None
     stages = [e for e in events if e["event"] == "stage.done"]
     assert [e["stage"] for e in stages] == [s.value for s in Stage]
     assert all(e["case_version_id"] == done["case_version_id"] for e in stages)
-    assert all(e["job_id"].startswith(f"stage-{e['stage']}-") for e in stages)
+    # A version's stages run in its report's job, one after the other (issue 20).
+    assert all(e["job_id"] == f"report-{rid}" for e in stages)

@@ -155,6 +155,9 @@ WEB_EXEMPT = {
     "web_sponsors.add": "global administration of sponsors",
     "web_sponsors.detail": "global administration of sponsors",
     "web_sponsors.update": "global administration of sponsors",
+    # The queue's figures across sponsors, naming none; administrators and the metrics token
+    # only (tests/web/test_permissions.py, tests/pipeline/test_metrics.py).
+    "web_metrics.metrics": "queue-wide figures, no sponsor's data; administrators only",
 }
 
 # --- the commands ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ person operates for."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -119,3 +120,17 @@ def test_the_site_sees_that_its_report_waits_for_an_earlier_one(
     b.login("site-a@example.org")
     page = b.get(f"/portal/reports/{behind}").text
     assert 'id="report-waiting"' in page and "poisoned" not in page
+
+
+def test_the_operations_page_shows_the_queue_and_stage_timings(settings, users, browser,  # type: ignore[no-untyped-def]
+                                                                client, sites, worker):
+    client.post("/api/v1/reports", json=sae_form(), headers=sites.headers(sites.token()))
+    worker()
+    users.add("proc@example.org", "case_processor")
+    b = browser()
+    b.login("proc@example.org")
+    page = b.get("/operations").text
+    assert 'id="queue-depth"' in page and "Jobs queued: 0" in page
+    rows = re.findall(r"<tr><td>(\w+)</td><td>(\d+)</td>", page)
+    assert rows == [("coding", "1"), ("dedup", "1"), ("rules", "1"), ("submissions", "1")]
+    assert "1 version(s)" in page and "p95" in page

@@ -1,0 +1,124 @@
+"""The pipeline's metrics, kept in Redis and written out in Prometheus' text format.
+
+Workers are separate processes (and there may be several machines), so a counter kept in a
+process would show one worker's share and vanish with it. Each stage a worker runs adds to
+Redis hashes instead (one pipelined round trip): its count, its summed seconds, failures, and
+the cumulative histogram buckets, as Prometheus expects them. ``/metrics`` reads them back
+with the queue's depth and the registered workers. Rates (jobs/s) are Prometheus' to derive
+from the counters (``rate(safety_stage_seconds_count[1m])``).
+
+Metrics are best effort: Redis being away must never fail the work they describe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+from redis.exceptions import RedisError
+from rq import Queue, Worker
+
+from safety.config import Settings
+from safety.queue.connection import get_redis
+
+log = logging.getLogger(__name__)
+
+# Seconds: stage bodies take tens of milliseconds; a stage waiting for a restarting database
+# or a lock lands in the upper buckets.
+BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                              30.0, 60.0, 300.0)
+
+
+def _key(settings: Settings, stage: str) -> str:
+    return f"{settings.queue_name}:metrics:stage:{stage}"
+
+
+def _index_key(settings: Settings) -> str:
+    return f"{settings.queue_name}:metrics:stages"
+
+
+def observe_stage(settings: Settings, stage: str, seconds: float, *, ok: bool) -> None:
+    """Count one run of ``stage`` (``intake`` for a report becoming a version) that took
+    ``seconds``, failed or not."""
+    key = _key(settings, stage)
+    try:
+        with get_redis(settings).pipeline(transaction=False) as pipe:
+            pipe.sadd(_index_key(settings), stage)
+            pipe.hincrby(key, "count", 1)
+            pipe.hincrbyfloat(key, "sum", seconds)
+            if not ok:
+                pipe.hincrby(key, "failed", 1)
+            for bound in BUCKETS:
+                if seconds <= bound:
+                    pipe.hincrby(key, f"le:{bound}", 1)
+            pipe.execute()
+    except RedisError as exc:
+        log.debug("metrics not recorded for %s: %s", stage, exc)
+
+
+def _decoded(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes)
+                                                         else v) for k, v in raw.items()}
+
+
+def _stage_lines(stage: str, fields: Mapping[str, str]) -> Iterable[str]:
+    count = int(fields.get("count", 0))
+    label = f'stage="{stage}"'
+    for bound in BUCKETS:
+        n = int(fields.get(f"le:{bound}", 0))
+        yield f'safety_stage_seconds_bucket{{{label},le="{bound}"}} {n}'
+    yield f'safety_stage_seconds_bucket{{{label},le="+Inf"}} {count}'
+    yield f"safety_stage_seconds_sum{{{label}}} {float(fields.get('sum', 0.0)):.6f}"
+    yield f"safety_stage_seconds_count{{{label}}} {count}"
+    yield f"safety_stage_failures_total{{{label}}} {int(fields.get('failed', 0))}"
+
+
+def prometheus_text(settings: Settings) -> str:
+    """The metrics page: queue depth by state, workers listening, and per stage a latency
+    histogram with its failures. ``safety_up`` is 0 (and nothing else is said) when Redis
+    cannot be reached."""
+    lines = ["# HELP safety_up Whether the queue's Redis answered.", "# TYPE safety_up gauge"]
+    try:
+        conn = get_redis(settings)
+        queue = Queue(settings.queue_name, connection=conn)
+        depth = {"queued": queue.count,
+                 "scheduled": queue.scheduled_job_registry.count,
+                 "started": queue.started_job_registry.count,
+                 "failed": queue.failed_job_registry.count}
+        workers = Worker.count(connection=conn, queue=queue)
+        stages = sorted(s.decode() if isinstance(s, bytes) else str(s)
+                        for s in conn.smembers(_index_key(settings)))
+        with conn.pipeline(transaction=False) as pipe:
+            for stage in stages:
+                pipe.hgetall(_key(settings, stage))
+            hashes = pipe.execute()
+    except RedisError as exc:
+        log.warning("metrics unavailable: %s", exc)
+        return "\n".join([*lines, "safety_up 0", ""])
+    lines.append("safety_up 1")
+    lines += ["# HELP safety_queue_jobs Jobs of the pipeline queue by state.",
+              "# TYPE safety_queue_jobs gauge"]
+    lines += [f'safety_queue_jobs{{queue="{settings.queue_name}",state="{state}"}} {n}'
+              for state, n in depth.items()]
+    lines += ["# HELP safety_workers Workers registered on the queue.",
+              "# TYPE safety_workers gauge", f"safety_workers {workers}"]
+    lines += ["# HELP safety_stage_seconds Time each pipeline stage took (intake: a report "
+              "becoming a version).", "# TYPE safety_stage_seconds histogram"]
+    failures: list[str] = []
+    for stage, raw in zip(stages, hashes, strict=True):
+        for line in _stage_lines(stage, _decoded(raw)):
+            (failures if line.startswith("safety_stage_failures") else lines).append(line)
+    lines += ["# HELP safety_stage_failures_total Stage attempts that failed.",
+              "# TYPE safety_stage_failures_total counter", *failures]
+    return "\n".join(lines) + "\n"
+
+
+def queue_depth(settings: Settings) -> dict[str, int] | None:
+    """Jobs waiting, scheduled (retries), running and failed; None when Redis is away."""
+    try:
+        queue = Queue(settings.queue_name, connection=get_redis(settings))
+        return {"queued": queue.count, "scheduled": queue.scheduled_job_registry.count,
+                "started": queue.started_job_registry.count,
+                "failed": queue.failed_job_registry.count}
+    except RedisError:
+        return None

@@ -66,10 +66,10 @@ def case_view(session: Session, case: Case, settings: Settings) -> CaseView:
     current = vs[-1]
     message = message_sha256(session, current)
     reports = {r.id: r for r in session.execute(
-        select(Report).where(Report.id.in_([v.report_id for v in vs]))).scalars()}
+        select(Report).where(Report.id.in_([v.report_id for v in vs if v.report_id]))).scalars()}
     history = []
     for i, v in enumerate(vs):
-        report = reports.get(v.report_id)
+        report = reports.get(v.report_id) if v.report_id else None
         history.append({
             "version": v, "report": report, "source": source_text(report),
             "changes": diff.changes(vs[i - 1].data, v.data) if i else [],
@@ -132,7 +132,7 @@ def source_of_version(session: Session, case_id: uuid.UUID, version: int) -> Rep
     """The report behind one version (its original bytes are shown as received)."""
     cv = session.execute(select(CaseVersion).where(
         CaseVersion.case_id == case_id, CaseVersion.version == version)).scalar_one_or_none()
-    return None if cv is None else session.get(Report, cv.report_id)
+    return None if cv is None or cv.report_id is None else session.get(Report, cv.report_id)
 
 
 # --- the sections ---------------------------------------------------------------------------

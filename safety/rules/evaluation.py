@@ -16,7 +16,7 @@ from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.capacity import applicable_regimes, with_options
 from safety.rules.case_version import evaluate_case_version
-from safety.rules.facts import CaseFacts
+from safety.rules.facts import CaseFacts, sponsor_determined_at
 from safety.rules.obligations import Evaluation
 from safety.rules.regime import load_regimes
 from safety.rules.store import (
@@ -41,8 +41,9 @@ def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
     sponsor = profile(session, cv.sponsor_id)
     bound = applicable_regimes(load_regimes(), sponsor.reporting, sponsor.code)
     chosen = with_options(bound.regimes, sponsor.rules)
+    data = working_data(session, cv)
     facts, ev = evaluate_case_version(
-        working_data(session, cv),
+        data,
         case_id=str(cv.case_id),
         version=cv.version,
         first_received_at=first.received_at,
@@ -54,6 +55,7 @@ def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
         previous_first_received_at=first.received_at if previous else None,
         zone=sponsor.timezone,
         regimes=chosen.regimes,
+        sponsor_determination_at=sponsor_determined_at(data),
     )
     ev.notes.extend((*bound.notes, *chosen.notes))
     return facts, ev

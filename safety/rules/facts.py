@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from safety.cases.model import CaseVersionData, Drug
@@ -270,9 +270,38 @@ def build_facts(
             link = links.get(e.id)
             causality = (PairCausality.from_assessments(link.assessments) if link
                          else PairCausality())
+            expected = {ref: assess(rsi, s.product_id, e.pt_code, ref, on) for ref in refs}
+            expected.update(_sponsor_expectedness(case, e.id, s.drug_id, expected))
             pairs.append(PairFacts(
-                event_id=e.id, drug_id=s.drug_id,
-                expected={ref: assess(rsi, s.product_id, e.pt_code, ref, on) for ref in refs},
-                causality=causality,
+                event_id=e.id, drug_id=s.drug_id, expected=expected, causality=causality,
             ))
     return replace(facts, pairs=tuple(pairs))
+
+
+def _sponsor_expectedness(case: CaseVersionData, event_id: str, drug_id: str,
+                          computed: Mapping[str, Expectedness]) -> dict[str, Expectedness]:
+    """The sponsor's expectedness answer for the pair, for the reference it assessed against
+    (ICH E2A II.C: expectedness is judged against the applicable reference information; the
+    sponsor's medical assessment is the one that counts for its reports)."""
+    review = case.sponsor_review.pair(event_id, drug_id) if case.sponsor_review else None
+    if review is None or review.expected is None or review.rsi_reference not in computed:
+        return {}
+    ref = review.rsi_reference
+    version = f" v{review.rsi_version}" if review.rsi_version else ""
+    note = (" (override of the RSI's answer: "
+            f"{review.expectedness_reason})" if review.expected != review.expected_computed
+            else "")
+    return {ref: Expectedness(ref, review.expected,
+                              f"{ref}{version} as assessed by the sponsor{note}")}
+
+
+def sponsor_determined_at(case: CaseVersionData) -> datetime | None:
+    """When the sponsor last recorded its assessment of the case (causality or expectedness):
+    the day it determined whether the case qualifies (21 CFR 312.32(c)(1)(i): "after the
+    sponsor determines that the information qualifies for reporting")."""
+    review = case.sponsor_review
+    if review is None:
+        return None
+    instants = [datetime.fromisoformat(p.assessed_at) for p in review.pairs
+                if p.assessed_at and (p.causality_result or p.expected is not None)]
+    return max(instants, default=None)

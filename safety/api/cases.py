@@ -71,7 +71,7 @@ class CaseDetailSchema(CaseSummarySchema):
     data = fields.Dict(metadata={"description": "The current version in the case JSON form."})
 
 
-class CorrectionSchema(Schema):
+class CaseCorrectionSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 2000), metadata={
         "description": "Why the case is corrected (audited with every field changed)"})
     changes = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True),
@@ -85,7 +85,7 @@ class CorrectionSchema(Schema):
                        "case gets an amendment (C.1.11.1 = 2) instead of a follow-up"})
 
 
-class CausalitySchema(Schema):
+class SponsorCausalitySchema(Schema):
     method = fields.String(required=True, validate=validate.OneOf(
         ["WHO-UMC", "Naranjo", "Sponsor binary"]))
     result = fields.String(metadata={"description": "WHO-UMC category or Related/Not related; "
@@ -94,7 +94,7 @@ class CausalitySchema(Schema):
         ["yes", "no", "unknown"])), metadata={"description": "the ten answers, in order"})
 
 
-class ExpectednessSchema(Schema):
+class SponsorExpectednessSchema(Schema):
     reference = fields.String(required=True, metadata={"description": "IB or label:XX"})
     rsi_version = fields.String(metadata={"description": "default: the version in force at "
                                                          "day 0"})
@@ -106,11 +106,11 @@ class ExpectednessSchema(Schema):
 class PairAssessmentSchema(Schema):
     reaction_id = fields.String(required=True)
     drug_id = fields.String(required=True)
-    causality = fields.Nested(CausalitySchema)
-    expectedness = fields.Nested(ExpectednessSchema)
+    causality = fields.Nested(SponsorCausalitySchema)
+    expectedness = fields.Nested(SponsorExpectednessSchema)
 
 
-class SeriousnessSchema(Schema):
+class SponsorSeriousnessSchema(Schema):
     reaction_id = fields.String(required=True)
     criteria = fields.List(fields.String(), required=True)
     reason = fields.String()
@@ -120,7 +120,7 @@ class AssessmentsSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 2000))
     version = fields.Integer()
     assessments = fields.List(fields.Nested(PairAssessmentSchema), load_default=list)
-    seriousness = fields.List(fields.Nested(SeriousnessSchema), load_default=list)
+    seriousness = fields.List(fields.Nested(SponsorSeriousnessSchema), load_default=list)
 
 
 class CorrectionResultSchema(Schema):
@@ -162,7 +162,7 @@ class CaseItem(MethodView):
         """One case: its versions and the data of the current version."""
         return detail(g.db, get_visible_case(case_id))
 
-    @blp.arguments(CorrectionSchema)
+    @blp.arguments(CaseCorrectionSchema)
     @blp.response(200, CorrectionResultSchema)
     @blp.alt_response(409, description="The case may not be corrected now, or moved on")
     def patch(self, args: dict[str, Any], case_id: uuid.UUID) -> Any:

@@ -17,14 +17,19 @@ from safety.accounts.store import Site, User
 from safety.audit.store import AuditEvent
 from safety.cases.store import Case, CaseVersion, latest_view, versions, working_data
 from safety.cases.workflow import ReviewFacts
+from safety.coding.confirmation import confirmation_reason
 from safety.coding.store import active_autocoder
 from safety.config import Settings
 from safety.dedup.decisions import DECIDED
 from safety.dedup.store import DedupDecision, decided_with, open_candidates, other_case
 from safety.intake.store import Report
 from safety.review import diff
+from safety.review.assessments import assessment_rows
 from safety.review.assignment import assignee_of
+from safety.review.edit_form import FormSection
+from safety.review.edit_form import sections as edit_sections
 from safety.review.facts import message_sha256, review_facts
+from safety.review.narrative import case_type as narrative_type
 from safety.review.signing import SignatureStatus
 from safety.review.store import Signature, signature_status, signatures
 from safety.rules.store import ObligationRow
@@ -59,6 +64,9 @@ class CaseView:
     assignee: User | None
     sections: list[tuple[CaseSection, Any]]
     causality: list[dict[str, Any]]
+    edit: list[FormSection]  # the edit form's fields (current values)
+    assessments: list[dict[str, Any]]  # event x suspect drug, with the sponsor's word
+    case_type: str  # the narrative template the case calls for
 
 
 def case_view(session: Session, case: Case, settings: Settings) -> CaseView:
@@ -90,7 +98,9 @@ def case_view(session: Session, case: Case, settings: Settings) -> CaseView:
         audit=audit, site=session.get(Site, case.site_id) if case.site_id else None,
         assignee=assignee_of(session, case.id),
         sections=loaded_sections(session, case, current, settings),
-        causality=causality(data))
+        causality=causality(data), edit=edit_sections(data),
+        assessments=assessment_rows(session, case, current),
+        case_type=narrative_type(working_data(session, current)).value)
 
 
 def _working(session: Session, version: CaseVersion) -> dict[str, Any]:
@@ -155,6 +165,8 @@ def coding_rows(session: Session, case: Case, version: CaseVersion,
             "term": c.term if c else None, "pt": c.pt_term if c else None,
             "method": c.method if c else None, "confirmed_by": c.confirmed_by if c else None,
             "needs_review": f"reactions[{i}]" in review,
+            "why": confirmation_reason(c.method or "", None, r.verbatim, c.term)
+            if c and isinstance(r.verbatim, str) and f"reactions[{i}]" in review else None,
             "suggestions": suggestions,
         })
     return rows

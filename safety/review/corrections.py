@@ -14,6 +14,7 @@ drafting stage.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.audit.store import record
+from safety.cases.codec import case_to_json
 from safety.cases.editing import EditError, FieldChange, apply_changes
 from safety.cases.model import CaseVersionData
 from safety.cases.store import (
@@ -35,6 +37,8 @@ from safety.cases.store import (
 )
 from safety.cases.versioning import VersionKind
 from safety.cases.workflow import CaseState, PipelineStatus, system_change
+from safety.review.edit_form import changes_from_form
+from safety.review.narrative import CaseType, draft
 from safety.review.signing import content_hash
 from safety.review.store import signatures
 from safety.submissions.outbox import withdraw_unsent_before
@@ -153,3 +157,52 @@ def new_correction(session: Session, case: Case, previous: CaseVersion, data: Ca
 def corrections(session: Session, case_id: Any) -> list[CaseCorrection]:
     return list(session.scalars(select(CaseCorrection).where(CaseCorrection.case_id == case_id)
                                 .order_by(CaseCorrection.created_at)))
+
+
+def correct_from_form(session: Session, case: Case, form: Mapping[str, str], *, actor: str,
+                      now: datetime) -> Correction:
+    """The case page's edit form: the fields whose submitted value differs, corrected with
+    the form's reason (the same correction as ``PATCH /api/v1/cases/{id}``)."""
+    check_reason(form.get("reason"))
+    cv = editable_version(session, case)
+    try:
+        changes = changes_from_form(case_to_json(working_data(session, cv)), form)
+    except EditError as exc:
+        raise CorrectionRefused(exc.field, exc.message) from exc
+    if not changes:
+        raise CorrectionRefused("changes", "no field was changed")
+    version = form.get("version", "")
+    return correct_case(session, case, changes, actor=actor, reason=form.get("reason"),
+                        now=now, amendment=form.get("amendment") == "1",
+                        seen_version=int(version) if version.isdigit() else None)
+
+
+def save_narrative(session: Session, case: Case, *, narrative: str, sender_comments: str,
+                   diagnosis: str, actor: str, reason: str | None, now: datetime,
+                   seen_version: int | None = None) -> Correction:
+    """The company narrative (H.1), the sender's comment (H.4) and the sender's diagnosis
+    (H.3.r, coded by the coding stage like any event term), saved as a correction."""
+    cv = editable_version(session, case)
+    doc = case_to_json(working_data(session, cv)).get("narrative") or {}
+    changes: dict[str, Any] = {}
+    for path, key, value in (("narrative.narrative", "narrative", narrative),
+                             ("narrative.sender_comments", "sender_comments", sender_comments)):
+        text = value.replace("\r\n", "\n").strip() or None
+        if text != doc.get(key):
+            changes[path] = text
+    old = [d.get("verbatim") for d in doc.get("sender_diagnosis") or []]
+    wanted = diagnosis.strip()
+    if wanted and (not old or old[0] != wanted):
+        changes["narrative.sender_diagnosis[0]"] = {"verbatim": wanted}
+    elif not wanted and old:
+        changes["narrative.sender_diagnosis[0]"] = None
+    return correct_case(session, case, changes, actor=actor, reason=reason, now=now,
+                        seen_version=seen_version)
+
+
+def narrative_draft(session: Session, case: Case, kind: str | None) -> str:
+    """A narrative drafted from the current version's data by the template of ``kind``
+    (trial SAE, spontaneous, literature; default: the case's own type)."""
+    data = working_data(session, current_version(session, case))
+    chosen = CaseType(kind) if kind in {t.value for t in CaseType} else None
+    return draft(data, chosen)

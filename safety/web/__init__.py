@@ -22,6 +22,7 @@ def register_web(app: Flask) -> None:
         cases,
         dashboard,
         login,
+        medical,
         operations,
         portal,
         review_actions,
@@ -35,7 +36,7 @@ def register_web(app: Flask) -> None:
     init_security(app)
     register_error_pages(app)
     for module in (login, cases, portal, dashboard, admin, review_actions, sponsors,
-                   operations):
+                   operations, medical):
         app.register_blueprint(module.bp)
     app.jinja_env.filters["state_label"] = _state_label
     app.jinja_env.filters["local"] = _local

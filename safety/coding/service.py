@@ -91,16 +91,16 @@ def browse(session: Session, query: str, settings: Settings, *, sponsor_id: int 
     for cand in coder.code(query).candidates[:5]:
         if ("LLT", cand.code) not in found and ("PT", cand.code) not in found:
             found.append(("LLT" if terms.get("LLT", cand.code) else "PT", cand.code))
-    rows = []
+    rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for level, code in found:
         if (level, code) in seen or len(rows) >= limit:
             continue
         seen.add((level, code))
         up = terms.rollup(code, level)
-        concept = terms.get(level, code)
+        named = terms.get(level, code)
         rows.append({
-            "level": level, "code": code, "term": concept.name if concept else code,
+            "level": level, "code": code, "term": named.name if named else code,
             "path": [{"level": lv, "code": c.code, "term": c.name}
                      for lv, c in zip(("LLT", "PT", "HLT", "HLGT", "SOC"),
                                       (up.llt, up.pt, up.hlt, up.hlgt, up.soc), strict=True)

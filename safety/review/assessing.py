@@ -210,8 +210,8 @@ def assess(data: CaseVersionData, pairs: list[PairInput], seriousness: list[Seri
                 f"expectedness ({label}, {p.reference} "
                 f"{'v' + chosen.version if chosen else 'none in force'})",
                 _word(old_answer),
-                _word(expected) + (" (override of the RSI's answer)" if expected != computed
-                                   else "")))
+                f"{_word(expected)}"
+                + (" (override of the RSI's answer)" if expected != computed else "")))
         new.assessed_by, new.assessed_at = actor, at
         if old is None:
             review.pairs.append(new)

@@ -284,9 +284,9 @@ def _sponsor_expectedness(case: CaseVersionData, event_id: str, drug_id: str,
     (ICH E2A II.C: expectedness is judged against the applicable reference information; the
     sponsor's medical assessment is the one that counts for its reports)."""
     review = case.sponsor_review.pair(event_id, drug_id) if case.sponsor_review else None
-    if review is None or review.expected is None or review.rsi_reference not in computed:
+    ref = review.rsi_reference if review is not None else None
+    if review is None or review.expected is None or ref is None or ref not in computed:
         return {}
-    ref = review.rsi_reference
     version = f" v{review.rsi_version}" if review.rsi_version else ""
     note = (" (override of the RSI's answer: "
             f"{review.expectedness_reason})" if review.expected != review.expected_computed

@@ -14,7 +14,6 @@ from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
 from safety.submissions.outbox import approve_for_sending, export_outbox
 
-
 EMA = "EMA (EudraVigilance CT module)"
 
 

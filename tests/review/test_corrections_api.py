@@ -130,20 +130,43 @@ def test_correction_and_sponsor_causality_make_a_susar_and_follow_up_the_holder(
     assert r.status_code == 422
     assert "assessments[0].expectedness_reason" in r.json["errors"]["json"]
 
-    # The EMA receives it (approval as the signature makes it); then a correction: the EMA,
-    # which holds the case, gets a follow-up.
+    # The EMA receives it (approval as the signature makes it). Then corrections of a case
+    # the EMA holds: an amendment where only the form was wrong, else a follow-up.
     with session_scope(settings.effective_database_url) as s:
         approve_for_sending(s, _version_id(settings, case_id, 3), "user:physician")
         assert export_outbox(s, settings.home / "outbox", actor="gateway")
+    # Only the form of what the EMA holds was wrong: it is offered an amendment instead.
     r = client.patch(f"/api/v1/cases/{case_id}", json={
-        "reason": "weight reported by the site", "changes": {"patient.weight_kg": 61.5}},
+        "reason": "reporter's given name was misspelt", "amendment": True,
+        "changes": {"reporters[0].given_name": "Ruth A."}}, headers=h)
+    assert r.status_code == 200, r.json
+    worker()
+    subs = client.get(f"/api/v1/cases/{case_id}/submissions", headers=h).json
+    amend = [s for s in subs if s["destination"] == EMA
+             and s["case_version_id"] == _version_id(settings, case_id, 4)]
+    assert [(s["kind"], s["reason"]) for s in amend] == [
+        ("amendment", "reporter's given name was misspelt")], subs
+
+    r = client.patch(f"/api/v1/cases/{case_id}", json={
+        "reason": "weight reported by the site",
+        "changes": {"patient.weight_kg": 61.5,
+                    "narrative.sender_comments": "Consistent with the class effect.",
+                    "narrative.sender_diagnosis[0]": {"verbatim": "febrile neutropenia"}}},
         headers=h)
     assert r.status_code == 200, r.json
     worker()
     subs = client.get(f"/api/v1/cases/{case_id}/submissions", headers=h).json
+    # (the weight is new information: a follow-up)
     follow = [s for s in subs if s["destination"] == EMA
-              and s["case_version_id"] == _version_id(settings, case_id, 4)]
+              and s["case_version_id"] == _version_id(settings, case_id, 5)]
     assert follow and follow[0]["kind"] == "follow-up", subs
+    narrative = client.get(f"/api/v1/cases/{case_id}", headers=h).json["data"]["narrative"]
+    assert narrative["sender_comments"] == "Consistent with the class effect."  # H.4
+    with session_scope(settings.effective_database_url) as s:
+        from safety.cases.store import CaseVersion, working_data
+        cv = s.get(CaseVersion, _version_id(settings, case_id, 5))
+        diagnosis = working_data(s, cv).narrative.sender_diagnosis[0]
+    assert (diagnosis.code, diagnosis.term) == ("10016288", "Febrile neutropenia")  # H.3.r
 
     with session_scope(settings.effective_database_url) as s:
         events = s.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id,

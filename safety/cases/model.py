@@ -493,6 +493,9 @@ class PairReview:
     expectedness_reason: str | None = None  # required for an override
     assessed_by: str | None = None
     assessed_at: str | None = None  # ISO 8601 instant in UTC
+    # When the sponsor's causality last changed its reading (related / not related): the day
+    # the sponsor determined it; a re-assessment to the same reading keeps it.
+    determined_at: str | None = None
 
 
 @dataclass(slots=True)

@@ -41,6 +41,7 @@ from safety.rules.causality import (
     BINARY,
     WHO_UMC,
     CausalityError,
+    interpret,
     naranjo_category,
     naranjo_score,
     source_role,
@@ -171,6 +172,10 @@ def assess(data: CaseVersionData, pairs: list[PairInput], seriousness: list[Seri
         label = f"{_name(drug.name)} × {_name(events[p.reaction_id].verbatim)}"
         if p.method is not None:
             method, result = causality_result(where, p.method, p.result, p.naranjo_answers)
+            before_reading = (interpret(new.causality_method or "", new.causality_result)
+                              if new.causality_result else None)
+            if before_reading != interpret(method, result) or new.determined_at is None:
+                new.determined_at = at
             new.causality_method, new.causality_result = method, result
             new.naranjo_answers = list(p.naranjo_answers) if method == NARANJO_METHOD else []
             link = next((x for x in drug.reactions if x.reaction_id == p.reaction_id), None)

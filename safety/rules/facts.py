@@ -296,12 +296,13 @@ def _sponsor_expectedness(case: CaseVersionData, event_id: str, drug_id: str,
 
 
 def sponsor_determined_at(case: CaseVersionData) -> datetime | None:
-    """When the sponsor last recorded its assessment of the case (causality or expectedness):
-    the day it determined whether the case qualifies (21 CFR 312.32(c)(1)(i): "after the
-    sponsor determines that the information qualifies for reporting")."""
+    """When the sponsor determined its causality reading of the case (21 CFR 312.32(c)(1)(i):
+    15 days "after the sponsor determines that the information qualifies for reporting"): the
+    earliest such determination, so a later re-assessment never delays the clock; ``None``
+    when the sponsor has none (the clock then starts at first receipt, the earliest day)."""
     review = case.sponsor_review
     if review is None:
         return None
-    instants = [datetime.fromisoformat(p.assessed_at) for p in review.pairs
-                if p.assessed_at and (p.causality_result or p.expected is not None)]
-    return max(instants, default=None)
+    instants = [datetime.fromisoformat(p.determined_at) for p in review.pairs
+                if p.determined_at and p.causality_result]
+    return min(instants, default=None)

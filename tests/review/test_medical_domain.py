@@ -132,6 +132,12 @@ def test_naranjo_score_and_category_come_from_the_questionnaire():
         link.assessments
     review = out.data.sponsor_review.pair("E1", "D1")  # type: ignore[union-attr]
     assert review.naranjo_answers == list(answers) and review.assessed_at == NOW.isoformat()
+    assert sponsor_determined_at(out.data) == NOW
+    # The same reading later (probable again) keeps the day it was determined.
+    later = assess(out.data, [PairInput("E1", "D1", method="WHO-UMC", result="Probable/Likely")],
+                   [], products={"D1": "PEMBRO"}, rsi=_rsi(), rsi_day=date(2026, 11, 2),
+                   actor="x", now=datetime(2026, 12, 20, tzinfo=UTC))
+    assert sponsor_determined_at(later.data) == NOW
     causality = PairCausality.from_assessments(link.assessments)
     assert causality.sponsor.relatedness is Relatedness.RELATED  # type: ignore[union-attr]
     with pytest.raises(AssessmentError) as err:
@@ -172,7 +178,7 @@ def test_expectedness_shows_the_rsi_answer_and_an_override_needs_its_reason():
                                      {"IB": Expectedness("IB", False, "IB v12")})
     assert override["IB"].expected is True and "class label lists it" in override["IB"].rsi
     assert _sponsor_expectedness(out.data, "E1", "D1", {}) == {}  # not this regime's RSI
-    assert sponsor_determined_at(out.data) == NOW
+    assert sponsor_determined_at(out.data) is None  # no causality determined
 
 
 def test_seriousness_override_changes_e_i_3_2_and_keeps_what_was_reported():

@@ -49,9 +49,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    found = op.get_bind().execute(sa.text(
+        "SELECT count(*) FROM case_versions WHERE kind = 'correction'")).scalar_one()
+    if found:
+        # Versions are part of the record (never deleted): a database holding corrections
+        # cannot go back to a schema without them.
+        raise RuntimeError(f"{found} correction version(s) exist; revision 0007 cannot hold "
+                           "them, so the downgrade stops here")
     op.drop_index(op.f("ix_case_corrections_case_id"), table_name="case_corrections")
     op.drop_table("case_corrections")
-    op.execute("DELETE FROM case_versions WHERE kind = 'correction'")
     with op.batch_alter_table("case_versions") as batch:
         batch.drop_constraint(op.f("ck_case_versions_version_kind"), type_="check")
         batch.create_check_constraint(op.f("ck_case_versions_version_kind"),

@@ -179,3 +179,38 @@ def test_correction_and_sponsor_causality_make_a_susar_and_follow_up_the_holder(
             "dose and onset checked against the site's source documents") in fields
     assert ("patient.weight_kg", "weight reported by the site") in fields
     assert any(f.startswith("causality (") for f, _ in fields)
+
+
+def test_the_sponsors_not_related_ends_the_ind_report_but_not_the_eu_one(
+        client, sites, worker, settings):
+    """21 CFR 312.32(a): the sponsor's judgement decides the IND report; Reg. (EU) 536/2014
+    Annex III 2.1: the sponsor may not downgrade the investigator's causality."""
+    use_demo_sender(settings)
+    safety = sites.token("Safety team", role="safety")
+    h = sites.headers(safety)
+    load_demo_registry(client, h)
+    assert add_rsi(client, h, "PEMBRO", "12", ["10035742"]).status_code == 201
+    site = sites.token("Site 101", "GB")
+    form = sae_form()  # the investigator: related
+    form["study"]["ind_number"] = "145678"
+    rep = client.post("/api/v1/reports", json=form, headers=sites.headers(site)).json
+    worker()
+    case_id = client.get(rep["status_url"], headers=sites.headers(site)).json["case_id"]
+    assert {"FDA", EMA} <= set(_obligations(client, sites, safety, case_id))
+    case = client.get(f"/api/v1/cases/{case_id}", headers=h).json
+    body = {"reason": "alternative cause: concurrent sepsis", "version": 1,
+            "assessments": [{"reaction_id": case["data"]["reactions"][0]["id"],
+                             "drug_id": case["data"]["drugs"][0]["id"],
+                             "causality": {"method": "Sponsor binary",
+                                           "result": "Not related"}}]}
+    r = client.put(f"/api/v1/cases/{case_id}/assessments", json=body, headers=h)
+    assert r.status_code == 200, r.json
+    r = client.put(f"/api/v1/cases/{case_id}/assessments", json=body, headers=h)
+    assert r.status_code == 409 and "version" in r.json["errors"]["json"]  # moved on
+    worker()
+    owed = _obligations(client, sites, safety, case_id)
+    assert "FDA" not in owed and EMA in owed  # the EU report is still owed, unchanged
+    got = client.get(f"/api/v1/cases/{case_id}/obligations", headers=h).json["obligations"]
+    fda = [o for o in got if o["destination"] == "FDA"]
+    assert fda and all(o["status"] == "not_required" and o["version"] == 2 for o in fda)
+    assert "no longer required" in fda[0]["explanation"]

@@ -468,6 +468,59 @@ class Narrative:
 
 
 # ---------------------------------------------------------------------------------------------
+# The sponsor's medical review (not E2B elements: what the physician concluded, with who and why)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PairReview:
+    """The sponsor's assessment of one event x suspect drug.
+
+    Causality is also written to the drug's G.k.9.i.2.r (source "Sponsor") so that it is
+    exported and read by the rules like any other assessment; the questionnaire, the
+    expectedness decision and who made them are kept here.
+    """
+
+    reaction_id: str = ""
+    drug_id: str = ""
+    causality_method: str | None = None  # WHO-UMC, Naranjo, Sponsor binary
+    causality_result: str | None = None  # e.g. "Probable", "6 (probable)", "Related"
+    naranjo_answers: list[str] = field(default_factory=list)  # the ten answers, when Naranjo
+    rsi_reference: str | None = None  # "IB" or "label:US": the RSI the event was assessed on
+    rsi_version: str | None = None  # the RSI version chosen
+    expected_computed: bool | None = None  # what the RSI says for the coded PT
+    expected: bool | None = None  # the sponsor's answer (an override when it differs)
+    expectedness_reason: str | None = None  # required for an override
+    assessed_by: str | None = None
+    assessed_at: str | None = None  # ISO 8601 instant in UTC
+    # When the sponsor's causality last changed its reading (related / not related): the day
+    # the sponsor determined it; a re-assessment to the same reading keeps it.
+    determined_at: str | None = None
+
+
+@dataclass(slots=True)
+class SeriousnessReview:
+    """The sponsor's seriousness of one event; E.i.3.2 carries the result, this the why."""
+
+    reaction_id: str = ""
+    reported: list[str] = field(default_factory=list)  # criteria as reported
+    criteria: list[str] = field(default_factory=list)  # criteria as the sponsor assessed
+    reason: str | None = None
+    assessed_by: str | None = None
+    assessed_at: str | None = None
+
+
+@dataclass(slots=True)
+class SponsorReview:
+    pairs: list[PairReview] = field(default_factory=list)
+    seriousness: list[SeriousnessReview] = field(default_factory=list)
+
+    def pair(self, reaction_id: str, drug_id: str) -> PairReview | None:
+        return next((p for p in self.pairs
+                     if p.reaction_id == reaction_id and p.drug_id == drug_id), None)
+
+
+# ---------------------------------------------------------------------------------------------
 # The snapshot
 # ---------------------------------------------------------------------------------------------
 
@@ -500,6 +553,7 @@ class CaseVersionData:
     narrative: Narrative = field(default_factory=Narrative)
     awareness_date: Date = None  # when the sender (site) became aware; not an E2B element
     code_list_versions: list[CodeListVersion] = field(default_factory=list)  # as declared
+    sponsor_review: SponsorReview | None = None  # the sponsor's assessments (not E2B)
 
     def suspect_drugs(self) -> list[Drug]:
         return [d for d in self.drugs if d.role in ("1", "3")]

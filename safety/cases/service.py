@@ -75,7 +75,8 @@ def detail(session: Session, case: Case) -> dict[str, Any]:
     vs: list[CaseVersion] = versions(session, case.id)
     out = summary(case)
     out["versions"] = [
-        {"version": v.version, "kind": v.kind, "report_id": str(v.report_id),
+        {"version": v.version, "kind": v.kind,
+         "report_id": str(v.report_id) if v.report_id else None,
          "received_at": v.received_at, "pipeline": v.pipeline, "stages": v.stages or {}}
         for v in vs
     ]

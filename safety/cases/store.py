@@ -100,7 +100,8 @@ class CaseVersion(SponsorOwned, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
     version: Mapped[int] = mapped_column(Integer)
     kind: Mapped[VersionKind] = mapped_column(enum_type(VersionKind, "version_kind", 20))
-    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"))
+    # The report the version came from; ``None`` for a correction (a person's edit).
+    report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id"))
     data: Mapped[Any] = mapped_column(JSONDoc)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -110,6 +111,30 @@ class CaseVersion(SponsorOwned, Base):
         index=True)
 
     case: Mapped[Case] = relationship(back_populates="versions")
+
+
+class CaseCorrection(Base):
+    """Who corrected a case version, why, which fields, and whether only the form of a sent
+    report was wrong (its regulator is then offered an amendment rather than a follow-up).
+    One row per correction version; part of the record."""
+
+    __tablename__ = "case_corrections"
+    __updatable__ = frozenset()
+    __keep_rows__ = True
+
+    case_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_versions.id"),
+                                                       primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # edit, assessment, narrative
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    fields: Mapped[Any] = mapped_column(JSONDoc)  # [{"field", "from", "to"}]
+    amendment: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def correction_of(session: Session, case_version_id: uuid.UUID) -> CaseCorrection | None:
+    return session.get(CaseCorrection, case_version_id)
 
 
 class Counter(Base):
@@ -194,8 +219,8 @@ def next_number(session: Session, name: str) -> int:
 
 
 def add_version(session: Session, case: Case, *, version: int, kind: VersionKind,
-                report_id: uuid.UUID, data: CaseVersionData, received_at: datetime,
-                has_stages: bool, actor: str) -> CaseVersion:
+                report_id: uuid.UUID | None, data: CaseVersionData, received_at: datetime,
+                has_stages: bool, actor: str, reason: str | None = None) -> CaseVersion:
     """A new version of the case (its snapshot immutable from now on), waiting for its
     processing stages, or complete as stored when it has none to go through; audited with
     the pipeline status it starts in."""
@@ -210,7 +235,8 @@ def add_version(session: Session, case: Case, *, version: int, kind: VersionKind
     session.flush()
     record(session, actor=actor, action="version.created", entity=cv, case_id=case.id,
            changes=[{"field": "pipeline", "from": None, "to": PipelineStatus(cv.pipeline).value}],
-           reason=f"version {version} ({VersionKind(kind).value}) from report {report_id}")
+           reason=reason or f"version {version} ({VersionKind(kind).value}) from report "
+                            f"{report_id}")
     return cv
 
 

@@ -225,6 +225,8 @@ def lookup_keys(ident: Identity) -> frozenset[str]:
 class VersionKind(StrEnum):
     INITIAL = "initial"
     FOLLOW_UP = "followup"
+    # A person corrected the case or recorded the sponsor's assessment: no report behind it.
+    CORRECTION = "correction"
 
 
 @dataclass(frozen=True, slots=True)

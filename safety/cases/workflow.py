@@ -228,6 +228,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     # A follow-up on a closed case: new information must not sit unseen outside the queue.
     _t("reopen_for_follow_up", "Reopened by a follow-up report", {CaseState.CLOSED},
        CaseState.DATA_ENTRY, None, reason_required=True, action="case.reopened"),
+    # A correction (or sponsor assessment) of a case awaiting or past approval: the signature
+    # bound the version before it, so the case goes back to the physician (21 CFR 11.70).
+    _t("returned_by_correction", "Returned to medical review by a correction",
+       {CaseState.APPROVAL, CaseState.SUBMISSION}, CaseState.MEDICAL_REVIEW, None,
+       reason_required=True, action="case.returned_by_correction"),
     # A confirmed duplicate no regulator holds: what it says is reported under its master.
     _t("close_as_duplicate", "Closed as a duplicate", OPEN_STATES, CaseState.CLOSED, None,
        reason_required=True, action="case.closed_as_duplicate"),

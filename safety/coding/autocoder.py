@@ -90,6 +90,7 @@ class CodingResult:
     version: str | None = None
     moiety_code: str | None = None
     moiety_term: str | None = None
+    origin: str | None = None  # of an exact match: "name", or the synonym's origin
 
     def to_line(self) -> CodingLine:
         """The CLI's JSON-lines shape (fixed; other tools parse it)."""
@@ -227,6 +228,7 @@ class Autocoder:
             text = " ".join(verbatim.lower().split())
             code, origin = exact.by_name.get(text) or exact.ordered[0]
             result.method = "exact" if origin == "name" else "synonym"
+            result.origin = origin
             result.score = 100.0
             result.auto = exact.auto
             self._fill(result, code)

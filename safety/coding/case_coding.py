@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from safety.cases.model import CaseVersionData, CodedTerm
 from safety.coding.autocoder import Autocoder
+from safety.coding.confirmation import confirmation_reason
 
 KEPT_METHODS = ("manual", "e2b")
 
@@ -31,9 +32,11 @@ def _decided(term: CodedTerm | None) -> bool:
 def _code(coder: Autocoder, text: object, path: str, out: CaseCoding) -> CodedTerm | None:
     if not isinstance(text, str) or not text.strip():
         return None
-    term = coder.code(text).to_coded_term()
+    result = coder.code(text)
+    term = result.to_coded_term()
     out.coded += 1
-    if not term.auto:
+    if not term.auto or (coder.kind == "events" and confirmation_reason(
+            result.method, result.origin, text, result.term) is not None):
         out.review.append(path)
     return term
 
@@ -59,6 +62,11 @@ def code_case(data: CaseVersionData, events: Autocoder, drugs: Autocoder) -> Cas
                 coded = _code(events, indication.verbatim, f"drugs[{i}].indications[{j}]", out)
                 if coded is not None:
                     drug.indications[j] = coded
+    for i, diagnosis in enumerate(case.narrative.sender_diagnosis):  # H.3.r
+        if not _decided(diagnosis) and diagnosis.code is None:
+            coded = _code(events, diagnosis.verbatim, f"narrative.sender_diagnosis[{i}]", out)
+            if coded is not None:
+                case.narrative.sender_diagnosis[i] = coded
     for i, history in enumerate(case.patient.medical_history):
         term = history.condition
         if not _decided(term) and term.code is None:

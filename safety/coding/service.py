@@ -68,3 +68,42 @@ def load_release(session: Session, path: Path, *, activate: bool,
 def releases(session: Session) -> list[Any]:
     """Releases stored, each with whether it is its family's active one."""
     return list(store.list_releases(session))
+
+
+def browse(session: Session, query: str, settings: Settings, *, sponsor_id: int | None = None,
+           limit: int = 25) -> dict[str, Any]:
+    """The terminology browser: LLTs and PTs whose name (or code) contains ``query``, and the
+    autocoder's closest matches, each with its primary path PT -> HLT -> HLGT -> SOC as far
+    as the loaded dictionary has it (the open dictionary links PTs straight to SOCs)."""
+    coder = active_autocoder(session, "events", settings.dictionaries, sponsor_id)
+    terms = coder.terms
+    text = " ".join(query.lower().split())
+    release = f"{terms.release.family} {terms.release.version}"
+    if len(text) < 2:
+        return {"query": query, "release": release, "rows": []}
+    found: list[tuple[str, str]] = []
+    for level in ("PT", "LLT"):
+        for concept in terms.at_level(level):
+            if concept.current and (text in concept.name.lower() or text == concept.code):
+                found.append((level, concept.code))
+    found.sort(key=lambda lc: (not terms.concepts[lc].name.lower().startswith(text),
+                               len(terms.concepts[lc].name), lc[0] != "PT"))
+    for cand in coder.code(query).candidates[:5]:
+        if ("LLT", cand.code) not in found and ("PT", cand.code) not in found:
+            found.append(("LLT" if terms.get("LLT", cand.code) else "PT", cand.code))
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for level, code in found:
+        if (level, code) in seen or len(rows) >= limit:
+            continue
+        seen.add((level, code))
+        up = terms.rollup(code, level)
+        named = terms.get(level, code)
+        rows.append({
+            "level": level, "code": code, "term": named.name if named else code,
+            "path": [{"level": lv, "code": c.code, "term": c.name}
+                     for lv, c in zip(("LLT", "PT", "HLT", "HLGT", "SOC"),
+                                      (up.llt, up.pt, up.hlt, up.hlgt, up.soc), strict=True)
+                     if c is not None],
+        })
+    return {"query": query, "release": release, "rows": rows}

@@ -18,6 +18,7 @@ from safety.accounts.store import Site, User
 from safety.audit.store import AuditEvent
 from safety.cases.store import Case, CaseVersion, latest_view, versions, working_data
 from safety.cases.workflow import ReviewFacts
+from safety.coding.confirmation import confirmation_reason
 from safety.coding.store import active_autocoder
 from safety.config import Settings
 from safety.dedup.decisions import DECIDED
@@ -27,8 +28,12 @@ from safety.intake.store import Report
 from safety.questions.service import questions_for
 from safety.questions.store import Question
 from safety.review import diff
+from safety.review.assessments import assessment_rows
 from safety.review.assignment import assignee_of
+from safety.review.edit_form import FormSection
+from safety.review.edit_form import sections as edit_sections
 from safety.review.facts import message_sha256, review_facts
+from safety.review.narrative import case_type as narrative_type
 from safety.review.signing import SignatureStatus
 from safety.review.store import Signature, signature_status, signatures
 from safety.rules.store import ObligationRow
@@ -65,6 +70,9 @@ class CaseView:
     causality: list[dict[str, Any]]
     questions: list[Question]  # to the site, on this case (the session limits the sponsor)
     question_versions: dict[uuid.UUID, int]  # answered with a follow-up: its version
+    edit: list[FormSection]  # the edit form's fields (current values)
+    assessments: list[dict[str, Any]]  # event x suspect drug, with the sponsor's word
+    case_type: str  # the narrative template the case calls for
 
 
 def case_view(session: Session, case: Case, settings: Settings) -> CaseView:
@@ -72,10 +80,10 @@ def case_view(session: Session, case: Case, settings: Settings) -> CaseView:
     current = vs[-1]
     message = message_sha256(session, current)
     reports = {r.id: r for r in session.execute(
-        select(Report).where(Report.id.in_([v.report_id for v in vs]))).scalars()}
+        select(Report).where(Report.id.in_([v.report_id for v in vs if v.report_id]))).scalars()}
     history = []
     for i, v in enumerate(vs):
-        report = reports.get(v.report_id)
+        report = reports.get(v.report_id) if v.report_id else None
         history.append({
             "version": v, "report": report, "source": source_text(report),
             "changes": diff.changes(vs[i - 1].data, v.data) if i else [],
@@ -98,7 +106,10 @@ def case_view(session: Session, case: Case, settings: Settings) -> CaseView:
         assignee=assignee_of(session, case.id),
         sections=loaded_sections(session, case, current, settings),
         causality=causality(data), questions=questions,
-        question_versions=answer_versions(session, questions))
+        question_versions=answer_versions(session, questions),
+        edit=edit_sections(data),
+        assessments=assessment_rows(session, case, current),
+        case_type=narrative_type(working_data(session, current)).value)
 
 
 def _working(session: Session, version: CaseVersion) -> dict[str, Any]:
@@ -140,7 +151,7 @@ def source_of_version(session: Session, case_id: uuid.UUID, version: int) -> Rep
     """The report behind one version (its original bytes are shown as received)."""
     cv = session.execute(select(CaseVersion).where(
         CaseVersion.case_id == case_id, CaseVersion.version == version)).scalar_one_or_none()
-    return None if cv is None else session.get(Report, cv.report_id)
+    return None if cv is None or cv.report_id is None else session.get(Report, cv.report_id)
 
 
 # --- the sections ---------------------------------------------------------------------------
@@ -163,6 +174,8 @@ def coding_rows(session: Session, case: Case, version: CaseVersion,
             "term": c.term if c else None, "pt": c.pt_term if c else None,
             "method": c.method if c else None, "confirmed_by": c.confirmed_by if c else None,
             "needs_review": f"reactions[{i}]" in review,
+            "why": confirmation_reason(c.method or "", None, r.verbatim, c.term)
+            if c and isinstance(r.verbatim, str) and f"reactions[{i}]" in review else None,
             "suggestions": suggestions,
         })
     return rows

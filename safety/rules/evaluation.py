@@ -16,6 +16,7 @@ from safety.config import Settings
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.capacity import applicable_regimes, with_options
+from safety.rules.causality import CausalityError, interpret
 from safety.rules.day0 import Receipt, ReceiverRole, local_date, org_zone
 from safety.rules.facts import CaseFacts
 from safety.rules.history import (
@@ -71,7 +72,9 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
             continue
         # Never before the version whose obligation it answered.
         keyed.append(((max(f.on, received_day[version]), 0, version, n), f))
-    for n, a in enumerate(stored_assessments(session, cv.case_id)):
+    assessments = [*stored_assessments(session, cv.case_id),
+                   *_case_page_determinations(versions, session)]
+    for n, a in enumerate(assessments):
         day = local_date(a.on, tz) if isinstance(a.on, datetime) else a.on
         keyed.append(((day, 1, 0, n), a))
     keyed.sort(key=lambda x: x[0])
@@ -82,6 +85,37 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
                        chosen.regimes)
     history = CaseHistory(str(cv.case_id), tuple(e for _, e in keyed), zone)
     return history, ctx, (*bound.notes, *chosen.notes)
+
+
+def _case_page_determinations(versions: list[CaseVersion], session: Session
+                               ) -> list[SponsorAssessment]:
+    """The sponsor's causality determinations entered on the case page or through
+    ``PUT /api/v1/cases/{id}/assessments`` (kept in the case as ``sponsor_review``), each once
+    at the day it was determined: the reading's ``determined_at`` only moves when the reading
+    changes, so a re-assessment to the same reading never delays a clock (21 CFR
+    312.32(c)(1)(i): "after the sponsor determines")."""
+    seen: set[tuple[str, str, str]] = set()
+    out: list[SponsorAssessment] = []
+    for v in versions:
+        review = working_data(session, v).sponsor_review
+        if review is None:
+            continue
+        for p in review.pairs:
+            if not (p.determined_at and p.causality_result):
+                continue
+            key = (p.reaction_id, p.drug_id, p.determined_at)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                reading = interpret(p.causality_method or "", p.causality_result)
+            except CausalityError:
+                continue
+            out.append(SponsorAssessment(
+                p.reaction_id, p.drug_id, datetime.fromisoformat(p.determined_at), reading,
+                p.causality_method or "", p.causality_result, None,
+                p.rsi_reference or "IB", p.rsi_version or "", by=p.assessed_by or ""))
+    return out
 
 
 def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,

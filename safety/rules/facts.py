@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from safety.cases.model import CaseVersionData, Drug
@@ -274,9 +274,39 @@ def build_facts(
             link = links.get(e.id)
             causality = (PairCausality.from_assessments(link.assessments) if link
                          else PairCausality())
+            expected = {ref: assess(rsi, s.product_id, e.pt_code, ref, on) for ref in refs}
+            expected.update(_sponsor_expectedness(case, e.id, s.drug_id, expected))
             pairs.append(PairFacts(
-                event_id=e.id, drug_id=s.drug_id,
-                expected={ref: assess(rsi, s.product_id, e.pt_code, ref, on) for ref in refs},
-                causality=causality,
+                event_id=e.id, drug_id=s.drug_id, expected=expected, causality=causality,
             ))
     return replace(facts, pairs=tuple(pairs))
+
+
+def _sponsor_expectedness(case: CaseVersionData, event_id: str, drug_id: str,
+                          computed: Mapping[str, Expectedness]) -> dict[str, Expectedness]:
+    """The sponsor's expectedness answer for the pair, for the reference it assessed against
+    (ICH E2A II.C: expectedness is judged against the applicable reference information; the
+    sponsor's medical assessment is the one that counts for its reports)."""
+    review = case.sponsor_review.pair(event_id, drug_id) if case.sponsor_review else None
+    ref = review.rsi_reference if review is not None else None
+    if review is None or review.expected is None or ref is None or ref not in computed:
+        return {}
+    version = f" v{review.rsi_version}" if review.rsi_version else ""
+    note = (" (override of the RSI's answer: "
+            f"{review.expectedness_reason})" if review.expected != review.expected_computed
+            else "")
+    return {ref: Expectedness(ref, review.expected,
+                              f"{ref}{version} as assessed by the sponsor{note}")}
+
+
+def sponsor_determined_at(case: CaseVersionData) -> datetime | None:
+    """When the sponsor determined its causality reading of the case (21 CFR 312.32(c)(1)(i):
+    15 days "after the sponsor determines that the information qualifies for reporting"): the
+    earliest such determination, so a later re-assessment never delays the clock; ``None``
+    when the sponsor has none (the clock then starts at first receipt, the earliest day)."""
+    review = case.sponsor_review
+    if review is None:
+        return None
+    instants = [datetime.fromisoformat(p.determined_at) for p in review.pairs
+                if p.determined_at and p.causality_result]
+    return min(instants, default=None)

@@ -20,8 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.cases.model import CaseVersionData
-from safety.cases.store import Case, CaseVersion, current_version, working_data
+from safety.cases.store import (
+    Case,
+    CaseCorrection,
+    CaseVersion,
+    current_version,
+    working_data,
+)
 from safety.cases.values import PartialDate
+from safety.cases.versioning import VersionKind
 from safety.cases.workflow import CaseState
 from safety.config import Settings
 from safety.db.base import utcnow
@@ -250,6 +257,42 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
                        case_id=cv.case_id, case_version_id=cv.id, obligation_id=ob.id,
                        destination=dest, due=ob.due, **cols)
         made[SubmissionState(cols["state"]).value] += 1
+    if cv.kind == VersionKind.CORRECTION:
+        for key, n in _to_holders(session, cv, case, settings, existing | set(owed)).items():
+            made[key] = made.get(key, 0) + n
+    return made
+
+
+def _to_holders(session: Session, cv: CaseVersion, case: Case, settings: Settings,
+                done: set[str]) -> dict[str, int]:
+    """A correction of a case a regulator already holds: that regulator is told, by a
+    follow-up (ICH E2B(R3) C.1.5: the version it holds is no longer what the sender knows),
+    or, when the person said only the form of the sent report was wrong, by an amendment
+    (C.1.11.1 = 2, C.1.11.2 the correction's reason). Where an obligation already owes it a
+    report, that report carries the correction and nothing more is drafted."""
+    correction = session.get(CaseCorrection, cv.id)
+    made: dict[str, int] = {}
+    holders = sorted(set(session.scalars(select(Submission.destination).where(
+        Submission.case_id == cv.case_id, Submission.state.in_(TRANSMITTED)))))
+    for dest in holders:
+        if dest in done:
+            continue
+        previous = last_transmitted(session, cv.case_id, dest)
+        if previous is None:
+            continue
+        amend = correction is not None and correction.amendment
+        kind = ReportKind.AMENDMENT if amend else ReportKind.FOLLOW_UP
+        reason = correction.reason if correction is not None else None
+        cols = build_message(session, cv, case, region_for(dest),
+                             obligation_days(session, previous), settings, previous=previous,
+                             kind=kind, reason=reason if amend else None)
+        new_submission(session, actor=ACTOR, sponsor_id=cv.sponsor_id,
+                       reason=f"{kind} to {dest}, which holds the case: version {cv.version} "
+                              f"corrected it ({reason or 'correction'})",
+                       case_id=cv.case_id, case_version_id=cv.id, obligation_id=None,
+                       destination=dest, due=None, **cols)
+        state = SubmissionState(cols["state"]).value
+        made[state] = made.get(state, 0) + 1
     return made
 
 

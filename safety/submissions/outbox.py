@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safety.cases.store import CaseVersion
 from safety.rules.day0 import local_date, org_zone
 from safety.rules.store import obligation_submitted
 from safety.sponsors.store import Sponsor
@@ -71,3 +72,17 @@ def export_outbox(session: Session, outbox: Path, actor: str) -> list[Path]:
                                  complete=sub.complete)
         written.append(path)
     return written
+
+
+def withdraw_unsent_before(session: Session, case_id: uuid.UUID, version: int, *, actor: str,
+                           reason: str) -> int:
+    """Messages of earlier versions approved but not sent are withdrawn: the signature that
+    sent them to the outbox approved a version the case no longer is (a correction)."""
+    n = 0
+    for sub in session.scalars(select(Submission).join(
+            CaseVersion, CaseVersion.id == Submission.case_version_id).where(
+            Submission.case_id == case_id, CaseVersion.version < version,
+            Submission.state == SubmissionState.READY).with_for_update(of=Submission)):
+        set_state(session, sub, SubmissionState.WITHDRAWN, actor=actor, reason=reason)
+        n += 1
+    return n

@@ -93,4 +93,5 @@ def _meddra_terms(case: CaseVersionData) -> list[CodedTerm]:
     terms = [r.coding for r in case.reactions if r.coding is not None]
     terms += [h.condition for h in case.patient.medical_history]
     terms += [i for d in case.drugs for i in d.indications]
+    terms += list(case.narrative.sender_diagnosis)  # H.3.r, coded like the events
     return terms

@@ -22,6 +22,7 @@ def register_web(app: Flask) -> None:
         cases,
         dashboard,
         login,
+        medical,
         metrics,
         operations,
         outputs,
@@ -38,7 +39,7 @@ def register_web(app: Flask) -> None:
     init_security(app)
     register_error_pages(app)
     for module in (login, cases, portal, dashboard, admin, review_actions, sponsors,
-                   operations, outputs, questions, metrics):
+                   operations, outputs, questions, metrics, medical):
         app.register_blueprint(module.bp)
     app.jinja_env.filters["state_label"] = _state_label
     app.jinja_env.filters["local"] = _local

@@ -30,7 +30,7 @@ from safety.cases.workflow import (
 )
 from safety.review import diff, signing
 from safety.review.assignment import assign
-from safety.review.case_view import case_view, source_of_version
+from safety.review.case_view import CaseView, case_view, source_of_version
 from safety.review.facts import QUEUE_FLAGS
 from safety.review.queue import QueueFilters, queue_rows, state_counts
 from safety.review.signatures import SigningRefused, approval_blockers, sign_and_approve
@@ -131,6 +131,7 @@ def case_page(case_id: uuid.UUID) -> Any:
         display=diff.display, causality=view.causality, questions=view.questions,
         question_versions=view.question_versions, today=today(),
         signing_blockers=approval_blockers(view.facts),
+        **medical_context(view, role),
     )
 
 
@@ -192,3 +193,25 @@ def source(case_id: uuid.UUID, version: int) -> Any:
                              "Content-Disposition": f'inline; filename="report-{report.id}"',
                              "X-Content-Type-Options": "nosniff",
                              "Content-Security-Policy": "sandbox; default-src 'none'"}
+
+
+def medical_context(view: CaseView, role: str) -> dict[str, Any]:
+    """What the case page's correction, assessment, narrative and terminology parts need."""
+    from safety.review.assessing import (
+        BINARY_RESULTS,
+        METHODS,
+        NARANJO_QUESTIONS,
+        WHO_UMC_CATEGORIES,
+    )
+    from safety.review.corrections import EDITABLE
+    from safety.review.edit_form import NULL_FLAVOURS
+    from safety.review.narrative import CASE_TYPE_LABELS
+    from safety.rules.seriousness import CRITERIA
+
+    editable = CaseState(view.case.state) in EDITABLE
+    return {"edit": view.edit, "assessments": view.assessments, "case_type": view.case_type,
+            "editable": editable, "null_flavours": NULL_FLAVOURS,
+            "can_assess": editable and can(role, Permission.MEDICAL_REVIEW),
+            "methods": METHODS, "who_umc": WHO_UMC_CATEGORIES, "binary": BINARY_RESULTS,
+            "naranjo": NARANJO_QUESTIONS, "criteria": CRITERIA,
+            "narrative_types": {t.value: label for t, label in CASE_TYPE_LABELS.items()}}

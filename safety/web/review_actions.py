@@ -47,6 +47,7 @@ def code_event(case_id: uuid.UUID, reaction_id: str) -> Any:
         return _back(case, "section-coding")
     try:
         term = decide_event_coding(g.db, case, reaction_id, code, user().actor, reason,
+                                   add_synonym=request.form.get("add_synonym") == "1",
                                    settings=current_app.config["SAFETY"])
     except (LookupError, CodingDecisionFailed) as exc:
         flash(f"Coding not changed: {exc}", "error")

@@ -35,6 +35,11 @@ from safety.e2b.reader import read_batch
 # ALDER's case with one of BIRCH's; a caller of ALDER must get 404 from every one.
 API_OBJECT_ROUTES: list[tuple[str, str, str, Any]] = [
     ("GET", "/api/v1/cases/{b_case}", "cases.CaseItem", None),
+    ("PATCH", "/api/v1/cases/{b_case}", "cases.CaseItem",
+     {"reason": "weight checked", "changes": {"patient.weight_kg": 70}}),
+    ("PUT", "/api/v1/cases/{b_case}/assessments", "cases.assessments",
+     {"reason": "sponsor's view", "seriousness": [{"reaction_id": "{b_reaction}",
+                                                   "criteria": ["death"], "reason": "x"}]}),
     ("GET", "/api/v1/cases/{b_case}/duplicates", "duplicates.Duplicates", None),
     ("POST", "/api/v1/cases/{b_case}/duplicates/{b_case2}", "duplicates.DuplicateDecision",
      {"decision": "confirm", "reason": "same patient"}),
@@ -115,6 +120,11 @@ WEB_OBJECT_ROUTES: list[tuple[str, str, str, str]] = [
      "processor"),
     ("GET", "/cases/{a_case}/submissions/{b_sub}/download", "web_outputs.message_download",
      "processor"),
+    ("POST", "/cases/{b_case}/edit", "web_medical.edit", "processor"),
+    ("POST", "/cases/{b_case}/assessments", "web_medical.assessments", "physician"),
+    ("POST", "/cases/{b_case}/narrative", "web_medical.narrative", "processor"),
+    ("GET", "/cases/{b_case}/narrative/draft", "web_medical.narrative_template", "processor"),
+    ("GET", "/cases/{b_case}/terminology?q=fever", "web_medical.terminology", "processor"),
     ("GET", "/portal/reports/{b_report}", "web_portal.report", "site_user"),
     ("GET", "/portal/reports/{b_report}/follow-up", "web_portal.follow_up", "site_user"),
     ("POST", "/portal/reports/{b_report}/follow-up", "web_portal.follow_up", "site_user"),

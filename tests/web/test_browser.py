@@ -457,3 +457,128 @@ def test_the_form_warns_before_the_session_times_out(settings, users, live_serve
         page.get_by_role("button", name="Stay signed in").click()
     assert saved.value.status == 200  # the session was still alive and is kept
     warning.wait_for(state="hidden")
+def test_physician_corrects_assesses_a_susar_writes_the_narrative_and_signs(
+        settings, users, client, sites, worker, live_server, page):
+    """Issue 16: a correction of dose and onset date, the sponsor's causality turning a case
+    the investigator judged unrelated into a SUSAR, the narrative, the signature; every field
+    change audited with its reason; the regulator that received the case gets a follow-up
+    when it is corrected again."""
+    from factories.forms import sae_form
+    from factories.products import add_rsi, load_demo_registry, use_demo_sender
+
+    use_demo_sender(settings)
+    safety = sites.token("Safety team", role="safety")
+    load_demo_registry(client, sites.headers(safety))
+    assert add_rsi(client, sites.headers(safety), "PEMBRO", "12",
+                   ["10035742"]).status_code == 201  # febrile neutropenia not listed
+    form = sae_form()
+    form["study"]["ind_number"] = "145678"
+    form["events"][0]["causality"] = [{"drug": "IMP", "assessment": "not_related"}]
+    site = sites.token("Site 101", "GB")
+    rep = client.post("/api/v1/reports", json=form, headers=sites.headers(site)).json
+    worker()
+    case_id = client.get(rep["status_url"], headers=sites.headers(site)).json["case_id"]
+    users.add("doc@example.org", "safety_physician", name="Dr Ada Lovelace")
+    _login(page, live_server, "doc@example.org")
+    page.wait_for_url(f"{live_server}/queue")
+    page.goto(f"{live_server}/cases/{case_id}")
+    assert "IND safety report" not in page.locator("body").inner_text()  # not reportable
+    page.shot("not-reportable")
+
+    # 1. Correct the dose and the onset date (month precision), with a reason.
+    edit = page.locator("#edit-form")
+    edit.get_by_label("drugs[0].dosages[0].dose", exact=True).fill("100")
+    edit.get_by_label("reactions[0].start", exact=True).fill("2026-10")
+    edit.locator("input[name=reason]").fill("dose and onset checked against source documents")
+    edit.get_by_role("button", name="Save correction").click()
+    page.wait_for_load_state()
+    assert "Correction saved as version 2" in page.locator(".flash").inner_text()
+    worker()
+    page.reload()
+    assert page.locator("#case-version").inner_text() == "2"
+    diff = page.locator("#version-2 table.diff").inner_text()
+    assert "2026-10" in diff and "100" in diff
+    page.shot("corrected")
+
+    # 2. The sponsor's causality: WHO-UMC probable; expectedness against IB v12 (computed).
+    row = page.locator("#assessment-table tr.assessment-row").first
+    assert "unexpected" in row.locator("td.expectedness").inner_text()
+    row.get_by_label("causality method 0").select_option("WHO-UMC")
+    row.get_by_label("causality result 0").select_option("Probable/Likely")
+    row.get_by_label("rsi version 0").select_option("IB|12")
+    page.locator("#assessment-form input[name=reason]").fill(
+        "plausible time to onset; class effect of PD-1 inhibitors")
+    page.locator("#assessment-form").get_by_role("button", name="Save assessment").click()
+    page.wait_for_load_state()
+    assert "Assessment saved as version 3" in page.locator(".flash").inner_text()
+    worker()
+    page.reload()
+    obligations = page.locator("#section-obligations").inner_text()
+    assert "IND safety report" in obligations and "per sponsor" in obligations
+    drafted = page.locator("#submissions-table tr.submission[data-kind=initial]")
+    assert drafted.count() >= 1
+    assert "Recorded: WHO-UMC: Probable/Likely" in page.locator("#assessment-table").inner_text()
+    page.shot("susar")
+
+    # 3. The narrative: drafted from the data by the trial SAE template, then edited.
+    page.get_by_role("button", name="Draft from the case data").click()
+    page.locator("#narrative-text", has_text="clinical study").wait_for()
+    text = page.locator("#narrative-text").input_value()
+    assert "ONC-301" in text and "100 mg" in text and "WHO-UMC Probable/Likely" in text
+    page.locator("#narrative-text").fill(text + "\n\nCompany comment: a SUSAR.")
+    page.get_by_label("sender's comment").fill("Consistent with the known class effect.")
+    page.locator("#narrative-form input[name=reason]").fill("company narrative written")
+    page.locator("#narrative-form").get_by_role("button", name="Save narrative").click()
+    page.wait_for_load_state()
+    assert "Narrative saved as version 4" in page.locator(".flash").inner_text()
+    worker()
+    page.reload()
+    assert "Company comment: a SUSAR." in page.locator("#narrative").inner_text()
+
+    # 4. Through medical review to approval, and sign.
+    _transition(page, "Triage done: to data entry", "triaged")
+    _transition(page, "Data entry done: to medical review", "data entry checked")
+    _transition(page, "Medical review done: to approval", "SUSAR confirmed")
+    sign = page.locator("#sign-form")
+    sign.locator("input[name=meaning]").check()
+    sign.locator("input[name=password]").fill(PASSWORD)
+    sign.get_by_role("button", name="Sign and approve for submission").click()
+    page.wait_for_load_state()
+    assert page.locator("#case-state").inner_text() == "Submission"
+    assert "VALID" in page.locator("#signatures tr.signature").first.inner_text()
+    page.shot("signed")
+    from safety.submissions.outbox import export_outbox
+    from safety.submissions.store import Submission
+
+    with session_scope(settings.effective_database_url) as s:
+        assert export_outbox(s, settings.home / "outbox", actor="gateway")
+        holders = set(s.scalars(select(Submission.destination).where(
+            Submission.case_id == case_id, Submission.state == "sent")))
+    assert "EMA (EudraVigilance CT module)" in holders  # the EMA now holds the case
+
+    # 5. A further correction: the signature no longer holds, the EMA gets a follow-up.
+    page.reload()
+    edit = page.locator("#edit-form")
+    edit.get_by_label("patient.weight_kg", exact=True).fill("61.5")
+    edit.locator("input[name=reason]").fill("weight from the site's follow-up call")
+    edit.get_by_role("button", name="Save correction").click()
+    page.wait_for_load_state()
+    flash = page.locator(".flash").inner_text()
+    assert "no longer holds" in flash and "back in medical review" in flash
+    worker()
+    page.reload()
+    assert page.locator("#case-state").inner_text() == "Medical review"
+    assert "INVALIDATED" in page.locator("#signatures tr.signature").first.inner_text()
+    follow = page.locator("#submissions-table tr.submission[data-kind=follow-up]")
+    told = {row.split("\t")[0] for row in follow.all_inner_texts()}
+    assert told == holders, page.locator("#section-submissions").inner_text()
+    page.shot("follow-up")
+
+    audit = page.locator("#audit").inner_text()
+    for text in ("case.corrected", "drugs[0].dosages[0].dose",
+                 "dose and onset checked against source documents", "reactions[0].start",
+                 "case.assessed", "causality (pembrolizumab × febrile neutropenia)",
+                 "plausible time to onset", "narrative.narrative", "company narrative written",
+                 "patient.weight_kg", "weight from the site's follow-up call",
+                 "signature.invalidated", "case.returned_by_correction"):
+        assert text in audit, text

@@ -49,7 +49,7 @@ def _expected(role: str, url: str, method: str) -> int:
         # A report that has not failed: refused, and back to the page; a report's id given
         # as a version's names no version: not found.
         return 404 if "/versions/" in url else 303
-    if url.endswith("/sign"):
+    if url.endswith(("/sign", "/assessments")):  # a physician's: signature, assessment
         return 404 if site else (303 if role == "safety_physician" else 403)
     if site:
         return 404
@@ -72,6 +72,11 @@ ROUTES = [
     ("GET", "/cases/{case}/cioms1.pdf", "web_outputs.cioms1"),
     ("GET", "/queue/line-listing.csv", "web_outputs.line_listing"),
     ("GET", "/queue/line-listing.xlsx", "web_outputs.line_listing"),
+    ("POST", "/cases/{case}/edit", "web_medical.edit"),
+    ("POST", "/cases/{case}/assessments", "web_medical.assessments"),
+    ("POST", "/cases/{case}/narrative", "web_medical.narrative"),
+    ("GET", "/cases/{case}/narrative/draft", "web_medical.narrative_template"),
+    ("GET", "/cases/{case}/terminology?q=fever", "web_medical.terminology"),
     ("GET", "/admin/users", "web_admin.users"),
     ("POST", "/admin/users", "web_admin.add_user"),
     ("POST", "/admin/users/{proc_user}/lock", "web_admin.lock"),

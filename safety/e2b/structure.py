@@ -94,17 +94,17 @@ def datatypes(schemas: Path = BUNDLED_SCHEMAS) -> dict[str, str]:
     ``xsi:type`` then says which it is."""
     rows = _typed_rows(schemas)
     by_number: dict[str, set[str]] = {}  # what both tables together allow for an element
-    for number, _, types in rows:
-        by_number.setdefault(number, set()).update(types)
+    for number, _, named in rows:
+        by_number.setdefault(number, set()).update(named)
     seen: dict[str, set[str]] = {}
     for number, xpath, _ in rows:
-        types = by_number[number]
+        allowed = by_number[number]
         names = _element_path(xpath)
         if not names or names[0] != "MCCI_IN200100UV01":
             continue
-        if any(names[-1] in _PARTED.get(dt, ()) for dt in types):
+        if any(names[-1] in _PARTED.get(dt, ()) for dt in allowed):
             names = names[:-1]
-        seen.setdefault("/".join(names), set()).update(types)
+        seen.setdefault("/".join(names), set()).update(allowed)
     return {path: types.pop() for path, types in seen.items() if len(types) == 1}
 
 

@@ -163,6 +163,28 @@ def check_tree(root: etree._Element, profile: str = "ich", *, now: datetime | No
     return findings
 
 
+def element_numbers(root: etree._Element, schemas: Path = BUNDLED_SCHEMAS) -> dict[str, str]:
+    """The data element number of every node of a batch the element tables locate, by the
+    node's XPath (``path_of``): what a finding at that XPath names as its element."""
+    batch_trie, message_trie = _tries(schemas)
+    walks = [_walk(batch_trie, root)] + [
+        _walk(message_trie, m) for m in root.findall(f"{{{HL7}}}PORR_IN049016UV")]
+    out: dict[str, str] = {}
+    for checks in _checks("ich", schemas):
+        for contexts, found in walks:
+            for ctx in contexts.get(checks.rid, ()):
+                for n in found.get((checks.rid, ctx), ()):
+                    out.setdefault(path_of(n), checks.number)
+    return out
+
+
+def numbered(findings: list[Finding], numbers: dict[str, str]) -> list[Finding]:
+    """``findings`` with the element number filled in where the XPath locates one."""
+    return [f if f.element != "-" or f.xpath not in numbers
+            else Finding(numbers[f.xpath], f.xpath, f.rule, f.message, f.severity)
+            for f in findings]
+
+
 @dataclass(frozen=True, slots=True)
 class _Checks:
     """What the checker tests on one element rule's nodes under one profile, worked out once

@@ -91,7 +91,7 @@ class ReadFinding:
 
     def as_dict(self) -> dict[str, str]:
         """The shape of a report's findings (``code``, ``criterion``, ``message``)."""
-        return {"code": "e2b-read", "criterion": self.element,
+        return {"code": "e2b-read", "criterion": self.element, "xpath": self.xpath,
                 "message": f"{self.message} (at {self.xpath})"}
 
     def __str__(self) -> str:

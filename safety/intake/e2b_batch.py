@@ -63,7 +63,8 @@ def split_batch(data: bytes) -> list[E2BMessage]:
             sender=f"e2b:{h.message_sender or h.batch_sender or 'unknown'}",
             sender_case_id=c11 if isinstance(c11, str) and not isinstance(c11, NullFlavor)
             else None,
-            payload={"header": _header_json(h), "index": i, "case": case_to_json(msg.case),
+            payload={"header": _header_json(h), "index": i, "count": len(messages),
+                     "case": case_to_json(msg.case),
                      "findings": [_read_finding(finding, numbers)
                                   for finding in msg.findings] + checked[i]},
             worldwide_case_id=c181 if isinstance(c181, str)

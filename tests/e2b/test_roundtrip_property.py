@@ -53,7 +53,7 @@ def changed(a: CaseVersionData, b: CaseVersionData) -> dict[str, tuple[object, o
 
 
 @pytest.mark.parametrize("destination", ["fda-postmarket", "ich"])
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=icsrs())
 def test_read_write_read_is_the_identity(destination: str, case: CaseVersionData) -> None:
     if not destination.startswith("fda"):

@@ -72,6 +72,10 @@ class Settings:
     e2b_xsd_dir: Path | None = None
     # The organisation's E2B sender block (C.3); None means ``home / "sender.json"``.
     sender_profile: Path | None = None
+    # Where our ACKs of partners' E2B batches are written, as soon as every message of a
+    # batch is processed (``<dir>/<sponsor>/<partner>/ack-*.xml``); None means
+    # ``home / "partner-acks"``.
+    partner_ack_outbox: Path | None = None
     web_idle_minutes: int = 15
     web_max_session_hours: int = 8
     # Calendar days a site is given to answer a question (the team may set another due date
@@ -90,6 +94,11 @@ class Settings:
     def cookies_secure(self) -> bool:
         """Whether the web cookies are Secure (``secure_cookies``, decided when None)."""
         return (not self.testing) if self.secure_cookies is None else self.secure_cookies
+
+    @property
+    def partner_ack_dir(self) -> Path:
+        """Derived on use, like :attr:`sender_profile_path`."""
+        return self.partner_ack_outbox or self.home / "partner-acks"
 
     @property
     def sender_profile_path(self) -> Path:

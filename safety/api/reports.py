@@ -53,7 +53,9 @@ class AcceptedSchema(Schema):
 
 class FindingSchema(Schema):
     code = fields.String()
-    criterion = fields.String()
+    criterion = fields.String(metadata={"description": "the data element number (e.g. "
+                                        "D.5) or criterion concerned; '-' when unknown"})
+    xpath = fields.String(metadata={"description": "where in an E2B message (E2B findings)"})
     message = fields.String()
 
 

@@ -347,6 +347,7 @@ class Substance:
     term_id: str | None = None  # G.k.2.3.r.2a/b (e.g. UNII)
     term_id_version: str | None = None
     strength: Quantity | None = None  # G.k.2.3.r.3a/b
+    term_id_system: str | None = None  # code system OID of G.k.2.3.r.2b (UNII when absent)
 
 
 @dataclass(slots=True)
@@ -369,6 +370,10 @@ class Dosage:
     parent_route_termid: str | None = None  # G.k.4.r.11.2a/b
     route_termid_version: str | None = None  # G.k.4.r.10.2a
     route_termid_system: str | None = None  # code system OID of G.k.4.r.10.2b
+    dose_form_termid_version: str | None = None  # G.k.4.r.9.2a
+    dose_form_termid_system: str | None = None  # code system OID of G.k.4.r.9.2b (EDQM)
+    parent_route_termid_version: str | None = None  # G.k.4.r.11.2a
+    parent_route_termid_system: str | None = None  # code system OID of G.k.4.r.11.2b (EDQM)
 
 
 @dataclass(slots=True)
@@ -441,6 +446,7 @@ class Drug:
     mpid_system: str | None = None  # code system OID of G.k.2.1.1b (NDC 2.16.840.1.113883.6.69)
     fda_other_role: str | None = None  # FDA.G.k.1.a: 1 similar device
     fda_devices: list[FdaDevice] = field(default_factory=list)  # FDA.G.k.12.r
+    fda_specialized_category: str | None = None  # FDA.G.k.10.1 (NCIt C102834..C102842)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -163,6 +163,28 @@ def check_tree(root: etree._Element, profile: str = "ich", *, now: datetime | No
     return findings
 
 
+def element_numbers(root: etree._Element, schemas: Path = BUNDLED_SCHEMAS) -> dict[str, str]:
+    """The data element number of every node of a batch the element tables locate, by the
+    node's XPath (``path_of``): what a finding at that XPath names as its element."""
+    batch_trie, message_trie = _tries(schemas)
+    walks = [_walk(batch_trie, root)] + [
+        _walk(message_trie, m) for m in root.findall(f"{{{HL7}}}PORR_IN049016UV")]
+    out: dict[str, str] = {}
+    for checks in _checks("ich", schemas):
+        for contexts, found in walks:
+            for ctx in contexts.get(checks.rid, ()):
+                for n in found.get((checks.rid, ctx), ()):
+                    out.setdefault(path_of(n), checks.number)
+    return out
+
+
+def numbered(findings: list[Finding], numbers: dict[str, str]) -> list[Finding]:
+    """``findings`` with the element number filled in where the XPath locates one."""
+    return [f if f.element != "-" or f.xpath not in numbers
+            else Finding(numbers[f.xpath], f.xpath, f.rule, f.message, f.severity)
+            for f in findings]
+
+
 @dataclass(frozen=True, slots=True)
 class _Checks:
     """What the checker tests on one element rule's nodes under one profile, worked out once
@@ -567,12 +589,32 @@ def _structure(root: etree._Element, schemas: Path) -> list[Finding]:
     out: list[Finding] = []
     top = _compact_structure(schemas).get(etree.QName(root).text)
     if top is not None:
-        _structure_walk(root, top[0], top[1], out)
+        _structure_walk(root, top[0], top[1], out, top[2])
     return out
 
 
-# children by Clark name, and for each child name the names it must come before
-_Compact = tuple[dict[str, "_Compact"], dict[str, frozenset[str]]]
+# children by Clark name, for each child name the names it must come before, and the HL7
+# data type the element tables give the element (None when they give none)
+_Compact = tuple[dict[str, "_Compact"], dict[str, frozenset[str]], str | None]
+
+# HL7 Data Types R1: a value may be sent as its table type or a specialisation of it
+_SPECIALISATIONS = {"CD": frozenset({"CE", "CV", "CO", "CS"}), "CE": frozenset({"CV"}),
+                    "EN": frozenset({"PN", "ON", "TN"}), "ST": frozenset({"SC"}),
+                    "ED": frozenset({"ST"}), "QTY": frozenset({"PQ", "INT", "REAL", "TS"})}
+
+
+def _datatype_finding(c: etree._Element, table_type: str) -> Finding | None:
+    """A value whose ``xsi:type`` is not the type the element tables give it (nor a
+    specialisation of it)."""
+    declared = c.get(XSI_TYPE)
+    if declared is None:
+        return None
+    declared = declared.rsplit(":", 1)[-1]
+    if declared == table_type or declared in _SPECIALISATIONS.get(table_type, ()):
+        return None
+    return Finding("-", path_of(c), "datatype",
+                   f"<{etree.QName(c).localname}> is xsi:type {declared}; the element tables "
+                   f"give {table_type}")
 
 
 @cache
@@ -583,13 +625,14 @@ def _compact_structure(schemas: Path) -> dict[str, _Compact]:
             if (s, t) not in node.before:
                 must.setdefault(t, set()).add(s)
         return ({tag: compact(c) for tag, c in node.children.items()},
-                {t: frozenset(v) for t, v in must.items()})
+                {t: frozenset(v) for t, v in must.items()}, node.datatype)
 
     return {tag: compact(node) for tag, node in structure_tree(schemas).items()}
 
 
 def _structure_walk(e: etree._Element, kids: dict[str, _Compact],
-                    must: dict[str, frozenset[str]], out: list[Finding]) -> None:
+                    must: dict[str, frozenset[str]], out: list[Finding],
+                    table_type: str | None = None) -> None:
     """One pass over the children for both checks; leaves are not recursed into."""
     ordered = bool(must) and len(e) > 1
     seen: list[str] = []
@@ -600,9 +643,14 @@ def _structure_walk(e: etree._Element, kids: dict[str, _Compact],
             continue
         sub = kids.get(t)
         if sub is None:
-            _beyond_table(e, c, kids, out)
-        elif len(c):
-            _structure_walk(c, sub[0], sub[1], out)
+            _beyond_table(e, c, kids, out, table_type)
+        else:
+            if sub[2] is not None:
+                wrong = _datatype_finding(c, sub[2])
+                if wrong is not None:
+                    out.append(wrong)
+            if len(c):
+                _structure_walk(c, sub[0], sub[1], out, sub[2])
         if ordered:
             after = must.get(t)
             if after is not None and not after.isdisjoint(seen):
@@ -615,12 +663,12 @@ def _structure_walk(e: etree._Element, kids: dict[str, _Compact],
 
 
 def _beyond_table(e: etree._Element, c: etree._Element, kids: dict[str, _Compact],
-                  out: list[Finding]) -> None:
+                  out: list[Finding], table_type: str | None = None) -> None:
     """A child the structure table does not name: allowed when HL7 permits it there (a data
     type's part, an act relationship's or participation's attribute: ``safety.e2b.hl7_model``),
     and then checked against its data type; otherwise not allowed."""
     known = {_local(k) for k in kids}
-    datatype = permitted(e, c, known)
+    datatype = permitted(e, c, known, table_type)
     if datatype is None:
         out.append(Finding("-", path_of(c), "structure",
                            f"<{etree.QName(c).localname}> is not allowed "

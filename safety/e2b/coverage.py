@@ -1,10 +1,10 @@
 """Element coverage of the reader and the writer, measured by the code itself.
 
-For each data element of the ICH and FDA tables (``schemas/reference``), which of the given
-E2B(R3) instances carry it, whether it is still there after reading the instance and writing it
-again for its own destination (read and written), and whether the writer writes it from the
-fully filled sample case. Elements the checker cannot locate (no usable XPath in the tables)
-are listed with the reason. ``python -m safety.e2b.coverage FILE... > docs/e2b-coverage.md``
+For each data element of the ICH and FDA tables (``schemas/reference``): where the case model
+keeps it (``safety.e2b.elements.FIELDS``: the round-trip property generates every one of them)
+or why it does not (``NOT_IN_CASE``), and which of the given E2B(R3) instances carry it and
+still do after reading the instance and writing it again for its own destination.
+``python -m safety.e2b.coverage FILE... > docs/e2b-coverage.md``
 regenerates the table (from the official examples, ``tests/e2b/data/*.xml``); a test proves
 it is current.
 """
@@ -16,15 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from safety.e2b.conformance import _checks, _tries, _walk
+from safety.e2b.elements import FIELDS, NOT_IN_CASE
 from safety.e2b.hl7 import HL7, E2BError, parse_xml
 from safety.e2b.reader import read_batch
 from safety.e2b.rules import element_rules
-from safety.e2b.sample import sample_full_case
 from safety.e2b.writer import ExportHeader, build_batch, serialise
 from safety.package_data import BUNDLED_SCHEMAS
 
 _DESTINATION_OF_RECEIVER = {"ZZFDA": "fda-postmarket", "ZZFDA_PREMKT": "fda-premarket"}
-SAMPLE_DESTINATIONS = ("ich", "fda-postmarket", "fda-premarket", "ema")
 
 
 def present(data: bytes, schemas: Path = BUNDLED_SCHEMAS) -> set[str]:
@@ -53,7 +52,16 @@ def reexport(data: bytes) -> bytes:
     return serialise(build_batch([m.case for m in messages], header))
 
 
+COVERED = "round trip (property and examples)"
+PROPERTY = "round trip (property)"
+JUSTIFIED = "not in the case model (reason given)"
+LOST = "LOST on re-export"
+UNCOVERED = "NOT COVERED"
+
+
 def table(instances: Iterable[tuple[str, bytes]], schemas: Path = BUNDLED_SCHEMAS) -> str:
+    """The coverage table: for every element of the tables, where the case keeps it
+    (``safety.e2b.elements``) and so which test round-trips it, or why it is not kept."""
     carried: dict[str, list[str]] = {}
     kept: dict[str, list[str]] = {}
     names = []
@@ -68,55 +76,59 @@ def table(instances: Iterable[tuple[str, bytes]], schemas: Path = BUNDLED_SCHEMA
             carried.setdefault(number, []).append(name)
             if number in after:
                 kept.setdefault(number, []).append(name)
-    written: set[str] = set()
-    for destination in SAMPLE_DESTINATIONS:
-        header = ExportHeader(sender_id="SAFETYDESK", destination=destination)
-        written |= present(serialise(build_batch([sample_full_case()], header)), schemas)
     rows: dict[str, tuple[str, str, str]] = {}
     for rule in element_rules(schemas):
-        if rule.number in rows and rows[rule.number][2] != "not locatable":
-            continue
-        if not rule.checked:
-            rows[rule.number] = (rule.name, rule.problem or "no XPath", "not locatable")
+        if rule.number in rows:
             continue
         lost = sorted(set(carried.get(rule.number, [])) - set(kept.get(rule.number, [])))
+        examples = len(kept.get(rule.number, []))
+        checker = "" if rule.checked else f"; the checker cannot locate it: " \
+            f"{rule.problem or 'no XPath in the table'}"
         if lost:
-            status = "LOST on re-export"
-            detail = "carried by " + ", ".join(lost)
-        elif rule.number in kept:
-            status = "read and written"
-            detail = f"{len(kept[rule.number])} example(s)"
-        elif rule.number in written:
-            status = "written (sample); no example carries it"
-            detail = ""
+            status, detail = LOST, "carried by " + ", ".join(lost)
+        elif rule.number in FIELDS:
+            status = COVERED if examples else PROPERTY
+            detail = f"`{FIELDS[rule.number]}`" + (f"; {examples} example(s)" if examples
+                                                   else "") + checker
+        elif rule.number in NOT_IN_CASE:
+            status = JUSTIFIED
+            detail = NOT_IN_CASE[rule.number] + (f"; {examples} example(s)" if examples
+                                                 else "")
         else:
-            status = "not exercised"
-            detail = "neither an example nor the sample case carries it"
+            status, detail = UNCOVERED, "neither placed in the case nor justified"
         rows[rule.number] = (rule.name, detail, status)
     counts: dict[str, int] = {}
     for _, _, status in rows.values():
         counts[status] = counts.get(status, 0) + 1
+    covered = sum(n for s, n in counts.items() if s not in (LOST, UNCOVERED))
     lines = [
         "# E2B(R3) element coverage (generated)",
         "",
         "Generated by `python -m safety.e2b.coverage tests/e2b/data/*.xml > "
-        "docs/e2b-coverage.md` (`safety/e2b/coverage.py`); do not edit.",
-        "For every data element of the ICH and FDA tables (`schemas/reference/`): whether the "
-        "official examples carry it and it survives reading and writing again for the same "
-        "destination (*read and written*), whether the writer writes it from the fully filled "
-        "sample case, or why the checker cannot locate it.",
-        "Values, not only elements: `tests/e2b/test_clinical_roundtrip.py` compares every "
-        "clinical value of each example before and after (code list versions included), and "
-        "`tests/e2b/test_roundtrip_property.py` checks read → write → read on ICSRs generated "
-        "from the element tables (the elements it draws are listed in its docstring).",
+        "docs/e2b-coverage.md` (`safety/e2b/coverage.py`); do not edit. "
+        "`tests/e2b/test_coverage_doc.py` fails when it is not current or when an element is "
+        "neither covered nor justified.",
+        "",
+        "For every data element of the ICH and FDA tables (`schemas/reference/`): where the "
+        "case model keeps it (`safety/e2b/elements.py`, `FIELDS`) or why it does not "
+        "(`NOT_IN_CASE`). Every element the case keeps is exercised by "
+        "`tests/e2b/test_roundtrip_property.py`: the strategy (`tests/factories/icsr.py`) is "
+        "built from `FIELDS`, draws each element from its table row (code list, null "
+        "flavours, length, data type) and checks read → write → read is the identity, for "
+        "FDA post-market and ICH. *Examples*: the official instances that carry the element "
+        "and still carry it after reading and writing them again for their own destination "
+        "(`tests/e2b/test_clinical_roundtrip.py` compares their values one by one).",
         "",
         "Instances: " + ", ".join(f"`{n}`" for n in names) + ".",
+        "",
+        f"Covered or justified: {covered} of {len(rows)} elements "
+        f"({100 * covered // max(len(rows), 1)} %).",
         "",
         "| status | elements |",
         "| --- | --- |",
         *(f"| {status} | {count} |" for status, count in sorted(counts.items())),
         "",
-        "| element | name | status | detail |",
+        "| element | name | status | where / why |",
         "| --- | --- | --- | --- |",
     ]
     for number in sorted(rows, key=_order):

@@ -114,13 +114,16 @@ def datatype_of(el: etree._Element) -> str | None:
 
 
 def permitted(parent: etree._Element, child: etree._Element,
-              known_children: set[str]) -> str | None:
+              known_children: set[str], table_type: str | None = None) -> str | None:
     """The data type (or ``"RIM"``) under which HL7 permits ``child`` in ``parent`` although
     the structure table does not name it; ``None`` when HL7 does not permit it either.
-    ``known_children`` are the local names the table allows in ``parent``."""
+    ``known_children`` are the local names the table allows in ``parent``; ``table_type`` the
+    data type the element tables give ``parent`` (its ``xsi:type`` counts when it declares a
+    specialisation, then its name when neither says)."""
     name = etree.QName(child).localname
     if not known_children:  # a value element: its data type says what it may hold
-        dt = datatype_of(parent)
+        dt = (parent.get(XSI_TYPE) or "").rsplit(":", 1)[-1] or table_type \
+            or datatype_of(parent)
         if dt is not None and name in DATATYPE_CHILDREN.get(dt, _ANY):
             return DATATYPE_CHILDREN[dt][name]
         return None

@@ -91,7 +91,7 @@ class ReadFinding:
 
     def as_dict(self) -> dict[str, str]:
         """The shape of a report's findings (``code``, ``criterion``, ``message``)."""
-        return {"code": "e2b-read", "criterion": self.element,
+        return {"code": "e2b-read", "criterion": self.element, "xpath": self.xpath,
                 "message": f"{self.message} (at {self.xpath})"}
 
     def __str__(self) -> str:
@@ -498,10 +498,14 @@ def _telecom(ent: etree._Element | None, scheme: str) -> str | NullFlavor | None
     for t in fa(ent, "h:telecom"):
         nf = null_flavor(t)
         v = t.get("value", "")
+        if nf is not None and v in (scheme, ""):
+            # null-flavoured with its scheme kept in @value (FDA.C.2.r.2.8), or with no
+            # value at all (a telephone, as the ICH examples send it)
+            if v == scheme or scheme == "tel:":
+                return nf
+            continue
         if v.startswith(scheme):
             return v[len(scheme):]
-        if nf is not None and t.get("value") is None and scheme == "tel:":
-            return nf
     return None
 
 
@@ -551,11 +555,11 @@ def _code_list_versions(inv: etree._Element) -> list[CodeListVersion]:
 def _sender(inv: etree._Element) -> Sender:
     s = Sender()
     for ce in fa(inv, "h:subjectOf1/h:controlActEvent"):
+        # C.3 is the controlActEvent with an author; C.1.9.1.r (other case ids) have none
         ent = f(ce, "h:author/h:assignedEntity")
-        code = f(ent, "h:code")
-        if code is None or code.get("codeSystem") != _cs("sender_type"):
+        if ent is None:
             continue
-        s.type = code.get("code")
+        s.type = attr(f(ent, "h:code"), "code")
         s.title, s.given_name, s.middle_name, s.family_name = _person_name(
             f(ent, "h:assignedPerson/h:name"))
         s.organisation = text(f(ent, "h:representedOrganization/h:assignedEntity"
@@ -696,7 +700,7 @@ def _death(pl: etree._Element | None, role: etree._Element) -> Death | None:
         autopsy_causes = [meddra(f(a, "h:value")) for a in by_code(
             fa(o, "h:outboundRelationship2"), "h:observation", _obs("autopsy_cause"),
             _cs("observation"))]
-    if date is None and not causes and autopsy is None:
+    if date is None and not causes and autopsy is None and not autopsy_causes:
         return None
     return Death(date=date, reported_causes=causes, autopsy_done=autopsy,
                  autopsy_causes=autopsy_causes)
@@ -829,9 +833,14 @@ def _drug(s: etree._Element) -> Drug:
         sub = f(ing, "h:ingredientSubstance")
         sc = f(sub, "h:code")
         st = Substance(name=text(f(sub, "h:name")), term_id=attr(sc, "code"),
-                       term_id_version=attr(sc, "codeSystemVersion"))
+                       term_id_version=attr(sc, "codeSystemVersion"),
+                       term_id_system=_unless(attr(sc, "codeSystem") if attr(sc, "code")
+                                              else None, _cs("unii")))
         st.strength = pq(f(ing, "h:quantity/h:numerator"))
         d.substances.append(st)
+    for ch in fa(kp, "h:asManufacturedProduct/h:subjectOf/h:characteristic"):
+        if attr(f(ch, "h:code"), "code") == oid("ncit_codes", "specialized_category"):
+            d.fda_specialized_category = attr(f(ch, "h:value"), "code")
     d.fda_devices = [_device(p) for p in fa(kp, "h:part/h:partProduct")]
     d.country_obtained = text(f(iok, "h:subjectOf/h:productEvent/h:performer/h:assignedEntity"
                                      "/h:representedOrganization/h:addr/h:country"))
@@ -925,18 +934,12 @@ def _dosage(x: etree._Element) -> Dosage:
         ivl = None
         for comp in fa(eff, "h:comp"):
             if comp.get(XSI_TYPE) == "PIVL_TS":
-                per = f(comp, "h:period")
-                if per is not None:
-                    ds.number_of_units = num(per.get("value"), per)
-                    ds.interval = Quantity(None, per.get("unit"))
+                _period(ds, f(comp, "h:period"))
             else:
                 ivl = comp
     if ivl is not None:
         if ivl.get(XSI_TYPE) == "PIVL_TS":
-            per = f(ivl, "h:period")
-            if per is not None:
-                ds.number_of_units = num(per.get("value"), per)
-                ds.interval = Quantity(None, per.get("unit"))
+            _period(ds, f(ivl, "h:period"))
         else:
             nf = null_flavor(ivl)
             if nf is not None:
@@ -958,12 +961,33 @@ def _dosage(x: etree._Element) -> Dosage:
     if form is not None:
         ds.dose_form = text(f(form, "h:originalText"))
         ds.dose_form_termid = form.get("code")
+        ds.dose_form_termid_version = form.get("codeSystemVersion")
+        ds.dose_form_termid_system = _unless(form.get("codeSystem") if form.get("code")
+                                             else None, _cs("edqm_dose_form"))
     for o in by_code(fa(x, "h:inboundRelationship"), "h:observation", _obs("parent_route"),
                      _cs("observation")):
         v = f(o, "h:value")
         ds.parent_route = text(f(v, "h:originalText"))
         ds.parent_route_termid = attr(v, "code")
+        ds.parent_route_termid_version = attr(v, "codeSystemVersion")
+        ds.parent_route_termid_system = _unless(attr(v, "codeSystem") if attr(v, "code")
+                                                else None, _cs("edqm_route"))
     return ds
+
+
+def _unless(system: str | None, default: str) -> str | None:
+    """A code system as the model keeps it: ``None`` for the list's usual one (the writer
+    writes that one when none is kept), else the sender's own."""
+    return None if system == default else system
+
+
+def _period(ds: Dosage, per: etree._Element | None) -> None:
+    """G.k.4.r.2 (number of units in the interval) and G.k.4.r.3 (its unit) from a period."""
+    if per is None:
+        return
+    ds.number_of_units = num(per.get("value"), per)
+    unit = per.get("unit")
+    ds.interval = Quantity(None, unit) if unit is not None else None
 
 
 def _causality(aea: etree._Element | None, case: CaseVersionData) -> None:

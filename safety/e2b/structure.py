@@ -11,6 +11,7 @@ an editable install); a test proves it matches its sources.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import sys
@@ -34,12 +35,77 @@ from safety.package_data import BUNDLED_SCHEMAS
 STRUCTURE_FILE = "e2b-structure.json"
 
 
-class StructureEntry(TypedDict):
-    """One element path of the data file: its children, and the sibling pairs (first, second)
-    seen in that order and never the other way round."""
+class StructureEntry(TypedDict, total=False):
+    """One element path of the data file: its children, the sibling pairs (first, second)
+    seen in that order and never the other way round, and its HL7 data type when the element
+    tables give one (their "HL7 Data Type" columns)."""
 
     children: list[str]
     before: list[list[str]]
+    datatype: str
+
+
+# "Coded With Equivalents (CE)", "Interval of Point in Time (IVL<TS>)" -> CE, IVL_TS
+_TYPE = re.compile(r"\(([A-Z]{2,5}(?:[<_][A-Z]{2,4}>?)?)\)")
+# types whose table rows name a part of the value (given=, city=, low=): the value is the
+# part's parent
+_PARTED = {"PN": {"given", "family", "prefix", "suffix"},
+           "AD": {"streetAddressLine", "city", "state", "postalCode", "country"},
+           "IVL_TS": {"low", "high", "center", "width"},
+           "IVL_PQ": {"low", "high", "center", "width"}}
+
+
+def hl7_types(cell: str) -> frozenset[str]:
+    """The HL7 data types a table cell names: usually one; several where the tables describe
+    alternatives by condition (e.g. a dosage's IVL_TS, PIVL_TS or SXPR_TS)."""
+    return frozenset(m.replace("<", "_").replace(">", "")
+                     for m in _TYPE.findall(" ".join(cell.split())))
+
+
+def _typed_rows(schemas: Path) -> list[tuple[str, str, frozenset[str]]]:
+    """(element number, XPath, HL7 data types) of every row of the FDA and MFDS tables that
+    gives a type."""
+    out = []
+    fda = schemas / "reference" / "fda-core-and-regional-data-elements.csv"
+    with fda.open(encoding="utf-8-sig", newline="") as fh:
+        for row in list(csv.reader(fh))[2:]:
+            if len(row) > 32 and (t := hl7_types(row[30])):
+                out.append((row[2].strip(), row[32], t))
+    mfds = schemas / "reference" / "mfds-icsr-element-xpath.csv"
+    if mfds.exists():
+        with mfds.open(encoding="utf-8-sig", newline="") as fh:
+            for row in list(csv.reader(fh))[1:]:
+                if len(row) > 7 and (t := hl7_types(row[4])):
+                    out.append((row[1].strip(), row[7], t))
+    return out
+
+
+def _element_path(xpath: str) -> list[str]:
+    raw = _split_steps(_normalise(xpath))
+    steps = [s.split("[", 1)[0].strip() for s in raw]
+    return [s for s in steps if s and not s.startswith("@") and s != "text()"
+            and not s.startswith("substring")]
+
+
+def datatypes(schemas: Path = BUNDLED_SCHEMAS) -> dict[str, str]:
+    """The HL7 data type of each element path the tables type (the element holding the value:
+    ``.../value`` for a CE's ``@code``, ``.../name`` for a PN's ``given``). A path the rows
+    type differently (alternatives by condition, or tables that disagree) gets none: its
+    ``xsi:type`` then says which it is."""
+    rows = _typed_rows(schemas)
+    by_number: dict[str, set[str]] = {}  # what both tables together allow for an element
+    for number, _, named in rows:
+        by_number.setdefault(number, set()).update(named)
+    seen: dict[str, set[str]] = {}
+    for number, xpath, _ in rows:
+        allowed = by_number[number]
+        names = _element_path(xpath)
+        if not names or names[0] != "MCCI_IN200100UV01":
+            continue
+        if any(names[-1] in _PARTED.get(dt, ()) for dt in allowed):
+            names = names[:-1]
+        seen.setdefault("/".join(names), set()).update(allowed)
+    return {path: types.pop() for path, types in seen.items() if len(types) == 1}
 
 
 def _tag(e: etree._Element) -> str:
@@ -121,11 +187,18 @@ def derive(instances: Iterable[bytes],
                 add(named)
     for line in structure_supplement(schemas):
         add(line.split("/"))
+    typed = datatypes(schemas)
+    for path in typed:
+        steps = path.split("/")
+        add(steps)
+        children.setdefault(path, set())
     out: dict[str, StructureEntry] = {}
     for path in sorted(children):
         pairs = before.get(path, set())
         ordered = sorted(p for p in pairs if (p[1], p[0]) not in pairs)
         out[path] = {"children": sorted(children[path]), "before": [list(p) for p in ordered]}
+        if path in typed:
+            out[path]["datatype"] = typed[path]
     return out
 
 
@@ -135,6 +208,7 @@ class StructureNode:
 
     children: dict[str, StructureNode] = field(default_factory=dict)
     before: frozenset[tuple[str, str]] = frozenset()
+    datatype: str | None = None  # from the element tables' HL7 data type columns
 
 
 def structure_tree(schemas: Path = BUNDLED_SCHEMAS) -> dict[str, StructureNode]:
@@ -155,6 +229,7 @@ def _structure_tree(schemas: Path) -> dict[str, StructureNode]:
         for step in steps[1:]:
             node = node.children.setdefault(step, StructureNode())
         node.before = frozenset((f"{{{HL7}}}{a}", f"{{{HL7}}}{b}") for a, b in entry["before"])
+        node.datatype = entry.get("datatype")
         for child in entry["children"]:
             node.children.setdefault(f"{{{HL7}}}{child}", StructureNode())
     return roots

@@ -857,10 +857,13 @@ def _drug(org: etree._Element, d: Drug, fda: bool) -> None:
         if d.mpid_version:
             c.set("codeSystemVersion", d.mpid_version)
     text_el(kp, "name", d.name)
-    if any(v is not None for v in (d.authorisation_number, d.authorisation_holder,
-                                   d.authorisation_country)):
-        ap = el(el(el(kp, "asManufacturedProduct", classCode="MANU"), "subjectOf",
-                   typeCode="SBJ"), "approval", classCode="CNTRCT", moodCode="EVN")
+    authorised = any(v is not None for v in (d.authorisation_number, d.authorisation_holder,
+                                             d.authorisation_country))
+    special = fda and d.fda_specialized_category is not None
+    amp = el(kp, "asManufacturedProduct", classCode="MANU") if authorised or special else None
+    if amp is not None and authorised:
+        ap = el(el(amp, "subjectOf", typeCode="SBJ"), "approval", classCode="CNTRCT",
+                moodCode="EVN")
         id_el(ap, oid("id", "authorisation"), d.authorisation_number)
         if d.authorisation_holder is not None:
             po = el(el(el(ap, "holder", typeCode="HLD"), "role", classCode="HLD"),
@@ -870,6 +873,12 @@ def _drug(org: etree._Element, d: Drug, fda: bool) -> None:
             t = el(el(el(ap, "author", typeCode="AUT"), "territorialAuthority", classCode="TERR"),
                    "territory", classCode="NAT", determinerCode="INSTANCE")
             code_el(t, "code", d.authorisation_country, _cs("country"))
+    if amp is not None and special:
+        # FDA.G.k.10.1: a characteristic of the manufactured product, NCIt C94031
+        ch = el(el(amp, "subjectOf", typeCode="SBJ"), "characteristic", classCode="OBS",
+                moodCode="EVN")
+        el(ch, "code", code=oid("ncit_codes", "specialized_category"), codeSystem=_cs("ncit"))
+        value_ce(ch, d.fda_specialized_category, _cs("ncit"))
     for s in d.substances:
         ing = el(kp, "ingredient", classCode="ACTI")
         if s.strength is not None:
@@ -878,7 +887,7 @@ def _drug(org: etree._Element, d: Drug, fda: bool) -> None:
             el(qn, "denominator", value="1", unit="1")
         sub = el(ing, "ingredientSubstance", classCode="MMAT", determinerCode="KIND")
         if s.term_id:
-            c = el(sub, "code", code=s.term_id, codeSystem=_cs("unii"))
+            c = el(sub, "code", code=s.term_id, codeSystem=s.term_id_system or _cs("unii"))
             if s.term_id_version:
                 c.set("codeSystemVersion", s.term_id_version)
         text_el(sub, "name", s.name)
@@ -1034,7 +1043,9 @@ def _dosage(sa: etree._Element, ds: Dosage) -> None:
             fc = el(kp, "formCode")
             if ds.dose_form_termid:
                 fc.set("code", ds.dose_form_termid)
-                fc.set("codeSystem", _cs("edqm_dose_form"))
+                fc.set("codeSystem", ds.dose_form_termid_system or _cs("edqm_dose_form"))
+                if ds.dose_form_termid_version:
+                    fc.set("codeSystemVersion", ds.dose_form_termid_version)
             text_el(fc, "originalText", ds.dose_form)
     if ds.parent_route is not None or ds.parent_route_termid is not None:
         o = observation(x, "inboundRelationship", _oc("parent_route"), rel_type="REFR")
@@ -1042,7 +1053,9 @@ def _dosage(sa: etree._Element, ds: Dosage) -> None:
         v.set(XSI_TYPE, "CE")
         if ds.parent_route_termid:
             v.set("code", ds.parent_route_termid)
-            v.set("codeSystem", _cs("edqm_route"))
+            v.set("codeSystem", ds.parent_route_termid_system or _cs("edqm_route"))
+            if ds.parent_route_termid_version:
+                v.set("codeSystemVersion", ds.parent_route_termid_version)
         text_el(v, "originalText", ds.parent_route)
 
 

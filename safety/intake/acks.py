@@ -1,5 +1,14 @@
 """Acknowledgements (ICH MCCI_IN200101UV01) for the E2B batches partners send us.
 
+Written automatically (:func:`ack_when_complete`): as soon as every message of a batch is
+processed (or held for a person: stored, not refused), the batch's ACK goes to the partner's
+outbox folder, once; a batch that could not be read (``rejected``) is answered at the next
+sweep (:func:`write_pending`). ICH ACK rules (E2B(R3) IG, acknowledgement message): one ACK
+per batch (ACK.A.4 AA when every ICSR is accepted without error, AE when an ICSR has errors
+or is not accepted, AR when the batch could not be read), one message ACK per ICSR (ACK.B.r.6
+CA loaded, CR not loaded) with the errors as ACK.B.r.7 text. An ACK stays retrievable through
+the API and ``safety partner-acks`` as before.
+
 An ACK answers a batch's acceptance at the door, not its case processing: it is made from what
 was stored (the raw batch, the reports of its messages and the findings of reading and checking
 each one), so it can be sent as soon as the batch is stored and is the same every time it is
@@ -13,7 +22,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,7 +31,7 @@ from sqlalchemy.orm import Session
 from safety.e2b.ack import write_ack, write_rejection_ack
 from safety.e2b.hl7 import E2BError
 from safety.e2b.reader import read_batch
-from safety.intake.status import ReportStatus
+from safety.intake.status import DONE, ReportStatus
 from safety.intake.store import Report
 from safety.sponsors.service import profile
 
@@ -131,4 +140,41 @@ def inbound_since(session: Session, since: object, sponsor_ids: list[int] | None
         if r.status == ReportStatus.REJECTED or (isinstance(r.payload, dict)
                                                  and r.payload.get("index") == 0):
             out.append(r)
+    return out
+
+
+def batch_complete(session: Session, report: Report) -> bool:
+    """Whether every message of ``report``'s batch is done (processed, held or rejected):
+    the ACK says what became of each, so it waits for the last."""
+    if report.channel != "e2b":
+        return False
+    reports = batch_reports(session, report)
+    expected = report.payload.get("count") if isinstance(report.payload, dict) else None
+    if isinstance(expected, int) and len(reports) < expected:
+        return False
+    return all(r.status in DONE for r in reports)
+
+
+def ack_when_complete(session: Session, report: Report, outbox: Path) -> Path | None:
+    """Write the ACK of ``report``'s batch to the partner's outbox when the batch is complete
+    and its ACK is not there yet; the path written, else ``None``."""
+    if not batch_complete(session, report):
+        return None
+    return write_to_outbox(session, report, outbox)
+
+
+def ack_report(session: Session, report_id: uuid.UUID, outbox: Path) -> Path | None:
+    """:func:`ack_when_complete` for the report with ``report_id`` (just processed)."""
+    report = session.get(Report, report_id)
+    return ack_when_complete(session, report, outbox) if report is not None else None
+
+
+def write_pending(session: Session, since: datetime, outbox: Path) -> list[Path]:
+    """The ACKs of the batches received since ``since`` that are complete and not written
+    yet (a rejected batch, or one whose worker wrote no ACK), written now."""
+    out = []
+    for report in inbound_since(session, since, None):
+        written = ack_when_complete(session, report, outbox)
+        if written is not None:
+            out.append(written)
     return out

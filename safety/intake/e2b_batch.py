@@ -13,8 +13,9 @@ from typing import Any
 
 from safety.cases.codec import case_to_json
 from safety.cases.values import NullFlavor
-from safety.e2b.conformance import Finding, check
-from safety.e2b.reader import MessageHeader, read_batch
+from safety.e2b.conformance import Finding, check, element_numbers, numbered
+from safety.e2b.hl7 import parse_xml
+from safety.e2b.reader import MessageHeader, ReadFinding, read_batch
 
 # Inbound messages are checked against the ICH core rules (whatever their destination, ours
 # is not theirs): what breaks them is a finding, never a reason to refuse the message.
@@ -50,7 +51,8 @@ def split_batch(data: bytes) -> list[E2BMessage]:
     ``findings`` (the report's findings once processed)."""
     out = []
     messages = read_batch(data)
-    checked = conformance_findings(data, len(messages))
+    numbers = element_numbers(parse_xml(data))
+    checked = conformance_findings(data, len(messages), numbers)
     for i, msg in enumerate(messages):
         h = msg.header
         c11 = msg.case.admin.sender_safety_report_id
@@ -61,21 +63,34 @@ def split_batch(data: bytes) -> list[E2BMessage]:
             sender=f"e2b:{h.message_sender or h.batch_sender or 'unknown'}",
             sender_case_id=c11 if isinstance(c11, str) and not isinstance(c11, NullFlavor)
             else None,
-            payload={"header": _header_json(h), "index": i, "case": case_to_json(msg.case),
-                     "findings": [finding.as_dict() for finding in msg.findings]
-                     + checked[i]},
+            payload={"header": _header_json(h), "index": i, "count": len(messages),
+                     "case": case_to_json(msg.case),
+                     "findings": [_read_finding(finding, numbers)
+                                  for finding in msg.findings] + checked[i]},
             worldwide_case_id=c181 if isinstance(c181, str)
             and not isinstance(c181, NullFlavor) else None,
         ))
     return out
 
 
-def conformance_findings(data: bytes, count: int) -> list[list[dict[str, str]]]:
+def _read_finding(f: ReadFinding, numbers: dict[str, str]) -> dict[str, str]:
+    """A reader's finding as a report finding, naming its element number where the XPath
+    locates one."""
+    out = f.as_dict()
+    if f.element == "-" and f.xpath in numbers:
+        out["criterion"] = numbers[f.xpath]
+    return out
+
+
+def conformance_findings(data: bytes, count: int, numbers: dict[str, str] | None = None
+                         ) -> list[list[dict[str, str]]]:
     """The ICH conformance findings of a batch of ``count`` messages, per message (a finding
     of the batch wrapper goes to every message), as report findings: an unknown element, a
-    code not in its list, a value too long, ... each kept for the team and the ACK."""
+    code not in its list, a value too long, ... each kept for the team and the ACK, naming
+    the element's XPath and (where the tables locate it) its number."""
     out: list[list[dict[str, str]]] = [[] for _ in range(count)]
-    for finding in check(data, INBOUND_PROFILE, inbound=True):
+    found = check(data, INBOUND_PROFILE, inbound=True)
+    for finding in numbered(found, numbers or {}):
         match = _MESSAGE.match(finding.xpath)
         targets = range(count) if match is None else [int(match.group(1) or 1) - 1]
         for i in targets:
@@ -85,5 +100,5 @@ def conformance_findings(data: bytes, count: int) -> list[list[dict[str, str]]]:
 
 
 def _as_report_finding(f: Finding) -> dict[str, str]:
-    return {"code": f"e2b-{f.rule}", "criterion": f.element,
+    return {"code": f"e2b-{f.rule}", "criterion": f.element, "xpath": f.xpath,
             "message": f"{f.severity}: {f.message} (at {f.xpath})"}

@@ -26,6 +26,7 @@ from safety.cases.store import (
     change_state,
     new_case,
     next_number,
+    worldwide_id_length,
 )
 from safety.cases.values import NullFlavor, PartialDate
 from safety.cases.versioning import CaseOnFile, Decision, Outcome, PriorReport, decide
@@ -48,6 +49,7 @@ from safety.sponsors.service import profile
 ACTOR = "system:intake"
 
 
+_WORLDWIDE_ID_LIMIT = worldwide_id_length()
 WAITING = "WaitingForEarlierReport"  # how a waiting report's reason starts (``last_error``)
 
 
@@ -122,6 +124,16 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
     received_day = report.received_at.astimezone(sponsor.zone).date()
     # A C.1.8.1 that is another sender's case is not this case's: it gets its own id.
     incoming_wwid = None if foreign_wwid else _text(data.admin.worldwide_case_id)
+    too_long: list[dict[str, str]] = []
+    if incoming_wwid is not None and len(incoming_wwid) > _WORLDWIDE_ID_LIMIT and case is None:
+        # longer than the ICH IG's 100 characters (the conformance check says so too): the
+        # case gets its own id to send under; the sender's value stays in the report
+        too_long.append({"code": "e2b-length", "criterion": "C.1.8.1",
+                         "message": f"C.1.8.1 is {len(incoming_wwid)} characters, more than "
+                                    f"the {_WORLDWIDE_ID_LIMIT} of the ICH IG: the case has "
+                                    f"its own worldwide id; the sender's is kept with the "
+                                    f"report"})
+        incoming_wwid = None
     first_received: PartialDate | None
     if case is None:
         number = next_number(session, f"case:{report.sponsor_id}")
@@ -164,7 +176,7 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
                             f"reported: the report became a new case, "
                             f"{case.case_number}"}] if foreign_wwid else None
     set_status(session, report, ReportStatus.PROCESSED, actor=ACTOR, case_id=case.id,
-               case_version_id=cv.id, findings=[*read, *(findings or [])],
+               case_version_id=cv.id, findings=[*read, *too_long, *(findings or [])],
                reason=findings[0]["message"] if findings else None)
     if report.sender_case_id:
         version_made(session, sponsor_id=report.sponsor_id, site_id=report.site_id,

@@ -13,18 +13,18 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.accounts.scope import Scope
-from safety.cases.store import Case, CaseVersion, worldwide_id_length
+from safety.cases.store import Case, CaseVersion
 from safety.cases.workflow import STATE_LABELS, CaseState
 from safety.intake.e2b_batch import E2BMessage, split_batch
 from safety.intake.failure import public_reason
-from safety.intake.invalid import InvalidSubmission, SenderNotBound, too_long
+from safety.intake.invalid import SenderNotBound
 from safety.intake.schemas import SAEFormSchema
 from safety.intake.status import ReportStatus
 from safety.intake.store import (
@@ -103,20 +103,16 @@ def site_form_report(submitter: Submitter, body: Any, raw: bytes | None = None, 
 def e2b_reports(submitter: Submitter, raw: bytes, *, content_type: str = "application/xml",
                 idempotency_key: str | None = None) -> list[tuple[Incoming, str | None]]:
     """Each ICSR message of an E2B(R3) batch as a report, with its message id; raises
-    ``safety.e2b.hl7.E2BError`` for what is not a readable batch, and
-    :class:`InvalidSubmission` naming each message and element whose value is longer than
-    what is stored of it (C.1.1, C.1.8.1, the sender N.2.r.2 or N.1.3). The sender is the message's
+    ``safety.e2b.hl7.E2BError`` for what is not a readable batch; a value longer than its
+    column is stored all the same, with a finding (:func:`_fitted`). The sender is the message's
     sender as the submitter is entitled to name it (:meth:`Submitter.e2b_sender`), the
     sender's case id C.1.1; C.1.8.1 travels inside the case data. Raises
     :class:`SenderNotBound` naming each message whose N.2.r.2 a partner client is not bound
     to."""
     out = []
-    errors: dict[str, Any] = {}
     foreign: dict[str, Any] = {}
     for m in split_batch(raw):
-        problems = _e2b_problems(m)
-        if problems:
-            errors[f"message {m.index + 1}"] = problems
+        m = _fitted(m)
         if (submitter.site_id is None and submitter.e2b_senders is not None
                 and m.sender.removeprefix("e2b:") not in submitter.e2b_senders):
             foreign[f"message {m.index + 1}"] = {_sender_element(m): [
@@ -131,8 +127,6 @@ def e2b_reports(submitter: Submitter, raw: bytes, *, content_type: str = "applic
         ), m.message_id))
     if foreign:
         raise SenderNotBound({"xml": foreign})
-    if errors:
-        raise InvalidSubmission({"xml": errors})
     return out
 
 
@@ -162,21 +156,43 @@ def reject_e2b(url: str, submitter: Submitter, raw: bytes, where: str, reason: s
 
 
 _REPORT_LIMITS = text_limits()
-_WORLDWIDE_ID_LIMIT = worldwide_id_length()
 
 
-def _e2b_problems(m: E2BMessage) -> dict[str, list[str]]:
-    """What of message ``m`` is longer than its column: C.1.1 (the report's and the case's
-    sender's case id), C.1.8.1 (the case's worldwide id) and N.2.r.2 (the sender, stored
-    with its ``e2b:`` prefix)."""
+def _fitted(m: E2BMessage) -> E2BMessage:
+    """Message ``m`` with its identifiers fitted to the report's columns, never refused.
+
+    The columns hold what the ICH IG allows (C.1.1 100, N.2.r.2 and N.1.3 60 characters; the
+    ``reports`` columns 200): a longer value breaks the IG, which the conformance check already
+    reports (``e2b-length``), but it is the partner's report all the same and is stored. The
+    column then holds ``sha256:`` and the value's digest (the same value gives the same digest,
+    so its follow-ups still find the case), the full value stays in the report's payload and
+    case data, and a finding says so. C.1.8.1 is fitted when the case is made
+    (``safety.intake.processing``)."""
+    found: list[dict[str, str]] = []
     sender_id = m.sender.removeprefix("e2b:")
-    sender_element = _sender_element(m)
-    checks = (("C.1.1", m.sender_case_id, _REPORT_LIMITS["sender_case_id"]),
-              ("C.1.8.1", m.worldwide_case_id, _WORLDWIDE_ID_LIMIT),
-              (sender_element, sender_id,
-               _REPORT_LIMITS["sender"] - len(m.sender) + len(sender_id)))
-    return {element: [too_long(limit, len(value))] for element, value, limit in checks
-            if value is not None and len(value) > limit}
+    sender_limit = _REPORT_LIMITS["sender"] - len("e2b:")
+    if len(sender_id) > sender_limit:
+        found.append(_digest_finding(_sender_element(m), sender_id, sender_limit))
+        sender_id = _digest(sender_id)
+    case_id = m.sender_case_id
+    if case_id is not None and len(case_id) > _REPORT_LIMITS["sender_case_id"]:
+        found.append(_digest_finding("C.1.1", case_id, _REPORT_LIMITS["sender_case_id"]))
+        case_id = _digest(case_id)
+    if not found:
+        return m
+    payload = {**m.payload, "findings": [*m.payload.get("findings", []), *found]}
+    return replace(m, sender=f"e2b:{sender_id}", sender_case_id=case_id, payload=payload)
+
+
+def _digest(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def _digest_finding(element: str, value: str, limit: int) -> dict[str, str]:
+    return {"code": "e2b-length", "criterion": element,
+            "message": f"warning: {element} is {len(value)} characters, more than the "
+                       f"{limit} the report's index holds: indexed by its SHA-256 "
+                       f"({_digest(value)}); the full value is kept with the report"}
 
 
 def message_key(key: str | None, index: int) -> str | None:

@@ -30,6 +30,7 @@ from safety.cases.workflow import Stage, next_stage
 from safety.config import Settings, load_settings
 from safety.db.base import utcnow
 from safety.db.session import is_database_unavailable, session_scope
+from safety.intake.acks import ack_report, write_pending
 from safety.intake.processing import ProcessingResult, processing_failed, waiting_reports
 from safety.intake.processing import process_report as process
 from safety.integrity.service import seal_audit_trail as seal_trail
@@ -46,6 +47,8 @@ from safety.queue.enqueue import (
 from safety.queue.metrics import observe_stage
 from safety.rules.evaluation import refresh_due_alerts as refresh_alerts
 
+# How far back the sweep looks for batches whose ACK is not written yet.
+ACK_WINDOW = timedelta(days=2)
 
 def report_job_id(report_id: object) -> str:
     return f"report-{report_id}"
@@ -118,11 +121,25 @@ def process_report(report_id: str) -> dict[str, Any]:
         return {"status": str(outcome.status), "waiting_for": str(outcome.waiting_for)}
     log.info("report.done", status=str(outcome.status), case_id=str(outcome.case_id or ""),
              case_version_id=str(outcome.case_version_id or ""))
+    _acknowledge(settings, rid, log)
     if outcome.next_in_stream is not None:
         enqueue_report(settings, outcome.next_in_stream)
     if outcome.case_version_id is not None:
         _run_stages(settings, FIRST_STAGE, outcome.case_version_id)
     return {"status": str(outcome.status), "case_id": str(outcome.case_id or "") or None}
+
+
+def _acknowledge(settings: Settings, report_id: uuid.UUID, log: Any) -> None:
+    """The partner's ACK once the last message of its batch is done. The report is processed
+    whatever happens here: a failure is logged and the sweep writes the ACK later."""
+    try:
+        with session_scope(settings.effective_database_url) as session:
+            written = ack_report(session, report_id, settings.partner_ack_dir)
+    except Exception as exc:  # noqa: BLE001 - never undo a processed report for its ACK
+        log.warning("report.ack_failed", error=f"{type(exc).__name__}: {exc}")
+        return
+    if written is not None:
+        log.info("report.ack_written", ack=str(written))
 
 
 def run_stage(stage: str, case_version_id: str) -> dict[str, Any] | None:
@@ -253,13 +270,15 @@ def sweep() -> dict[str, int]:
     with session_scope(settings.effective_database_url) as session:
         reports = waiting_reports(session, cutoff)
         versions = waiting(session, cutoff)
+    with session_scope(settings.effective_database_url) as session:
+        acks = write_pending(session, utcnow() - ACK_WINDOW, settings.partner_ack_dir)
     enqueued = sum(1 for rid in reports if not job_pending(queue, report_job_id(rid))
                    and enqueue_report(settings, rid))
     stalled = sum(1 for cv_id, stage in versions if enqueue_stage(settings, stage, cv_id))
     _log().info("sweep.done", reports=enqueued, stages=stalled, requeued=len(requeued),
-                retries_due=promoted)
+                retries_due=promoted, acks=len(acks))
     return {"reports": enqueued, "stages": stalled, "requeued": len(requeued),
-            "retries_due": promoted}
+            "retries_due": promoted, "acks": len(acks)}
 
 
 def refresh_due_alerts() -> dict[str, int]:

@@ -84,8 +84,8 @@ def test_fda_rules_are_transcribed_or_explained() -> None:
 
 def test_rule_naming_an_unreadable_element_is_refused() -> None:
     entry = {"id": "X1", "source": "test", "profiles": ["ich"], "element": "C.1.1",
-             "then": "FDA.G.k.10a present", "message": "m"}
-    with pytest.raises(RuleError, match=r"FDA\.G\.k\.10a"):
+             "then": "FDA.G.k.12.r.7 present", "message": "m"}
+    with pytest.raises(RuleError, match=r"FDA\.G\.k\.12\.r\.7"):
         build(entry)
     with pytest.raises(RuleError, match="per"):
         build(entry | {"then": "C.1.1 present", "per": "N.1"})

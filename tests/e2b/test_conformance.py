@@ -315,3 +315,39 @@ def test_an_unknown_element_inbound_is_a_warning() -> None:
     tolerant = [f for f in check(broken(stray), "ich", inbound=True) if f.rule == "structure"]
     assert [f.severity for f in strict] == ["error"]
     assert [f.severity for f in tolerant] == ["warning"]
+
+
+def test_data_types_come_from_the_element_tables() -> None:
+    """The HL7 data type of each element is read from the tables' "HL7 Data Type" columns
+    (FDA table column AE, MFDS table column E), not from the example instances."""
+    from safety.e2b.structure import datatypes, hl7_types
+
+    assert hl7_types("Coded With Equivalents (CE)") == {"CE"}
+    assert hl7_types("Interval of Point in Time (IVL<TS>)") == {"IVL_TS"}
+    typed = datatypes()
+    base = ("MCCI_IN200100UV01/PORR_IN049016UV/controlActProcess/subject/investigationEvent/"
+            "component/adverseEventAssessment/subject1/primaryRole/player1")
+    assert typed[f"{base}/administrativeGenderCode"] == "CE"  # D.5
+    assert typed[f"{base}/birthTime"] == "TS"  # D.2.1
+    assert typed[f"{base}/name"] == "EN"  # D.1 (patient name or initials)
+    # G.k.4.r.4: IVL_TS in the FDA table, IVL_TS / PIVL_TS / SXPR_TS by condition in the MFDS
+    # table: no single type, the value's xsi:type says which it is
+    assert not any(p.endswith("outboundRelationship2/substanceAdministration/effectiveTime")
+                   for p in typed)
+
+
+def test_a_value_of_another_type_than_the_tables_give_is_a_finding() -> None:
+    def birth_as_quantity(root: etree._Element) -> None:
+        one(root, f"{ROLE}/h:player1/h:birthTime").set(
+            "{http://www.w3.org/2001/XMLSchema-instance}type", "PQ")
+
+    def gender_as_cv(root: etree._Element) -> None:  # CV specialises CE: fine
+        one(root, f"{ROLE}/h:player1/h:administrativeGenderCode").set(
+            "{http://www.w3.org/2001/XMLSchema-instance}type", "CV")
+
+    found = [f for f in check(broken(birth_as_quantity), "ich") if f.rule == "datatype"]
+    assert [(f.xpath.rsplit("/", 1)[-1], f.severity) for f in found] == [("birthTime", "error")]
+    assert "the element tables give TS" in found[0].message
+    assert [f for f in check(broken(gender_as_cv), "ich") if f.rule == "datatype"] == []
+    inbound = check(broken(birth_as_quantity), "ich", inbound=True)
+    assert [f.severity for f in inbound if f.rule == "datatype"] == ["warning"]

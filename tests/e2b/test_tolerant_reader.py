@@ -65,7 +65,7 @@ def test_an_hours_only_utc_offset_is_read_as_whole_hours_with_a_finding() -> Non
 def test_findings_are_report_findings() -> None:
     [message] = read_batch(_dangling_drug())
     as_dict = message.findings[0].as_dict()
-    assert set(as_dict) == {"code", "criterion", "message"}
+    assert set(as_dict) == {"code", "criterion", "xpath", "message"}
     assert as_dict["code"] == "e2b-read" and as_dict["criterion"] == "G.k.9.i"
 
 

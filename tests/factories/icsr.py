@@ -1,14 +1,19 @@
-"""Hypothesis strategies for ICSRs built over the ICH/FDA element tables.
+"""Hypothesis strategies for ICSRs built over the whole ICH/FDA element table.
 
-Each model field the strategy fills is named with its data element number (``FIELDS``); the
-values are drawn from that element's row of the tables (``safety.e2b.rules``): its code
-list, its null flavours, its maximum length, its date or boolean type. Repeating sections
-(reporters, reactions, tests, drugs, dosages, medical history, drug-reaction links with
-assessments) repeat 0..3 times. Fields outside ``FIELDS`` stay absent.
+The case is built from ``safety.e2b.elements.FIELDS``: every element the product keeps, at its
+place in the case model. Each value is drawn from that element's row of the tables
+(``safety.e2b.rules``): its code list, its null flavours (where the model field can hold one),
+its maximum length, its data type (dates of every precision, booleans, numbers, UCUM units,
+MedDRA codes and versions, ISO countries and languages, base64 documents). Repeating sections
+repeat 0..2 times. An element added to ``FIELDS`` is drawn without changing this module.
+
+:func:`consistent` then applies the rules of E2B(R3) itself that tie elements together (each
+named there with its source), so that a generated case is one a sender can send.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from functools import cache
 from typing import Any
@@ -16,59 +21,23 @@ from typing import Any
 from hypothesis import strategies as st
 
 from safety.cases.model import (
-    Admin,
     Assessment,
     CaseVersionData,
+    CodedTerm,
     CodeListVersion,
-    Dosage,
-    Drug,
-    DrugReaction,
-    MedicalHistory,
-    Narrative,
-    Patient,
-    Reaction,
-    Reporter,
-    Seriousness,
-    TestResult,
+    Quantity,
 )
 from safety.cases.values import NullFlavor, PartialDate
+from safety.e2b.elements import FIELDS
+from safety.e2b.hl7 import oid
 from safety.e2b.rules import ElementRule, element_rules
 from safety.package_data import BUNDLED_SCHEMAS
 
-FIELDS: dict[type, dict[str, str]] = {
-    Admin: {"report_type": "C.1.3", "first_received": "C.1.4", "most_recent_received": "C.1.5",
-            "fulfils_expedited": "C.1.7", "first_sender": "C.1.8.2",
-            "fda_combination_product": "FDA.C.1.12"},
-    Reporter: {"given_name": "C.2.r.1.2", "family_name": "C.2.r.1.4",
-               "organisation": "C.2.r.2.1", "city": "C.2.r.2.4", "country": "C.2.r.3",
-               "qualification": "C.2.r.4"},
-    Patient: {"initials": "D.1", "birth_date": "D.2.1", "age_group": "D.2.3",
-              "weight_kg": "D.3", "height_cm": "D.4", "sex": "D.5",
-              "last_menstrual_period": "D.6", "medical_history_text": "D.7.2",
-              "fda_ethnicity": "FDA.D.12"},
-    MedicalHistory: {"start": "D.7.1.r.2", "continuing": "D.7.1.r.3", "end": "D.7.1.r.4",
-                     "comments": "D.7.1.r.5"},
-    Reaction: {"verbatim": "E.i.1.1a", "highlighted": "E.i.3.1", "start": "E.i.4",
-               "end": "E.i.5", "outcome": "E.i.7", "medically_confirmed": "E.i.8",
-               "country": "E.i.9"},
-    Seriousness: {"death": "E.i.3.2a", "life_threatening": "E.i.3.2b",
-                  "hospitalisation": "E.i.3.2c", "disability": "E.i.3.2d",
-                  "congenital_anomaly": "E.i.3.2e", "other_medically_important": "E.i.3.2f",
-                  "required_intervention": "FDA.E.i.3.2h"},
-    TestResult: {"date": "F.r.1", "name": "F.r.2.1", "result_code": "F.r.3.1",
-                 "result_text": "F.r.3.4", "comments": "F.r.6", "more_info_available": "F.r.7"},
-    Drug: {"role": "G.k.1", "name": "G.k.2.2", "country_obtained": "G.k.2.4",
-           "investigational": "G.k.2.5", "authorisation_number": "G.k.3.1",
-           "authorisation_country": "G.k.3.2", "authorisation_holder": "G.k.3.3",
-           "action_taken": "G.k.8", "additional_info": "G.k.11"},
-    Dosage: {"start": "G.k.4.r.4", "end": "G.k.4.r.5", "batch_lot": "G.k.4.r.7",
-             "text": "G.k.4.r.8", "route": "G.k.4.r.10.1"},
-    Assessment: {"source": "G.k.9.i.2.r.1", "method": "G.k.9.i.2.r.2",
-                 "result": "G.k.9.i.2.r.3"},
-    Narrative: {"narrative": "H.1", "reporter_comments": "H.2", "sender_comments": "H.4"},
-}
 COUNTRIES = ("US", "GB", "DE", "FR", "JP", "CA", "EU")
 LANGUAGES = ("eng", "fra", "deu", "jpn")  # ISO 639-2
+UNITS = ("a", "mo", "wk", "d", "h", "min", "mg", "g", "kg", "mL", "ug", "{DF}", "1", "%")
+MEDDRA_VERSIONS = ("26.1", "27.0", "27.1")
+DOCUMENTS = ("JVBERi0xLjQK", "SGVsbG8gd29ybGQ=", "AAECAwQ=")  # base64
 
 text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r"),
@@ -95,24 +64,45 @@ def _rules() -> dict[str, ElementRule]:
     return out
 
 
-def value(number: str, hint: Any) -> st.SearchStrategy[Any]:
-    """Values of element ``number`` for a model field typed ``hint``: absent, a null flavour
-    the table allows (when the field can hold one), or a value of the element's type."""
+def _present(number: str, path: str, args: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    """A value of element ``number`` (at model ``path``) of its type in the tables."""
+    rule = _rules()[number]
+    kind = rule.data_type.strip()
+    ml = rule.max_length or 30
+    if number == "C.2.r.5":  # a flag in the model: the primary source is marked, or not
+        return st.just(True)
+    if rule.allowed_codes and str in args:
+        return st.sampled_from(sorted(rule.allowed_codes))
+    if rule.is_date:
+        return partial_dates()
+    if rule.is_boolean or (bool in args and str not in args):
+        return st.booleans()
+    if float in args:
+        return st.integers(1, 250).map(float)
+    if path.endswith(".unit") or "(unit)" in rule.name:
+        return st.sampled_from(UNITS)
+    if kind == "B64":
+        return st.sampled_from(DOCUMENTS)
+    if kind == "A" and ml == 2:
+        return st.sampled_from(COUNTRIES)
+    if kind == "A" and ml == 3:
+        return st.sampled_from(LANGUAGES)
+    if "MedDRA Version" in rule.name:
+        return st.sampled_from(MEDDRA_VERSIONS)
+    if kind == "N":
+        return st.text(alphabet="0123456789", min_size=1, max_size=min(ml, 8))
+    return text.filter(lambda s: len(s) <= ml)
+
+
+def value(number: str, path: str, hint: Any) -> st.SearchStrategy[Any]:
+    """Values of element ``number`` for a model field typed ``hint``: absent (when the field
+    can be), a null flavour the table allows (when the field can hold one), or a value."""
     rule = _rules()[number]
     args = typing.get_args(hint) or (hint,)
-    if rule.allowed_codes:
-        present: st.SearchStrategy[Any] = st.sampled_from(sorted(rule.allowed_codes))
-    elif rule.is_date:
-        present = partial_dates()
-    elif rule.is_boolean:
-        present = st.booleans() if bool in args else st.just(True)
-    elif float in args:
-        present = st.integers(1, 250).map(float)
-    elif rule.data_type.strip() == "A" and rule.max_length == 2:
-        present = st.sampled_from(COUNTRIES)
-    else:
-        present = text.filter(lambda s: rule.max_length is None or len(s) <= rule.max_length)
-    options = [present]
+    if number.startswith(("E.i.3.2", "FDA.E.i.3.2")):
+        # seriousness criteria are true or nullFlavor NI in E2B(R3), never false
+        return st.sampled_from([True, NullFlavor.NI])
+    options = [_present(number, path, args)]
     if NullFlavor in args and rule.null_flavors:
         options.append(st.sampled_from(sorted(rule.null_flavors)).map(NullFlavor))
     if type(None) in args:
@@ -120,64 +110,194 @@ def value(number: str, hint: Any) -> st.SearchStrategy[Any]:
     return st.one_of(*options)
 
 
-def criterion(number: str, hint: Any) -> st.SearchStrategy[Any]:
-    """E.i.3.2 seriousness criteria are ``true`` or ``nullFlavor NI`` in E2B(R3), never
-    ``false`` or absent (the writer sends an unmet criterion as NI)."""
-    return st.sampled_from([True, NullFlavor.NI])
+# --- building the case from FIELDS ------------------------------------------------------------
+Tree = dict[str, Any]  # attribute -> subtree, or (element number, full path) at a leaf
 
 
-def section(cls: type, **fixed: Any) -> st.SearchStrategy[Any]:
-    """``cls`` with every field of ``FIELDS[cls]`` drawn from its element's row."""
+@cache
+def _tree() -> Tree:
+    root: Tree = {}
+    for number, path in FIELDS.items():
+        node = root
+        *inner, leaf = path.split(".")
+        for part in inner:
+            node = node.setdefault(part, {})
+        node[leaf] = (number, path)
+    return root
+
+
+def _unwrap(hint: Any) -> tuple[Any, bool, bool]:
+    """(the dataclass or item type, optional?, list?) of a field's type hint."""
+    optional = False
+    if typing.get_origin(hint) in (typing.Union, __import__("types").UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        optional = len(inner) < len(typing.get_args(hint))
+        if len(inner) == 1:
+            hint = inner[0]
+    if typing.get_origin(hint) is list:
+        return typing.get_args(hint)[0], optional, True
+    return hint, optional, False
+
+
+def _build(cls: type, tree: Tree) -> st.SearchStrategy[Any]:
     hints = typing.get_type_hints(cls)
-    draw_value = criterion if cls is Seriousness else value
-    drawn = {name: draw_value(number, hints[name]) for name, number in FIELDS[cls].items()}
-    drawn.update({k: v if isinstance(v, st.SearchStrategy) else st.just(v)
-                  for k, v in fixed.items()})
+    drawn: dict[str, st.SearchStrategy[Any]] = {}
+    for name, sub in tree.items():
+        attr = name.removesuffix("[]")
+        item, optional, repeated = _unwrap(hints[attr])
+        if isinstance(sub, tuple):  # a leaf: one element
+            number, path = sub
+            if repeated:
+                drawn[attr] = st.lists(value(number, path, item), max_size=2)
+            else:
+                drawn[attr] = value(number, path, hints[attr])
+            continue
+        inner = _build(item, sub)
+        if repeated:
+            drawn[attr] = st.lists(inner, max_size=2)
+        elif optional:
+            drawn[attr] = st.one_of(st.none(), inner)
+        else:
+            drawn[attr] = inner
     return st.builds(cls, **drawn)
-
-
-def repeats(strategy: st.SearchStrategy[Any], least: int = 0) -> st.SearchStrategy[Any]:
-    return st.lists(strategy, min_size=least, max_size=3)
 
 
 @st.composite
 def icsrs(draw: st.DrawFn) -> CaseVersionData:
-    """A case whose every filled value is one the element tables allow."""
-    # E.i.1.1a is required and goes with its language E.i.1.1b (FDA R0058)
-    reactions = draw(repeats(section(Reaction, seriousness=section(Seriousness), verbatim=text,
-                                     verbatim_language=st.sampled_from(LANGUAGES)), least=1))
-    drugs = draw(repeats(section(Drug, dosages=repeats(section(Dosage))), least=1))
-    for d in drugs:
-        linked = draw(st.lists(st.sampled_from(reactions), max_size=len(reactions),
-                               unique_by=lambda r: r.id))
-        d.reactions = [DrugReaction(
-            reaction_id=r.id,
-            recurrence=draw(value("G.k.9.i.4", typing.get_type_hints(DrugReaction)
-                                  ["recurrence"])),
-            # a link is written through its assessments (G.k.9.i.2.r, result required)
-            assessments=draw(repeats(section(Assessment, result=text), least=1)),
-        ) for r in linked]
-    patient = draw(section(Patient, medical_history=repeats(section(MedicalHistory))))
-    if not patient.medical_history and patient.medical_history_text is None:
-        patient.medical_history_text = NullFlavor.UNK  # D.7.2 unknown (FDA R0035)
-    case = CaseVersionData(
-        admin=draw(section(Admin)),
-        reporters=draw(repeats(section(Reporter), least=1)),
-        patient=patient,
-        reactions=reactions,
-        tests=draw(repeats(section(TestResult))),
-        drugs=drugs,
-        narrative=draw(section(Narrative)),
-        # a list's version lives on its codes: declared only for lists every case uses
-        # (.19 the observation codes)
-        code_list_versions=draw(st.lists(st.builds(
-            CodeListVersion, st.just("2.16.840.1.113883.3.989.2.1.1.19"),
-            st.sampled_from(["1.0", "1.1"])), max_size=1)),
-    )
-    case.admin.creation_date = PartialDate(2026, 1, 2, 3, 4, 5, tz_offset_minutes=0)  # C.1.2
-    case.admin.sender_safety_report_id = "XX-SD-1"
-    case.admin.worldwide_case_id = "XX-SD-1"
+    """A case filling any of the elements of ``FIELDS`` with values the tables allow."""
+    case: CaseVersionData = draw(_build(CaseVersionData, _tree()))
+    consistent(case, draw)
+    # a list's version lives on its codes: declared only for a list every case uses
+    # (.19 the observation codes)
+    case.code_list_versions = draw(st.lists(st.builds(
+        CodeListVersion, st.just("2.16.840.1.113883.3.989.2.1.1.19"),
+        st.sampled_from(["1.0", "1.1"])), max_size=1))
     return case
 
 
+# --- what E2B(R3) ties together ---------------------------------------------------------------
+def _walk(obj: Any) -> list[Any]:
+    out = [obj]
+    if dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            v = getattr(obj, f.name)
+            for item in v if isinstance(v, list) else [v]:
+                if dataclasses.is_dataclass(item):
+                    out.extend(_walk(item))
+    return out
 
+
+def _meddra(term: CodedTerm) -> None:
+    """A MedDRA term is its code with the MedDRA version (E.i.2.1a/b and the like): a version
+    goes with a code; a code read from E2B is an LLT coded by the sender."""
+    if term.code is None:
+        term.version = None
+    else:
+        term.family, term.level, term.method = "MedDRA", "LLT", "e2b"
+
+
+def consistent(case: CaseVersionData, draw: st.DrawFn) -> None:
+    for obj in _walk(case):
+        if isinstance(obj, CodedTerm):
+            _meddra(obj)
+    for obj in _walk(case):
+        for f in dataclasses.fields(obj):
+            v = getattr(obj, f.name)
+            if isinstance(v, Quantity) and v.value is None and v.unit is None:
+                setattr(obj, f.name, None)  # an empty quantity is no quantity
+    a = case.admin
+    if a.creation_date is None:  # C.1.2 is mandatory (the writer would put the send time)
+        a.creation_date = PartialDate(2026, 1, 2, 3, 4, 5, tz_offset_minutes=0)
+    for other in a.other_case_ids:  # C.1.9.1.r.1 and .r.2 are required together
+        if other.case_id is None:
+            other.case_id = "OTHER-1"
+    for doc in [*a.documents, *case.literature]:  # an included document has its media type
+        doc.media_type = "application/pdf" if doc.content_b64 is not None else None
+    for person in [*case.reporters, case.sender]:
+        if person.given_name is None:  # the middle name is the second given name (given[2])
+            person.middle_name = None
+    p = case.patient
+    if not p.medical_history and p.medical_history_text is None:
+        p.medical_history_text = NullFlavor.UNK  # D.7.2 unknown (ICH IG; FDA R0035)
+    if p.death is not None and p.death.date is None and not p.death.reported_causes \
+            and p.death.autopsy_done is None and not p.death.autopsy_causes:
+        p.death = None  # nothing of D.9 given
+    for r in case.reactions:
+        if r.coding is not None and r.coding.code is None:
+            r.coding = None
+        # E.i.1.1a goes with its language E.i.1.1b (FDA R0058); a language alone says nothing
+        if r.verbatim is None:
+            r.verbatim_language = None
+        elif r.verbatim_language is None:
+            r.verbatim_language = "eng"
+    for t in case.tests:
+        if t.coding is not None and t.coding.code is None:
+            t.coding = None
+        if t.result_text is not None:  # F.r.3.2-3 or F.r.3.4: one result value (HL7 value)
+            t.value = None
+        if t.value is None or isinstance(t.value, NullFlavor):
+            t.unit = None
+        else:
+            t.value_qualifier = draw(st.sampled_from([None, ">", ">=", "<", "<="]))
+    for d in case.drugs:
+        d.mpid_system = oid("cs", "ndc") if d.mpid is not None else None
+        if d.mpid is None:
+            d.mpid_version = None
+        for s in d.substances:
+            if s.term_id is None:
+                s.term_id_version = None
+        for ds in d.dosages:
+            if ds.interval is not None and ds.interval.unit is None:
+                ds.interval = None
+            ds.route_termid_system = oid("cs", "edqm_route") if ds.route_termid else None
+            if ds.route_termid is None:
+                ds.route_termid_version = None
+            if ds.dose_form_termid is None:
+                ds.dose_form_termid_version = None
+            if ds.parent_route_termid is None:
+                ds.parent_route_termid_version = None
+        for dev in d.fda_devices:
+            if dev.brand_name is None:  # r.4 and r.5 share an XPath: told apart by position
+                dev.common_name = None
+        # G.k.9.i.1 names a reaction of the case, once per drug; a link is sent through its
+        # assessments (G.k.9.i.2.r), recurrence (G.k.9.i.4) or intervals (G.k.9.i.3)
+        links = d.reactions[:len(case.reactions)]
+        ids = draw(st.permutations([r.id for r in case.reactions]))
+        for link, rid in zip(links, ids, strict=False):
+            link.reaction_id = rid
+            if not link.assessments and link.recurrence is None \
+                    and link.start_interval is None and link.end_interval is None:
+                link.assessments.append(Assessment(result="related"))
+        d.reactions = links
+    for p2 in [p, p.parent]:
+        for pd in p2.past_drugs if p2 is not None else []:
+            pd.mpid_system = oid("cs", "ndc") if pd.mpid is not None else None
+            if pd.mpid is None:
+                pd.mpid_version = None
+
+
+def without_fda(case: CaseVersionData) -> CaseVersionData:
+    """The case without the FDA regional elements (they are not sent elsewhere)."""
+    regional: dict[str, bool] = {}  # a repeat all of whose elements are FDA's goes whole
+    for number, path in FIELDS.items():
+        parts = path.split(".")
+        for i, part in enumerate(parts[:-1]):
+            if part.endswith("[]"):
+                key = ".".join(parts[:i + 1])
+                regional[key] = regional.get(key, True) and number.startswith("FDA.")
+    for number, path in [*FIELDS.items(), *((k, k) for k, v in regional.items() if v)]:
+        if number.startswith("FDA.") or regional.get(number):
+            _clear(case, path.split("."))
+    return case
+
+
+def _clear(obj: Any, parts: list[str]) -> None:
+    head, *rest = parts
+    name = head.removesuffix("[]")
+    v = getattr(obj, name)
+    if not rest:
+        setattr(obj, name, [] if isinstance(v, list) else None)
+        return
+    for item in v if isinstance(v, list) else [v]:
+        if item is not None:
+            _clear(item, rest)

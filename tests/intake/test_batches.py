@@ -1,9 +1,10 @@
-"""An E2B batch is stored whole or not at all (docs/decisions.md): a batch with a message the
-service cannot store is refused with every bad value named, and nothing of it is stored."""
+"""An E2B batch is stored whole or not at all (docs/decisions.md); a value longer than its
+column is no reason to refuse it (issue 14): it is stored with a finding."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -32,58 +33,65 @@ def _safety(sites):  # type: ignore[no-untyped-def]
     return sites.headers(sites.token("Partner", "US", role="safety"))
 
 
-def test_a_batch_whose_second_message_is_invalid_is_refused_whole(client, sites, settings,
-                                                                   worker):
-    """Used to answer 500 with message 1 stored (and later processed)."""
-    body = batch(valid(1), Message(c11="X" * 250, c181="US-PARTNER-000002"))
-    r = post_e2b(client, _safety(sites), body)
-    assert r.status_code == 422, r.json
-    assert r.json["errors"] == {"xml": {"message 2": {
-        "C.1.1": ["At most 200 characters (250 given)."]}}}
-    assert "Nothing was stored" in r.json["message"]
-    assert _counts(settings) == (0, 0)
-    assert worker() == 0 or _counts(settings) == (0, 0)
+def _processed(client, headers, r):  # type: ignore[no-untyped-def]
+    return [client.get(item["status_url"], headers=headers).json for item in r.json["reports"]]
 
 
-@pytest.mark.parametrize(("message", "element", "reason"), [
-    (Message(c11="X" * 201, c181="US-PARTNER-000002"), "C.1.1",
-     "At most 200 characters (201 given)."),
-    (Message(c11="US-PARTNER-000002", c181="W" * 101), "C.1.8.1",
-     "At most 100 characters (101 given)."),
+def _texts(report) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f"{f['criterion']} {f['code']} {f['message']}" for f in report["findings"]]
+
+
+@pytest.mark.parametrize(("message", "element", "ig_limit"), [
+    (Message(c11="X" * 250, c181="US-PARTNER-000002"), "C.1.1", 100),
+    (Message(c11="US-PARTNER-000002", c181="W" * 101), "C.1.8.1", 100),
     (Message(c11="US-PARTNER-000002", c181="US-PARTNER-000002", sender="S" * 197), "N.2.r.2",
-     "At most 196 characters (197 given)."),
+     60),
 ])
-def test_an_e2b_identifier_longer_than_its_column_is_a_422_naming_it(
-        client, sites, settings, message, element, reason):
-    """C.1.1 and the sender went to columns too short for them (500, half a batch stored);
-    C.1.8.1 over 100 characters was stored, then failed processing forever."""
-    r = post_e2b(client, _safety(sites), batch(valid(1), message))
-    assert r.status_code == 422, r.json
-    assert r.json["errors"] == {"xml": {"message 2": {element: [reason]}}}
-    assert _counts(settings) == (0, 0)
+def test_an_e2b_identifier_longer_than_the_ig_allows_is_stored_with_a_finding(
+        client, sites, settings, worker, message, element, ig_limit):
+    """Issue 14: a value longer than our column used to answer 422 (nothing stored: the
+    partner's report lost). Lengths follow the ICH IG (C.1.1 and C.1.8.1 100, N.2.r.2 60
+    characters): a longer value is a finding on the report, which is stored and processed,
+    the value kept whole."""
+    headers = _safety(sites)
+    r = post_e2b(client, headers, batch(valid(1), message))
+    assert r.status_code == 202, r.json
+    assert _counts(settings) == (2, 2)
+    worker()
+    first, second = _processed(client, headers, r)
+    assert first["status"] == second["status"] == "processed", second
+    assert not any("e2b-length" in t for t in _texts(first))
+    assert any(t.startswith(f"{element} e2b-length") and f"maximum {ig_limit}" in t
+               for t in _texts(second)), _texts(second)
+    case = client.get(second["case_url"], headers=headers).json["data"]
+    with session_scope(settings.effective_database_url) as s:
+        report = s.get(Report, uuid.UUID(second["report_id"]))
+        assert report is not None
+        kept = report.payload
+    if element == "C.1.1":
+        assert kept["case"]["admin"]["sender_safety_report_id"] == message.c11
+        assert second["sender_case_id"].startswith("sha256:")
+    elif element == "C.1.8.1":
+        assert kept["case"]["admin"]["worldwide_case_id"] == message.c181
+        assert case["admin"]["worldwide_case_id"] != message.c181  # the case's own id
+        assert any(t.startswith("C.1.8.1 e2b-length") and "own worldwide id" in t
+                   for t in _texts(second))
+    else:
+        assert kept["header"]["message_sender"] == message.sender
 
 
-def test_a_batch_sender_standing_for_a_message_sender_is_named_as_n13(client, sites, settings):
-    """A message that names no sender is the batch sender's (N.1.3)."""
-    body = batch(valid(1), Message(c11="US-PARTNER-000002", c181="US-PARTNER-000002",
-                                   sender=None), batch_sender="B" * 197)
-    r = post_e2b(client, _safety(sites), body)
-    assert r.status_code == 422, r.json
-    assert r.json["errors"] == {"xml": {"message 2": {
-        "N.1.3": ["At most 196 characters (197 given)."]}}}
-    assert _counts(settings) == (0, 0)
-
-
-def test_every_bad_value_of_every_message_is_named(client, sites, settings):
-    body = batch(Message(c11="X" * 201, c181="W" * 101), valid(2),
-                 Message(c11="US-PARTNER-000003", c181="W" * 150))
-    r = post_e2b(client, _safety(sites), body)
-    assert r.status_code == 422
-    assert r.json["errors"] == {"xml": {
-        "message 1": {"C.1.1": ["At most 200 characters (201 given)."],
-                      "C.1.8.1": ["At most 100 characters (101 given)."]},
-        "message 3": {"C.1.8.1": ["At most 100 characters (150 given)."]}}}
-    assert _counts(settings) == (0, 0)
+def test_a_long_c11_still_links_its_follow_up(client, sites, settings, worker):
+    """The column holds the digest of a C.1.1 too long for it: the same C.1.1 again is the
+    same case (a follow-up), not a new one."""
+    headers = _safety(sites)
+    long_id = "F" * 230
+    post_e2b(client, headers, batch(Message(c11=long_id, c181="US-PARTNER-000009")))
+    worker()
+    again = post_e2b(client, headers, batch(Message(c11=long_id, c181="US-PARTNER-000009")))
+    worker()
+    [rep] = _processed(client, headers, again)
+    case = client.get(rep["case_url"], headers=headers).json
+    assert case["current_version"] == 2, case
 
 
 def test_values_at_their_limits_are_stored_and_processed(client, sites, settings, worker):
@@ -145,18 +153,16 @@ def test_message_keys_always_fit_their_column() -> None:
     assert message_key("k" * 200, 1) != message_key("k" * 199 + "j", 1)
 
 
-def test_the_cli_refuses_an_invalid_batch_whole(settings, monkeypatch, tmp_path):
+def test_the_cli_imports_a_batch_with_a_long_value(settings, monkeypatch, tmp_path):
     from safety.cli import main
 
     use_settings_env(monkeypatch, settings)
     path = tmp_path / "batch.xml"
     path.write_bytes(batch(valid(1), Message(c11="US-PARTNER-000002", c181="W" * 101)))
     res = CliRunner().invoke(main, ["import", str(path)])
-    assert res.exit_code == 1
-    line = json.loads(res.output.strip().splitlines()[-1])
-    assert line["errors"] == {"xml": {"message 2": {
-        "C.1.8.1": ["At most 100 characters (101 given)."]}}}
-    assert _counts(settings) == (0, 0)
+    assert res.exit_code == 0, res.output
+    assert _counts(settings) == (2, 2)
+
 
 
 def test_safety_import_takes_a_folder_of_many_files_in_one_process(settings, monkeypatch,  # type: ignore[no-untyped-def]

@@ -126,3 +126,48 @@ def test_rejected_reports_are_listed_for_the_team(client, sites):
                       headers=sites.headers(site)).json["reports"] == []
     assert client.get("/api/v1/reports?status=bogus",
                       headers=sites.headers(partner)).status_code == 422
+
+
+def _written(settings, before=frozenset()) -> list:  # type: ignore[no-untyped-def]
+    """The ACK files in the automatic outbox (shared by the session's tests), less
+    ``before``."""
+    return sorted(set(settings.partner_ack_dir.glob("*/*/ack-*.xml")) - set(before))
+
+
+def test_the_ack_is_written_when_the_last_message_of_the_batch_is_processed(
+        client, sites, settings, worker):
+    """Issue 14: no one has to ask. One ACK per batch (ICH: ACK.A for the batch, ACK.B.r per
+    ICSR), written once every message is done, into the partner's outbox folder."""
+    from factories.batches import batch, valid
+
+    token = sites.token("Partner", "US", role="safety")
+    before = _written(settings)
+    r = post_e2b(client, sites.headers(token), batch(valid(1), valid(2)))
+    assert r.status_code == 202, r.json
+    assert _written(settings, before) == []  # nothing processed yet: nothing to acknowledge
+    worker()
+    [path] = _written(settings, before)
+    assert path.parent.name == "PARTNER" and path.parent.parent.name == "DEFAULT"
+    ack = read_ack(path.read_bytes())
+    assert [m.code for m in ack.messages] == ["CA", "CA"]
+    assert {m.local_report_number for m in ack.messages} == {
+        item["report_id"] for item in r.json["reports"]}
+    # the same ACK as the API gives: made from what was stored
+    got = client.get(r.json["reports"][0]["status_url"] + "/ack", headers=sites.headers(token))
+    assert got.data == path.read_bytes()
+
+
+def test_a_rejected_batch_is_answered_ar_by_the_sweep(client, sites, settings):
+    from datetime import timedelta
+
+    from safety.db.base import utcnow
+    from safety.db.session import session_scope
+    from safety.intake.acks import write_pending
+
+    token = sites.token("Partner", "US", role="safety")
+    post_e2b(client, sites.headers(token), b"<invoice>not an ICSR</invoice>")
+    with session_scope(settings.effective_database_url) as session:
+        [path] = write_pending(session, utcnow() - timedelta(days=1), settings.partner_ack_dir)
+        assert write_pending(session, utcnow() - timedelta(days=1),
+                             settings.partner_ack_dir) == []  # once
+    assert read_ack(path.read_bytes()).code == "AR"

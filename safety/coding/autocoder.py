@@ -153,6 +153,7 @@ class _Pending:
     ranked: list[tuple[str, float]]
     negated: bool
     multiple: bool
+    vague: bool = False
 
 
 def words_agree(query: str, key: str) -> bool:
@@ -206,17 +207,19 @@ class Autocoder:
         entries = list(self._entries())
         self.index = MatchIndex(self._keyed(entries))
         self.lay: LayRules | None = lay_rules(curation) if kind == "events" else None
+        self._group: dict[str, str] = {}
+        self._exact: dict[int, tuple[list[Entry], _Exact]] = {}
+        self._filled: dict[str, tuple[str | None, ...]] = {}
         self.semantic: SemanticIndex | None = None
         if embedder is not None:
+            texts = [e.text for e in entries] + [t for t, _ in self._lay_exemplars()]
+            codes = [e.code for e in entries] + [c for _, c in self._lay_exemplars()]
             self.semantic = SemanticIndex(
-                [e.text for e in entries], [e.code for e in entries], embedder,
+                texts, codes, embedder,
                 release_checksum=terms.release.checksum or terms.release.version,
                 cache_dir=index_dir,
             )
         self._auto_codes = {e.code for e in entries if e.auto}
-        self._group: dict[str, str] = {}
-        self._exact: dict[int, tuple[list[Entry], _Exact]] = {}
-        self._filled: dict[str, tuple[str | None, ...]] = {}
 
     def _entries(self) -> Iterable[Entry]:
         current = {c.code for c in self.terms.at_level(self.level) if c.current}
@@ -227,6 +230,20 @@ class Autocoder:
         for syn in self.terms.synonyms:
             if syn.level == self.level and syn.code in current:
                 yield Entry(syn.text, syn.code, syn.origin, syn.auto)
+
+    def _lay_exemplars(self) -> list[tuple[str, str]]:
+        """Lay phrases of the vocabulary whose medical reading is a dictionary key, as
+        (lay text, code): a new lay wording is then near a known one, not only near the
+        medical name ("my knees are killing me" near "knees hurt")."""
+        if self.lay is None:
+            return []
+        out: list[tuple[str, str]] = []
+        for lay, medical in sorted(self.lay.phrases.items()):
+            keys = event_keys(medical, self.rules)
+            hits = self.index.exact(keys.full, keys.core)
+            if hits and (" " in lay or len(lay) > 5):
+                out.append((lay, self._resolve(hits).ordered[0][0]))
+        return out
 
     def _keyed(self, entries: Iterable[Entry]) -> Iterable[tuple[str, str, Entry]]:
         for entry in entries:
@@ -353,7 +370,8 @@ class Autocoder:
             result.auto = auto and not negated
         query = reading.queries[0] if reading is not None and reading.queries else core
         return result, _Pending(query, verbatim, ranked, negated,
-                                reading.multiple if reading else False)
+                                reading.multiple if reading else False,
+                                reading.vague if reading else False)
 
     def _fuzzy_auto(self, core: str, ranked: list[tuple[str, float]], keys: dict[str, str],
                     entries: list[Entry]) -> bool:
@@ -412,7 +430,8 @@ class Autocoder:
         group = self.group_of(best_code)
         runner_up = next((s for c, s in ranked[1:] if self.group_of(c) != group), 0.0)
         t = self.thresholds
-        eligible = best_code in self._auto_codes and not state.negated and not state.multiple
+        eligible = (best_code in self._auto_codes and not state.negated
+                    and not state.multiple and not state.vague)
         lexical = bool(result.auto and result.code is not None
                        and self.group_of(result.code) == group)
         result.fused = (best, best - runner_up, eligible, lexical)

@@ -49,6 +49,7 @@ _TIME = re.compile(
 )
 
 
+_JOINING = frozenset({"and", "with", "plus", "also", "then", "or"})
 _JOINED = re.compile(r"\b(?:and|with|plus|also|then)\b")
 
 
@@ -60,6 +61,9 @@ class LayReading:
     negated: bool = False
     parts: tuple[str, ...] = field(default=())  # body parts named, for explanation
     multiple: bool = False  # two different lay phrases: two events, for a person to split
+    # Words still joined by "and"/"with" after the rules, or nothing left but filler: a
+    # similarity score says little about such a text, so it is never auto-coded on one.
+    vague: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +144,8 @@ class LayRules:
         # Two concepts named and joined ("rash and itching"), or a body-part reading beside a
         # different lay phrase ("sore arm at injection site"): a person splits or chooses.
         joined = bool(_JOINED.search(text)) or "," in verbatim or combo is not None
-        return LayReading(tuple(queries), negated, named, joined and len(found) > 1)
+        vague = not kept or any(w in _JOINING for w in kept) or "," in verbatim
+        return LayReading(tuple(queries), negated, named, joined and len(found) > 1, vague)
 
     @property
     def _medical(self) -> frozenset[str]:

@@ -69,11 +69,19 @@ class Settings:
     # How many proxies in front of the web server append to X-Forwarded-For (the TLS proxy
     # the README asks for is one). 0 trusts no header: the client address is the peer's.
     forwarded_hops: int = 0
+    # Semantic retrieval for event coding (docs/coding.md): "auto" uses it when the
+    # ``safetydesk[semantic]`` extra is installed, "off" never (lexical only).
+    semantic_coding: str = "auto"
 
     @property
     def cookies_secure(self) -> bool:
         """Whether the web cookies are Secure (``secure_cookies``, decided when None)."""
         return (not self.testing) if self.secure_cookies is None else self.secure_cookies
+
+    @property
+    def semantic_index_dir(self) -> Path:
+        """Where the semantic index of each dictionary release is stored once built."""
+        return self.home / "semantic-index"
 
     @property
     def sender_profile_path(self) -> Path:
@@ -177,6 +185,9 @@ def validate(settings: Settings) -> None:
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a positive number of "
                               f"{name.rsplit('_', 1)[-1]}, got {getattr(settings, name)}")
+    if settings.semantic_coding not in ("auto", "off"):
+        raise ConfigError(f"{ENV_PREFIX}SEMANTIC_CODING must be auto or off, got "
+                          f"{settings.semantic_coding!r}")
     if settings.forwarded_hops < 0:
         raise ConfigError(f"{ENV_PREFIX}FORWARDED_HOPS must be 0 or more, got "
                           f"{settings.forwarded_hops}")

@@ -157,9 +157,9 @@ def calibrate_semantic(pairs: list[tuple[Row, CodingResult, Autocoder]]) -> dict
     """Semantic thresholds and the confidence table, from DEVELOPMENT rows only.
 
     Rule: the largest auto share with auto precision >= 0.98 (a margin over the 0.95 target:
-    the locked half ran 3-4 points below the dev rows)
-    and <= 8 % of the texts for a person auto-coded (target: 10 %). Confidence per fused-score band is the
-    share of right first candidates observed in that band.
+    the locked half ran 3-4 points below the dev rows) and <= 8 % of the texts for a person
+    auto-coded (target: 10 %). Confidence per fused-score band is the share of right first
+    candidates observed in that band.
     """
     best: tuple[float, float, float] | None = None
     for score in SEMANTIC_SCORE:
@@ -177,7 +177,8 @@ def calibrate_semantic(pairs: list[tuple[Row, CodingResult, Autocoder]]) -> dict
                    if res.fused is not None and not res.fused[3]]
             own_precision = sum(1 for p in own if _auto_right(*p)) / max(len(own), 1)
             share = sum(1 for r, _, _ in auto if r.expected) / max(codable, 1)
-            if precision >= 0.98 and own_precision >= 0.99 and amb_auto / max(len(ambiguous), 1) <= 0.08:
+            amb_rate = amb_auto / max(len(ambiguous), 1)
+            if precision >= 0.98 and own_precision >= 0.99 and amb_rate <= 0.08:
                 key = (share, score, margin)
                 if best is None or key > best:
                     best = key

@@ -342,16 +342,16 @@ class Autocoder:
                 ranked += self._fuzzy_codes(core, exclude={c for c, _ in exact.ordered})
             result.candidates = self._candidates(ranked)
             return result, None
-        reading = self.lay.read(verbatim) if self.lay is not None else None
-        if reading is not None:
-            done = self._lay_exact(result, reading, core)
-            if done:
-                return result, None
         ranked = self._fuzzy_codes(core)
         best_key = dict(self._last_keys)
         best_entries = self._last_entries.get(ranked[0][0], []) if ranked else []
         auto = self._fuzzy_auto(core, ranked, best_key, best_entries)
-        if reading is not None and not auto:
+        # The lay layer only reads what the clinical path could not auto-code, so clinical
+        # wording is coded exactly as before it existed.
+        reading = self.lay.read(verbatim) if self.lay is not None and not auto else None
+        if reading is not None and self._lay_exact(result, reading, core):
+            return result, None
+        if reading is not None:
             merged = dict(ranked)
             for query in reading.queries[:2]:
                 q_core = event_keys(query, self.rules).core
@@ -414,13 +414,14 @@ class Autocoder:
         """Lexical and semantic scores fused: a code's score is the better of its fuzzy score
         and its cosine (x100), plus a small agreement bonus when both retrieve it."""
         fused: dict[str, float] = {}
-        lexical = dict(state.ranked)
+        scores = dict(state.ranked)
         for code, cosine in hits:
             fused[code] = 100.0 * cosine
-        for code, score in lexical.items():
+        for code, score in scores.items():
             fused[code] = max(fused.get(code, 0.0), score)
+        retrieved = {c for c, _ in hits}
         for code in fused:
-            if code in lexical and any(c == code for c, _ in hits):
+            if code in scores and code in retrieved:
                 fused[code] += AGREEMENT_BONUS
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
         result.candidates = self._candidates(ranked)
@@ -437,7 +438,8 @@ class Autocoder:
         result.fused = (best, best - runner_up, eligible, lexical)
         semantic_auto = lexical or (
             eligible and best >= t.semantic_auto and best - runner_up >= t.semantic_margin)
-        result.method = "semantic" if result.code != best_code or not result.auto else result.method
+        if not lexical:
+            result.method = "semantic"
         result.score = round(best, 1)
         result.confidence = t.confidence_of(best)
         result.auto = semantic_auto

@@ -172,7 +172,8 @@ class LayRules:
         return out
 
     def _combo(self, words: list[str]) -> tuple[str | None, tuple[str, ...]]:
-        parts = [self.parts[w.replace("_", " ")] for w in words if w.replace("_", " ") in self.parts]
+        spelled = [w.replace("_", " ") for w in words]
+        parts = [self.parts[w] for w in spelled if w in self.parts]
         feelings = [self.sensations[w] for w in words if w in self.sensations]
         named = tuple(dict.fromkeys(parts))
         if len(named) != 1 or not feelings:

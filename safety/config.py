@@ -89,6 +89,9 @@ class Settings:
     # How many proxies in front of the web server append to X-Forwarded-For (the TLS proxy
     # the README asks for is one). 0 trusts no header: the client address is the peer's.
     forwarded_hops: int = 0
+    # Semantic retrieval for event coding (docs/coding.md): "auto" uses it when the
+    # ``safetydesk[semantic]`` extra is installed, "off" never (lexical only).
+    semantic_coding: str = "auto"
 
     @property
     def cookies_secure(self) -> bool:
@@ -99,6 +102,11 @@ class Settings:
     def partner_ack_dir(self) -> Path:
         """Derived on use, like :attr:`sender_profile_path`."""
         return self.partner_ack_outbox or self.home / "partner-acks"
+
+    @property
+    def semantic_index_dir(self) -> Path:
+        """Where the semantic index of each dictionary release is stored once built."""
+        return self.home / "semantic-index"
 
     @property
     def sender_profile_path(self) -> Path:
@@ -215,6 +223,9 @@ def validate(settings: Settings) -> None:
     if settings.worker_memory_mb < 0:
         raise ConfigError(f"{ENV_PREFIX}WORKER_MEMORY_MB must be 0 (no guard) or more, got "
                           f"{settings.worker_memory_mb}")
+    if settings.semantic_coding not in ("auto", "off"):
+        raise ConfigError(f"{ENV_PREFIX}SEMANTIC_CODING must be auto or off, got "
+                          f"{settings.semantic_coding!r}")
     if settings.forwarded_hops < 0:
         raise ConfigError(f"{ENV_PREFIX}FORWARDED_HOPS must be 0 or more, got "
                           f"{settings.forwarded_hops}")

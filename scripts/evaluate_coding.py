@@ -1,8 +1,15 @@
-"""Evaluate the autocoder on the labelled development set, and calibrate its thresholds.
+"""Evaluate the autocoder on the labelled sets, and calibrate its thresholds.
 
 Usage:
     python scripts/evaluate_coding.py [--devset tests/data/coding_devset.csv] [--errors]
     python scripts/evaluate_coding.py --calibrate   # writes autocoder_thresholds.json
+
+Sets: ``coding_devset.csv`` (the team's set, mostly clinical wording: the "clinical" line),
+``coding_lay_set.csv`` (lay verbatims, printed as its dev and LOCKED halves) and
+``coding_drug_set.csv`` (drug verbatims, both halves). The locked halves are printed for the
+record only; nothing is calibrated or chosen on them. An expected code may name alternatives
+(``a|b``, both acceptable); a ``combination`` row is never right when auto-coded, because one
+substance code would drop the others.
 
 Scoring: an event is right when the chosen LLT rolls up to the expected PT; a drug when the
 chosen substance has the expected active moiety. Rows with no expected code are ambiguous or
@@ -27,7 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 from safety.coding.autocoder import Autocoder, CodingResult, Thresholds  # noqa: E402
 from safety.coding.bundled import bundled_autocoder  # noqa: E402
+from safety.coding.open_dictionary import load_open_dictionary  # noqa: E402
 from safety.coding.paths import curation_dir  # noqa: E402
+from safety.coding.semantic import load_embedder  # noqa: E402
+from safety.package_data import BUNDLED_DICTIONARIES  # noqa: E402
 
 GRID_SCORE = (84.0, 86.0, 88.0, 90.0, 92.0, 94.0, 96.0, 98.0)
 # A margin below 3 points is not offered: a near-tie between two PTs is for the physician.
@@ -42,24 +52,33 @@ class Row:
     category: str
 
 
-def read_devset(path: Path) -> list[Row]:
+def read_devset(path: Path, half: str | None = None) -> list[Row]:
+    """Rows of a set; ``half`` ("dev"/"locked") keeps one half of a set that has halves."""
     with path.open(encoding="utf-8", newline="") as fh:
         lines = [line for line in fh if not line.startswith("#")]
     return [
         Row(r["verbatim"], r["kind"], r["expected_code"], r["category"])
         for r in csv.DictReader(lines)
+        if half is None or r.get("half") == half
     ]
 
 
 def _right(coder: Autocoder, code: str | None, expected: str) -> bool:
-    return code is not None and coder.group_of(code) == coder.group_of(expected)
+    return code is not None and any(
+        coder.group_of(code) == coder.group_of(e) for e in expected.split("|")
+    )
+
+
+def _auto_right(row: Row, res: CodingResult, coder: Autocoder) -> bool:
+    return bool(row.expected) and row.category != "combination" and _right(
+        coder, res.code, row.expected)
 
 
 def metrics(pairs: list[tuple[Row, CodingResult, Autocoder]]) -> dict[str, float]:
     codable = [(r, res, c) for r, res, c in pairs if r.expected]
     ambiguous = [(r, res, c) for r, res, c in pairs if not r.expected]
     auto = [(r, res, c) for r, res, c in pairs if res.auto]
-    auto_right = [1 for r, res, c in auto if r.expected and _right(c, res.code, r.expected)]
+    auto_right = [1 for r, res, c in auto if _auto_right(r, res, c)]
     top1 = sum(
         1
         for r, res, c in codable
@@ -85,11 +104,14 @@ def metrics(pairs: list[tuple[Row, CodingResult, Autocoder]]) -> dict[str, float
 
 
 def run(rows: list[Row], coders: dict[str, Autocoder]) -> list[tuple[Row, CodingResult, Autocoder]]:
-    out = []
-    for row in rows:
-        coder = coders["events" if row.kind == "event" else "drugs"]
-        out.append((row, coder.code(row.verbatim), coder))
-    return out
+    out: list[tuple[Row, CodingResult, Autocoder]] = []
+    for kind in ("event", "drug"):
+        part = [r for r in rows if r.kind == kind]
+        coder = coders[kind + "s"]
+        out += zip(part, coder.code_many([r.verbatim for r in part]), [coder] * len(part),
+                   strict=True)
+    order = {id(r): i for i, r in enumerate(rows)}
+    return sorted(out, key=lambda p: order[id(p[0])])
 
 
 def calibrate(rows: list[Row], coders: dict[str, Autocoder]) -> dict[str, dict[str, float]]:
@@ -119,14 +141,88 @@ def calibrate(rows: list[Row], coders: dict[str, Autocoder]) -> dict[str, dict[s
     return chosen
 
 
+SEMANTIC_SCORE = tuple(float(x) for x in range(60, 101, 2))
+SEMANTIC_MARGIN = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0)
+CONFIDENCE_BINS = (95.0, 90.0, 85.0, 80.0, 75.0, 70.0, 60.0, 0.0)
+
+
+def _replay(res: CodingResult, score: float, margin: float) -> bool:
+    if res.fused is None:
+        return res.auto
+    best, lead, eligible, lexical = res.fused
+    return lexical or (eligible and best >= score and lead >= margin)
+
+
+def calibrate_semantic(pairs: list[tuple[Row, CodingResult, Autocoder]]) -> dict[str, object]:
+    """Semantic thresholds and the confidence table, from DEVELOPMENT rows only.
+
+    Rule: the largest auto share with auto precision >= 0.98 (a margin over the 0.95 target:
+    the locked half ran 3-4 points below the dev rows) and <= 8 % of the texts for a person
+    auto-coded (target: 10 %). Confidence per fused-score band is the share of right first
+    candidates observed in that band.
+    """
+    best: tuple[float, float, float] | None = None
+    for score in SEMANTIC_SCORE:
+        for margin in SEMANTIC_MARGIN:
+            auto = [(r, res, c) for r, res, c in pairs if _replay(res, score, margin)]
+            right = sum(1 for r, res, c in auto if _auto_right(r, res, c))
+            codable = sum(1 for r, _, _ in pairs if r.expected)
+            ambiguous = [1 for r, _, _ in pairs if not r.expected]
+            amb_auto = sum(1 for r, _, _ in auto if not r.expected)
+            precision = right / max(len(auto), 1)
+            # The semantic rule's own precision: the dev rows' lay wordings fed the lay
+            # vocabulary, whose phrases are also index entries, so dev similarity is
+            # optimistic; the rule alone must be right 99 % of the time there.
+            own = [(r, res, c) for r, res, c in auto
+                   if res.fused is not None and not res.fused[3]]
+            own_precision = sum(1 for p in own if _auto_right(*p)) / max(len(own), 1)
+            share = sum(1 for r, _, _ in auto if r.expected) / max(codable, 1)
+            amb_rate = amb_auto / max(len(ambiguous), 1)
+            if precision >= 0.98 and own_precision >= 0.99 and amb_rate <= 0.08:
+                key = (share, score, margin)
+                if best is None or key > best:
+                    best = key
+    table: list[list[float]] = []
+    semantic = [(r, res, c) for r, res, c in pairs if res.fused is not None and r.expected]
+    floor = 101.0
+    for lowest in CONFIDENCE_BINS:
+        band = [(r, res, c) for r, res, c in semantic if lowest <= (res.score or 0) < floor]
+        if band:
+            right = sum(1 for r, res, c in band if _right(c, res.code, r.expected))
+            table.append([lowest, round(right / len(band), 3)])
+        floor = lowest
+    chosen = best or (0.0, 101.0, 100.0)
+    return {"semantic_auto": chosen[1], "semantic_margin": chosen[2], "confidence": table}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devset", default=str(ROOT / "tests/data/coding_devset.csv"))
+    parser.add_argument("--layset", default=str(ROOT / "tests/data/coding_lay_set.csv"))
+    parser.add_argument("--drugset", default=str(ROOT / "tests/data/coding_drug_set.csv"))
+    parser.add_argument("--semantic", nargs="?", const="minilm", default=None,
+                        help="semantic mode (backend: minilm or e5)")
+    parser.add_argument("--index-dir", default=str(ROOT / "instance/semantic-index"))
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--calibrate-semantic", action="store_true",
+                        help="choose the semantic thresholds on the dev rows (needs --semantic)")
     parser.add_argument("--errors", action="store_true", help="print wrong rows")
     args = parser.parse_args(argv)
     rows = read_devset(Path(args.devset))
-    coders = {"events": bundled_autocoder("events"), "drugs": bundled_autocoder("drugs")}
+    if args.semantic:
+        embedder = load_embedder(args.semantic)
+        if embedder is None:
+            parser.error("--semantic: the semantic extra is not installed")
+        events, drugs = load_open_dictionary(BUNDLED_DICTIONARIES)
+        index_dir = Path(args.index_dir)
+        coders = {
+            "events": Autocoder(events, "events", embedder=embedder, index_dir=index_dir),
+            # Drug names (brands, codes, misspellings) are not semantic: lexical only.
+            "drugs": Autocoder(drugs, "drugs"),
+        }
+    else:
+        coders = {"events": bundled_autocoder("events"), "drugs": bundled_autocoder("drugs")}
+    print(f"mode: events {coders['events'].mode}, drugs {coders['drugs'].mode}")
     if args.calibrate:
         chosen = calibrate(rows, coders)
         out = curation_dir() / "autocoder_thresholds.json"
@@ -138,21 +234,48 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(chosen_doc, indent=1, sort_keys=True) + "\n")
         print(f"wrote {out}: {json.dumps(chosen)}")
     results = run(rows, coders)
+    if args.calibrate_semantic:
+        if not args.semantic:
+            parser.error("--calibrate-semantic needs --semantic")
+        dev = run(read_devset(Path(args.layset), "dev"), coders)
+        dev += [p for i, p in enumerate(results) if i % 2 == 0 and p[0].kind == "event"]
+        chosen_semantic = calibrate_semantic(dev)
+        path = curation_dir() / "autocoder_thresholds.json"
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc["events"].update(chosen_semantic)
+        doc["semantic_calibrated_on"] = (
+            "dev half of tests/data/coding_lay_set.csv + even rows of coding_devset.csv "
+            "(events), never the locked half")
+        path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {path}: {json.dumps(chosen_semantic)}")
+        coders["events"].thresholds = Thresholds.load("events", path)
+        results = run(rows, coders)
     # The same team wrote the synonym table and the dev set: also report the rows whose text
     # is not itself a team synonym, so the figure does not lean on that overlap.
     team = {
         kind: {coder._keys(s.text)[0] for s in coder.terms.synonyms if s.origin == "curated"}
         for kind, coder in coders.items()
     }
+    sets = {
+        half: run(read_devset(Path(args.layset), half), coders) for half in ("dev", "locked")
+    }
+    drug_sets = {
+        half: run(read_devset(Path(args.drugset), half), coders) for half in ("dev", "locked")
+    }
     report = {
-        "all": metrics(results),
-        "events": metrics([p for p in results if p[0].kind == "event"]),
-        "drugs": metrics([p for p in results if p[0].kind == "drug"]),
-        "held_out_odd_rows": metrics([p for i, p in enumerate(results) if i % 2 == 1]),
-        "not_team_synonyms": metrics([
+        "team set, all": metrics(results),
+        "clinical (team)": metrics([p for p in results if p[0].category == "clinical"]),
+        "team events": metrics([p for p in results if p[0].kind == "event"]),
+        "team drugs": metrics([p for p in results if p[0].kind == "drug"]),
+        "team held-out odd": metrics([p for i, p in enumerate(results) if i % 2 == 1]),
+        "team not synonyms": metrics([
             p for p in results
             if p[2]._keys(p[0].verbatim)[0] not in team[p[0].kind + "s"]
         ]),
+        "lay dev": metrics(sets["dev"]),
+        "lay LOCKED": metrics(sets["locked"]),
+        "drugs dev": metrics(drug_sets["dev"]),
+        "drugs LOCKED": metrics(drug_sets["locked"]),
     }
     for name, m in report.items():
         print(
@@ -162,8 +285,9 @@ def main(argv: list[str] | None = None) -> int:
             f"ambiguous_auto={m['ambiguous_auto_rate']:.3f}"
         )
     if args.errors:
-        for row, res, coder in results:
-            wrong_auto = res.auto and not (row.expected and _right(coder, res.code, row.expected))
+        # Never the locked halves: looking at their errors would be tuning on them.
+        for row, res, coder in results + sets["dev"] + drug_sets["dev"]:
+            wrong_auto = res.auto and not _auto_right(row, res, coder)
             missed = row.expected and not any(
                 _right(coder, c.code, row.expected) for c in res.candidates[:5]
             )

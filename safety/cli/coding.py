@@ -12,10 +12,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from safety.cli.common import database, file_settings, ready_settings
+
+if TYPE_CHECKING:
+    from safety.coding.autocoder import Autocoder
 
 
 @click.group("code")
@@ -25,27 +29,49 @@ def code_group() -> None:
 
 def _run(kind: str, dictionary: Path | None) -> None:
     from safety.coding.autocoder import Autocoder
-    from safety.coding.bundled import cached_autocoder
+    from safety.coding.bundled import bundled_autocoder, cached_autocoder, semantic_embedder
     from safety.coding.loading import load_path
     from safety.coding.paths import curation_dir
 
     settings = file_settings()
     configured = settings.dictionaries
+    index_dir = settings.semantic_index_dir if settings.semantic_coding == "auto" else None
     if dictionary is None:
-        coder = cached_autocoder(kind, configured, settings.effective_cache_dir)
+        # The semantic coder holds a model and its stored index: built per process, not cached.
+        semantic = index_dir is not None and kind == "events" and semantic_embedder() is not None
+        coder = (bundled_autocoder(kind, configured, index_dir) if semantic
+                 else cached_autocoder(kind, configured, settings.effective_cache_dir))
     else:
         loaded = load_path(dictionary)
         wanted = "LLT" if kind == "events" else "substance"
         terms = next((t for t in loaded if any(True for _ in t.at_level(wanted))), None)
         if terms is None:
             raise click.UsageError(f"{dictionary} holds no {kind} dictionary")
-        coder = Autocoder(terms, kind, curation=curation_dir(configured))
+        embedder = semantic_embedder() if index_dir is not None and kind == "events" else None
+        coder = Autocoder(terms, kind, curation=curation_dir(configured), embedder=embedder,
+                          index_dir=index_dir)
+    # Which retrieval ran goes to stderr, so stdout stays one JSON object per line.
+    click.echo(f"safety code {kind}: mode {coder.mode}", err=True)
     out = sys.stdout
+    batch: list[str] = []
     for line in sys.stdin:
         verbatim = line.rstrip("\r\n")
         if not verbatim.strip():
             continue
-        out.write(json.dumps(coder.code(verbatim).to_line(), ensure_ascii=False) + "\n")
+        batch.append(verbatim)
+        if len(batch) == BATCH:
+            _write(out, coder, batch)
+            batch = []
+    _write(out, coder, batch)
+
+
+BATCH = 256  # the semantic model encodes the undecided lines of a batch together
+
+
+def _write(out: TextIO, coder: Autocoder, batch: list[str]) -> None:
+    for result in coder.code_many(batch):
+        out.write(json.dumps(result.to_line(), ensure_ascii=False) + "\n")
+    out.flush()
 
 
 _dictionary_option = click.option(

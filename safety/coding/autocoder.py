@@ -10,6 +10,7 @@ Thresholds are data (``dictionaries/curation/autocoder_thresholds.json``), calib
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,8 +20,10 @@ from rapidfuzz import fuzz
 
 from safety.cases.model import CodedTerm
 from safety.coding.index import Entry, MatchIndex
+from safety.coding.lay import LayReading, LayRules, lay_rules
 from safety.coding.normalise import Rules, drug_key, event_keys, is_non_event, rules_for
 from safety.coding.paths import curation_dir
+from safety.coding.semantic import Embedder, SemanticIndex
 from safety.coding.terminology import SUBSTANCE, Terminology
 
 CANDIDATES = 5
@@ -36,6 +39,11 @@ class Thresholds:
     margin: float = 6.0
     min_length: int = 5
     suggest_min: float = 70.0
+    # Semantic mode: the fused score (0-100) and lead over the next PT needed to auto-code.
+    semantic_auto: float = 101.0
+    semantic_margin: float = 100.0
+    # Calibration table: (lowest fused score, precision observed there), highest first.
+    confidence: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def load(cls, kind: str, path: Path | None = None) -> Thresholds:
@@ -46,7 +54,16 @@ class Thresholds:
         return cls(
             float(data["fuzzy_auto"]), float(data["margin"]), int(data["min_length"]),
             float(data["suggest_min"]),
+            float(data.get("semantic_auto", 101.0)), float(data.get("semantic_margin", 100.0)),
+            tuple((float(a), float(b)) for a, b in data.get("confidence", ())),
         )
+
+    def confidence_of(self, score: float) -> float | None:
+        """The precision observed at this fused score on the calibration rows."""
+        for lowest, precision in self.confidence:
+            if score >= lowest:
+                return precision
+        return None
 
 
 @dataclass(slots=True)
@@ -83,8 +100,12 @@ class CodingResult:
     soc_code: str | None = None
     soc_term: str | None = None
     score: float | None = None
-    method: str = "none"  # exact, synonym, fuzzy, none, non_event
+    method: str = "none"  # exact, synonym, lay, fuzzy, semantic, none, non_event
     auto: bool = False
+    confidence: float | None = None
+    # Semantic stage: (fused best, lead over the next PT, may be auto-coded at all), kept so
+    # that calibration can replay the auto decision at other thresholds.
+    fused: tuple[float, float, bool, bool] | None = None  # ..., lexical rule agrees
     candidates: list[Candidate] = field(default_factory=list)
     family: str | None = None
     version: str | None = None
@@ -118,6 +139,22 @@ class CodingResult:
 
 
 WORD_AGREEMENT = 75.0
+AGREEMENT_BONUS = 3.0
+# "tylenol and advil", "amlodipine/valsartan": two products, unless the dictionary names the
+# combination itself (then the exact path has answered before this is asked).
+_SEVERAL_DRUGS = re.compile(r"\band\b|&|\+|/|,|\bwith\b")
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A verbatim the lexical path left undecided, for the semantic stage."""
+
+    query: str
+    verbatim: str
+    ranked: list[tuple[str, float]]
+    negated: bool
+    multiple: bool
+    vague: bool = False
 
 
 def words_agree(query: str, key: str) -> bool:
@@ -152,9 +189,13 @@ class Autocoder:
         thresholds: Thresholds | None = None,
         rules: Rules | None = None,
         curation: Path | None = None,
+        embedder: Embedder | None = None,
+        index_dir: Path | None = None,
     ) -> None:
         """``curation`` is the folder of the normalisation lists and thresholds used where
-        ``rules`` and ``thresholds`` are not given (default: the bundled dictionary's)."""
+        ``rules`` and ``thresholds`` are not given (default: the bundled dictionary's).
+        ``embedder`` (``semantic.load_embedder()``) turns on semantic retrieval; its index
+        is stored in ``index_dir`` and reused by later processes."""
         if kind not in ("events", "drugs"):
             raise ValueError(f"kind must be 'events' or 'drugs', not {kind!r}")
         curation = curation or curation_dir()
@@ -164,10 +205,22 @@ class Autocoder:
         self.rules = rules or rules_for(curation)
         self.thresholds = thresholds or Thresholds.load(kind,
                                                         curation / "autocoder_thresholds.json")
-        self.index = MatchIndex(self._keyed(self._entries()))
+        entries = list(self._entries())
+        self.index = MatchIndex(self._keyed(entries))
+        self.lay: LayRules | None = lay_rules(curation) if kind == "events" else None
         self._group: dict[str, str] = {}
         self._exact: dict[int, tuple[list[Entry], _Exact]] = {}
         self._filled: dict[str, tuple[str | None, ...]] = {}
+        self.semantic: SemanticIndex | None = None
+        if embedder is not None:
+            texts = [e.text for e in entries] + [t for t, _ in self._lay_exemplars()]
+            codes = [e.code for e in entries] + [c for _, c in self._lay_exemplars()]
+            self.semantic = SemanticIndex(
+                texts, codes, embedder,
+                release_checksum=terms.release.checksum or terms.release.version,
+                cache_dir=index_dir,
+            )
+        self._auto_codes = {e.code for e in entries if e.auto}
 
     def _entries(self) -> Iterable[Entry]:
         current = {c.code for c in self.terms.at_level(self.level) if c.current}
@@ -179,9 +232,29 @@ class Autocoder:
             if syn.level == self.level and syn.code in current:
                 yield Entry(syn.text, syn.code, syn.origin, syn.auto)
 
+    def _lay_exemplars(self) -> list[tuple[str, str]]:
+        """Lay phrases of the vocabulary whose medical reading is a dictionary key, as
+        (lay text, code): a new lay wording is then near a known one, not only near the
+        medical name ("my knees are killing me" near "knees hurt")."""
+        if self.lay is None:
+            return []
+        out: list[tuple[str, str]] = []
+        for lay, medical in sorted(self.lay.phrases.items()):
+            keys = event_keys(medical, self.rules)
+            hits = self.index.exact(keys.full, keys.core)
+            if hits and (" " in lay or len(lay) > 5):
+                out.append((lay, self._resolve(hits).ordered[0][0]))
+        return out
+
     def _keyed(self, entries: Iterable[Entry]) -> Iterable[tuple[str, str, Entry]]:
         for entry in entries:
             full, core = self._keys(entry.text)
+            if (self.kind == "drugs" and entry.origin != "name" and entry.auto
+                    and " " not in full and any(c.isdigit() for c in entry.text)
+                    and not any(c.isdigit() for c in full)):
+                # "ANTIBIOTIC 503-3" loses its number as a dose and leaves "antibiotic": a
+                # class word, not this substance's name. Suggest, never auto-code.
+                entry = Entry(entry.text, entry.code, entry.origin, False)
             yield full, core, entry
 
     def _keys(self, text: str) -> tuple[str, str]:
@@ -206,7 +279,39 @@ class Autocoder:
         self._group[code] = group
         return group
 
+    @property
+    def mode(self) -> str:
+        """Which retrieval runs: ``lexical`` or ``semantic (<model>)``."""
+        if self.semantic is None:
+            return "lexical"
+        return f"semantic ({self.semantic.embedder.name})"
+
     def code(self, verbatim: str) -> CodingResult:
+        return self.code_many([verbatim])[0]
+
+    def code_many(self, verbatims: list[str]) -> list[CodingResult]:
+        """Code several verbatims; the semantic model encodes the undecided ones as a batch."""
+        out: list[CodingResult] = []
+        pending: list[tuple[CodingResult, _Pending]] = []
+        for verbatim in verbatims:
+            result, state = self._lexical(verbatim)
+            out.append(result)
+            if state is not None:
+                pending.append((result, state))
+        if pending and self.semantic is not None:
+            # The lay reading and the words as written: the model knows some lay phrasing
+            # the rules do not, and the rules fix misspellings the model does not know.
+            by_reading = self.semantic.search_many([s.query for _, s in pending])
+            as_written = self.semantic.search_many([s.verbatim for _, s in pending])
+            for (result, state), one, two in zip(pending, by_reading, as_written, strict=True):
+                best = dict(two)
+                for code, cosine in one:
+                    best[code] = max(cosine, best.get(code, -1.0))
+                hits = sorted(best.items(), key=lambda kv: -kv[1])
+                self._fuse(result, state, hits)
+        return out
+
+    def _lexical(self, verbatim: str) -> tuple[CodingResult, _Pending | None]:
         result = CodingResult(
             verbatim=verbatim,
             family=self.terms.release.family,
@@ -216,13 +321,14 @@ class Autocoder:
             keys = event_keys(verbatim, self.rules)
             if is_non_event(keys, self.rules):
                 result.method = "non_event"
-                return result
+                return result, None
             full, core = keys.full, keys.core
         else:
             full = core = drug_key(verbatim, self.rules)
         if not full:
-            return result
+            return result, None
         hits = self.index.exact(full, core)
+        several = self.kind == "drugs" and _SEVERAL_DRUGS.search(verbatim) is not None
         if hits:
             exact = self._resolve(hits)
             text = " ".join(verbatim.lower().split())
@@ -237,29 +343,111 @@ class Autocoder:
                 # Only a term going to review needs look-alike suggestions.
                 ranked += self._fuzzy_codes(core, exclude={c for c, _ in exact.ordered})
             result.candidates = self._candidates(ranked)
-            return result
+            return result, None
         ranked = self._fuzzy_codes(core)
+        best_key = dict(self._last_keys)
+        best_entries = self._last_entries.get(ranked[0][0], []) if ranked else []
+        auto = self._fuzzy_auto(core, ranked, best_key, best_entries)
+        # The lay layer only reads what the clinical path could not auto-code, so clinical
+        # wording is coded exactly as before it existed.
+        reading = self.lay.read(verbatim) if self.lay is not None and not auto else None
+        if reading is not None and self._lay_exact(result, reading, core):
+            return result, None
+        if reading is not None:
+            merged = dict(ranked)
+            for query in reading.queries[:2]:
+                q_core = event_keys(query, self.rules).core
+                if q_core == core:
+                    continue
+                for code, score in self._fuzzy_codes(q_core):
+                    if score > merged.get(code, -1.0):
+                        merged[code] = score
+            ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
         result.candidates = self._candidates(ranked)
+        negated = (reading is not None and reading.negated) or (several and not hits)
+        if ranked and ranked[0][1] >= self.thresholds.suggest_min:
+            result.method = "fuzzy"
+            result.score = round(ranked[0][1], 1)
+            self._fill(result, ranked[0][0])
+            result.auto = auto and not negated
+        if result.auto:
+            return result, None  # the clinical rule decided; similarity cannot overrule it
+        query = reading.queries[0] if reading is not None and reading.queries else core
+        return result, _Pending(query, verbatim, ranked, negated,
+                                reading.multiple if reading else False,
+                                reading.vague if reading else False)
+
+    def _fuzzy_auto(self, core: str, ranked: list[tuple[str, float]], keys: dict[str, str],
+                    entries: list[Entry]) -> bool:
         if not ranked:
-            return result
+            return False
         best_code, best_score = ranked[0]
-        if best_score < self.thresholds.suggest_min:
-            return result
         best_group = self.group_of(best_code)
         runner_up = next((s for c, s in ranked[1:] if self.group_of(c) != best_group), 0.0)
-        result.method = "fuzzy"
-        result.score = round(best_score, 1)
-        self._fill(result, best_code)
-        best_entries = self._entries_for_key_code(ranked[0])
         t = self.thresholds
-        result.auto = (
+        return (
             best_score >= t.fuzzy_auto
             and best_score - runner_up >= t.margin
             and len(core) >= t.min_length
-            and all(e.auto for e in best_entries)
-            and words_agree(core, self._last_keys.get(best_code, ""))
+            and all(e.auto for e in entries)
+            and words_agree(core, keys.get(best_code, ""))
         )
-        return result
+
+    def _lay_exact(self, result: CodingResult, reading: LayReading, core: str) -> bool:
+        """A lay reading that is itself a dictionary key: coded as ``lay``; auto-coded when
+        the key names one PT, the text denies nothing and names one event only."""
+        for query in reading.queries:
+            keys = event_keys(query, self.rules)
+            hits = self.index.exact(keys.full, keys.core)
+            if not hits:
+                continue
+            exact = self._resolve(hits)
+            code = exact.ordered[0][0]
+            result.method = "lay"
+            result.score = 100.0
+            result.auto = exact.auto and not reading.negated and not reading.multiple
+            self._fill(result, code)
+            ranked = [(c, 100.0) for c, _ in exact.ordered]
+            if not result.auto:
+                ranked += self._fuzzy_codes(core, exclude={c for c, _ in exact.ordered})
+            result.candidates = self._candidates(ranked)
+            return True
+        return False
+
+    def _fuse(self, result: CodingResult, state: _Pending, hits: list[tuple[str, float]]) -> None:
+        """Lexical and semantic scores fused: a code's score is the better of its fuzzy score
+        and its cosine (x100), plus a small agreement bonus when both retrieve it."""
+        fused: dict[str, float] = {}
+        scores = dict(state.ranked)
+        for code, cosine in hits:
+            fused[code] = 100.0 * cosine
+        for code, score in scores.items():
+            fused[code] = max(fused.get(code, 0.0), score)
+        retrieved = {c for c, _ in hits}
+        for code in fused:
+            if code in scores and code in retrieved:
+                fused[code] += AGREEMENT_BONUS
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+        result.candidates = self._candidates(ranked)
+        if not ranked:
+            return
+        best_code, best = ranked[0]
+        group = self.group_of(best_code)
+        runner_up = next((s for c, s in ranked[1:] if self.group_of(c) != group), 0.0)
+        t = self.thresholds
+        eligible = (best_code in self._auto_codes and not state.negated
+                    and not state.multiple and not state.vague)
+        lexical = bool(result.auto and result.code is not None
+                       and self.group_of(result.code) == group)
+        result.fused = (best, best - runner_up, eligible, lexical)
+        semantic_auto = lexical or (
+            eligible and best >= t.semantic_auto and best - runner_up >= t.semantic_margin)
+        if not lexical:
+            result.method = "semantic"
+        result.score = round(best, 1)
+        result.confidence = t.confidence_of(best)
+        result.auto = semantic_auto
+        self._fill(result, best_code)
 
     def _resolve(self, hits: list[Entry]) -> _Exact:
         """What an exact key means, computed once per key: its codes in preference order
@@ -307,9 +495,6 @@ class Autocoder:
                     seen.add(entry.code)
                     out.append((entry.code, score))
         return out
-
-    def _entries_for_key_code(self, ranked_first: tuple[str, float]) -> list[Entry]:
-        return self._last_entries.get(ranked_first[0], [])
 
     def _candidates(self, ranked: list[tuple[str, float]]) -> list[Candidate]:
         out: list[Candidate] = []

@@ -9,6 +9,9 @@ Building it is most of a one-line call's time (issue 20: the command is to start
 modified) and on the coding modules themselves: a changed dictionary or a new version of the
 code builds afresh. The cache is this user's own folder, written atomically; anything wrong
 with it (unreadable, another Python) just builds the index again.
+The optional semantic index of the events coder is stored apart
+(``settings.semantic_index_dir``) and reused: encoding the dictionary takes a while, and a
+coder holding the model is not pickled.
 """
 
 from __future__ import annotations
@@ -24,13 +27,35 @@ from pathlib import Path
 from safety.coding.autocoder import Autocoder
 from safety.coding.open_dictionary import load_open_dictionary
 from safety.coding.paths import curation_dir
+from safety.coding.semantic import Embedder, load_embedder
 from safety.coding.terminology import Terminology
 from safety.package_data import BUNDLED_DICTIONARIES
 
 
-def bundled_autocoder(kind: str, path: Path = BUNDLED_DICTIONARIES) -> Autocoder:
-    """The autocoder over the open dictionary in ``path``, with that folder's curation."""
+def bundled_autocoder(kind: str, path: Path = BUNDLED_DICTIONARIES,
+                      index_dir: Path | None = None) -> Autocoder:
+    """The autocoder over the open dictionary in ``path``, with that folder's curation.
+
+    With ``index_dir`` (``settings.semantic_index_dir`` when ``settings.semantic_coding`` is
+    "auto") the events coder uses semantic retrieval if the extra is installed."""
+    if index_dir is not None and kind == "events":
+        embedder = semantic_embedder()
+        if embedder is not None:
+            return _semantic_autocoder(path, index_dir)
     return _autocoder(kind, path)
+
+
+@lru_cache(maxsize=1)
+def semantic_embedder() -> Embedder | None:
+    """The sentence-embedding model, loaded once per process; None without the extra."""
+    return load_embedder()
+
+
+@lru_cache(maxsize=2)
+def _semantic_autocoder(path: Path, index_dir: Path) -> Autocoder:
+    events, _ = _terminologies(path)
+    return Autocoder(events, "events", curation=curation_dir(path),
+                     embedder=semantic_embedder(), index_dir=index_dir)
 
 
 # The caches take the folder positionally, so that the default and the same folder named

@@ -22,6 +22,8 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[/+][a-z0-9]+)*")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "ð": "d"})
 _PARENTHESES = re.compile(r"\(.*?\)")
 _WORD = re.compile(r"[a-z0-9]+")
+# A research code ("MK-3475", "STI571", "CI-981") is one token: its digits are not a dose.
+_RESEARCH_CODE = re.compile(r"\b([a-z]{1,6})-?(\d{3,}[a-z]?)\b")
 _DOSE = re.compile(
     r"\b\d+(?:[.,]\d+)?\s*(?:mg|mcg|ug|µg|g|gm|kg|ml|l|iu|units?|meq|mmol|%|mg/ml|mg/kg|mcg/h)\b"
     r"|\b\d+(?:[.,]\d+)?\s*(?:x|/)\s*\d+\b|\b\d+(?:[.,]\d+)?\b"
@@ -158,7 +160,7 @@ def drug_key(text: str, rules: Rules | None = None) -> str:
     if "(" in text and not text.startswith("("):
         text = _PARENTHESES.sub(" ", text)
     if any(c.isdigit() for c in text):
-        text = _DOSE.sub(" ", text)
+        text = _DOSE.sub(" ", _RESEARCH_CODE.sub(r"\1\2", text))
     forms = rules.drug_form_words
     words = _WORD.findall(rules.us_spelling(text))
     return " ".join(t for t in words if t not in forms)

@@ -27,15 +27,19 @@ KEYS = ["verbatim", "code", "term", "level", "pt_code", "pt_term", "soc_code", "
 
 
 @pytest.fixture()
-def cli() -> click.Group:
+def cli(monkeypatch: pytest.MonkeyPatch) -> click.Group:
+    # Lexical: these tests are about the command, not the model (tests/coding/
+    # test_coding_semantic.py runs the semantic mode on a small dictionary).
+    monkeypatch.setenv("SAFETY_SEMANTIC_CODING", "off")
     return main
 
 
 def test_code_events_reads_lines_and_writes_json_lines(cli):
     result = CliRunner().invoke(cli, ["code", "events"], input="threw up blood\n\nfelt off\n")
     assert result.exit_code == 0, result.output
-    lines = [json.loads(x) for x in result.output.splitlines()]
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
     assert [list(x) for x in lines] == [KEYS, KEYS]
+    assert "safety code events: mode lexical" in result.stderr
     assert lines[0]["pt_code"] == "10018830" and lines[0]["auto"] is True
     assert lines[1]["verbatim"] == "felt off" and lines[1]["auto"] is False
 
@@ -70,7 +74,7 @@ def test_code_keeps_its_built_autocoder_and_rebuilds_it_for_a_changed_dictionary
 
 def test_code_drugs_gives_unii_and_substance(cli):
     result = CliRunner().invoke(cli, ["code", "drugs"], input="Tylenol 500mg tab\n")
-    line = json.loads(result.output)
+    line = json.loads(result.stdout)
     assert (line["code"], line["term"], line["level"]) == ("362O9ITL9D", "ACETAMINOPHEN",
                                                            "substance")
     assert line["pt_code"] is None and line["soc_code"] is None
@@ -83,12 +87,12 @@ def test_code_events_uses_the_configured_dictionary_folder(cli, tmp_path):
     with (mine / "curation" / "non_events.txt").open("a", encoding="utf-8") as fh:
         fh.write("felt off\n")
     runner = CliRunner()
-    bundled = json.loads(runner.invoke(cli, ["code", "events"], input="felt off\n").output)
+    bundled = json.loads(runner.invoke(cli, ["code", "events"], input="felt off\n").stdout)
     result = runner.invoke(cli, ["code", "events"], input="felt off\n",
                            env={"SAFETY_DICTIONARIES": str(mine)})
     assert result.exit_code == 0, result.output
     assert bundled["method"] != "non_event"
-    assert json.loads(result.output)["method"] == "non_event"
+    assert json.loads(result.stdout)["method"] == "non_event"
     missing = runner.invoke(cli, ["code", "events"], input="x\n",
                             env={"SAFETY_DICTIONARIES": str(tmp_path / "nowhere")})
     assert missing.exit_code == 2 and "SAFETY_DICTIONARIES" in missing.output
@@ -99,7 +103,7 @@ def test_code_events_against_a_meddra_folder(cli):
         cli, ["code", "events", "--dictionary", str(FIXTURES / "MedAscii")],
         input="Head hurting\n",
     )
-    line = json.loads(result.output)
+    line = json.loads(result.stdout)
     assert (line["code"], line["pt_code"], line["soc_code"]) == ("95000001", "94000001",
                                                                  "91000001")
 

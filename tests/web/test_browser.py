@@ -475,6 +475,13 @@ def test_physician_corrects_assesses_a_susar_writes_the_narrative_and_signs(
     form["study"]["ind_number"] = "145678"
     form["events"][0]["causality"] = [{"drug": "IMP", "assessment": "not_related"}]
     site = sites.token("Site 101", "GB")
+    # The UK site's case owes the MHRA: its gateway must be set for the messages to be sendable
+    # (an invalid message blocks the signature).
+    with session_scope(settings.effective_database_url) as s:
+        sponsor = s.scalars(select(Sponsor).where(Sponsor.code == "DEFAULT")).one()
+        configure(s, sponsor, {"gateways": {**sponsor.gateways, "mhra": {
+            "sender_id": "DEFAULT-UK", "batch_receiver": "MHRA-TEST",
+            "message_receiver": "MHRA-TEST"}}}, actor="test")
     rep = client.post("/api/v1/reports", json=form, headers=sites.headers(site)).json
     worker()
     case_id = client.get(rep["status_url"], headers=sites.headers(site)).json["case_id"]
@@ -540,6 +547,8 @@ def test_physician_corrects_assesses_a_susar_writes_the_narrative_and_signs(
     _transition(page, "Data entry done: to medical review", "data entry checked")
     _transition(page, "Medical review done: to approval", "SUSAR confirmed")
     sign = page.locator("#sign-form")
+    assert page.locator("#signing-blockers").count() == 0, \
+        page.locator("#signing-blockers").inner_text()
     sign.locator("input[name=meaning]").check()
     sign.locator("input[name=password]").fill(PASSWORD)
     sign.get_by_role("button", name="Sign and approve for submission").click()

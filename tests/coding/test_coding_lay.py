@@ -1,0 +1,79 @@
+"""The lay-language layer: rules over the bundled lay vocabulary, and how the autocoder uses
+them. Expected codes are the open dictionary's (CTCAE/OAE), chosen by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from safety.coding.lay import LayRules, lay_rules
+from safety.coding.normalise import drug_key
+from safety.coding.paths import curation_dir
+
+
+@pytest.fixture(scope="module")
+def rules() -> LayRules:
+    found = lay_rules(curation_dir())
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("my knees hurt", "arthralgia"),              # body part + sensation
+    ("lips swelled up", "lip oedema"),            # sensation verb, part in the plural
+    ("pain in my arm", "pain in extremity"),      # sensation before the part
+    ("can't stop scratching", "pruritus"),        # "can't ..." form
+    ("couldn't breathe", "dyspnea"),
+    ("nauseous every morning since starting it", "nausea"),  # time words dropped
+    ("REALLY bad tummy ache", "abdominal pain"),  # intensifiers dropped
+])
+def test_lay_readings(rules: LayRules, text: str, first: str) -> None:
+    reading = rules.read(text)
+    assert reading.queries[0] == first
+    assert not reading.negated
+
+
+def test_a_denied_event_is_negated_but_no_appetite_is_an_event(rules: LayRules) -> None:
+    assert rules.read("no rash").negated
+    assert rules.read("denies headache").negated
+    reading = rules.read("no appetite")
+    assert not reading.negated and reading.queries[0] == "anorexia"
+
+
+def test_two_joined_events_are_multiple(rules: LayRules) -> None:
+    assert rules.read("itching and lips swelled up").multiple
+    assert not rules.read("pins and needles").multiple  # one phrase with "and" inside
+
+
+def test_lay_wording_is_auto_coded_through_the_dictionary(events_coder) -> None:
+    result = events_coder.code("my knees hurt")
+    assert (result.code, result.method, result.auto) == ("10003239", "lay", True)
+
+
+@pytest.mark.parametrize("text", ["no rash", "headache and nausea", "sore arm at injection site"])
+def test_lay_texts_for_a_person_are_not_auto_coded(events_coder, text: str) -> None:
+    assert not events_coder.code(text).auto
+
+
+def test_clinical_wording_keeps_its_path(events_coder) -> None:
+    # Found by the fuzzy rule before the lay layer existed; it must stay that way.
+    result = events_coder.code("mouth dry")
+    assert (result.code, result.method, result.auto) == ("10013781", "fuzzy", True)
+
+
+def test_lexical_mode_is_named(events_coder) -> None:
+    assert events_coder.mode == "lexical"
+
+
+def test_research_codes_keep_their_digits() -> None:
+    assert drug_key("MK-3475") == "mk3475"
+    assert drug_key("STI571") == "sti571"
+    assert drug_key("tylenol 500mg") == "tylenol"
+
+
+def test_research_code_is_coded_to_its_substance(drugs_coder) -> None:
+    result = drugs_coder.code("MK-3475")
+    assert result.moiety_term == "PEMBROLIZUMAB" or result.term == "PEMBROLIZUMAB"
+
+
+def test_two_products_in_one_text_are_not_auto_coded(drugs_coder) -> None:
+    assert not drugs_coder.code("tylenol and advil").auto

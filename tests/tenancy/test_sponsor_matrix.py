@@ -99,6 +99,7 @@ WEB_OTHER_ROUTES = {
     "web_portal.index": "test_pages_list_only_the_callers_sponsor",
     "web_portal.new_report": "test_a_portal_report_lands_in_the_sites_sponsor",
     "web_operations.index": "test_another_sponsors_dead_letters_are_not_found",
+    "web_cases.reports": "test_another_sponsors_dead_letters_are_not_found",
     "web_operations.retry_failed_report": "test_another_sponsors_dead_letters_are_not_found",
     "web_operations.discard_failed_report": "test_another_sponsors_dead_letters_are_not_found",
     "web_operations.retry_failed_stage": "test_another_sponsors_dead_letters_are_not_found",
@@ -662,6 +663,11 @@ def test_another_sponsors_dead_letters_are_not_found(world, browser):
     assert page.status_code == 200
     _no_leak(world, page.data)
     assert b_report not in page.text and b_cv not in page.text
+    for status in ("failed", "held", "rejected"):  # the queue's tabs of reports
+        listing = proc.get(f"/queue/reports/{status}")
+        assert listing.status_code == 200
+        _no_leak(world, listing.data)
+        assert b_report not in listing.text and "data-report=" not in listing.text
     for given_report, given_cv in ((b_report, b_cv), (str(uuid.uuid4()), str(uuid.uuid4()))):
         for url, form in ((f"/operations/reports/{given_report}/retry", {}),
                           (f"/operations/reports/{given_report}/discard", {"reason": "spam"}),

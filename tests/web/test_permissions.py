@@ -49,6 +49,9 @@ def _expected(role: str, url: str, method: str) -> int:
 # which test_auth covers; test_every_web_endpoint_is_in_the_matrix keeps this list complete.
 ROUTES = [
     ("GET", "/queue", "web_cases.queue"),
+    ("GET", "/queue/reports/held", "web_cases.reports"),
+    ("GET", "/queue/reports/rejected", "web_cases.reports"),
+    ("GET", "/queue/reports/failed", "web_cases.reports"),
     ("GET", "/cases/{case}", "web_cases.case_page"),
     ("GET", "/cases/{case}/versions/1/source", "web_cases.source"),
     ("GET", "/dashboard", "web_dashboard.dashboard"),

@@ -85,7 +85,7 @@ def _filters(args: Any, me: int) -> QueueFilters:
 
 def _with(args: Any, **changes: Any) -> str:
     """This page's address with some query arguments changed (``None`` removes one)."""
-    params: dict[str, list[str]] = {k: args.getlist(k) for k in args}
+    params: dict[str, Any] = {k: args.getlist(k) for k in args}
     for name, value in changes.items():
         if value is None:
             params.pop(name, None)

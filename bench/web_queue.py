@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, func, insert, select, text
 
 from safety.accounts.store import User
 from safety.cases.codec import case_to_json
@@ -101,9 +101,9 @@ def fill(url: str, n: int) -> None:
             # Inserted in bulk (no unit of work to watch): indexed as a commit would.
             refresh_entries(s, [r["id"] for r in rows[Case]])
             s.commit()
-    with get_engine(url).connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("COMMIT"))
+    engine = get_engine(url)
+    if engine.dialect.name == "postgresql":  # fresh statistics, as autovacuum would leave them
+        with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text("VACUUM ANALYZE"))
 
 
@@ -167,6 +167,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000])
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep the cases already there when they are as many as asked for")
     args = ap.parse_args()
     url = os.environ.get("SAFETY_BENCH_DATABASE_URL")
     tmp = tempfile.TemporaryDirectory()
@@ -176,7 +178,10 @@ def main() -> None:
     print(f"database: {url.split('@')[-1]}")
     for n in args.sizes:
         t0 = time.perf_counter()
-        fill(url, n)
+        with get_sessionmaker(url)() as s:
+            held = s.scalar(select(func.count()).select_from(QueueEntry))
+        if not (args.reuse and held == n):
+            fill(url, n)
         print(f"\n{n} open cases (filled and indexed in {time.perf_counter() - t0:.0f} s); "
               f"median of {args.repeat}, ms")
         client = web_client(url, Path(tmp.name) / "home")

@@ -102,10 +102,10 @@ def save_registry(session: Session, reg: Registry, sponsor_id: int) -> None:
         # ``safety demo`` on a database ``serve --demo`` had set up).
         kept = {(r.jurisdiction, Status(r.status)): r for r in row.statuses}
         statuses = []
-        for s in p.statuses:
-            status_row = kept.pop((s.jurisdiction, s.status), None) or ProductStatusRow(
-                sponsor_id=sponsor_id, jurisdiction=s.jurisdiction, status=s.status.value)
-            status_row.numbers = list(s.numbers)
+        for js in p.statuses:
+            status_row = kept.pop((js.jurisdiction, js.status), None) or ProductStatusRow(
+                sponsor_id=sponsor_id, jurisdiction=js.jurisdiction, status=js.status.value)
+            status_row.numbers = list(js.numbers)
             statuses.append(status_row)
         row.statuses = statuses  # the ones left in ``kept`` are deleted (delete-orphan)
         session.add(row)

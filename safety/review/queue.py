@@ -118,6 +118,7 @@ class QueuePage:
     total: int = 0
     page: int = 1
     per_page: int = PER_PAGE
+    state_counts: dict[str, int] = field(default_factory=dict)  # every case, by state
 
     @property
     def pages(self) -> int:
@@ -188,12 +189,38 @@ def _order(sort: str, descending: bool) -> list[Any]:
     return out
 
 
+def distinct_values(session: Session, column: Any, *where: ColumnElement[bool],
+                    display: Any = None, limit: int = 500) -> list[str]:
+    """The distinct values of an indexed column, one index probe each (a "loose index scan"):
+    a filter's list of choices costs what the number of choices costs, not the number of
+    cases (``SELECT DISTINCT`` read all 100,000 rows). ``display`` is shown for each value."""
+    out: list[str] = []
+    last: Any = None
+    for _ in range(limit):
+        stmt = select(column, display if display is not None else column).where(
+            column.is_not(None), *where)
+        if last is not None:
+            stmt = stmt.where(column > last)
+        row = session.execute(stmt.order_by(column).limit(1)).first()
+        if row is None:
+            break
+        last = row[0]
+        out.append(row[1])
+    return out
+
+
 def queue_rows(session: Session, filters: QueueFilters, *, today: date) -> QueuePage:
     """One page of the queue under ``filters``; ``today`` in the organisation's zone."""
     apply_pending(session)  # what this transaction changed, before it is read
     where = _conditions(session, filters, today)
     per_page = min(max(filters.per_page, 1), MAX_PER_PAGE)
-    total = session.scalar(select(func.count()).select_from(E).where(*where)) or 0
+    counts = state_counts(session)
+    if _only_states(filters):
+        # Filtered by state alone (the default view): the total is the states' counts.
+        total = sum(n for state, n in counts.items()
+                    if not filters.states or state in filters.states)
+    else:
+        total = session.scalar(select(func.count()).select_from(E).where(*where)) or 0
     page = min(max(filters.page, 1), max(1, -(-total // per_page)))
     stmt = (
         select(E, Case.sender_case_id, Case.current_version, Site.name, User.id,
@@ -219,13 +246,19 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date) -> Queue
             products=tuple(p for p in entry.products.split("\n") if p),
             study=entry.study, site=site, sponsor=sponsor, assignee=user_name,
             assignee_id=user_id, flags=entry.flags(), subject=entry.subject))
-    products = session.scalars(select(QueueTerm.value).where(QueueTerm.kind == "product")
-                               .distinct())
-    studies = session.scalars(select(E.study).where(E.study.is_not(None)).distinct())
+    products = distinct_values(session, QueueTerm.key, QueueTerm.kind == "product",
+                               display=QueueTerm.value)
+    studies = distinct_values(session, E.study)
     has_due = session.scalar(select(E.case_id).where(E.next_due.is_not(None)).limit(1))
     return QueuePage(rows=rows, products=sorted(set(products), key=str.casefold),
-                     studies=sorted(s for s in studies if s), has_due_dates=has_due is not None,
-                     total=total, page=page, per_page=per_page)
+                     studies=studies, has_due_dates=has_due is not None,
+                     total=total, page=page, per_page=per_page, state_counts=counts)
+
+
+def _only_states(f: QueueFilters) -> bool:
+    """Whether ``f`` filters by nothing but state (and the caller's sponsors)."""
+    return f == QueueFilters(states=f.states, sort=f.sort, descending=f.descending,
+                             page=f.page, per_page=f.per_page)
 
 
 def state_counts(session: Session) -> dict[str, int]:

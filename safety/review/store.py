@@ -149,7 +149,8 @@ class QueueEntry(SponsorOwned, Base):
         Index("ix_queue_entries_urgency", "next_due", "urgent", "first_received_at",
               "case_number"),
         Index("ix_queue_entries_received", "first_received_at", "case_number"),
-        Index("ix_queue_entries_case_state", "case_state"),
+        # The counts by state, read from the index alone (the sponsor is the tenancy filter).
+        Index("ix_queue_entries_case_state", "case_state", "sponsor_id"),
         Index("ix_queue_entries_study", "study"),
         # Prefix searches (LIKE 'x%'): PostgreSQL uses a b-tree for them only with
         # text_pattern_ops unless the database's collation is plain "C".
@@ -189,8 +190,9 @@ class QueueTerm(SponsorOwned, Base):
 
     __tablename__ = "queue_terms"
     __table_args__ = (
-        Index("ix_queue_terms_kind_key", "kind", "key",
-              postgresql_ops={"key": "text_pattern_ops"}),
+        # Equality (the product filter) and the loose scan of the filter's choices, which
+        # walks the keys in order (text_pattern_ops could not).
+        Index("ix_queue_terms_kind_key", "kind", "key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

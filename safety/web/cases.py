@@ -40,7 +40,6 @@ from safety.review.queue import (
     queue_rows,
     report_counts,
     report_rows,
-    state_counts,
 )
 from safety.review.signatures import SigningRefused, sign_and_approve
 from safety.review.transitions import move
@@ -101,7 +100,7 @@ def queue() -> Any:
     filters = _filters(request.args, me.id)
     page = queue_rows(g.db, filters, today=today())
     ctx = {"flag_labels": QUEUE_FLAGS,
-           "page": page, "filters": filters, "counts": state_counts(g.db), "args": request.args,
+           "page": page, "filters": filters, "counts": page.state_counts, "args": request.args,
            "states": list(CaseState), "state_labels": STATE_LABELS,
            "search_fields": SEARCH_FIELDS, "sorts": SORTS, "with_args": _with,
            "report_tabs": REPORT_TABS, "report_counts": report_counts(g.db),

@@ -79,8 +79,10 @@ ROUTES = [
     ("GET", "/portal/reports/{other_report}", "web_portal.report"),
 ]
 # web_review.message_xml needs a stored message: tests/review/test_review_pages.py covers it.
+# The API docs page, its files and the favicon are public (test_web_security covers them).
 OUTSIDE_MATRIX = {"web_login.index", "web_login.login", "web_login.logout", "web_login.static",
-                  "web_review.message_xml"}
+                  "web_review.message_xml", "web_login.favicon", "web_api_docs.page",
+                  "web_api_docs.asset"}
 
 
 def test_every_web_endpoint_is_in_the_matrix(app):

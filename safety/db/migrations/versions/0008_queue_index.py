@@ -48,7 +48,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['sponsor_id'], ['sponsors.id'], name=op.f('fk_queue_entries_sponsor_id_sponsors')),
     sa.PrimaryKeyConstraint('case_id', name=op.f('pk_queue_entries'))
     )
-    op.create_index('ix_queue_entries_case_state', 'queue_entries', ['case_state'], unique=False)
+    op.create_index('ix_queue_entries_case_state', 'queue_entries', ['case_state', 'sponsor_id'], unique=False)
     op.create_index('ix_queue_entries_number_key', 'queue_entries', ['number_key'], unique=False, postgresql_ops={'number_key': 'text_pattern_ops'})
     op.create_index('ix_queue_entries_received', 'queue_entries', ['first_received_at', 'case_number'], unique=False)
     op.create_index('ix_queue_entries_sender_key', 'queue_entries', ['sender_key'], unique=False, postgresql_ops={'sender_key': 'text_pattern_ops'})
@@ -68,13 +68,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_queue_terms'))
     )
     op.create_index(op.f('ix_queue_terms_case_id'), 'queue_terms', ['case_id'], unique=False)
-    op.create_index('ix_queue_terms_kind_key', 'queue_terms', ['kind', 'key'], unique=False, postgresql_ops={'key': 'text_pattern_ops'})
+    op.create_index('ix_queue_terms_kind_key', 'queue_terms', ['kind', 'key'], unique=False)
     op.create_index(op.f('ix_queue_terms_sponsor_id'), 'queue_terms', ['sponsor_id'], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index(op.f('ix_queue_terms_sponsor_id'), table_name='queue_terms')
-    op.drop_index('ix_queue_terms_kind_key', table_name='queue_terms', postgresql_ops={'key': 'text_pattern_ops'})
+    op.drop_index('ix_queue_terms_kind_key', table_name='queue_terms')
     op.drop_index(op.f('ix_queue_terms_case_id'), table_name='queue_terms')
     op.drop_table('queue_terms')
     op.drop_index('ix_queue_entries_urgency', table_name='queue_entries')

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from safety.cases.store import Case, CaseVersion
 from safety.cases.workflow import OPEN_STATES
-from safety.review.store import QueueEntry
+from safety.review.store import QueueEntry, apply_pending
 from safety.rules.store import ObligationRow
 
 WEEKS = 12
@@ -85,6 +85,7 @@ DUE_BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
 def cases_by_due(session: Session, today: date) -> list[DueBucket] | None:
     """Open cases by the due date of their earliest open obligation (the date the queue sorts
     by); ``None`` while no open case owes a report."""
+    apply_pending(session)
     rows = session.execute(
         select(QueueEntry.next_due, func.count()).where(
             QueueEntry.next_due.is_not(None),

@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from safety.accounts.store import User
 from safety.cases.codec import case_to_json
@@ -57,13 +57,17 @@ def fill(url: str, n: int) -> None:
     docs = [(f, case_to_json(payload_to_case("site_form", f))) for f in forms]
     maker = get_sessionmaker(url)
     now = datetime.now(UTC)
+    engine = get_engine(url)
+    tables = [m.__table__.name for m in (QueueTerm, QueueEntry, CaseAssignment, ObligationRow,
+                                         CaseVersion, Report, Case)]
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # DELETE left dead rows for every FK check
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            conn.execute(text("UPDATE reports SET case_id = NULL, case_version_id = NULL"))
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
     with maker() as s:
-        for model in (QueueTerm, QueueEntry, CaseAssignment, ObligationRow, CaseVersion):
-            s.execute(delete(model))
-        s.execute(text("UPDATE reports SET case_id = NULL, case_version_id = NULL"))
-        s.execute(delete(Case))
-        s.execute(delete(Report))
-        s.commit()
         for start in range(0, n, CHUNK):
             rows: dict[Any, list[dict[str, Any]]] = {Report: [], Case: [], CaseVersion: [],
                                                      ObligationRow: []}
@@ -101,7 +105,6 @@ def fill(url: str, n: int) -> None:
             # Inserted in bulk (no unit of work to watch): indexed as a commit would.
             refresh_entries(s, [r["id"] for r in rows[Case]])
             s.commit()
-    engine = get_engine(url)
     if engine.dialect.name == "postgresql":  # fresh statistics, as autovacuum would leave them
         with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text("VACUUM ANALYZE"))

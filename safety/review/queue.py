@@ -39,7 +39,8 @@ PER_PAGE = 50
 MAX_PER_PAGE = 200
 
 # What the search box looks in. Ids match from their start (``SD-2026-00`` finds every case
-# numbered so); an event term matches anywhere in the reported or coded term.
+# numbered so); an event term matches anywhere in the reported or coded term. "Everything"
+# looks for an id first and for an event term when no case has that id.
 SEARCH_FIELDS: dict[str, str] = {
     "any": "everything",
     "case_number": "case number",
@@ -133,17 +134,26 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search(q: str, search_in: str) -> ColumnElement[bool]:
+def _search(session: Session, q: str, search_in: str) -> ColumnElement[bool]:
     k = queue_index.key(q)
     prefix = _like_prefix(k)
-    by: dict[str, ColumnElement[bool]] = {
+    ids: dict[str, ColumnElement[bool]] = {
         "case_number": E.number_key.like(prefix, escape="\\"),
         "sender_case_id": E.sender_key.like(prefix, escape="\\"),
         "subject": E.subject_key.like(prefix, escape="\\"),
-        "event": E.case_id.in_(select(QueueTerm.case_id).where(
-            QueueTerm.kind == "event", QueueTerm.key.like(f"%{_escape(k)}%", escape="\\"))),
     }
-    return by[search_in] if search_in in by else or_(*by.values())
+    event = E.case_id.in_(select(QueueTerm.case_id).where(
+        QueueTerm.kind == "event", QueueTerm.key.like(f"%{_escape(k)}%", escape="\\")))
+    if search_in in ids:
+        return ids[search_in]
+    if search_in == "event":
+        return event
+    # Everything: what was typed is an id when some case has it (an indexed lookup), and only
+    # otherwise an event term, which is matched anywhere in the term (every term is read).
+    by_id = or_(*ids.values())
+    if session.scalar(select(E.case_id).where(by_id).limit(1)) is not None:
+        return by_id
+    return event
 
 
 def _conditions(session: Session, f: QueueFilters, today: date) -> list[ColumnElement[bool]]:
@@ -175,7 +185,7 @@ def _conditions(session: Session, f: QueueFilters, today: date) -> list[ColumnEl
     if f.flag in ("coding_review", "suspected_duplicate", "rejected_by_regulator"):
         where.append(getattr(E, f.flag).is_(True))
     if f.q and f.q.strip():
-        where.append(_search(f.q, f.search_in))
+        where.append(_search(session, f.q, f.search_in))
     return where
 
 

@@ -149,6 +149,7 @@ class QueueEntry(SponsorOwned, Base):
         Index("ix_queue_entries_urgency", "next_due", "urgent", "first_received_at",
               "case_number"),
         Index("ix_queue_entries_received", "first_received_at", "case_number"),
+        Index("ix_queue_entries_case_number", "case_number"),  # the "case" column's order
         # The counts by state, read from the index alone (the sponsor is the tenancy filter).
         Index("ix_queue_entries_case_state", "case_state", "sponsor_id"),
         Index("ix_queue_entries_study", "study"),
@@ -248,8 +249,8 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
             DedupCandidate.suspected.is_(True),
             DedupCandidate.case_id.in_(wanted) | DedupCandidate.candidate_case_id.in_(wanted)))
         for c in pair}
-    entries = {e.case_id: e for e in session.scalars(
-        select(QueueEntry).where(QueueEntry.case_id.in_(wanted)))}
+    # Loaded in one query, so that merging each case's row below finds it without another.
+    list(session.scalars(select(QueueEntry).where(QueueEntry.case_id.in_(wanted))))
     session.execute(delete(QueueTerm).where(QueueTerm.case_id.in_(wanted)))
     for cid, case in cases.items():
         cv = current.get(cid)
@@ -272,13 +273,8 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
             subject_key=queue_index.key(subject) if subject else None,
             coding_review=bool(view is not None and view.review),
             suspected_duplicate=suspected, rejected_by_regulator=cid in rejected)
-        entry = entries.get(cid)
-        if entry is None:
-            session.add(QueueEntry(case_id=cid, **values))
-        else:
-            for name, value in values.items():
-                if getattr(entry, name) != value:
-                    setattr(entry, name, value)
+        # Onto the row loaded above (``entries``) when there is one: merged, not re-added.
+        session.merge(QueueEntry(case_id=cid, **values))
         terms = [("product", p) for p in products]
         terms += [("event", t) for t in queue_index.event_terms(data.get("reactions"))]
         for kind, value in terms:

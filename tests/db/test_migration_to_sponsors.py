@@ -144,7 +144,10 @@ def test_every_old_row_belongs_to_the_default_sponsor(upgraded: Upgraded) -> Non
     with get_engine(upgraded.url).connect() as conn:
         default = _default_id(conn)
         after = _row_counts(conn)
-        for table in sorted(_sponsor_tables()):
+        # Tables created by later revisions hold no old rows (the queue's index, 0008, is
+        # derived: filled after migrating by ``safety db upgrade``).
+        assert _sponsor_tables() - set(upgraded.before) == {"queue_entries", "queue_terms"}
+        for table in sorted(_sponsor_tables() & set(upgraded.before)):
             total, owners = conn.execute(text(
                 f"SELECT count(*), array_agg(DISTINCT sponsor_id) FROM {table}")).one()
             assert total == upgraded.before[table], table  # nothing lost, nothing added

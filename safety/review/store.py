@@ -222,7 +222,11 @@ def refresh_entries(session: Session, case_ids: Iterable[uuid.UUID]) -> None:
 
 
 def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
-    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ids)))}
+    # The cases' rows are locked (in id order) until commit: two transactions rewriting one
+    # case's row take turns, and the second reads what the first committed (PostgreSQL reads
+    # each statement afresh), so neither writes a row computed from what it could not see.
+    cases = {c.id: c for c in session.scalars(
+        select(Case).where(Case.id.in_(ids)).order_by(Case.id).with_for_update())}
     if not cases:
         return
     wanted = list(cases)

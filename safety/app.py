@@ -40,8 +40,8 @@ def create_app(overrides: dict[str, Any] | None = None,
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # The docs page (/api/v1/docs) is safety.web.api_docs: Swagger UI from a package,
+        # not flask-smorest's page, which loads it from a CDN.
         API_SPEC_OPTIONS={
             "components": {"securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"}}},

@@ -45,10 +45,22 @@ def ready_settings() -> Settings:
 
     loaded = settings()
     try:
-        ensure_embedded_database(loaded, migration_attributes(loaded))
+        migrated = ensure_embedded_database(loaded, migration_attributes(loaded))
     except SponsorError as exc:  # the installation's settings 0004 cannot migrate
         raise click.ClickException(f"database not upgraded: {exc}") from exc
+    if migrated:
+        index_queue(loaded.effective_database_url)
     return loaded
+
+
+def index_queue(url: str) -> int:
+    """Index the cases stored before the queue's index existed (migration 0011 creates its
+    tables; the rows are derived with this release's code, not the migration's)."""
+    from safety.db.session import session_scope
+    from safety.review.queue import index_missing_cases
+
+    with session_scope(url) as session:
+        return index_missing_cases(session)
 
 
 @contextmanager

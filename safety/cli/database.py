@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from safety.cli.common import migration_attributes, redact, settings
+from safety.cli.common import index_queue, migration_attributes, redact, settings
 
 
 @click.group("db")
@@ -27,7 +27,9 @@ def db_upgrade(revision: str) -> None:
         upgrade(url, revision, attributes=migration_attributes(loaded))
     except SponsorError as exc:  # the installation's settings 0004 cannot migrate
         raise click.ClickException(f"database not upgraded: {exc}") from exc
-    click.echo(f"database at {revision}: {redact(url)}")
+    indexed = index_queue(url)
+    click.echo(f"database at {revision}: {redact(url)}"
+               + (f" ({indexed} case(s) added to the queue's index)" if indexed else ""))
 
 
 @db.command("check")

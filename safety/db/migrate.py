@@ -34,9 +34,11 @@ def check(url: str) -> None:
 
 
 def ensure_embedded_database(settings: Settings,
-                             attributes: Mapping[str, object] | None = None) -> None:
+                             attributes: Mapping[str, object] | None = None) -> bool:
     """The embedded SQLite database migrates itself; PostgreSQL is migrated explicitly
-    (``safety db upgrade``, by the owner role)."""
+    (``safety db upgrade``, by the owner role). Whether it was the embedded one."""
     if settings.database_url is None:
         settings.home.mkdir(parents=True, exist_ok=True)
         upgrade(settings.effective_database_url, attributes=attributes)
+        return True
+    return False

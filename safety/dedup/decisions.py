@@ -31,6 +31,21 @@ class PairDecision(StrEnum):
 
 DECIDED = (PairDecision.REJECTED, PairDecision.CONFIRMED)
 
+# The smallest probability shown as more than "0.00" (the case page shows two decimals).
+SHOWN_AS_ZERO = 0.005
+
+
+def offers_confirmation(score: float, suspected: bool) -> bool:
+    """Whether the case page offers "Confirm duplicate" for a candidate pair.
+
+    A pair the model suspects (at or above its threshold) is offered. Below the threshold a
+    physician may still know better than the model (a re-keyed report whose fields disagree),
+    so the pair stays confirmable while it has any probability at all; one that shows as
+    0.00 is offered only "Not a duplicate": confirming a pair the model calls impossible
+    would rest on nothing the page shows (issue 17).
+    """
+    return suspected or score >= SHOWN_AS_ZERO
+
 
 class DecisionError(ValueError):
     """A decision that cannot be applied (unknown case, a case paired with itself)."""

@@ -96,9 +96,18 @@ def save_registry(session: Session, reg: Registry, sponsor_id: int) -> None:
         row = session.get(ProductRow, (sponsor_id, p.id)) or ProductRow(sponsor_id=sponsor_id,
                                                                          id=p.id)
         row.name, row.substances, row.aliases = p.name, list(p.substances), list(p.aliases)
-        row.statuses = [ProductStatusRow(sponsor_id=sponsor_id, jurisdiction=s.jurisdiction,
-                                         status=s.status.value, numbers=list(s.numbers))
-                        for s in p.statuses]
+        # A status the product keeps is updated in place: replacing it with a new row would
+        # insert the new row before deleting the old one, which breaks the unique constraint
+        # on (product, jurisdiction, status) when a registry is loaded again (issue 17:
+        # ``safety demo`` on a database ``serve --demo`` had set up).
+        kept = {(r.jurisdiction, Status(r.status)): r for r in row.statuses}
+        statuses = []
+        for js in p.statuses:
+            status_row = kept.pop((js.jurisdiction, js.status), None) or ProductStatusRow(
+                sponsor_id=sponsor_id, jurisdiction=js.jurisdiction, status=js.status.value)
+            status_row.numbers = list(js.numbers)
+            statuses.append(status_row)
+        row.statuses = statuses  # the ones left in ``kept`` are deleted (delete-orphan)
         session.add(row)
     for s in reg.studies.values():
         srow = session.get(StudyRow, (sponsor_id, s.protocol)) or StudyRow(

@@ -21,7 +21,7 @@ from safety.cases.workflow import ReviewFacts
 from safety.coding.confirmation import confirmation_reason
 from safety.coding.store import active_autocoder
 from safety.config import Settings
-from safety.dedup.decisions import DECIDED
+from safety.dedup.decisions import DECIDED, offers_confirmation
 from safety.dedup.store import DedupDecision, decided_with, open_candidates, other_case
 from safety.intake.service import answer_versions
 from safety.intake.store import Report
@@ -190,6 +190,7 @@ def suspected_duplicates(session: Session, case: Case, version: CaseVersion,
         out.append({"other_id": other_case(c, case.id),
                     "other": other.case_number if other else "?",
                     "score": c.score, "suspected": c.suspected, "rule": c.rule,
+                    "may_confirm": offers_confirmation(c.score, c.suspected),
                     "explanation": c.explanation or []})
     return out
 

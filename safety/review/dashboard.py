@@ -1,8 +1,9 @@
-"""What the safety lead's dashboard counts: intake volume, queue age, open obligations by due
-date and the on-time submission rate, in the organisation's time zone."""
+"""What the safety lead's dashboard counts: intake volume, queue age, open cases by their next
+reporting due date and the on-time submission rate, in the organisation's time zone."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from safety.cases.store import Case, CaseVersion
 from safety.cases.workflow import OPEN_STATES
-from safety.rules.obligations import OPEN_STATUSES
+from safety.review.store import QueueEntry, apply_pending
 from safety.rules.store import ObligationRow
 
 WEEKS = 12
@@ -55,22 +56,53 @@ def queue_age(session: Session, today: date, zone: Any) -> list[tuple[str, float
     return list(buckets.items())
 
 
-def obligations_by_due(session: Session, today: date) -> list[tuple[str, float]] | None:
-    """Open obligations: overdue, then by week due; ``None`` while none are stored."""
-    dues = [d for (d,) in session.execute(
-        select(ObligationRow.due).where(ObligationRow.status.in_(OPEN_STATUSES)))]
-    if not dues:
+@dataclass(frozen=True)
+class DueBucket:
+    """Open cases whose next reporting due date is ``low``..``high`` days from today (``None``:
+    unbounded); ``query`` is the queue's filter showing exactly those cases."""
+
+    label: str
+    low: int | None
+    high: int | None
+    count: int = 0
+
+    @property
+    def query(self) -> dict[str, Any]:
+        if self.high is not None and self.high < 0:
+            return {"overdue": "1"}
+        out = {} if self.low is None else {"due_from": str(self.low)}
+        return out | ({} if self.high is None else {"due_within": str(self.high)})
+
+
+# Days, not calendar weeks: "due this week" was all zeros on a Sunday (issue 17). The 15-day
+# edge is the longest common expedited clock (EU and FDA 15-day reports).
+DUE_BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
+    ("overdue", None, -1), ("0–2 d", 0, 2), ("3–7 d", 3, 7), ("8–15 d", 8, 15),
+    ("> 15 d", 16, None),
+)
+
+
+def cases_by_due(session: Session, today: date) -> list[DueBucket] | None:
+    """Open cases by the due date of their earliest open obligation (the date the queue sorts
+    by); ``None`` while no open case owes a report."""
+    apply_pending(session)
+    rows = session.execute(
+        select(QueueEntry.next_due, func.count()).where(
+            QueueEntry.next_due.is_not(None),
+            QueueEntry.case_state.in_([s.value for s in OPEN_STATES]))
+        .group_by(QueueEntry.next_due)).all()
+    if not rows:
         return None
-    bars: dict[str, float] = {"overdue": 0.0}
-    labels = ["this week", "next week", "in 2 weeks", "later"]
-    bars.update(dict.fromkeys(labels, 0.0))
-    for due in dues:
-        if due < today:
-            bars["overdue"] += 1
-        else:
-            weeks = (week_start(due) - week_start(today)).days // 7
-            bars[labels[min(weeks, 3)]] += 1
-    return list(bars.items())
+    counts = dict.fromkeys((label for label, _, _ in DUE_BUCKETS), 0)
+    for due, n in rows:
+        if due is None:
+            continue  # not selected; the type does not know it
+        days = (due - today).days
+        for label, low, high in DUE_BUCKETS:
+            if (low is None or days >= low) and (high is None or days <= high):
+                counts[label] += n
+                break
+    return [DueBucket(label, low, high, counts[label]) for label, low, high in DUE_BUCKETS]
 
 
 def on_time_rate(session: Session) -> tuple[int, int] | None:

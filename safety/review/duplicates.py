@@ -52,11 +52,15 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
                     case.sponsor_id, master)
     duplicate = (str(other.id) if master == str(case.id) else str(case.id)) if master else None
     for c, o in ((case, other), (other, case)):
-        if master:
-            change = {"field": "duplicate_of", "from": None,
-                      "to": master if duplicate == str(c.id) else None}
-        else:
+        # Each side names the other by its case number: the duplicate "duplicate_of" its
+        # master, the master "master_of" its duplicate (issue 17: the master's row read
+        # "duplicate_of: ∅ → ∅", the duplicate's a bare id).
+        if not master:
             change = {"field": "not_duplicate_of", "from": None, "to": o.case_number}
+        elif duplicate == str(c.id):
+            change = {"field": "duplicate_of", "from": None, "to": o.case_number}
+        else:
+            change = {"field": "master_of", "from": None, "to": o.case_number}
         record(session, actor=actor, action=f"duplicate.{decision}ed", entity=c,
                changes=[change], reason=reason)
     if master is None:

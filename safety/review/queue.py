@@ -1,30 +1,65 @@
-"""The review queue: which case to work next, and why it is where it is.
+"""The review queue: which case to work next, and why it is where it is; and the reports that
+never became a case version (held, rejected, failed), which a team must see too.
 
-Order: the earliest open reporting obligation due date first (what a regulator will hold us
-to); cases without one follow, serious before non-serious, oldest receipt first. Due dates are
-the open obligations' (``safety.rules.store``); no due date is ever invented: a case without an
-open obligation shows none.
+Default order: the earliest open reporting obligation due date first (what a regulator will
+hold us to); cases without one follow, serious before non-serious, oldest receipt first. Due
+dates are the open obligations' (``safety.rules.store``); no due date is ever invented: a case
+without an open obligation shows none.
 
-Product and study live in the case JSON, so those filters run in Python over the open
-cases' current versions; state, assignee and seriousness are filtered in SQL.
+Everything — filters, search, sort and paging — runs in SQL over the queue's index
+(``safety.review.store.QueueEntry``: one row per case, kept up to date as the case changes),
+so a page costs the same with 400 open cases or 100,000 (``bench/web_queue.py``).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
 
 from safety.accounts.store import Site, User
-from safety.cases.store import Case, CaseVersion
-from safety.review.facts import flags as case_flags
-from safety.review.store import CaseAssignment
-from safety.rules.store import obligation_due_dates
+from safety.cases.store import Case
+from safety.intake.status import ReportStatus
+from safety.intake.store import Report
+from safety.review import queue_index
+from safety.review.store import (
+    CaseAssignment,
+    QueueEntry,
+    QueueTerm,
+    apply_pending,
+    refresh_entries,
+)
 from safety.sponsors.store import Sponsor
+
+PER_PAGE = 50
+MAX_PER_PAGE = 200
+
+# What the search box looks in. Ids match from their start (``SD-2026-00`` finds every case
+# numbered so); an event term matches anywhere in the reported or coded term. "Everything"
+# looks for an id first and for an event term when no case has that id.
+SEARCH_FIELDS: dict[str, str] = {
+    "any": "everything",
+    "case_number": "case number",
+    "sender_case_id": "sender's case id",
+    "subject": "subject id",
+    "event": "event term",
+}
+
+E = QueueEntry
+# Sortable columns: key -> (label, columns in ascending order). The case number breaks ties,
+# so paging never shows a row twice or skips one.
+SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "urgency": ("Urgency", (E.next_due, E.urgent, E.first_received_at, E.case_number)),
+    "case": ("Case", (E.case_number,)),
+    "due": ("Due", (E.next_due, E.case_number)),
+    "received": ("Received", (E.first_received_at, E.case_number)),
+    "state": ("State", (E.case_state, E.next_due, E.case_number)),
+    "serious": ("Serious", (E.urgent, E.next_due, E.case_number)),
+}
 
 
 @dataclass(frozen=True)
@@ -36,10 +71,17 @@ class QueueFilters:
     assignee_id: int | None = None
     unassigned: bool = False
     overdue: bool = False
-    due_within_days: int | None = None
+    due_within_days: int | None = None  # due no later than in this many days (overdue too)
+    due_from_days: int | None = None  # due no earlier than in this many days
     site_id: int | None = None
     flag: str | None = None
     sponsor: str | None = None  # a sponsor's code
+    q: str | None = None  # search text
+    search_in: str = "any"  # a key of SEARCH_FIELDS
+    sort: str = "urgency"  # a key of SORTS
+    descending: bool = False
+    page: int = 1
+    per_page: int = PER_PAGE
 
 
 @dataclass(frozen=True)
@@ -61,6 +103,7 @@ class QueueRow:
     assignee: str | None
     assignee_id: int | None
     flags: tuple[str, ...] = ()
+    subject: str | None = None
 
     @property
     def overdue(self) -> bool:
@@ -73,104 +116,254 @@ class QueuePage:
     products: list[str] = field(default_factory=list)
     studies: list[str] = field(default_factory=list)
     has_due_dates: bool = False
+    total: int = 0
+    page: int = 1
+    per_page: int = PER_PAGE
+    state_counts: dict[str, int] = field(default_factory=dict)  # every case, by state
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
 
 
-def suspect_products(drugs: Any) -> tuple[str, ...]:
-    """Suspect and interacting drugs (G.k.1 = 1 or 3) by reported name, in form order."""
-    names: list[str] = []
-    for drug in drugs if isinstance(drugs, list) else []:
-        if drug.get("role", "1") in ("1", "3") and isinstance(drug.get("name"), str):
-            if drug["name"] not in names:
-                names.append(drug["name"])
-    return tuple(names)
+def _like_prefix(text: str) -> str:
+    return _escape(text) + "%"
 
 
-def study_of(study: Any) -> str | None:
-    if not isinstance(study, dict):
-        return None
-    value = study.get("sponsor_study_number") or study.get("name")
-    return value if isinstance(value, str) else None
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search(session: Session, q: str, search_in: str) -> ColumnElement[bool]:
+    k = queue_index.key(q)
+    prefix = _like_prefix(k)
+    ids: dict[str, ColumnElement[bool]] = {
+        "case_number": E.number_key.like(prefix, escape="\\"),
+        "sender_case_id": E.sender_key.like(prefix, escape="\\"),
+        "subject": E.subject_key.like(prefix, escape="\\"),
+    }
+    event = E.case_id.in_(select(QueueTerm.case_id).where(
+        QueueTerm.kind == "event", QueueTerm.key.like(f"%{_escape(k)}%", escape="\\")))
+    if search_in in ids:
+        return ids[search_in]
+    if search_in == "event":
+        return event
+    # Everything: what was typed is an id when some case has it (an indexed lookup), and only
+    # otherwise an event term, which is matched anywhere in the term (every term is read).
+    by_id = or_(*ids.values())
+    if session.scalar(select(E.case_id).where(by_id).limit(1)) is not None:
+        return by_id
+    return event
+
+
+def _conditions(session: Session, f: QueueFilters, today: date) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if f.states:
+        where.append(E.case_state.in_(f.states))
+    if f.serious is not None:
+        where.append(E.serious.is_(f.serious))
+    if f.assignee_id is not None:
+        where.append(E.case_id.in_(select(CaseAssignment.case_id)
+                                   .where(CaseAssignment.user_id == f.assignee_id)))
+    if f.unassigned:
+        where.append(E.case_id.not_in(select(CaseAssignment.case_id)))
+    if f.site_id is not None:
+        where.append(E.case_id.in_(select(Case.id).where(Case.site_id == f.site_id)))
+    if f.sponsor is not None:
+        where.append(E.sponsor_id.in_(select(Sponsor.id).where(Sponsor.code == f.sponsor)))
+    if f.product:
+        where.append(E.case_id.in_(select(QueueTerm.case_id).where(
+            QueueTerm.kind == "product", QueueTerm.key == queue_index.key(f.product))))
+    if f.study:
+        where.append(E.study == f.study)
+    if f.overdue:
+        where.append(E.next_due < today)
+    if f.due_within_days is not None:
+        where.append(E.next_due <= today + timedelta(days=f.due_within_days))
+    if f.due_from_days is not None:
+        where.append(E.next_due >= today + timedelta(days=f.due_from_days))
+    if f.flag in ("coding_review", "suspected_duplicate", "rejected_by_regulator"):
+        where.append(getattr(E, f.flag).is_(True))
+    if f.q and f.q.strip():
+        where.append(_search(session, f.q, f.search_in))
+    return where
+
+
+def _order(sort: str, descending: bool) -> list[Any]:
+    _, columns = SORTS.get(sort, SORTS["urgency"])
+    out = []
+    for col in columns:
+        ordered = col.desc() if descending else col.asc()
+        # No due date sorts last both ways: "no deadline" is never the most urgent.
+        out.append(ordered.nulls_last() if col is E.next_due else ordered)
+    return out
+
+
+def distinct_values(session: Session, column: Any, *where: ColumnElement[bool],
+                    display: Any = None, limit: int = 500) -> list[str]:
+    """The distinct values of an indexed column, one index probe each (a "loose index scan"):
+    a filter's list of choices costs what the number of choices costs, not the number of
+    cases (``SELECT DISTINCT`` read all 100,000 rows). ``display`` is shown for each value."""
+    out: list[str] = []
+    last: Any = None
+    for _ in range(limit):
+        stmt = select(column, display if display is not None else column).where(
+            column.is_not(None), *where)
+        if last is not None:
+            stmt = stmt.where(column > last)
+        row = session.execute(stmt.order_by(column).limit(1)).first()
+        if row is None:
+            break
+        last = row[0]
+        out.append(row[1])
+    return out
 
 
 def queue_rows(session: Session, filters: QueueFilters, *, today: date) -> QueuePage:
-    """The queue under ``filters``, most urgent first; ``today`` in the organisation's zone."""
-    # Versions follow receipt order (docs/architecture.md), so version 1 is the first receipt.
-    first = aliased(CaseVersion)
-    # Columns, not entities, and only the two JSON subdocuments the queue shows: loading
-    # whole case documents and ORM objects dominated the time (bench/web_queue.py).
+    """One page of the queue under ``filters``; ``today`` in the organisation's zone."""
+    apply_pending(session)  # what this transaction changed, before it is read
+    where = _conditions(session, filters, today)
+    per_page = min(max(filters.per_page, 1), MAX_PER_PAGE)
+    counts = state_counts(session)
+    if _only_states(filters):
+        # Filtered by state alone (the default view): the total is the states' counts.
+        total = sum(n for state, n in counts.items()
+                    if not filters.states or state in filters.states)
+    else:
+        total = session.scalar(select(func.count()).select_from(E).where(*where)) or 0
+    page = min(max(filters.page, 1), max(1, -(-total // per_page)))
     stmt = (
-        select(Case.id, Case.case_number, Case.sender_case_id, Case.state, Case.serious,
-               Case.current_version, CaseVersion.data["drugs"], CaseVersion.data["study"],
-               first.received_at, Site.name, User.id, User.printed_name, Sponsor.code)
-        .join(CaseVersion, and_(CaseVersion.case_id == Case.id,
-                                CaseVersion.version == Case.current_version))
-        .join(first, and_(first.case_id == Case.id, first.version == 1))
-        .join(Sponsor, Sponsor.id == Case.sponsor_id)
+        select(E, Case.sender_case_id, Case.current_version, Site.name, User.id,
+               User.printed_name, Sponsor.code)
+        .join(Case, Case.id == E.case_id)
+        .join(Sponsor, Sponsor.id == E.sponsor_id)
         .outerjoin(Site, Site.id == Case.site_id)
-        .outerjoin(CaseAssignment, CaseAssignment.case_id == Case.id)
+        .outerjoin(CaseAssignment, CaseAssignment.case_id == E.case_id)
         .outerjoin(User, User.id == CaseAssignment.user_id)
+        .where(*where)
+        .order_by(*_order(filters.sort, filters.descending))
+        .offset((page - 1) * per_page).limit(per_page)
     )
-    if filters.states:
-        stmt = stmt.where(Case.state.in_(filters.states))
-    if filters.serious is not None:
-        stmt = stmt.where(Case.serious.is_(filters.serious))
-    if filters.assignee_id is not None:
-        stmt = stmt.where(CaseAssignment.user_id == filters.assignee_id)
-    if filters.unassigned:
-        stmt = stmt.where(CaseAssignment.user_id.is_(None))
-    if filters.site_id is not None:
-        stmt = stmt.where(Case.site_id == filters.site_id)
-    if filters.sponsor is not None:
-        stmt = stmt.where(Sponsor.code == filters.sponsor)
-    found = session.execute(stmt).all()
-
-    ids = [r[0] for r in found]
-    dues = obligation_due_dates(session, ids)
-    flags = case_flags(session, ids)
-    page = QueuePage(rows=[], has_due_dates=bool(dues))
-    products: set[str] = set()
-    studies: set[str] = set()
-    for (case_id, number, sender_case_id, state, serious, version, drugs, study_doc,
-         received_at, site_name, user_id, user_name, sponsor_code) in found:
-        prods, study = suspect_products(drugs), study_of(study_doc)
-        products.update(prods)
-        if study:
-            studies.add(study)
-        due = dues.get(case_id)
-        row = QueueRow(
-            case_id=case_id, case_number=number, sender_case_id=sender_case_id,
-            state=state, serious=serious, version=version,
-            received_at=received_at, age_days=(today - received_at.date()).days,
+    rows = []
+    for entry, sender_case_id, version, site, user_id, user_name, sponsor in session.execute(stmt):
+        due = entry.next_due
+        rows.append(QueueRow(
+            case_id=entry.case_id, case_number=entry.case_number,
+            sender_case_id=sender_case_id, state=entry.case_state, serious=entry.serious,
+            version=version, received_at=entry.first_received_at,
+            age_days=(today - entry.first_received_at.date()).days,
             due=due, due_in_days=(due - today).days if due else None,
-            products=prods, study=study, site=site_name, sponsor=sponsor_code,
-            assignee=user_name, assignee_id=user_id,
-            flags=tuple(sorted(flags.get(case_id, ()))),
-        )
-        if _keep(row, filters):
-            page.rows.append(row)
-    page.rows.sort(key=urgency)
-    page.products, page.studies = sorted(products, key=str.lower), sorted(studies)
-    return page
+            products=tuple(p for p in entry.products.split("\n") if p),
+            study=entry.study, site=site, sponsor=sponsor, assignee=user_name,
+            assignee_id=user_id, flags=entry.flags(), subject=entry.subject))
+    products = distinct_values(session, QueueTerm.key, QueueTerm.kind == "product",
+                               display=QueueTerm.value)
+    studies = distinct_values(session, E.study)
+    has_due = session.scalar(select(E.case_id).where(E.next_due.is_not(None)).limit(1))
+    return QueuePage(rows=rows, products=sorted(set(products), key=str.casefold),
+                     studies=studies, has_due_dates=has_due is not None,
+                     total=total, page=page, per_page=per_page, state_counts=counts)
 
 
-def urgency(row: QueueRow) -> tuple[Any, ...]:
-    return (row.due is None, row.due or date.max, row.serious is not True, row.received_at,
-            row.case_number)
-
-
-def _keep(row: QueueRow, f: QueueFilters) -> bool:
-    if f.product and f.product.lower() not in (p.lower() for p in row.products):
-        return False
-    if f.study and row.study != f.study:
-        return False
-    if f.overdue and not row.overdue:
-        return False
-    if f.flag and f.flag not in row.flags:
-        return False
-    return not (f.due_within_days is not None
-                and (row.due_in_days is None or row.due_in_days > f.due_within_days))
+def _only_states(f: QueueFilters) -> bool:
+    """Whether ``f`` filters by nothing but state (and the caller's sponsors)."""
+    return f == QueueFilters(states=f.states, sort=f.sort, descending=f.descending,
+                             page=f.page, per_page=f.per_page)
 
 
 def state_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Case.state, func.count()).group_by(Case.state))
+    apply_pending(session)
+    rows = session.execute(select(E.case_state, func.count()).group_by(E.case_state))
     return {state: n for state, n in rows}
+
+
+def index_missing_cases(session: Session) -> int:
+    """Index the cases the queue has no row for (cases stored before the index existed); how
+    many were indexed. One query when there are none."""
+    missing = list(session.scalars(select(Case.id).where(
+        Case.id.not_in(select(E.case_id)))))
+    refresh_entries(session, missing)
+    return len(missing)
+
+
+# --- reports that are not (yet) a case version ----------------------------------------------
+
+# Held: not a valid case yet, or naming a nullified case; rejected: not a readable ICSR;
+# failed: processing gave up after its retries (retried or discarded on /operations).
+REPORT_TABS: dict[str, str] = {
+    ReportStatus.HELD.value: "Held reports",
+    ReportStatus.REJECTED.value: "Rejected reports",
+    ReportStatus.FAILED.value: "Failed reports",
+}
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    report_id: uuid.UUID
+    received_at: datetime
+    channel: str
+    sender: str
+    sender_case_id: str | None
+    site: str | None
+    reasons: tuple[str, ...]
+    attempts: int
+    case_id: uuid.UUID | None
+    case_number: str | None
+
+
+@dataclass
+class ReportPage:
+    status: str
+    rows: list[ReportRow]
+    total: int = 0
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def report_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Report.status, func.count())
+                           .where(Report.status.in_(list(REPORT_TABS)))
+                           .group_by(Report.status))
+    return {str(status): n for status, n in rows}
+
+
+def _reasons(findings: Any, last_error: str | None) -> tuple[str, ...]:
+    """Why the report stopped: its findings, and the last error of a failed one (first line;
+    the worker's log has the rest)."""
+    out = [str(f.get("message") or f.get("code") or "") for f in findings or []
+           if isinstance(f, dict)]
+    if last_error and last_error.strip():
+        out.append(last_error.strip().splitlines()[0])
+    return tuple(r for r in out if r)
+
+
+def report_rows(session: Session, status: str, *, q: str | None = None, page: int = 1,
+                per_page: int = PER_PAGE) -> ReportPage:
+    """Reports in one of :data:`REPORT_TABS`, newest first; ``q`` finds a sender's case id
+    by its start."""
+    if status not in REPORT_TABS:
+        raise ValueError(f"status must be one of {', '.join(REPORT_TABS)}, not {status!r}")
+    where: list[ColumnElement[bool]] = [Report.status == status]
+    if q and q.strip():
+        where.append(func.lower(Report.sender_case_id).like(
+            _like_prefix(q.strip().lower()), escape="\\"))
+    total = session.scalar(select(func.count()).select_from(Report).where(*where)) or 0
+    page = min(max(page, 1), max(1, -(-total // per_page)))
+    stmt = (select(Report.id, Report.received_at, Report.channel, Report.sender,
+                   Report.sender_case_id, Report.findings, Report.last_error, Report.attempts,
+                   Report.case_id, Site.name, Case.case_number)
+            .outerjoin(Site, Site.id == Report.site_id)
+            .outerjoin(Case, Case.id == Report.case_id)
+            .where(*where).order_by(Report.received_at.desc(), Report.id)
+            .offset((page - 1) * per_page).limit(per_page))
+    rows = [ReportRow(report_id=rid, received_at=at, channel=channel, sender=sender,
+                      sender_case_id=sender_case_id, site=site,
+                      reasons=_reasons(findings, error), attempts=attempts, case_id=case_id,
+                      case_number=number)
+            for (rid, at, channel, sender, sender_case_id, findings, error, attempts, case_id,
+                 site, number) in session.execute(stmt)]
+    return ReportPage(status=status, rows=rows, total=total, page=page, per_page=per_page)

@@ -1,19 +1,43 @@
-"""Review records: who works a case now, and the electronic signatures (never updated or
-deleted; see ``safety.review.signing`` for what a signature binds)."""
+"""Review records: who works a case now, the electronic signatures (never updated or
+deleted; see ``safety.review.signing`` for what a signature binds), and the queue's index of
+the cases (``queue_entries``, ``queue_terms``: derived, rewritten whenever what it is derived
+from changes)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Uuid, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    delete,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from safety.accounts.store import User
 from safety.audit.store import record
-from safety.cases.store import Case, CaseVersion
+from safety.cases.store import Case, CaseVersion, CodedView
 from safety.db.base import Base, UTCDateTime, utcnow
-from safety.review import signing
+from safety.db.tenancy import SponsorOwned
+from safety.dedup.decisions import DECIDED
+from safety.dedup.store import DedupCandidate, DedupDecision, decided_with, open_candidates
+from safety.review import queue_index, signing
+from safety.rules.obligations import OPEN_STATUSES
+from safety.rules.store import ObligationRow
+from safety.submissions.states import SubmissionState
+from safety.submissions.store import Submission
 
 
 class CaseAssignment(Base):
@@ -103,3 +127,232 @@ def signature_status(case: Case, current: CaseVersion, sig: Signature,
     return signing.status(sig.version, sig.data_sha256, sig.manifest_sha256,
                           sig.manifest(case.case_number), case.current_version,
                           signing.content_hash(current.data), current_message_sha256)
+
+
+# --- the queue's index ----------------------------------------------------------------------
+#
+# The queue filters, searches, sorts and pages in SQL over one row per case. What a row holds
+# comes from the case, its versions (the first receipt, the current document and its coding),
+# its open obligations, its duplicate candidates and its submissions; a flush that writes any
+# of those marks the case, and the row is rewritten before the transaction commits (or before
+# the queue is read in the same transaction). Nobody has to remember to call anything, so a
+# new writer of those tables cannot leave the queue stale.
+
+
+class QueueEntry(SponsorOwned, Base):
+    """One case as the review queue filters, searches and sorts it (derived, never edited)."""
+
+    __tablename__ = "queue_entries"
+    __table_args__ = (
+        # The default order (most urgent first): the next due date, serious first, oldest
+        # first; walking this index answers the first page without sorting the queue.
+        Index("ix_queue_entries_urgency", "next_due", "urgent", "first_received_at",
+              "case_number"),
+        Index("ix_queue_entries_received", "first_received_at", "case_number"),
+        Index("ix_queue_entries_case_number", "case_number"),  # the "case" column's order
+        # The counts by state, read from the index alone (the sponsor is the tenancy filter).
+        Index("ix_queue_entries_case_state", "case_state", "sponsor_id"),
+        Index("ix_queue_entries_study", "study"),
+        # Prefix searches (LIKE 'x%'): PostgreSQL uses a b-tree for them only with
+        # text_pattern_ops unless the database's collation is plain "C".
+        Index("ix_queue_entries_number_key", "number_key",
+              postgresql_ops={"number_key": "text_pattern_ops"}),
+        Index("ix_queue_entries_sender_key", "sender_key",
+              postgresql_ops={"sender_key": "text_pattern_ops"}),
+        Index("ix_queue_entries_subject_key", "subject_key",
+              postgresql_ops={"subject_key": "text_pattern_ops"}),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(40))
+    number_key: Mapped[str] = mapped_column(String(40))
+    sender_key: Mapped[str] = mapped_column(String(200))
+    case_state: Mapped[str] = mapped_column(String(30))
+    serious: Mapped[bool | None] = mapped_column(Boolean)
+    urgent: Mapped[int] = mapped_column(Integer)  # 0 serious, 1 not (or not known)
+    first_received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_due: Mapped[date | None] = mapped_column(Date)  # earliest open obligation
+    products: Mapped[str] = mapped_column(Text, default="")  # suspects, one per line
+    study: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    subject_key: Mapped[str | None] = mapped_column(String(200))
+    coding_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspected_duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+    rejected_by_regulator: Mapped[bool] = mapped_column(Boolean, default=False)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def flags(self) -> tuple[str, ...]:
+        return tuple(f for f in ("coding_review", "rejected_by_regulator", "suspected_duplicate")
+                     if getattr(self, f))
+
+
+class QueueTerm(SponsorOwned, Base):
+    """A product or event term of a case's current version, folded for lookup."""
+
+    __tablename__ = "queue_terms"
+    __table_args__ = (
+        # Equality (the product filter) and the loose scan of the filter's choices, which
+        # walks the keys in order (text_pattern_ops could not).
+        Index("ix_queue_terms_kind_key", "kind", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # product | event
+    key: Mapped[str] = mapped_column(String(400))
+    value: Mapped[str] = mapped_column(String(400))
+
+
+PENDING = "safety.review.queue_pending"
+CHUNK = 500
+
+
+def _versions_cases(session: Session, version_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    if not version_ids:
+        return set()
+    return set(session.scalars(select(CaseVersion.case_id)
+                               .where(CaseVersion.id.in_(version_ids))))
+
+
+def refresh_entries(session: Session, case_ids: Iterable[uuid.UUID]) -> None:
+    """Rewrite the queue's rows of these cases from what they are derived from."""
+    ids = sorted(set(case_ids))
+    for start in range(0, len(ids), CHUNK):
+        _refresh_chunk(session, ids[start:start + CHUNK])
+
+
+def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
+    # The cases' rows are locked (in id order) until commit: two transactions rewriting one
+    # case's row take turns, and the second reads what the first committed (PostgreSQL reads
+    # each statement afresh), so neither writes a row computed from what it could not see.
+    cases = {c.id: c for c in session.scalars(
+        select(Case).where(Case.id.in_(ids)).order_by(Case.id).with_for_update())}
+    if not cases:
+        return
+    wanted = list(cases)
+    current = {cv.case_id: cv for cv in session.scalars(
+        select(CaseVersion).join(Case, (Case.id == CaseVersion.case_id)
+                                 & (Case.current_version == CaseVersion.version))
+        .where(Case.id.in_(wanted)))}
+    first = dict(session.execute(select(CaseVersion.case_id, CaseVersion.received_at)
+                                 .where(CaseVersion.case_id.in_(wanted),
+                                        CaseVersion.version == 1)).all())
+    views: dict[uuid.UUID, CodedView] = {}
+    for revision in session.scalars(select(CodedView).where(
+            CodedView.case_version_id.in_([cv.id for cv in current.values()]))
+            .order_by(CodedView.revision)):
+        views[revision.case_version_id] = revision  # the latest revision wins
+    due = dict(session.execute(
+        select(ObligationRow.case_id, func.min(ObligationRow.due))
+        .where(ObligationRow.case_id.in_(wanted), ObligationRow.status.in_(OPEN_STATUSES))
+        .group_by(ObligationRow.case_id)).all())
+    rejected = set(session.scalars(select(Submission.case_id).where(
+        Submission.case_id.in_(wanted), Submission.state == SubmissionState.REJECTED)))
+    paired = {c for pair in session.execute(
+        select(DedupCandidate.case_id, DedupCandidate.candidate_case_id).where(
+            DedupCandidate.suspected.is_(True),
+            DedupCandidate.case_id.in_(wanted) | DedupCandidate.candidate_case_id.in_(wanted)))
+        for c in pair}
+    # Loaded in one query, so that merging each case's row below finds it without another.
+    list(session.scalars(select(QueueEntry).where(QueueEntry.case_id.in_(wanted))))
+    session.execute(delete(QueueTerm).where(QueueTerm.case_id.in_(wanted)))
+    for cid, case in cases.items():
+        cv = current.get(cid)
+        if cv is None or cid not in first:
+            continue  # a case is written before its first version, in the same transaction
+        view: CodedView | None = views.get(cv.id)
+        data: dict[str, Any] = (view.data if view is not None else cv.data) or {}
+        products = queue_index.suspect_products(data.get("drugs"))
+        subject = queue_index.subject_of(data.get("patient"))
+        suspected = cid in paired and bool(open_candidates(
+            session, cid, decided_with(session, cid, DECIDED), suspected_only=True))
+        values: dict[str, Any] = dict(
+            sponsor_id=case.sponsor_id, case_number=case.case_number,
+            number_key=queue_index.key(case.case_number),
+            sender_key=queue_index.key(case.sender_case_id or ""),
+            case_state=str(case.state), serious=case.serious,
+            urgent=0 if case.serious else 1, first_received_at=first[cid],
+            next_due=due.get(cid), products="\n".join(products),
+            study=queue_index.study_of(data.get("study")), subject=subject,
+            subject_key=queue_index.key(subject) if subject else None,
+            coding_review=bool(view is not None and view.review),
+            suspected_duplicate=suspected, rejected_by_regulator=cid in rejected)
+        # Onto the row loaded above (``entries``) when there is one: merged, not re-added.
+        session.merge(QueueEntry(case_id=cid, **values))
+        terms = [("product", p) for p in products]
+        terms += [("event", t) for t in queue_index.event_terms(data.get("reactions"))]
+        for kind, value in terms:
+            session.add(QueueTerm(case_id=cid, sponsor_id=case.sponsor_id, kind=kind,
+                                  key=queue_index.key(value)[:400], value=value[:400]))
+
+
+def apply_pending(session: Session) -> None:
+    """Bring the queue's rows of the cases this session changed up to date (before a read of
+    the queue in the same transaction; commits do it by themselves)."""
+    for _ in range(10):  # a refresh marks nothing new; the bound only guards a bug
+        session.flush()
+        pending: set[Any] = session.info.pop(PENDING, set())
+        if not pending:
+            return
+        versions = {v for kind, v in pending if kind == "version"}
+        cases = {v for kind, v in pending if kind == "case"} | _versions_cases(session, versions)
+        refresh_entries(session, cases)
+
+
+# What each written row tells about the cases it belongs to: ("case", id) or ("version", id).
+Marks = Callable[[Any], list[tuple[str, Any]]]
+_MARKS: dict[type, Marks] = {
+    Case: lambda o: [("case", o.id)],
+    CaseVersion: lambda o: [("case", o.case_id)],
+    CodedView: lambda o: [("version", o.case_version_id)],
+    ObligationRow: lambda o: [("case", o.case_id)],
+    DedupCandidate: lambda o: [("case", o.case_id), ("case", o.candidate_case_id)],
+    DedupDecision: lambda o: [("case", o.case_a), ("case", o.case_b)],
+    Submission: lambda o: [("case", o.case_id)],
+}
+# The same for UPDATE and DELETE statements: the columns naming the rows' cases.
+_COLUMNS: dict[type, list[tuple[str, Any]]] = {
+    Case: [("case", Case.id)],
+    CaseVersion: [("case", CaseVersion.case_id)],
+    CodedView: [("version", CodedView.case_version_id)],
+    ObligationRow: [("case", ObligationRow.case_id)],
+    DedupCandidate: [("case", DedupCandidate.case_id),
+                     ("case", DedupCandidate.candidate_case_id)],
+    DedupDecision: [("case", DedupDecision.case_a), ("case", DedupDecision.case_b)],
+    Submission: [("case", Submission.case_id)],
+}
+
+
+def _mark(session: Session, marks: Iterable[tuple[str, Any]]) -> None:
+    pending: set[Any] = session.info.setdefault(PENDING, set())
+    pending.update((kind, value) for kind, value in marks if value is not None)
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_flushed(session: Session, _context: Any) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        marks = _MARKS.get(type(obj))
+        if marks is not None:
+            _mark(session, marks(obj))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _mark_bulk(state: ORMExecuteState) -> None:
+    """An UPDATE or DELETE statement on a table the queue is derived from: the cases of the
+    rows it is about to touch, read with the same condition first."""
+    if not (state.is_update or state.is_delete) or state.bind_mapper is None:
+        return
+    columns = _COLUMNS.get(state.bind_mapper.class_)
+    if columns is None:
+        return
+    where = state.statement.whereclause  # type: ignore[attr-defined]
+    for kind, column in columns:
+        query = select(column).distinct()
+        if where is not None:
+            query = query.where(where)
+        _mark(state.session, ((kind, v) for v in state.session.scalars(query)))
+
+
+@event.listens_for(Session, "before_commit")
+def _refresh_before_commit(session: Session) -> None:
+    apply_pending(session)  # flushes first: what the commit would flush marks its cases too

@@ -19,6 +19,7 @@ def register_web(app: Flask) -> None:
     """Add the web pages to ``app``. Idempotent."""
     from safety.web import (
         admin,
+        api_docs,
         cases,
         dashboard,
         login,
@@ -39,7 +40,7 @@ def register_web(app: Flask) -> None:
     init_security(app)
     register_error_pages(app)
     for module in (login, cases, portal, dashboard, admin, review_actions, sponsors,
-                   operations, outputs, questions, metrics, medical):
+                   operations, outputs, questions, metrics, medical, api_docs):
         app.register_blueprint(module.bp)
     app.jinja_env.filters["state_label"] = _state_label
     app.jinja_env.filters["local"] = _local

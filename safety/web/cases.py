@@ -32,7 +32,15 @@ from safety.review import diff, signing
 from safety.review.assignment import assign
 from safety.review.case_view import CaseView, case_view, source_of_version
 from safety.review.facts import QUEUE_FLAGS
-from safety.review.queue import QueueFilters, queue_rows, state_counts
+from safety.review.queue import (
+    REPORT_TABS,
+    SEARCH_FIELDS,
+    SORTS,
+    QueueFilters,
+    queue_rows,
+    report_counts,
+    report_rows,
+)
 from safety.review.signatures import SigningRefused, approval_blockers, sign_and_approve
 from safety.review.transitions import move
 from safety.sponsors.service import sponsors
@@ -48,20 +56,41 @@ def today() -> date:
     return datetime.now(current_app.config["SAFETY"].zone).date()
 
 
+def _number(args: Any, name: str) -> int | None:
+    value = (args.get(name) or "").strip()
+    return int(value) if value.isdigit() else None
+
+
 def _filters(args: Any, me: int) -> QueueFilters:
     states = tuple(s for s in args.getlist("state") if s in {x.value for x in CaseState})
     if not states and args.get("all") != "1":
         states = tuple(s.value for s in CaseState if s not in FINAL_STATES)
     serious = {"yes": True, "no": False}.get(args.get("serious", ""))
-    within = args.get("due_within", "")
+    search_in = args.get("in", "any")
+    sort = args.get("sort", "urgency")
     return QueueFilters(
         states=states, product=args.get("product") or None, study=args.get("study") or None,
         serious=serious, assignee_id=me if args.get("mine") == "1" else None,
         unassigned=args.get("unassigned") == "1", overdue=args.get("overdue") == "1",
-        due_within_days=int(within) if within.isdigit() else None,
+        due_within_days=_number(args, "due_within"), due_from_days=_number(args, "due_from"),
         flag=args.get("flag") if args.get("flag") in QUEUE_FLAGS else None,
         sponsor=(args.get("sponsor") or "").strip().upper() or None,
+        q=(args.get("q") or "").strip()[:200] or None,
+        search_in=search_in if search_in in SEARCH_FIELDS else "any",
+        sort=sort if sort in SORTS else "urgency", descending=args.get("dir") == "desc",
+        page=_number(args, "page") or 1,
     )
+
+
+def _with(args: Any, **changes: Any) -> str:
+    """This page's address with some query arguments changed (``None`` removes one)."""
+    params: dict[str, Any] = {k: args.getlist(k) for k in args}
+    for name, value in changes.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = [str(value)]
+    return url_for(request.endpoint or "web_cases.queue", **(request.view_args or {}), **params)
 
 
 @bp.get("/queue")
@@ -71,13 +100,29 @@ def queue() -> Any:
     filters = _filters(request.args, me.id)
     page = queue_rows(g.db, filters, today=today())
     ctx = {"flag_labels": QUEUE_FLAGS,
-           "page": page, "filters": filters, "counts": state_counts(g.db), "args": request.args,
+           "page": page, "filters": filters, "counts": page.state_counts, "args": request.args,
            "states": list(CaseState), "state_labels": STATE_LABELS,
+           "search_fields": SEARCH_FIELDS, "sorts": SORTS, "with_args": _with,
+           "report_tabs": REPORT_TABS, "report_counts": report_counts(g.db),
            "sponsors": sponsors(g.db, current_scope().sponsor_ids),
            "can_work": bool(sponsors_with(g.db, me, Permission.WORK_CASES))}
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "queue-table":
         return render_template("web/_queue_table.html", **ctx)
     return render_template("web/queue.html", **ctx)
+
+
+@bp.get("/queue/reports/<status>")
+@require(Permission.VIEW_CASES)
+def reports(status: str) -> Any:
+    """Reports that are not a case version: held, rejected or failed."""
+    if status not in REPORT_TABS:
+        abort(404)
+    listing = report_rows(g.db, status, q=(request.args.get("q") or "").strip()[:200] or None,
+                          page=_number(request.args, "page") or 1)
+    return render_template(
+        "web/queue_reports.html", listing=listing, args=request.args, with_args=_with,
+        report_tabs=REPORT_TABS, report_counts=report_counts(g.db),
+        can_operate=bool(sponsors_with(g.db, user(), Permission.OPERATE)))
 
 
 def _case_or_404(case_id: uuid.UUID, *, lock: bool = False) -> Case:

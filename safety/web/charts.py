@@ -10,10 +10,17 @@ from html import escape
 
 
 def bar_chart(bars: list[tuple[str, float]], *, title: str, unit: str = "",
-              width: int = 640, height: int = 220, highlight: set[str] | None = None) -> str:
-    """Vertical bars with the value above each bar and the label below it."""
+              width: int = 640, height: int = 232, highlight: set[str] | None = None,
+              links: dict[str, str] | None = None) -> str:
+    """Vertical bars with the value above each bar and the label below it; a bar whose label
+    is in ``links`` (and its value and label) is a link there.
+
+    The plot starts 40 px down so that the tallest bar's value (11 px text above it) stays
+    clear of the title's line (it overlapped at 28 px).
+    """
     highlight = highlight or set()
-    top, bottom, left, right = 28, 42, 8, 8
+    links = links or {}
+    top, bottom, left, right = 40, 42, 8, 8
     plot_h = height - top - bottom
     n = max(len(bars), 1)
     slot = (width - left - right) / n
@@ -33,14 +40,19 @@ def bar_chart(bars: list[tuple[str, float]], *, title: str, unit: str = "",
         x = left + i * slot + (slot - bar_w) / 2
         y = top + plot_h - h
         cls = "bar bar-alert" if label in highlight else "bar"
+        href = links.get(label)
+        if href is not None:
+            parts.append(f'<a href="{escape(href)}" class="bar-link" data-bar="{escape(label)}">')
         parts.append(f'<rect class="{cls}" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
-                     f'height="{h:.1f}"><title>{escape(label)}: {_fmt(value)}{escape(unit)}'
-                     "</title></rect>")
+                     f'height="{max(h, 0):.1f}"><title>{escape(label)}: {_fmt(value)}'
+                     f"{escape(unit)}</title></rect>")
         cx = x + bar_w / 2
         parts.append(f'<text x="{cx:.1f}" y="{y - 4:.1f}" text-anchor="middle" '
                      f'class="chart-value">{_fmt(value)}</text>')
         parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
                      f'class="chart-label">{escape(label)}</text>')
+        if href is not None:
+            parts.append("</a>")
     if not bars:
         parts.append(f'<text x="{width / 2}" y="{top + plot_h / 2}" text-anchor="middle">'
                      "no data yet</text>")

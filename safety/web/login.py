@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -27,6 +29,13 @@ from safety.web.security import SessionUser, client_address
 
 bp = Blueprint("web_login", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Any:
+    """The site's icon where every browser asks for it first (it was a 404 on every page)."""
+    return send_from_directory(Path(__file__).parent / "static", "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=86400)
 
 
 def home_for(role: str) -> str:

@@ -144,7 +144,12 @@ def test_every_old_row_belongs_to_the_default_sponsor(upgraded: Upgraded) -> Non
     with get_engine(upgraded.url).connect() as conn:
         default = _default_id(conn)
         after = _row_counts(conn)
-        for table in sorted(_sponsor_tables()):
+        # Tables created by later revisions hold no old rows, except the queue's index, which
+        # is derived: filled after migrating by ``safety db upgrade``.
+        for table in sorted(_sponsor_tables() - set(upgraded.before)
+                            - {"queue_entries", "queue_terms"}):
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0, table
+        for table in sorted(_sponsor_tables() & set(upgraded.before)):
             total, owners = conn.execute(text(
                 f"SELECT count(*), array_agg(DISTINCT sponsor_id) FROM {table}")).one()
             # nothing lost, nothing added (a table a later migration made starts empty)

@@ -59,6 +59,17 @@ def test_confirm_links_under_the_more_complete_case(client, sites, worker, setti
     assert r.status_code == 200, r.json
     assert {r.json["master_case_id"], r.json["duplicate_case_id"]} == {a, b}
     assert client.get(f"/api/v1/cases/{b}/duplicates", headers=sites.headers(safety)).json == []
+    # Each side's audit row names the other case by number (it once read "duplicate_of: ∅ → ∅"
+    # on the master).
+    master, duplicate = r.json["master_case_id"], r.json["duplicate_case_id"]
+    number = {c: client.get(f"/api/v1/cases/{c}", headers=sites.headers(safety)).json[
+        "case_number"] for c in (a, b)}
+    with session_scope(settings.effective_database_url) as s:
+        changes = {str(e.case_id): e.changes for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "duplicate.confirmed"))}
+    assert changes == {
+        duplicate: [{"field": "duplicate_of", "from": None, "to": number[master]}],
+        master: [{"field": "master_of", "from": None, "to": number[duplicate]}]}
     bad = client.post(f"/api/v1/cases/{b}/duplicates/{a}", json={"decision": "maybe"},
                       headers=sites.headers(safety))
     assert bad.status_code == 422 and {"decision", "reason"} <= set(bad.json["errors"]["json"])

@@ -61,6 +61,25 @@ def test_registry_and_rsi_round_trip(session):
     assert load_rsi(session, D).in_force("P1", "IB", date(2026, 2, 1)) == v
 
 
+def test_a_registry_loaded_again_updates_its_statuses(session):
+    """Loading a registry over itself (``safety demo`` after ``serve --demo``) keeps the
+    statuses it still lists, with their new numbers, and drops the others; it once broke the
+    unique constraint on (product, jurisdiction, status)."""
+    def registry(*statuses):
+        reg = Registry()
+        reg.add_product(Product("P1", "Zelvorin", ("zelvoritinib",), statuses))
+        return reg
+
+    us = JurisdictionStatus("US", Status.INVESTIGATIONAL, ("IND 1",))
+    eu = JurisdictionStatus("EU", Status.AUTHORISED, ("EU/1/26/1",))
+    save_registry(session, registry(us, eu), D)
+    session.flush()
+    us_amended = JurisdictionStatus("US", Status.INVESTIGATIONAL, ("IND 1", "IND 2"))
+    save_registry(session, registry(us_amended), D)
+    session.flush()
+    assert load_registry(session, D).products["P1"].statuses == (us_amended,)
+
+
 def test_a_sponsors_registry_is_its_own(session):
     """Two sponsors may use the same product id; each reads only its own products and RSI."""
     other = make_sponsor(session, "OTHER").id

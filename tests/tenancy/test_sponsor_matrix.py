@@ -94,7 +94,8 @@ API_EXEMPT = {  # endpoint: why it has no matrix row
     "obligations.RulesEvaluate": "what-if evaluation of the posted case history: reads and "
                                  "stores nothing",
     "api-docs.openapi_json": "the API description; no case data",
-    "api-docs.openapi_swagger_ui": "the API description's page; no case data",
+    "web_api_docs.page": "the API description's page; no case data",
+    "web_api_docs.asset": "Swagger UI's files; no case data",
 }
 
 # --- the pages -------------------------------------------------------------------------------
@@ -141,6 +142,7 @@ WEB_OTHER_ROUTES = {
     "web_portal.index": "test_pages_list_only_the_callers_sponsor",
     "web_portal.new_report": "test_a_portal_report_lands_in_the_sites_sponsor",
     "web_operations.index": "test_another_sponsors_dead_letters_are_not_found",
+    "web_cases.reports": "test_another_sponsors_dead_letters_are_not_found",
     "web_operations.retry_failed_report": "test_another_sponsors_dead_letters_are_not_found",
     "web_operations.discard_failed_report": "test_another_sponsors_dead_letters_are_not_found",
     "web_operations.retry_failed_stage": "test_another_sponsors_dead_letters_are_not_found",
@@ -154,6 +156,7 @@ WEB_EXEMPT = {
     "web_login.login": "login; no case data",
     "web_login.logout": "logout; no case data",
     "web_login.static": "static files",
+    "web_login.favicon": "the site's icon",
     "static": "static files",
     # Administration is global (docs/decisions.md): accounts and sponsors are the CRO's, and
     # only administrators reach these (tests/web/test_permissions.py).
@@ -553,7 +556,7 @@ def test_pages_list_only_the_callers_sponsor(world, browser):
     for url in ("/queue", "/queue?all=1", f"/queue?sponsor={b.code}", "/dashboard"):
         r = proc.get(url)
         assert r.status_code == 200
-        _no_leak(world, r.data)
+        _no_leak(world, r.data, *(["sponsor=" + b.code] if "sponsor=" in url else []))
         pages[url] = r.text
     assert all(n in pages["/queue"] for n in numbers.values())
     assert not any(n in pages[f"/queue?sponsor={b.code}"] for n in numbers.values())
@@ -738,6 +741,11 @@ def test_another_sponsors_dead_letters_are_not_found(world, browser):
     assert page.status_code == 200
     _no_leak(world, page.data)
     assert b_report not in page.text and b_cv not in page.text
+    for status in ("failed", "held", "rejected"):  # the queue's tabs of reports
+        listing = proc.get(f"/queue/reports/{status}")
+        assert listing.status_code == 200
+        _no_leak(world, listing.data)
+        assert b_report not in listing.text and "data-report=" not in listing.text
     for given_report, given_cv in ((b_report, b_cv), (str(uuid.uuid4()), str(uuid.uuid4()))):
         for url, form in ((f"/operations/reports/{given_report}/retry", {}),
                           (f"/operations/reports/{given_report}/discard", {"reason": "spam"}),

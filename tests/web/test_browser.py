@@ -591,3 +591,69 @@ def test_physician_corrects_assesses_a_susar_writes_the_narrative_and_signs(
                  "patient.weight_kg", "weight from the site's follow-up call",
                  "signature.invalidated", "case.returned_by_correction"):
         assert text in audit, text
+def _sideways(page: Any) -> int:
+    """How far the page scrolls sideways (0: it fits the viewport)."""
+    return int(page.evaluate("document.documentElement.scrollWidth"
+                             " - document.documentElement.clientWidth"))
+
+
+def test_queue_case_page_and_dashboard_fit_a_phone(settings, users, demo_data, live_server,
+                                                   page):
+    """At 390×844 (a common phone) no page of the team's loop scrolls sideways (issue 17)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    users.add("doc@example.org", "safety_physician", sponsors=DEMO_SPONSORS)
+    _login(page, live_server, "doc@example.org")
+    page.wait_for_url(f"{live_server}/queue")
+    assert page.locator("#queue-table tbody tr[data-case]").count() >= 1
+    assert _sideways(page) == 0
+    page.shot("queue-390")
+    page.locator("#queue-table tbody tr[data-case] a").first.click()
+    page.wait_for_url("**/cases/*")
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert _sideways(page) == 0
+    page.shot("case-390")
+    for path in ("/queue/reports/held", "/dashboard", "/queue?sort=case&dir=desc"):
+        page.goto(f"{live_server}{path}")
+        assert _sideways(page) == 0, path
+    page.goto(f"{live_server}/dashboard")
+    page.shot("dashboard-390")
+
+
+def test_a_dashboard_bar_opens_the_queue_filtered_to_its_cases(settings, users, demo_data,
+                                                               live_server, page):
+    users.add("proc@example.org", "case_processor", sponsors=DEMO_SPONSORS)
+    _login(page, live_server, "proc@example.org")
+    page.wait_for_url(f"{live_server}/queue")
+    page.goto(f"{live_server}/dashboard")
+    bars = page.locator("a.bar-link")
+    assert bars.count() == 5  # overdue, 0–2, 3–7, 8–15, > 15 days
+    values = [int(bars.nth(i).locator(".chart-value").text_content() or "") for i in range(5)]
+    busiest = values.index(max(values))
+    count = str(values[busiest])
+    assert int(count) > 0
+    bars.nth(busiest).locator("rect").click()
+    page.wait_for_url("**/queue?*")
+    assert page.locator("#queue-total").inner_text() == count
+    page.shot("queue-from-dashboard")
+
+
+def test_the_api_docs_render_with_the_network_off(live_server, page):
+    """Swagger UI comes from this server: with every other origin blocked the page renders
+    the API (it was blank offline when it came from a CDN)."""
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Any) -> None:
+        if route.request.url.startswith(live_server):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    page.context.route("**/*", only_this_server)
+    page.goto(f"{live_server}/api/v1/docs")
+    title = page.locator(".swagger-ui .info .title")
+    title.wait_for()
+    assert "SafetyDesk API" in title.inner_text()
+    assert page.locator(".swagger-ui .opblock").count() > 5
+    assert elsewhere == []
+    page.shot("api-docs-offline")

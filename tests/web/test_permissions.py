@@ -60,6 +60,9 @@ def _expected(role: str, url: str, method: str) -> int:
 # which test_auth covers; test_every_web_endpoint_is_in_the_matrix keeps this list complete.
 ROUTES = [
     ("GET", "/queue", "web_cases.queue"),
+    ("GET", "/queue/reports/held", "web_cases.reports"),
+    ("GET", "/queue/reports/rejected", "web_cases.reports"),
+    ("GET", "/queue/reports/failed", "web_cases.reports"),
     ("GET", "/cases/{case}", "web_cases.case_page"),
     ("GET", "/cases/{case}/versions/1/source", "web_cases.source"),
     ("GET", "/dashboard", "web_dashboard.dashboard"),
@@ -113,9 +116,11 @@ ROUTES = [
 ]
 # web_review.message_xml and the readable message and its download need a stored message:
 # tests/review/test_review_pages.py and tests/web/test_outputs.py cover them.
+# The API docs page, its files and the favicon are public (test_web_security covers them).
 OUTSIDE_MATRIX = {"web_login.index", "web_login.login", "web_login.logout", "web_login.static",
                   "web_review.message_xml", "web_outputs.message",
-                  "web_outputs.message_download"}
+                  "web_outputs.message_download", "web_login.favicon", "web_api_docs.page",
+                  "web_api_docs.asset"}
 
 
 def test_every_web_endpoint_is_in_the_matrix(app):

@@ -23,7 +23,7 @@ PORTAL_FORM = {
     "narrative": "Admitted with fever 39.4C and ANC 0.2 on day 12 of cycle 4.",
     "events.0.verbatim": "febrile neutropenia", "events.0.onset_date": "2026-10-30",
     "events.0.serious": "true", "events.0.seriousness": "hospitalisation",
-    "events.0.causality_drug": "pembrolizumab", "events.0.causality_assessment": "related",
+    "events.0.causality.0": "related",  # one row per event x suspect drug: drugs.0
     "drugs.0.name": "pembrolizumab", "drugs.0.role": "suspect", "drugs.0.dose.value": "200",
     "drugs.0.dose.unit": "mg", "drugs.0.investigational": "true",
 }

@@ -15,7 +15,7 @@ from datetime import date
 from rapidfuzz import fuzz, process
 
 from safety.cases.values import PartialDate
-from safety.dedup.profile import Profile
+from safety.dedup.profile import Profile, subjects_agree
 
 FUZZY_SAME = 90.0
 FUZZY_SIMILAR = 80.0
@@ -223,7 +223,7 @@ def _subject(a: Profile, b: Profile) -> str | None:
         return None
     if a.study is not None and b.study is not None and a.study != b.study:
         return None  # subject numbers are only unique within a study
-    return "same" if a.subject == b.subject else "different"
+    return "same" if subjects_agree(a.subject, b.subject) else "different"
 
 
 def _record(a: Profile, b: Profile) -> str | None:

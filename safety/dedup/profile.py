@@ -66,6 +66,31 @@ def norm_initials(value: object) -> str | None:
     return letters or None
 
 
+def norm_subject(value: object) -> str | None:
+    """A subject id as upper-case alphanumeric parts joined by "-" (``101 / 0023`` -> ``101-0023``).
+
+    The parts are kept because sites write the site prefix (``<site>-<subject>``) and partners
+    often drop it: the comparison needs the boundary to see that ``0023`` is ``101-0023``.
+    """
+    text = norm_text(value)
+    return "-".join(text.upper().split()) if text else None
+
+
+def subjects_agree(x: str, y: str) -> bool:
+    """The same subject: equal ignoring separators, or one is the other without its prefix.
+
+    ICH E2B(R3) D.1.1.4 (patient investigation number) carries the sponsor's subject id, which
+    protocols usually build as site number + subject number; a report from another channel may
+    carry the subject number alone.
+    """
+    if x.replace("-", "") == y.replace("-", ""):
+        return True
+    px, py = x.split("-"), y.split("-")
+    short, long_ = (px, py) if len(px) < len(py) else (py, px)
+    return len(short) < len(long_) and long_[-len(short):] == short and any(
+        c.isdigit() for c in "".join(short))
+
+
 def age_in_years(age: Quantity | None) -> float | None:
     if age is None or age.value is None:
         return None
@@ -290,7 +315,7 @@ def build_profile(case: CaseVersionData) -> Profile:
         study = norm_id(s.sponsor_study_number) or next(
             (norm_id(r.number) for r in s.registrations if norm_id(r.number)), None
         ) or norm_id(s.name)
-    subject = norm_id(p.investigation_number)
+    subject = norm_subject(p.investigation_number)
     record = norm_id(p.hospital_record_number) or norm_id(p.gp_record_number) or norm_id(
         p.specialist_record_number
     )

@@ -81,15 +81,16 @@ def _birth(a: Profile, b: Profile) -> str | None:
         if x.earliest() <= y.latest() and y.earliest() <= x.latest():
             return "year_match"
         return "year_near" if abs(x.year - y.year) <= 1 else "mismatch"
-    ax, ay = a.age_estimate(), b.age_estimate()
-    if ax is None or ay is None:
+    rx, ry = a.age_range(), b.age_range()
+    if rx is None or ry is None:
         return None
-    diff = abs(ax - ay)
-    if diff < 1.0:
-        return "age_match"
-    if diff <= 2.0:
-        return "age_near"
-    return "mismatch"
+    if rx[0] == rx[1] and ry[0] == ry[1]:  # two exact ages: the old point rule
+        diff = abs(rx[0] - ry[0])
+        return "age_match" if diff < 1.0 else "age_near" if diff <= 2.0 else "mismatch"
+    if rx[0] < ry[1] and ry[0] < rx[1] or rx == ry:
+        return "age_match"  # the intervals overlap: the ages are compatible
+    gap = max(ry[0] - rx[1], rx[0] - ry[1], 0.0)
+    return "age_near" if gap <= 1.0 else "mismatch"
 
 
 def _sex(a: Profile, b: Profile) -> str | None:
@@ -133,7 +134,10 @@ def _onset(a: Profile, b: Profile) -> str | None:
         d = _days(x.earliest(), y.earliest())
         if d == 0:
             return "exact"
-        if d <= 3:
+        # day and month swapped (03/04 read as 4 March by one sender, 3 April by another),
+        # as birth dates already allow
+        transposed = x.year == y.year and x.month == y.day and x.day == y.month
+        if d <= 3 or transposed:
             return "close"
         return "near" if d <= 31 else "mismatch"
     if x.precision == "year" and y.precision == "year" and x.year == y.year:

@@ -186,6 +186,21 @@ class Profile:
             return (self.onset.earliest() - self.birth.earliest()).days / 365.25
         return None
 
+    def age_range(self) -> tuple[float, float] | None:
+        """Age at onset as the interval the data allows, in years.
+
+        A year-only birth date is any day of that year, not 1 January; an age in whole years
+        (ICH E2B(R3) D.2.2a) is the completed years, so 53 means [53, 54). A point when exact.
+        """
+        if self.age is not None:
+            return (self.age, self.age + 1.0) if float(self.age).is_integer() else (
+                self.age, self.age)
+        if self.birth is not None and self.onset is not None:
+            lo = (self.onset.earliest() - self.birth.latest()).days / 365.25
+            hi = (self.onset.latest() - self.birth.earliest()).days / 365.25
+            return (max(lo, 0.0), max(hi, 0.0))
+        return None
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in self.__slots__:

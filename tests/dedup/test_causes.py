@@ -23,3 +23,26 @@ def test_subject_with_and_without_site_prefix_is_the_same_subject() -> None:
     assert outcomes(a, c)["subject"] == "different"  # same number at another site: other patient
     squashed = build_profile(make_case(study="ACME-301", subject="0140231"))
     assert outcomes(a, squashed)["subject"] == "same"
+
+
+def test_year_only_birth_date_against_an_age_compares_as_an_interval() -> None:
+    """Site: born 1970 (day and month withheld), onset 10 Feb 2024; partner: age 53 years.
+
+    Born any day of 1970, the patient was 53 or 54 on 10 Feb 2024: 53 agrees. Taking 1 January
+    1970 made the site's age 54.1 and the pair only "near".
+    """
+    site = build_profile(make_case(birth="1970", onset="2024-02-10"))
+    partner = build_profile(make_case(birth=None, age=53, onset="2024-02-10", report_id="B-1",
+                                      sender="Borealis"))
+    assert outcomes(site, partner)["birth"] == "age_match"
+    older = build_profile(make_case(birth=None, age=57, onset="2024-02-10", report_id="B-2"))
+    assert outcomes(site, older)["birth"] == "mismatch"
+
+
+def test_day_and_month_swapped_onset_dates_are_close() -> None:
+    """A US partner's 04/03/2024 (April 3) against the site's 4 March 2024."""
+    site = build_profile(make_case(onset="2024-03-04"))
+    partner = build_profile(make_case(onset="2024-04-03", sender="Borealis", report_id="B-1"))
+    assert outcomes(site, partner)["onset"] == "close"
+    later = build_profile(make_case(onset="2024-04-05", sender="Borealis", report_id="B-2"))
+    assert outcomes(site, later)["onset"] == "mismatch"

@@ -54,6 +54,10 @@ def _initials(a: Profile, b: Profile) -> str | None:
         return None
     if x == y:
         return "exact"
+    if len(x) == 1 or len(y) == 1:
+        # a consumer or a form giving one letter: agreement on it, but half the evidence
+        short, other = (x, y) if len(x) == 1 else (y, x)
+        return "partial" if short in other else "none_shared"
     rx, ry = _readings(x), _readings(y)
     if (x[0], x[-1]) == (y[0], y[-1]):
         return "middle"
@@ -251,8 +255,8 @@ Comparator = Callable[[Profile, Profile], str | None]
 
 # field -> (comparator, outcomes it can return, attribute(s) shown in the explanation)
 FIELDS: dict[str, tuple[Comparator, tuple[str, ...], tuple[str, ...]]] = {
-    "initials": (_initials, ("exact", "reordered", "middle", "given_differs", "other",
-                           "none_shared"),
+    "initials": (_initials, ("exact", "reordered", "middle", "given_differs", "partial",
+                           "other", "none_shared"),
                  ("initials",)),
     "birth": (_birth, ("date_exact", "date_close", "year_match", "year_near", "age_match",
                        "age_near", "mismatch"), ("birth", "age")),

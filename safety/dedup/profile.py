@@ -52,10 +52,20 @@ _STOPWORDS = frozenset(
 )
 
 
+# What senders write where the initials are withheld: ISO 21090 null flavours (E2B(R3) D.1
+# allows MSK/ASKU/NASK/UNK) and the words EU and FDA partners use for privacy masking.
+MASKED_INITIALS = frozenset({
+    "UNK", "UNKNOWN", "NI", "NA", "MSK", "ASKU", "NASK", "NINF", "PINF", "PRIVACY", "PRIVATE",
+    "MASKED", "MASK", "REDACTED", "WITHHELD", "NOTGIVEN", "NOTKNOWN", "NOTSTATED", "NONE",
+    "XX", "XXX", "XXXX",
+})
+
+
 def norm_initials(value: object) -> str | None:
-    """Initials as upper-case letters; a full name is reduced to its initials."""
+    """Initials as upper-case letters; a full name is reduced to its initials; a masking word
+    ("PRIVACY", "UNK") is no initials at all (else it would count as "PU" or "UNK")."""
     text = norm_text(value)
-    if not text:
+    if not text or text.replace(" ", "").upper() in MASKED_INITIALS:
         return None
     words = text.split()
     if len(words) == 1 and len(words[0]) <= 4:
@@ -292,11 +302,9 @@ def build_profile(case: CaseVersionData) -> Profile:
         for v in (r.start, r.end):
             if (pd := _date(v)) is not None and pd.is_full_date and pd is not onset:
                 dates.add(pd.earliest())
-    for d in case.drugs:
-        for dose in d.dosages:
-            for v in (dose.start, dose.end):
-                if (pd := _date(v)) is not None and pd.is_full_date:
-                    dates.add(pd.earliest())
+    # Drug start and end dates (G.k.4.r) are not counted: a patient's second, different
+    # event on the same treatment shares them with the first, so they are evidence of the same
+    # patient and treatment, not of the same event episode.
     for test in case.tests:
         if (pd := _date(test.date)) is not None and pd.is_full_date:
             dates.add(pd.earliest())

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from factories.dedup import make_case
 
+from safety.cases.model import Dosage
+from safety.cases.values import PartialDate
 from safety.dedup.blocking import blocking_keys
 from safety.dedup.comparison import outcomes
 from safety.dedup.profile import build_profile
+from safety.dedup.scoring import load_model
 
 
 def test_subject_with_and_without_site_prefix_is_the_same_subject() -> None:
@@ -46,3 +49,31 @@ def test_day_and_month_swapped_onset_dates_are_close() -> None:
     assert outcomes(site, partner)["onset"] == "close"
     later = build_profile(make_case(onset="2024-04-05", sender="Borealis", report_id="B-2"))
     assert outcomes(site, later)["onset"] == "mismatch"
+
+
+def test_masking_words_are_not_initials_and_one_letter_agrees_partially() -> None:
+    """An EU partner's forward with the patient masked; a consumer who gives "J." only."""
+    site = build_profile(make_case(initials="J.M.S."))
+    for masked in ("PRIVACY", "UNK", "MSK", "masked", "ASKU", "NI"):
+        partner = build_profile(make_case(initials=masked, sender="Borealis", report_id="B-1"))
+        assert partner.initials is None, masked
+        assert outcomes(site, partner)["initials"] is None  # no evidence either way
+    consumer = build_profile(make_case(initials="J.", report_id="C-1"))
+    assert outcomes(site, consumer)["initials"] == "partial"
+    stranger = build_profile(make_case(initials="K", report_id="C-2"))
+    assert outcomes(site, stranger)["initials"] == "none_shared"
+
+
+def test_a_drug_start_date_is_not_an_event_date() -> None:
+    """One trial subject, two SAEs on the same warfarin course started 5 Jan 2024: the drug
+    start date, quoted by both, must not make the second SAE look like the first."""
+    first = make_case(study="ACME-301", subject="014-0231", events=["gi bleeding"],
+                      onset="2024-02-10")
+    second = make_case(study="ACME-301", subject="014-0231", events=["hepatotoxicity"],
+                       onset="2024-05-20", report_id="FR-ACME-2024-000050")
+    for c in (first, second):
+        c.drugs[0].dosages = [Dosage(start=PartialDate.parse_iso("2024-01-05"))]
+    a, b = build_profile(first), build_profile(second)
+    assert "2024-01-05" not in a.dates
+    assert outcomes(a, b)["dates"] is None
+    assert load_model().score_fast(a, b) < load_model().threshold

@@ -398,7 +398,7 @@ class StreamGenerator:
         return f"{country}-{prefix}-{year}-{n:06d}"
 
     # --- rendering -------------------------------------------------------------------------
-    def _initials(self, p: TruePatient, channel: str) -> str | None:
+    def _initials(self, p: TruePatient, channel: str, report_id: str = "") -> str | None:
         rng = self.rng
         if channel == "literature" and rng.random() < 0.7:
             return None
@@ -409,6 +409,14 @@ class StreamGenerator:
         if rng.random() < 0.2:
             letters = [letters[-1], *letters[:-1]]  # family name first
         style = rng.randrange(3)
+        # Masked or one-letter initials: EU partners forward E2B with the patient masked
+        # (GDPR; "PRIVACY", MSK), consumers and forms give the first name's letter only. Drawn
+        # from a generator of its own so the rest of the stream stays as it was.
+        extra = random.Random(f"{self.seed}|{report_id}|initials")
+        if channel in ("partner", "regulator") and extra.random() < 0.15:
+            return extra.choice(["PRIVACY", "UNK", "MSK", "MASKED", "ASKU"])
+        if channel in ("consumer", "physician", "site") and extra.random() < 0.12:
+            return p.given[0] if extra.random() < 0.7 else p.given[0] + "."
         if style == 0:
             return "".join(letters)
         if style == 1:
@@ -435,7 +443,7 @@ class StreamGenerator:
         def keep(prob: float) -> bool:
             return rng.random() < prob * detail
 
-        patient = Patient(initials=self._initials(p, channel), sex=p.sex if keep(0.97) else None)
+        patient = Patient(initials=self._initials(p, channel, report_id), sex=p.sex if keep(0.97) else None)
         age = (tc.onset - p.birth).days / 365.25
         r = rng.random()
         if channel == "literature":

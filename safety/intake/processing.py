@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from safety.cases.codec import case_from_json
-from safety.cases.identifiers import case_number, worldwide_case_id
+from safety.cases.identifiers import case_number, norm_id, worldwide_case_id
 from safety.cases.model import CaseVersionData
 from safety.cases.store import (
     Case,
@@ -132,6 +132,7 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
             case_number=case_number(sponsor.case_prefix, received_day.year, number),
             worldwide_case_id=incoming_wwid or own_id, sender=report.sender,
             sender_case_id=report.sender_case_id or f"report:{report.id}",
+            sender_case_key=norm_id(report.sender_case_id),
             site_id=report.site_id)
         first_received = PartialDate.from_date(received_day)
     else:
@@ -232,6 +233,14 @@ def _case_named(session: Session, report: Report,
                                Case.sender_case_id == report.sender_case_id)
             .with_for_update()
         ).scalar_one_or_none()
+        if case is None and (key := norm_id(report.sender_case_id)):
+            # the same id written in another case or punctuation (``acme/2024-17``)
+            case = session.execute(
+                select(Case).where(Case.sponsor_id == report.sponsor_id,
+                                   Case.sender == report.sender,
+                                   Case.sender_case_key == key)
+                .order_by(Case.created_at).limit(1).with_for_update()
+            ).scalar_one_or_none()
         if case is not None:
             return case, None
     incoming_wwid = _text(data.admin.worldwide_case_id)

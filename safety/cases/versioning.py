@@ -136,7 +136,11 @@ def _rule(incoming: Identity, existing: Identity) -> tuple[str, str] | None:
     ex_rid = {k[4:] for k in existing.own if k.startswith("rid:") and _global(k[4:])}
     if shared := (inc_wid & (ex_wid | ex_rid)) | (ex_wid & inc_rid):
         return "worldwide_case_id", f"wid:{min(shared)}"
-    if shared := (ex_sid & incoming.cited) | (inc_sid & existing.cited):
+    # One cites the other's sender + case number, or both cite the same one: intake keeps a
+    # partner's own case id as a C.1.9.1.r citation when it gives the case ours (C.1.1).
+    cited_sid = {k for k in incoming.cited if k.startswith("sid:")}
+    if shared := (ex_sid & incoming.cited) | (inc_sid & existing.cited) | (
+            cited_sid & existing.cited):
         return "other_case_id", min(shared)
     inc_lid = {k[4:] for k in incoming.cited if k.startswith("lid:")}
     ex_lid = {k[4:] for k in existing.cited if k.startswith("lid:")}

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from safety.cases.codec import case_from_json
 from safety.cases.identifiers import case_number, norm_id, worldwide_case_id
-from safety.cases.model import CaseVersionData
+from safety.cases.model import CaseVersionData, OtherCaseId
 from safety.cases.store import (
     Case,
     CaseVersion,
@@ -295,11 +295,27 @@ def _fill_admin(data: CaseVersionData, case: Case, own_id: str,
     first received it (C.1.4) and the date of this information (C.1.5)."""
     latest = PartialDate.from_date(received_day)
     admin = data.admin
+    _keep_sender_case_id(data, case, own_id)
     admin.sender_safety_report_id = own_id
     admin.worldwide_case_id = case.worldwide_case_id
     admin.first_received = first if first is not None else latest
     admin.most_recent_received = latest
     admin.first_sender = admin.first_sender or "2"  # C.1.8.2: 2 = other (not a regulator)
+
+
+def _keep_sender_case_id(data: CaseVersionData, case: Case, own_id: str) -> None:
+    """The sender's own case id, replaced by ours in C.1.1, is kept as a C.1.9.1.r citation
+    (source: the sender), as ICH E2B(R3) C.1.9.1 asks of a retransmission: so a later report
+    that cites the sender's case number, and the duplicate screening, still find this case."""
+    admin = data.admin
+    theirs = _text(admin.sender_safety_report_id)
+    if theirs is None or norm_id(theirs) == norm_id(own_id):
+        return
+    source = _text(data.sender.organisation) or case.sender
+    if any(norm_id(o.case_id) == norm_id(theirs) for o in admin.other_case_ids):
+        return
+    admin.other_case_ids.append(OtherCaseId(source=source, case_id=theirs))
+    admin.other_case_ids_exist = True
 
 
 def _text(value: object) -> str | None:

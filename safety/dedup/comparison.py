@@ -91,7 +91,7 @@ def _birth(a: Profile, b: Profile) -> str | None:
     if rx[0] == rx[1] and ry[0] == ry[1]:  # two exact ages: the old point rule
         diff = abs(rx[0] - ry[0])
         return "age_match" if diff < 1.0 else "age_near" if diff <= 2.0 else "mismatch"
-    if rx[0] < ry[1] and ry[0] < rx[1] or rx == ry:
+    if (rx[0] < ry[1] and ry[0] < rx[1]) or rx == ry:
         return "age_match"  # the intervals overlap: the ages are compatible
     gap = max(ry[0] - rx[1], rx[0] - ry[1], 0.0)
     return "age_near" if gap <= 1.0 else "mismatch"

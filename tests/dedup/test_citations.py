@@ -14,8 +14,8 @@ from factories.e2b import e2b_message
 from factories.sponsors import DEFAULT_ID
 from sqlalchemy.orm import Session
 
-from safety.cases.model import OtherCaseId
 from safety.cases.codec import case_from_json
+from safety.cases.model import OtherCaseId
 from safety.cases.store import versions
 from safety.config import Settings
 from safety.dedup.scoring import load_model

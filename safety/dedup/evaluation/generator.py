@@ -443,7 +443,8 @@ class StreamGenerator:
         def keep(prob: float) -> bool:
             return rng.random() < prob * detail
 
-        patient = Patient(initials=self._initials(p, channel, report_id), sex=p.sex if keep(0.97) else None)
+        patient = Patient(initials=self._initials(p, channel, report_id),
+                          sex=p.sex if keep(0.97) else None)
         age = (tc.onset - p.birth).days / 365.25
         r = rng.random()
         if channel == "literature":

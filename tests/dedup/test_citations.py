@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from safety.cases.codec import case_from_json
 from safety.cases.model import OtherCaseId
 from safety.cases.store import versions
+from safety.cases.versioning import identity, link
 from safety.config import Settings
 from safety.dedup.scoring import load_model
 from safety.dedup.store import match_stored
@@ -35,4 +36,15 @@ def test_a_forward_citing_the_partners_case_number_is_a_near_certain_duplicate(
                         cites=[("SafetyDesk Pharma", "bor 2024/0117")])
     result = match_stored(db_session, forward, load_model(), DEFAULT_ID)
     cited = [c for c in result.candidates if c.case_id == case_id]
-    assert cited and cited[0].rule == "other_case_id" and cited[0].score >= 0.99
+    assert cited and cited[0].rule == "shared_citation" and cited[0].score >= 0.99
+
+
+def test_two_reports_citing_one_original_are_duplicates_even_from_one_sender() -> None:
+    """An intake team entered BfArM's case twice under two of its own numbers: both cite
+    BfArM's case number; a physician confirms, nothing merges them silently."""
+    a = make_case(sender="SafetyDesk intake", report_id="GB-SI-2024-1004",
+                  cites=[("BfArM", "GB-B-2024-0043")])
+    b = make_case(sender="SafetyDesk intake", report_id="GB-SI-2024-1005",
+                  cites=[("bfarm", "gb b 2024 0043")])
+    (found,) = link(identity(b), [("case-a", identity(a))])
+    assert (found.relation, found.rule) == ("duplicate", "shared_citation")

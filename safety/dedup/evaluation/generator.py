@@ -446,6 +446,9 @@ class StreamGenerator:
         patient = Patient(initials=self._initials(p, channel, report_id),
                           sex=p.sex if keep(0.97) else None)
         age = (tc.onset - p.birth).days / 365.25
+        # Noise added for issue 21, drawn from a generator of its own so the rest of the stream
+        # (every earlier noise decision) stays as it was.
+        noise = random.Random(f"{self.seed}|{report_id}|noise")
         r = rng.random()
         if channel == "literature":
             birth_mode = "age"
@@ -453,6 +456,8 @@ class StreamGenerator:
             birth_mode = "age" if r < 0.6 else "year" if r < 0.75 else "none"
         else:
             birth_mode = "full" if r < 0.6 else "age" if r < 0.8 else "month" if r < 0.9 else "none"
+        if birth_mode == "full" and noise.random() < 0.1:
+            birth_mode = "year"  # data minimisation: the year of birth only
         if birth_mode == "full":
             b = p.birth
             if rng.random() < 0.03:
@@ -479,6 +484,9 @@ class StreamGenerator:
         if tc.study is not None and channel in ("site", "partner", "regulator"):
             number, subject, _ = tc.study
             subj = subject if rng.random() < 0.7 else subject.replace("-", "")
+            # Partners and regulators often carry the subject number without the site prefix.
+            if channel != "site" and noise.random() < 0.3:
+                subj = subject.rsplit("-", 1)[-1]
             patient.investigation_number = subj
             study = Study(
                 sponsor_study_number=number,
@@ -500,6 +508,12 @@ class StreamGenerator:
             onset = None
         if channel == "literature" and rng.random() < 0.5:
             onset = PartialDate(tc.onset.year) if rng.random() < 0.5 else None
+        # A d/m date read as m/d by another sender (FDA and UMC list date transcription
+        # among the ways one case's reports come to differ).
+        if (onset is not None and onset.is_full_date and channel != "site"
+                and onset.day is not None and onset.month is not None
+                and onset.day <= 12 and onset.day != onset.month and noise.random() < 0.06):
+            onset = PartialDate(onset.year, onset.day, onset.month)
 
         events = list(tc.events)
         if len(events) > 1 and rng.random() < 0.15 and follow_up == 0:

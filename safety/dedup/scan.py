@@ -103,7 +103,8 @@ def candidate_pairs(
     return {p for p, n in shared.items() if n >= MIN_SHARED}, skipped
 
 
-VETO = 0.05  # a scored cross pair this unlikely keeps two groups apart (series guard)
+VETO = 0.3  # a scored cross pair below this keeps two groups apart (series and twins guard;
+#            chosen on the open test half: 0.05 and 0.15 let twins in, 0.5 lost true pairs)
 
 
 def average_link(

@@ -295,7 +295,7 @@ def _fill_admin(data: CaseVersionData, case: Case, own_id: str,
     first received it (C.1.4) and the date of this information (C.1.5)."""
     latest = PartialDate.from_date(received_day)
     admin = data.admin
-    _keep_sender_case_id(data, case, own_id)
+    _keep_sender_case_id(data, own_id)
     admin.sender_safety_report_id = own_id
     admin.worldwide_case_id = case.worldwide_case_id
     admin.first_received = first if first is not None else latest
@@ -303,7 +303,7 @@ def _fill_admin(data: CaseVersionData, case: Case, own_id: str,
     admin.first_sender = admin.first_sender or "2"  # C.1.8.2: 2 = other (not a regulator)
 
 
-def _keep_sender_case_id(data: CaseVersionData, case: Case, own_id: str) -> None:
+def _keep_sender_case_id(data: CaseVersionData, own_id: str) -> None:
     """The sender's own case id, replaced by ours in C.1.1, is kept as a C.1.9.1.r citation
     (source: the sender), as ICH E2B(R3) C.1.9.1 asks of a retransmission: so a later report
     that cites the sender's case number, and the duplicate screening, still find this case."""
@@ -311,7 +311,9 @@ def _keep_sender_case_id(data: CaseVersionData, case: Case, own_id: str) -> None
     theirs = _text(admin.sender_safety_report_id)
     if theirs is None or norm_id(theirs) == norm_id(own_id):
         return
-    source = _text(data.sender.organisation) or case.sender
+    source = _text(data.sender.organisation)
+    if source is None:
+        return  # a site's form: the site is the primary source, not an earlier sender
     if any(norm_id(o.case_id) == norm_id(theirs) for o in admin.other_case_ids):
         return
     admin.other_case_ids.append(OtherCaseId(source=source, case_id=theirs))

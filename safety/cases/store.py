@@ -22,6 +22,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -56,6 +57,7 @@ class Case(SponsorOwned, Base):
     __table_args__ = (
         UniqueConstraint("sponsor_id", "sender", "sender_case_id", name="uq_cases_sender_case"),
         UniqueConstraint("sponsor_id", "worldwide_case_id", name="uq_cases_worldwide_case_id"),
+        Index("ix_cases_sender_case_key", "sponsor_id", "sender", "sender_case_key"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -63,6 +65,9 @@ class Case(SponsorOwned, Base):
     worldwide_case_id: Mapped[str] = mapped_column(String(100))
     sender: Mapped[str] = mapped_column(String(200))
     sender_case_id: Mapped[str] = mapped_column(String(200))
+    # C.1.1 as compared (norm_id: no case, spaces or punctuation): follow-ups find their case
+    # when the sender writes its id differently (docs/dedup.md).
+    sender_case_key: Mapped[str | None] = mapped_column(String(200))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
     state: Mapped[CaseState] = mapped_column(enum_type(CaseState, "case_state", 30),
                                              default=INITIAL_STATE)

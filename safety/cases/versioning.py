@@ -44,7 +44,8 @@ from safety.cases.workflow import CaseState
 Relation = Literal["followup", "duplicate"]
 
 # Rules in the order of their strength; the first that fires names the link.
-RULES = ("sender_case_id", "worldwide_case_id", "other_case_id", "linked_report_id")
+RULES = ("sender_case_id", "worldwide_case_id", "other_case_id", "linked_report_id",
+         "shared_citation")
 CITED_DUPLICATE_SCORE = 0.99
 
 
@@ -142,6 +143,12 @@ def _rule(incoming: Identity, existing: Identity) -> tuple[str, str] | None:
     ex_lid = {k[4:] for k in existing.cited if k.startswith("lid:")}
     if shared := (inc_lid & (ex_rid | ex_wid)) | (ex_lid & (inc_rid | inc_wid)):
         return "linked_report_id", f"lid:{min(shared)}"
+    # Both cite the same sender + case number (intake keeps a partner's own case id as a
+    # C.1.9.1.r citation when it gives the case ours in C.1.1): two cases of one original
+    # report, a duplicate even from one sender, which then holds it twice under two ids.
+    cited_sid = {k for k in incoming.cited if k.startswith("sid:")}
+    if shared := cited_sid & existing.cited:
+        return "shared_citation", min(shared)
     return None
 
 
@@ -158,7 +165,8 @@ def link(incoming: Identity, existing: Iterable[tuple[str, Identity]]) -> list[I
             continue
         rule, key = found
         same_sender = incoming.sender is not None and incoming.sender == ex.sender
-        if rule in ("sender_case_id", "worldwide_case_id") or same_sender:
+        if rule in ("sender_case_id", "worldwide_case_id") or (
+                same_sender and rule != "shared_citation"):
             relation: Relation = "followup"
         else:
             relation = "duplicate"

@@ -104,7 +104,9 @@ def blocking_keys(p: Profile) -> set[str]:
     if p.literature:
         keys.add(f"lit|{p.literature}")
     if p.study and p.subject:
-        keys.add(f"sub|{p.study}|{p.subject}")
+        # the whole id and its last part, so "101-0023" meets both "1010023" and "0023"
+        keys.add(f"sub|{p.study}|{p.subject.replace('-', '')}")
+        keys.add(f"sub|{p.study}|{p.subject.rsplit('-', 1)[-1]}")
     if p.record:
         keys.add(f"rec|{p.record}")
     return keys

@@ -15,7 +15,7 @@ from datetime import date
 from rapidfuzz import fuzz, process
 
 from safety.cases.values import PartialDate
-from safety.dedup.profile import Profile
+from safety.dedup.profile import Profile, subjects_agree
 
 FUZZY_SAME = 90.0
 FUZZY_SIMILAR = 80.0
@@ -54,6 +54,10 @@ def _initials(a: Profile, b: Profile) -> str | None:
         return None
     if x == y:
         return "exact"
+    if len(x) == 1 or len(y) == 1:
+        # a consumer or a form giving one letter: agreement on it, but half the evidence
+        short, other = (x, y) if len(x) == 1 else (y, x)
+        return "partial" if short in other else "none_shared"
     rx, ry = _readings(x), _readings(y)
     if (x[0], x[-1]) == (y[0], y[-1]):
         return "middle"
@@ -81,15 +85,16 @@ def _birth(a: Profile, b: Profile) -> str | None:
         if x.earliest() <= y.latest() and y.earliest() <= x.latest():
             return "year_match"
         return "year_near" if abs(x.year - y.year) <= 1 else "mismatch"
-    ax, ay = a.age_estimate(), b.age_estimate()
-    if ax is None or ay is None:
+    rx, ry = a.age_range(), b.age_range()
+    if rx is None or ry is None:
         return None
-    diff = abs(ax - ay)
-    if diff < 1.0:
-        return "age_match"
-    if diff <= 2.0:
-        return "age_near"
-    return "mismatch"
+    if rx[0] == rx[1] and ry[0] == ry[1]:  # two exact ages: the old point rule
+        diff = abs(rx[0] - ry[0])
+        return "age_match" if diff < 1.0 else "age_near" if diff <= 2.0 else "mismatch"
+    if (rx[0] < ry[1] and ry[0] < rx[1]) or rx == ry:
+        return "age_match"  # the intervals overlap: the ages are compatible
+    gap = max(ry[0] - rx[1], rx[0] - ry[1], 0.0)
+    return "age_near" if gap <= 1.0 else "mismatch"
 
 
 def _sex(a: Profile, b: Profile) -> str | None:
@@ -133,7 +138,10 @@ def _onset(a: Profile, b: Profile) -> str | None:
         d = _days(x.earliest(), y.earliest())
         if d == 0:
             return "exact"
-        if d <= 3:
+        # day and month swapped (03/04 read as 4 March by one sender, 3 April by another),
+        # as birth dates already allow
+        transposed = x.year == y.year and x.month == y.day and x.day == y.month
+        if d <= 3 or transposed:
             return "close"
         return "near" if d <= 31 else "mismatch"
     if x.precision == "year" and y.precision == "year" and x.year == y.year:
@@ -223,7 +231,7 @@ def _subject(a: Profile, b: Profile) -> str | None:
         return None
     if a.study is not None and b.study is not None and a.study != b.study:
         return None  # subject numbers are only unique within a study
-    return "same" if a.subject == b.subject else "different"
+    return "same" if subjects_agree(a.subject, b.subject) else "different"
 
 
 def _record(a: Profile, b: Profile) -> str | None:
@@ -247,8 +255,8 @@ Comparator = Callable[[Profile, Profile], str | None]
 
 # field -> (comparator, outcomes it can return, attribute(s) shown in the explanation)
 FIELDS: dict[str, tuple[Comparator, tuple[str, ...], tuple[str, ...]]] = {
-    "initials": (_initials, ("exact", "reordered", "middle", "given_differs", "other",
-                           "none_shared"),
+    "initials": (_initials, ("exact", "reordered", "middle", "given_differs", "partial",
+                           "other", "none_shared"),
                  ("initials",)),
     "birth": (_birth, ("date_exact", "date_close", "year_match", "year_near", "age_match",
                        "age_near", "mismatch"), ("birth", "age")),

@@ -52,10 +52,20 @@ _STOPWORDS = frozenset(
 )
 
 
+# What senders write where the initials are withheld: ISO 21090 null flavours (E2B(R3) D.1
+# allows MSK/ASKU/NASK/UNK) and the words EU and FDA partners use for privacy masking.
+MASKED_INITIALS = frozenset({
+    "UNK", "UNKNOWN", "NI", "NA", "MSK", "ASKU", "NASK", "NINF", "PINF", "PRIVACY", "PRIVATE",
+    "MASKED", "MASK", "REDACTED", "WITHHELD", "NOTGIVEN", "NOTKNOWN", "NOTSTATED", "NONE",
+    "XX", "XXX", "XXXX",
+})
+
+
 def norm_initials(value: object) -> str | None:
-    """Initials as upper-case letters; a full name is reduced to its initials."""
+    """Initials as upper-case letters; a full name is reduced to its initials; a masking word
+    ("PRIVACY", "UNK") is no initials at all (else it would count as "PU" or "UNK")."""
     text = norm_text(value)
-    if not text:
+    if not text or text.replace(" ", "").upper() in MASKED_INITIALS:
         return None
     words = text.split()
     if len(words) == 1 and len(words[0]) <= 4:
@@ -64,6 +74,31 @@ def norm_initials(value: object) -> str | None:
         letters = "".join(w[0] for w in words)
     letters = "".join(ch for ch in letters if ch.isalpha()).upper()
     return letters or None
+
+
+def norm_subject(value: object) -> str | None:
+    """A subject id as upper-case alphanumeric parts joined by "-" (``101 / 0023`` -> ``101-0023``).
+
+    The parts are kept because sites write the site prefix (``<site>-<subject>``) and partners
+    often drop it: the comparison needs the boundary to see that ``0023`` is ``101-0023``.
+    """
+    text = norm_text(value)
+    return "-".join(text.upper().split()) if text else None
+
+
+def subjects_agree(x: str, y: str) -> bool:
+    """The same subject: equal ignoring separators, or one is the other without its prefix.
+
+    ICH E2B(R3) D.1.1.4 (patient investigation number) carries the sponsor's subject id, which
+    protocols usually build as site number + subject number; a report from another channel may
+    carry the subject number alone.
+    """
+    if x.replace("-", "") == y.replace("-", ""):
+        return True
+    px, py = x.split("-"), y.split("-")
+    short, long_ = (px, py) if len(px) < len(py) else (py, px)
+    return len(short) < len(long_) and long_[-len(short):] == short and any(
+        c.isdigit() for c in "".join(short))
 
 
 def age_in_years(age: Quantity | None) -> float | None:
@@ -161,6 +196,21 @@ class Profile:
             return (self.onset.earliest() - self.birth.earliest()).days / 365.25
         return None
 
+    def age_range(self) -> tuple[float, float] | None:
+        """Age at onset as the interval the data allows, in years.
+
+        A year-only birth date is any day of that year, not 1 January; an age in whole years
+        (ICH E2B(R3) D.2.2a) is the completed years, so 53 means [53, 54). A point when exact.
+        """
+        if self.age is not None:
+            return (self.age, self.age + 1.0) if float(self.age).is_integer() else (
+                self.age, self.age)
+        if self.birth is not None and self.onset is not None:
+            lo = (self.onset.earliest() - self.birth.latest()).days / 365.25
+            hi = (self.onset.latest() - self.birth.earliest()).days / 365.25
+            return (max(lo, 0.0), max(hi, 0.0))
+        return None
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in self.__slots__:
@@ -252,11 +302,9 @@ def build_profile(case: CaseVersionData) -> Profile:
         for v in (r.start, r.end):
             if (pd := _date(v)) is not None and pd.is_full_date and pd is not onset:
                 dates.add(pd.earliest())
-    for d in case.drugs:
-        for dose in d.dosages:
-            for v in (dose.start, dose.end):
-                if (pd := _date(v)) is not None and pd.is_full_date:
-                    dates.add(pd.earliest())
+    # Drug start and end dates (G.k.4.r) are not counted: a patient's second, different
+    # event on the same treatment shares them with the first, so they are evidence of the same
+    # patient and treatment, not of the same event episode.
     for test in case.tests:
         if (pd := _date(test.date)) is not None and pd.is_full_date:
             dates.add(pd.earliest())
@@ -290,7 +338,7 @@ def build_profile(case: CaseVersionData) -> Profile:
         study = norm_id(s.sponsor_study_number) or next(
             (norm_id(r.number) for r in s.registrations if norm_id(r.number)), None
         ) or norm_id(s.name)
-    subject = norm_id(p.investigation_number)
+    subject = norm_subject(p.investigation_number)
     record = norm_id(p.hospital_record_number) or norm_id(p.gp_record_number) or norm_id(
         p.specialist_record_number
     )

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from safety.cases.codec import case_from_json
-from safety.cases.identifiers import case_number, worldwide_case_id
-from safety.cases.model import CaseVersionData
+from safety.cases.identifiers import case_number, norm_id, worldwide_case_id
+from safety.cases.model import CaseVersionData, OtherCaseId
 from safety.cases.store import (
     Case,
     CaseVersion,
@@ -144,6 +144,7 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
             case_number=case_number(sponsor.case_prefix, received_day.year, number),
             worldwide_case_id=incoming_wwid or own_id, sender=report.sender,
             sender_case_id=report.sender_case_id or f"report:{report.id}",
+            sender_case_key=norm_id(report.sender_case_id),
             site_id=report.site_id)
         first_received = PartialDate.from_date(received_day)
     else:
@@ -244,6 +245,14 @@ def _case_named(session: Session, report: Report,
                                Case.sender_case_id == report.sender_case_id)
             .with_for_update()
         ).scalar_one_or_none()
+        if case is None and (key := norm_id(report.sender_case_id)):
+            # the same id written in another case or punctuation (``acme/2024-17``)
+            case = session.execute(
+                select(Case).where(Case.sponsor_id == report.sponsor_id,
+                                   Case.sender == report.sender,
+                                   Case.sender_case_key == key)
+                .order_by(Case.created_at).limit(1).with_for_update()
+            ).scalar_one_or_none()
         if case is not None:
             return case, None
     incoming_wwid = _text(data.admin.worldwide_case_id)
@@ -298,11 +307,29 @@ def _fill_admin(data: CaseVersionData, case: Case, own_id: str,
     first received it (C.1.4) and the date of this information (C.1.5)."""
     latest = PartialDate.from_date(received_day)
     admin = data.admin
+    _keep_sender_case_id(data, own_id)
     admin.sender_safety_report_id = own_id
     admin.worldwide_case_id = case.worldwide_case_id
     admin.first_received = first if first is not None else latest
     admin.most_recent_received = latest
     admin.first_sender = admin.first_sender or "2"  # C.1.8.2: 2 = other (not a regulator)
+
+
+def _keep_sender_case_id(data: CaseVersionData, own_id: str) -> None:
+    """The sender's own case id, replaced by ours in C.1.1, is kept as a C.1.9.1.r citation
+    (source: the sender), as ICH E2B(R3) C.1.9.1 asks of a retransmission: so a later report
+    that cites the sender's case number, and the duplicate screening, still find this case."""
+    admin = data.admin
+    theirs = _text(admin.sender_safety_report_id)
+    if theirs is None or norm_id(theirs) == norm_id(own_id):
+        return
+    source = _text(data.sender.organisation)
+    if source is None:
+        return  # a site's form: the site is the primary source, not an earlier sender
+    if any(norm_id(o.case_id) == norm_id(theirs) for o in admin.other_case_ids):
+        return
+    admin.other_case_ids.append(OtherCaseId(source=source, case_id=theirs))
+    admin.other_case_ids_exist = True
 
 
 def _text(value: object) -> str | None:

@@ -13,6 +13,7 @@ count every true pair, so pairs lost by blocking count as misses.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ from typing import Any
 from safety.cases.codec import case_to_json
 from safety.dedup.comparison import outcomes
 from safety.dedup.evaluation.generator import LabelledReport, generate_stream
+from safety.dedup.matching import MemoryIndex, match_report
 from safety.dedup.scan import assign_versions, candidate_pairs, scan
 from safety.dedup.scoring import CLASSES, Model, calibrate
 
@@ -179,11 +181,81 @@ def evaluate(stream: Sequence[LabelledReport], model: Model) -> dict[str, Any]:
     }
 
 
+def evaluate_pipeline(stream: Sequence[LabelledReport], model: Model) -> dict[str, Any]:
+    """The pipeline's mode: reports arrive one by one in receipt order; each is matched
+    against the cases held so far (``match_report`` over a ``MemoryIndex``, the logic of the
+    duplicate stage) and its suspected candidates are the suggestions a physician sees."""
+    truth = _truth(stream)
+    index = MemoryIndex()
+    case_of: dict[str, str] = {}
+    pred: set[frozenset[str]] = set()
+    started = time.perf_counter()
+    for r in stream:
+        result = match_report(r.case, id_lookup=index.id_lookup, key_lookup=index.key_lookup,
+                              model=model)
+        if result.followup is not None:
+            case_of[r.report_id] = result.followup.case_id
+            index.add(result.followup.case_id, r.case)
+            continue
+        case_of[r.report_id] = r.report_id
+        pred |= {frozenset((r.report_id, c.case_id)) for c in result.candidates if c.suspected}
+        index.add(r.report_id, r.case)
+    elapsed = time.perf_counter() - started
+    roots = sorted(set(case_of.values()))
+    by_true: dict[str, list[str]] = {}
+    for root in roots:
+        by_true.setdefault(truth.true_case[root], []).append(root)
+    true_pairs = {frozenset((a, b)) for group in by_true.values()
+                  for i, a in enumerate(group) for b in group[i + 1:]}
+    fu = [r for r in stream if r.kind == "followup"]
+    wrong = pred - true_pairs
+    return {
+        "reports": len(stream),
+        "duplicates": _prf(pred, true_pairs),
+        "followup_accuracy": round(sum(case_of[r.report_id] == r.expected_link for r in fu)
+                                   / len(fu), 4) if fu else 1.0,
+        "new_event_links": sum(1 for p in wrong if _label(truth, *sorted(p)) == "new_event"),
+        "false_positives_by_kind": dict(Counter(
+            _label(truth, *sorted(p)) + ":" + "/".join(sorted({truth.tag[x] for x in p}))
+            for p in wrong).most_common()),
+        "seconds": round(elapsed, 2),
+    }
+
+
+def halves(stream: Sequence[LabelledReport]) -> tuple[list[LabelledReport],
+                                                       list[LabelledReport]]:
+    """The test stream split by patient (a hash, so the split is fixed): the first half may be
+    looked at while changing the code, the second is the locked half, only reported."""
+    def locked(r: LabelledReport) -> bool:
+        return hashlib.sha256(r.patient.encode()).digest()[0] % 2 == 1
+    return [r for r in stream if not locked(r)], [r for r in stream if locked(r)]
+
+
+def summary(stream: Sequence[LabelledReport], model: Model) -> dict[str, Any]:
+    """Both halves, both modes: the batch scan and the pipeline's suggestions."""
+    out: dict[str, Any] = {}
+    for name, half in zip(("open_half", "locked_half"), halves(stream), strict=True):
+        scanned = evaluate(half, model)
+        piped = evaluate_pipeline(half, model)
+        out[name] = {
+            "scan": {**scanned["duplicates"], "followup_accuracy":
+                     scanned["followup"]["accuracy"],
+                     "new_event_links": sum(n for k, n in
+                                            scanned["false_positives_by_kind"].items()
+                                            if k.startswith("new_event"))},
+            "pipeline": {**piped["duplicates"], "followup_accuracy": piped["followup_accuracy"],
+                         "new_event_links": piped["new_event_links"]},
+        }
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-cases", type=int, default=6000)
     parser.add_argument("--test-cases", type=int, default=6000)
     parser.add_argument("--write-weights", action="store_true")
+    parser.add_argument("--summary", action="store_true",
+                        help="both test halves (open, locked) in both modes (scan, pipeline)")
     parser.add_argument("--export-test", type=Path,
                         help="also write the test stream as JSON lines ({id, case, truth})")
     args = parser.parse_args(argv)
@@ -193,7 +265,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     test = generate_stream(TEST_SEED, args.test_cases)
     if args.export_test:
         export_jsonl(test, args.export_test)
-    print(json.dumps(evaluate(test, model), indent=2))
+    if args.summary:
+        print(json.dumps(summary(test, model), indent=2))
+    else:
+        print(json.dumps(evaluate(test, model), indent=2))
 
 
 def export_jsonl(stream: Sequence[LabelledReport], path: Path) -> None:

@@ -398,7 +398,7 @@ class StreamGenerator:
         return f"{country}-{prefix}-{year}-{n:06d}"
 
     # --- rendering -------------------------------------------------------------------------
-    def _initials(self, p: TruePatient, channel: str) -> str | None:
+    def _initials(self, p: TruePatient, channel: str, report_id: str = "") -> str | None:
         rng = self.rng
         if channel == "literature" and rng.random() < 0.7:
             return None
@@ -409,6 +409,14 @@ class StreamGenerator:
         if rng.random() < 0.2:
             letters = [letters[-1], *letters[:-1]]  # family name first
         style = rng.randrange(3)
+        # Masked or one-letter initials: EU partners forward E2B with the patient masked
+        # (GDPR; "PRIVACY", MSK), consumers and forms give the first name's letter only. Drawn
+        # from a generator of its own so the rest of the stream stays as it was.
+        extra = random.Random(f"{self.seed}|{report_id}|initials")
+        if channel in ("partner", "regulator") and extra.random() < 0.15:
+            return extra.choice(["PRIVACY", "UNK", "MSK", "MASKED", "ASKU"])
+        if channel in ("consumer", "physician", "site") and extra.random() < 0.12:
+            return p.given[0] if extra.random() < 0.7 else p.given[0] + "."
         if style == 0:
             return "".join(letters)
         if style == 1:
@@ -435,8 +443,12 @@ class StreamGenerator:
         def keep(prob: float) -> bool:
             return rng.random() < prob * detail
 
-        patient = Patient(initials=self._initials(p, channel), sex=p.sex if keep(0.97) else None)
+        patient = Patient(initials=self._initials(p, channel, report_id),
+                          sex=p.sex if keep(0.97) else None)
         age = (tc.onset - p.birth).days / 365.25
+        # Noise added for issue 21, drawn from a generator of its own so the rest of the stream
+        # (every earlier noise decision) stays as it was.
+        noise = random.Random(f"{self.seed}|{report_id}|noise")
         r = rng.random()
         if channel == "literature":
             birth_mode = "age"
@@ -444,6 +456,8 @@ class StreamGenerator:
             birth_mode = "age" if r < 0.6 else "year" if r < 0.75 else "none"
         else:
             birth_mode = "full" if r < 0.6 else "age" if r < 0.8 else "month" if r < 0.9 else "none"
+        if birth_mode == "full" and noise.random() < 0.1:
+            birth_mode = "year"  # data minimisation: the year of birth only
         if birth_mode == "full":
             b = p.birth
             if rng.random() < 0.03:
@@ -470,6 +484,9 @@ class StreamGenerator:
         if tc.study is not None and channel in ("site", "partner", "regulator"):
             number, subject, _ = tc.study
             subj = subject if rng.random() < 0.7 else subject.replace("-", "")
+            # Partners and regulators often carry the subject number without the site prefix.
+            if channel != "site" and noise.random() < 0.3:
+                subj = subject.rsplit("-", 1)[-1]
             patient.investigation_number = subj
             study = Study(
                 sponsor_study_number=number,
@@ -491,6 +508,12 @@ class StreamGenerator:
             onset = None
         if channel == "literature" and rng.random() < 0.5:
             onset = PartialDate(tc.onset.year) if rng.random() < 0.5 else None
+        # A d/m date read as m/d by another sender (FDA and UMC list date transcription
+        # among the ways one case's reports come to differ).
+        if (onset is not None and onset.is_full_date and channel != "site"
+                and onset.day is not None and onset.month is not None
+                and onset.day <= 12 and onset.day != onset.month and noise.random() < 0.06):
+            onset = PartialDate(onset.year, onset.day, onset.month)
 
         events = list(tc.events)
         if len(events) > 1 and rng.random() < 0.15 and follow_up == 0:

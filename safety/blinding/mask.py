@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from safety.blinding.randomisation import PLACEBO, Assignment
-from safety.cases.model import CaseVersionData, Drug, Dosage
+from safety.cases.model import CaseVersionData, Dosage, Drug
 
 BLINDED_DRUG = "blinded study drug"
 WITHHELD = "[sentence withheld: it would break the blind]"

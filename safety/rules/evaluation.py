@@ -9,21 +9,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.cases.store import Case, CaseVersion, working_data
+from safety.blinding.store import UnblindingKind, request_unblinding, unblinded_result
+from safety.cases.store import Case, CaseVersion, current_version, working_data
 from safety.cases.workflow import CaseState
 from safety.config import Settings
+from safety.db.base import utcnow
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.capacity import applicable_regimes, with_options
 from safety.rules.case_version import evaluate_case_version
 from safety.rules.facts import CaseFacts
-from safety.rules.obligations import Evaluation
+from safety.rules.obligations import Evaluation, ObligationStatus
 from safety.rules.regime import load_regimes
 from safety.rules.store import (
     ObligationRow,
     close_for_nullified_case,
     previous_obligations,
     refresh_alerts,
+    resolve_awaiting_unblinding,
     save_evaluation,
 )
 from safety.sponsors.service import profile
@@ -54,6 +57,7 @@ def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
         previous_first_received_at=first.received_at if previous else None,
         zone=sponsor.timezone,
         regimes=chosen.regimes,
+        unblinded_arm=unblinded_result(session, cv.case_id),
     )
     ev.notes.extend((*bound.notes, *chosen.notes))
     return facts, ev
@@ -74,6 +78,8 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
         session.flush()
         close_for_nullified_case(session, cv.case_id,
                                  f"before version {cv.version} was evaluated", "system:rules")
+    if any(o.status is ObligationStatus.AWAITING_UNBLINDING for o in ev.obligations):
+        _request_unblinding(session, case, cv, facts)
     earliest = min((o.due for o in ev.active()), default=None)
     return {
         "obligations": len(ev.obligations),
@@ -87,3 +93,25 @@ def refresh_due_alerts(session: Session, today: date) -> int:
     """Mark open obligations due soon or overdue (``today`` in the organisation's zone);
     returns how many changed."""
     return refresh_alerts(session, today)
+
+
+def _request_unblinding(session: Session, case: Case, cv: CaseVersion, facts: CaseFacts) -> None:
+    """A blinded case meeting SUSAR criteria raises a request to break the blind for its
+    subject (ICH E2A III.C.2), once per case."""
+    data = working_data(session, cv)
+    subject = str(data.patient.investigation_number or "")
+    protocol = facts.study.protocol if facts.study else ""
+    request_unblinding(
+        session, sponsor_id=case.sponsor_id, case_id=case.id, protocol=protocol,
+        subject=subject, kind=UnblindingKind.SUSAR, actor="system:rules",
+        reason=f"version {cv.version} meets SUSAR criteria on blinded information",
+        now=utcnow())
+
+
+def apply_unblinding(session: Session, case: Case, settings: Settings, result: str,
+                     actor: str) -> list[ObligationRow]:
+    """Re-evaluate the current version with the unblinding result and settle its
+    obligations that awaited it."""
+    cv = current_version(session, case)
+    _, ev = evaluate_version(session, cv, settings)
+    return resolve_awaiting_unblinding(session, case.id, ev.obligations, result, actor=actor)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,7 @@ class ArmSecrets:
 
     @classmethod
     def of(cls, assignments: Iterable[Assignment],
-           product_names: dict[str, Iterable[str]]) -> ArmSecrets:
+           product_names: Mapping[str, Iterable[str]]) -> ArmSecrets:
         """From the study's assignments and, per product id, its names, aliases, substances."""
         terms = {PLACEBO}
         for a in assignments:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 PLACEBO = "placebo"
@@ -76,7 +77,7 @@ def parse_randomisation(text: str, products: frozenset[str]) -> list[Assignment]
     return list(found.values())
 
 
-def _columns(fieldnames: list[str]) -> dict[str, str]:
+def _columns(fieldnames: Sequence[str]) -> dict[str, str]:
     by_norm = {" ".join(f.casefold().replace("_", " ").split()): f for f in fieldnames if f}
     columns = {}
     for key, names in _ALIASES.items():

@@ -15,10 +15,24 @@ down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+OLD_ROLES = ("site_submitter", "case_processor", "safety_physician", "admin")
+ROLES = (*OLD_ROLES, "unblinded_physician")
+ROLE_CHECKS = (("users", "ck_users_user_role"),
+               ("user_sponsor_roles", "ck_user_sponsor_roles_grant_role"))
+
 JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
 
 
+def _roles(values: tuple[str, ...]) -> None:
+    allowed = ", ".join(f"'{r}'" for r in values)
+    for table, name in ROLE_CHECKS:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_constraint(op.f(name), type_="check")
+            batch.create_check_constraint(op.f(name), f"role IN ({allowed})")
+
+
 def upgrade() -> None:
+    _roles(ROLES)
     op.create_table(
         "treatment_assignments",
         sa.Column("sponsor_id", sa.Integer(), sa.ForeignKey("sponsors.id"), primary_key=True),
@@ -60,3 +74,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("unblindings")
     op.drop_table("treatment_assignments")
+    _roles(OLD_ROLES)

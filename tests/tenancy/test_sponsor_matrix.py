@@ -175,6 +175,10 @@ CLI_OTHER_COMMANDS = {
     "reports retry": "test_another_sponsors_dead_letters_are_not_found",
     "reports discard": "test_another_sponsors_dead_letters_are_not_found",
     "partner-acks": "test_partner_acks_for_one_sponsor_write_only_its_own",
+    "blinding import-list": "tests/blinding/test_blinding_cli.py::"
+                            "test_the_list_lands_in_the_chosen_sponsor_and_only_for_unblinders",
+    "blinding unblind-study": "tests/blinding/test_blinding_cli.py::"
+                              "test_the_list_lands_in_the_chosen_sponsor_and_only_for_unblinders",
 }
 CLI_EXEMPT = {
     "db": "migrations: the operator's, every sponsor",

@@ -10,11 +10,12 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from safety.accounts.store import User
+from safety.accounts.users import get_user_by_email
 from safety.blinding.randomisation import RandomisationError
 from safety.cli.common import database, one_sponsor, ready_settings
 from safety.review.unblinding import (
@@ -23,6 +24,9 @@ from safety.review.unblinding import (
     import_randomisation,
     unblind_study,
 )
+
+if TYPE_CHECKING:
+    from safety.accounts.store import User
 
 _as = click.option("--as", "email", required=True, help="The unblinded user's e-mail address.")
 _protocol = click.option("--protocol", required=True, help="The study's protocol number.")
@@ -33,11 +37,8 @@ def blinding() -> None:
     """Blinded trials: the randomisation list and end-of-study unblinding."""
 
 
-def _user(session: object, email: str) -> User:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+def _user(session: Session, email: str) -> User:
+    user = get_user_by_email(session, email)
     if user is None:
         raise click.ClickException(f"--as: no user {email}")
     return user

@@ -120,7 +120,7 @@ def test_a_blinded_susar_is_requested_revealed_and_settled(
 
 def test_only_the_unblinded_role_imports_and_a_study_is_unblinded_at_its_end(
         db_session: Session, base_settings: Settings) -> None:
-    case, unblinder, blinded = _setup(db_session, base_settings, "ZEL")
+    _, unblinder, blinded = _setup(db_session, base_settings, "ZEL")
     with pytest.raises(UnblindingRefused, match="only the unblinded role"):
         import_randomisation(db_session, blinded, 1, "ZEL-301", LIST)
     found = unblind_study(db_session, unblinder, 1, "ZEL-301", reason="database lock, DSUR",

@@ -14,6 +14,7 @@ from safety.api.auth import require_client
 from safety.api.errors import abort
 from safety.cases.service import detail, find_case, list_cases, summary
 from safety.cases.workflow import CaseState
+from safety.review.unblinding import blinded_detail
 
 if TYPE_CHECKING:
     from safety.cases.store import Case
@@ -92,4 +93,5 @@ class CaseItem(MethodView):
     @blp.alt_response(404, description="No such case for this client")
     def get(self, case_id: uuid.UUID) -> Any:
         """One case: its versions and the data of the current version."""
-        return detail(g.db, get_visible_case(case_id))
+        case = get_visible_case(case_id)
+        return blinded_detail(g.db, case, detail(g.db, case))

@@ -9,6 +9,7 @@ every read of the list is an audit event (``safety.blinding.store.read_assignmen
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from safety.accounts.roles import Permission, can
 from safety.accounts.store import User
 from safety.accounts.users import verify_signing_password
 from safety.blinding.audience import Audience
-from safety.blinding.mask import ArmSecrets
+from safety.blinding.mask import ArmSecrets, blind_json
 from safety.blinding.outputs import Blinding, Reveal, case_for
 from safety.blinding.randomisation import Assignment, parse_randomisation
 from safety.blinding.store import (
@@ -31,6 +32,7 @@ from safety.blinding.store import (
     save_assignments,
     unblinded_result,
 )
+from safety.cases.codec import case_from_json, case_to_json
 from safety.cases.model import CaseVersionData
 from safety.cases.store import Case
 from safety.config import Settings
@@ -128,6 +130,22 @@ def case_view(session: Session, case: Case, data: CaseVersionData,
     unblinded = blinding.reveal is not None
     return case_for(data, Audience.DSMB if unblinded else audience, blinding,
                     unblinded=unblinded)
+
+
+def blinded_detail(session: Session, case: Case, detail: dict[str, Any]) -> dict[str, Any]:
+    """A case's API answer for the safety team's clients (a blinded audience, ICH E2A
+    III.C.2): for a blinded study, the data blinded and every other string of the answer
+    (stage results, versions) passed through the same mask."""
+    data = case_from_json(detail.get("data") or {})
+    registry = load_registry(session, case.sponsor_id)
+    secrets = secrets_for(session, registry, case.sponsor_id, _protocol(data))
+    if secrets is None:
+        return detail
+    blinded = case_for(data, Audience.STUDY_TEAM, Blinding(secrets))
+    out = blind_json({k: v for k, v in detail.items() if k != "data"}, secrets)
+    out["data"] = case_to_json(blinded)
+    out["blinded"] = True
+    return dict(out)
 
 
 def reveal_for_case(session: Session, case: Case, user: User, settings: Settings, *,

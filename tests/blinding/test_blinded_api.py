@@ -3,10 +3,10 @@ study it names no arm-revealing value, and reading the list to mask it is audite
 
 from __future__ import annotations
 
-from blinding.test_unblinding_workflow import _setup
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from blinding.test_unblinding_workflow import _setup
 from safety.audit.store import AuditEvent
 from safety.config import Settings
 from safety.db.session import session_scope

@@ -8,6 +8,7 @@ every read of the list is an audit event (``safety.blinding.store.read_assignmen
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +19,8 @@ from safety.accounts.roles import Permission, can
 from safety.accounts.store import User
 from safety.accounts.users import verify_signing_password
 from safety.blinding.audience import Audience
-from safety.blinding.mask import ArmSecrets, blind_json
-from safety.blinding.outputs import Blinding, Reveal, case_for
+from safety.blinding.mask import ArmSecrets, blind_json, unblind_case
+from safety.blinding.outputs import Blinding, Reveal, case_for, check_rendered
 from safety.blinding.randomisation import Assignment, parse_randomisation
 from safety.blinding.store import (
     Unblinding,
@@ -34,10 +35,11 @@ from safety.blinding.store import (
 )
 from safety.cases.codec import case_from_json, case_to_json
 from safety.cases.model import CaseVersionData
-from safety.cases.store import Case
+from safety.cases.store import Case, current_version, working_data
 from safety.config import Settings
 from safety.products.registry import Registry
 from safety.products.store import load_registry
+from safety.review.case_view import CaseView
 from safety.rules.evaluation import apply_unblinding
 
 REVEAL_MEANING = ("I break the blind for this subject to assess and report a suspected "
@@ -146,6 +148,41 @@ def blinded_detail(session: Session, case: Case, detail: dict[str, Any]) -> dict
     out["data"] = case_to_json(blinded)
     out["blinded"] = True
     return dict(out)
+
+
+def case_data(session: Session, case: Case) -> CaseVersionData:
+    """The current version's data as worked, which the reveal reads the subject from."""
+    return working_data(session, current_version(session, case))
+
+
+def blind_page_view(session: Session, view: CaseView, user: User) -> tuple[CaseView, bool]:
+    """The case page's view for this user: for a blinded study, blinded unless the user holds
+    ``unblind`` and the subject's assignment has been revealed (then unblinded). The flag says
+    whether the page must be checked for leaks before it is sent."""
+    data = case_from_json(view.data)
+    blinding = blinding_for(session, view.case, data, user)
+    if blinding.secrets is None:
+        return view, False
+    if blinding.reveal is not None:
+        shown = unblind_case(data, blinding.reveal.assignment, blinding.reveal.product_name,
+                             blinding.secrets)
+        return dataclasses.replace(view, data=case_to_json(shown)), False
+    secrets = blinding.secrets
+    blinded = case_to_json(case_for(data, Audience.STUDY_TEAM, blinding))
+    history = [{**h, "changes": blind_json(h["changes"], secrets),
+                "source": blind_json(h["source"], secrets, "text")} for h in view.history]
+    sections = [(section, blind_json(loaded, secrets)) for section, loaded in view.sections]
+    return dataclasses.replace(
+        view, data=blinded, history=history, causality=blind_json(view.causality, secrets),
+        sections=sections, audit=[]), True
+
+
+def check_page(session: Session, view: CaseView, html: str) -> None:
+    """Refuse a blinded page that still names an arm-revealing value (the last gate)."""
+    data = case_from_json(view.data)
+    secrets = secrets_for(session, load_registry(session, view.case.sponsor_id),
+                          view.case.sponsor_id, _protocol(data))
+    check_rendered(html, Audience.STUDY_TEAM, Blinding(secrets))
 
 
 def reveal_for_case(session: Session, case: Case, user: User, settings: Settings, *,

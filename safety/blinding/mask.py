@@ -21,6 +21,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from safety.blinding.randomisation import PLACEBO, Assignment
@@ -34,7 +35,7 @@ WITHHELD = "[sentence withheld: it would break the blind]"
 PROSE_FIELDS = frozenset({
     "narrative", "reporter_comments", "sender_comments", "text", "additional_info",
     "medical_history_text", "result_text", "comments", "translation", "verbatim",
-    "nullification_reason",
+    "nullification_reason", "explanation", "basis", "reason", "source",
 })
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
@@ -52,8 +53,7 @@ class ArmSecrets:
         terms = {PLACEBO}
         for a in assignments:
             terms.update(t for t in (a.arm, a.strength, *a.kits) if len(t.strip()) >= 3)
-            if a.treatment != PLACEBO:
-                terms.add(a.treatment)
+            if a.treatment != PLACEBO:  # the registry id itself is internal: not shown
                 terms.update(n for n in product_names.get(a.treatment, ()) if len(n) >= 3)
         return cls(frozenset(t.strip() for t in terms if t.strip()))
 
@@ -138,6 +138,10 @@ def blind_json(data: Any, secrets: ArmSecrets, key: str = "") -> Any:
         return [blind_json(v, secrets, key) for v in data]
     if isinstance(data, str):
         return redact_text(data, secrets, prose=key in PROSE_FIELDS)
+    mapper = getattr(data, "__mapper__", None)
+    if mapper is not None:  # a stored row: a plain copy, masked (the row itself is untouched)
+        keys = [a.key for a in mapper.column_attrs]
+        return SimpleNamespace(**{k: blind_json(getattr(data, k), secrets, k) for k in keys})
     return data
 
 

@@ -155,33 +155,31 @@ def case_data(session: Session, case: Case) -> CaseVersionData:
     return working_data(session, current_version(session, case))
 
 
-def blind_page_view(session: Session, view: CaseView, user: User) -> tuple[CaseView, bool]:
+def blind_page_view(session: Session, view: CaseView,
+                    user: User) -> tuple[CaseView, ArmSecrets | None]:
     """The case page's view for this user: for a blinded study, blinded unless the user holds
-    ``unblind`` and the subject's assignment has been revealed (then unblinded). The flag says
-    whether the page must be checked for leaks before it is sent."""
+    ``unblind`` and the subject's assignment has been revealed (then unblinded). The secrets
+    returned (None: nothing to check) are what the rendered page is checked against."""
     data = case_from_json(view.data)
     blinding = blinding_for(session, view.case, data, user)
     if blinding.secrets is None:
-        return view, False
+        return view, None
     if blinding.reveal is not None:
         shown = unblind_case(data, blinding.reveal.assignment, blinding.reveal.product_name,
                              blinding.secrets)
-        return dataclasses.replace(view, data=case_to_json(shown)), False
+        return dataclasses.replace(view, data=case_to_json(shown)), None
     secrets = blinding.secrets
     blinded = case_to_json(case_for(data, Audience.STUDY_TEAM, blinding))
     history = [{**h, "changes": blind_json(h["changes"], secrets),
-                "source": blind_json(h["source"], secrets, "text")} for h in view.history]
+                "source": blind_json(h["source"], secrets, "source")} for h in view.history]
     sections = [(section, blind_json(loaded, secrets)) for section, loaded in view.sections]
     return dataclasses.replace(
         view, data=blinded, history=history, causality=blind_json(view.causality, secrets),
-        sections=sections, audit=[]), True
+        sections=sections, audit=[]), secrets
 
 
-def check_page(session: Session, view: CaseView, html: str) -> None:
+def check_page(html: str, secrets: ArmSecrets) -> None:
     """Refuse a blinded page that still names an arm-revealing value (the last gate)."""
-    data = case_from_json(view.data)
-    secrets = secrets_for(session, load_registry(session, view.case.sponsor_id),
-                          view.case.sponsor_id, _protocol(data))
     check_rendered(html, Audience.STUDY_TEAM, Blinding(secrets))
 
 

@@ -130,7 +130,7 @@ def case_page(case_id: uuid.UUID) -> Any:
     role = role_for_case(view.case.sponsor_id)
     if role is None:
         abort(404)
-    view, blinded = blind_page_view(g.db, view, user())
+    view, secrets = blind_page_view(g.db, view, user())
     html = render_template(
         "web/case.html", case=view.case, current=view.current, data=view.data,
         history=view.history, facts=view.facts, options=options(view.facts, role),
@@ -142,9 +142,9 @@ def case_page(case_id: uuid.UUID) -> Any:
         question_versions=view.question_versions, today=today(),
         can_unblind=can(role, Permission.UNBLIND), unblind_meaning=REVEAL_MEANING,
     )
-    if blinded:
+    if secrets is not None:
         try:
-            check_page(g.db, view, html)
+            check_page(html, secrets)
         except BlindingError:
             abort(409, description="This case page cannot be shown without breaking the "
                                    "blind; ask the unblinded physician.")

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from blinding.test_unblinding_workflow import _setup
 from sqlalchemy import select
-from web.test_browser import _login, live_server, page  # noqa: F401 (fixtures)
 
 from safety.audit.store import AuditEvent
 from safety.config import Settings
 from safety.db.session import session_scope
 from safety.rules.service import latest_obligations
+from web.test_browser import _login, live_server, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser]
 

@@ -15,6 +15,9 @@ class Role(StrEnum):
     SITE_SUBMITTER = "site_submitter"
     CASE_PROCESSOR = "case_processor"
     SAFETY_PHYSICIAN = "safety_physician"
+    # Outside the blinded study team: reads treatment assignments and breaks the blind for
+    # the SUSARs that must be reported unblinded (ICH E2A III.C.2), nothing else.
+    UNBLINDED_PHYSICIAN = "unblinded_physician"
     ADMIN = "admin"
 
 
@@ -36,6 +39,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_SPONSORS = "manage_sponsors"
     OPERATE = "operate"  # failed reports and stages: see, retry, discard (operations page)
+    UNBLIND = "unblind"  # read treatment assignments, reveal, import the randomisation list
 
 
 # Administration is the CRO's, not a sponsor's: held by role, whatever the sponsor grants.
@@ -48,6 +52,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                     Permission.OPERATE}),
     Role.SAFETY_PHYSICIAN: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES,
                                       Permission.MEDICAL_REVIEW, Permission.SIGN}),
+    Role.UNBLINDED_PHYSICIAN: frozenset({Permission.VIEW_CASES, Permission.UNBLIND}),
     Role.ADMIN: frozenset({Permission.VIEW_CASES, Permission.WORK_CASES,
                            Permission.MANAGE_USERS, Permission.MANAGE_SPONSORS,
                            Permission.OPERATE}),
@@ -57,6 +62,7 @@ LABELS: dict[Role, str] = {
     Role.SITE_SUBMITTER: "Site submitter",
     Role.CASE_PROCESSOR: "Case processor",
     Role.SAFETY_PHYSICIAN: "Safety physician",
+    Role.UNBLINDED_PHYSICIAN: "Unblinded physician",
     Role.ADMIN: "Administrator",
 }
 

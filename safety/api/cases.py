@@ -20,6 +20,7 @@ from safety.pipeline.stages import FIRST_STAGE
 from safety.review.assessing import PairInput, SeriousnessInput
 from safety.review.assessments import record_assessments
 from safety.review.corrections import Correction, CorrectionRefused, correct_case
+from safety.review.unblinding import blinded_detail
 
 if TYPE_CHECKING:
     from safety.cases.store import Case
@@ -160,7 +161,8 @@ class CaseItem(MethodView):
     @blp.alt_response(404, description="No such case for this client")
     def get(self, case_id: uuid.UUID) -> Any:
         """One case: its versions and the data of the current version."""
-        return detail(g.db, get_visible_case(case_id))
+        case = get_visible_case(case_id)
+        return blinded_detail(g.db, case, detail(g.db, case))
 
     @blp.arguments(CaseCorrectionSchema)
     @blp.response(200, CorrectionResultSchema)

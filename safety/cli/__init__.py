@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "obligations": ("cases", "obligations", "The reporting obligations of a case."),
     "rules": ("rules", "rules", "What-if evaluation and explanations of a case JSON file."),
     "products": ("products", "products", "Products, studies and reference safety information."),
+    "blinding": ("blinding", "blinding", "Blinded trials: randomisation list, unblinding."),
     "e2b": ("e2b", "e2b_group", "File-level E2B(R3) tools: validate, read, ack, sample."),
     "export": ("submissions", "export_group", "Export cases."),
     "submissions": ("submissions", "submissions_group", "E2B messages per regulator."),

@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.cases.store import Case, CaseVersion, working_data
+from safety.blinding.store import UnblindingKind, request_unblinding, revealed
+from safety.cases.store import Case, CaseVersion, current_version, working_data
 from safety.cases.workflow import CaseState
 from safety.config import Settings
+from safety.db.base import utcnow
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.capacity import applicable_regimes, with_options
@@ -27,7 +29,8 @@ from safety.rules.history import (
     SponsorAssessment,
     evaluate_history,
 )
-from safety.rules.obligations import Evaluation
+from safety.rules.history import Unblinding as UnblindingResult
+from safety.rules.obligations import Evaluation, ObligationStatus
 from safety.rules.regime import load_regimes
 from safety.rules.store import (
     CaseAnchorRow,
@@ -37,6 +40,7 @@ from safety.rules.store import (
     reconcile_obligations,
     record_assessment,
     refresh_alerts,
+    resolve_awaiting_unblinding,
     save_evaluation,
     stored_assessments,
     stored_receipts,
@@ -77,6 +81,10 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
     for n, a in enumerate(assessments):
         day = local_date(a.on, tz) if isinstance(a.on, datetime) else a.on
         keyed.append(((day, 1, 0, n), a))
+    reveal = revealed(session, cv.case_id)
+    if reveal is not None:  # the subject's arm, from the day the blind was broken
+        on, arm = reveal
+        keyed.append(((local_date(on, tz), 2, 0, 0), UnblindingResult(on, arm)))
     keyed.sort(key=lambda x: x[0])
     bound = applicable_regimes(load_regimes(), sponsor.reporting, sponsor.code)
     chosen = with_options(bound.regimes, sponsor.rules)
@@ -144,6 +152,8 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
         session.flush()
         close_for_nullified_case(session, cv.case_id,
                                  f"before version {cv.version} was evaluated", "system:rules")
+    if any(o.status is ObligationStatus.AWAITING_UNBLINDING for o in ev.obligations):
+        _request_unblinding(session, case, cv, facts)
     earliest = min((o.due for o in ev.active()), default=None)
     return {
         "obligations": len(ev.obligations),
@@ -184,3 +194,25 @@ def refresh_due_alerts(session: Session, today: date) -> int:
     """Mark open obligations due soon or overdue (``today`` in the organisation's zone);
     returns how many changed."""
     return refresh_alerts(session, today)
+
+
+def _request_unblinding(session: Session, case: Case, cv: CaseVersion, facts: CaseFacts) -> None:
+    """A blinded case meeting SUSAR criteria raises a request to break the blind for its
+    subject (ICH E2A III.C.2), once per case."""
+    data = working_data(session, cv)
+    subject = str(data.patient.investigation_number or "")
+    protocol = facts.study.protocol if facts.study else ""
+    request_unblinding(
+        session, sponsor_id=case.sponsor_id, case_id=case.id, protocol=protocol,
+        subject=subject, kind=UnblindingKind.SUSAR, actor="system:rules",
+        reason=f"version {cv.version} meets SUSAR criteria on blinded information",
+        now=utcnow())
+
+
+def apply_unblinding(session: Session, case: Case, settings: Settings, result: str,
+                     actor: str) -> list[ObligationRow]:
+    """Re-evaluate the current version with the unblinding result and settle its
+    obligations that awaited it."""
+    cv = current_version(session, case)
+    _, ev = evaluate_version(session, cv, settings)
+    return resolve_awaiting_unblinding(session, case.id, ev.obligations, result, actor=actor)

@@ -504,3 +504,38 @@ def reconcile_obligations(session: Session, case_id: uuid.UUID, case_version_id:
                               reason=reason)
         changed.append(f"{row.regime}/{row.rule_id} not required")
     return changed
+# After the blind is broken: placebo is not a SUSAR. EU CTR 536/2014 Annex III 2.5 (a SUSAR is
+# reported unblinded; the blind is broken for the subject concerned); ICH E2A III.C.2
+# (reactions to placebo will usually not meet the criteria for expedited reporting); FDA,
+# Safety Reporting Requirements for INDs (2012) V.A.3 (unblind the subject; a placebo event is
+# not an IND safety report).
+PLACEBO_NOT_SUSAR = ("subject received placebo after unblinding: not a SUSAR, no expedited "
+                     "report (EU CTR 536/2014 Annex III 2.5; ICH E2A III.C.2; FDA IND safety "
+                     "reporting guidance 2012 V.A.3)")
+
+
+def resolve_awaiting_unblinding(session: Session, case_id: uuid.UUID,
+                                unblinded: Sequence[Obligation], result: str, *,
+                                actor: str) -> list[ObligationRow]:
+    """The latest version's ``awaiting_unblinding`` obligations once the blind is broken:
+    owed (``open``) where the evaluation with the unblinding result still owes them, else not
+    required (placebo, or an active product for which the event is no SUSAR)."""
+    latest = session.scalar(select(ObligationRow.version).where(ObligationRow.case_id == case_id)
+                            .order_by(ObligationRow.version.desc()).limit(1))
+    rows = list(session.scalars(select(ObligationRow).where(
+        ObligationRow.case_id == case_id, ObligationRow.version == latest,
+        ObligationRow.status == ObligationStatus.AWAITING_UNBLINDING)))
+    owed = {(o.regime, o.rule_id, o.destination) for o in unblinded
+            if o.status is ObligationStatus.OPEN}
+    for row in rows:
+        if (row.regime, row.rule_id, row.destination) in owed:
+            why = f"unblinded: subject received {result}; the SUSAR report is owed"
+            row.explanation = f"{row.explanation}\n{why[0].upper()}{why[1:]}."
+            set_obligation_status(session, row, ObligationStatus.OPEN, actor=actor, reason=why)
+        else:
+            why = (PLACEBO_NOT_SUSAR if result == "placebo" else
+                   f"subject received {result}: the event is not a SUSAR for it")
+            row.explanation = f"{row.explanation}\nNot required: {why}."
+            set_obligation_status(session, row, ObligationStatus.NOT_REQUIRED, actor=actor,
+                                  reason=why)
+    return rows

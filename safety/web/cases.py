@@ -20,6 +20,7 @@ from flask import (
 
 from safety.accounts.grants import sponsors_with
 from safety.accounts.roles import Permission, can
+from safety.blinding.audience import BlindingError
 from safety.cases.service import find_case
 from safety.cases.workflow import (
     FINAL_STATES,
@@ -43,6 +44,14 @@ from safety.review.queue import (
 )
 from safety.review.signatures import SigningRefused, approval_blockers, sign_and_approve
 from safety.review.transitions import move
+from safety.review.unblinding import (
+    REVEAL_MEANING,
+    UnblindingRefused,
+    blind_page_view,
+    case_data,
+    check_page,
+    reveal_for_case,
+)
 from safety.sponsors.service import sponsors
 from safety.web.security import current_scope, require, role_for_case, user
 
@@ -166,7 +175,8 @@ def case_page(case_id: uuid.UUID) -> Any:
     role = role_for_case(view.case.sponsor_id)
     if role is None:
         abort(404)
-    return render_template(
+    view, secrets = blind_page_view(g.db, view, user())
+    html = render_template(
         "web/case.html", case=view.case, current=view.current, data=view.data,
         history=view.history, facts=view.facts, options=options(view.facts, role),
         signatures=view.signatures, audit=view.audit, site=view.site, assignee=view.assignee,
@@ -177,7 +187,33 @@ def case_page(case_id: uuid.UUID) -> Any:
         question_versions=view.question_versions, today=today(),
         signing_blockers=approval_blockers(view.facts),
         **medical_context(view, role),
+        can_unblind=can(role, Permission.UNBLIND), unblind_meaning=REVEAL_MEANING,
     )
+    if secrets is not None:
+        try:
+            check_page(html, secrets)
+        except BlindingError:
+            abort(409, description="This case page cannot be shown without breaking the "
+                                   "blind; ask the unblinded physician.")
+    return html
+
+
+@bp.post("/cases/<uuid:case_id>/unblind")
+@require(Permission.UNBLIND)
+def unblind(case_id: uuid.UUID) -> Any:
+    """Break the blind for the case's subject: reason and e-signature (unblinded role only)."""
+    case = _case_or_404(case_id, lock=True)
+    back = redirect(url_for("web_cases.case_page", case_id=case.id), code=303)
+    try:
+        _, found = reveal_for_case(
+            g.db, case, user(), current_app.config["SAFETY"], data=case_data(g.db, case),
+            reason=request.form.get("reason", ""), password=request.form.get("password", ""),
+            meaning=request.form.get("meaning"), now=datetime.now(UTC))
+    except UnblindingRefused as exc:
+        flash(f"Not unblinded: {exc}.", "error")
+        return back
+    flash(f"Unblinded: subject {found.subject} received {found.treatment} (arm {found.arm}).")
+    return back
 
 
 @bp.post("/cases/<uuid:case_id>/transition")

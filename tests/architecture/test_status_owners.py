@@ -26,6 +26,7 @@ OWNER_OF_TABLE = {
     ("CaseVersion", "pipeline"): "cases/store.py",
     ("Submission", "state"): "submissions/store.py",
     ("Question", "status"): "questions/store.py",
+    ("Unblinding", "status"): "blinding/store.py",
 }
 TABLES = {table for table, _ in OWNER_OF_TABLE}
 OWNERS = {attr for _, attr in OWNER_OF_TABLE}

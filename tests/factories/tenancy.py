@@ -58,6 +58,7 @@ class Side:
     product: str
     study: str
     submitted: int = 0
+    unblinder: str = ""  # a web user holding the unblinded role for this sponsor only
     cases: list[str] = field(default_factory=list)
 
     @property
@@ -100,12 +101,14 @@ class TwoSponsors:
         assert r.status_code == 200, r.json
         site = self.sites.token(f"{code} Site 7", sponsor=sid)
         emails = {role: f"{role}.{code.lower()}@example.org"
-                  for role in ("case_processor", "safety_physician", "site_submitter")}
+                  for role in ("case_processor", "safety_physician", "site_submitter",
+                               "unblinded_physician")}
         for role, email in emails.items():
             self.users.add(email, role, site=f"{code} Site 7" if role == "site_submitter"
                            else None, sponsors=(code,))
         return Side(code, sid, safety, site, emails["case_processor"],
-                    emails["safety_physician"], emails["site_submitter"], product, study)
+                    emails["safety_physician"], emails["site_submitter"], product, study,
+                    unblinder=emails["unblinded_physician"])
 
     def submit(self, side: Side, *, variant: bool = False) -> str:
         """A site report of the shared patient, processed; the case it became."""

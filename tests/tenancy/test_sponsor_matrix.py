@@ -107,6 +107,7 @@ WEB_OBJECT_ROUTES: list[tuple[str, str, str, str]] = [
     ("POST", "/cases/{b_case}/assign", "web_cases.assign_to_me", "processor"),
     ("POST", "/cases/{b_case}/transition", "web_cases.transition", "processor"),
     ("POST", "/cases/{b_case}/sign", "web_cases.sign_case", "physician"),
+    ("POST", "/cases/{b_case}/unblind", "web_cases.unblind", "unblinder"),
     ("POST", "/cases/{b_case}/events/{b_reaction}/coding", "web_review.code_event",
      "processor"),
     ("POST", "/cases/{b_case}/duplicates/{b_case2}", "web_review.decide", "physician"),
@@ -205,6 +206,10 @@ CLI_OTHER_COMMANDS = {
     "reports retry": "test_another_sponsors_dead_letters_are_not_found",
     "reports discard": "test_another_sponsors_dead_letters_are_not_found",
     "partner-acks": "test_partner_acks_for_one_sponsor_write_only_its_own",
+    "blinding import-list": "tests/blinding/test_blinding_cli.py::"
+                            "test_the_list_lands_in_the_chosen_sponsor_and_only_for_unblinders",
+    "blinding unblind-study": "tests/blinding/test_blinding_cli.py::"
+                              "test_the_list_lands_in_the_chosen_sponsor_and_only_for_unblinders",
 }
 CLI_EXEMPT = {
     "db": "migrations: the operator's, every sponsor",
@@ -533,7 +538,7 @@ def _login(browser: Any, email: str) -> Browser:
 def test_pages_answer_404_for_another_sponsors_objects(world, refs, browser):
     a = world.a
     who = {"processor": _login(browser, a.processor), "physician": _login(browser, a.physician),
-           "site_user": _login(browser, a.site_user)}
+           "site_user": _login(browser, a.site_user), "unblinder": _login(browser, a.unblinder)}
     before = world.snapshot(world.b)
     form = {"transition": "start_data_entry", "reason": "x", "decision": "confirm",
             "code": refs["code"], "version": "1", "password": "correct horse battery",

@@ -49,6 +49,8 @@ def _expected(role: str, url: str, method: str) -> int:
         # A report that has not failed: refused, and back to the page; a report's id given
         # as a version's names no version: not found.
         return 404 if "/versions/" in url else 303
+    if url.endswith("/unblind"):  # only the unblinded role (none of these roles holds it)
+        return 404 if site else 403
     if url.endswith(("/sign", "/assessments")):  # a physician's: signature, assessment
         return 404 if site else (303 if role == "safety_physician" else 403)
     if site:
@@ -69,6 +71,7 @@ ROUTES = [
     ("POST", "/cases/{case}/assign", "web_cases.assign_to_me"),
     ("POST", "/cases/{case}/transition", "web_cases.transition"),
     ("POST", "/cases/{case}/sign", "web_cases.sign_case"),
+    ("POST", "/cases/{case}/unblind", "web_cases.unblind"),
     ("POST", "/cases/{case}/events/none/coding", "web_review.code_event"),
     ("POST", "/cases/{case}/duplicates/{case}", "web_review.decide"),
     ("POST", "/cases/{case}/messages/redraft", "web_review.redraft"),

@@ -1,8 +1,8 @@
 """Case history inputs of the rules (issue #15): receipts by party per case version, dated
 assessments per event x drug, and whether a filed report was complete
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07
 
 ``case_receipts``: who (sponsor, affiliate, licence partner, vendor) received a version's

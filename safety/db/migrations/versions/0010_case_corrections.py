@@ -1,8 +1,8 @@
 """case versions of kind ``correction`` (issue #16): a person's edit or assessment makes a
 version with no report behind it
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07
 
 ``case_versions.report_id`` becomes nullable (a correction has no report) and the kind check

@@ -1,8 +1,8 @@
 """the review queue's index: one row per case (queue_entries) and its product and event terms
 (queue_terms), so that the queue filters, searches, sorts and pages in SQL (issue 17)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07
 
 The rows are derived data: this revision only creates the tables. They are filled for the

@@ -1,7 +1,7 @@
 """The sender's case id in its compared form (issue #21)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07
 
 ``cases.sender_case_key``: C.1.1 without case, spaces or punctuation (``safety.cases.identifiers
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Blinded trials: the treatment assignment, the audiences, the masking of arm-revealing values."""

@@ -23,6 +23,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
@@ -163,7 +164,11 @@ class QueueEntry(SponsorOwned, Base):
               postgresql_ops={"subject_key": "text_pattern_ops"}),
     )
 
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    # No foreign key to cases: the index is derived, rewritten at the commit of whatever
+    # changed the case, and a key check would take a share lock on the case row there, which
+    # deadlocks with a transaction holding that row and waiting for one of ours (a
+    # nullification racing the outbox's commit of a sent message).
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     case_number: Mapped[str] = mapped_column(String(40))
     number_key: Mapped[str] = mapped_column(String(40))
     sender_key: Mapped[str] = mapped_column(String(200))
@@ -197,7 +202,7 @@ class QueueTerm(SponsorOwned, Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)  # no key: see QueueEntry
     kind: Mapped[str] = mapped_column(String(10))  # product | event
     key: Mapped[str] = mapped_column(String(400))
     value: Mapped[str] = mapped_column(String(400))
@@ -222,11 +227,18 @@ def refresh_entries(session: Session, case_ids: Iterable[uuid.UUID]) -> None:
 
 
 def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
-    # The cases' rows are locked (in id order) until commit: two transactions rewriting one
-    # case's row take turns, and the second reads what the first committed (PostgreSQL reads
-    # each statement afresh), so neither writes a row computed from what it could not see.
+    # Two transactions rewriting one case's queue row take turns (a lock per case, in id order,
+    # until commit), and the second reads what the first committed (PostgreSQL reads each
+    # statement afresh), so neither writes a row computed from what it could not see. The lock
+    # is an advisory one, not the case row's: a transaction that already holds a case row (a
+    # nullification) and waits for a row this one holds (a submission being sent) would
+    # otherwise deadlock with it at commit.
+    if session.get_bind().dialect.name == "postgresql":
+        for case_id in ids:
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7417))"),
+                            {"k": f"queue:{case_id}"})
     cases = {c.id: c for c in session.scalars(
-        select(Case).where(Case.id.in_(ids)).order_by(Case.id).with_for_update())}
+        select(Case).where(Case.id.in_(ids)).order_by(Case.id))}
     if not cases:
         return
     wanted = list(cases)

@@ -44,7 +44,6 @@ def upgrade() -> None:
     sa.Column('rejected_by_regulator', sa.Boolean(), nullable=False),
     sa.Column('refreshed_at', safety.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sponsor_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_queue_entries_case_id_cases')),
     sa.ForeignKeyConstraint(['sponsor_id'], ['sponsors.id'], name=op.f('fk_queue_entries_sponsor_id_sponsors')),
     sa.PrimaryKeyConstraint('case_id', name=op.f('pk_queue_entries'))
     )
@@ -64,7 +63,6 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=400), nullable=False),
     sa.Column('value', sa.String(length=400), nullable=False),
     sa.Column('sponsor_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_queue_terms_case_id_cases')),
     sa.ForeignKeyConstraint(['sponsor_id'], ['sponsors.id'], name=op.f('fk_queue_terms_sponsor_id_sponsors')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_queue_terms'))
     )

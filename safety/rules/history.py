@@ -64,6 +64,9 @@ from safety.rules.obligations import (
 from safety.rules.regime import Regime
 from safety.rules.seriousness import MedicallyImportantLists
 
+# Closed by an evaluation without a report: kept on the version that closed them.
+_CLOSED = frozenset({ObligationStatus.NOT_REQUIRED, ObligationStatus.SUPERSEDED})
+
 
 class HistoryError(ValueError):
     """A history that cannot be evaluated; the message names the entry and field."""
@@ -331,6 +334,15 @@ def evaluate_history(history: CaseHistory, ctx: RulesContext, *, strict: bool = 
     def run(i: int, facts: CaseFacts, lead: list[str]) -> None:
         nonlocal current, last
         ev = evaluate(facts, ctx.regimes, current)
+        # An obligation closed (not required, superseded) by an earlier step of this same
+        # version stays on it: a later entry of the version (the sponsor's determination it
+        # carries) re-evaluates the case, which no longer owes that report, but the version's
+        # record must still say it was closed and why, not lose it.
+        kept = {(o.regime, o.rule_id, o.group) for o in ev.obligations}
+        ev.obligations.extend(
+            o for o in current
+            if o.version == facts.version and o.status in _CLOSED
+            and (o.regime, o.rule_id, o.group) not in kept)
         ev.notes[:0] = lead
         result.steps.append(Step(i, facts, ev))
         current, last = list(ev.obligations), ev

@@ -147,6 +147,30 @@ def test_a_follow_up_version_that_becomes_fatal_upgrades_the_filed_report():
     assert eu.report_type == "SUSAR follow-up report"
 
 
+def test_a_version_carrying_the_sponsors_not_related_keeps_the_ind_report_closed_on_it():
+    """21 CFR 312.32(a): the sponsor's "not related" ends the IND safety report; Reg. (EU)
+    536/2014 Annex III 2.1: it does not downgrade the investigator's causality, so the EU
+    report stays owed. Version 2 (received 2026-03-01) carries the sponsor's determination of
+    that day, replayed after it: the IND report closed as not required by the version stays
+    on the version's record when the determination is replayed, it does not vanish."""
+    data = _history()
+    v2 = copy.deepcopy(data["history"][0])
+    v2 |= {"version": 2, "receipts": [{"party": "Sponsor PV", "role": "sponsor",
+                                       "at": "2026-03-01T10:00:00+00:00"}]}
+    v2["case"]["drugs"][0]["reactions"][0]["assessments"].append(
+        {"source": "Sponsor", "method": "Sponsor binary", "result": "Not related"})
+    data["history"] += [v2, {"type": "assessment", "reaction_id": "r-1", "drug_id": "d-1",
+                             "on": "2026-03-01T10:00:00+00:00", "causality": "not related",
+                             "method": "Sponsor binary", "result": "Not related"}]
+    ev = evaluate_history_json(data)
+    fda = [o for o in ev.obligations if o.regime == "fda-ind"]
+    assert fda and all(o.status is ObligationStatus.NOT_REQUIRED and o.version == 2
+                       for o in fda)
+    assert all("no longer required" in o.explanation for o in fda)
+    eu = [o for o in ev.obligations if o.regime == "eu-ctr"]
+    assert [o.status for o in eu] == [ObligationStatus.OPEN]
+
+
 def test_history_json_round_trips():
     data = _history({"type": "assessment", "reaction_id": "r-1", "drug_id": "d-1",
                      "on": "2026-03-04T10:00:00+00:00", "causality": "related",

@@ -62,29 +62,36 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
         CaseVersion.case_id == cv.case_id, CaseVersion.version <= cv.version)),
         key=lambda v: v.version)
     receipts = stored_receipts(session, [v.id for v in versions])
-    # Order: by calendar day; on one day the versions, each followed by the reports filed
-    # answering it, then the assessments of that day.
-    keyed: list[tuple[tuple[date, int, int, int], Entry]] = []
+    # Order: by calendar day; on one day the versions, each followed by the sponsor's
+    # determinations it carries (they are part of what that version says) and then the reports
+    # filed answering it; then the assessments recorded on their own that day. A version's
+    # determination is never replayed after a later version: it would re-assess the later
+    # version and owe a report for information the regulator already holds.
+    keyed: list[tuple[tuple[date, int, int, int, int], Entry]] = []
     for v in versions:
         own = receipts.get(v.id) or (Receipt(sponsor.code, ReceiverRole.SPONSOR,
                                              instant=v.received_at),)
-        keyed.append(((local_date(v.received_at, tz), 0, v.version, 0),
+        keyed.append(((local_date(v.received_at, tz), 0, v.version, 0, 0),
                       Received(v.version, working_data(session, v), own)))
     received_day = {v.version: local_date(v.received_at, tz) for v in versions}
+    for n, (version, a) in enumerate(_case_page_determinations(versions, session)):
+        day = local_date(a.on, tz) if isinstance(a.on, datetime) else a.on
+        keyed.append(((max(day, received_day[version]), 0, version, 1, n), a))
     for n, (version, f) in enumerate(filings(session, cv.case_id), start=1):
         if version > cv.version:
             continue
         # Never before the version whose obligation it answered.
-        keyed.append(((max(f.on, received_day[version]), 0, version, n), f))
-    assessments = [*stored_assessments(session, cv.case_id),
-                   *_case_page_determinations(versions, session)]
-    for n, a in enumerate(assessments):
+        keyed.append(((max(f.on, received_day[version]), 0, version, 2, n), f))
+    for n, a in enumerate(stored_assessments(session, cv.case_id)):
         day = local_date(a.on, tz) if isinstance(a.on, datetime) else a.on
-        keyed.append(((day, 1, 0, n), a))
+        keyed.append(((day, 1, 0, 0, n), a))
     reveal = revealed(session, cv.case_id)
-    if reveal is not None:  # the subject's arm, from the day the blind was broken
+    if reveal is not None:
+        # The subject's arm, from the day the blind was broken (never before the version
+        # being evaluated: a reveal is about the case as it stands).
         on, arm = reveal
-        keyed.append(((local_date(on, tz), 2, 0, 0), UnblindingResult(on, arm)))
+        keyed.append(((max(local_date(on, tz), received_day[cv.version]), 2, 0, 0, 0),
+                      UnblindingResult(on, arm)))
     keyed.sort(key=lambda x: x[0])
     bound = applicable_regimes(load_regimes(), sponsor.reporting, sponsor.code)
     chosen = with_options(bound.regimes, sponsor.rules)
@@ -96,14 +103,15 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
 
 
 def _case_page_determinations(versions: list[CaseVersion], session: Session
-                               ) -> list[SponsorAssessment]:
+                               ) -> list[tuple[int, SponsorAssessment]]:
     """The sponsor's causality determinations entered on the case page or through
     ``PUT /api/v1/cases/{id}/assessments`` (kept in the case as ``sponsor_review``), each once
     at the day it was determined: the reading's ``determined_at`` only moves when the reading
     changes, so a re-assessment to the same reading never delays a clock (21 CFR
-    312.32(c)(1)(i): "after the sponsor determines")."""
+    312.32(c)(1)(i): "after the sponsor determines"). Each comes with the version that first
+    carries it, after whose receipt it is replayed."""
     seen: set[tuple[str, str, str]] = set()
-    out: list[SponsorAssessment] = []
+    out: list[tuple[int, SponsorAssessment]] = []
     for v in versions:
         review = working_data(session, v).sponsor_review
         if review is None:
@@ -119,10 +127,10 @@ def _case_page_determinations(versions: list[CaseVersion], session: Session
                 reading = interpret(p.causality_method or "", p.causality_result)
             except CausalityError:
                 continue
-            out.append(SponsorAssessment(
+            out.append((v.version, SponsorAssessment(
                 p.reaction_id, p.drug_id, datetime.fromisoformat(p.determined_at), reading,
                 p.causality_method or "", p.causality_result, None,
-                p.rsi_reference or "IB", p.rsi_version or "", by=p.assessed_by or ""))
+                p.rsi_reference or "IB", p.rsi_version or "", by=p.assessed_by or "")))
     return out
 
 

@@ -39,6 +39,7 @@ from safety.cases.store import Case, current_version, working_data
 from safety.config import Settings
 from safety.products.registry import Registry
 from safety.products.store import load_registry
+from safety.review.assessing import NARANJO_QUESTIONS
 from safety.review.case_view import CaseView
 from safety.rules.evaluation import apply_unblinding
 
@@ -173,13 +174,26 @@ def blind_page_view(session: Session, view: CaseView,
     history = [{**h, "changes": blind_json(h["changes"], secrets),
                 "source": blind_json(h["source"], secrets, "source")} for h in view.history]
     sections = [(section, blind_json(loaded, secrets)) for section, loaded in view.sections]
+    # The correction form offers only the fields that reveal nothing: a blinded person cannot
+    # see (so must not retype) a drug's name or strength; the sponsor's assessments show the
+    # blinded drug.
+    edit = [dataclasses.replace(s, fields=[f for f in s.fields
+                                           if blind_json(f.value, secrets) == f.value])
+            for s in view.edit]
     return dataclasses.replace(
         view, data=blinded, history=history, causality=blind_json(view.causality, secrets),
-        sections=sections, audit=[]), secrets
+        sections=sections, audit=[], edit=[s for s in edit if s.fields],
+        assessments=blind_json(view.assessments, secrets),
+        questions=[q for q in view.questions
+                   if blind_json(q.text, secrets, "narrative") == q.text]), secrets
 
 
 def check_page(html: str, secrets: ArmSecrets) -> None:
     """Refuse a blinded page that still names an arm-revealing value (the last gate)."""
+    # The Naranjo questionnaire asks about "a placebo" in its own fixed words: that names no
+    # subject's arm, so the form's questions are not what is checked.
+    for question in NARANJO_QUESTIONS:
+        html = html.replace(question, "")
     check_rendered(html, Audience.STUDY_TEAM, Blinding(secrets))
 
 

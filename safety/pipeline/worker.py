@@ -172,6 +172,11 @@ class SafetyWorker(SimpleWorker):
         except RedisError as exc:
             log.warning("worker.death_not_registered", error=type(exc).__name__)
         self.unsubscribe()
+        # rq's scheduler keeps a connection pool of its own in this process (it took the lock
+        # with it); closing it lets the embedded Redis see this process gone at exit.
+        own = getattr(self.scheduler, "_connection", None)
+        if own is not None:
+            own.connection_pool.disconnect()
 
 
 class _StopSignal:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from redis.exceptions import RedisError
 
 from safety.config import Settings
+from safety.queue.connection import before_leaving
 from safety.queue.enqueue import JobFunction, enqueue_batch
 
 log = logging.getLogger(__name__)
@@ -105,3 +106,4 @@ def flush_all(timeout: float = 10.0) -> bool:
 
 
 atexit.register(flush_all, 5.0)
+before_leaving(lambda: flush_all(5.0))

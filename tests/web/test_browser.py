@@ -597,7 +597,8 @@ def _sideways(page: Any) -> int:
                              " - document.documentElement.clientWidth"))
 
 
-_WIDE = """() => { const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')]
+_WIDE = """() => { const w = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > w + 1 && e.getClientRects().length)
   .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > w + 1))
   .slice(0, 8).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')

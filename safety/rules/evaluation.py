@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.blinding.store import UnblindingKind, request_unblinding, revealed
+from safety.cases.model import CaseVersionData
 from safety.cases.store import Case, CaseVersion, current_version, working_data
 from safety.cases.workflow import CaseState
 from safety.config import Settings
@@ -68,13 +69,14 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
     # determination is never replayed after a later version: it would re-assess the later
     # version and owe a report for information the regulator already holds.
     keyed: list[tuple[tuple[date, int, int, int, int], Entry]] = []
+    data = {v.version: working_data(session, v) for v in versions}  # each decoded once
     for v in versions:
         own = receipts.get(v.id) or (Receipt(sponsor.code, ReceiverRole.SPONSOR,
                                              instant=v.received_at),)
         keyed.append(((local_date(v.received_at, tz), 0, v.version, 0, 0),
-                      Received(v.version, working_data(session, v), own)))
+                      Received(v.version, data[v.version], own)))
     received_day = {v.version: local_date(v.received_at, tz) for v in versions}
-    for n, (version, a) in enumerate(_case_page_determinations(versions, session)):
+    for n, (version, a) in enumerate(_case_page_determinations(data)):
         day = local_date(a.on, tz) if isinstance(a.on, datetime) else a.on
         keyed.append(((max(day, received_day[version]), 0, version, 1, n), a))
     for n, (version, f) in enumerate(filings(session, cv.case_id), start=1):
@@ -102,7 +104,7 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
     return history, ctx, (*bound.notes, *chosen.notes)
 
 
-def _case_page_determinations(versions: list[CaseVersion], session: Session
+def _case_page_determinations(data: dict[int, CaseVersionData]
                                ) -> list[tuple[int, SponsorAssessment]]:
     """The sponsor's causality determinations entered on the case page or through
     ``PUT /api/v1/cases/{id}/assessments`` (kept in the case as ``sponsor_review``), each once
@@ -112,8 +114,8 @@ def _case_page_determinations(versions: list[CaseVersion], session: Session
     carries it, after whose receipt it is replayed."""
     seen: set[tuple[str, str, str]] = set()
     out: list[tuple[int, SponsorAssessment]] = []
-    for v in versions:
-        review = working_data(session, v).sponsor_review
+    for version, case in sorted(data.items()):
+        review = case.sponsor_review
         if review is None:
             continue
         for p in review.pairs:
@@ -127,7 +129,7 @@ def _case_page_determinations(versions: list[CaseVersion], session: Session
                 reading = interpret(p.causality_method or "", p.causality_result)
             except CausalityError:
                 continue
-            out.append((v.version, SponsorAssessment(
+            out.append((version, SponsorAssessment(
                 p.reaction_id, p.drug_id, datetime.fromisoformat(p.determined_at), reading,
                 p.causality_method or "", p.causality_result, None,
                 p.rsi_reference or "IB", p.rsi_version or "", by=p.assessed_by or "")))

@@ -70,5 +70,5 @@ class Rsi(MethodView):
             changes = add_rsi_version(g.db, version, current_app.config["SAFETY"],
                                       principal.actor, acting_sponsor(principal))
         except RsiError as exc:
-            abort(422, errors={"json": {"product_id": [str(exc)]}})
+            abort(422, errors={"json": {exc.field: [str(exc)]}})
         return {"changes": changes}, 201

@@ -18,7 +18,12 @@ from typing import Any
 
 
 class RsiError(ValueError):
-    """An RSI file row or object is wrong; the message names the file, row and field."""
+    """An RSI file row or object is wrong; the message names the file, row and field, and
+    ``field`` names the field for an API answer."""
+
+    def __init__(self, message: str, field: str = "rsi") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,6 +146,19 @@ def has_product(session: Session, sponsor_id: int, product_id: str) -> bool:
     return session.get(ProductRow, (sponsor_id, product_id)) is not None
 
 
+def rsi_version_at(session: Session, sponsor_id: int, product_id: str, reference: str,
+                   effective_from: date) -> RsiVersion | None:
+    """The version already recorded for the product and reference from that day, if any: one
+    document is in force from a given day, so a second one with the same start is refused."""
+    row = session.scalar(select(RsiVersionRow).where(
+        RsiVersionRow.sponsor_id == sponsor_id, RsiVersionRow.product_id == product_id,
+        RsiVersionRow.reference == reference, RsiVersionRow.effective_from == effective_from))
+    if row is None:
+        return None
+    return RsiVersion(row.product_id, row.reference, row.version, row.effective_from,
+                      frozenset(row.expected_pts or ()), row.document)
+
+
 def save_rsi_version(session: Session, v: RsiVersion, sponsor_id: int) -> RsiVersionRow:
     row = RsiVersionRow(sponsor_id=sponsor_id, product_id=v.product_id, reference=v.reference,
                         version=v.version, effective_from=v.effective_from,

@@ -16,7 +16,7 @@ from safety.audit.store import record
 from safety.cases.store import open_current_versions
 from safety.config import Settings
 from safety.products.rsi import RsiError, RsiVersion
-from safety.products.store import has_product, load_rsi, save_rsi_version
+from safety.products.store import has_product, load_rsi, rsi_version_at, save_rsi_version
 from safety.rules.capacity import applicable_regimes, with_options
 from safety.rules.evaluation import evaluate_version
 from safety.rules.regime import load_regimes
@@ -32,7 +32,16 @@ def add_rsi_version(session: Session, new: RsiVersion, settings: Settings, actor
     answer does not tell that it exists."""
     if not has_product(session, sponsor_id, new.product_id):
         raise RsiError(f"rsi.product_id: no product {new.product_id!r} in the registry; "
-                       "import the product first")
+                       "import the product first", field="product_id")
+    existing = rsi_version_at(session, sponsor_id, new.product_id, new.reference,
+                              new.effective_from)
+    if existing == new:
+        return []  # the same version imported again (a re-run import file) changes nothing
+    if existing is not None:
+        raise RsiError(f"rsi.effective_from: {new.product_id} {new.reference} already has "
+                       f"version {existing.version!r} in force from "
+                       f"{new.effective_from.isoformat()}; give the new version its own "
+                       "effective date", field="effective_from")
     old_lib = load_rsi(session, sponsor_id)
     old = old_lib.in_force(new.product_id, new.reference, new.effective_from)
     open_cases = [(case, cv) for case, cv in open_current_versions(session)

@@ -61,3 +61,16 @@ def test_products_are_the_safety_teams(client, sites):
     bad = client.post("/api/v1/products/rsi", json={"product_id": "X"},
                       headers=sites.headers(safety))
     assert bad.status_code == 422 and "missing" in bad.json["errors"]["json"]["rsi"][0]
+
+
+def test_a_second_rsi_version_from_the_same_day_is_refused_naming_the_date(client, sites):
+    """One document is in force from a given day: a different version with the same product,
+    reference and start is a 422 naming effective_from (it was a 500 on the unique key); the same
+    version sent again (a re-run import) changes nothing."""
+    safety = _setup(client, sites)
+    again = add_rsi(client, sites.headers(safety), "PEMBRO", "12", ["10035742"])
+    assert again.status_code == 201 and again.json == {"changes": []}
+    other = add_rsi(client, sites.headers(safety), "PEMBRO", "12b", ["10035742", "10016288"])
+    assert other.status_code == 422
+    message = other.json["errors"]["json"]["effective_from"][0]
+    assert "'12'" in message and "2026-01-01" in message

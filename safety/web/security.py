@@ -40,6 +40,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from safety.accounts.grants import role_for, sponsors_with
 from safety.accounts.roles import GLOBAL_PERMISSIONS, Permission, Role, can
@@ -103,6 +104,15 @@ def init_security(app: Flask) -> None:
     csrf.init_app(app)
     app.before_request(_csrf_and_idle)
     app.after_request(_security_headers)
+    if settings.forwarded_hops:
+        # Behind the TLS proxy the README asks for, the scheme the browser used is the one
+        # the proxies report in X-Forwarded-Proto: with it the request is https, so
+        # Flask-WTF's strict Referer check runs and external URLs say https. Only the
+        # scheme is taken (client_address reads X-Forwarded-For itself), and only with
+        # SAFETY_FORWARDED_HOPS proxies trusted: without a proxy the header is the client's.
+        proxied = ProxyFix(app.wsgi_app, x_for=0, x_proto=settings.forwarded_hops,
+                           x_host=0, x_port=0, x_prefix=0)
+        app.wsgi_app = proxied  # type: ignore[method-assign]
 
 
 def client_address() -> str:
@@ -167,7 +177,8 @@ def _load_user(user_id: str) -> Any:
 
 
 def _csrf_and_idle() -> Any:
-    if is_api(request.path):
+    if is_api(request.path) or request.url_rule is None:
+        # No route matched: routing answers 404 or 405; a CSRF 400 would hide that.
         return None
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()

@@ -276,3 +276,32 @@ def test_browsers_get_html_error_pages_and_the_api_gets_json(settings, users, br
         assert r.json["code"] == code
     r = client.delete("/api/v1/reports")
     assert r.status_code == 405 and r.mimetype == "application/json"
+
+
+def test_a_post_to_an_unknown_page_is_a_404_not_a_csrf_refusal(client):
+    """Routing answers first: a CSRF 400 for a URL that does not exist would hide the 404."""
+    r = client.post("/nowhere", data={})
+    assert r.status_code == 404 and "404 Not Found" in r.text
+    r = client.post(f"/cases/{uuid.uuid4()}x/sign", data={})
+    assert r.status_code == 404
+    assert client.put("/login", data={}).status_code == 405
+
+
+@pytest.mark.parametrize("hops", [0, 1])
+def test_behind_the_tls_proxy_the_strict_referer_check_runs(settings, hops):
+    """With SAFETY_FORWARDED_HOPS the scheme the proxy reports is the request's: a form posted
+    over https without a Referer is refused (Flask-WTF's strict check); without trusted
+    proxies the header is the client's word and changes nothing."""
+    app = create_app(settings=settings.with_overrides({"forwarded_hops": hops}))
+    client = app.test_client()
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    token = csrf_token(client.get("/login", headers=https).text)
+    r = client.post("/login", headers=https,
+                    data={"csrf_token": token, "email": "nobody@example.org", "password": "x"})
+    if hops:
+        assert r.status_code == 400 and "referrer" in r.text.lower()
+        r = client.post("/login", headers={**https, "Referer": "https://localhost/login"},
+                        data={"csrf_token": token, "email": "nobody@example.org",
+                              "password": "x"})
+    assert r.status_code != 400, r.text[:300]
+    assert "CSRF" not in r.text

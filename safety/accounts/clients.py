@@ -79,8 +79,15 @@ class UnknownClient(LookupError):
     """No API client, or more than one, answers to the name or id given."""
 
 
-def list_clients(session: Session) -> list[ApiClient]:
-    return list(session.execute(select(ApiClient).order_by(ApiClient.id)).scalars())
+def list_clients(session: Session) -> list[tuple[ApiClient, list[int]]]:
+    """Every client with the ids of the sponsors it works for."""
+    works_for: dict[int, list[int]] = {}
+    for client_id, sponsor_id in session.execute(select(
+            ApiClientSponsor.client_id, ApiClientSponsor.sponsor_id).order_by(
+            ApiClientSponsor.sponsor_id)):
+        works_for.setdefault(client_id, []).append(sponsor_id)
+    return [(c, works_for.get(c.id, []))
+            for c in session.execute(select(ApiClient).order_by(ApiClient.id)).scalars()]
 
 
 def revoke_client(session: Session, ref: str, actor: str = "cli") -> ApiClient:

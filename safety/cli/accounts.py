@@ -68,11 +68,17 @@ def client_add(name: str, senders: tuple[str, ...]) -> None:
 
 @client.command("list")
 def client_list() -> None:
-    """One JSON line per API client (never the token: only its first characters)."""
+    """One JSON line per API client (never the token: only its first characters), with the
+    sponsors it works for; with ``safety --sponsor CODE``, only that sponsor's clients."""
     with database(ready_settings()) as session:
-        for c in list_clients(session):
+        only = scope(session).sponsor_ids
+        codes = {s.id: s.code for s in sponsors(session)}
+        for c, works_for in list_clients(session):
+            if only is not None and not only & set(works_for):
+                continue
             click.echo(json.dumps({
                 "id": c.id, "client": c.name, "role": c.role, "site_id": c.site_id,
+                "sponsors": [codes[i] for i in works_for if only is None or i in only],
                 "token_prefix": c.token_prefix,
                 "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None}))
 

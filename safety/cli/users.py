@@ -69,15 +69,20 @@ def user_add(email: str, role: str, site_name: str | None, printed_name: str | N
 
 @user.command("list")
 def user_list() -> None:
-    """One JSON line per user, with the role it holds for each sponsor."""
+    """One JSON line per user, with the role it holds for each sponsor; with ``safety
+    --sponsor CODE``, only the users who hold a role for that sponsor (site users: its sites),
+    and only those roles."""
     with database(ready_settings()) as session:
-        codes = {s.id: s.code for s in sponsors(session)}
+        only = scope(session).sponsor_ids
+        codes = {s.id: s.code for s in sponsors(session) if only is None or s.id in only}
         for u in list_users(session):
+            held = {i: r for i, r in grants(session, u).items() if i in codes}
+            if only is not None and not held:
+                continue
             click.echo(json.dumps({
                 "id": u.id, "email": u.email, "printed_name": u.printed_name, "role": u.role,
                 "site": u.site.name if u.site else None,
-                "sponsors": {codes[i]: r.value for i, r in sorted(grants(session, u).items())
-                             if i in codes},
+                "sponsors": {codes[i]: r.value for i, r in sorted(held.items())},
                 "locked": u.locked,
                 "failed_logins": u.failed_logins,
                 "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,

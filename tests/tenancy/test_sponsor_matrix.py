@@ -673,6 +673,24 @@ def test_commands_list_only_the_chosen_sponsor(world):
     assert world.snapshot(b) == before
 
 
+def test_account_lists_narrow_to_the_chosen_sponsor(world):
+    """Accounts are administered globally, but ``--sponsor`` narrows the lists to the users
+    and clients who work for that sponsor, and to their roles there."""
+    a, b = world.a, world.b
+    everyone = [json.loads(line) for line in CliRunner().invoke(
+        main, ["user", "list"]).output.splitlines()]
+    assert any(b.code in row["sponsors"] for row in everyone)
+    for command in ("user", "client"):
+        listed = _cli(a, command, "list")
+        assert listed.exit_code == 0, listed.output
+        rows = [json.loads(line) for line in listed.output.splitlines()]
+        assert rows, command
+        for row in rows:
+            held = set(row["sponsors"])
+            assert held == {a.code}, (command, row)
+        assert b.code not in listed.output
+
+
 def test_outbox_export_for_one_sponsor_leaves_the_other_ready(world, tmp_path):
     a, b = world.a, world.b
     world.approve(b, b.cases[0])

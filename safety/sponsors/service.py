@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.audit.store import AuditEvent, record
+from safety.cases.store import Case
 from safety.sponsors.profile import (
     ProfileError,
     RulesOptions,
@@ -62,6 +63,22 @@ def _checked(name: str, value: Any) -> Any:
     raise ProfileError(f"{name}: not a sponsor setting (known: {', '.join(SETTINGS)})")
 
 
+def _refuse_taken_prefix(session: Session, prefix: str, sponsor_id: int | None) -> None:
+    """A case number must name one case: a prefix another sponsor holds, or once held and
+    numbered cases with, would give this sponsor's cases numbers that may already exist
+    (each sponsor's sequence starts at 1)."""
+    if any(s.case_prefix == prefix and s.id != sponsor_id for s in all_sponsors(session)):
+        raise SponsorError(f"case_prefix: {prefix!r} is another sponsor's")
+    others = select(Case.case_number).where(Case.case_number.startswith(f"{prefix}-",
+                                                                         autoescape=True))
+    if sponsor_id is not None:
+        others = others.where(Case.sponsor_id != sponsor_id)
+    used = session.scalar(others.limit(1))
+    if used is not None:
+        raise SponsorError(f"case_prefix: {prefix!r} numbers another sponsor's cases "
+                           f"(e.g. {used}); choose a prefix no case has")
+
+
 def add_sponsor(session: Session, *, code: str, name: str, org_code: str, case_prefix: str,
                 timezone: str = "UTC", actor: str, **more: Any) -> Sponsor:
     try:
@@ -73,9 +90,7 @@ def add_sponsor(session: Session, *, code: str, name: str, org_code: str, case_p
         raise SponsorError(str(exc)) from None
     if sponsor_by_code(session, code) is not None:
         raise SponsorError(f"code: a sponsor {code!r} exists already")
-    taken = {s.case_prefix for s in all_sponsors(session)}
-    if values["case_prefix"] in taken:
-        raise SponsorError(f"case_prefix: {values['case_prefix']!r} is another sponsor's")
+    _refuse_taken_prefix(session, values["case_prefix"], None)
     sponsor = Sponsor(code=code, **{"sender": {}, "gateways": {}, "reporting": [],
                                          "rules": RulesOptions().to_json(), **values})
     session.add(sponsor)
@@ -93,10 +108,8 @@ def configure(session: Session, sponsor: Sponsor, changes: Mapping[str, Any], *,
         checked = {n: _checked(n, v) for n, v in changes.items()}
     except ProfileError as exc:
         raise SponsorError(str(exc)) from None
-    if "case_prefix" in checked and any(
-            s.case_prefix == checked["case_prefix"] and s.id != sponsor.id
-            for s in all_sponsors(session)):
-        raise SponsorError(f"case_prefix: {checked['case_prefix']!r} is another sponsor's")
+    if "case_prefix" in checked:
+        _refuse_taken_prefix(session, checked["case_prefix"], sponsor.id)
     for name, value in checked.items():
         before = getattr(sponsor, name)
         if before == value:

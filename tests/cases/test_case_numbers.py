@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from factories.cases import case_in_session
 from factories.sponsors import DEFAULT_ID, make_sponsor
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from safety.cases.store import Case, Counter
 from safety.config import Settings
+from safety.sponsors.service import SponsorError, configure
 
 
 def test_each_sponsor_counts_its_own_cases(db_session: Session,
@@ -49,3 +51,21 @@ def test_each_sponsor_counts_its_own_cases(db_session: Session,
     assert numbered(DEFAULT_ID) == [("SD:000001", "SAFETYDESK:000001")]
     counters = {n: v for n, v in db_session.execute(select(Counter.name, Counter.value))}
     assert counters == {f"case:{alpha.id}": 3, f"case:{beta.id}": 2, f"case:{DEFAULT_ID}": 1}
+
+
+def test_a_prefix_that_numbered_another_sponsors_cases_is_refused(
+        db_session: Session, base_settings: Settings) -> None:
+    """Each sponsor's sequence starts at 1: a sponsor given a prefix that numbered another
+    sponsor's cases (that sponsor has moved to a new prefix since) would number its first case
+    as one that exists. The prefix is refused, when a sponsor is added and when it is changed."""
+    alpha = make_sponsor(db_session, "ALPHA", case_prefix="ALP", org_code="ALPHAORG")
+    case_in_session(db_session, base_settings, sponsor=alpha.id, stages=False,
+                    site="Site alpha", sae_id="SAE-A1")
+    configure(db_session, alpha, {"case_prefix": "ALX"}, actor="test", reason="renamed")
+    with pytest.raises(SponsorError, match=r"case_prefix: 'ALP' numbers another sponsor's"):
+        make_sponsor(db_session, "BETA", case_prefix="ALP", org_code="BETAORG")
+    beta = make_sponsor(db_session, "BETA", case_prefix="BET", org_code="BETAORG")
+    with pytest.raises(SponsorError, match="ALP-"):
+        configure(db_session, beta, {"case_prefix": "ALP"}, actor="test", reason="r")
+    # a sponsor may go back to its own old prefix: its sequence continues
+    configure(db_session, alpha, {"case_prefix": "ALP"}, actor="test", reason="back")

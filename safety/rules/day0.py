@@ -29,7 +29,7 @@ class AnchorKind(StrEnum):
     SPONSOR_DETERMINATION = "sponsor_determination"
     FATAL_LT_AWARENESS = "fatal_lt_awareness"
     # The sponsor first held the information that makes the case reportable, when that came
-    # later than the first receipt through its own assessment (causality, expectedness):
+    # later than the first receipt through its own causality opinion (``later_awareness``):
     # "after the sponsor became aware of the reaction" (CTR Art. 42(2)), "first aware"
     # (SI 2004/1031 regs 33-34), "after becoming aware of the information" (C.05.014(1)).
     REPORTABLE_AWARENESS = "reportable_awareness"

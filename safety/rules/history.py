@@ -14,9 +14,11 @@ Entries (plain data; JSON shapes in :func:`history_from_json`):
   (GVP Module VI.B.7.1) unless the physician's classification is given.
 - :class:`SponsorAssessment` — a dated determination for one event x suspect drug: causality
   (sponsor's or investigator's) and/or expectedness against a named RSI version. When it is what
-  makes the case reportable, its day starts the clocks that count from the sponsor's awareness
-  or determination (21 CFR 312.32(c)(1); Reg. 536/2014 Art. 42(2); SI 2004/1031 regs 33-34;
-  C.05.014(1)); clocks that count from "initial receipt" stay (312.32(c)(2)).
+  makes the case reportable, its day starts the FDA clock that counts from the sponsor's
+  determination (21 CFR 312.32(c)(1)), and, when it was its causality opinion that did it,
+  the clocks that count from awareness of the reaction (Reg. 536/2014 Art. 42(2); SI 2004/1031
+  regs 33-34; C.05.014(1); ``safety.rules.day0.later_awareness``: an expectedness check
+  against the sponsor's own RSI moves none); clocks from "initial receipt" stay (312.32(c)(2)).
 - :class:`Unblinding` — what the subject received: ``"placebo"`` or a registry product id
   (ICH E2A III.C). The only source of "placebo" besides a registry product recorded as such.
 - :class:`Filing` — a report actually filed: its regime and rule, the filing day, and whether

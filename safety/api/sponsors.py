@@ -38,6 +38,12 @@ class ReportingSchema(Schema):
     countries = fields.List(fields.String())
 
 
+class PartnerSchema(Schema):
+    sender = fields.String(metadata={"description": "E2B sender identifier (N.2.r.2)."})
+    name = fields.String()
+    role = fields.String(metadata={"description": "affiliate | licence_partner | vendor"})
+
+
 class SponsorSchema(Schema):
     code = fields.String()
     name = fields.String()
@@ -50,6 +56,9 @@ class SponsorSchema(Schema):
     rules = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
         "description": "Its documented readings where the law is ambiguous, e.g. "
                        "uk_ct_followup (SI 2004/1031 reg. 33(2)): always | if_incomplete."})
+    partners = fields.List(fields.Nested(PartnerSchema), metadata={
+        "description": "E2B senders acting for it, whose receipt (C.1.4/C.1.5) starts its "
+                       "clock (ICH E2D 4.1; GVP VI.B.7)."})
 
 
 @blp.route("")

@@ -83,11 +83,29 @@ _options = [
     click.option("--reports-to", "reporting", multiple=True, metavar="REG:CAPACITY[:CC,..]",
                  help="A regulator it reports to as ind_holder, cta_holder or mah; "
                       "repeatable (replaces the list)."),
+    click.option("--partner", "partners", multiple=True, metavar="SENDER:ROLE[:NAME]",
+                 help="An E2B sender (N.2.r.2) acting for it: ROLE affiliate, licence_partner "
+                      "or vendor; its C.1.4/C.1.5 receipt starts the clock (ICH E2D 4.1, GVP "
+                      "VI.B.7). Repeatable (replaces the list); '-' alone clears it."),
     click.option("--uk-ct-followup", type=click.Choice(["always", "if_incomplete"]),
                  help="Its reading of SI 2004/1031 reg. 33(2) as amended in 2026: the 8-day "
                       "report after every fatal/life-threatening UK SUSAR report, or only after "
                       "one filed incomplete (docs/rules.md)."),
 ]
+
+
+def _partners(values: tuple[str, ...]) -> list[dict[str, Any]] | None:
+    """``SENDER:ROLE[:NAME]`` each (``-`` alone: none); ``None``: none given."""
+    if not values:
+        return None
+    if values == ("-",):
+        return []
+    out = []
+    for value in values:
+        sender, _, rest = value.partition(":")
+        role, _, name = rest.partition(":")
+        out.append({"sender": sender, "role": role.lower(), "name": name or sender})
+    return out
 
 
 def _rules(uk_ct_followup: str | None, current: dict[str, Any]) -> dict[str, Any] | None:
@@ -109,12 +127,14 @@ def _with_options(f: Any) -> Any:
 @click.option("--actor", default="cli:sponsor", show_default=True)
 def sponsor_add(code: str, name: str | None, org_code: str | None, case_prefix: str | None,
                 timezone: str | None, sender: Path | None, gateways: tuple[str, ...],
-                reporting: tuple[str, ...], uk_ct_followup: str | None, actor: str) -> None:
+                reporting: tuple[str, ...], partners: tuple[str, ...],
+                uk_ct_followup: str | None, actor: str) -> None:
     """Add sponsor CODE (its name, organisation code and case prefix are required)."""
     if not (name and org_code and case_prefix):
         raise click.UsageError("--name, --org-code and --case-prefix are required")
     more = {k: v for k, v in {"sender": _sender(sender), "gateways": _gateways(gateways, {}),
                                "reporting": _reporting(reporting),
+                               "partners": _partners(partners),
                                "rules": _rules(uk_ct_followup, {})}.items() if v is not None}
     try:
         with database(ready_settings()) as session:
@@ -157,7 +177,8 @@ def sponsor_show(code: str) -> None:
 def sponsor_configure(code: str, name: str | None, org_code: str | None,
                       case_prefix: str | None, timezone: str | None, sender: Path | None,
                       gateways: tuple[str, ...], reporting: tuple[str, ...],
-                      uk_ct_followup: str | None, reason: str | None, actor: str) -> None:
+                      partners: tuple[str, ...], uk_ct_followup: str | None,
+                      reason: str | None, actor: str) -> None:
     """Change settings of sponsor CODE; prints what changed (audited field by field)."""
     try:
         with database(ready_settings()) as session:
@@ -166,7 +187,7 @@ def sponsor_configure(code: str, name: str | None, org_code: str | None,
                 "name": name, "org_code": org_code, "case_prefix": case_prefix,
                 "timezone": timezone, "sender": _sender(sender),
                 "gateways": _gateways(gateways, target.gateways or {}),
-                "reporting": _reporting(reporting),
+                "reporting": _reporting(reporting), "partners": _partners(partners),
                 "rules": _rules(uk_ct_followup, target.rules or {})}.items() if v is not None}
             done = configure(session, target, changes, actor=actor, reason=reason)
     except SponsorError as exc:

@@ -34,6 +34,7 @@ from safety.cases.workflow import CaseState, system_change
 from safety.config import Settings
 from safety.intake.channels import payload_to_case, read_findings
 from safety.intake.failure import public_reason
+from safety.intake.receipts import report_receipts
 from safety.intake.status import DONE, ReportStatus
 from safety.intake.store import (
     Report,
@@ -156,6 +157,10 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
                                                             PartialDate) else None
         own_id = _text(first.sender_safety_report_id) or case.worldwide_case_id
     assert decision.version is not None and decision.kind is not None
+    # Before C.1 becomes ours: the sender's C.1.4/C.1.5 are its own receipt dates.
+    report.receipts = report_receipts(
+        sponsor, channel=report.channel, sender=report.sender, received_at=report.received_at,
+        data=data, follow_up=decision.version > 1)
     _fill_admin(data, case, own_id, first_received, received_day)
     cv = add_version(session, case, version=decision.version, kind=decision.kind,
                      report_id=report.id, data=data, received_at=report.received_at,

@@ -54,7 +54,7 @@ class Report(SponsorOwned, Base):
 
     # What was received never changes; only the processing columns do.
     __updatable__ = frozenset({"status", "findings", "attempts", "last_error", "enqueued_at",
-                               "processed_at", "case_id", "case_version_id"})
+                               "processed_at", "case_id", "case_version_id", "receipts"})
     __keep_rows__ = True
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -81,6 +81,9 @@ class Report(SponsorOwned, Base):
     case_version_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("case_versions.id", use_alter=True)
     )
+    # Who received the information and when, as the report says (safety.intake.receipts):
+    # [{"party", "role", "at"}], written when the report becomes a version (migration 0014).
+    receipts: Mapped[Any] = mapped_column(JSONDoc, default=list, server_default="[]")
 
 
 # Built once: statements with bound parameters are compiled once and cached.

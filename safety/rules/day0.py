@@ -29,7 +29,7 @@ class AnchorKind(StrEnum):
     SPONSOR_DETERMINATION = "sponsor_determination"
     FATAL_LT_AWARENESS = "fatal_lt_awareness"
     # The sponsor first held the information that makes the case reportable, when that came
-    # later than the first receipt through its own assessment (causality, expectedness):
+    # later than the first receipt through its own causality opinion (``later_awareness``):
     # "after the sponsor became aware of the reaction" (CTR Art. 42(2)), "first aware"
     # (SI 2004/1031 regs 33-34), "after becoming aware of the information" (C.05.014(1)).
     REPORTABLE_AWARENESS = "reportable_awareness"
@@ -48,6 +48,39 @@ ANCHOR_LABELS = {
     AnchorKind.REPORTABLE_AWARENESS: "sponsor's later assessment made the case reportable",
     AnchorKind.INITIAL_REPORT: "the report it completes was filed",
 }
+
+
+class AssessedAs(StrEnum):
+    """What a later sponsor assessment decided, when it is what made the case reportable."""
+
+    CAUSALITY = "causality"
+    EXPECTEDNESS = "expectedness"
+
+
+def later_awareness(through: AssessedAs, on: Anchor) -> Anchor | None:
+    """The ``reportable_awareness`` anchor a later sponsor assessment sets (``None``: day 0
+    stays at the receipt of the information).
+
+    - Causality: the case becomes a suspected adverse *reaction* only when someone suspects the
+      causal link. When the investigator did not, the sponsor becomes aware of a reaction on
+      the day of its own opinion: "after the sponsor became aware of the reaction" (Reg.
+      536/2014 Art. 42(2); Annex III 2.1: the sponsor may upgrade, never downgrade, the
+      investigator's causality), "first aware of the reaction" (SI 2004/1031 regs 33-34),
+      "after becoming aware of the information" (C.05.014(1)).
+    - Expectedness: never. Whether a reaction is listed is a comparison of information the
+      sponsor already holds (the case, from its receipt) with its own reference safety
+      information (the IB it wrote); no new information reaches it. Health Canada's GUI-0100
+      (C.05.014 interpretation) has seriousness, expectedness and causality assessed "when they
+      become aware"; ICH E2A III.B minimum criteria make a case reportable once it "can be
+      identified as serious and unexpected". The time the sponsor takes to read its own IB is
+      inside the 7 or 15 days, not before them (second reading of later-11, eu-ctr-07,
+      uk-ct-04; docs/decisions.md "A later expectedness assessment does not move day 0").
+
+    FDA's 15-day report is a different text: 312.32(c)(1) counts "after the sponsor determines
+    that the information qualifies", whatever was determined (``SPONSOR_DETERMINATION``)."""
+    if through is AssessedAs.EXPECTEDNESS:
+        return None
+    return replace(on, kind=AnchorKind.REPORTABLE_AWARENESS)
 
 
 class Day0Error(ValueError):
@@ -207,7 +240,8 @@ class Receipt:
 
     def anchor(self, zone: ZoneInfo | str) -> Anchor:
         if self.instant is not None:
-            return Anchor.at(AnchorKind.FIRST_RECEIPT, self.instant, zone, by=self.who)
+            org = Anchor.at(AnchorKind.FIRST_RECEIPT, self.instant, zone, by=self.who)
+            return replace(org, day=receipt_day(self.instant, org.day))
         assert self.day is not None  # __post_init__: one of the two
         tz = zone if isinstance(zone, ZoneInfo) else org_zone(zone)
         return Anchor(AnchorKind.FIRST_RECEIPT, self.day, None, tz.key, by=self.who)
@@ -218,9 +252,25 @@ class Receipt:
         return f"{self.who} at {when}"
 
 
+def receipt_day(instant: datetime, org_day: date) -> date:
+    """The calendar day a receipt starts the clock on: the earlier of the receiver's own date
+    (the instant in the offset it was recorded with) and its date in the organisation's zone.
+
+    No text names a time zone. Day 0 is the day the information reached the sponsor or anyone
+    acting for it (ICH E2D 4.1; GVP Module VI.B.7, "brought to the attention of ... any
+    personnel of the marketing authorisation holder, including ... contractors"; C.05.014(1)
+    "becoming aware"; Reg. 536/2014 Art. 42(2) "became aware"): on the receiver's calendar that
+    is its own local date. The organisation's documented zone (PIPA's answer on ICSR receipt
+    dates across time zones: "a consistent and documented approach") may give the next day
+    when the receiver is west of it; counting from that later day would make the report late on
+    the receiver's and the regulator's calendars. The earlier of the two is never late on
+    either (docs/decisions.md, "Day 0 across time zones"; scenarios partners-12, -14)."""
+    return min(instant.date(), org_day)
+
+
 def first_of(receipts: Sequence[Receipt], zone: ZoneInfo | str) -> Anchor:
-    """Day 0: the earliest receipt, as a calendar day in the organisation's ``zone``. Instants
-    compare as instants; a bare date only by its day (it counts from the start of that day)."""
+    """Day 0: the earliest receipt's calendar day (:func:`receipt_day`: the receiver's own date
+    or the organisation's, whichever is earlier). A bare date counts as reported."""
     if not receipts:
         raise Day0Error("receipts: at least one receipt is needed")
     anchors = [r.anchor(zone) for r in receipts]

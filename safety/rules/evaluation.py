@@ -16,11 +16,19 @@ from safety.cases.store import Case, CaseVersion, current_version, working_data
 from safety.cases.workflow import CaseState
 from safety.config import Settings
 from safety.db.base import utcnow
+from safety.intake.store import Report
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.capacity import applicable_regimes, with_options
 from safety.rules.causality import CausalityError, interpret
-from safety.rules.day0 import Receipt, ReceiverRole, local_date, org_zone
+from safety.rules.day0 import (
+    Day0Error,
+    Receipt,
+    ReceiverRole,
+    local_date,
+    org_zone,
+    receipt_from_json,
+)
 from safety.rules.facts import CaseFacts
 from safety.rules.history import (
     CaseHistory,
@@ -62,7 +70,8 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
     versions = sorted(session.scalars(select(CaseVersion).where(
         CaseVersion.case_id == cv.case_id, CaseVersion.version <= cv.version)),
         key=lambda v: v.version)
-    receipts = stored_receipts(session, [v.id for v in versions])
+    receipts = stored_receipts(session, [v.id for v in versions], tz)
+    carried = _carried_receipts(session, [v.report_id for v in versions if v.report_id])
     # Order: by calendar day; on one day the versions, each followed by the sponsor's
     # determinations it carries (they are part of what that version says) and then the reports
     # filed answering it; then the assessments recorded on their own that day. A version's
@@ -71,8 +80,13 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
     keyed: list[tuple[tuple[date, int, int, int, int], Entry]] = []
     data = {v.version: working_data(session, v) for v in versions}  # each decoded once
     for v in versions:
-        own = receipts.get(v.id) or (Receipt(sponsor.code, ReceiverRole.SPONSOR,
-                                             instant=v.received_at),)
+        # The receipts its report carries (intake) and any recorded for it since; for a
+        # version without either (made before intake recorded them, or not from a report):
+        # the sponsor's own, at the version's receipt, in its zone.
+        own = (carried.get(v.report_id, ()) if v.report_id else ()) + receipts.get(v.id, ())
+        if not own:
+            own = (Receipt(sponsor.code, ReceiverRole.SPONSOR,
+                           instant=v.received_at.astimezone(tz)),)
         keyed.append(((local_date(v.received_at, tz), 0, v.version, 0, 0),
                       Received(v.version, data[v.version], own)))
     received_day = {v.version: local_date(v.received_at, tz) for v in versions}
@@ -102,6 +116,26 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
                        chosen.regimes)
     history = CaseHistory(str(cv.case_id), tuple(e for _, e in keyed), zone)
     return history, ctx, (*bound.notes, *chosen.notes)
+
+
+def _carried_receipts(session: Session, report_ids: list[uuid.UUID]
+                      ) -> dict[uuid.UUID, tuple[Receipt, ...]]:
+    """The receipts each report carries, as intake recorded them (``Report.receipts``,
+    ``safety.intake.receipts``); a value that is not a receipt is left out (it was checked
+    when written)."""
+    out: dict[uuid.UUID, tuple[Receipt, ...]] = {}
+    if not report_ids:
+        return out
+    for rid, rows in session.execute(select(Report.id, Report.receipts).where(
+            Report.id.in_(report_ids))):
+        parsed = []
+        for i, row in enumerate(rows or []):
+            try:
+                parsed.append(receipt_from_json(row, f"report {rid} receipts[{i}]"))
+            except Day0Error:
+                continue
+        out[rid] = tuple(parsed)
+    return out
 
 
 def _case_page_determinations(data: dict[int, CaseVersionData]

@@ -14,9 +14,11 @@ Entries (plain data; JSON shapes in :func:`history_from_json`):
   (GVP Module VI.B.7.1) unless the physician's classification is given.
 - :class:`SponsorAssessment` — a dated determination for one event x suspect drug: causality
   (sponsor's or investigator's) and/or expectedness against a named RSI version. When it is what
-  makes the case reportable, its day starts the clocks that count from the sponsor's awareness
-  or determination (21 CFR 312.32(c)(1); Reg. 536/2014 Art. 42(2); SI 2004/1031 regs 33-34;
-  C.05.014(1)); clocks that count from "initial receipt" stay (312.32(c)(2)).
+  makes the case reportable, its day starts the FDA clock that counts from the sponsor's
+  determination (21 CFR 312.32(c)(1)), and, when it was its causality opinion that did it,
+  the clocks that count from awareness of the reaction (Reg. 536/2014 Art. 42(2); SI 2004/1031
+  regs 33-34; C.05.014(1); ``safety.rules.day0.later_awareness``: an expectedness check
+  against the sponsor's own RSI moves none); clocks from "initial receipt" stay (312.32(c)(2)).
 - :class:`Unblinding` — what the subject received: ``"placebo"`` or a registry product id
   (ICH E2A III.C). The only source of "placebo" besides a registry product recorded as such.
 - :class:`Filing` — a report actually filed: its regime and rule, the filing day, and whether
@@ -43,9 +45,11 @@ from safety.rules.day0 import (
     Anchor,
     AnchorKind,
     Anchors,
+    AssessedAs,
     Day0Error,
     Receipt,
     first_of,
+    later_awareness,
     local_date,
     org_zone,
     receipt_from_json,
@@ -393,7 +397,15 @@ def evaluate_history(history: CaseHistory, ctx: RulesContext, *, strict: bool = 
             if not any(d.id == entry.drug_id for d in st.case.suspect_drugs()):
                 raise HistoryError(f"{where}.drug_id: no suspect drug {entry.drug_id!r}")
             before = _qualifying(build(FollowUp.INITIAL))
-            st.assessments[(entry.reaction_id, entry.drug_id, entry.role)] = entry
+            key = (entry.reaction_id, entry.drug_id, entry.role)
+            prior = st.assessments.get(key)
+            # The same assessment with its causality left as it was: what its expectedness
+            # alone would qualify (later_awareness: only causality moves day 0).
+            st.assessments[key] = replace(
+                entry, causality=prior.causality if prior else None,
+                method=prior.method if prior else "", result=prior.result if prior else "")
+            by_expectedness = _qualifying(build(FollowUp.INITIAL))
+            st.assessments[key] = entry
             after_facts = build(FollowUp.INITIAL)
             day = _day(entry.on, zone)
             lead = [f"assessment {day.isoformat()} by the {entry.role}"
@@ -404,12 +416,23 @@ def evaluate_history(history: CaseHistory, ctx: RulesContext, *, strict: bool = 
                 run(i, build(FollowUp.SIGNIFICANT), lead)
                 continue
             st.sponsor_determination = _anchor(AnchorKind.SPONSOR_DETERMINATION, entry.on, zone)
-            if _qualifying(after_facts) - before:
-                st.reportable_awareness = _anchor(AnchorKind.REPORTABLE_AWARENESS, entry.on,
-                                                  zone)
-                lead.append("the sponsor's assessment made the case reportable: clocks that "
-                            "count from the sponsor's awareness or determination start "
-                            f"{day.isoformat()}")
+            gained = _qualifying(after_facts) - before
+            if gained:
+                through = (AssessedAs.CAUSALITY if gained - by_expectedness
+                           else AssessedAs.EXPECTEDNESS)
+                later = later_awareness(
+                    through, _anchor(AnchorKind.REPORTABLE_AWARENESS, entry.on, zone))
+                if later is not None:
+                    st.reportable_awareness = later
+                    lead.append(f"the sponsor's {through.value} assessment made the case "
+                                "reportable: clocks that count from the sponsor's awareness "
+                                f"or determination start {day.isoformat()}")
+                else:
+                    lead.append(f"the sponsor's {through.value} assessment made the case "
+                                "reportable; day 0 stays at the receipt of the information "
+                                "(its RSI was already held: C.05.014(1), Reg. 536/2014 Art. "
+                                "42(2), SI 2004/1031 regs 33-34 count from awareness of the "
+                                "reaction; 21 CFR 312.32(c)(1) from the determination)")
             st.significant_followup = _anchor(AnchorKind.SIGNIFICANT_FOLLOWUP, entry.on, zone)
             run(i, build(FollowUp.REASSESSMENT), lead)
         elif isinstance(entry, Unblinding):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import (
@@ -108,6 +108,9 @@ class CaseReceiptRow(SponsorOwned, Base):
     party: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     instant: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The receiver's UTC offset in minutes (migration 0014): the receipt keeps its own
+    # calendar day (safety.rules.day0.receipt_day); null: read in the sponsor's zone.
+    utc_offset: Mapped[int | None] = mapped_column(Integer)
     day: Mapped[date | None] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -374,8 +377,11 @@ def record_receipts(session: Session, case_version_id: uuid.UUID, sponsor_id: in
     """Store who received a version's information and when (audited); day 0 is the earliest
     of them from the next evaluation on."""
     for r in receipts:
+        offset = r.instant.utcoffset() if r.instant is not None else None
         row = CaseReceiptRow(case_version_id=case_version_id, sponsor_id=sponsor_id,
-                             party=r.party, role=r.role.value, instant=r.instant, day=r.day)
+                             party=r.party, role=r.role.value, instant=r.instant, day=r.day,
+                             utc_offset=(int(offset.total_seconds() // 60)
+                                         if offset is not None else None))
         session.add(row)
         session.flush()
         record(session, actor=actor, action="case.receipt_recorded", entity=row,
@@ -384,14 +390,21 @@ def record_receipts(session: Session, case_version_id: uuid.UUID, sponsor_id: in
                reason=f"received by {r.who}")
 
 
-def stored_receipts(session: Session, case_version_ids: Sequence[uuid.UUID]
-                    ) -> dict[uuid.UUID, tuple[Receipt, ...]]:
+def stored_receipts(session: Session, case_version_ids: Sequence[uuid.UUID],
+                    zone: tzinfo = UTC) -> dict[uuid.UUID, tuple[Receipt, ...]]:
+    """The receipts of each version, each instant back in its receiver's offset (``zone``,
+    the sponsor's, for a row that has none)."""
     out: dict[uuid.UUID, list[Receipt]] = {}
     for row in session.scalars(select(CaseReceiptRow).where(
             CaseReceiptRow.case_version_id.in_(list(case_version_ids)))
             .order_by(CaseReceiptRow.id)):
+        instant = row.instant
+        if instant is not None:
+            instant = instant.astimezone(
+                zone if row.utc_offset is None
+                else timezone(timedelta(minutes=row.utc_offset)))
         out.setdefault(row.case_version_id, []).append(Receipt(
-            row.party, ReceiverRole(row.role), instant=row.instant, day=row.day))
+            row.party, ReceiverRole(row.role), instant=instant, day=row.day))
     return {k: tuple(v) for k, v in out.items()}
 
 

@@ -13,6 +13,9 @@ which time zone its clock starts.
 - **Capacities**: which regulators the sponsor reports to and as what (IND/CTA holder,
   marketing authorisation holder, per country).
 - **Time zone** for day 0: the calendar date a receipt falls on is the sponsor's (its SOPs).
+- **Partners**: the E2B senders (N.2.r.2) that act for the sponsor under a safety data exchange
+  agreement (affiliate, licence partner, vendor), whose own receipt of a case (C.1.4, C.1.5)
+  starts the sponsor's clock (ICH E2D 4.1; GVP Module VI.B.7).
 """
 
 from __future__ import annotations
@@ -112,6 +115,56 @@ def rules_options_from_json(data: object) -> RulesOptions:
     return RulesOptions(uk_ct_followup=uk)
 
 
+PARTNER_ROLES = ("affiliate", "licence_partner", "vendor")  # safety.rules.day0.ReceiverRole
+
+
+@dataclass(frozen=True)
+class Partner:
+    """An E2B sender acting for the sponsor: a report it sends carries its own receipt date
+    (C.1.4 first received, C.1.5 most recent), which is the sponsor's day 0 when earliest:
+    ICH E2D 4.1 (day zero: "the date on which the MAH — or any personnel ... including
+    contractual partners — first receives" the minimum information) and GVP Module VI.B.7
+    ("where the MAH has set up contractual arrangements with a person or an organisation
+    ... the clock starts from the date of receipt by that person or organisation")."""
+
+    sender: str  # the N.2.r.2 message sender identifier, as the report records it after e2b:
+    name: str
+    role: str  # one of PARTNER_ROLES
+
+    def to_json(self) -> dict[str, str]:
+        return {"sender": self.sender, "name": self.name, "role": self.role}
+
+
+def partners_from_json(data: object) -> tuple[Partner, ...]:
+    if data in (None, []):
+        return ()
+    if not isinstance(data, list):
+        raise ProfileError("partners: expected a list of {sender, name, role}")
+    out: list[Partner] = []
+    for i, item in enumerate(data):
+        where = f"partners[{i}]"
+        if not isinstance(item, dict):
+            raise ProfileError(f"{where}: expected an object {{sender, name, role}}")
+        unknown = set(item) - {"sender", "name", "role"}
+        if unknown:
+            raise ProfileError(f"{where}: unknown keys {sorted(unknown)}")
+        sender = item.get("sender")
+        if not isinstance(sender, str) or not GATEWAY_ID.fullmatch(sender.strip()):
+            raise ProfileError(f"{where}.sender: {sender!r} is not an E2B sender identifier "
+                               "(N.2.r.2)")
+        name = item.get("name") or sender
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise ProfileError(f"{where}.name: a name of 1 to 200 characters")
+        role = item.get("role")
+        if role not in PARTNER_ROLES:
+            raise ProfileError(f"{where}.role: {role!r} is not one of "
+                               f"{', '.join(PARTNER_ROLES)}")
+        if any(p.sender == sender.strip() for p in out):
+            raise ProfileError(f"{where}.sender: {sender!r} is listed twice")
+        out.append(Partner(sender.strip(), name.strip(), str(role)))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class SponsorProfile:
     code: str
@@ -123,6 +176,12 @@ class SponsorProfile:
     gateways: Mapping[str, Gateway] = field(default_factory=dict)
     reporting: tuple[Reporting, ...] = ()
     rules: RulesOptions = field(default_factory=RulesOptions)
+    partners: tuple[Partner, ...] = ()
+
+    def partner(self, sender: str) -> Partner | None:
+        """The partner whose E2B sender id is ``sender`` (with or without ``e2b:``)."""
+        key = sender.removeprefix("e2b:")
+        return next((p for p in self.partners if p.sender == key), None)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -230,9 +289,11 @@ def reporting_from_json(data: object) -> tuple[Reporting, ...]:
 
 def profile_from_columns(*, code: str, name: str, org_code: str, case_prefix: str,
                          timezone: str, sender: object, gateways: object,
-                         reporting: object, rules: object = None) -> SponsorProfile:
+                         reporting: object, rules: object = None,
+                         partners: object = None) -> SponsorProfile:
     """The profile from its stored form (every value checked again)."""
     return SponsorProfile(
         code=code, name=name, org_code=org_code, case_prefix=case_prefix, timezone=timezone,
         sender=sender_or_error(sender), gateways=gateways_from_json(gateways),
-        reporting=reporting_from_json(reporting), rules=rules_options_from_json(rules))
+        reporting=reporting_from_json(reporting), rules=rules_options_from_json(rules),
+        partners=partners_from_json(partners))

@@ -23,6 +23,7 @@ from safety.sponsors.profile import (
     check_prefix,
     check_timezone,
     gateways_from_json,
+    partners_from_json,
     reporting_from_json,
     rules_options_from_json,
     sender_or_error,
@@ -31,7 +32,7 @@ from safety.sponsors.sender import SenderProfileError, load_installation_sender
 from safety.sponsors.store import Sponsor, all_sponsors, sponsor_by_code
 
 SETTINGS = ("name", "org_code", "case_prefix", "timezone", "sender", "gateways", "reporting",
-            "rules")
+            "rules", "partners")
 
 
 class SponsorError(ValueError):
@@ -60,6 +61,8 @@ def _checked(name: str, value: Any) -> Any:
         return [r.to_json() for r in reporting_from_json(value)]
     if name == "rules":
         return rules_options_from_json(value).to_json()
+    if name == "partners":
+        return [p.to_json() for p in partners_from_json(value)]
     raise ProfileError(f"{name}: not a sponsor setting (known: {', '.join(SETTINGS)})")
 
 
@@ -92,6 +95,7 @@ def add_sponsor(session: Session, *, code: str, name: str, org_code: str, case_p
         raise SponsorError(f"code: a sponsor {code!r} exists already")
     _refuse_taken_prefix(session, values["case_prefix"], None)
     sponsor = Sponsor(code=code, **{"sender": {}, "gateways": {}, "reporting": [],
+                                         "partners": [],
                                          "rules": RulesOptions().to_json(), **values})
     session.add(sponsor)
     session.flush()
@@ -150,7 +154,8 @@ def show(sponsor: Sponsor) -> dict[str, Any]:
             "org_code": sponsor.org_code, "case_prefix": sponsor.case_prefix,
             "timezone": sponsor.timezone, "sender": sponsor.sender or {},
             "gateways": sponsor.gateways or {}, "reporting": sponsor.reporting or [],
-            "rules": rules_options_from_json(sponsor.rules).to_json()}
+            "rules": rules_options_from_json(sponsor.rules).to_json(),
+            "partners": sponsor.partners or []}
 
 
 def sponsor_audit(session: Session, sponsor: Sponsor, limit: int = 50) -> list[AuditEvent]:

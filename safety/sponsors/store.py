@@ -30,13 +30,16 @@ class Sponsor(Base):
     reporting: Mapped[Any] = mapped_column(JSONDoc, default=list)
     # Choices where the law is ambiguous (``RulesOptions``; migration 0007).
     rules: Mapped[Any] = mapped_column(JSONDoc, default=dict, server_default="{}")
+    # E2B senders acting for the sponsor (``Partner``; migration 0014).
+    partners: Mapped[Any] = mapped_column(JSONDoc, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def profile(self) -> SponsorProfile:
         return profile_from_columns(
             code=self.code, name=self.name, org_code=self.org_code,
             case_prefix=self.case_prefix, timezone=self.timezone, sender=self.sender,
-            gateways=self.gateways, reporting=self.reporting, rules=self.rules)
+            gateways=self.gateways, reporting=self.reporting, rules=self.rules,
+            partners=self.partners)
 
 
 def sponsor_by_code(session: Session, code: str) -> Sponsor | None:

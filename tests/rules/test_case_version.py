@@ -8,6 +8,7 @@ import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from safety.cases.codec import case_from_json
 from safety.cases.model import CaseVersionData
@@ -41,7 +42,10 @@ T2 = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)
 
 def _run(ctx: RulesContext, zone: str, *versions: tuple[CaseVersionData, datetime]
          ) -> list[tuple[CaseFacts, Evaluation]]:
-    entries = tuple(Received(n, case, (Receipt("Sponsor PV", ReceiverRole.SPONSOR, instant=at),))
+    # As the rules stage gives a stored instant: in the organisation's zone (an instant's
+    # offset is its receiver's, safety.rules.day0.receipt_day).
+    entries = tuple(Received(n, case, (Receipt("Sponsor PV", ReceiverRole.SPONSOR,
+                                               instant=at.astimezone(ZoneInfo(zone))),))
                     for n, (case, at) in enumerate(versions, start=1))
     result = evaluate_history(CaseHistory("C", entries, zone), ctx)
     return [(s.facts, s.evaluation) for s in result.steps]

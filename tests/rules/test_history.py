@@ -72,6 +72,32 @@ def test_a_later_sponsor_assessment_starts_the_awareness_clocks_but_not_the_fda_
     assert got[("hc-ct", "hc-ct-7")] == ("2026-03-04", "2026-03-11", "open")
 
 
+def test_a_later_expectedness_assessment_moves_no_awareness_clock_but_is_fdas_determination():
+    """The second reading of later-11 / eu-ctr-07 / uk-ct-04 (docs/decisions.md). The IB lists
+    hepatotoxicity, so the case received 2026-02-27 is not a SUSAR; on 2026-03-04 the sponsor
+    assesses it unexpected against the same IB. No information reached the sponsor then:
+    Art. 42(2)(b) "15 days after the sponsor became aware of the reaction" counts from
+    2026-02-27 (due 2026-03-14), as C.05.014(1)(a) "after becoming aware of the information"
+    does; FDA's 312.32(c)(1) counts "after the sponsor determines that the information
+    qualifies": 2026-03-04 + 15 = 2026-03-19. With the sponsor's causality opinion in the same
+    assessment (the investigator had said unlikely), the reaction itself is new: day 0 moves."""
+    assessed = {"type": "assessment", "reaction_id": "r-1", "drug_id": "d-1",
+                "on": "2026-03-04", "expected": False, "reference": "IB", "rsi_version": "ed. 7"}
+    data = _history(assessed)
+    for rsi in data["rsi"]:
+        if rsi["reference"] == "IB":
+            rsi["expected_pts"] = [*rsi["expected_pts"], "10019851"]
+    before = _obs(data | {"history": data["history"][:1]})
+    assert ("eu-ctr", "eu-ctr-susar-15") not in before
+    got = _obs(data)
+    assert got[("eu-ctr", "eu-ctr-susar-15")] == ("2026-02-27", "2026-03-14", "open")
+    assert got[("hc-ct", "hc-ct-15")] == ("2026-02-27", "2026-03-14", "open")
+    assert got[("fda-ind", "fda-ind-15day")] == ("2026-03-04", "2026-03-19", "open")
+    both = _history(assessed | {"causality": "related"}, investigator="Unlikely")
+    both["rsi"] = data["rsi"]
+    assert _obs(both)[("eu-ctr", "eu-ctr-susar-15")] == ("2026-03-04", "2026-03-19", "open")
+
+
 def test_an_assessment_that_confirms_a_reportable_case_moves_no_awareness_clock():
     """Already a SUSAR on the investigator's "probable": a sponsor assessment agreeing with it
     does not make the sponsor "become aware" later (Art. 42(2)(b): 2026-02-27 + 15)."""

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
-from factories.rules import anchors, d, event, facts, pair, pm
+from factories.rules import anchors, d, event, facts, pair, pm, suspect
 
-from safety.rules.facts import FollowUp
+from safety.rules.day0 import (
+    Anchor,
+    AnchorKind,
+    AssessedAs,
+    Receipt,
+    ReceiverRole,
+    first_of,
+    later_awareness,
+)
+from safety.rules.facts import FollowUp, StudyFacts
 from safety.rules.obligations import ObligationStatus, evaluate, obligation_from_json
 from safety.rules.whatif import load_whatif
 
@@ -341,3 +351,54 @@ def test_fda_15_day_without_a_recorded_determination_counts_from_the_earliest_it
     newly = _fda15(facts(events=(event(),), anchors_=anchors(
         "2026-03-02", significant_followup="2026-03-10"), followup=FollowUp.SIGNIFICANT))
     assert (newly.day0, newly.due) == (d("2026-03-10"), d("2026-03-25"))
+
+
+def test_ich_e2d_minimum_criteria_an_invalid_case_owes_nothing_and_says_why():
+    """ICH E2D 5.1 / GVP Module VI.B.2: a case is valid (and a clock can start) only with an
+    identifiable patient, an identifiable reporter, a suspect product and an adverse event.
+    An invalid case owes no report, and the evaluation names the criterion it misses (issue
+    #15 item 7: "why a case is invalid"; a follow-up that makes it valid starts day 0 at its
+    receipt: test_case_version.py)."""
+    ev = evaluate(facts(valid=False))
+    assert ev.obligations == []
+    assert "case not valid: missing identifiable patient" in ev.notes
+
+
+def test_ctr_art_42_1_trial_outside_the_eu_of_an_imp_investigational_in_the_eu_is_reported():
+    """Regulation (EU) No 536/2014 Art. 42(1): the sponsor reports SUSARs "occurring in that
+    clinical trial, irrespective of whether the [SUSAR] has occurred at a clinical trial site in
+    the Union or in a third country" and (b) those "occurring in a clinical trial performed
+    exclusively in a third country" of the same sponsor. So a trial with US sites only owes
+    the EU report when the product is an IMP in an EU trial of the same substance (issue #15
+    item 7: "other trials of the same substance in the EU"), and not when it is not."""
+    us_only = StudyFacts("PROT-US", frozenset({"US"}))
+    ev = evaluate(facts(study=us_only, anchors_=anchors("2026-06-01")))
+    assert _of(ev, "eu-ctr") == [
+        ("eu-ctr-susar-15", "2026-06-01", "2026-06-16", ObligationStatus.OPEN)]
+    not_eu = suspect(inv=frozenset({"US"}))
+    assert _of(evaluate(facts(study=us_only, suspects=(not_eu,))), "eu-ctr") == []
+
+
+def test_later_expectedness_assessment_does_not_move_awareness_day_0_causality_does():
+    """C.05.014(1) "after becoming aware of the information"; Reg. 536/2014 Art. 42(2) and
+    SI 2004/1031 regs 33-34 "aware of the reaction": a later check of the case against the
+    sponsor's own RSI brings no new information, so day 0 stays at the receipt; a later
+    causality opinion that makes it a suspected reaction moves it (docs/decisions.md; the
+    second reading of later-11, eu-ctr-07, uk-ct-04)."""
+    on = Anchor(AnchorKind.SIGNIFICANT_FOLLOWUP, d("2026-02-09"))
+    assert later_awareness(AssessedAs.EXPECTEDNESS, on) is None
+    moved = later_awareness(AssessedAs.CAUSALITY, on)
+    assert moved is not None and moved.kind is AnchorKind.REPORTABLE_AWARENESS
+    assert moved.day == d("2026-02-09")
+
+
+def test_day_0_is_the_receivers_own_date_when_earlier_than_the_organisations():
+    """GVP Module VI.B.7 / ICH E2D day zero: the information reached someone acting for the
+    sponsor on the receiver's calendar day; no text names a zone, and the organisation's zone
+    may put it on the next day (safety.rules.day0.receipt_day: the earlier of the two)."""
+    la = Receipt("Acme CRO", ReceiverRole.VENDOR,
+                 instant=datetime.fromisoformat("2026-03-31T20:00:00-07:00"))
+    assert first_of([la], "Europe/Berlin").day == d("2026-03-31")  # 05:00 on 1 April there
+    sydney = Receipt("PV AU", ReceiverRole.AFFILIATE,
+                     instant=datetime.fromisoformat("2026-07-01T08:00:00+10:00"))
+    assert first_of([sydney], "UTC").day == d("2026-06-30")  # the organisation's is earlier

@@ -208,7 +208,9 @@ def test_receipts_by_party_set_day_0_through_the_cli_and_errors_name_the_field(t
     res = _run(tmp_path, data, "evaluate", "--json")
     out = json.loads(res.output)
     assert res.exit_code == 0, res.output
-    assert "2026-02-26" in {o["day0"] for o in out["obligations"]}  # 04:30 in London
+    # 23:30 in New York is 04:30 on the 26th in London: day 0 is the vendor's own date, the
+    # earlier one (safety.rules.day0.receipt_day; docs/decisions.md "Day 0 across time zones").
+    assert {o["day0"] for o in out["obligations"]} == {"2026-02-25"}
     assert any("Acme CRO (vendor)" in n for n in out["notes"])
     bad = data | {"receipts": [{"party": "X", "role": "investigator", "at": "2026-02-25"}]}
     with pytest.raises(WhatIfError, match=r"receipts\[0\]\.role"):

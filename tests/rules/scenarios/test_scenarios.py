@@ -21,7 +21,11 @@ from safety.rules.day0 import (
     Anchor,
     AnchorKind,
     Anchors,
+    AssessedAs,
+    Receipt,
+    ReceiverRole,
     first_of,
+    later_awareness,
     receipt_from_json,
     receipts_anchors,
 )
@@ -43,11 +47,26 @@ def _anchors(given: dict[str, Any]) -> Anchors:
                 for i, r in enumerate(given.pop("receipts", []))]
     if receipts:
         given["first_receipt"] = first_of(receipts, zone).day.isoformat()
+    elif "T" in given["first_receipt"]:
+        # An instant with the receiver's offset: a receipt by the sponsor (receipt_day).
+        given["first_receipt"] = Receipt("sponsor", ReceiverRole.SPONSOR, instant=(
+            datetime.fromisoformat(given["first_receipt"]))).anchor(zone).day.isoformat()
+    later = given.pop("reportable_awareness", None)
     out = {}
     for key, value in given.items():
         kind = AnchorKind(key)
         out[key] = (Anchor.at(kind, datetime.fromisoformat(value), zone) if "T" in value
                     else Anchor(kind, date.fromisoformat(value)))
+    if isinstance(later, dict):
+        # {"on", "through"}: what the later sponsor assessment decided; whether it moves
+        # day 0 is the engine's rule (safety.rules.day0.later_awareness).
+        aware = later_awareness(AssessedAs(later["through"]), Anchor(
+            AnchorKind.REPORTABLE_AWARENESS, date.fromisoformat(later["on"])))
+        if aware is not None:
+            out["reportable_awareness"] = aware
+    elif later is not None:
+        out["reportable_awareness"] = Anchor(AnchorKind.REPORTABLE_AWARENESS,
+                                             date.fromisoformat(later))
     anchors = Anchors(**out)
     return receipts_anchors(receipts, zone, anchors) if receipts else anchors
 

@@ -13,7 +13,7 @@ from zoneinfo import available_timezones
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from safety.accounts.roles import Permission
-from safety.sponsors.profile import REGULATORS, Capacity
+from safety.sponsors.profile import PARTNER_ROLES, REGULATORS, Capacity
 from safety.sponsors.sender import SenderProfile
 from safety.sponsors.service import (
     SponsorError,
@@ -33,11 +33,17 @@ bp = Blueprint("web_sponsors", __name__, url_prefix="/admin/sponsors")
 
 SENDER_FIELDS = tuple(f.name for f in fields(SenderProfile))
 REPORTING_ROWS = 6  # rows offered on the form: the configured ones first, the rest empty
+PARTNER_SPARE_ROWS = 3  # empty partner rows offered after the configured ones
+
+
+def partner_rows(shown: Mapping[str, Any]) -> int:
+    return len(shown.get("partners") or []) + PARTNER_SPARE_ROWS
 
 
 def _context(**more: Any) -> dict[str, Any]:
     return {"regulators": REGULATORS, "capacities": [c.value for c in Capacity],
             "sender_fields": SENDER_FIELDS, "reporting_rows": REPORTING_ROWS,
+            "partner_rows": partner_rows, "partner_roles": PARTNER_ROLES,
             "zones": sorted(available_timezones()), **more}
 
 
@@ -126,10 +132,18 @@ def settings_from_form(form: Mapping[str, str]) -> dict[str, Any]:
         countries = (text(f"reporting.{i}.countries") or "").replace(" ", "")
         reporting.append({"regulator": held, "capacity": capacity,
                           "countries": [c.upper() for c in countries.split(",") if c]})
+    partners: list[dict[str, Any]] = []
+    i = 0
+    while f"partners.{i}.sender" in form:
+        sent_as, role = text(f"partners.{i}.sender"), text(f"partners.{i}.role")
+        name = text(f"partners.{i}.name")
+        if sent_as is not None or role is not None or name is not None:
+            partners.append({"sender": sent_as, "name": name or sent_as, "role": role})
+        i += 1
     return {
         "name": form.get("name", ""), "org_code": form.get("org_code", ""),
         "case_prefix": form.get("case_prefix", ""), "timezone": form.get("timezone", ""),
         "sender": {k: v for k, v in sender.items() if v is not None}
         if any(sender.values()) else {},
-        "gateways": gateways, "reporting": reporting,
+        "gateways": gateways, "reporting": reporting, "partners": partners,
     }

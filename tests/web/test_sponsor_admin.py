@@ -97,6 +97,41 @@ def test_two_sponsors_cannot_share_a_code_or_a_case_prefix(users, browser):
     assert r.status_code == 422 and "case_prefix" in r.text
 
 
+def test_an_administrator_names_the_partners_whose_receipt_starts_the_clocks(settings, users,
+                                                                            browser):
+    """The page sets the same partner list as ``safety sponsor configure --partner``: rows
+    added, a bad role refused naming its row, an emptied row removed; all audited."""
+    b = _admin(users, browser)
+    b.get("/admin/sponsors/DEFAULT")
+    base = _settings_form(name="Default sponsor", org_code="SAFETYDESK", case_prefix="SD")
+    r = b.post("/admin/sponsors/DEFAULT", data={
+        **base, "partners.0.sender": "LICPARTNER1", "partners.0.name": "Nordic Licensee AB",
+        "partners.0.role": "licence_partner", "partners.1.sender": "JPAFFILIATE",
+        "partners.1.role": "affiliate", "partners.2.sender": ""})
+    assert r.status_code == 303, r.text[:500]
+    with session_scope(settings.effective_database_url) as s:
+        profile = sponsor_by_code(s, "DEFAULT").profile()
+        assert [(p.sender, p.name, p.role) for p in profile.partners] == [
+            ("LICPARTNER1", "Nordic Licensee AB", "licence_partner"),
+            ("JPAFFILIATE", "JPAFFILIATE", "affiliate")]
+        last = s.scalars(select(AuditEvent).where(AuditEvent.action == "sponsor.configured")
+                         .order_by(AuditEvent.id.desc())).first()
+        assert "partners" in {c["field"] for c in last.changes}
+    page = b.get("/admin/sponsors/DEFAULT").text
+    assert 'value="LICPARTNER1"' in page and 'value="Nordic Licensee AB"' in page
+    r = b.post("/admin/sponsors/DEFAULT", data={
+        **base, "partners.0.sender": "LICPARTNER1", "partners.0.role": "distributor"})
+    assert r.status_code == 422 and "partners[0].role" in r.text
+    r = b.post("/admin/sponsors/DEFAULT", data={
+        **base, "partners.0.sender": "LICPARTNER1", "partners.0.name": "Nordic Licensee AB",
+        "partners.0.role": "licence_partner", "partners.1.sender": "",
+        "partners.1.role": ""})
+    assert r.status_code == 303
+    with session_scope(settings.effective_database_url) as s:
+        assert [p.sender for p in sponsor_by_code(s, "DEFAULT").profile().partners] == [
+            "LICPARTNER1"]
+
+
 def test_only_administrators_reach_the_sponsor_pages(users, browser):
     users.add("doc@example.org", "safety_physician")
     users.add("site@example.org", "site_submitter", site="Site 101")

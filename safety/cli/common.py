@@ -70,7 +70,8 @@ def database(loaded: Settings | None = None) -> Iterator[Session]:
     from safety.db.session import session_scope
     from safety.db.tenancy import restrict_to_sponsors
 
-    with session_scope((loaded or settings()).effective_database_url) as session:
+    loaded = loaded or settings()
+    with session_scope(loaded.effective_database_url, loaded.unblinded_database_url) as session:
         restrict_to_sponsors(session, _sponsor_ids(session))
         yield session
 

@@ -57,19 +57,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+# ``Session.info`` key: the URL of the compartment's connection (``safety.blinding.store``).
+COMPARTMENT_URL = "compartment_url"
+
+
 @cache
-def get_sessionmaker(url: str) -> sessionmaker[Session]:
+def get_sessionmaker(url: str, compartment_url: str | None = None) -> sessionmaker[Session]:
     """Sessions on ``url``. Every table module is imported first: a flush resolves foreign keys
     by table name (``cases.site_id`` → ``sites``), and a process that imported only what its
-    job needs (a ``safety worker``) would otherwise fail every flush that reaches such a key."""
+    job needs (a ``safety worker``) would otherwise fail every flush that reaches such a key.
+
+    ``compartment_url`` (``Settings.unblinded_database_url``) travels with each session in
+    its ``info``: the one function that reads the treatment assignments opens its own
+    connection there, as the only role that may (``safety.blinding.store``)."""
     import_all_models()
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+    info = {COMPARTMENT_URL: compartment_url} if compartment_url else {}
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False, info=info)
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
+def session_scope(url: str, compartment_url: str | None = None) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""
-    session = get_sessionmaker(url)()
+    session = get_sessionmaker(url, compartment_url)()
     try:
         yield session
         session.commit()

@@ -236,7 +236,8 @@ def warm_caches(settings: Settings) -> None:
     # key, and a table whose module no import of the job's happened to load (``sites``,
     # referenced by ``cases.site_id``) failed it with NoReferencedTableError.
     import_all_models()
-    with session_scope(settings.effective_database_url) as session:
+    with session_scope(settings.effective_database_url,
+                       settings.unblinded_database_url) as session:
         warm_up(session, settings)
     model()
     warm_rules(settings)

@@ -42,6 +42,7 @@ from safety.products.store import load_registry
 from safety.review.assessing import NARANJO_QUESTIONS
 from safety.review.case_view import CaseView
 from safety.rules.evaluation import apply_unblinding
+from safety.submissions.drafting import after_reveal
 
 REVEAL_MEANING = ("I break the blind for this subject to assess and report a suspected "
                   "unexpected serious adverse reaction")
@@ -202,7 +203,8 @@ def reveal_for_case(session: Session, case: Case, user: User, settings: Settings
                     now: datetime) -> tuple[Unblinding, Assignment]:
     """Break the blind for the case's subject: the unblinded physician, a reason, the
     signature (meaning confirmed, password typed again, 21 CFR 11.200(a)); the result is
-    recorded on the request and the case's obligations that awaited it are settled."""
+    recorded on the request, the case's obligations that awaited it are settled and its unsent
+    regulators' messages superseded: drafted again unblinded, or withdrawn (placebo)."""
     _check_unblinder(session, user, case.sponsor_id)
     if not reason.strip():
         raise UnblindingRefused("reason: required")
@@ -228,6 +230,9 @@ def reveal_for_case(session: Session, case: Case, user: User, settings: Settings
            now=now)
     session.flush()
     apply_unblinding(session, case, settings, found[0].treatment, user.actor)
+    session.flush()
+    after_reveal(session, current_version(session, case), settings, found[0].treatment,
+                 actor=user.actor)
     return request, found[0]
 
 

@@ -198,6 +198,23 @@ def check_page(html: str, secrets: ArmSecrets) -> None:
     check_rendered(html, Audience.STUDY_TEAM, Blinding(secrets))
 
 
+def regulator_message_refused(session: Session, case: Case, user: User) -> str | None:
+    """Why this user may not read the case's regulator messages (None: they may). A blinded
+    study's messages to regulators name what the subject received once the blind is broken
+    (``safety.submissions.drafting``), and before that the study drug as the site reported
+    it: they are the regulator's (an audience that may be unblinded), read by the unblinded
+    role only; everyone else keeps the blind (ICH E2A III.C.2; CT-3 7.6 (111))."""
+    registry = load_registry(session, case.sponsor_id)
+    study = registry.studies.get(_protocol(case_data(session, case)))
+    if study is None or not study.blinded:
+        return None
+    role = role_for(session, user, case.sponsor_id)
+    if role is not None and can(role, Permission.UNBLIND):
+        return None
+    return (f"the messages to regulators of blinded study {study.protocol} name the treatment "
+            "received: only the unblinded role reads them")
+
+
 def reveal_for_case(session: Session, case: Case, user: User, settings: Settings, *,
                     data: CaseVersionData, reason: str, password: str, meaning: str | None,
                     now: datetime) -> tuple[Unblinding, Assignment]:

@@ -181,8 +181,9 @@ def _unblinded(session: Session, case: Case, data: CaseVersionData,
         given = {str(x.name).casefold(): x for x in before.substances if x.name}
         drug.substances = [given.get(name.casefold()) or Substance(name=name)
                            for name in (product.substances if product else ())]
-        notes.append(f"G.k.2.2/G.k.2.3.r: unblinded, the subject received "
-                     f"{drug.name} (drug {before.name!s} as reported)")
+        # Named by the message only: the notes are read by blinded people too.
+        notes.append("G.k.2.2/G.k.2.3.r: the study drug is the product the subject "
+                     "received (the blind was broken for this subject)")
     return out
 
 

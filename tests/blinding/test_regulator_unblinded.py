@@ -120,3 +120,38 @@ def test_placebo_owes_no_susar_and_its_draft_is_withdrawn(
     if early_id is not None:
         [gone] = _discarded(db_session, early_id)
         assert gone.reason.startswith("withdrawn") and "placebo" in gone.reason
+
+
+def test_a_blinded_user_cannot_read_the_regulators_unblinded_message(
+        settings: Settings) -> None:
+    """The message pages and files are the regulator's: the unblinded physician reads the
+    product received; the blinded physician is refused (409), on every route that gives it."""
+    from factories.web import Browser
+
+    from safety.app import create_app
+    from safety.db.session import session_scope
+
+    with session_scope(settings.effective_database_url) as session:
+        case, unblinder, _ = _setup(session, settings, "ZEL")
+        _reveal(session, case, unblinder, settings)
+        subs = [(m.id, m.notes) for m in _messages(session, case) if m.xml]
+        case_id = case.id
+    assert subs
+    for _, notes in subs:  # the notes are shown to blinded people: they name no arm
+        assert "Zelvorin" not in " ".join(notes) and "zelvoranib" not in " ".join(notes)
+    app = create_app(settings=settings)
+    routes = [f"/cases/{case_id}/submissions/{sub_id}{tail}" for sub_id, _ in subs
+              for tail in ("", "/download", ".xml")]
+    blinded = Browser(app.test_client())
+    blinded.login("doc@cro.test")
+    for route in routes:
+        response = blinded.get(route)
+        assert response.status_code == 409, route
+        assert b"Zelvorin" not in response.data and b"only the unblinded role" in response.data
+    page = blinded.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and "Zelvorin" not in page.text
+    unblinded = Browser(app.test_client())
+    unblinded.login("unblind@cro.test")
+    for route in routes:
+        response = unblinded.get(route)
+        assert response.status_code == 200 and b"Zelvorin" in response.data, route

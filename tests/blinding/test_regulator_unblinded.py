@@ -19,6 +19,8 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from blinding.test_unblinding_workflow import _setup
+from safety.accounts.store import User
 from safety.audit.store import AuditEvent
 from safety.blinding.mask import BLINDED_DRUG
 from safety.cases.store import Case, current_version
@@ -27,10 +29,7 @@ from safety.review.unblinding import REVEAL_MEANING, case_data, reveal_for_case
 from safety.rules.store import ObligationRow
 from safety.submissions.drafting import ACTOR, build_message
 from safety.submissions.routing import region_for
-from safety.submissions.states import SubmissionState
 from safety.submissions.store import Submission, new_submission
-
-from blinding.test_unblinding_workflow import _setup
 
 NS = {"h": "urn:hl7-org:v3"}
 # ICH E2B(R3) IG (and the FDA regional IG, which keeps the ICH paths for section G):
@@ -64,7 +63,7 @@ def _draft_before_reveal(session: Session, case: Case, settings: Settings) -> Su
                           destination=ob.destination, due=ob.due, **cols)
 
 
-def _reveal(session: Session, case: Case, unblinder, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def _reveal(session: Session, case: Case, unblinder: User, settings: Settings) -> None:
     reveal_for_case(session, case, unblinder, settings, data=case_data(session, case),
                     reason="SUSAR on blinded information", password=PASSWORD,
                     meaning=REVEAL_MEANING, now=NOW)

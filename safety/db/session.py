@@ -5,14 +5,17 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from safety.config import Settings
 
 
 def normalise_url(url: str) -> str:
@@ -87,6 +90,11 @@ def session_scope(url: str, compartment_url: str | None = None) -> Iterator[Sess
         raise
     finally:
         session.close()
+
+
+def unit_of_work(settings: Settings) -> AbstractContextManager[Session]:
+    """:func:`session_scope` on the configured database, carrying the compartment's URL."""
+    return session_scope(settings.effective_database_url, settings.unblinded_database_url)
 
 
 # SQLSTATE classes of a server that went away or is not there yet: 08 connection exceptions,

@@ -195,3 +195,32 @@ def test_the_compartment_is_logical_on_one_connection(settings: Settings) -> Non
         reads = session.scalars(select(AuditEvent.changes).where(
             AuditEvent.action == "randomisation.read")).all()
         assert reads == [[{"field": "subjects", "from": None, "to": 2}]]
+
+
+def test_a_blinded_susar_is_revealed_and_drafted_as_the_application_role(
+        roles: Roles, settings: Settings) -> None:
+    """The whole path with the application's rights and the compartment's: a site's SUSAR
+    processed, the reveal (the physician's read) and the regulator's messages drafted
+    unblinded (the system's read), each read audited, none through the application's role."""
+    from dataclasses import replace
+
+    from factories.accounts import PASSWORD
+
+    from blinding.test_unblinding_workflow import _setup
+    from safety.review.unblinding import REVEAL_MEANING, case_data, reveal_for_case
+    from safety.submissions.store import Submission
+
+    as_app = replace(settings, database_url=roles.app_url,
+                     owner_database_url=settings.effective_database_url,
+                     unblinded_database_url=roles.unblinded_url)
+    with session_scope(roles.app_url, roles.unblinded_url) as session:
+        case, unblinder, _ = _setup(session, as_app, "ZEL")
+        reveal_for_case(session, case, unblinder, as_app, data=case_data(session, case),
+                        reason="SUSAR on blinded information", password=PASSWORD,
+                        meaning=REVEAL_MEANING, now=case.created_at)
+        xml = [s.xml for s in session.scalars(select(Submission).where(
+            Submission.case_id == case.id)) if s.xml]
+        reads = session.scalars(select(AuditEvent.actor).where(
+            AuditEvent.action == "randomisation.read", AuditEvent.case_id == case.id)).all()
+    assert xml and all(b"Zelvorin" in x for x in xml)
+    assert unblinder.actor in reads and "system:submissions" in reads

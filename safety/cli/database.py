@@ -73,3 +73,6 @@ def db_roles(app_role: str, unblinded_role: str | None, set_password: bool) -> N
     if unblinded_role:
         click.echo(f"{unblinded_role}: granted on "
                    f"{', '.join(g.table for g in compartment)} only")
+    else:
+        click.echo("no unblinded role named: blinded studies' lists can be read only once one "
+                   "is (--unblinded-role NAME, then SAFETY_UNBLINDED_DATABASE_URL)")

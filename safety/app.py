@@ -48,7 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None,
             "security": [{"bearer": []}],
         },
     )
-    maker = get_sessionmaker(settings.effective_database_url)
+    maker = get_sessionmaker(settings.effective_database_url, settings.unblinded_database_url)
 
     @app.before_request
     def _open_session() -> None:

@@ -36,6 +36,11 @@ class Settings:
     # and ``safety db roles`` (README, "Two database roles"). None: ``database_url``, which is
     # then the owner too (a single-role installation, as before).
     owner_database_url: str | None = None
+    # The unblinded role's database URL: the only connection that may read the treatment
+    # assignments (``safety.blinding.store``, the compartment; ``safety db roles
+    # --unblinded-role``). None: the application's own connection reads them (SQLite, or a
+    # single-role PostgreSQL): the compartment is then logical only (docs/blinding.md).
+    unblinded_database_url: str | None = None
     redis_url: str | None = None
     secret_key: str | None = None
     timezone: str = "UTC"

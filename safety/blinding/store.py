@@ -5,12 +5,21 @@ audit event for every read (who, which study and subjects, why); the module that
 unblinding status (:class:`UnblindingStatus`) is this one. What the rules and the outputs
 read about a case is the *result* of an unblinding (``placebo`` or the product id), a plain
 fact of the case's record, not the randomisation list.
+
+The compartment is a database role's (PostgreSQL): the application's role holds no privilege
+on ``treatment_assignments`` (``__compartment__``, ``safety.db.roles``); this module reads and
+writes it through a connection of its own as the unblinded role
+(``Settings.unblinded_database_url``, carried in the session's ``info``), while the audit
+event goes into the caller's transaction as every other. Without that URL (SQLite, one user;
+or a single-role PostgreSQL) the caller's own connection is used: the compartment is then
+logical only, this module being the only code that touches the table.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 
@@ -20,6 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.audit.store import record
 from safety.blinding.randomisation import Assignment
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.session import COMPARTMENT_URL, session_scope
 from safety.db.tenancy import SponsorOwned
 from safety.statemachine import StateMachine
 
@@ -44,6 +54,7 @@ class TreatmentAssignment(SponsorOwned, Base):
 
     __tablename__ = "treatment_assignments"
     __keep_rows__ = True
+    __compartment__ = True  # the application's role gets no privilege on it (db.roles)
     __updatable__ = frozenset({"arm", "treatment", "strength", "kits", "imported_at",
                                "imported_by"})
 
@@ -85,24 +96,39 @@ class Unblinding(SponsorOwned, Base):
     result: Mapped[str | None] = mapped_column(String(100))  # "placebo" or a product id
 
 
+@contextmanager
+def _compartment(session: Session) -> Iterator[Session]:
+    """The connection that may touch ``treatment_assignments``: the unblinded role's, in a
+    transaction of its own (committed when the block ends), else the caller's session."""
+    url = session.info.get(COMPARTMENT_URL)
+    if not url:
+        yield session
+        return
+    with session_scope(url) as inner:
+        yield inner
+
+
 def save_assignments(session: Session, sponsor_id: int, protocol: str,
                      assignments: Sequence[Assignment], actor: str) -> int:
     """Insert or replace the study's assignments (a re-exported list supersedes); audited
-    by count, never by value (the audit trail is read by blinded people too)."""
-    for a in assignments:
-        row = session.get(TreatmentAssignment, (sponsor_id, protocol, a.subject))
-        if row is None:
-            row = TreatmentAssignment(sponsor_id=sponsor_id, protocol=protocol,
-                                      subject=a.subject)
-            session.add(row)
-        row.arm, row.treatment, row.strength, row.kits = a.arm, a.treatment, a.strength, list(
-            a.kits)
-        row.imported_at, row.imported_by = utcnow(), actor
-    session.flush()
-    first = session.get_one(TreatmentAssignment, (sponsor_id, protocol, assignments[0].subject))
-    record(session, actor=actor, action="randomisation.imported", entity=first,
+    by count, never by value (the audit trail is read by blinded people too). The audit event
+    is added first, so that nothing is written to the compartment when it cannot be."""
+    record(session, actor=actor, action="randomisation.imported", entity=_StudyRef(protocol),
+           sponsor_id=sponsor_id,
            changes=[{"field": "subjects", "from": None, "to": len(assignments)},
                     {"field": "protocol", "from": None, "to": protocol}])
+    session.flush()
+    with _compartment(session) as compartment:
+        for a in assignments:
+            row = compartment.get(TreatmentAssignment, (sponsor_id, protocol, a.subject))
+            if row is None:
+                row = TreatmentAssignment(sponsor_id=sponsor_id, protocol=protocol,
+                                          subject=a.subject)
+                compartment.add(row)
+            row.arm, row.treatment, row.strength = a.arm, a.treatment, a.strength
+            row.kits = list(a.kits)
+            row.imported_at, row.imported_by = utcnow(), actor
+        compartment.flush()
     return len(assignments)
 
 
@@ -115,13 +141,16 @@ def read_assignments(session: Session, sponsor_id: int, protocol: str,
                                              TreatmentAssignment.protocol == protocol)
     if subjects is not None:
         stmt = stmt.where(TreatmentAssignment.subject.in_(list(subjects)))
-    rows = list(session.scalars(stmt.order_by(TreatmentAssignment.subject)))
+    with _compartment(session) as compartment:
+        found = [Assignment(r.subject, r.arm, r.treatment, r.strength, tuple(r.kits))
+                 for r in compartment.scalars(stmt.order_by(TreatmentAssignment.subject))]
     record(session, actor=actor, action="randomisation.read", case_id=case_id,
            sponsor_id=sponsor_id, entity=_StudyRef(protocol),
            reason=purpose,
            changes=[{"field": "subjects", "from": None,
-                     "to": [r.subject for r in rows] if subjects is not None else len(rows)}])
-    return [Assignment(r.subject, r.arm, r.treatment, r.strength, tuple(r.kits)) for r in rows]
+                     "to": [a.subject for a in found] if subjects is not None
+                     else len(found)}])
+    return found
 
 
 class _StudyRef:

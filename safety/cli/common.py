@@ -67,10 +67,10 @@ def index_queue(url: str) -> int:
 def database(loaded: Settings | None = None) -> Iterator[Session]:
     """A unit of work on the configured database, limited to the sponsors given with
     ``--sponsor`` (``safety.db.tenancy``): committed when the command succeeds."""
-    from safety.db.session import session_scope
+    from safety.db.session import unit_of_work
     from safety.db.tenancy import restrict_to_sponsors
 
-    with session_scope((loaded or settings()).effective_database_url) as session:
+    with unit_of_work(loaded or settings()) as session:
         restrict_to_sponsors(session, _sponsor_ids(session))
         yield session
 

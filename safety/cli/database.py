@@ -44,18 +44,35 @@ def db_check() -> None:
 @db.command("roles")
 @click.option("--app-role", required=True, metavar="NAME",
               help="The role the web app, workers and commands connect as.")
-@click.option("--set-password", is_flag=True, help="Prompt for the role's password.")
-def db_roles(app_role: str, set_password: bool) -> None:
+@click.option("--unblinded-role", metavar="NAME",
+              help="The only role that may read the treatment assignments of blinded studies "
+                   "(SAFETY_UNBLINDED_DATABASE_URL connects as it).")
+@click.option("--set-password", is_flag=True, help="Prompt for the roles' passwords.")
+def db_roles(app_role: str, unblinded_role: str | None, set_password: bool) -> None:
     """Create the application's role (if missing) and grant it what the service may do and no
-    more: it may insert audit events but never change, delete or truncate them, and never
-    change what a report or case version holds. Run by the owner after every upgrade
+    more: it may insert audit events but never change, delete or truncate them, never change
+    what a report or case version holds, and never read the treatment assignments of a
+    blinded study (those only the unblinded role may). Run by the owner after every upgrade
     (PostgreSQL only)."""
-    from safety.db.roles import RoleError, grant_app_role
+    from safety.db.roles import RoleError, grant_app_role, grant_unblinded_role
 
-    password = (click.prompt("password", hide_input=True, confirmation_prompt=True)
+    def password(role: str) -> str | None:
+        return (click.prompt(f"password of {role}", hide_input=True, confirmation_prompt=True)
                 if set_password else None)
+
+    owner = settings().effective_owner_url
     try:
-        grants = grant_app_role(settings().effective_owner_url, app_role, password)
+        grants = grant_app_role(owner, app_role, password(app_role))
+        compartment = (grant_unblinded_role(owner, unblinded_role, app_role,
+                                            password(unblinded_role))
+                       if unblinded_role else [])
     except RoleError as exc:
         raise click.UsageError(str(exc)) from exc
-    click.echo(f"{app_role}: granted on {len(grants)} tables; audit_events insert-only")
+    click.echo(f"{app_role}: granted on {len(grants)} tables; audit_events insert-only; "
+               "no privilege on treatment_assignments")
+    if unblinded_role:
+        click.echo(f"{unblinded_role}: granted on "
+                   f"{', '.join(g.table for g in compartment)} only")
+    else:
+        click.echo("no unblinded role named: blinded studies' lists can be read only once one "
+                   "is (--unblinded-role NAME, then SAFETY_UNBLINDED_DATABASE_URL)")

@@ -64,7 +64,10 @@ class Base(DeclarativeBase):
     - ``__updatable__``: the only columns that may change once a row is written (``None``:
       any column; an empty set: the row is immutable);
     - ``__keep_rows__``: rows are never deleted (audit events, reports, signatures, users);
-    - ``__set_by_database__``: columns only the database writes (the audit trail's seal).
+    - ``__set_by_database__``: columns only the database writes (the audit trail's seal);
+    - ``__compartment__``: a table only the unblinded role may read or write (the treatment
+      assignments of blinded studies, ``safety.blinding.store``): the application's role
+      gets no privilege on it.
 
     On PostgreSQL the application's role is granted exactly this (``safety.db.roles``).
     """
@@ -73,6 +76,7 @@ class Base(DeclarativeBase):
     __updatable__: ClassVar[frozenset[str] | None] = None
     __keep_rows__: ClassVar[bool] = False
     __set_by_database__: ClassVar[frozenset[str]] = frozenset()
+    __compartment__: ClassVar[bool] = False
 
     if TYPE_CHECKING:  # every model maps one table (none a join or a select), as stores use it
         __table__: ClassVar[Table]

@@ -5,14 +5,17 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from safety.config import Settings
 
 
 def normalise_url(url: str) -> str:
@@ -57,19 +60,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+# ``Session.info`` key: the URL of the compartment's connection (``safety.blinding.store``).
+COMPARTMENT_URL = "compartment_url"
+
+
 @cache
-def get_sessionmaker(url: str) -> sessionmaker[Session]:
+def get_sessionmaker(url: str, compartment_url: str | None = None) -> sessionmaker[Session]:
     """Sessions on ``url``. Every table module is imported first: a flush resolves foreign keys
     by table name (``cases.site_id`` → ``sites``), and a process that imported only what its
-    job needs (a ``safety worker``) would otherwise fail every flush that reaches such a key."""
+    job needs (a ``safety worker``) would otherwise fail every flush that reaches such a key.
+
+    ``compartment_url`` (``Settings.unblinded_database_url``) travels with each session in
+    its ``info``: the one function that reads the treatment assignments opens its own
+    connection there, as the only role that may (``safety.blinding.store``)."""
     import_all_models()
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+    info = {COMPARTMENT_URL: compartment_url} if compartment_url else {}
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False, info=info)
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
+def session_scope(url: str, compartment_url: str | None = None) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""
-    session = get_sessionmaker(url)()
+    session = get_sessionmaker(url, compartment_url)()
     try:
         yield session
         session.commit()
@@ -78,6 +90,11 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def unit_of_work(settings: Settings) -> AbstractContextManager[Session]:
+    """:func:`session_scope` on the configured database, carrying the compartment's URL."""
+    return session_scope(settings.effective_database_url, settings.unblinded_database_url)
 
 
 # SQLSTATE classes of a server that went away or is not there yet: 08 connection exceptions,

@@ -20,7 +20,7 @@ from safety.accounts.clients import get_or_create_site, sites
 from safety.accounts.roles import Role
 from safety.accounts.users import create_user, get_user_by_email
 from safety.config import Settings
-from safety.db.session import session_scope
+from safety.db.session import unit_of_work
 from safety.demo.generator import generate_forms
 from safety.intake.service import Dispatch, Submitter, site_form_report, submit
 from safety.intake.store import Report
@@ -48,7 +48,7 @@ def load_registry(settings: Settings) -> dict[str, int]:
         registry = load_registry_json(Path(folder) / "registry.json")
         rsi = load_rsi_json(Path(folder) / "rsi.json")
     by_protocol: dict[str, int] = {}
-    with session_scope(settings.effective_database_url) as session:
+    with unit_of_work(settings) as session:
         for s in spec:
             sponsor = sponsor_by_code(session, s["code"]) or add_sponsor(
                 session, code=s["code"], name=s["name"], org_code=s["org_code"],
@@ -80,7 +80,7 @@ def submit_forms(settings: Settings, forms: Sequence[dict[str, Any]], dispatch: 
     the sponsor given, or else the one sponsor whose registry holds the form's study.
     ``progress`` is told of each form stored (``safety import``'s progress bar)."""
     owners: list[int] = []
-    with session_scope(settings.effective_database_url) as session:
+    with unit_of_work(settings) as session:
         for form in forms:  # every form's sponsor is known before the first is submitted
             study: dict[str, Any] = form["study"] if isinstance(form.get("study"), dict) else {}
             protocol = str(study.get("protocol_number"))
@@ -94,7 +94,7 @@ def submit_forms(settings: Settings, forms: Sequence[dict[str, Any]], dispatch: 
     for form, owner in zip(forms, owners, strict=True):
         site_info: dict[str, Any] = form["site"] if isinstance(form.get("site"), dict) else {}
         study = form["study"] if isinstance(form.get("study"), dict) else {}
-        with session_scope(settings.effective_database_url) as session:
+        with unit_of_work(settings) as session:
             site, _ = get_or_create_site(
                 session, site_name or f"Site {site_info.get('number', 'demo')}",
                 site_info.get("country"), owner, protocol=study.get("protocol_number"))
@@ -116,7 +116,7 @@ def load_demo(settings: Settings, dispatch: Dispatch, *, count: int = 36,
 
 
 def database_is_empty(settings: Settings) -> bool:
-    with session_scope(settings.effective_database_url) as session:
+    with unit_of_work(settings) as session:
         return not session.execute(select(func.count(Report.id))).scalar_one()
 
 

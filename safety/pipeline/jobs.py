@@ -29,7 +29,7 @@ from safety.cases.progress import stage_failed, waiting
 from safety.cases.workflow import Stage, next_stage
 from safety.config import Settings, load_settings
 from safety.db.base import utcnow
-from safety.db.session import is_database_unavailable, session_scope
+from safety.db.session import is_database_unavailable, unit_of_work
 from safety.intake.acks import ack_report, write_pending
 from safety.intake.processing import ProcessingResult, processing_failed, waiting_reports
 from safety.intake.processing import process_report as process
@@ -99,7 +99,7 @@ def process_report(report_id: str) -> dict[str, Any]:
     rid = uuid.UUID(report_id)
 
     def unit() -> ProcessingResult:
-        with session_scope(settings.effective_database_url) as session:
+        with unit_of_work(settings) as session:
             return process(session, rid, settings)
 
     started = time.monotonic()
@@ -112,7 +112,7 @@ def process_report(report_id: str) -> dict[str, Any]:
             raise
         final = _final_attempt()
         log.warning("report.attempt_failed", error=f"{type(exc).__name__}: {exc}", final=final)
-        with session_scope(settings.effective_database_url) as session:
+        with unit_of_work(settings) as session:
             processing_failed(session, rid, f"{type(exc).__name__}: {exc}", final=final)
         raise
     observe_stage(settings, "intake", time.monotonic() - started, ok=True)
@@ -133,7 +133,7 @@ def _acknowledge(settings: Settings, report_id: uuid.UUID, log: Any) -> None:
     """The partner's ACK once the last message of its batch is done. The report is processed
     whatever happens here: a failure is logged and the sweep writes the ACK later."""
     try:
-        with session_scope(settings.effective_database_url) as session:
+        with unit_of_work(settings) as session:
             written = ack_report(session, report_id, settings.partner_ack_dir)
     except Exception as exc:  # noqa: BLE001 - never undo a processed report for its ACK
         log.warning("report.ack_failed", error=f"{type(exc).__name__}: {exc}")
@@ -158,7 +158,7 @@ def run_stage(stage: str, case_version_id: str) -> dict[str, Any] | None:
         final = _final_attempt()
         log.warning("stage.attempt_failed", error=f"{type(exc).__name__}: {exc}", final=final)
         if final:
-            with session_scope(settings.effective_database_url) as session:
+            with unit_of_work(settings) as session:
                 stage_failed(session, cv_id, current, f"{type(exc).__name__}: {exc}")
         raise
     nxt = next_stage(current)
@@ -174,7 +174,7 @@ def _stage_unit(settings: Settings, stage: Stage, cv_id: uuid.UUID,
     started = time.monotonic()
 
     def unit() -> dict[str, Any] | None:
-        with session_scope(settings.effective_database_url) as session:
+        with unit_of_work(settings) as session:
             return run_version_stage(session, cv_id, stage, STAGE_FUNCTIONS[stage], settings)
 
     try:
@@ -207,7 +207,7 @@ def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID) -> None:
     started = time.monotonic()
 
     def together() -> list[tuple[Stage, dict[str, Any] | None, float]]:
-        with session_scope(settings.effective_database_url) as session:
+        with unit_of_work(settings) as session:
             return run_version_stages(session, cv_id,
                                       [(s, STAGE_FUNCTIONS[s]) for s in remaining], settings)
 
@@ -248,7 +248,7 @@ def _inline_attempt_failed(settings: Settings, stage: Stage, cv_id: uuid.UUID, l
     error = f"{type(exc).__name__}: {exc}"
     if settings.job_retries == 0 and not is_database_unavailable(exc):
         log.warning("stage.attempt_failed", error=error, final=True)
-        with session_scope(settings.effective_database_url) as session:
+        with unit_of_work(settings) as session:
             stage_failed(session, cv_id, stage, error)
         return
     log.warning("stage.attempt_failed", error=error, final=False,
@@ -267,10 +267,10 @@ def sweep() -> dict[str, int]:
     requeued = requeue_stalled(queue)
     promoted = promote_due_scheduled(queue)
     cutoff = utcnow() - timedelta(seconds=settings.sweep_grace_seconds)
-    with session_scope(settings.effective_database_url) as session:
+    with unit_of_work(settings) as session:
         reports = waiting_reports(session, cutoff)
         versions = waiting(session, cutoff)
-    with session_scope(settings.effective_database_url) as session:
+    with unit_of_work(settings) as session:
         acks = write_pending(session, utcnow() - ACK_WINDOW, settings.partner_ack_dir)
     enqueued = sum(1 for rid in reports if not job_pending(queue, report_job_id(rid))
                    and enqueue_report(settings, rid))
@@ -285,7 +285,7 @@ def refresh_due_alerts() -> dict[str, int]:
     """Mark open obligations due soon or overdue, in the organisation's time zone."""
     settings = load_settings()
     today = datetime.now(settings.zone).date()
-    with session_scope(settings.effective_database_url) as session:
+    with unit_of_work(settings) as session:
         changed = refresh_alerts(session, today)
     _log().info("alerts.done", changed=changed)
     return {"changed": changed}
@@ -294,7 +294,7 @@ def refresh_due_alerts() -> dict[str, int]:
 def seal_audit_trail() -> dict[str, int]:
     """Seal the audit events written since the last run into their hash chains."""
     settings = load_settings()
-    with session_scope(settings.effective_database_url) as session:
+    with unit_of_work(settings) as session:
         sealed = seal_trail(session)
     if sealed:
         _log().info("audit.sealed", events=sealed)

@@ -47,7 +47,7 @@ from safety.db.session import (
     get_engine,
     import_all_models,
     is_database_unavailable,
-    session_scope,
+    unit_of_work,
 )
 from safety.dedup.service import model
 from safety.e2b.export import export_case
@@ -236,7 +236,7 @@ def warm_caches(settings: Settings) -> None:
     # key, and a table whose module no import of the job's happened to load (``sites``,
     # referenced by ``cases.site_id``) failed it with NoReferencedTableError.
     import_all_models()
-    with session_scope(settings.effective_database_url) as session:
+    with unit_of_work(settings) as session:
         warm_up(session, settings)
     model()
     warm_rules(settings)

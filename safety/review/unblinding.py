@@ -42,6 +42,7 @@ from safety.products.store import load_registry
 from safety.review.assessing import NARANJO_QUESTIONS
 from safety.review.case_view import CaseView
 from safety.rules.evaluation import apply_unblinding
+from safety.submissions.drafting import after_reveal
 
 REVEAL_MEANING = ("I break the blind for this subject to assess and report a suspected "
                   "unexpected serious adverse reaction")
@@ -197,12 +198,30 @@ def check_page(html: str, secrets: ArmSecrets) -> None:
     check_rendered(html, Audience.STUDY_TEAM, Blinding(secrets))
 
 
+def regulator_message_refused(session: Session, case: Case, user: User) -> str | None:
+    """Why this user may not read the case's regulator messages (None: they may). A blinded
+    study's messages to regulators name what the subject received once the blind is broken
+    (``safety.submissions.drafting``), and before that the study drug as the site reported
+    it: they are the regulator's (an audience that may be unblinded), read by the unblinded
+    role only; everyone else keeps the blind (ICH E2A III.C.2; CT-3 7.6 (111))."""
+    registry = load_registry(session, case.sponsor_id)
+    study = registry.studies.get(_protocol(case_data(session, case)))
+    if study is None or not study.blinded:
+        return None
+    role = role_for(session, user, case.sponsor_id)
+    if role is not None and can(role, Permission.UNBLIND):
+        return None
+    return (f"the messages to regulators of blinded study {study.protocol} name the treatment "
+            "received: only the unblinded role reads them")
+
+
 def reveal_for_case(session: Session, case: Case, user: User, settings: Settings, *,
                     data: CaseVersionData, reason: str, password: str, meaning: str | None,
                     now: datetime) -> tuple[Unblinding, Assignment]:
     """Break the blind for the case's subject: the unblinded physician, a reason, the
     signature (meaning confirmed, password typed again, 21 CFR 11.200(a)); the result is
-    recorded on the request and the case's obligations that awaited it are settled."""
+    recorded on the request, the case's obligations that awaited it are settled and its unsent
+    regulators' messages superseded: drafted again unblinded, or withdrawn (placebo)."""
     _check_unblinder(session, user, case.sponsor_id)
     if not reason.strip():
         raise UnblindingRefused("reason: required")
@@ -228,6 +247,9 @@ def reveal_for_case(session: Session, case: Case, user: User, settings: Settings
            now=now)
     session.flush()
     apply_unblinding(session, case, settings, found[0].treatment, user.actor)
+    session.flush()
+    after_reveal(session, current_version(session, case), settings, found[0].treatment,
+                 actor=user.actor)
     return request, found[0]
 
 

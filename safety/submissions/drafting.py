@@ -6,6 +6,13 @@ The pipeline's last stage drafts a message per regulator the version owes a repo
 holds. When the case changes under its unsent messages (a coding or duplicate decision, a new
 dictionary release) they are drafted again (:func:`redraft`), so what is signed and sent is
 what the physician saw. A nullified case gets nothing more (C.1.11.1 = 1 is final).
+
+A blinded study's SUSAR goes to regulators unblinded (EU CTR 536/2014 Annex III 2.5; ICH E2A
+III.C.2; FDA, Safety Reporting Requirements for INDs and BA/BE Studies (2012) V.A.3): an
+obligation awaiting unblinding gets no message, and once the blind is broken
+(:func:`after_reveal`) the case's unsent messages are superseded and drafted again naming the
+product the subject received (G.k.2.2, G.k.2.3.r), or withdrawn when the subject received
+placebo (no SUSAR is owed then).
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safety.cases.model import CaseVersionData
+from safety.blinding.mask import ArmSecrets, is_study_drug, unblind_case
+from safety.blinding.store import read_assignments, unblinded_result
+from safety.cases.model import CaseVersionData, Substance
 from safety.cases.store import (
     Case,
     CaseCorrection,
@@ -39,7 +48,7 @@ from safety.e2b.lifecycle import AMENDED, NULLIFIED, LifecycleError, ReportKind
 from safety.e2b.lifecycle import prepare as lifecycle_prepare
 from safety.e2b.writer import ExportHeader
 from safety.products.store import load_registry
-from safety.rules.obligations import OPEN_STATUSES
+from safety.rules.obligations import OPEN_STATUSES, ObligationStatus
 from safety.rules.regime import load_regimes
 from safety.rules.store import ObligationRow
 from safety.sponsors.profile import SponsorProfile
@@ -94,6 +103,7 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
         data.admin.creation_date = PartialDate.from_datetime(now)
     else:
         source = working_data(session, cv)
+        source = _unblinded(session, case, source, notes)
         source = _with_duplicate_citations(session, case, source, sender, notes)
         if owed is not None:
             source, registry_notes = conformity.with_registry_numbers(
@@ -135,6 +145,46 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
         "notes": notes,
         "state": SubmissionState.DRAFT if not errors else SubmissionState.INVALID,
     }
+
+
+def _unblinded(session: Session, case: Case, data: CaseVersionData,
+               notes: list[str]) -> CaseVersionData:
+    """The case as a regulator reads it: for a blinded study whose subject's assignment has
+    been revealed, each study drug is the product the subject received, by name (G.k.2.2) and
+    active substances (G.k.2.3.r) from the registry (ICH E2A III.C.2: the regulator gets the
+    unblinded product; EU CTR 536/2014 Annex III 2.5). Reading the assignment is an audited
+    read of the compartment. Not revealed (or an open study): the case as reported."""
+    protocol = str(data.study.sponsor_study_number or "") if data.study else ""
+    registry = load_registry(session, case.sponsor_id)
+    study = registry.studies.get(protocol)
+    if study is None or not study.blinded or unblinded_result(session, case.id) is None:
+        return data
+    subject = str(data.patient.investigation_number or "")
+    found = read_assignments(session, case.sponsor_id, protocol, [subject], actor=ACTOR,
+                             purpose="the regulator's message names the treatment received "
+                                     "(ICH E2A III.C.2)", case_id=case.id)
+    if not found:
+        notes.append(f"blinded study {protocol}: subject {subject or '(none)'} is not in the "
+                     "randomisation list; the study drug is as reported")
+        return data
+    assignment = found[0]
+    names = {pid: [p.name, *p.aliases, *p.substances] for pid, p in registry.products.items()
+             if pid in study.products}
+    secrets = ArmSecrets(ArmSecrets.of(found, names).terms
+                         | {t for pid in study.products for t in names.get(pid, [])
+                            if len(t) >= 3})
+    product = registry.products.get(assignment.treatment)
+    out = unblind_case(data, assignment, product.name if product else "placebo", secrets)
+    for before, drug in zip(data.drugs, out.drugs, strict=True):
+        if before.role not in ("1", "3") or not is_study_drug(before, secrets):
+            continue
+        given = {str(x.name).casefold(): x for x in before.substances if x.name}
+        drug.substances = [given.get(name.casefold()) or Substance(name=name)
+                           for name in (product.substances if product else ())]
+        # Named by the message only: the notes are read by blinded people too.
+        notes.append("G.k.2.2/G.k.2.3.r: the study drug is the product the subject "
+                     "received (the blind was broken for this subject)")
+    return out
 
 
 def answered(ob: ObligationRow) -> conformity.Obligation:
@@ -244,6 +294,12 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
             ObligationRow.case_version_id == cv.id,
             ObligationRow.status.in_(OPEN_STATUSES))
             .order_by(ObligationRow.due)):
+        if ob.status == ObligationStatus.AWAITING_UNBLINDING:
+            # What the subject received decides whether a SUSAR is owed at all, and the
+            # regulator's message names it: nothing is drafted before the reveal
+            # (:func:`after_reveal` drafts it then).
+            made["awaiting_unblinding"] = made.get("awaiting_unblinding", 0) + 1
+            continue
         owed.setdefault(ob.destination, ob)
     for dest, ob in owed.items():
         if dest in existing:
@@ -296,11 +352,13 @@ def _to_holders(session: Session, cv: CaseVersion, case: Case, settings: Setting
     return made
 
 
-def redraft(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
+def redraft(session: Session, cv: CaseVersion, settings: Settings, *,
+            why: str = "the case changed under the unsent message: drafted again",
+            actor: str = ACTOR) -> dict[str, Any]:
     """Draft again after the case changed under its messages (a coding decision): unsent
     drafts are replaced, so what is signed and sent is what the physician saw. An amendment is
     rebuilt in place with its reason (no obligation owes it, so the stage would not draft it
-    again)."""
+    again). ``why`` is what the audit trail says of each message discarded."""
     stale = list(session.scalars(select(Submission).where(
         Submission.case_version_id == cv.id,
         Submission.state.in_((SubmissionState.DRAFT, SubmissionState.INVALID)))))
@@ -315,10 +373,23 @@ def redraft(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, 
             cols = build_message(session, cv, case, region_for(sub.destination),
                                  obligation_days(session, previous), settings,
                                  previous=previous, kind=ReportKind.AMENDMENT, reason=reason)
-            rewrite(session, sub, cols, actor=ACTOR, reason="the case changed under the "
+            rewrite(session, sub, cols, actor=actor, reason="the case changed under the "
                     "amendment: drafted again", action="submission.redrafted")
         else:
-            discard(session, sub, actor=ACTOR, reason="the case changed under the unsent "
-                    "message: drafted again")
+            discard(session, sub, actor=actor, reason=why)
     session.flush()
     return draft_stage(session, cv, settings)
+
+
+def after_reveal(session: Session, cv: CaseVersion, settings: Settings, result: str, *,
+                 actor: str) -> dict[str, Any]:
+    """The blind was broken for the case's subject and its obligations settled
+    (``safety.rules.evaluation.apply_unblinding``): every unsent message of the version is
+    superseded, audited, and the messages still owed drafted again, unblinded (EU CTR
+    536/2014 Annex III 2.5; ICH E2A III.C.2). Placebo: the SUSAR obligations are not required,
+    so their drafts are withdrawn and none replaces them."""
+    why = ("withdrawn: unblinded, the subject received placebo; no SUSAR report is owed "
+           "(EU CTR 536/2014 Annex III 2.5; ICH E2A III.C.2)" if result == "placebo" else
+           "superseded: the blind was broken; the message is drafted again naming the "
+           "treatment received (ICH E2A III.C.2)")
+    return redraft(session, cv, settings, why=why, actor=actor)

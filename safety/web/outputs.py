@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, current_app, g, render_template, r
 from safety.accounts.roles import Permission
 from safety.cases.service import find_case
 from safety.review.outputs import cioms1_pdf, line_listing_file, message_file, readable_message
+from safety.review.unblinding import regulator_message_refused
 from safety.web.cases import _filters
 from safety.web.security import require, role_for_case, user
 
@@ -26,6 +27,16 @@ def _visible_case(case_id: uuid.UUID) -> Case:
     case = find_case(g.db, case_id)
     if case is None or role_for_case(case.sponsor_id) is None:
         abort(404)
+    return case
+
+
+def _regulator_message_case(case_id: uuid.UUID) -> Case:
+    """A visible case whose regulator messages this user may read (409 for a blinded user of
+    a blinded study: the messages are the regulator's, unblinded)."""
+    case = _visible_case(case_id)
+    refused = regulator_message_refused(g.db, case, user())
+    if refused is not None:
+        abort(409, description=f"Not shown: {refused}.")
     return case
 
 
@@ -52,7 +63,7 @@ def cioms1(case_id: uuid.UUID) -> Any:
 @require(Permission.VIEW_CASES)
 def message(case_id: uuid.UUID, submission_id: uuid.UUID) -> Any:
     """An E2B message element by element, with the meanings of its codes."""
-    case = _visible_case(case_id)
+    case = _regulator_message_case(case_id)
     shown = readable_message(g.db, case, submission_id, current_app.config["SAFETY"])
     if shown is None:
         abort(404)
@@ -64,7 +75,7 @@ def message(case_id: uuid.UUID, submission_id: uuid.UUID) -> Any:
 @require(Permission.VIEW_CASES)
 def message_download(case_id: uuid.UUID, submission_id: uuid.UUID) -> Any:
     """The message file exactly as the gateway gets it, to save."""
-    found = message_file(g.db, _visible_case(case_id), submission_id)
+    found = message_file(g.db, _regulator_message_case(case_id), submission_id)
     if found is None:
         abort(404)
     name, xml = found

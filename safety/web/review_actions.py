@@ -12,6 +12,7 @@ from safety.accounts.roles import Permission, can
 from safety.cases.service import find_case
 from safety.review.coding import CodingDecisionFailed, decide_event_coding
 from safety.review.duplicates import decide_duplicate
+from safety.review.unblinding import regulator_message_refused
 from safety.submissions.service import ExportRefused, case_submission, redraft_messages
 from safety.web.security import require, role_for_case, user
 
@@ -102,5 +103,10 @@ def message_xml(case_id: uuid.UUID, submission_id: uuid.UUID) -> Any:
     sub = case_submission(g.db, case_id, submission_id)
     if sub is None or not sub.xml:
         abort(404)
+    case = find_case(g.db, case_id)
+    refused = (regulator_message_refused(g.db, case, user()) if case is not None
+               else None)
+    if refused is not None:
+        abort(409, description=f"Not shown: {refused}.")
     return sub.xml, 200, {"Content-Type": "application/xml; charset=utf-8",
                           "X-Content-Type-Options": "nosniff"}

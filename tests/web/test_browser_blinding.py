@@ -53,3 +53,41 @@ def test_blinded_physician_then_unblinded_physician_reveals_placebo(
     assert actions.count("unblinding.requested") == 1
     assert actions.count("unblinding.revealed") == 1
     assert actions.count("randomisation.read") >= 3
+
+
+def test_unblinded_physician_reveals_active_and_reads_the_regulators_message(
+        settings: Settings, live_server: str, page: Any) -> None:  # noqa: F811
+    """Active arm: the SUSAR is owed, and the message drafted for the regulator after the
+    reveal names the product the subject received; the blinded physician cannot open it."""
+    url = settings.effective_database_url
+    with session_scope(url) as session:
+        case, _, _ = _setup(session, settings, "ZEL")
+        case_id = case.id
+    _login(page, live_server, "unblind@cro.test")
+    page.goto(f"{live_server}/cases/{case_id}")
+    assert page.locator("a.read-message").count() == 0  # nothing drafted before the reveal
+    form = page.locator("#unblind-form")
+    form.locator("input[name=reason]").fill("SUSAR on blinded information: hepatic failure")
+    form.locator("input[name=meaning]").check()
+    form.locator("input[name=password]").fill("correct horse battery")
+    form.get_by_role("button", name="Reveal the assignment").click()
+    page.wait_for_load_state()
+    page.goto(f"{live_server}/cases/{case_id}")
+    links = page.locator("a.read-message")
+    assert links.count() >= 1
+    href = links.first.get_attribute("href")
+    links.first.click()
+    page.wait_for_load_state()
+    body = page.content()
+    assert "Zelvorin" in body and "zelvoranib" in body and "blinded study drug" not in body
+    page.shot("regulator-message")  # type: ignore[attr-defined]
+
+    with session_scope(url) as session:
+        statuses = {str(o.status) for o in latest_obligations(session, uuid.UUID(str(case_id)))}
+    assert statuses == {"open"}
+
+    page.context.clear_cookies()
+    _login(page, live_server, "doc@cro.test")
+    response = page.goto(f"{live_server}{href}")
+    assert response is not None and response.status == 409
+    assert "Zelvorin" not in page.content()

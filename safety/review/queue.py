@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from safety.accounts.store import Site, User
 from safety.cases.store import Case
+from safety.db.tenancy import sponsors_of
 from safety.intake.status import ReportStatus
 from safety.intake.store import Report
 from safety.questions.status import QuestionStatus
@@ -30,9 +31,11 @@ from safety.questions.store import Question
 from safety.review import queue_index
 from safety.review.store import (
     CaseAssignment,
+    QueueCount,
     QueueEntry,
     QueueTerm,
     apply_pending,
+    pending_counts,
     refresh_entries,
 )
 from safety.sponsors.store import Sponsor
@@ -311,9 +314,18 @@ def _only_states(f: QueueFilters) -> bool:
 
 
 def state_counts(session: Session) -> dict[str, int]:
+    """Cases by state, of the sponsors the session may see (``safety.db.tenancy``): read from
+    the kept counts (``QueueCount``), one row per sponsor and state, plus what this
+    transaction changed and has not committed yet, never by counting the queue's rows."""
     apply_pending(session)
-    rows = session.execute(select(E.case_state, func.count()).group_by(E.case_state))
-    return {state: n for state, n in rows}
+    visible = sponsors_of(session)
+    out: dict[str, int] = {}
+    for state, n in session.execute(select(QueueCount.case_state, QueueCount.cases)):
+        out[state] = out.get(state, 0) + n
+    for (sponsor_id, state), n in pending_counts(session).items():
+        if visible is None or sponsor_id in visible:
+            out[state] = out.get(state, 0) + n
+    return {state: n for state, n in out.items() if n}
 
 
 def index_missing_cases(session: Session) -> int:

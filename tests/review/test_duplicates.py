@@ -117,3 +117,4 @@ def test_a_pair_with_some_probability_below_the_threshold_stays_confirmable(
                     json={"decision": "confirm", "reason": "re-keyed from paper"},
                     headers=sites.headers(safety))
     assert r.status_code == 200, r.json
+

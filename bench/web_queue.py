@@ -44,7 +44,13 @@ from safety.demo.generator import generate_forms
 from safety.intake.channels import payload_to_case
 from safety.intake.store import Report
 from safety.review.queue import QueueFilters, queue_rows
-from safety.review.store import CaseAssignment, QueueEntry, QueueTerm, refresh_entries
+from safety.review.store import (
+    CaseAssignment,
+    QueueCount,
+    QueueEntry,
+    QueueTerm,
+    refresh_entries,
+)
 from safety.rules.store import ObligationRow
 
 SPONSOR = 1  # the DEFAULT sponsor the migrations create
@@ -58,7 +64,8 @@ def fill(url: str, n: int) -> None:
     maker = get_sessionmaker(url)
     now = datetime.now(UTC)
     engine = get_engine(url)
-    tables = [m.__table__.name for m in (QueueTerm, QueueEntry, CaseAssignment, ObligationRow,
+    tables = [m.__table__.name for m in (QueueCount, QueueTerm, QueueEntry, CaseAssignment,
+                                         ObligationRow,
                                          CaseVersion, Report, Case)]
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":  # DELETE left dead rows for every FK check

@@ -15,7 +15,7 @@ from safety.api.cases import get_visible_case
 from safety.api.errors import abort
 from safety.cases.service import find_case
 from safety.dedup.service import open_candidates_of
-from safety.review.duplicates import decide_duplicate
+from safety.review.duplicates import DuplicateRefused, decide_duplicate
 
 blp = Blueprint("duplicates", __name__, url_prefix="/api/v1/cases",
                 description="Suspected duplicates, with a per-field explanation.")
@@ -68,8 +68,11 @@ class DuplicateDecision(MethodView):
         other = find_case(g.db, other_id, scope=principal.scope)
         if other is None or other.id == case.id:
             abort(404, message="No such other case.")
-        result = decide_duplicate(g.db, case, other, args["decision"], principal.actor,
-                                  args["reason"], current_app.config["SAFETY"])
+        try:
+            result = decide_duplicate(g.db, case, other, args["decision"], principal.actor,
+                                      args["reason"], current_app.config["SAFETY"])
+        except DuplicateRefused as exc:
+            abort(422, message=exc.message, errors={"json": {exc.field: [exc.message]}})
         return {"decision": result.decision, "master_case_id": result.master_case_id,
                 "duplicate_case_id": result.duplicate_case_id,
                 "nullification_ids": list(result.nullification_ids)}

@@ -50,6 +50,7 @@ def ready_settings() -> Settings:
         raise click.ClickException(f"database not upgraded: {exc}") from exc
     if migrated:
         index_queue(loaded.effective_database_url)
+        ask_held_reports(loaded.effective_database_url, loaded)
     return loaded
 
 
@@ -61,6 +62,16 @@ def index_queue(url: str) -> int:
 
     with session_scope(url) as session:
         return index_missing_cases(session)
+
+
+def ask_held_reports(url: str, loaded: Settings) -> int:
+    """Raise the questions reports held before migration 0008 never got (idempotent:
+    ``safety.intake.processing.ask_held_reports``); how many were raised."""
+    from safety.db.session import session_scope
+    from safety.intake.processing import ask_held_reports as ask
+
+    with session_scope(url) as session:
+        return ask(session, loaded)
 
 
 @contextmanager

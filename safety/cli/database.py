@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import click
 
-from safety.cli.common import index_queue, migration_attributes, redact, settings
+from safety.cli.common import (
+    ask_held_reports,
+    index_queue,
+    migration_attributes,
+    redact,
+    settings,
+)
 
 
 @click.group("db")
@@ -28,8 +34,12 @@ def db_upgrade(revision: str) -> None:
     except SponsorError as exc:  # the installation's settings 0004 cannot migrate
         raise click.ClickException(f"database not upgraded: {exc}") from exc
     indexed = index_queue(url)
-    click.echo(f"database at {revision}: {redact(url)}"
-               + (f" ({indexed} case(s) added to the queue's index)" if indexed else ""))
+    asked = ask_held_reports(url, loaded)
+    notes = [f"{indexed} case(s) added to the queue's index" if indexed else "",
+             f"{asked} question(s) raised on reports held for minimum criteria" if asked
+             else ""]
+    shown = "; ".join(n for n in notes if n)
+    click.echo(f"database at {revision}: {redact(url)}" + (f" ({shown})" if shown else ""))
 
 
 @db.command("check")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from safety.cases.codec import case_from_json
@@ -45,6 +45,8 @@ from safety.intake.store import (
 )
 from safety.intake.validity import minimum_criteria
 from safety.questions.service import HeldReport, raise_findings, version_made
+from safety.questions.status import CRITERION_FIELDS, QuestionSource
+from safety.questions.store import Question
 from safety.sponsors.service import profile
 
 ACTOR = "system:intake"
@@ -386,3 +388,41 @@ def _country(data: CaseVersionData) -> str:
         if isinstance(rep.country, str) and rep.country:
             return rep.country
     return "XX"
+
+
+def ask_held_reports(session: Session, settings: Settings, *,
+                     now: datetime | None = None) -> int:
+    """Ask the senders of reports held for missing minimum criteria before such findings
+    became questions (migration 0008) for what is missing, as :func:`process_report` asks
+    now (ICH E2D(R1) 5.1; GVP VI.B.2: "the sender is asked for the missing information").
+    How many questions were raised.
+
+    Run after every ``safety db upgrade`` (and when the embedded database migrates itself),
+    so it must be idempotent: a held report is asked about only when no question names it
+    and no minimum-criteria question was ever raised on its SAE (open, answered or closed:
+    a site is not asked again what it answered). The questions are due the configured number
+    of days from today: the site is asked today, not when the report came in."""
+    asked_report = exists().where(Question.report_id == Report.id)
+    asked_stream = exists().where(
+        Question.source == QuestionSource.MINIMUM_CRITERIA,
+        Question.sponsor_id == Report.sponsor_id,
+        Question.sender_case_id == Report.sender_case_id,
+        or_(Question.site_id == Report.site_id,
+            and_(Question.site_id.is_(None), Report.site_id.is_(None))))
+    held = session.scalars(
+        select(Report).where(Report.status == ReportStatus.HELD, ~asked_report,
+                             Report.sender_case_id.is_(None) | ~asked_stream)
+        .order_by(Report.received_at, Report.id)).all()
+    at = now or datetime.now(UTC)
+    raised = 0
+    for report in held:
+        findings = [f for f in report.findings or []
+                    if isinstance(f, dict) and f.get("code") in CRITERION_FIELDS]
+        if not findings:
+            continue  # held for another reason (a nullified case named): nothing to ask
+        today = at.astimezone(profile(session, report.sponsor_id).zone).date()
+        raised += len(raise_findings(
+            session, HeldReport(report.id, report.sponsor_id, report.site_id,
+                                report.sender_case_id),
+            findings, actor=ACTOR, today=today, days=settings.question_due_days))
+    return raised

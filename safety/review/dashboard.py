@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from safety.cases.store import Case, CaseVersion
 from safety.cases.workflow import OPEN_STATES
+from safety.questions.status import QuestionStatus
+from safety.questions.store import Question
 from safety.review.store import QueueEntry, apply_pending
 from safety.rules.store import ObligationRow
 
@@ -112,3 +114,31 @@ def on_time_rate(session: Session) -> tuple[int, int] | None:
     if not rows:
         return None
     return sum(1 for due, on in rows if on is not None and on <= due), len(rows)
+
+
+@dataclass(frozen=True)
+class QuestionCounts:
+    """Questions to sites still waiting for an answer: open cases with one (the queue's
+    ``question`` filter lists exactly those) and the overdue ones; questions on held reports
+    have no case yet and are counted apart (the questions page lists them)."""
+
+    open_cases: int
+    overdue_cases: int
+    overdue_on_held_reports: int
+
+
+def questions_to_sites(session: Session, today: date) -> QuestionCounts:
+    apply_pending(session)
+    open_states = [s.value for s in OPEN_STATES]
+
+    def cases(*where: Any) -> int:
+        asked = select(Question.case_id).where(Question.status == QuestionStatus.OPEN,
+                                               Question.case_id.is_not(None), *where)
+        return session.scalar(select(func.count()).select_from(QueueEntry).where(
+            QueueEntry.case_state.in_(open_states), QueueEntry.case_id.in_(asked))) or 0
+
+    held = session.scalar(select(func.count()).select_from(Question).where(
+        Question.status == QuestionStatus.OPEN, Question.case_id.is_(None),
+        Question.due < today)) or 0
+    return QuestionCounts(open_cases=cases(), overdue_cases=cases(Question.due < today),
+                          overdue_on_held_reports=held)

@@ -10,12 +10,58 @@ from sqlalchemy.orm import Session
 from safety.audit.store import record
 from safety.cases.store import Case, current_version, working_data
 from safety.config import Settings
-from safety.dedup.decisions import PairDecision, confirm
-from safety.dedup.store import record_decision
+from safety.dedup.decisions import (
+    DECIDED,
+    SHOWN_AS_ZERO,
+    PairDecision,
+    confirm,
+    offers_confirmation,
+)
+from safety.dedup.store import (
+    DedupCandidate,
+    decided_with,
+    open_candidates,
+    other_case,
+    record_decision,
+)
 from safety.submissions.drafting import redraft
 from safety.submissions.requests import close_as_duplicate, nullify_case
 from safety.submissions.states import TRANSMITTED, SubmissionState
 from safety.submissions.store import Submission
+
+
+class DuplicateRefused(ValueError):
+    """A decision the case page would not offer; names the field and why (a 4xx)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def candidate_between(session: Session, case: Case, other: Case) -> DedupCandidate | None:
+    """The undecided candidate pair of ``case`` and ``other`` as a case page lists it: on
+    ``case``'s page, or else on ``other``'s (the page of either case may be the one used)."""
+    for here, there in ((case, other), (other, case)):
+        decided = decided_with(session, here.id, DECIDED)
+        for c in open_candidates(session, here.id, decided):
+            if other_case(c, here.id) == there.id:
+                return c
+    return None
+
+
+def confirmation_refusal(session: Session, case: Case, other: Case) -> str | None:
+    """Why "Confirm duplicate" is not offered for this pair (None: it is). The rule is the
+    case page's (``safety.dedup.decisions.offers_confirmation``), so the API refuses exactly
+    what the page hides."""
+    c = candidate_between(session, case, other)
+    if c is None:
+        return (f"{other.case_number} is not an open duplicate candidate of "
+                f"{case.case_number}: only a listed candidate can be confirmed")
+    if not offers_confirmation(c.score, c.suspected):
+        return (f"the duplicate model gives {other.case_number} a probability of "
+                f"{c.score:.2f} (below {SHOWN_AS_ZERO}): it can only be rejected")
+    return None
 
 
 @dataclass(frozen=True)
@@ -29,9 +75,10 @@ class DuplicateDecision:
 def decide_duplicate(session: Session, case: Case, other: Case, decision: str, actor: str,
                      reason: str, settings: Settings) -> DuplicateDecision:
     """Confirm (linked under the more complete case) or reject (never offered again); both
-    cases get an audit event with the reason. Confirming nullifies a duplicate the regulators
-    already hold (one nullification per regulator, C.1.11.2 naming the master) and the
-    master's next message cites it (``safety.submissions.store``)."""
+    cases get an audit event with the reason. A confirmation the case page would not offer is
+    refused (:class:`DuplicateRefused`) before anything is written. Confirming nullifies a
+    duplicate the regulators already hold (one nullification per regulator, C.1.11.2 naming
+    the master) and the master's next message cites it (``safety.submissions.store``)."""
     if decision not in ("confirm", "reject"):
         raise ValueError(f"decision must be confirm or reject, not {decision!r}")
     if case.sponsor_id != other.sponsor_id:
@@ -39,6 +86,9 @@ def decide_duplicate(session: Session, case: Case, other: Case, decision: str, a
     master = None
     to_nullify: tuple[str, ...] = ()
     if decision == "confirm":
+        refusal = confirmation_refusal(session, case, other)
+        if refusal is not None:
+            raise DuplicateRefused("decision", refusal)
         submitted = set(map(str, session.scalars(select(Submission.case_id).where(
             Submission.case_id.in_((case.id, other.id)),
             # "ready" too: approved and in the outbox, it would otherwise still be sent

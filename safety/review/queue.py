@@ -14,23 +14,28 @@ so a page costs the same with 400 open cases or 100,000 (``bench/web_queue.py``)
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from safety.accounts.store import Site, User
 from safety.cases.store import Case
+from safety.db.tenancy import sponsors_of
 from safety.intake.status import ReportStatus
 from safety.intake.store import Report
+from safety.questions.status import QuestionStatus
+from safety.questions.store import Question
 from safety.review import queue_index
 from safety.review.store import (
     CaseAssignment,
+    QueueCount,
     QueueEntry,
     QueueTerm,
     apply_pending,
+    pending_counts,
     refresh_entries,
 )
 from safety.sponsors.store import Sponsor
@@ -47,6 +52,13 @@ SEARCH_FIELDS: dict[str, str] = {
     "sender_case_id": "sender's case id",
     "subject": "subject id",
     "event": "event term",
+}
+
+# Questions to the site (``safety.questions``): cases with one still open, or open past its
+# due date (the site has not answered in time: chase it).
+QUESTION_FILTERS: dict[str, str] = {
+    "open": "Open question to the site",
+    "overdue": "Overdue question to the site",
 }
 
 E = QueueEntry
@@ -76,6 +88,7 @@ class QueueFilters:
     site_id: int | None = None
     flag: str | None = None
     sponsor: str | None = None  # a sponsor's code
+    question: str | None = None  # a key of QUESTION_FILTERS
     q: str | None = None  # search text
     search_in: str = "any"  # a key of SEARCH_FIELDS
     sort: str = "urgency"  # a key of SORTS
@@ -104,6 +117,8 @@ class QueueRow:
     assignee_id: int | None
     flags: tuple[str, ...] = ()
     subject: str | None = None
+    open_questions: int = 0  # questions to the site not answered yet
+    overdue_questions: int = 0  # of those, past their due date
 
     @property
     def overdue(self) -> bool:
@@ -184,6 +199,12 @@ def _conditions(session: Session, f: QueueFilters, today: date) -> list[ColumnEl
         where.append(E.next_due >= today + timedelta(days=f.due_from_days))
     if f.flag in ("coding_review", "suspected_duplicate", "rejected_by_regulator"):
         where.append(getattr(E, f.flag).is_(True))
+    if f.question in QUESTION_FILTERS:
+        asked = select(Question.case_id).where(Question.status == QuestionStatus.OPEN,
+                                               Question.case_id.is_not(None))
+        if f.question == "overdue":
+            asked = asked.where(Question.due < today)
+        where.append(E.case_id.in_(asked))
     if f.q and f.q.strip():
         where.append(_search(session, f.q, f.search_in))
     return where
@@ -256,6 +277,7 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date) -> Queue
             products=tuple(p for p in entry.products.split("\n") if p),
             study=entry.study, site=site, sponsor=sponsor, assignee=user_name,
             assignee_id=user_id, flags=entry.flags(), subject=entry.subject))
+    rows = _with_questions(session, rows, today)
     products = distinct_values(session, QueueTerm.key, QueueTerm.kind == "product",
                                display=QueueTerm.value)
     studies = distinct_values(session, E.study)
@@ -265,6 +287,26 @@ def queue_rows(session: Session, filters: QueueFilters, *, today: date) -> Queue
                      total=total, page=page, per_page=per_page, state_counts=counts)
 
 
+def open_questions(session: Session, case_ids: list[uuid.UUID],
+                   today: date) -> dict[uuid.UUID, tuple[int, int]]:
+    """Per case: (open questions to the site, of which overdue), in one query."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(Question.case_id, func.count(),
+               func.sum(case((Question.due < today, 1), else_=0)))
+        .where(Question.case_id.in_(case_ids), Question.status == QuestionStatus.OPEN)
+        .group_by(Question.case_id))
+    return {cid: (n, int(late or 0)) for cid, n, late in rows if cid is not None}
+
+
+def _with_questions(session: Session, rows: list[QueueRow], today: date) -> list[QueueRow]:
+    asked = open_questions(session, [r.case_id for r in rows], today)
+    return [replace(r, open_questions=asked[r.case_id][0],
+                    overdue_questions=asked[r.case_id][1]) if r.case_id in asked else r
+            for r in rows]
+
+
 def _only_states(f: QueueFilters) -> bool:
     """Whether ``f`` filters by nothing but state (and the caller's sponsors)."""
     return f == QueueFilters(states=f.states, sort=f.sort, descending=f.descending,
@@ -272,9 +314,18 @@ def _only_states(f: QueueFilters) -> bool:
 
 
 def state_counts(session: Session) -> dict[str, int]:
+    """Cases by state, of the sponsors the session may see (``safety.db.tenancy``): read from
+    the kept counts (``QueueCount``), one row per sponsor and state, plus what this
+    transaction changed and has not committed yet, never by counting the queue's rows."""
     apply_pending(session)
-    rows = session.execute(select(E.case_state, func.count()).group_by(E.case_state))
-    return {state: n for state, n in rows}
+    visible = sponsors_of(session)
+    out: dict[str, int] = {}
+    for state, n in session.execute(select(QueueCount.case_state, QueueCount.cases)):
+        out[state] = out.get(state, 0) + n
+    for (sponsor_id, state), n in pending_counts(session).items():
+        if visible is None or sponsor_id in visible:
+            out[state] = out.get(state, 0) + n
+    return {state: n for state, n in out.items() if n}
 
 
 def index_missing_cases(session: Session) -> int:

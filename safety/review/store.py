@@ -25,6 +25,8 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from safety.accounts.store import User
@@ -151,7 +153,8 @@ class QueueEntry(SponsorOwned, Base):
               "case_number"),
         Index("ix_queue_entries_received", "first_received_at", "case_number"),
         Index("ix_queue_entries_case_number", "case_number"),  # the "case" column's order
-        # The counts by state, read from the index alone (the sponsor is the tenancy filter).
+        # Filtering by state (the default view: the open states); the counts by state are
+        # kept apart (``QueueCount``), not counted from here.
         Index("ix_queue_entries_case_state", "case_state", "sponsor_id"),
         Index("ix_queue_entries_study", "study"),
         # Prefix searches (LIKE 'x%'): PostgreSQL uses a b-tree for them only with
@@ -208,7 +211,25 @@ class QueueTerm(SponsorOwned, Base):
     value: Mapped[str] = mapped_column(String(400))
 
 
+class QueueCount(SponsorOwned, Base):
+    """How many of a sponsor's cases the queue's index holds in each state: the queue's tabs.
+
+    Counting them from ``queue_entries`` read every row of the index on every page (75 ms at
+    100,000 cases, ``bench/web_queue.py``); these rows are kept by the same code that writes
+    the index, in the same transaction (:func:`_refresh_chunk` notes what each rewritten row
+    moved from and to; the sums are added at commit, see :func:`apply_counts`)."""
+
+    __tablename__ = "queue_counts"
+
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"), primary_key=True)
+    case_state: Mapped[str] = mapped_column(String(30), primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+
+
 PENDING = "safety.review.queue_pending"
+# Changes to ``queue_counts`` this transaction made and has not written yet:
+# {(sponsor_id, case_state): +n or -n}.
+DELTAS = "safety.review.queue_count_deltas"
 CHUNK = 500
 
 
@@ -265,6 +286,14 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
             DedupCandidate.suspected.is_(True),
             DedupCandidate.case_id.in_(wanted) | DedupCandidate.candidate_case_id.in_(wanted)))
         for c in pair}
+    # What each row counted for before (read as committed, or as this transaction wrote it:
+    # a plain column query, never the session's possibly older copy of the row). The case's
+    # lock above keeps it so until commit, so the counts move by exactly what changes here.
+    before: dict[uuid.UUID, tuple[int, str]] = {
+        cid: (sponsor, state) for cid, sponsor, state in session.execute(
+            select(QueueEntry.case_id, QueueEntry.sponsor_id, QueueEntry.case_state)
+            .where(QueueEntry.case_id.in_(wanted)))}
+    deltas: dict[tuple[int, str], int] = session.info.setdefault(DELTAS, {})
     # Loaded in one query, so that merging each case's row below finds it without another.
     list(session.scalars(select(QueueEntry).where(QueueEntry.case_id.in_(wanted))))
     session.execute(delete(QueueTerm).where(QueueTerm.case_id.in_(wanted)))
@@ -291,6 +320,11 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
             suspected_duplicate=suspected, rejected_by_regulator=cid in rejected)
         # Onto the row loaded above (``entries``) when there is one: merged, not re-added.
         session.merge(QueueEntry(case_id=cid, **values))
+        now_counted = (case.sponsor_id, str(case.state))
+        if before.get(cid) != now_counted:
+            if cid in before:
+                deltas[before[cid]] = deltas.get(before[cid], 0) - 1
+            deltas[now_counted] = deltas.get(now_counted, 0) + 1
         terms = [("product", p) for p in products]
         terms += [("event", t) for t in queue_index.event_terms(data.get("reactions"))]
         for kind, value in terms:
@@ -309,6 +343,34 @@ def apply_pending(session: Session) -> None:
         versions = {v for kind, v in pending if kind == "version"}
         cases = {v for kind, v in pending if kind == "case"} | _versions_cases(session, versions)
         refresh_entries(session, cases)
+
+
+def pending_counts(session: Session) -> dict[tuple[int, str], int]:
+    """What this transaction changed in ``queue_counts`` and has not written yet."""
+    deltas: dict[tuple[int, str], int] = session.info.get(DELTAS, {})
+    return {k: n for k, n in deltas.items() if n}
+
+
+def apply_counts(session: Session) -> None:
+    """Add this transaction's count changes to ``queue_counts``, just before it commits.
+
+    At commit, not as each row is rewritten: a counter row stays locked from its update until
+    commit, and two transactions updating the same counters in different orders as they go
+    would deadlock; here each transaction updates its counters once, in one order, and
+    holds them only for the commit. Each update adds to the committed value (read afresh by
+    PostgreSQL after the lock), so concurrent commits never lose one another's changes."""
+    deltas = sorted(pending_counts(session).items())
+    session.info.pop(DELTAS, None)
+    if not deltas:
+        return
+    dialect = session.get_bind().dialect.name
+    upsert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = QueueCount.__table__
+    for (sponsor_id, state), n in deltas:
+        stmt = upsert(table).values(sponsor_id=sponsor_id, case_state=state, cases=n)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[table.c.sponsor_id, table.c.case_state],
+            set_={"cases": table.c.cases + stmt.excluded.cases}))
 
 
 # What each written row tells about the cases it belongs to: ("case", id) or ("version", id).
@@ -368,3 +430,10 @@ def _mark_bulk(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "before_commit")
 def _refresh_before_commit(session: Session) -> None:
     apply_pending(session)  # flushes first: what the commit would flush marks its cases too
+    apply_counts(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_counts(session: Session) -> None:
+    """What a rolled-back transaction would have counted is gone with its rows."""
+    session.info.pop(DELTAS, None)

@@ -34,6 +34,7 @@ from safety.review.assignment import assign
 from safety.review.case_view import CaseView, case_view, source_of_version
 from safety.review.facts import QUEUE_FLAGS
 from safety.review.queue import (
+    QUESTION_FILTERS,
     REPORT_TABS,
     SEARCH_FIELDS,
     SORTS,
@@ -84,6 +85,7 @@ def _filters(args: Any, me: int) -> QueueFilters:
         due_within_days=_number(args, "due_within"), due_from_days=_number(args, "due_from"),
         flag=args.get("flag") if args.get("flag") in QUEUE_FLAGS else None,
         sponsor=(args.get("sponsor") or "").strip().upper() or None,
+        question=args.get("question") if args.get("question") in QUESTION_FILTERS else None,
         q=(args.get("q") or "").strip()[:200] or None,
         search_in=search_in if search_in in SEARCH_FIELDS else "any",
         sort=sort if sort in SORTS else "urgency", descending=args.get("dir") == "desc",
@@ -108,7 +110,7 @@ def queue() -> Any:
     me = user()
     filters = _filters(request.args, me.id)
     page = queue_rows(g.db, filters, today=today())
-    ctx = {"flag_labels": QUEUE_FLAGS,
+    ctx = {"flag_labels": QUEUE_FLAGS, "question_filters": QUESTION_FILTERS,
            "page": page, "filters": filters, "counts": page.state_counts, "args": request.args,
            "states": list(CaseState), "state_labels": STATE_LABELS,
            "search_fields": SEARCH_FIELDS, "sorts": SORTS, "with_args": _with,

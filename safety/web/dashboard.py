@@ -11,7 +11,13 @@ from flask import Blueprint, current_app, g, render_template, url_for
 from markupsafe import Markup
 
 from safety.accounts.roles import Permission
-from safety.review.dashboard import cases_by_due, on_time_rate, queue_age, received_per_week
+from safety.review.dashboard import (
+    cases_by_due,
+    on_time_rate,
+    questions_to_sites,
+    queue_age,
+    received_per_week,
+)
 from safety.web.charts import bar_chart
 from safety.web.security import require
 
@@ -35,4 +41,5 @@ def dashboard() -> Any:
             highlight={"overdue"},
             links={b.label: url_for("web_cases.queue", **b.query) for b in due})))
     rate = on_time_rate(g.db)
-    return render_template("web/dashboard.html", charts=charts, rate=rate)
+    return render_template("web/dashboard.html", charts=charts, rate=rate,
+                           questions=questions_to_sites(g.db, today))

@@ -110,6 +110,7 @@ def parse_form(form: Any) -> Parsed:
     out: dict[str, Any] = {}
     items: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in layout.REPEATED}
     causality: dict[int, dict[int, str]] = {}
+    methods: dict[tuple[int, int], str] = {}
     for name in dict.fromkeys(form.keys()):
         if name in NOT_FORM or name.startswith("rows."):
             continue
@@ -121,6 +122,12 @@ def parse_form(form: Any) -> Parsed:
                 assessment = (form.get(name) or "").strip()
                 if assessment:
                     causality.setdefault(row, {})[int(parts[3])] = assessment
+                continue
+            if section == "events" and parts[2] == "causality" and len(parts) == 5 \
+                    and parts[3].isdigit() and parts[4] == "method":
+                method = (form.get(name) or "").strip()
+                if method:
+                    methods[(row, int(parts[3]))] = method
                 continue
             value = _typed(kinds[section].get(rest, "text"), form, name)
             if value is not None:
@@ -145,7 +152,10 @@ def parse_form(form: Any) -> Parsed:
                     "assessment."]
                 continue
             parsed.slots[(event_row, len(links))] = drug_row
-            links.append({"drug": ref, "assessment": assessment})
+            link = {"drug": ref, "assessment": assessment}
+            if (event_row, drug_row) in methods:  # how it was assessed, kept with the cell
+                link["method"] = methods[(event_row, drug_row)]
+            links.append(link)
         if links:
             event["causality"] = links
     for section, rows in items.items():
@@ -247,6 +257,8 @@ def payload_to_form(payload: dict[str, Any]) -> MultiDict[str, str]:
                       (d.get("ref"), d.get("name"))), None)
             if j is not None:
                 out[layout.causality_name(i, j)] = str(link.get("assessment", ""))
+                if link.get("method"):  # set through the API: the follow-up keeps it
+                    out[layout.causality_method_name(i, j)] = str(link["method"])
     return out
 
 

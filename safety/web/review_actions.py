@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from safety.accounts.roles import Permission, can
 from safety.cases.service import find_case
 from safety.review.coding import CodingDecisionFailed, decide_event_coding
-from safety.review.duplicates import decide_duplicate
+from safety.review.duplicates import DuplicateRefused, decide_duplicate
 from safety.review.unblinding import regulator_message_refused
 from safety.submissions.service import ExportRefused, case_submission, redraft_messages
 from safety.web.security import require, role_for_case, user
@@ -67,8 +67,12 @@ def decide(case_id: uuid.UUID, other_id: uuid.UUID) -> Any:
     if decision not in ("confirm", "reject") or not reason:
         flash("No decision recorded: choose confirm or reject and give a reason.", "error")
         return _back(case, "section-suspected")
-    result = decide_duplicate(g.db, case, other, decision, user().actor, reason,
-                              current_app.config["SAFETY"])
+    try:
+        result = decide_duplicate(g.db, case, other, decision, user().actor, reason,
+                                  current_app.config["SAFETY"])
+    except DuplicateRefused as exc:
+        flash(f"No decision recorded: {exc.message}.", "error")
+        return _back(case, "section-suspected")
     if result.master_case_id:
         master = _case(uuid.UUID(result.master_case_id))
         flash(f"Confirmed duplicate of {other.case_number}; master case {master.case_number}.")

@@ -152,6 +152,12 @@ def causality_name(event_row: int, drug_row: int) -> str:
     return f"events.{event_row}.causality.{drug_row}"
 
 
+def causality_method_name(event_row: int, drug_row: int) -> str:
+    """How a causality was assessed (``method``: "WHO-UMC", set through the API). The page
+    carries it unseen with its cell so that a follow-up sends it back rather than losing it."""
+    return f"{causality_name(event_row, drug_row)}.method"
+
+
 def field_names(rows: dict[str, int]) -> list[str]:
     """Every field the form renders with ``rows`` rows per repeated section."""
     out: list[str] = []

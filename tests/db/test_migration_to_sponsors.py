@@ -145,10 +145,15 @@ def test_every_old_row_belongs_to_the_default_sponsor(upgraded: Upgraded) -> Non
         default = _default_id(conn)
         after = _row_counts(conn)
         # Tables created by later revisions hold no old rows, except the queue's index, which
-        # is derived: filled after migrating by ``safety db upgrade``.
+        # is derived: filled after migrating by ``safety db upgrade``, and its counts by state
+        # (which must agree with it).
         for table in sorted(_sponsor_tables() - set(upgraded.before)
-                            - {"queue_entries", "queue_terms"}):
+                            - {"queue_entries", "queue_terms", "queue_counts"}):
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0, table
+        assert set(conn.execute(text(
+            "SELECT sponsor_id, case_state, cases FROM queue_counts WHERE cases <> 0")).all()) \
+            == set(conn.execute(text("SELECT sponsor_id, case_state, count(*) FROM queue_entries "
+                                     "GROUP BY sponsor_id, case_state")).all())
         for table in sorted(_sponsor_tables() & set(upgraded.before)):
             total, owners = conn.execute(text(
                 f"SELECT count(*), array_agg(DISTINCT sponsor_id) FROM {table}")).one()

@@ -4,10 +4,11 @@ and a decided pair is not offered again."""
 from __future__ import annotations
 
 from factories.forms import sae_form
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
+from safety.dedup.store import DedupCandidate, DedupDecision
 
 
 def _two_reports_of_one_event(client, sites, worker):  # type: ignore[no-untyped-def]
@@ -73,3 +74,47 @@ def test_confirm_links_under_the_more_complete_case(client, sites, worker, setti
     bad = client.post(f"/api/v1/cases/{b}/duplicates/{a}", json={"decision": "maybe"},
                       headers=sites.headers(safety))
     assert bad.status_code == 422 and {"decision", "reason"} <= set(bad.json["errors"]["json"])
+
+
+def test_a_pair_the_page_offers_only_rejection_cannot_be_confirmed_through_the_api(
+        client, sites, worker, settings):
+    """Issue 17: the case page hides "Confirm duplicate" for a candidate shown as 0.00; the API
+    refused nothing. Both follow one rule (``offers_confirmation``); the refusal names the
+    field and why, and writes nothing."""
+    safety, _site, (a, b) = _two_reports_of_one_event(client, sites, worker)
+    with session_scope(settings.effective_database_url) as s:
+        s.execute(update(DedupCandidate).values(score=0.001, suspected=False))
+    listed = client.get(f"/api/v1/cases/{b}/duplicates", headers=sites.headers(safety)).json
+    assert [(c["candidate_case_id"], c["score"]) for c in listed] == [(a, 0.001)]
+    for x, y in ((b, a), (a, b)):  # from either case's side
+        r = client.post(f"/api/v1/cases/{x}/duplicates/{y}",
+                        json={"decision": "confirm", "reason": "same event"},
+                        headers=sites.headers(safety))
+        assert r.status_code == 422, r.json
+        assert "0.00" in r.json["errors"]["json"]["decision"][0]
+    with session_scope(settings.effective_database_url) as s:
+        assert s.scalar(select(func.count()).select_from(DedupDecision)) == 0
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action.like("duplicate.%"))) == 0
+    # rejecting it is what the page offers, and works
+    r = client.post(f"/api/v1/cases/{b}/duplicates/{a}",
+                    json={"decision": "reject", "reason": "different admissions"},
+                    headers=sites.headers(safety))
+    assert r.status_code == 200, r.json
+    # a rejected pair is no candidate any more: confirming it is refused too
+    r = client.post(f"/api/v1/cases/{b}/duplicates/{a}",
+                    json={"decision": "confirm", "reason": "changed my mind"},
+                    headers=sites.headers(safety))
+    assert r.status_code == 422 and "not an open duplicate candidate" in r.json["message"]
+
+
+def test_a_pair_with_some_probability_below_the_threshold_stays_confirmable(
+        client, sites, worker, settings):
+    safety, _site, (a, b) = _two_reports_of_one_event(client, sites, worker)
+    with session_scope(settings.effective_database_url) as s:
+        s.execute(update(DedupCandidate).values(score=0.2, suspected=False))
+    r = client.post(f"/api/v1/cases/{b}/duplicates/{a}",
+                    json={"decision": "confirm", "reason": "re-keyed from paper"},
+                    headers=sites.headers(safety))
+    assert r.status_code == 200, r.json
+

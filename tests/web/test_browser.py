@@ -671,3 +671,51 @@ def test_the_api_docs_render_with_the_network_off(live_server, page):
     assert page.locator(".swagger-ui .opblock").count() > 5
     assert elsewhere == []
     page.shot("api-docs-offline")
+
+
+def test_an_overdue_question_shows_in_the_queue_and_the_dashboard_links_to_its_cases(
+        settings, users, live_server, page, make_case):
+    """A case with an open question to the site shows it in its queue row (overdue marked);
+    the dashboard counts such cases and its link opens the queue filtered to exactly them."""
+    from datetime import timedelta
+
+    from factories.forms import sae_form
+    from sqlalchemy import update
+
+    from safety.questions.store import Question
+
+    asked = make_case("Site 101", form=sae_form(sae_id="ASKED-1"))
+    make_case("Site 101", form=sae_form(sae_id="QUIET-1", subject={"id": "101-009"}))
+    users.add("doc@example.org", "safety_physician")
+    _login(page, live_server, "doc@example.org")
+    page.wait_for_url(f"{live_server}/queue")
+    page.goto(f"{live_server}/cases/{asked}")
+    ask = page.locator("#ask-form")
+    ask.locator("textarea[name=text]").fill("What was the ANC on day 3?")
+    ask.get_by_role("button", name="Ask the site").click()
+    page.wait_for_url(f"**/cases/{asked}#questions")
+    with session_scope(settings.effective_database_url) as s:  # the site let it run late
+        number = s.get(Case, uuid.UUID(asked)).case_number
+        due = s.execute(select(Question.due)).scalar_one()
+        s.execute(update(Question).values(due=due - timedelta(days=10)))
+
+    page.goto(f"{live_server}/queue")
+    row = page.locator(f"#queue-table tr[data-case='{number}']")
+    flag = row.locator("a.question")
+    assert flag.get_attribute("data-question") == "overdue"
+    assert flag.inner_text() == "1 open question to the site, 1 overdue"
+    assert page.locator("#queue-table a.question").count() == 1  # the other case has none
+    page.shot("queue-question")
+
+    page.goto(f"{live_server}/dashboard")
+    overdue = page.locator("#questions-overdue")
+    assert overdue.locator("strong").inner_text() == "1"
+    page.shot("dashboard-questions")
+    overdue.click()
+    page.wait_for_url("**/queue?question=overdue")
+    assert page.locator("#queue-total").inner_text() == "1"
+    assert page.locator("#queue-table tbody tr[data-case]").get_attribute("data-case") == number
+    assert page.input_value("select[name=question]") == "overdue"
+    page.locator("#queue-table a.question").click()
+    page.wait_for_url(f"**/cases/{asked}#questions")
+    assert page.locator("#questions tr.question[data-status=open]").count() == 1

@@ -103,3 +103,45 @@ def test_user_roles_are_given_and_withdrawn_per_sponsor(settings):
     assert r.exit_code == 2 and "name the sponsor" in r.output
     r = _main(settings, "--sponsor", "NOPE", "user", "grant", "doc@example.org", "--role", "admin")
     assert r.exit_code == 2 and "NOPE" in r.output
+
+
+def test_db_upgrade_asks_about_reports_held_before_questions_existed(
+        settings, client, sites, worker):
+    """Reports held for missing minimum criteria before migration 0008 have no questions: the
+    upgrade raises them, once (a second upgrade, or a site's answer, raises none again)."""
+    from datetime import UTC, datetime, timedelta
+
+    from factories.forms import sae_form
+    from sqlalchemy import select, text
+
+    from safety.questions.status import QuestionStatus
+    from safety.questions.store import Question, set_status
+    from safety.sponsors.service import profile
+
+    token = sites.token()
+    held_form = sae_form(sae_id="OLD-1")
+    del held_form["reporter"]
+    r = client.post("/api/v1/reports", json=held_form, headers=sites.headers(token))
+    assert r.status_code == 202, r.json
+    worker()
+    url = settings.effective_database_url
+    with session_scope(url) as s:  # as before 0008: held, and nobody asked
+        assert s.scalar(select(Question.code)) == "missing_reporter"
+        s.execute(text("TRUNCATE questions CASCADE"))
+    r = _main(settings, "db", "upgrade")
+    assert r.exit_code == 0, r.output
+    assert "1 question(s) raised on reports held for minimum criteria" in r.output
+    with session_scope(url) as s:
+        q = s.execute(select(Question)).scalar_one()
+        zone = profile(s, q.sponsor_id).zone
+        assert (q.code, q.source, q.status, q.sender_case_id) == (
+            "missing_reporter", "minimum_criteria", "open", "OLD-1")
+        assert q.report_id is not None and q.site_id is not None
+        assert q.due == datetime.now(UTC).astimezone(zone).date() + timedelta(
+            days=settings.question_due_days)
+        # the team withdrew it: not asked again either
+        set_status(s, q, QuestionStatus.CLOSED, actor="user:1", reason="asked by phone")
+    r = _main(settings, "db", "upgrade")
+    assert r.exit_code == 0 and "question(s) raised" not in r.output, r.output
+    with session_scope(url) as s:
+        assert len(s.execute(select(Question)).scalars().all()) == 1

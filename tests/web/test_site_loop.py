@@ -276,3 +276,35 @@ def test_a_site_answers_in_words_and_cannot_answer_twice(settings, users, browse
     r = proc.post(f"/questions/{qid}/reopen", data={"reason": "Please confirm with pathology"})
     assert r.status_code == 303
     assert 'id="question-status">open<' in site.get(f"/portal/questions/{qid}").text
+
+
+def test_a_portal_follow_up_keeps_the_causality_method_set_through_the_api(
+        settings, users, browser, make_case, worker):
+    """A site's API client sent "WHO-UMC" as the method of a causality; the portal shows only
+    the assessment, and its follow-up must not fall back to the form's default method."""
+    form = sae_form(sae_id="A-11")
+    form["events"][0]["causality"] = [{"drug": "IMP", "assessment": "possible",
+                                       "method": "WHO-UMC"}]
+    case_id = make_case("Site A", form=form)
+    users.add("site@example.org", "site_submitter", site="Site A")
+    site = browser()
+    site.login("site@example.org")
+    with session_scope(settings.effective_database_url) as s:
+        first = s.execute(select(Report)).scalar_one()
+        rid = first.id
+    url = f"/portal/reports/{rid}/follow-up"
+    page = site.get(url).text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    assert fields.get("events.0.causality.0.method") == "WHO-UMC", fields
+    data = _as_post(payload_to_form(first.payload), narrative="Recovered on day 9.",
+                    draft_key="followup:A-11")
+    assert data["events.0.causality.0.method"] == ["WHO-UMC"]
+    r = site.post(url, data=data)
+    assert r.status_code == 303, _marked(r.text)
+    worker()
+    with session_scope(settings.effective_database_url) as s:
+        follow = s.execute(select(Report).where(Report.id != rid)).scalar_one()
+        assert follow.payload["events"][0]["causality"] == [
+            {"drug": "IMP", "assessment": "possible", "method": "WHO-UMC"}]
+        case = s.get(Case, case_id)
+        assert case.current_version == 2

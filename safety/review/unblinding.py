@@ -18,8 +18,8 @@ from safety.accounts.grants import role_for
 from safety.accounts.roles import Permission, can
 from safety.accounts.store import User
 from safety.accounts.users import verify_signing_password
-from safety.blinding.audience import Audience
-from safety.blinding.mask import ArmSecrets, blind_json, unblind_case
+from safety.blinding.audience import Audience, BlindingError, check_output
+from safety.blinding.mask import SHORT, ArmSecrets, blind_json, unblind_case
 from safety.blinding.outputs import Blinding, Reveal, case_for, check_rendered
 from safety.blinding.randomisation import Assignment, parse_randomisation
 from safety.blinding.store import (
@@ -95,7 +95,8 @@ def secrets_for(session: Session, registry: Registry, sponsor_id: int, protocol:
              if pid in study.products}
     secrets = ArmSecrets.of(assignments, names)
     for pid in study.products:  # even before the list is imported
-        secrets = ArmSecrets(secrets.terms | {t for t in names.get(pid, []) if len(t) >= 3})
+        secrets = dataclasses.replace(secrets, terms=secrets.terms | {
+            t for t in names.get(pid, []) if len(t) >= SHORT})
     return secrets
 
 
@@ -123,6 +124,29 @@ def blinding_for(session: Session, case: Case, data: CaseVersionData,
         return Blinding(secrets)
     product = registry.products.get(found[0].treatment)
     return Blinding(secrets, Reveal(found[0], product.name if product else "placebo"))
+
+
+def output_blinding(session: Session, case: Case, data: CaseVersionData, audience: Audience,
+                    user: User | None, *, unblinded: bool = False) -> Blinding:
+    """What a document of this case for ``audience`` is built with (CIOMS I, line listing,
+    E2B for a committee). An unblinded document is refused for a blind audience (naming it),
+    for a user who does not hold ``unblind`` (``user`` None: the system, for a regulator or
+    DSMB export), and before the subject's assignment is revealed. A blinded one reads only
+    the study's secrets, never the subject's assignment."""
+    check_output(audience, unblinded)
+    if not unblinded:
+        registry = load_registry(session, case.sponsor_id)
+        return Blinding(secrets_for(session, registry, case.sponsor_id, _protocol(data)))
+    if user is not None:
+        role = role_for(session, user, case.sponsor_id)
+        if role is None or not can(role, Permission.UNBLIND):
+            raise BlindingError(f"unblinded: only the unblinded role may have an unblinded "
+                                f"document made for the {audience.value}")
+    blinding = blinding_for(session, case, data, user)
+    if blinding.secrets is not None and blinding.reveal is None:
+        raise BlindingError(f"unblinded: the blind has not been broken for case "
+                            f"{case.case_number}; reveal the subject's assignment first")
+    return blinding
 
 
 def case_view(session: Session, case: Case, data: CaseVersionData,

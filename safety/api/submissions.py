@@ -15,6 +15,7 @@ from safety.api.cases import get_visible_case
 from safety.api.errors import abort
 from safety.e2b.ack import read_ack
 from safety.e2b.hl7 import E2BError
+from safety.review.unblinding import unmasked_refused
 from safety.submissions.acks import apply_ack
 from safety.submissions.requests import LifecycleRequestError, nullify_case, request_amendment
 from safety.submissions.service import case_submissions, submission_view, visible_submission
@@ -115,6 +116,10 @@ class SubmissionXml(MethodView):
     def get(self, submission_id: uuid.UUID) -> Any:
         """The message itself, for the gateway or for reading."""
         sub = _visible_submission(submission_id)
+        if unmasked_refused(g.db, get_visible_case(sub.case_id), None):
+            abort(403, message="This message is of a blinded study's case: a regulator's "
+                               "message names the subject's treatment after the reveal; an API "
+                               "client keeps the blind (docs/blinding.md).")
         if not sub.xml:
             abort(404, message="This submission has no message (see its findings).")
         return Response(sub.xml, mimetype="application/xml",

@@ -52,6 +52,10 @@ class UnblindingRefused(ValueError):
     """Not done; the message says why, naming the field where there is one."""
 
 
+class UnblindedNotPermitted(BlindingError):
+    """An unblinded document asked for by a user who does not hold ``unblind``."""
+
+
 def _check_unblinder(session: Session, user: User, sponsor_id: int) -> None:
     role = role_for(session, user, sponsor_id)
     if role is None or not can(role, Permission.UNBLIND):
@@ -140,13 +144,29 @@ def output_blinding(session: Session, case: Case, data: CaseVersionData, audienc
     if user is not None:
         role = role_for(session, user, case.sponsor_id)
         if role is None or not can(role, Permission.UNBLIND):
-            raise BlindingError(f"unblinded: only the unblinded role may have an unblinded "
+            raise UnblindedNotPermitted(f"unblinded: only the unblinded role may have an unblinded "
                                 f"document made for the {audience.value}")
     blinding = blinding_for(session, case, data, user)
     if blinding.secrets is not None and blinding.reveal is None:
         raise BlindingError(f"unblinded: the blind has not been broken for case "
                             f"{case.case_number}; reveal the subject's assignment first")
     return blinding
+
+
+def unmasked_refused(session: Session, case: Case, user: User | None) -> bool:
+    """Whether a document of this case that no mask can be trusted on must be refused to
+    ``user`` (None: an API client, a blinded audience): the original report as received
+    (PDF, XML with attributes, encodings and attached files, where a value can hide from any
+    text mask) and the regulators' messages (unblinded after the reveal). Refused for a
+    blinded study's case unless the user holds ``unblind`` (ICH E2A III.C.2)."""
+    registry = load_registry(session, case.sponsor_id)
+    study = registry.studies.get(_protocol(case_data(session, case)))
+    if study is None or not study.blinded:
+        return False
+    if user is None:
+        return True
+    role = role_for(session, user, case.sponsor_id)
+    return role is None or not can(role, Permission.UNBLIND)
 
 
 def case_view(session: Session, case: Case, data: CaseVersionData,

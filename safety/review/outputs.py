@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,16 +14,20 @@ from sqlalchemy.orm import Session
 from safety.accounts.store import User
 from safety.blinding.audience import Audience, check_output
 from safety.blinding.mask import ArmSecrets, blind_json, redact_text
-from safety.blinding.outputs import Blinding, case_for, check_rendered
+from safety.blinding.outputs import Blinding, case_for, check_rendered, e2b_for
 from safety.blinding.store import unblinded_result
 from safety.cases.store import Case, CaseVersion, current_version, working_data
+from safety.cases.workflow import CaseState
 from safety.config import Settings
+from safety.e2b.export import ExportResult
 from safety.e2b.readable import Section, readable
+from safety.e2b.writer import ExportHeader
 from safety.review.cioms1 import Cioms1Form, cioms1_form, render_pdf
 from safety.review.line_listing import ListedCase, listing_row, to_csv, to_xlsx
 from safety.review.queue import QueueFilters, queue_rows
 from safety.review.unblinding import output_blinding
 from safety.sponsors.service import profile
+from safety.submissions.prepare import prepare
 from safety.submissions.service import case_submission
 from safety.submissions.store import Submission
 
@@ -71,6 +75,40 @@ def cioms1_pdf(session: Session, case: Case, today: date, *,
     form = case_cioms1(session, case, today, audience=audience, user=user, unblinded=unblinded)
     return f"CIOMS-I-{case.case_number}-v{form.version}.pdf", render_pdf(form)
 
+
+
+class AudienceExportRefused(ValueError):
+    """No message for this audience; the message says why."""
+
+
+def e2b_for_audience(session: Session, case: Case, audience: Audience, settings: Settings, *,
+                     user: User | None = None, unblinded: bool = False,
+                     now: datetime | None = None) -> ExportResult:
+    """The current version as an E2B(R3) message for an audience outside the regulators'
+    obligations: the ethics committees and investigators a sponsor informs of SUSARs (EU CTR
+    536/2014 Art. 42-43 via EudraVigilance; 21 CFR 312.32(c)(1) "all participating
+    investigators"), the DSMB, the study team. For a blinded study it is built from the
+    blinded case (the drug section carries "blinded study drug", no name, strength, kit or
+    sentence naming the arm) and the XML is checked for arm-revealing values before it is
+    returned (CT-3 7.6 point 111; ICH E2A III.C.2); ``unblinded`` (DSMB only, after the
+    reveal) is refused for a blind audience, naming it. A regulator's message is drafted for
+    its obligation (``safety export e2b --destination``), not here."""
+    if audience is Audience.REGULATOR:
+        raise AudienceExportRefused("audience: a regulator's message is drafted for its "
+                                    "obligation; export it with --destination")
+    if case.state == CaseState.NULLIFIED:
+        raise AudienceExportRefused(f"case {case.case_number} is nullified: nothing more is "
+                                    "sent about it")
+    now = now or datetime.now(UTC)
+    data = working_data(session, current_version(session, case))
+    blinding = output_blinding(session, case, data, audience, user, unblinded=unblinded)
+    sponsor = profile(session, case.sponsor_id)
+    prepared = prepare(data, region="ich", days=None, sender=sponsor.sender, now=now)
+    receiver = audience.value.upper()
+    header = ExportHeader(sender_id=sponsor.code, destination="ich", batch_receiver=receiver,
+                          message_receiver=receiver, created=now)
+    return e2b_for(prepared.case, header, audience, blinding, unblinded=unblinded,
+                   schemas=settings.schemas_dir, xsd_dir=settings.e2b_xsd_dir)
 
 
 @dataclass(frozen=True)

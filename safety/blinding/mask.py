@@ -47,8 +47,9 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 # (an arm or kit field holding "A"). A short label that mixes letters and digits ("A1", "2B")
 # is no ordinary word and is matched as a whole token anywhere.
 SHORT = 3
-_CONTEXT = (r"(?i:\b(?:arms?|groups?|cohorts?|treatments?|kits?(?:\s+(?:no\.?|numbers?))?"
-            r"|randomi[sz]ed\s+to|allocated\s+to|assigned\s+to)\b)\s*[:#-]?\s*")
+_CONTEXT = (r"(?i:\b(?:arms?|groups?|cohorts?|treatments?|kits?|randomi[sz]ed\s+to"
+            r"|allocated\s+to|assigned\s+to)\b(?:\s+(?:no\.|no|numbers?)(?!\w))?)"
+            r"\s*[:#-]?\s*")
 
 
 def _distinctive(label: str) -> bool:
@@ -123,7 +124,16 @@ def redact_text(text: str, secrets: ArmSecrets, prose: bool = True, key: str = "
         return text
     if not prose:
         return BLINDED_DRUG
-    kept = [s if not pattern.search(s) else WITHHELD for s in _SENTENCE.split(text) if s]
+    # Matched over the whole text, then each sentence a match touches is withheld: a value
+    # the sentence splitter would cut ("Kit no. A") is still caught.
+    hits = [m.span() for m in pattern.finditer(text)]
+    kept, start = [], 0
+    for sep in [*_SENTENCE.finditer(text), None]:
+        end = sep.start() if sep is not None else len(text)
+        if end > start:
+            touched = any(a < end and b > start for a, b in hits)
+            kept.append(WITHHELD if touched else text[start:end])
+        start = sep.end() if sep is not None else len(text)
     return " ".join(kept)
 
 

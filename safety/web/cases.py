@@ -189,6 +189,7 @@ def case_page(case_id: uuid.UUID) -> Any:
         signing_blockers=approval_blockers(view.facts),
         **medical_context(view, role),
         can_unblind=can(role, Permission.UNBLIND), unblind_meaning=REVEAL_MEANING,
+        blinded=secrets is not None,
     )
     if secrets is not None:
         try:

@@ -185,6 +185,7 @@ def _blinded_outputs(settings: Settings, app: Flask, case_id: str, trial: Trial)
     for question in NARANJO_QUESTIONS:  # the questionnaire's own fixed words: no arm of anyone
         html = html.replace(question, "")
     _assert_blind(html, trial, "case page")
+    assert f"/cases/{case_id}/versions/1/source" not in html  # no link to the unmasked bytes
     assert BLINDED_DRUG in page.text
 
     sites = Sites(url)

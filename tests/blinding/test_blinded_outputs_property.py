@@ -186,6 +186,7 @@ def _blinded_outputs(settings: Settings, app: Flask, case_id: str, trial: Trial)
         html = html.replace(question, "")
     _assert_blind(html, trial, "case page")
     assert f"/cases/{case_id}/versions/1/source" not in html  # no link to the unmasked bytes
+    assert f"/cases/{case_id}/submissions/" not in html  # nor to a regulator's message
     assert BLINDED_DRUG in page.text
 
     sites = Sites(url)

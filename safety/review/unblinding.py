@@ -195,6 +195,14 @@ def blinded_detail(session: Session, case: Case, detail: dict[str, Any]) -> dict
     return dict(out)
 
 
+def blinded_answer(session: Session, case: Case, answer: Any) -> Any:
+    """Any other API answer about a case (its submissions' findings, notes, reasons) for the
+    safety team's clients, a blinded audience: for a blinded study, through the mask."""
+    registry = load_registry(session, case.sponsor_id)
+    secrets = secrets_for(session, registry, case.sponsor_id, _protocol(case_data(session, case)))
+    return answer if secrets is None else blind_json(answer, secrets)
+
+
 def case_data(session: Session, case: Case) -> CaseVersionData:
     """The current version's data as worked, which the reveal reads the subject from."""
     return working_data(session, current_version(session, case))

@@ -196,6 +196,12 @@ def _blinded_outputs(settings: Settings, app: Flask, case_id: str, trial: Trial)
     assert answer.status_code == 200
     _assert_blind(answer.get_data(as_text=True), trial, "API case")
     assert BLINDED_DRUG in answer.get_data(as_text=True)
+    listed = api.get(f"/api/v1/cases/{case_id}/submissions", headers=headers)
+    assert listed.status_code == 200
+    _assert_blind(listed.get_data(as_text=True), trial, "API submissions")
+    for sub in listed.get_json():
+        assert api.get(f"/api/v1/submissions/{sub['id']}/xml",
+                       headers=headers).status_code == 403
 
     for audience in BLIND_AUDIENCES:
         r = doc.get(f"/cases/{case_id}/cioms1.pdf?audience={audience.value}")

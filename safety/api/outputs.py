@@ -4,6 +4,7 @@ CIOMS I form, the line listing of a queue filter."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from marshmallow import Schema, fields, validate
 from safety.api.auth import Principal, require_client
 from safety.api.cases import get_visible_case
 from safety.api.errors import abort
+from safety.blinding.audience import Audience, BlindingError, check_output
 from safety.cases.workflow import FINAL_STATES, CaseState
 from safety.review.facts import QUEUE_FLAGS
 from safety.review.outputs import cioms1_pdf, line_listing_file
@@ -58,23 +60,60 @@ class CaseApproval(MethodView):
         return approval_status(g.db, case)
 
 
+class AudienceArgs(Schema):
+    """Who the document is for (issue 19, docs/blinding.md)."""
+
+    audience = fields.String(load_default=Audience.STUDY_TEAM.value,
+                             validate=validate.OneOf([a.value for a in Audience]),
+                             metadata={"description": "regulator, dsmb (may be unblinded), "
+                                       "ethics_committee, investigator, study_team (blind)"})
+    unblinded = fields.Boolean(load_default=False, metadata={
+        "description": "ask for the subject's actual treatment: refused for a blind audience "
+                       "(400) and for an API client, which is never the unblinded role (403)"})
+
+
+def _blinded_audience(args: dict[str, Any]) -> Audience:
+    """The audience of a document an API client may have: always blinded (a client holds no
+    ``unblind``); an unblinded document is refused, naming the audience."""
+    audience = Audience(args["audience"])
+    if args["unblinded"]:
+        try:
+            check_output(audience, True)
+        except BlindingError as exc:
+            abort(400, message=str(exc), errors={"unblinded": [str(exc)]})
+        abort(403, message="unblinded: only the unblinded role may have an unblinded "
+                           "document made; an API client keeps the blind",
+              errors={"unblinded": ["not for an API client"]})
+    return audience
+
+
+def _produced(make: Callable[[], tuple[str, bytes]]) -> tuple[str, bytes]:
+    try:
+        return make()
+    except BlindingError as exc:
+        abort(409, message=f"Not produced: {exc}.")
+
+
 @blp.route("/cases/<uuid:case_id>/cioms1.pdf")
 class CaseCioms1(MethodView):
+    @blp.arguments(AudienceArgs, location="query", as_kwargs=True)
     @blp.response(200, description="The CIOMS I form (PDF) of the current version.",
                   content_type="application/pdf")
     @blp.alt_response(404, description="No such case for this client")
-    def get(self, case_id: uuid.UUID) -> Any:
+    def get(self, case_id: uuid.UUID, **args: Any) -> Any:
         """The CIOMS I form of the case's current version, filled from the case as worked
-        (boxes 1–25 of the CIOMS I form), as a PDF attachment."""
+        (boxes 1–25 of the CIOMS I form), as a PDF attachment; for a blinded study, blinded
+        ("blinded study drug", no arm-revealing value)."""
         case = get_visible_case(case_id)
         _safety_team()
+        audience = _blinded_audience(args)
         today = datetime.now(current_app.config["SAFETY"].zone).date()
-        name, pdf = cioms1_pdf(g.db, case, today)
+        name, pdf = _produced(lambda: cioms1_pdf(g.db, case, today, audience=audience))
         return Response(pdf, mimetype="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{name}"'})
 
 
-class LineListingArgs(Schema):
+class LineListingArgs(AudienceArgs):
     """The queue's filters (the queue page's, by the same names)."""
 
     format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx"]))
@@ -101,6 +140,7 @@ class LineListing(MethodView):
         """The cases the queue shows under these filters, most urgent first, one line each
         with the columns of a CIOMS II line listing."""
         _safety_team()
+        audience = _blinded_audience(args)
         states = tuple(args.get("state") or ())
         if not states and not args["all"]:
             states = tuple(s.value for s in CaseState if s not in FINAL_STATES)
@@ -111,6 +151,10 @@ class LineListing(MethodView):
             flag=args.get("flag"),
             sponsor=(args.get("sponsor") or "").strip().upper() or None)
         today = datetime.now(current_app.config["SAFETY"].zone).date()
-        name, media_type, body = line_listing_file(g.db, filters, today, args["format"])
+        try:
+            name, media_type, body = line_listing_file(g.db, filters, today, args["format"],
+                                                       audience=audience)
+        except BlindingError as exc:
+            abort(409, message=f"Not produced: {exc}.")
         return Response(body, headers={"Content-Type": media_type,
                                        "Content-Disposition": f'attachment; filename="{name}"'})

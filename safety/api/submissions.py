@@ -15,6 +15,7 @@ from safety.api.cases import get_visible_case
 from safety.api.errors import abort
 from safety.e2b.ack import read_ack
 from safety.e2b.hl7 import E2BError
+from safety.review.unblinding import blinded_answer, unmasked_refused
 from safety.submissions.acks import apply_ack
 from safety.submissions.requests import LifecycleRequestError, nullify_case, request_amendment
 from safety.submissions.service import case_submissions, submission_view, visible_submission
@@ -96,16 +97,20 @@ def _visible_submission(submission_id: uuid.UUID) -> Submission:
 class CaseSubmissions(MethodView):
     @blp.response(200, SubmissionSchema(many=True))
     def get(self, case_id: uuid.UUID) -> Any:
-        """Every message drafted or sent for this case, newest version first."""
-        return case_submissions(g.db, get_visible_case(case_id))
+        """Every message drafted or sent for this case, newest version first (for a blinded
+        study, its findings and notes through the mask)."""
+        case = get_visible_case(case_id)
+        return blinded_answer(g.db, case, case_submissions(g.db, case))
 
 
 @blp.route("/submissions/<uuid:submission_id>")
 class SubmissionItem(MethodView):
     @blp.response(200, SubmissionSchema)
     def get(self, submission_id: uuid.UUID) -> Any:
-        """One submission with its conformance findings and acknowledgement."""
-        return submission_view(g.db, _visible_submission(submission_id))
+        """One submission with its conformance findings and acknowledgement (for a blinded
+        study, through the mask)."""
+        sub = _visible_submission(submission_id)
+        return blinded_answer(g.db, get_visible_case(sub.case_id), submission_view(g.db, sub))
 
 
 @blp.route("/submissions/<uuid:submission_id>/xml")
@@ -115,6 +120,10 @@ class SubmissionXml(MethodView):
     def get(self, submission_id: uuid.UUID) -> Any:
         """The message itself, for the gateway or for reading."""
         sub = _visible_submission(submission_id)
+        if unmasked_refused(g.db, get_visible_case(sub.case_id), None):
+            abort(403, message="This message is of a blinded study's case: a regulator's "
+                               "message names the subject's treatment after the reveal; an API "
+                               "client keeps the blind (docs/blinding.md).")
         if not sub.xml:
             abort(404, message="This submission has no message (see its findings).")
         return Response(sub.xml, mimetype="application/xml",

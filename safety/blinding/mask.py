@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -40,27 +41,72 @@ PROSE_FIELDS = frozenset({
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
+# A label shorter than this is matched with care: "A", "B", "7" or "in" are ordinary words and
+# numbers, so they reveal the arm only where the text calls them an arm, group, cohort,
+# treatment or kit ("Arm A", "kit 7", "randomised to B"), or as a structured value all by itself
+# (an arm or kit field holding "A"). A short label that mixes letters and digits ("A1", "2B")
+# is no ordinary word and is matched as a whole token anywhere.
+SHORT = 3
+_CONTEXT = (r"(?i:\b(?:arms?|groups?|cohorts?|treatments?|kits?|randomi[sz]ed\s+to"
+            r"|allocated\s+to|assigned\s+to)\b(?:\s+(?:no\.|no|numbers?)(?!\w))?)"
+            r"\s*[:#-]?\s*")
+
+
+def _distinctive(label: str) -> bool:
+    """A short label no ordinary word or number could be (letters and digits mixed)."""
+    return any(c.isalpha() for c in label) and any(c.isdigit() for c in label)
+
+
 @dataclass(frozen=True, slots=True)
 class ArmSecrets:
-    """The values that would reveal a blinded study's arms, to any of its subjects."""
+    """The values that would reveal a blinded study's arms, to any of its subjects: ``terms``
+    (three characters or more, matched whole-word, any case) and ``short`` labels (arm labels,
+    kit numbers under three characters, matched as :data:`SHORT` explains)."""
 
     terms: frozenset[str]
+    short: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, assignments: Iterable[Assignment],
            product_names: Mapping[str, Iterable[str]]) -> ArmSecrets:
         """From the study's assignments and, per product id, its names, aliases, substances."""
         terms = {PLACEBO}
+        short: set[str] = set()
         for a in assignments:
-            terms.update(t for t in (a.arm, a.strength, *a.kits) if len(t.strip()) >= 3)
+            for t in (a.arm, a.strength, *a.kits):
+                (terms if len(t.strip()) >= SHORT else short).add(t.strip())
             if a.treatment != PLACEBO:  # the registry id itself is internal: not shown
-                terms.update(n for n in product_names.get(a.treatment, ()) if len(n) >= 3)
-        return cls(frozenset(t.strip() for t in terms if t.strip()))
+                terms.update(n for n in product_names.get(a.treatment, ()) if len(n) >= SHORT)
+        return cls(frozenset(t for t in terms if t), frozenset(t for t in short if t))
 
     def pattern(self) -> re.Pattern[str]:
+        return _compiled(self)
+
+    def _build(self) -> re.Pattern[str]:
         parts = sorted((r"\s*".join(map(re.escape, t.split())) for t in self.terms),
                        key=len, reverse=True)
-        return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+        alternatives = ["(?i:(?<!\\w)(?:" + "|".join(parts) + ")(?!\\w))"] if parts else []
+        for label in sorted(self.short, key=len, reverse=True):
+            if _distinctive(label):
+                alternatives.append(f"(?i:(?<!\\w){re.escape(label)}(?!\\w))")
+            else:  # letters case-sensitive: "Arm A" reveals, "arm a day" does not
+                alternatives.append(f"(?<!\\w){_CONTEXT}{re.escape(label)}(?!\\w)")
+        return re.compile("|".join(alternatives) or r"(?!x)x")
+
+    def is_label(self, value: str) -> bool:
+        """A structured value that is, all by itself, a short arm or kit label."""
+        return value.strip() in self.short
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(secrets: ArmSecrets) -> re.Pattern[str]:
+    """One study's pattern, compiled once (every string of every output is matched)."""
+    return secrets._build()
+
+
+# Structured fields that hold an arm or a kit label: there a short label all by itself reveals
+# (elsewhere "A" or "1" is an initial or a code: only the context patterns apply).
+LABEL_FIELDS = frozenset({"arm", "kit", "kits", "batch_lot", "batch", "kit_number"})
 
 
 def leaks(text: str, secrets: ArmSecrets) -> list[str]:
@@ -68,14 +114,26 @@ def leaks(text: str, secrets: ArmSecrets) -> list[str]:
     return sorted({m.group(0) for m in secrets.pattern().finditer(text)})
 
 
-def redact_text(text: str, secrets: ArmSecrets, prose: bool = True) -> str:
-    """Withhold each sentence naming an arm-revealing value (prose) or the whole value."""
+def redact_text(text: str, secrets: ArmSecrets, prose: bool = True, key: str = "") -> str:
+    """Withhold each sentence naming an arm-revealing value (prose) or the whole value (a
+    structured value; in an arm or kit field ``key``, also a short label all by itself)."""
     pattern = secrets.pattern()
+    if not prose and key in LABEL_FIELDS and secrets.is_label(text):
+        return BLINDED_DRUG
     if not pattern.search(text):
         return text
     if not prose:
         return BLINDED_DRUG
-    kept = [s if not pattern.search(s) else WITHHELD for s in _SENTENCE.split(text) if s]
+    # Matched over the whole text, then each sentence a match touches is withheld: a value
+    # the sentence splitter would cut ("Kit no. A") is still caught.
+    hits = [m.span() for m in pattern.finditer(text)]
+    kept, start = [], 0
+    for sep in [*_SENTENCE.finditer(text), None]:
+        end = sep.start() if sep is not None else len(text)
+        if end > start:
+            touched = any(a < end and b > start for a, b in hits)
+            kept.append(WITHHELD if touched else text[start:end])
+        start = sep.end() if sep is not None else len(text)
     return " ".join(kept)
 
 
@@ -116,7 +174,7 @@ def _walk(obj: Any, secrets: ArmSecrets) -> None:
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if isinstance(value, str) and type(value) is str:
-            new = redact_text(value, secrets, prose=f.name in PROSE_FIELDS)
+            new = redact_text(value, secrets, prose=f.name in PROSE_FIELDS, key=f.name)
             if new != value:
                 setattr(obj, f.name, new)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -126,7 +184,7 @@ def _walk(obj: Any, secrets: ArmSecrets) -> None:
                 if dataclasses.is_dataclass(item) and not isinstance(item, type):
                     _walk(item, secrets)
                 elif isinstance(item, str) and type(item) is str:
-                    value[i] = redact_text(item, secrets, prose=False)
+                    value[i] = redact_text(item, secrets, prose=False, key=f.name)
 
 
 def blind_json(data: Any, secrets: ArmSecrets, key: str = "") -> Any:
@@ -137,7 +195,7 @@ def blind_json(data: Any, secrets: ArmSecrets, key: str = "") -> Any:
     if isinstance(data, list):
         return [blind_json(v, secrets, key) for v in data]
     if isinstance(data, str):
-        return redact_text(data, secrets, prose=key in PROSE_FIELDS)
+        return redact_text(data, secrets, prose=key in PROSE_FIELDS, key=key)
     mapper = getattr(data, "__mapper__", None)
     if mapper is not None:  # a stored row: a plain copy, masked (the row itself is untouched)
         keys = [a.key for a in mapper.column_attrs]

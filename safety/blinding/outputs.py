@@ -11,6 +11,7 @@ text) before it leaves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from safety.blinding.audience import MAY_BE_UNBLINDED, Audience, BlindingError, check_output
 from safety.blinding.mask import ArmSecrets, blind_case, leaks, unblind_case
@@ -18,6 +19,7 @@ from safety.blinding.randomisation import Assignment
 from safety.cases.model import CaseVersionData
 from safety.e2b.export import ExportResult, export_case
 from safety.e2b.writer import ExportHeader
+from safety.package_data import BUNDLED_SCHEMAS
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,11 @@ def case_for(case: CaseVersionData, audience: Audience, blinding: Blinding,
     return blind_case(case, blinding.secrets)
 
 
+class BlindLeak(BlindingError):
+    """A blinded document still names an arm-revealing value after masking: not produced (a
+    fault of the masking, not of the request)."""
+
+
 def check_rendered(text: str, audience: Audience, blinding: Blinding,
                    *, unblinded: bool = False) -> None:
     """Refuse a rendered blinded document that still names an arm-revealing value."""
@@ -59,14 +66,16 @@ def check_rendered(text: str, audience: Audience, blinding: Blinding,
         return
     found = leaks(text, blinding.secrets)
     if found:
-        raise BlindingError(f"output: the {audience.value} document would reveal the arm "
+        raise BlindLeak(f"output: the {audience.value} document would reveal the arm "
                             f"({len(found)} value(s)); not produced")
 
 
 def e2b_for(case: CaseVersionData, header: ExportHeader, audience: Audience,
-            blinding: Blinding, *, unblinded: bool = False) -> ExportResult:
+            blinding: Blinding, *, unblinded: bool = False, schemas: Path = BUNDLED_SCHEMAS,
+            xsd_dir: Path | None = None) -> ExportResult:
     """The E2B(R3) message of ``case`` for ``audience``: unblinded for a regulator after the
     reveal, blinded for an ethics committee or an investigator."""
-    result = export_case(case_for(case, audience, blinding, unblinded=unblinded), header)
+    result = export_case(case_for(case, audience, blinding, unblinded=unblinded), header,
+                         schemas=schemas, xsd_dir=xsd_dir)
     check_rendered(result.xml.decode("utf-8"), audience, blinding, unblinded=unblinded)
     return result

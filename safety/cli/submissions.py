@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import uuid
@@ -11,10 +12,12 @@ from typing import Any, TypeVar
 
 import click
 
+from safety.blinding.audience import Audience, BlindingError
 from safety.cli.common import database, find_case, ready_settings, scope
 from safety.submissions.states import SubmissionState
 
 F = TypeVar("F", bound=Callable[..., Any])
+AUDIENCES = [a.value for a in Audience]
 
 
 @click.group("export")
@@ -28,21 +31,43 @@ def export_group() -> None:
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the XML here (default: standard output).")
-def export_e2b(case_ref: str, destination: str, output: Path | None) -> None:
+@click.option("--audience", type=click.Choice(AUDIENCES), default="regulator",
+              show_default=True,
+              help="Who the message is for: a blinded study's case is blinded for the "
+                   "ethics_committee, investigator and study_team (docs/blinding.md).")
+@click.option("--unblinded", is_flag=True,
+              help="The subject's actual treatment, after the reveal (DSMB only; refused "
+                   "for a blind audience; a regulator's message follows the reveal itself).")
+def export_e2b(case_ref: str, destination: str, output: Path | None, audience: str,
+               unblinded: bool) -> None:
     """Export the current version of CASE_REF as an E2B(R3) batch, checked for conformance.
 
     When the regulator holds an earlier version, the export is the follow-up of the last one
     transmitted (C.1.8.1 kept, C.1.5 moved on). Findings go to standard error; the exit status
-    is 1 when the message is not conformant or the case is nullified.
+    is 1 when the message is not conformant or the case is nullified. With ``--audience`` other
+    than regulator, the message is for that audience (blinded for a blind one).
     """
+    from safety.review.outputs import AudienceExportRefused, e2b_for_audience
     from safety.submissions.service import ExportRefused, export_for
 
     settings = ready_settings()
     with database(settings) as session:
         case = find_case(session, case_ref)
         try:
-            cols = export_for(session, case, destination, settings)
-        except ExportRefused as exc:
+            if audience == Audience.REGULATOR.value:
+                if unblinded:
+                    raise ExportRefused("--unblinded: a regulator's message carries the "
+                                        "revealed treatment once the blind is broken for the "
+                                        "case; no flag is needed")
+                cols = export_for(session, case, destination, settings)
+            else:
+                result = e2b_for_audience(session, case, Audience(audience), settings,
+                                          unblinded=unblinded)
+                cols = {"notes": [], "xml": result.xml,
+                        "findings": [dataclasses.asdict(f) for f in result.findings],
+                        "state": SubmissionState.DRAFT if result.ready
+                        else SubmissionState.INVALID}
+        except (ExportRefused, AudienceExportRefused, BlindingError) as exc:
             raise click.ClickException(str(exc)) from exc
     for note in cols["notes"]:
         click.echo(f"note: {note}", err=True)

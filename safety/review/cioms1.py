@@ -67,6 +67,12 @@ class Cioms1Form:
     def box(self, number: str) -> Box:
         return next(b for b in self.boxes if b.number == number)
 
+    def words(self) -> str:
+        """Every word the form prints (labels, values, tick boxes), for the blinding check."""
+        return "\n".join([self.case_number, *(
+            part for b in self.boxes
+            for part in (b.label, b.value, *(label for label, _ in b.checks)))])
+
     def masked(self, text: str = "BLINDED") -> Cioms1Form:
         """The same form with every suspect-drug box's content replaced by ``text``."""
         return replace(self, boxes=tuple(

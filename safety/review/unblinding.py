@@ -18,8 +18,8 @@ from safety.accounts.grants import role_for
 from safety.accounts.roles import Permission, can
 from safety.accounts.store import User
 from safety.accounts.users import verify_signing_password
-from safety.blinding.audience import Audience
-from safety.blinding.mask import ArmSecrets, blind_json, unblind_case
+from safety.blinding.audience import Audience, BlindingError, check_output
+from safety.blinding.mask import SHORT, ArmSecrets, blind_json, unblind_case
 from safety.blinding.outputs import Blinding, Reveal, case_for, check_rendered
 from safety.blinding.randomisation import Assignment, parse_randomisation
 from safety.blinding.store import (
@@ -51,6 +51,10 @@ BULK_MEANING = "I break the blind for every subject of this study at its end"
 
 class UnblindingRefused(ValueError):
     """Not done; the message says why, naming the field where there is one."""
+
+
+class UnblindedNotPermitted(BlindingError):
+    """An unblinded document asked for by a user who does not hold ``unblind``."""
 
 
 def _check_unblinder(session: Session, user: User, sponsor_id: int) -> None:
@@ -96,7 +100,8 @@ def secrets_for(session: Session, registry: Registry, sponsor_id: int, protocol:
              if pid in study.products}
     secrets = ArmSecrets.of(assignments, names)
     for pid in study.products:  # even before the list is imported
-        secrets = ArmSecrets(secrets.terms | {t for t in names.get(pid, []) if len(t) >= 3})
+        secrets = dataclasses.replace(secrets, terms=secrets.terms | {
+            t for t in names.get(pid, []) if len(t) >= SHORT})
     return secrets
 
 
@@ -126,6 +131,45 @@ def blinding_for(session: Session, case: Case, data: CaseVersionData,
     return Blinding(secrets, Reveal(found[0], product.name if product else "placebo"))
 
 
+def output_blinding(session: Session, case: Case, data: CaseVersionData, audience: Audience,
+                    user: User | None, *, unblinded: bool = False) -> Blinding:
+    """What a document of this case for ``audience`` is built with (CIOMS I, line listing,
+    E2B for a committee). An unblinded document is refused for a blind audience (naming it),
+    for a user who does not hold ``unblind`` (``user`` None: the system, for a regulator or
+    DSMB export), and before the subject's assignment is revealed. A blinded one reads only
+    the study's secrets, never the subject's assignment."""
+    check_output(audience, unblinded)
+    if not unblinded:
+        registry = load_registry(session, case.sponsor_id)
+        return Blinding(secrets_for(session, registry, case.sponsor_id, _protocol(data)))
+    if user is not None:
+        role = role_for(session, user, case.sponsor_id)
+        if role is None or not can(role, Permission.UNBLIND):
+            raise UnblindedNotPermitted(f"unblinded: only the unblinded role may have an unblinded "
+                                f"document made for the {audience.value}")
+    blinding = blinding_for(session, case, data, user)
+    if blinding.secrets is not None and blinding.reveal is None:
+        raise BlindingError(f"unblinded: the blind has not been broken for case "
+                            f"{case.case_number}; reveal the subject's assignment first")
+    return blinding
+
+
+def unmasked_refused(session: Session, case: Case, user: User | None) -> bool:
+    """Whether a document of this case that no mask can be trusted on must be refused to
+    ``user`` (None: an API client, a blinded audience): the original report as received
+    (PDF, XML with attributes, encodings and attached files, where a value can hide from any
+    text mask) and the regulators' messages (unblinded after the reveal). Refused for a
+    blinded study's case unless the user holds ``unblind`` (ICH E2A III.C.2)."""
+    registry = load_registry(session, case.sponsor_id)
+    study = registry.studies.get(_protocol(case_data(session, case)))
+    if study is None or not study.blinded:
+        return False
+    if user is None:
+        return True
+    role = role_for(session, user, case.sponsor_id)
+    return role is None or not can(role, Permission.UNBLIND)
+
+
 def case_view(session: Session, case: Case, data: CaseVersionData,
               user: User | None, audience: Audience = Audience.STUDY_TEAM) -> CaseVersionData:
     """The case a page or an API answer shows this user: unblinded for the unblinded role
@@ -150,6 +194,14 @@ def blinded_detail(session: Session, case: Case, detail: dict[str, Any]) -> dict
     out["data"] = case_to_json(blinded)
     out["blinded"] = True
     return dict(out)
+
+
+def blinded_answer(session: Session, case: Case, answer: Any) -> Any:
+    """Any other API answer about a case (its submissions' findings, notes, reasons) for the
+    safety team's clients, a blinded audience: for a blinded study, through the mask."""
+    registry = load_registry(session, case.sponsor_id)
+    secrets = secrets_for(session, registry, case.sponsor_id, _protocol(case_data(session, case)))
+    return answer if secrets is None else blind_json(answer, secrets)
 
 
 def case_data(session: Session, case: Case) -> CaseVersionData:

@@ -52,6 +52,7 @@ from safety.review.unblinding import (
     case_data,
     check_page,
     reveal_for_case,
+    unmasked_refused,
 )
 from safety.sponsors.service import sponsors
 from safety.web.security import current_scope, require, role_for_case, user
@@ -190,6 +191,7 @@ def case_page(case_id: uuid.UUID) -> Any:
         signing_blockers=approval_blockers(view.facts),
         **medical_context(view, role),
         can_unblind=can(role, Permission.UNBLIND), unblind_meaning=REVEAL_MEANING,
+        blinded=secrets is not None,
     )
     if secrets is not None:
         try:
@@ -272,6 +274,10 @@ def source(case_id: uuid.UUID, version: int) -> Any:
     report = source_of_version(g.db, case_id, version)
     if report is None:
         abort(404)
+    if unmasked_refused(g.db, _case_or_404(case_id), user()):
+        # The bytes as received cannot be masked safely (issue 19; docs/blinding.md).
+        abort(403, description="This case is of a blinded study: the original report may "
+                               "name the subject's treatment; ask the unblinded physician.")
     return report.raw, 200, {"Content-Type": report.content_type,
                              "Content-Disposition": f'inline; filename="report-{report.id}"',
                              "X-Content-Type-Options": "nosniff",

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
 
 from safety.accounts.roles import Permission
+from safety.blinding.audience import Audience, BlindingError, parse_audience
+from safety.blinding.outputs import BlindLeak
 from safety.cases.service import find_case
 from safety.review.outputs import cioms1_pdf, line_listing_file, message_file, readable_message
-from safety.review.unblinding import regulator_message_refused
+from safety.review.unblinding import UnblindedNotPermitted, regulator_message_refused
 from safety.web.cases import _filters
 from safety.web.security import require, role_for_case, user
 
@@ -31,12 +33,12 @@ def _visible_case(case_id: uuid.UUID) -> Case:
 
 
 def _regulator_message_case(case_id: uuid.UUID) -> Case:
-    """A visible case whose regulator messages this user may read (409 for a blinded user of
+    """A visible case whose regulator messages this user may read (403 for a blinded user of
     a blinded study: the messages are the regulator's, unblinded)."""
     case = _visible_case(case_id)
     refused = regulator_message_refused(g.db, case, user())
     if refused is not None:
-        abort(409, description=f"Not shown: {refused}.")
+        abort(403, description=f"Not shown: {refused}.")
     return case
 
 
@@ -51,11 +53,39 @@ def _attachment(body: bytes, media_type: str, name: str) -> Response:
         "X-Content-Type-Options": "nosniff"})
 
 
+def _audience() -> tuple[Audience, bool]:
+    """The document's audience (``audience``, default the study team) and whether it is asked
+    unblinded (``unblinded=1``); a bad value is a 400 naming the field."""
+    try:
+        audience = parse_audience(request.args.get("audience") or Audience.STUDY_TEAM.value)
+    except BlindingError as exc:
+        abort(400, description=str(exc))
+    flag = request.args.get("unblinded", "0")
+    if flag not in ("0", "1"):
+        abort(400, description="unblinded: use 0 or 1")
+    return audience, flag == "1"
+
+
+def _refused(exc: BlindingError) -> NoReturn:
+    """A document that would break the blind: 403 for a user without ``unblind``, 409 when
+    the mask could not keep the blind, 400 for a request a blind audience may not have."""
+    code = 403 if isinstance(exc, UnblindedNotPermitted) else (
+        409 if isinstance(exc, BlindLeak) else 400)
+    abort(code, description=f"Not produced: {exc}.")
+
+
 @bp.get("/cases/<uuid:case_id>/cioms1.pdf")
 @require(Permission.VIEW_CASES)
 def cioms1(case_id: uuid.UUID) -> Any:
-    """The CIOMS I form of the current version (the API's, as a download)."""
-    name, pdf = cioms1_pdf(g.db, _visible_case(case_id), _today())
+    """The CIOMS I form of the current version (the API's, as a download), for its audience:
+    blinded for a blinded study unless an unblinded document is asked for a regulator or the
+    DSMB by the unblinded role after the reveal."""
+    audience, unblinded = _audience()
+    try:
+        name, pdf = cioms1_pdf(g.db, _visible_case(case_id), _today(), audience=audience,
+                               user=user(), unblinded=unblinded)
+    except BlindingError as exc:
+        _refused(exc)
     return _attachment(pdf, "application/pdf", name)
 
 
@@ -88,6 +118,11 @@ def line_listing(fmt: str) -> Any:
     """The queue's cases under the same filters, as a CIOMS II line listing."""
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    name, media_type, body = line_listing_file(g.db, _filters(request.args, user().id),
-                                               _today(), fmt)
+    audience, unblinded = _audience()
+    try:
+        name, media_type, body = line_listing_file(
+            g.db, _filters(request.args, user().id), _today(), fmt, audience=audience,
+            user=user(), unblinded=unblinded)
+    except BlindingError as exc:
+        _refused(exc)
     return _attachment(body, media_type, name)

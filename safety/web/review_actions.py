@@ -111,6 +111,6 @@ def message_xml(case_id: uuid.UUID, submission_id: uuid.UUID) -> Any:
     refused = (regulator_message_refused(g.db, case, user()) if case is not None
                else None)
     if refused is not None:
-        abort(409, description=f"Not shown: {refused}.")
+        abort(403, description=f"Not shown: {refused}.")
     return sub.xml, 200, {"Content-Type": "application/xml; charset=utf-8",
                           "X-Content-Type-Options": "nosniff"}

@@ -124,7 +124,7 @@ def test_placebo_owes_no_susar_and_its_draft_is_withdrawn(
 def test_a_blinded_user_cannot_read_the_regulators_unblinded_message(
         settings: Settings) -> None:
     """The message pages and files are the regulator's: the unblinded physician reads the
-    product received; the blinded physician is refused (409), on every route that gives it."""
+    product received; the blinded physician is refused (403), on every route that gives it."""
     from factories.web import Browser
 
     from safety.app import create_app
@@ -145,7 +145,7 @@ def test_a_blinded_user_cannot_read_the_regulators_unblinded_message(
     blinded.login("doc@cro.test")
     for route in routes:
         response = blinded.get(route)
-        assert response.status_code == 409, route
+        assert response.status_code == 403, route
         assert b"Zelvorin" not in response.data and b"only the unblinded role" in response.data
     page = blinded.get(f"/cases/{case_id}")
     assert page.status_code == 200 and "Zelvorin" not in page.text

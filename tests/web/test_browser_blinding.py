@@ -89,5 +89,5 @@ def test_unblinded_physician_reveals_active_and_reads_the_regulators_message(
     page.context.clear_cookies()
     _login(page, live_server, "doc@cro.test")
     response = page.goto(f"{live_server}{href}")
-    assert response is not None and response.status == 409
+    assert response is not None and response.status == 403
     assert "Zelvorin" not in page.content()

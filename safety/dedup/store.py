@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import Identity, identity
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.memo import once
 from safety.db.tenancy import SponsorOwned
 from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
 from safety.dedup.decisions import DECIDED, Pair, PairDecision, pair
@@ -225,11 +226,13 @@ def rejected_with(session: Session, case_id: str | uuid.UUID) -> set[str]:
 
 def confirmed_under(session: Session, master_case_id: uuid.UUID) -> list[tuple[uuid.UUID,
                                                                               uuid.UUID]]:
-    """The pairs a physician confirmed as duplicates with this case as their master."""
-    return [(a, b) for a, b in session.execute(
-        select(DedupDecision.case_a, DedupDecision.case_b).where(
-            DedupDecision.decision == PairDecision.CONFIRMED,
-            DedupDecision.master_case_id == master_case_id))]
+    """The pairs a physician confirmed as duplicates with this case as their master (once
+    per pipeline job, which decides none: each message drafted asked again)."""
+    return once(session, ("confirmed-under", master_case_id), lambda: [
+        (a, b) for a, b in session.execute(
+            select(DedupDecision.case_a, DedupDecision.case_b).where(
+                DedupDecision.decision == PairDecision.CONFIRMED,
+                DedupDecision.master_case_id == master_case_id))])
 
 
 def record_decision(

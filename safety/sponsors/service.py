@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.audit.store import AuditEvent, record
+from safety.db.memo import once
 from safety.sponsors.profile import (
     ProfileError,
     RulesOptions,
@@ -128,8 +129,9 @@ def sponsor_id_for(session: Session, code: str, among: frozenset[int]) -> int | 
 
 
 def profile(session: Session, sponsor_id: int) -> SponsorProfile:
-    """The checked configuration of one sponsor."""
-    return session.get_one(Sponsor, sponsor_id).profile()
+    """The checked configuration of one sponsor (once per pipeline job: ``safety.db.memo``)."""
+    return once(session, ("sponsor-profile", sponsor_id),
+                lambda: session.get_one(Sponsor, sponsor_id).profile())
 
 
 def show(sponsor: Sponsor) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from safety.cases.store import (
     CaseCorrection,
     CaseVersion,
     current_version,
+    shared_working_data,
     working_data,
 )
 from safety.cases.values import PartialDate
@@ -93,7 +94,8 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
         data = copy.deepcopy(before)
         data.admin.creation_date = PartialDate.from_datetime(now)
     else:
-        source = working_data(session, cv)
+        # Shared with the job's other stages, read only: citing and preparing copy it.
+        source = shared_working_data(session, cv)
         source = _with_duplicate_citations(session, case, source, sender, notes)
         if owed is not None:
             source, registry_notes = conformity.with_registry_numbers(
@@ -230,9 +232,9 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
     """Pipeline stage: draft a message for each regulator this version owes a report to; to a
     regulator that already holds the case it is a follow-up of what it holds. A nullified
     case gets nothing more (C.1.11.1 = 1 is final)."""
-    case = session.get_one(Case, cv.case_id)
     session.flush()
-    session.refresh(case, with_for_update=True)  # a nullification commits before or after
+    # Locked and read afresh in one statement: a nullification commits before or after.
+    case = session.get_one(Case, cv.case_id, with_for_update=True, populate_existing=True)
     made: dict[str, Any] = {"draft": 0, "invalid": 0}
     if case.state == CaseState.NULLIFIED:
         made["nullified"] = True

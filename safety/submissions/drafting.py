@@ -95,13 +95,16 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
         data.admin.creation_date = PartialDate.from_datetime(now)
     else:
         # Shared with the job's other stages, read only: citing and preparing copy it.
-        source = shared_working_data(session, cv)
-        source = _with_duplicate_citations(session, case, source, sender, notes)
+        shared = shared_working_data(session, cv)
+        source = _with_duplicate_citations(session, case, shared, sender, notes)
         if owed is not None:
             source, registry_notes = conformity.with_registry_numbers(
                 source, owed, region, load_registry(session, case.sponsor_id))
             notes += registry_notes
-        prepared = prepare(source, region=region, days=days, now=now, sender=sender)
+        # A copy made above (citations, registry numbers) is this message's own: prepared in
+        # place; the shared version is copied once.
+        prepared = prepare(source, region=region, days=days, now=now, sender=sender,
+                           in_place=source is not shared)
         data = prepared.case
         notes = prepared.notes + notes
     routed = route(sponsor, region, data)
@@ -151,8 +154,9 @@ def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData |
                kind: ReportKind, reason: str | None, sponsor: SponsorProfile,
                notes: list[str]) -> CaseVersionData:
     """C.1.5, C.1.8.1 and C.1.11 as the kind requires (``safety.e2b.lifecycle``)."""
+    # ``data`` is the message's own (prepared or copied for it): changed in place.
     if kind is not ReportKind.FOLLOW_UP or before is None:
-        return lifecycle_prepare(before, data, kind, reason=reason)
+        return lifecycle_prepare(before, data, kind, reason=reason, in_place=True)
     new = data.admin.most_recent_received
     old = before.admin.most_recent_received
     if (isinstance(new, PartialDate) and isinstance(old, PartialDate)
@@ -164,7 +168,7 @@ def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData |
         notes.append(f"C.1.5: follow-up received the same day as the transmitted version "
                      f"({old}); sent with its time of receipt {new}")
     out = lifecycle_prepare(before, data, kind, most_recent=new if isinstance(new, PartialDate)
-                            else None)
+                            else None, in_place=True)
     notes.append(f"C.1.8.1 {out.admin.worldwide_case_id} kept; C.1.5 {old} -> "
                  f"{out.admin.most_recent_received}")
     return out

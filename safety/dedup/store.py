@@ -137,11 +137,17 @@ def index_case(
                          cited=merged.cited | ident.cited)
     session.execute(delete(DedupBlockKey).where(DedupBlockKey.case_id == cid))
     session.execute(delete(DedupIdentifier).where(DedupIdentifier.case_id == cid))
-    session.merge(DedupProfile(
+    row = DedupProfile(
         case_id=cid, sponsor_id=sponsor_id,
         case_version_id=_uuid(case_version_id) if case_version_id else None,
         profile=profile.to_json(), identity=ident.to_json(), indexed_at=utcnow(),
-    ))
+    )
+    # Onto the row read above (held by ``old``), else new: what ``merge`` did, without its
+    # second read of a row already known to be absent.
+    if old is not None:
+        session.merge(row)
+    else:
+        session.add(row)
     session.add_all(DedupBlockKey(key=k[:KEY_LENGTH], case_id=cid, sponsor_id=sponsor_id)
                     for k in blocking_keys(profile))
     session.add_all(DedupIdentifier(key=k, case_id=cid, sponsor_id=sponsor_id)
@@ -270,9 +276,13 @@ def match_stored(
 
 def save_candidates(session: Session, case_id: uuid.UUID, case_version_id: uuid.UUID,
                     result: MatchResult, sponsor_id: int) -> list[DedupCandidate]:
-    """Replace this version's candidates (the stage is idempotent)."""
-    session.execute(delete(DedupCandidate).where(
-        DedupCandidate.case_version_id == case_version_id))
+    """Replace this version's candidates (the stage is idempotent). The delete only when
+    there is something to delete: a version screened the first time has none, and the delete
+    cost two more statements (the queue reads first which cases it touches)."""
+    if session.scalar(select(DedupCandidate.id).where(
+            DedupCandidate.case_version_id == case_version_id).limit(1)) is not None:
+        session.execute(delete(DedupCandidate).where(
+            DedupCandidate.case_version_id == case_version_id))
     rows = []
     for c in result.candidates:
         j = c.to_json()

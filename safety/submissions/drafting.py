@@ -53,6 +53,7 @@ from safety.submissions.store import (
     Submission,
     discard,
     last_transmitted,
+    last_transmitted_each,
     message_lifecycle,
     new_submission,
     obligation_days,
@@ -251,10 +252,11 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
             ObligationRow.status.in_(OPEN_STATUSES))
             .order_by(ObligationRow.due)):
         owed.setdefault(ob.destination, ob)
+    held = last_transmitted_each(session, cv.case_id) if set(owed) - existing else {}
     for dest, ob in owed.items():
         if dest in existing:
             continue
-        previous = last_transmitted(session, cv.case_id, dest)
+        previous = held.get(dest)
         cols = build_message(session, cv, case, region_for(dest), ob.days, settings,
                              previous=previous, obligation=ob)
         new_submission(session, actor=ACTOR, sponsor_id=cv.sponsor_id,

@@ -25,7 +25,14 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    aliased,
+    mapped_column,
+    relationship,
+)
 
 from safety.accounts.store import User
 from safety.audit.store import record
@@ -255,13 +262,20 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
     if not cases:
         return
     wanted = list(cases)
-    current = {cv.case_id: cv for cv in session.scalars(
-        select(CaseVersion).join(Case, (Case.id == CaseVersion.case_id)
-                                 & (Case.current_version == CaseVersion.version))
-        .where(Case.id.in_(wanted)))}
-    first = dict(session.execute(select(CaseVersion.case_id, CaseVersion.received_at)
-                                 .where(CaseVersion.case_id.in_(wanted),
-                                        CaseVersion.version == 1)).all())
+    # Each case's current version with its first version's receipt, in one query.
+    first_version = aliased(CaseVersion)
+    current: dict[uuid.UUID, CaseVersion] = {}
+    first: dict[uuid.UUID, datetime] = {}
+    for version, first_received in session.execute(
+            select(CaseVersion, first_version.received_at)
+            .join(Case, (Case.id == CaseVersion.case_id)
+                  & (Case.current_version == CaseVersion.version))
+            .outerjoin(first_version, (first_version.case_id == CaseVersion.case_id)
+                       & (first_version.version == 1))
+            .where(Case.id.in_(wanted))):
+        current[version.case_id] = version
+        if first_received is not None:
+            first[version.case_id] = first_received
     views: dict[uuid.UUID, CodedView] = {}
     for revision in session.scalars(select(CodedView).where(
             CodedView.case_version_id.in_([cv.id for cv in current.values()]))

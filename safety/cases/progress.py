@@ -27,6 +27,7 @@ from safety.cases.store import (
 from safety.cases.workflow import PipelineStatus, Stage, next_stage
 from safety.config import Settings
 from safety.db.base import utcnow
+from safety.db.memo import job_memo
 
 StageFunction = Callable[[Session, CaseVersion, Settings], dict[str, Any] | None]
 
@@ -41,7 +42,8 @@ def run_stage(session: Session, case_version_id: uuid.UUID, stage: Stage, fn: St
     if stage_done(cv, stage):
         return stage_summary(cv, stage)
     started = utcnow()
-    summary = fn(session, cv, settings)
+    with job_memo(session):
+        summary = fn(session, cv, settings)
     record_stage(session, cv, stage, PipelineStatus.DONE, last=next_stage(stage) is None,
                  summary=summary, started=started)
     return summary
@@ -60,14 +62,15 @@ def run_stages(session: Session, case_version_id: uuid.UUID,
         select(CaseVersion).where(CaseVersion.id == case_version_id).with_for_update()
     ).scalar_one()
     ran: list[tuple[Stage, dict[str, Any] | None, float]] = []
-    for stage, fn in stages:
-        if stage_done(cv, stage):
-            continue
-        started = utcnow()
-        summary = fn(session, cv, settings)
-        record_stage(session, cv, stage, PipelineStatus.DONE, last=next_stage(stage) is None,
-                     summary=summary, started=started)
-        ran.append((stage, summary, (utcnow() - started).total_seconds()))
+    with job_memo(session):  # what one stage read, the next reads again: once (db.memo)
+        for stage, fn in stages:
+            if stage_done(cv, stage):
+                continue
+            started = utcnow()
+            summary = fn(session, cv, settings)
+            record_stage(session, cv, stage, PipelineStatus.DONE,
+                         last=next_stage(stage) is None, summary=summary, started=started)
+            ran.append((stage, summary, (utcnow() - started).total_seconds()))
     return ran
 
 

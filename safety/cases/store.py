@@ -47,6 +47,7 @@ from safety.cases.workflow import (
     TransitionError,
 )
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.memo import once, remember
 from safety.db.tenancy import SponsorOwned
 
 
@@ -183,15 +184,27 @@ def open_current_versions(session: Session) -> list[tuple[Case, CaseVersion]]:
 
 
 def latest_view(session: Session, case_version_id: uuid.UUID) -> CodedView | None:
-    return session.scalar(select(CodedView).where(CodedView.case_version_id == case_version_id)
-                          .order_by(CodedView.revision.desc()).limit(1))
+    """The version's newest coded view (once per pipeline job: ``add_view`` keeps it)."""
+    return once(session, ("latest-view", case_version_id), lambda: session.scalar(
+        select(CodedView).where(CodedView.case_version_id == case_version_id)
+        .order_by(CodedView.revision.desc()).limit(1)))
 
 
 def working_data(session: Session, cv: CaseVersion) -> CaseVersionData:
     """The case as the workers and reviewers see it: the latest coded view, else the
-    snapshot."""
+    snapshot. A fresh copy, the caller's to change."""
     view = latest_view(session, cv.id)
     return case_from_json(view.data if view is not None else cv.data)
+
+
+def shared_working_data(session: Session, cv: CaseVersion) -> CaseVersionData:
+    """``working_data`` decoded once per pipeline job and shared by its stages: READ ONLY
+    (every domain function that derives a case from it copies first: ``prepare``,
+    ``cite_duplicates``, ``code_case``). Outside a job, a fresh decode as before."""
+    view = latest_view(session, cv.id)
+    key = ("working-data", view.id if view is not None else cv.id)
+    return once(session, key, lambda: case_from_json(view.data if view is not None
+                                                     else cv.data))
 
 
 def add_view(session: Session, cv: CaseVersion, data: CaseVersionData, review: list[str],
@@ -201,6 +214,7 @@ def add_view(session: Session, cv: CaseVersion, data: CaseVersionData, review: l
                      data=case_to_json(data), review=list(review), actor=actor, reason=reason)
     session.add(view)
     session.flush()
+    remember(session, ("latest-view", cv.id), view)
     return view
 
 

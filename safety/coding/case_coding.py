@@ -41,9 +41,11 @@ def _code(coder: Autocoder, text: object, path: str, out: CaseCoding) -> CodedTe
     return term
 
 
-def code_case(data: CaseVersionData, events: Autocoder, drugs: Autocoder) -> CaseCoding:
-    """A coded copy of ``data`` (the input is not modified)."""
-    out = CaseCoding(copy.deepcopy(data))
+def code_case(data: CaseVersionData, events: Autocoder, drugs: Autocoder, *,
+              in_place: bool = False) -> CaseCoding:
+    """A coded copy of ``data`` (the input is not modified); ``in_place``: ``data`` itself
+    coded (a caller that gives it up saves the copy)."""
+    out = CaseCoding(data if in_place else copy.deepcopy(data))
     case = out.data
     for i, reaction in enumerate(case.reactions):
         if not _decided(reaction.coding):

@@ -32,7 +32,8 @@ def code_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[st
         return {"coded": "already coded"}
     events = active_autocoder(session, "events", settings.dictionaries, cv.sponsor_id)
     drugs = active_autocoder(session, "drugs", settings.dictionaries, cv.sponsor_id)
-    result = code_case(case_from_json(cv.data), events, drugs)
+    # Decoded here for this call alone: coded in place, not copied again.
+    result = code_case(case_from_json(cv.data), events, drugs, in_place=True)
     add_view(session, cv, result.data, result.review, actor="system:coding",
              reason=f"autocoded with {_name(events)} / {_name(drugs)}")
     return {"coded": result.coded, "review": len(result.review)}

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.cases.model import CaseVersionData
-from safety.cases.store import Case, CaseVersion, working_data
+from safety.cases.store import Case, CaseVersion, shared_working_data, working_data
 from safety.config import Settings
 from safety.dedup.decisions import DECIDED
 from safety.dedup.matching import MatchResult
@@ -34,7 +34,7 @@ def model() -> Model:
 
 
 def screen_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
-    data = working_data(session, cv)
+    data = shared_working_data(session, cv)  # read only
     result = match_stored(session, data, model(), cv.sponsor_id, case_id=str(cv.case_id))
     save_candidates(session, cv.case_id, cv.id, result, cv.sponsor_id)
     index_case(session, cv.case_id, data, cv.sponsor_id, cv.id)

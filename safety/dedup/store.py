@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import Identity, identity
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.memo import once
 from safety.db.tenancy import SponsorOwned
 from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
 from safety.dedup.decisions import DECIDED, Pair, PairDecision, pair
@@ -136,11 +137,17 @@ def index_case(
                          cited=merged.cited | ident.cited)
     session.execute(delete(DedupBlockKey).where(DedupBlockKey.case_id == cid))
     session.execute(delete(DedupIdentifier).where(DedupIdentifier.case_id == cid))
-    session.merge(DedupProfile(
+    row = DedupProfile(
         case_id=cid, sponsor_id=sponsor_id,
         case_version_id=_uuid(case_version_id) if case_version_id else None,
         profile=profile.to_json(), identity=ident.to_json(), indexed_at=utcnow(),
-    ))
+    )
+    # Onto the row read above (held by ``old``), else new: what ``merge`` did, without its
+    # second read of a row already known to be absent.
+    if old is not None:
+        session.merge(row)
+    else:
+        session.add(row)
     session.add_all(DedupBlockKey(key=k[:KEY_LENGTH], case_id=cid, sponsor_id=sponsor_id)
                     for k in blocking_keys(profile))
     session.add_all(DedupIdentifier(key=k, case_id=cid, sponsor_id=sponsor_id)
@@ -225,11 +232,13 @@ def rejected_with(session: Session, case_id: str | uuid.UUID) -> set[str]:
 
 def confirmed_under(session: Session, master_case_id: uuid.UUID) -> list[tuple[uuid.UUID,
                                                                               uuid.UUID]]:
-    """The pairs a physician confirmed as duplicates with this case as their master."""
-    return [(a, b) for a, b in session.execute(
-        select(DedupDecision.case_a, DedupDecision.case_b).where(
-            DedupDecision.decision == PairDecision.CONFIRMED,
-            DedupDecision.master_case_id == master_case_id))]
+    """The pairs a physician confirmed as duplicates with this case as their master (once
+    per pipeline job, which decides none: each message drafted asked again)."""
+    return once(session, ("confirmed-under", master_case_id), lambda: [
+        (a, b) for a, b in session.execute(
+            select(DedupDecision.case_a, DedupDecision.case_b).where(
+                DedupDecision.decision == PairDecision.CONFIRMED,
+                DedupDecision.master_case_id == master_case_id))])
 
 
 def record_decision(
@@ -267,9 +276,13 @@ def match_stored(
 
 def save_candidates(session: Session, case_id: uuid.UUID, case_version_id: uuid.UUID,
                     result: MatchResult, sponsor_id: int) -> list[DedupCandidate]:
-    """Replace this version's candidates (the stage is idempotent)."""
-    session.execute(delete(DedupCandidate).where(
-        DedupCandidate.case_version_id == case_version_id))
+    """Replace this version's candidates (the stage is idempotent). The delete only when
+    there is something to delete: a version screened the first time has none, and the delete
+    cost two more statements (the queue reads first which cases it touches)."""
+    if session.scalar(select(DedupCandidate.id).where(
+            DedupCandidate.case_version_id == case_version_id).limit(1)) is not None:
+        session.execute(delete(DedupCandidate).where(
+            DedupCandidate.case_version_id == case_version_id))
     rows = []
     for c in result.candidates:
         j = c.to_json()

@@ -33,13 +33,14 @@ AMENDED = "2"
 
 
 def prepare(previous: CaseVersionData | None, current: CaseVersionData, kind: ReportKind, *,
-            most_recent: PartialDate | None = None, reason: str | None = None
-            ) -> CaseVersionData:
+            most_recent: PartialDate | None = None, reason: str | None = None,
+            in_place: bool = False) -> CaseVersionData:
     """The version to transmit, derived from the last transmitted one (``previous``).
 
-    Returns a copy of ``current`` with C.1.8.1, C.1.5 and C.1.11 set as the kind requires.
+    Returns a copy of ``current`` with C.1.8.1, C.1.5 and C.1.11 set as the kind requires;
+    ``in_place``: ``current`` itself, changed (a caller that gives it up saves the copy).
     """
-    out = copy.deepcopy(current)
+    out = current if in_place else copy.deepcopy(current)
     a = out.admin
     if kind is ReportKind.INITIAL:
         if previous is not None:

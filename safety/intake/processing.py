@@ -10,7 +10,7 @@ it through the owners of the statuses it changes.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, exists, or_, select
@@ -64,6 +64,9 @@ class ProcessingResult:
     created_case: bool = False
     waiting_for: uuid.UUID | None = None  # still received: an earlier report comes first
     next_in_stream: uuid.UUID | None = None  # the report of the same stream to process next
+    # A message of a partner's E2B batch: its ACK may be due once it is done (other channels
+    # have no ACK, and their job need not look).
+    from_batch: bool = False
 
 
 def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *,
@@ -73,6 +76,12 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
     report = session.execute(
         select(Report).where(Report.id == report_id).with_for_update()
     ).scalar_one()
+    return replace(_process(session, report, settings, has_stages),
+                   from_batch=report.channel == "e2b")
+
+
+def _process(session: Session, report: Report, settings: Settings,
+             has_stages: bool) -> ProcessingResult:
     if report.status in DONE:
         return ProcessingResult(ReportStatus(report.status), report.case_id, report.case_version_id)
 

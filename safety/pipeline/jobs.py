@@ -121,7 +121,8 @@ def process_report(report_id: str) -> dict[str, Any]:
         return {"status": str(outcome.status), "waiting_for": str(outcome.waiting_for)}
     log.info("report.done", status=str(outcome.status), case_id=str(outcome.case_id or ""),
              case_version_id=str(outcome.case_version_id or ""))
-    _acknowledge(settings, rid, log)
+    if outcome.from_batch:  # only a partner's batch is acknowledged (safety.intake.acks)
+        _acknowledge(settings, rid, log)
     if outcome.next_in_stream is not None:
         enqueue_report(settings, outcome.next_in_stream)
     if outcome.case_version_id is not None:

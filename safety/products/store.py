@@ -15,9 +15,10 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.memo import once
 from safety.db.tenancy import SponsorOwned
 from safety.products.registry import JurisdictionStatus, Product, Registry, Status, Study
 from safety.products.rsi import RsiLibrary, RsiVersion
@@ -125,9 +126,16 @@ def sponsors_of_study(session: Session, protocol: str) -> list[int]:
 
 
 def load_registry(session: Session, sponsor_id: int) -> Registry:
-    """The sponsor's products and studies (no other sponsor's: registries never mix)."""
+    """The sponsor's products and studies (no other sponsor's: registries never mix); read
+    once per pipeline job (``safety.db.memo``: no stage changes a registry)."""
+    return once(session, ("registry", sponsor_id), lambda: _read_registry(session, sponsor_id))
+
+
+def _read_registry(session: Session, sponsor_id: int) -> Registry:
     reg = Registry()
-    for row in session.scalars(select(ProductRow).where(ProductRow.sponsor_id == sponsor_id)):
+    # Every product's statuses in one more query (a query per product before).
+    for row in session.scalars(select(ProductRow).where(ProductRow.sponsor_id == sponsor_id)
+                               .options(selectinload(ProductRow.statuses))):
         reg.add_product(Product(
             id=row.id, name=row.name, substances=tuple(row.substances or ()),
             aliases=tuple(row.aliases or ()),
@@ -168,6 +176,11 @@ def save_rsi_version(session: Session, v: RsiVersion, sponsor_id: int) -> RsiVer
 
 
 def load_rsi(session: Session, sponsor_id: int) -> RsiLibrary:
+    """The sponsor's reference safety information, every version; once per pipeline job."""
+    return once(session, ("rsi", sponsor_id), lambda: _read_rsi(session, sponsor_id))
+
+
+def _read_rsi(session: Session, sponsor_id: int) -> RsiLibrary:
     lib = RsiLibrary()
     for row in session.scalars(select(RsiVersionRow).where(
             RsiVersionRow.sponsor_id == sponsor_id)):

@@ -27,7 +27,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    aliased,
+    mapped_column,
+    relationship,
+)
 
 from safety.accounts.store import User
 from safety.audit.store import record
@@ -234,10 +241,20 @@ CHUNK = 500
 
 
 def _versions_cases(session: Session, version_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    if not version_ids:
-        return set()
-    return set(session.scalars(select(CaseVersion.case_id)
-                               .where(CaseVersion.id.in_(version_ids))))
+    """The cases of these versions: those the session holds (a version's case never
+    changes), then the others in one query."""
+    found: set[uuid.UUID] = set()
+    unknown: set[uuid.UUID] = set()
+    for vid in version_ids:
+        held = session.identity_map.get(session.identity_key(CaseVersion, vid))
+        if isinstance(held, CaseVersion) and held.case_id is not None:
+            found.add(held.case_id)
+        else:
+            unknown.add(vid)
+    if unknown:
+        found |= set(session.scalars(select(CaseVersion.case_id)
+                                     .where(CaseVersion.id.in_(unknown))))
+    return found
 
 
 def refresh_entries(session: Session, case_ids: Iterable[uuid.UUID]) -> None:
@@ -255,21 +272,31 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
     # nullification) and waits for a row this one holds (a submission being sent) would
     # otherwise deadlock with it at commit.
     if session.get_bind().dialect.name == "postgresql":
-        for case_id in ids:
-            session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7417))"),
-                            {"k": f"queue:{case_id}"})
+        # One statement for all: the function scan yields the keys in the array's order, so
+        # the locks are taken one after the other in id order, as one statement per case did.
+        session.execute(text(
+            "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7417))) "
+            "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n)"),
+            {"keys": [f"queue:{case_id}" for case_id in ids]})
     cases = {c.id: c for c in session.scalars(
         select(Case).where(Case.id.in_(ids)).order_by(Case.id))}
     if not cases:
         return
     wanted = list(cases)
-    current = {cv.case_id: cv for cv in session.scalars(
-        select(CaseVersion).join(Case, (Case.id == CaseVersion.case_id)
-                                 & (Case.current_version == CaseVersion.version))
-        .where(Case.id.in_(wanted)))}
-    first = dict(session.execute(select(CaseVersion.case_id, CaseVersion.received_at)
-                                 .where(CaseVersion.case_id.in_(wanted),
-                                        CaseVersion.version == 1)).all())
+    # Each case's current version with its first version's receipt, in one query.
+    first_version = aliased(CaseVersion)
+    current: dict[uuid.UUID, CaseVersion] = {}
+    first: dict[uuid.UUID, datetime] = {}
+    for version, first_received in session.execute(
+            select(CaseVersion, first_version.received_at)
+            .join(Case, (Case.id == CaseVersion.case_id)
+                  & (Case.current_version == CaseVersion.version))
+            .outerjoin(first_version, (first_version.case_id == CaseVersion.case_id)
+                       & (first_version.version == 1))
+            .where(Case.id.in_(wanted))):
+        current[version.case_id] = version
+        if first_received is not None:
+            first[version.case_id] = first_received
     views: dict[uuid.UUID, CodedView] = {}
     for revision in session.scalars(select(CodedView).where(
             CodedView.case_version_id.in_([cv.id for cv in current.values()]))
@@ -294,8 +321,10 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
             select(QueueEntry.case_id, QueueEntry.sponsor_id, QueueEntry.case_state)
             .where(QueueEntry.case_id.in_(wanted)))}
     deltas: dict[tuple[int, str], int] = session.info.setdefault(DELTAS, {})
-    # Loaded in one query, so that merging each case's row below finds it without another.
-    list(session.scalars(select(QueueEntry).where(QueueEntry.case_id.in_(wanted))))
+    # Loaded in one query and held (the identity map keeps only what is referenced), so that
+    # each case's row below is updated without another query, or added when it has none.
+    entries = {e.case_id: e for e in session.scalars(
+        select(QueueEntry).where(QueueEntry.case_id.in_(wanted)))}
     session.execute(delete(QueueTerm).where(QueueTerm.case_id.in_(wanted)))
     for cid, case in cases.items():
         cv = current.get(cid)
@@ -318,8 +347,15 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
             subject_key=queue_index.key(subject) if subject else None,
             coding_review=bool(view is not None and view.review),
             suspected_duplicate=suspected, rejected_by_regulator=cid in rejected)
-        # Onto the row loaded above (``entries``) when there is one: merged, not re-added.
-        session.merge(QueueEntry(case_id=cid, **values))
+        # Onto the row loaded above when there is one, else a new row (what ``merge`` did,
+        # without its query for a row already known to be there or not).
+        entry = entries.get(cid)
+        if entry is None:
+            session.add(QueueEntry(case_id=cid, **values))
+        else:
+            for name, value in values.items():
+                if getattr(entry, name) != value:
+                    setattr(entry, name, value)
         now_counted = (case.sponsor_id, str(case.state))
         if before.get(cid) != now_counted:
             if cid in before:
@@ -407,7 +443,19 @@ def _mark_flushed(session: Session, _context: Any) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
         marks = _MARKS.get(type(obj))
         if marks is not None:
-            _mark(session, marks(obj))
+            _mark(session, _held_cases(session, marks(obj)))
+
+
+def _held_cases(session: Session, marks: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """A version's mark as its case's when the session holds the version now (while the
+    flush runs, its writer does): the commit then need not look the case up."""
+    out = []
+    for kind, value in marks:
+        held = session.identity_map.get(session.identity_key(CaseVersion, value)) \
+            if kind == "version" and value is not None else None
+        out.append(("case", held.case_id) if isinstance(held, CaseVersion)
+                   and held.case_id is not None else (kind, value))
+    return out
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session
 
 from safety.blinding.store import UnblindingKind, request_unblinding, revealed
 from safety.cases.model import CaseVersionData
-from safety.cases.store import Case, CaseVersion, current_version, working_data
+from safety.cases.store import (
+    Case,
+    CaseVersion,
+    current_version,
+    shared_working_data,
+)
 from safety.cases.workflow import CaseState
 from safety.config import Settings
 from safety.db.base import utcnow
@@ -78,7 +83,8 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
     # determination is never replayed after a later version: it would re-assess the later
     # version and owe a report for information the regulator already holds.
     keyed: list[tuple[tuple[date, int, int, int, int], Entry]] = []
-    data = {v.version: working_data(session, v) for v in versions}  # each decoded once
+    # Each decoded once (in a pipeline job, once for all its stages); the engine only reads.
+    data = {v.version: shared_working_data(session, v) for v in versions}
     for v in versions:
         # The receipts its report carries (intake) and any recorded for it since; for a
         # version without either (made before intake recorded them, or not from a report):
@@ -187,9 +193,9 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
         ObligationRow.case_version_id == cv.id).limit(1))
     if done is not None:
         return {"obligations": "already evaluated"}
-    case = session.get_one(Case, cv.case_id)
     session.flush()
-    session.refresh(case, with_for_update=True)  # a nullification commits before or after
+    # Locked and read afresh in one statement: a nullification commits before or after.
+    case = session.get_one(Case, cv.case_id, with_for_update=True, populate_existing=True)
     facts, ev = evaluate_version(session, cv, settings)
     save_evaluation(session, cv.case_id, cv.id, facts, ev, cv.sponsor_id, actor="system:rules")
     if case.state == CaseState.NULLIFIED:  # nothing is drafted after it: nothing is owed
@@ -243,7 +249,7 @@ def refresh_due_alerts(session: Session, today: date) -> int:
 def _request_unblinding(session: Session, case: Case, cv: CaseVersion, facts: CaseFacts) -> None:
     """A blinded case meeting SUSAR criteria raises a request to break the blind for its
     subject (ICH E2A III.C.2), once per case."""
-    data = working_data(session, cv)
+    data = shared_working_data(session, cv)
     subject = str(data.patient.investigation_number or "")
     protocol = facts.study.protocol if facts.study else ""
     request_unblinding(

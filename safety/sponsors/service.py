@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from safety.audit.store import AuditEvent, record
 from safety.cases.store import Case
+from safety.db.memo import once
 from safety.sponsors.profile import (
     ProfileError,
     RulesOptions,
@@ -145,8 +146,9 @@ def sponsor_id_for(session: Session, code: str, among: frozenset[int]) -> int | 
 
 
 def profile(session: Session, sponsor_id: int) -> SponsorProfile:
-    """The checked configuration of one sponsor."""
-    return session.get_one(Sponsor, sponsor_id).profile()
+    """The checked configuration of one sponsor (once per pipeline job: ``safety.db.memo``)."""
+    return once(session, ("sponsor-profile", sponsor_id),
+                lambda: session.get_one(Sponsor, sponsor_id).profile())
 
 
 def show(sponsor: Sponsor) -> dict[str, Any]:

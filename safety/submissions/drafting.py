@@ -34,6 +34,7 @@ from safety.cases.store import (
     CaseCorrection,
     CaseVersion,
     current_version,
+    shared_working_data,
     working_data,
 )
 from safety.cases.values import PartialDate
@@ -61,6 +62,7 @@ from safety.submissions.store import (
     Submission,
     discard,
     last_transmitted,
+    last_transmitted_each,
     message_lifecycle,
     new_submission,
     obligation_days,
@@ -102,14 +104,19 @@ def build_message(session: Session, cv: CaseVersion, case: Case, region: str, da
         data = copy.deepcopy(before)
         data.admin.creation_date = PartialDate.from_datetime(now)
     else:
-        source = working_data(session, cv)
-        source = _unblinded(session, case, source, notes)
+        # Shared with the job's other stages, read only: unblinding, citing and preparing
+        # copy it.
+        shared = shared_working_data(session, cv)
+        source = _unblinded(session, case, shared, notes)
         source = _with_duplicate_citations(session, case, source, sender, notes)
         if owed is not None:
             source, registry_notes = conformity.with_registry_numbers(
                 source, owed, region, load_registry(session, case.sponsor_id))
             notes += registry_notes
-        prepared = prepare(source, region=region, days=days, now=now, sender=sender)
+        # A copy made above (citations, registry numbers) is this message's own: prepared in
+        # place; the shared version is copied once.
+        prepared = prepare(source, region=region, days=days, now=now, sender=sender,
+                           in_place=source is not shared)
         data = prepared.case
         notes = prepared.notes + notes
     routed = route(sponsor, region, data)
@@ -199,8 +206,9 @@ def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData |
                kind: ReportKind, reason: str | None, sponsor: SponsorProfile,
                notes: list[str]) -> CaseVersionData:
     """C.1.5, C.1.8.1 and C.1.11 as the kind requires (``safety.e2b.lifecycle``)."""
+    # ``data`` is the message's own (prepared or copied for it): changed in place.
     if kind is not ReportKind.FOLLOW_UP or before is None:
-        return lifecycle_prepare(before, data, kind, reason=reason)
+        return lifecycle_prepare(before, data, kind, reason=reason, in_place=True)
     new = data.admin.most_recent_received
     old = before.admin.most_recent_received
     if (isinstance(new, PartialDate) and isinstance(old, PartialDate)
@@ -212,7 +220,7 @@ def _lifecycle(cv: CaseVersion, data: CaseVersionData, before: CaseVersionData |
         notes.append(f"C.1.5: follow-up received the same day as the transmitted version "
                      f"({old}); sent with its time of receipt {new}")
     out = lifecycle_prepare(before, data, kind, most_recent=new if isinstance(new, PartialDate)
-                            else None)
+                            else None, in_place=True)
     notes.append(f"C.1.8.1 {out.admin.worldwide_case_id} kept; C.1.5 {old} -> "
                  f"{out.admin.most_recent_received}")
     return out
@@ -280,9 +288,9 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
     """Pipeline stage: draft a message for each regulator this version owes a report to; to a
     regulator that already holds the case it is a follow-up of what it holds. A nullified
     case gets nothing more (C.1.11.1 = 1 is final)."""
-    case = session.get_one(Case, cv.case_id)
     session.flush()
-    session.refresh(case, with_for_update=True)  # a nullification commits before or after
+    # Locked and read afresh in one statement: a nullification commits before or after.
+    case = session.get_one(Case, cv.case_id, with_for_update=True, populate_existing=True)
     made: dict[str, Any] = {"draft": 0, "invalid": 0}
     if case.state == CaseState.NULLIFIED:
         made["nullified"] = True
@@ -301,10 +309,11 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
             made["awaiting_unblinding"] = made.get("awaiting_unblinding", 0) + 1
             continue
         owed.setdefault(ob.destination, ob)
+    held = last_transmitted_each(session, cv.case_id) if set(owed) - existing else {}
     for dest, ob in owed.items():
         if dest in existing:
             continue
-        previous = last_transmitted(session, cv.case_id, dest)
+        previous = held.get(dest)
         cols = build_message(session, cv, case, region_for(dest), ob.days, settings,
                              previous=previous, obligation=ob)
         new_submission(session, actor=ACTOR, sponsor_id=cv.sponsor_id,

@@ -37,8 +37,11 @@ class Prepared:
 
 
 def prepare(data: CaseVersionData, *, region: str, days: int | None,
-            sender: SenderProfile | None, now: datetime) -> Prepared:
-    case = copy.deepcopy(data)
+            sender: SenderProfile | None, now: datetime, in_place: bool = False) -> Prepared:
+    """The case as the regulator's message carries it, with notes on what was changed or
+    left out; a copy of ``data``, or ``data`` itself changed when ``in_place`` (a caller
+    that gives it up saves the copy)."""
+    case = data if in_place else copy.deepcopy(data)
     notes: list[str] = []
     a = case.admin
     a.creation_date = PartialDate.from_datetime(now)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    func,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -141,6 +142,19 @@ def last_transmitted(session: Session, case_id: uuid.UUID, destination: str
         Submission.state.in_(TRANSMITTED), Submission.xml.is_not(None))
         .order_by(Submission.sent_at.desc().nulls_last(), Submission.created_at.desc())
         .limit(1))
+
+
+def last_transmitted_each(session: Session, case_id: uuid.UUID) -> dict[str, Submission]:
+    """``last_transmitted`` for every regulator holding the case, in one statement (drafting
+    asked once per regulator owed a report)."""
+    ranked = select(Submission.id, func.row_number().over(
+        partition_by=Submission.destination,
+        order_by=(Submission.sent_at.desc().nulls_last(), Submission.created_at.desc()),
+    ).label("n")).where(
+        Submission.case_id == case_id, Submission.state.in_(TRANSMITTED),
+        Submission.xml.is_not(None)).subquery()
+    return {s.destination: s for s in session.scalars(
+        select(Submission).join(ranked, ranked.c.id == Submission.id).where(ranked.c.n == 1))}
 
 
 def message_lifecycle(sub: Submission) -> tuple[str | None, str | None]:

@@ -1,0 +1,73 @@
+"""Issue 20: what a pipeline job reads more than once is read once (``safety.db.memo``),
+for that transaction only, and never outside a job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, select
+
+from safety.db.memo import job_memo, once, remember
+from safety.db.session import get_engine, session_scope
+from safety.sponsors.service import profile
+from safety.sponsors.store import Sponsor
+
+
+class Statements:
+    def __init__(self, url: str) -> None:
+        self.n = 0
+        self.engine = get_engine(url)
+        event.listen(self.engine, "before_cursor_execute", self.count)
+
+    def count(self, *_: Any) -> None:
+        self.n += 1
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self.count)
+
+
+def _default_id(url: str) -> int:
+    with session_scope(url) as s:
+        return s.scalars(select(Sponsor.id).where(Sponsor.code == "DEFAULT")).one()
+
+
+def test_a_job_reads_a_lookup_once_and_outside_a_job_every_time(settings):  # type: ignore[no-untyped-def]
+    url = settings.effective_database_url
+    sponsor_id = _default_id(url)
+    counted = Statements(url)
+    try:
+        with session_scope(url) as s:
+            before = counted.n
+            first = profile(s, sponsor_id)
+            profile(s, sponsor_id)
+            outside = counted.n - before
+            with job_memo(s):
+                before = counted.n
+                again = profile(s, sponsor_id)
+                assert profile(s, sponsor_id) is again
+                inside = counted.n - before
+        assert outside == 2 and inside == 1
+        assert again == first
+    finally:
+        counted.close()
+
+
+def test_the_memo_ends_with_the_transaction(settings):  # type: ignore[no-untyped-def]
+    url = settings.effective_database_url
+    with session_scope(url) as s, job_memo(s):
+        calls: list[int] = []
+
+        def load() -> int:
+            calls.append(1)
+            return len(calls)
+
+        assert once(s, "k", load) == 1
+        assert once(s, "k", load) == 1
+        s.commit()  # the transaction ended: what it read may have changed since
+        assert once(s, "k", load) == 2
+        s.rollback()
+        remember(s, "k", 7)
+        assert once(s, "k", load) == 7
+    with session_scope(url) as s:  # no memo outside a job: every call loads
+        assert once(s, "k", load) == 3
+        assert once(s, "k", load) == 4

@@ -165,6 +165,10 @@ def _insert_in_session(session: Session, incoming: Incoming, client_id: int | No
         if existing is not None:
             return _same_or_conflict(existing, digest), False
     report_id = uuid.uuid4()
+    # The plain INSERTs go past the session: what it still holds (an account or a site made in
+    # the same transaction, with their audit events) is written first, so that the audit row
+    # below takes its place in the chain after theirs (SQLite seals each event as it writes).
+    session.flush()
     conn = session.connection()
     conn.execute(_INSERT_REPORT, dict(
         id=report_id,

@@ -247,7 +247,8 @@ def calibrate_semantic(pairs: list[tuple[Row, CodingResult, Autocoder]],
           f"semantic-stage precision={honest['own_precision']:.3f} "
           f"({honest['own']:.0f} auto-coded)")
     w = _fit_logistic(x, y)
-    return {"semantic_model": [round(float(v), 5) for v in w], "semantic_p_min": p_min}
+    return {"semantic_model": [round(float(v), 5) for v in w], "semantic_p_min": p_min,
+            "semantic_for": pairs[0][2].semantic.embedder.name if pairs[0][2].semantic else ""}
 
 
 def main(argv: list[str] | None = None) -> int:

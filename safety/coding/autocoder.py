@@ -51,6 +51,9 @@ class Thresholds:
     # score/margin rule above decides.
     semantic_model: tuple[float, ...] = ()  # intercept, then one weight per feature
     semantic_p_min: float = 1.01
+    # The embedding model it was calibrated with: another model's similarities are on another
+    # scale, so with another model nothing is auto-coded by the semantic stage.
+    semantic_for: str = ""
 
     @classmethod
     def load(cls, kind: str, path: Path | None = None) -> Thresholds:
@@ -65,6 +68,7 @@ class Thresholds:
             tuple((float(a), float(b)) for a, b in data.get("confidence", ())),
             tuple(float(w) for w in data.get("semantic_model", ())),
             float(data.get("semantic_p_min", 1.01)),
+            str(data.get("semantic_for", "")),
         )
 
     def probability(self, fused: Fused) -> float | None:
@@ -501,7 +505,10 @@ class Autocoder:
         result.fused = fused_record
         probability = t.probability(fused_record)
         if probability is not None:
-            semantic_auto = lexical or (eligible and probability >= t.semantic_p_min)
+            calibrated = self.semantic is not None and t.semantic_for in (
+                "", self.semantic.embedder.name)
+            semantic_auto = lexical or (eligible and calibrated
+                                        and probability >= t.semantic_p_min)
             result.confidence = round(probability, 3)
         else:
             semantic_auto = lexical or (

@@ -155,3 +155,36 @@ def test_pipeline_codes_with_the_semantic_mode_and_says_so(client, sites, worker
     assert "(semantic (all-MiniLM-L6-v2))" in reason
     assert reaction["method"] in ("semantic", "lay", "fuzzy", "exact", "synonym")
     assert reaction["pt_term"] == "Headache"
+
+
+def test_a_changed_text_list_reuses_the_stored_vectors(fixture_meddra: Terminology, embedder,
+                                                       tmp_path: Path) -> None:
+    """A team synonym added must not encode the whole dictionary again: only the new text."""
+    import dataclasses
+
+    from safety.coding.semantic import SemanticIndex
+    from safety.coding.terminology import Synonym
+
+    first = Autocoder(fixture_meddra, "events", Thresholds(), embedder=embedder,
+                      index_dir=tmp_path)
+    assert first.semantic is not None
+    concept = next(c for c in fixture_meddra.at_level("LLT") if c.current)
+    more = dataclasses.replace(fixture_meddra, synonyms=[
+        *fixture_meddra.synonyms, Synonym("tummy doing somersaults", concept.code, "LLT",
+                                          "curated", True, "test", "issue 18")])
+    encoded: list[int] = []
+
+    class Counting:
+        name, uncased = embedder.name, embedder.uncased
+
+        def encode(self, texts, *, query):  # type: ignore[no-untyped-def]
+            encoded.append(len(texts))
+            return embedder.encode(texts, query=query)
+
+    again = Autocoder(more, "events", Thresholds(), embedder=Counting(), index_dir=tmp_path)
+    assert isinstance(again.semantic, SemanticIndex) and again.semantic.built
+    assert encoded == [1]  # the new synonym only
+    row = again.semantic.texts.index(concept.name)
+    assert (again.semantic.matrix[row] == first.semantic.matrix[
+        first.semantic.texts.index(concept.name)]).all()
+    assert len(list(tmp_path.glob("*.npy"))) == 2

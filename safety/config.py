@@ -114,6 +114,12 @@ class Settings:
         return self.home / "semantic-index"
 
     @property
+    def semantic_index(self) -> Path | None:
+        """:attr:`semantic_index_dir` when semantic coding is on ("auto"), else None: what
+        the coders take to turn semantic retrieval on (it still needs the extra)."""
+        return self.semantic_index_dir if self.semantic_coding == "auto" else None
+
+    @property
     def sender_profile_path(self) -> Path:
         """Derived on use, not stored, so that a changed ``home`` moves the default along."""
         return self.sender_profile or self.home / "sender.json"

@@ -93,7 +93,10 @@ def base_settings(home: Path) -> Settings:
     """The test database, migrated; nothing emptied (``settings`` and ``db_session`` do)."""
     settings = Settings(home=home, database_url=TEST_DB, redis_url=TEST_REDIS,
                         secret_key="test-secret", testing=True, sweep_grace_seconds=0,
-                        job_retries=0, queue_name="safety-test", cache_dir=home / "cache")
+                        job_retries=0, queue_name="safety-test", cache_dir=home / "cache",
+                        # Lexical coding, as the tests' expected codes were written for; the
+                        # semantic tests turn it on (tests/coding/test_coding_semantic.py).
+                        semantic_coding="off")
     url = settings.effective_database_url
     if url.startswith("postgresql"):
         with get_engine(url).begin() as conn:

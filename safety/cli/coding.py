@@ -29,18 +29,18 @@ def code_group() -> None:
 
 def _run(kind: str, dictionary: Path | None) -> None:
     from safety.coding.autocoder import Autocoder
-    from safety.coding.bundled import bundled_autocoder, cached_autocoder, semantic_embedder
+    from safety.coding.bundled import cached_autocoder, semantic_embedder, with_semantic
     from safety.coding.loading import load_path
     from safety.coding.paths import curation_dir
 
     settings = file_settings()
     configured = settings.dictionaries
-    index_dir = settings.semantic_index_dir if settings.semantic_coding == "auto" else None
+    index_dir = settings.semantic_index
     if dictionary is None:
-        # The semantic coder holds a model and its stored index: built per process, not cached.
-        semantic = index_dir is not None and kind == "events" and semantic_embedder() is not None
-        coder = (bundled_autocoder(kind, configured, index_dir) if semantic
-                 else cached_autocoder(kind, configured, settings.effective_cache_dir))
+        # The lexical coder is kept built between calls; the semantic index is stored apart
+        # and the model is loaded only when a line misses the exact and lay paths.
+        coder = with_semantic(cached_autocoder(kind, configured, settings.effective_cache_dir),
+                              index_dir)
     else:
         loaded = load_path(dictionary)
         wanted = "LLT" if kind == "events" else "substance"

@@ -10,11 +10,12 @@ Thresholds are data (``dictionaries/curation/autocoder_thresholds.json``), calib
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from rapidfuzz import fuzz
 
@@ -44,6 +45,15 @@ class Thresholds:
     semantic_margin: float = 100.0
     # Calibration table: (lowest fused score, precision observed there), highest first.
     confidence: tuple[tuple[float, float], ...] = ()
+    # The calibrated semantic decision (scripts/evaluate_coding.py --calibrate-semantic): a
+    # logistic model over ``Fused.features`` gives the probability that the best candidate is
+    # right (the confidence); auto-coded at ``semantic_p_min`` and above. Empty: the
+    # score/margin rule above decides.
+    semantic_model: tuple[float, ...] = ()  # intercept, then one weight per feature
+    semantic_p_min: float = 1.01
+    # The embedding model it was calibrated with: another model's similarities are on another
+    # scale, so with another model nothing is auto-coded by the semantic stage.
+    semantic_for: str = ""
 
     @classmethod
     def load(cls, kind: str, path: Path | None = None) -> Thresholds:
@@ -56,7 +66,18 @@ class Thresholds:
             float(data["suggest_min"]),
             float(data.get("semantic_auto", 101.0)), float(data.get("semantic_margin", 100.0)),
             tuple((float(a), float(b)) for a, b in data.get("confidence", ())),
+            tuple(float(w) for w in data.get("semantic_model", ())),
+            float(data.get("semantic_p_min", 1.01)),
+            str(data.get("semantic_for", "")),
         )
+
+    def probability(self, fused: Fused) -> float | None:
+        """The calibrated probability that the best semantic candidate is right."""
+        if not self.semantic_model:
+            return None
+        z = self.semantic_model[0] + sum(
+            w * x for w, x in zip(self.semantic_model[1:], fused.features(), strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def confidence_of(self, score: float) -> float | None:
         """The precision observed at this fused score on the calibration rows."""
@@ -64,6 +85,25 @@ class Thresholds:
             if score >= lowest:
                 return precision
         return None
+
+
+class Fused(NamedTuple):
+    """What the semantic stage saw for its best candidate (scores 0-100)."""
+
+    best: float  # fused score
+    lead: float  # over the best candidate of another PT
+    eligible: bool  # may be auto-coded at all (auto-codable term, nothing denied or joined)
+    lexical: bool  # the clinical fuzzy rule auto-coded the same PT
+    cosine: float  # the model's similarity (x100), 0 when the model did not retrieve it
+    fuzzy: float  # the lexical score, 0 when the lexical path did not retrieve it
+    views: bool  # the lay reading and the words as written retrieve the same PT first
+    lay: bool  # the lay rules rewrote the text
+
+    def features(self) -> tuple[float, ...]:
+        """The calibrated model's inputs (``Thresholds.semantic_model``), each about 0-1."""
+        both = 1.0 if self.cosine > 0 and self.fuzzy > 0 else 0.0
+        return (self.best / 100, self.lead / 100, self.cosine / 100, self.fuzzy / 100, both,
+                1.0 if self.views else 0.0, 1.0 if self.lay else 0.0)
 
 
 @dataclass(slots=True)
@@ -103,9 +143,9 @@ class CodingResult:
     method: str = "none"  # exact, synonym, lay, fuzzy, semantic, none, non_event
     auto: bool = False
     confidence: float | None = None
-    # Semantic stage: (fused best, lead over the next PT, may be auto-coded at all), kept so
-    # that calibration can replay the auto decision at other thresholds.
-    fused: tuple[float, float, bool, bool] | None = None  # ..., lexical rule agrees
+    # Semantic stage: what the auto decision was made from, kept so that calibration can
+    # replay it with other weights and thresholds.
+    fused: Fused | None = None
     candidates: list[Candidate] = field(default_factory=list)
     family: str | None = None
     version: str | None = None
@@ -155,6 +195,7 @@ class _Pending:
     negated: bool
     multiple: bool
     vague: bool = False
+    lay: bool = False
 
 
 def words_agree(query: str, key: str) -> bool:
@@ -212,19 +253,32 @@ class Autocoder:
         self._exact: dict[int, tuple[list[Entry], _Exact]] = {}
         self._filled: dict[str, tuple[str | None, ...]] = {}
         self.semantic: SemanticIndex | None = None
-        if embedder is not None:
-            texts = [e.text for e in entries] + [t for t, _ in self._lay_exemplars()]
-            codes = [e.code for e in entries] + [c for _, c in self._lay_exemplars()]
-            self.semantic = SemanticIndex(
-                texts, codes, embedder,
-                release_checksum=terms.release.checksum or terms.release.version,
-                cache_dir=index_dir,
-            )
         self._auto_codes = {e.code for e in entries if e.auto}
+        if embedder is not None:
+            self.attach_semantic(embedder, index_dir)
+
+    def attach_semantic(self, embedder: Embedder, index_dir: Path | None, *,
+                        lay_exemplars: bool = True) -> None:
+        """Turn on semantic retrieval: the stored index of this release is loaded (or built
+        and stored). A lexical coder kept built between processes gets it this way.
+
+        ``lay_exemplars=False`` indexes the dictionary's own texts only: calibration reads the
+        development verbatims so, because their phrasing went into the lay vocabulary."""
+        entries = list(self._entries())
+        exemplars = self._lay_exemplars() if lay_exemplars else []
+        self.semantic = SemanticIndex(
+            [e.text for e in entries] + [t for t, _ in exemplars],
+            [e.code for e in entries] + [c for _, c in exemplars],
+            embedder,
+            release_checksum=self.terms.release.checksum or self.terms.release.version,
+            cache_dir=index_dir,
+        )
 
     def _entries(self) -> Iterable[Entry]:
         current = {c.code for c in self.terms.at_level(self.level) if c.current}
-        for code in current:
+        # In code order: a set's order changes with each process's string hashing, and the
+        # stored semantic index is keyed on its texts in order (it was rebuilt every run).
+        for code in sorted(current):
             concept = self.terms.get(self.level, code)
             if concept is not None:
                 yield Entry(concept.name, code, "name", True)
@@ -301,14 +355,17 @@ class Autocoder:
         if pending and self.semantic is not None:
             # The lay reading and the words as written: the model knows some lay phrasing
             # the rules do not, and the rules fix misspellings the model does not know.
-            by_reading = self.semantic.search_many([s.query for _, s in pending])
-            as_written = self.semantic.search_many([s.verbatim for _, s in pending])
+            # Both in one call: the model encodes them as one batch.
+            both = self.semantic.search_many([s.query for _, s in pending]
+                                             + [s.verbatim for _, s in pending])
+            by_reading, as_written = both[:len(pending)], both[len(pending):]
             for (result, state), one, two in zip(pending, by_reading, as_written, strict=True):
                 best = dict(two)
                 for code, cosine in one:
                     best[code] = max(cosine, best.get(code, -1.0))
                 hits = sorted(best.items(), key=lambda kv: -kv[1])
-                self._fuse(result, state, hits)
+                views = bool(one and two and self.group_of(one[0][0]) == self.group_of(two[0][0]))
+                self._fuse(result, state, hits, views)
         return out
 
     def _lexical(self, verbatim: str) -> tuple[CodingResult, _Pending | None]:
@@ -375,7 +432,8 @@ class Autocoder:
         query = reading.queries[0] if reading is not None and reading.queries else core
         return result, _Pending(query, verbatim, ranked, negated,
                                 reading.multiple if reading else False,
-                                reading.vague if reading else False)
+                                reading.vague if reading else False,
+                                reading is not None and query != core)
 
     def _fuzzy_auto(self, core: str, ranked: list[tuple[str, float]], keys: dict[str, str],
                     entries: list[Entry]) -> bool:
@@ -414,7 +472,8 @@ class Autocoder:
             return True
         return False
 
-    def _fuse(self, result: CodingResult, state: _Pending, hits: list[tuple[str, float]]) -> None:
+    def _fuse(self, result: CodingResult, state: _Pending, hits: list[tuple[str, float]],
+              views: bool) -> None:
         """Lexical and semantic scores fused: a code's score is the better of its fuzzy score
         and its cosine (x100), plus a small agreement bonus when both retrieve it."""
         fused: dict[str, float] = {}
@@ -439,13 +498,25 @@ class Autocoder:
                     and not state.multiple and not state.vague)
         lexical = bool(result.auto and result.code is not None
                        and self.group_of(result.code) == group)
-        result.fused = (best, best - runner_up, eligible, lexical)
-        semantic_auto = lexical or (
-            eligible and best >= t.semantic_auto and best - runner_up >= t.semantic_margin)
+        cosines = dict(hits)
+        fused_record = Fused(best, best - runner_up, eligible, lexical,
+                             100.0 * cosines.get(best_code, 0.0), scores.get(best_code, 0.0),
+                             views, state.lay)
+        result.fused = fused_record
+        probability = t.probability(fused_record)
+        if probability is not None:
+            calibrated = self.semantic is not None and t.semantic_for in (
+                "", self.semantic.embedder.name)
+            semantic_auto = lexical or (eligible and calibrated
+                                        and probability >= t.semantic_p_min)
+            result.confidence = round(probability, 3)
+        else:
+            semantic_auto = lexical or (
+                eligible and best >= t.semantic_auto and best - runner_up >= t.semantic_margin)
+            result.confidence = t.confidence_of(best)
         if not lexical:
             result.method = "semantic"
         result.score = round(best, 1)
-        result.confidence = t.confidence_of(best)
         result.auto = semantic_auto
         self._fill(result, best_code)
 

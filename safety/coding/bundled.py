@@ -16,6 +16,7 @@ coder holding the model is not pickled.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import pickle
@@ -47,15 +48,30 @@ def bundled_autocoder(kind: str, path: Path = BUNDLED_DICTIONARIES,
 
 @lru_cache(maxsize=1)
 def semantic_embedder() -> Embedder | None:
-    """The sentence-embedding model, loaded once per process; None without the extra."""
+    """The sentence-embedding model, loaded once per process (on its first use); None without
+    the extra."""
     return load_embedder()
+
+
+def with_semantic(coder: Autocoder, index_dir: Path | None) -> Autocoder:
+    """``coder`` with semantic retrieval when ``index_dir`` is given (semantic coding on), it
+    codes events and the extra is installed; else ``coder`` itself.
+
+    A copy: the lexical coder may be shared (cached in this process) and stays lexical. The
+    stored index is read with NumPy; the model loads only when a term reaches it."""
+    if index_dir is None or coder.kind != "events" or coder.semantic is not None:
+        return coder
+    embedder = semantic_embedder()
+    if embedder is None:
+        return coder
+    semantic = copy.copy(coder)
+    semantic.attach_semantic(embedder, index_dir)
+    return semantic
 
 
 @lru_cache(maxsize=2)
 def _semantic_autocoder(path: Path, index_dir: Path) -> Autocoder:
-    events, _ = _terminologies(path)
-    return Autocoder(events, "events", curation=curation_dir(path),
-                     embedder=semantic_embedder(), index_dir=index_dir)
+    return with_semantic(_autocoder("events", path), index_dir)
 
 
 # The caches take the folder positionally, so that the default and the same folder named

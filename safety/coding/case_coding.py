@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass, field
 
 from safety.cases.model import CaseVersionData, CodedTerm
-from safety.coding.autocoder import Autocoder
+from safety.coding.autocoder import Autocoder, CodingResult
 from safety.coding.confirmation import confirmation_reason
 
 KEPT_METHODS = ("manual", "e2b")
@@ -29,10 +29,11 @@ def _decided(term: CodedTerm | None) -> bool:
     return term is not None and (term.method in KEPT_METHODS or bool(term.confirmed_by))
 
 
-def _code(coder: Autocoder, text: object, path: str, out: CaseCoding) -> CodedTerm | None:
+def _code(coder: Autocoder, text: object, path: str, out: CaseCoding,
+          done: dict[str, CodingResult] | None = None) -> CodedTerm | None:
     if not isinstance(text, str) or not text.strip():
         return None
-    result = coder.code(text)
+    result = done[text] if done is not None and text in done else coder.code(text)
     term = result.to_coded_term()
     out.coded += 1
     if not term.auto or (coder.kind == "events" and confirmation_reason(
@@ -41,16 +42,32 @@ def _code(coder: Autocoder, text: object, path: str, out: CaseCoding) -> CodedTe
     return term
 
 
+def _event_batch(case: CaseVersionData, events: Autocoder) -> dict[str, CodingResult]:
+    texts: list[object] = [r.translation if isinstance(r.translation, str) and r.translation
+                           else r.verbatim for r in case.reactions if not _decided(r.coding)]
+    texts += [t.verbatim for d in case.drugs for t in d.indications
+              if not _decided(t) and t.code is None]
+    texts += [t.verbatim for t in case.narrative.sender_diagnosis
+              if not _decided(t) and t.code is None]
+    texts += [h.condition.verbatim for h in case.patient.medical_history
+              if not _decided(h.condition) and h.condition.code is None]
+    unique = list(dict.fromkeys(t for t in texts if isinstance(t, str) and t.strip()))
+    return dict(zip(unique, events.code_many(unique), strict=True))
+
+
 def code_case(data: CaseVersionData, events: Autocoder, drugs: Autocoder, *,
               in_place: bool = False) -> CaseCoding:
     """A coded copy of ``data`` (the input is not modified); ``in_place``: ``data`` itself
     coded (a caller that gives it up saves the copy)."""
     out = CaseCoding(data if in_place else copy.deepcopy(data))
     case = out.data
+    # The event texts coded together: the semantic model encodes those the exact and lay
+    # paths leave undecided as one batch (same results as one at a time).
+    done = _event_batch(case, events)
     for i, reaction in enumerate(case.reactions):
         if not _decided(reaction.coding):
             text = reaction.translation if isinstance(reaction.translation, str) else None
-            coded = _code(events, text or reaction.verbatim, f"reactions[{i}]", out)
+            coded = _code(events, text or reaction.verbatim, f"reactions[{i}]", out, done)
             if coded is not None:
                 coded.verbatim = reaction.verbatim
                 reaction.coding = coded
@@ -61,18 +78,20 @@ def code_case(data: CaseVersionData, events: Autocoder, drugs: Autocoder, *,
                 drug.coding = coded
         for j, indication in enumerate(drug.indications):
             if not _decided(indication) and indication.code is None:
-                coded = _code(events, indication.verbatim, f"drugs[{i}].indications[{j}]", out)
+                coded = _code(events, indication.verbatim, f"drugs[{i}].indications[{j}]",
+                              out, done)
                 if coded is not None:
                     drug.indications[j] = coded
     for i, diagnosis in enumerate(case.narrative.sender_diagnosis):  # H.3.r
         if not _decided(diagnosis) and diagnosis.code is None:
-            coded = _code(events, diagnosis.verbatim, f"narrative.sender_diagnosis[{i}]", out)
+            coded = _code(events, diagnosis.verbatim, f"narrative.sender_diagnosis[{i}]", out,
+                          done)
             if coded is not None:
                 case.narrative.sender_diagnosis[i] = coded
     for i, history in enumerate(case.patient.medical_history):
         term = history.condition
         if not _decided(term) and term.code is None:
-            coded = _code(events, term.verbatim, f"patient.medical_history[{i}]", out)
+            coded = _code(events, term.verbatim, f"patient.medical_history[{i}]", out, done)
             if coded is not None:
                 history.condition = coded
     return out

@@ -30,13 +30,17 @@ def _name(coder: Autocoder) -> str:
 def code_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
     if latest_view(session, cv.id) is not None:
         return {"coded": "already coded"}
-    events = active_autocoder(session, "events", settings.dictionaries, cv.sponsor_id)
+    # Events by semantic retrieval when it is on and installed (SAFETY_SEMANTIC_CODING): the
+    # worker keeps the coder, its model and its index between jobs.
+    events = active_autocoder(session, "events", settings.dictionaries, cv.sponsor_id,
+                              semantic_index=settings.semantic_index)
     drugs = active_autocoder(session, "drugs", settings.dictionaries, cv.sponsor_id)
     # Decoded here for this call alone: coded in place, not copied again.
     result = code_case(case_from_json(cv.data), events, drugs, in_place=True)
+    # The audit names the releases and the mode that ran (lexical / semantic (<model>)).
     add_view(session, cv, result.data, result.review, actor="system:coding",
-             reason=f"autocoded with {_name(events)} / {_name(drugs)}")
-    return {"coded": result.coded, "review": len(result.review)}
+             reason=f"autocoded with {_name(events)} ({events.mode}) / {_name(drugs)}")
+    return {"coded": result.coded, "review": len(result.review), "mode": events.mode}
 
 
 def suggest(session: Session, kind: str, verbatim: str, limit: int,
@@ -56,7 +60,10 @@ def suggest(session: Session, kind: str, verbatim: str, limit: int,
 
 def warm_up(session: Session, settings: Settings) -> None:
     """Build the active releases' indexes now (a worker does it before its first job)."""
-    active_autocoder(session, "events", settings.dictionaries)
+    events = active_autocoder(session, "events", settings.dictionaries,
+                              semantic_index=settings.semantic_index)
+    if events.semantic is not None:
+        events.semantic.warm_up()  # the model too, not only the index
     active_autocoder(session, "drugs", settings.dictionaries)
 
 

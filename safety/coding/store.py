@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.coding.autocoder import Autocoder
-from safety.coding.bundled import bundled_autocoder
+from safety.coding.bundled import bundled_autocoder, with_semantic
 from safety.coding.loading import detect, load_path
 from safety.coding.medical_lists import read_pt_list
 from safety.coding.open_dictionary import DRUGS_FAMILY, EVENTS_FAMILY
@@ -301,36 +301,42 @@ def read(session: Session, release_id: uuid.UUID, sponsor_id: int | None = None)
     return terms
 
 
-_coders: dict[tuple[uuid.UUID, Path, int | None, int | None], Autocoder] = {}
+_coders: dict[tuple[uuid.UUID, Path, int | None, int | None, Path | None], Autocoder] = {}
 _coders_lock = threading.Lock()
 EVENT_FAMILIES = ("MedDRA", EVENTS_FAMILY)
 DRUG_FAMILIES = ("WHODrug", DRUGS_FAMILY)
 
 
 def active_autocoder(session: Session, kind: str, dictionaries: Path,
-                     sponsor_id: int | None = None) -> Autocoder:
+                     sponsor_id: int | None = None, *,
+                     semantic_index: Path | None = None) -> Autocoder:
     """The autocoder for the active release (MedDRA/WHODrug first, then the stored open
     dictionary) with the sponsor's team synonyms, else the open dictionary in ``dictionaries``
     (``settings.dictionaries``), whose curation lists and thresholds every release is coded
     with. Indexes are built once per release, folder, sponsor and set of synonyms, in each
     process: a synonym the team adds (in any process) is in the next coder asked for.
+
+    ``semantic_index`` (``settings.semantic_index``: the folder when semantic coding is on)
+    gives the events coder semantic retrieval when the extra is installed; the pipeline asks
+    for it, so a warm worker holds the model and the index once.
     """
     for family in EVENT_FAMILIES if kind == "events" else DRUG_FAMILIES:
         release = active_release(session, family)
         if release is None:
             continue
+        index = semantic_index if kind == "events" else None
         key = (release.id, dictionaries, sponsor_id, _latest_synonym(session, release.id,
-                                                                      sponsor_id))
+                                                                      sponsor_id), index)
         with _coders_lock:
             coder = _coders.get(key)
             if coder is None:
-                coder = Autocoder(read(session, release.id, sponsor_id), kind,
-                                  curation=curation_dir(dictionaries))
-                for old in [k for k in _coders if k[:3] == key[:3]]:
+                coder = with_semantic(Autocoder(read(session, release.id, sponsor_id), kind,
+                                                curation=curation_dir(dictionaries)), index)
+                for old in [k for k in _coders if k[:3] == key[:3] and k[4] == key[4]]:
                     del _coders[old]  # superseded: the sponsor's synonyms changed
                 _coders[key] = coder
         return coder
-    return bundled_autocoder(kind, dictionaries)
+    return bundled_autocoder(kind, dictionaries, semantic_index)
 
 
 def _latest_synonym(session: Session, release_id: uuid.UUID,

@@ -154,3 +154,17 @@ def test_coded_term_keeps_verbatim_and_release(events_coder):
     term = events_coder.code("  Nausea!! ").to_coded_term()
     assert term.verbatim == "  Nausea!! "
     assert (term.family, term.level, term.code) == ("SafetyDesk-open", "LLT", "10028813")
+
+
+def test_calibrated_probability_rises_with_the_evidence() -> None:
+    """Issue 18: the semantic decision's confidence is a logistic model over its features."""
+    from safety.coding.autocoder import Fused
+
+    t = Thresholds(semantic_model=(-4.0, 2.0, 2.0, 3.0, 1.0, 0.0, 1.0, 0.0),
+                   semantic_p_min=0.9)
+    weak = Fused(60.0, 2.0, True, False, 60.0, 0.0, False, False)
+    strong = Fused(92.0, 20.0, True, False, 92.0, 80.0, True, True)
+    p_weak, p_strong = t.probability(weak), t.probability(strong)
+    assert p_weak is not None and p_strong is not None
+    assert 0.0 < p_weak < 0.5 < p_strong < 1.0
+    assert Thresholds().probability(strong) is None  # uncalibrated: the score rule decides

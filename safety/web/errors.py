@@ -58,8 +58,10 @@ def _error_page(error: HTTPException) -> ResponseReturnValue:
         # account (the template context would load it, and fail again).
         g._login_user = login_manager.anonymous_user()
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-    # A 400 says what was wrong with the request (a missing CSRF token, a malformed form).
-    detail = error.description if code == 400 else None
+    # A 400 says what was wrong with the request (a missing CSRF token, a malformed form); a
+    # 403 given with a reason of its own (a blinded study's document) says why.
+    own_reason = error.description != type(error).description
+    detail = error.description if code == 400 or (code == 403 and own_reason) else None
     page = render_template("web/error.html", code=code, name=error.name,
                            advice=ADVICE.get(code, error.description), detail=detail)
     return page, code, headers

@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 
 from safety.cases.values import PartialDate
 from safety.dedup.profile import Profile, subjects_agree
+from safety.dedup.terms import event_agreement
 
 FUZZY_SAME = 90.0
 FUZZY_SIMILAR = 80.0
@@ -203,7 +204,7 @@ def _set_outcome(
 
 
 def _events(a: Profile, b: Profile) -> str | None:
-    return _set_outcome(a.events, b.events, a.event_text, b.event_text)
+    return event_agreement(a.events, a.event_text, b.events, b.event_text)
 
 
 def _drugs(a: Profile, b: Profile) -> str | None:

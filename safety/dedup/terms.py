@@ -28,6 +28,7 @@ from safety.coding.autocoder import Autocoder
 from safety.coding.bundled import bundled_autocoder
 
 SIMILAR = 88.0  # token-set similarity of a verbatim to one of a concept's names: same event
+UNLIKE = 50.0  # below this against every name, an uncoded verbatim names something else
 
 
 @lru_cache(maxsize=2)
@@ -112,7 +113,9 @@ def event_agreement(xs: frozenset[str], tx: tuple[str, ...],
     - ``similar``: no concept shared, but a verbatim of one is at least ``SIMILAR`` token-set
       similar to a text, name or synonym of a concept of the other (a misspelt or lay
       verbatim the coder left uncoded, against the coded term it means);
-    - ``uncoded_differs``: nothing similar, but one side has an uncoded verbatim (weak);
+    - ``uncoded_differs``: nothing similar, but one side has an uncoded verbatim that is at
+      least ``UNLIKE`` similar to some name of the other (weak);
+    - ``uncoded_unlike``: an uncoded verbatim below ``UNLIKE`` against every name of the other;
     - ``disjoint``: different concepts.
     """
     if not xs or not ys:
@@ -123,8 +126,13 @@ def event_agreement(xs: frozenset[str], tx: tuple[str, ...],
         return "overlap"
     other_x = tx + tuple(n for c in xs for n in concept_names(c))
     other_y = ty + tuple(n for c in ys for n in concept_names(c))
-    if any(fuzz.token_set_ratio(a, b) >= SIMILAR for a in tx for b in other_y) or any(
-            fuzz.token_set_ratio(a, b) >= SIMILAR for a in ty for b in other_x):
+    best = max((fuzz.token_set_ratio(a, b) for a in tx for b in other_y), default=0.0)
+    best = max(best, max((fuzz.token_set_ratio(a, b) for a in ty for b in other_x), default=0.0))
+    if best >= SIMILAR:
         return "similar"
-    uncoded = any(k.startswith("v:") for k in xs | ys)
-    return "uncoded_differs" if uncoded else "disjoint"
+    if not any(k.startswith("v:") for k in xs | ys):
+        return "disjoint"
+    # An uncoded verbatim that shares hardly a word with the other side's terms, their names
+    # and synonyms: most probably another event (a second SAE of the same subject), though a
+    # lay wording the dictionary lacks looks the same; calibration weighs the two.
+    return "uncoded_differs" if best >= UNLIKE else "uncoded_unlike"

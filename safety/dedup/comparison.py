@@ -220,14 +220,16 @@ def _subject_events(a: Profile, b: Profile) -> str | None:
 
     Fellegi-Sunter takes fields as independent, but how much differing events say depends on
     whether the patient is known to be the same: for one trial subject they are what tells a
-    second SAE from a copy of the first (site and CRO both code, so an uncoded verbatim that
-    matches nothing of the other's terms is rarely a wording of the same event), while between
-    spontaneous reports a lay verbatim the dictionary lacks differs just as much. So the same
-    outcome gets its own likelihoods here.
+    second SAE from a copy of the first, while between spontaneous reports a lay verbatim the
+    dictionary lacks differs just as much. So the outcomes get their own likelihoods here, and
+    an uncoded verbatim unlike every name of the other's events counts as a different event:
+    site and CRO report in medical terms (ICH E2B(R3) E.i.1.1a is the reporter's term, coded
+    by both), so it is not a lay wording of the same one.
     """
     if not _same_subject(a, b):
         return None
-    return event_agreement(a.events, a.event_text, b.events, b.event_text)
+    found = event_agreement(a.events, a.event_text, b.events, b.event_text)
+    return "disjoint" if found == "uncoded_unlike" else found
 
 
 def _drugs(a: Profile, b: Profile) -> str | None:
@@ -293,7 +295,7 @@ FIELDS: dict[str, tuple[Comparator, tuple[str, ...], tuple[str, ...]]] = {
                          "disjoint"),
                ("events", "event_text")),
     "subject_events": (_subject_events, ("same", "overlap", "similar", "uncoded_differs",
-                                         "uncoded_unlike", "disjoint"), ("events", "event_text")),
+                                         "disjoint"), ("events", "event_text")),
     "drugs": (_drugs, ("same", "overlap", "similar", "uncoded_differs", "disjoint"),
               ("drugs", "drug_text")),
     "reporter": (_reporter, ("same", "different", "qualification_same", "qualification_diff"),

@@ -1,0 +1,105 @@
+"""Events and drugs compared as concepts, one realistic pair per case (issue 21).
+
+Each pair is how two senders of one case word or code it differently: a consumer's lay words
+against the physician's coded term, an LLT against its PT, a misspelt verbatim the coder left
+uncoded, a brand the open dictionary does not hold; and the counter-cases that must stay apart
+(a second, different SAE of the same trial subject).
+"""
+
+from __future__ import annotations
+
+from factories.dedup import make_case
+
+from safety.cases.model import CodedTerm, Reaction
+from safety.cases.values import PartialDate
+from safety.dedup.blocking import blocking_keys
+from safety.dedup.comparison import outcomes
+from safety.dedup.profile import build_profile
+from safety.dedup.scoring import load_model
+from safety.dedup.terms import event_agreement
+
+
+def _coded(verbatim: str, code: str, term: str, pt_code: str, pt_term: str,
+           level: str = "LLT") -> Reaction:
+    return Reaction(verbatim=verbatim, start=PartialDate.parse_iso("2024-02-10"),
+                    country="FR", coding=CodedTerm(verbatim=verbatim, code=code, term=term,
+                                                   level=level, pt_code=pt_code,
+                                                   pt_term=pt_term))
+
+
+def test_lay_wording_and_the_coded_term_it_means_are_the_same_event() -> None:
+    """The caller said "threw up" (left uncoded); the physician's report codes PT Vomiting."""
+    consumer = make_case(events=["threw up"], coded=False, sender="SafetyDesk intake",
+                         report_id="C-1")
+    physician = make_case(events=["emesis"], report_id="P-1")
+    physician.reactions = [_coded("emesis", "10014542", "Emesis", "10047700", "Vomiting")]
+    a, b = build_profile(consumer), build_profile(physician)
+    assert a.events == b.events
+    assert outcomes(a, b)["events"] == "same"
+    assert any(k.startswith("emc|") for k in blocking_keys(a) & blocking_keys(b))
+
+
+def test_an_llt_and_its_pt_wording_are_the_same_event() -> None:
+    """One partner codes the LLT "Feeling sick", the site writes "nausea" uncoded."""
+    partner = make_case(events=["feeling sick"], report_id="B-1", sender="Borealis")
+    site = make_case(events=["Nausea"], coded=False)
+    assert outcomes(build_profile(partner), build_profile(site))["events"] == "same"
+
+
+def test_a_misspelt_uncoded_verbatim_is_similar_to_the_coded_term() -> None:
+    """A faxed form's "gastrointestinal haemorrage" stays uncoded (the open dictionary has no
+    such PT); the E2B copy codes PT Gastrointestinal haemorrhage."""
+    fax = make_case(events=["gastrointestinal haemorrage"], coded=False, report_id="F-1")
+    e2b = make_case(events=["gi bleeding"])
+    assert outcomes(build_profile(fax), build_profile(e2b))["events"] == "similar"
+
+
+def test_an_uncoded_verbatim_unlike_every_name_of_the_other_event() -> None:
+    other = make_case(events=["hepatotoxicity"], coded=False, report_id="F-2")
+    e2b = make_case(events=["gi bleeding"])
+    assert outcomes(build_profile(other), build_profile(e2b))["events"] == "uncoded_unlike"
+
+
+def test_event_agreement_levels() -> None:
+    assert event_agreement(frozenset({"c:nausea"}), ("nausea",),
+                           frozenset({"c:nausea", "c:rash"}), ("nausea", "rash")) == "overlap"
+    assert event_agreement(frozenset({"c:nausea"}), ("nausea",),
+                           frozenset({"c:pruritus"}), ("itching",)) == "disjoint"
+    assert event_agreement(frozenset(), (), frozenset({"c:nausea"}), ("nausea",)) is None
+
+
+def test_brand_and_generic_are_one_active_moiety() -> None:
+    """A consumer names "Tylenol" (uncoded); the physician's report codes paracetamol."""
+    consumer = make_case(drugs=["Tylenol"], coded=False, report_id="C-3")
+    physician = make_case(drugs=["paracetamol"])
+    a, b = build_profile(consumer), build_profile(physician)
+    assert a.drugs == b.drugs and a.drugs == frozenset({"u:362O9ITL9D"})
+    assert outcomes(a, b)["drugs"] == "same"
+
+
+def test_a_brand_the_dictionary_lacks_still_blocks_coded_against_uncoded() -> None:
+    """Partner A codes "Vancocin" to its own substance code; partner B leaves it uncoded."""
+    coded = make_case(drugs=["vancocin"], report_id="A-1")
+    coded.drugs[0].coding = CodedTerm(verbatim="Vancocin", code="SUB020", term="vancomycin",
+                                      level="substance")
+    uncoded = make_case(drugs=["Vancocin"], coded=False, report_id="B-1", sender="Borealis")
+    shared = blocking_keys(build_profile(coded)) & blocking_keys(build_profile(uncoded))
+    assert any("v:vancocin" in k for k in shared)
+
+
+def test_events_of_one_trial_subject_are_weighed_on_their_own() -> None:
+    """Subject 014-0231: a GI bleed reported by the site, then a liver injury the site sent
+    uncoded three months later. All patient fields agree; only the events tell them apart."""
+    first = make_case(study="ACME-301", subject="014-0231", events=["gi bleeding"],
+                      onset="2024-02")
+    second = make_case(study="ACME-301", subject="0231", events=["hepatotoxicity"], coded=False,
+                       onset="2024", report_id="FR-ACME-2024-000050")
+    a, b = build_profile(first), build_profile(second)
+    found = outcomes(a, b)
+    assert found["events"] is None and found["subject_events"] == "disjoint"
+    model = load_model()
+    assert model.score_fast(a, b) < model.threshold
+    copy = make_case(study="ACME-301", subject="0231", events=["gi bleeding"], onset="2024",
+                     sender="Borealis", report_id="B-9")
+    assert outcomes(a, build_profile(copy))["subject_events"] == "same"
+    assert model.score_fast(a, build_profile(copy)) >= model.threshold

@@ -82,7 +82,9 @@ def _names_by_pt() -> dict[str, tuple[str, ...]]:
     pt_of: dict[str, str] = {}
     for (level, code), _ in terms.concepts.items():
         if level == "LLT":
-            parent = terms._primary_parent("LLT", code)
+            edges = terms.parents("LLT", code)
+            edge = next((e for e in edges if e.primary), edges[0] if edges else None)
+            parent = terms.concepts.get(edge.parent) if edge is not None else None
             if parent is not None:
                 pt_of[code] = parent.name
     names: dict[str, list[str]] = {}

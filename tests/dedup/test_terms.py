@@ -89,17 +89,18 @@ def test_a_brand_the_dictionary_lacks_still_blocks_coded_against_uncoded() -> No
 
 def test_events_of_one_trial_subject_are_weighed_on_their_own() -> None:
     """Subject 014-0231: a GI bleed reported by the site, then a liver injury the site sent
-    uncoded three months later. All patient fields agree; only the events tell them apart."""
+    uncoded three months later. All patient fields agree; only the events (and the onsets the
+    site forms give in full) tell them apart."""
     first = make_case(study="ACME-301", subject="014-0231", events=["gi bleeding"],
-                      onset="2024-02")
+                      onset="2024-02-10")
     second = make_case(study="ACME-301", subject="0231", events=["hepatotoxicity"], coded=False,
-                       onset="2024", report_id="FR-ACME-2024-000050")
+                       onset="2024-05-20", report_id="FR-ACME-2024-000050")
     a, b = build_profile(first), build_profile(second)
     found = outcomes(a, b)
     assert found["events"] is None and found["subject_events"] == "disjoint"
     model = load_model()
     assert model.score_fast(a, b) < model.threshold
-    copy = make_case(study="ACME-301", subject="0231", events=["gi bleeding"], onset="2024",
-                     sender="Borealis", report_id="B-9")
+    copy = make_case(study="ACME-301", subject="0231", events=["gi bleeding"],
+                     onset="2024-02-10", sender="Borealis", report_id="B-9")
     assert outcomes(a, build_profile(copy))["subject_events"] == "same"
     assert model.score_fast(a, build_profile(copy)) >= model.threshold

@@ -50,6 +50,7 @@ def ready_settings() -> Settings:
         raise click.ClickException(f"database not upgraded: {exc}") from exc
     if migrated:
         index_queue(loaded.effective_database_url)
+        reindex_dedup(loaded.effective_database_url, loaded)
     return loaded
 
 
@@ -61,6 +62,15 @@ def index_queue(url: str) -> int:
 
     with session_scope(url) as session:
         return index_missing_cases(session)
+
+
+def reindex_dedup(url: str, loaded: Settings) -> str:
+    """Re-index the dedup profiles of every sponsor stored with an older blocking-key scheme
+    (migration 0014 numbers the schemes; the keys are built with this release's code)."""
+    from safety.db.session import session_scope
+
+    with session_scope(url) as session:
+        return reindex_sponsors(session, loaded)
 
 
 @contextmanager
@@ -137,3 +147,23 @@ def migration_attributes(loaded: Settings) -> dict[str, object]:
     from safety.sponsors.service import migration_defaults
 
     return migration_defaults(loaded.org_code, loaded.timezone, loaded.sender_profile_path)
+
+
+def reindex_sponsors(session: Session, loaded: Settings, batch: int = 500) -> str:
+    """``reindex`` for every sponsor the session may see, progress on stderr; a summary."""
+    from safety.dedup.service import reindex
+    from safety.sponsors.service import sponsors
+
+    ids = scope(session).sponsor_ids
+    lines = []
+    for sponsor in sponsors(session):
+        if ids is not None and sponsor.id not in ids:
+            continue
+
+        def progress(done: int, total: int, code: str = sponsor.code) -> None:
+            click.echo(f"{code}: {done}/{total} profile(s) re-indexed", err=True)
+
+        n = reindex(session, loaded, sponsor.id, batch, progress)
+        lines.append(f"{sponsor.code}: {n} profile(s) re-indexed" if n
+                     else f"{sponsor.code}: dedup index up to date")
+    return "\n".join(lines) or "no sponsor"

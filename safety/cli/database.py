@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import click
 
-from safety.cli.common import index_queue, migration_attributes, redact, settings
+from safety.cli.common import (
+    index_queue,
+    migration_attributes,
+    redact,
+    reindex_dedup,
+    settings,
+)
 
 
 @click.group("db")
@@ -30,6 +36,8 @@ def db_upgrade(revision: str) -> None:
     indexed = index_queue(url)
     click.echo(f"database at {revision}: {redact(url)}"
                + (f" ({indexed} case(s) added to the queue's index)" if indexed else ""))
+    if revision == "head":
+        click.echo(reindex_dedup(url, loaded))
 
 
 @db.command("check")

@@ -22,6 +22,13 @@ MAX_TERM_KEY = 24  # verbatim fall-backs are cut so keys stay short
 STRONG_KINDS = frozenset({"dod", "dic", "iby", "lit", "sub", "rec", "eoc"})
 
 
+# The scheme of the keys below. Raise it whenever a change makes a stored case yield other keys
+# than a new report of it would (which keys are built, how facts are normalised or reduced to
+# concepts): stored profiles of an older scheme are re-indexed by ``safety db upgrade`` and
+# ``safety dedup reindex``. 1 (stored as NULL): code and substance keys (``pt:``, ``sub:``);
+# 2: concept keys (issue 21, ``safety.dedup.terms``).
+KEYS_VERSION = 2
+
 MIN_SHARED = 2  # evidence a pair needs from shared keys: a strong key counts 2, others 1
 
 

@@ -13,46 +13,137 @@ The open dictionary has no HLT or HLGT level (dictionaries/README.md), so "same 
 told from it; the partial agreement used instead is a token similarity between one side's
 verbatim and the other side's concept names and synonyms (``event_agreement``).
 
-The dictionary is read once per process (about 3 s) and every text is resolved once (cached):
-profile building stays a plain function of the case.
+Which dictionary: the one the installation codes with (``ConceptSource``), which the service
+layer names from the settings and the active releases (``safety.dedup.service.concept_source``)
+and makes current for the work it does (``using``); without one (file-level scans, the
+evaluation), the open dictionary bundled with the package, which is also the settings' default.
+Nothing is loaded until a text is first resolved (building an autocoder takes about 3 s); the
+coders and every resolved text are then kept per source for the life of the process, so a warm
+worker pays it once per release. Profile building stays a plain function of the case.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import fuzz
 
 from safety.cases.identifiers import norm_text
 from safety.coding.autocoder import Autocoder
 from safety.coding.bundled import bundled_autocoder
+from safety.package_data import BUNDLED_DICTIONARIES
 
 SIMILAR = 88.0  # token-set similarity of a verbatim to one of a concept's names: same event
 UNLIKE = 50.0  # below this against every name, an uncoded verbatim names something else
+KEPT_SOURCES = 2  # sources kept built per process (the active release and the one before)
+MAX_TEXTS = 65536  # resolved texts kept per source and kind
 
 
-@lru_cache(maxsize=2)
-def _coder(kind: str) -> Autocoder:
-    return bundled_autocoder(kind)
+@dataclass(frozen=True)
+class ConceptSource:
+    """The coders concepts are read from. ``key`` names the releases (or dictionary folder):
+    two sources with one key are the same dictionary, and share what was built and resolved.
+    The factories are called once, at the first text resolved."""
+
+    key: str
+    events: Callable[[], Autocoder] = field(compare=False)
+    drugs: Callable[[], Autocoder] = field(compare=False)
 
 
-@lru_cache(maxsize=65536)
+def folder_source(path: Path = BUNDLED_DICTIONARIES) -> ConceptSource:
+    """The open dictionary in a folder (``settings.dictionaries``; by default the bundled one)."""
+    return ConceptSource(f"dir:{path}", lambda: bundled_autocoder("events", path),
+                         lambda: bundled_autocoder("drugs", path))
+
+
+class Concepts:
+    """Concept lookups over one source: coders built at first use, each text resolved once."""
+
+    def __init__(self, source: ConceptSource) -> None:
+        self.source = source
+        self._coders: dict[str, Autocoder] = {}
+        self._texts: dict[tuple[str, str], str | None] = {}
+        self._lock = threading.Lock()
+        self._names: dict[str, tuple[str, ...]] | None = None
+
+    def coder(self, kind: str) -> Autocoder:
+        with self._lock:
+            coder = self._coders.get(kind)
+            if coder is None:
+                coder = (self.source.events if kind == "events" else self.source.drugs)()
+                self._coders[kind] = coder
+            return coder
+
+    def resolve(self, kind: str, text: str) -> str | None:
+        key = (kind, text)
+        if key in self._texts:
+            return self._texts[key]
+        result = self.coder(kind).code(text)
+        value: str | None = None
+        if kind == "events":
+            if result.auto and (result.pt_term or result.term):
+                value = f"c:{norm_text(result.pt_term or result.term)}"
+        elif result.auto and (code := result.moiety_code or result.code):
+            value = f"u:{code}"
+        if len(self._texts) < MAX_TEXTS:
+            self._texts[key] = value
+        return value
+
+    def names_by_pt(self) -> dict[str, tuple[str, ...]]:
+        if self._names is None:
+            self._names = _names_by_pt(self.coder("events"))
+        return self._names
+
+
+_kept: OrderedDict[str, Concepts] = OrderedDict()
+_kept_lock = threading.Lock()
+_current: ContextVar[ConceptSource | None] = ContextVar("dedup_concepts", default=None)
+
+
+def concepts(source: ConceptSource | None = None) -> Concepts:
+    """The concepts of ``source`` (default: the current one, else the bundled dictionary),
+    built once per process and key; the least recently used beyond ``KEPT_SOURCES`` dropped."""
+    src = source or _current.get() or _default_source()
+    with _kept_lock:
+        found = _kept.get(src.key)
+        if found is None:
+            found = _kept[src.key] = Concepts(src)
+            while len(_kept) > KEPT_SOURCES:
+                _kept.popitem(last=False)
+        _kept.move_to_end(src.key)
+        return found
+
+
+@lru_cache(maxsize=1)
+def _default_source() -> ConceptSource:
+    return folder_source()
+
+
+@contextmanager
+def using(source: ConceptSource) -> Iterator[Concepts]:
+    """Resolve terms with ``source`` within the block (this thread or task only)."""
+    token = _current.set(source)
+    try:
+        yield concepts(source)
+    finally:
+        _current.reset(token)
+
+
 def event_concept(text: str) -> str | None:
-    """The open dictionary PT an event text auto-codes to (``"c:<pt name>"``), or None."""
-    result = _coder("events").code(text)
-    if not result.auto or not (result.pt_term or result.term):
-        return None
-    return f"c:{norm_text(result.pt_term or result.term)}"
+    """The PT an event text auto-codes to (``"c:<pt name>"``), or None."""
+    return concepts().resolve("events", text)
 
 
-@lru_cache(maxsize=65536)
 def drug_moiety(text: str) -> str | None:
-    """The active moiety (UNII) a drug name auto-codes to (``"u:<unii>"``), or None."""
-    result = _coder("drugs").code(text)
-    if not result.auto:
-        return None
-    code = result.moiety_code or result.code
-    return f"u:{code}" if code else None
+    """The active moiety a drug name auto-codes to (``"u:<code>"``), or None."""
+    return concepts().resolve("drugs", text)
 
 
 def event_key_of(texts: list[str], fallback: str) -> str:
@@ -75,10 +166,9 @@ def drug_key_of(texts: list[str], fallback: set[str]) -> set[str]:
     return fallback
 
 
-@lru_cache(maxsize=1)
-def _names_by_pt() -> dict[str, tuple[str, ...]]:
-    """Every name the open dictionary gives a PT: its own, its LLTs' and their synonyms."""
-    terms = _coder("events").terms
+def _names_by_pt(coder: Autocoder) -> dict[str, tuple[str, ...]]:
+    """Every name the dictionary gives a PT: its own, its LLTs' and their synonyms."""
+    terms = coder.terms
     pt_of: dict[str, str] = {}
     for (level, code), _ in terms.concepts.items():
         if level == "LLT":
@@ -103,7 +193,7 @@ def concept_names(concept: str) -> tuple[str, ...]:
     if not concept.startswith("c:"):
         return ()
     pt = concept[2:]
-    return _names_by_pt().get(pt, (pt,))
+    return concepts().names_by_pt().get(pt, (pt,))
 
 
 def event_agreement(xs: frozenset[str], tx: tuple[str, ...],

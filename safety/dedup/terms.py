@@ -64,28 +64,31 @@ def folder_source(path: Path = BUNDLED_DICTIONARIES) -> ConceptSource:
 
 
 class Concepts:
-    """Concept lookups over one source: coders built at first use, each text resolved once."""
+    """Concept lookups over one dictionary: coders built at first use, each text resolved once.
 
-    def __init__(self, source: ConceptSource) -> None:
-        self.source = source
+    It keeps no source (whose factories may hold the session of the job that named it, which a
+    job may not keep, docs/decisions.md): each call passes the source current then."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
         self._coders: dict[str, Autocoder] = {}
         self._texts: dict[tuple[str, str], str | None] = {}
         self._lock = threading.Lock()
         self._names: dict[str, tuple[str, ...]] | None = None
 
-    def coder(self, kind: str) -> Autocoder:
+    def coder(self, kind: str, source: ConceptSource) -> Autocoder:
         with self._lock:
             coder = self._coders.get(kind)
             if coder is None:
-                coder = (self.source.events if kind == "events" else self.source.drugs)()
+                coder = (source.events if kind == "events" else source.drugs)()
                 self._coders[kind] = coder
             return coder
 
-    def resolve(self, kind: str, text: str) -> str | None:
+    def resolve(self, kind: str, text: str, source: ConceptSource) -> str | None:
         key = (kind, text)
         if key in self._texts:
             return self._texts[key]
-        result = self.coder(kind).code(text)
+        result = self.coder(kind, source).code(text)
         value: str | None = None
         if kind == "events":
             if result.auto and (result.pt_term or result.term):
@@ -96,9 +99,9 @@ class Concepts:
             self._texts[key] = value
         return value
 
-    def names_by_pt(self) -> dict[str, tuple[str, ...]]:
+    def names_by_pt(self, source: ConceptSource) -> dict[str, tuple[str, ...]]:
         if self._names is None:
-            self._names = _names_by_pt(self.coder("events"))
+            self._names = _names_by_pt(self.coder("events", source))
         return self._names
 
 
@@ -107,17 +110,21 @@ _kept_lock = threading.Lock()
 _current: ContextVar[ConceptSource | None] = ContextVar("dedup_concepts", default=None)
 
 
-def concepts(source: ConceptSource | None = None) -> Concepts:
-    """The concepts of ``source`` (default: the current one, else the bundled dictionary),
-    built once per process and key; the least recently used beyond ``KEPT_SOURCES`` dropped."""
-    src = source or _current.get() or _default_source()
+def current_source() -> ConceptSource:
+    """The source made current (``using``), else the bundled open dictionary."""
+    return _current.get() or _default_source()
+
+
+def concepts(source: ConceptSource) -> Concepts:
+    """The concepts of ``source``, kept once per process and key; the least recently used
+    beyond ``KEPT_SOURCES`` dropped."""
     with _kept_lock:
-        found = _kept.get(src.key)
+        found = _kept.get(source.key)
         if found is None:
-            found = _kept[src.key] = Concepts(src)
+            found = _kept[source.key] = Concepts(source.key)
             while len(_kept) > KEPT_SOURCES:
                 _kept.popitem(last=False)
-        _kept.move_to_end(src.key)
+        _kept.move_to_end(source.key)
         return found
 
 
@@ -138,12 +145,14 @@ def using(source: ConceptSource) -> Iterator[Concepts]:
 
 def event_concept(text: str) -> str | None:
     """The PT an event text auto-codes to (``"c:<pt name>"``), or None."""
-    return concepts().resolve("events", text)
+    source = current_source()
+    return concepts(source).resolve("events", text, source)
 
 
 def drug_moiety(text: str) -> str | None:
     """The active moiety a drug name auto-codes to (``"u:<code>"``), or None."""
-    return concepts().resolve("drugs", text)
+    source = current_source()
+    return concepts(source).resolve("drugs", text, source)
 
 
 def event_key_of(texts: list[str], fallback: str) -> str:
@@ -193,7 +202,8 @@ def concept_names(concept: str) -> tuple[str, ...]:
     if not concept.startswith("c:"):
         return ()
     pt = concept[2:]
-    return concepts().names_by_pt().get(pt, (pt,))
+    source = current_source()
+    return concepts(source).names_by_pt(source).get(pt, (pt,))
 
 
 def event_agreement(xs: frozenset[str], tx: tuple[str, ...],

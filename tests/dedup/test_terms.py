@@ -104,3 +104,35 @@ def test_events_of_one_trial_subject_are_weighed_on_their_own() -> None:
                      onset="2024-02-10", sender="Borealis", report_id="B-9")
     assert outcomes(a, build_profile(copy))["subject_events"] == "same"
     assert model.score_fast(a, build_profile(copy)) >= model.threshold
+
+
+def test_terms_come_from_the_source_made_current_built_once_per_key_and_lazily() -> None:
+    """The service names the installation's dictionary (``concept_source``); nothing is built
+    until a text is resolved, and a second job with the same release builds nothing again."""
+    from safety.coding.bundled import bundled_autocoder
+    from safety.dedup.terms import ConceptSource, drug_moiety, event_concept, using
+
+    built: list[str] = []
+
+    def coder(kind: str):
+        def make():
+            built.append(kind)
+            return bundled_autocoder(kind)
+        return make
+
+    source = ConceptSource("test:lazy-once", coder("events"), coder("drugs"))
+    with using(source):
+        assert built == []  # made current, not loaded
+        assert event_concept("nausea") == "c:nausea"
+        assert built == ["events"]
+    with using(ConceptSource("test:lazy-once", coder("events"), coder("drugs"))):
+        event_concept("vomiting")
+        drug_moiety("warfarin")
+    assert built == ["events", "drugs"]  # the same release: the events coder was kept
+
+
+def test_the_installation_dictionary_folder_is_the_source_without_an_active_release(
+        db_session, settings) -> None:
+    from safety.dedup.service import concept_source
+
+    assert concept_source(db_session, settings).key == f"dir:{settings.dictionaries}"

@@ -106,6 +106,29 @@ def test_events_of_one_trial_subject_are_weighed_on_their_own() -> None:
     assert model.score_fast(a, build_profile(copy)) >= model.threshold
 
 
+def test_unlike_events_of_one_trial_subject_veto_the_pair_whatever_else_agrees() -> None:
+    """Subject 011-0200: a coded rash from the site, then a liver injury the site sent uncoded
+    with only the month of onset. Initials, birth, drug, reporter and subject agree (as for
+    every SAE of one subject), and a month-only onset is compatible with any day of it: the
+    fields alone score it a duplicate, the veto keeps the two SAEs apart (the same copy of the
+    rash still is one)."""
+    from safety.dedup.scoring import vetoed
+
+    rash = make_case(study="ACME-301", subject="011-0200", events=["rash"], onset="2022-05-20")
+    liver = make_case(study="ACME-301", subject="0110200", events=["hepatotoxicity"],
+                      coded=False, onset="2022-05", report_id="FR-ACME-2024-000051")
+    a, b = build_profile(rash), build_profile(liver)
+    found = outcomes(a, b)
+    assert found["subject_events"] == "disjoint" and vetoed(found)
+    model = load_model()
+    assert model.score_fast(a, b) == 0.0
+    assert model.score(a, b).probability == 0.0
+    copy = make_case(study="ACME-301", subject="0110200", events=["rash"], onset="2022-05",
+                     sender="Borealis", report_id="B-10")
+    kept = outcomes(a, build_profile(copy))
+    assert not vetoed(kept) and model.score_fast(a, build_profile(copy)) >= model.threshold
+
+
 def test_terms_come_from_the_source_made_current_built_once_per_key_and_lazily() -> None:
     """The service names the installation's dictionary (``concept_source``); nothing is built
     until a text is resolved, and a second job with the same release builds nothing again."""

@@ -37,8 +37,10 @@ from safety.dedup.profile import build_profile
 from safety.dedup.scan import scan
 from safety.dedup.scoring import load_model
 from safety.dedup.store import KEY_LENGTH, TABLES, candidate_ids, match_stored
+from safety.sponsors.store import Sponsor  # noqa: F401  (the tables' sponsor_id references it)
 
 CHUNK_CASES = 20000
+SPONSOR = 1  # every bench case belongs to one sponsor (the lookups are per sponsor)
 QUERY_SEED = 424242
 
 
@@ -58,8 +60,8 @@ def _rows(chunk: int, reports: list[LabelledReport]) -> tuple[list[tuple[str, st
         profile = build_profile(r.case)
         ident = identity(r.case)
         profiles.append((cid, json.dumps(profile.to_json()), json.dumps(ident.to_json())))
-        keys.extend(f"{k[:KEY_LENGTH]}\t{cid}\n" for k in blocking_keys(profile))
-        idents.extend(f"{k}\t{cid}\n" for k in ident.keys())
+        keys.extend(f"{k[:KEY_LENGTH]}\t{cid}\t{SPONSOR}\n" for k in blocking_keys(profile))
+        idents.extend(f"{k}\t{cid}\t{SPONSOR}\n" for k in ident.keys())
     return profiles, "".join(keys), "".join(idents)
 
 
@@ -75,13 +77,16 @@ def _copy_all(dsn: str, schema: str, jobs: Iterator[tuple[list[tuple[str, str, s
     n_prof = n_keys = n_ids = 0
     with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
         for profiles, keys, idents in jobs:
-            sql = f"COPY {schema}.dedup_profiles (case_id, profile, identity) FROM STDIN"
+            sql = (f"COPY {schema}.dedup_profiles (case_id, profile, identity, sponsor_id) "
+                   "FROM STDIN")
             with cur.copy(sql) as cp:
                 for row in profiles:
-                    cp.write_row(row)
-            with cur.copy(f"COPY {schema}.dedup_block_keys (key, case_id) FROM STDIN") as cp:
+                    cp.write_row((*row, SPONSOR))
+            sql = f"COPY {schema}.dedup_block_keys (key, case_id, sponsor_id) FROM STDIN"
+            with cur.copy(sql) as cp:
                 cp.write(keys)
-            with cur.copy(f"COPY {schema}.dedup_identifiers (key, case_id) FROM STDIN") as cp:
+            sql = f"COPY {schema}.dedup_identifiers (key, case_id, sponsor_id) FROM STDIN"
+            with cur.copy(sql) as cp:
                 cp.write(idents)
             n_prof += len(profiles)
             n_keys += keys.count("\n")
@@ -131,6 +136,8 @@ def main() -> None:
             with engine.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA IF EXISTS {args.schema} CASCADE"))
                 conn.execute(text(f"CREATE SCHEMA {args.schema}"))
+                conn.execute(text(f"CREATE TABLE {args.schema}.sponsors (id integer PRIMARY KEY)"))
+                conn.execute(text(f"INSERT INTO {args.schema}.sponsors VALUES ({SPONSOR})"))
                 for table in TABLES:
                     table.create(conn)
                 for table, cons, idx in (("dedup_block_keys", "pk_dedup_block_keys",
@@ -182,16 +189,17 @@ def main() -> None:
         followups = suspected = 0
         with Session(engine) as session:
             for r in incoming[:50]:  # warm the cache and the connection
-                match_stored(session, r.case, model, limit=args.limit, retrieve=args.retrieve)
+                match_stored(session, r.case, model, SPONSOR, limit=args.limit,
+                             retrieve=args.retrieve)
             for r in incoming:
                 t0 = time.perf_counter()
-                res = match_stored(session, r.case, model, limit=args.limit,
+                res = match_stored(session, r.case, model, SPONSOR, limit=args.limit,
                                    retrieve=args.retrieve)
                 latencies.append((time.perf_counter() - t0) * 1000)
                 kinds.append(r.kind == "followup")
                 n_candidates.append(len(res.candidates))
                 t0 = time.perf_counter()
-                retrieved.append(len(candidate_ids(session, res.keys, args.retrieve)))
+                retrieved.append(len(candidate_ids(session, res.keys, SPONSOR, args.retrieve)))
                 sql_ms.append((time.perf_counter() - t0) * 1000)
                 followups += res.followup is not None
                 suspected += any(c.suspected for c in res.candidates)

@@ -51,6 +51,7 @@ def ready_settings() -> Settings:
     if migrated:
         index_queue(loaded.effective_database_url)
         ask_held_reports(loaded.effective_database_url, loaded)
+        reindex_dedup(loaded.effective_database_url, loaded, show_progress=False)
     return loaded
 
 
@@ -72,6 +73,16 @@ def ask_held_reports(url: str, loaded: Settings) -> int:
 
     with session_scope(url) as session:
         return ask(session, loaded)
+
+
+def reindex_dedup(url: str, loaded: Settings, show_progress: bool = True) -> str:
+    """Re-index the dedup profiles of every sponsor stored with an older blocking-key scheme
+    (migration 0017 numbers the schemes; the keys are built with this release's code). The
+    embedded database's automatic upgrade does it silently: the command's output is its own."""
+    from safety.db.session import session_scope
+
+    with session_scope(url) as session:
+        return reindex_sponsors(session, loaded, show_progress=show_progress)
 
 
 @contextmanager
@@ -148,3 +159,24 @@ def migration_attributes(loaded: Settings) -> dict[str, object]:
     from safety.sponsors.service import migration_defaults
 
     return migration_defaults(loaded.org_code, loaded.timezone, loaded.sender_profile_path)
+
+
+def reindex_sponsors(session: Session, loaded: Settings, batch: int = 500,
+                     show_progress: bool = True) -> str:
+    """``reindex`` for every sponsor the session may see, progress on stderr; a summary."""
+    from safety.dedup.service import reindex
+    from safety.sponsors.service import sponsors
+
+    ids = scope(session).sponsor_ids
+    lines = []
+    for sponsor in sponsors(session):
+        if ids is not None and sponsor.id not in ids:
+            continue
+
+        def progress(done: int, total: int, code: str = sponsor.code) -> None:
+            click.echo(f"{code}: {done}/{total} profile(s) re-indexed", err=True)
+
+        n = reindex(session, loaded, sponsor.id, batch, progress if show_progress else None)
+        lines.append(f"{sponsor.code}: {n} profile(s) re-indexed" if n
+                     else f"{sponsor.code}: dedup index up to date")
+    return "\n".join(lines) or "no sponsor"

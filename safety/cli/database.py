@@ -10,6 +10,7 @@ from safety.cli.common import (
     index_queue,
     migration_attributes,
     redact,
+    reindex_dedup,
     settings,
 )
 
@@ -40,6 +41,8 @@ def db_upgrade(revision: str) -> None:
              else ""]
     shown = "; ".join(n for n in notes if n)
     click.echo(f"database at {revision}: {redact(url)}" + (f" ({shown})" if shown else ""))
+    if revision == "head":
+        click.echo(reindex_dedup(url, loaded))
 
 
 @db.command("check")

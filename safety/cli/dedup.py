@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from safety.cases.model import CaseVersionData
-from safety.cli.common import database, one_sponsor, ready_settings
+from safety.cli.common import database, one_sponsor, ready_settings, reindex_sponsors
 from safety.dedup.files import CaseFileError, candidates_from_file, read_jsonl
 from safety.dedup.matching import Candidate, MatchResult
 from safety.dedup.scan import scan
@@ -113,8 +113,9 @@ def _reports() -> Iterator[tuple[str, CaseVersionData]]:
     """The reports of ONE sponsor (a scan never mixes sponsors' cases)."""
     from safety.dedup.service import processed_reports
 
-    with database(ready_settings()) as session:
-        yield from processed_reports(session, one_sponsor(session))
+    loaded = ready_settings()
+    with database(loaded) as session:
+        yield from processed_reports(session, one_sponsor(session), loaded)
 
 
 def _candidates(report_id: str, model: Model) -> MatchResult:
@@ -124,11 +125,25 @@ def _candidates(report_id: str, model: Model) -> MatchResult:
         rid = uuid.UUID(report_id)
     except ValueError:
         raise click.ClickException(f"{report_id!r} is not a report id") from None
-    with database(ready_settings()) as session:
-        result = report_candidates(session, rid, model)
+    loaded = ready_settings()
+    with database(loaded) as session:
+        result = report_candidates(session, rid, model, loaded)
     if result is None:
         raise click.ClickException(f"report {report_id} is not processed into a case")
     return result
 
 
 dedup = make_group(load_reports=_reports, find_candidates=_candidates)
+
+
+@dedup.command("reindex")
+@click.option("--batch", type=click.IntRange(1, 100_000), default=500, show_default=True,
+              help="Profiles re-indexed and committed at a time.")
+def reindex_cmd(batch: int) -> None:
+    """Re-index the dedup profiles stored with an older blocking-key scheme (each sponsor's,
+    or those given with --sponsor), so that new reports find them again. Idempotent: a second
+    run finds nothing to do. `safety db upgrade` runs it too."""
+    loaded = ready_settings()
+    with database(loaded) as session:
+        report = reindex_sponsors(session, loaded, batch)
+    click.echo(report)

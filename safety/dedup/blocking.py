@@ -14,12 +14,20 @@ from datetime import timedelta
 
 from safety.cases.values import PartialDate
 from safety.dedup.profile import Profile
+from safety.dedup.terms import drug_moiety
 
 MAX_TERM_KEY = 24  # verbatim fall-backs are cut so keys stay short
 # Keys specific enough that sharing one of them alone makes a pair worth scoring; pairs that
 # share only broader keys must share at least two.
-STRONG_KINDS = frozenset({"dod", "dic", "iby", "lit", "sub", "rec"})
+STRONG_KINDS = frozenset({"dod", "dic", "iby", "lit", "sub", "rec", "eoc"})
 
+
+# The scheme of the keys below. Raise it whenever a change makes a stored case yield other keys
+# than a new report of it would (which keys are built, how facts are normalised or reduced to
+# concepts): stored profiles of an older scheme are re-indexed by ``safety db upgrade`` and
+# ``safety dedup reindex``. 1 (stored as NULL): code and substance keys (``pt:``, ``sub:``);
+# 2: concept keys (issue 21, ``safety.dedup.terms``).
+KEYS_VERSION = 2
 
 MIN_SHARED = 2  # evidence a pair needs from shared keys: a strong key counts 2, others 1
 
@@ -64,10 +72,17 @@ def _term(key: str) -> str:
     return key[:MAX_TERM_KEY]
 
 
+def _drug_tokens(p: Profile) -> set[str]:
+    """The drugs' keys, plus every drug name the open dictionary cannot resolve: a brand
+    (``Vancocin``) coded by one sender and left uncoded by the other still meets."""
+    names = {f"v:{t}" for t in p.drug_text if drug_moiety(t) is None}
+    return {_term(d) for d in p.drugs | names}
+
+
 def blocking_keys(p: Profile) -> set[str]:
     """The blocking keys of a profile (see module docstring for why these conjunctions)."""
     keys: set[str] = set()
-    drugs = {_term(d) for d in p.drugs}
+    drugs = _drug_tokens(p)
     events = {_term(e) for e in p.events}
     months = _months(p.onset)
     years = _birth_years(p)
@@ -97,6 +112,19 @@ def blocking_keys(p: Profile) -> set[str]:
     for ini in readings:
         for y in years:
             keys.add(f"iby|{ini}|{y}")
+    # Keys without the drug, for reports whose drug names cannot be matched (a brand the
+    # dictionary lacks, a misspelling): the event with onset, birth year or initials.
+    for e in events:
+        for m in months:
+            keys.add(f"emc|{e}|{m}|{country}")
+        for y in years:
+            keys.add(f"ebc|{e}|{y}|{country}")
+        for ini in readings:
+            keys.add(f"iev|{ini}|{e}|{country}")
+        if p.onset is not None and p.onset.is_full_date:
+            keys.add(f"eoc|{e}|{p.onset.isoformat()}|{country}")
+    if p.weight is not None and p.country:
+        keys.add(f"wkc|{p.weight:.1f}|{p.country}")
     if p.country and p.sex:
         for band in bands:
             for m in months:

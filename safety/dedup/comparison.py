@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 
 from safety.cases.values import PartialDate
 from safety.dedup.profile import Profile, subjects_agree
+from safety.dedup.terms import event_agreement
 
 FUZZY_SAME = 90.0
 FUZZY_SIMILAR = 80.0
@@ -202,8 +203,33 @@ def _set_outcome(
     return "uncoded_differs" if uncoded else "disjoint"
 
 
+def _same_subject(a: Profile, b: Profile) -> bool:
+    return (a.study is not None and a.study == b.study and a.subject is not None
+            and b.subject is not None and subjects_agree(a.subject, b.subject))
+
+
 def _events(a: Profile, b: Profile) -> str | None:
-    return _set_outcome(a.events, b.events, a.event_text, b.event_text)
+    """Events of reports that are not known to be of one trial subject."""
+    if _same_subject(a, b):
+        return None
+    return event_agreement(a.events, a.event_text, b.events, b.event_text)
+
+
+def _subject_events(a: Profile, b: Profile) -> str | None:
+    """Events of two reports of one trial subject, weighed on their own.
+
+    Fellegi-Sunter takes fields as independent, but how much differing events say depends on
+    whether the patient is known to be the same: for one trial subject they are what tells a
+    second SAE from a copy of the first, while between spontaneous reports a lay verbatim the
+    dictionary lacks differs just as much. So the outcomes get their own likelihoods here, and
+    an uncoded verbatim unlike every name of the other's events counts as a different event:
+    site and CRO report in medical terms (ICH E2B(R3) E.i.1.1a is the reporter's term, coded
+    by both), so it is not a lay wording of the same one.
+    """
+    if not _same_subject(a, b):
+        return None
+    found = event_agreement(a.events, a.event_text, b.events, b.event_text)
+    return "disjoint" if found == "uncoded_unlike" else found
 
 
 def _drugs(a: Profile, b: Profile) -> str | None:
@@ -265,8 +291,11 @@ FIELDS: dict[str, tuple[Comparator, tuple[str, ...], tuple[str, ...]]] = {
     "country": (_country, ("match", "mismatch"), ("country",)),
     "onset": (_onset, ("exact", "close", "near", "compatible", "mismatch"), ("onset",)),
     "dates": (_dates, ("many_shared", "one_shared", "none_shared"), ("dates",)),
-    "events": (_events, ("same", "overlap", "similar", "uncoded_differs", "disjoint"),
+    "events": (_events, ("same", "overlap", "similar", "uncoded_differs", "uncoded_unlike",
+                         "disjoint"),
                ("events", "event_text")),
+    "subject_events": (_subject_events, ("same", "overlap", "similar", "uncoded_differs",
+                                         "disjoint"), ("events", "event_text")),
     "drugs": (_drugs, ("same", "overlap", "similar", "uncoded_differs", "disjoint"),
               ("drugs", "drug_text")),
     "reporter": (_reporter, ("same", "different", "qualification_same", "qualification_diff"),

@@ -17,6 +17,7 @@ from typing import Any
 from safety.cases.identifiers import norm_id, norm_text
 from safety.cases.model import CaseVersionData, CodedTerm, Drug, Quantity
 from safety.cases.values import NullFlavor, PartialDate
+from safety.dedup.terms import drug_key_of, event_key_of
 
 _YEARS_PER_UNIT = {
     "a": 1.0, "yr": 1.0, "year": 1.0, "dec": 10.0, "mo": 1 / 12, "wk": 7 / 365.25,
@@ -280,7 +281,12 @@ def build_profile(case: CaseVersionData) -> Profile:
     for r in case.reactions:
         key = _event_key(r.coding, r.verbatim if r.verbatim is not None else r.translation)
         if key:
-            events.add(key)
+            # the concept the texts name, most standard text first, so that a coded PT, its
+            # LLT and a lay or misspelt verbatim of it meet (safety.dedup.terms)
+            texts = [t for t in (_str(r.coding.pt_term) if r.coding else None,
+                                 _str(r.coding.term) if r.coding else None,
+                                 _str(r.verbatim), _str(r.translation)) if t]
+            events.add(event_key_of(texts, key))
         for t in (r.verbatim, r.translation, r.coding.term if r.coding else None,
                   r.coding.pt_term if r.coding else None):
             n = norm_text(t)
@@ -291,7 +297,9 @@ def build_profile(case: CaseVersionData) -> Profile:
     drugs: set[str] = set()
     drug_text: list[str] = []
     for d in suspects:
-        drugs |= _drug_keys(d)
+        names = [t for t in (_str(d.coding.term) if d.coding else None, _str(d.name),
+                             *(_str(s.name) for s in d.substances)) if t]
+        drugs |= drug_key_of(names, _drug_keys(d))
         for t in [d.name, d.coding.term if d.coding else None, *(s.name for s in d.substances)]:
             n = norm_text(t)
             if n and n not in drug_text:

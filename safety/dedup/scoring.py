@@ -33,6 +33,20 @@ CLASSES = ("duplicate", "other_patient", "new_event")
 SMOOTHING = 0.5
 
 
+# Outcomes that make a pair "not a duplicate" whatever else agrees. Two reports of one trial
+# subject whose events are clearly unlike (different concepts, or an uncoded verbatim unlike
+# every name of the other's: ``safety.dedup.comparison._subject_events``) are two SAEs: the
+# subject, study, drug, reporter and demographics are the same for every SAE of one subject,
+# so their agreement says nothing about whether it is the same event, and ICH E2D(R1) counts a
+# case by patient *and* event (a new, unrelated event of the same patient is a new case).
+# The batch scan's clustering veto (``safety.dedup.scan.VETO``) then keeps them apart too.
+VETOES = frozenset({("subject_events", "disjoint")})
+
+
+def vetoed(found: Mapping[str, str | None]) -> bool:
+    return any((name, outcome) in VETOES for name, outcome in found.items())
+
+
 class ModelError(ValueError):
     """A weights document that does not describe a usable model."""
 
@@ -107,7 +121,10 @@ class Model:
     def probability(
         self, found: Mapping[str, str | None], candidates: float | None = None
     ) -> float:
-        """Posterior of *duplicate*; ``candidates`` = how many cases this one was compared with."""
+        """Posterior of *duplicate*; ``candidates`` = how many cases this one was compared with.
+        0 for a vetoed pair (``VETOES``)."""
+        if vetoed(found):
+            return 0.0
         s = self.log_scores(found, candidates)
         top = max(s)
         w: list[float] = [2.0 ** (x - top) for x in s]  # float ** float is Any to the checker

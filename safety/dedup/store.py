@@ -19,12 +19,14 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     String,
     Uuid,
     case,
     delete,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -34,7 +36,7 @@ from safety.cases.versioning import Identity, identity
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
 from safety.db.memo import once
 from safety.db.tenancy import SponsorOwned
-from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
+from safety.dedup.blocking import KEYS_VERSION, MIN_SHARED, blocking_keys, is_strong
 from safety.dedup.decisions import DECIDED, Pair, PairDecision, pair
 from safety.dedup.matching import (
     MAX_CANDIDATES,
@@ -60,6 +62,12 @@ class DedupProfile(SponsorOwned, Base):
     identity: Mapped[Any] = mapped_column(JSONDoc)
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow,
                                                  server_default=func.now())
+    # The blocking-key scheme the row and its keys were built with (``KEYS_VERSION``; NULL:
+    # before schemes were numbered). Rows of another scheme are found by no new report's keys
+    # until re-indexed (``safety.dedup.service.reindex``).
+    keys_version: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_dedup_profiles_keys_version", "sponsor_id", "keys_version"),)
 
 
 class DedupBlockKey(SponsorOwned, Base):
@@ -141,6 +149,7 @@ def index_case(
         case_id=cid, sponsor_id=sponsor_id,
         case_version_id=_uuid(case_version_id) if case_version_id else None,
         profile=profile.to_json(), identity=ident.to_json(), indexed_at=utcnow(),
+        keys_version=KEYS_VERSION,
     )
     # Onto the row read above (held by ``old``), else new: what ``merge`` did, without its
     # second read of a row already known to be absent.
@@ -152,6 +161,38 @@ def index_case(
                     for k in blocking_keys(profile))
     session.add_all(DedupIdentifier(key=k, case_id=cid, sponsor_id=sponsor_id)
                     for k in ident.keys())
+    session.flush()
+
+
+def _stale(sponsor_id: int) -> Any:
+    return (DedupProfile.sponsor_id == sponsor_id) & or_(
+        DedupProfile.keys_version.is_(None), DedupProfile.keys_version != KEYS_VERSION)
+
+
+def count_stale(session: Session, sponsor_id: int) -> int:
+    """How many of the sponsor's profiles were indexed with another blocking-key scheme."""
+    return session.scalar(select(func.count()).select_from(DedupProfile)
+                          .where(_stale(sponsor_id))) or 0
+
+
+def stale_profiles(session: Session, sponsor_id: int,
+                   limit: int) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
+    """Up to ``limit`` of the sponsor's profiles of another scheme: (case, indexed version)."""
+    rows = session.execute(select(DedupProfile.case_id, DedupProfile.case_version_id)
+                           .where(_stale(sponsor_id)).order_by(DedupProfile.case_id)
+                           .limit(limit))
+    return [(cid, cvid) for cid, cvid in rows]
+
+
+def rekey_stored(session: Session, case_id: uuid.UUID) -> None:
+    """Rebuild the blocking keys of a profile whose case version is gone, from the stored
+    profile itself (its events and drugs stay as they were compared then)."""
+    row = session.get_one(DedupProfile, case_id)
+    session.execute(delete(DedupBlockKey).where(DedupBlockKey.case_id == case_id))
+    session.add_all(DedupBlockKey(key=k[:KEY_LENGTH], case_id=case_id,
+                                  sponsor_id=row.sponsor_id)
+                    for k in blocking_keys(Profile.from_json(row.profile)))
+    row.keys_version = KEYS_VERSION
     session.flush()
 
 

@@ -21,6 +21,7 @@ from safety.config import Settings
 from safety.db.base import Base
 from safety.db.migrate import upgrade
 from safety.db.session import get_engine, import_all_models
+from safety.dedup.blocking import KEYS_VERSION
 
 
 def test_an_embedded_installation_moves_into_the_default_sponsor(
@@ -55,6 +56,9 @@ def test_an_embedded_installation_moves_into_the_default_sponsor(
                 assert (owners, lowest) == (1, shown["id"]), table
         assert conn.execute(text("SELECT count(*) FROM cases")).scalar_one() \
             == len(wave.case_ids)
+        # the dedup profiles wave 1 stored were re-indexed with this release's key scheme
+        assert conn.execute(text("SELECT DISTINCT keys_version FROM dedup_profiles")
+                            ).scalars().all() == [KEYS_VERSION]
 
     api = create_app(settings=settings).test_client()
     case = wave.case_ids["SD-2026-000001"]

@@ -182,6 +182,22 @@ def test_every_old_row_belongs_to_the_default_sponsor(upgraded: Upgraded) -> Non
         == {"fda": ORG_CODE, "ema": ORG_CODE}
 
 
+def test_the_upgrade_reindexes_the_dedup_profiles_wave1_stored(upgraded: Upgraded) -> None:
+    """Profiles stored before the key schemes were numbered (migration 0017) are re-indexed
+    from their case versions by the upgrade, so that new reports find them again."""
+    from safety.dedup.blocking import KEYS_VERSION
+
+    with get_engine(upgraded.url).connect() as conn:
+        versions = conn.execute(text("SELECT keys_version, count(*) FROM dedup_profiles "
+                                     "GROUP BY keys_version")).all()
+    assert upgraded.before["dedup_profiles"] > 0
+    assert versions == [(KEYS_VERSION, upgraded.before["dedup_profiles"])]
+    # a second upgrade has nothing left to re-index
+    again = CliRunner().invoke(main, ["db", "upgrade"])
+    assert again.exit_code == 0, again.output
+    assert "DEFAULT: dedup index up to date" in again.output
+
+
 def test_sponsor_columns_are_not_null_foreign_keys_with_an_index(upgraded: Upgraded) -> None:
     tables = _sponsor_tables()
     assert tables >= OWNED

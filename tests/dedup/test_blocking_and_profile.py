@@ -14,11 +14,18 @@ def _shared_evidence(a: set[str], b: set[str]) -> int:
     return sum(MIN_SHARED if is_strong(k) else 1 for k in a & b)
 
 
-def test_profile_prefers_codes_and_falls_back_to_verbatims() -> None:
+def test_profile_prefers_concepts_then_codes_then_verbatims() -> None:
+    """A term the open dictionary auto-codes becomes its PT (events) or active moiety (drugs),
+    coded or not; otherwise the code, and without a code the normalised verbatim."""
     coded = build_profile(make_case(events=["feeling sick"], drugs=["panadol"]))
-    assert coded.events == {"pt:PT001"} and coded.drugs == {"sub:SUB001"}
+    assert coded.events == {"c:nausea"} and coded.drugs == {"u:362O9ITL9D"}
     plain = build_profile(make_case(events=["Feeling  sick!"], drugs=["Panadol"], coded=False))
-    assert plain.events == {"v:feeling sick"} and plain.drugs == {"v:panadol"}
+    assert plain.events == coded.events and plain.drugs == coded.drugs
+    unknown = build_profile(make_case(events=["gi bleeding"], drugs=["Marevan"]))
+    assert unknown.events == {"pt:PT012"}  # the open dictionary does not resolve it
+    uncoded = build_profile(make_case(events=["Skin peeling off"], drugs=["Marevan"],
+                                      coded=False))
+    assert uncoded.events == {"v:skin peeling off"} and uncoded.drugs == {"v:marevan"}
 
 
 def test_brand_and_generic_coded_to_one_substance_share_keys() -> None:

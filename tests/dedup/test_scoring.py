@@ -38,7 +38,7 @@ def test_second_different_event_in_the_same_trial_subject_is_a_new_case() -> Non
     assert s.probability < MODEL.threshold
     subject = next(e for e in s.evidence if e.field == "subject")
     assert subject.outcome == "same" and subject.weight > 0  # same patient ...
-    events = next(e for e in s.evidence if e.field == "events")
+    events = next(e for e in s.evidence if e.field == "subject_events")
     assert events.weight_new_event < 0  # ... but another event
 
 

@@ -21,7 +21,7 @@ from factories.accounts import bearer
 from factories.tenancy import Side, TwoSponsors, form_of
 from factories.web import Browser
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from safety.accounts.clients import issue_token
 from safety.cli import COMMANDS, main
@@ -193,6 +193,7 @@ CLI_OTHER_COMMANDS = {
     "submissions list": "test_commands_list_only_the_chosen_sponsor",
     "submissions export": "test_outbox_export_for_one_sponsor_leaves_the_other_ready",
     "dedup scan": "test_commands_list_only_the_chosen_sponsor",
+    "dedup reindex": "test_dedup_reindex_for_one_sponsor_leaves_the_other_as_it_was",
     "products list": "test_commands_list_only_the_chosen_sponsor",
     "sponsor list": "test_commands_list_only_the_chosen_sponsor",
     "dictionary recode": "test_commands_list_only_the_chosen_sponsor",
@@ -689,6 +690,35 @@ def test_account_lists_narrow_to_the_chosen_sponsor(world):
             held = set(row["sponsors"])
             assert held == {a.code}, (command, row)
         assert b.code not in listed.output
+
+
+def test_dedup_reindex_for_one_sponsor_leaves_the_other_as_it_was(world):
+    """Profiles stored with an older key scheme are re-indexed from their case versions, the
+    chosen sponsor's only; a second run has nothing to do."""
+    from safety.dedup.blocking import KEYS_VERSION
+    from safety.dedup.store import DedupProfile
+
+    a, b = world.a, world.b
+
+    def versions() -> dict[int, set[int | None]]:
+        with session_scope(world.url) as s:
+            out: dict[int, set[int | None]] = {}
+            for sponsor, version in s.execute(select(DedupProfile.sponsor_id,
+                                                     DedupProfile.keys_version)):
+                out.setdefault(sponsor, set()).add(version)
+            return out
+
+    with session_scope(world.url) as s:
+        s.execute(update(DedupProfile).values(keys_version=None))
+    res = _cli(a, "dedup", "reindex")
+    assert res.exit_code == 0, res.output
+    assert f"{a.code}: {len(set(a.cases))} profile(s) re-indexed" in res.output
+    _no_leak(world, res.output)
+    assert versions() == {a.id: {KEYS_VERSION}, b.id: {None}}
+    again = _cli(a, "dedup", "reindex")
+    assert again.exit_code == 0 and f"{a.code}: dedup index up to date" in again.output
+    assert _cli(b, "dedup", "reindex").exit_code == 0
+    assert versions() == {a.id: {KEYS_VERSION}, b.id: {KEYS_VERSION}}
 
 
 def test_outbox_export_for_one_sponsor_leaves_the_other_ready(world, tmp_path):

@@ -15,7 +15,7 @@ target_metadata = Base.metadata
 config = context.config
 
 # Indexes a migration makes for one database only, which the models cannot declare: the model
-# check (``safety db check``) leaves them alone. 0015: the event terms' trigram index.
+# check (``safety db check``) leaves them alone. 0016: the event terms' trigram index.
 UNMODELLED_INDEXES = frozenset({"ix_queue_terms_event_trgm"})
 
 

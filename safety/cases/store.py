@@ -224,6 +224,17 @@ def versions(session: Session, case_id: uuid.UUID) -> list[CaseVersion]:
     ).scalars())
 
 
+def case_number_with_prefix(session: Session, prefix: str,
+                            other_than_sponsor: int | None) -> str | None:
+    """A case number under ``prefix`` held by a case of another sponsor (any sponsor's when
+    ``other_than_sponsor`` is None), if there is one."""
+    stmt = select(Case.case_number).where(Case.case_number.startswith(f"{prefix}-",
+                                                                      autoescape=True))
+    if other_than_sponsor is not None:
+        stmt = stmt.where(Case.sponsor_id != other_than_sponsor)
+    return session.scalar(stmt.limit(1))
+
+
 def next_number(session: Session, name: str) -> int:
     """The next value of a named counter (case numbers), taken under the row's lock."""
     result = session.execute(

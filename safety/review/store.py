@@ -347,15 +347,12 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
             subject_key=queue_index.key(subject) if subject else None,
             coding_review=bool(view is not None and view.review),
             suspected_duplicate=suspected, rejected_by_regulator=cid in rejected)
-        # Onto the row loaded above when there is one, else a new row (what ``merge`` did,
-        # without its query for a row already known to be there or not).
-        entry = entries.get(cid)
-        if entry is None:
-            session.add(QueueEntry(case_id=cid, **values))
+        # Onto the row loaded above when there is one (``merge`` finds it in the session,
+        # no query), else a new row (added: ``merge`` would query for a row known absent).
+        if cid in entries:
+            session.merge(QueueEntry(case_id=cid, **values))
         else:
-            for name, value in values.items():
-                if getattr(entry, name) != value:
-                    setattr(entry, name, value)
+            session.add(QueueEntry(case_id=cid, **values))
         now_counted = (case.sponsor_id, str(case.state))
         if before.get(cid) != now_counted:
             if cid in before:

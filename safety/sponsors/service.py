@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.audit.store import AuditEvent, record
-from safety.cases.store import Case
+from safety.cases.store import case_number_with_prefix
 from safety.db.memo import once
 from safety.sponsors.profile import (
     ProfileError,
@@ -73,11 +73,7 @@ def _refuse_taken_prefix(session: Session, prefix: str, sponsor_id: int | None) 
     (each sponsor's sequence starts at 1)."""
     if any(s.case_prefix == prefix and s.id != sponsor_id for s in all_sponsors(session)):
         raise SponsorError(f"case_prefix: {prefix!r} is another sponsor's")
-    others = select(Case.case_number).where(Case.case_number.startswith(f"{prefix}-",
-                                                                         autoescape=True))
-    if sponsor_id is not None:
-        others = others.where(Case.sponsor_id != sponsor_id)
-    used = session.scalar(others.limit(1))
+    used = case_number_with_prefix(session, prefix, sponsor_id)
     if used is not None:
         raise SponsorError(f"case_prefix: {prefix!r} numbers another sponsor's cases "
                            f"(e.g. {used}); choose a prefix no case has")

@@ -122,8 +122,8 @@ def import_(paths: tuple[str, ...], manifest: Path | None, site_name: str | None
         flush_all(60.0)
     ids = [rid for f in run.files for rid in f.stored]
     failed = run.failed
-    if manifest is not None:
-        failed |= not _reconciled(settings, run.files, timeout)
+    if manifest is not None:  # a report rejected with its reason is accounted for
+        failed = not _reconciled(settings, run.files, timeout)
     elif wait and ids:
         for rid, status in wait_processed(settings, ids, timeout):
             click.echo(json.dumps({"report_id": str(rid), "status": status}))

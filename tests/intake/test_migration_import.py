@@ -25,7 +25,7 @@ from safety.cases.store import Case, CaseVersion
 from safety.db.session import session_scope
 from safety.intake.store import MigratedReport, Report
 from safety.rules.obligations import ObligationStatus
-from safety.rules.store import ObligationRow
+from safety.rules.store import CaseReceiptRow, ObligationRow
 from safety.submissions.store import Submission
 
 
@@ -127,6 +127,10 @@ def test_a_migration_keeps_original_dates_senders_order_and_reconciles(
         assert (str(admin.first_received), str(admin.most_recent_received)) == (
             "2012-06-30", "2012-07-15")
         assert "-2012-" in hc_case.case_number
+        # day 0 is the earliest receipt: C.1.4, recorded with the version's own receipt
+        assert {(r.role, r.day) for r in s.scalars(select(CaseReceiptRow).where(
+            CaseReceiptRow.case_version_id == hc.case_version_id))} == {
+            ("sponsor", date(2012, 6, 30)), ("sponsor", None)}
         # site forms: the manifest's site and date, the site's awareness date as sent
         lyon1, lyon2 = by_file["lyon-1.json"][0], by_file["lyon-2.json"][0]
         leeds = by_file["leeds-1.json"][0]
@@ -172,3 +176,80 @@ def _id(line: dict[str, Any]) -> Any:
 def _admin(s: Any, version_id: Any) -> Any:
     data = s.scalar(select(CaseVersion.data).where(CaseVersion.id == version_id))
     return case_from_json(data).admin
+
+
+def test_rejected_reports_are_accounted_for_with_their_reasons(
+        settings, monkeypatch, tmp_path):
+    """An unreadable batch (stored, rejected), an invalid form next to a valid one, and an E2B
+    message with no date at all: each is counted, with its reason; the rest is processed."""
+    (tmp_path / "broken.xml").write_text("<not-an-icsr/>")
+    good = sae_form(sae_id="BAD-FILE-OK")
+    bad = sae_form(sae_id="BAD-FILE-KO", awareness_date="yesterday")
+    (tmp_path / "mixed.json").write_text(json.dumps([good, bad]))
+    undated = (DATA / "FAERS2022Scenario8.xml").read_text()
+    for c1 in ("C.1.4", "C.1.5"):
+        assert c1 in undated
+    undated = undated.replace('value="20220614"', 'nullFlavor="UNK"')
+    (tmp_path / "undated.xml").write_text(undated)
+    (tmp_path / "m.json").write_text(json.dumps([
+        {"path": "broken.xml"}, {"path": "mixed.json", "received": "2020-02-02"},
+        {"path": "undated.xml"}]))
+    res = _run(settings, monkeypatch, tmp_path, "--manifest", str(tmp_path / "m.json"),
+               "--timeout", "300")
+    rec = _reconciliation(res.stdout)
+    assert res.exit_code == 0, res.output
+    assert rec["reports_in"] == 4 and rec["accounted"] == 4 and rec["unaccounted"] == 0
+    assert rec["cases_out"]["new_case"] == 1 and rec["cases_out"]["rejected"] == 3
+    reasons = {Path(r["file"]).name: r["reason"] for r in rec["rejected"]}
+    assert "not a readable E2B(R3) batch" in reasons["broken.xml"]
+    assert "invalid form" in reasons["mixed.json"] and "awareness_date" in reasons["mixed.json"]
+    assert "no original receipt date" in reasons["undated.xml"]
+
+
+def test_reports_not_processed_are_unaccounted_and_the_import_fails(
+        settings, monkeypatch, migration, redis):
+    """A worker is registered but processes nothing: when the wait ends, every report still
+    waiting is unaccounted for, the reconciliation says so and the command exits 1."""
+    from rq import Worker
+
+    from safety.cli import main
+    from safety.queue.enqueue import get_queue
+
+    use_settings_env(monkeypatch, settings)
+    queue = get_queue(settings)
+    idle = Worker([queue], connection=queue.connection)
+    idle.register_birth()
+    try:
+        res = CliRunner().invoke(main, ["import", "--manifest", str(migration),
+                                        "--timeout", "0"])
+    finally:
+        idle.register_death()
+    assert res.exit_code == 1, res.output
+    rec = _reconciliation(res.stdout)
+    assert rec["reconciled"] is False and rec["unaccounted"] == rec["reports_in"] == 6
+    assert all("not processed" in r["reason"] for r in rec["unaccounted_reports"])
+    assert "DOES NOT RECONCILE" in res.output
+
+
+def test_without_a_manifest_files_keep_the_order_given_and_forms_their_own_site(
+        settings, monkeypatch, tmp_path, worker):
+    """Before: every XML file went before every JSON file, and every form under one site."""
+    from safety.cli import main
+    from safety.accounts.store import Site
+
+    use_settings_env(monkeypatch, settings)
+    _forms(tmp_path, "f1.json", sae_form(sae_id="S-1"))
+    _forms(tmp_path, "f2.json", sae_form(sae_id="S-2", site={"number": "205",
+                                                              "country": "GB"}))
+    _copy(tmp_path, "FAERS2022Scenario8.xml", "e.xml")
+    res = CliRunner().invoke(main, ["import", str(tmp_path / "f1.json"),
+                                    str(tmp_path / "e.xml"), str(tmp_path / "f2.json")])
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [Path(x["file"]).name for x in lines] == ["f1.json", "e.xml", "f2.json"]
+    with session_scope(settings.effective_database_url) as s:
+        reports = [s.get_one(Report, _id(x)) for x in lines]
+        assert reports[0].received_at < reports[1].received_at < reports[2].received_at
+        names = {s.get_one(Site, r.site_id).name for r in reports if r.site_id}
+        assert names == {"Site 101", "Site 205"}
+        assert s.scalar(select(MigratedReport).limit(1)) is None  # received now, not migrated

@@ -234,8 +234,8 @@ def test_reports_not_processed_are_unaccounted_and_the_import_fails(
 def test_without_a_manifest_files_keep_the_order_given_and_forms_their_own_site(
         settings, monkeypatch, tmp_path, worker):
     """Before: every XML file went before every JSON file, and every form under one site."""
-    from safety.cli import main
     from safety.accounts.store import Site
+    from safety.cli import main
 
     use_settings_env(monkeypatch, settings)
     _forms(tmp_path, "f1.json", sae_form(sae_id="S-1"))

@@ -44,9 +44,8 @@ def _pct(values: list[float], q: float) -> float | None:
 
 
 def main() -> int:
-    from faults import Postgres, RedisServer  # type: ignore[import-not-found]
-
     from factories.migration import verify, write_migration
+    from faults import Postgres, RedisServer  # type: ignore[import-not-found]
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reports", type=int, default=10_000)

@@ -162,7 +162,8 @@ def write_migration(folder: Path, reports: int, *, seed: int = 21) -> Migration:
                          "sex": rnd.choice(("male", "female")),
                          "birth_date": f"{rnd.randint(1940, 1995)}-{rnd.randint(1, 12):02}"})
             form["study"]["ind_number"] = "145678"
-            form["events"][0].update(verbatim=rnd.choice(sorted(EVENTS)), onset_date=onset.isoformat())
+            form["events"][0].update(verbatim=rnd.choice(sorted(EVENTS)),
+                                     onset_date=onset.isoformat())
             form["drugs"][0]["start_date"] = (onset - timedelta(
                 days=rnd.randint(20, 200))).isoformat()
             sub = _submitted(rnd, first, SITE_REGULATORS) if historical else None

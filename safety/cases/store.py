@@ -31,6 +31,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from safety.audit.store import record
@@ -242,8 +243,15 @@ def next_number(session: Session, name: str) -> int:
         .returning(Counter.value)
     ).scalar_one_or_none()
     if result is None:
-        session.add(Counter(name=name, value=1))
-        session.flush()
+        # The counter's first value: two workers making a sponsor's first cases at once (a
+        # bulk import) both find no row; the second insert waits for the first to commit
+        # and fails, in its own savepoint, and then takes the next value under the row's lock.
+        try:
+            with session.begin_nested():
+                session.add(Counter(name=name, value=1))
+                session.flush()
+        except IntegrityError:
+            return next_number(session, name)
         return 1
     return int(result)
 

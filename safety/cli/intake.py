@@ -7,6 +7,7 @@ import json
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,54 +52,80 @@ def _files(paths: tuple[str, ...]) -> list[str]:
 
 
 @click.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--site", "site_name", default="Imported reports", show_default=True,
-              help="The site the reports come from (created if missing).")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A migration manifest (.csv or .json, docs/import.md): each file with its "
+              "site or sender, original receipt date and, for a case already reported, the "
+              "day each regulator was sent it; imported in the manifest's order, waited for "
+              "and reconciled.")
+@click.option("--site", "site_name", default=None,
+              help="The site every form comes from (created if missing); default: each "
+              "form's own site (Site <number>).")
 @click.option("--wait", is_flag=True, help="Wait until every report is processed (exit 2 at "
               "once, importing nothing, when no worker is listening; exit 1 when the timeout "
-              "passes first).")
+              "passes first). Implied by --manifest.")
 @click.option("--timeout", default=120, show_default=True, help="Seconds --wait waits.")
-def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) -> None:
+def import_(paths: tuple[str, ...], manifest: Path | None, site_name: str | None, wait: bool,
+            timeout: int) -> None:
     """Import SAE forms (JSON: one form or a list of forms per file) and E2B(R3) batches
     (XML: each ICSR message becomes a report, as through the API), for the sponsor given with
-    ``safety --sponsor CODE`` (or the only one). Without it, a form goes to the sponsor whose
-    registry holds its study. A folder imports every .json and .xml file under it.
+    ``safety --sponsor CODE`` (or the only one), in the order given. Without it, a form goes to
+    the sponsor whose registry holds its study. A folder imports every .json and .xml file
+    under it.
+
+    With ``--manifest`` (a migration): each report keeps its original receipt (E2B: C.1.4 and
+    C.1.5 of its message, or the manifest's date; forms: the manifest's date) and sender; a
+    historical case's obligations are recorded as submitted on the manifest's dates; the
+    command waits for the workers and ends with a reconciliation (files and reports in,
+    cases out), exiting 1 when any report is unaccounted for.
 
     Prints one JSON line per report: its id, the file, and its status; a progress bar on
     standard error when it is a terminal.
     """
-    from safety.demo.service import submit_forms
+    from safety.intake.manifest import ManifestEntry, ManifestError, parse_manifest
     from safety.pipeline.dispatch import QueueDispatch
     from safety.queue.relay import flush_all
     from safety.sponsors.service import sponsors
 
+    if bool(paths) == (manifest is not None):
+        raise click.UsageError("give the files to import, or --manifest FILE (not both)")
     settings = ready_settings()
+    with database(settings) as session:
+        several = len(sponsors(session)) > 1 and not chosen_sponsors()
+        sponsor_id = None if several and manifest is None else one_sponsor(session)
+    entries: list[ManifestEntry]
+    if manifest is not None:
+        try:
+            entries = parse_manifest(manifest.read_text(encoding="utf-8"),
+                                     base=manifest.parent,
+                                     fmt=manifest.suffix.lower().lstrip("."))
+        except (ManifestError, OSError, UnicodeDecodeError) as exc:
+            raise click.UsageError(f"--manifest {manifest}: {exc}") from exc
+        wait = True
+    else:
+        entries = [ManifestEntry(0, Path(p), site_name) for p in _files(paths)]
     if wait:
         _refuse_to_wait_for_nobody(settings)
     # Enqueued in batches by the relay thread (flushed before the command ends); a report
-    # the relay could not enqueue is stored and the sweep enqueues it.
+    # the relay could not enqueue is stored and the sweep enqueues it. Each report's stages
+    # run in its own job right after its intake (``safety.pipeline.jobs``), and each file is
+    # handed over as soon as it is stored: the workers process the first reports while the
+    # rest are still being imported.
     dispatch = QueueDispatch(settings, relay=True)
-    files = _files(paths)
-    with database(settings) as session:
-        several = len(sponsors(session)) > 1 and not chosen_sponsors()
-        sponsor_id = None if several else one_sponsor(session)
-    forms: list[tuple[str, dict[str, Any]]] = []
-    xml_ids: list[uuid.UUID] = []
-    with _progress(len(files), "Reading") as bar:
-        failed = _read(settings, files, dispatch, sponsor_id, forms, xml_ids, bar)
+    run = _Run(settings, dispatch, sponsor_id, manifest)
     try:
-        with _progress(len(forms), "Storing") as stored:
-            ids = submit_forms(settings, [f for _, f in forms], dispatch,
-                               sponsor_id=sponsor_id, site_name=site_name,
-                               progress=stored.update)
-    except ValueError as exc:  # a form's study in no sponsor's registry, or in several
-        raise click.UsageError(str(exc)) from exc
+        with _progress(len(entries), "Importing") as bar:
+            for entry in entries:
+                run.one(entry)
+                bar.update(1)
     finally:
         flush_all(60.0)
-    for (path, _), rid in zip(forms, ids, strict=True):
-        click.echo(json.dumps({"report_id": str(rid), "file": path, "status": "received"}))
-    if wait and (ids or xml_ids):
-        for rid, status in wait_processed(settings, ids + xml_ids, timeout):
+    ids = [rid for f in run.files for rid in f.stored]
+    failed = run.failed
+    if manifest is not None:  # a report rejected with its reason is accounted for
+        failed = not _reconciled(settings, run.files, timeout)
+    elif wait and ids:
+        for rid, status in wait_processed(settings, ids, timeout):
             click.echo(json.dumps({"report_id": str(rid), "status": status}))
             if status in ("received", "missing"):  # the timeout passed first
                 failed = True
@@ -106,41 +133,200 @@ def import_(paths: tuple[str, ...], site_name: str, wait: bool, timeout: int) ->
         sys.exit(1)
 
 
-def _read(settings: Settings, files: list[str], dispatch: Any, sponsor_id: int | None,
-          forms: list[tuple[str, dict[str, Any]]], xml_ids: list[uuid.UUID], bar: Any) -> bool:
-    """Each file: an E2B batch is stored at once, the forms of a JSON file checked and kept
-    for ``submit_forms``. True if any file or form could not be imported."""
-    from safety.intake.service import SAE_FORM
+class _Run:
+    """One import: the files in order, each stored and handed to the workers at once."""
 
-    failed = False
-    for path in files:
-        bar.update(1)
+    def __init__(self, settings: Settings, dispatch: Any, sponsor_id: int | None,
+                 manifest: Path | None) -> None:
+        from safety.review.reconciliation import FileIn
+
+        self.settings, self.dispatch, self.sponsor_id = settings, dispatch, sponsor_id
+        self.manifest = manifest
+        self.files: list[FileIn] = []
+        self.failed = False
+        self.position = 0  # the report's place in the import (its order within a day)
+        self.zone: Any = None
+        if manifest is not None and sponsor_id is not None:
+            from safety.sponsors.service import profile
+
+            with database(settings) as session:
+                self.zone = profile(session, sponsor_id).zone
+
+    def one(self, entry: Any) -> None:
+        from safety.review.reconciliation import FileIn
+
+        path = str(entry.path)
+        got = FileIn(path, 0)
+        self.files.append(got)
         if path.lower().endswith(".xml"):
-            if sponsor_id is None:
-                click.echo(json.dumps({"file": path, "error": "name the sponsor the messages "
-                                       "are for: safety --sponsor CODE import ..."}))
-                failed = True
-                continue
-            got = _import_xml(settings, Path(path), dispatch, sponsor_id)
-            failed |= got is None
-            xml_ids.extend(got or [])
-            continue
+            if self.sponsor_id is None:
+                self._refused(got, "name the sponsor the messages are for: "
+                                   "safety --sponsor CODE import ...")
+                return
+            self._xml(entry, got)
+        else:
+            self._forms(entry, got)
+
+    def _refused(self, got: Any, reason: str, **more: Any) -> None:
+        got.reports_in += 1
+        got.refused.append(reason)
+        click.echo(json.dumps({"file": got.path, "error": reason, **more}))
+        self.failed = True
+
+    def _source(self, entry: Any, what: str) -> str:
+        return f"{self.manifest} row {entry.row}: {entry.path} {what}"[:1000]
+
+    def _xml(self, entry: Any, got: Any) -> None:
+        """Each ICSR message of an E2B(R3) batch becomes a report, as through the API; in a
+        migration each keeps its original receipt and sender."""
+        from safety.e2b.hl7 import E2BError
+        from safety.intake.invalid import InvalidSubmission
+        from safety.intake.service import (
+            Submitter,
+            e2b_reports,
+            migrated,
+            original_receipt,
+            reject_e2b,
+            submit,
+        )
+
+        submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None,
+                              sponsor_id=self.sponsor_id or 0)
+        raw = entry.path.read_bytes()
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            reports = e2b_reports(submitter, raw)
+            got.reports_in = len(reports)
+            if self.manifest is not None:
+                reports = self._originals(entry, reports, migrated, original_receipt)
+            accepted = submit(self.settings.effective_database_url, reports, submitter,
+                              self.dispatch)
+        except E2BError as exc:  # stored as sent, rejected with its reason: nothing is lost
+            rejected = reject_e2b(self.settings.effective_database_url, submitter, raw,
+                                  exc.where, exc.reason)
+            got.reports_in = 1
+            got.stored.append(rejected.report.id)
+            click.echo(json.dumps({"report_id": str(rejected.report.id), "file": got.path,
+                                   "status": "rejected",
+                                   "error": f"not a readable E2B(R3) batch: {exc}"}))
+            self.failed = True
+            return
+        except InvalidSubmission as exc:  # nothing of the batch was stored
+            got.reports_in = max(got.reports_in, 1)
+            reason = f"batch refused, nothing stored: {json.dumps(exc.errors)}"
+            got.refused.extend([reason] * got.reports_in)
+            click.echo(json.dumps({"file": got.path, "error": "batch refused, nothing stored",
+                                   "errors": exc.errors}))
+            self.failed = True
+            return
+        for a in accepted:
+            got.stored.append(a.report.id)
+            click.echo(json.dumps({"report_id": str(a.report.id), "file": got.path,
+                                   "message_id": a.message_id, "status": "received"}))
+
+    def _originals(self, entry: Any, reports: list[Any], migrated: Any,
+                   original_receipt: Any) -> list[Any]:
+        """The messages of a migrated batch, each received when it originally was: the
+        manifest's date, else its own C.1.5 (else C.1.4); sent by the manifest's sender,
+        else its own N.2.r.2. A message with no date at all refuses the batch."""
+        from safety.intake.invalid import InvalidSubmission
+
+        out, missing = [], {}
+        for i, (incoming, message_id) in enumerate(reports):
+            when = entry.received or original_receipt(incoming)
+            if when is None:
+                missing[f"message {i + 1}"] = {"C.1.5": [
+                    "no original receipt date (C.1.5, C.1.4): give `received` in the "
+                    "manifest"]}
+                continue
+            sender = incoming.sender if entry.sender is None else f"e2b:{entry.sender}"
+            self.position += 1
+            out.append((migrated(
+                replace(incoming, sender=sender), when, self.zone, self.position,
+                source=self._source(entry, f"message {i + 1} ({message_id})"),
+                original_sender=entry.sender or incoming.sender.removeprefix("e2b:"),
+                submitted=entry.submitted), message_id))
+        if missing:
+            raise InvalidSubmission({"xml": missing})
+        return out
+
+    def _forms(self, entry: Any, got: Any) -> None:
+        """The SAE forms of a JSON file, each checked, then stored under the file's site
+        (the manifest's, ``--site``, or the form's own)."""
+        from safety.demo.service import submit_forms
+        from safety.intake.service import SAE_FORM, migrated
+
+        try:
+            data = json.loads(entry.path.read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError) as exc:  # RecursionError: too deep
-            click.echo(json.dumps({"file": path, "error": f"not readable JSON: {exc}"}))
-            failed = True
-            continue
+            self._refused(got, f"not readable JSON: {exc}")
+            return
+        forms = []
         for i, form in enumerate(data if isinstance(data, list) else [data]):
+            got.reports_in += 1
             try:
                 SAE_FORM.load(form)
             except ValidationError as err:
-                click.echo(json.dumps({"file": path, "index": i, "error": "invalid form",
+                got.refused.append(f"form {i}: invalid form: {json.dumps(err.messages)}")
+                click.echo(json.dumps({"file": got.path, "index": i, "error": "invalid form",
                                        "errors": err.messages}))
-                failed = True
+                self.failed = True
                 continue
-            forms.append((path, form))
-    return failed
+            forms.append(form)
+        stamp = None
+        if self.manifest is not None:
+            first = self.position
+            self.position += len(forms)
+
+            def stamp(i: int, incoming: Any) -> Any:
+                return migrated(incoming, entry.received, self.zone, first + i + 1,
+                                source=self._source(entry, f"form {i + 1}"),
+                                original_sender=entry.site, submitted=entry.submitted)
+        try:
+            ids = submit_forms(self.settings, forms, self.dispatch, sponsor_id=self.sponsor_id,
+                               site_name=entry.site, stamp=stamp)
+        except ValueError as exc:  # a form's study in no sponsor's registry, or in several
+            raise click.UsageError(str(exc)) from exc
+        for rid in ids:
+            got.stored.append(rid)
+            click.echo(json.dumps({"report_id": str(rid), "file": got.path,
+                                   "status": "received"}))
+
+
+def _reconciled(settings: Settings, files: list[Any], timeout: float) -> bool:
+    """Wait until every report is done with (its stages too), then print the reconciliation:
+    one JSON line, and the counts in words on standard error. True when it closes."""
+    from datetime import datetime
+
+    from safety.review.reconciliation import reconcile, settled
+
+    ids = [rid for f in files for rid in f.stored]
+    deadline = time.monotonic() + timeout
+    shown = -1
+    while ids:
+        with database(settings) as session:
+            done = settled(session, ids)
+        if done != shown:
+            click.echo(f"{done}/{len(ids)} reports done", err=True)
+            shown = done
+        if done == len(ids) or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    with database(settings) as session:
+        rec = reconcile(session, files, datetime.now(settings.zone).date())
+    out = rec.as_dict()
+    click.echo(json.dumps({"reconciliation": out}, default=str))
+    cases = out["cases_out"]
+    click.echo(
+        f"Reconciliation: {out['files']} files, {out['reports_in']} reports in; "
+        f"{cases['new_case']} new cases, {cases['follow_up']} follow-ups, "
+        f"{cases['resend']} identical re-sends, {cases['held']} held, "
+        f"{cases['rejected']} rejected, {cases['failed']} failed; "
+        f"{out['duplicates_flagged']} flagged as suspected duplicates; "
+        f"{out['historical_obligations_submitted']} obligations recorded as already submitted, "
+        f"{out['open_obligations']} open ({out['overdue_obligations']} overdue); "
+        f"{out['unaccounted']} unaccounted"
+        + ("" if rec.closes else " -- DOES NOT RECONCILE"), err=True)
+    return rec.closes
 
 
 NO_WORKER = 2  # exit status of ``import --wait`` when no worker would process the reports
@@ -161,36 +347,6 @@ def _refuse_to_wait_for_nobody(settings: Settings) -> None:
                "--wait: the reports are stored and processed when a worker starts. Nothing "
                "was imported.", err=True)
     sys.exit(NO_WORKER)
-
-
-def _import_xml(settings: Settings, path: Path, dispatch: Any,
-                sponsor_id: int) -> list[uuid.UUID] | None:
-    """Each ICSR message of an E2B(R3) batch becomes a report, as through the API."""
-    from safety.e2b.hl7 import E2BError
-    from safety.intake.invalid import InvalidSubmission
-    from safety.intake.service import Submitter, e2b_reports, reject_e2b, submit
-
-    submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None,
-                          sponsor_id=sponsor_id)
-    raw = path.read_bytes()
-    try:
-        reports = e2b_reports(submitter, raw)
-        accepted = submit(settings.effective_database_url, reports, submitter, dispatch)
-    except E2BError as exc:  # stored as sent, rejected with its reason: nothing is lost
-        rejected = reject_e2b(settings.effective_database_url, submitter, raw, exc.where,
-                              exc.reason)
-        click.echo(json.dumps({"report_id": str(rejected.report.id), "file": str(path),
-                               "status": "rejected",
-                               "error": f"not a readable E2B(R3) batch: {exc}"}))
-        return None
-    except InvalidSubmission as exc:  # nothing of the batch was stored
-        click.echo(json.dumps({"file": str(path), "error": "batch refused, nothing stored",
-                               "errors": exc.errors}))
-        return None
-    for a in accepted:
-        click.echo(json.dumps({"report_id": str(a.report.id), "file": str(path),
-                               "message_id": a.message_id, "status": "received"}))
-    return [a.report.id for a in accepted]
 
 
 def wait_processed(settings: Settings, ids: list[uuid.UUID],

@@ -23,7 +23,7 @@ from safety.config import Settings
 from safety.db.session import unit_of_work
 from safety.demo.generator import generate_forms
 from safety.intake.service import Dispatch, Submitter, site_form_report, submit
-from safety.intake.store import Report
+from safety.intake.store import Incoming, Report
 from safety.products.registry import Registry, load_registry_json
 from safety.products.rsi import load_rsi_json
 from safety.products.store import (
@@ -75,10 +75,12 @@ def load_registry(settings: Settings) -> dict[str, int]:
 def submit_forms(settings: Settings, forms: Sequence[dict[str, Any]], dispatch: Dispatch, *,
                  sponsor_id: int | None = None, site_name: str | None = None,
                  actor: str = "cli:import",
-                 progress: Callable[[int], None] | None = None) -> list[uuid.UUID]:
+                 progress: Callable[[int], None] | None = None,
+                 stamp: Callable[[int, Incoming], Incoming] | None = None) -> list[uuid.UUID]:
     """Each form as its site submits it (the site named in the form, or ``site_name``), for
     the sponsor given, or else the one sponsor whose registry holds the form's study.
-    ``progress`` is told of each form stored (``safety import``'s progress bar)."""
+    ``progress`` is told of each form stored (``safety import``'s progress bar); ``stamp``
+    (a migration) gives form ``i`` its original receipt (``safety.intake.service.migrated``)."""
     owners: list[int] = []
     with unit_of_work(settings) as session:
         for form in forms:  # every form's sponsor is known before the first is submitted
@@ -91,7 +93,7 @@ def submit_forms(settings: Settings, forms: Sequence[dict[str, Any]], dispatch: 
                                  f"{len(found)} sponsors' registries; name the sponsor")
             owners.append(found[0])
     ids: list[uuid.UUID] = []
-    for form, owner in zip(forms, owners, strict=True):
+    for i, (form, owner) in enumerate(zip(forms, owners, strict=True)):
         site_info: dict[str, Any] = form["site"] if isinstance(form.get("site"), dict) else {}
         study = form["study"] if isinstance(form.get("study"), dict) else {}
         with unit_of_work(settings) as session:
@@ -101,8 +103,10 @@ def submit_forms(settings: Settings, forms: Sequence[dict[str, Any]], dispatch: 
             site_id = site.id
         submitter = Submitter(actor=actor, sender=f"site:{site_id}", site_id=site_id,
                               sponsor_id=owner)
-        accepted = submit(settings.effective_database_url,
-                          [site_form_report(submitter, form)], submitter, dispatch)
+        incoming = site_form_report(submitter, form)
+        if stamp is not None:
+            incoming = stamp(i, incoming)
+        accepted = submit(settings.effective_database_url, [incoming], submitter, dispatch)
         ids.extend(a.report.id for a in accepted)
         if progress is not None:
             progress(1)

@@ -37,6 +37,7 @@ from safety.intake.failure import public_reason
 from safety.intake.receipts import report_receipts
 from safety.intake.status import DONE, ReportStatus
 from safety.intake.store import (
+    MigratedReport,
     Report,
     mark_waiting,
     record_failure,
@@ -159,6 +160,9 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
             sender_case_key=norm_id(report.sender_case_id),
             site_id=report.site_id)
         first_received = PartialDate.from_date(received_day)
+        original = _original_first_receipt(session, report, data, received_day)
+        if original is not None:
+            first_received = original
     else:
         first = case_from_json(session.execute(
             select(CaseVersion.data).where(CaseVersion.case_id == case.id,
@@ -202,6 +206,23 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
     return ProcessingResult(ReportStatus.PROCESSED, case.id, cv.id,
                             created_case=decision.version == 1,
                             next_in_stream=next_in_stream(session, report))
+
+
+def _original_first_receipt(session: Session, report: Report, data: CaseVersionData,
+                            received_day: date) -> PartialDate | None:
+    """A migrated E2B report's own C.1.4 (the day the case was first received, before the
+    information of this message, C.1.5): a migrated case keeps it, its clocks count from it
+    (``safety.rules.evaluation``). Only a full date no later than this receipt; a report that
+    came in live never keeps a sender's C.1.4 here (the receipt is ours)."""
+    if report.channel != "e2b" or session.get(MigratedReport, report.id) is None:
+        return None
+    c14 = data.admin.first_received
+    if not isinstance(c14, PartialDate):
+        return None
+    day = c14.to_date()
+    if day is None or day > received_day:
+        return None
+    return PartialDate.from_date(day)
 
 
 def processing_failed(session: Session, report_id: uuid.UUID, error: str, *,

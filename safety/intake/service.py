@@ -14,21 +14,27 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.accounts.scope import Scope
 from safety.cases.store import Case, CaseVersion
+from safety.cases.values import PartialDate
 from safety.cases.workflow import STATE_LABELS, CaseState
+from safety.intake.channels import payload_to_case
 from safety.intake.e2b_batch import E2BMessage, split_batch
 from safety.intake.failure import public_reason
 from safety.intake.invalid import SenderNotBound
+from safety.intake.manifest import receipt_instant
 from safety.intake.schemas import SAEFormSchema
 from safety.intake.status import ReportStatus
 from safety.intake.store import (
     Incoming,
+    Migration,
     PortalDraft,
     Report,
     StoredReport,
@@ -98,6 +104,35 @@ def site_form_report(submitter: Submitter, body: Any, raw: bytes | None = None, 
         payload=body, sender=submitter.sender, sender_case_id=form["sae_id"],
         site_id=submitter.site_id, sponsor_id=submitter.sponsor_id,
         idempotency_key=idempotency_key)
+
+
+def migrated(incoming: Incoming, when: date | datetime, zone: ZoneInfo, position: int, *,
+             source: str, original_sender: str | None = None,
+             submitted: dict[str, date] | None = None) -> Incoming:
+    """``incoming`` as a migration brings it in: received at its original receipt ``when``
+    (a date: the start of that day in the sponsor's ``zone``; ``position`` keeps the import's
+    order among reports of one day), with what the manifest said of it."""
+    return replace(incoming, received_at=receipt_instant(when, zone, position),
+                   migration=Migration(source=source, original_sender=original_sender,
+                                       submitted={k: d.isoformat() for k, d in
+                                                  submitted.items()} if submitted else None))
+
+
+def original_receipt(incoming: Incoming) -> date | datetime | None:
+    """When an E2B message says its information was received: C.1.5 (most recent
+    information), else C.1.4 (first received); an instant when it gives a time with its
+    offset, else its day; ``None`` when it gives no full date."""
+    admin = payload_to_case(incoming.channel, incoming.payload).admin
+    for value in (admin.most_recent_received, admin.first_received):
+        if not isinstance(value, PartialDate):
+            continue
+        instant = value.to_datetime()
+        if instant is not None and instant.tzinfo is not None:
+            return instant
+        day = value.to_date()
+        if day is not None:
+            return day
+    return None
 
 
 def e2b_reports(submitter: Submitter, raw: bytes, *, content_type: str = "application/xml",

@@ -97,7 +97,7 @@ WITH r AS (
   INSERT INTO reports (id, received_at, channel, content_type, raw, payload, payload_sha256,
                        sender, sender_case_id, site_id, sponsor_id, api_client_id,
                        idempotency_key, status, findings, attempts)
-  VALUES (%(id)s, %(at)s, %(channel)s, %(content_type)s, %(raw)s, %(payload)s, %(sha)s,
+  VALUES (%(id)s, %(received_at)s, %(channel)s, %(content_type)s, %(raw)s, %(payload)s, %(sha)s,
           %(sender)s, %(sender_case_id)s, %(site_id)s, %(sponsor_id)s, %(client_id)s, %(key)s,
           'received', '[]', 0)
   RETURNING id)
@@ -105,6 +105,9 @@ INSERT INTO audit_events (at, actor, action, entity_type, entity_id, sponsor_id,
 SELECT %(at)s, %(actor)s, 'report.received', 'reports', r.id::text, %(sponsor_id)s,
        %(changes)s FROM r
 """
+_PG_MIGRATED = ("INSERT INTO migrated_reports (report_id, sponsor_id, imported_at, source, "
+                "original_sender, submitted) VALUES (%(id)s, %(sponsor_id)s, %(at)s, "
+                "%(source)s, %(original_sender)s, %(submitted)s)")
 _PG_BY_KEY = ("SELECT id, status, payload_sha256 FROM reports "
               "WHERE api_client_id = %s AND idempotency_key = %s")
 _PG_BY_ID = "SELECT id, status, payload_sha256 FROM reports WHERE id = %s"
@@ -115,6 +118,32 @@ _RECEIVED = [{"field": "status", "from": None, "to": "received"}]
 class StoredReport:
     id: uuid.UUID
     status: str
+
+
+class MigratedReport(SponsorOwned, Base):
+    """A report brought in by a migration (``safety import --manifest``): its
+    ``received_at`` is the original receipt, not the import; this row says when it was
+    imported, from which manifest row, from whom originally, and, for a historical case, the
+    day each regulator was already sent it (its obligations are recorded as submitted then).
+    Immutable, as the report."""
+
+    __tablename__ = "migrated_reports"
+    __keep_rows__ = True
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(1000))
+    original_sender: Mapped[str | None] = mapped_column(String(200))
+    submitted: Mapped[Any] = mapped_column(JSONDoc)  # {regulator: "YYYY-MM-DD"} or None
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What a migration says of one report (stored as :class:`MigratedReport`)."""
+
+    source: str  # the manifest and its row, the file and the message
+    original_sender: str | None = None
+    submitted: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +157,9 @@ class Incoming:
     site_id: int | None
     sponsor_id: int
     idempotency_key: str | None = None
+    # A migrated report's original receipt (None: received now) and what the migration said.
+    received_at: datetime | None = None
+    migration: Migration | None = None
 
 
 def text_limits() -> dict[str, int]:
@@ -170,9 +202,10 @@ def _insert_in_session(session: Session, incoming: Incoming, client_id: int | No
     # below takes its place in the chain after theirs (SQLite seals each event as it writes).
     session.flush()
     conn = session.connection()
+    now = utcnow()
     conn.execute(_INSERT_REPORT, dict(
         id=report_id,
-        received_at=utcnow(),
+        received_at=incoming.received_at or now,
         channel=incoming.channel,
         content_type=incoming.content_type,
         raw=incoming.raw,
@@ -192,6 +225,12 @@ def _insert_in_session(session: Session, incoming: Incoming, client_id: int | No
         actor=actor, action="report.received", entity_type="reports", entity_id=report_id,
         sponsor_id=incoming.sponsor_id,
         changes=[{"field": "status", "from": None, "to": "received"}]))
+    if incoming.migration is not None:
+        m = incoming.migration
+        session.add(MigratedReport(report_id=report_id, sponsor_id=incoming.sponsor_id,
+                                   imported_at=now, source=m.source,
+                                   original_sender=m.original_sender, submitted=m.submitted))
+        session.flush()
     return StoredReport(report_id, "received"), True
 
 
@@ -257,7 +296,7 @@ def store_report(url: str, reports: Sequence[Incoming], client_id: int | None,
         conn = engine.raw_connection()
         pg = conn.driver_connection  # psycopg's own connection (None only once closed)
         try:
-            if len(reports) == 1:
+            if len(reports) == 1 and reports[0].migration is None:
                 return [_pg_receive(pg, reports[0], client_id, actor, report_ids[0])]
             assert pg is not None  # just taken from the pool, so open
             with pg.transaction():
@@ -318,17 +357,24 @@ def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
         existing = pg.execute(_PG_BY_KEY, (client_id, incoming.idempotency_key)).fetchone()
         if existing is not None:
             return _same_or_conflict(_Row(*existing), digest), existing[0] == report_id
+    now = utcnow()
     values = {
-        "id": report_id, "at": utcnow(), "channel": incoming.channel,
+        "id": report_id, "at": now, "received_at": incoming.received_at or now,
+        "channel": incoming.channel,
         "content_type": incoming.content_type, "raw": incoming.raw,
         "payload": Jsonb(incoming.payload), "sha": digest, "sender": incoming.sender,
         "sender_case_id": incoming.sender_case_id, "site_id": incoming.site_id,
         "sponsor_id": incoming.sponsor_id, "client_id": client_id,
         "key": incoming.idempotency_key, "actor": actor, "changes": Jsonb(_RECEIVED)}
+    m = incoming.migration
     try:
         if savepoint:
             with pg.transaction():
                 pg.execute(_PG_INSERT, values)
+                if m is not None:  # in the batch's transaction: with its report or not at all
+                    pg.execute(_PG_MIGRATED, {
+                        **values, "source": m.source, "original_sender": m.original_sender,
+                        "submitted": Jsonb(m.submitted) if m.submitted is not None else None})
         else:
             pg.execute(_PG_INSERT, values)
     except UniqueViolation:

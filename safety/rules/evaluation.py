@@ -17,11 +17,14 @@ from safety.cases.store import (
     CaseVersion,
     current_version,
     shared_working_data,
+    working_data,
 )
+from safety.cases.values import PartialDate
 from safety.cases.workflow import CaseState
 from safety.config import Settings
 from safety.db.base import utcnow
-from safety.intake.store import Report
+from safety.intake.manifest import regulator_matches
+from safety.intake.store import MigratedReport, Report
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.capacity import applicable_regimes, with_options
@@ -51,8 +54,10 @@ from safety.rules.store import (
     ObligationRow,
     close_for_nullified_case,
     filings,
+    obligation_submitted,
     reconcile_obligations,
     record_assessment,
+    record_receipts,
     refresh_alerts,
     resolve_awaiting_unblinding,
     save_evaluation,
@@ -196,8 +201,13 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
     session.flush()
     # Locked and read afresh in one statement: a nullification commits before or after.
     case = session.get_one(Case, cv.case_id, with_for_update=True, populate_existing=True)
+    migrated = session.get(MigratedReport, cv.report_id) if cv.report_id else None
+    if migrated is not None:
+        _original_receipts(session, cv)
     facts, ev = evaluate_version(session, cv, settings)
     save_evaluation(session, cv.case_id, cv.id, facts, ev, cv.sponsor_id, actor="system:rules")
+    if migrated is not None and migrated.submitted:
+        _already_submitted(session, cv, migrated)
     if case.state == CaseState.NULLIFIED:  # nothing is drafted after it: nothing is owed
         session.flush()
         close_for_nullified_case(session, cv.case_id,
@@ -211,6 +221,42 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
         "earliest_due": earliest.isoformat() if earliest else None,
         "recommendations": len(ev.recommendations),
     }
+
+
+def _original_receipts(session: Session, cv: CaseVersion) -> None:
+    """A migrated case's first version whose C.1.4 (first received) is earlier than the
+    information it carries (C.1.5, its receipt): day 0 is the earliest receipt (GVP VI.B.7;
+    ICH E2D(R1) 5.1), so both receipts are recorded, C.1.4 as the date reported. Left alone
+    when receipts by party were already recorded for the version."""
+    if cv.version != 1 or stored_receipts(session, [cv.id]):
+        return
+    sponsor = profile(session, cv.sponsor_id)
+    first = working_data(session, cv).admin.first_received
+    day = first.to_date() if isinstance(first, PartialDate) else None
+    if not isinstance(day, date) or day >= local_date(cv.received_at, org_zone(sponsor.timezone)):
+        return
+    record_receipts(session, cv.id, cv.sponsor_id, (
+        Receipt(sponsor.code, ReceiverRole.SPONSOR, day=day),
+        Receipt(sponsor.code, ReceiverRole.SPONSOR, instant=cv.received_at)),
+        actor="system:import", case_id=cv.case_id)
+
+
+def _already_submitted(session: Session, cv: CaseVersion, migrated: MigratedReport) -> None:
+    """A historical case (``safety import --manifest``, historical): each obligation of this
+    version owed to a regulator the manifest names is recorded as submitted on the day the old
+    system sent it, so no clock runs and nothing is drafted for it; one owed to a regulator the
+    manifest does not name stays open, visibly (it may be overdue at once)."""
+    named = {k: date.fromisoformat(v) for k, v in dict(migrated.submitted).items()}
+    for row in session.scalars(select(ObligationRow).where(
+            ObligationRow.case_version_id == cv.id).order_by(ObligationRow.due)):
+        on = next((d for k, d in named.items()
+                   if regulator_matches(k, row.regime, row.destination)), None)
+        if on is None:
+            continue
+        obligation_submitted(session, row.id, on, actor="system:import",
+                             reason=f"historical case: submitted to {row.destination} on "
+                                    f"{on.isoformat()} before the migration "
+                                    f"({migrated.source})")
 
 
 def assessment_recorded(session: Session, case_id: uuid.UUID, assessment: SponsorAssessment,

@@ -134,7 +134,7 @@ class MigratedReport(SponsorOwned, Base):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(1000))
     original_sender: Mapped[str | None] = mapped_column(String(200))
-    submitted: Mapped[Any] = mapped_column(JSONDoc)  # {regulator: "YYYY-MM-DD"} or None
+    submitted: Mapped[Any] = mapped_column(JSONDoc, nullable=True)  # {regulator: "YYYY-MM-DD"} or None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    Uuid,
     cast,
     func,
     insert,
@@ -44,7 +43,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from safety.audit.chain import Link, StoredLink, canonical_changes, link_hash
-from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, utcnow
 
 
 class AuditEvent(Base):
@@ -79,7 +78,7 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(100))
     entity_type: Mapped[str] = mapped_column(String(50))
     entity_id: Mapped[str] = mapped_column(String(100))
-    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(UuidKey, index=True)
     sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("sponsors.id"), index=True)
     changes: Mapped[Any] = mapped_column(JSONDoc, default=list)
     reason: Mapped[str | None] = mapped_column(Text)

@@ -23,12 +23,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, Uuid, select
+from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit.store import record
 from safety.blinding.randomisation import Assignment
-from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
 from safety.db.session import COMPARTMENT_URL, session_scope
 from safety.db.tenancy import SponsorOwned
 from safety.statemachine import StateMachine
@@ -77,7 +77,7 @@ class Unblinding(SponsorOwned, Base):
     __updatable__ = frozenset({"status", "revealed_at", "revealed_by", "reveal_reason",
                                "signature_meaning", "result"})
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"), index=True)
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
     protocol: Mapped[str] = mapped_column(String(100))

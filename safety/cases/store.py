@@ -27,7 +27,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    Uuid,
     select,
     update,
 )
@@ -47,7 +46,7 @@ from safety.cases.workflow import (
     Stage,
     TransitionError,
 )
-from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
 from safety.db.memo import once, remember
 from safety.db.tenancy import SponsorOwned
 
@@ -62,7 +61,7 @@ class Case(SponsorOwned, Base):
         Index("ix_cases_sender_case_key", "sponsor_id", "sender", "sender_case_key"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     case_number: Mapped[str] = mapped_column(String(40), unique=True)
     worldwide_case_id: Mapped[str] = mapped_column(String(100))
     sender: Mapped[str] = mapped_column(String(200))
@@ -103,7 +102,7 @@ class CaseVersion(SponsorOwned, Base):
     __keep_rows__ = True
     __table_args__ = (UniqueConstraint("case_id", "version"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
     version: Mapped[int] = mapped_column(Integer)
     kind: Mapped[VersionKind] = mapped_column(enum_type(VersionKind, "version_kind", 20))
@@ -157,7 +156,7 @@ class CodedView(Base):
     __tablename__ = "case_coded_views"
     __table_args__ = (UniqueConstraint("case_version_id", "revision"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     case_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_versions.id"),
                                                        index=True)
     revision: Mapped[int] = mapped_column(Integer)

@@ -23,7 +23,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    Uuid,
     delete,
     func,
     insert,
@@ -45,7 +44,7 @@ from safety.coding.terminology import (
     Terminology,
     TerminologyError,
 )
-from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, utcnow
 from safety.db.memo import memoising, once
 
 CODE = 40
@@ -56,7 +55,7 @@ class TerminologyRelease(Base):
 
     __tablename__ = "terminology_releases"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     family: Mapped[str] = mapped_column(String(60))
     version: Mapped[str] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(40))
@@ -78,7 +77,7 @@ class TerminologyConcept(Base):
     __tablename__ = "terminology_concepts"
 
     release_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("terminology_releases.id", ondelete="CASCADE"), primary_key=True
+        UuidKey, ForeignKey("terminology_releases.id", ondelete="CASCADE"), primary_key=True
     )
     level: Mapped[str] = mapped_column(String(12), primary_key=True)
     code: Mapped[str] = mapped_column(String(CODE), primary_key=True)
@@ -93,7 +92,7 @@ class TerminologyEdge(Base):
     __tablename__ = "terminology_edges"
 
     release_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("terminology_releases.id", ondelete="CASCADE"), primary_key=True
+        UuidKey, ForeignKey("terminology_releases.id", ondelete="CASCADE"), primary_key=True
     )
     child_level: Mapped[str] = mapped_column(String(12), primary_key=True)
     child_code: Mapped[str] = mapped_column(String(CODE), primary_key=True)
@@ -108,7 +107,7 @@ class TerminologyPrimaryPath(Base):
     __tablename__ = "terminology_primary_paths"
 
     release_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("terminology_releases.id", ondelete="CASCADE"), primary_key=True
+        UuidKey, ForeignKey("terminology_releases.id", ondelete="CASCADE"), primary_key=True
     )
     pt_code: Mapped[str] = mapped_column(String(CODE), primary_key=True)
     hlt_code: Mapped[str] = mapped_column(String(CODE))
@@ -123,7 +122,7 @@ class TerminologySynonym(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     release_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("terminology_releases.id", ondelete="CASCADE"), index=True
+        UuidKey, ForeignKey("terminology_releases.id", ondelete="CASCADE"), index=True
     )
     text: Mapped[str] = mapped_column(Text)
     code: Mapped[str] = mapped_column(String(CODE))
@@ -143,7 +142,7 @@ class TerminologyMembership(Base):
     __tablename__ = "terminology_memberships"
 
     release_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("terminology_releases.id", ondelete="CASCADE"), primary_key=True
+        UuidKey, ForeignKey("terminology_releases.id", ondelete="CASCADE"), primary_key=True
     )
     list_name: Mapped[str] = mapped_column(String(200), primary_key=True)
     code: Mapped[str] = mapped_column(String(CODE), primary_key=True)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, Table, TypeDecorator, event, inspect
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    MetaData,
+    Table,
+    TypeDecorator,
+    Uuid,
+    event,
+    inspect,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -42,6 +53,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class UuidKey(TypeDecorator[uuid.UUID]):
+    """A UUID column that also takes the UUID's text. psycopg binds either, SQLite's binding
+    wants the object: an id taken from a URL, a form, a command line or a JSON answer then
+    finds its row on the embedded database as on PostgreSQL."""
+
+    impl = Uuid
+    cache_ok = True
+
+    def process_bind_param(self, value: uuid.UUID | str | None, dialect: Any) -> uuid.UUID | None:
+        if isinstance(value, str):
+            return uuid.UUID(value)
+        return value
 
 
 def enum_type(enum: type[StrEnum], name: str, length: int) -> Enum:

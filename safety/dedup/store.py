@@ -21,7 +21,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Uuid,
     case,
     delete,
     func,
@@ -33,7 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import Identity, identity
-from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
 from safety.db.memo import once
 from safety.db.tenancy import SponsorOwned
 from safety.dedup.blocking import KEYS_VERSION, MIN_SHARED, blocking_keys, is_strong
@@ -56,8 +55,8 @@ class DedupProfile(SponsorOwned, Base):
 
     __tablename__ = "dedup_profiles"
 
-    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    case_version_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    case_id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True)
+    case_version_id: Mapped[uuid.UUID | None] = mapped_column(UuidKey)
     profile: Mapped[Any] = mapped_column(JSONDoc)
     identity: Mapped[Any] = mapped_column(JSONDoc)
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow,
@@ -76,7 +75,7 @@ class DedupBlockKey(SponsorOwned, Base):
     __tablename__ = "dedup_block_keys"
 
     key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True)
 
     __table_args__ = (Index("ix_dedup_block_keys_case_id", "case_id"),)
 
@@ -87,7 +86,7 @@ class DedupIdentifier(SponsorOwned, Base):
     __tablename__ = "dedup_identifiers"
 
     key: Mapped[str] = mapped_column(String(KEY_LENGTH + 100), primary_key=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True)
 
     __table_args__ = (Index("ix_dedup_identifiers_case_id", "case_id"),)
 
@@ -97,10 +96,10 @@ class DedupDecision(SponsorOwned, Base):
 
     __tablename__ = "dedup_decisions"
 
-    case_a: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    case_b: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_a: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True)
+    case_b: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True)
     decision: Mapped[PairDecision] = mapped_column(enum_type(PairDecision, "pair_decision", 20))
-    master_case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    master_case_id: Mapped[uuid.UUID | None] = mapped_column(UuidKey)
     decided_by: Mapped[str] = mapped_column(String(200))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -110,7 +109,7 @@ class DedupDecision(SponsorOwned, Base):
 class DedupCandidate(SponsorOwned, Base):
     __tablename__ = "dedup_candidates"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     case_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_versions.id"))
     candidate_case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -19,7 +19,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    Uuid,
     and_,
     insert,
     select,
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from safety.audit.store import append, audit_values, record
-from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
 from safety.db.session import get_engine, get_intake_engine, normalise_url
 from safety.db.tenancy import SponsorOwned
 from safety.intake.failure import public_reason
@@ -57,7 +56,7 @@ class Report(SponsorOwned, Base):
                                "processed_at", "case_id", "case_version_id", "receipts"})
     __keep_rows__ = True
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     channel: Mapped[str] = mapped_column(String(20))  # site_form | e2b | literature | spontaneous
     content_type: Mapped[str] = mapped_column(String(100))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
@@ -134,7 +133,7 @@ class MigratedReport(SponsorOwned, Base):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(1000))
     original_sender: Mapped[str | None] = mapped_column(String(200))
-    submitted: Mapped[Any] = mapped_column(JSONDoc, nullable=True)  # {regulator: "YYYY-MM-DD"} or None
+    submitted: Mapped[Any] = mapped_column(JSONDoc, nullable=True)  # {regulator: date} or None
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,12 @@ from sqlalchemy import (
     Index,
     String,
     Text,
-    Uuid,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit.store import record
-from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
 from safety.db.tenancy import SponsorOwned
 from safety.questions.status import QUESTION_STATUS, QuestionSource, QuestionStatus
 
@@ -37,7 +36,7 @@ class Question(SponsorOwned, Base):
                                "case_id"})
     __keep_rows__ = True
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
     report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id"))

@@ -18,7 +18,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    Uuid,
     delete,
     event,
     func,
@@ -39,7 +38,7 @@ from sqlalchemy.orm import (
 from safety.accounts.store import User
 from safety.audit.store import record
 from safety.cases.store import Case, CaseVersion, CodedView
-from safety.db.base import Base, UTCDateTime, utcnow
+from safety.db.base import Base, UTCDateTime, UuidKey, utcnow
 from safety.db.tenancy import SponsorOwned
 from safety.dedup.decisions import DECIDED
 from safety.dedup.store import DedupCandidate, DedupDecision, decided_with, open_candidates
@@ -69,7 +68,7 @@ class Signature(Base):
     __updatable__ = frozenset()
     __keep_rows__ = True
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     case_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_versions.id"))
     version: Mapped[int] = mapped_column(Integer)
@@ -178,7 +177,7 @@ class QueueEntry(SponsorOwned, Base):
     # changed the case, and a key check would take a share lock on the case row there, which
     # deadlocks with a transaction holding that row and waiting for one of ours (a
     # nullification racing the outbox's commit of a sent message).
-    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True)
     case_number: Mapped[str] = mapped_column(String(40))
     number_key: Mapped[str] = mapped_column(String(40))
     sender_key: Mapped[str] = mapped_column(String(200))
@@ -212,7 +211,7 @@ class QueueTerm(SponsorOwned, Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)  # no key: see QueueEntry
+    case_id: Mapped[uuid.UUID] = mapped_column(UuidKey, index=True)  # no key: see QueueEntry
     kind: Mapped[str] = mapped_column(String(10))  # product | event
     key: Mapped[str] = mapped_column(String(400))
     value: Mapped[str] = mapped_column(String(400))

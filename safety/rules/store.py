@@ -19,14 +19,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    Uuid,
     func,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit.store import record
-from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
 from safety.db.tenancy import SponsorOwned
 from safety.rules.capacity import with_options
 from safety.rules.causality import Relatedness
@@ -66,7 +65,7 @@ class ObligationRow(SponsorOwned, Base):
     __tablename__ = "obligations"
     __table_args__ = (Index("ix_obligations_status_due", "status", "due"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     case_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_versions.id"),
                                                        index=True)

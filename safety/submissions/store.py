@@ -26,7 +26,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    Uuid,
     func,
     select,
 )
@@ -34,7 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit.store import record
 from safety.cases.model import CaseVersionData
-from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
 from safety.db.tenancy import SponsorOwned
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, LifecycleError, ReportKind
 from safety.e2b.reader import read_admin, read_batch
@@ -48,10 +47,10 @@ class Submission(SponsorOwned, Base):
         Index("ix_submissions_batch", "batch_id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     case_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_versions.id"))
-    obligation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    obligation_id: Mapped[uuid.UUID | None] = mapped_column(UuidKey)
     destination: Mapped[str] = mapped_column(String(100))  # the regulator, as in obligations
     e2b_destination: Mapped[str | None] = mapped_column(String(40))
     profile: Mapped[str] = mapped_column(String(40))

@@ -127,7 +127,7 @@ def test_db_upgrade_asks_about_reports_held_before_questions_existed(
     url = settings.effective_database_url
     with session_scope(url) as s:  # as before 0008: held, and nobody asked
         assert s.scalar(select(Question.code)) == "missing_reporter"
-        s.execute(text("TRUNCATE questions CASCADE"))
+        s.execute(text("DELETE FROM questions"))
     r = _main(settings, "db", "upgrade")
     assert r.exit_code == 0, r.output
     assert "1 question(s) raised on reports held for minimum criteria" in r.output

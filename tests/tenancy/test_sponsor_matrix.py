@@ -698,6 +698,9 @@ def test_dedup_reindex_for_one_sponsor_leaves_the_other_as_it_was(world):
     from safety.dedup.blocking import KEYS_VERSION
     from safety.dedup.store import DedupProfile
 
+    if world.settings.database_url is None:
+        pytest.skip("the embedded database migrates itself before every command, and that "
+                    "re-indexes every sponsor (safety.cli.common.ready_settings)")
     a, b = world.a, world.b
 
     def versions() -> dict[int, set[int | None]]:

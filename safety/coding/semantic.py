@@ -95,8 +95,9 @@ class _MiniLM:
         import torch
 
         model = self._load()
-        dimension = getattr(model, "get_embedding_dimension", None) or getattr(
-            model, "get_sentence_embedding_dimension")  # renamed in sentence-transformers 6
+        # Renamed in sentence-transformers 6 (the old name warns).
+        dimension = (getattr(model, "get_embedding_dimension", None)
+                     or model.get_sentence_embedding_dimension)
         out = np.zeros((len(texts), dimension()), dtype=np.float32)
         if not texts:
             return out

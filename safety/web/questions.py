@@ -4,6 +4,7 @@ answer, and the list of questions across cases with the overdue ones first."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -69,30 +70,30 @@ def _back(q: Any) -> Any:
     return redirect(target, code=303)
 
 
+def _worked(question_id: uuid.UUID, step: Callable[..., object], done: str,
+            refused: str) -> Any:
+    """Close or reopen with the form's reason, say how it went, and go back."""
+    q = _question_to_work(question_id)
+    try:
+        step(g.db, q, actor=user().actor, reason=request.form.get("reason"))
+    except QuestionError as exc:
+        flash(f"{refused}: {exc}.", "error")
+    else:
+        flash(done)
+    return _back(q)
+
+
 @bp.post("/questions/<uuid:question_id>/close")
 @require(Permission.WORK_CASES)
 def close_question(question_id: uuid.UUID) -> Any:
-    q = _question_to_work(question_id)
-    try:
-        close(g.db, q, actor=user().actor, reason=request.form.get("reason"))
-    except QuestionError as exc:
-        flash(f"Not closed: {exc}.", "error")
-    else:
-        flash("Question closed.")
-    return _back(q)
+    return _worked(question_id, close, "Question closed.", "Not closed")
 
 
 @bp.post("/questions/<uuid:question_id>/reopen")
 @require(Permission.WORK_CASES)
 def reopen_question(question_id: uuid.UUID) -> Any:
-    q = _question_to_work(question_id)
-    try:
-        reopen(g.db, q, actor=user().actor, reason=request.form.get("reason"))
-    except QuestionError as exc:
-        flash(f"Not reopened: {exc}.", "error")
-    else:
-        flash("Question open again; the site sees why.")
-    return _back(q)
+    return _worked(question_id, reopen, "Question open again; the site sees why.",
+                   "Not reopened")
 
 
 @bp.get("/questions")

@@ -6,7 +6,8 @@ Usage:
 
 Sets: ``coding_devset.csv`` (the team's set, mostly clinical wording: the "clinical" line),
 ``coding_lay_set.csv`` (lay verbatims, printed as its dev and LOCKED halves) and
-``coding_drug_set.csv`` (drug verbatims, both halves). The locked halves are printed for the
+``coding_drug_set.csv`` (drug verbatims, both halves) and lay set B (``coding_lay_b/``, all
+locked, see ``read_lay_b``). The locked halves are printed for the
 record only; nothing is calibrated or chosen on them. An expected code may name alternatives
 (``a|b``, both acceptable); a ``combination`` row is never right when auto-coded, because one
 substance code would drop the others.
@@ -62,6 +63,29 @@ def read_devset(path: Path, half: str | None = None) -> list[Row]:
         for r in csv.DictReader(lines)
         if half is None or r.get("half") == half
     ]
+
+
+def read_lay_b(folder: Path) -> list[Row]:
+    """Lay set B (``tests/data/coding_lay_b``): written after the first set's locked half had been
+    looked at, by a writer who never saw the coder, read by a second reader, adjudicated by rule
+    (``adjudication_b.tsv``) before it was scored. All of it is locked: scored only with
+    ``--locked``.
+    """
+    def lines(name: str) -> list[str]:
+        text = (folder / name).read_text(encoding="utf-8")
+        return [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+    final = {}
+    for line in lines("adjudication_b.tsv"):
+        verbatim, expected, _why = line.split("\t")
+        final[verbatim] = expected
+    rows: list[Row] = []
+    for line in lines("lay_events_b.txt"):
+        verbatim, code, _term = line.split("\t")
+        rows.append(Row(verbatim, "event", final.get(verbatim, code), "lay_b"))
+    for verbatim in lines("lay_ambiguous_b.txt"):
+        rows.append(Row(verbatim.strip(), "event", final.get(verbatim.strip(), ""), "lay_b"))
+    return rows
 
 
 def _right(coder: Autocoder, code: str | None, expected: str) -> bool:
@@ -256,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devset", default=str(ROOT / "tests/data/coding_devset.csv"))
     parser.add_argument("--layset", default=str(ROOT / "tests/data/coding_lay_set.csv"))
     parser.add_argument("--drugset", default=str(ROOT / "tests/data/coding_drug_set.csv"))
+    parser.add_argument("--layset-b", default=str(ROOT / "tests/data/coding_lay_b"))
     parser.add_argument("--semantic", nargs="?", const="minilm", default=None,
                         help="semantic mode (backend: minilm or e5)")
     parser.add_argument("--index-dir", default=str(ROOT / "instance/semantic-index"))
@@ -345,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.locked:
         report["lay LOCKED"] = metrics(sets["locked"])
         report["drugs LOCKED"] = metrics(drug_sets["locked"])
+        report["lay B LOCKED"] = metrics(run(read_lay_b(Path(args.layset_b)), coders))
     for name, m in report.items():
         print(
             f"{name:18} rows={m['rows']:4} codable={m['codable']:4} "

@@ -21,6 +21,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -88,22 +89,28 @@ def _proc_cpu() -> dict[str, float]:
 
 
 def _by_component(before: dict[str, float], after: dict[str, float],
-                  server_pid: int) -> dict[str, float]:
+                  server_pid: int, own: dict[str, int]) -> dict[str, float]:
+    """CPU by component: gunicorn (master and workers), this bench's PostgreSQL cluster (its
+    postmaster and backends) and redis-server, by pid when known (``own``), so that another
+    PostgreSQL or Redis on the machine is not counted; by command name otherwise."""
     parts = {"web (gunicorn)": 0.0, "postgres": 0.0, "redis": 0.0}
+    postmaster, redis_pid = own.get("postmaster", 0), own.get("redis", 0)
     for key, cpu in after.items():
         pid, ppid, comm = key.split(":", 2)
         used = cpu - before.get(key, 0.0)
         if int(pid) == server_pid or int(ppid) == server_pid:
             parts["web (gunicorn)"] += used
-        elif comm.startswith("postgres"):
+        elif (int(pid) == postmaster or int(ppid) == postmaster if postmaster
+              else comm.startswith("postgres")):
             parts["postgres"] += used
-        elif comm.startswith("redis-server"):
+        elif int(pid) == redis_pid if redis_pid else comm.startswith("redis-server"):
             parts["redis"] += used
     return parts
 
 
 def load(kind: str, port: int, token: str, clients: int, seconds: float,
-         procs: int, server_pid: int = 0) -> dict[str, float]:
+         procs: int, server_pid: int = 0,
+         own: dict[str, int] | None = None) -> dict[str, float]:
     q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     cpu_before = _proc_cpu()
     per = max(1, clients // procs)
@@ -121,7 +128,7 @@ def load(kind: str, port: int, token: str, clients: int, seconds: float,
     for p in ps:
         p.join()
     elapsed = time.monotonic() - t0
-    parts = _by_component(cpu_before, _proc_cpu(), server_pid)
+    parts = _by_component(cpu_before, _proc_cpu(), server_pid, own or {})
     parts["load generator"] = load_cpu
     ok = [lat for st, lat in results if st in (200, 202)]
     lat = sorted(ok)
@@ -134,6 +141,37 @@ def load(kind: str, port: int, token: str, clients: int, seconds: float,
         "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))] if lat else float("nan"),
         "cpu_ms": {k: 1000 * v / max(1, len(results)) for k, v in parts.items()},
     }
+
+
+def _own_servers(db_url: str, redis_url: str) -> dict[str, int]:
+    """The pids of the PostgreSQL postmaster and redis-server this bench talks to (when they
+    run on this machine), so that their CPU is told apart from other servers'."""
+    import psycopg
+    from redis import Redis
+
+    own: dict[str, int] = {}
+    with psycopg.connect(db_url) as conn:
+        backend = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
+    try:
+        with open(f"/proc/{backend}/stat") as f:
+            own["postmaster"] = int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        pass
+    pid = int(Redis.from_url(redis_url).info("server").get("process_id", 0))
+    if os.path.exists(f"/proc/{pid}"):
+        own["redis"] = pid
+    return own
+
+
+def _median(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each figure over rounds (CPU per component too)."""
+    out: dict[str, Any] = {}
+    for key, value in results[0].items():
+        if isinstance(value, dict):
+            out[key] = {k: statistics.median(r[key][k] for r in results) for k in value}
+        else:
+            out[key] = statistics.median(r[key] for r in results)
+    return out
 
 
 def main() -> None:
@@ -150,6 +188,10 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true",
                     help="also measure POST /bench/validate: authenticate and validate only, "
                          "store nothing (the ceiling of any intake storage design)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="intake and floor phases alternated this many times (order swapped "
+                         "each round), figures the medians of the rounds: on a shared machine "
+                         "the load changes between two phases run one after the other")
     args = ap.parse_args()
 
     import psycopg
@@ -181,6 +223,7 @@ def main() -> None:
         site, _ = get_or_create_site(s, "Bench site", "GB", default.id)
         token = issue_token(s, "bench", "site", site=site)
 
+    own = _own_servers(db_url, args.redis)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{args.port}",
          "-w", str(args.web_workers), "-k", "gthread", "--threads", str(args.threads),
@@ -199,11 +242,19 @@ def main() -> None:
         load("ping", args.port, token, 4, 1.0, 1)  # warm-up
         load("report", args.port, token, 4, 1.0, 1)
         ping = load("ping", args.port, token, args.clients, args.seconds, args.load_procs,
-                    server.pid)
-        intake = load("report", args.port, token, args.clients, args.seconds, args.load_procs,
-                      server.pid)
-        floor = (load("floor", args.port, token, args.clients, args.seconds, args.load_procs,
-                      server.pid) if args.floor else None)
+                    server.pid, own)
+        ping["load"] = os.getloadavg()[0]
+        rounds: list[dict[str, dict[str, Any]]] = []
+        for i in range(max(1, args.rounds)):
+            kinds = ["report", "floor"] if args.floor else ["report"]
+            got: dict[str, dict[str, Any]] = {}
+            for kind in kinds if i % 2 == 0 else kinds[::-1]:
+                got[kind] = load(kind, args.port, token, args.clients, args.seconds,
+                                 args.load_procs, server.pid, own)
+                got[kind]["load"] = os.getloadavg()[0]
+            rounds.append(got)
+        intake = _median([r["report"] for r in rounds])
+        floor = _median([r["floor"] for r in rounds]) if args.floor else None
     finally:
         server.terminate()
         try:
@@ -224,7 +275,20 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores; gunicorn gthread {args.web_workers}x"
           f"{args.threads}; {args.clients} clients in {args.load_procs} processes; "
-          f"{args.seconds:.0f} s per phase")
+          f"{args.seconds:.0f} s per phase; load average at the end of the ping phase "
+          f"{ping['load']:.2f}")
+    if len(rounds) > 1:
+        for i, r in enumerate(rounds, 1):
+            line = (f"  round {i}: intake {r['report']['per_second']:6.1f} req/s "
+                    f"p50/p99 {r['report']['p50_ms']:5.1f}/{r['report']['p99_ms']:6.1f} ms "
+                    f"(load {r['report']['load']:.2f})")
+            if "floor" in r:
+                line += (f"  floor {r['floor']['per_second']:6.1f} req/s "
+                         f"p50/p99 {r['floor']['p50_ms']:5.1f}/{r['floor']['p99_ms']:6.1f} ms "
+                         f"(load {r['floor']['load']:.2f})  ratio "
+                         f"{r['report']['per_second'] / r['floor']['per_second']:.2f}")
+            print(line)
+        print(f"medians of {len(rounds)} rounds:")
     rows = [("GET /ping (trivial)", ping), ("POST /api/v1/reports", intake)]
     if floor is not None:
         rows.append(("POST /api/v1/bench/validate", floor))
@@ -239,6 +303,10 @@ def main() -> None:
     if floor is not None:
         print(f"validate-only / trivial throughput ratio: "
               f"{floor['per_second'] / ping['per_second']:.2f} (no storage design can beat it)")
+        ratios = sorted(r["report"]["per_second"] / r["floor"]["per_second"] for r in rounds)
+        print(f"intake / validate-only throughput ratio: {statistics.median(ratios):.2f}"
+              + (f" (median of the rounds' ratios; range {ratios[0]:.2f}-{ratios[-1]:.2f})"
+                 if len(ratios) > 1 else ""))
     print(f"reports stored: {stored} (accepted in the measured and warm-up phases); "
           f"jobs waiting in Redis: {queued}")
 

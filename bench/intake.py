@@ -112,6 +112,7 @@ def load(kind: str, port: int, token: str, clients: int, seconds: float,
          procs: int, server_pid: int = 0,
          own: dict[str, int] | None = None) -> dict[str, float]:
     q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    wal_before = _wal(own)
     cpu_before = _proc_cpu()
     per = max(1, clients // procs)
     ps = [mp.Process(target=_worker, args=(kind, port, token, seconds, per, q))
@@ -129,6 +130,7 @@ def load(kind: str, port: int, token: str, clients: int, seconds: float,
         p.join()
     elapsed = time.monotonic() - t0
     parts = _by_component(cpu_before, _proc_cpu(), server_pid, own or {})
+    wal_after = _wal(own, settle=True)
     parts["load generator"] = load_cpu
     ok = [lat for st, lat in results if st in (200, 202)]
     lat = sorted(ok)
@@ -140,7 +142,30 @@ def load(kind: str, port: int, token: str, clients: int, seconds: float,
         "p50_ms": 1000 * statistics.median(lat) if lat else float("nan"),
         "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))] if lat else float("nan"),
         "cpu_ms": {k: 1000 * v / max(1, len(results)) for k, v in parts.items()},
+        "wal_syncs_per_request": (wal_after[0] - wal_before[0]) / max(1, len(results)),
+        "wal_sync_ms": ((wal_after[1] - wal_before[1]) / (wal_after[0] - wal_before[0])
+                        if wal_after[0] > wal_before[0] else float("nan")),
     }
+
+
+_WAL_URL: dict[str, str] = {}
+
+
+def _wal(own: dict[str, int] | None, settle: bool = False) -> tuple[float, float]:
+    """The PostgreSQL cluster's WAL flushes so far and the milliseconds they took
+    (``pg_stat_wal``: the whole cluster, so only meaningful on a server of the bench's own,
+    with ``track_wal_io_timing`` on in the bench's database). ``settle``: wait for the
+    backends' statistics of the last second to be reported first."""
+    url = _WAL_URL.get("url")
+    if url is None:
+        return (0.0, 0.0)
+    import psycopg
+
+    if settle:
+        time.sleep(1.1)  # backends report their WAL statistics at most once a second
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT wal_sync, wal_sync_time FROM pg_stat_wal").fetchone()
+    return (float(row[0]), float(row[1])) if row else (0.0, 0.0)
 
 
 def _own_servers(db_url: str, redis_url: str) -> dict[str, int]:
@@ -179,9 +204,9 @@ def main() -> None:
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432",
                     help="PostgreSQL server URL (a bench database is created on it)")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/12")
-    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--web-workers", type=int, default=3)
+    ap.add_argument("--web-workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--load-procs", type=int, default=2)
     ap.add_argument("--port", type=int, default=8765)
@@ -224,6 +249,10 @@ def main() -> None:
         token = issue_token(s, "bench", "site", site=site)
 
     own = _own_servers(db_url, args.redis)
+    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as c:
+        # The time of each WAL flush (a durable commit's fsync), for this database's sessions.
+        c.execute(f"ALTER DATABASE {dbname} SET track_wal_io_timing = on")
+    _WAL_URL["url"] = db_url
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{args.port}",
          "-w", str(args.web_workers), "-k", "gthread", "--threads", str(args.threads),
@@ -295,6 +324,11 @@ def main() -> None:
     for name, r in rows:
         print(f"{name:24s} {r['per_second']:8.1f} req/s  p50 {r['p50_ms']:6.1f} ms  "
               f"p99 {r['p99_ms']:6.1f} ms  errors {int(r['errors'])}")
+    print("WAL flushes (fsync) per request and their mean time (pg_stat_wal: the whole "
+          "PostgreSQL cluster, so meaningful with a server of the bench's own):")
+    for name, r in rows:
+        print(f"  {name:22s} {r['wal_syncs_per_request']:.2f} per request, "
+              f"{r['wal_sync_ms']:.2f} ms each")
     print("CPU ms per request, by component (comparable on a busy machine):")
     for name, r in rows:
         parts = "  ".join(f"{k} {v:.3f}" for k, v in r["cpu_ms"].items())

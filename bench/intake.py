@@ -1,7 +1,7 @@
 """Intake benchmark: concurrent clients posting SAE forms to SafetyDesk under gunicorn with
 PostgreSQL and Redis, against a trivial endpoint of the same server in the same run.
 
-    python bench/intake.py [--clients 16] [--seconds 10] [--web-workers 3]
+    python bench/intake.py [--clients 8] [--seconds 10] [--web-workers 2] [--floor] [--rounds 3]
 
 Prints accepted reports/s, p50/p99 latency, and the ratio to GET /ping (the ceiling of this
 server on this machine). Load comes from separate processes with keep-alive connections.

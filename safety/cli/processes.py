@@ -127,9 +127,13 @@ def is_loopback(host: str) -> bool:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--web-workers", default=2, show_default=True, type=int)
+@click.option("--web-workers", default=2, show_default=True, type=int,
+              help="gunicorn processes (one per core), each with WEB_THREADS threads")
+@click.option("--web-threads", default=4, show_default=True, type=int,
+              help="threads per gunicorn process: a request waiting for its commit's WAL "
+                   "flush leaves the core to another (docs/deploy/README.md)")
 @click.option("--demo", is_flag=True, help="Load the demo reports if the database is empty.")
-def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
+def serve(host: str, port: int, web_workers: int, web_threads: int, demo: bool) -> None:
     """Run the web app, a worker and the scheduler together, restarting any that dies;
     Ctrl-C stops all three."""
     from safety.pipeline.dispatch import QueueDispatch
@@ -146,7 +150,8 @@ def serve(host: str, port: int, web_workers: int, demo: bool) -> None:
     exe = [sys.executable, "-m", "safety.cli"]
     supervisor = Supervisor([
         Child("web", [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-                      "--workers", str(web_workers), "--access-logfile", "-",
+                      "--workers", str(web_workers), "--worker-class", "gthread",
+                      "--threads", str(web_threads), "--access-logfile", "-",
                       "--graceful-timeout", "5", "safety.app:create_app()"]),
         Child("worker", [*exe, "worker"]),
         Child("scheduler", [*exe, "scheduler"]),

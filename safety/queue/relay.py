@@ -3,7 +3,11 @@
 The intake API answers 202 once the report is committed; enqueueing its processing job
 one Redis transaction per request was about a fifth of the request's CPU. The request instead
 hands the committed id to this relay, whose thread enqueues whatever has accumulated in one
-pipeline (a third of the cost per job, and none of it on the request's latency).
+pipeline (a third of the cost per job, and none of it on the request's latency). Woken by an
+id, the thread lingers ``LINGER`` seconds before it takes the batch, so that the reports of
+concurrent requests share one: a batch of one cost 0.32 ms of CPU per job, of sixteen 0.12 ms
+(issue 20), and the thread's wake-ups compete with the request threads for the interpreter.
+A flush (tests, shutdown) cuts the linger short.
 
 Nothing is lost if the relay cannot do its job: the report is already committed with status
 ``received``, and the periodic sweep enqueues every such report (a process killed between the
@@ -29,6 +33,9 @@ from safety.queue.enqueue import JobFunction, enqueue_batch
 log = logging.getLogger(__name__)
 
 BATCH = 500
+# Seconds a woken relay waits for more ids before it enqueues (at most this much added to a
+# report's way to a worker; nothing to the request, which was answered at its commit).
+LINGER = 0.05
 
 
 class EnqueueRelay:
@@ -44,6 +51,8 @@ class EnqueueRelay:
         self._submitted = 0
         self._done = 0
         self._thread: threading.Thread | None = None
+        self._hurry = threading.Event()  # set while someone waits in flush(): no lingering
+        self._flushers = 0
 
     def submit(self, report_id: object) -> None:
         with self._cond:
@@ -60,12 +69,21 @@ class EnqueueRelay:
         left to the sweep because Redis failed). False on timeout."""
         with self._cond:
             target = self._submitted
-            return self._cond.wait_for(lambda: self._done >= target, timeout)
+            self._flushers += 1
+            self._hurry.set()
+            try:
+                return self._cond.wait_for(lambda: self._done >= target, timeout)
+            finally:
+                self._flushers -= 1
+                if not self._flushers:
+                    self._hurry.clear()
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: bool(self._pending))
+            self._hurry.wait(LINGER)
+            with self._cond:
                 batch = [self._pending.popleft()
                          for _ in range(min(BATCH, len(self._pending)))]
             try:

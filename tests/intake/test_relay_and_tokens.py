@@ -42,6 +42,28 @@ def test_relay_enqueues_each_report_once_with_its_deterministic_id(sites, settin
     assert job.retries_left == 3 and job.retry_intervals == [5, 30, 120]
 
 
+def test_relay_enqueues_concurrent_reports_in_one_batch_and_a_flush_cuts_its_linger(
+        settings, redis, monkeypatch):
+    """Woken by an id, the relay waits for more before enqueueing (one batch for the reports of
+    concurrent requests); a flush does not wait out that linger."""
+    batches: list[list[str]] = []
+    real = relay.enqueue_batch
+
+    def recording(settings_, func, batch):  # type: ignore[no-untyped-def]
+        batches.append([job_id for job_id, _ in batch])
+        real(settings_, func, batch)
+
+    monkeypatch.setattr(relay, "enqueue_batch", recording)
+    monkeypatch.setattr(relay, "LINGER", 600.0)  # a flush that waited it out would time out
+    r = relay.EnqueueRelay(settings, jobs.process_report, report_job_id)
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    for rid in ids:
+        r.submit(rid)
+    assert r.flush(timeout=30)
+    assert batches == [[report_job_id(i) for i in ids]]
+    assert sorted(Queue(settings.queue_name, connection=redis).job_ids) == sorted(batches[0])
+
+
 def test_relay_failure_leaves_the_report_to_the_sweep(client, sites, settings, redis,
                                                       worker, monkeypatch):
     def down(*_a, **_k):  # type: ignore[no-untyped-def]

@@ -70,14 +70,22 @@ class DedupProfile(SponsorOwned, Base):
 
 
 class DedupBlockKey(SponsorOwned, Base):
-    """One blocking key of one case (primary key ``(key, case_id)`` is the lookup index)."""
+    """One blocking key of one case.
+
+    The lookup index is ``(sponsor_id, key, case_id)`` (migration 0019): a key's cases of one
+    sponsor are a range of it, read without visiting the table (an index-only scan), so a
+    lookup can stop after a bucket's first rows (``candidate_rows``). It replaced the index
+    on ``sponsor_id`` alone, which one sponsor's lookups could not use.
+    """
 
     __tablename__ = "dedup_block_keys"
 
     key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"))
 
-    __table_args__ = (Index("ix_dedup_block_keys_case_id", "case_id"),)
+    __table_args__ = (Index("ix_dedup_block_keys_case_id", "case_id"),
+                      Index("ix_dedup_block_keys_sponsor_key", "sponsor_id", "key", "case_id"))
 
 
 class DedupIdentifier(SponsorOwned, Base):

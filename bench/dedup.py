@@ -29,8 +29,8 @@ import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -114,9 +114,8 @@ def private_server(base: Path) -> Any:
     """A throwaway PostgreSQL cluster of the bench's own (``bench/faults.py``'s), tuned for a
     bulk load; returns it started, with a ``bench`` database."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from faults import Postgres  # type: ignore[import-not-found]
-
     import psycopg
+    from faults import Postgres  # type: ignore[import-not-found]
 
     pg = Postgres(base)
     pg.init()

@@ -16,7 +16,7 @@ from typing import Any
 
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import Identity, IdIndex, IdLink, identity, link, lookup_keys
-from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
+from safety.dedup.blocking import blocking_keys, rank_candidates
 from safety.dedup.profile import Profile, build_profile
 from safety.dedup.scoring import Model, Score
 
@@ -123,11 +123,5 @@ class MemoryIndex:
         return [(cid, self.ids._identity[cid]) for cid in sorted(found)]
 
     def key_lookup(self, keys: frozenset[str]) -> list[tuple[str, Profile]]:
-        shared: dict[str, int] = defaultdict(int)
-        for key in keys:
-            weight = MIN_SHARED if is_strong(key) else 1
-            for cid in self._by_key.get(key, ()):
-                shared[cid] += weight
-        ranked = sorted(((c, n) for c, n in shared.items() if n >= MIN_SHARED),
-                        key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
-        return [(cid, self.profiles[cid]) for cid, _ in ranked]
+        buckets = {key: list(self._by_key.get(key, ())) for key in keys}
+        return [(cid, self.profiles[cid]) for cid in rank_candidates(buckets, MAX_CANDIDATES)]

@@ -207,9 +207,10 @@ def mark_for_reindex(session: Session, reason: str, batch: int = MARK_BATCH) -> 
                .where(DedupProfile.keys_version == KEYS_VERSION,
                       DedupProfile.reindex_reason.is_(None))
                .limit(batch).scalar_subquery())
-        n = session.execute(update(DedupProfile).where(DedupProfile.case_id.in_(due))
-                            .values(reindex_reason=reason[:200])
-                            .execution_options(synchronize_session=False)).rowcount
+        result = session.execute(update(DedupProfile).where(DedupProfile.case_id.in_(due))
+                                 .values(reindex_reason=reason[:200])
+                                 .execution_options(synchronize_session=False))
+        n = int(getattr(result, "rowcount", 0))  # a CursorResult for an UPDATE
         total += n
         if n < batch:
             return total
@@ -301,9 +302,9 @@ def candidate_rows(session: Session, keys: Iterable[str], sponsor_id: int,
                               max_bucket)
         if not ids:
             return []
-        docs = dict(session.execute(select(DedupProfile.case_id, DedupProfile.profile)
-                                    .where(DedupProfile.case_id.in_([uuid.UUID(i)
-                                                                     for i in ids]))).tuples())
+        docs: dict[uuid.UUID, dict[str, Any]] = {cid: doc for cid, doc in session.execute(
+            select(DedupProfile.case_id, DedupProfile.profile)
+            .where(DedupProfile.case_id.in_([uuid.UUID(i) for i in ids])))}
         return [(i, docs[uuid.UUID(i)]) for i in ids if uuid.UUID(i) in docs]
     wanted = values(column("key", String), column("w", Integer), name="wanted").data(
         [(k, MIN_SHARED if is_strong(k) else 1) for k in keys])

@@ -8,7 +8,7 @@ estimated from labelled pairs (see ``scoring``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -338,10 +338,13 @@ def _shown(p: Profile, attrs: tuple[str, ...]) -> str | None:
     return None
 
 
-def compare(a: Profile, b: Profile) -> list[Comparison]:
-    """One comparison per field, in a fixed order."""
+def compare(a: Profile, b: Profile,
+            found: Mapping[str, str | None] | None = None) -> list[Comparison]:
+    """One comparison per field, in a fixed order; ``found``: the outcomes ``outcomes``
+    already gave for this pair (only the values shown are added, nothing compared again)."""
     return [
-        Comparison(name, _shown(a, attrs), _shown(b, attrs), fn(a, b))
+        Comparison(name, _shown(a, attrs), _shown(b, attrs),
+                   found.get(name) if found is not None else fn(a, b))
         for name, (fn, _, attrs) in FIELDS.items()
     ]
 

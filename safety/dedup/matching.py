@@ -17,6 +17,7 @@ from typing import Any
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import Identity, IdIndex, IdLink, identity, link, lookup_keys
 from safety.dedup.blocking import blocking_keys, rank_candidates
+from safety.dedup.comparison import outcomes
 from safety.dedup.profile import Profile, build_profile
 from safety.dedup.scoring import Model, Score
 
@@ -85,11 +86,13 @@ def match_report(
         result.candidates.append(Candidate(lk.case_id, lk.score, True, rule=lk.rule))
         seen.add(lk.case_id)
     retrieved = [(cid, p) for cid, p in key_lookup(keys) if cid not in excluded and cid not in seen]
-    quick = [(model.score_fast(profile, other, len(retrieved)), case_id, other)
-             for case_id, other in retrieved]
+    found = [(outcomes(profile, other), case_id, other) for case_id, other in retrieved]
+    quick = [(model.probability(f, len(retrieved)), case_id, other, f)
+             for f, case_id, other in found]
     quick.sort(key=lambda t: (-t[0], t[1]))
-    for _, case_id, other in quick[: max(limit - len(result.candidates), 0)]:
-        s = model.score(profile, other, len(retrieved))  # same probability, with explanation
+    for _, case_id, other, f in quick[: max(limit - len(result.candidates), 0)]:
+        # same probability, with the explanation (the outcomes are not computed again)
+        s = model.score(profile, other, len(retrieved), f)
         result.candidates.append(Candidate(case_id, s.probability,
                                            s.probability >= model.threshold, explanation=s))
     return result

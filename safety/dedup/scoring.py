@@ -151,10 +151,14 @@ class Model:
     def score_fast(self, a: Profile, b: Profile, candidates: float | None = None) -> float:
         return self.probability(outcomes(a, b), candidates)
 
-    def score(self, a: Profile, b: Profile, candidates: float | None = None) -> Score:
+    def score(self, a: Profile, b: Profile, candidates: float | None = None,
+              found_already: Mapping[str, str | None] | None = None) -> Score:
+        """The probability with its explanation; ``found_already``: the pair's outcomes
+        from ``outcomes`` (a match ranks every candidate with them first, then explains the
+        best few without comparing again)."""
         evidence: list[FieldEvidence] = []
         found: dict[str, str | None] = {}
-        for c in compare(a, b):
+        for c in compare(a, b, found_already):
             found[c.field] = c.outcome
             if c.outcome is None:
                 evidence.append(FieldEvidence(c.field, c.a, c.b, None, 0.0, 0.0))

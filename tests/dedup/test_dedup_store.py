@@ -122,3 +122,15 @@ def test_candidates_come_from_bounded_buckets_ranked_as_in_memory(session: Sessi
     assert set(rank_candidates(buckets, 100, 3)) < set(ids)
     assert rank_candidates(buckets, 100, 3)[:2] == sorted(ids[:2])  # the initials' cases first
     assert rank_candidates(buckets, 2, 400) == sorted(ids[:2])
+
+
+def test_candidates_are_found_in_a_session_limited_to_the_sponsor(session: Session) -> None:
+    """The pipeline's sessions carry the sponsor filter (safety.db.tenancy): the candidate
+    statement, built once, must run under it (it failed there once, in every stage)."""
+    from safety.db.tenancy import restrict_to_sponsors
+
+    index_case(session, C1, make_case(), D)
+    restrict_to_sponsors(session, {D})
+    incoming = make_case(sender="Borealis", report_id="B-9")
+    for _ in range(2):  # the second time from SQLAlchemy's cache
+        assert [c.case_id for c in match_stored(session, incoming, MODEL, D).candidates] == [C1]

@@ -2,9 +2,12 @@
 
     .venv/bin/python bench/dedup.py [--cases 1000000] [--queries 1000] [--scan-cases 100000]
 
+0. Starts a PostgreSQL server of its own on a free loopback port (data in a temporary folder,
+   tuned for a bulk load: no fsync, big WAL, 1 GB for index builds), unless --dsn names one;
+   --keep leaves it running and prints its address, for --skip-load runs against the same data.
 1. Generates cases with the evaluation generator (several seeds in parallel), bulk-loads their
-   profiles, blocking keys and identifiers into PostgreSQL with COPY, in a schema of its own
-   (dropped at the end unless --keep).
+   profiles, blocking keys and identifiers with COPY into tables without indexes, then builds
+   the indexes the schema declares, in a schema of its own (dropped at the end unless --keep).
 2. Matches held-back incoming reports (some are duplicates or follow-ups of loaded cases) with
    ``safety.dedup.store.match_stored``: identifier lookup, blocking-key lookup, profile fetch and
    scoring of every candidate, as the pipeline stage does. Prints p50/p95/max.
@@ -20,23 +23,27 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import statistics
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from safety.cases.versioning import identity
-from safety.dedup.blocking import blocking_keys
+from safety.dedup.blocking import KEYS_VERSION, blocking_keys
 from safety.dedup.evaluation.generator import LabelledReport, generate_stream
 from safety.dedup.matching import MAX_CANDIDATES
 from safety.dedup.profile import build_profile
 from safety.dedup.scan import scan
 from safety.dedup.scoring import load_model
-from safety.dedup.store import KEY_LENGTH, TABLES, candidate_ids, match_stored
+from safety.dedup.store import KEY_LENGTH, TABLES, candidate_rows, match_stored
 from safety.sponsors.store import Sponsor  # noqa: F401  (the tables' sponsor_id references it)
 
 CHUNK_CASES = 20000
@@ -77,11 +84,11 @@ def _copy_all(dsn: str, schema: str, jobs: Iterator[tuple[list[tuple[str, str, s
     n_prof = n_keys = n_ids = 0
     with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
         for profiles, keys, idents in jobs:
-            sql = (f"COPY {schema}.dedup_profiles (case_id, profile, identity, sponsor_id) "
-                   "FROM STDIN")
+            sql = (f"COPY {schema}.dedup_profiles (case_id, profile, identity, sponsor_id, "
+                   "keys_version) FROM STDIN")
             with cur.copy(sql) as cp:
                 for row in profiles:
-                    cp.write_row((*row, SPONSOR))
+                    cp.write_row((*row, SPONSOR, KEYS_VERSION))
             sql = f"COPY {schema}.dedup_block_keys (key, case_id, sponsor_id) FROM STDIN"
             with cur.copy(sql) as cp:
                 cp.write(keys)
@@ -95,6 +102,52 @@ def _copy_all(dsn: str, schema: str, jobs: Iterator[tuple[list[tuple[str, str, s
     return n_prof, n_keys, n_ids
 
 
+BULK_TABLES = ("dedup_block_keys", "dedup_identifiers", "dedup_profiles")
+# Only while the server loads: a bench's data is thrown away, so no crash safety is needed.
+SERVER_CONF = ("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+               "wal_level = minimal\nmax_wal_senders = 0\nmax_wal_size = 8GB\n"
+               "shared_buffers = 1GB\nmaintenance_work_mem = 1GB\nwork_mem = 32MB\n"
+               "max_parallel_maintenance_workers = 2\n")
+
+
+def private_server(base: Path) -> Any:
+    """A throwaway PostgreSQL cluster of the bench's own (``bench/faults.py``'s), tuned for a
+    bulk load; returns it started, with a ``bench`` database."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import psycopg
+    from faults import Postgres  # type: ignore[import-not-found]
+
+    pg = Postgres(base)
+    pg.init()
+    pg._run("sh", "-c", f"printf %s \"{SERVER_CONF}\" >> {pg.data}/postgresql.conf")
+    pg.stop("fast")
+    pg.start()
+    with psycopg.connect(pg.url("postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE bench")
+    return pg
+
+
+def _drop_indexes(conn: Any, schema: str) -> None:
+    """Bulk tables without their primary keys and indexes while COPY fills them."""
+    for table in TABLES:
+        if table.name in BULK_TABLES:
+            conn.execute(text(f"ALTER TABLE {schema}.{table.name} "
+                              f"DROP CONSTRAINT pk_{table.name}"))
+            for ix in table.indexes:
+                conn.execute(text(f"DROP INDEX {schema}.{ix.name}"))
+
+
+def _build_indexes(conn: Any, schema: str) -> None:
+    """The primary keys and indexes the schema declares, built once over the loaded rows."""
+    for table in TABLES:
+        if table.name in BULK_TABLES:
+            cols = ", ".join(c.name for c in table.primary_key.columns)
+            conn.execute(text(f"ALTER TABLE {schema}.{table.name} "
+                              f"ADD CONSTRAINT pk_{table.name} PRIMARY KEY ({cols})"))
+            for ix in table.indexes:
+                ix.create(conn)
+
+
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -105,7 +158,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--scan-cases", type=int, default=100_000)
-    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--dsn", help="an existing server's database (default: a server of the "
+                        "bench's own)")
+    parser.add_argument("--pg-dir", type=Path, help="where the bench's own server keeps its "
+                        "data (default: a temporary folder)")
     parser.add_argument("--schema", default="dedup_bench")
     parser.add_argument("--workers", type=int, default=max(1, multiprocessing.cpu_count()))
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
@@ -119,6 +175,14 @@ def main() -> None:
     model = load_model()
     results: dict[str, Any] = {}
 
+    server = None
+    if not args.skip_db and not args.dsn:
+        base = args.pg_dir or Path(tempfile.mkdtemp(prefix="dedup-bench-"))
+        base.mkdir(parents=True, exist_ok=True)
+        os.chmod(base, 0o755)
+        server = private_server(base)
+        args.dsn = server.url("bench")
+        print(f"own PostgreSQL: {args.dsn} (data {server.data})", flush=True)
     if not args.skip_db:
         engine = create_engine(args.dsn.replace("postgresql://", "postgresql+psycopg://"))
         engine = engine.execution_options(schema_translate_map={None: args.schema})
@@ -140,12 +204,7 @@ def main() -> None:
                 conn.execute(text(f"INSERT INTO {args.schema}.sponsors VALUES ({SPONSOR})"))
                 for table in TABLES:
                     table.create(conn)
-                for table, cons, idx in (("dedup_block_keys", "pk_dedup_block_keys",
-                                          "ix_dedup_block_keys_case_id"),
-                                         ("dedup_identifiers", "pk_dedup_identifiers",
-                                          "ix_dedup_identifiers_case_id")):
-                    conn.execute(text(f"ALTER TABLE {args.schema}.{table} DROP CONSTRAINT {cons}"))
-                    conn.execute(text(f"DROP INDEX {args.schema}.{idx}"))
+                _drop_indexes(conn, args.schema)
             # Each true case yields about 1.38 stored cases (duplicates from other channels).
             n_chunks = max(1, round((args.cases - len(loaded)) / (CHUNK_CASES * 1.38)))
             started = time.perf_counter()
@@ -155,13 +214,7 @@ def main() -> None:
             load_s = time.perf_counter() - started
             started = time.perf_counter()
             with engine.begin() as conn:
-                for table, cons, idx in (("dedup_block_keys", "pk_dedup_block_keys",
-                                          "ix_dedup_block_keys_case_id"),
-                                         ("dedup_identifiers", "pk_dedup_identifiers",
-                                          "ix_dedup_identifiers_case_id")):
-                    conn.execute(text(f"ALTER TABLE {args.schema}.{table} "
-                                      f"ADD CONSTRAINT {cons} PRIMARY KEY (key, case_id)"))
-                    conn.execute(text(f"CREATE INDEX {idx} ON {args.schema}.{table} (case_id)"))
+                _build_indexes(conn, args.schema)
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 # VACUUM sets the visibility map after COPY, so key lookups are index-only.
                 for table in ("dedup_block_keys", "dedup_identifiers", "dedup_profiles"):
@@ -172,7 +225,9 @@ def main() -> None:
                                "index_build_s": round(index_s, 1)}
             print(json.dumps(results["load"]), flush=True)
 
+        load_before = os.getloadavg()
         latencies: list[float] = []
+        cpu_ms: list[float] = []  # this process's CPU per report: less sensitive to the load
         kinds: list[bool] = []
         stored_by_true_case: dict[str, set[str]] = {}
         stored_id: dict[str, str] = {}
@@ -192,14 +247,15 @@ def main() -> None:
                 match_stored(session, r.case, model, SPONSOR, limit=args.limit,
                              retrieve=args.retrieve)
             for r in incoming:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 res = match_stored(session, r.case, model, SPONSOR, limit=args.limit,
                                    retrieve=args.retrieve)
                 latencies.append((time.perf_counter() - t0) * 1000)
+                cpu_ms.append((time.process_time() - c0) * 1000)
                 kinds.append(r.kind == "followup")
                 n_candidates.append(len(res.candidates))
                 t0 = time.perf_counter()
-                retrieved.append(len(candidate_ids(session, res.keys, SPONSOR, args.retrieve)))
+                retrieved.append(len(candidate_rows(session, res.keys, SPONSOR, args.retrieve)))
                 sql_ms.append((time.perf_counter() - t0) * 1000)
                 followups += res.followup is not None
                 suspected += any(c.suspected for c in res.candidates)
@@ -223,21 +279,26 @@ def main() -> None:
             n_db = session.execute(
                 text(f"SELECT count(*) FROM {args.schema}.dedup_profiles")).scalar_one()
         new_ms = [t for t, fu in zip(latencies, kinds, strict=True) if not fu]
+        new_cpu = [t for t, fu in zip(cpu_ms, kinds, strict=True) if not fu]
         fu_ms = [t for t, fu in zip(latencies, kinds, strict=True) if fu]
         results["match"] = {
             "cases_in_db": n_db, "queries": len(latencies),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "p50_ms": round(statistics.median(latencies), 2),
             "p95_ms": round(_pct(latencies, 0.95), 2), "max_ms": round(max(latencies), 2),
             "new_reports": len(new_ms),
             "new_p50_ms": round(statistics.median(new_ms), 2) if new_ms else None,
             "new_p95_ms": round(_pct(new_ms, 0.95), 2) if new_ms else None,
+            "new_cpu_p50_ms": round(statistics.median(new_cpu), 2) if new_cpu else None,
+            "new_cpu_p95_ms": round(_pct(new_cpu, 0.95), 2) if new_cpu else None,
             "followup_reports": len(fu_ms),
             "followup_p50_ms": round(statistics.median(fu_ms), 2) if fu_ms else None,
             "followup_p95_ms": round(_pct(fu_ms, 0.95), 2) if fu_ms else None,
             "mean_candidates_returned": round(statistics.mean(n_candidates), 1),
             "mean_candidates_scored": round(statistics.mean(retrieved), 1),
-            "key_query_only_p50_ms": round(statistics.median(sql_ms), 2),
-            "key_query_only_p95_ms": round(_pct(sql_ms, 0.95), 2),
+            "candidate_query_p50_ms": round(statistics.median(sql_ms), 2),
+            "candidate_query_p95_ms": round(_pct(sql_ms, 0.95), 2),
             "followups_linked": followups, "with_suspected_duplicate": suspected,
             "followups_whose_case_is_in_db": fu_with_case,
             "followups_linked_to_the_right_case": fu_right,
@@ -251,6 +312,12 @@ def main() -> None:
             with engine.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA {args.schema} CASCADE"))
         engine.dispose()
+        if server is not None:
+            if args.keep:
+                print(f"kept: --dsn {args.dsn} --skip-load; stop with: runuser -u postgres -- "
+                      f"{server.bin}/pg_ctl -D {server.data} stop", flush=True)
+            else:
+                server.stop("fast")
 
     if args.scan_cases:
         started = time.perf_counter()

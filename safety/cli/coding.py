@@ -109,12 +109,13 @@ def dictionary_group() -> None:
 def dictionary_load(path: Path, activate: bool, list_name: str | None) -> None:
     """Load PATH: a MedAscii folder, a column-mapped drug folder, the open dictionary folder,
     or an IME/DME CSV (attached to the active MedDRA release)."""
-    from safety.coding.service import load_release
     from safety.coding.terminology import TerminologyError
+    from safety.review.recoding import load_dictionary
 
     try:
         with database(ready_settings()) as session:
-            for message in load_release(session, path, activate=activate, list_name=list_name):
+            for message in load_dictionary(session, path, activate=activate,
+                                           list_name=list_name):
                 click.echo(message)
     except TerminologyError as exc:
         raise click.ClickException(str(exc)) from exc

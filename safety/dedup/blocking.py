@@ -10,6 +10,7 @@ ignore order and middle letters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from safety.cases.values import PartialDate
@@ -30,6 +31,37 @@ STRONG_KINDS = frozenset({"dod", "dic", "iby", "lit", "sub", "rec", "eoc"})
 KEYS_VERSION = 2
 
 MIN_SHARED = 2  # evidence a pair needs from shared keys: a strong key counts 2, others 1
+
+# A key carried by more cases than this is not selective: it is skipped, by the batch scan and
+# by a new report's lookup alike (``rank_candidates``), which reads at most MAX_BUCKET + 1 rows
+# of a key's bucket and so stays bounded however large the index grows. What it costs: a pair
+# that shares only over-full keys is not compared (docs/dedup.md, benchmark).
+MAX_BUCKET = 400
+
+
+def rank_candidates(buckets: Mapping[str, Sequence[str]], limit: int,
+                    max_bucket: int = MAX_BUCKET) -> list[str]:
+    """The cases worth scoring for a report, best first, from the buckets of its keys.
+
+    ``buckets`` maps each key to the cases carrying it (at most ``max_bucket`` + 1 of them
+    need be given: a fuller bucket is skipped whatever its size). A case qualifies with
+    ``MIN_SHARED`` evidence (a strong key counts 2, a broad one 1); cases are ranked by that
+    evidence, then by their rarest shared key (the smaller its bucket, the more telling), then
+    by id, and the first ``limit`` are kept. ``safety.dedup.store.candidate_rows`` is the
+    same rule in one SQL statement."""
+    shared: dict[str, int] = {}
+    rarest: dict[str, int] = {}
+    for key, ids in buckets.items():
+        n = len(ids)
+        if n > max_bucket:
+            continue
+        weight = MIN_SHARED if is_strong(key) else 1
+        for cid in ids:
+            shared[cid] = shared.get(cid, 0) + weight
+            rarest[cid] = min(rarest.get(cid, n), n)
+    ranked = sorted((c for c, s in shared.items() if s >= MIN_SHARED),
+                    key=lambda c: (-shared[c], rarest[c], c))
+    return ranked[:limit]
 
 
 def is_strong(key: str) -> bool:

@@ -8,7 +8,7 @@ estimated from labelled pairs (see ``scoring``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -149,7 +149,10 @@ def _onset(a: Profile, b: Profile) -> str | None:
         return None  # same year says almost nothing, and nothing against
     gap = _range_gap(x, y)
     if gap == 0:
-        return "compatible"
+        # Within one year only (one side gives the year alone): as weak as two equal years,
+        # and far weaker than two onsets in the same month, which "compatible" meant alone;
+        # a second SAE of one patient months later in the same year is compatible this way.
+        return "year_compatible" if "year" in (x.precision, y.precision) else "compatible"
     return "near" if gap <= 31 else "mismatch"
 
 
@@ -160,6 +163,24 @@ def _with_onset(p: Profile) -> frozenset[str]:
 
 
 def _dates(a: Profile, b: Profile) -> str | None:
+    """Other dates shared, between reports not known to be of one trial subject."""
+    return None if _same_subject(a, b) else _shared_dates(a, b)
+
+
+def _subject_dates(a: Profile, b: Profile) -> str | None:
+    """Other dates shared by two reports of one trial subject, weighed on their own.
+
+    As for the events (``_subject_events``): every report of one subject agrees on the
+    patient, so whether they quote the same dates (hospital admission, tests, death, the
+    event's end) is what tells a copy of one SAE from the subject's next SAE, and shares none
+    means more than between two spontaneous reports, whose dates are often missing or unlike
+    for other reasons. Fellegi-Sunter takes fields as independent; giving the outcome its own
+    likelihoods for one subject is how that dependence is weighed.
+    """
+    return _shared_dates(a, b) if _same_subject(a, b) else None
+
+
+def _shared_dates(a: Profile, b: Profile) -> str | None:
     """Other dates shared, counting a date one side gives as onset and the other only quotes.
 
     Onset against onset is the onset field's business and is not counted twice.
@@ -289,8 +310,10 @@ FIELDS: dict[str, tuple[Comparator, tuple[str, ...], tuple[str, ...]]] = {
     "sex": (_sex, ("match", "mismatch"), ("sex",)),
     "weight": (_weight, ("exact", "close", "mismatch"), ("weight",)),
     "country": (_country, ("match", "mismatch"), ("country",)),
-    "onset": (_onset, ("exact", "close", "near", "compatible", "mismatch"), ("onset",)),
+    "onset": (_onset, ("exact", "close", "near", "compatible", "year_compatible", "mismatch"),
+              ("onset",)),
     "dates": (_dates, ("many_shared", "one_shared", "none_shared"), ("dates",)),
+    "subject_dates": (_subject_dates, ("many_shared", "one_shared", "none_shared"), ("dates",)),
     "events": (_events, ("same", "overlap", "similar", "uncoded_differs", "uncoded_unlike",
                          "disjoint"),
                ("events", "event_text")),
@@ -315,10 +338,13 @@ def _shown(p: Profile, attrs: tuple[str, ...]) -> str | None:
     return None
 
 
-def compare(a: Profile, b: Profile) -> list[Comparison]:
-    """One comparison per field, in a fixed order."""
+def compare(a: Profile, b: Profile,
+            found: Mapping[str, str | None] | None = None) -> list[Comparison]:
+    """One comparison per field, in a fixed order; ``found``: the outcomes ``outcomes``
+    already gave for this pair (only the values shown are added, nothing compared again)."""
     return [
-        Comparison(name, _shown(a, attrs), _shown(b, attrs), fn(a, b))
+        Comparison(name, _shown(a, attrs), _shown(b, attrs),
+                   found.get(name) if found is not None else fn(a, b))
         for name, (fn, _, attrs) in FIELDS.items()
     ]
 

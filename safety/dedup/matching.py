@@ -16,7 +16,8 @@ from typing import Any
 
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import Identity, IdIndex, IdLink, identity, link, lookup_keys
-from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
+from safety.dedup.blocking import blocking_keys, rank_candidates
+from safety.dedup.comparison import outcomes
 from safety.dedup.profile import Profile, build_profile
 from safety.dedup.scoring import Model, Score
 
@@ -85,11 +86,13 @@ def match_report(
         result.candidates.append(Candidate(lk.case_id, lk.score, True, rule=lk.rule))
         seen.add(lk.case_id)
     retrieved = [(cid, p) for cid, p in key_lookup(keys) if cid not in excluded and cid not in seen]
-    quick = [(model.score_fast(profile, other, len(retrieved)), case_id, other)
-             for case_id, other in retrieved]
+    found = [(outcomes(profile, other), case_id, other) for case_id, other in retrieved]
+    quick = [(model.probability(f, len(retrieved)), case_id, other, f)
+             for f, case_id, other in found]
     quick.sort(key=lambda t: (-t[0], t[1]))
-    for _, case_id, other in quick[: max(limit - len(result.candidates), 0)]:
-        s = model.score(profile, other, len(retrieved))  # same probability, with explanation
+    for _, case_id, other, f in quick[: max(limit - len(result.candidates), 0)]:
+        # same probability, with the explanation (the outcomes are not computed again)
+        s = model.score(profile, other, len(retrieved), f)
         result.candidates.append(Candidate(case_id, s.probability,
                                            s.probability >= model.threshold, explanation=s))
     return result
@@ -123,11 +126,5 @@ class MemoryIndex:
         return [(cid, self.ids._identity[cid]) for cid in sorted(found)]
 
     def key_lookup(self, keys: frozenset[str]) -> list[tuple[str, Profile]]:
-        shared: dict[str, int] = defaultdict(int)
-        for key in keys:
-            weight = MIN_SHARED if is_strong(key) else 1
-            for cid in self._by_key.get(key, ()):
-                shared[cid] += weight
-        ranked = sorted(((c, n) for c, n in shared.items() if n >= MIN_SHARED),
-                        key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]
-        return [(cid, self.profiles[cid]) for cid, _ in ranked]
+        buckets = {key: list(self._by_key.get(key, ())) for key in keys}
+        return [(cid, self.profiles[cid]) for cid in rank_candidates(buckets, MAX_CANDIDATES)]

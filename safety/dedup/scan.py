@@ -16,11 +16,9 @@ from typing import Any, Literal
 
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import IdIndex, identity
-from safety.dedup.blocking import MIN_SHARED, blocking_keys, is_strong
+from safety.dedup.blocking import MAX_BUCKET, MIN_SHARED, blocking_keys, is_strong
 from safety.dedup.profile import Profile, build_profile
 from safety.dedup.scoring import Model
-
-MAX_BUCKET = 400  # a key shared by more cases than this is not selective: skip it in batch
 
 
 @dataclass(frozen=True, slots=True)

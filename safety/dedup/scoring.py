@@ -41,10 +41,28 @@ SMOOTHING = 0.5
 # case by patient *and* event (a new, unrelated event of the same patient is a new case).
 # The batch scan's clustering veto (``safety.dedup.scan.VETO``) then keeps them apart too.
 VETOES = frozenset({("subject_events", "disjoint")})
+# What places two reports of one subject in one episode: onsets in the same month or closer,
+# or a date both quote (an admission, a test, the event's end).
+SAME_EPISODE_ONSETS = frozenset({"exact", "close", "compatible"})
+
+
+def another_episode(found: Mapping[str, str | None]) -> bool:
+    """Two reports of one trial subject whose events are not the same set (one overlaps,
+    resembles or lists more than the other) and that nothing places in one episode: both
+    quote dates and share none (``subject_dates``), and the onsets are no closer than the
+    same year (or one is missing). That is the subject's next SAE with a recurring event
+    (fatigue again, months later, another hospital admission), not a copy of the first; a
+    copy with fewer events still shares the onset month or a date. ICH E2D(R1) counts a case
+    by patient and event episode. On the training stream no duplicate pair of one subject
+    falls under it (docs/dedup.md)."""
+    return (found.get("subject_events") in ("overlap", "similar", "uncoded_differs")
+            and found.get("subject_dates") == "none_shared"
+            and found.get("onset") not in SAME_EPISODE_ONSETS)
 
 
 def vetoed(found: Mapping[str, str | None]) -> bool:
-    return any((name, outcome) in VETOES for name, outcome in found.items())
+    return any((name, outcome) in VETOES for name, outcome in found.items()) or (
+        another_episode(found))
 
 
 class ModelError(ValueError):
@@ -133,10 +151,14 @@ class Model:
     def score_fast(self, a: Profile, b: Profile, candidates: float | None = None) -> float:
         return self.probability(outcomes(a, b), candidates)
 
-    def score(self, a: Profile, b: Profile, candidates: float | None = None) -> Score:
+    def score(self, a: Profile, b: Profile, candidates: float | None = None,
+              found_already: Mapping[str, str | None] | None = None) -> Score:
+        """The probability with its explanation; ``found_already``: the pair's outcomes
+        from ``outcomes`` (a match ranks every candidate with them first, then explains the
+        best few without comparing again)."""
         evidence: list[FieldEvidence] = []
         found: dict[str, str | None] = {}
-        for c in compare(a, b):
+        for c in compare(a, b, found_already):
             found[c.field] = c.outcome
             if c.outcome is None:
                 evidence.append(FieldEvidence(c.field, c.a, c.b, None, 0.0, 0.0))

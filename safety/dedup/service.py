@@ -21,6 +21,7 @@ from safety.dedup.store import (
     count_stale,
     decided_with,
     index_case,
+    mark_for_reindex,
     match_stored,
     open_candidates,
     other_case,
@@ -141,3 +142,13 @@ def reindex(session: Session, settings: Settings, sponsor_id: int,
             if progress is not None:
                 progress(min(done, total), total)
     return done
+
+
+def concepts_changed(session: Session, reason: str) -> int:
+    """A dictionary release that names concepts was activated (``reason``, e.g. ``release
+    MedDRA 27.1``): every profile indexed with the concepts of the one before is marked due
+    for re-indexing, of every sponsor (concepts are the installation's, ``concept_source``);
+    how many were marked. Until re-indexed (``reindex``: ``safety dedup reindex``, ``safety
+    db upgrade``) a stored case is found only by the keys its old concepts still share with
+    a new report's. Idempotent: profiles already due are left as they are."""
+    return mark_for_reindex(session, reason)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -21,13 +22,17 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    bindparam,
     case,
+    column,
     delete,
     func,
-    literal,
     or_,
     select,
+    true,
+    update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.cases.model import CaseVersionData
@@ -35,7 +40,14 @@ from safety.cases.versioning import Identity, identity
 from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
 from safety.db.memo import once
 from safety.db.tenancy import SponsorOwned
-from safety.dedup.blocking import KEYS_VERSION, MIN_SHARED, blocking_keys, is_strong
+from safety.dedup.blocking import (
+    KEYS_VERSION,
+    MAX_BUCKET,
+    MIN_SHARED,
+    blocking_keys,
+    is_strong,
+    rank_candidates,
+)
 from safety.dedup.decisions import DECIDED, Pair, PairDecision, pair
 from safety.dedup.matching import (
     MAX_CANDIDATES,
@@ -65,19 +77,33 @@ class DedupProfile(SponsorOwned, Base):
     # before schemes were numbered). Rows of another scheme are found by no new report's keys
     # until re-indexed (``safety.dedup.service.reindex``).
     keys_version: Mapped[int | None] = mapped_column(Integer)
+    # Why the row must be re-indexed although its scheme is current (NULL: nothing due), e.g.
+    # ``release MedDRA 27.1``: the activation of a dictionary release changes the concepts its
+    # event and drug keys are made of (``mark_for_reindex``, migration 0019).
+    reindex_reason: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Index("ix_dedup_profiles_keys_version", "sponsor_id", "keys_version"),)
+    __table_args__ = (Index("ix_dedup_profiles_keys_version", "sponsor_id", "keys_version"),
+                      Index("ix_dedup_profiles_reindex_reason", "sponsor_id",
+                            "reindex_reason"))
 
 
 class DedupBlockKey(SponsorOwned, Base):
-    """One blocking key of one case (primary key ``(key, case_id)`` is the lookup index)."""
+    """One blocking key of one case.
+
+    The lookup index is ``(sponsor_id, key, case_id)`` (migration 0019): a key's cases of one
+    sponsor are a range of it, read without visiting the table (an index-only scan), so a
+    lookup can stop after a bucket's first rows (``candidate_rows``). It replaced the index
+    on ``sponsor_id`` alone, which one sponsor's lookups could not use.
+    """
 
     __tablename__ = "dedup_block_keys"
 
     key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"))
 
-    __table_args__ = (Index("ix_dedup_block_keys_case_id", "case_id"),)
+    __table_args__ = (Index("ix_dedup_block_keys_case_id", "case_id"),
+                      Index("ix_dedup_block_keys_sponsor_key", "sponsor_id", "key", "case_id"))
 
 
 class DedupIdentifier(SponsorOwned, Base):
@@ -148,7 +174,7 @@ def index_case(
         case_id=cid, sponsor_id=sponsor_id,
         case_version_id=_uuid(case_version_id) if case_version_id else None,
         profile=profile.to_json(), identity=ident.to_json(), indexed_at=utcnow(),
-        keys_version=KEYS_VERSION,
+        keys_version=KEYS_VERSION, reindex_reason=None,
     )
     # Onto the row read above (held by ``old``), else new: what ``merge`` did, without its
     # second read of a row already known to be absent.
@@ -165,7 +191,42 @@ def index_case(
 
 def _stale(sponsor_id: int) -> Any:
     return (DedupProfile.sponsor_id == sponsor_id) & or_(
-        DedupProfile.keys_version.is_(None), DedupProfile.keys_version != KEYS_VERSION)
+        DedupProfile.keys_version.is_(None), DedupProfile.keys_version != KEYS_VERSION,
+        DedupProfile.reindex_reason.is_not(None))
+
+
+MARK_BATCH = 20000
+
+
+def mark_for_reindex(session: Session, reason: str, batch: int = MARK_BATCH) -> int:
+    """Mark every current-scheme profile not yet due (of every sponsor) as due for
+    re-indexing, ``reason`` saying why; how many were marked. Batched (one bounded UPDATE per
+    ``batch`` rows, in the caller's transaction, so the marks commit with what caused them)
+    and idempotent: a row already due stays as it is, and a second call marks nothing."""
+    total = 0
+    while True:
+        due = (select(DedupProfile.case_id)
+               .where(DedupProfile.keys_version == KEYS_VERSION,
+                      DedupProfile.reindex_reason.is_(None))
+               .limit(batch).scalar_subquery())
+        result = session.execute(update(DedupProfile).where(DedupProfile.case_id.in_(due))
+                                 .values(reindex_reason=reason[:200])
+                                 .execution_options(synchronize_session=False))
+        n = int(getattr(result, "rowcount", 0))  # a CursorResult for an UPDATE
+        total += n
+        if n < batch:
+            return total
+
+
+def stale_reasons(session: Session, sponsor_id: int) -> list[tuple[str, int]]:
+    """Why the sponsor's profiles are due for re-indexing: (reason, count), the older key
+    scheme counted as ``key scheme``."""
+    scheme = case((or_(DedupProfile.keys_version.is_(None),
+                       DedupProfile.keys_version != KEYS_VERSION), "key scheme"),
+                  else_=DedupProfile.reindex_reason)
+    rows = session.execute(select(scheme, func.count()).where(_stale(sponsor_id))
+                           .group_by(scheme).order_by(scheme))
+    return [(str(reason), int(n)) for reason, n in rows]
 
 
 def count_stale(session: Session, sponsor_id: int) -> int:
@@ -192,6 +253,7 @@ def rekey_stored(session: Session, case_id: uuid.UUID) -> None:
                                   sponsor_id=row.sponsor_id)
                     for k in blocking_keys(Profile.from_json(row.profile)))
     row.keys_version = KEYS_VERSION
+    row.reindex_reason = None
     session.flush()
 
 
@@ -211,41 +273,92 @@ def id_lookup(session: Session, sponsor_id: int) -> IdLookup:
     return lookup
 
 
-def candidate_ids(session: Session, keys: Iterable[str], sponsor_id: int,
-                  limit: int = MAX_CANDIDATES) -> list[str]:
-    """Cases sharing enough blocking keys, most first (an index lookup per key).
+def _buckets(session: Session, keys: list[str], sponsor_id: int,
+             max_bucket: int) -> dict[str, list[str]]:
+    """Per key, the first ``max_bucket`` + 1 of the sponsor's cases carrying it (one index
+    range each; enough to tell a bucket too full to use)."""
+    return {key: [str(cid) for cid in session.scalars(
+        select(DedupBlockKey.case_id).where(DedupBlockKey.sponsor_id == sponsor_id,
+                                            DedupBlockKey.key == key).limit(max_bucket + 1))]
+            for key in keys}
 
-    The same rule as the batch scan: one strong key, or at least two broad ones.
+
+def candidate_rows(session: Session, keys: Iterable[str], sponsor_id: int,
+                   limit: int = MAX_CANDIDATES,
+                   max_bucket: int = MAX_BUCKET) -> list[tuple[str, dict[str, Any]]]:
+    """The cases worth scoring for these blocking keys, best first, with their stored
+    profiles: ``blocking.rank_candidates`` over the sponsor's index.
+
+    On PostgreSQL one statement: per key an index-only range of at most ``max_bucket`` + 1
+    rows of ``(sponsor_id, key, case_id)`` (a LATERAL subquery), keys whose range is full
+    dropped, the evidence summed per case, the best ``limit`` joined to their profiles. So
+    the work per report is bounded by keys x (max_bucket + 1) index entries and ``limit``
+    profiles however many cases are held. Elsewhere (the embedded SQLite database) the same
+    rule in Python over one query per key.
     """
     keys = sorted({k[:KEY_LENGTH] for k in keys})
     if not keys:
         return []
-    strong = [k for k in keys if is_strong(k)]
-    weight = case((DedupBlockKey.key.in_(strong), MIN_SHARED), else_=1) if strong else literal(1)
-    shared = func.sum(weight).label("shared")
-    rows = session.execute(
-        select(DedupBlockKey.case_id, shared)
-        .where(DedupBlockKey.key.in_(keys), DedupBlockKey.sponsor_id == sponsor_id)
-        .group_by(DedupBlockKey.case_id)
-        .having(shared >= MIN_SHARED)
-        .order_by(shared.desc(), DedupBlockKey.case_id)
-        .limit(limit)
-    )
-    return [str(cid) for cid, _ in rows]
+    if session.get_bind().dialect.name != "postgresql":
+        ids = rank_candidates(_buckets(session, keys, sponsor_id, max_bucket), limit,
+                              max_bucket)
+        if not ids:
+            return []
+        docs: dict[uuid.UUID, dict[str, Any]] = {cid: doc for cid, doc in session.execute(
+            select(DedupProfile.case_id, DedupProfile.profile)
+            .where(DedupProfile.case_id.in_([uuid.UUID(i) for i in ids])))}
+        return [(i, docs[uuid.UUID(i)]) for i in ids if uuid.UUID(i) in docs]
+    rows = session.execute(_candidate_statement(), {
+        "keys": keys, "weights": [MIN_SHARED if is_strong(k) else 1 for k in keys],
+        "sponsor": sponsor_id, "bucket": max_bucket + 1, "max_bucket": max_bucket,
+        "min_shared": MIN_SHARED, "limit": limit})
+    return [(str(cid), doc) for cid, doc in rows]
+
+
+@cache
+def _candidate_statement() -> Any:
+    """``candidate_rows``' statement, built once: every value is a bound parameter (the keys
+    and their weights as two arrays), so SQLAlchemy compiles it once per process (a statement
+    with the keys inlined as VALUES rows was compiled for every report: a quarter of the
+    lookup's time). Over the tables, not the mapped classes: the sponsor is a parameter of
+    its own, and the session's sponsor filter (``safety.db.tenancy``), added to statements
+    on mapped classes, would make the cached statement a new one at each execution."""
+    keys_t, profiles_t = DedupBlockKey.__table__, DedupProfile.__table__
+    wanted = func.unnest(bindparam("keys", type_=ARRAY(String)),
+                         bindparam("weights", type_=ARRAY(Integer))
+                         ).table_valued(column("key", String), column("w", Integer)
+                                        ).render_derived(name="wanted")
+    bucket = (select(keys_t.c.case_id)
+              .where(keys_t.c.sponsor_id == bindparam("sponsor"), keys_t.c.key == wanted.c.key)
+              .limit(bindparam("bucket")).lateral("bucket"))
+    hits = (select(wanted.c.w, bucket.c.case_id,
+                   func.count().over(partition_by=wanted.c.key).label("n"))
+            .select_from(wanted.join(bucket, true())).cte("hits"))
+    shared = func.sum(hits.c.w).label("shared")
+    rarest = func.min(hits.c.n).label("rarest")
+    ranked = (select(hits.c.case_id, shared, rarest)
+              .where(hits.c.n <= bindparam("max_bucket"))
+              .group_by(hits.c.case_id).having(shared >= bindparam("min_shared"))
+              .order_by(shared.desc(), rarest, hits.c.case_id)
+              .limit(bindparam("limit")).cte("ranked"))
+    return (select(ranked.c.case_id, profiles_t.c.profile)
+            .join(profiles_t, (profiles_t.c.case_id == ranked.c.case_id)
+                  & (profiles_t.c.sponsor_id == bindparam("sponsor")))
+            .order_by(ranked.c.shared.desc(), ranked.c.rarest, ranked.c.case_id))
+
+
+def candidate_ids(session: Session, keys: Iterable[str], sponsor_id: int,
+                  limit: int = MAX_CANDIDATES) -> list[str]:
+    """Cases sharing enough blocking keys, best first (``candidate_rows`` without profiles)."""
+    return [cid for cid, _ in candidate_rows(session, keys, sponsor_id, limit)]
 
 
 def key_lookup(session: Session, sponsor_id: int, limit: int = MAX_CANDIDATES) -> KeyLookup:
     """The blocking-key lookup ``match_report`` needs, over the sponsor's index."""
 
     def lookup(keys: frozenset[str]) -> list[tuple[str, Profile]]:
-        ids = candidate_ids(session, keys, sponsor_id, limit)
-        if not ids:
-            return []
-        rows = session.execute(
-            select(DedupProfile.case_id, DedupProfile.profile)
-            .where(DedupProfile.case_id.in_([uuid.UUID(i) for i in ids]))
-        )
-        return [(str(cid), Profile.from_json(doc)) for cid, doc in rows]
+        return [(cid, Profile.from_json(doc))
+                for cid, doc in candidate_rows(session, keys, sponsor_id, limit)]
 
     return lookup
 

@@ -10,6 +10,7 @@ is recoded with its sponsor's team synonyms.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,9 +18,43 @@ from sqlalchemy.orm import Session
 from safety.audit.store import record
 from safety.cases.store import add_view, latest_view, open_current_versions, working_data
 from safety.coding.recode import recode
-from safety.coding.store import active_autocoder
+from safety.coding.service import load_release
+from safety.coding.store import DRUG_FAMILIES, EVENT_FAMILIES, active_autocoder, active_release
 from safety.config import Settings
+from safety.dedup.service import concepts_changed
 from safety.submissions.drafting import redraft
+
+
+def _concept_releases(session: Session) -> dict[str, tuple[str, str]]:
+    """The active release (id, family and version) of each family concepts come from."""
+    found: dict[str, tuple[str, str]] = {}
+    for family in (*EVENT_FAMILIES, *DRUG_FAMILIES):
+        row = active_release(session, family)
+        if row is not None:
+            found[family] = (str(row.id), f"{row.family} {row.version}")
+    return found
+
+
+def load_dictionary(session: Session, path: Path, *, activate: bool,
+                    list_name: str | None) -> list[str]:
+    """``safety dictionary load``: store a release (or a PT list) and, when it changes an
+    active event or drug release, mark the duplicate-screening profiles for re-indexing
+    (their blocking keys are that release's concepts, ``safety.dedup.terms``), in the same
+    transaction as the activation; the lines say what was done and what to run next.
+
+    Loading a release already active, an inactive one or a PT list changes no concept and
+    marks nothing."""
+    before = _concept_releases(session)
+    lines = load_release(session, path, activate=activate, list_name=list_name)
+    after = _concept_releases(session)
+    changed = sorted(name for family, (rid, name) in after.items()
+                     if before.get(family, ("", ""))[0] != rid)
+    if changed:
+        marked = concepts_changed(session, "release " + ", ".join(changed))
+        lines.append(f"duplicate screening: {marked} profile(s) marked for re-indexing "
+                     f"(concepts of {', '.join(changed)}); run `safety dedup reindex` "
+                     "(`safety db upgrade` does it too)")
+    return lines
 
 
 def recode_open_cases(session: Session, settings: Settings, actor: str,

@@ -20,6 +20,7 @@ from safety.coding.autocoder import Autocoder, Thresholds
 from safety.coding.meddra_ascii import load_meddra_ascii
 from safety.coding.recode import recode, release_diff
 from safety.db.base import Base
+from safety.dedup.store import DedupProfile
 from safety.package_data import BUNDLED_DICTIONARIES
 
 KEYS = ["verbatim", "code", "term", "level", "pt_code", "pt_term", "soc_code", "score",
@@ -112,7 +113,8 @@ def test_code_events_against_a_meddra_folder(cli):
 def db_url(tmp_path, monkeypatch) -> str:
     url = f"sqlite:///{tmp_path / 'coding.db'}"
     engine = create_engine(url)
-    Base.metadata.create_all(engine, tables=store.TABLES)
+    # the dedup profiles too: activating a release marks them for re-indexing
+    Base.metadata.create_all(engine, tables=[*store.TABLES, DedupProfile.__table__])
     engine.dispose()
     monkeypatch.setenv("SAFETY_DATABASE_URL", url)
     monkeypatch.setenv("SAFETY_HOME", str(tmp_path))

@@ -12,7 +12,7 @@ from safety.cases.values import PartialDate
 from safety.dedup.blocking import blocking_keys
 from safety.dedup.comparison import outcomes
 from safety.dedup.profile import build_profile
-from safety.dedup.scoring import load_model
+from safety.dedup.scoring import another_episode, load_model
 
 
 def test_subject_with_and_without_site_prefix_is_the_same_subject() -> None:
@@ -75,5 +75,50 @@ def test_a_drug_start_date_is_not_an_event_date() -> None:
         c.drugs[0].dosages = [Dosage(start=PartialDate.parse_iso("2024-01-05"))]
     a, b = build_profile(first), build_profile(second)
     assert "2024-01-05" not in a.dates
-    assert outcomes(a, b)["dates"] is None
+    assert outcomes(a, b)["dates"] is None and outcomes(a, b)["subject_dates"] is None
     assert load_model().score_fast(a, b) < load_model().threshold
+
+
+def _semaglutide_subject(**kw: object) -> object:
+    """A subject of a semaglutide trial as the open test half has it (study STUDY0708,
+    subject 035-0859, 76-year-old man of 56 kg in the US, reported by Dr Hugo Sato)."""
+    base: dict[str, object] = dict(
+        sender="SafetyDesk intake", study="STUDY0708", subject="035-0859", initials="NR",
+        birth=None, age=76.0, sex="1", weight=56.3, country="US", drugs=["semaglutide"],
+        reporter=("Hugo", "Sato", "1"))
+    base.update(kw)
+    return make_case(**base)  # type: ignore[arg-type]
+
+
+def test_a_later_sae_of_one_subject_with_an_event_of_the_first_is_not_its_duplicate() -> None:
+    """The open half's same-subject link: SAE 1 is diarrhoea with fatigue in August 2024
+    (hospitalised 2 September); months later the subject's SAE 2 is tiredness again, onset
+    given as "2024" only, hospitalised 26 October. The events overlap (fatigue), the onset
+    was "compatible" (a year contains the month) and every patient field agrees, so it was
+    linked at 0.995. A year-only onset is no more than a shared year, and for one subject no
+    shared date (two different hospital admissions) says "another episode"."""
+    first = _semaglutide_subject(
+        events=["diarrhoea", "fatigue"], onset="2024-08", report_id="035-0859-SAE1",
+        narrative="Diarrhoea was reported. Admitted to hospital on 2024-09-02.")
+    second = _semaglutide_subject(
+        events=["tiredness"], onset="2024", report_id="035-0859-SAE2", initials="N",
+        weight=56.2, drugs=["wegovy"], reporter=("H", "Sato", "1"),
+        narrative="Treatment with Wegovy began 2024-07-16. Tiredness was reported. "
+                  "Admitted to hospital on 26/10/2024.")
+    a, b = build_profile(first), build_profile(second)
+    found = outcomes(a, b)
+    assert found["onset"] == "year_compatible"
+    assert found["subject_dates"] == "none_shared" and found["dates"] is None
+    assert another_episode(found)
+    model = load_model()
+    assert model.score_fast(a, b) < model.threshold
+
+    # The control: the CRO's copy of SAE 1, with as little (one event, the year) but the
+    # same admission date, is still its duplicate.
+    copy = _semaglutide_subject(
+        events=["tiredness"], onset="2024", report_id="CRO-2024-0311", sender="Borealis CRO",
+        initials="N", weight=56.2, drugs=["wegovy"], reporter=("H", "Sato", "1"),
+        narrative="Tiredness was reported. Admitted to hospital on 02/09/2024.")
+    c = build_profile(copy)
+    assert outcomes(a, c)["subject_dates"] == "one_shared" and not another_episode(outcomes(a, c))
+    assert model.score_fast(a, c) >= model.threshold

@@ -96,3 +96,41 @@ def test_matching_never_crosses_sponsors(session: Session) -> None:
     mine = match_stored(session, make_case(), MODEL, D, case_id=C3)
     assert mine.followup is not None and mine.followup.case_id == C1
     assert C2 not in {c.case_id for c in mine.candidates}
+
+
+def test_candidates_come_from_bounded_buckets_ranked_as_in_memory(session: Session) -> None:
+    """A key carried by more than ``max_bucket`` cases is skipped (its bucket is read only
+    up to max_bucket + 1 rows), and the database ranks what is left as ``rank_candidates``
+    does in memory (evidence, then the rarest shared key, then id)."""
+    from safety.dedup.blocking import blocking_keys, rank_candidates
+    from safety.dedup.profile import build_profile
+    from safety.dedup.store import candidate_rows
+
+    ids = [str(uuid.UUID(int=50 + i)) for i in range(6)]
+    cases = [make_case(report_id=f"S-{i}", initials="AB" if i < 2 else "CD",
+                       onset="2024-02-10" if i < 4 else "2023-07-01") for i in range(6)]
+    for cid, c in zip(ids, cases, strict=True):
+        index_case(session, cid, c, D)
+    incoming = frozenset(blocking_keys(build_profile(make_case(report_id="NEW", initials="AB"))))
+    buckets = {k: [str(c) for c in session.scalars(
+        select(DedupBlockKey.case_id).where(DedupBlockKey.key == k))] for k in incoming}
+    for cap in (1, 2, 3, 4, 400):
+        expected = rank_candidates(buckets, 100, cap)
+        assert [cid for cid, _ in candidate_rows(session, incoming, D, 100, cap)] == expected
+    # what a small cap costs: the cases found only through keys all six share are dropped
+    assert set(rank_candidates(buckets, 100, 400)) == set(ids)
+    assert set(rank_candidates(buckets, 100, 3)) < set(ids)
+    assert rank_candidates(buckets, 100, 3)[:2] == sorted(ids[:2])  # the initials' cases first
+    assert rank_candidates(buckets, 2, 400) == sorted(ids[:2])
+
+
+def test_candidates_are_found_in_a_session_limited_to_the_sponsor(session: Session) -> None:
+    """The pipeline's sessions carry the sponsor filter (safety.db.tenancy): the candidate
+    statement, built once, must run under it (it failed there once, in every stage)."""
+    from safety.db.tenancy import restrict_to_sponsors
+
+    index_case(session, C1, make_case(), D)
+    restrict_to_sponsors(session, {D})
+    incoming = make_case(sender="Borealis", report_id="B-9")
+    for _ in range(2):  # the second time from SQLAlchemy's cache
+        assert [c.case_id for c in match_stored(session, incoming, MODEL, D).candidates] == [C1]

@@ -90,3 +90,59 @@ def test_reindex_works_in_batches_for_one_sponsor_only(session: Session,
     assert session.get_one(DedupProfile, uuid.UUID(C2)).keys_version is None
     assert reindex(session, settings, other) == 1
     assert _candidates(session, other) == [C2]
+
+
+# --- a dictionary release activated marks the profiles (their keys are its concepts) -------
+
+
+def test_activating_a_dictionary_release_marks_profiles_for_reindex_once(
+        session: Session, settings: Settings, tmp_path) -> None:
+    from factories.coding import FIXTURES, later_release
+
+    from safety.dedup.store import count_stale, stale_reasons
+    from safety.review.recoding import load_dictionary
+
+    other = make_sponsor(session, "OTHER").id
+    index_case(session, C1, make_case(events=["hepatotoxicity"], drugs=["warfarin"]), D)
+    index_case(session, C2, make_case(events=["rash"], drugs=["warfarin"]), other)
+    assert count_stale(session, D) == 0
+
+    lines = load_dictionary(session, FIXTURES / "MedAscii", activate=True, list_name=None)
+    assert "2 profile(s) marked for re-indexing (concepts of MedDRA 99.0)" in lines[-1]
+    assert stale_reasons(session, D) == [("release MedDRA 99.0", 1)]
+    assert stale_reasons(session, other) == [("release MedDRA 99.0", 1)]  # every sponsor's
+
+    # The same release again, an inactive one, a PT list: no concept changes, nothing marked.
+    again = load_dictionary(session, FIXTURES / "MedAscii", activate=True, list_name=None)
+    assert not any("re-index" in line for line in again)
+    later = later_release(tmp_path, "99.1")
+    assert not any("re-index" in line for line in
+                   load_dictionary(session, later, activate=False, list_name=None))
+    assert not any("re-index" in line for line in
+                   load_dictionary(session, FIXTURES / "ime.csv", activate=True,
+                                   list_name=None))
+
+    assert reindex(session, settings, D) == 1  # re-indexed with the new release's concepts
+    assert count_stale(session, D) == 0
+    assert session.get_one(DedupProfile, uuid.UUID(C1)).reindex_reason is None
+    assert reindex(session, settings, D) == 0
+
+    # Activating another release marks again, only rows not already due.
+    lines = load_dictionary(session, later, activate=True, list_name=None)
+    assert "1 profile(s) marked for re-indexing (concepts of MedDRA 99.1)" in lines[-1]
+    assert stale_reasons(session, D) == [("release MedDRA 99.1", 1)]
+    assert stale_reasons(session, other) == [("release MedDRA 99.0", 1)]
+
+
+def test_marking_is_batched_and_leaves_older_schemes_to_their_own_reason(
+        session: Session) -> None:
+    from safety.dedup.store import mark_for_reindex, stale_reasons
+
+    ids = [str(uuid.UUID(int=200 + i)) for i in range(5)]
+    for i, cid in enumerate(ids):
+        index_case(session, cid, make_case(report_id=f"M-{i}", events=["rash"],
+                                           drugs=["warfarin"]), D)
+    _as_stored_before(session, ids[0])
+    assert mark_for_reindex(session, "release X", batch=2) == 4
+    assert mark_for_reindex(session, "release X", batch=2) == 0
+    assert stale_reasons(session, D) == [("key scheme", 1), ("release X", 4)]

@@ -109,6 +109,9 @@ def test_partial_dates_compare_as_compatible_not_as_mismatch() -> None:
     a, b = build_profile(make_case(onset="2024-02-10")), build_profile(make_case(onset="2024-02"))
     outcome = {c.field: c.outcome for c in compare(a, b)}["onset"]
     assert outcome == "compatible"
+    # a year alone contains the date too, but says no more than a shared year
+    year = build_profile(make_case(onset="2024"))
+    assert {c.field: c.outcome for c in compare(a, year)}["onset"] == "year_compatible"
 
 
 def test_calibrate_needs_every_class_and_round_trips() -> None:

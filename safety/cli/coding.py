@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from safety.cli.common import database, file_settings, ready_settings
+from safety.cli.common import chosen_sponsors, database, file_settings, ready_settings
 
 if TYPE_CHECKING:
     from safety.coding.autocoder import Autocoder
@@ -112,6 +112,11 @@ def dictionary_load(path: Path, activate: bool, list_name: str | None) -> None:
     from safety.coding.terminology import TerminologyError
     from safety.review.recoding import load_dictionary
 
+    if chosen_sponsors():
+        # A release is the installation's, and activating it marks every sponsor's duplicate
+        # profiles for re-indexing: a session narrowed to some sponsors would mark only theirs.
+        raise click.UsageError("a terminology release is shared by every sponsor: "
+                               "run `safety dictionary load` without --sponsor")
     try:
         with database(ready_settings()) as session:
             for message in load_dictionary(session, path, activate=activate,

@@ -139,6 +139,16 @@ def test_dictionary_load_rejects_unknown_folder(cli, db_url, tmp_path):
     assert result.exit_code != 0 and "not a MedAscii folder" in result.output
 
 
+def test_dictionary_load_for_some_sponsors_is_refused(cli, db_url):
+    """A release is every sponsor's: narrowed to one, its activation would mark only that
+    sponsor's duplicate profiles for re-indexing."""
+    result = CliRunner().invoke(cli, ["--sponsor", "ACME", "dictionary", "load",
+                                      str(FIXTURES / "MedAscii")])
+    assert result.exit_code == 2 and "without --sponsor" in result.output
+    listed = CliRunner().invoke(cli, ["dictionary", "list"])
+    assert "MedDRA 99.0" not in listed.output
+
+
 def test_release_round_trips_and_one_is_active_per_family(db_session):
     session = db_session
     terms = load_meddra_ascii(FIXTURES / "MedAscii")

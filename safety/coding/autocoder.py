@@ -141,8 +141,11 @@ _LINKING = frozenset({"a", "an", "the", "of", "in", "on", "to", "at", "my", "and
 def coverage(query: str, text: str) -> tuple[float, float]:
     """The shares of each side's words with a close counterpart (fuzz ratio >=
     ``WORD_AGREEMENT``) on the other: (1, 1) when the two name the same things."""
-    q = [w for w in _FOLD_WORDS.sub(" ", query.lower()).split() if w not in _LINKING]
-    t = [w for w in _FOLD_WORDS.sub(" ", text.lower()).split() if w not in _LINKING]
+    # A hyphen joins one word ("maculo-papular" is "maculopapular").
+    q = [w for w in _FOLD_WORDS.sub(" ", query.lower().replace("-", "")).split()
+         if w not in _LINKING]
+    t = [w for w in _FOLD_WORDS.sub(" ", text.lower().replace("-", "")).split()
+         if w not in _LINKING]
     if not q or not t:
         return 0.0, 0.0
     a = sum(1 for w in q if max(fuzz.ratio(w, x) for x in t) >= WORD_AGREEMENT) / len(q)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -172,6 +172,24 @@ class LayRules:
                    tuple(sorted(negations, key=len, reverse=True)), stemmed_phrases(phrases))
 
     def read(self, verbatim: str) -> LayReading:
+        return self._read(verbatim, None)
+
+    def rules_used(self, verbatim: str) -> set[tuple[str, str]]:
+        """The vocabulary rows (``("phrase", lay)`` as written, ``("combo", "part
+        sensation")``) that reading this text uses: evaluation leaves a text's own rows out
+        to estimate how the rules do on texts they were not written from."""
+        used: set[tuple[str, str]] = set()
+        self._read(verbatim, used)
+        return used
+
+    def without(self, rows: set[tuple[str, str]]) -> LayRules:
+        """These rules less some phrase and combo rows (see :meth:`rules_used`)."""
+        phrases = {k: v for k, v in self.phrases.items() if ("phrase", k) not in rows}
+        combos = {k: v for k, v in self.combos.items() if ("combo", " ".join(k)) not in rows}
+        return replace(self, phrases=phrases, combos=combos,
+                       stemmed=stemmed_phrases(phrases))
+
+    def _read(self, verbatim: str, used: set[tuple[str, str]] | None) -> LayReading:
         text = fold(verbatim)
         text = " ".join(_TIME.sub(" ", text).split())
         if self.unable is not None:
@@ -185,10 +203,10 @@ class LayRules:
                     negated, text = True, rest
                 break
         words = text.split()
-        mapped = self._phrases(words)
+        mapped = self._phrases(words, used)
         kept = [w for w in mapped if w not in self.fillers]
         # Phrases split by filler words ("eyes are so itchy"): looked for again without them.
-        again = self._phrases(kept)
+        again = self._phrases(kept, used)
         if again != kept:
             kept = [w for w in again if w not in self.fillers]
         # Concepts named (a misspelt body part, "noze" -> "nose", is not one; a sensation
@@ -196,7 +214,7 @@ class LayRules:
         found = {w for w in [*mapped, *kept]
                  if w in self._medical and w not in self.parts and w not in self.sensations}
         queries: list[str] = []
-        combo, named = self._combo(kept)
+        combo, named = self._combo(kept, used)
         unread = tuple(w for w in kept if w.replace("_", " ") not in self.parts
                        and w not in self.sensations) if combo else ()
         if combo:
@@ -226,7 +244,8 @@ class LayRules:
     def _medical(self) -> frozenset[str]:
         return frozenset(self.phrases.values())
 
-    def _phrases(self, words: list[str]) -> list[str]:
+    def _phrases(self, words: list[str],
+                 used: set[tuple[str, str]] | None = None) -> list[str]:
         out: list[str] = []
         i = 0
         while i < len(words):
@@ -238,6 +257,8 @@ class LayRules:
                     # "spew"; "winded" is not "wind").
                     medical = self.stemmed.get(stem_phrase(chunk))
                 if medical is not None:
+                    if used is not None and chunk in self.phrases:
+                        used.add(("phrase", chunk))
                     if medical:  # an empty medical side: an intensifier, dropped
                         out.append(medical)
                     i += n
@@ -251,7 +272,8 @@ class LayRules:
                 i += 1
         return out
 
-    def _combo(self, words: list[str]) -> tuple[str | None, tuple[str, ...]]:
+    def _combo(self, words: list[str],
+               used: set[tuple[str, str]] | None = None) -> tuple[str | None, tuple[str, ...]]:
         spelled = [w.replace("_", " ") for w in words]
         parts = [self.parts[w] for w in spelled if w in self.parts]
         feelings = [self.sensations[w] for w in words if w in self.sensations]
@@ -260,6 +282,8 @@ class LayRules:
             return None, named
         feeling = feelings[0]
         medical = self.combos.get((named[0], feeling))
+        if medical is not None and used is not None:
+            used.add(("combo", f"{named[0]} {feeling}"))
         if medical is None and feeling == "pain":
             medical = f"{named[0]} pain"
         return medical, named

@@ -32,6 +32,7 @@ import csv
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 _FOLD = re.compile(r"[^a-z0-9]+")
@@ -209,12 +210,12 @@ class LayRules:
         again = self._phrases(kept, used)
         if again != kept:
             kept = [w for w in again if w not in self.fillers]
-        # Concepts named (a misspelt body part, "noze" -> "nose", is not one; a sensation
-        # is counted through the body-part reading it makes).
-        found = {w for w in [*mapped, *kept]
-                 if w in self._medical and w not in self.parts and w not in self.sensations}
+        # Concepts named (a misspelt body part, "noze" -> "nose", is not one; the phrase a
+        # body-part reading takes its sensation from is counted through that reading).
+        found = {w for w in [*mapped, *kept] if w in self._medical and w not in self.parts}
         queries: list[str] = []
-        combo, named = self._combo(kept, used)
+        combo, named, feeling = self._combo(kept, used)
+        found.discard(feeling or "")
         unread = tuple(w for w in kept if w.replace("_", " ") not in self.parts
                        and w not in self.sensations) if combo else ()
         if combo:
@@ -233,7 +234,7 @@ class LayRules:
         # "Almost fainted", "going to be sick": the event nearly happened, which is often a
         # concept of its own (presyncope, nausea) the similarity does not tell apart.
         vague = vague or _NEAR.search(text) is not None or any(
-            a == "cant" and b in self._medical for a, b in zip(mapped, mapped[1:], strict=False))
+            a == "cant" and b in self._medical for a, b in pairwise(mapped))
         # A body-part reading joined to words it does not read ("panic attack with racing
         # heart"): the other words may be the event; two events for a person.
         multiple = (joined and len(found) > 1) or (
@@ -272,21 +273,28 @@ class LayRules:
                 i += 1
         return out
 
-    def _combo(self, words: list[str],
-               used: set[tuple[str, str]] | None = None) -> tuple[str | None, tuple[str, ...]]:
+    def _combo(self, words: list[str], used: set[tuple[str, str]] | None = None,
+               ) -> tuple[str | None, tuple[str, ...], str | None]:
+        """The body-part reading, the parts named, and the word that gave its sensation.
+
+        The first sensation that makes a known pair with the part wins ("itching and lips
+        swelled up": lips + swelling, not lips + itch, which names nothing)."""
         spelled = [w.replace("_", " ") for w in words]
         parts = [self.parts[w] for w in spelled if w in self.parts]
-        feelings = [self.sensations[w] for w in words if w in self.sensations]
         named = tuple(dict.fromkeys(parts))
+        feelings = [(w, self.sensations[w]) for w in words if w in self.sensations]
         if len(named) != 1 or not feelings:
-            return None, named
-        feeling = feelings[0]
-        medical = self.combos.get((named[0], feeling))
-        if medical is not None and used is not None:
-            used.add(("combo", f"{named[0]} {feeling}"))
-        if medical is None and feeling == "pain":
-            medical = f"{named[0]} pain"
-        return medical, named
+            return None, named, None
+        for word, feeling in feelings:
+            medical = self.combos.get((named[0], feeling))
+            if medical is not None:
+                if used is not None:
+                    used.add(("combo", f"{named[0]} {feeling}"))
+                return medical, named, word
+        for word, feeling in feelings:
+            if feeling == "pain":
+                return f"{named[0]} pain", named, word
+        return None, named, None
 
 
 def fold(text: str) -> str:

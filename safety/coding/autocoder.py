@@ -54,6 +54,9 @@ class Thresholds:
     # The embedding model it was calibrated with: another model's similarities are on another
     # scale, so with another model nothing is auto-coded by the semantic stage.
     semantic_for: str = ""
+    # The names of ``Fused.named()`` the model's weights go with, in order; empty: the first
+    # seven (``FEATURES_V1``), what thresholds calibrated before the names were stored used.
+    semantic_features: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, kind: str, path: Path | None = None) -> Thresholds:
@@ -69,6 +72,7 @@ class Thresholds:
             tuple(float(w) for w in data.get("semantic_model", ())),
             float(data.get("semantic_p_min", 1.01)),
             str(data.get("semantic_for", "")),
+            tuple(str(n) for n in data.get("semantic_features", ())),
         )
 
     def probability(self, fused: Fused) -> float | None:
@@ -76,7 +80,9 @@ class Thresholds:
         if not self.semantic_model:
             return None
         z = self.semantic_model[0] + sum(
-            w * x for w, x in zip(self.semantic_model[1:], fused.features(), strict=True))
+            w * x for w, x in zip(self.semantic_model[1:],
+                                  fused.features(self.semantic_features or FEATURES_V1),
+                                  strict=True))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def confidence_of(self, score: float) -> float | None:
@@ -98,12 +104,53 @@ class Fused(NamedTuple):
     fuzzy: float  # the lexical score, 0 when the lexical path did not retrieve it
     views: bool  # the lay reading and the words as written retrieve the same PT first
     lay: bool  # the lay rules rewrote the text
+    # Word agreement (0-1) between what was read and the text the code was found through:
+    # low when either names a word the other lacks ("near syncope" vs "Syncope", "hearing
+    # loss" vs "Sudden hearing loss") -- a qualifier the similarity blurs.
+    coverage: float = 1.0
+    read_covered: float = 1.0  # share of the read words the found text names
+    found_covered: float = 1.0  # share of the found text's words the reading names
+    words: int = 1  # words in the reading that was searched
+    sem_lead: float = 0.0  # the model's cosine (x100) over the next PT's it retrieved
+    lexical_top: bool = False  # the lexical (fuzzy) ranking has the same PT first
 
-    def features(self) -> tuple[float, ...]:
-        """The calibrated model's inputs (``Thresholds.semantic_model``), each about 0-1."""
-        both = 1.0 if self.cosine > 0 and self.fuzzy > 0 else 0.0
-        return (self.best / 100, self.lead / 100, self.cosine / 100, self.fuzzy / 100, both,
-                1.0 if self.views else 0.0, 1.0 if self.lay else 0.0)
+    def named(self) -> dict[str, float]:
+        """The calibrated model's possible inputs by name, each about 0-1."""
+        return {
+            "best": self.best / 100, "lead": self.lead / 100, "cosine": self.cosine / 100,
+            "fuzzy": self.fuzzy / 100,
+            "both": 1.0 if self.cosine > 0 and self.fuzzy > 0 else 0.0,
+            "views": 1.0 if self.views else 0.0, "lay": 1.0 if self.lay else 0.0,
+            "coverage": self.coverage, "read_covered": self.read_covered,
+            "found_covered": self.found_covered, "words": min(self.words, 8) / 8,
+            "sem_lead": self.sem_lead / 100, "lexical_top": 1.0 if self.lexical_top else 0.0,
+        }
+
+    def features(self, names: tuple[str, ...] = ()) -> tuple[float, ...]:
+        """The model's inputs (``Thresholds.semantic_model``) in the order of ``names``."""
+        values = self.named()
+        return tuple(values[n] for n in (names or FEATURES_V1))
+
+
+FEATURES_V1 = ("best", "lead", "cosine", "fuzzy", "both", "views", "lay")
+# Words that carry no concept: left out when words are compared (``coverage``).
+_LINKING = frozenset({"a", "an", "the", "of", "in", "on", "to", "at", "my", "and", "with",
+                      "or", "for", "from", "by", "is", "was", "be"})
+
+
+def coverage(query: str, text: str) -> tuple[float, float]:
+    """The shares of each side's words with a close counterpart (fuzz ratio >=
+    ``WORD_AGREEMENT``) on the other: (1, 1) when the two name the same things."""
+    # A hyphen joins one word ("maculo-papular" is "maculopapular").
+    q = [w for w in _FOLD_WORDS.sub(" ", query.lower().replace("-", "")).split()
+         if w not in _LINKING]
+    t = [w for w in _FOLD_WORDS.sub(" ", text.lower().replace("-", "")).split()
+         if w not in _LINKING]
+    if not q or not t:
+        return 0.0, 0.0
+    a = sum(1 for w in q if max(fuzz.ratio(w, x) for x in t) >= WORD_AGREEMENT) / len(q)
+    b = sum(1 for x in t if max(fuzz.ratio(x, w) for w in q) >= WORD_AGREEMENT) / len(t)
+    return a, b
 
 
 @dataclass(slots=True)
@@ -179,6 +226,7 @@ class CodingResult:
 
 
 WORD_AGREEMENT = 75.0
+_FOLD_WORDS = re.compile(r"[^a-z0-9]+")
 AGREEMENT_BONUS = 3.0
 # "tylenol and advil", "amlodipine/valsartan": two products, unless the dictionary names the
 # combination itself (then the exact path has answered before this is asked).
@@ -356,16 +404,21 @@ class Autocoder:
             # The lay reading and the words as written: the model knows some lay phrasing
             # the rules do not, and the rules fix misspellings the model does not know.
             # Both in one call: the model encodes them as one batch.
-            both = self.semantic.search_many([s.query for _, s in pending]
-                                             + [s.verbatim for _, s in pending])
+            both = self.semantic.matches_many([s.query for _, s in pending]
+                                              + [s.verbatim for _, s in pending])
             by_reading, as_written = both[:len(pending)], both[len(pending):]
             for (result, state), one, two in zip(pending, by_reading, as_written, strict=True):
-                best = dict(two)
-                for code, cosine in one:
-                    best[code] = max(cosine, best.get(code, -1.0))
-                hits = sorted(best.items(), key=lambda kv: -kv[1])
+                # Per code: the better cosine of the two views, and what it was found through
+                # (the indexed text, and which of the two texts was read).
+                best: dict[str, tuple[float, str, str]] = {
+                    code: (cosine, text, state.verbatim) for code, cosine, text in two}
+                for code, cosine, text in one:
+                    if cosine > best.get(code, (-1.0, "", ""))[0]:
+                        best[code] = (cosine, text, state.query)
+                hits = sorted(((c, v[0]) for c, v in best.items()), key=lambda kv: -kv[1])
                 views = bool(one and two and self.group_of(one[0][0]) == self.group_of(two[0][0]))
-                self._fuse(result, state, hits, views)
+                found = {c: (v[1], v[2]) for c, v in best.items()}
+                self._fuse(result, state, hits, views, found)
         return out
 
     def _lexical(self, verbatim: str) -> tuple[CodingResult, _Pending | None]:
@@ -463,7 +516,8 @@ class Autocoder:
             code = exact.ordered[0][0]
             result.method = "lay"
             result.score = 100.0
-            result.auto = exact.auto and not reading.negated and not reading.multiple
+            result.auto = (exact.auto and not reading.negated and not reading.multiple
+                           and not (query == reading.combo and self._names_event(reading.rest)))
             self._fill(result, code)
             ranked = [(c, 100.0) for c, _ in exact.ordered]
             if not result.auto:
@@ -472,8 +526,16 @@ class Autocoder:
             return True
         return False
 
+    def _names_event(self, words: tuple[str, ...]) -> bool:
+        """Whether a word left beside a body-part reading is a dictionary term by itself."""
+        for word in words:
+            keys = event_keys(word, self.rules)
+            if keys.core and self.index.exact(keys.full, keys.core):
+                return True
+        return False
+
     def _fuse(self, result: CodingResult, state: _Pending, hits: list[tuple[str, float]],
-              views: bool) -> None:
+              views: bool, found: dict[str, tuple[str, str]] | None = None) -> None:
         """Lexical and semantic scores fused: a code's score is the better of its fuzzy score
         and its cosine (x100), plus a small agreement bonus when both retrieve it."""
         fused: dict[str, float] = {}
@@ -499,9 +561,19 @@ class Autocoder:
         lexical = bool(result.auto and result.code is not None
                        and self.group_of(result.code) == group)
         cosines = dict(hits)
+        cosine = cosines.get(best_code, 0.0)
+        next_cosine = next((v for c, v in hits if self.group_of(c) != group), 0.0)
+        text, read = (found or {}).get(best_code, ("", ""))
+        if not text:  # found by the lexical path only: its words against the term's name
+            concept = self.terms.get(self.level, best_code)
+            text, read = (concept.name if concept else ""), state.query
+        covered = coverage(read, text)
+        lexical_top = bool(state.ranked) and self.group_of(state.ranked[0][0]) == group
         fused_record = Fused(best, best - runner_up, eligible, lexical,
-                             100.0 * cosines.get(best_code, 0.0), scores.get(best_code, 0.0),
-                             views, state.lay)
+                             100.0 * cosine, scores.get(best_code, 0.0),
+                             views, state.lay, min(covered), *covered, len(state.query.split()),
+                             100.0 * max(cosine - next_cosine, 0.0) if cosine else 0.0,
+                             lexical_top)
         result.fused = fused_record
         probability = t.probability(fused_record)
         if probability is not None:

@@ -201,7 +201,7 @@ class SemanticIndex:
                 tmp_listing.write_text(json.dumps(self.texts), encoding="utf-8")
                 tmp_listing.replace(listing)
         self.matrix = matrix
-        self._memo: dict[str, list[tuple[str, float]]] = {}
+        self._memo: dict[str, list[tuple[str, float, str]]] = {}
 
     def _build(self, cache_dir: Path | None, release_checksum: str) -> NDArray[np.float32]:
         """The index's vectors: those of texts a stored index of the same release and model
@@ -237,6 +237,14 @@ class SemanticIndex:
 
     def search_many(self, queries: Sequence[str], k: int = 10) -> list[list[tuple[str, float]]]:
         """Best ``k`` distinct codes per query with their cosine, best first (batched)."""
+        return [[(code, cosine) for code, cosine, _ in hits]
+                for hits in self.matches_many(queries, k)]
+
+    def matches_many(self, queries: Sequence[str],
+                     k: int = 10) -> list[list[tuple[str, float, str]]]:
+        """As :meth:`search_many`, with the indexed text each code was found through: the
+        calibrated decision compares its words with the query's ("hearing loss" found
+        through "Sudden hearing loss" names a qualifier the reporter did not write)."""
         import numpy as np
 
         keys = [query_key(self.embedder, q) for q in queries]
@@ -253,12 +261,12 @@ class SemanticIndex:
                 top = np.argpartition(-sims, width - 1, axis=1)[:, :width]
                 for row, query in enumerate(todo[start:start + SLICE]):
                     ids = top[row][np.argsort(-sims[row, top[row]])]
-                    seen: dict[str, float] = {}
+                    seen: dict[str, tuple[str, float, str]] = {}
                     for i in ids:
                         code = self.codes[int(i)]
                         if code not in seen:
-                            seen[code] = float(sims[row, int(i)])
+                            seen[code] = (code, float(sims[row, int(i)]), self.texts[int(i)])
                             if len(seen) == k:
                                 break
-                    self._memo[query] = list(seen.items())
+                    self._memo[query] = list(seen.values())
         return [self._memo[key] for key in keys]

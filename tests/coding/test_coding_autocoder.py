@@ -168,3 +168,28 @@ def test_calibrated_probability_rises_with_the_evidence() -> None:
     assert p_weak is not None and p_strong is not None
     assert 0.0 < p_weak < 0.5 < p_strong < 1.0
     assert Thresholds().probability(strong) is None  # uncalibrated: the score rule decides
+
+
+def test_coverage_counts_each_sides_words() -> None:
+    """Issue 18: the word agreement between what was read and the text a code was found by."""
+    from safety.coding.autocoder import coverage
+
+    assert coverage("hearing loss", "Sudden hearing loss") == (1.0, 2 / 3)
+    assert coverage("near syncope", "Syncope") == (0.5, 1.0)
+    assert coverage("maculopapular rash", "Rash maculo-papular") == (1.0, 1.0)
+    assert coverage("swolen tongue", "Swollen tongue") == (1.0, 1.0)  # a misspelling agrees
+    assert coverage("", "Nausea") == (0.0, 0.0)
+
+
+def test_named_features_follow_the_stored_names() -> None:
+    from safety.coding.autocoder import FEATURES_V1, Fused
+
+    fused = Fused(90.0, 10.0, True, False, 90.0, 80.0, True, False, 0.5, 1.0, 0.5, 3, 12.0,
+                  True)
+    assert fused.features() == fused.features(FEATURES_V1)
+    assert fused.features(("found_covered", "sem_lead", "lexical_top")) == (0.5, 0.12, 1.0)
+    old = Thresholds(semantic_model=(-4.0, 2.0, 2.0, 3.0, 1.0, 0.0, 1.0, 0.0),
+                     semantic_p_min=0.9)
+    new = Thresholds(semantic_model=(-4.0, 2.0, 2.0, 3.0, 1.0, 0.0, 1.0, 0.0, 5.0),
+                     semantic_p_min=0.9, semantic_features=(*FEATURES_V1, "found_covered"))
+    assert (new.probability(fused) or 0) > (old.probability(fused) or 0)

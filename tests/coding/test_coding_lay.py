@@ -77,3 +77,67 @@ def test_research_code_is_coded_to_its_substance(drugs_coder) -> None:
 
 def test_two_products_in_one_text_are_not_auto_coded(drugs_coder) -> None:
     assert not drugs_coder.code("tylenol and advil").auto
+
+
+# Issue 18, round 4: general patterns, not entries for particular texts.
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("my back hurts", "back pain"),            # a part some misspelling maps to ("bak")
+    ("nose is blocked", "nasal congestion"),   # "noze" -> "nose" is a spelling, not a concept
+    ("tingling in my fingers", "paraesthesia"),  # a phrase already read pairs with a part
+    ("heart racing", "palpitations"),
+    ("my lower back is killing me", "back pain"),  # a two-word part
+])
+def test_body_part_readings_are_one_event(rules: LayRules, text: str, first: str) -> None:
+    reading = rules.read(text)
+    assert reading.queries[0] == first
+    assert not reading.multiple
+
+
+def test_phrases_match_other_inflections(rules: LayRules) -> None:
+    # The vocabulary has "cant see" and "spew"; the text says "seeing", "spewing".
+    assert "cant see" in rules.phrases and "cant seeing" not in rules.phrases
+    assert rules.read("trouble seeing").queries[0] == "visual impairment"
+    assert rules.read("spewing").queries[0] == "vomiting"
+    # One word is matched in another form only from its -ing form: "spots" is not "spotting".
+    assert rules.read("spots").queries[0] == "spots"
+
+
+def test_cant_stop_is_an_intensifier(rules: LayRules) -> None:
+    assert rules.read("can't stop coughing").queries[0] == "cough"
+    assert rules.read("can't stop scratching").queries[0] == "pruritus"  # its own phrase first
+
+
+@pytest.mark.parametrize("text", ["almost fainted", "near fainting",
+                                  "felt like i was going to pass out"])
+def test_near_misses_are_vague(rules: LayRules, text: str) -> None:
+    assert rules.read(text).vague
+
+
+def test_cant_before_a_concept_is_vague(rules: LayRules) -> None:
+    assert not rules.read("can't nod off").vague  # its own phrase: initial insomnia
+    without = rules.without({("phrase", "cant nod off")})
+    reading = without.read("can't nod off")
+    assert reading.queries[0] == "cant somnolence" and reading.vague  # not somnolence
+
+
+def test_a_body_part_reading_beside_another_event_is_not_auto_coded(events_coder) -> None:
+    # "rash" is a dictionary term of its own: not just "pruritus" of the arms.
+    reading = events_coder.lay.read("itchy red rash on my arms")
+    assert reading.combo == "pruritus" and "rash" in reading.rest
+    assert not events_coder.code("itchy red rash on my arms").auto
+    assert events_coder.code("my arms are itchy").auto  # the part and sensation alone
+
+
+def test_a_body_part_reading_joined_to_other_words_is_multiple(rules: LayRules) -> None:
+    assert rules.read("attack of panic with racing heart").multiple
+
+
+def test_rules_used_and_left_out(rules: LayRules) -> None:
+    used = rules.rules_used("my knees hurt")
+    assert used == {("combo", "joint pain")}
+    assert rules.without(used).read("my knees hurt").queries[0] != "arthralgia"
+    used = rules.rules_used("throwing up all night")
+    assert ("phrase", "throwing up") in used
+    # Another phrase of the same words in another form still reads it.
+    assert rules.without(used).read("throwing up all night").queries[0] == "vomiting"

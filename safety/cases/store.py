@@ -184,6 +184,14 @@ def open_current_versions(session: Session) -> list[tuple[Case, CaseVersion]]:
     return [(case, cv) for case, cv in rows]
 
 
+def locked_case(session: Session, case_id: uuid.UUID) -> Case:
+    """The case, locked and read afresh in one statement (a nullification commits before or
+    after). Once per pipeline job: a row locked stays locked until the transaction ends, so
+    a later stage of the same job has it current already (``db.memo``)."""
+    return once(session, ("locked-case", case_id), lambda: session.get_one(
+        Case, case_id, with_for_update=True, populate_existing=True))
+
+
 def latest_view(session: Session, case_version_id: uuid.UUID) -> CodedView | None:
     """The version's newest coded view (once per pipeline job: ``add_view`` keeps it)."""
     return once(session, ("latest-view", case_version_id), lambda: session.scalar(

@@ -26,6 +26,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -145,8 +146,9 @@ def index_case(
         merged = Identity.from_json(old.identity)
         ident = Identity(sender=merged.sender or ident.sender, own=merged.own | ident.own,
                          cited=merged.cited | ident.cited)
-    session.execute(delete(DedupBlockKey).where(DedupBlockKey.case_id == cid))
-    session.execute(delete(DedupIdentifier).where(DedupIdentifier.case_id == cid))
+    if old is not None:  # keys and identifiers are written only with the profile (here)
+        session.execute(delete(DedupBlockKey).where(DedupBlockKey.case_id == cid))
+        session.execute(delete(DedupIdentifier).where(DedupIdentifier.case_id == cid))
     row = DedupProfile(
         case_id=cid, sponsor_id=sponsor_id,
         case_version_id=_uuid(case_version_id) if case_version_id else None,
@@ -159,11 +161,20 @@ def index_case(
         session.merge(row)
     else:
         session.add(row)
-    session.add_all(DedupBlockKey(key=k[:KEY_LENGTH], case_id=cid, sponsor_id=sponsor_id)
-                    for k in blocking_keys(profile))
-    session.add_all(DedupIdentifier(key=k, case_id=cid, sponsor_id=sponsor_id)
-                    for k in ident.keys())
     session.flush()
+    # Many rows of two columns: one statement each, without the ORM (nothing reads them back
+    # as objects in the transaction that writes them).
+    keys = [{"key": k[:KEY_LENGTH], "case_id": cid, "sponsor_id": sponsor_id}
+            for k in blocking_keys(profile)]
+    if keys:
+        session.execute(_INSERT_KEYS, keys)
+    identifiers = [{"key": k, "case_id": cid, "sponsor_id": sponsor_id} for k in ident.keys()]
+    if identifiers:
+        session.execute(_INSERT_IDENTIFIERS, identifiers)
+
+
+_INSERT_KEYS = insert(DedupBlockKey.__table__)
+_INSERT_IDENTIFIERS = insert(DedupIdentifier.__table__)
 
 
 def _stale(sponsor_id: int) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     delete,
     event,
     exists,
@@ -276,32 +278,8 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
     if dialect == "postgresql":
         # One statement for all: the function scan yields the keys in the array's order, so
         # the locks are taken one after the other in id order, as one statement per case did.
-        session.execute(text(
-            "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7417))) "
-            "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n)"),
-            {"keys": [f"queue:{case_id}" for case_id in ids]})
-    # Everything a row is derived from but the document, in one statement: the case, its
-    # current version's id and first receipt, the current version's latest coded view (id,
-    # whether it awaits a person), the earliest open obligation, a rejected submission, an
-    # undecided suspected duplicate, and what the row counted for before (read as committed
-    # or as this transaction wrote it; the lock above keeps it so until commit, so the counts
-    # move by exactly what changes here).
-    current_cv, first_cv = aliased(CaseVersion), aliased(CaseVersion)
-    latest_view = (select(CodedView.id).where(CodedView.case_version_id == current_cv.id)
-                   .order_by(CodedView.revision.desc()).limit(1).scalar_subquery())
-    next_due = (select(func.min(ObligationRow.due))
-                .where(ObligationRow.case_id == Case.id,
-                       ObligationRow.status.in_(OPEN_STATUSES)).scalar_subquery())
-    rejected = exists().where(Submission.case_id == Case.id,
-                              Submission.state == SubmissionState.REJECTED)
-    rows = session.execute(
-        select(Case, current_cv.id, first_cv.received_at, latest_view, next_due, rejected,
-               open_suspected(Case.id), QueueEntry.sponsor_id, QueueEntry.case_state)
-        .outerjoin(current_cv, (current_cv.case_id == Case.id)
-                   & (current_cv.version == Case.current_version))
-        .outerjoin(first_cv, (first_cv.case_id == Case.id) & (first_cv.version == 1))
-        .outerjoin(QueueEntry, QueueEntry.case_id == Case.id)
-        .where(Case.id.in_(ids)).order_by(Case.id)).all()
+        session.execute(_LOCK, {"keys": [f"queue:{case_id}" for case_id in ids]})
+    rows = session.execute(_facts(), {"ids": ids}).all()
     if not rows:
         return
     # The documents: the versions and views this session holds already (a job holds the one
@@ -353,19 +331,56 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
         return
     # Written without the ORM: one upsert for the rows, one insert for the terms. A row the
     # session holds is expired, so that a later read in this transaction sees the new one.
-    table = QueueEntry.__table__
-    upsert: Any = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-    session.execute(upsert.values(entries).on_conflict_do_update(
-        index_elements=[table.c.case_id],
-        set_={c.name: upsert.excluded[c.name] for c in table.columns if c.name != "case_id"}))
+    session.execute(_upsert(dialect), entries)
     if terms:
-        session.execute(insert(QueueTerm.__table__), terms)
+        session.execute(_INSERT_TERMS, terms)
     mapper = inspect(QueueEntry)
     for entry in entries:
         held = session.identity_map.get(mapper.identity_key_from_primary_key(
             (entry["case_id"],)))
         if held is not None:
             session.expire(held)
+
+
+@cache
+def _facts() -> Any:
+    """Everything a queue row is derived from but the document, for the cases ``:ids``, in
+    one statement (built once): the case, its current version's id and first receipt, the
+    current version's latest coded view, the earliest open obligation, a rejected
+    submission, an undecided suspected duplicate, and what the row counted for before (read
+    as committed or as this transaction wrote it; the case's lock keeps it so until commit,
+    so the counts move by exactly what changes here)."""
+    current_cv, first_cv = aliased(CaseVersion), aliased(CaseVersion)
+    latest_view = (select(CodedView.id).where(CodedView.case_version_id == current_cv.id)
+                   .order_by(CodedView.revision.desc()).limit(1).scalar_subquery())
+    next_due = (select(func.min(ObligationRow.due))
+                .where(ObligationRow.case_id == Case.id,
+                       ObligationRow.status.in_(OPEN_STATUSES)).scalar_subquery())
+    rejected = exists().where(Submission.case_id == Case.id,
+                              Submission.state == SubmissionState.REJECTED)
+    return (
+        select(Case, current_cv.id, first_cv.received_at, latest_view, next_due, rejected,
+               open_suspected(Case.id), QueueEntry.sponsor_id, QueueEntry.case_state)
+        .outerjoin(current_cv, (current_cv.case_id == Case.id)
+                   & (current_cv.version == Case.current_version))
+        .outerjoin(first_cv, (first_cv.case_id == Case.id) & (first_cv.version == 1))
+        .outerjoin(QueueEntry, QueueEntry.case_id == Case.id)
+        .where(Case.id.in_(bindparam("ids", expanding=True))).order_by(Case.id))
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    """The queue rows' upsert (executed with one parameter set per row)."""
+    table = QueueEntry.__table__
+    upsert: Any = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.case_id],
+        set_={c.name: upsert.excluded[c.name] for c in table.columns if c.name != "case_id"})
+
+
+_INSERT_TERMS = insert(QueueTerm.__table__)
+_LOCK = text("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7417))) "
+             "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n)")
 
 
 T = TypeVar("T", CaseVersion, CodedView)

@@ -149,7 +149,8 @@ def signature_status(case: Case, current: CaseVersion, sig: Signature,
 # its open obligations, its duplicate candidates and its submissions; a flush that writes any
 # of those marks the case, and the row is rewritten before the transaction commits (or before
 # the queue is read in the same transaction). Nobody has to remember to call anything, so a
-# new writer of those tables cannot leave the queue stale.
+# new writer of those tables cannot leave the queue stale. (A report's job hands its first
+# commit's cases to the transaction of its stages, which rewrites them once: ``hand_off``.)
 
 
 class QueueEntry(SponsorOwned, Base):

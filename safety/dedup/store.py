@@ -388,20 +388,25 @@ def open_suspected(case_id: Any) -> ColumnElement[bool]:
     own, latest, theirs = table.alias("oc_own"), table.alias("oc_latest"), table.alias("oc_in")
     decisions = DedupDecision.__table__.alias("oc_decided")
 
+    # Each subquery names the tables it reads and takes every other from the statements
+    # around it (``correlate_except``): left to itself, a subquery two levels down would
+    # read the case's table afresh instead of the row it is asked about.
     def undecided(a: Any, b: Any) -> ColumnElement[bool]:
         return ~exists().where(
             decisions.c.decision.in_(DECIDED),
             or_(and_(decisions.c.case_a == a, decisions.c.case_b == b),
-                and_(decisions.c.case_a == b, decisions.c.case_b == a)))
+                and_(decisions.c.case_a == b, decisions.c.case_b == a))
+        ).correlate_except(decisions)
 
     latest_version = (select(latest.c.case_version_id).where(latest.c.case_id == case_id)
-                      .order_by(latest.c.created_at.desc()).limit(1).scalar_subquery())
+                      .order_by(latest.c.created_at.desc()).limit(1)
+                      .correlate_except(latest).scalar_subquery())
     return or_(
         exists().where(own.c.case_id == case_id, own.c.suspected.is_(True),
                        own.c.case_version_id == latest_version,
-                       undecided(case_id, own.c.candidate_case_id)),
+                       undecided(case_id, own.c.candidate_case_id)).correlate_except(own),
         exists().where(theirs.c.candidate_case_id == case_id, theirs.c.suspected.is_(True),
-                       undecided(case_id, theirs.c.case_id)))
+                       undecided(case_id, theirs.c.case_id)).correlate_except(theirs))
 
 
 def other_case(row: DedupCandidate, case_id: uuid.UUID) -> uuid.UUID:

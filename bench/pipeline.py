@@ -135,7 +135,8 @@ class Cpu:
         self.run = run
         with psycopg.connect(run.db_url) as conn:
             backend = int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
-        stat = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+            # Read while the backend lives: closed, its /proc entry may be gone already.
+            stat = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
         self.postmaster = int(stat[1])
         self.redis_pid = int(run.redis.info("server")["process_id"])
         self.start = self.sample()

@@ -17,12 +17,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safety.audit.store import buffer_events
 from safety.cases.store import (
     CaseVersion,
+    StageRecords,
     first_unfinished,
     record_stage,
     stage_done,
     stage_summary,
+    write_stages,
 )
 from safety.cases.workflow import PipelineStatus, Stage, next_stage
 from safety.config import Settings
@@ -62,15 +65,21 @@ def run_stages(session: Session, case_version_id: uuid.UUID,
         select(CaseVersion).where(CaseVersion.id == case_version_id).with_for_update()
     ).scalar_one()
     ran: list[tuple[Stage, dict[str, Any] | None, float]] = []
+    # Each stage's status and timing are recorded as it ends and put on the version once, at
+    # the end; the audit events go in one statement at the commit, in the order recorded.
+    records = StageRecords.of(cv)
+    buffer_events(session)
     with job_memo(session):  # what one stage read, the next reads again: once (db.memo)
         for stage, fn in stages:
-            if stage_done(cv, stage):
+            if records.done(stage):
                 continue
             started = utcnow()
             summary = fn(session, cv, settings)
             record_stage(session, cv, stage, PipelineStatus.DONE,
-                         last=next_stage(stage) is None, summary=summary, started=started)
+                         last=next_stage(stage) is None, summary=summary, started=started,
+                         into=records)
             ran.append((stage, summary, (utcnow() - started).total_seconds()))
+    write_stages(cv, records)
     return ran
 
 

@@ -15,6 +15,7 @@ read. Nothing is overwritten, so every coding decision stays visible with who ma
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -183,6 +184,14 @@ def open_current_versions(session: Session) -> list[tuple[Case, CaseVersion]]:
     return [(case, cv) for case, cv in rows]
 
 
+def locked_case(session: Session, case_id: uuid.UUID) -> Case:
+    """The case, locked and read afresh in one statement (a nullification commits before or
+    after). Once per pipeline job: a row locked stays locked until the transaction ends, so
+    a later stage of the same job has it current already (``db.memo``)."""
+    return once(session, ("locked-case", case_id), lambda: session.get_one(
+        Case, case_id, with_for_update=True, populate_existing=True))
+
+
 def latest_view(session: Session, case_version_id: uuid.UUID) -> CodedView | None:
     """The version's newest coded view (once per pipeline job: ``add_view`` keeps it)."""
     return once(session, ("latest-view", case_version_id), lambda: session.scalar(
@@ -328,14 +337,33 @@ def first_unfinished(cv: CaseVersion) -> Stage | None:
     return None
 
 
+@dataclass
+class StageRecords:
+    """A version's stage statuses as a transaction records them, written to the version once,
+    at the end (``write_stages``): a report's job records four stages in one transaction, and
+    each recorded on the version was an UPDATE of its row at the next flush (issue 20)."""
+
+    stages: dict[str, Any]
+    pipeline: PipelineStatus
+
+    @classmethod
+    def of(cls, cv: CaseVersion) -> StageRecords:
+        return cls(dict(cv.stages or {}), PipelineStatus(cv.pipeline))
+
+    def done(self, stage: str) -> bool:
+        return bool(self.stages.get(stage, {}).get("status") == PipelineStatus.DONE)
+
+
 def record_stage(session: Session, cv: CaseVersion, stage: str, status: PipelineStatus, *,
                  last: bool, summary: Any = None, error: str | None = None,
-                 started: datetime | None = None) -> None:
+                 started: datetime | None = None, into: StageRecords | None = None) -> None:
     """A stage finished (``done``, with its summary) or gave up (``failed``, with the error).
     The version is ``done`` once its last stage is, ``failed`` as soon as any stage fails.
     Every outcome is audited (a failure so that the team sees it, not only the worker's log).
     ``started``: when the stage's work began; kept with its end (``at``) so that each
-    version says how long each stage took (the operations page, the pipeline benchmark)."""
+    version says how long each stage took (the operations page, the pipeline benchmark).
+    ``into``: recorded there, for ``write_stages`` to put on the version (the event is
+    recorded now, in its place among the others)."""
     at = utcnow()
     entry: dict[str, Any] = {"status": status.value, "at": at.isoformat()}
     if started is not None:
@@ -345,14 +373,17 @@ def record_stage(session: Session, cv: CaseVersion, stage: str, status: Pipeline
         entry["summary"] = summary
     else:
         entry["error"] = (error or "")[:2000]
-    earlier = (cv.stages or {}).get(stage, {}).get("status")
-    cv.stages = {**(cv.stages or {}), stage: entry}
-    before = PipelineStatus(cv.pipeline)
+    records = into if into is not None else StageRecords.of(cv)
+    earlier = records.stages.get(stage, {}).get("status")
+    records.stages = {**records.stages, stage: entry}
+    before = records.pipeline
     if status is PipelineStatus.FAILED:
-        cv.pipeline = PipelineStatus.FAILED
+        records.pipeline = PipelineStatus.FAILED
     elif last:
-        cv.pipeline = PipelineStatus.DONE
-    after = PipelineStatus(cv.pipeline)
+        records.pipeline = PipelineStatus.DONE
+    after = records.pipeline
+    if into is None:
+        write_stages(cv, records)
     changes = [{"field": f"stages.{stage}", "from": earlier, "to": status.value}]
     if after != before:
         changes.append({"field": "pipeline", "from": before.value, "to": after.value})
@@ -361,6 +392,14 @@ def record_stage(session: Session, cv: CaseVersion, stage: str, status: Pipeline
     record(session, actor=f"system:{stage}", action=f"version.stage_{status.value}",
            entity=cv, case_id=cv.case_id, changes=changes,
            reason=f"stage {stage}: {error}" if error else f"stage {stage} done")
+
+
+def write_stages(cv: CaseVersion, records: StageRecords) -> None:
+    """Put the recorded stage statuses on the version (one UPDATE at the next flush)."""
+    if records.stages != (cv.stages or {}):
+        cv.stages = records.stages
+    if records.pipeline != cv.pipeline:
+        cv.pipeline = records.pipeline
 
 
 class NotFailed(ValueError):

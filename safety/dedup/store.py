@@ -22,11 +22,14 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    and_,
     bindparam,
     case,
     column,
     delete,
+    exists,
     func,
+    insert,
     or_,
     select,
     true,
@@ -34,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import Identity, identity
@@ -168,8 +172,9 @@ def index_case(
         merged = Identity.from_json(old.identity)
         ident = Identity(sender=merged.sender or ident.sender, own=merged.own | ident.own,
                          cited=merged.cited | ident.cited)
-    session.execute(delete(DedupBlockKey).where(DedupBlockKey.case_id == cid))
-    session.execute(delete(DedupIdentifier).where(DedupIdentifier.case_id == cid))
+    if old is not None:  # keys and identifiers are written only with the profile (here)
+        session.execute(delete(DedupBlockKey).where(DedupBlockKey.case_id == cid))
+        session.execute(delete(DedupIdentifier).where(DedupIdentifier.case_id == cid))
     row = DedupProfile(
         case_id=cid, sponsor_id=sponsor_id,
         case_version_id=_uuid(case_version_id) if case_version_id else None,
@@ -182,11 +187,20 @@ def index_case(
         session.merge(row)
     else:
         session.add(row)
-    session.add_all(DedupBlockKey(key=k[:KEY_LENGTH], case_id=cid, sponsor_id=sponsor_id)
-                    for k in blocking_keys(profile))
-    session.add_all(DedupIdentifier(key=k, case_id=cid, sponsor_id=sponsor_id)
-                    for k in ident.keys())
     session.flush()
+    # Many rows of two columns: one statement each, without the ORM (nothing reads them back
+    # as objects in the transaction that writes them).
+    keys = [{"key": k[:KEY_LENGTH], "case_id": cid, "sponsor_id": sponsor_id}
+            for k in blocking_keys(profile)]
+    if keys:
+        session.execute(_INSERT_KEYS, keys)
+    identifiers = [{"key": k, "case_id": cid, "sponsor_id": sponsor_id} for k in ident.keys()]
+    if identifiers:
+        session.execute(_INSERT_IDENTIFIERS, identifiers)
+
+
+_INSERT_KEYS = insert(DedupBlockKey.__table__)
+_INSERT_IDENTIFIERS = insert(DedupIdentifier.__table__)
 
 
 def _stale(sponsor_id: int) -> Any:
@@ -474,6 +488,38 @@ def open_candidates(session: Session, case_id: uuid.UUID, decided: set[str],
         if other not in best or r.score > best[other].score:
             best[other] = r
     return sorted(best.values(), key=lambda r: -r.score)
+
+
+def open_suspected(case_id: Any) -> ColumnElement[bool]:
+    """Whether the case (a column or value) has an undecided suspected pair, as one SQL
+    condition: what ``open_candidates(session, case_id, decided_with(session, case_id,
+    DECIDED), suspected_only=True)`` finds something for, without the three statements per
+    case (the queue's index asks it for every case it rewrites). The same rule: the case's
+    own candidates from its latest screened version, and the suspected rows naming it as
+    the candidate, less the pairs a physician decided either way."""
+    table = DedupCandidate.__table__
+    own, latest, theirs = table.alias("oc_own"), table.alias("oc_latest"), table.alias("oc_in")
+    decisions = DedupDecision.__table__.alias("oc_decided")
+
+    # Each subquery names the tables it reads and takes every other from the statements
+    # around it (``correlate_except``): left to itself, a subquery two levels down would
+    # read the case's table afresh instead of the row it is asked about.
+    def undecided(a: Any, b: Any) -> ColumnElement[bool]:
+        return ~exists().where(
+            decisions.c.decision.in_(DECIDED),
+            or_(and_(decisions.c.case_a == a, decisions.c.case_b == b),
+                and_(decisions.c.case_a == b, decisions.c.case_b == a))
+        ).correlate_except(decisions)
+
+    latest_version = (select(latest.c.case_version_id).where(latest.c.case_id == case_id)
+                      .order_by(latest.c.created_at.desc()).limit(1)
+                      .correlate_except(latest).scalar_subquery())
+    return or_(
+        exists().where(own.c.case_id == case_id, own.c.suspected.is_(True),
+                       own.c.case_version_id == latest_version,
+                       undecided(case_id, own.c.candidate_case_id)).correlate_except(own),
+        exists().where(theirs.c.candidate_case_id == case_id, theirs.c.suspected.is_(True),
+                       undecided(case_id, theirs.c.case_id)).correlate_except(theirs))
 
 
 def other_case(row: DedupCandidate, case_id: uuid.UUID) -> uuid.UUID:

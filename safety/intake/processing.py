@@ -317,18 +317,20 @@ def _has_reported(session: Session, case: Case, sender: str) -> bool:
 def _sender_latest(session: Session, case: Case, report: Report) -> PriorReport | None:
     """The sender's latest processed report on the case (only it counts for a re-send:
     content going back to an earlier report after a change is a correction)."""
-    latest = session.execute(
-        select(Report).where(Report.case_id == case.id, Report.id != report.id,
-                             Report.sender == report.sender,
-                             Report.status == ReportStatus.PROCESSED,
-                             Report.received_at <= report.received_at)
+    row = session.execute(
+        select(Report, CaseVersion.version)  # with its version's number: one statement
+        .outerjoin(CaseVersion, CaseVersion.id == Report.case_version_id)
+        .where(Report.case_id == case.id, Report.id != report.id,
+               Report.sender == report.sender,
+               Report.status == ReportStatus.PROCESSED,
+               Report.received_at <= report.received_at)
         .order_by(Report.received_at.desc()).limit(1)
-    ).scalar_one_or_none()
-    if latest is None or latest.case_version_id is None:
+    ).first()
+    if row is None:
         return None
-    version = session.execute(
-        select(CaseVersion.version).where(CaseVersion.id == latest.case_version_id)
-    ).scalar_one()
+    latest, version = row
+    if latest.case_version_id is None or version is None:
+        return None
     return PriorReport(str(latest.id), latest.payload_sha256, latest.payload, version)
 
 

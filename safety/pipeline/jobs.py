@@ -44,7 +44,8 @@ from safety.queue.enqueue import (
     requeue,
     requeue_stalled,
 )
-from safety.queue.metrics import observe_stage
+from safety.queue.metrics import observe_stage, observe_stages
+from safety.review.queue import hand_off_refresh, take_over_refresh
 from safety.rules.evaluation import refresh_due_alerts as refresh_alerts
 
 # How far back the sweep looks for batches whose ACK is not written yet.
@@ -97,10 +98,16 @@ def process_report(report_id: str) -> dict[str, Any]:
     settings = load_settings()
     log = _log(report_id=report_id)
     rid = uuid.UUID(report_id)
+    # The cases whose queue rows the stages' transaction rewrites, not this one's commit: it
+    # changes the same case right after (one rewrite per job, not two; review.queue).
+    queue_cases: set[uuid.UUID] = set()
 
     def unit() -> ProcessingResult:
         with unit_of_work(settings) as session:
-            return process(session, rid, settings)
+            outcome = process(session, rid, settings)
+            if outcome.case_version_id is not None:
+                hand_off_refresh(session, queue_cases)
+            return outcome
 
     started = time.monotonic()
     try:
@@ -115,19 +122,40 @@ def process_report(report_id: str) -> dict[str, Any]:
         with unit_of_work(settings) as session:
             processing_failed(session, rid, f"{type(exc).__name__}: {exc}", final=final)
         raise
-    observe_stage(settings, "intake", time.monotonic() - started, ok=True)
+    intake_seconds = time.monotonic() - started
     if outcome.waiting_for is not None:
+        observe_stage(settings, "intake", intake_seconds, ok=True)
         log.info("report.waiting", waiting_for=str(outcome.waiting_for))
         return {"status": str(outcome.status), "waiting_for": str(outcome.waiting_for)}
     log.info("report.done", status=str(outcome.status), case_id=str(outcome.case_id or ""),
              case_version_id=str(outcome.case_version_id or ""))
-    if outcome.from_batch:  # only a partner's batch is acknowledged (safety.intake.acks)
-        _acknowledge(settings, rid, log)
-    if outcome.next_in_stream is not None:
-        enqueue_report(settings, outcome.next_in_stream)
+    try:
+        if outcome.from_batch:  # only a partner's batch is acknowledged (safety.intake.acks)
+            _acknowledge(settings, rid, log)
+        if outcome.next_in_stream is not None:
+            enqueue_report(settings, outcome.next_in_stream)
+    except BaseException:
+        _refresh_queue(settings, queue_cases, log)  # the stages will not run in this job
+        raise
     if outcome.case_version_id is not None:
-        _run_stages(settings, FIRST_STAGE, outcome.case_version_id)
+        _run_stages(settings, FIRST_STAGE, outcome.case_version_id, queue_cases,
+                    intake_seconds)
+    else:
+        observe_stage(settings, "intake", intake_seconds, ok=True)
     return {"status": str(outcome.status), "case_id": str(outcome.case_id or "") or None}
+
+
+def _refresh_queue(settings: Settings, case_ids: set[uuid.UUID], log: Any) -> None:
+    """Rewrite the queue rows handed off by a report's commit, in a transaction of their own,
+    when the stages that were to rewrite them did not commit. Best effort: the next commit
+    that changes the case (its stage job, the sweep's) rewrites them anyway."""
+    if not case_ids:
+        return
+    try:
+        with unit_of_work(settings) as session:
+            take_over_refresh(session, case_ids)
+    except Exception as exc:  # noqa: BLE001 - never fail the job for a derived index
+        log.warning("queue.refresh_failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def _acknowledge(settings: Settings, report_id: uuid.UUID, log: Any) -> None:
@@ -188,7 +216,9 @@ def _stage_unit(settings: Settings, stage: Stage, cv_id: uuid.UUID,
     return summary
 
 
-def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID) -> None:
+def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID,
+                queue_cases: set[uuid.UUID] | None = None,
+                intake_seconds: float | None = None) -> None:
     """The stages of a version from ``first`` on, in this job: nothing waits between them,
     so a separate job per stage bought only queueing, and a report's chain finishes before
     the queue moves on to the next report (fair in a bulk load).
@@ -198,7 +228,13 @@ def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID) -> None:
     they run again one by one, each in its own transaction, as before; a stage that fails
     there does not fail the job that ran it (the report is processed, the stages before it
     are done): its own job takes over, with the usual retries and backoff, after the first
-    delay. The database staying away leaves it to that job too (or the sweep)."""
+    delay. The database staying away leaves it to that job too (or the sweep).
+
+    ``queue_cases``: cases whose queue rows the report's commit handed to this transaction
+    (rewritten here, or in one of their own if it does not commit); ``intake_seconds``: the
+    report's own time, counted in the metrics with the stages' (one round trip)."""
+    queue_cases = queue_cases or set()
+    intake = [("intake", intake_seconds, True)] if intake_seconds is not None else []
     remaining: list[Stage] = []
     stage: Stage | None = first
     while stage is not None:
@@ -209,25 +245,31 @@ def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID) -> None:
 
     def together() -> list[tuple[Stage, dict[str, Any] | None, float]]:
         with unit_of_work(settings) as session:
+            take_over_refresh(session, queue_cases)
             return run_version_stages(session, cv_id,
                                       [(s, STAGE_FUNCTIONS[s]) for s in remaining], settings)
 
     try:
         ran = _with_database(log, together)
     except JobTimeoutException:
+        observe_stages(settings, intake)
+        _refresh_queue(settings, queue_cases, log)
         enqueue_stage(settings, first, cv_id, delay=BACKOFF[0], attempts_used=1)
         raise  # the job's time is up: it fails visibly, its worker takes the next
     except Exception as exc:  # noqa: BLE001 - any failure: find the stage, one by one
-        if is_database_unavailable(exc):
+        observe_stages(settings, intake)
+        if is_database_unavailable(exc):  # the stage job's commit rewrites the queue rows
             log.warning("stage.database_unavailable", error=type(exc).__name__,
                         handed_to=stage_job_id(first.value, cv_id))
             enqueue_stage(settings, first, cv_id, delay=BACKOFF[0])
             return
         log.info("stages.one_by_one", error=f"{type(exc).__name__}: {exc}",
                  seconds=round(time.monotonic() - started, 3))
+        _refresh_queue(settings, queue_cases, log)
     else:
-        for done, summary, seconds in ran:
-            observe_stage(settings, done.value, seconds, ok=True)
+        observe_stages(settings, [*intake, *((done.value, seconds, True)
+                                             for done, _, seconds in ran)])
+        for done, summary, _ in ran:
             log.info("stage.done", stage=done.value, summary=summary)
         return
     for one in remaining:

@@ -40,20 +40,32 @@ def _index_key(settings: Settings) -> str:
 def observe_stage(settings: Settings, stage: str, seconds: float, *, ok: bool) -> None:
     """Count one run of ``stage`` (``intake`` for a report becoming a version) that took
     ``seconds``, failed or not."""
-    key = _key(settings, stage)
+    observe_stages(settings, [(stage, seconds, ok)])
+
+
+def observe_stages(settings: Settings, runs: Iterable[tuple[str, float, bool]]) -> None:
+    """Count several runs (stage, seconds, ok) in one round trip: a report's job runs every
+    stage of its version. Each run adds to its count, sum and failures and to the one
+    histogram bucket it falls in (``in:<bound>``, or none past the last bound); the page
+    adds the buckets up into Prometheus' cumulative ones (``_stage_lines``)."""
+    runs = list(runs)
+    if not runs:
+        return
     try:
         with get_redis(settings).pipeline(transaction=False) as pipe:
-            pipe.sadd(_index_key(settings), stage)
-            pipe.hincrby(key, "count", 1)
-            pipe.hincrbyfloat(key, "sum", seconds)
-            if not ok:
-                pipe.hincrby(key, "failed", 1)
-            for bound in BUCKETS:
-                if seconds <= bound:
-                    pipe.hincrby(key, f"le:{bound}", 1)
+            pipe.sadd(_index_key(settings), *{stage for stage, _, _ in runs})
+            for stage, seconds, ok in runs:
+                key = _key(settings, stage)
+                pipe.hincrby(key, "count", 1)
+                pipe.hincrbyfloat(key, "sum", seconds)
+                if not ok:
+                    pipe.hincrby(key, "failed", 1)
+                bound = next((b for b in BUCKETS if seconds <= b), None)
+                if bound is not None:
+                    pipe.hincrby(key, f"in:{bound}", 1)
             pipe.execute()
     except RedisError as exc:
-        log.debug("metrics not recorded for %s: %s", stage, exc)
+        log.debug("metrics not recorded for %s: %s", [r[0] for r in runs], exc)
 
 
 def _decoded(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
@@ -64,8 +76,11 @@ def _decoded(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
 def _stage_lines(stage: str, fields: Mapping[str, str]) -> Iterable[str]:
     count = int(fields.get("count", 0))
     label = f'stage="{stage}"'
+    below = 0  # runs counted in the buckets so far (``in:``, one bucket per run)
     for bound in BUCKETS:
-        n = int(fields.get(f"le:{bound}", 0))
+        below += int(fields.get(f"in:{bound}", 0))
+        # ``le:`` fields: cumulative counts as releases before one bucket per run kept them.
+        n = below + int(fields.get(f"le:{bound}", 0))
         yield f'safety_stage_seconds_bucket{{{label},le="{bound}"}} {n}'
     yield f'safety_stage_seconds_bucket{{{label},le="+Inf"}} {count}'
     yield f"safety_stage_seconds_sum{{{label}}} {float(fields.get('sum', 0.0)):.6f}"

@@ -35,8 +35,10 @@ from safety.review.store import (
     QueueEntry,
     QueueTerm,
     apply_pending,
+    hand_off,
     pending_counts,
     refresh_entries,
+    take_over,
 )
 from safety.sponsors.store import Sponsor
 
@@ -326,6 +328,19 @@ def state_counts(session: Session) -> dict[str, int]:
         if visible is None or sponsor_id in visible:
             out[state] = out.get(state, 0) + n
     return {state: n for state, n in out.items() if n}
+
+
+def hand_off_refresh(session: Session, into: set[uuid.UUID]) -> None:
+    """The queue rows of the cases this transaction changes are rewritten by a later one of
+    the same job, not at this commit: their ids go to ``into`` (``take_over_refresh``). A
+    report's job commits the version, then runs its stages in a second transaction that
+    changes the same case: one rewrite instead of two (issue 20)."""
+    hand_off(session, into)
+
+
+def take_over_refresh(session: Session, case_ids: set[uuid.UUID]) -> None:
+    """Rewrite, at this transaction's commit, the rows of cases handed off to it."""
+    take_over(session, case_ids)
 
 
 def index_missing_cases(session: Session) -> int:

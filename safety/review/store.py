@@ -8,7 +8,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -18,9 +19,13 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     delete,
     event,
+    exists,
     func,
+    insert,
+    inspect,
     select,
     text,
 )
@@ -40,8 +45,7 @@ from safety.audit.store import record
 from safety.cases.store import Case, CaseVersion, CodedView
 from safety.db.base import Base, UTCDateTime, UuidKey, utcnow
 from safety.db.tenancy import SponsorOwned
-from safety.dedup.decisions import DECIDED
-from safety.dedup.store import DedupCandidate, DedupDecision, decided_with, open_candidates
+from safety.dedup.store import DedupCandidate, DedupDecision, open_suspected
 from safety.review import queue_index, signing
 from safety.rules.obligations import OPEN_STATUSES
 from safety.rules.store import ObligationRow
@@ -145,7 +149,8 @@ def signature_status(case: Case, current: CaseVersion, sig: Signature,
 # its open obligations, its duplicate candidates and its submissions; a flush that writes any
 # of those marks the case, and the row is rewritten before the transaction commits (or before
 # the queue is read in the same transaction). Nobody has to remember to call anything, so a
-# new writer of those tables cannot leave the queue stale.
+# new writer of those tables cannot leave the queue stale. (A report's job hands its first
+# commit's cases to the transaction of its stages, which rewrites them once: ``hand_off``.)
 
 
 class QueueEntry(SponsorOwned, Base):
@@ -270,98 +275,133 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
     # is an advisory one, not the case row's: a transaction that already holds a case row (a
     # nullification) and waits for a row this one holds (a submission being sent) would
     # otherwise deadlock with it at commit.
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         # One statement for all: the function scan yields the keys in the array's order, so
         # the locks are taken one after the other in id order, as one statement per case did.
-        session.execute(text(
-            "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7417))) "
-            "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n)"),
-            {"keys": [f"queue:{case_id}" for case_id in ids]})
-    cases = {c.id: c for c in session.scalars(
-        select(Case).where(Case.id.in_(ids)).order_by(Case.id))}
-    if not cases:
+        session.execute(_LOCK, {"keys": [f"queue:{case_id}" for case_id in ids]})
+    rows = session.execute(_facts(), {"ids": ids}).all()
+    if not rows:
         return
-    wanted = list(cases)
-    # Each case's current version with its first version's receipt, in one query.
-    first_version = aliased(CaseVersion)
-    current: dict[uuid.UUID, CaseVersion] = {}
-    first: dict[uuid.UUID, datetime] = {}
-    for version, first_received in session.execute(
-            select(CaseVersion, first_version.received_at)
-            .join(Case, (Case.id == CaseVersion.case_id)
-                  & (Case.current_version == CaseVersion.version))
-            .outerjoin(first_version, (first_version.case_id == CaseVersion.case_id)
-                       & (first_version.version == 1))
-            .where(Case.id.in_(wanted))):
-        current[version.case_id] = version
-        if first_received is not None:
-            first[version.case_id] = first_received
-    views: dict[uuid.UUID, CodedView] = {}
-    for revision in session.scalars(select(CodedView).where(
-            CodedView.case_version_id.in_([cv.id for cv in current.values()]))
-            .order_by(CodedView.revision)):
-        views[revision.case_version_id] = revision  # the latest revision wins
-    due = dict(session.execute(
-        select(ObligationRow.case_id, func.min(ObligationRow.due))
-        .where(ObligationRow.case_id.in_(wanted), ObligationRow.status.in_(OPEN_STATUSES))
-        .group_by(ObligationRow.case_id)).all())
-    rejected = set(session.scalars(select(Submission.case_id).where(
-        Submission.case_id.in_(wanted), Submission.state == SubmissionState.REJECTED)))
-    paired = {c for pair in session.execute(
-        select(DedupCandidate.case_id, DedupCandidate.candidate_case_id).where(
-            DedupCandidate.suspected.is_(True),
-            DedupCandidate.case_id.in_(wanted) | DedupCandidate.candidate_case_id.in_(wanted)))
-        for c in pair}
-    # What each row counted for before (read as committed, or as this transaction wrote it:
-    # a plain column query, never the session's possibly older copy of the row). The case's
-    # lock above keeps it so until commit, so the counts move by exactly what changes here.
-    before: dict[uuid.UUID, tuple[int, str]] = {
-        cid: (sponsor, state) for cid, sponsor, state in session.execute(
-            select(QueueEntry.case_id, QueueEntry.sponsor_id, QueueEntry.case_state)
-            .where(QueueEntry.case_id.in_(wanted)))}
+    # The documents: the versions and views this session holds already (a job holds the one
+    # it just wrote; versions and views never change once written), the others in one query
+    # each.
+    versions = _held_or_loaded(session, CaseVersion, {r[1] for r in rows if r[1] is not None})
+    views = _held_or_loaded(session, CodedView, {r[3] for r in rows if r[3] is not None})
     deltas: dict[tuple[int, str], int] = session.info.setdefault(DELTAS, {})
-    # Loaded in one query and held (the identity map keeps only what is referenced), so that
-    # each case's row below is updated without another query, or added when it has none.
-    entries = {e.case_id: e for e in session.scalars(
-        select(QueueEntry).where(QueueEntry.case_id.in_(wanted)))}
-    session.execute(delete(QueueTerm).where(QueueTerm.case_id.in_(wanted)))
-    for cid, case in cases.items():
-        cv = current.get(cid)
-        if cv is None or cid not in first:
+    had_row = [r[0].id for r in rows if r[7] is not None]
+    if had_row:  # a case without a row has no terms (they are written together)
+        session.execute(delete(QueueTerm).where(QueueTerm.case_id.in_(had_row)))
+    now = utcnow()
+    entries: list[dict[str, Any]] = []
+    terms: list[dict[str, Any]] = []
+    for (case, cv_id, first_received, view_id, due, is_rejected, suspected, sponsor_before,
+         state_before) in rows:
+        cid = case.id
+        cv = versions.get(cv_id) if cv_id is not None else None
+        if cv is None or first_received is None:
             continue  # a case is written before its first version, in the same transaction
-        view: CodedView | None = views.get(cv.id)
+        view = views.get(view_id) if view_id is not None else None
         data: dict[str, Any] = (view.data if view is not None else cv.data) or {}
         products = queue_index.suspect_products(data.get("drugs"))
         subject = queue_index.subject_of(data.get("patient"))
-        suspected = cid in paired and bool(open_candidates(
-            session, cid, decided_with(session, cid, DECIDED), suspected_only=True))
-        values: dict[str, Any] = dict(
-            sponsor_id=case.sponsor_id, case_number=case.case_number,
+        entries.append(dict(
+            case_id=cid, sponsor_id=case.sponsor_id, case_number=case.case_number,
             number_key=queue_index.key(case.case_number),
             sender_key=queue_index.key(case.sender_case_id or ""),
             case_state=str(case.state), serious=case.serious,
-            urgent=0 if case.serious else 1, first_received_at=first[cid],
-            next_due=due.get(cid), products="\n".join(products),
+            urgent=0 if case.serious else 1, first_received_at=first_received,
+            next_due=due, products="\n".join(products),
             study=queue_index.study_of(data.get("study")), subject=subject,
             subject_key=queue_index.key(subject) if subject else None,
             coding_review=bool(view is not None and view.review),
-            suspected_duplicate=suspected, rejected_by_regulator=cid in rejected)
-        # Onto the row loaded above when there is one (``merge`` finds it in the session,
-        # no query), else a new row (added: ``merge`` would query for a row known absent).
-        if cid in entries:
-            session.merge(QueueEntry(case_id=cid, **values))
-        else:
-            session.add(QueueEntry(case_id=cid, **values))
+            suspected_duplicate=bool(suspected), rejected_by_regulator=bool(is_rejected),
+            refreshed_at=now))
         now_counted = (case.sponsor_id, str(case.state))
-        if before.get(cid) != now_counted:
-            if cid in before:
-                deltas[before[cid]] = deltas.get(before[cid], 0) - 1
+        counted_before = (sponsor_before, state_before) if sponsor_before is not None else None
+        if counted_before != now_counted:
+            if counted_before is not None:
+                deltas[counted_before] = deltas.get(counted_before, 0) - 1
             deltas[now_counted] = deltas.get(now_counted, 0) + 1
-        terms = [("product", p) for p in products]
-        terms += [("event", t) for t in queue_index.event_terms(data.get("reactions"))]
-        for kind, value in terms:
-            session.add(QueueTerm(case_id=cid, sponsor_id=case.sponsor_id, kind=kind,
-                                  key=queue_index.key(value)[:400], value=value[:400]))
+        kinds = [("product", p) for p in products]
+        kinds += [("event", t) for t in queue_index.event_terms(data.get("reactions"))]
+        terms += [dict(case_id=cid, sponsor_id=case.sponsor_id, kind=kind,
+                       key=queue_index.key(value)[:400], value=value[:400])
+                  for kind, value in kinds]
+    if not entries:
+        return
+    # Written without the ORM: one upsert for the rows, one insert for the terms. A row the
+    # session holds is expired, so that a later read in this transaction sees the new one.
+    session.execute(_upsert(dialect), entries)
+    if terms:
+        session.execute(_INSERT_TERMS, terms)
+    mapper = inspect(QueueEntry)
+    for entry in entries:
+        held = session.identity_map.get(mapper.identity_key_from_primary_key(
+            (entry["case_id"],)))
+        if held is not None:
+            session.expire(held)
+
+
+@cache
+def _facts() -> Any:
+    """Everything a queue row is derived from but the document, for the cases ``:ids``, in
+    one statement (built once): the case, its current version's id and first receipt, the
+    current version's latest coded view, the earliest open obligation, a rejected
+    submission, an undecided suspected duplicate, and what the row counted for before (read
+    as committed or as this transaction wrote it; the case's lock keeps it so until commit,
+    so the counts move by exactly what changes here)."""
+    current_cv, first_cv = aliased(CaseVersion), aliased(CaseVersion)
+    latest_view = (select(CodedView.id).where(CodedView.case_version_id == current_cv.id)
+                   .order_by(CodedView.revision.desc()).limit(1).scalar_subquery())
+    next_due = (select(func.min(ObligationRow.due))
+                .where(ObligationRow.case_id == Case.id,
+                       ObligationRow.status.in_(OPEN_STATUSES)).scalar_subquery())
+    rejected = exists().where(Submission.case_id == Case.id,
+                              Submission.state == SubmissionState.REJECTED)
+    return (
+        select(Case, current_cv.id, first_cv.received_at, latest_view, next_due, rejected,
+               open_suspected(Case.id), QueueEntry.sponsor_id, QueueEntry.case_state)
+        .outerjoin(current_cv, (current_cv.case_id == Case.id)
+                   & (current_cv.version == Case.current_version))
+        .outerjoin(first_cv, (first_cv.case_id == Case.id) & (first_cv.version == 1))
+        .outerjoin(QueueEntry, QueueEntry.case_id == Case.id)
+        .where(Case.id.in_(bindparam("ids", expanding=True))).order_by(Case.id))
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    """The queue rows' upsert (executed with one parameter set per row)."""
+    table = QueueEntry.__table__
+    upsert: Any = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.case_id],
+        set_={c.name: upsert.excluded[c.name] for c in table.columns if c.name != "case_id"})
+
+
+_INSERT_TERMS = insert(QueueTerm.__table__)
+_LOCK = text("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7417))) "
+             "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n)")
+
+
+T = TypeVar("T", CaseVersion, CodedView)
+
+
+def _held_or_loaded(session: Session, model: type[T], ids: set[uuid.UUID]) -> dict[uuid.UUID, T]:
+    """These rows by id: those the session holds, the others in one query."""
+    out: dict[uuid.UUID, T] = {}
+    mapper = inspect(model)
+    missing = []
+    for row_id in ids:
+        held = session.identity_map.get(mapper.identity_key_from_primary_key((row_id,)))
+        if isinstance(held, model) and "data" in held.__dict__:
+            out[row_id] = held
+        else:
+            missing.append(row_id)
+    if missing:
+        out.update({r.id: r for r in session.scalars(select(model).where(
+            model.id.in_(missing)))})
+    return out
 
 
 def apply_pending(session: Session) -> None:
@@ -471,9 +511,36 @@ def _mark_bulk(state: ORMExecuteState) -> None:
         _mark(state.session, ((kind, v) for v in state.session.scalars(query)))
 
 
+# ``Session.info`` key: a set the commit adds the changed cases to instead of rewriting their
+# rows, for a later transaction of the same job to rewrite (``hand_off``).
+HANDED_OFF = "safety.review.queue_handed_off"
+
+
+def hand_off(session: Session, into: set[uuid.UUID]) -> None:
+    """This transaction's commit adds the cases it changed to ``into`` instead of rewriting
+    their queue rows: the caller runs another transaction right after it (a report's job:
+    the version's stages) and has that one rewrite them (``take_over``), once. A rollback
+    adds nothing; the rows are derived, so a rewrite later reads all there is."""
+    session.info[HANDED_OFF] = into
+
+
+def take_over(session: Session, case_ids: Iterable[uuid.UUID]) -> None:
+    """Rewrite these cases' queue rows at this transaction's commit (cases another
+    transaction handed off), with those this one changes."""
+    _mark(session, (("case", c) for c in case_ids))
+
+
 @event.listens_for(Session, "before_commit")
 def _refresh_before_commit(session: Session) -> None:
-    apply_pending(session)  # flushes first: what the commit would flush marks its cases too
+    handed: set[uuid.UUID] | None = session.info.get(HANDED_OFF)
+    if handed is not None:
+        session.flush()  # what the commit would flush marks its cases too
+        pending: set[Any] = session.info.pop(PENDING, set())
+        versions = {v for kind, v in pending if kind == "version"}
+        handed |= {v for kind, v in pending if kind == "case"} | _versions_cases(session,
+                                                                                 versions)
+    else:
+        apply_pending(session)  # flushes first: what the commit would flush marks its cases
     apply_counts(session)
 
 

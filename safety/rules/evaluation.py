@@ -16,6 +16,7 @@ from safety.cases.store import (
     Case,
     CaseVersion,
     current_version,
+    locked_case,
     shared_working_data,
     working_data,
 )
@@ -200,7 +201,7 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
         return {"obligations": "already evaluated"}
     session.flush()
     # Locked and read afresh in one statement: a nullification commits before or after.
-    case = session.get_one(Case, cv.case_id, with_for_update=True, populate_existing=True)
+    case = locked_case(session, cv.case_id)
     migrated = session.get(MigratedReport, cv.report_id) if cv.report_id else None
     if migrated is not None:
         _original_receipts(session, cv)

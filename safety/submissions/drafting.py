@@ -34,6 +34,7 @@ from safety.cases.store import (
     CaseCorrection,
     CaseVersion,
     current_version,
+    locked_case,
     shared_working_data,
     working_data,
 )
@@ -290,7 +291,7 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
     case gets nothing more (C.1.11.1 = 1 is final)."""
     session.flush()
     # Locked and read afresh in one statement: a nullification commits before or after.
-    case = session.get_one(Case, cv.case_id, with_for_update=True, populate_existing=True)
+    case = locked_case(session, cv.case_id)
     made: dict[str, Any] = {"draft": 0, "invalid": 0}
     if case.state == CaseState.NULLIFIED:
         made["nullified"] = True

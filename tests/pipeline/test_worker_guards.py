@@ -12,7 +12,7 @@ from rq import Queue
 from rq.job import JobStatus
 from sqlalchemy import select
 
-from safety.cases.store import CaseVersion
+from safety.cases.store import Case, CaseVersion
 from safety.cases.workflow import Stage
 from safety.db.session import session_scope
 from safety.intake.store import Report
@@ -96,3 +96,55 @@ def test_a_stage_that_fails_among_the_others_is_handed_to_its_own_job(  # type: 
     assert handed in queue.scheduled_job_registry.get_job_ids()
     # The attempt in the report's job was its first: one retry is left of two.
     assert queue.fetch_job(handed).retries_left == 1  # type: ignore[union-attr]
+
+
+def test_the_queue_shows_the_case_when_its_first_stage_fails(  # type: ignore[no-untyped-def]
+        settings, client, sites, redis, worker, monkeypatch) -> None:
+    """A report's commit hands its case's queue row to the stages' transaction; when no
+    stage commits (the first one fails), the row is still written, by a transaction of its
+    own, before the job ends."""
+    from safety.review.store import QueueEntry
+
+    def broken(session, cv, settings):  # type: ignore[no-untyped-def]
+        raise RuntimeError("coding unavailable")
+
+    monkeypatch.setitem(STAGE_FUNCTIONS, Stage.CODING, broken)
+    monkeypatch.setenv("SAFETY_JOB_RETRIES", "2")
+    rid = client.post("/api/v1/reports", json=sae_form(),
+                      headers=sites.headers(sites.token())).json["report_id"]
+    worker()
+    with session_scope(settings.effective_database_url) as session:
+        report = session.execute(select(Report).where(Report.id == rid)).scalar_one()
+        version = session.get(CaseVersion, report.case_version_id)
+        assert version is not None and version.stages == {}
+        entry = session.get(QueueEntry, report.case_id)
+        case = session.get(Case, report.case_id)
+        assert case is not None and entry is not None
+        assert (entry.case_number, entry.case_state) == (case.case_number, case.state)
+
+
+def test_a_reports_stages_record_their_events_in_order(  # type: ignore[no-untyped-def]
+        settings, client, sites, worker) -> None:
+    """The stages' statuses go on the version once and their audit events in one statement
+    at the commit: each stage still has its own status, timing and event, in stage order."""
+    from safety.audit.store import AuditEvent
+    from safety.review.store import QueueEntry
+
+    rid = client.post("/api/v1/reports", json=sae_form(),
+                      headers=sites.headers(sites.token())).json["report_id"]
+    worker()
+    with session_scope(settings.effective_database_url) as session:
+        report = session.execute(select(Report).where(Report.id == rid)).scalar_one()
+        version = session.get(CaseVersion, report.case_version_id)
+        assert version is not None and version.pipeline == "done"
+        assert set(version.stages) == {s.value for s in Stage}
+        assert all(version.stages[s.value]["ms"] >= 0 for s in Stage)
+        events = session.execute(
+            select(AuditEvent.action, AuditEvent.changes)
+            .where(AuditEvent.entity_type == "case_versions",
+                   AuditEvent.entity_id == str(version.id),
+                   AuditEvent.action == "version.stage_done")
+            .order_by(AuditEvent.id)).all()
+        assert [c[0]["field"] for _, c in events] == [f"stages.{s.value}" for s in Stage]
+        assert events[-1][1][1] == {"field": "pipeline", "from": "pending", "to": "done"}
+        assert session.get(QueueEntry, report.case_id) is not None

@@ -118,3 +118,53 @@ def test_a_pair_with_some_probability_below_the_threshold_stays_confirmable(
                     headers=sites.headers(safety))
     assert r.status_code == 200, r.json
 
+
+
+def test_the_queue_flags_both_cases_of_a_suspected_pair_until_it_is_decided(
+        client, sites, worker, settings):
+    """The queue's row says "suspected duplicate" for both cases of an undecided suspected
+    pair (the later case holds the candidate row, the earlier one is named by it), as the
+    case page's list does, and for neither once a physician decided; another pair's
+    decision changes nothing for it (the flag is one SQL condition per case,
+    ``dedup.store.open_suspected``, asked about that case only)."""
+    from uuid import UUID
+
+    from safety.dedup.decisions import DECIDED
+    from safety.dedup.store import decided_with, open_candidates
+    from safety.review.store import QueueEntry, refresh_entries
+
+    safety, site, (a, b) = _two_reports_of_one_event(client, sites, worker)
+    other: list[str] = []
+    for sae in ("ONC-301-102-SAE009", "ONC-301-102-SAE010"):
+        form = sae_form(sae_id=sae, site={"number": "102", "country": "GB"},
+                        subject={"id": "102-017", "initials": "MK", "sex": "male",
+                                 "birth_date": "1948-09"},
+                        narrative=f"{sae}: admitted with dyspnoea.")
+        form["events"][0].update(verbatim="pulmonary embolism", onset_date="2026-06-11")
+        url = client.post("/api/v1/reports", json=form, headers=sites.headers(site)).json[
+            "status_url"]
+        worker()
+        other.append(client.get(url, headers=sites.headers(safety)).json["case_id"])
+    c, d = other
+
+    def flags() -> dict[str, bool]:
+        with session_scope(settings.effective_database_url) as s:
+            refresh_entries(s, [UUID(x) for x in (a, b, c, d)])  # each asked afresh
+        with session_scope(settings.effective_database_url) as s:
+            return {str(e.case_id): e.suspected_duplicate for e in s.scalars(select(QueueEntry))}
+
+    def listed(case: str) -> bool:  # what the case page's list says
+        with session_scope(settings.effective_database_url) as s:
+            return bool(open_candidates(s, UUID(case), decided_with(s, case, DECIDED),
+                                        suspected_only=True))
+
+    before = flags()
+    assert {x: before[x] for x in (a, b, c, d)} == {a: True, b: True, c: True, d: True}
+    assert all(listed(x) for x in (a, b, c, d))
+    r = client.post(f"/api/v1/cases/{d}/duplicates/{c}",
+                    json={"decision": "reject", "reason": "different admissions"},
+                    headers=sites.headers(safety))
+    assert r.status_code == 200
+    after = flags()
+    assert {x: after[x] for x in (a, b, c, d)} == {a: True, b: True, c: False, d: False}
+    assert [listed(x) for x in (a, b, c, d)] == [True, True, False, False]

@@ -111,7 +111,7 @@ def import_(paths: tuple[str, ...], manifest: Path | None, site_name: str | None
     # run in its own job right after its intake (``safety.pipeline.jobs``), and each file is
     # handed over as soon as it is stored: the workers process the first reports while the
     # rest are still being imported.
-    dispatch = QueueDispatch(settings, relay=True)
+    dispatch = QueueDispatch(settings, relay=True, bulk=manifest is not None)
     run = _Run(settings, dispatch, sponsor_id, manifest)
     try:
         with _progress(len(entries), "Importing") as bar:

@@ -412,10 +412,11 @@ def migrated_versions(session: Session, version_ids: Sequence[uuid.UUID]) -> set
     """Which of these case versions a migrated report made (see :func:`migrated_among`)."""
     if not version_ids:
         return set()
-    return set(session.execute(
+    found = session.execute(
         select(Report.case_version_id).join(MigratedReport,
                                             MigratedReport.report_id == Report.id)
-        .where(Report.case_version_id.in_(list(version_ids)))).scalars())
+        .where(Report.case_version_id.in_(list(version_ids)))).scalars()
+    return {cv_id for cv_id in found if cv_id is not None}
 
 
 def next_in_stream(session: Session, report: Report) -> uuid.UUID | None:

@@ -155,7 +155,7 @@ def paths_under(root: etree._Element) -> dict[etree._Element, str]:
             counts[c.tag] = counts.get(c.tag, 0) + 1
         seen: dict[object, int] = {}
         for c in children:
-            name = etree.QName(c).localname
+            name = str(c.tag).rpartition("}")[2]  # the local name of a Clark name
             if counts[c.tag] > 1:
                 seen[c.tag] = seen.get(c.tag, 0) + 1
                 out[c] = f"{base}/{name}[{seen[c.tag]}]"

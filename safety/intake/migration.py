@@ -157,17 +157,18 @@ def import_e2b(settings: Settings, run: Run, entry: ManifestEntry, raw: bytes,
     try:
         reports = e2b_reports(submitter, raw)
         out.reports_in = len(reports)
+        # Read once per message (decoding a case is a tenth of storing it).
+        receipts = [entry.received or original_receipt(incoming) for incoming, _ in reports]
         undated = {f"message {i + 1}": {"C.1.5": [
             "no original receipt date (C.1.5, C.1.4): give `received` in the manifest"]}
-            for i, (incoming, _) in enumerate(reports)
-            if entry.received is None and original_receipt(incoming) is None}
+            for i, when in enumerate(receipts) if when is None}
         if undated:
             raise InvalidSubmission({"xml": undated})
         first, item = run.reserve(len(reports))
         out.item = item
         stamped = []
-        for i, (incoming, message_id) in enumerate(reports):
-            when = entry.received or original_receipt(incoming)
+        for i, ((incoming, message_id), when) in enumerate(zip(reports, receipts,
+                                                                strict=True)):
             assert when is not None  # undated messages refused the batch above
             sender = incoming.sender if entry.sender is None else f"e2b:{entry.sender}"
             stamped.append((migrated(

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safety.accounts.clients import get_or_create_site
@@ -47,6 +48,9 @@ from safety.intake.store import (
     run_reports,
 )
 from safety.sponsors.service import profile
+
+__all__ = ["MigrationRun", "Outcome", "Run", "api_run", "find_run", "import_e2b", "import_file",
+           "import_forms", "local_run", "run_items", "start_run"]
 
 
 @dataclass
@@ -98,6 +102,14 @@ def api_run(settings: Settings, session: Session, run: MigrationRun, *, actor: s
                f"migration {run.id}", take, run_id=run.id)
 
 
+def find_run(session: Session, run_id: uuid.UUID) -> MigrationRun | None:
+    """A run the session may see (another sponsor's is not found: the session is restricted
+    to the caller's sponsors before this runs)."""
+    found: MigrationRun | None = session.execute(
+        select(MigrationRun).where(MigrationRun.id == run_id)).scalar_one_or_none()
+    return found
+
+
 def run_items(session: Session, run_id: uuid.UUID) -> dict[int, list[uuid.UUID]]:
     """The reports of a run by the submission that brought them (the reconciliation's files)."""
     out: dict[int, list[uuid.UUID]] = {}
@@ -117,6 +129,9 @@ class Outcome:
     refused: list[str] = field(default_factory=list)
     lines: list[dict[str, Any]] = field(default_factory=list)
     item: int | None = None
+    # A submission refused whole (a value too long, a message without a date): what is wrong,
+    # by field, as the API answers it (nothing was stored).
+    errors: dict[str, Any] | None = None
 
     @property
     def failed(self) -> bool:
@@ -192,6 +207,7 @@ def import_e2b(settings: Settings, run: Run, entry: ManifestEntry, raw: bytes,
         out.reports_in = max(out.reports_in, 1)
         reason = f"batch refused, nothing stored: {json.dumps(exc.errors)}"
         out.refused.extend([reason] * out.reports_in)
+        out.errors = exc.errors
         out.lines.append({"file": path, "error": "batch refused, nothing stored",
                           "errors": exc.errors})
         return out
@@ -248,6 +264,7 @@ def import_forms(settings: Settings, run: Run, entry: ManifestEntry, data: Any,
     except InvalidSubmission as exc:  # a value too long for its column: nothing stored
         reason = f"forms refused, nothing stored: {json.dumps(exc.errors)}"
         out.refused.extend([reason] * len(forms))
+        out.errors = exc.errors
         out.lines.append({"file": path, "error": "forms refused, nothing stored",
                           "errors": exc.errors})
         return out

@@ -1,5 +1,5 @@
-"""migration_runs: a migration client's runs (``POST /api/v1/migrations``), and which run and
-submission brought each migrated report in (issue 21)
+"""migration_runs: a migration client's runs (``POST /api/v1/migrations``), which run and
+submission brought each migrated report in, and the ``migration`` API client role (issue 21)
 
 Revision ID: 0019
 Revises: 0018
@@ -34,9 +34,17 @@ def upgrade() -> None:
         batch.create_foreign_key("fk_migrated_reports_run_id", "migration_runs", ["run_id"],
                                  ["id"])
         batch.create_index("ix_migrated_reports_run_id", ["run_id"])
+    with op.batch_alter_table("api_clients") as batch:
+        batch.drop_constraint(op.f("ck_api_clients_client_role"), type_="check")
+        batch.create_check_constraint(op.f("ck_api_clients_client_role"),
+                                      "role IN ('site', 'partner', 'safety', 'migration')")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_clients") as batch:
+        batch.drop_constraint(op.f("ck_api_clients_client_role"), type_="check")
+        batch.create_check_constraint(op.f("ck_api_clients_client_role"),
+                                      "role IN ('site', 'partner', 'safety')")
     with op.batch_alter_table("migrated_reports") as batch:
         batch.drop_index("ix_migrated_reports_run_id")
         batch.drop_constraint("fk_migrated_reports_run_id", type_="foreignkey")

@@ -67,6 +67,7 @@ def create_app(overrides: dict[str, Any] | None = None,
     from safety.api import body, cases, health, reports
     from safety.api import coding as coding_review_api
     from safety.api import duplicates as dedup_api
+    from safety.api import migrations as migrations_api
     from safety.api import obligations as rules_api
     from safety.api import outputs as outputs_api
     from safety.api import products as products_api
@@ -93,6 +94,7 @@ def create_app(overrides: dict[str, Any] | None = None,
     api.register_blueprint(sponsors_api.blp)
     api.register_blueprint(questions_api.blp)
     api.register_blueprint(outputs_api.blp)
+    api.register_blueprint(migrations_api.blp)
     app.register_blueprint(health.bp)
 
     from safety.web import register_web

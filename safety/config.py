@@ -47,6 +47,10 @@ class Settings:
     org_code: str = "SAFETYDESK"
     max_body_bytes: int = 5 * 1024 * 1024
     queue_name: str = "safety"
+    # The low-priority queue of migrations (``safety import --manifest``, the migration API):
+    # workers take the live queue first, so a live report never waits behind a backlog.
+    # None: ``<queue_name>-bulk`` (:attr:`effective_bulk_queue`).
+    bulk_queue_name: str | None = None
     sweep_interval_seconds: int = 30
     sweep_grace_seconds: int = 10
     # How often the scheduler seals new audit events into their hash chains (PostgreSQL).
@@ -102,6 +106,16 @@ class Settings:
     def cookies_secure(self) -> bool:
         """Whether the web cookies are Secure (``secure_cookies``, decided when None)."""
         return (not self.testing) if self.secure_cookies is None else self.secure_cookies
+
+    @property
+    def effective_bulk_queue(self) -> str:
+        """The migrations' queue: :attr:`bulk_queue_name`, else ``<queue_name>-bulk``."""
+        return self.bulk_queue_name or f"{self.queue_name}-bulk"
+
+    @property
+    def queue_names(self) -> tuple[str, str]:
+        """Every queue a worker listens to, in the order it takes them: live, then bulk."""
+        return (self.queue_name, self.effective_bulk_queue)
 
     @property
     def partner_ack_dir(self) -> Path:

@@ -43,7 +43,9 @@ def issue_token(session: Session, name: str, role: ClientRole | str, *,
     """Create an API client and return its token; only the hash is kept.
 
     A site client works for its site's sponsor; a partner client for exactly one sponsor,
-    under the E2B sender ids it is bound to; a safety-team client for the sponsors given.
+    under the E2B sender ids it is bound to; a safety-team client for the sponsors given; a
+    migration client for exactly one sponsor (its legacy export's senders are its own to
+    name: the old system's records, not a partner's live feed).
     """
     try:
         role = ClientRole(role)
@@ -58,6 +60,8 @@ def issue_token(session: Session, name: str, role: ClientRole | str, *,
         raise ClientError(f"a {role.value} client has no site")
     if role is ClientRole.PARTNER and (len(granted) != 1 or not list(senders)):
         raise ClientError("a partner client works for one sponsor and needs its sender ids")
+    if role is ClientRole.MIGRATION and len(granted) != 1:
+        raise ClientError("a migration client works for one sponsor (name it)")
     if not granted:
         raise ClientError(f"a {role.value} client needs the sponsor(s) it works for")
     token = new_token()

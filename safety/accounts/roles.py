@@ -22,12 +22,16 @@ class Role(StrEnum):
 
 
 class ClientRole(StrEnum):
-    """What an API client is: a site's integration (its own site only) or the safety team's
-    (every site)."""
+    """What an API client is: a site's integration (its own site only), a licence partner's
+    (its own E2B senders), the safety team's (every site), or a migration client (issue 21:
+    one sponsor; it alone may bring in reports received long ago, with their original
+    receipt, sender and already-made submissions, through ``/api/v1/migrations``; it reads
+    no case)."""
 
     SITE = "site"
     PARTNER = "partner"
     SAFETY = "safety"
+    MIGRATION = "migration"
 
 
 class Permission(StrEnum):

@@ -36,8 +36,9 @@ class ApiClient(Base):
     """A bearer token holder. Only the SHA-256 of the token is stored; the token is shown once.
 
     ``role``: ``site`` (submits and sees its own site's reports only), ``partner`` (sends E2B
-    messages for one sponsor, under the sender ids it is bound to) or ``safety`` (the safety
-    team's integrations: every case of the sponsors it is granted, ``api_client_sponsors``).
+    messages for one sponsor, under the sender ids it is bound to), ``safety`` (the safety
+    team's integrations: every case of the sponsors it is granted, ``api_client_sponsors``)
+    or ``migration`` (brings one sponsor's legacy reports in, ``/api/v1/migrations``).
     """
 
     __tablename__ = "api_clients"

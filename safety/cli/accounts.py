@@ -51,14 +51,20 @@ def client() -> None:
 @click.option("--partner-sender", "senders", multiple=True, metavar="N.2.r.2",
               help="A partner client (E2B messages for one sponsor) bound to this sender id; "
                    "repeatable. Without it: a safety-team client.")
-def client_add(name: str, senders: tuple[str, ...]) -> None:
+@click.option("--migration", is_flag=True,
+              help="A migration client: brings one sponsor's legacy reports in with their "
+                   "original receipt dates (/api/v1/migrations, docs/import.md).")
+def client_add(name: str, senders: tuple[str, ...], migration: bool) -> None:
     """Create an API client and print its token, once: a safety-team client for the sponsors
-    given with ``safety --sponsor`` (every sponsor when none is given), or a partner client
-    for one sponsor."""
+    given with ``safety --sponsor`` (every sponsor when none is given), a partner client
+    for one sponsor, or (``--migration``) a migration client for one sponsor."""
+    if migration and senders:
+        raise click.UsageError("a migration client has no partner senders")
     with database(ready_settings()) as session:
         ids = scope(session).sponsor_ids
         granted = sorted(ids) if ids is not None else [s.id for s in sponsors(session)]
-        role = ClientRole.PARTNER if senders else ClientRole.SAFETY
+        role = (ClientRole.MIGRATION if migration else
+                ClientRole.PARTNER if senders else ClientRole.SAFETY)
         try:
             token = issue_token(session, name, role, sponsor_ids=granted, senders=senders)
         except ClientError as exc:

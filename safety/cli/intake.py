@@ -7,7 +7,6 @@ import json
 import sys
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +110,9 @@ def import_(paths: tuple[str, ...], manifest: Path | None, site_name: str | None
     # run in its own job right after its intake (``safety.pipeline.jobs``), and each file is
     # handed over as soon as it is stored: the workers process the first reports while the
     # rest are still being imported.
-    dispatch = QueueDispatch(settings, relay=True)
+    # A migration goes on the low-priority queue: live reports arriving meanwhile are taken
+    # first; each migrated report's stages still run in its own job, right after its intake.
+    dispatch = QueueDispatch(settings, relay=True, bulk=manifest is not None)
     run = _Run(settings, dispatch, sponsor_id, manifest)
     try:
         with _progress(len(entries), "Importing") as bar:
@@ -144,17 +145,26 @@ class _Run:
         self.manifest = manifest
         self.files: list[FileIn] = []
         self.failed = False
-        self.position = 0  # the report's place in the import (its order within a day)
-        self.zone: Any = None
+        self.migration: Any = None
         if manifest is not None and sponsor_id is not None:
-            from safety.sponsors.service import profile
+            from safety.intake.migration import local_run
 
             with database(settings) as session:
-                self.zone = profile(session, sponsor_id).zone
+                self.migration = local_run(session, sponsor_id, str(manifest),
+                                           actor="cli:import")
 
     def one(self, entry: Any) -> None:
         from safety.review.reconciliation import FileIn
 
+        if self.migration is not None:  # the migration's one path (the API's too)
+            from safety.intake.migration import import_file
+
+            done = import_file(self.settings, self.migration, entry, self.dispatch)
+            for line in done.lines:
+                click.echo(json.dumps(line))
+            self.files.append(FileIn(done.path, done.reports_in, done.stored, done.refused))
+            self.failed = self.failed or done.failed
+            return
         path = str(entry.path)
         got = FileIn(path, 0)
         self.files.append(got)
@@ -173,22 +183,11 @@ class _Run:
         click.echo(json.dumps({"file": got.path, "error": reason, **more}))
         self.failed = True
 
-    def _source(self, entry: Any, what: str) -> str:
-        return f"{self.manifest} row {entry.row}: {entry.path} {what}"[:1000]
-
     def _xml(self, entry: Any, got: Any) -> None:
-        """Each ICSR message of an E2B(R3) batch becomes a report, as through the API; in a
-        migration each keeps its original receipt and sender."""
+        """Each ICSR message of an E2B(R3) batch becomes a report, as through the API."""
         from safety.e2b.hl7 import E2BError
         from safety.intake.invalid import InvalidSubmission
-        from safety.intake.service import (
-            Submitter,
-            e2b_reports,
-            migrated,
-            original_receipt,
-            reject_e2b,
-            submit,
-        )
+        from safety.intake.service import Submitter, e2b_reports, reject_e2b, submit
 
         submitter = Submitter(actor="cli:import", sender="cli:import", site_id=None,
                               sponsor_id=self.sponsor_id or 0)
@@ -196,8 +195,6 @@ class _Run:
         try:
             reports = e2b_reports(submitter, raw)
             got.reports_in = len(reports)
-            if self.manifest is not None:
-                reports = self._originals(entry, reports, migrated, original_receipt)
             accepted = submit(self.settings.effective_database_url, reports, submitter,
                               self.dispatch)
         except E2BError as exc:  # stored as sent, rejected with its reason: nothing is lost
@@ -223,37 +220,11 @@ class _Run:
             click.echo(json.dumps({"report_id": str(a.report.id), "file": got.path,
                                    "message_id": a.message_id, "status": "received"}))
 
-    def _originals(self, entry: Any, reports: list[Any], migrated: Any,
-                   original_receipt: Any) -> list[Any]:
-        """The messages of a migrated batch, each received when it originally was: the
-        manifest's date, else its own C.1.5 (else C.1.4); sent by the manifest's sender,
-        else its own N.2.r.2. A message with no date at all refuses the batch."""
-        from safety.intake.invalid import InvalidSubmission
-
-        out, missing = [], {}
-        for i, (incoming, message_id) in enumerate(reports):
-            when = entry.received or original_receipt(incoming)
-            if when is None:
-                missing[f"message {i + 1}"] = {"C.1.5": [
-                    "no original receipt date (C.1.5, C.1.4): give `received` in the "
-                    "manifest"]}
-                continue
-            sender = incoming.sender if entry.sender is None else f"e2b:{entry.sender}"
-            self.position += 1
-            out.append((migrated(
-                replace(incoming, sender=sender), when, self.zone, self.position,
-                source=self._source(entry, f"message {i + 1} ({message_id})"),
-                original_sender=entry.sender or incoming.sender.removeprefix("e2b:"),
-                submitted=entry.submitted), message_id))
-        if missing:
-            raise InvalidSubmission({"xml": missing})
-        return out
-
     def _forms(self, entry: Any, got: Any) -> None:
         """The SAE forms of a JSON file, each checked, then stored under the file's site
-        (the manifest's, ``--site``, or the form's own)."""
+        (``--site``, or the form's own)."""
         from safety.demo.service import submit_forms
-        from safety.intake.service import SAE_FORM, migrated
+        from safety.intake.service import SAE_FORM
 
         try:
             data = json.loads(entry.path.read_text(encoding="utf-8"))
@@ -272,18 +243,9 @@ class _Run:
                 self.failed = True
                 continue
             forms.append(form)
-        stamp = None
-        if self.manifest is not None:
-            first = self.position
-            self.position += len(forms)
-
-            def stamp(i: int, incoming: Any) -> Any:
-                return migrated(incoming, entry.received, self.zone, first + i + 1,
-                                source=self._source(entry, f"form {i + 1}"),
-                                original_sender=entry.site, submitted=entry.submitted)
         try:
             ids = submit_forms(self.settings, forms, self.dispatch, sponsor_id=self.sponsor_id,
-                               site_name=entry.site, stamp=stamp)
+                               site_name=entry.site)
         except ValueError as exc:  # a form's study in no sponsor's registry, or in several
             raise click.UsageError(str(exc)) from exc
         for rid in ids:

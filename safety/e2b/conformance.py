@@ -36,6 +36,7 @@ from safety.e2b.hl7 import (
     parse_ts,
     parse_xml,
     path_of,
+    paths_under,
 )
 from safety.e2b.hl7_model import inside_value, permitted
 from safety.e2b.rules import (
@@ -116,7 +117,9 @@ def check(data: bytes, profile: str = "ich", *, now: datetime | None = None,
 
 def check_tree(root: etree._Element, profile: str = "ich", *, now: datetime | None = None,
                schemas: Path = BUNDLED_SCHEMAS, xsd_dir: Path | None = None,
-               inbound: bool = False) -> list[Finding]:
+               inbound: bool = False, walks: Walks | None = None) -> list[Finding]:
+    """:func:`check` of a parsed batch; ``walks`` (:func:`walks_of` the same tree), when the
+    caller has them already (intake numbers the elements too), are not walked again."""
     if profile not in PROFILES:
         raise ProfileError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
     now = now or datetime.now(UTC)
@@ -129,8 +132,8 @@ def check_tree(root: etree._Element, profile: str = "ich", *, now: datetime | No
         findings.append(Finding("N.2.r", "/MCCI_IN200100UV01", "required",
                                 "the batch holds no PORR_IN049016UV message"))
     mapped: dict[etree._Element, str] = {}
-    batch_trie, message_trie = _tries(schemas)
-    walks = [_walk(batch_trie, root)] + [_walk(message_trie, m) for m in messages]
+    if walks is None:
+        walks = walks_of(root, schemas)
     limits = _Limits(now + timedelta(minutes=5), (now + timedelta(hours=14)).date())
     for checks in _checks(profile, schemas):
         rid = checks.rid
@@ -163,18 +166,27 @@ def check_tree(root: etree._Element, profile: str = "ich", *, now: datetime | No
     return findings
 
 
-def element_numbers(root: etree._Element, schemas: Path = BUNDLED_SCHEMAS) -> dict[str, str]:
+def walks_of(root: etree._Element, schemas: Path = BUNDLED_SCHEMAS) -> Walks:
+    """The element tables' walks of a batch (its wrapper, then each message): what
+    :func:`check_tree` and :func:`element_numbers` both start from."""
+    batch_trie, message_trie = _tries(schemas)
+    return [_walk(batch_trie, root)] + [
+        _walk(message_trie, m) for m in root.findall(f"{{{HL7}}}PORR_IN049016UV")]
+
+
+def element_numbers(root: etree._Element, schemas: Path = BUNDLED_SCHEMAS, *,
+                    walks: Walks | None = None) -> dict[str, str]:
     """The data element number of every node of a batch the element tables locate, by the
     node's XPath (``path_of``): what a finding at that XPath names as its element."""
-    batch_trie, message_trie = _tries(schemas)
-    walks = [_walk(batch_trie, root)] + [
-        _walk(message_trie, m) for m in root.findall(f"{{{HL7}}}PORR_IN049016UV")]
+    if walks is None:
+        walks = walks_of(root, schemas)
+    paths = paths_under(root.getroottree().getroot())
     out: dict[str, str] = {}
     for checks in _checks("ich", schemas):
         for contexts, found in walks:
             for ctx in contexts.get(checks.rid, ()):
                 for n in found.get((checks.rid, ctx), ()):
-                    out.setdefault(path_of(n), checks.number)
+                    out.setdefault(paths.get(n) or path_of(n), checks.number)
     return out
 
 
@@ -447,6 +459,8 @@ def _xpath(expr: str) -> Selector:
 # the context elements of each rule (by id), and the nodes found from each context
 _Contexts = dict[int, list[etree._Element]]
 _Found = dict[tuple[int, etree._Element], list[etree._Element]]
+# The walks of a batch: its wrapper's, then each message's (:func:`walks_of`).
+Walks = list[tuple[_Contexts, _Found]]
 
 
 def _walk(trie: _Trie, start: etree._Element) -> tuple[_Contexts, _Found]:

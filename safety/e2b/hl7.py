@@ -136,6 +136,35 @@ def path_of(e: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
+def paths_under(root: etree._Element) -> dict[etree._Element, str]:
+    """:func:`path_of` of every element under ``root`` (itself included), in one pass down
+    the tree: each element's siblings are counted once per parent rather than once per
+    element and ancestor (``path_of`` of every node of a batch was a fifth of storing an E2B
+    file). The paths are the same as :func:`path_of` gives for a tree whose root is
+    ``root``."""
+    out: dict[etree._Element, str] = {}
+    parent = root.getparent()
+    out[root] = path_of(root) if parent is not None else "/" + etree.QName(root).localname
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        base = out[node]
+        children = [c for c in node if isinstance(c.tag, str)]
+        counts: dict[object, int] = {}
+        for c in children:
+            counts[c.tag] = counts.get(c.tag, 0) + 1
+        seen: dict[object, int] = {}
+        for c in children:
+            name = str(c.tag).rpartition("}")[2]  # the local name of a Clark name
+            if counts[c.tag] > 1:
+                seen[c.tag] = seen.get(c.tag, 0) + 1
+                out[c] = f"{base}/{name}[{seen[c.tag]}]"
+            else:
+                out[c] = f"{base}/{name}"
+            stack.append(c)
+    return out
+
+
 def parse_ts(value: str, el: etree._Element | None = None) -> PartialDate:
     """An HL7 TS value to a PartialDate of the same precision."""
     try:

@@ -316,13 +316,15 @@ def obs_value(container: etree._Element | None, rel: str, code: str,
     return None
 
 
-def read_batch(data: bytes) -> list[ImportedMessage]:
-    """Parse an E2B(R3) ICSR batch into (header, case, findings) per message.
+def read_batch(data: bytes, root: etree._Element | None = None) -> list[ImportedMessage]:
+    """Parse an E2B(R3) ICSR batch into (header, case, findings) per message (``root``: the
+    batch already parsed from ``data`` by ``parse_xml``, which this only reads).
 
     Tolerant: raises :class:`E2BError` only for what is not an ICSR batch at all (not XML, a
     DOCTYPE, another root element, no message, a message without its case); every other
     problem is a :class:`ReadFinding` of the message, and the values around it are read."""
-    root = parse_xml(data)
+    if root is None:
+        root = parse_xml(data)
     if etree.QName(root).localname != "MCCI_IN200100UV01" or etree.QName(root).namespace != NS["h"]:
         raise E2BError(
             f"/{etree.QName(root).localname}",

@@ -11,9 +11,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from lxml import etree
+
 from safety.cases.codec import case_to_json
 from safety.cases.values import NullFlavor
-from safety.e2b.conformance import Finding, check, element_numbers, numbered
+from safety.e2b.conformance import (
+    Finding,
+    Walks,
+    check,
+    check_tree,
+    element_numbers,
+    numbered,
+    walks_of,
+)
 from safety.e2b.hl7 import parse_xml
 from safety.e2b.reader import MessageHeader, ReadFinding, read_batch
 
@@ -50,9 +60,14 @@ def split_batch(data: bytes) -> list[E2BMessage]:
     what is not an ICSR batch. What the reader could not place is in each payload's
     ``findings`` (the report's findings once processed)."""
     out = []
-    messages = read_batch(data)
-    numbers = element_numbers(parse_xml(data))
-    checked = conformance_findings(data, len(messages), numbers)
+    # Parsed once, walked once: the reader, the element numbers and the conformance checker
+    # share the tree (each parsed the batch again before; storing a migration's E2B files
+    # spent most of its time here).
+    root = parse_xml(data)
+    messages = read_batch(data, root)
+    walks = walks_of(root)
+    numbers = element_numbers(root, walks=walks)
+    checked = conformance_findings(data, len(messages), numbers, root=root, walks=walks)
     for i, msg in enumerate(messages):
         h = msg.header
         c11 = msg.case.admin.sender_safety_report_id
@@ -82,14 +97,16 @@ def _read_finding(f: ReadFinding, numbers: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def conformance_findings(data: bytes, count: int, numbers: dict[str, str] | None = None
+def conformance_findings(data: bytes, count: int, numbers: dict[str, str] | None = None, *,
+                         root: etree._Element | None = None, walks: Walks | None = None
                          ) -> list[list[dict[str, str]]]:
     """The ICH conformance findings of a batch of ``count`` messages, per message (a finding
     of the batch wrapper goes to every message), as report findings: an unknown element, a
     code not in its list, a value too long, ... each kept for the team and the ACK, naming
     the element's XPath and (where the tables locate it) its number."""
     out: list[list[dict[str, str]]] = [[] for _ in range(count)]
-    found = check(data, INBOUND_PROFILE, inbound=True)
+    found = (check(data, INBOUND_PROFILE, inbound=True) if root is None
+             else check_tree(root, INBOUND_PROFILE, inbound=True, walks=walks))
     for finding in numbered(found, numbers or {}):
         match = _MESSAGE.match(finding.xpath)
         targets = range(count) if match is None else [int(match.group(1) or 1) - 1]

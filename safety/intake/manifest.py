@@ -133,6 +133,41 @@ def _entry(n: int, raw: dict[str, Any], base: Path) -> ManifestEntry:
     return ManifestEntry(n, path, site, sender, received, submitted)
 
 
+def submission_entry(fields: dict[str, Any], *, xml: bool, name: str) -> ManifestEntry:
+    """A migration client's submission (``POST /api/v1/migrations/<run>/reports``) as a
+    manifest row: the same fields, the same rules (``received`` required for forms,
+    ``submitted`` only and always for a historical case). :class:`ManifestError` names each
+    bad field (nothing is stored)."""
+    errors: dict[str, list[str]] = {}
+
+    def field_of(exc: ValueError) -> tuple[str, str]:
+        key, sep, message = str(exc).partition(": ")
+        return (key, message) if sep and key in COLUMNS else ("manifest", str(exc))
+
+    values: dict[str, Any] = {}
+    for key, parse in (("received", lambda: _when(fields.get("received"), "received")),
+                       ("site", lambda: _text(fields.get("site"), "site")),
+                       ("sender", lambda: _text(fields.get("sender"), "sender")),
+                       ("submitted", lambda: _submitted(fields.get("historical"),
+                                                        fields.get("submitted")))):
+        try:
+            values[key] = parse()
+        except ValueError as exc:
+            where, message = field_of(exc)
+            errors.setdefault(where, []).append(message)
+    if not xml and "received" in values and values["received"] is None:
+        errors.setdefault("received", []).append(
+            "required for SAE forms (the date the site's report was originally received)")
+    if errors:
+        raise ManifestError(errors)
+    site, sender = values["site"], values["sender"]
+    if not xml and site is None and sender is not None:
+        site, sender = sender, None  # a form's sender is its site
+    suffix = ".xml" if xml else ".json"
+    path = Path(name if name.lower().endswith(suffix) else name + suffix)
+    return ManifestEntry(0, path, site, sender, values["received"], values["submitted"])
+
+
 def _text(value: Any, name: str) -> str | None:
     if value is None or value == "":
         return None

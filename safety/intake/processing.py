@@ -10,6 +10,7 @@ it through the owners of the statuses it changes.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
@@ -397,6 +398,27 @@ def waiting_reason(blocker: Report) -> str:
         return (f"{WAITING}: waiting for failed report {blocker.id}: "
                 f"{public_reason(blocker.last_error) or 'no error recorded'}")
     return f"{WAITING}: waiting for earlier report {blocker.id} (not processed yet)"
+
+
+def migrated_among(session: Session, report_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these reports came in by a migration: their jobs go on the low-priority
+    queue (``Settings.effective_bulk_queue``) whoever enqueues them again (the sweep, a
+    stream handing over), so a migration's backlog never overtakes live reports."""
+    if not report_ids:
+        return set()
+    return set(session.execute(select(MigratedReport.report_id).where(
+        MigratedReport.report_id.in_(list(report_ids)))).scalars())
+
+
+def migrated_versions(session: Session, version_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these case versions a migrated report made (see :func:`migrated_among`)."""
+    if not version_ids:
+        return set()
+    found = session.execute(
+        select(Report.case_version_id).join(MigratedReport,
+                                            MigratedReport.report_id == Report.id)
+        .where(Report.case_version_id.in_(list(version_ids)))).scalars()
+    return {cv_id for cv_id in found if cv_id is not None}
 
 
 def next_in_stream(session: Session, report: Report) -> uuid.UUID | None:

@@ -108,14 +108,17 @@ def site_form_report(submitter: Submitter, body: Any, raw: bytes | None = None, 
 
 def migrated(incoming: Incoming, when: date | datetime, zone: ZoneInfo, position: int, *,
              source: str, original_sender: str | None = None,
-             submitted: dict[str, date] | None = None) -> Incoming:
+             submitted: dict[str, date] | None = None, run_id: uuid.UUID | None = None,
+             run_item: int | None = None) -> Incoming:
     """``incoming`` as a migration brings it in: received at its original receipt ``when``
     (a date: the start of that day in the sponsor's ``zone``; ``position`` keeps the import's
-    order among reports of one day), with what the manifest said of it."""
+    order among reports of one day), with what the manifest said of it (``run_id``,
+    ``run_item``: a migration client's run and submission)."""
     return replace(incoming, received_at=receipt_instant(when, zone, position),
                    migration=Migration(source=source, original_sender=original_sender,
                                        submitted={k: d.isoformat() for k, d in
-                                                  submitted.items()} if submitted else None))
+                                                  submitted.items()} if submitted else None,
+                                       run_id=run_id, run_item=run_item))
 
 
 def original_receipt(incoming: Incoming) -> date | datetime | None:
@@ -173,7 +176,8 @@ def _sender_element(m: E2BMessage) -> str:
 
 def reject_e2b(url: str, submitter: Submitter, raw: bytes, where: str, reason: str, *,
                content_type: str = "application/xml",
-               idempotency_key: str | None = None) -> Accepted:
+               idempotency_key: str | None = None,
+               migration: Migration | None = None) -> Accepted:
     """An inbound message that is not a readable ICSR batch (``E2BError``: not XML, a DOCTYPE,
     another root element, no message): stored raw as one report, ``rejected`` with the
     reason, so nothing sent is lost and the team sees it (and the sender gets an AR ACK).
@@ -183,7 +187,8 @@ def reject_e2b(url: str, submitter: Submitter, raw: bytes, where: str, reason: s
         channel="e2b", content_type=content_type, raw=raw,
         payload={"rejected": {"where": where, "reason": reason}, "findings": []},
         sender=submitter.sender, sender_case_id=None, site_id=submitter.site_id,
-        sponsor_id=submitter.sponsor_id, idempotency_key=message_key(idempotency_key, 0))
+        sponsor_id=submitter.sponsor_id, idempotency_key=message_key(idempotency_key, 0),
+        migration=migration)
     stored, created = store_rejected(
         url, incoming, submitter.client_id, submitter.actor, reason=why,
         findings=[{"code": "e2b-rejected", "criterion": where, "message": reason}])

@@ -104,9 +104,15 @@ INSERT INTO audit_events (at, actor, action, entity_type, entity_id, sponsor_id,
 SELECT %(at)s, %(actor)s, 'report.received', 'reports', r.id::text, %(sponsor_id)s,
        %(changes)s FROM r
 """
-_PG_MIGRATED = ("INSERT INTO migrated_reports (report_id, sponsor_id, imported_at, source, "
-                "original_sender, submitted) VALUES (%(id)s, %(sponsor_id)s, %(at)s, "
-                "%(source)s, %(original_sender)s, %(submitted)s)")
+# A migrated report: the report, its migration row and its audit row in one statement (the
+# migration row was a second round trip per report, a tenth of storing a migration's form).
+_PG_INSERT_MIGRATED = _PG_INSERT.replace("\nINSERT INTO audit_events", """,
+m AS (
+  INSERT INTO migrated_reports (report_id, sponsor_id, imported_at, source, original_sender,
+                                submitted, run_id, run_item)
+  SELECT r.id, %(sponsor_id)s, %(at)s, %(source)s, %(original_sender)s, %(submitted)s,
+         %(run_id)s, %(run_item)s FROM r)
+INSERT INTO audit_events""", 1)
 _PG_BY_KEY = ("SELECT id, status, payload_sha256 FROM reports "
               "WHERE api_client_id = %s AND idempotency_key = %s")
 _PG_BY_ID = "SELECT id, status, payload_sha256 FROM reports WHERE id = %s"
@@ -134,6 +140,28 @@ class MigratedReport(SponsorOwned, Base):
     source: Mapped[str] = mapped_column(String(1000))
     original_sender: Mapped[str | None] = mapped_column(String(200))
     submitted: Mapped[Any] = mapped_column(JSONDoc, nullable=True)  # {regulator: date} or None
+    # A migration client's run (the API) and which of its submissions brought the report in
+    # (one "file" of its reconciliation); None for ``safety import --manifest``.
+    run_id: Mapped[uuid.UUID | None] = mapped_column(
+        UuidKey, ForeignKey("migration_runs.id"), index=True, nullable=True)
+    run_item: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class MigrationRun(SponsorOwned, Base):
+    """A migration client's run (``POST /api/v1/migrations``): the reports it submits keep
+    their original receipt, in the order submitted (``next_position``, reserved as each
+    submission is stored), and are reconciled together (``items``: submissions accepted)."""
+
+    __tablename__ = "migration_runs"
+    __updatable__ = frozenset({"next_position", "items"})
+    __keep_rows__ = True
+
+    id: Mapped[uuid.UUID] = mapped_column(UuidKey, primary_key=True, default=uuid.uuid4)
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    next_position: Mapped[int] = mapped_column(Integer, default=0)
+    items: Mapped[int] = mapped_column(Integer, default=0)
 
 
 @dataclass(frozen=True)
@@ -143,6 +171,42 @@ class Migration:
     source: str  # the manifest and its row, the file and the message
     original_sender: str | None = None
     submitted: dict[str, str] | None = None
+    run_id: uuid.UUID | None = None  # a migration client's run, and its submission
+    run_item: int | None = None
+
+
+def create_run(session: Session, sponsor_id: int, label: str, *, actor: str) -> MigrationRun:
+    """A new migration run of the sponsor (audited)."""
+    run = MigrationRun(sponsor_id=sponsor_id, label=label, created_by=actor, next_position=0,
+                       items=0)
+    session.add(run)
+    session.flush()
+    record(session, actor=actor, action="migration.run_created", entity=run,
+           changes=[{"field": "label", "from": None, "to": label}])
+    return run
+
+
+def reserve(session: Session, run_id: uuid.UUID, reports: int) -> tuple[int, int]:
+    """Reserve the next ``reports`` positions of a run and the number of its next submission,
+    under the run's row lock (two submissions at once get distinct positions in the order they
+    took it): (the position before the first, the submission's number)."""
+    run = session.execute(select(MigrationRun).where(MigrationRun.id == run_id)
+                          .with_for_update()).scalar_one()
+    first = run.next_position
+    run.next_position = first + reports
+    run.items = run.items + 1
+    session.flush()
+    return first, run.items
+
+
+def run_reports(session: Session, run_id: uuid.UUID) -> list[tuple[int, uuid.UUID]]:
+    """Every report of a run with the submission that brought it, in the order stored."""
+    rows = session.execute(
+        select(MigratedReport.run_item, MigratedReport.report_id)
+        .join(Report, Report.id == MigratedReport.report_id)
+        .where(MigratedReport.run_id == run_id)
+        .order_by(Report.received_at)).all()
+    return [(int(item or 0), rid) for item, rid in rows]
 
 
 @dataclass(frozen=True)
@@ -228,7 +292,8 @@ def _insert_in_session(session: Session, incoming: Incoming, client_id: int | No
         m = incoming.migration
         session.add(MigratedReport(report_id=report_id, sponsor_id=incoming.sponsor_id,
                                    imported_at=now, source=m.source,
-                                   original_sender=m.original_sender, submitted=m.submitted))
+                                   original_sender=m.original_sender, submitted=m.submitted,
+                                   run_id=m.run_id, run_item=m.run_item))
         session.flush()
     return StoredReport(report_id, "received"), True
 
@@ -369,11 +434,13 @@ def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
     try:
         if savepoint:
             with pg.transaction():
-                pg.execute(_PG_INSERT, values)
-                if m is not None:  # in the batch's transaction: with its report or not at all
-                    pg.execute(_PG_MIGRATED, {
+                if m is None:
+                    pg.execute(_PG_INSERT, values)
+                else:  # in the batch's transaction: with its report or not at all
+                    pg.execute(_PG_INSERT_MIGRATED, {
                         **values, "source": m.source, "original_sender": m.original_sender,
-                        "submitted": Jsonb(m.submitted) if m.submitted is not None else None})
+                        "submitted": Jsonb(m.submitted) if m.submitted is not None else None,
+                        "run_id": m.run_id, "run_item": m.run_item})
         else:
             pg.execute(_PG_INSERT, values)
     except UniqueViolation:

@@ -31,14 +31,20 @@ from safety.config import Settings, load_settings
 from safety.db.base import utcnow
 from safety.db.session import is_database_unavailable, unit_of_work
 from safety.intake.acks import ack_report, write_pending
-from safety.intake.processing import ProcessingResult, processing_failed, waiting_reports
+from safety.intake.processing import (
+    ProcessingResult,
+    migrated_among,
+    migrated_versions,
+    processing_failed,
+    waiting_reports,
+)
 from safety.intake.processing import process_report as process
 from safety.integrity.service import seal_audit_trail as seal_trail
 from safety.pipeline.stages import FIRST_STAGE, STAGE_FUNCTIONS
 from safety.queue.enqueue import (
     BACKOFF,
     enqueue_unique,
-    get_queue,
+    get_queues,
     job_pending,
     promote_due_scheduled,
     requeue,
@@ -62,6 +68,13 @@ def stage_job_id(stage: str, case_version_id: object) -> str:
 def _log(**ids: Any) -> Any:
     job = get_current_job()
     return structlog.get_logger("safety.jobs").bind(job_id=job.id if job else None, **ids)
+
+
+def _on_bulk(settings: Settings) -> bool:
+    """Whether the running job came off the migrations' low-priority queue: what it hands on
+    (a stage's own job after an inline failure) goes there too."""
+    job = get_current_job()
+    return job is not None and job.origin == settings.effective_bulk_queue
 
 
 def _final_attempt() -> bool:
@@ -133,7 +146,10 @@ def process_report(report_id: str) -> dict[str, Any]:
         if outcome.from_batch:  # only a partner's batch is acknowledged (safety.intake.acks)
             _acknowledge(settings, rid, log)
         if outcome.next_in_stream is not None:
-            enqueue_report(settings, outcome.next_in_stream)
+            nxt = outcome.next_in_stream
+            with unit_of_work(settings) as session:
+                bulk = bool(migrated_among(session, [nxt]))
+            enqueue_report(settings, nxt, bulk=bulk)
     except BaseException:
         _refresh_queue(settings, queue_cases, log)  # the stages will not run in this job
         raise
@@ -254,14 +270,15 @@ def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID,
     except JobTimeoutException:
         observe_stages(settings, intake)
         _refresh_queue(settings, queue_cases, log)
-        enqueue_stage(settings, first, cv_id, delay=BACKOFF[0], attempts_used=1)
+        enqueue_stage(settings, first, cv_id, delay=BACKOFF[0], attempts_used=1,
+                      bulk=_on_bulk(settings))
         raise  # the job's time is up: it fails visibly, its worker takes the next
     except Exception as exc:  # noqa: BLE001 - any failure: find the stage, one by one
         observe_stages(settings, intake)
         if is_database_unavailable(exc):  # the stage job's commit rewrites the queue rows
             log.warning("stage.database_unavailable", error=type(exc).__name__,
                         handed_to=stage_job_id(first.value, cv_id))
-            enqueue_stage(settings, first, cv_id, delay=BACKOFF[0])
+            enqueue_stage(settings, first, cv_id, delay=BACKOFF[0], bulk=_on_bulk(settings))
             return
         log.info("stages.one_by_one", error=f"{type(exc).__name__}: {exc}",
                  seconds=round(time.monotonic() - started, 3))
@@ -296,7 +313,8 @@ def _inline_attempt_failed(settings: Settings, stage: Stage, cv_id: uuid.UUID, l
         return
     log.warning("stage.attempt_failed", error=error, final=False,
                 handed_to=stage_job_id(stage.value, cv_id))
-    enqueue_stage(settings, stage, cv_id, delay=BACKOFF[0], attempts_used=1)
+    enqueue_stage(settings, stage, cv_id, delay=BACKOFF[0], attempts_used=1,
+                  bulk=_on_bulk(settings))
 
 
 def sweep() -> dict[str, int]:
@@ -304,20 +322,25 @@ def sweep() -> dict[str, int]:
     processing stopped short (Redis was down, a worker died, Redis lost its data); put back
     on the queue the jobs whose worker died mid-job, and the delayed retries that are due
     when no live scheduler moves them. Safe to run anywhere, any time: enqueueing is
-    deduplicated and processing is idempotent."""
+    deduplicated and processing is idempotent. Both queues: a migrated report, or a version
+    a migrated report made, goes back on the low-priority one."""
     settings = load_settings()
-    queue = get_queue(settings)
-    requeued = requeue_stalled(queue)
-    promoted = promote_due_scheduled(queue)
+    queues = get_queues(settings)
+    queue = queues[0]
+    requeued = [job for q in queues for job in requeue_stalled(q)]
+    promoted = promote_due_scheduled(queues)
     cutoff = utcnow() - timedelta(seconds=settings.sweep_grace_seconds)
     with unit_of_work(settings) as session:
         reports = waiting_reports(session, cutoff)
         versions = waiting(session, cutoff)
+        bulk_reports = migrated_among(session, reports)
+        bulk_versions = migrated_versions(session, [cv_id for cv_id, _ in versions])
     with unit_of_work(settings) as session:
         acks = write_pending(session, utcnow() - ACK_WINDOW, settings.partner_ack_dir)
     enqueued = sum(1 for rid in reports if not job_pending(queue, report_job_id(rid))
-                   and enqueue_report(settings, rid))
-    stalled = sum(1 for cv_id, stage in versions if enqueue_stage(settings, stage, cv_id))
+                   and enqueue_report(settings, rid, bulk=rid in bulk_reports))
+    stalled = sum(1 for cv_id, stage in versions
+                  if enqueue_stage(settings, stage, cv_id, bulk=cv_id in bulk_versions))
     _log().info("sweep.done", reports=enqueued, stages=stalled, requeued=len(requeued),
                 retries_due=promoted, acks=len(acks))
     return {"reports": enqueued, "stages": stalled, "requeued": len(requeued),
@@ -344,16 +367,19 @@ def seal_audit_trail() -> dict[str, int]:
     return {"sealed": sealed}
 
 
-def enqueue_report(settings: Settings, report_id: object, fresh: bool = False) -> bool:
+def enqueue_report(settings: Settings, report_id: object, fresh: bool = False, *,
+                   bulk: bool = False) -> bool:
+    """A report's job (``bulk``: on the migrations' low-priority queue)."""
     return enqueue_unique(settings, process_report, report_job_id(report_id), str(report_id),
-                          fresh=fresh)
+                          fresh=fresh, bulk=bulk)
 
 
 def enqueue_stage(settings: Settings, stage: Stage, case_version_id: object,
-                  delay: float = 0, attempts_used: int = 0) -> bool:
+                  delay: float = 0, attempts_used: int = 0, *, bulk: bool = False) -> bool:
+    """A version's stage job (``bulk``: on the migrations' low-priority queue)."""
     return enqueue_unique(settings, run_stage, stage_job_id(stage.value, case_version_id),
                           stage.value, str(case_version_id), delay=delay,
-                          attempts_used=attempts_used)
+                          attempts_used=attempts_used, bulk=bulk)
 
 
 def requeue_report(settings: Settings, report_id: object) -> bool:

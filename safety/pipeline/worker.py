@@ -55,7 +55,7 @@ from safety.e2b.hl7 import destinations
 from safety.e2b.sample import sample_case
 from safety.e2b.writer import ExportHeader
 from safety.logging import configure_logging
-from safety.queue.enqueue import get_queue
+from safety.queue.enqueue import get_queue, get_queues
 from safety.rules.regime import load_regimes
 
 log = structlog.get_logger("safety.worker")
@@ -289,13 +289,17 @@ def run_worker(settings: Settings, *, burst: bool = False, with_scheduler: bool 
     if not _warm_when_database_answers(settings, stop):
         return False
     _guard(settings)
-    queue = get_queue(settings)
+    # The live queue first, then the migrations' (rq takes queues in the order given): a live
+    # report never waits behind a migration's backlog; a migrated report's stages still run
+    # in its own job, right after its intake.
+    queues = get_queues(settings)
+    queue = queues[0]
     backoff = Backoff()
     while not stop.requested:
         worker: SafetyWorker | None = None
         started = time.monotonic()
         try:
-            worker = SafetyWorker([queue], connection=queue.connection, stop=stop,
+            worker = SafetyWorker(queues, connection=queue.connection, stop=stop,
                                   recycle_above_mb=settings.worker_memory_mb // 2)
             worker.work(burst=burst, with_scheduler=with_scheduler,
                         logging_level=settings.log_level)

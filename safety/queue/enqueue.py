@@ -36,8 +36,26 @@ PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.D
 JobFunction = Callable[..., Any]
 
 
-def get_queue(settings: Settings, connection: Redis | None = None) -> Queue:
-    return Queue(settings.queue_name, connection=connection or get_redis(settings))
+def get_queue(settings: Settings, connection: Redis | None = None, *,
+              bulk: bool = False) -> Queue:
+    """The live queue, or with ``bulk`` the migrations' low-priority one
+    (``Settings.effective_bulk_queue``): workers take the live queue first."""
+    name = settings.effective_bulk_queue if bulk else settings.queue_name
+    return Queue(name, connection=connection or get_redis(settings))
+
+
+def get_queues(settings: Settings, connection: Redis | None = None) -> list[Queue]:
+    """Every queue of the pipeline in the order a worker takes them: live, then bulk."""
+    conn = connection or get_redis(settings)
+    return [Queue(name, connection=conn) for name in settings.queue_names]
+
+
+def _origin(queue: Queue, job: Job) -> Queue:
+    """The queue a job was enqueued on (its registries are that queue's), which may be the
+    other queue of the pipeline than the one the caller looked at."""
+    if not job.origin or job.origin == queue.name:
+        return queue
+    return Queue(job.origin, connection=queue.connection)
 
 
 def job_pending(queue: Queue, job_id: str) -> bool:
@@ -50,6 +68,7 @@ def job_pending(queue: Queue, job_id: str) -> bool:
     except Exception:  # noqa: BLE001 - rq raises NoSuchJobError or a deserialisation error
         return False
     status = job.get_status(refresh=False)
+    queue = _origin(queue, job)
     if status == JobStatus.SCHEDULED:
         return queue.connection.zscore(queue.scheduled_job_registry.key, job_id) is not None
     if status == JobStatus.STARTED:
@@ -102,16 +121,19 @@ def requeue_stalled(queue: Queue) -> list[str]:
     return requeued
 
 
-def promote_due_scheduled(queue: Queue) -> int:
-    """Move the delayed retries that are due onto the queue, if no live scheduler holds the
-    queue's scheduler lock (rq's scheduler runs inside one worker; when that worker dies,
-    the others take the lock over only at their maintenance). Returns how many were due."""
+def promote_due_scheduled(queues: Sequence[Queue]) -> int:
+    """Move the delayed retries that are due onto their queues, if no live scheduler holds
+    the queues' scheduler locks (rq's scheduler runs inside one worker; when that worker
+    dies, the others take the lock over only at their maintenance). Returns how many were
+    due."""
     # rq's scheduler has no type information: Any.
-    scheduler: Any = RQScheduler([queue.name], connection=queue.connection)
+    scheduler: Any = RQScheduler([q.name for q in queues], connection=queues[0].connection)
     if not scheduler.acquire_locks():
-        return 0  # a live scheduler has it, and does this every second
+        return 0  # a live scheduler has them, and does this every second
     try:
-        due = len(queue.scheduled_job_registry.get_jobs_to_schedule(current_timestamp()))
+        now = current_timestamp()
+        due = sum(len(q.scheduled_job_registry.get_jobs_to_schedule(now)) for q in queues
+                  if q.name in scheduler.acquired_locks)
         if due:
             scheduler.enqueue_scheduled_jobs()
         return due
@@ -130,15 +152,16 @@ def _retry(settings: Settings, used: int = 0) -> Retry | None:
 
 def enqueue_unique(settings: Settings, func: JobFunction, job_id: str, *args: Any,
                    queue: Queue | None = None, fresh: bool = False, delay: float = 0,
-                   attempts_used: int = 0) -> bool:
+                   attempts_used: int = 0, bulk: bool = False) -> bool:
     """Enqueue unless the same job is already waiting or running; False if Redis is down.
 
     ``fresh`` skips the look-up for work that cannot have a job yet (a report just stored);
     ``delay`` (seconds) schedules it instead (rq's scheduler moves it onto the queue);
-    ``attempts_used``: attempts already made elsewhere, taken off its retries.
+    ``attempts_used``: attempts already made elsewhere, taken off its retries; ``bulk``: on
+    the migrations' low-priority queue.
     """
     try:
-        q = queue or get_queue(settings)
+        q = queue or get_queue(settings, bulk=bulk)
         if not fresh and job_pending(q, job_id):
             return True
         options: dict[str, Any] = {
@@ -157,8 +180,10 @@ def enqueue_unique(settings: Settings, func: JobFunction, job_id: str, *args: An
 def requeue(settings: Settings, func: JobFunction, job_id: str, *args: Any) -> bool:
     """Enqueue work again that a person retried: a job of that id that has ended (failed,
     stopped, finished) is deleted first, so that the id names the new attempt and the old one
-    leaves the failed registry; a job still pending is left to run. False if Redis is down
-    (the sweep enqueues a retried report later)."""
+    leaves the failed registry; a job still pending is left to run. The new attempt goes on
+    the queue the ended one was on (a migrated report's retry stays behind live work); the
+    live queue when no job is left. False if Redis is down (the sweep enqueues a retried
+    report later)."""
     try:
         q = get_queue(settings)
         try:
@@ -168,6 +193,8 @@ def requeue(settings: Settings, func: JobFunction, job_id: str, *args: Any) -> b
         if job is not None:
             if job.get_status(refresh=False) in PENDING:
                 return True
+            if job.origin in settings.queue_names:
+                q = _origin(q, job)
             job.delete()
         q.enqueue(func, *args, job_id=job_id, retry=_retry(settings), result_ttl=RESULT_TTL,
                   failure_ttl=FAILURE_TTL, job_timeout=settings.job_timeout_seconds)
@@ -178,10 +205,10 @@ def requeue(settings: Settings, func: JobFunction, job_id: str, *args: Any) -> b
 
 
 def enqueue_batch(settings: Settings, func: JobFunction,
-                  jobs: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
-    """Enqueue fresh work (no job can exist yet) in one Redis round trip; raises RedisError
-    for the caller to log."""
-    q = get_queue(settings)
+                  jobs: Sequence[tuple[str, tuple[Any, ...]]], *, bulk: bool = False) -> None:
+    """Enqueue fresh work (no job can exist yet) in one Redis round trip (``bulk``: on the
+    migrations' queue); raises RedisError for the caller to log."""
+    q = get_queue(settings, bulk=bulk)
     retry = _retry(settings)
     datas = [Queue.prepare_data(func, args, job_id=job_id, retry=retry, result_ttl=RESULT_TTL,
                                 failure_ttl=FAILURE_TTL,

@@ -95,12 +95,9 @@ def prometheus_text(settings: Settings) -> str:
     lines = ["# HELP safety_up Whether the queue's Redis answered.", "# TYPE safety_up gauge"]
     try:
         conn = get_redis(settings)
-        queue = Queue(settings.queue_name, connection=conn)
-        depth = {"queued": queue.count,
-                 "scheduled": queue.scheduled_job_registry.count,
-                 "started": queue.started_job_registry.count,
-                 "failed": queue.failed_job_registry.count}
-        workers = Worker.count(connection=conn, queue=queue)
+        depths = {name: _depth(Queue(name, connection=conn)) for name in settings.queue_names}
+        workers = Worker.count(connection=conn, queue=Queue(settings.queue_name,
+                                                            connection=conn))
         stages = sorted(s.decode() if isinstance(s, bytes) else str(s)
                         for s in conn.smembers(_index_key(settings)))
         with conn.pipeline(transaction=False) as pipe:
@@ -111,10 +108,10 @@ def prometheus_text(settings: Settings) -> str:
         log.warning("metrics unavailable: %s", exc)
         return "\n".join([*lines, "safety_up 0", ""])
     lines.append("safety_up 1")
-    lines += ["# HELP safety_queue_jobs Jobs of the pipeline queue by state.",
-              "# TYPE safety_queue_jobs gauge"]
-    lines += [f'safety_queue_jobs{{queue="{settings.queue_name}",state="{state}"}} {n}'
-              for state, n in depth.items()]
+    lines += ["# HELP safety_queue_jobs Jobs of the pipeline queues (live, and the "
+              "migrations' low-priority one) by state.", "# TYPE safety_queue_jobs gauge"]
+    lines += [f'safety_queue_jobs{{queue="{name}",state="{state}"}} {n}'
+              for name, depth in depths.items() for state, n in depth.items()]
     lines += ["# HELP safety_workers Workers registered on the queue.",
               "# TYPE safety_workers gauge", f"safety_workers {workers}"]
     lines += ["# HELP safety_stage_seconds Time each pipeline stage took (intake: a report "
@@ -128,12 +125,19 @@ def prometheus_text(settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _depth(queue: Queue) -> dict[str, int]:
+    return {"queued": queue.count, "scheduled": queue.scheduled_job_registry.count,
+            "started": queue.started_job_registry.count,
+            "failed": queue.failed_job_registry.count}
+
+
 def queue_depth(settings: Settings) -> dict[str, int] | None:
-    """Jobs waiting, scheduled (retries), running and failed; None when Redis is away."""
+    """Jobs waiting, scheduled (retries), running and failed, over both queues, and of them
+    the migrations' (``bulk_queued`` …); None when Redis is away."""
     try:
-        queue = Queue(settings.queue_name, connection=get_redis(settings))
-        return {"queued": queue.count, "scheduled": queue.scheduled_job_registry.count,
-                "started": queue.started_job_registry.count,
-                "failed": queue.failed_job_registry.count}
+        conn = get_redis(settings)
+        live = _depth(Queue(settings.queue_name, connection=conn))
+        bulk = _depth(Queue(settings.effective_bulk_queue, connection=conn))
     except RedisError:
         return None
+    return {**{k: live[k] + bulk[k] for k in live}, **{f"bulk_{k}": v for k, v in bulk.items()}}

@@ -39,13 +39,15 @@ LINGER = 0.05
 
 
 class EnqueueRelay:
-    """One per process, queue and job; its thread starts on the first id handed to it."""
+    """One per process, queue and job; its thread starts on the first id handed to it.
+    ``bulk``: it enqueues on the migrations' low-priority queue."""
 
     def __init__(self, settings: Settings, func: JobFunction,
-                 job_id: Callable[[str], str]) -> None:
+                 job_id: Callable[[str], str], *, bulk: bool = False) -> None:
         self.settings = settings
         self.func = func
         self.job_id = job_id
+        self.bulk = bulk
         self._pending: deque[str] = deque()
         self._cond = threading.Condition()
         self._submitted = 0
@@ -88,7 +90,7 @@ class EnqueueRelay:
                          for _ in range(min(BATCH, len(self._pending)))]
             try:
                 enqueue_batch(self.settings, self.func,
-                              [(self.job_id(rid), (rid,)) for rid in batch])
+                              [(self.job_id(rid), (rid,)) for rid in batch], bulk=self.bulk)
             except RedisError as exc:
                 log.warning("could not enqueue %d reports: %s (the sweep will)", len(batch), exc)
             except Exception:  # the thread must survive anything; the sweep covers the batch
@@ -98,29 +100,30 @@ class EnqueueRelay:
                 self._cond.notify_all()
 
 
-# The relay threads of this process: one per (pid, settings, job), started on first use.
-_relays: dict[tuple[int, Settings, JobFunction], EnqueueRelay] = {}
+# The relay threads of this process: one per (pid, settings, job, queue), started on first use.
+_relays: dict[tuple[int, Settings, JobFunction, bool], EnqueueRelay] = {}
 _lock = threading.Lock()
 
 
 def relay_for(settings: Settings, func: JobFunction,
-              job_id: Callable[[str], str]) -> EnqueueRelay:
-    """This process's relay for these settings and job. Keyed by pid: a forked web worker
-    must not share its parent's thread (threads do not survive a fork)."""
-    key = (os.getpid(), settings, func)
+              job_id: Callable[[str], str], *, bulk: bool = False) -> EnqueueRelay:
+    """This process's relay for these settings, job and queue (``bulk``: the migrations').
+    Keyed by pid: a forked web worker must not share its parent's thread (threads do not
+    survive a fork)."""
+    key = (os.getpid(), settings, func, bulk)
     relay = _relays.get(key)
     if relay is None:
         with _lock:
             relay = _relays.get(key)
             if relay is None:
-                relay = _relays[key] = EnqueueRelay(settings, func, job_id)
+                relay = _relays[key] = EnqueueRelay(settings, func, job_id, bulk=bulk)
     return relay
 
 
 def flush_all(timeout: float = 10.0) -> bool:
     """Wait for every relay of this process (tests before a burst worker; shutdown)."""
     pid = os.getpid()
-    return all(r.flush(timeout) for (p, _, _), r in list(_relays.items()) if p == pid)
+    return all(r.flush(timeout) for (p, *_), r in list(_relays.items()) if p == pid)
 
 
 atexit.register(flush_all, 5.0)

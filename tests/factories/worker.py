@@ -24,10 +24,11 @@ class BurstWorker(SimpleWorker):
 
 
 def run_worker(settings: Settings) -> int:
-    """Process every queued job (no fork) and return how many finished."""
+    """Process every queued job (no fork), the live queue first, then the migrations', as
+    ``safety worker`` does, and return how many finished."""
     flush_all()  # reports the API handed to its enqueue relay
     conn = Redis.from_url(redis_url(settings))
-    queue = Queue(settings.queue_name, connection=conn)
-    before = queue.finished_job_registry.count
-    BurstWorker([queue], connection=conn).work(burst=True, with_scheduler=False)
-    return queue.finished_job_registry.count - before
+    queues = [Queue(name, connection=conn) for name in settings.queue_names]
+    before = sum(q.finished_job_registry.count for q in queues)
+    BurstWorker(queues, connection=conn).work(burst=True, with_scheduler=False)
+    return sum(q.finished_job_registry.count for q in queues) - before

@@ -49,9 +49,9 @@ def test_relay_enqueues_concurrent_reports_in_one_batch_and_a_flush_cuts_its_lin
     batches: list[list[str]] = []
     real = relay.enqueue_batch
 
-    def recording(settings_, func, batch):  # type: ignore[no-untyped-def]
+    def recording(settings_, func, batch, **kwargs):  # type: ignore[no-untyped-def]
         batches.append([job_id for job_id, _ in batch])
-        real(settings_, func, batch)
+        real(settings_, func, batch, **kwargs)
 
     monkeypatch.setattr(relay, "enqueue_batch", recording)
     monkeypatch.setattr(relay, "LINGER", 600.0)  # a flush that waited it out would time out

@@ -400,6 +400,16 @@ def waiting_reason(blocker: Report) -> str:
     return f"{WAITING}: waiting for earlier report {blocker.id} (not processed yet)"
 
 
+def not_done(session: Session, report_id: uuid.UUID) -> bool:
+    """Whether a report another one waits for is still not done (waiting for a worker, or
+    failed). Asked again after a report was put to wait: on SQLite a read does not wait for
+    the worker processing that report (no row locks), so it may have been done meanwhile,
+    and its hand-over skipped the waiting report's job, which was still running."""
+    status = session.execute(select(Report.status).where(Report.id == report_id)
+                             ).scalar_one_or_none()
+    return status in (ReportStatus.RECEIVED, ReportStatus.FAILED)
+
+
 def migrated_among(session: Session, report_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     """Which of these reports came in by a migration: their jobs go on the low-priority
     queue (``Settings.effective_bulk_queue``) whoever enqueues them again (the sweep, a

@@ -35,6 +35,7 @@ from safety.intake.processing import (
     ProcessingResult,
     migrated_among,
     migrated_versions,
+    not_done,
     processing_failed,
     waiting_reports,
 )
@@ -122,9 +123,21 @@ def process_report(report_id: str) -> dict[str, Any]:
                 hand_off_refresh(session, queue_cases)
             return outcome
 
+    def waited_for_nothing(outcome: ProcessingResult) -> bool:
+        if outcome.waiting_for is None:
+            return False
+        with unit_of_work(settings) as session:
+            return not not_done(session, outcome.waiting_for)
+
     started = time.monotonic()
     try:
         outcome = _with_database(log, unit)
+        # The report ahead may have been done while this one was put to wait (its hand-over
+        # found this job still running, so enqueued nothing): then go on now, in this job.
+        for _ in range(3):
+            if not waited_for_nothing(outcome):
+                break
+            outcome = _with_database(log, unit)
     except Exception as exc:
         observe_stage(settings, "intake", time.monotonic() - started, ok=False)
         if is_database_unavailable(exc):

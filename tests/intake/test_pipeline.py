@@ -83,6 +83,37 @@ def test_follow_up_received_before_its_initial_is_processed_waits(client, sites,
     assert [(v, str(r)) for v, r in versions] == [(1, rid1), (2, rid2)]
 
 
+def test_a_report_put_to_wait_goes_on_when_the_one_ahead_was_done_meanwhile(
+        client, sites, settings, monkeypatch):
+    """The report ahead is processed by another worker between the follow-up's "wait" and
+    the end of its job (on SQLite a read does not wait for that worker): its hand-over found
+    the follow-up's job still running and enqueued nothing, so the follow-up's own job must
+    notice and go on, or it waits for a sweep."""
+    token = sites.token()
+    rid1 = _post(client, sites, token, sae_form())
+    rid2 = _post(client, sites, token, sae_form(report_type="followup", narrative="more"))
+    real = jobs.process
+    calls: list[str] = []
+
+    def process_then_the_other_worker(session, report_id, settings_):  # type: ignore[no-untyped-def]
+        outcome = real(session, report_id, settings_)
+        calls.append(str(report_id))
+        if outcome.waiting_for is not None and len(calls) == 1:
+            session.commit()  # the wait is recorded; then the other worker does report 1
+            monkeypatch.setattr(jobs, "process", real)
+            jobs.process_report(rid1)
+            monkeypatch.setattr(jobs, "process", process_then_the_other_worker)
+        return outcome
+
+    monkeypatch.setattr(jobs, "process", process_then_the_other_worker)
+    assert jobs.process_report(rid2)["status"] == "processed"
+    assert calls == [rid2, rid2]
+    with session_scope(settings.effective_database_url) as s:
+        versions = s.execute(select(CaseVersion.version, CaseVersion.report_id)
+                             .order_by(CaseVersion.version)).all()
+    assert [(v, str(r)) for v, r in versions] == [(1, rid1), (2, rid2)]
+
+
 def test_invalid_report_is_held_with_findings(client, sites, worker, settings):
     token = sites.token()
     form = sae_form(reporter={}, drugs=[], events=[])

@@ -7,7 +7,9 @@ and webargs read the same text again, or Flask's cached parse through ``request.
 * not JSON, JSON nested deeper than the parser's recursion allows, ``NaN`` or ``Infinity``
   (not JSON, and not storable in ``jsonb``): **400**, with the parser's reason;
 * a string or key holding a NUL character or a lone UTF-16 surrogate (``"\\u0000"``,
-  ``"\\ud800"``; neither can be stored in PostgreSQL text or ``jsonb``, nor encoded as UTF-8):
+  ``"\\ud800"``; neither can be stored in PostgreSQL text or ``jsonb``, nor encoded as UTF-8),
+  or a character XML 1.0 cannot carry (other control characters, U+FFFE, U+FFFF; an E2B
+  message could not be written):
   **422** naming each place (``{"json": {"events": {"0": {"verbatim": [reason]}}}}``), as a
   schema's validation error would.
 
@@ -17,16 +19,15 @@ A NUL character in a query parameter or a path segment is a 422 naming the param
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 
 from safety.api.errors import abort
+from safety.intake.schemas import BAD_CHARACTERS, NOT_TEXT
 
-NOT_TEXT = "Must not contain NUL characters or unpaired UTF-16 surrogates."
-_BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+_BAD_CHARACTERS = BAD_CHARACTERS
 
 
 class StrictJSONProvider(DefaultJSONProvider):
@@ -123,6 +124,7 @@ def may_hold_bad_text(data: bytes) -> bool:
     which Python's JSON reader lets through) can: a raw NUL is refused by the parser. Any
     other encoding (UTF-16, UTF-32: a NUL byte among the first four) is always walked."""
     return (b"\\u" in data or b"\xed" in data or b"\x00" in data[:4]
+            or b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data  # U+FFFE, U+FFFF
             or data.startswith((b"\xff\xfe", b"\xfe\xff")))
 
 

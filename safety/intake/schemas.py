@@ -80,10 +80,14 @@ else:  # marshmallow 4's Field is generic in the value it loads, 3's (still supp
     _DateFieldBase = _AnyFieldBase = fields.Field
 
 
-# Text a database can store: PostgreSQL refuses NUL in text and jsonb, and a lone UTF-16
-# surrogate (from a "\ud800" escape) cannot be encoded as UTF-8.
-_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
-NOT_TEXT = "Must not contain NUL characters or unpaired UTF-16 surrogates."
+# Text a database can store and an E2B(R3) message can carry: PostgreSQL refuses NUL in text
+# and jsonb, a lone UTF-16 surrogate (from a "\ud800" escape) cannot be encoded as UTF-8, and
+# XML 1.0 has no other control characters, U+FFFE or U+FFFF (production [2]: the writer could
+# not put them in a message).
+BAD_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_TEXT = BAD_CHARACTERS
+NOT_TEXT = ("Must not contain NUL characters, unpaired UTF-16 surrogates or other characters "
+            "XML cannot carry (control characters, U+FFFE, U+FFFF).")
 
 
 class Text(fields.String):

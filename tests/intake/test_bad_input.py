@@ -15,7 +15,8 @@ from marshmallow import ValidationError
 from safety.intake.schemas import SAEFormSchema
 from safety.intake.store import Report
 
-NOT_TEXT = "Must not contain NUL characters or unpaired UTF-16 surrogates."
+NOT_TEXT = ("Must not contain NUL characters, unpaired UTF-16 surrogates or other characters "
+            "XML cannot carry (control characters, U+FFFE, U+FFFF).")
 JSON = {"Content-Type": "application/json"}
 XML = {"Content-Type": "application/xml"}
 
@@ -50,6 +51,8 @@ def test_deeply_nested_json_is_a_400_not_a_recursion_error(client, site, safety,
     ("narrative", "admitted\x00 with fever"),
     ("narrative", "\ud800 admitted"),
     ("sae_id", "SAE\udfff1"),
+    ("narrative", "fever\x01 admitted"),  # stored, then no E2B message could be written
+    ("sae_id", "SAE\uffff1"),
 ])
 def test_nul_characters_and_lone_surrogates_are_a_422_naming_the_field(
         client, site, settings, field, value):
@@ -182,6 +185,7 @@ def test_a_lone_surrogate_in_a_utf16_body_is_refused(client, site, settings):
     ('{"a": 1}'.encode("utf-16-le"), True),
     ('{"a": 1}'.encode("utf-16"), True),
     (b'\xef\xbb\xbf{"a": 1}', False),
+    ('{"a": "\uffff"}'.encode(), True),
 ])
 def test_only_bodies_that_can_hold_bad_text_are_walked(data, walk):
     from safety.api.body import may_hold_bad_text

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from marshmallow import ValidationError
 
 from safety.cli.common import chosen_sponsors, database, one_sponsor, ready_settings, scope
 from safety.config import Settings
@@ -224,25 +223,20 @@ class _Run:
         """The SAE forms of a JSON file, each checked, then stored under the file's site
         (``--site``, or the form's own)."""
         from safety.demo.service import submit_forms
-        from safety.intake.service import SAE_FORM
+        from safety.intake.service import checked_forms
 
         try:
             data = json.loads(entry.path.read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError) as exc:  # RecursionError: too deep
             self._refused(got, f"not readable JSON: {exc}")
             return
-        forms = []
-        for i, form in enumerate(data if isinstance(data, list) else [data]):
-            got.reports_in += 1
-            try:
-                SAE_FORM.load(form)
-            except ValidationError as err:
-                got.refused.append(f"form {i}: invalid form: {json.dumps(err.messages)}")
-                click.echo(json.dumps({"file": got.path, "index": i, "error": "invalid form",
-                                       "errors": err.messages}))
-                self.failed = True
-                continue
-            forms.append(form)
+        forms, invalid = checked_forms(data)
+        got.reports_in += len(forms) + len(invalid)
+        for i, messages in invalid:
+            got.refused.append(f"form {i}: invalid form: {json.dumps(messages)}")
+            click.echo(json.dumps({"file": got.path, "index": i, "error": "invalid form",
+                                   "errors": messages}))
+            self.failed = True
         try:
             ids = submit_forms(self.settings, forms, self.dispatch, sponsor_id=self.sponsor_id,
                                site_name=entry.site)

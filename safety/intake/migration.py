@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,9 +28,9 @@ from safety.e2b.hl7 import E2BError
 from safety.intake.invalid import InvalidSubmission
 from safety.intake.manifest import ManifestEntry
 from safety.intake.service import (
-    SAE_FORM,
     Dispatch,
     Submitter,
+    checked_forms,
     e2b_reports,
     migrated,
     original_receipt,
@@ -233,17 +232,12 @@ def import_forms(settings: Settings, run: Run, entry: ManifestEntry, data: Any,
     out = Outcome(path)
     if entry.received is None:
         raise ValueError("received: required for SAE forms")
-    forms: list[dict[str, Any]] = []
-    for i, form in enumerate(data if isinstance(data, list) else [data]):
-        out.reports_in += 1
-        try:
-            SAE_FORM.load(form)
-        except ValidationError as err:
-            out.refused.append(f"form {i}: invalid form: {json.dumps(err.messages)}")
-            out.lines.append({"file": path, "index": i, "error": "invalid form",
-                              "errors": err.messages})
-            continue
-        forms.append(form)
+    forms, invalid = checked_forms(data)
+    out.reports_in += len(forms) + len(invalid)
+    for i, messages in invalid:
+        out.refused.append(f"form {i}: invalid form: {json.dumps(messages)}")
+        out.lines.append({"file": path, "index": i, "error": "invalid form",
+                          "errors": messages})
     if not forms:
         return out
     site_ids = _sites(settings, run, entry, forms)

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,22 @@ from safety.questions.store import Question
 # One instance for the process: building a nested marshmallow schema costs more than
 # validating a form with it, and load() keeps no state between calls.
 SAE_FORM = SAEFormSchema()
+
+
+def checked_forms(data: Any) -> tuple[list[dict[str, Any]], list[tuple[int, Any]]]:
+    """The SAE forms of a file (one form or a list) that pass the form's contract, and the
+    others as (index, marshmallow's messages): a file's valid forms are stored, its invalid
+    ones refused with their reasons (``safety import``, a migration's forms)."""
+    valid: list[dict[str, Any]] = []
+    refused: list[tuple[int, Any]] = []
+    for i, form in enumerate(data if isinstance(data, list) else [data]):
+        try:
+            SAE_FORM.load(form)
+        except ValidationError as err:
+            refused.append((i, err.messages))
+            continue
+        valid.append(form)
+    return valid, refused
 
 
 class Dispatch(Protocol):

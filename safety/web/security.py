@@ -12,6 +12,11 @@
 - CSRF and the idle timeout apply to every request outside ``/api/``: what is protected does
   not depend on a list of blueprints that a new one could be missing from. The bearer-token
   JSON API is exempt: it has no ambient credential a browser could replay.
+- Text a database or an E2B(R3) message cannot carry (NUL, other control characters, lone
+  surrogates, U+FFFE/U+FFFF: ``safety.intake.schemas.BAD_CHARACTERS``) is refused in every
+  page's form and query string with a 400 naming the field, before any view runs: PostgreSQL
+  would refuse a NUL mid-transaction (a 500), and other such characters would reach the audit
+  trail or a case and later stop its E2B message from being written.
 - Headers on every response: a Content-Security-Policy that allows the pages' own scripts and
   styles only (no inline script, no other origin), no framing, no sniffing, HSTS when the
   cookies are Secure.
@@ -48,6 +53,7 @@ from safety.accounts.scope import Scope
 from safety.accounts.users import get_user
 from safety.config import Settings
 from safety.db.tenancy import restrict_to_sponsors
+from safety.intake.schemas import BAD_CHARACTERS, NOT_TEXT
 
 if TYPE_CHECKING:
     from safety.accounts.store import User
@@ -182,6 +188,7 @@ def _csrf_and_idle() -> Any:
         return None
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
+    _refuse_unstorable_text()
     if "_user_id" in session:
         now = datetime.now(UTC).timestamp()
         last = session.get("last_seen")
@@ -214,6 +221,18 @@ def _csrf_and_idle() -> Any:
         session["last_seen"] = now
         session.permanent = True
     return None
+
+
+def _refuse_unstorable_text() -> None:
+    """400 naming the first form or query field (or field name) holding a character the
+    database or an E2B(R3) message cannot carry; the API checks its JSON bodies itself
+    (``safety.api.body``)."""
+    for where, values in (("form", request.form), ("query", request.args)):
+        for key, value in values.items(multi=True):
+            if BAD_CHARACTERS.search(key):
+                abort(400, f"A {where} field's name is not valid text. {NOT_TEXT}")
+            if BAD_CHARACTERS.search(value):
+                abort(400, f"The {where} field '{key}' is not valid text. {NOT_TEXT}")
 
 
 def user() -> User:

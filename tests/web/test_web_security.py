@@ -86,6 +86,33 @@ def test_every_web_post_route_ends_an_idle_session(app, physician):
                          ).first() is None
 
 
+@pytest.mark.parametrize("bad", ["\x00", "\x1b", "\ufffe", "\uffff"])
+def test_every_web_post_route_refuses_text_no_database_or_message_can_carry(app, physician,
+                                                                           bad):
+    """A NUL in a form made PostgreSQL refuse the statement mid-transaction (a 500); the
+    other characters would reach a case or the audit trail and stop its E2B message from
+    being written. Every state-changing page refuses them with a 400 naming the field."""
+    b, case_id = physician
+    token = csrf_token(b.client.get(f"/cases/{case_id}").text)
+    for endpoint, rule, _ in web_routes_that_change_state(app):
+        if endpoint == "web_login.logout":
+            continue
+        url = fill(rule, case_id)
+        r = b.client.post(url, data={"csrf_token": token, "decision": "confirm",
+                                     "reason": f"checked{bad}"})
+        assert r.status_code == 400, (endpoint, url, r.status_code)
+        assert "field &#39;reason&#39; is not valid text" in r.text, endpoint
+    r = b.client.get("/queue", query_string={"q": f"x{bad}"})
+    assert r.status_code == 400
+    assert "query field &#39;q&#39;" in r.text
+    with session_scope(app.config["SAFETY"].effective_database_url) as s:
+        assert s.execute(select(AuditEvent).where(
+            AuditEvent.action.like("duplicate.%") | AuditEvent.action.like("coding.%")
+            | AuditEvent.action.like("case.%") & (AuditEvent.action != "case.created"))
+        ).first() is None
+    assert b.client.get(f"/cases/{case_id}").status_code == 200  # still logged in, unharmed
+
+
 def test_a_cross_site_form_cannot_confirm_a_duplicate(settings, physician, make_case):
     """A page elsewhere posting to the case while the physician is logged in: confirming a
     duplicate would nullify a case."""

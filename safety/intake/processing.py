@@ -253,16 +253,25 @@ def refresh_waiting(session: Session, report: Report) -> None:
 def waiting_reports(session: Session, received_before: datetime,
                     limit: int = 10_000) -> list[uuid.UUID]:
     """Reports stored but not processed (Redis was down, a worker died), oldest first; not
-    those whose stream waits for a failed report (they wait, visibly, for an operator)."""
+    those whose stream waits for a failed report (they wait, visibly, for an operator).
+
+    ``received_before`` is the sweep's grace: a report stored since then still has its own
+    job coming. A migrated report's ``received_at`` is its original receipt, years ago, so
+    its grace counts from its import instead: otherwise every sweep during a migration would
+    look up the job of every report the import had just queued."""
     earlier = aliased(Report)
     blocked = select(earlier.id).where(
         earlier.sponsor_id == Report.sponsor_id, earlier.sender == Report.sender,
         earlier.sender_case_id == Report.sender_case_id,
         earlier.received_at < Report.received_at,
         earlier.status == ReportStatus.FAILED).exists()
+    imported_since = select(MigratedReport.report_id).where(
+        MigratedReport.report_id == Report.id,
+        MigratedReport.imported_at > received_before).exists()
     return list(session.execute(
         select(Report.id).where(Report.status == ReportStatus.RECEIVED,
-                                Report.received_at <= received_before, ~blocked)
+                                Report.received_at <= received_before, ~imported_since,
+                                ~blocked)
         .order_by(Report.received_at).limit(limit)).scalars())
 
 

@@ -6,7 +6,7 @@ retries and ``/metrics`` know both queues."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from factories.cases import post_report
@@ -20,8 +20,9 @@ from safety.cases.store import CaseVersion
 from safety.config import Settings
 from safety.db.session import session_scope
 from safety.demo.service import submit_forms
+from safety.intake.processing import waiting_reports
 from safety.intake.service import migrated
-from safety.intake.store import Report
+from safety.intake.store import MigratedReport, Report
 from safety.pipeline import jobs
 from safety.pipeline.dispatch import QueueDispatch
 from safety.queue.connection import get_redis
@@ -94,6 +95,25 @@ def test_the_sweep_puts_a_migrated_report_back_on_the_bulk_queue(settings, clien
     assert Queue(settings.queue_name, connection=conn).job_ids == [jobs.report_job_id(live)]
     # a second sweep sees them pending on their own queue: nothing enqueued twice
     assert jobs.sweep()["reports"] == 0
+
+
+def test_the_sweeps_grace_counts_from_a_migrated_reports_import(settings, client, sites):
+    """A migrated report was received years ago but stored just now: its job is on the
+    queue, so the sweep leaves it alone for the grace period after the import, as it
+    does a live report after its receipt; after that it is swept like any other."""
+    load_demo_registry(client, sites.headers(sites.token("Safety team", role="safety")))
+    backlog = _backlog(settings, 2)
+    live = uuid.UUID(post_report(client, sites.headers(sites.token()),
+                                 sae_form(sae_id="LIVE-3"))["report_id"])
+    with session_scope(settings.effective_database_url) as s:
+        received = {r.id: r.received_at for r in s.scalars(select(Report))}
+        assert all(received[i].year == 2021 for i in backlog)
+        grace_started = max(received[live], *(
+            m.imported_at for m in s.scalars(select(MigratedReport))))
+        assert waiting_reports(s, grace_started - timedelta(seconds=10)) == []
+        after = waiting_reports(s, grace_started + timedelta(seconds=1))
+    assert set(after) == {*backlog, live}
+    assert after[:2] == sorted(backlog, key=received.__getitem__)  # oldest receipt first
 
 
 def test_a_retried_migrated_report_goes_back_on_the_queue_it_came_from(settings, client,

@@ -6,9 +6,9 @@ Usage:
 
 Sets: ``coding_devset.csv`` (the team's set, mostly clinical wording: the "clinical" line),
 ``coding_lay_set.csv`` (lay verbatims, printed as its dev and LOCKED halves) and
-``coding_drug_set.csv`` (drug verbatims, both halves) and lay set B (``coding_lay_b/``, all
-locked, see ``read_lay_b``). The locked halves are printed for the
-record only; nothing is calibrated or chosen on them. An expected code may name alternatives
+``coding_drug_set.csv`` (drug verbatims, both halves) and lay set B (``coding_lay_b/``, see
+``read_lay_b``: locked once, spent, now development data). The locked halves are printed for
+the record only; nothing is calibrated or chosen on them. An expected code may name alternatives
 (``a|b``, both acceptable); a ``combination`` row is never right when auto-coded, because one
 substance code would drop the others.
 
@@ -68,8 +68,9 @@ def read_devset(path: Path, half: str | None = None) -> list[Row]:
 def read_lay_b(folder: Path) -> list[Row]:
     """Lay set B (``tests/data/coding_lay_b``): written after the first set's locked half had been
     looked at, by a writer who never saw the coder, read by a second reader, adjudicated by rule
-    (``adjudication_b.tsv``) before it was scored. All of it is locked: scored only with
-    ``--locked``.
+    (``adjudication_b.tsv``) before it was scored. It was scored once as a locked set
+    (2026-12-07, after round 4) and is spent: since then it is development data (read for
+    diagnosis, used in calibration), printed as ``lay B (spent: dev)``.
     """
     def lines(name: str) -> list[str]:
         text = (folder / name).read_text(encoding="utf-8")
@@ -443,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     halves = ("dev", "locked") if args.locked else ("dev",)
     sets = {half: run(read_devset(Path(args.layset), half), coders) for half in halves}
+    set_b = run(read_lay_b(Path(args.layset_b)), coders)
     drug_sets = {half: run(read_devset(Path(args.drugset), half), coders) for half in halves}
     report = {
         "team set, all": metrics(results),
@@ -462,11 +464,12 @@ def main(argv: list[str] | None = None) -> int:
             run_leave_rules_out(read_devset(Path(args.layset), "dev"),
                                 {"events": plain_coder(), "drugs": coders["drugs"]})),
         "drugs dev": metrics(drug_sets["dev"]),
+        # Scored once as a locked set after round 4; spent since, development data.
+        "lay B (spent: dev)": metrics(set_b),
     }
     if args.locked:
         report["lay LOCKED"] = metrics(sets["locked"])
         report["drugs LOCKED"] = metrics(drug_sets["locked"])
-        report["lay B LOCKED"] = metrics(run(read_lay_b(Path(args.layset_b)), coders))
     for name, m in report.items():
         print(
             f"{name:22} rows={m['rows']:4} codable={m['codable']:4} "
@@ -476,14 +479,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.errors:
         # Never the locked halves: looking at their errors would be tuning on them.
-        for row, res, coder in results + sets["dev"] + drug_sets["dev"]:
+        for row, res, coder in results + sets["dev"] + drug_sets["dev"] + set_b:
             wrong_auto = res.auto and not _auto_right(row, res, coder)
             missed = row.expected and not any(
                 _right(coder, c.code, row.expected) for c in res.candidates[:5]
             )
             if wrong_auto or missed:
                 tag = "WRONG-AUTO" if wrong_auto else "NOT-IN-TOP5"
-                print(f"{tag:11} {row.verbatim!r} expected={row.expected or '-'} "
+                print(f"{tag:11} [{row.category}] {row.verbatim!r} expected={row.expected or '-'} "
                       f"got={res.code} {res.term} {res.method} {res.score}")
     return 0
 

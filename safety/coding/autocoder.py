@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 
 from safety.cases.model import CodedTerm
 from safety.coding.index import Entry, MatchIndex
-from safety.coding.lay import LayReading, LayRules, lay_rules
+from safety.coding.lay import FUNCTION_WORDS, LayReading, LayRules, lay_rules
 from safety.coding.normalise import Rules, drug_key, event_keys, is_non_event, rules_for
 from safety.coding.paths import curation_dir
 from safety.coding.semantic import Embedder, SemanticIndex
@@ -516,8 +516,14 @@ class Autocoder:
             code = exact.ordered[0][0]
             result.method = "lay"
             result.score = 100.0
+            # A body-part reading is auto-coded only when every word it leaves unread is a
+            # function word: "open sore on my shin that won't heal" is not only shin pain.
+            # With a vaccination/injection site named, only the site's own terms are.
             result.auto = (exact.auto and not reading.negated and not reading.multiple
-                           and not (query == reading.combo and self._names_event(reading.rest)))
+                           and not (query == reading.combo
+                                    and (self._names_event(reading.rest)
+                                         or any(w not in FUNCTION_WORDS for w in reading.rest)))
+                           and (not reading.site or query in reading.site))
             self._fill(result, code)
             ranked = [(c, 100.0) for c, _ in exact.ordered]
             if not result.auto:

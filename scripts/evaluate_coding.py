@@ -356,6 +356,102 @@ def calibrate_semantic(pairs: list[tuple[Row, CodingResult, Autocoder]], lay_row
             "semantic_for": pairs[0][2].semantic.embedder.name if pairs[0][2].semantic else ""}
 
 
+# Cross-set calibration (round 5): the auto-code cut-off must hold on wording the model was
+# not fitted on. On the held-out set's probabilities (the model fitted on the other set):
+HELD_OUT_PRECISION = 0.96  # all auto-codes of the held-out lay set (target 0.95, margin)
+HELD_OUT_UNSEEN = 0.95  # the same with each text's own vocabulary rows left out
+HELD_OUT_STAGE = 0.90  # the semantic stage's own auto-codes on the held-out set
+
+
+@dataclass
+class Group:
+    """One development set for cross-set calibration: its rows as coded, the same rows with
+    their own vocabulary rows left out, and how many of the first rows are lay texts."""
+
+    name: str
+    pairs: list[tuple[Row, CodingResult, Autocoder]]
+    unseen: list[tuple[Row, CodingResult, Autocoder]]
+    lay_rows: int
+
+
+def _decided(part: list[tuple[Row, CodingResult, Autocoder]]) -> list[int]:
+    return [i for i, (_, res, _) in enumerate(part)
+            if res.fused is not None and res.fused.eligible and not res.fused.lexical]
+
+
+def _xy(parts: list[list[tuple[Row, CodingResult, Autocoder]]]) -> tuple[Any, Any]:
+    import numpy as np
+
+    x, y = [], []
+    for part in parts:
+        for i in _decided(part):
+            x.append(part[i][1].fused.features(SEMANTIC_FEATURES))  # type: ignore[union-attr]
+            y.append(1.0 if _auto_right(*part[i]) else 0.0)
+    return np.array(x), np.array(y)
+
+
+def _predict(w: Any, part: list[tuple[Row, CodingResult, Autocoder]]) -> dict[int, float]:
+    import numpy as np
+
+    idx = _decided(part)
+    if not idx:
+        return {}
+    x = np.array([part[i][1].fused.features(SEMANTIC_FEATURES)  # type: ignore[union-attr]
+                  for i in idx])
+    return {i: float(p) for i, p in zip(idx, _probabilities(w, x), strict=True)}
+
+
+def calibrate_cross(groups: list[Group]) -> dict[str, object]:
+    """The semantic auto decision, calibrated so that it holds on wording it was not fitted on.
+
+    Each development set is scored by a model fitted on the *other* sets only (the first
+    lay set's dev half, written by the team that wrote the vocabulary, against set B, written
+    blind by someone else): a set's wording, its writer's habits and the vocabulary rows
+    written from its misses are never in the model that scores it. The cut-off ``p_min`` is
+    the lowest (largest auto share) at which, on every held-out set, all auto-codes are right
+    >= 96 % of the time (target 0.95, with a margin for a set nobody has seen), >= 95 % with
+    each text's own vocabulary rows left out, the semantic stage's own auto-codes >= 90 %,
+    and <= 5 % of the texts for a person are auto-coded. The model stored is fitted on all
+    sets (their normal and own-rules-out readings). Returns the thresholds' fields.
+    """
+    held: list[tuple[dict[int, float], dict[int, float]]] = []
+    for g in groups:
+        others = [o for o in groups if o is not g]
+        w = _fit_logistic(*_xy([p for o in others for p in (o.pairs, o.unseen)]))
+        held.append((_predict(w, g.pairs), _predict(w, g.unseen)))
+    best: float | None = None
+    for p_min in P_GRID:
+        ok = True
+        line = []
+        for g, (probs, probs_u) in zip(groups, held, strict=True):
+            lay, lay_u = g.pairs[:g.lay_rows], g.unseen[:g.lay_rows]
+            m, u = _decide(lay, probs, p_min), _decide(lay_u, probs_u, p_min)
+            whole = _decide(g.pairs, probs, p_min)
+            line.append(f"{g.name}: {m['precision']:.3f}/{m['share']:.3f} amb {m['ambiguous']:.3f}"
+                        f" stage {m['own_precision']:.3f} ({m['own']:.0f}); own rules out "
+                        f"{u['precision']:.3f}/{u['share']:.3f}")
+            ok = ok and (m["precision"] >= HELD_OUT_PRECISION and u["precision"] >= HELD_OUT_UNSEEN
+                         and m["own_precision"] >= HELD_OUT_STAGE
+                         and m["ambiguous"] <= TARGET_AMBIGUOUS
+                         and whole["ambiguous"] <= TARGET_AMBIGUOUS)
+        print(f"  p_min={p_min:.2f} held out: " + "; ".join(line) + (" OK" if ok else ""))
+        if ok and best is None:
+            best = p_min
+    p_min = best if best is not None else 1.01
+    for g, (probs, probs_u) in zip(groups, held, strict=True):
+        m = _decide(g.pairs[:g.lay_rows], probs, p_min)
+        u = _decide(g.unseen[:g.lay_rows], probs_u, p_min)
+        print(f"held-out estimate at p_min={p_min}: {g.name}: precision={m['precision']:.3f} "
+              f"share={m['share']:.3f} ambiguous_auto={m['ambiguous']:.3f} semantic-stage "
+              f"precision={m['own_precision']:.3f} ({m['own']:.0f}); own rules out: "
+              f"precision={u['precision']:.3f} share={u['share']:.3f}")
+    w = _fit_logistic(*_xy([p for g in groups for p in (g.pairs, g.unseen)]))
+    first = groups[0].pairs[0][2]
+    return {"semantic_model": [round(float(v), 5) for v in w], "semantic_p_min": p_min,
+            "semantic_features": list(SEMANTIC_FEATURES),
+            "semantic_for": first.semantic.embedder.name if first.semantic else ""}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devset", default=str(ROOT / "tests/data/coding_devset.csv"))
@@ -423,15 +519,22 @@ def main(argv: list[str] | None = None) -> int:
         cal = {"events": plain_coder(), "drugs": coders["drugs"]}
         lay_dev = read_devset(Path(args.layset), "dev")
         team_even = [r for i, r in enumerate(rows) if i % 2 == 0 and r.kind == "event"]
-        dev = run(lay_dev + team_even, cal)
-        unseen = run_leave_rules_out(lay_dev + team_even, cal)
-        chosen_semantic = calibrate_semantic(dev, len(lay_dev), unseen)
+        lay_b = read_lay_b(Path(args.layset_b))
+        # Round 5: cross-set (the first set's dev half + team even rows against set B, each
+        # scored by a model fitted on the other); see calibrate_cross.
+        groups = [
+            Group("first set dev + team even", run(lay_dev + team_even, cal),
+                  run_leave_rules_out(lay_dev + team_even, cal), len(lay_dev)),
+            Group("set B", run(lay_b, cal), run_leave_rules_out(lay_b, cal), len(lay_b)),
+        ]
+        chosen_semantic = calibrate_cross(groups)
         path = curation_dir() / "autocoder_thresholds.json"
         doc = json.loads(path.read_text(encoding="utf-8"))
         doc["events"].update(chosen_semantic)
         doc["semantic_calibrated_on"] = (
-            "dev half of tests/data/coding_lay_set.csv + even rows of coding_devset.csv "
-            "(events), never the locked half")
+            "cross-set: dev half of tests/data/coding_lay_set.csv + even rows of "
+            "coding_devset.csv (events) against lay set B (spent, dev since 2026-12-07), each "
+            "scored by a model fitted on the other; never the first set's locked half")
         path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         print(f"wrote {path}: {json.dumps(chosen_semantic)}")
         coders["events"].thresholds = Thresholds.load("events", path)

@@ -82,6 +82,7 @@ SITE_TERMS: dict[str, tuple[str, ...]] = {
     "bleeding": ("haemorrhage",), "hot": ("warmth",), "rash": ("rash",),
     "hard": ("induration",), "stiff": ("movement impairment",),
 }
+_SITE_THINGS = frozenset({"lump", "rash", "bruise", "bleeding"})
 # Words that name nothing by themselves: a body-part reading that leaves any other word
 # unread ("open sore on my shin that won't heal", "sore cracks at the corners of my mouth")
 # may be missing what the text is about, and is not auto-coded on the rules alone.
@@ -330,6 +331,8 @@ class LayRules:
             return []
         site = "vaccination site" if vaccine else "injection site"
         feelings = [self.sensations[w] for w in kept if w in self.sensations]
+        # What is there ("a hard lump") before how it feels: the thing names the reaction.
+        feelings.sort(key=lambda f: f not in _SITE_THINGS)
         out: list[str] = []
         for feeling in feelings:
             if feeling == "swelling" and vaccine and _WHOLE_LIMB.search(text):

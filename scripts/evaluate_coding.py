@@ -65,6 +65,22 @@ def read_devset(path: Path, half: str | None = None) -> list[Row]:
     ]
 
 
+def read_lay(path: Path, half: str) -> list[Row]:
+    """One half of the first lay set; the dev half with its round-5 second reading
+    (``coding_lay/adjudication_dev.tsv``: a|b where a more specific or MedDRA-equivalent
+    code is also right). The LOCKED half is read as it was locked."""
+    rows = read_devset(path, half)
+    adjudication = ROOT / "tests/data/coding_lay/adjudication_dev.tsv"
+    if half != "dev" or not adjudication.is_file():
+        return rows
+    final = {}
+    for line in adjudication.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            verbatim, expected, _why = line.split("\t")
+            final[verbatim] = expected
+    return [replace(r, expected=final.get(r.verbatim, r.expected)) for r in rows]
+
+
 def read_lay_b(folder: Path) -> list[Row]:
     """Lay set B (``tests/data/coding_lay_b``): written after the first set's locked half had been
     looked at, by a writer who never saw the coder, read by a second reader, adjudicated by rule
@@ -517,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         # index entries: with them a dev text finds itself, and its similarity says more than
         # an unseen text's would. Calibration reads the dev rows without those entries.
         cal = {"events": plain_coder(), "drugs": coders["drugs"]}
-        lay_dev = read_devset(Path(args.layset), "dev")
+        lay_dev = read_lay(Path(args.layset), "dev")
         team_even = [r for i, r in enumerate(rows) if i % 2 == 0 and r.kind == "event"]
         lay_b = read_lay_b(Path(args.layset_b))
         # Round 5: cross-set (the first set's dev half + team even rows against set B, each
@@ -546,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind, coder in coders.items()
     }
     halves = ("dev", "locked") if args.locked else ("dev",)
-    sets = {half: run(read_devset(Path(args.layset), half), coders) for half in halves}
+    sets = {half: run(read_lay(Path(args.layset), half), coders) for half in halves}
     set_b = run(read_lay_b(Path(args.layset_b)), coders)
     drug_sets = {half: run(read_devset(Path(args.drugset), half), coders) for half in halves}
     report = {
@@ -564,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         # Semantic mode: read with the index without lay exemplars (a text's own phrasing
         # would otherwise still be found through its exemplar).
         "lay dev, own rules out": metrics(
-            run_leave_rules_out(read_devset(Path(args.layset), "dev"),
+            run_leave_rules_out(read_lay(Path(args.layset), "dev"),
                                 {"events": plain_coder(), "drugs": coders["drugs"]})),
         "drugs dev": metrics(drug_sets["dev"]),
         # Scored once as a locked set after round 4; spent since, development data.

@@ -519,13 +519,21 @@ class Autocoder:
             # A body-part reading is auto-coded only when every word it leaves unread is a
             # function word: "open sore on my shin that won't heal" is not only shin pain.
             # With a vaccination/injection site named, only the site's own terms are.
-            result.auto = (exact.auto and not reading.negated and not reading.multiple
+            # A reading the vocabulary marks as one of two conventions (``a|b``): both offered,
+            # neither auto-coded.
+            others = self.lay.alternatives.get(query, ()) if self.lay is not None else ()
+            result.auto = (exact.auto and not others and not reading.negated
+                           and not reading.multiple
                            and not (query == reading.combo
                                     and (self._names_event(reading.rest)
                                          or any(w not in FUNCTION_WORDS for w in reading.rest)))
                            and (not reading.site or query in reading.site))
             self._fill(result, code)
             ranked = [(c, 100.0) for c, _ in exact.ordered]
+            for other in others:
+                other_keys = event_keys(other, self.rules)
+                ranked += [(e.code, 100.0) for e in self.index.exact(other_keys.full,
+                                                                     other_keys.core)]
             if not result.auto:
                 ranked += self._fuzzy_codes(core, exclude={c for c, _ in exact.ordered})
             result.candidates = self._candidates(ranked)

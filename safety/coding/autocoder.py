@@ -521,7 +521,7 @@ class Autocoder:
             # With a vaccination/injection site named, only the site's own terms are.
             # A reading the vocabulary marks as one of two conventions (``a|b``): both offered,
             # neither auto-coded.
-            others = self.lay.alternatives.get(query, ()) if self.lay is not None else ()
+            others = dict(reading.contested).get(query, ())
             result.auto = (exact.auto and not others and not reading.negated
                            and not reading.multiple
                            and not (query == reading.combo

@@ -123,6 +123,9 @@ class LayReading:
     # A vaccination/injection site named: only these queries ("vaccination site pain") may
     # be auto-coded; the body-part reading of the same words ("limb pain") may not.
     site: tuple[str, ...] = ()
+    # Readings a row marks as one of two conventions (``LayRules.alternatives``), each with
+    # the other concepts it may be: offered beside it, never auto-coded.
+    contested: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def stem(word: str) -> str:
@@ -185,6 +188,8 @@ class LayRules:
     # different coding conventions ("swollen ankles": Peripheral swelling, or Oedema
     # peripheral, which lay words cannot tell apart). Read as "a"; the coder offers both and
     # auto-codes neither: the physician chooses.
+    # Keyed by the row ("phrase <lay>", "combo <part> <sensation>"): another row may read the
+    # same medical side without doubt ("leg weak": the lower limb; "limb weak": which one?).
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
@@ -202,7 +207,9 @@ class LayRules:
                 rule, lay, medical = row["rule"], fold(row["lay"]), row["medical"].strip().lower()
                 if "|" in medical:
                     medical, *others = (m.strip() for m in medical.split("|"))
-                    alternatives[medical] = tuple(others)
+                    alternatives[f"{rule} {lay}"] = tuple(others)
+                    if rule == "phrase":
+                        alternatives[f"stem {stem_phrase(lay)}"] = tuple(others)
                 if rule == "phrase":
                     phrases[lay] = medical
                 elif rule == "filler":
@@ -249,6 +256,24 @@ class LayRules:
                        stemmed=stemmed_phrases(phrases))
 
     def _read(self, verbatim: str, used: set[tuple[str, str]] | None) -> LayReading:
+        rows: set[tuple[str, str]] = set()
+        reading = self._read_rows(verbatim, rows)
+        if used is not None:
+            used.update(rows)
+        contested = tuple((medical, others) for rule, lay in sorted(rows)
+                          if (others := self.alternatives.get(f"{rule} {lay}"))
+                          for medical in (self._medical_of(rule, lay),))
+        return replace(reading, contested=contested) if contested else reading
+
+    def _medical_of(self, rule: str, lay: str) -> str:
+        if rule == "phrase":
+            return self.phrases.get(lay, "")
+        if rule == "stem":
+            return self.stemmed.get(lay, "")
+        part, _, sensation = lay.partition(" ")
+        return self.combos.get((part, sensation), "")
+
+    def _read_rows(self, verbatim: str, used: set[tuple[str, str]] | None) -> LayReading:
         text = fold_keep_commas(verbatim)  # commas part clauses (below)
         text = " ".join(_TIME.sub(" ", text).split())
         if self.unable is not None:
@@ -373,6 +398,8 @@ class LayRules:
                 if medical is not None:
                     if used is not None and chunk in self.phrases:
                         used.add(("phrase", chunk))
+                    elif used is not None and f"stem {stem_phrase(chunk)}" in self.alternatives:
+                        used.add(("stem", stem_phrase(chunk)))  # a doubted row in another form
                     if medical:  # an empty medical side: an intensifier, dropped
                         out.append(medical)
                     i += n

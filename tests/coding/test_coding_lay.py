@@ -217,7 +217,14 @@ def test_two_conventions_are_both_offered_and_not_auto_coded(events_coder, rules
     result = events_coder.code("puffy legs")
     assert not result.auto
     assert {"10048959", "10030124"} <= {c.code for c in result.candidates}
-    for first, others in rules.alternatives.items():
+    assert events_coder.code("legs feel weak").auto  # the same concept from an undoubted row
+    assert not events_coder.code("calves feel weak").auto  # "limb weak": which limb?
+    assert not events_coder.code("feels sick").auto  # a doubted phrase in another form
+    for row, others in rules.alternatives.items():
+        rule, _, lay = row.partition(" ")
+        first = rules._medical_of(rule, lay)
+        if rule == "stem" and not first:
+            continue  # a stem two phrases share is not matched at all
         for text in (first, *others):  # every side names a dictionary key
             keys = event_keys(text, events_coder.rules)
             assert events_coder.index.exact(keys.full, keys.core), text

@@ -244,6 +244,9 @@ class _Pending:
     multiple: bool
     vague: bool = False
     lay: bool = False
+    # The lay reading is one of two conventions (``LayReading.contested``): the physician
+    # chooses, whatever the similarity says.
+    doubted: bool = False
 
 
 def words_agree(query: str, key: str) -> bool:
@@ -302,6 +305,10 @@ class Autocoder:
         self._filled: dict[str, tuple[str | None, ...]] = {}
         self.semantic: SemanticIndex | None = None
         self._auto_codes = {e.code for e in entries if e.auto}
+        # Lay phrases of rows that name two conventions (``a|b``), as indexed exemplars.
+        self._doubted_exemplars = frozenset(
+            row.partition(" ")[2] for row in (self.lay.alternatives if self.lay else {})
+            if row.startswith("phrase "))
         if embedder is not None:
             self.attach_semantic(embedder, index_dir)
 
@@ -486,7 +493,8 @@ class Autocoder:
         return result, _Pending(query, verbatim, ranked, negated,
                                 reading.multiple if reading else False,
                                 reading.vague if reading else False,
-                                reading is not None and query != core)
+                                reading is not None and query != core,
+                                bool(reading.contested) if reading else False)
 
     def _fuzzy_auto(self, core: str, ranked: list[tuple[str, float]], keys: dict[str, str],
                     entries: list[Entry]) -> bool:
@@ -570,14 +578,16 @@ class Autocoder:
         group = self.group_of(best_code)
         runner_up = next((s for c, s in ranked[1:] if self.group_of(c) != group), 0.0)
         t = self.thresholds
+        text, read = (found or {}).get(best_code, ("", ""))
+        # Found through a doubted row's lay phrase (an index exemplar): as doubted as the row.
         eligible = (best_code in self._auto_codes and not state.negated
-                    and not state.multiple and not state.vague)
+                    and not state.multiple and not state.vague and not state.doubted
+                    and text not in self._doubted_exemplars)
         lexical = bool(result.auto and result.code is not None
                        and self.group_of(result.code) == group)
         cosines = dict(hits)
         cosine = cosines.get(best_code, 0.0)
         next_cosine = next((v for c, v in hits if self.group_of(c) != group), 0.0)
-        text, read = (found or {}).get(best_code, ("", ""))
         if not text:  # found by the lexical path only: its words against the term's name
             concept = self.terms.get(self.level, best_code)
             text, read = (concept.name if concept else ""), state.query

@@ -263,6 +263,7 @@ class LayRules:
         contested = tuple((medical, others) for rule, lay in sorted(rows)
                           if (others := self.alternatives.get(f"{rule} {lay}"))
                           for medical in (self._medical_of(rule, lay),))
+        contested = reading.contested + contested
         return replace(reading, contested=contested) if contested else reading
 
     def _medical_of(self, rule: str, lay: str) -> str:
@@ -317,13 +318,17 @@ class LayRules:
         unread = tuple(w for w in kept if w.replace("_", " ") not in self.parts
                        and self.sensations.get(w, "\0") != sensed) if combo else ()
         site = self._site(text, kept, named)
+        doubted: list[tuple[str, tuple[str, ...]]] = []
         if generalised:
             # "itchy all over", "red all over my body": the generalised term where the
-            # dictionary has one (tried first; only dictionary keys are coded).
+            # dictionary has one (tried first; only dictionary keys are coded). Writers code
+            # it either way (the first lay set: Urticaria; set B: Pruritus generalised), so
+            # both are offered and neither is auto-coded.
             for q in (combo, " ".join(kept)):
                 if q:
                     base = "oedema" if q.endswith("swelling") else q
                     queries += [f"{base} generalised", f"generalised {base}"]
+                    doubted += [(f"{base} generalised", (q,)), (f"generalised {base}", (q,))]
         queries += site
         if combo:
             queries.append(combo)
@@ -347,7 +352,7 @@ class LayRules:
         multiple = (joined and len(found) > 1) or (
             combo is not None and any(w in _JOINING for w in unread))
         return LayReading(tuple(dict.fromkeys(queries)), negated, named, multiple, vague, combo,
-                          unread, tuple(site))
+                          unread, tuple(site), tuple(doubted))
 
     def _denied(self, clause: str) -> str | None:
         """What a clause denies ("no fever" -> "fever"), or None when it does not deny;

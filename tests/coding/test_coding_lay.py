@@ -197,7 +197,19 @@ def test_a_vaccination_without_a_site_is_not_a_site_reaction(events_coder, rules
     ("hives everywhere", "10052569"),          # Urticaria generalised
 ])
 def test_all_over_reads_the_generalised_term(events_coder, text: str, code: str) -> None:
-    assert events_coder.code(text).code == code
+    # Writers code these either way (generalised, or the plain term): offered, not auto-coded.
+    result = events_coder.code(text)
+    assert result.code == code and not result.auto
+    assert len({c.code for c in result.candidates[:2]}) == 2
+
+
+def test_a_doubted_reading_is_not_auto_coded_on_similarity_either(events_coder) -> None:
+    # "can't get to sleep": Initial insomnia or Insomnia, whichever path finds it.
+    assert "cant get to sleep" in events_coder._doubted_exemplars
+    for text in ("can't get to sleep", "cant get off to sleep"):
+        result = events_coder.code(text)
+        assert not result.auto
+        assert {"10022035", "10022437"} <= {c.code for c in result.candidates}
 
 
 def test_a_part_placed_by_another_is_not_what_hurts(rules: LayRules) -> None:

@@ -98,16 +98,6 @@ FUNCTION_WORDS = frozenset({
     "starting", "start", "keeps", "keep", "been", "being", "am", "do", "does", "did", "dont",
     "doesnt", "didnt", "went", "go", "goes", "gone", "come", "came", "comes", "coming", "day",
     "days", "night", "nights", "week", "weeks", "morning", "evening", "hours", "time",
-    "could", "would", "can", "will", "seem", "seems", "seemed", "just",
-    # How a sensation feels, not another event ("sharp pains in my tummy", "mild ache").
-    "mild", "slight", "slightly", "severe", "sharp", "dull", "stabbing", "stinging",
-    "shooting", "nagging", "gnawing", "constant", "occasional", "sudden",
-    # Since which dose, and "tender to touch": not another event. Posture, exertion and
-    # meals are not here: they make concepts of their own (Dizziness postural, Dyspnoea at
-    # rest, Dyspnoea exertional, postprandial terms).
-    "touch", "touched", "pressed", "dose", "doses", "second", "first", "third",
-    "injection", "infusion", "tablet", "tablets", "pill", "pills", "medicine",
-    "medication", "drug", "treatment", "chemo",
 })
 _NEAR = re.compile(r"\b(?:almost|nearly|near|close to|going to|gonna|about to|verge of)\b")
 _JOINING = frozenset({"and", "with", "plus", "also", "then", "or"})
@@ -345,11 +335,6 @@ class LayRules:
         for q in (" ".join(kept), " ".join(mapped)):
             if q and q not in queries:
                 queries.append(q)
-        # A phrase's reading beside words that only say how or when ("mild tummy ache after
-        # breakfast", "could feel my heart thumping"): the reading alone.
-        core = " ".join(w for w in kept if w not in FUNCTION_WORDS)
-        if core in self._medical and core not in queries:
-            queries.append(core)
         if combo:
             found.add(combo)
         # Two concepts named and joined ("rash and itching"), or a body-part reading beside a

@@ -257,23 +257,3 @@ def _coder():
     from safety.coding.bundled import bundled_autocoder
 
     return bundled_autocoder("events")
-
-
-@pytest.mark.parametrize(("text", "code"), [
-    ("sharp pains in my tummy", "10000081"),            # how it feels: not another event
-    ("mild tummy ache after the second dose", "10000081"),  # since which dose
-    ("could feel my heart thumping", "10033557"),
-])
-def test_words_that_only_say_how_or_since_when_leave_the_reading_whole(
-        events_coder, text: str, code: str) -> None:
-    result = events_coder.code(text)
-    assert (result.code, result.auto) == (code, True)
-
-
-@pytest.mark.parametrize(("text", "plain"), [("light-headed when I stand up", "10013573"),
-                                             ("breathless when sitting", "10013963")])
-def test_posture_and_exertion_are_not_dropped(events_coder, text: str, plain: str) -> None:
-    # Dizziness postural, Dyspnoea at rest: the circumstance makes a concept of its own, so
-    # the plain concept (Dizziness, Dyspnea) is not auto-coded without it.
-    result = events_coder.code(text)
-    assert not (result.auto and result.code == plain)

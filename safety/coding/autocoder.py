@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 
 from safety.cases.model import CodedTerm
 from safety.coding.index import Entry, MatchIndex
-from safety.coding.lay import LayReading, LayRules, lay_rules
+from safety.coding.lay import FUNCTION_WORDS, LayReading, LayRules, lay_rules
 from safety.coding.normalise import Rules, drug_key, event_keys, is_non_event, rules_for
 from safety.coding.paths import curation_dir
 from safety.coding.semantic import Embedder, SemanticIndex
@@ -244,6 +244,9 @@ class _Pending:
     multiple: bool
     vague: bool = False
     lay: bool = False
+    # The lay reading is one of two conventions (``LayReading.contested``): the physician
+    # chooses, whatever the similarity says.
+    doubted: bool = False
 
 
 def words_agree(query: str, key: str) -> bool:
@@ -302,6 +305,10 @@ class Autocoder:
         self._filled: dict[str, tuple[str | None, ...]] = {}
         self.semantic: SemanticIndex | None = None
         self._auto_codes = {e.code for e in entries if e.auto}
+        # Lay phrases of rows that name two conventions (``a|b``), as indexed exemplars.
+        self._doubted_exemplars = frozenset(
+            row.partition(" ")[2] for row in (self.lay.alternatives if self.lay else {})
+            if row.startswith("phrase "))
         if embedder is not None:
             self.attach_semantic(embedder, index_dir)
 
@@ -486,7 +493,8 @@ class Autocoder:
         return result, _Pending(query, verbatim, ranked, negated,
                                 reading.multiple if reading else False,
                                 reading.vague if reading else False,
-                                reading is not None and query != core)
+                                reading is not None and query != core,
+                                bool(reading.contested) if reading else False)
 
     def _fuzzy_auto(self, core: str, ranked: list[tuple[str, float]], keys: dict[str, str],
                     entries: list[Entry]) -> bool:
@@ -516,10 +524,24 @@ class Autocoder:
             code = exact.ordered[0][0]
             result.method = "lay"
             result.score = 100.0
-            result.auto = (exact.auto and not reading.negated and not reading.multiple
-                           and not (query == reading.combo and self._names_event(reading.rest)))
+            # A body-part reading is auto-coded only when every word it leaves unread is a
+            # function word: "open sore on my shin that won't heal" is not only shin pain.
+            # With a vaccination/injection site named, only the site's own terms are.
+            # A reading the vocabulary marks as one of two conventions (``a|b``): both offered,
+            # neither auto-coded.
+            others = dict(reading.contested).get(query, ())
+            result.auto = (exact.auto and not others and not reading.negated
+                           and not reading.multiple
+                           and not (query == reading.combo
+                                    and (self._names_event(reading.rest)
+                                         or any(w not in FUNCTION_WORDS for w in reading.rest)))
+                           and (not reading.site or query in reading.site))
             self._fill(result, code)
             ranked = [(c, 100.0) for c, _ in exact.ordered]
+            for other in others:
+                other_keys = event_keys(other, self.rules)
+                ranked += [(e.code, 100.0) for e in self.index.exact(other_keys.full,
+                                                                     other_keys.core)]
             if not result.auto:
                 ranked += self._fuzzy_codes(core, exclude={c for c, _ in exact.ordered})
             result.candidates = self._candidates(ranked)
@@ -556,14 +578,16 @@ class Autocoder:
         group = self.group_of(best_code)
         runner_up = next((s for c, s in ranked[1:] if self.group_of(c) != group), 0.0)
         t = self.thresholds
+        text, read = (found or {}).get(best_code, ("", ""))
+        # Found through a doubted row's lay phrase (an index exemplar): as doubted as the row.
         eligible = (best_code in self._auto_codes and not state.negated
-                    and not state.multiple and not state.vague)
+                    and not state.multiple and not state.vague and not state.doubted
+                    and text not in self._doubted_exemplars)
         lexical = bool(result.auto and result.code is not None
                        and self.group_of(result.code) == group)
         cosines = dict(hits)
         cosine = cosines.get(best_code, 0.0)
         next_cosine = next((v for c, v in hits if self.group_of(c) != group), 0.0)
-        text, read = (found or {}).get(best_code, ("", ""))
         if not text:  # found by the lexical path only: its words against the term's name
             concept = self.terms.get(self.level, best_code)
             text, read = (concept.name if concept else ""), state.query

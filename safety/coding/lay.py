@@ -54,6 +54,51 @@ _TIME = re.compile(
 )
 
 
+# Clause boundaries: a denial holds for its own clause only ("no pain, my hands just won't
+# stop shaking", "chills but no fever": the event is the other clause).
+_CLAUSE = re.compile(r"\s*[,;.]\s*|\s+\b(?:but|just|only|though|although|yet)\b\s+")
+# A vaccination or injection named with where it went in ("sore arm where I had the jab",
+# "red patch at the injection site"): the event is a reaction at the site, not in the limb.
+_VACCINE = re.compile(r"\b(?:jabs?|vaccines?|vaccinations?|vaccinated|boosters?|immuni[sz]ations?"
+                      r"|shots?|flu jab|covid jab)\b")
+_INJECTION = re.compile(r"\b(?:inject(?:ed|ion|ions|ing)?|needle)\b")
+_SITE_WORDS = re.compile(r"\b(?:where|site|spot|went in|go in|goes in)\b")
+# The whole body ("itchy all over", "red all over my body"): MedDRA's generalised terms.
+_ALL_OVER = re.compile(r"\b(?:all over(?: (?:my|his|her|the|their))?(?: (?:body|skin))?"
+                       r"|whole body|entire body|everywhere|head to toe)\b")
+_WHOLE_LIMB = re.compile(r"\b(?:whole|entire|full|all of (?:my|his|her|the))\b")
+# A body part after one of these is where the first part is ("glands in my neck are sore":
+# the glands hurt; "a rash on my arms").
+_LOCATIVE = frozenset({"in", "on", "under", "round", "around", "behind", "near", "at", "inside",
+                       "over", "below", "above", "between"})
+_DETERMINERS = frozenset({"my", "the", "his", "her", "their", "our", "your", "a", "both", "left",
+                          "right", "one", "lower", "upper"})
+# What a reaction at a vaccination or injection site is called in the dictionary, by the
+# sensation the text names (tried in order; only dictionary keys are coded).
+SITE_TERMS: dict[str, tuple[str, ...]] = {
+    "pain": ("pain",), "swelling": ("swelling", "oedema"), "itch": ("pruritus",),
+    "red": ("erythema",), "numb": ("hypoesthesia", "anaesthesia"),
+    "tingling": ("paraesthesia",), "lump": ("mass", "nodule"), "bruise": ("bruising",),
+    "bleeding": ("haemorrhage",), "hot": ("warmth",), "rash": ("rash",),
+    "hard": ("induration",), "stiff": ("movement impairment",),
+}
+_SITE_THINGS = frozenset({"lump", "rash", "bruise", "bleeding"})
+# Words that name nothing by themselves: a body-part reading that leaves any other word
+# unread ("open sore on my shin that won't heal", "sore cracks at the corners of my mouth")
+# may be missing what the text is about, and is not auto-coded on the rules alone.
+FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "of", "in", "on", "at", "to", "my", "his", "her", "their", "our", "your",
+    "and", "with", "or", "for", "from", "by", "is", "was", "be", "are", "were", "it", "its",
+    "i", "he", "she", "they", "we", "you", "me", "him", "them", "that", "this", "these",
+    "those", "which", "who", "when", "where", "while", "after", "before", "since", "around",
+    "round", "under", "over", "near", "behind", "inside", "both", "left", "right", "side",
+    "sides", "one", "two", "up", "down", "out", "off", "back", "again", "still", "now", "then",
+    "little", "bit", "lot", "more", "less", "very", "real", "pretty", "kind", "sort",
+    "lower", "upper", "whole", "entire", "area", "part", "parts", "there", "here", "started",
+    "starting", "start", "keeps", "keep", "been", "being", "am", "do", "does", "did", "dont",
+    "doesnt", "didnt", "went", "go", "goes", "gone", "come", "came", "comes", "coming", "day",
+    "days", "night", "nights", "week", "weeks", "morning", "evening", "hours", "time",
+})
 _NEAR = re.compile(r"\b(?:almost|nearly|near|close to|going to|gonna|about to|verge of)\b")
 _JOINING = frozenset({"and", "with", "plus", "also", "then", "or"})
 _JOINED = re.compile(r"\b(?:and|with|plus|also|then)\b")
@@ -75,6 +120,12 @@ class LayReading:
     # does not auto-code the body-part reading.
     combo: str | None = None
     rest: tuple[str, ...] = ()
+    # A vaccination/injection site named: only these queries ("vaccination site pain") may
+    # be auto-coded; the body-part reading of the same words ("limb pain") may not.
+    site: tuple[str, ...] = ()
+    # Readings a row marks as one of two conventions (``LayRules.alternatives``), each with
+    # the other concepts it may be: offered beside it, never auto-coded.
+    contested: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def stem(word: str) -> str:
@@ -133,6 +184,13 @@ class LayRules:
     # Phrases by their words' stems; a stem two phrases of different meaning share is left
     # out (no guessing between them).
     stemmed: dict[str, str] = field(default_factory=dict)
+    # A medical side written "a|b": the dictionary holds two concepts the lay words fit under
+    # different coding conventions ("swollen ankles": Peripheral swelling, or Oedema
+    # peripheral, which lay words cannot tell apart). Read as "a"; the coder offers both and
+    # auto-codes neither: the physician chooses.
+    # Keyed by the row ("phrase <lay>", "combo <part> <sensation>"): another row may read the
+    # same medical side without doubt ("leg weak": the lower limb; "limb weak": which one?).
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path: Path) -> LayRules:
@@ -143,9 +201,15 @@ class LayRules:
         combos: dict[tuple[str, str], str] = {}
         unable: list[str] = []
         negations: list[str] = []
+        alternatives: dict[str, tuple[str, ...]] = {}
         with path.open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 rule, lay, medical = row["rule"], fold(row["lay"]), row["medical"].strip().lower()
+                if "|" in medical:
+                    medical, *others = (m.strip() for m in medical.split("|"))
+                    alternatives[f"{rule} {lay}"] = tuple(others)
+                    if rule == "phrase":
+                        alternatives[f"stem {stem_phrase(lay)}"] = tuple(others)
                 if rule == "phrase":
                     phrases[lay] = medical
                 elif rule == "filler":
@@ -170,7 +234,8 @@ class LayRules:
         )
         longest = max((len(p.split()) for p in [*phrases, *parts]), default=1)
         return cls(phrases, longest, frozenset(fillers), parts, sensations, combos, pattern,
-                   tuple(sorted(negations, key=len, reverse=True)), stemmed_phrases(phrases))
+                   tuple(sorted(negations, key=len, reverse=True)), stemmed_phrases(phrases),
+                   alternatives)
 
     def read(self, verbatim: str) -> LayReading:
         return self._read(verbatim, None)
@@ -191,18 +256,46 @@ class LayRules:
                        stemmed=stemmed_phrases(phrases))
 
     def _read(self, verbatim: str, used: set[tuple[str, str]] | None) -> LayReading:
-        text = fold(verbatim)
+        rows: set[tuple[str, str]] = set()
+        reading = self._read_rows(verbatim, rows)
+        if used is not None:
+            used.update(rows)
+        contested = tuple((medical, others) for rule, lay in sorted(rows)
+                          if (others := self.alternatives.get(f"{rule} {lay}"))
+                          for medical in (self._medical_of(rule, lay),))
+        contested = reading.contested + contested
+        return replace(reading, contested=contested) if contested else reading
+
+    def _medical_of(self, rule: str, lay: str) -> str:
+        if rule == "phrase":
+            return self.phrases.get(lay, "")
+        if rule == "stem":
+            return self.stemmed.get(lay, "")
+        part, _, sensation = lay.partition(" ")
+        return self.combos.get((part, sensation), "")
+
+    def _read_rows(self, verbatim: str, used: set[tuple[str, str]] | None) -> LayReading:
+        text = fold_keep_commas(verbatim)  # commas part clauses (below)
         text = " ".join(_TIME.sub(" ", text).split())
         if self.unable is not None:
             text = " ".join(self.unable.sub("cant", text).split())
+        generalised = _ALL_OVER.search(text) is not None
+        text = " ".join(_ALL_OVER.sub(" ", text).split())
+        clauses = [c for c in _CLAUSE.split(text) if c.strip()] or [text]
+        denied = [self._denied(c) for c in clauses]
         negated = False
-        for neg in self.negations:
-            if text.startswith(neg + " "):
-                rest = text[len(neg) + 1:]
-                # "no appetite", "not hungry", "no energy" are events in themselves.
-                if not any(text.startswith(p) for p in self.phrases if p.startswith(neg + " ")):
-                    negated, text = True, rest
-                break
+        if all(d is not None for d in denied):
+            # Every clause denies: the whole text denies ("no rash", "denies headache").
+            negated, text = True, " ".join(d or "" for d in denied)
+        elif any(d is not None for d in denied):
+            # "chills but no fever", "no pain, my hands just won't stop shaking": the
+            # clauses that deny are dropped, the others are the event.
+            text = " ".join(c for c, d in zip(clauses, denied, strict=True) if d is None)
+        text = " ".join(re.sub(r"[,;]", " ", text).split())
+        # Two comma-separated parts that both say something (a denied one says nothing).
+        commas = sum(1 for seg in re.split(r"[,;]", fold_keep_commas(verbatim))
+                     if any(self._denied(c) is None
+                            for c in _CLAUSE.split(seg) if c.strip())) > 1
         words = text.split()
         mapped = self._phrases(words, used)
         kept = [w for w in mapped if w not in self.fillers]
@@ -214,10 +307,29 @@ class LayRules:
         # body-part reading takes its sensation from is counted through that reading).
         found = {w for w in [*mapped, *kept] if w in self._medical and w not in self.parts}
         queries: list[str] = []
-        combo, named, feeling = self._combo(kept, used)
+        spelled = [w.replace("_", " ") for w in mapped]
+        placed = frozenset(w for i, w in enumerate(spelled)
+                           if w in self.parts and self._placed(spelled, i))
+        combo, named, feeling = self._combo(kept, used, placed)
         found.discard(feeling or "")
+        # Words the body-part reading leaves unread: another sensation ("itchy red rash":
+        # red, rash) is one of them, the same sensation in other words ("sore and achy") not.
+        sensed = self.sensations.get(feeling or "")
         unread = tuple(w for w in kept if w.replace("_", " ") not in self.parts
-                       and w not in self.sensations) if combo else ()
+                       and self.sensations.get(w, "\0") != sensed) if combo else ()
+        site = self._site(text, kept, named)
+        doubted: list[tuple[str, tuple[str, ...]]] = []
+        if generalised:
+            # "itchy all over", "red all over my body": the generalised term where the
+            # dictionary has one (tried first; only dictionary keys are coded). Writers code
+            # it either way (the first lay set: Urticaria; set B: Pruritus generalised), so
+            # both are offered and neither is auto-coded.
+            for q in (combo, " ".join(kept)):
+                if q:
+                    base = "oedema" if q.endswith("swelling") else q
+                    queries += [f"{base} generalised", f"generalised {base}"]
+                    doubted += [(f"{base} generalised", (q,)), (f"generalised {base}", (q,))]
+        queries += site
         if combo:
             queries.append(combo)
         for q in (" ".join(kept), " ".join(mapped)):
@@ -227,8 +339,8 @@ class LayRules:
             found.add(combo)
         # Two concepts named and joined ("rash and itching"), or a body-part reading beside a
         # different lay phrase ("sore arm at injection site"): a person splits or chooses.
-        joined = bool(_JOINED.search(text)) or "," in verbatim or combo is not None
-        vague = not kept or any(w in _JOINING for w in kept) or "," in verbatim
+        joined = bool(_JOINED.search(text)) or commas or combo is not None
+        vague = not kept or any(w in _JOINING for w in kept) or commas
         # "can't" before a concept the rules read ("can't nod off": not somnolence) denies
         # it or names its opposite: for a person.
         # "Almost fainted", "going to be sick": the event nearly happened, which is often a
@@ -239,7 +351,38 @@ class LayRules:
         # heart"): the other words may be the event; two events for a person.
         multiple = (joined and len(found) > 1) or (
             combo is not None and any(w in _JOINING for w in unread))
-        return LayReading(tuple(queries), negated, named, multiple, vague, combo, unread)
+        return LayReading(tuple(dict.fromkeys(queries)), negated, named, multiple, vague, combo,
+                          unread, tuple(site), tuple(doubted))
+
+    def _denied(self, clause: str) -> str | None:
+        """What a clause denies ("no fever" -> "fever"), or None when it does not deny;
+        "no appetite", "not hungry", "no energy" are events in themselves."""
+        clause = clause.strip()
+        for neg in self.negations:
+            if clause.startswith(neg + " ") or clause == neg:
+                if any(clause.startswith(p) for p in self.phrases if p.startswith(neg + " ")):
+                    return None
+                return clause[len(neg) + 1:]
+        return None
+
+    def _site(self, text: str, kept: list[str], named: tuple[str, ...]) -> list[str]:
+        """The site-reaction readings of a text that names a vaccination or an injection
+        and where it went in (a site word, or the limb/shoulder the dose goes in)."""
+        vaccine = _VACCINE.search(text) is not None
+        if not vaccine and _INJECTION.search(text) is None:
+            return []
+        if _SITE_WORDS.search(text) is None and not (set(named) & {"limb", "joint"}):
+            return []
+        site = "vaccination site" if vaccine else "injection site"
+        feelings = [self.sensations[w] for w in kept if w in self.sensations]
+        # What is there ("a hard lump") before how it feels: the thing names the reaction.
+        feelings.sort(key=lambda f: f not in _SITE_THINGS)
+        out: list[str] = []
+        for feeling in feelings:
+            if feeling == "swelling" and vaccine and _WHOLE_LIMB.search(text):
+                out.append("extensive swelling of vaccinated limb")
+            out += [f"{site} {term}" for term in SITE_TERMS.get(feeling, (feeling,))]
+        return out
 
     @property
     def _medical(self) -> frozenset[str]:
@@ -260,6 +403,8 @@ class LayRules:
                 if medical is not None:
                     if used is not None and chunk in self.phrases:
                         used.add(("phrase", chunk))
+                    elif used is not None and f"stem {stem_phrase(chunk)}" in self.alternatives:
+                        used.add(("stem", stem_phrase(chunk)))  # a doubted row in another form
                     if medical:  # an empty medical side: an intensifier, dropped
                         out.append(medical)
                     i += n
@@ -274,27 +419,49 @@ class LayRules:
         return out
 
     def _combo(self, words: list[str], used: set[tuple[str, str]] | None = None,
+               placed: frozenset[str] = frozenset(),
                ) -> tuple[str | None, tuple[str, ...], str | None]:
         """The body-part reading, the parts named, and the word that gave its sensation.
 
         The first sensation that makes a known pair with the part wins ("itching and lips
         swelled up": lips + swelling, not lips + itch, which names nothing)."""
         spelled = [w.replace("_", " ") for w in words]
-        parts = [self.parts[w] for w in spelled if w in self.parts]
+        at = [i for i, w in enumerate(spelled) if w in self.parts]
+        # A part after "in/on/under my ..." places the part named before it ("glands in my
+        # neck"): the first part is what the sensation is about.
+        heads = [i for i in at if spelled[i] not in placed] if len(at) > 1 else at
+        parts = [self.parts[spelled[i]] for i in (heads or at)]
         named = tuple(dict.fromkeys(parts))
         feelings = [(w, self.sensations[w]) for w in words if w in self.sensations]
         if len(named) != 1 or not feelings:
             return None, named, None
+        # A pair may name the lay word itself ("leg weak": lower limb) before its group.
+        own = [stem(spelled[i]) for i in (heads or at)] + [spelled[i] for i in (heads or at)]
         for word, feeling in feelings:
-            medical = self.combos.get((named[0], feeling))
+            key = next(((w, feeling) for w in own if (w, feeling) in self.combos),
+                       (named[0], feeling))
+            medical = self.combos.get(key)
             if medical is not None:
                 if used is not None:
-                    used.add(("combo", f"{named[0]} {feeling}"))
+                    used.add(("combo", " ".join(key)))
                 return medical, named, word
         for word, feeling in feelings:
             if feeling == "pain":
                 return f"{named[0]} pain", named, word
         return None, named, None
+
+    @staticmethod
+    def _placed(words: list[str], i: int) -> bool:
+        """Whether the part at ``i`` follows a locative ("in my neck", "on the back of")."""
+        j = i - 1
+        while j >= 0 and words[j] in _DETERMINERS:
+            j -= 1
+        return j >= 0 and words[j] in _LOCATIVE
+
+
+def fold_keep_commas(text: str) -> str:
+    """:func:`fold`, keeping the commas and semicolons that separate clauses."""
+    return ",".join(fold(part) for part in re.split(r"[,;]", text))
 
 
 def fold(text: str) -> str:

@@ -6,11 +6,12 @@ Usage:
 
 Sets: ``coding_devset.csv`` (the team's set, mostly clinical wording: the "clinical" line),
 ``coding_lay_set.csv`` (lay verbatims, printed as its dev and LOCKED halves) and
-``coding_drug_set.csv`` (drug verbatims, both halves) and lay set B (``coding_lay_b/``, see
-``read_lay_b``: locked once, spent, now development data). The locked halves are printed for
-the record only; nothing is calibrated or chosen on them. An expected code may name alternatives
-(``a|b``, both acceptable); a ``combination`` row is never right when auto-coded, because one
-substance code would drop the others.
+``coding_drug_set.csv`` (drug verbatims, both halves), lay set B (``coding_lay_b/``, see
+``read_lay_b``: locked once, spent, now development data) and lay set C (``coding_lay_c/``,
+LOCKED, printed with ``--locked`` only, whole and as its rows found in no earlier set). The
+locked halves and sets are printed for the record only; nothing is calibrated or chosen on
+them. An expected code may name alternatives (``a|b``, both acceptable); a ``combination`` row
+is never right when auto-coded, because one substance code would drop the others.
 
 Scoring: an event is right when the chosen LLT rolls up to the expected PT; a drug when the
 chosen substance has the expected active moiety. Rows with no expected code are ambiguous or
@@ -81,28 +82,54 @@ def read_lay(path: Path, half: str) -> list[Row]:
     return [replace(r, expected=final.get(r.verbatim, r.expected)) for r in rows]
 
 
-def read_lay_b(folder: Path) -> list[Row]:
-    """Lay set B (``tests/data/coding_lay_b``): written after the first set's locked half had been
-    looked at, by a writer who never saw the coder, read by a second reader, adjudicated by rule
-    (``adjudication_b.tsv``) before it was scored. It was scored once as a locked set
-    (2026-12-07, after round 4) and is spent: since then it is development data (read for
-    diagnosis, used in calibration), printed as ``lay B (spent: dev)``.
-    """
+def read_lay_folder(folder: Path, suffix: str) -> list[Row]:
+    """A lay set written by people who never saw the coder, second-read row by row and
+    adjudicated by rule before it was scored: ``lay_events_<suffix>.txt`` (verbatim, code,
+    term), ``lay_ambiguous_<suffix>.txt`` (texts for a person) and ``adjudication_<suffix>.tsv``
+    (the final expected code(s) where the second reading changed them)."""
     def lines(name: str) -> list[str]:
         text = (folder / name).read_text(encoding="utf-8")
         return [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
     final = {}
-    for line in lines("adjudication_b.tsv"):
+    for line in lines(f"adjudication_{suffix}.tsv"):
         verbatim, expected, _why = line.split("\t")
         final[verbatim] = expected
     rows: list[Row] = []
-    for line in lines("lay_events_b.txt"):
+    for line in lines(f"lay_events_{suffix}.txt"):
         verbatim, code, _term = line.split("\t")
-        rows.append(Row(verbatim, "event", final.get(verbatim, code), "lay_b"))
-    for verbatim in lines("lay_ambiguous_b.txt"):
-        rows.append(Row(verbatim.strip(), "event", final.get(verbatim.strip(), ""), "lay_b"))
+        rows.append(Row(verbatim, "event", final.get(verbatim, code), f"lay_{suffix}"))
+    for verbatim in lines(f"lay_ambiguous_{suffix}.txt"):
+        rows.append(Row(verbatim.strip(), "event", final.get(verbatim.strip(), ""),
+                        f"lay_{suffix}"))
     return rows
+
+
+def read_lay_b(folder: Path) -> list[Row]:
+    """Lay set B (``tests/data/coding_lay_b``): written after the first set's locked half had been
+    looked at. It was scored once as a locked set (2026-12-07, after round 4) and is spent:
+    since then it is development data (read for diagnosis, used in calibration), printed as
+    ``lay B (spent: dev)``.
+    """
+    return read_lay_folder(folder, "b")
+
+
+def read_lay_c(folder: Path) -> list[Row]:
+    """Lay set C (``tests/data/coding_lay_c``), LOCKED: written and second-read during round 5
+    by people who never saw the coder, added after round 5's coder was frozen; scored only
+    with ``--locked`` (its README and PREREGISTRATION say how)."""
+    return read_lay_folder(folder, "c")
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def not_in_earlier_sets(rows: list[Row], *earlier: list[Row]) -> list[Row]:
+    """The rows whose verbatim (case and spacing aside) is in none of ``earlier``: common
+    phrases recur across independently written sets; printed for information only."""
+    seen = {_normal(r.verbatim) for rows_ in earlier for r in rows_}
+    return [r for r in rows if _normal(r.verbatim) not in seen]
 
 
 def _right(coder: Autocoder, code: str | None, expected: str) -> bool:
@@ -389,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layset", default=str(ROOT / "tests/data/coding_lay_set.csv"))
     parser.add_argument("--drugset", default=str(ROOT / "tests/data/coding_drug_set.csv"))
     parser.add_argument("--layset-b", default=str(ROOT / "tests/data/coding_lay_b"))
+    parser.add_argument("--layset-c", default=str(ROOT / "tests/data/coding_lay_c"))
     parser.add_argument("--semantic", nargs="?", const="minilm", default=None,
                         help="semantic mode (backend: minilm or e5)")
     parser.add_argument("--index-dir", default=str(ROOT / "instance/semantic-index"))
@@ -510,6 +538,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.locked:
         report["lay LOCKED"] = metrics(sets["locked"])
         report["drugs LOCKED"] = metrics(drug_sets["locked"])
+        lay_c = read_lay_c(Path(args.layset_c))
+        report["lay C LOCKED"] = metrics(run(lay_c, coders))
+        earlier = [read_devset(Path(args.layset)), read_lay_b(Path(args.layset_b)),
+                   read_devset(Path(args.devset))]
+        report["lay C, new phrases"] = metrics(run(not_in_earlier_sets(lay_c, *earlier),
+                                                   coders))
     for name, m in report.items():
         print(
             f"{name:22} rows={m['rows']:4} codable={m['codable']:4} "

@@ -7,11 +7,12 @@ Usage:
 Sets: ``coding_devset.csv`` (the team's set, mostly clinical wording: the "clinical" line),
 ``coding_lay_set.csv`` (lay verbatims, printed as its dev and LOCKED halves) and
 ``coding_drug_set.csv`` (drug verbatims, both halves), lay set B (``coding_lay_b/``, see
-``read_lay_b``: locked once, spent, now development data) and lay set C (``coding_lay_c/``,
-LOCKED, printed with ``--locked`` only, whole and as its rows found in no earlier set). The
-locked halves and sets are printed for the record only; nothing is calibrated or chosen on
-them. An expected code may name alternatives (``a|b``, both acceptable); a ``combination`` row
-is never right when auto-coded, because one substance code would drop the others.
+``read_lay_b``: locked once, spent, now development data) and lay sets C (``coding_lay_c/``)
+and D (``coding_lay_d/``), LOCKED, printed with ``--locked`` only, whole and as their rows
+found in no earlier set. The locked halves and sets are printed for the record only; nothing
+is calibrated or chosen on them. An expected code may name alternatives (``a|b``, both
+acceptable); a ``combination`` row is never right when auto-coded, because one substance code
+would drop the others.
 
 Scoring: an event is right when the chosen LLT rolls up to the expected PT; a drug when the
 chosen substance has the expected active moiety. Rows with no expected code are ambiguous or
@@ -119,6 +120,13 @@ def read_lay_c(folder: Path) -> list[Row]:
     by people who never saw the coder, added after round 5's coder was frozen; scored only
     with ``--locked`` (its README and PREREGISTRATION say how)."""
     return read_lay_folder(folder, "c")
+
+
+def read_lay_d(folder: Path) -> list[Row]:
+    """Lay set D (``tests/data/coding_lay_d``), LOCKED: written beside set C as a reserve, in a
+    second voice (hotline notes, emails, forum posts around the one event); scored only with
+    ``--locked``, after set C (its PREREGISTRATION says when)."""
+    return read_lay_folder(folder, "d")
 
 
 def _normal(text: str) -> str:
@@ -417,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drugset", default=str(ROOT / "tests/data/coding_drug_set.csv"))
     parser.add_argument("--layset-b", default=str(ROOT / "tests/data/coding_lay_b"))
     parser.add_argument("--layset-c", default=str(ROOT / "tests/data/coding_lay_c"))
+    parser.add_argument("--layset-d", default=str(ROOT / "tests/data/coding_lay_d"))
     parser.add_argument("--semantic", nargs="?", const="minilm", default=None,
                         help="semantic mode (backend: minilm or e5)")
     parser.add_argument("--index-dir", default=str(ROOT / "instance/semantic-index"))
@@ -543,6 +552,10 @@ def main(argv: list[str] | None = None) -> int:
         earlier = [read_devset(Path(args.layset)), read_lay_b(Path(args.layset_b)),
                    read_devset(Path(args.devset))]
         report["lay C, new phrases"] = metrics(run(not_in_earlier_sets(lay_c, *earlier),
+                                                   coders))
+        lay_d = read_lay_d(Path(args.layset_d))
+        report["lay D LOCKED"] = metrics(run(lay_d, coders))
+        report["lay D, new phrases"] = metrics(run(not_in_earlier_sets(lay_d, *earlier, lay_c),
                                                    coders))
     for name, m in report.items():
         print(

@@ -548,13 +548,13 @@ def main(argv: list[str] | None = None) -> int:
         report["lay LOCKED"] = metrics(sets["locked"])
         report["drugs LOCKED"] = metrics(drug_sets["locked"])
         lay_c = read_lay_c(Path(args.layset_c))
-        report["lay C LOCKED"] = metrics(run(lay_c, coders))
+        report["lay C (spent)"] = metrics(run(lay_c, coders))
         earlier = [read_devset(Path(args.layset)), read_lay_b(Path(args.layset_b)),
                    read_devset(Path(args.devset))]
         report["lay C, new phrases"] = metrics(run(not_in_earlier_sets(lay_c, *earlier),
                                                    coders))
         lay_d = read_lay_d(Path(args.layset_d))
-        report["lay D LOCKED"] = metrics(run(lay_d, coders))
+        report["lay D (spent)"] = metrics(run(lay_d, coders))
         report["lay D, new phrases"] = metrics(run(not_in_earlier_sets(lay_d, *earlier, lay_c),
                                                    coders))
     for name, m in report.items():

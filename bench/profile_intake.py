@@ -82,7 +82,9 @@ def _profile_components(stats: pstats.Stats, requests: int) -> dict[str, float]:
     owner = {k: name for name, ks in keys.items() for k in ks}
 
     def under(key: tuple[Any, ...], seen: set[tuple[Any, ...]]) -> set[str]:
-        """The components whose functions call ``key``, directly or not."""
+        """The nearest components whose functions call ``key``, directly or not (the
+        search stops at a component's function: its own time is taken off its nearest
+        enclosing one in turn)."""
         found: set[str] = set()
         for caller in raw[key][4]:
             if caller in seen or caller not in raw:
@@ -90,7 +92,8 @@ def _profile_components(stats: pstats.Stats, requests: int) -> dict[str, float]:
             seen.add(caller)
             if caller in owner:
                 found.add(owner[caller])
-            found |= under(caller, seen)
+            else:
+                found |= under(caller, seen)
         return found
 
     for name, ks in keys.items():

@@ -113,7 +113,8 @@ def site_form_report(submitter: Submitter, body: Any, raw: bytes | None = None, 
                      content_type: str = "application/json",
                      idempotency_key: str | None = None) -> Incoming:
     """An SAE form as a report: validated by its contract (``marshmallow.ValidationError``
-    names every bad field), kept exactly as it came."""
+    names every bad field), kept exactly as it came: ``raw`` is the body ``body`` was parsed
+    from (an API request's), which is then also the text its payload is stored from."""
     form = SAE_FORM.load(body)
     text: str | None
     if raw is None:

@@ -224,7 +224,8 @@ class Incoming:
     migration: Migration | None = None
     # ``payload`` as the JSON text it was read from (a form's UTF-8 body), when there is one:
     # PostgreSQL stores it as ``jsonb`` directly (the same value), rather than the payload
-    # serialised again. None: the payload is serialised.
+    # serialised again. None: the payload is serialised. Whoever changes ``payload`` of an
+    # Incoming changes or clears this with it.
     payload_json: str | None = None
 
 
@@ -431,7 +432,7 @@ def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
         "content_type": incoming.content_type, "raw": incoming.raw,
         # The JSON text the payload was read from, when there is one, goes as it came:
         # PostgreSQL reads it into jsonb either way, and serialising the parsed payload again
-        # was a tenth of the intake's storing CPU.
+        # cost 0.05 of the 0.3 ms the client's side of this insert took (issue 20).
         "payload": (incoming.payload_json if incoming.payload_json is not None
                     else Jsonb(incoming.payload)),
         "sha": digest, "sender": incoming.sender,

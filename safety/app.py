@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -28,6 +29,10 @@ def create_app(overrides: dict[str, Any] | None = None,
     settings = (settings or load_settings()).with_overrides(overrides)
     settings.home.mkdir(parents=True, exist_ok=True)
     configure_logging(settings.log_level)
+    if settings.web_switch_interval_us:
+        # The web server's threads share one interpreter: a request back from the database
+        # gets it sooner (Settings.web_switch_interval_us).
+        sys.setswitchinterval(settings.web_switch_interval_us / 1_000_000)
 
     app = Flask(__name__, instance_path=str(settings.home))
     app.config.update(

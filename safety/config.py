@@ -71,6 +71,12 @@ class Settings:
     cache_dir: Path | None = None
     # How long a web process trusts a token it has checked; a revocation takes effect within it.
     token_cache_seconds: int = 10
+    # How long (microseconds) a web process's thread may hold the interpreter while another
+    # waits for it (``sys.setswitchinterval``; Python's default is 5,000). A request thread
+    # back from its commit waits for the one running Python to give the interpreter up: at
+    # 5 ms the intake spent 7-9 ms of its 12-14 ms inside the storing call under 8 clients,
+    # at 1 ms 4.7 ms (issue 20, bench/README.md). 0 leaves the interpreter's own.
+    web_switch_interval_us: int = 1000
     log_level: str = "INFO"
     testing: bool = False
     # E2B reference tables and the open terminology: the copies shipped in the package unless
@@ -251,6 +257,9 @@ def validate(settings: Settings) -> None:
     if settings.semantic_coding not in ("auto", "off"):
         raise ConfigError(f"{ENV_PREFIX}SEMANTIC_CODING must be auto or off, got "
                           f"{settings.semantic_coding!r}")
+    if settings.web_switch_interval_us < 0:
+        raise ConfigError(f"{ENV_PREFIX}WEB_SWITCH_INTERVAL_US must be 0 (the interpreter's "
+                          f"own) or more, got {settings.web_switch_interval_us}")
     if settings.forwarded_hops < 0:
         raise ConfigError(f"{ENV_PREFIX}FORWARDED_HOPS must be 0 or more, got "
                           f"{settings.forwarded_hops}")

@@ -113,14 +113,33 @@ def site_form_report(submitter: Submitter, body: Any, raw: bytes | None = None, 
                      content_type: str = "application/json",
                      idempotency_key: str | None = None) -> Incoming:
     """An SAE form as a report: validated by its contract (``marshmallow.ValidationError``
-    names every bad field), kept exactly as it came."""
+    names every bad field), kept exactly as it came: ``raw`` is the body ``body`` was parsed
+    from (an API request's), which is then also the text its payload is stored from."""
     form = SAE_FORM.load(body)
+    text: str | None
+    if raw is None:
+        text = json.dumps(body, ensure_ascii=False)
+        raw = text.encode()
+    else:
+        text = _utf8_json(raw)
     return Incoming(
-        channel="site_form", content_type=content_type,
-        raw=raw if raw is not None else json.dumps(body, ensure_ascii=False).encode(),
-        payload=body, sender=submitter.sender, sender_case_id=form["sae_id"],
+        channel="site_form", content_type=content_type, raw=raw, payload=body,
+        sender=submitter.sender, sender_case_id=form["sae_id"],
         site_id=submitter.site_id, sponsor_id=submitter.sponsor_id,
-        idempotency_key=idempotency_key)
+        idempotency_key=idempotency_key, payload_json=text)
+
+
+def _utf8_json(raw: bytes) -> str | None:
+    """The JSON body a form was read from, as text PostgreSQL reads into the same ``jsonb``:
+    UTF-8 without a byte-order mark (what a JSON client sends; a NUL byte cannot be in it).
+    None for another encoding (JSON may come as UTF-16 or UTF-32, or with a BOM, which
+    Python's reader accepts and PostgreSQL's does not): the payload is serialised then."""
+    if raw.startswith(b"\xef\xbb\xbf") or b"\x00" in raw:  # a BOM; UTF-16 or UTF-32
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def migrated(incoming: Incoming, when: date | datetime, zone: ZoneInfo, position: int, *,

@@ -102,7 +102,7 @@ WITH r AS (
   RETURNING id)
 INSERT INTO audit_events (at, actor, action, entity_type, entity_id, sponsor_id, changes)
 SELECT %(at)s, %(actor)s, 'report.received', 'reports', r.id::text, %(sponsor_id)s,
-       %(changes)s FROM r
+       '[{"field": "status", "from": null, "to": "received"}]'::jsonb FROM r
 """
 # A migrated report: the report, its migration row and its audit row in one statement (the
 # migration row was a second round trip per report, a tenth of storing a migration's form).
@@ -116,7 +116,6 @@ INSERT INTO audit_events""", 1)
 _PG_BY_KEY = ("SELECT id, status, payload_sha256 FROM reports "
               "WHERE api_client_id = %s AND idempotency_key = %s")
 _PG_BY_ID = "SELECT id, status, payload_sha256 FROM reports WHERE id = %s"
-_RECEIVED = [{"field": "status", "from": None, "to": "received"}]
 
 
 @dataclass(frozen=True)
@@ -223,6 +222,11 @@ class Incoming:
     # A migrated report's original receipt (None: received now) and what the migration said.
     received_at: datetime | None = None
     migration: Migration | None = None
+    # ``payload`` as the JSON text it was read from (a form's UTF-8 body), when there is one:
+    # PostgreSQL stores it as ``jsonb`` directly (the same value), rather than the payload
+    # serialised again. None: the payload is serialised. Whoever changes ``payload`` of an
+    # Incoming changes or clears this with it.
+    payload_json: str | None = None
 
 
 def text_limits() -> dict[str, int]:
@@ -426,10 +430,15 @@ def _pg_receive(pg: Any, incoming: Incoming, client_id: int | None,
         "id": report_id, "at": now, "received_at": incoming.received_at or now,
         "channel": incoming.channel,
         "content_type": incoming.content_type, "raw": incoming.raw,
-        "payload": Jsonb(incoming.payload), "sha": digest, "sender": incoming.sender,
+        # The JSON text the payload was read from, when there is one, goes as it came:
+        # PostgreSQL reads it into jsonb either way, and serialising the parsed payload again
+        # cost 0.05 of the 0.3 ms the client's side of this insert took (issue 20).
+        "payload": (incoming.payload_json if incoming.payload_json is not None
+                    else Jsonb(incoming.payload)),
+        "sha": digest, "sender": incoming.sender,
         "sender_case_id": incoming.sender_case_id, "site_id": incoming.site_id,
         "sponsor_id": incoming.sponsor_id, "client_id": client_id,
-        "key": incoming.idempotency_key, "actor": actor, "changes": Jsonb(_RECEIVED)}
+        "key": incoming.idempotency_key, "actor": actor}
     m = incoming.migration
     try:
         if savepoint:

@@ -122,6 +122,7 @@ def test_the_sender_profile_follows_home_unless_set(tmp_path: Path) -> None:
     ({"SAFETY_WEB_MAX_SESSION_HOURS": "-1"}, "SAFETY_WEB_MAX_SESSION_HOURS must be a positive"),
     ({"SAFETY_TIMEZONE": "Mars/Olympus"}, "SAFETY_TIMEZONE 'Mars/Olympus'"),
     ({"SAFETY_FORWARDED_HOPS": "-1"}, "SAFETY_FORWARDED_HOPS must be 0 or more"),
+    ({"SAFETY_WEB_SWITCH_INTERVAL_US": "-1"}, "SAFETY_WEB_SWITCH_INTERVAL_US must be 0"),
 ])
 def test_a_bad_value_names_its_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
+import uuid
+from dataclasses import replace
 
+import pytest
 from factories.accounts import site_token
 from factories.database import count_rows
 from factories.forms import sae_form
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from safety.app import create_app
 from safety.audit.store import AuditEvent
 from safety.db.session import session_scope
 from safety.intake.store import Report
@@ -153,3 +159,76 @@ def test_receipt_is_audited(client, sites, settings):
     assert [e.action for e in ev] == ["report.received"]
     assert ev[0].actor.startswith("api:")
     assert ev[0].at.tzinfo is not None
+
+
+def _form_bodies() -> list[tuple[str, bytes]]:
+    """One form as a client may send it: UTF-8 with its characters as they are or escaped, a
+    number written with a trailing zero, and the encodings JSON allows besides."""
+    form = sae_form(narrative='Fièvre 39,2 °C, "ANC" 0.3 µl — Übelkeit\ttab')
+    plain = json.dumps(form, ensure_ascii=False).replace('"value": 200', '"value": 200.50')
+    escaped = json.dumps(form).replace('"value": 200', '"value": 200.50')
+    return [("utf-8", plain.encode()), ("utf-8, escaped", escaped.encode()),
+            ("utf-8 with a BOM", plain.encode("utf-8-sig")), ("utf-16", plain.encode("utf-16")),
+            ("utf-32", plain.encode("utf-32"))]
+
+
+@pytest.mark.parametrize(("label", "body"), _form_bodies(), ids=[b[0] for b in _form_bodies()])
+def test_the_stored_report_is_the_form_as_sent(client, sites, settings, label, body):
+    """A form's payload is stored from the body's own text when it is plain UTF-8 (not the
+    parsed form serialised again), from the parsed form otherwise (a BOM, UTF-16, UTF-32):
+    either way the row is what it was before: the bytes as sent, their digest, the payload
+    the same jsonb value as the parsed form serialised, its audit row; the same 202."""
+    token = sites.token()
+    r = client.post("/api/v1/reports", data=body, headers={
+        **sites.headers(token), "Content-Type": "application/json"})
+    assert r.status_code == 202, r.json
+    assert set(r.json) == {"report_id", "status", "status_url"}
+    assert r.json["status"] == "received"
+    assert r.headers["Location"] == r.json["status_url"] == f"/api/v1/reports/{r.json['report_id']}"
+    sent = json.loads(body)
+    with session_scope(settings.effective_database_url) as s:
+        report = s.get(Report, uuid.UUID(r.json["report_id"]))
+        assert report is not None
+        assert report.raw == body
+        assert report.payload_sha256 == hashlib.sha256(body).hexdigest()
+        assert report.payload == sent
+        assert report.payload["drugs"][0]["dose"]["value"] == 200.5
+        assert (report.channel, report.content_type, report.sender_case_id, report.status) == (
+            "site_form", "application/json", "ONC-301-101-SAE001", "received")
+        if settings.effective_database_url.startswith("postgresql"):
+            same = s.execute(text("SELECT payload = CAST(:j AS jsonb) FROM reports "
+                                  "WHERE id = :id"),
+                             {"j": json.dumps(sent), "id": report.id}).scalar_one()
+            assert same is True
+        events = s.execute(select(AuditEvent).where(AuditEvent.entity_id == str(report.id))
+                           ).scalars().all()
+    assert [(e.action, e.changes) for e in events] == [
+        ("report.received", [{"field": "status", "from": None, "to": "received"}])]
+
+
+def test_a_refused_form_in_any_encoding_stores_nothing(client, sites, settings):
+    """The same validation and 422 whichever way the body is encoded; nothing stored."""
+    token = sites.token()
+    bad = json.dumps(sae_form(awareness_date="02/11/2026"), ensure_ascii=False)
+    answers = []
+    for body in (bad.encode(), bad.encode("utf-16")):
+        r = client.post("/api/v1/reports", data=body, headers={
+            **sites.headers(token), "Content-Type": "application/json"})
+        answers.append((r.status_code, r.json["errors"]))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 422 and "awareness_date" in answers[0][1]["json"]
+    assert _count_reports(settings) == 0
+
+
+def test_the_web_app_sets_the_interpreter_switch_interval(settings):
+    """A web process's request threads share the interpreter; ``web_switch_interval_us`` is
+    how long one may keep it while another waits (0 leaves the interpreter's own)."""
+    before = sys.getswitchinterval()
+    try:
+        create_app(settings=replace(settings, web_switch_interval_us=2500))
+        assert sys.getswitchinterval() == pytest.approx(0.0025)
+        sys.setswitchinterval(0.004)
+        create_app(settings=replace(settings, web_switch_interval_us=0))
+        assert sys.getswitchinterval() == pytest.approx(0.004)
+    finally:
+        sys.setswitchinterval(before)

@@ -25,6 +25,7 @@ from safety.cases.store import (
     CaseVersion,
     add_version,
     change_state,
+    hold_locked_case,
     new_case,
     next_number,
     worldwide_id_length,
@@ -173,6 +174,7 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
                                                             PartialDate) else None
         own_id = _text(first.sender_safety_report_id) or case.worldwide_case_id
     assert decision.version is not None and decision.kind is not None
+    hold_locked_case(session, case)  # found FOR UPDATE (``_case_named``) or inserted above
     # Before C.1 becomes ours: the sender's C.1.4/C.1.5 are its own receipt dates.
     report.receipts = report_receipts(
         sponsor, channel=report.channel, sender=report.sender, received_at=report.received_at,

@@ -14,6 +14,7 @@ Conventions shared by every field:
   survive follow-ups and E2B round trips.
 """
 
+import pickle
 import uuid
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -569,3 +570,12 @@ class CaseVersionData:
 
     def is_serious(self) -> bool:
         return any(r.seriousness.any() for r in self.reactions)
+
+
+def copied(data: CaseVersionData) -> CaseVersionData:
+    """A deep copy of a case, the caller's to change: what ``copy.deepcopy`` gives (every
+    object new, the shared ones shared in the copy alike; enum members and other immutable
+    values kept), by a pickle round trip, which does the same walk in C and takes about a
+    third of the time (a report's job copies its case once per message drafted; issue 20)."""
+    copy: CaseVersionData = pickle.loads(pickle.dumps(data, pickle.HIGHEST_PROTOCOL))
+    return copy

@@ -22,6 +22,7 @@ from safety.cases.store import (
     CaseVersion,
     StageRecords,
     first_unfinished,
+    locked_version,
     record_stage,
     stage_done,
     stage_summary,
@@ -61,9 +62,7 @@ def run_stages(session: Session, case_version_id: uuid.UUID,
     done is skipped. Returns each stage run with its summary and seconds; the caller's
     transaction commits them all, or none if any raised (the caller then runs them one by
     one, to find the one that fails)."""
-    cv = session.execute(
-        select(CaseVersion).where(CaseVersion.id == case_version_id).with_for_update()
-    ).scalar_one()
+    cv = locked_version(session, case_version_id)
     ran: list[tuple[Stage, dict[str, Any] | None, float]] = []
     # Each stage's status and timing are recorded as it ends and put on the version once, at
     # the end; the audit events go in one statement at the commit, in the order recorded.

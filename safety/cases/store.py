@@ -192,6 +192,20 @@ def locked_case(session: Session, case_id: uuid.UUID) -> Case:
         Case, case_id, with_for_update=True, populate_existing=True))
 
 
+def hold_locked_case(session: Session, case: Case) -> None:
+    """``case`` is locked by this transaction (read FOR UPDATE, or inserted by it): in a
+    pipeline job, ``locked_case`` answers it without locking and reading it again."""
+    remember(session, ("locked-case", case.id), case)
+
+
+def locked_version(session: Session, case_version_id: uuid.UUID) -> CaseVersion:
+    """The version under its row lock (its stages run under it). Once per pipeline job: a
+    version this job's transaction inserted is its own until the commit (``add_version``)."""
+    return once(session, ("locked-version", case_version_id), lambda: session.execute(
+        select(CaseVersion).where(CaseVersion.id == case_version_id).with_for_update()
+    ).scalar_one())
+
+
 def latest_view(session: Session, case_version_id: uuid.UUID) -> CodedView | None:
     """The version's newest coded view (once per pipeline job: ``add_view`` keeps it)."""
     return once(session, ("latest-view", case_version_id), lambda: session.scalar(
@@ -279,6 +293,10 @@ def add_version(session: Session, case: Case, *, version: int, kind: VersionKind
     case.current_version = version
     case.serious = data.is_serious()
     session.flush()
+    # Inserted by this transaction: no other sees it, let alone locks it or adds a coded view
+    # to it, before the commit (what a pipeline job's stages would look up again, db.memo).
+    remember(session, ("locked-version", cv.id), cv)
+    remember(session, ("latest-view", cv.id), None)
     record(session, actor=actor, action="version.created", entity=cv, case_id=case.id,
            changes=[{"field": "pipeline", "from": None, "to": PipelineStatus(cv.pipeline).value}],
            reason=reason or f"version {version} ({VersionKind(kind).value}) from report "

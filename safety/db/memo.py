@@ -31,7 +31,12 @@ _KEY = "safety.job_memo"
 
 @contextmanager
 def job_memo(session: Session) -> Iterator[None]:
-    """Memoise ``once`` lookups on ``session`` until the block or its transaction ends."""
+    """Memoise ``once`` lookups on ``session`` until the block or its transaction ends. Inside
+    another block on the same session (a report's processing around its stages), the outer
+    block's memo goes on, and ends with the outer block."""
+    if _KEY in session.info:
+        yield
+        return
     session.info[_KEY] = {}
     try:
         yield

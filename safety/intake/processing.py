@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import case as case_when
 from sqlalchemy.orm import Session, aliased
 
 from safety.cases.codec import case_from_json
@@ -25,6 +26,7 @@ from safety.cases.store import (
     CaseVersion,
     add_version,
     change_state,
+    hold_locked_case,
     new_case,
     next_number,
     worldwide_id_length,
@@ -173,6 +175,7 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
                                                             PartialDate) else None
         own_id = _text(first.sender_safety_report_id) or case.worldwide_case_id
     assert decision.version is not None and decision.kind is not None
+    hold_locked_case(session, case)  # found FOR UPDATE (``_case_named``) or inserted above
     # Before C.1 becomes ours: the sender's C.1.4/C.1.5 are its own receipt dates.
     report.receipts = report_receipts(
         sponsor, channel=report.channel, sender=report.sender, received_at=report.received_at,
@@ -286,20 +289,18 @@ def _case_named(session: Session, report: Report,
     case of another site or partner. Such a report becomes the sender's own new case (and
     duplicate screening may offer the two to a person)."""
     if report.sender_case_id:
+        # The sender's case of that id; else the earliest with the same id written in another
+        # case or punctuation (``acme/2024-17``): one statement, the exact one first (the id is
+        # unique per sender), only the row returned locked.
+        exact = Case.sender_case_id == report.sender_case_id
+        key = norm_id(report.sender_case_id)
         case = session.execute(
             select(Case).where(Case.sponsor_id == report.sponsor_id,
                                Case.sender == report.sender,
-                               Case.sender_case_id == report.sender_case_id)
+                               or_(exact, Case.sender_case_key == key) if key else exact)
+            .order_by(case_when((exact, 0), else_=1), Case.created_at).limit(1)
             .with_for_update()
         ).scalar_one_or_none()
-        if case is None and (key := norm_id(report.sender_case_id)):
-            # the same id written in another case or punctuation (``acme/2024-17``)
-            case = session.execute(
-                select(Case).where(Case.sponsor_id == report.sponsor_id,
-                                   Case.sender == report.sender,
-                                   Case.sender_case_key == key)
-                .order_by(Case.created_at).limit(1).with_for_update()
-            ).scalar_one_or_none()
         if case is not None:
             return case, None
     incoming_wwid = _text(data.admin.worldwide_case_id)

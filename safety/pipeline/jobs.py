@@ -29,6 +29,7 @@ from safety.cases.progress import stage_failed, waiting
 from safety.cases.workflow import Stage, next_stage
 from safety.config import Settings, load_settings
 from safety.db.base import utcnow
+from safety.db.memo import job_memo
 from safety.db.session import is_database_unavailable, unit_of_work
 from safety.intake.acks import ack_report, write_pending
 from safety.intake.processing import (
@@ -107,21 +108,59 @@ def _with_database(log: Any, unit: Callable[[], T]) -> T:
             time.sleep(delay)
 
 
+class _StagesFailed(Exception):
+    """The stages (or the commit) of a report's one transaction failed: the whole transaction
+    is rolled back, and the job goes the long way (``process_report``)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error = error
+
+
+Ran = list[tuple[Stage, dict[str, Any] | None, float]]
+
+
 def process_report(report_id: str) -> dict[str, Any]:
-    """A stored report becomes a case version (or is held); its first stage follows."""
+    """A stored report becomes a case version (or is held); its stages follow.
+
+    The short way, taken by nearly every report: the report's processing and its version's
+    stages in ONE transaction (one commit, and what the stages would read again after the
+    report's commit — the sponsor, the case, the version's coded view — read once). If the
+    stages or that commit fail, it is all rolled back and the job goes the long way, as it
+    went before (issue 20): the report in a transaction of its own, committed, then the
+    stages (``_run_stages``: together, else one by one), so a stage that fails never undoes
+    the report, and each stage's failure is handled as its own."""
     settings = load_settings()
     log = _log(report_id=report_id)
     rid = uuid.UUID(report_id)
     # The cases whose queue rows the stages' transaction rewrites, not this one's commit: it
     # changes the same case right after (one rewrite per job, not two; review.queue).
     queue_cases: set[uuid.UUID] = set()
+    stage_list = [(s, STAGE_FUNCTIONS[s]) for s in _from(FIRST_STAGE)]
 
-    def unit() -> ProcessingResult:
+    def unit() -> tuple[ProcessingResult, bool]:
+        """The report alone (the long way), with whether its successor is a migrated one."""
         with unit_of_work(settings) as session:
             outcome = process(session, rid, settings)
             if outcome.case_version_id is not None:
                 hand_off_refresh(session, queue_cases)
-            return outcome
+            return outcome, _next_is_migrated(session, outcome)
+
+    def short() -> tuple[ProcessingResult, bool, float, Ran | None]:
+        """The report and its stages in one transaction (``Ran``: None when it has none)."""
+        with unit_of_work(settings) as session, job_memo(session):
+            outcome = process(session, rid, settings)
+            bulk = _next_is_migrated(session, outcome)
+            seconds = time.monotonic() - started
+            if outcome.case_version_id is None or outcome.waiting_for is not None:
+                return outcome, bulk, seconds, None
+            try:
+                ran = run_version_stages(session, outcome.case_version_id, stage_list,
+                                         settings)
+                session.commit()
+            except Exception as exc:  # any failure: the long way finds which
+                raise _StagesFailed(exc) from exc
+            return outcome, bulk, seconds, ran
 
     def waited_for_nothing(outcome: ProcessingResult) -> bool:
         if outcome.waiting_for is None:
@@ -129,15 +168,30 @@ def process_report(report_id: str) -> dict[str, Any]:
         with unit_of_work(settings) as session:
             return not not_done(session, outcome.waiting_for)
 
+    def attempt() -> tuple[ProcessingResult, bool, float, Ran | None, Exception | None]:
+        """The short way; if its stages failed, the long way's report transaction, with what
+        they raised."""
+        try:
+            outcome, bulk, seconds, ran = _with_database(log, short)
+            return outcome, bulk, seconds, ran, None
+        except _StagesFailed as failed:
+            log.info("report.long_way", error=str(failed),
+                     seconds=round(time.monotonic() - started, 3))
+            outcome, bulk = _with_database(log, unit)
+            # The database gone meanwhile: the stages are tried together again (waiting for
+            # it), as after the report's own commit; anything else is theirs to handle.
+            error = None if is_database_unavailable(failed.error) else failed.error
+            return outcome, bulk, time.monotonic() - started, None, error
+
     started = time.monotonic()
     try:
-        outcome = _with_database(log, unit)
+        outcome, bulk, intake_seconds, ran, stages_failed = attempt()
         # The report ahead may have been done while this one was put to wait (its hand-over
         # found this job still running, so enqueued nothing): then go on now, in this job.
         for _ in range(3):
             if not waited_for_nothing(outcome):
                 break
-            outcome = _with_database(log, unit)
+            outcome, bulk, intake_seconds, ran, stages_failed = attempt()
     except Exception as exc:
         observe_stage(settings, "intake", time.monotonic() - started, ok=False)
         if is_database_unavailable(exc):
@@ -148,30 +202,54 @@ def process_report(report_id: str) -> dict[str, Any]:
         with unit_of_work(settings) as session:
             processing_failed(session, rid, f"{type(exc).__name__}: {exc}", final=final)
         raise
-    intake_seconds = time.monotonic() - started
     if outcome.waiting_for is not None:
         observe_stage(settings, "intake", intake_seconds, ok=True)
         log.info("report.waiting", waiting_for=str(outcome.waiting_for))
         return {"status": str(outcome.status), "waiting_for": str(outcome.waiting_for)}
     log.info("report.done", status=str(outcome.status), case_id=str(outcome.case_id or ""),
              case_version_id=str(outcome.case_version_id or ""))
+    if ran is not None:  # the short way: the stages are committed with the report
+        observe_stages(settings, [("intake", intake_seconds, True),
+                                  *((done.value, seconds, True) for done, _, seconds in ran)])
+        stage_log = _log(case_version_id=str(outcome.case_version_id))
+        for done, summary, _ in ran:
+            stage_log.info("stage.done", stage=done.value, summary=summary)
     try:
         if outcome.from_batch:  # only a partner's batch is acknowledged (safety.intake.acks)
             _acknowledge(settings, rid, log)
         if outcome.next_in_stream is not None:
-            nxt = outcome.next_in_stream
-            with unit_of_work(settings) as session:
-                bulk = bool(migrated_among(session, [nxt]))
-            enqueue_report(settings, nxt, bulk=bulk)
+            enqueue_report(settings, outcome.next_in_stream, bulk=bulk)
     except BaseException:
-        _refresh_queue(settings, queue_cases, log)  # the stages will not run in this job
+        if ran is None:
+            _refresh_queue(settings, queue_cases, log)  # the stages will not run in this job
         raise
-    if outcome.case_version_id is not None:
+    if ran is not None:
+        pass  # done with the report
+    elif outcome.case_version_id is not None:
+        # The long way: the stages after the report's commit, tried together unless they
+        # just failed together with it (a timeout then fails the job, as it would have).
         _run_stages(settings, FIRST_STAGE, outcome.case_version_id, queue_cases,
-                    intake_seconds)
+                    intake_seconds, failed=stages_failed)
     else:
         observe_stage(settings, "intake", intake_seconds, ok=True)
     return {"status": str(outcome.status), "case_id": str(outcome.case_id or "") or None}
+
+
+def _from(first: Stage) -> list[Stage]:
+    """``first`` and the stages after it, in order."""
+    out: list[Stage] = []
+    stage: Stage | None = first
+    while stage is not None:
+        out.append(stage)
+        stage = next_stage(stage)
+    return out
+
+
+def _next_is_migrated(session: Any, outcome: ProcessingResult) -> bool:
+    """Whether the report to hand over to came by a migration (its job goes on the
+    low-priority queue), asked in the report's own transaction."""
+    nxt = outcome.next_in_stream
+    return nxt is not None and bool(migrated_among(session, [nxt]))
 
 
 def _refresh_queue(settings: Settings, case_ids: set[uuid.UUID], log: Any) -> None:
@@ -247,7 +325,8 @@ def _stage_unit(settings: Settings, stage: Stage, cv_id: uuid.UUID,
 
 def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID,
                 queue_cases: set[uuid.UUID] | None = None,
-                intake_seconds: float | None = None) -> None:
+                intake_seconds: float | None = None,
+                failed: Exception | None = None) -> None:
     """The stages of a version from ``first`` on, in this job: nothing waits between them,
     so a separate job per stage bought only queueing, and a report's chain finishes before
     the queue moves on to the next report (fair in a bulk load).
@@ -261,14 +340,12 @@ def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID,
 
     ``queue_cases``: cases whose queue rows the report's commit handed to this transaction
     (rewritten here, or in one of their own if it does not commit); ``intake_seconds``: the
-    report's own time, counted in the metrics with the stages' (one round trip)."""
+    report's own time, counted in the metrics with the stages' (one round trip); ``failed``:
+    what the stages raised when they ran together with the report (``process_report``'s
+    short way): they are not tried together again, the failure is handled as theirs."""
     queue_cases = queue_cases or set()
     intake = [("intake", intake_seconds, True)] if intake_seconds is not None else []
-    remaining: list[Stage] = []
-    stage: Stage | None = first
-    while stage is not None:
-        remaining.append(stage)
-        stage = next_stage(stage)
+    remaining = _from(first)
     log = _log(case_version_id=str(cv_id))
     started = time.monotonic()
 
@@ -279,6 +356,8 @@ def _run_stages(settings: Settings, first: Stage, cv_id: uuid.UUID,
                                       [(s, STAGE_FUNCTIONS[s]) for s in remaining], settings)
 
     try:
+        if failed is not None:
+            raise failed
         ran = _with_database(log, together)
     except JobTimeoutException:
         observe_stages(settings, intake)

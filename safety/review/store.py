@@ -474,12 +474,36 @@ def _mark(session: Session, marks: Iterable[tuple[str, Any]]) -> None:
     pending.update((kind, value) for kind, value in marks if value is not None)
 
 
+# ``Session.info`` key: the versions and coded views this transaction wrote, held until it
+# ends. The session's identity map holds a clean object only while something else does, and a
+# job's stages let go of the version and the view they wrote before the commit rewrites the
+# queue row from them: without this, the rewrite read both documents back (two statements
+# and their JSON) although they cannot have changed (issue 20).
+HELD = "safety.review.held_documents"
+# A bound on what one transaction holds (a bulk import writes thousands of versions): past
+# it, the rewrite reads the others back, as before.
+HOLD_AT_MOST = 1000
+
+
 @event.listens_for(Session, "after_flush")
 def _mark_flushed(session: Session, _context: Any) -> None:
+    held: list[Any] | None = None
     for obj in (*session.new, *session.dirty, *session.deleted):
         marks = _MARKS.get(type(obj))
         if marks is not None:
             _mark(session, _held_cases(session, marks(obj)))
+        if isinstance(obj, CaseVersion | CodedView) and obj not in session.deleted:
+            held = session.info.setdefault(HELD, []) if held is None else held
+            if len(held) < HOLD_AT_MOST:
+                held.append(obj)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _let_go(session: Session, transaction: Any) -> None:
+    """What a transaction held is let go when it ends (commit or rollback), never kept for the
+    next one: a later transaction reads the rows as they are then."""
+    if transaction.parent is None:
+        session.info.pop(HELD, None)
 
 
 def _held_cases(session: Session, marks: list[tuple[str, Any]]) -> list[tuple[str, Any]]:

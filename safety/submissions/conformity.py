@@ -26,11 +26,10 @@ Plain data in, plain data out: the drafting service loads the registry and the r
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 
-from safety.cases.model import CaseVersionData, Study
+from safety.cases.model import CaseVersionData, Study, copied
 from safety.cases.values import NullFlavor
 from safety.products.registry import Registry, Status
 
@@ -117,7 +116,7 @@ def with_registry_numbers(data: CaseVersionData, ob: Obligation, region: str,
     inds = registry_inds(registry, data)
     if not inds:
         return data, []
-    out = copy.deepcopy(data)
+    out = copied(data)
     notes: list[str] = []
     if out.study is None:
         out.study = Study()

@@ -12,11 +12,10 @@ said so.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from safety.cases.model import CaseVersionData, CodedTerm
+from safety.cases.model import CaseVersionData, CodedTerm, copied
 from safety.cases.values import NullFlavor, PartialDate
 from safety.sponsors.sender import SenderProfile
 
@@ -41,7 +40,7 @@ def prepare(data: CaseVersionData, *, region: str, days: int | None,
     """The case as the regulator's message carries it, with notes on what was changed or
     left out; a copy of ``data``, or ``data`` itself changed when ``in_place`` (a caller
     that gives it up saves the copy)."""
-    case = data if in_place else copy.deepcopy(data)
+    case = data if in_place else copied(data)
     notes: list[str] = []
     a = case.admin
     a.creation_date = PartialDate.from_datetime(now)

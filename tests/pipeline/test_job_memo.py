@@ -71,3 +71,22 @@ def test_the_memo_ends_with_the_transaction(settings):  # type: ignore[no-untype
     with session_scope(url) as s:  # no memo outside a job: every call loads
         assert once(s, "k", load) == 3
         assert once(s, "k", load) == 4
+
+
+def test_a_memo_inside_another_goes_on_and_ends_with_the_outer(settings):  # type: ignore[no-untyped-def]
+    """A report's processing and its stages share one memo (the stages' block inside the
+    report's): what the report read, the stages do not read again; it ends with the outer."""
+    url = settings.effective_database_url
+    calls: list[int] = []
+
+    def load() -> int:
+        calls.append(1)
+        return len(calls)
+
+    with session_scope(url) as s:
+        with job_memo(s):
+            assert once(s, "k", load) == 1
+            with job_memo(s):
+                assert once(s, "k", load) == 1  # the outer block's answer
+            assert once(s, "k", load) == 1  # the inner block did not end the memo
+        assert once(s, "k", load) == 2  # no memo after the outer block

@@ -490,7 +490,9 @@ class Autocoder:
         if result.auto:
             return result, None  # the clinical rule decided; similarity cannot overrule it
         query = reading.queries[0] if reading is not None and reading.queries else core
-        return result, _Pending(query, verbatim, ranked, negated,
+        # The words as written, less the framing a report wraps the event in (round 6).
+        written = reading.event if reading is not None and reading.event else verbatim
+        return result, _Pending(query, written, ranked, negated,
                                 reading.multiple if reading else False,
                                 reading.vague if reading else False,
                                 reading is not None and query != core,

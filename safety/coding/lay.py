@@ -35,6 +35,8 @@ from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
+from safety.coding.framing import expand_abbreviations, read_away
+
 _FOLD = re.compile(r"[^a-z0-9]+")
 _TIME = re.compile(
     r"\b(?:since (?:starting(?: it)?|the (?:dose|injection|jab|chemo)[a-z ]*?|i started[a-z ]*?"
@@ -126,6 +128,10 @@ class LayReading:
     # Readings a row marks as one of two conventions (``LayRules.alternatives``), each with
     # the other concepts it may be: offered beside it, never auto-coded.
     contested: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The text with its framing read away (``framing.read_away``: reporter, dose and drug
+    # context, feelings), folded; empty when there was none. The semantic stage reads it as
+    # the words as written.
+    event: str = ""
 
 
 def stem(word: str) -> str:
@@ -275,8 +281,14 @@ class LayRules:
         return self.combos.get((part, sensation), "")
 
     def _read_rows(self, verbatim: str, used: set[tuple[str, str]] | None) -> LayReading:
-        text = fold_keep_commas(verbatim)  # commas part clauses (below)
-        text = " ".join(_TIME.sub(" ", text).split())
+        # The site of a vaccination or injection is named by the framing too ("sore arm
+        # after the jab"): looked for in the text before the framing is read away.
+        whole = fold_keep_commas(expand_abbreviations(verbatim))
+        text = whole  # commas part clauses (below)
+        # Round 6: who reports it, since which dose, what the reporter feels about it.
+        framed = read_away(text)
+        event = "" if framed == text else " ".join(framed.replace(",", " ").split())
+        text = " ".join(_TIME.sub(" ", framed).split())
         if self.unable is not None:
             text = " ".join(self.unable.sub("cant", text).split())
         generalised = _ALL_OVER.search(text) is not None
@@ -293,7 +305,7 @@ class LayRules:
             text = " ".join(c for c, d in zip(clauses, denied, strict=True) if d is None)
         text = " ".join(re.sub(r"[,;]", " ", text).split())
         # Two comma-separated parts that both say something (a denied one says nothing).
-        commas = sum(1 for seg in re.split(r"[,;]", fold_keep_commas(verbatim))
+        commas = sum(1 for seg in re.split(r"[,;]", framed)
                      if any(self._denied(c) is None
                             for c in _CLAUSE.split(seg) if c.strip())) > 1
         words = text.split()
@@ -317,7 +329,7 @@ class LayRules:
         sensed = self.sensations.get(feeling or "")
         unread = tuple(w for w in kept if w.replace("_", " ") not in self.parts
                        and self.sensations.get(w, "\0") != sensed) if combo else ()
-        site = self._site(text, kept, named)
+        site = self._site(whole, kept, named)
         doubted: list[tuple[str, tuple[str, ...]]] = []
         if generalised:
             # "itchy all over", "red all over my body": the generalised term where the
@@ -352,7 +364,7 @@ class LayRules:
         multiple = (joined and len(found) > 1) or (
             combo is not None and any(w in _JOINING for w in unread))
         return LayReading(tuple(dict.fromkeys(queries)), negated, named, multiple, vague, combo,
-                          unread, tuple(site), tuple(doubted))
+                          unread, tuple(site), tuple(doubted), event)
 
     def _denied(self, clause: str) -> str | None:
         """What a clause denies ("no fever" -> "fever"), or None when it does not deny;

@@ -96,6 +96,12 @@ _SINCE_STOPS = frozenset({
     "my", "his", "her", "their", "our", "its", "and", "but", "which", "now", "been", "have",
     "has", "had", "keep", "keeps", "feel", "feeling", "felt", "is", "are", "am", "got",
 })
+_SINCE_DOSE = re.compile(
+    r"(?:(?:starting|taking|using|having|getting|switching|finishing|stopping|going on"
+    r"|(?:i|she|he|they|we) (?:started|took|had|got|began|switched)(?: on)?) )?"
+    rf"(?:(?:my|his|her|their|our|the|this|these|that|those) )?(?:{_ORDINAL} )*(?:[a-z]+ )?"
+    rf"{_DOSE}(?: (?:was|were|went|got) (?:started|increased|changed|upped|doubled|up)"
+    r"| (?:started|began|went up|came in|changed))?\b")
 _STARTERS = frozenset({"i", "she", "he", "they", "we", "you"})
 _START_VERBS = frozenset({"started", "start", "began", "begun", "got", "went", "had", "took",
                           "switched", "changed", "finished", "stopped", "came", "have", "was"})
@@ -136,6 +142,12 @@ def _drop_since(words: list[str]) -> list[str]:
         if out and out[-1] == "ever":
             out.pop()
         j = i + 1
+        dose = _SINCE_DOSE.match(" ".join(words[j:]))
+        if dose:
+            # "since my second jab", "since starting the new tablets": the dose named, and
+            # the event may follow it ("since the new tablets nausea").
+            i = j + len(dose.group(0).split())
+            continue
         if words[j] in _STARTERS and j + 1 < len(words) and words[j + 1] in _START_VERBS:
             j += 2
         while j < len(words) and words[j] not in _SINCE_STOPS:

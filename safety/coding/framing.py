@@ -55,6 +55,25 @@ _REPORTER = re.compile(
     rf"^(?:(?:hi|hello|hey) )?(?:(?:{_WHO} )?{_SAY}(?: that)?"
     r"|(?:i )?(?:just )?(?:wanted|want|would like|am|im)? ?(?:writing|emailing|calling|ringing|to)"
     r" (?:to )?(?:say|report|tell you|let you know)(?: that)?)(?: |$)")
+# What a clinician or a test said it was ("GP said", "blood test showed I was", "diagnosed
+# with", "admitted to hospital with", "told I have"): the event is what follows.
+_CLINICIAN = (r"(?:gp|doctor|dr|doc|consultant|specialist|hospital|nurse|pharmacist|surgeon"
+              r"|rheumatologist|dermatologist|cardiologist|neurologist|oncologist|a e|er|ae"
+              r"|[a-z]+ologist)")
+_TOLD = re.compile(
+    rf"^(?:(?:the|my|his|her|their|our) )?(?:{_CLINICIAN}s? (?:said|says|thinks|think|told me"
+    r"|told us|told him|told her|confirmed|diagnosed)"
+    r"|(?:(?:blood|urine) )?(?:tests?|bloods|scans?|x ray|xray|ecg|mri|ct|ultrasound)"
+    r" (?:showed|shows|show|came back|confirmed|found|revealed)"
+    r"|(?:(?:i|he|she|they) )?(?:was |were |been |got |has been |have been |had been )?"
+    r"(?:told|diagnosed with|admitted(?: to hospital| to a e| to icu)?(?: with)?"
+    r"|hospitali[sz]ed(?: with)?|found out))"
+    r"(?: that)?(?: (?:i|he|she|they) (?:have|has|had|was|were|ve got|s got|is|am))?"
+    r"(?: (?:a|an|got))?(?: |$)")
+# Where it led, after the event ("now in hospital", "ended up in a e"): seriousness, a case
+# field of its own.
+_OUTCOME = re.compile(r"\b(?:(?:and )?(?:now |ended up |had to go )?(?:in|to) (?:hospital|a e"
+                      r"|icu|intensive care)|now in hospital)\b")
 # The person it happened to, at the start of a clause ("my son", "her husband has been",
 # "dads", "she s been"): not the event.
 _SUBJECT = re.compile(
@@ -87,6 +106,11 @@ _AFTER = re.compile(
     rf"(?: [a-z]+){{0,2}}? {_DOSE}(?: (?:of|for) (?:the )?[a-z]+)?"
     r"(?: (?:was|were|went|got)? ?(?:started|increased|changed|upped|doubled|up))?\b"
     r"(?! (?:site|spot|area|where|went|go|goes))")
+# "after starting lamotrigine", "since switching to sertraline": a drug by its name, at the
+# end of the clause (a name is any word there).
+_STARTING = re.compile(r"\b(?:straight |right |soon |shortly |just )?(?:after|following|since)"
+                       r" (?:starting|taking|using|switching to|going on|stopping|beginning)"
+                       r"(?: (?:the|my|his|her|their|new))* [a-z0-9]+$")
 # "on the new tablets", "from the drug", "since the codeine" are drug context too.
 _ON_DRUG = re.compile(rf"\b(?:on|from|with) (?:the|these|those|my|his|her|this) "
                       rf"(?:{_ORDINAL} )?(?:[a-z]+ )?{_DOSE}\b(?! (?:site|spot|area|where))")
@@ -104,7 +128,8 @@ _SINCE_DOSE = re.compile(
     r"| (?:started|began|went up|came in|changed))?\b")
 _STARTERS = frozenset({"i", "she", "he", "they", "we", "you"})
 _START_VERBS = frozenset({"started", "start", "began", "begun", "got", "went", "had", "took",
-                          "switched", "changed", "finished", "stopped", "came", "have", "was"})
+                          "switched", "changed", "finished", "stopped", "came", "have", "was",
+                          "upped", "increased", "raised", "doubled", "put", "gave"})
 # How the reporter feels about it, or a question about it: never the event.
 _FEELING = re.compile(
     r"\b(?:(?:which|that|and|it|its|this) )?(?:(?:is|s|was) )?(?:really |so |very |quite )?"
@@ -150,6 +175,10 @@ def _drop_since(words: list[str]) -> list[str]:
             continue
         if words[j] in _STARTERS and j + 1 < len(words) and words[j + 1] in _START_VERBS:
             j += 2
+            dose = _SINCE_DOSE.match(" ".join(words[j:]))
+            if dose:  # "since they upped her dose"
+                i = j + len(dose.group(0).split())
+                continue
         while j < len(words) and words[j] not in _SINCE_STOPS:
             j += 1
         if j < len(words) and words[j] in ("was", "were") and j + 1 < len(words):
@@ -166,6 +195,9 @@ def read_away(folded: str) -> str:
         for _ in range(2):  # "caller says her husband has ..."
             c = _REPORTER.sub("", c).strip()
             c = _SUBJECT.sub("", c).strip()
+            c = _TOLD.sub("", c).strip()
+        c = _OUTCOME.sub(" ", c)
+        c = _STARTING.sub(" ", c)
         c = _EXPERIENCE.sub(" ", c)
         c = _FEELING.sub(" ", c)
         c = _AFTER.sub(" ", c)

@@ -64,6 +64,10 @@ _CLAUSE = re.compile(r"\s*[,;.]\s*|\s+\b(?:but|just|only|though|although|yet)\b\
 _VACCINE = re.compile(r"\b(?:jabs?|vaccines?|vaccinations?|vaccinated|boosters?|immuni[sz]ations?"
                       r"|shots?|flu jab|covid jab)\b")
 _INJECTION = re.compile(r"\b(?:inject(?:ed|ion|ions|ing)?|needle)\b")
+# Where a vaccine or an injection goes in (round 6: a limb or joint in general was taken,
+# so "my knees hurt since my second jab" read as a vaccination site reaction).
+_JAB_PARTS = re.compile(r"\b(?:upper )?(?:arms?|shoulders?|deltoids?|thighs?|buttocks?)\b")
+_INJECTED_PARTS = re.compile(r"\b(?:tummy|belly|stomach|abdomen)\b")  # insulin, heparin
 _SITE_WORDS = re.compile(r"\b(?:where|site|spot|went in|go in|goes in)\b")
 # The whole body ("itchy all over", "red all over my body"): MedDRA's generalised terms.
 _ALL_OVER = re.compile(r"\b(?:all over(?: (?:my|his|her|the|their))?(?: (?:body|skin))?"
@@ -281,10 +285,12 @@ class LayRules:
         return self.combos.get((part, sensation), "")
 
     def _read_rows(self, verbatim: str, used: set[tuple[str, str]] | None) -> LayReading:
-        # The site of a vaccination or injection is named by the framing too ("sore arm
-        # after the jab"): looked for in the text before the framing is read away.
-        whole = fold_keep_commas(expand_abbreviations(verbatim))
-        text = whole  # commas part clauses (below)
+        text = fold_keep_commas(expand_abbreviations(verbatim))  # commas part clauses (below)
+        # A vaccination or injection named with where it went in ("arm sore where I had my
+        # booster"): looked for in the text before the framing is read away (the framing
+        # names the vaccine), less the time words, as before round 6 ("knees ache since the
+        # jab" is not a site reaction).
+        whole = " ".join(_TIME.sub(" ", text).split())
         # Round 6: who reports it, since which dose, what the reporter feels about it.
         framed = read_away(text)
         event = "" if framed == text else " ".join(framed.replace(",", " ").split())
@@ -327,7 +333,13 @@ class LayRules:
         # Words the body-part reading leaves unread: another sensation ("itchy red rash":
         # red, rash) is one of them, the same sensation in other words ("sore and achy") not.
         sensed = self.sensations.get(feeling or "")
-        unread = tuple(w for w in kept if w.replace("_", " ") not in self.parts
+        # "and"/"or" between two body parts ("hands and feet", "knees and hips") joins
+        # places, not events (round 6).
+        places = {i for i, w in enumerate(kept) if w in _JOINING and 0 < i < len(kept) - 1
+                  and kept[i - 1].replace("_", " ") in self.parts
+                  and kept[i + 1].replace("_", " ") in self.parts}
+        unread = tuple(w for i, w in enumerate(kept) if w.replace("_", " ") not in self.parts
+                       and i not in places
                        and self.sensations.get(w, "\0") != sensed) if combo else ()
         site = self._site(whole, kept, named)
         doubted: list[tuple[str, tuple[str, ...]]] = []
@@ -352,7 +364,8 @@ class LayRules:
         # Two concepts named and joined ("rash and itching"), or a body-part reading beside a
         # different lay phrase ("sore arm at injection site"): a person splits or chooses.
         joined = bool(_JOINED.search(text)) or commas or combo is not None
-        vague = not kept or any(w in _JOINING for w in kept) or commas
+        vague = not kept or any(w in _JOINING for i, w in enumerate(kept)
+                                if not (combo and i in places)) or commas
         # "can't" before a concept the rules read ("can't nod off": not somnolence) denies
         # it or names its opposite: for a person.
         # "Almost fainted", "going to be sick": the event nearly happened, which is often a
@@ -383,7 +396,8 @@ class LayRules:
         vaccine = _VACCINE.search(text) is not None
         if not vaccine and _INJECTION.search(text) is None:
             return []
-        if _SITE_WORDS.search(text) is None and not (set(named) & {"limb", "joint"}):
+        if (_SITE_WORDS.search(text) is None and _JAB_PARTS.search(text) is None
+                and (vaccine or _INJECTED_PARTS.search(text) is None)):
             return []
         site = "vaccination site" if vaccine else "injection site"
         feelings = [self.sensations[w] for w in kept if w in self.sensations]

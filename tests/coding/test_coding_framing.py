@@ -67,7 +67,7 @@ def test_event_words_stay(text: str) -> None:
 
 
 def test_a_site_named_by_the_framing_is_still_a_site(rules: LayRules) -> None:
-    reading = rules.read("arm sore where I had the jab, started the day after the jab")
+    reading = rules.read("arm sore where I had my booster, started the day after")
     assert reading.site and reading.site[0] == "vaccination site pain"
 
 

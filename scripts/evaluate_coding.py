@@ -9,10 +9,10 @@ Sets: ``coding_devset.csv`` (the team's set, mostly clinical wording: the "clini
 ``coding_drug_set.csv`` (drug verbatims, both halves), lay set B (``coding_lay_b/``, see
 ``read_lay_b``: locked once, spent, now development data) and lay sets C (``coding_lay_c/``)
 and D (``coding_lay_d/``), scored once as locked sets after round 5 and spent since
-(development data: printed, listed by ``--errors``, used in calibration). The locked halves and sets are printed for the record only; nothing
-is calibrated or chosen on them. An expected code may name alternatives (``a|b``, both
-acceptable); a ``combination`` row is never right when auto-coded, because one substance code
-would drop the others.
+(development data: printed, listed by ``--errors``, used in calibration). The locked halves
+and sets are printed for the record only; nothing is calibrated or chosen on them. An
+expected code may name alternatives (``a|b``, both acceptable); a ``combination`` row is
+never right when auto-coded, because one substance code would drop the others.
 
 Scoring: an event is right when the chosen LLT rolls up to the expected PT; a drug when the
 chosen substance has the expected active moiety. Rows with no expected code are ambiguous or

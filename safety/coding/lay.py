@@ -106,6 +106,7 @@ FUNCTION_WORDS = frozenset({
     "days", "night", "nights", "week", "weeks", "morning", "evening", "hours", "time",
 })
 _NEAR = re.compile(r"\b(?:almost|nearly|near|close to|going to|gonna|about to|verge of)\b")
+_PRONOUN_PLACE = frozenset({"it", "its", "this", "that", "there"})
 _JOINING = frozenset({"and", "with", "plus", "also", "then", "or"})
 _JOINED = re.compile(r"\b(?:and|with|plus|also|then)\b")
 
@@ -370,6 +371,8 @@ class LayRules:
         # it or names its opposite: for a person.
         # "Almost fainted", "going to be sick": the event nearly happened, which is often a
         # concept of its own (presyncope, nausea) the similarity does not tell apart.
+        # "it burns", "it itches", "this hurts": the place is a pronoun (round 6).
+        vague = vague or (not named and bool(words) and words[0] in _PRONOUN_PLACE)
         vague = vague or _NEAR.search(text) is not None or any(
             a == "cant" and b in self._medical for a, b in pairwise(mapped))
         # A body-part reading joined to words it does not read ("panic attack with racing

@@ -26,6 +26,7 @@ _ABBREVIATIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bc\s*/\s*o\b", re.I), " complains of "),
     (re.compile(r"\bS\.?O\.?B\.?(?=\W|$)"), " shortness of breath "),
     (re.compile(r"\bSOBOE\b"), " shortness of breath on exertion "),
+    (re.compile(r"\bHA\b"), " headache "),
     (re.compile(r"\bN\s*(?:&|\+|/)\s*V\b", re.I), " nausea and vomiting "),
     (re.compile(r"\babdo?\b\.?", re.I), " abdominal "),
     (re.compile(r"\bpts?\b\.?(?=\W|$)", re.I), " patient "),
@@ -37,6 +38,7 @@ _ABBREVIATIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(\d+)\s*hrs?\b", re.I), r" \1 hours "),
     (re.compile(r"\b(\d+)\s*mins?\b", re.I), r" \1 minutes "),
     (re.compile(r"\b(\d+)\s*wks?\b", re.I), r" \1 weeks "),
+    (re.compile(r"\s*&\s*"), " and "),  # after N&V
 )
 
 # Who reports, and the verbs of reporting ("caller states", "pt's mother reports",
@@ -53,6 +55,9 @@ _SAY = (r"(?:states?|stated|reports?|reported|reporting|says|said|describes|desc
         r"(?: (?:in )?(?:to|about) (?:say|report|tell you|let you know))?)")
 _REPORTER = re.compile(
     rf"^(?:(?:hi|hello|hey) )?(?:(?:{_WHO} )?{_SAY}(?: that)?"
+    rf"|(?:{_WHO} )?(?:called |calling |rang |phoned |emailed |emailing |writing )?"
+    r"(?:re|regarding|about)"
+    rf"|(?:as )?(?:per|according to) {_WHO}"
     r"|(?:i )?(?:just )?(?:wanted|want|would like|am|im)? ?(?:writing|emailing|calling|ringing|to)"
     r" (?:to )?(?:say|report|tell you|let you know)(?: that)?)(?: |$)")
 # What a clinician or a test said it was ("GP said", "blood test showed I was", "diagnosed
@@ -82,7 +87,15 @@ _SUBJECT = re.compile(
     r"(?: (?:complaining of|suffering from|suffering with|experiencing|having))?(?: |$)")
 # Verbs that only frame ("suffering from", "experiencing"), anywhere.
 _EXPERIENCE = re.compile(r"\b(?:complains? of|complaining of|complained of|suffering from"
-                         r"|suffering with|experiencing|experienced)\b")
+                         r"|suffering with|experiencing|experienced|developed|develops"
+                         r"|presented with|presenting with|onset(?: of)?)\b")
+# How long it lasted, and how it ended ("for 3 days", "resolved after 2 hours"): the course,
+# not the event.
+_FOR = re.compile(r"\bfor (?:the (?:last|past) )?(?:a|an|one|two|three|four|five|six|seven|ten"
+                  r"|few|several|couple of|\d+) (?:minutes?|hours?|days?|weeks?|months?)"
+                  r"(?: now)?\b")
+_COURSE = re.compile(r"\b(?:(?:which|that|it|symptoms?|and) )?(?:has |have |had )?"
+                     r"(?:resolved|settled|subsided|went away|wore off|cleared up)\b[^,]*")
 
 # What a dose, a product or a treatment is called ("the new tablets", "my second jab",
 # "the 3rd cycle"); "the pill" is not here (contraception: "pregnant while on the pill").
@@ -90,7 +103,8 @@ _DOSE = (r"(?:doses?|tablets?|pills|capsules?|caps|jabs?|shots?|vaccines?|vaccin
          r"|boosters?|injections?|infusions?|drips?|chemo|chemotherapy|treatments?|medicines?"
          r"|medications?|meds|drugs?|syrup|liquid|drops|cream|gel|ointment|patch|patches|spray"
          r"|inhaler|prescription|antibiotics?|painkillers?|steroids?|cycles?|course|sachets?"
-         r"|lozenges?|pens?|tabs|suppositor(?:y|ies)|antidepressants?|statins?|it|them|these"
+         r"|lozenges?|pens?|tabs|suppositor(?:y|ies)|antidepressants?|statins?|administration"
+         r"|it|them|these"
          r"|this)")
 _ORDINAL = (r"(?:first|second|third|fourth|fifth|last|latest|next|new|1st|2nd|3rd|\d+th"
             r"|higher|increased|same)")
@@ -103,7 +117,7 @@ _AFTER = re.compile(
     rf"\b{_AMOUNT}(?:after|following|within|post|into)"
     rf"(?: (?:taking|starting|having|getting|using|swallowing|i|she|he|they|took|had|got"
     rf"|started|my|his|her|their|the|a|an|each|every|this|that|these|{_ORDINAL}))*"
-    rf"(?: [a-z]+){{0,2}}? {_DOSE}(?: (?:of|for) (?:the )?[a-z]+)?"
+    rf"(?: [a-z0-9]+){{0,3}}? {_DOSE}(?: (?:of|for) (?:the )?[a-z]+)?"
     r"(?: (?:was|were|went|got)? ?(?:started|increased|changed|upped|doubled|up))?\b"
     r"(?! (?:site|spot|area|where|went|go|goes))")
 # "after starting lamotrigine", "since switching to sertraline": a drug by its name, at the
@@ -122,10 +136,12 @@ _SINCE_STOPS = frozenset({
 })
 _SINCE_DOSE = re.compile(
     r"(?:(?:starting|taking|using|having|getting|switching|finishing|stopping|going on"
+    r"|increasing|reducing|changing|upping|doubling|lowering"
     r"|(?:i|she|he|they|we) (?:started|took|had|got|began|switched)(?: on)?) )?"
     rf"(?:(?:my|his|her|their|our|the|this|these|that|those) )?(?:{_ORDINAL} )*(?:[a-z]+ )?"
     rf"{_DOSE}(?: (?:was|were|went|got) (?:started|increased|changed|upped|doubled|up)"
-    r"| (?:started|began|went up|came in|changed))?\b")
+    r"| (?:started|began|went up|came in|changed|increased|reduced|decreased|lowered))?"
+    r"(?: (?:to|from) \d+ ?(?:mg|mcg|g|ml|units?|iu)?)?\b")
 _STARTERS = frozenset({"i", "she", "he", "they", "we", "you"})
 _START_VERBS = frozenset({"started", "start", "began", "begun", "got", "went", "had", "took",
                           "switched", "changed", "finished", "stopped", "came", "have", "was",
@@ -144,7 +160,8 @@ _FEELING = re.compile(
 # A clause left with nothing but these says nothing ("noticed it", "it started then").
 _EMPTY = frozenset({"noticed", "it", "this", "that", "started", "then", "now", "so", "far",
                     "and", "but", "which", "is", "was", "the", "a", "i", "too", "also", "again",
-                    "on", "off", "thanks", "thank", "you", "please", "help", "advice", "ok"})
+                    "on", "off", "thanks", "thank", "you", "please", "help", "advice", "ok",
+                    "hi", "hello", "hey", "dear", "patient", "caller", "per"})
 
 
 def expand_abbreviations(text: str) -> str:
@@ -199,6 +216,8 @@ def read_away(folded: str) -> str:
         c = _OUTCOME.sub(" ", c)
         c = _STARTING.sub(" ", c)
         c = _EXPERIENCE.sub(" ", c)
+        c = _FOR.sub(" ", c)
+        c = _COURSE.sub(" ", c)
         c = _FEELING.sub(" ", c)
         c = _AFTER.sub(" ", c)
         c = _ON_DRUG.sub(" ", c)

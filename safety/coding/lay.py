@@ -66,7 +66,7 @@ _VACCINE = re.compile(r"\b(?:jabs?|vaccines?|vaccinations?|vaccinated|boosters?|
 _INJECTION = re.compile(r"\b(?:inject(?:ed|ion|ions|ing)?|needle)\b")
 # Where a vaccine or an injection goes in (round 6: a limb or joint in general was taken,
 # so "my knees hurt since my second jab" read as a vaccination site reaction).
-_JAB_PARTS = re.compile(r"\b(?:upper )?(?:arms?|shoulders?|deltoids?|thighs?|buttocks?)\b")
+_JAB_PARTS = re.compile(r"\b(?:upper )?(?:arm|shoulder|deltoid|thigh|buttock)\b")  # one of them
 _INJECTED_PARTS = re.compile(r"\b(?:tummy|belly|stomach|abdomen)\b")  # insulin, heparin
 _SITE_WORDS = re.compile(r"\b(?:where|site|spot|went in|go in|goes in)\b")
 # The whole body ("itchy all over", "red all over my body"): MedDRA's generalised terms.

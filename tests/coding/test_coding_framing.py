@@ -45,10 +45,10 @@ def test_framing_is_read_away(text: str, event: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "event"), [
-    ("pt c/o SOB x3/7", "shortness of breath for 3 days"),
+    ("pt c/o SOB x3/7", "shortness of breath"),  # how long: read away as course
     ("N&V 2 hrs after 1st dose", "nausea and vomiting"),
     ("abdo pain", "abdominal pain"),
-    ("Pt c/o abd pain x 2 days", "abdominal pain for 2 days"),
+    ("Pt c/o abd pain x 2 days", "abdominal pain"),
 ])
 def test_note_abbreviations_are_written_out(text: str, event: str) -> None:
     assert _event(text) == event
@@ -113,3 +113,22 @@ def test_framing_does_not_make_a_text_for_a_person_auto_coded(events_coder, text
                                                               before: str, after: str) -> None:
     assert not events_coder.code(text).auto
     assert not events_coder.code(before + text + after).auto
+
+
+@pytest.mark.parametrize(("text", "event"), [
+    ("Pt c/o HA x2 days post 2nd dose", "headache"),
+    ("Pt called re: dizziness since increasing dose", "dizziness"),
+    ("per pt, headache x3 days", "headache"),
+    ("onset of itching 1 hr post dose", "itching"),
+    ("nurse reports pt developed hives within 30 mins of administration", "hives"),
+    ("pt c/o dizziness, resolved after 2 hrs", "dizziness"),
+    ("pt c/o palpitations since dose increased to 20mg", "palpitations"),
+    ("pt experiencing nausea & vomiting", "nausea and vomiting"),
+])
+def test_third_person_notes(text: str, event: str) -> None:
+    assert _event(text) == event
+
+
+def test_a_rash_on_both_arms_after_a_vaccine_is_not_a_site_reaction(rules: LayRules) -> None:
+    assert not rules.read("rash on arms, onset 2 days post vaccine").site
+    assert rules.read("rash on my arm where I had the vaccine").site

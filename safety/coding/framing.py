@@ -99,13 +99,14 @@ _COURSE = re.compile(r"\b(?:(?:which|that|it|symptoms?|and) )?(?:has |have |had 
 
 # What a dose, a product or a treatment is called ("the new tablets", "my second jab",
 # "the 3rd cycle"); "the pill" is not here (contraception: "pregnant while on the pill").
-_DOSE = (r"(?:doses?|tablets?|pills|capsules?|caps|jabs?|shots?|vaccines?|vaccinations?"
+_DOSE_NOUN = (r"(?:doses?|tablets?|pills|capsules?|caps|jabs?|shots?|vaccines?|vaccinations?"
          r"|boosters?|injections?|infusions?|drips?|chemo|chemotherapy|treatments?|medicines?"
          r"|medications?|meds|drugs?|syrup|liquid|drops|cream|gel|ointment|patch|patches|spray"
          r"|inhaler|prescription|antibiotics?|painkillers?|steroids?|cycles?|course|sachets?"
-         r"|lozenges?|pens?|tabs|suppositor(?:y|ies)|antidepressants?|statins?|administration"
-         r"|it|them|these"
-         r"|this)")
+         r"|lozenges?|pens?|tabs|suppositor(?:y|ies)|antidepressants?|statins?|administration)")
+# A pronoun for the dose ("after taking it") stands right after the verb, never words later
+# ("fell into a deep depression on this med" is not "into ... this").
+_DOSE = rf"(?:{_DOSE_NOUN}|it|them|these|this)"
 _ORDINAL = (r"(?:first|second|third|fourth|fifth|last|latest|next|new|1st|2nd|3rd|\d+th"
             r"|higher|increased|same)")
 _AMOUNT = (r"(?:(?:about|around|roughly|within|only|straight|right|soon|shortly|immediately"
@@ -114,10 +115,11 @@ _AMOUNT = (r"(?:(?:about|around|roughly|within|only|straight|right|soon|shortly|
 # "2 hours after the 1st dose", "the day after my first infusion", "straight after taking
 # it": the dose named within a few words after "after"/"following"/"within".
 _AFTER = re.compile(
-    rf"\b{_AMOUNT}(?:after|following|within|post|into)"
+    rf"\b{_AMOUNT}(?:after|following|within|post)"
     rf"(?: (?:taking|starting|having|getting|using|swallowing|i|she|he|they|took|had|got"
     rf"|started|my|his|her|their|the|a|an|each|every|this|that|these|{_ORDINAL}))*"
-    rf"(?: [a-z0-9]+){{0,3}}? {_DOSE}(?: (?:of|for) (?:the )?[a-z]+)?"
+    rf"(?:(?: [a-z0-9]+){{0,3}}? {_DOSE_NOUN}| (?:it|them|these|this))"
+    r"(?: (?:of|for) (?:the )?[a-z]+)?"
     r"(?: (?:was|were|went|got)? ?(?:started|increased|changed|upped|doubled|up))?\b"
     r"(?! (?:site|spot|area|where|went|go|goes))")
 # "after starting lamotrigine", "since switching to sertraline": a drug by its name, at the
@@ -125,9 +127,12 @@ _AFTER = re.compile(
 _STARTING = re.compile(r"\b(?:straight |right |soon |shortly |just )?(?:after|following|since)"
                        r" (?:starting|taking|using|switching to|going on|stopping|beginning)"
                        r"(?: (?:the|my|his|her|their|new))* [a-z0-9]+$")
+# "3 weeks into treatment".
+_INTO = re.compile(rf"\b(?:\d+|a|one|two|three|four|five|six|few) (?:days?|weeks?|months?)"
+                   rf" into (?:the |my |his |her |their )?(?:[a-z]+ )?{_DOSE_NOUN}\b")
 # "on the new tablets", "from the drug", "since the codeine" are drug context too.
 _ON_DRUG = re.compile(rf"\b(?:on|from|with) (?:the|these|those|my|his|her|this) "
-                      rf"(?:{_ORDINAL} )?(?:[a-z]+ )?{_DOSE}\b(?! (?:site|spot|area|where))")
+                      rf"(?:{_ORDINAL} )?(?:[a-z]+ )?{_DOSE_NOUN}\b(?! (?:site|spot|area|where))")
 # Words a "since ..." phrase ends before: who the clause is about, or the event's own verbs.
 _SINCE_STOPS = frozenset({
     "i", "im", "ive", "id", "he", "hes", "she", "shes", "they", "theyve", "theyre", "we",
@@ -220,6 +225,7 @@ def read_away(folded: str) -> str:
         c = _COURSE.sub(" ", c)
         c = _FEELING.sub(" ", c)
         c = _AFTER.sub(" ", c)
+        c = _INTO.sub(" ", c)
         c = _ON_DRUG.sub(" ", c)
         c = " ".join(_drop_since(c.split()))
         if c and not all(w in _EMPTY for w in c.split()):

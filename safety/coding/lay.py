@@ -10,6 +10,9 @@ lay_vocabulary.csv``, one row per rule, team-written from public descriptions of
 health language; no openly licensed consumer health vocabulary is installable from the
 package registries, see docs/coding.md):
 
+0. the framing a report wraps the event in is read away (``framing.py``: "caller states",
+   "pt c/o", "since starting the new tablets", "2 hrs after 1st dose", "which is really
+   annoying"; note abbreviations written out), round 6;
 1. fold: lower case, apostrophes dropped ("can't" -> "cant"), punctuation to spaces;
 2. time words removed ("since starting", "every night", "for three days", "after each dose"):
    when something happened is not what happened;

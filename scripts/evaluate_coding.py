@@ -8,11 +8,11 @@ Sets: ``coding_devset.csv`` (the team's set, mostly clinical wording: the "clini
 ``coding_lay_set.csv`` (lay verbatims, printed as its dev and LOCKED halves) and
 ``coding_drug_set.csv`` (drug verbatims, both halves), lay set B (``coding_lay_b/``, see
 ``read_lay_b``: locked once, spent, now development data) and lay sets C (``coding_lay_c/``)
-and D (``coding_lay_d/``), LOCKED, printed with ``--locked`` only, whole and as their rows
-found in no earlier set. The locked halves and sets are printed for the record only; nothing
-is calibrated or chosen on them. An expected code may name alternatives (``a|b``, both
-acceptable); a ``combination`` row is never right when auto-coded, because one substance code
-would drop the others.
+and D (``coding_lay_d/``), scored once as locked sets after round 5 and spent since
+(development data: printed, listed by ``--errors``, used in calibration). The locked halves
+and sets are printed for the record only; nothing is calibrated or chosen on them. An
+expected code may name alternatives (``a|b``, both acceptable); a ``combination`` row is
+never right when auto-coded, because one substance code would drop the others.
 
 Scoring: an event is right when the chosen LLT rolls up to the expected PT; a drug when the
 chosen substance has the expected active moiety. Rows with no expected code are ambiguous or
@@ -496,14 +496,20 @@ def main(argv: list[str] | None = None) -> int:
                   run_leave_rules_out(lay_dev + team_even, cal), len(lay_dev)),
             Group("set B", run(lay_b, cal), run_leave_rules_out(lay_b, cal), len(lay_b)),
         ]
+        # Round 6: sets C and D, scored once as locked sets after round 5 and spent since,
+        # are development groups of their own (C: short fragments; D: notes with context).
+        for name, rows_ in (("set C", read_lay_c(Path(args.layset_c))),
+                            ("set D", read_lay_d(Path(args.layset_d)))):
+            groups.append(Group(name, run(rows_, cal), run_leave_rules_out(rows_, cal),
+                                len(rows_)))
         chosen_semantic = calibrate_cross(groups)
         path = curation_dir() / "autocoder_thresholds.json"
         doc = json.loads(path.read_text(encoding="utf-8"))
         doc["events"].update(chosen_semantic)
         doc["semantic_calibrated_on"] = (
             "cross-set: dev half of tests/data/coding_lay_set.csv + even rows of "
-            "coding_devset.csv (events) against lay set B (spent, dev since 2026-12-07), each "
-            "scored by a model fitted on the other; never the first set's locked half")
+            "coding_devset.csv (events), lay sets B, C and D (spent, dev since 2026-12-07), "
+            "each scored by a model fitted on the others; never the first set's locked half")
         path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         print(f"wrote {path}: {json.dumps(chosen_semantic)}")
         coders["events"].thresholds = Thresholds.load("events", path)
@@ -544,19 +550,22 @@ def main(argv: list[str] | None = None) -> int:
             run_leave_rules_out(read_lay_b(Path(args.layset_b)),
                                 {"events": plain_coder(), "drugs": coders["drugs"]})),
     }
+    # Sets C and D: scored once as locked sets after round 5, spent since (development data).
+    lay_c = read_lay_c(Path(args.layset_c))
+    lay_d = read_lay_d(Path(args.layset_d))
+    set_c, set_d = run(lay_c, coders), run(lay_d, coders)
+    report["lay C (spent: dev)"] = metrics(set_c)
+    report["lay D (spent: dev)"] = metrics(set_d)
+    for name, rows_ in (("lay C, own rules out", lay_c), ("lay D, own rules out", lay_d)):
+        report[name] = metrics(run_leave_rules_out(
+            rows_, {"events": plain_coder(), "drugs": coders["drugs"]}))
+    earlier = [read_devset(Path(args.layset)), read_lay_b(Path(args.layset_b)),
+               read_devset(Path(args.devset))]
+    report["lay D, new phrases"] = metrics(run(not_in_earlier_sets(lay_d, *earlier, lay_c),
+                                               coders))
     if args.locked:
         report["lay LOCKED"] = metrics(sets["locked"])
         report["drugs LOCKED"] = metrics(drug_sets["locked"])
-        lay_c = read_lay_c(Path(args.layset_c))
-        report["lay C (spent)"] = metrics(run(lay_c, coders))
-        earlier = [read_devset(Path(args.layset)), read_lay_b(Path(args.layset_b)),
-                   read_devset(Path(args.devset))]
-        report["lay C, new phrases"] = metrics(run(not_in_earlier_sets(lay_c, *earlier),
-                                                   coders))
-        lay_d = read_lay_d(Path(args.layset_d))
-        report["lay D (spent)"] = metrics(run(lay_d, coders))
-        report["lay D, new phrases"] = metrics(run(not_in_earlier_sets(lay_d, *earlier, lay_c),
-                                                   coders))
     for name, m in report.items():
         print(
             f"{name:22} rows={m['rows']:4} codable={m['codable']:4} "
@@ -566,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.errors:
         # Never the locked halves: looking at their errors would be tuning on them.
-        for row, res, coder in results + sets["dev"] + drug_sets["dev"] + set_b:
+        for row, res, coder in results + sets["dev"] + drug_sets["dev"] + set_b + set_c + set_d:
             wrong_auto = res.auto and not _auto_right(row, res, coder)
             missed = row.expected and not any(
                 _right(coder, c.code, row.expected) for c in res.candidates[:5]

@@ -259,9 +259,30 @@ def words_agree(query: str, key: str) -> bool:
     q, k = query.split(), key.split()
     if not q or not k:
         return False
+    # A hyphen the key lost joins one word ("Rash maculo-papular" keys "maculo papular";
+    # a reporter writes "maculopapular"): two adjacent words that together are one word of
+    # the other side count as that word.
+    k, q = _joined(k, q), _joined(q, k)
     return all(max(fuzz.ratio(a, b) for b in k) >= WORD_AGREEMENT for a in q) and all(
         max(fuzz.ratio(b, a) for a in q) >= WORD_AGREEMENT for b in k
     )
+
+
+def _joined(words: list[str], other: list[str]) -> list[str]:
+    """``words`` with each adjacent pair that spells a word of ``other`` as one word."""
+    if len(words) < 2:
+        return words
+    targets = set(other)
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if i + 1 < len(words) and words[i] + words[i + 1] in targets:
+            out.append(words[i] + words[i + 1])
+            i += 2
+        else:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,7 +511,9 @@ class Autocoder:
         if result.auto:
             return result, None  # the clinical rule decided; similarity cannot overrule it
         query = reading.queries[0] if reading is not None and reading.queries else core
-        return result, _Pending(query, verbatim, ranked, negated,
+        # The words as written, less the framing a report wraps the event in (round 6).
+        written = reading.event if reading is not None and reading.event else verbatim
+        return result, _Pending(query, written, ranked, negated,
                                 reading.multiple if reading else False,
                                 reading.vague if reading else False,
                                 reading is not None and query != core,

@@ -10,6 +10,9 @@ lay_vocabulary.csv``, one row per rule, team-written from public descriptions of
 health language; no openly licensed consumer health vocabulary is installable from the
 package registries, see docs/coding.md):
 
+0. the framing a report wraps the event in is read away (``framing.py``: "caller states",
+   "pt c/o", "since starting the new tablets", "2 hrs after 1st dose", "which is really
+   annoying"; note abbreviations written out), round 6;
 1. fold: lower case, apostrophes dropped ("can't" -> "cant"), punctuation to spaces;
 2. time words removed ("since starting", "every night", "for three days", "after each dose"):
    when something happened is not what happened;
@@ -34,6 +37,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
+
+from safety.coding.framing import expand_abbreviations, read_away
 
 _FOLD = re.compile(r"[^a-z0-9]+")
 _TIME = re.compile(
@@ -62,6 +67,10 @@ _CLAUSE = re.compile(r"\s*[,;.]\s*|\s+\b(?:but|just|only|though|although|yet)\b\
 _VACCINE = re.compile(r"\b(?:jabs?|vaccines?|vaccinations?|vaccinated|boosters?|immuni[sz]ations?"
                       r"|shots?|flu jab|covid jab)\b")
 _INJECTION = re.compile(r"\b(?:inject(?:ed|ion|ions|ing)?|needle)\b")
+# Where a vaccine or an injection goes in (round 6: a limb or joint in general was taken,
+# so "my knees hurt since my second jab" read as a vaccination site reaction).
+_JAB_PARTS = re.compile(r"\b(?:upper )?(?:arm|shoulder|deltoid|thigh|buttock)\b")  # one of them
+_INJECTED_PARTS = re.compile(r"\b(?:tummy|belly|stomach|abdomen)\b")  # insulin, heparin
 _SITE_WORDS = re.compile(r"\b(?:where|site|spot|went in|go in|goes in)\b")
 # The whole body ("itchy all over", "red all over my body"): MedDRA's generalised terms.
 _ALL_OVER = re.compile(r"\b(?:all over(?: (?:my|his|her|the|their))?(?: (?:body|skin))?"
@@ -100,6 +109,7 @@ FUNCTION_WORDS = frozenset({
     "days", "night", "nights", "week", "weeks", "morning", "evening", "hours", "time",
 })
 _NEAR = re.compile(r"\b(?:almost|nearly|near|close to|going to|gonna|about to|verge of)\b")
+_PRONOUN_PLACE = frozenset({"it", "its", "this", "that", "there"})
 _JOINING = frozenset({"and", "with", "plus", "also", "then", "or"})
 _JOINED = re.compile(r"\b(?:and|with|plus|also|then)\b")
 
@@ -126,6 +136,10 @@ class LayReading:
     # Readings a row marks as one of two conventions (``LayRules.alternatives``), each with
     # the other concepts it may be: offered beside it, never auto-coded.
     contested: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The text with its framing read away (``framing.read_away``: reporter, dose and drug
+    # context, feelings), folded; empty when there was none. The semantic stage reads it as
+    # the words as written.
+    event: str = ""
 
 
 def stem(word: str) -> str:
@@ -275,8 +289,16 @@ class LayRules:
         return self.combos.get((part, sensation), "")
 
     def _read_rows(self, verbatim: str, used: set[tuple[str, str]] | None) -> LayReading:
-        text = fold_keep_commas(verbatim)  # commas part clauses (below)
-        text = " ".join(_TIME.sub(" ", text).split())
+        text = fold_keep_commas(expand_abbreviations(verbatim))  # commas part clauses (below)
+        # A vaccination or injection named with where it went in ("arm sore where I had my
+        # booster"): looked for in the text before the framing is read away (the framing
+        # names the vaccine), less the time words, as before round 6 ("knees ache since the
+        # jab" is not a site reaction).
+        whole = " ".join(_TIME.sub(" ", text).split())
+        # Round 6: who reports it, since which dose, what the reporter feels about it.
+        framed = read_away(text)
+        event = "" if framed == text else " ".join(framed.replace(",", " ").split())
+        text = " ".join(_TIME.sub(" ", framed).split())
         if self.unable is not None:
             text = " ".join(self.unable.sub("cant", text).split())
         generalised = _ALL_OVER.search(text) is not None
@@ -293,7 +315,7 @@ class LayRules:
             text = " ".join(c for c, d in zip(clauses, denied, strict=True) if d is None)
         text = " ".join(re.sub(r"[,;]", " ", text).split())
         # Two comma-separated parts that both say something (a denied one says nothing).
-        commas = sum(1 for seg in re.split(r"[,;]", fold_keep_commas(verbatim))
+        commas = sum(1 for seg in re.split(r"[,;]", framed)
                      if any(self._denied(c) is None
                             for c in _CLAUSE.split(seg) if c.strip())) > 1
         words = text.split()
@@ -315,9 +337,15 @@ class LayRules:
         # Words the body-part reading leaves unread: another sensation ("itchy red rash":
         # red, rash) is one of them, the same sensation in other words ("sore and achy") not.
         sensed = self.sensations.get(feeling or "")
-        unread = tuple(w for w in kept if w.replace("_", " ") not in self.parts
+        # "and"/"or" between two body parts ("hands and feet", "knees and hips") joins
+        # places, not events (round 6).
+        places = {i for i, w in enumerate(kept) if w in _JOINING and 0 < i < len(kept) - 1
+                  and kept[i - 1].replace("_", " ") in self.parts
+                  and kept[i + 1].replace("_", " ") in self.parts}
+        unread = tuple(w for i, w in enumerate(kept) if w.replace("_", " ") not in self.parts
+                       and i not in places
                        and self.sensations.get(w, "\0") != sensed) if combo else ()
-        site = self._site(text, kept, named)
+        site = self._site(whole, kept, named)
         doubted: list[tuple[str, tuple[str, ...]]] = []
         if generalised:
             # "itchy all over", "red all over my body": the generalised term where the
@@ -340,11 +368,14 @@ class LayRules:
         # Two concepts named and joined ("rash and itching"), or a body-part reading beside a
         # different lay phrase ("sore arm at injection site"): a person splits or chooses.
         joined = bool(_JOINED.search(text)) or commas or combo is not None
-        vague = not kept or any(w in _JOINING for w in kept) or commas
+        vague = not kept or any(w in _JOINING for i, w in enumerate(kept)
+                                if not (combo and i in places)) or commas
         # "can't" before a concept the rules read ("can't nod off": not somnolence) denies
         # it or names its opposite: for a person.
         # "Almost fainted", "going to be sick": the event nearly happened, which is often a
         # concept of its own (presyncope, nausea) the similarity does not tell apart.
+        # "it burns", "it itches", "this hurts": the place is a pronoun (round 6).
+        vague = vague or (not named and bool(words) and words[0] in _PRONOUN_PLACE)
         vague = vague or _NEAR.search(text) is not None or any(
             a == "cant" and b in self._medical for a, b in pairwise(mapped))
         # A body-part reading joined to words it does not read ("panic attack with racing
@@ -352,7 +383,7 @@ class LayRules:
         multiple = (joined and len(found) > 1) or (
             combo is not None and any(w in _JOINING for w in unread))
         return LayReading(tuple(dict.fromkeys(queries)), negated, named, multiple, vague, combo,
-                          unread, tuple(site), tuple(doubted))
+                          unread, tuple(site), tuple(doubted), event)
 
     def _denied(self, clause: str) -> str | None:
         """What a clause denies ("no fever" -> "fever"), or None when it does not deny;
@@ -371,7 +402,8 @@ class LayRules:
         vaccine = _VACCINE.search(text) is not None
         if not vaccine and _INJECTION.search(text) is None:
             return []
-        if _SITE_WORDS.search(text) is None and not (set(named) & {"limb", "joint"}):
+        if (_SITE_WORDS.search(text) is None and _JAB_PARTS.search(text) is None
+                and (vaccine or _INJECTED_PARTS.search(text) is None)):
             return []
         site = "vaccination site" if vaccine else "injection site"
         feelings = [self.sensations[w] for w in kept if w in self.sensations]

@@ -193,3 +193,13 @@ def test_named_features_follow_the_stored_names() -> None:
     new = Thresholds(semantic_model=(-4.0, 2.0, 2.0, 3.0, 1.0, 0.0, 1.0, 0.0, 5.0),
                      semantic_p_min=0.9, semantic_features=(*FEATURES_V1, "found_covered"))
     assert (new.probability(fused) or 0) > (old.probability(fused) or 0)
+
+
+def test_a_word_the_key_split_at_a_hyphen_agrees_with_the_word_joined(events_coder) -> None:
+    # "Rash maculo-papular" keys "rash maculo papular"; reporters write "maculopapular".
+    from safety.coding.autocoder import words_agree
+
+    assert words_agree("maculopapular rash", "rash maculo papular")
+    assert not words_agree("maculo rash", "rash maculo papular")
+    result = events_coder.code("maculopapular rash")
+    assert result.term == "Rash maculo-papular" and result.auto

@@ -122,6 +122,14 @@ def read_lay_c(folder: Path) -> list[Row]:
     return read_lay_folder(folder, "c")
 
 
+def read_lay_e(folder: Path) -> list[Row]:
+    """Lay set E (``tests/data/coding_lay_e``), LOCKED: the acceptance set of round 6, written
+    and second-read by people who never saw the coder, in three voices (form fragments,
+    first-person sentences, third-person notes with abbreviations); added after round 6's
+    coder was frozen; scored only with ``--locked``."""
+    return read_lay_folder(folder, "e")
+
+
 def read_lay_d(folder: Path) -> list[Row]:
     """Lay set D (``tests/data/coding_lay_d``), LOCKED: written beside set C as a reserve, in a
     second voice (hotline notes, emails, forum posts around the one event); scored only with
@@ -426,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layset-b", default=str(ROOT / "tests/data/coding_lay_b"))
     parser.add_argument("--layset-c", default=str(ROOT / "tests/data/coding_lay_c"))
     parser.add_argument("--layset-d", default=str(ROOT / "tests/data/coding_lay_d"))
+    parser.add_argument("--layset-e", default=str(ROOT / "tests/data/coding_lay_e"))
     parser.add_argument("--semantic", nargs="?", const="minilm", default=None,
                         help="semantic mode (backend: minilm or e5)")
     parser.add_argument("--index-dir", default=str(ROOT / "instance/semantic-index"))
@@ -566,6 +575,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.locked:
         report["lay LOCKED"] = metrics(sets["locked"])
         report["drugs LOCKED"] = metrics(drug_sets["locked"])
+        lay_e = read_lay_e(Path(args.layset_e))
+        report["lay E LOCKED"] = metrics(run(lay_e, coders))
+        report["lay E, new phrases"] = metrics(run(
+            not_in_earlier_sets(lay_e, *earlier, lay_c, lay_d), coders))
     for name, m in report.items():
         print(
             f"{name:22} rows={m['rows']:4} codable={m['codable']:4} "

@@ -30,7 +30,7 @@ def _terms() -> dict[str, str]:
         return {row["code"]: row["term"] for row in csv.DictReader(fh)}
 
 
-@pytest.mark.parametrize("suffix", ["b", "c", "d"])
+@pytest.mark.parametrize("suffix", ["b", "c", "d", "e"])
 def test_a_lay_set_is_well_formed(suffix):
     folder = DATA / f"coding_lay_{suffix}"
     terms = _terms()

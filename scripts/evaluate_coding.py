@@ -75,12 +75,19 @@ def read_lay(path: Path, half: str) -> list[Row]:
     adjudication = ROOT / "tests/data/coding_lay/adjudication_dev.tsv"
     if half != "dev" or not adjudication.is_file():
         return rows
+    final = read_adjudication(adjudication)
+    return [replace(r, expected=final.get(r.verbatim, r.expected)) for r in rows]
+
+
+def read_adjudication(path: Path) -> dict[str, str]:
+    """A second reading's final expected code(s) per verbatim (``verbatim, code(s), why``;
+    ``a|b`` either; empty: a person codes it)."""
     final = {}
-    for line in adjudication.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             verbatim, expected, _why = line.split("\t")
             final[verbatim] = expected
-    return [replace(r, expected=final.get(r.verbatim, r.expected)) for r in rows]
+    return final
 
 
 def read_lay_folder(folder: Path, suffix: str) -> list[Row]:
@@ -92,10 +99,7 @@ def read_lay_folder(folder: Path, suffix: str) -> list[Row]:
         text = (folder / name).read_text(encoding="utf-8")
         return [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
-    final = {}
-    for line in lines(f"adjudication_{suffix}.tsv"):
-        verbatim, expected, _why = line.split("\t")
-        final[verbatim] = expected
+    final = read_adjudication(folder / f"adjudication_{suffix}.tsv")
     rows: list[Row] = []
     for line in lines(f"lay_events_{suffix}.txt"):
         verbatim, code, _term = line.split("\t")

@@ -204,16 +204,22 @@ def import_e2b(settings: Settings, run: Run, entry: ManifestEntry, raw: bytes,
         return out
     except InvalidSubmission as exc:  # nothing of the batch was stored
         out.reports_in = max(out.reports_in, 1)
-        reason = f"batch refused, nothing stored: {json.dumps(exc.errors)}"
-        out.refused.extend([reason] * out.reports_in)
-        out.errors = exc.errors
-        out.lines.append({"file": path, "error": "batch refused, nothing stored",
-                          "errors": exc.errors})
-        return out
+        return _nothing_stored(out, path, "batch", out.reports_in, exc)
     for a in accepted:
         out.stored.append(a.report.id)
         out.lines.append({"report_id": str(a.report.id), "file": path,
                           "message_id": a.message_id, "status": "received"})
+    return out
+
+
+def _nothing_stored(out: Outcome, path: str, what: str, reports: int,
+                    exc: InvalidSubmission) -> Outcome:
+    """A submission refused whole (its one transaction stored nothing): each of its
+    ``reports`` is counted refused, with the errors, in the reconciliation."""
+    error = f"{what} refused, nothing stored"
+    out.refused.extend([f"{error}: {json.dumps(exc.errors)}"] * reports)
+    out.errors = exc.errors
+    out.lines.append({"file": path, "error": error, "errors": exc.errors})
     return out
 
 
@@ -256,12 +262,7 @@ def import_forms(settings: Settings, run: Run, entry: ManifestEntry, data: Any,
     try:
         accepted = submit(settings.effective_database_url, incoming, submitter, dispatch)
     except InvalidSubmission as exc:  # a value too long for its column: nothing stored
-        reason = f"forms refused, nothing stored: {json.dumps(exc.errors)}"
-        out.refused.extend([reason] * len(forms))
-        out.errors = exc.errors
-        out.lines.append({"file": path, "error": "forms refused, nothing stored",
-                          "errors": exc.errors})
-        return out
+        return _nothing_stored(out, path, "forms", len(forms), exc)
     for a in accepted:
         out.stored.append(a.report.id)
         out.lines.append({"report_id": str(a.report.id), "file": path, "status": "received"})

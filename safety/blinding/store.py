@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.audit.store import record
 from safety.blinding.randomisation import Assignment
 from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
+from safety.db.created import CASE, none_yet
 from safety.db.session import COMPARTMENT_URL, session_scope
 from safety.db.tenancy import SponsorOwned
 from safety.statemachine import StateMachine
@@ -163,6 +164,8 @@ class _StudyRef:
 
 
 def open_request(session: Session, case_id: uuid.UUID) -> Unblinding | None:
+    if none_yet(session, Unblinding, (CASE, case_id), case_id=case_id):
+        return None
     return session.scalar(select(Unblinding).where(Unblinding.case_id == case_id)
                           .order_by(Unblinding.requested_at.desc()).limit(1))
 
@@ -202,6 +205,8 @@ def reveal(session: Session, row: Unblinding, assignment: Assignment, *, actor: 
 def revealed(session: Session, case_id: uuid.UUID) -> tuple[datetime, str] | None:
     """When the blind was broken for the case's subject and what they received (the latest
     reveal), for the case history the rules replay."""
+    if none_yet(session, Unblinding, (CASE, case_id), case_id=case_id):
+        return None
     row = session.execute(select(Unblinding.revealed_at, Unblinding.result).where(
         Unblinding.case_id == case_id, Unblinding.status == UnblindingStatus.REVEALED)
         .order_by(Unblinding.revealed_at.desc()).limit(1)).first()

@@ -48,6 +48,7 @@ from safety.cases.workflow import (
     TransitionError,
 )
 from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
+from safety.db.created import CASE, VERSION, mark_created
 from safety.db.memo import once, remember
 from safety.db.tenancy import SponsorOwned
 
@@ -297,6 +298,7 @@ def add_version(session: Session, case: Case, *, version: int, kind: VersionKind
     # to it, before the commit (what a pipeline job's stages would look up again, db.memo).
     remember(session, ("locked-version", cv.id), cv)
     remember(session, ("latest-view", cv.id), None)
+    mark_created(session, VERSION, cv.id)
     record(session, actor=actor, action="version.created", entity=cv, case_id=case.id,
            changes=[{"field": "pipeline", "from": None, "to": PipelineStatus(cv.pipeline).value}],
            reason=reason or f"version {version} ({VersionKind(kind).value}) from report "
@@ -312,6 +314,7 @@ def new_case(session: Session, *, actor: str, reason: str, **columns: Any) -> Ca
     case = Case(id=uuid.uuid4(), state=INITIAL_STATE, current_version=1, **columns)
     session.add(case)
     session.flush()
+    mark_created(session, CASE, case.id)
     record(session, actor=actor, action="case.created", entity=case,
            changes=[{"field": "state", "from": None, "to": case.state}], reason=reason)
     return case

@@ -61,6 +61,13 @@ def remember(session: Session, key: Hashable, value: object) -> None:
         memo[key] = value
 
 
+def recalled(session: Session, key: Hashable) -> object | None:
+    """What was remembered under ``key`` in this job's transaction (None if nothing, or
+    outside a job)."""
+    memo: dict[Hashable, Any] | None = session.info.get(_KEY)
+    return None if memo is None else memo.get(key)
+
+
 def memoising(session: Session) -> bool:
     return _KEY in session.info
 

@@ -42,6 +42,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from safety.cases.model import CaseVersionData
 from safety.cases.versioning import Identity, identity
 from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
+from safety.db.created import CASE, VERSION, none_yet
 from safety.db.memo import once
 from safety.db.tenancy import SponsorOwned
 from safety.dedup.blocking import (
@@ -167,7 +168,8 @@ def index_case(
     cid = _uuid(case_id)
     profile = build_profile(case)
     ident = identity(case)
-    old = session.get(DedupProfile, cid)
+    old = None if none_yet(session, DedupProfile, (CASE, cid), case_id=cid) \
+        else session.get(DedupProfile, cid)
     if old is not None:
         merged = Identity.from_json(old.identity)
         ident = Identity(sender=merged.sender or ident.sender, own=merged.own | ident.own,
@@ -446,8 +448,10 @@ def save_candidates(session: Session, case_id: uuid.UUID, case_version_id: uuid.
     """Replace this version's candidates (the stage is idempotent). The delete only when
     there is something to delete: a version screened the first time has none, and the delete
     cost two more statements (the queue reads first which cases it touches)."""
-    if session.scalar(select(DedupCandidate.id).where(
-            DedupCandidate.case_version_id == case_version_id).limit(1)) is not None:
+    if not none_yet(session, DedupCandidate, (VERSION, case_version_id),
+                    case_version_id=case_version_id) and session.scalar(
+            select(DedupCandidate.id).where(
+                DedupCandidate.case_version_id == case_version_id).limit(1)) is not None:
         session.execute(delete(DedupCandidate).where(
             DedupCandidate.case_version_id == case_version_id))
     rows = []

@@ -42,6 +42,7 @@ from safety.intake.status import DONE, ReportStatus
 from safety.intake.store import (
     MigratedReport,
     Report,
+    hold_locked_report,
     mark_waiting,
     record_failure,
     set_status,
@@ -80,6 +81,7 @@ def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *
     report = session.execute(
         select(Report).where(Report.id == report_id).with_for_update()
     ).scalar_one()
+    hold_locked_report(session, report)
     return replace(_process(session, report, settings, has_stages),
                    from_batch=report.channel == "e2b")
 

@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from safety.audit.store import append, audit_values, record
 from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
+from safety.db.memo import recalled, remember
 from safety.db.session import get_engine, get_intake_engine, normalise_url
 from safety.db.tenancy import SponsorOwned
 from safety.intake.failure import public_reason
@@ -116,6 +117,19 @@ INSERT INTO audit_events""", 1)
 _PG_BY_KEY = ("SELECT id, status, payload_sha256 FROM reports "
               "WHERE api_client_id = %s AND idempotency_key = %s")
 _PG_BY_ID = "SELECT id, status, payload_sha256 FROM reports WHERE id = %s"
+
+
+def hold_locked_report(session: Session, report: Report) -> None:
+    """``report`` is locked by this pipeline job's transaction (read FOR UPDATE), which
+    writes it through this object: in the job's memo it answers :func:`locked_report`."""
+    remember(session, ("locked-report", report.id), report)
+
+
+def locked_report(session: Session, report_id: uuid.UUID) -> Report | None:
+    """The report this pipeline job locked, current in its transaction; None outside a job
+    or for another report (ask the database)."""
+    report = recalled(session, ("locked-report", report_id))
+    return report if isinstance(report, Report) else None
 
 
 @dataclass(frozen=True)

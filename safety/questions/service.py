@@ -23,13 +23,13 @@ from safety.questions.status import (
 )
 from safety.questions.store import (
     Question,
+    acted_on_by_a_version,
     add_question,
     attach_to_case,
     find_questions,
     get_question,
     open_in_stream,
     set_status,
-    unattached_in_stream,
 )
 
 TEXT_LIMIT = 4000
@@ -194,12 +194,12 @@ def version_made(session: Session, *, sponsor_id: int, site_id: int | None,
     reports join the case, and its open minimum-criteria questions are answered by that
     report (it meets the criteria, or it would have been held)."""
     why = f"report {report_id} made a version of the case"
-    for q in unattached_in_stream(session, sponsor_id=sponsor_id, site_id=site_id,
-                                  sender_case_id=sender_case_id):
+    unattached, answered = acted_on_by_a_version(
+        session, sponsor_id=sponsor_id, site_id=site_id, sender_case_id=sender_case_id,
+        answered_by=QuestionSource.MINIMUM_CRITERIA)
+    for q in unattached:
         attach_to_case(session, q, case_id, actor=actor, reason=why)
-    for q in open_in_stream(session, sponsor_id=sponsor_id, site_id=site_id,
-                            sender_case_id=sender_case_id,
-                            source=QuestionSource.MINIMUM_CRITERIA):
+    for q in answered:
         set_status(session, q, QuestionStatus.ANSWERED, actor=actor,
                    answer_text=None, answer_report_id=report_id, reason=why)
 

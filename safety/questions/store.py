@@ -158,11 +158,19 @@ def open_in_stream(session: Session, *, sponsor_id: int, site_id: int | None,
     return list(session.execute(stmt.with_for_update()).scalars())
 
 
-def unattached_in_stream(session: Session, *, sponsor_id: int, site_id: int | None,
-                         sender_case_id: str) -> list[Question]:
+def acted_on_by_a_version(session: Session, *, sponsor_id: int, site_id: int | None,
+                          sender_case_id: str, answered_by: QuestionSource
+                          ) -> tuple[list[Question], list[Question]]:
+    """The questions on one SAE of one site that a new version of it acts on, in one
+    statement (issue 20: it was two, for every report): those not attached to a case yet,
+    and the open ones of source ``answered_by`` (a question may be both), locked."""
     stmt = select(Question).where(
         Question.sponsor_id == sponsor_id, Question.sender_case_id == sender_case_id,
-        Question.case_id.is_(None))
+        Question.case_id.is_(None) | ((Question.status == QuestionStatus.OPEN)
+                                      & (Question.source == answered_by)))
     stmt = stmt.where(Question.site_id == site_id) if site_id is not None \
         else stmt.where(Question.site_id.is_(None))
-    return list(session.execute(stmt).scalars())
+    found = list(session.execute(stmt.order_by(Question.asked_at, Question.id)
+                                 .with_for_update()).scalars())
+    return ([q for q in found if q.case_id is None],
+            [q for q in found if q.status == QuestionStatus.OPEN and q.source == answered_by])

@@ -24,8 +24,9 @@ from safety.cases.values import PartialDate
 from safety.cases.workflow import CaseState
 from safety.config import Settings
 from safety.db.base import utcnow
+from safety.db.created import CASE, VERSION, held_rows, none_yet
 from safety.intake.manifest import regulator_matches
-from safety.intake.store import MigratedReport, Report
+from safety.intake.store import MigratedReport, Report, locked_report
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.capacity import applicable_regimes, with_options
@@ -78,9 +79,11 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
     sponsor = profile(session, cv.sponsor_id)
     zone = sponsor.timezone
     tz = org_zone(zone)
-    versions = sorted(session.scalars(select(CaseVersion).where(
-        CaseVersion.case_id == cv.case_id, CaseVersion.version <= cv.version)),
-        key=lambda v: v.version)
+    held = held_rows(session, CaseVersion, (CASE, cv.case_id), case_id=cv.case_id)
+    versions = sorted((v for v in held if v.version <= cv.version) if held is not None
+                      else session.scalars(select(CaseVersion).where(
+                          CaseVersion.case_id == cv.case_id, CaseVersion.version <= cv.version)),
+                      key=lambda v: v.version)
     receipts = stored_receipts(session, [v.id for v in versions], tz)
     carried = _carried_receipts(session, [v.report_id for v in versions if v.report_id])
     # Order: by calendar day; on one day the versions, each followed by the sponsor's
@@ -134,11 +137,14 @@ def _carried_receipts(session: Session, report_ids: list[uuid.UUID]
                       ) -> dict[uuid.UUID, tuple[Receipt, ...]]:
     """The receipts each report carries, as intake recorded them (``Report.receipts``,
     ``safety.intake.receipts``); a value that is not a receipt is left out (it was checked
-    when written)."""
+    when written). A report this job locked and processed is read from the job's memo (its
+    receipts were written through it in this transaction)."""
     out: dict[uuid.UUID, tuple[Receipt, ...]] = {}
     if not report_ids:
         return out
-    for rid, rows in session.execute(select(Report.id, Report.receipts).where(
+    held = [locked_report(session, rid) for rid in report_ids]
+    for rid, rows in [(r.id, r.receipts) for r in held if r is not None] \
+            if all(held) else session.execute(select(Report.id, Report.receipts).where(
             Report.id.in_(report_ids))):
         parsed = []
         for i, row in enumerate(rows or []):
@@ -195,8 +201,9 @@ def evaluate_version(session: Session, cv: CaseVersion, settings: Settings,
 
 def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
     """Idempotent: a version already evaluated keeps its obligations."""
-    done = session.scalar(select(ObligationRow.id).where(
-        ObligationRow.case_version_id == cv.id).limit(1))
+    done = None if none_yet(session, ObligationRow, (VERSION, cv.id), case_version_id=cv.id) \
+        else session.scalar(select(ObligationRow.id).where(
+            ObligationRow.case_version_id == cv.id).limit(1))
     if done is not None:
         return {"obligations": "already evaluated"}
     session.flush()

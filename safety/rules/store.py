@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit.store import record
 from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
+from safety.db.created import CASE, VERSION, none_yet
 from safety.db.tenancy import SponsorOwned
 from safety.rules.capacity import with_options
 from safety.rules.causality import Relatedness
@@ -394,6 +395,9 @@ def stored_receipts(session: Session, case_version_ids: Sequence[uuid.UUID],
     """The receipts of each version, each instant back in its receiver's offset (``zone``,
     the sponsor's, for a row that has none)."""
     out: dict[uuid.UUID, list[Receipt]] = {}
+    if all(none_yet(session, CaseReceiptRow, (VERSION, v), case_version_id=v)
+           for v in case_version_ids):
+        return {}
     for row in session.scalars(select(CaseReceiptRow).where(
             CaseReceiptRow.case_version_id.in_(list(case_version_ids)))
             .order_by(CaseReceiptRow.id)):
@@ -433,7 +437,9 @@ def record_assessment(session: Session, case_id: uuid.UUID, sponsor_id: int,
 
 def stored_assessments(session: Session, case_id: uuid.UUID) -> list[SponsorAssessment]:
     """The case's dated assessments in the order they were recorded."""
-    out = []
+    out: list[SponsorAssessment] = []
+    if none_yet(session, CaseAssessmentRow, (CASE, case_id), case_id=case_id):
+        return out
     for row in session.scalars(select(CaseAssessmentRow).where(
             CaseAssessmentRow.case_id == case_id).order_by(CaseAssessmentRow.id)):
         on: date | datetime = row.instant if row.instant is not None else row.day  # type: ignore[assignment]
@@ -448,6 +454,8 @@ def filings(session: Session, case_id: uuid.UUID) -> list[tuple[int, Filing]]:
     """Reports of the case actually filed, each once, with the version whose obligation it
     answered (the earliest version that records it submitted)."""
     seen: dict[tuple[str, str, str, date], tuple[int, Filing]] = {}
+    if none_yet(session, ObligationRow, (CASE, case_id), case_id=case_id):
+        return []
     for row in session.scalars(select(ObligationRow).where(
             ObligationRow.case_id == case_id,
             ObligationRow.status == ObligationStatus.SUBMITTED,

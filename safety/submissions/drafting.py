@@ -43,6 +43,7 @@ from safety.cases.versioning import VersionKind
 from safety.cases.workflow import CaseState
 from safety.config import Settings
 from safety.db.base import utcnow
+from safety.db.created import VERSION, none_yet
 from safety.dedup.decisions import Confirmation, citations, cite_duplicates, linked_ids
 from safety.dedup.store import confirmed_under
 from safety.e2b.export import export_case
@@ -296,8 +297,10 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
     if case.state == CaseState.NULLIFIED:
         made["nullified"] = True
         return made
-    existing = set(session.scalars(select(Submission.destination).where(
-        Submission.case_version_id == cv.id)))
+    existing = set() if none_yet(session, Submission, (VERSION, cv.id),
+                                 case_version_id=cv.id) \
+        else set(session.scalars(select(Submission.destination).where(
+            Submission.case_version_id == cv.id)))
     owed: dict[str, ObligationRow] = {}
     for ob in session.scalars(select(ObligationRow).where(
             ObligationRow.case_version_id == cv.id,

@@ -141,7 +141,7 @@ def buffer_events(session: Session) -> None:
     back savepoint takes it away). PostgreSQL only: SQLite seals each event as it is
     written."""
     if _sealed_by_database(session.get_bind()):
-        session.info[_BUFFER] = []
+        session.info.setdefault(_BUFFER, [])  # asked again later in the transaction: kept
 
 
 def _write_buffered(session: Session) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy import case as case_when
 from sqlalchemy.orm import Session, aliased
 
+from safety.audit.store import buffer_events
 from safety.cases.codec import case_from_json
 from safety.cases.identifiers import case_number, norm_id, worldwide_case_id
 from safety.cases.model import CaseVersionData, OtherCaseId
@@ -42,8 +43,9 @@ from safety.intake.status import DONE, ReportStatus
 from safety.intake.store import (
     MigratedReport,
     Report,
-    hold_locked_report,
+    lock_report,
     mark_waiting,
+    migration_of,
     record_failure,
     set_status,
     stream_of,
@@ -75,13 +77,14 @@ class ProcessingResult:
 
 
 def process_report(session: Session, report_id: uuid.UUID, settings: Settings, *,
-                   has_stages: bool = True) -> ProcessingResult:
+                   has_stages: bool = True, events_at_commit: bool = False) -> ProcessingResult:
     """``has_stages``: whether the version goes on to the processing stages (coding,
-    duplicates, rules, drafting), or is complete as stored."""
-    report = session.execute(
-        select(Report).where(Report.id == report_id).with_for_update()
-    ).scalar_one()
-    hold_locked_report(session, report)
+    duplicates, rules, drafting), or is complete as stored. ``events_at_commit``: the
+    transaction goes on with the version's stages, and the report's audit events are written
+    with theirs, in one statement at the commit (``buffer_events``)."""
+    if events_at_commit:
+        buffer_events(session)
+    report = lock_report(session, report_id)
     return replace(_process(session, report, settings, has_stages),
                    from_batch=report.channel == "e2b")
 
@@ -163,7 +166,7 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
             worldwide_case_id=incoming_wwid or own_id, sender=report.sender,
             sender_case_id=report.sender_case_id or f"report:{report.id}",
             sender_case_key=norm_id(report.sender_case_id),
-            site_id=report.site_id)
+            site_id=report.site_id, serious=data.is_serious())
         first_received = PartialDate.from_date(received_day)
         original = _original_first_receipt(session, report, data, received_day)
         if original is not None:
@@ -179,13 +182,14 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
     assert decision.version is not None and decision.kind is not None
     hold_locked_case(session, case)  # found FOR UPDATE (``_case_named``) or inserted above
     # Before C.1 becomes ours: the sender's C.1.4/C.1.5 are its own receipt dates.
-    report.receipts = report_receipts(
+    receipts = report_receipts(
         sponsor, channel=report.channel, sender=report.sender, received_at=report.received_at,
         data=data, follow_up=decision.version > 1)
     _fill_admin(data, case, own_id, first_received, received_day)
     cv = add_version(session, case, version=decision.version, kind=decision.kind,
                      report_id=report.id, data=data, received_at=report.received_at,
                      has_stages=has_stages, actor=ACTOR)
+    report.receipts = receipts  # after the version's flush: one UPDATE with the status
     if decision.version > 1:
         from safety.audit.store import record
 
@@ -220,7 +224,7 @@ def _original_first_receipt(session: Session, report: Report, data: CaseVersionD
     information of this message, C.1.5): a migrated case keeps it, its clocks count from it
     (``safety.rules.evaluation``). Only a full date no later than this receipt; a report that
     came in live never keeps a sender's C.1.4 here (the receipt is ours)."""
-    if report.channel != "e2b" or session.get(MigratedReport, report.id) is None:
+    if report.channel != "e2b" or migration_of(session, report.id) is None:
         return None
     c14 = data.admin.first_received
     if not isinstance(c14, PartialDate):

@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from safety.audit.store import append, audit_values, record
 from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
-from safety.db.memo import recalled, remember
+from safety.db.memo import once, recalled, remember
 from safety.db.session import get_engine, get_intake_engine, normalise_url
 from safety.db.tenancy import SponsorOwned
 from safety.intake.failure import public_reason
@@ -119,10 +119,24 @@ _PG_BY_KEY = ("SELECT id, status, payload_sha256 FROM reports "
 _PG_BY_ID = "SELECT id, status, payload_sha256 FROM reports WHERE id = %s"
 
 
-def hold_locked_report(session: Session, report: Report) -> None:
-    """``report`` is locked by this pipeline job's transaction (read FOR UPDATE), which
-    writes it through this object: in the job's memo it answers :func:`locked_report`."""
+def lock_report(session: Session, report_id: uuid.UUID) -> Report:
+    """The report, locked for its processing, with whether a migration brought it (one
+    statement; in a pipeline job both are kept for :func:`locked_report` and
+    :func:`migration_of`, the report's object being current in the job's transaction, which
+    writes it through this object)."""
+    report, migrated = session.execute(
+        select(Report, MigratedReport)
+        .outerjoin(MigratedReport, MigratedReport.report_id == Report.id)
+        .where(Report.id == report_id).with_for_update(of=Report)).one()
     remember(session, ("locked-report", report.id), report)
+    remember(session, ("migration-of", report.id), migrated)
+    return report
+
+
+def migration_of(session: Session, report_id: uuid.UUID) -> MigratedReport | None:
+    """The migration record of a report (None: it came in live); once per pipeline job."""
+    return once(session, ("migration-of", report_id),
+                lambda: session.get(MigratedReport, report_id))
 
 
 def locked_report(session: Session, report_id: uuid.UUID) -> Report | None:

@@ -149,7 +149,7 @@ def process_report(report_id: str) -> dict[str, Any]:
     def short() -> tuple[ProcessingResult, bool, float, Ran | None]:
         """The report and its stages in one transaction (``Ran``: None when it has none)."""
         with unit_of_work(settings) as session, job_memo(session):
-            outcome = process(session, rid, settings)
+            outcome = process(session, rid, settings, events_at_commit=True)
             bulk = _next_is_migrated(session, outcome)
             seconds = time.monotonic() - started
             if outcome.case_version_id is None or outcome.waiting_for is not None:

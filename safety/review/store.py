@@ -44,6 +44,7 @@ from safety.accounts.store import User
 from safety.audit.store import record
 from safety.cases.store import Case, CaseVersion, CodedView
 from safety.db.base import Base, UTCDateTime, UuidKey, utcnow
+from safety.db.created import CASE, created_here
 from safety.db.tenancy import SponsorOwned
 from safety.dedup.store import DedupCandidate, DedupDecision, open_suspected
 from safety.review import queue_index, signing
@@ -276,10 +277,12 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
     # nullification) and waits for a row this one holds (a submission being sent) would
     # otherwise deadlock with it at commit.
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    # A case this transaction created is seen by no other before the commit: no lock needed.
+    keys = [f"queue:{case_id}" for case_id in ids if not created_here(session, CASE, case_id)]
+    if dialect == "postgresql" and keys:
         # One statement for all: the function scan yields the keys in the array's order, so
         # the locks are taken one after the other in id order, as one statement per case did.
-        session.execute(_LOCK, {"keys": [f"queue:{case_id}" for case_id in ids]})
+        session.execute(_LOCK, {"keys": keys})
     rows = session.execute(_facts(), {"ids": ids}).all()
     if not rows:
         return

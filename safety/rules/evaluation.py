@@ -26,7 +26,7 @@ from safety.config import Settings
 from safety.db.base import utcnow
 from safety.db.created import CASE, VERSION, held_rows, none_yet
 from safety.intake.manifest import regulator_matches
-from safety.intake.store import MigratedReport, Report, locked_report
+from safety.intake.store import MigratedReport, Report, locked_report, migration_of
 from safety.products.rsi import RsiLibrary
 from safety.products.store import load_registry, load_rsi
 from safety.rules.capacity import applicable_regimes, with_options
@@ -209,7 +209,7 @@ def evaluate_stage(session: Session, cv: CaseVersion, settings: Settings) -> dic
     session.flush()
     # Locked and read afresh in one statement: a nullification commits before or after.
     case = locked_case(session, cv.case_id)
-    migrated = session.get(MigratedReport, cv.report_id) if cv.report_id else None
+    migrated = migration_of(session, cv.report_id) if cv.report_id else None
     if migrated is not None:
         _original_receipts(session, cv)
     facts, ev = evaluate_version(session, cv, settings)

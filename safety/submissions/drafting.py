@@ -43,7 +43,7 @@ from safety.cases.versioning import VersionKind
 from safety.cases.workflow import CaseState
 from safety.config import Settings
 from safety.db.base import utcnow
-from safety.db.created import VERSION, none_yet
+from safety.db.created import VERSION, held_rows, none_yet
 from safety.dedup.decisions import Confirmation, citations, cite_duplicates, linked_ids
 from safety.dedup.store import confirmed_under
 from safety.e2b.export import export_case
@@ -302,10 +302,17 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
         else set(session.scalars(select(Submission.destination).where(
             Submission.case_version_id == cv.id)))
     owed: dict[str, ObligationRow] = {}
-    for ob in session.scalars(select(ObligationRow).where(
-            ObligationRow.case_version_id == cv.id,
-            ObligationRow.status.in_(OPEN_STATUSES))
-            .order_by(ObligationRow.due)):
+    inserted = held_rows(session, ObligationRow, (VERSION, cv.id), case_version_id=cv.id)
+    # Earliest due first; on one day, by destination and rule, so that the drafts (and their
+    # audit events) come in the same order whichever way the obligations were found.
+    for ob in (sorted((o for o in inserted if o.status in OPEN_STATUSES),
+                      key=lambda o: (o.due, o.destination, o.regime, o.rule_id))
+               if inserted is not None else
+               session.scalars(select(ObligationRow).where(
+                   ObligationRow.case_version_id == cv.id,
+                   ObligationRow.status.in_(OPEN_STATUSES))
+                   .order_by(ObligationRow.due, ObligationRow.destination, ObligationRow.regime,
+                             ObligationRow.rule_id))):
         if ob.status == ObligationStatus.AWAITING_UNBLINDING:
             # What the subject received decides whether a SUSAR is owed at all, and the
             # regulator's message names it: nothing is drafted before the reveal

@@ -95,8 +95,8 @@ def test_a_report_put_to_wait_goes_on_when_the_one_ahead_was_done_meanwhile(
     real = jobs.process
     calls: list[str] = []
 
-    def process_then_the_other_worker(session, report_id, settings_):  # type: ignore[no-untyped-def]
-        outcome = real(session, report_id, settings_)
+    def process_then_the_other_worker(session, report_id, settings_, **kw):  # type: ignore[no-untyped-def]
+        outcome = real(session, report_id, settings_, **kw)
         calls.append(str(report_id))
         if outcome.waiting_for is not None and len(calls) == 1:
             session.commit()  # the wait is recorded; then the other worker does report 1

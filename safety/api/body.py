@@ -13,7 +13,11 @@ and webargs read the same text again, or Flask's cached parse through ``request.
   **422** naming each place (``{"json": {"events": {"0": {"verbatim": [reason]}}}}``), as a
   schema's validation error would.
 
-A NUL character in a query parameter or a path segment is a 422 naming the parameter.
+A query parameter or a text path parameter holding such a character (in its value or its
+name) is a 422 naming it (``{"query": {"q": [reason]}}``, ``{"path": {"code": [reason]}}``),
+by the same test the pages apply to their forms and query strings
+(``safety.intake.schemas.bad_fields``): a NUL reached PostgreSQL (a 500), the others reached
+searches, filters and exports.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 
 from safety.api.errors import abort
-from safety.intake.schemas import BAD_CHARACTERS, NOT_TEXT
+from safety.intake.schemas import BAD_CHARACTERS, NOT_TEXT, bad_fields
 
 _BAD_CHARACTERS = BAD_CHARACTERS
 
@@ -94,12 +98,13 @@ def check_request() -> None:
     if not request.path.startswith("/api/"):
         return
     problems: dict[str, Any] = {}
-    given = [("query", name, value) for name, value in request.args.items(multi=True)]
-    given += [("path", name, value) for name, value in (request.view_args or {}).items()]
-    for location, name, value in given:
-        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
-            problems.setdefault(location, {})[name.replace("\x00", "?")] = [
-                "Must not contain NUL characters."]
+    for location, given in (("query", request.args.items(multi=True)),
+                            ("path", (request.view_args or {}).items())):
+        for bad in bad_fields(given):
+            reasons = problems.setdefault(location, {}).setdefault(bad.name, [])
+            reason = "Field name: " + NOT_TEXT if bad.in_name else NOT_TEXT
+            if reason not in reasons:  # a parameter repeated, each value bad
+                reasons.append(reason)
     if problems:
         abort(422, errors=problems)
     if not request.is_json:

@@ -53,7 +53,7 @@ from safety.accounts.scope import Scope
 from safety.accounts.users import get_user
 from safety.config import Settings
 from safety.db.tenancy import restrict_to_sponsors
-from safety.intake.schemas import BAD_CHARACTERS, NOT_TEXT
+from safety.intake.schemas import NOT_TEXT, bad_fields
 
 if TYPE_CHECKING:
     from safety.accounts.store import User
@@ -225,14 +225,13 @@ def _csrf_and_idle() -> Any:
 
 def _refuse_unstorable_text() -> None:
     """400 naming the first form or query field (or field name) holding a character the
-    database or an E2B(R3) message cannot carry; the API checks its JSON bodies itself
-    (``safety.api.body``)."""
+    database or an E2B(R3) message cannot carry; the API refuses its query strings and path
+    parameters with the same test (``safety.api.body``), and checks its JSON bodies itself."""
     for where, values in (("form", request.form), ("query", request.args)):
-        for key, value in values.items(multi=True):
-            if BAD_CHARACTERS.search(key):
+        for bad in bad_fields(values.items(multi=True)):
+            if bad.in_name:
                 abort(400, f"A {where} field's name is not valid text. {NOT_TEXT}")
-            if BAD_CHARACTERS.search(value):
-                abort(400, f"The {where} field '{key}' is not valid text. {NOT_TEXT}")
+            abort(400, f"The {where} field '{bad.name}' is not valid text. {NOT_TEXT}")
 
 
 def user() -> User:

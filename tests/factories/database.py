@@ -153,3 +153,15 @@ def count_rows(url: str, model: Any) -> int:
     """How many rows a table holds, read on a connection of its own (what the app committed)."""
     with session_scope(url) as session:
         return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def row_counts(url: str) -> dict[str, int]:
+    """How many rows each table holds (what the app committed): a test compares two of these
+    to show that a refused request wrote nothing anywhere."""
+    tables = _tables(url)[0]
+    with get_engine(url).connect() as conn:
+        quoted = _quoted(conn, tables)
+        probe = " UNION ALL ".join(
+            f"SELECT {i}, count(*) FROM {q}" for i, q in enumerate(quoted))
+        counts = {i: n for i, n in conn.execute(text(probe))}
+    return {t: counts[i] for i, t in enumerate(tables)}

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from safety.audit.store import record
 from safety.cases.model import CaseVersionData
 from safety.db.base import Base, JSONDoc, UTCDateTime, UuidKey, enum_type, utcnow
+from safety.db.created import CASE, none_yet
 from safety.db.tenancy import SponsorOwned
 from safety.e2b.lifecycle import AMENDED, NULLIFIED, LifecycleError, ReportKind
 from safety.e2b.reader import read_admin, read_batch
@@ -146,6 +147,8 @@ def last_transmitted(session: Session, case_id: uuid.UUID, destination: str
 def last_transmitted_each(session: Session, case_id: uuid.UUID) -> dict[str, Submission]:
     """``last_transmitted`` for every regulator holding the case, in one statement (drafting
     asked once per regulator owed a report)."""
+    if none_yet(session, Submission, (CASE, case_id), case_id=case_id):
+        return {}
     ranked = select(Submission.id, func.row_number().over(
         partition_by=Submission.destination,
         order_by=(Submission.sent_at.desc().nulls_last(), Submission.created_at.desc()),

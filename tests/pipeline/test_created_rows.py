@@ -30,6 +30,7 @@ from safety.rules.store import (
     stored_assessments,
     stored_receipts,
 )
+from safety.submissions.store import last_transmitted_each
 
 _MEMO = "safety.job_memo"  # safety.db.memo's key in session.info
 
@@ -62,7 +63,8 @@ def asking_the_database(session: Any) -> Iterator[None]:
 
 def _lookups(s: Any, case_id: uuid.UUID, version_id: uuid.UUID) -> tuple[Any, ...]:
     return (stored_assessments(s, case_id), filings(s, case_id),
-            stored_receipts(s, [version_id]), open_request(s, case_id))
+            stored_receipts(s, [version_id]), open_request(s, case_id),
+            last_transmitted_each(s, case_id))
 
 
 def test_a_new_case_in_a_job_is_answered_without_a_query(settings):  # type: ignore[no-untyped-def]
@@ -74,10 +76,10 @@ def test_a_new_case_in_a_job_is_answered_without_a_query(settings):  # type: ign
         with counted(url) as n:
             answers = _lookups(s, case_id, version_id)
         assert n[0] == 0
-        assert answers == ([], [], {}, None)
+        assert answers == ([], [], {}, None, {})
         with asking_the_database(s), counted(url) as n:
             assert _lookups(s, case_id, version_id) == answers
-        assert n[0] >= 4
+        assert n[0] >= 5
 
 
 def test_outside_a_job_every_lookup_asks(settings):  # type: ignore[no-untyped-def]
@@ -87,8 +89,8 @@ def test_outside_a_job_every_lookup_asks(settings):  # type: ignore[no-untyped-d
         version_id = only_version(s, case_id).id
         assert not created_here(s, CASE, case_id)
         with counted(url) as n:
-            assert _lookups(s, case_id, version_id) == ([], [], {}, None)
-        assert n[0] >= 4
+            assert _lookups(s, case_id, version_id) == ([], [], {}, None, {})
+        assert n[0] >= 5
 
 
 def test_rows_the_job_inserted_count_even_when_nothing_refers_to_them(settings):  # type: ignore[no-untyped-def]
@@ -116,7 +118,7 @@ def test_rows_the_job_inserted_count_even_when_nothing_refers_to_them(settings):
         assert answers[3] is not None
         with asking_the_database(s):
             database = _lookups(s, case_id, version_id)
-        assert answers[:3] == database[:3]
+        assert answers[:3] == database[:3] and answers[4] == database[4] == {}
         assert answers[3] is not None and database[3] is not None
         assert answers[3].id == database[3].id
 

@@ -385,6 +385,9 @@ def decided_with(
 ) -> set[str]:
     """Cases a physician already decided about together with ``case_id``."""
     cid = _uuid(case_id)
+    if none_yet(session, DedupDecision, (CASE, cid), case_a=cid) \
+            and none_yet(session, DedupDecision, (CASE, cid), case_b=cid):
+        return set()
     rows = session.execute(
         select(DedupDecision.case_a, DedupDecision.case_b).where(
             DedupDecision.decision.in_(decisions),

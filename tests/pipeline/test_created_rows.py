@@ -19,7 +19,8 @@ from safety.blinding.store import UnblindingKind, open_request, request_unblindi
 from safety.db.created import CASE, VERSION, created_here, held_rows
 from safety.db.memo import job_memo
 from safety.db.session import get_engine, session_scope
-from safety.dedup.store import DedupCandidate
+from safety.dedup.decisions import DECIDED, PairDecision
+from safety.dedup.store import DedupCandidate, decided_with, record_decision
 from safety.rules.causality import Relatedness
 from safety.rules.day0 import Receipt, ReceiverRole
 from safety.rules.history import SponsorAssessment
@@ -64,7 +65,7 @@ def asking_the_database(session: Any) -> Iterator[None]:
 def _lookups(s: Any, case_id: uuid.UUID, version_id: uuid.UUID) -> tuple[Any, ...]:
     return (stored_assessments(s, case_id), filings(s, case_id),
             stored_receipts(s, [version_id]), open_request(s, case_id),
-            last_transmitted_each(s, case_id))
+            last_transmitted_each(s, case_id), decided_with(s, case_id, DECIDED))
 
 
 def test_a_new_case_in_a_job_is_answered_without_a_query(settings):  # type: ignore[no-untyped-def]
@@ -76,10 +77,10 @@ def test_a_new_case_in_a_job_is_answered_without_a_query(settings):  # type: ign
         with counted(url) as n:
             answers = _lookups(s, case_id, version_id)
         assert n[0] == 0
-        assert answers == ([], [], {}, None, {})
+        assert answers == ([], [], {}, None, {}, set())
         with asking_the_database(s), counted(url) as n:
             assert _lookups(s, case_id, version_id) == answers
-        assert n[0] >= 5
+        assert n[0] >= 6
 
 
 def test_outside_a_job_every_lookup_asks(settings):  # type: ignore[no-untyped-def]
@@ -89,8 +90,8 @@ def test_outside_a_job_every_lookup_asks(settings):  # type: ignore[no-untyped-d
         version_id = only_version(s, case_id).id
         assert not created_here(s, CASE, case_id)
         with counted(url) as n:
-            assert _lookups(s, case_id, version_id) == ([], [], {}, None, {})
-        assert n[0] >= 5
+            assert _lookups(s, case_id, version_id) == ([], [], {}, None, {}, set())
+        assert n[0] >= 6
 
 
 def test_rows_the_job_inserted_count_even_when_nothing_refers_to_them(settings):  # type: ignore[no-untyped-def]
@@ -110,8 +111,14 @@ def test_rows_the_job_inserted_count_even_when_nothing_refers_to_them(settings):
         request_unblinding(s, sponsor_id=DEFAULT_ID, case_id=case_id, protocol="P-1",
                            subject="S-1", kind=UnblindingKind.SUSAR, actor="test",
                            reason="test", now=datetime(2026, 3, 3, tzinfo=UTC))
+        other = uuid.UUID(case_in_session(s, settings, stages=False, site="Site 102"))
+        # the case made last is still this job's own creation: a decision names both
+        newest = uuid.UUID(case_in_session(s, settings, stages=False, site="Site 103"))
+        record_decision(s, str(newest), str(other), PairDecision.REJECTED, "test", DEFAULT_ID)
         s.flush()
         gc.collect()
+        assert created_here(s, CASE, newest)
+        assert decided_with(s, newest, DECIDED) == {str(other)}
         answers = _lookups(s, case_id, version_id)
         assert len(answers[0]) == 1 and answers[0][0].result == "Probable"
         assert len(answers[2][version_id]) == 1

@@ -137,7 +137,11 @@ def load_registry(session: Session, sponsor_id: int) -> Registry:
     """The sponsor's products and studies (no other sponsor's: registries never mix), sealed
     (``Registry.seal``: shared, never to be changed). Read once per registry generation by
     the process (``_REGISTRIES``), looked up once per pipeline job (``safety.db.memo``: no
-    stage changes a registry)."""
+    stage changes a registry). Web requests and commands use the kept copy too: without a
+    memo each call reads the generation in the caller's transaction (one statement for the
+    registry's three), so a caller sees what its transaction would have read, its own
+    uncommitted writes included (those move its generation past any kept one); a session
+    limited to some sponsors reads as before."""
     return once(session, ("registry", sponsor_id), lambda: _REGISTRIES.get(
         session, sponsor_id, registry_generation(session, sponsor_id),
         generation_query(sponsor_id), lambda: _read_registry(session, sponsor_id).seal()))

@@ -19,11 +19,9 @@ class Sponsor(Base):
 
     __tablename__ = "sponsors"
     __keep_rows__ = True
-    # Written by the database alone (migration 0021's triggers): see ``registry_generation``.
+    # Written by the database alone (migration 0021's triggers): see ``registry_generation``;
+    # every other column may change (``__updatable__``, set below the class).
     __set_by_database__ = frozenset({"registry_generation"})
-    __updatable__ = frozenset({"id", "code", "name", "org_code", "case_prefix", "timezone",
-                               "sender", "gateways", "reporting", "rules", "partners",
-                               "created_at"})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
@@ -50,6 +48,10 @@ class Sponsor(Base):
             case_prefix=self.case_prefix, timezone=self.timezone, sender=self.sender,
             gateways=self.gateways, reporting=self.reporting, rules=self.rules,
             partners=self.partners)
+
+
+Sponsor.__updatable__ = frozenset(
+    c.name for c in Sponsor.__table__.columns) - Sponsor.__set_by_database__
 
 
 def sponsor_by_code(session: Session, code: str) -> Sponsor | None:

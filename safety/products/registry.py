@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import json
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from safety.cases.model import Drug
@@ -69,17 +70,30 @@ class Study:
 
 @dataclass(slots=True)
 class Registry:
-    products: dict[str, Product] = field(default_factory=dict)
-    studies: dict[str, Study] = field(default_factory=dict)
+    products: Mapping[str, Product] = field(default_factory=dict)
+    studies: Mapping[str, Study] = field(default_factory=dict)
     _index: dict[str, str] = field(default_factory=dict)
 
     def add_product(self, p: Product) -> None:
-        self.products[p.id] = p
+        products = self.products
+        if not isinstance(products, dict):
+            raise TypeError("a sealed registry cannot change (build a new one)")
+        products[p.id] = p
         for name in (p.id, p.name, *p.aliases, *p.substances):
             self._index.setdefault(_norm(name), p.id)
 
     def add_study(self, s: Study) -> None:
-        self.studies[s.protocol] = s
+        studies = self.studies
+        if not isinstance(studies, dict):
+            raise TypeError("a sealed registry cannot change (build a new one)")
+        studies[s.protocol] = s
+
+    def seal(self) -> Registry:
+        """This registry, read-only from now on (its products and studies are frozen
+        already): one read from the database is shared by every job of a worker."""
+        self.products = MappingProxyType(dict(self.products))
+        self.studies = MappingProxyType(dict(self.studies))
+        return self
 
     def match_drug(self, drug: Drug) -> Product | None:
         """The registry product a case drug refers to: MPID, then product name, then substance."""

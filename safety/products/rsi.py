@@ -44,8 +44,17 @@ class RsiLibrary:
     """All RSI versions, indexed for the "in force on day X" question."""
 
     _by_key: dict[tuple[str, str], list[RsiVersion]] = field(default_factory=dict)
+    _sealed: bool = field(default=False, compare=False, repr=False)
+
+    def seal(self) -> RsiLibrary:
+        """This library, read-only from now on (``add`` refuses; its versions are frozen):
+        one read from the database is shared by every job of a worker."""
+        self._sealed = True
+        return self
 
     def add(self, v: RsiVersion) -> None:
+        if self._sealed:
+            raise TypeError("a sealed RSI library cannot change (build a new one)")
         versions = self._by_key.setdefault((v.product_id, v.reference), [])
         if any(x.effective_from == v.effective_from for x in versions):
             raise RsiError(

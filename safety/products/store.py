@@ -18,10 +18,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from safety.db.base import Base, JSONDoc, UTCDateTime, enum_type, utcnow
+from safety.db.generations import GenerationCache
 from safety.db.memo import once
 from safety.db.tenancy import SponsorOwned
 from safety.products.registry import JurisdictionStatus, Product, Registry, Status, Study
 from safety.products.rsi import RsiLibrary, RsiVersion
+from safety.sponsors.store import generation_query, registry_generation
+
+# Each sponsor's registry and RSI as its newest committed registry generation says, kept by
+# the process between transactions and jobs (``safety.db.generations``; docs/decisions.md,
+# "What a job may keep"). Sealed: every caller gets the same objects.
+_REGISTRIES: GenerationCache[Registry] = GenerationCache()
+_RSI: GenerationCache[RsiLibrary] = GenerationCache()
 
 
 class ProductRow(SponsorOwned, Base):
@@ -126,9 +134,17 @@ def sponsors_of_study(session: Session, protocol: str) -> list[int]:
 
 
 def load_registry(session: Session, sponsor_id: int) -> Registry:
-    """The sponsor's products and studies (no other sponsor's: registries never mix); read
-    once per pipeline job (``safety.db.memo``: no stage changes a registry)."""
-    return once(session, ("registry", sponsor_id), lambda: _read_registry(session, sponsor_id))
+    """The sponsor's products and studies (no other sponsor's: registries never mix), sealed
+    (``Registry.seal``: shared, never to be changed). Read once per registry generation by
+    the process (``_REGISTRIES``), looked up once per pipeline job (``safety.db.memo``: no
+    stage changes a registry). Web requests and commands use the kept copy too: without a
+    memo each call reads the generation in the caller's transaction (one statement for the
+    registry's three), so a caller sees what its transaction would have read, its own
+    uncommitted writes included (those move its generation past any kept one); a session
+    limited to some sponsors reads as before."""
+    return once(session, ("registry", sponsor_id), lambda: _REGISTRIES.get(
+        session, sponsor_id, registry_generation(session, sponsor_id),
+        generation_query(sponsor_id), lambda: _read_registry(session, sponsor_id).seal()))
 
 
 def _read_registry(session: Session, sponsor_id: int) -> Registry:
@@ -176,8 +192,11 @@ def save_rsi_version(session: Session, v: RsiVersion, sponsor_id: int) -> RsiVer
 
 
 def load_rsi(session: Session, sponsor_id: int) -> RsiLibrary:
-    """The sponsor's reference safety information, every version; once per pipeline job."""
-    return once(session, ("rsi", sponsor_id), lambda: _read_rsi(session, sponsor_id))
+    """The sponsor's reference safety information, every version, sealed; as
+    ``load_registry``: once per registry generation, looked up once per pipeline job."""
+    return once(session, ("rsi", sponsor_id), lambda: _RSI.get(
+        session, sponsor_id, registry_generation(session, sponsor_id),
+        generation_query(sponsor_id), lambda: _read_rsi(session, sponsor_id).seal()))
 
 
 def _read_rsi(session: Session, sponsor_id: int) -> RsiLibrary:

@@ -30,7 +30,7 @@ from safety.sponsors.profile import (
     sender_or_error,
 )
 from safety.sponsors.sender import SenderProfileError, load_installation_sender
-from safety.sponsors.store import Sponsor, all_sponsors, sponsor_by_code
+from safety.sponsors.store import Sponsor, all_sponsors, read_profile, sponsor_by_code
 
 SETTINGS = ("name", "org_code", "case_prefix", "timezone", "sender", "gateways", "reporting",
             "rules", "partners")
@@ -144,7 +144,7 @@ def sponsor_id_for(session: Session, code: str, among: frozenset[int]) -> int | 
 def profile(session: Session, sponsor_id: int) -> SponsorProfile:
     """The checked configuration of one sponsor (once per pipeline job: ``safety.db.memo``)."""
     return once(session, ("sponsor-profile", sponsor_id),
-                lambda: session.get_one(Sponsor, sponsor_id).profile())
+                lambda: read_profile(session, sponsor_id))
 
 
 def show(sponsor: Sponsor) -> dict[str, Any]:

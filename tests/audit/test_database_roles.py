@@ -80,6 +80,14 @@ REFUSED = [
     "TRUNCATE case_versions",
     "DELETE FROM signatures",
     "SET session_replication_role = replica",
+    # The registry generation a worker's kept registry and RSI are keyed by (migration 0021):
+    # the database's triggers write it, nothing else.
+    "UPDATE sponsors SET registry_generation = 0",
+    "INSERT INTO sponsors (code, name, org_code, case_prefix, timezone, sender, gateways, "
+    "reporting, created_at, registry_generation) VALUES ('X', 'X', 'X', 'X', 'UTC', '{}', "
+    "'{}', '[]', now(), 7)",
+    "ALTER TABLE products DISABLE TRIGGER products_registry_generation",
+    "DROP TRIGGER rsi_versions_registry_generation ON rsi_versions",
 ]
 
 
@@ -106,6 +114,24 @@ def test_the_application_role_inserts_audit_events_and_seals_them_with_the_owner
     assert seq == 1 and len(sealed) == 64
     result = verify()
     assert result.exit_code == 0, result.output
+
+
+def test_the_application_roles_registry_writes_bump_the_generation(app_role, settings):
+    """The triggers write the generation with the owner's rights: the application's own
+    writes of the registry move it, though the role may not write it."""
+    _, url = app_role
+
+    def generation() -> int:
+        with get_engine(settings.effective_database_url).connect() as conn:
+            return int(conn.execute(text(
+                "SELECT registry_generation FROM sponsors WHERE id = 1")).scalar_one())
+
+    before = generation()
+    _as(url, "INSERT INTO studies (sponsor_id, protocol, title, jurisdictions, ind_numbers, "
+             "products, blinded, updated_at) VALUES (1, 'P-1', '', '[]', '[]', '[]', false, "
+             "now())")
+    _as(url, "DELETE FROM studies WHERE protocol = 'P-1'")
+    assert generation() == before + 2
 
 
 def test_roles_is_idempotent_and_grants_exactly_what_the_models_allow(app_role, settings):

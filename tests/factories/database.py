@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from factories.sponsors import restore_default
 from safety.db.base import Base
+from safety.db.generations import forget
 from safety.db.session import (
     _sqlite_pragmas,
     get_engine,
@@ -68,6 +69,9 @@ def reset(url: str) -> None:
                              [{"name": n, "value": v} for n, v in COUNTERS])
         if "sponsors" in dirty or not conn.execute(text("SELECT 1 FROM sponsors")).first():
             restore_default(conn)
+    # The sponsors are made again with their first registry generation: what this process
+    # kept under those numbers is another database's.
+    forget()
 
 
 @cache
@@ -83,7 +87,9 @@ def _tables(url: str) -> tuple[list[str], frozenset[str], list[tuple[str, str]]]
             keep_rows = set(conn.execute(text(
                 "SELECT DISTINCT c.relname FROM pg_trigger t "
                 "JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE NOT t.tgisinternal "
+                # A BEFORE trigger may refuse; the AFTER ones (migration 0021's registry
+                # generation) only follow a DELETE.
+                "WHERE NOT t.tgisinternal AND (t.tgtype::int & 2) <> 0 "
                 "AND c.relnamespace = current_schema()::regnamespace")).scalars())
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)
               if t.name in existing and t.name != "counters"]

@@ -27,9 +27,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parents[1]
 TABLES = ["reports", "cases", "case_versions", "case_coded_views", "obligations",
-          "case_anchors", "recommendations", "submissions", "dedup_candidates",
-          "dedup_profiles", "dedup_block_keys", "dedup_identifiers", "queue_entries",
-          "queue_terms", "queue_counts", "unblindings", "case_receipts", "questions"]
+          "case_anchors", "obligation_recommendations", "case_assessments", "submissions",
+          "dedup_candidates", "dedup_profiles", "dedup_block_keys", "dedup_identifiers",
+          "queue_entries", "queue_terms", "queue_counts", "unblindings", "case_receipts",
+          "questions"]
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)?"
                       r"|\d{14}[+-]\d{4}")

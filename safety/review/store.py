@@ -28,6 +28,7 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -262,27 +263,42 @@ def _versions_cases(session: Session, version_ids: set[uuid.UUID]) -> set[uuid.U
     return found
 
 
-def refresh_entries(session: Session, case_ids: Iterable[uuid.UUID]) -> None:
-    """Rewrite the queue's rows of these cases from what they are derived from."""
-    ids = sorted(set(case_ids))
+def refresh_entries(session: Session, case_ids: Iterable[uuid.UUID],
+                    flags_of: Iterable[uuid.UUID] = ()) -> None:
+    """Rewrite the queue's rows of these cases from what they are derived from; of the cases
+    ``flags_of`` (not among ``case_ids``) only the suspected-duplicate flag: nothing else their
+    rows are derived from changed (another case's screening named them as its candidate),
+    and the full rewrite read both their documents back for it (issue 20)."""
+    full = set(case_ids)
+    flags = set(flags_of) - full
+    ids = sorted(full | flags)
     for start in range(0, len(ids), CHUNK):
-        _refresh_chunk(session, ids[start:start + CHUNK])
+        chunk = ids[start:start + CHUNK]
+        _lock(session, chunk)
+        _refresh_chunk(session, [c for c in chunk if c in full])
+        _refresh_flags(session, [c for c in chunk if c in flags])
 
 
-def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
+def _lock(session: Session, ids: list[uuid.UUID]) -> None:
     # Two transactions rewriting one case's queue row take turns (a lock per case, in id order,
     # until commit), and the second reads what the first committed (PostgreSQL reads each
     # statement afresh), so neither writes a row computed from what it could not see. The lock
     # is an advisory one, not the case row's: a transaction that already holds a case row (a
     # nullification) and waits for a row this one holds (a submission being sent) would
     # otherwise deadlock with it at commit.
-    dialect = session.get_bind().dialect.name
     # A case this transaction created is seen by no other before the commit: no lock needed.
     keys = [f"queue:{case_id}" for case_id in ids if not created_here(session, CASE, case_id)]
-    if dialect == "postgresql" and keys:
+    if session.get_bind().dialect.name == "postgresql" and keys:
         # One statement for all: the function scan yields the keys in the array's order, so
         # the locks are taken one after the other in id order, as one statement per case did.
         session.execute(_LOCK, {"keys": keys})
+
+
+def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
+    """The rows of these cases rewritten (their locks taken: ``_lock``)."""
+    if not ids:
+        return
+    dialect = session.get_bind().dialect.name
     rows = session.execute(_facts(), {"ids": ids}).all()
     if not rows:
         return
@@ -338,12 +354,37 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
     session.execute(_upsert(dialect), entries)
     if terms:
         session.execute(_INSERT_TERMS, terms)
+    _expire_held(session, [entry["case_id"] for entry in entries])
+
+
+def _expire_held(session: Session, case_ids: Iterable[uuid.UUID]) -> None:
+    """A queue row the session holds is expired, so that a later read in this transaction
+    sees the new one."""
     mapper = inspect(QueueEntry)
-    for entry in entries:
-        held = session.identity_map.get(mapper.identity_key_from_primary_key(
-            (entry["case_id"],)))
+    for case_id in case_ids:
+        held = session.identity_map.get(mapper.identity_key_from_primary_key((case_id,)))
         if held is not None:
             session.expire(held)
+
+
+def _refresh_flags(session: Session, ids: list[uuid.UUID]) -> None:
+    """The suspected-duplicate flag of these cases' rows, computed in the statement that
+    writes it (their locks taken); a case without a row yet gets its whole row."""
+    if not ids:
+        return
+    written = set(session.scalars(_flag_update(), {"ids": ids, "now": utcnow()}))
+    _expire_held(session, written)
+    _refresh_chunk(session, [c for c in ids if c not in written])
+
+
+@cache
+def _flag_update() -> Any:
+    """The flag's rule is the row's (``open_suspected``, as in ``_facts``), built once."""
+    table = QueueEntry.__table__
+    return (update(table).where(table.c.case_id.in_(bindparam("ids", expanding=True)))
+            .values(suspected_duplicate=open_suspected(table.c.case_id),
+                    refreshed_at=bindparam("now"))
+            .returning(table.c.case_id))
 
 
 @cache
@@ -417,7 +458,7 @@ def apply_pending(session: Session) -> None:
             return
         versions = {v for kind, v in pending if kind == "version"}
         cases = {v for kind, v in pending if kind == "case"} | _versions_cases(session, versions)
-        refresh_entries(session, cases)
+        refresh_entries(session, cases, {v for kind, v in pending if kind == "flag"})
 
 
 def pending_counts(session: Session) -> dict[tuple[int, str], int]:
@@ -448,14 +489,16 @@ def apply_counts(session: Session) -> None:
             set_={"cases": table.c.cases + stmt.excluded.cases}))
 
 
-# What each written row tells about the cases it belongs to: ("case", id) or ("version", id).
+# What each written row tells about the cases it belongs to: ("case", id), ("version", id),
+# or ("flag", id): only the case's suspected-duplicate flag may have changed.
 Marks = Callable[[Any], list[tuple[str, Any]]]
 _MARKS: dict[type, Marks] = {
     Case: lambda o: [("case", o.id)],
     CaseVersion: lambda o: [("case", o.case_id)],
     CodedView: lambda o: [("version", o.case_version_id)],
     ObligationRow: lambda o: [("case", o.case_id)],
-    DedupCandidate: lambda o: [("case", o.case_id), ("case", o.candidate_case_id)],
+    # The case named as a candidate: only its suspected-duplicate flag may change ("flag").
+    DedupCandidate: lambda o: [("case", o.case_id), ("flag", o.candidate_case_id)],
     DedupDecision: lambda o: [("case", o.case_a), ("case", o.case_b)],
     Submission: lambda o: [("case", o.case_id)],
 }
@@ -466,7 +509,7 @@ _COLUMNS: dict[type, list[tuple[str, Any]]] = {
     CodedView: [("version", CodedView.case_version_id)],
     ObligationRow: [("case", ObligationRow.case_id)],
     DedupCandidate: [("case", DedupCandidate.case_id),
-                     ("case", DedupCandidate.candidate_case_id)],
+                     ("flag", DedupCandidate.candidate_case_id)],
     DedupDecision: [("case", DedupDecision.case_a), ("case", DedupDecision.case_b)],
     Submission: [("case", Submission.case_id)],
 }
@@ -564,8 +607,9 @@ def _refresh_before_commit(session: Session) -> None:
         session.flush()  # what the commit would flush marks its cases too
         pending: set[Any] = session.info.pop(PENDING, set())
         versions = {v for kind, v in pending if kind == "version"}
-        handed |= {v for kind, v in pending if kind == "case"} | _versions_cases(session,
-                                                                                 versions)
+        # Handed over as whole rows (flags too: a later transaction rewrites them).
+        handed |= {v for kind, v in pending if kind in ("case", "flag")} \
+            | _versions_cases(session, versions)
     else:
         apply_pending(session)  # flushes first: what the commit would flush marks its cases
     apply_counts(session)

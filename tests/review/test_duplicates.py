@@ -168,3 +168,57 @@ def test_the_queue_flags_both_cases_of_a_suspected_pair_until_it_is_decided(
     after = flags()
     assert {x: after[x] for x in (a, b, c, d)} == {a: True, b: True, c: False, d: False}
     assert [listed(x) for x in (a, b, c, d)] == [True, True, False, False]
+
+
+def test_the_case_named_as_a_candidate_gets_its_flag_without_a_rewrite(
+        client, sites, worker, settings):
+    """Issue 20: a screening that names an earlier case as its candidate changes only that
+    case's suspected-duplicate flag; its row gets the flag (the rest as it was) without its
+    documents being read back, and a full rewrite afterwards finds nothing to change."""
+    from uuid import UUID
+
+    from sqlalchemy import event
+
+    from safety.cases.store import CaseVersion, CodedView
+    from safety.db.session import get_engine
+    from safety.review.store import QueueEntry, refresh_entries
+
+    def rows() -> dict[str, dict[str, object]]:
+        with session_scope(settings.effective_database_url) as s:
+            return {str(e.case_id): {c.name: getattr(e, c.name) for c in
+                                     QueueEntry.__table__.columns if c.name != "refreshed_at"}
+                    for e in s.scalars(select(QueueEntry))}
+
+    site = sites.token()
+    first = sae_form()
+    client.post("/api/v1/reports", json=first, headers=sites.headers(site))
+    worker()
+    before = rows()
+    (a,) = before
+    assert before[a]["suspected_duplicate"] is False
+    again = sae_form(sae_id="ONC-301-101-SAE077",
+                     narrative="Re-entered from paper. " + first["narrative"])
+    again["events"][0]["verbatim"] = "Febrile neutropenia"
+    client.post("/api/v1/reports", json=again, headers=sites.headers(site))
+    read: list[str] = []
+
+    def documents_read(_conn, _cursor, statement, parameters, *_):  # type: ignore[no-untyped-def]
+        for table in (CaseVersion.__tablename__, CodedView.__tablename__):
+            if statement.lstrip().startswith("SELECT") and f"FROM {table} " in statement \
+                    and a in str(parameters):
+                read.append(table)
+
+    engine = get_engine(settings.effective_database_url)
+    event.listen(engine, "before_cursor_execute", documents_read)
+    try:
+        worker()
+    finally:
+        event.remove(engine, "before_cursor_execute", documents_read)
+    after = rows()
+    (b,) = set(after) - {a}
+    assert after[a]["suspected_duplicate"] is True and after[b]["suspected_duplicate"] is True
+    assert {**before[a], "suspected_duplicate": True} == after[a]
+    assert read == []  # the earlier case's documents were not read for its flag
+    with session_scope(settings.effective_database_url) as s:
+        refresh_entries(s, [UUID(a), UUID(b)])
+    assert rows() == after

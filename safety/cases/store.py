@@ -312,8 +312,7 @@ def add_version(session: Session, case: Case, *, version: int, kind: VersionKind
 def new_case(session: Session, *, actor: str, reason: str, **columns: Any) -> Case:
     """A new case, in the workflow's initial state, its creation audited."""
     case = Case(id=uuid.uuid4(), state=INITIAL_STATE, current_version=1, **columns)
-    session.add(case)
-    session.flush()
+    session.add(case)  # inserted at the next flush, with its first version (``add_version``)
     mark_created(session, CASE, case.id)
     record(session, actor=actor, action="case.created", entity=case,
            changes=[{"field": "state", "from": None, "to": case.state}], reason=reason)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy import case as case_when
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 
 from safety.audit.store import buffer_events
 from safety.cases.codec import case_from_json
@@ -405,6 +405,7 @@ def _blocker(session: Session, report: Report) -> Report | None:
         select(Report).where(stream_of(report), Report.received_at < report.received_at,
                              Report.status.in_([ReportStatus.RECEIVED, ReportStatus.FAILED]))
         .order_by(Report.received_at).limit(1).with_for_update(read=True, key_share=True)
+        .options(defer(Report.raw), defer(Report.payload))  # what a wait says needs neither
     ).scalar_one_or_none()
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from safety.audit.store import append, audit_values, record
@@ -127,7 +127,9 @@ def lock_report(session: Session, report_id: uuid.UUID) -> Report:
     report, migrated = session.execute(
         select(Report, MigratedReport)
         .outerjoin(MigratedReport, MigratedReport.report_id == Report.id)
-        .where(Report.id == report_id).with_for_update(of=Report)).one()
+        .where(Report.id == report_id).with_for_update(of=Report)
+        # The bytes as received stay in the database: processing reads the parsed payload.
+        .options(defer(Report.raw))).one()
     remember(session, ("locked-report", report.id), report)
     remember(session, ("migration-of", report.id), migrated)
     return report

@@ -171,3 +171,28 @@ def row_counts(url: str) -> dict[str, int]:
             f"SELECT {i}, count(*) FROM {q}" for i, q in enumerate(quoted))
         counts = {i: n for i, n in conn.execute(text(probe))}
     return {t: counts[i] for i, t in enumerate(tables)}
+
+
+class Statements:
+    """How many statements the engine of ``url`` has sent since this was made (until
+    ``close``): what a test of a lookup's round trips counts."""
+
+    def __init__(self, url: str) -> None:
+        self.n = 0
+        self.engine = get_engine(url)
+        event.listen(self.engine, "before_cursor_execute", self.count)
+
+    def count(self, *_: Any) -> None:
+        self.n += 1
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self.count)
+
+
+@contextmanager
+def statements_sent(url: str) -> Iterator[Statements]:
+    counted = Statements(url)
+    try:
+        yield counted
+    finally:
+        counted.close()

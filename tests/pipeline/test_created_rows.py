@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 from factories.cases import case_in_session, only_version
+from factories.database import statements_sent
 from factories.sponsors import DEFAULT_ID
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 
 from safety.blinding.store import UnblindingKind, open_request, request_unblinding
 from safety.db.created import CASE, VERSION, created_here, held_rows
 from safety.db.memo import job_memo
-from safety.db.session import get_engine, session_scope
+from safety.db.session import session_scope
 from safety.dedup.decisions import DECIDED, PairDecision
 from safety.dedup.store import DedupCandidate, decided_with, record_decision
 from safety.rules.causality import Relatedness
@@ -34,21 +35,6 @@ from safety.rules.store import (
 from safety.submissions.store import last_transmitted_each
 
 _MEMO = "safety.job_memo"  # safety.db.memo's key in session.info
-
-
-@contextmanager
-def counted(url: str) -> Iterator[list[int]]:
-    n = [0]
-
-    def count(*_: Any) -> None:
-        n[0] += 1
-
-    engine = get_engine(url)
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield n
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 @contextmanager
@@ -74,13 +60,13 @@ def test_a_new_case_in_a_job_is_answered_without_a_query(settings):  # type: ign
         case_id = uuid.UUID(case_in_session(s, settings, stages=False))
         version_id = only_version(s, case_id).id
         assert created_here(s, CASE, case_id) and created_here(s, VERSION, version_id)
-        with counted(url) as n:
+        with statements_sent(url) as n:
             answers = _lookups(s, case_id, version_id)
-        assert n[0] == 0
+        assert n.n == 0
         assert answers == ([], [], {}, None, {}, set())
-        with asking_the_database(s), counted(url) as n:
+        with asking_the_database(s), statements_sent(url) as n:
             assert _lookups(s, case_id, version_id) == answers
-        assert n[0] >= 6
+        assert n.n >= 6
 
 
 def test_outside_a_job_every_lookup_asks(settings):  # type: ignore[no-untyped-def]
@@ -89,9 +75,9 @@ def test_outside_a_job_every_lookup_asks(settings):  # type: ignore[no-untyped-d
         case_id = uuid.UUID(case_in_session(s, settings, stages=False))
         version_id = only_version(s, case_id).id
         assert not created_here(s, CASE, case_id)
-        with counted(url) as n:
+        with statements_sent(url) as n:
             assert _lookups(s, case_id, version_id) == ([], [], {}, None, {}, set())
-        assert n[0] >= 6
+        assert n.n >= 6
 
 
 def test_rows_the_job_inserted_count_even_when_nothing_refers_to_them(settings):  # type: ignore[no-untyped-def]
@@ -166,6 +152,6 @@ def test_creations_are_forgotten_when_the_transaction_or_a_savepoint_ends(settin
             with s.begin_nested():
                 pass
         assert not created_here(s, CASE, case_id)
-        with counted(url) as n:
+        with statements_sent(url) as n:
             assert stored_assessments(s, case_id) == []
-        assert n[0] == 1
+        assert n.n == 1

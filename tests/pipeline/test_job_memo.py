@@ -3,27 +3,13 @@ for that transaction only, and never outside a job."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import event, select
+from factories.database import Statements
+from sqlalchemy import select
 
 from safety.db.memo import job_memo, once, remember
-from safety.db.session import get_engine, session_scope
+from safety.db.session import session_scope
 from safety.sponsors.service import profile
 from safety.sponsors.store import Sponsor
-
-
-class Statements:
-    def __init__(self, url: str) -> None:
-        self.n = 0
-        self.engine = get_engine(url)
-        event.listen(self.engine, "before_cursor_execute", self.count)
-
-    def count(self, *_: Any) -> None:
-        self.n += 1
-
-    def close(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self.count)
 
 
 def _default_id(url: str) -> int:

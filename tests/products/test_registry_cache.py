@@ -12,11 +12,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from factories.database import Statements
 from factories.forms import sae_form
 from factories.products import add_rsi, load_demo_registry
 from factories.sponsors import DEFAULT_ID as D
 from factories.sponsors import make_sponsor
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from safety.db.memo import job_memo
@@ -78,19 +79,6 @@ def _generation(url: str, sponsor_id: int = D) -> int:
 def _other_id(url: str) -> int:
     with get_engine(url).connect() as conn:
         return conn.scalar(select(Sponsor.id).where(Sponsor.code == "OTHER"))  # type: ignore[return-value]
-
-
-class Statements:
-    def __init__(self, url: str) -> None:
-        self.n = 0
-        self.engine = get_engine(url)
-        event.listen(self.engine, "before_cursor_execute", self.count)
-
-    def count(self, *_: Any) -> None:
-        self.n += 1
-
-    def close(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self.count)
 
 
 @pytest.fixture

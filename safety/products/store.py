@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -30,6 +32,7 @@ from safety.sponsors.store import generation_query, registry_generation
 # "What a job may keep"). Sealed: every caller gets the same objects.
 _REGISTRIES: GenerationCache[Registry] = GenerationCache()
 _RSI: GenerationCache[RsiLibrary] = GenerationCache()
+T = TypeVar("T")
 
 
 class ProductRow(SponsorOwned, Base):
@@ -142,9 +145,8 @@ def load_registry(session: Session, sponsor_id: int) -> Registry:
     registry's three), so a caller sees what its transaction would have read, its own
     uncommitted writes included (those move its generation past any kept one); a session
     limited to some sponsors reads as before."""
-    return once(session, ("registry", sponsor_id), lambda: _REGISTRIES.get(
-        session, sponsor_id, registry_generation(session, sponsor_id),
-        generation_query(sponsor_id), lambda: _read_registry(session, sponsor_id).seal()))
+    return _kept(session, "registry", _REGISTRIES, sponsor_id,
+                 lambda: _read_registry(session, sponsor_id).seal())
 
 
 def _read_registry(session: Session, sponsor_id: int) -> Registry:
@@ -194,9 +196,16 @@ def save_rsi_version(session: Session, v: RsiVersion, sponsor_id: int) -> RsiVer
 def load_rsi(session: Session, sponsor_id: int) -> RsiLibrary:
     """The sponsor's reference safety information, every version, sealed; as
     ``load_registry``: once per registry generation, looked up once per pipeline job."""
-    return once(session, ("rsi", sponsor_id), lambda: _RSI.get(
+    return _kept(session, "rsi", _RSI, sponsor_id, lambda: _read_rsi(session, sponsor_id).seal())
+
+
+def _kept(session: Session, name: str, kept: GenerationCache[T], sponsor_id: int,
+          read: Callable[[], T]) -> T:
+    """``read()`` as the sponsor's registry generation in this transaction says: kept by the
+    process per generation, looked up once per pipeline job."""
+    return once(session, (name, sponsor_id), lambda: kept.get(
         session, sponsor_id, registry_generation(session, sponsor_id),
-        generation_query(sponsor_id), lambda: _read_rsi(session, sponsor_id).seal()))
+        generation_query(sponsor_id), read))
 
 
 def _read_rsi(session: Session, sponsor_id: int) -> RsiLibrary:

@@ -4,6 +4,7 @@ and the due-date monitor over the open ones."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -143,9 +144,11 @@ def _carried_receipts(session: Session, report_ids: list[uuid.UUID]
     if not report_ids:
         return out
     held = [locked_report(session, rid) for rid in report_ids]
-    for rid, rows in [(r.id, r.receipts) for r in held if r is not None] \
-            if all(held) else session.execute(select(Report.id, Report.receipts).where(
-            Report.id.in_(report_ids))):
+    carried: Iterable[Any] = (
+        [(r.id, r.receipts) for r in held if r is not None] if all(held)
+        else session.execute(select(Report.id, Report.receipts).where(
+            Report.id.in_(report_ids))))
+    for rid, rows in carried:
         parsed = []
         for i, row in enumerate(rows or []):
             try:

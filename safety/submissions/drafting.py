@@ -286,6 +286,21 @@ def _with_duplicate_citations(session: Session, case: Case, data: CaseVersionDat
     return cite_duplicates(data, confirmation)
 
 
+def _open_obligations(session: Session, cv: CaseVersion) -> list[ObligationRow]:
+    """The version's open obligations, earliest due first; on one day by destination, regime
+    and rule, so that the drafts (and their audit events) come in the same order whichever
+    way they were found: from the job that wrote them (``safety.db.created``) or a query."""
+    order = (ObligationRow.due, ObligationRow.destination, ObligationRow.regime,
+             ObligationRow.rule_id)
+    inserted = held_rows(session, ObligationRow, (VERSION, cv.id), case_version_id=cv.id)
+    if inserted is None:
+        return list(session.scalars(select(ObligationRow).where(
+            ObligationRow.case_version_id == cv.id, ObligationRow.status.in_(OPEN_STATUSES))
+            .order_by(*order)))
+    return sorted((o for o in inserted if o.status in OPEN_STATUSES),
+                  key=lambda o: tuple(getattr(o, c.key) for c in order))
+
+
 def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[str, Any]:
     """Pipeline stage: draft a message for each regulator this version owes a report to; to a
     regulator that already holds the case it is a follow-up of what it holds. A nullified
@@ -302,17 +317,7 @@ def draft_stage(session: Session, cv: CaseVersion, settings: Settings) -> dict[s
         else set(session.scalars(select(Submission.destination).where(
             Submission.case_version_id == cv.id)))
     owed: dict[str, ObligationRow] = {}
-    inserted = held_rows(session, ObligationRow, (VERSION, cv.id), case_version_id=cv.id)
-    # Earliest due first; on one day, by destination and rule, so that the drafts (and their
-    # audit events) come in the same order whichever way the obligations were found.
-    for ob in (sorted((o for o in inserted if o.status in OPEN_STATUSES),
-                      key=lambda o: (o.due, o.destination, o.regime, o.rule_id))
-               if inserted is not None else
-               session.scalars(select(ObligationRow).where(
-                   ObligationRow.case_version_id == cv.id,
-                   ObligationRow.status.in_(OPEN_STATUSES))
-                   .order_by(ObligationRow.due, ObligationRow.destination, ObligationRow.regime,
-                             ObligationRow.rule_id))):
+    for ob in _open_obligations(session, cv):
         if ob.status == ObligationStatus.AWAITING_UNBLINDING:
             # What the subject received decides whether a SUSAR is owed at all, and the
             # regulator's message names it: nothing is drafted before the reveal

@@ -224,13 +224,18 @@ def _csrf_and_idle() -> Any:
 
 
 def _refuse_unstorable_text() -> None:
-    """400 naming the first form or query field (or field name) holding a character the
-    database or an E2B(R3) message cannot carry; the API refuses its query strings and path
-    parameters with the same test (``safety.api.body``), and checks its JSON bodies itself."""
-    for where, values in (("form", request.form), ("query", request.args)):
-        for bad in bad_fields(values.items(multi=True)):
+    """400 naming the first form or query field (or field name), or text part of the path,
+    holding a character the database or an E2B(R3) message cannot carry; the API refuses its
+    query strings and path parameters with the same test (``safety.api.body``), and checks
+    its JSON bodies itself."""
+    for where, given in (("form", request.form.items(multi=True)),
+                         ("query", request.args.items(multi=True)),
+                         ("path", (request.view_args or {}).items())):
+        for bad in bad_fields(given):
             if bad.in_name:
                 abort(400, f"A {where} field's name is not valid text. {NOT_TEXT}")
+            if where == "path":
+                abort(400, f"The path part '{bad.name}' is not valid text. {NOT_TEXT}")
             abort(400, f"The {where} field '{bad.name}' is not valid text. {NOT_TEXT}")
 
 

@@ -113,6 +113,44 @@ def test_every_web_post_route_refuses_text_no_database_or_message_can_carry(app,
     assert b.client.get(f"/cases/{case_id}").status_code == 200  # still logged in, unharmed
 
 
+def web_text_path_parameters(app):
+    """(method, rule, name) of every page route's path parameter taken as free text (a UUID
+    or a number routing refuses itself)."""
+    from werkzeug.routing import UnicodeConverter
+
+    return sorted((method, rule.rule, name) for rule in app.url_map.iter_rules()
+                  if not rule.rule.startswith("/api/")
+                  for name, converter in rule._converters.items()
+                  if type(converter) is UnicodeConverter
+                  for method in (rule.methods or set()) - {"HEAD", "OPTIONS"})
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x1b", "\ufffe", "\uffff"])
+def test_every_text_path_part_of_a_page_refuses_text_no_database_or_message_can_carry(
+        app, physician, bad):
+    """What a page's path carries reaches the view as its query fields do (a reaction id
+    looked up in the case, a status filter, a file name): refused alike, naming the part."""
+    from urllib.parse import quote
+
+    b, case_id = physician
+    token = csrf_token(b.client.get(f"/cases/{case_id}").text)
+    found = web_text_path_parameters(app)
+    assert ("POST", "/cases/<uuid:case_id>/events/<reaction_id>/coding", "reaction_id") in found
+    assert ("GET", "/queue/reports/<status>", "status") in found
+    for method, rule, name in found:
+        def value(m: re.Match[str], name: str = name) -> str:
+            if m.group(2) == name:
+                return quote(f"x{bad}", safe="")
+            return {"uuid": case_id, "int": "1"}.get(m.group(1) or "", "x")
+
+        url = ARGUMENT.sub(value, rule)
+        r = b.client.open(url, method=method, data={"csrf_token": token, "reason": "r"}
+                          if method != "GET" else None)
+        assert r.status_code == 400, (method, url, r.status_code)
+        assert f"path part &#39;{name}&#39; is not valid text" in r.text, (method, url)
+    assert b.client.get(f"/cases/{case_id}").status_code == 200
+
+
 def test_a_cross_site_form_cannot_confirm_a_duplicate(settings, physician, make_case):
     """A page elsewhere posting to the case while the physician is logged in: confirming a
     duplicate would nullify a case."""

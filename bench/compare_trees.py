@@ -299,6 +299,8 @@ def main() -> None:
     ap.add_argument("--reports", type=int, default=150, help="demo reports")
     ap.add_argument("--material", choices=("demo", "e2b", "both"), default="demo",
                     help="demo reports, the official E2B(R3) examples, or both")
+    ap.add_argument("--keep", type=Path, help="keep both runs' tables here "
+                    "(baseline.json, this.json) to see how a table differs")
     ap.add_argument("--dump", nargs=2, metavar=("ROOT", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.dump:
@@ -307,8 +309,10 @@ def main() -> None:
         return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         for name, root in (("baseline", args.baseline.resolve()), ("this", HERE)):
-            out = Path(tmp) / f"{name}.json"
+            out = folder / f"{name}.json"
             subprocess.run([sys.executable, str(Path(__file__).resolve()), "--baseline", ".",
                             "--reports", str(args.reports), "--material", args.material,
                             "--dump", str(root), str(out)],

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, Text, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.audit.store import record
@@ -166,8 +166,12 @@ class _StudyRef:
 def open_request(session: Session, case_id: uuid.UUID) -> Unblinding | None:
     if none_yet(session, Unblinding, (CASE, case_id), case_id=case_id):
         return None
-    return session.scalar(select(Unblinding).where(Unblinding.case_id == case_id)
-                          .order_by(Unblinding.requested_at.desc()).limit(1))
+    return session.scalar(_OPEN_REQUEST, {"case_id": case_id})
+
+
+# Built once: every job of a follow-up version asks (issue 20).
+_OPEN_REQUEST = (select(Unblinding).where(Unblinding.case_id == bindparam("case_id"))
+                 .order_by(Unblinding.requested_at.desc()).limit(1))
 
 
 def request_unblinding(session: Session, *, sponsor_id: int, case_id: uuid.UUID | None,
@@ -207,12 +211,15 @@ def revealed(session: Session, case_id: uuid.UUID) -> tuple[datetime, str] | Non
     reveal), for the case history the rules replay."""
     if none_yet(session, Unblinding, (CASE, case_id), case_id=case_id):
         return None
-    row = session.execute(select(Unblinding.revealed_at, Unblinding.result).where(
-        Unblinding.case_id == case_id, Unblinding.status == UnblindingStatus.REVEALED)
-        .order_by(Unblinding.revealed_at.desc()).limit(1)).first()
+    row = session.execute(_REVEALED, {"case_id": case_id}).first()
     if row is None or row[0] is None or row[1] is None:
         return None
     return row[0], row[1]
+
+
+_REVEALED = (select(Unblinding.revealed_at, Unblinding.result).where(
+    Unblinding.case_id == bindparam("case_id"), Unblinding.status == UnblindingStatus.REVEALED)
+    .order_by(Unblinding.revealed_at.desc()).limit(1))
 
 
 def unblinded_result(session: Session, case_id: uuid.UUID) -> str | None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     select,
     update,
 )
@@ -203,8 +204,10 @@ def locked_version(session: Session, case_version_id: uuid.UUID) -> CaseVersion:
     """The version under its row lock (its stages run under it). Once per pipeline job: a
     version this job's transaction inserted is its own until the commit (``add_version``)."""
     return once(session, ("locked-version", case_version_id), lambda: session.execute(
-        select(CaseVersion).where(CaseVersion.id == case_version_id).with_for_update()
-    ).scalar_one())
+        _LOCKED_VERSION, {"id": case_version_id}).scalar_one())
+
+
+_LOCKED_VERSION = select(CaseVersion).where(CaseVersion.id == bindparam("id")).with_for_update()
 
 
 def latest_view(session: Session, case_version_id: uuid.UUID) -> CodedView | None:
@@ -259,12 +262,13 @@ def case_number_with_prefix(session: Session, prefix: str,
     return session.scalar(stmt.limit(1))
 
 
+_NEXT_NUMBER = (update(Counter).where(Counter.name == bindparam("counter"))
+                .values(value=Counter.value + 1).returning(Counter.value))
+
+
 def next_number(session: Session, name: str) -> int:
     """The next value of a named counter (case numbers), taken under the row's lock."""
-    result = session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
-        .returning(Counter.value)
-    ).scalar_one_or_none()
+    result = session.execute(_NEXT_NUMBER, {"counter": name}).scalar_one_or_none()
     if result is None:
         # The counter's first value: two workers making a sponsor's first cases at once (a
         # bulk import) both find no row; the second insert waits for the first to commit

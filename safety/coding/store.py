@@ -235,15 +235,16 @@ def set_active(session: Session, release_id: uuid.UUID) -> None:
     session.flush()
 
 
+_ACTIVE = select(TerminologyRelease).where(TerminologyRelease.active.is_(True))  # built once
+
+
 def active_release(session: Session, family: str) -> TerminologyRelease | None:
     """The family's active release. In a pipeline job every family's is read at once, once
     (``safety.db.memo``): coding asked for four (MedDRA, the open events dictionary, WHODrug,
     the open drugs dictionary), one statement each, for every report."""
     if memoising(session):
         return once(session, "active-releases", lambda: {
-            r.family: r for r in session.scalars(
-                select(TerminologyRelease).where(TerminologyRelease.active.is_(True)))
-        }).get(family)
+            r.family: r for r in session.scalars(_ACTIVE)}).get(family)
     return session.execute(
         select(TerminologyRelease).where(
             TerminologyRelease.family == family, TerminologyRelease.active.is_(True)

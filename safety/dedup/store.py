@@ -175,8 +175,8 @@ def index_case(
         ident = Identity(sender=merged.sender or ident.sender, own=merged.own | ident.own,
                          cited=merged.cited | ident.cited)
     if old is not None:  # keys and identifiers are written only with the profile (here)
-        session.execute(delete(DedupBlockKey).where(DedupBlockKey.case_id == cid))
-        session.execute(delete(DedupIdentifier).where(DedupIdentifier.case_id == cid))
+        session.execute(_DELETE_KEYS, {"case_id": cid})
+        session.execute(_DELETE_IDENTIFIERS, {"case_id": cid})
     row = DedupProfile(
         case_id=cid, sponsor_id=sponsor_id,
         case_version_id=_uuid(case_version_id) if case_version_id else None,
@@ -202,6 +202,9 @@ def index_case(
 
 
 _INSERT_KEYS = insert(DedupBlockKey.__table__)
+_DELETE_KEYS = delete(DedupBlockKey).where(DedupBlockKey.case_id == bindparam("case_id"))
+_DELETE_IDENTIFIERS = delete(DedupIdentifier).where(DedupIdentifier.case_id
+                                                    == bindparam("case_id"))
 _INSERT_IDENTIFIERS = insert(DedupIdentifier.__table__)
 
 
@@ -279,14 +282,18 @@ def id_lookup(session: Session, sponsor_id: int) -> IdLookup:
     def lookup(keys: frozenset[str]) -> list[tuple[str, Identity]]:
         if not keys:
             return []
-        ids = select(DedupIdentifier.case_id).where(DedupIdentifier.key.in_(sorted(keys)),
-                                                    DedupIdentifier.sponsor_id == sponsor_id)
-        rows = session.execute(
-            select(DedupProfile.case_id, DedupProfile.identity).where(DedupProfile.case_id.in_(ids))
-        )
+        rows = session.execute(_IDENTIFIED, {"keys": sorted(keys), "sponsor_id": sponsor_id})
         return [(str(cid), Identity.from_json(doc)) for cid, doc in rows]
 
     return lookup
+
+
+# Built once (every report's screening runs it; building and keying it cost about what
+# running it did, issue 20).
+_IDENTIFIED = select(DedupProfile.case_id, DedupProfile.identity).where(
+    DedupProfile.case_id.in_(select(DedupIdentifier.case_id).where(
+        DedupIdentifier.key.in_(bindparam("keys", expanding=True)),
+        DedupIdentifier.sponsor_id == bindparam("sponsor_id"))))
 
 
 def _buckets(session: Session, keys: list[str], sponsor_id: int,
@@ -388,13 +395,13 @@ def decided_with(
     if none_yet(session, DedupDecision, (CASE, cid), case_a=cid) \
             and none_yet(session, DedupDecision, (CASE, cid), case_b=cid):
         return set()
-    rows = session.execute(
-        select(DedupDecision.case_a, DedupDecision.case_b).where(
-            DedupDecision.decision.in_(decisions),
-            (DedupDecision.case_a == cid) | (DedupDecision.case_b == cid),
-        )
-    )
+    rows = session.execute(_DECIDED_WITH, {"decisions": list(decisions), "case_id": cid})
     return {str(b if a == cid else a) for a, b in rows}
+
+
+_DECIDED_WITH = select(DedupDecision.case_a, DedupDecision.case_b).where(
+    DedupDecision.decision.in_(bindparam("decisions", expanding=True)),
+    (DedupDecision.case_a == bindparam("case_id")) | (DedupDecision.case_b == bindparam("case_id")))
 
 
 def rejected_with(session: Session, case_id: str | uuid.UUID) -> set[str]:
@@ -407,10 +414,12 @@ def confirmed_under(session: Session, master_case_id: uuid.UUID) -> list[tuple[u
     """The pairs a physician confirmed as duplicates with this case as their master (once
     per pipeline job, which decides none: each message drafted asked again)."""
     return once(session, ("confirmed-under", master_case_id), lambda: [
-        (a, b) for a, b in session.execute(
-            select(DedupDecision.case_a, DedupDecision.case_b).where(
-                DedupDecision.decision == PairDecision.CONFIRMED,
-                DedupDecision.master_case_id == master_case_id))])
+        (a, b) for a, b in session.execute(_CONFIRMED_UNDER, {"master": master_case_id})])
+
+
+_CONFIRMED_UNDER = select(DedupDecision.case_a, DedupDecision.case_b).where(
+    DedupDecision.decision == PairDecision.CONFIRMED,
+    DedupDecision.master_case_id == bindparam("master"))
 
 
 def record_decision(

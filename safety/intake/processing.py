@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, or_, select
 from sqlalchemy import case as case_when
 from sqlalchemy.orm import Session, aliased, defer
 
@@ -41,6 +41,7 @@ from safety.intake.failure import public_reason
 from safety.intake.receipts import report_receipts
 from safety.intake.status import DONE, ReportStatus
 from safety.intake.store import (
+    STREAM,
     MigratedReport,
     Report,
     lock_report,
@@ -172,10 +173,8 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
         if original is not None:
             first_received = original
     else:
-        first = case_from_json(session.execute(
-            select(CaseVersion.data).where(CaseVersion.case_id == case.id,
-                                           CaseVersion.version == 1)
-        ).scalar_one()).admin
+        first = case_from_json(session.execute(_FIRST_VERSION_DATA, {"case_id": case.id}
+                                               ).scalar_one()).admin
         first_received = first.first_received if isinstance(first.first_received,
                                                             PartialDate) else None
         own_id = _text(first.sender_safety_report_id) or case.worldwide_case_id
@@ -218,6 +217,10 @@ def _add_version(session: Session, report: Report, data: CaseVersionData, case: 
                             next_in_stream=next_in_stream(session, report))
 
 
+_FIRST_VERSION_DATA = select(CaseVersion.data).where(CaseVersion.case_id == bindparam("case_id"),
+                                                    CaseVersion.version == 1)
+
+
 def _original_first_receipt(session: Session, report: Report, data: CaseVersionData,
                             received_day: date) -> PartialDate | None:
     """A migrated E2B report's own C.1.4 (the day the case was first received, before the
@@ -253,8 +256,9 @@ def refresh_waiting(session: Session, report: Report) -> None:
     if not report.sender_case_id:
         return
     behind = session.execute(
-        select(Report).where(stream_of(report), Report.received_at > report.received_at,
-                             Report.status == ReportStatus.RECEIVED)).scalars()
+        select(Report).where(STREAM, Report.received_at > report.received_at,
+                             Report.status == ReportStatus.RECEIVED), stream_of(report)
+    ).scalars()
     for later in behind:
         mark_waiting(session, later, waiting_reason(report), actor=ACTOR)
 
@@ -295,32 +299,42 @@ def _case_named(session: Session, report: Report,
     case of another site or partner. Such a report becomes the sender's own new case (and
     duplicate screening may offer the two to a person)."""
     if report.sender_case_id:
-        # The sender's case of that id; else the earliest with the same id written in another
-        # case or punctuation (``acme/2024-17``): one statement, the exact one first (the id is
-        # unique per sender), only the row returned locked.
-        exact = Case.sender_case_id == report.sender_case_id
         key = norm_id(report.sender_case_id)
-        case = session.execute(
-            select(Case).where(Case.sponsor_id == report.sponsor_id,
-                               Case.sender == report.sender,
-                               or_(exact, Case.sender_case_key == key) if key else exact)
-            .order_by(case_when((exact, 0), else_=1), Case.created_at).limit(1)
-            .with_for_update()
-        ).scalar_one_or_none()
+        case = session.execute(_SENDERS_CASE if key else _SENDERS_CASE_EXACT, {
+            "sponsor_id": report.sponsor_id, "sender": report.sender,
+            "sender_case_id": report.sender_case_id, "key": key}).scalar_one_or_none()
         if case is not None:
             return case, None
     incoming_wwid = _text(data.admin.worldwide_case_id)
     if not incoming_wwid:
         return None, None
-    case = session.execute(
-        select(Case).where(Case.sponsor_id == report.sponsor_id,
-                           Case.worldwide_case_id == incoming_wwid).with_for_update()
-    ).scalar_one_or_none()
+    case = session.execute(_CASE_OF_WWID, {"sponsor_id": report.sponsor_id,
+                                           "wwid": incoming_wwid}).scalar_one_or_none()
     if case is None:
         return None, None
     if case.sender == report.sender or _has_reported(session, case, report.sender):
         return case, None
     return None, incoming_wwid
+
+
+def _senders_case(by_key: bool) -> Select[Case]:
+    """The sender's case of that id; else (``by_key``) the earliest with the same id written
+    in another case or punctuation (``acme/2024-17``): one statement, the exact one first (the
+    id is unique per sender), only the row returned locked."""
+    exact = Case.sender_case_id == bindparam("sender_case_id")
+    return (select(Case).where(Case.sponsor_id == bindparam("sponsor_id"),
+                               Case.sender == bindparam("sender"),
+                               or_(exact, Case.sender_case_key == bindparam("key")) if by_key
+                               else exact)
+            .order_by(case_when((exact, 0), else_=1), Case.created_at).limit(1)
+            .with_for_update())
+
+
+# The statements every report's job runs, built once: building and keying a statement cost
+# about what running it did (issue 20).
+_SENDERS_CASE, _SENDERS_CASE_EXACT = _senders_case(True), _senders_case(False)
+_CASE_OF_WWID = select(Case).where(Case.sponsor_id == bindparam("sponsor_id"),
+                                   Case.worldwide_case_id == bindparam("wwid")).with_for_update()
 
 
 def _has_reported(session: Session, case: Case, sender: str) -> bool:
@@ -334,21 +348,24 @@ def _has_reported(session: Session, case: Case, sender: str) -> bool:
 def _sender_latest(session: Session, case: Case, report: Report) -> PriorReport | None:
     """The sender's latest processed report on the case (only it counts for a re-send:
     content going back to an earlier report after a change is a correction)."""
-    row = session.execute(
-        select(Report, CaseVersion.version)  # with its version's number: one statement
-        .outerjoin(CaseVersion, CaseVersion.id == Report.case_version_id)
-        .where(Report.case_id == case.id, Report.id != report.id,
-               Report.sender == report.sender,
-               Report.status == ReportStatus.PROCESSED,
-               Report.received_at <= report.received_at)
-        .order_by(Report.received_at.desc()).limit(1)
-    ).first()
+    row = session.execute(_SENDER_LATEST, {
+        "case_id": case.id, "report_id": report.id, "sender": report.sender,
+        "received_at": report.received_at}).first()
     if row is None:
         return None
     latest, version = row
     if latest.case_version_id is None or version is None:
         return None
     return PriorReport(str(latest.id), latest.payload_sha256, latest.payload, version)
+
+
+_SENDER_LATEST = (
+    select(Report, CaseVersion.version)  # with its version's number: one statement
+    .outerjoin(CaseVersion, CaseVersion.id == Report.case_version_id)
+    .where(Report.case_id == bindparam("case_id"), Report.id != bindparam("report_id"),
+           Report.sender == bindparam("sender"), Report.status == ReportStatus.PROCESSED,
+           Report.received_at <= bindparam("received_at"))
+    .order_by(Report.received_at.desc()).limit(1))
 
 
 def _version_id(session: Session, case_id: uuid.UUID, version: int | None) -> uuid.UUID:
@@ -401,12 +418,15 @@ def _blocker(session: Session, report: Report) -> Report | None:
     FOR KEY SHARE waits for a worker processing that report (it holds the row FOR UPDATE)
     to commit, and then sees what it became, so the two cannot miss each other's hand-over;
     it does not conflict with a failure being recorded (FOR NO KEY UPDATE)."""
-    return session.execute(
-        select(Report).where(stream_of(report), Report.received_at < report.received_at,
-                             Report.status.in_([ReportStatus.RECEIVED, ReportStatus.FAILED]))
-        .order_by(Report.received_at).limit(1).with_for_update(read=True, key_share=True)
-        .options(defer(Report.raw), defer(Report.payload))  # what a wait says needs neither
-    ).scalar_one_or_none()
+    return session.execute(_BLOCKER, {**stream_of(report), "received_at": report.received_at}
+                           ).scalar_one_or_none()
+
+
+_BLOCKER = (
+    select(Report).where(STREAM, Report.received_at < bindparam("received_at"),
+                         Report.status.in_([ReportStatus.RECEIVED, ReportStatus.FAILED]))
+    .order_by(Report.received_at).limit(1).with_for_update(read=True, key_share=True)
+    .options(defer(Report.raw), defer(Report.payload)))  # what a wait says needs neither
 
 
 def waiting_reason(blocker: Report) -> str:
@@ -433,8 +453,11 @@ def migrated_among(session: Session, report_ids: Sequence[uuid.UUID]) -> set[uui
     stream handing over), so a migration's backlog never overtakes live reports."""
     if not report_ids:
         return set()
-    return set(session.execute(select(MigratedReport.report_id).where(
-        MigratedReport.report_id.in_(list(report_ids)))).scalars())
+    return set(session.execute(_MIGRATED_AMONG, {"ids": list(report_ids)}).scalars())
+
+
+_MIGRATED_AMONG = select(MigratedReport.report_id).where(
+    MigratedReport.report_id.in_(bindparam("ids", expanding=True)))
 
 
 def migrated_versions(session: Session, version_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -454,11 +477,14 @@ def next_in_stream(session: Session, report: Report) -> uuid.UUID | None:
     if not report.sender_case_id:
         return None
     found: uuid.UUID | None = session.execute(
-        select(Report.id).where(stream_of(report), Report.received_at > report.received_at,
-                                Report.status == ReportStatus.RECEIVED)
-        .order_by(Report.received_at).limit(1)
+        _NEXT_IN_STREAM, {**stream_of(report), "received_at": report.received_at}
     ).scalar_one_or_none()
     return found
+
+
+_NEXT_IN_STREAM = (select(Report.id).where(STREAM, Report.received_at > bindparam("received_at"),
+                                           Report.status == ReportStatus.RECEIVED)
+                   .order_by(Report.received_at).limit(1))
 
 
 def _country(data: CaseVersionData) -> str:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -16,10 +17,12 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Select,
     String,
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     insert,
     select,
 )
@@ -124,15 +127,21 @@ def lock_report(session: Session, report_id: uuid.UUID) -> Report:
     statement; in a pipeline job both are kept for :func:`locked_report` and
     :func:`migration_of`, the report's object being current in the job's transaction, which
     writes it through this object)."""
-    report, migrated = session.execute(
-        select(Report, MigratedReport)
-        .outerjoin(MigratedReport, MigratedReport.report_id == Report.id)
-        .where(Report.id == report_id).with_for_update(of=Report)
-        # The bytes as received stay in the database: processing reads the parsed payload.
-        .options(defer(Report.raw))).one()
+    report, migrated = session.execute(_lock_report(), {"report_id": report_id}).one()
     remember(session, ("locked-report", report.id), report)
     remember(session, ("migration-of", report.id), migrated)
     return report
+
+
+@cache
+def _lock_report() -> Select[Report, MigratedReport]:
+    """Built once, like the other statements every report's job runs: building and keying a
+    statement cost about what running it did (issue 20)."""
+    return (select(Report, MigratedReport)
+            .outerjoin(MigratedReport, MigratedReport.report_id == Report.id)
+            .where(Report.id == bindparam("report_id")).with_for_update(of=Report)
+            # The bytes as received stay in the database: processing reads the parsed payload.
+            .options(defer(Report.raw)))
 
 
 def migration_of(session: Session, report_id: uuid.UUID) -> MigratedReport | None:
@@ -556,11 +565,18 @@ def mark_waiting(session: Session, report: Report, reason: str, *, actor: str) -
     record(session, actor=actor, action="report.waiting", entity=report, reason=reason)
 
 
-def stream_of(report: Report) -> ColumnElement[bool]:
-    """The condition selecting the reports of ``report``'s stream: versions of one sender's
-    case are made in receipt order, one stream at a time."""
-    return and_(Report.sponsor_id == report.sponsor_id, Report.sender == report.sender,
-                Report.sender_case_id == report.sender_case_id)
+#: The condition selecting the reports of one stream (same sponsor, sender and sender's case
+#: id): versions of one sender's case are made in receipt order, one stream at a time. Its
+#: values are parameters (``stream_of``), so statements using it are built once.
+STREAM: ColumnElement[bool] = and_(Report.sponsor_id == bindparam("stream_sponsor"),
+                                   Report.sender == bindparam("stream_sender"),
+                                   Report.sender_case_id == bindparam("stream_case"))
+
+
+def stream_of(report: Report) -> dict[str, Any]:
+    """The parameters of :data:`STREAM` selecting ``report``'s stream."""
+    return {"stream_sponsor": report.sponsor_id, "stream_sender": report.sender,
+            "stream_case": report.sender_case_id}
 
 
 # --- the portal's drafts ----------------------------------------------------------------------

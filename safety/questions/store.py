@@ -6,14 +6,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Select,
     String,
     Text,
+    bindparam,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -158,19 +161,27 @@ def open_in_stream(session: Session, *, sponsor_id: int, site_id: int | None,
     return list(session.execute(stmt.with_for_update()).scalars())
 
 
+@cache
+def _acted_on(of_a_site: bool) -> Select[Question]:
+    """``acted_on_by_a_version``'s statement, built once per shape (every report's job runs
+    it: building and keying it cost about what running it did, issue 20)."""
+    return (select(Question).where(
+        Question.sponsor_id == bindparam("sponsor_id"),
+        Question.sender_case_id == bindparam("sender_case_id"),
+        Question.case_id.is_(None) | ((Question.status == QuestionStatus.OPEN)
+                                      & (Question.source == bindparam("answered_by"))),
+        Question.site_id == bindparam("site_id") if of_a_site else Question.site_id.is_(None))
+        .order_by(Question.asked_at, Question.id).with_for_update())
+
+
 def acted_on_by_a_version(session: Session, *, sponsor_id: int, site_id: int | None,
                           sender_case_id: str, answered_by: QuestionSource
                           ) -> tuple[list[Question], list[Question]]:
     """The questions on one SAE of one site that a new version of it acts on, in one
     statement (issue 20: it was two, for every report): those not attached to a case yet,
     and the open ones of source ``answered_by`` (a question may be both), locked."""
-    stmt = select(Question).where(
-        Question.sponsor_id == sponsor_id, Question.sender_case_id == sender_case_id,
-        Question.case_id.is_(None) | ((Question.status == QuestionStatus.OPEN)
-                                      & (Question.source == answered_by)))
-    stmt = stmt.where(Question.site_id == site_id) if site_id is not None \
-        else stmt.where(Question.site_id.is_(None))
-    found = list(session.execute(stmt.order_by(Question.asked_at, Question.id)
-                                 .with_for_update()).scalars())
+    found = list(session.execute(_acted_on(site_id is not None), {
+        "sponsor_id": sponsor_id, "sender_case_id": sender_case_id, "site_id": site_id,
+        "answered_by": answered_by}).scalars())
     return ([q for q in found if q.case_id is None],
             [q for q in found if q.status == QuestionStatus.OPEN and q.source == answered_by])

@@ -310,7 +310,7 @@ def _refresh_chunk(session: Session, ids: list[uuid.UUID]) -> None:
     deltas: dict[tuple[int, str], int] = session.info.setdefault(DELTAS, {})
     had_row = [r[0].id for r in rows if r[7] is not None]
     if had_row:  # a case without a row has no terms (they are written together)
-        session.execute(delete(QueueTerm).where(QueueTerm.case_id.in_(had_row)))
+        session.execute(_DELETE_TERMS, {"ids": had_row})
     now = utcnow()
     entries: list[dict[str, Any]] = []
     terms: list[dict[str, Any]] = []
@@ -424,6 +424,7 @@ def _upsert(dialect: str) -> Any:
 
 
 _INSERT_TERMS = insert(QueueTerm.__table__)
+_DELETE_TERMS = delete(QueueTerm).where(QueueTerm.case_id.in_(bindparam("ids", expanding=True)))
 _LOCK = text("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7417))) "
              "FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS t(k, n)")
 
@@ -479,14 +480,19 @@ def apply_counts(session: Session) -> None:
     session.info.pop(DELTAS, None)
     if not deltas:
         return
-    dialect = session.get_bind().dialect.name
+    stmt = _add_to_count(session.get_bind().dialect.name)
+    for (sponsor_id, state), n in deltas:
+        session.execute(stmt, {"sponsor_id": sponsor_id, "case_state": state, "cases": n})
+
+
+@cache
+def _add_to_count(dialect: str) -> Any:
+    """``apply_counts``' upsert, built once (every job commits counts)."""
     upsert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
     table = QueueCount.__table__
-    for (sponsor_id, state), n in deltas:
-        stmt = upsert(table).values(sponsor_id=sponsor_id, case_state=state, cases=n)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=[table.c.sponsor_id, table.c.case_state],
-            set_={"cases": table.c.cases + stmt.excluded.cases}))
+    stmt = upsert(table)  # its VALUES: the parameters given (sponsor_id, case_state, cases)
+    return stmt.on_conflict_do_update(index_elements=[table.c.sponsor_id, table.c.case_state],
+                                      set_={"cases": table.c.cases + stmt.excluded.cases})
 
 
 # What each written row tells about the cases it belongs to: ("case", id), ("version", id),

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from safety.blinding.store import UnblindingKind, request_unblinding, revealed
@@ -134,6 +134,9 @@ def case_history(session: Session, cv: CaseVersion, rsi: RsiLibrary | None = Non
     return history, ctx, (*bound.notes, *chosen.notes)
 
 
+_CARRIED = select(Report.id, Report.receipts).where(Report.id.in_(bindparam("ids", expanding=True)))
+
+
 def _carried_receipts(session: Session, report_ids: list[uuid.UUID]
                       ) -> dict[uuid.UUID, tuple[Receipt, ...]]:
     """The receipts each report carries, as intake recorded them (``Report.receipts``,
@@ -146,8 +149,7 @@ def _carried_receipts(session: Session, report_ids: list[uuid.UUID]
     held = [locked_report(session, rid) for rid in report_ids]
     carried: Iterable[Any] = (
         [(r.id, r.receipts) for r in held if r is not None] if all(held)
-        else session.execute(select(Report.id, Report.receipts).where(
-            Report.id.in_(report_ids))))
+        else session.execute(_CARRIED, {"ids": report_ids}))
     for rid, rows in carried:
         parsed = []
         for i, row in enumerate(rows or []):

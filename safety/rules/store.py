@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     func,
     select,
 )
@@ -398,9 +399,7 @@ def stored_receipts(session: Session, case_version_ids: Sequence[uuid.UUID],
     if all(none_yet(session, CaseReceiptRow, (VERSION, v), case_version_id=v)
            for v in case_version_ids):
         return {}
-    for row in session.scalars(select(CaseReceiptRow).where(
-            CaseReceiptRow.case_version_id.in_(list(case_version_ids)))
-            .order_by(CaseReceiptRow.id)):
+    for row in session.scalars(_RECEIPTS, {"ids": list(case_version_ids)}):
         instant = row.instant
         if instant is not None:
             instant = instant.astimezone(
@@ -409,6 +408,12 @@ def stored_receipts(session: Session, case_version_ids: Sequence[uuid.UUID],
         out.setdefault(row.case_version_id, []).append(Receipt(
             row.party, ReceiverRole(row.role), instant=instant, day=row.day))
     return {k: tuple(v) for k, v in out.items()}
+
+
+# The history's reads, built once: every job of a follow-up version runs them (issue 20).
+_RECEIPTS = (select(CaseReceiptRow)
+             .where(CaseReceiptRow.case_version_id.in_(bindparam("ids", expanding=True)))
+             .order_by(CaseReceiptRow.id))
 
 
 def record_assessment(session: Session, case_id: uuid.UUID, sponsor_id: int,
@@ -440,8 +445,7 @@ def stored_assessments(session: Session, case_id: uuid.UUID) -> list[SponsorAsse
     out: list[SponsorAssessment] = []
     if none_yet(session, CaseAssessmentRow, (CASE, case_id), case_id=case_id):
         return out
-    for row in session.scalars(select(CaseAssessmentRow).where(
-            CaseAssessmentRow.case_id == case_id).order_by(CaseAssessmentRow.id)):
+    for row in session.scalars(_ASSESSMENTS, {"case_id": case_id}):
         on: date | datetime = row.instant if row.instant is not None else row.day  # type: ignore[assignment]
         out.append(SponsorAssessment(
             row.reaction_id, row.drug_id, on,
@@ -450,22 +454,29 @@ def stored_assessments(session: Session, case_id: uuid.UUID) -> list[SponsorAsse
     return out
 
 
+_ASSESSMENTS = (select(CaseAssessmentRow).where(CaseAssessmentRow.case_id == bindparam("case_id"))
+                .order_by(CaseAssessmentRow.id))
+
+
 def filings(session: Session, case_id: uuid.UUID) -> list[tuple[int, Filing]]:
     """Reports of the case actually filed, each once, with the version whose obligation it
     answered (the earliest version that records it submitted)."""
     seen: dict[tuple[str, str, str, date], tuple[int, Filing]] = {}
     if none_yet(session, ObligationRow, (CASE, case_id), case_id=case_id):
         return []
-    for row in session.scalars(select(ObligationRow).where(
-            ObligationRow.case_id == case_id,
-            ObligationRow.status == ObligationStatus.SUBMITTED,
-            ObligationRow.submitted_on.is_not(None)).order_by(ObligationRow.version)):
+    for row in session.scalars(_FILED, {"case_id": case_id}):
         assert row.submitted_on is not None
         key = (row.regime, row.rule_id, row.grp, row.submitted_on)
         if key not in seen:
             seen[key] = (row.version, Filing(row.submitted_on, row.regime, row.rule_id,
                                              row.complete))
     return sorted(seen.values(), key=lambda x: (x[1].on, x[0]))
+
+
+_FILED = (select(ObligationRow).where(ObligationRow.case_id == bindparam("case_id"),
+                                      ObligationRow.status == ObligationStatus.SUBMITTED,
+                                      ObligationRow.submitted_on.is_not(None))
+          .order_by(ObligationRow.version))
 
 
 def reconcile_obligations(session: Session, case_id: uuid.UUID, case_version_id: uuid.UUID,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, select
+from sqlalchemy import Integer, Select, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from safety.db.base import Base, JSONDoc, UTCDateTime, utcnow
@@ -67,7 +68,10 @@ def _generation_key(sponsor_id: int) -> tuple[str, int]:
     return ("registry-generation", sponsor_id)
 
 
+@lru_cache(maxsize=1024)
 def generation_query(sponsor_id: int) -> Select[int]:
+    """Built once per sponsor (a statement is immutable): every job's registry lookup passes
+    it, and building and keying it cost about what running it did (issue 20)."""
     return select(Sponsor.registry_generation).where(Sponsor.id == sponsor_id)
 
 
@@ -78,15 +82,18 @@ def registry_generation(session: Session, sponsor_id: int) -> int:
                 lambda: session.scalars(generation_query(sponsor_id)).one())
 
 
+_PROFILE = select(
+    Sponsor.code, Sponsor.name, Sponsor.org_code, Sponsor.case_prefix, Sponsor.timezone,
+    Sponsor.sender, Sponsor.gateways, Sponsor.reporting, Sponsor.rules, Sponsor.partners,
+    Sponsor.registry_generation).where(Sponsor.id == bindparam("sponsor_id"))
+
+
 def read_profile(session: Session, sponsor_id: int) -> SponsorProfile:
     """The sponsor's profile, read in one statement that also reads its registry generation
     (remembered for ``registry_generation`` in a job). Columns, not the ``Sponsor`` object:
     the session's identity map may hold it as an earlier transaction read it (sessions keep
     objects at commit), and the generation must be this transaction's."""
-    row = session.execute(select(
-        Sponsor.code, Sponsor.name, Sponsor.org_code, Sponsor.case_prefix, Sponsor.timezone,
-        Sponsor.sender, Sponsor.gateways, Sponsor.reporting, Sponsor.rules, Sponsor.partners,
-        Sponsor.registry_generation).where(Sponsor.id == sponsor_id)).one()
+    row = session.execute(_PROFILE, {"sponsor_id": sponsor_id}).one()
     remember(session, _generation_key(sponsor_id), row.registry_generation)
     return profile_from_columns(
         code=row.code, name=row.name, org_code=row.org_code, case_prefix=row.case_prefix,

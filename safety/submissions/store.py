@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -24,8 +25,10 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Select,
     String,
     Text,
+    bindparam,
     func,
     select,
 )
@@ -149,14 +152,20 @@ def last_transmitted_each(session: Session, case_id: uuid.UUID) -> dict[str, Sub
     asked once per regulator owed a report)."""
     if none_yet(session, Submission, (CASE, case_id), case_id=case_id):
         return {}
+    return {s.destination: s for s in session.scalars(_last_transmitted_each(),
+                                                      {"case_id": case_id})}
+
+
+@cache
+def _last_transmitted_each() -> Select[Submission]:
+    """Built once: every job of a follow-up version asks (issue 20)."""
     ranked = select(Submission.id, func.row_number().over(
         partition_by=Submission.destination,
         order_by=(Submission.sent_at.desc().nulls_last(), Submission.created_at.desc()),
     ).label("n")).where(
-        Submission.case_id == case_id, Submission.state.in_(TRANSMITTED),
+        Submission.case_id == bindparam("case_id"), Submission.state.in_(TRANSMITTED),
         Submission.xml.is_not(None)).subquery()
-    return {s.destination: s for s in session.scalars(
-        select(Submission).join(ranked, ranked.c.id == Submission.id).where(ranked.c.n == 1))}
+    return select(Submission).join(ranked, ranked.c.id == Submission.id).where(ranked.c.n == 1)
 
 
 def message_lifecycle(sub: Submission) -> tuple[str | None, str | None]:

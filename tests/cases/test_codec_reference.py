@@ -255,11 +255,12 @@ def documents(draw: st.DrawFn, hint: Any) -> Any:
     return draw(broken(draw(valid(hint))))
 
 
+# typing's spellings on purpose: they are other objects than the | forms
 OTHER_HINTS = [Reaction, list[Reaction], Quantity | None, int | str, str | int, float | int,
                int | float, bool | int | None, list[int | str] | None, NullFlavor,
-               NullFlavor | None, Optional[PartialDate], PartialDate, str | NullFlavor,
+               NullFlavor | None, Optional[PartialDate], PartialDate, str | NullFlavor,  # noqa: UP045
                dict[str, int], Any, Quantity | str | None, list[str | NullFlavor],
-               typing.List, list, Union[Quantity, Reaction, None], float, 3]  # noqa: UP006
+               typing.List, list, Union[Quantity, Reaction, None], float, 3]  # noqa: UP006, UP007
 
 
 # --- decoding -----------------------------------------------------------------------------
@@ -389,6 +390,22 @@ class Derived(Quantity):
 def test_a_subclass_encodes_its_own_fields() -> None:
     obj = Derived(1.0, "mg", "n")
     assert to_json(obj) == ref_to_json(obj) == {"value": 1.0, "unit": "mg", "note": "n"}
+
+
+@dataclasses.dataclass
+class Empty:
+    pass
+
+
+@dataclasses.dataclass
+class One:
+    x: int | None = None
+
+
+@pytest.mark.parametrize("obj", [Empty(), One(), One(1), [One(2), Empty()]])
+def test_classes_of_no_or_one_field_encode_as_the_reference(obj: Any) -> None:
+    assert_encodes_alike(obj)
+    assert_decodes_alike(type(obj), ref_to_json(obj))
 
 
 # --- the official E2B examples ------------------------------------------------------------

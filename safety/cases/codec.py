@@ -4,6 +4,11 @@ The JSON keeps the absent/null-flavoured distinction: an absent field is omitted
 null-flavoured one is ``{"nullFlavor": "ASKU"}``. Partial dates are ISO strings of their own
 precision (``"2024-03"``). Decoding is driven by the dataclasses' type hints, so the model is
 the single description of the structure.
+
+A worker decodes and encodes each case version about twice per report (issue 20), so each
+dataclass's decoder and encoder are built from its hints and fields once and kept
+(``_compile``, ``_object_encoder``); ``_decode`` and ``_encode_any`` remain the definition, taken
+for errors (their paths and messages) and anything unusual.
 """
 
 from __future__ import annotations
@@ -34,9 +39,8 @@ class CodecError(ValueError):
 def to_json(obj: Any) -> Any:
     """Encode a model object (or list/value) to JSON-ready data, omitting absent fields.
 
-    Looked up by the value's exact type: each dataclass gets its encoder once
-    (:func:`_object_encoder`), lists and plain values are handled inline, anything else takes
-    :func:`_encode_any`. A worker encodes each case version about twice per report (issue 20).
+    By the value's exact type: a dataclass's encoder is made on its first instance
+    (:func:`_encoder_for`); a type with no encoder of its own takes :func:`_encode_any`.
     """
     encode = _ENCODERS.get(type(obj))
     if encode is None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from factories.accounts import Sites, Users
+from factories.accounts import Sites, Users, cheap_password_hashes
 from factories.database import reset, rolled_back_session, savepoint_engine
 from factories.env import use_settings_env
 from factories.worker import run_worker
@@ -91,6 +91,13 @@ def _embedded_redis_stops_with_the_session() -> Iterator[None]:
     yield
     if TEST_REDIS is None:
         shutdown_embedded()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Web users' passwords hashed at a lower scrypt cost (``factories.accounts``)."""
+    with cheap_password_hashes():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from factories.accounts import Sites, Users
+from factories.accounts import Sites, Users, cheap_password_hashes
 from factories.database import reset, rolled_back_session, savepoint_engine
 from factories.env import use_settings_env
 from factories.worker import run_worker
@@ -74,6 +74,33 @@ def _per_xdist_worker() -> None:
 
 _per_xdist_worker()
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run the files in the order ``pytest_collection_modifyitems`` gives them: pytest-xdist
+    would otherwise hand them out by their number of tests alone."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The files holding a ``slow`` or ``browser`` test first, then the others by their number
+    of tests, largest first; each file's tests in their own order.
+
+    CI hands whole files to two workers (``--dist loadfile``), the next file to whichever
+    worker is free. A long file handed out last kept one worker busy for up to a minute after
+    the other had finished; handed out first, the short files fill in behind it.
+    """
+    sizes: dict[Path, int] = {}
+    long_files: set[Path] = set()
+    for item in items:
+        sizes[item.path] = sizes.get(item.path, 0) + 1
+        if item.get_closest_marker("slow") or item.get_closest_marker("browser"):
+            long_files.add(item.path)
+    first_seen = {path: i for i, path in enumerate(sizes)}
+    items.sort(key=lambda item: (item.path not in long_files, -sizes[item.path],
+                                 first_seen[item.path]))
+
+
 # These machines are noisy (two cores shared with other work): a property test must fail on a
 # wrong answer, never on how long generating or running an example took.
 hypothesis_settings.register_profile(
@@ -91,6 +118,13 @@ def _embedded_redis_stops_with_the_session() -> Iterator[None]:
     yield
     if TEST_REDIS is None:
         shutdown_embedded()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Web users' passwords hashed at a lower scrypt cost (``factories.accounts``)."""
+    with cheap_password_hashes():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -237,6 +237,7 @@ def _blinded_outputs(settings: Settings, app: Flask, case_id: str, trial: Trial)
     assert doc.get(f"/cases/{case_id}/versions/1/source").status_code == 403
 
 
+@pytest.mark.slow
 # Each example is a whole study through the pipeline: few of them, no shrinking (a failure
 # prints its generated trial in full).
 @settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],

@@ -40,9 +40,11 @@ from safety.queue.relay import flush_all
 
 TEST_DB = os.environ.get("SAFETY_TEST_DATABASE_URL", "")
 
-pytestmark = pytest.mark.skipif(
-    not TEST_DB.startswith("postgres"),
-    reason="the migration is tested on PostgreSQL (SAFETY_TEST_DATABASE_URL)")
+pytestmark = [
+    pytest.mark.skipif(not TEST_DB.startswith("postgres"),
+                       reason="the migration is tested on PostgreSQL (SAFETY_TEST_DATABASE_URL)"),
+    pytest.mark.slow,  # each test creates, migrates and fills a database of its own
+]
 
 # The nullable sponsor columns (docs/decisions.md): an audit event about an account may belong
 # to no sponsor, and a dictionary's own synonyms belong to none.

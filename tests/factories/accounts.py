@@ -7,10 +7,16 @@ then drive the app, the worker or the CLI.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from factories.sponsors import DEFAULT_ID
+from safety.accounts import users as users_module
 from safety.accounts.clients import get_or_create_site, issue_token
 from safety.accounts.store import User
 from safety.accounts.users import create_user
@@ -18,6 +24,26 @@ from safety.db.session import session_scope
 from safety.sponsors.store import sponsor_by_code
 
 PASSWORD = "correct horse battery"
+
+# The tests' password hashes: werkzeug's scrypt with n = 2**10 instead of the 2**15 of
+# ``PASSWORD_METHOD``. A hash or a check at full cost takes ~0.2 s of CPU, and the suite makes
+# and checks thousands (every web user added, every login): about a tenth of its run. Only
+# the work factor differs; the same function hashes and checks, and
+# tests/web/test_login_throttle.py holds the real cost to n = 2**15.
+TEST_PASSWORD_METHOD = "scrypt:1024:8:1"
+# What the accounts module hashed at import, at the real cost (the unknown-address check).
+REAL_DUMMY_HASH = users_module._DUMMY_HASH
+
+
+@contextmanager
+def cheap_password_hashes() -> Iterator[None]:
+    """Passwords hashed at ``TEST_PASSWORD_METHOD`` (and the unknown-address dummy with it,
+    so that both checks still cost the same)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users_module, "PASSWORD_METHOD", TEST_PASSWORD_METHOD)
+        patch.setattr(users_module, "_DUMMY_HASH",
+                      users_module.hash_password(secrets.token_urlsafe(24)))
+        yield
 
 
 def site_token(session: Session, name: str = "Site 101", country: str = "GB",

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, MetaData, Table, text
 from werkzeug.security import generate_password_hash
 
+from factories.accounts import TEST_PASSWORD_METHOD
 from factories.e2b import example
 from factories.forms import sae_form
 from safety.cases.codec import case_to_json
@@ -113,6 +114,8 @@ def populate(conn: Connection) -> Wave1:
                 token_hash=hashlib.sha256(token.encode()).hexdigest(),
                 token_prefix=token[:12], created_at=at(1), revoked_at=revoked)
         w.client_ids[name] = client_id
+    # Hashed at the tests' lower scrypt cost (factories.accounts): werkzeug reads the cost
+    # from the hash, and the upgrade never touches it.
     for user_id, email, role, site in (
             (1, "phys@acme.invalid", "safety_physician", None),
             (2, "proc@acme.invalid", "case_processor", None),
@@ -120,7 +123,7 @@ def populate(conn: Connection) -> Wave1:
             (4, "coordinator@site101.invalid", "site_submitter", 1)):
         _insert(conn, w, "users", id=user_id, email=email, printed_name=email.split("@")[0],
                 role=role, site_id=site,
-                password_hash=generate_password_hash(PASSWORD, method="scrypt"),
+                password_hash=generate_password_hash(PASSWORD, method=TEST_PASSWORD_METHOD),
                 password_changed_at=at(1), failed_logins=0, locked_at=None, lock_reason=None,
                 active=True, last_login_at=at(20), created_at=at(1))
         w.user_ids[email], w.user_roles[email] = user_id, role

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from factories.env import use_settings_env
 from factories.migration import verify, write_migration
@@ -22,6 +23,7 @@ from safety.sponsors.service import profile
 REPORTS = 120  # every kind of report the generator makes, partner copies included
 
 
+@pytest.mark.slow
 def test_a_bulk_migration_keeps_every_date_and_reconciles_to_zero(
         settings: Any, monkeypatch: Any, tmp_path: Any, client: Any, sites: Any) -> None:
     from safety.cli import main

@@ -93,6 +93,7 @@ def _reconciliation(output: str) -> dict[str, Any]:
     return rec
 
 
+@pytest.mark.slow
 def test_a_migration_keeps_original_dates_senders_order_and_reconciles(
         settings, monkeypatch, migration, tmp_path):
     res = _run(settings, monkeypatch, tmp_path, "--manifest", str(migration),
@@ -178,6 +179,7 @@ def _admin(s: Any, version_id: Any) -> Any:
     return case_from_json(data).admin
 
 
+@pytest.mark.slow
 def test_rejected_reports_are_accounted_for_with_their_reasons(
         settings, monkeypatch, tmp_path):
     """An unreadable batch (stored, rejected), an invalid form next to a valid one, and an E2B

@@ -7,10 +7,12 @@ import os
 import subprocess
 import sys
 
+import pytest
 from factories.cases import post_report
 from factories.forms import sae_form
 
 
+@pytest.mark.slow
 def test_a_fresh_worker_process_processes_a_site_report(settings, client, sites):
     """Regression: in a process that had not imported ``safety.accounts.store``, flushing a
     new case failed with ``NoReferencedTableError`` (``cases.site_id`` → ``sites``), so a

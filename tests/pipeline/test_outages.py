@@ -71,6 +71,7 @@ def _submit(settings: Settings, sites: Sites) -> str:
     return str(r.json["report_id"])
 
 
+@pytest.mark.slow
 def test_worker_and_scheduler_survive_a_redis_outage_and_resume(settings, sites, own_redis,
                                                                  tmp_path, monkeypatch):
     """Both ``safety worker`` processes exited within 0.3 s of Redis going away, the scheduler

@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from factories.tenancy import Side, TwoSponsors, form_of
 from factories.web import Browser
@@ -220,6 +221,7 @@ def _changed(before: dict[str, list[Any]], after: dict[str, list[Any]]) -> dict[
             for t in before if before[t] != after[t]}
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, phases=(Phase.generate,),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=1, max_size=4))

@@ -54,34 +54,44 @@ def live_server(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[Any]:
+    """One Chromium (and one Playwright driver) per module: starting and stopping them cost
+    about two seconds a test. Each test still gets a browser context of its own (``page``):
+    cookies, storage, cache and routes start empty, as in a new browser."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 @pytest.fixture()
-def page(request: pytest.FixtureRequest) -> Iterator[Any]:
+def page(request: pytest.FixtureRequest, chromium_browser: Any) -> Iterator[Any]:
     shots = ARTIFACTS / request.node.name
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(timezone_id="Europe/Berlin", locale="en-GB",
-                                      viewport={"width": 1400, "height": 1000})
-        # Whatever the Content-Security-Policy blocks (an inline script, an injected style,
-        # another origin) would silently not work: every test fails on a violation.
-        context.add_init_script(
-            "document.addEventListener('securitypolicyviolation', e => console.error("
-            "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));")
-        pg = context.new_page()
-        violations: list[str] = []
-        pg.on("console", lambda m: violations.append(m.text)
-              if "Content Security Policy" in m.text or "CSP violation" in m.text else None)
-        pg.set_default_timeout(15_000)
-        counter = iter(range(1, 100))
-        pg.shot = lambda name: pg.screenshot(  # type: ignore[attr-defined]
-            path=str(shots / f"{next(counter):02d}-{name}.png"), full_page=True)
-        try:
-            yield pg
-            assert violations == [], violations
-        finally:
-            context.close()
-            browser.close()
+    context = chromium_browser.new_context(timezone_id="Europe/Berlin", locale="en-GB",
+                                           viewport={"width": 1400, "height": 1000})
+    # Whatever the Content-Security-Policy blocks (an inline script, an injected style,
+    # another origin) would silently not work: every test fails on a violation.
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));")
+    pg = context.new_page()
+    violations: list[str] = []
+    pg.on("console", lambda m: violations.append(m.text)
+          if "Content Security Policy" in m.text or "CSP violation" in m.text else None)
+    pg.set_default_timeout(15_000)
+    counter = iter(range(1, 100))
+    pg.shot = lambda name: pg.screenshot(  # type: ignore[attr-defined]
+        path=str(shots / f"{next(counter):02d}-{name}.png"), full_page=True)
+    try:
+        yield pg
+        assert violations == [], violations
+    finally:
+        context.close()
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ from safety.audit.store import AuditEvent
 from safety.config import Settings
 from safety.db.session import session_scope
 from safety.rules.service import latest_obligations
-from web.test_browser import _login, live_server, page  # noqa: F401 (fixtures)
+from web.test_browser import _login, chromium_browser, live_server, page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser]
 

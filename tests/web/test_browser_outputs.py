@@ -16,6 +16,7 @@ from factories.web import advance
 from web import test_browser as chromium
 
 pytestmark = chromium.pytestmark
+chromium_browser = chromium.chromium_browser
 live_server = chromium.live_server
 page = chromium.page
 

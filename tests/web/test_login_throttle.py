@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from factories.accounts import PASSWORD, user_by_email
+from factories.accounts import PASSWORD, REAL_DUMMY_HASH, user_by_email
 from factories.logins import OWNER, browser_at, login_from, stranger
 from sqlalchemy import select, update
 
@@ -18,6 +18,7 @@ from safety.accounts.policy import (
     FREE_ATTEMPTS,
     LOCK_AFTER_FAILED_LOGINS,
     MAX_DELAY_SECONDS,
+    PASSWORD_METHOD,
     Counters,
     Throttle,
     delay_after,
@@ -166,6 +167,17 @@ def test_an_unknown_account_costs_the_same_password_check(app, users, monkeypatc
     login_from(app, stranger(2), "nobody@example.org", WRONG)
     login_from(app, stranger(3), "not an address", WRONG)
     assert len(checked) == 3 and len(set(checked)) == 1 and checked[0].startswith("scrypt")
+
+
+def test_outside_the_tests_passwords_and_the_dummy_are_hashed_at_the_full_scrypt_cost(
+        monkeypatch):
+    """The suite hashes at a lower cost (``factories.accounts.cheap_password_hashes``); the
+    code as it runs hashes stored passwords and the unknown-address dummy alike at werkzeug's
+    scrypt with n = 2**15."""
+    monkeypatch.setattr(users_module, "PASSWORD_METHOD", PASSWORD_METHOD)
+    stored = users_module.hash_password(PASSWORD).split("$")[0]
+    assert stored == "scrypt:32768:8:1"
+    assert REAL_DUMMY_HASH.split("$")[0] == stored
 
 
 # --- audit -------------------------------------------------------------------------------------

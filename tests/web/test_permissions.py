@@ -156,6 +156,7 @@ EMAILS = {"site_submitter": "site-a@example.org", "case_processor": "proc@exampl
           "safety_physician": "doc@example.org", "admin": "admin@example.org"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ROLES)
 def test_route_matrix(role, world, browser):
     b = browser()

@@ -4,6 +4,7 @@ signature panel, the signature itself and the API say why)."""
 
 from __future__ import annotations
 
+import pytest
 from factories.cases import case_state
 from factories.portal import portal_ind_case
 from factories.sponsors import DEFAULT_ID
@@ -18,6 +19,7 @@ from safety.sponsors.store import Sponsor
 from safety.submissions.outbox import export_outbox
 
 
+@pytest.mark.slow
 def test_portal_ind_case_gets_an_fda_ind_report_and_an_invalid_message_blocks_signing(
         settings, users, browser, worker, sites, client, tmp_path):
     case_id, team = portal_ind_case(settings, users, browser, worker, sites, client)

@@ -67,6 +67,7 @@ def test_every_web_post_route_needs_the_csrf_token(app, physician):
         ).first() is None
 
 
+@pytest.mark.slow
 def test_every_web_post_route_ends_an_idle_session(app, physician):
     b, case_id = physician
     idle = app.config["SAFETY"].web_idle_minutes * 60 + 1

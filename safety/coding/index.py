@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from safety.coding.terminology import by_constructor
+
 MAX_CANDIDATES = 1500
 SIMILAR_MEMO = 50_000
 LONG_WORD = 8
@@ -31,6 +33,8 @@ class Entry:
     code: str
     origin: str  # "name", or a synonym's origin (safety.coding.terminology.DICTIONARY, ...)
     auto: bool
+
+    __reduce__ = by_constructor
 
 
 def _deletes(word: str, depth: int) -> set[str]:

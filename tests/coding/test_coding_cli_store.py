@@ -244,3 +244,21 @@ def test_recode_reports_retired_and_moved_terms(tmp_path):
                                                                     "94000001")
     assert moved.new.verbatim == "headache from vessel spasm"
     assert isinstance(moved.old, CodedTerm) and moved.new.version == "99.1"
+
+
+def test_terminology_objects_read_back_from_a_pickle_are_the_same():
+    """Issue 20: the built autocoder's objects are unpickled by their constructors (faster
+    than dataclasses' ``__setstate__``); every field, defaults and None included, survives."""
+    import pickle
+
+    from safety.coding.index import Entry
+    from safety.coding.terminology import Concept, Edge, Synonym
+
+    for obj in (Concept("10019211", "Headache", "PT"),
+                Concept("10000001", "Old term", "LLT", False, "OT"),
+                Synonym("sick", "10028813", "LLT", "curated", False, "user:x", "lay"),
+                Edge(("llt", "1"), ("pt", "2"), False),
+                Entry("headache", "10019211", "name", True)):
+        for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+            back = pickle.loads(pickle.dumps(obj, protocol=protocol))
+            assert back == obj and type(back) is type(obj)

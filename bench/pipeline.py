@@ -92,10 +92,16 @@ class Servers:
         self.redis_url = self.redis.url
 
     def close(self) -> None:
+        """Stop the servers this bench started and remove their data (a cluster and a Redis
+        folder per run: they piled up under /tmp)."""
         if self.redis is not None:
             self.redis.stop()
         if self.pg is not None:
             self.pg.stop("fast")
+        if self.tmp is not None:
+            import shutil
+
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 TICK = os.sysconf("SC_CLK_TCK")

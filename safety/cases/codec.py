@@ -157,7 +157,7 @@ def from_json(cls: type[T], data: Any, path: str = "$") -> T:
     the error with its path and message (or returns, should the compiled one be stricter).
     """
     try:
-        decoded: T = _compiled(cls)(data)
+        decoded: T = _compile(cls)(data)
     except Exception:  # noqa: BLE001 - the definition decides the outcome: error or value
         decoded = _decode(cls, data, path)  # of type cls: decoding follows its hints
     return decoded
@@ -252,23 +252,11 @@ class _Refused(Exception):
     """The compiled decoder's CodecError, without path or message."""
 
 
-def _compiled(hint: Any) -> Decoder:
-    """The compiled decoder of ``hint``, kept for a class; other hints are compiled per call
-    (two equal unions may list their options in different orders: a cache keyed by the hint
-    could hand one the other's decoder)."""
-    if isinstance(hint, type) and _by_identity(hint):
-        return _compiled_class(hint)
-    return _compile(hint)
-
-
-@cache
-def _compiled_class(cls: type) -> Decoder:
-    return _compile(cls)
-
-
 @cache
 def _class_decoder(cls: type) -> Decoder:
-    """One object decoder per dataclass, shared by every field of its type."""
+    """One object decoder per dataclass, shared by every field of its type and every call of
+    :func:`from_json`. Only classes are kept: two equal unions may list their options in
+    different orders, so a cache keyed by any hint could hand one the other's decoder."""
     return _object_decoder(cls)
 
 
